@@ -1,0 +1,77 @@
+import type { Server } from 'node:http';
+import express from 'express';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SocketAddress } from '../config/index.js';
+import type { AdsServer } from '../xds/index.js';
+
+export interface AdminState {
+  configFile: string;
+  envoyPid: () => number | undefined;
+}
+
+export interface AdminMetrics {
+  registry: Registry;
+  nacks: Counter;
+  snapshots: Counter;
+}
+
+export function createMetrics(ads: AdsServer): AdminMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'mtls_edge_' });
+  new Gauge({
+    name: 'mtls_edge_xds_streams',
+    help: 'Connected Envoy ADS streams',
+    registers: [registry],
+    collect() {
+      this.set(ads.status().length);
+    },
+  });
+  new Gauge({
+    name: 'mtls_edge_ready',
+    help: '1 when every connected Envoy has acknowledged the current snapshot',
+    registers: [registry],
+    collect() {
+      this.set(ads.isReady() ? 1 : 0);
+    },
+  });
+  return {
+    registry,
+    nacks: new Counter({ name: 'mtls_edge_xds_nacks_total', help: 'Responses rejected by Envoy', registers: [registry] }),
+    snapshots: new Counter({ name: 'mtls_edge_snapshots_total', help: 'Snapshots built from config', registers: [registry] }),
+  };
+}
+
+/** /healthz (the process is up), /readyz (Envoy serves the current config), /status, /metrics. */
+export function createAdminApp(ads: AdsServer, state: AdminState, metrics: AdminMetrics): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const ready = ads.isReady();
+    res.status(ready ? 200 : 503).json({ ready, version: ads.current?.version ?? null });
+  });
+  app.get('/status', (_req, res) => {
+    res.json({
+      configFile: state.configFile,
+      configVersion: ads.current?.version ?? null,
+      typeVersions: Object.fromEntries([...(ads.current?.types ?? new Map()).values()].map((t) => [t.typeUrl, t.version])),
+      ready: ads.isReady(),
+      envoyPid: state.envoyPid() ?? null,
+      nodes: ads.status(),
+    });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  return app;
+}
+
+export function listen(app: express.Express, address: SocketAddress): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(address.port, address.host);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}

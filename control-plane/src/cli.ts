@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { runCommand } from './commands/run.js';
+import { validateCommand } from './commands/validate.js';
+import { bootstrapCommand } from './commands/bootstrap.js';
+
+const USAGE = `usage: mtls-edge <command> [options]
+
+commands:
+  run        --config FILE [--node-id ID] [--no-envoy] [--envoy-concurrency N] [--drain-time-s N]
+             start the control plane and (unless --no-envoy) Envoy as a child process
+  validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
+  bootstrap  --config FILE [--node-id ID] [--xds-host HOST]
+             print the Envoy bootstrap that points an Envoy at this control plane
+
+Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'node-id': { type: 'string' },
+      'no-envoy': { type: 'boolean' },
+      'envoy-concurrency': { type: 'string' },
+      'drain-time-s': { type: 'string' },
+      'xds-host': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  const configPath = values.config ?? process.env['MTLS_EDGE_CONFIG'];
+  switch (values.help ? 'help' : command) {
+    case 'run':
+      return runCommand({
+        configPath,
+        nodeId: values['node-id'],
+        startEnvoy: !values['no-envoy'],
+        envoyConcurrency: values['envoy-concurrency'] ? Number(values['envoy-concurrency']) : undefined,
+        drainTimeSeconds: values['drain-time-s'] ? Number(values['drain-time-s']) : undefined,
+      });
+    case 'validate':
+      return validateCommand(configPath);
+    case 'bootstrap':
+      return bootstrapCommand(configPath, values['node-id'], values['xds-host']);
+    default:
+      process.stderr.write(USAGE + '\n');
+      return command === undefined || values.help ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`mtls-edge: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  },
+);

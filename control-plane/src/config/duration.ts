@@ -1,0 +1,15 @@
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration ("30s", "1m30s", "250ms", "0"), the format Pomerium uses for timeouts. */
+export function parseGoDuration(text: string): number | undefined {
+  const s = text.trim();
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(s); m; m = re.exec(s)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN);
+    consumed = re.lastIndex;
+  }
+  return consumed === s.length && consumed > 0 && Number.isFinite(total) ? Math.round(total) : undefined;
+}

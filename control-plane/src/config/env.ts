@@ -1,0 +1,36 @@
+import type { ConfigError } from './diagnostics.js';
+import { parseYamlSource, type SourceValue } from './source.js';
+
+/**
+ * Environment variables override the file, as in Pomerium: the variable is the
+ * option's name in upper case (`CLIENT_CA_FILE` for `client_ca_file`).
+ * Structured options (`routes`, `certificates`) take YAML or JSON, plain or base64.
+ */
+export function overlayEnvironment(
+  root: Extract<SourceValue, { kind: 'map' }>,
+  env: Readonly<Record<string, string | undefined>>,
+  options: { scalar: readonly string[]; structured: readonly string[] },
+): { value: Extract<SourceValue, { kind: 'map' }>; errors: ConfigError[] } {
+  const entries = new Map(root.entries);
+  const errors: ConfigError[] = [];
+  for (const key of options.scalar) {
+    const name = key.toUpperCase();
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    entries.set(key, { kind: 'scalar', value: text, at: { file: `environment variable ${name}`, key }, fromEnv: true });
+  }
+  for (const key of options.structured) {
+    const name = key.toUpperCase();
+    const text = env[name];
+    if (text === undefined || text === '') continue;
+    const decoded = looksLikeBase64(text) ? Buffer.from(text, 'base64').toString('utf8') : text;
+    const parsed = parseYamlSource(decoded, `environment variable ${name}`, key);
+    errors.push(...parsed.errors);
+    if (parsed.value) entries.set(key, parsed.value);
+  }
+  return { value: { ...root, entries }, errors };
+}
+
+function looksLikeBase64(text: string): boolean {
+  return /^[A-Za-z0-9+/=\s]+$/.test(text) && !/[:\-[{]/.test(text) && text.trim().length % 4 === 0;
+}

@@ -1,0 +1,76 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { Diagnostics, Location } from './diagnostics.js';
+import { readString, type MapValue } from './fields.js';
+import { certificatesToPem, decodeInlinePem, fingerprint, parseCertificates } from './pem.js';
+import type { CertificateBundle } from './types.js';
+
+/** The only I/O the config stage needs, passed in so that validation stays testable in memory. */
+export interface FileAccess {
+  /** Folder of the YAML file: relative paths in it resolve here. */
+  configDir: string;
+  /** Relative paths from environment variables resolve here. */
+  cwd: string;
+  readFile(path: string): string;
+}
+
+export interface PemInput {
+  text: string;
+  /** For messages: `client_ca_file (/etc/ca.pem)` or `client_ca`. */
+  origin: string;
+  at: Location;
+}
+
+/**
+ * Reads a PEM given either inline as base64 (`key`) or as a file (`fileKey`).
+ * Both at once is an error, as in Pomerium.
+ */
+export function readInlineOrFile(map: MapValue, key: string, fileKey: string, files: FileAccess, diag: Diagnostics): PemInput | undefined {
+  const inline = readString(map, key, diag);
+  const file = readString(map, fileKey, diag);
+  if (inline && file) {
+    diag.error(file.at, `set either ${key} or ${fileKey}, not both (${key} is set at ${describe(inline.at)})`);
+    return undefined;
+  }
+  if (inline) return { text: decodeInlinePem(inline.value), origin: key, at: inline.at };
+  if (file) {
+    const text = readReferencedFile(file.value, file.at, files, diag);
+    return text === undefined ? undefined : { text, origin: `${fileKey} (${file.value})`, at: file.at };
+  }
+  return undefined;
+}
+
+export function readReferencedFile(path: string, at: Location, files: FileAccess, diag: Diagnostics): string | undefined {
+  const full = resolvePath(path, at, files);
+  try {
+    return files.readFile(full);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    diag.error(at, `cannot read file "${full}": ${code ?? (e as Error).message}`);
+    return undefined;
+  }
+}
+
+export function resolvePath(path: string, at: Location, files: FileAccess): string {
+  if (isAbsolute(path)) return path;
+  return resolve(at.line === undefined ? files.cwd : files.configDir, path);
+}
+
+export function toCertificateBundle(input: PemInput, diag: Diagnostics): CertificateBundle | undefined {
+  const parsed = parseCertificates(input.text);
+  if ('error' in parsed) {
+    diag.error(input.at, `${input.origin}: ${parsed.error}`);
+    return undefined;
+  }
+  for (const cert of parsed.certs) {
+    if (!cert.ca) diag.error(input.at, `${input.origin}: certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
+  }
+  return {
+    pem: certificatesToPem(parsed.certs),
+    fingerprints: parsed.certs.map(fingerprint).sort(),
+    origin: input.origin,
+  };
+}
+
+function describe(at: Location): string {
+  return at.line === undefined ? at.file : `${at.file}:${at.line}`;
+}

@@ -1,0 +1,61 @@
+import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
+
+export function pemBlocks(text: string): Array<{ type: string; pem: string }> {
+  return [...text.matchAll(PEM_BLOCK)].map((m) => ({ type: m[1] ?? '', pem: m[0] }));
+}
+
+/** Pomerium takes base64 of a PEM; we also take the PEM itself, since users paste both. */
+export function decodeInlinePem(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.startsWith('-----BEGIN')) return trimmed + '\n';
+  return Buffer.from(trimmed, 'base64').toString('utf8');
+}
+
+export function parseCertificates(text: string): { certs: X509Certificate[] } | { error: string } {
+  const blocks = pemBlocks(text).filter((b) => b.type === 'CERTIFICATE');
+  if (blocks.length === 0) return { error: 'no PEM certificate found (expected "-----BEGIN CERTIFICATE-----")' };
+  const certs: X509Certificate[] = [];
+  for (const [i, b] of blocks.entries()) {
+    try {
+      certs.push(new X509Certificate(b.pem));
+    } catch (e) {
+      return { error: `certificate ${i + 1} does not parse: ${(e as Error).message}` };
+    }
+  }
+  return { certs };
+}
+
+export function parsePrivateKey(text: string): { key: KeyObject } | { error: string } {
+  const block = pemBlocks(text).find((b) => b.type.endsWith('PRIVATE KEY'));
+  if (!block) return { error: 'no PEM private key found (expected "-----BEGIN PRIVATE KEY-----")' };
+  try {
+    return { key: createPrivateKey(block.pem) };
+  } catch (e) {
+    return { error: `private key does not parse: ${(e as Error).message}` };
+  }
+}
+
+export function fingerprint(cert: X509Certificate): string {
+  return createHash('sha256').update(cert.raw).digest('hex');
+}
+
+/** Canonical PEM text of parsed certificates: what Envoy is given, whatever spacing the user's file had. */
+export function certificatesToPem(certs: X509Certificate[]): string {
+  return certs.map((c) => c.toString().trim()).join('\n') + '\n';
+}
+
+/** DNS names a server certificate answers for: its SAN dNSNames, else its CN. */
+export function certificateDnsNames(cert: X509Certificate): string[] {
+  const san = cert.subjectAltName;
+  if (san) {
+    const names = san
+      .split(', ')
+      .filter((s) => s.startsWith('DNS:'))
+      .map((s) => s.slice(4).toLowerCase());
+    if (names.length > 0) return names;
+  }
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(cert.subject)?.[1];
+  return cn ? [cn.toLowerCase()] : [];
+}

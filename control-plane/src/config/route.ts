@@ -1,0 +1,183 @@
+import type { Diagnostics } from './diagnostics.js';
+import { parseGoDuration } from './duration.js';
+import { asMap, checkKeys, readBool, readString, readStringMap, readStringOrList, type MapValue, type Read } from './fields.js';
+import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
+import type { SourceValue } from './source.js';
+import type { CertificateBundle, RouteAccess, RouteConfig, RouteMatch, UpstreamUrl } from './types.js';
+
+export const ROUTE_KEYS = [
+  'from', 'to', 'prefix', 'path', 'regex', 'prefix_rewrite', 'preserve_host_header',
+  'set_request_headers', 'remove_request_headers', 'timeout', 'tls_skip_verify', 'tls_server_name',
+  'tls_custom_ca', 'tls_custom_ca_file', 'tls_downstream_client_ca', 'tls_downstream_client_ca_file',
+  'allow_public_unauthenticated_access', 'allow_any_authenticated_user', 'policy', 'pass_identity_headers',
+] as const;
+
+/** Pomerium's default upstream timeout. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function readRoute(item: SourceValue, index: number, globalCa: CertificateBundle | undefined, files: FileAccess, diag: Diagnostics): RouteConfig | undefined {
+  const map = asMap(item, diag);
+  if (!map) return undefined;
+  const before = diag.errors.length;
+  checkKeys(map, ROUTE_KEYS, diag);
+
+  const from = readFrom(map, diag);
+  const to = readTo(map, diag);
+  const match = readMatch(map, diag);
+  const prefixRewrite = readString(map, 'prefix_rewrite', diag);
+  if (prefixRewrite && match?.kind === 'regex') diag.error(prefixRewrite.at, 'prefix_rewrite cannot be used with regex; use prefix or path');
+  const timeout = readString(map, 'timeout', diag);
+  const timeoutMs = timeout ? parseGoDuration(timeout.value) : DEFAULT_TIMEOUT_MS;
+  if (timeout && timeoutMs === undefined) diag.error(timeout.at, `expected a duration such as "30s" or "1m30s", got ${JSON.stringify(timeout.value)}`);
+
+  const customCaInput = readInlineOrFile(map, 'tls_custom_ca', 'tls_custom_ca_file', files, diag);
+  const customCa = customCaInput && toCertificateBundle(customCaInput, diag);
+  const skipVerify = readBool(map, 'tls_skip_verify', diag);
+  const serverName = readString(map, 'tls_server_name', diag);
+  if (to && to.urls.every((u) => u.scheme === 'http')) {
+    for (const opt of [skipVerify?.at, serverName?.at, customCaInput?.at]) {
+      if (opt) diag.error(opt, 'applies only to https upstreams, but every "to" URL of this route is http');
+    }
+  }
+
+  const clientCaInput = readInlineOrFile(map, 'tls_downstream_client_ca', 'tls_downstream_client_ca_file', files, diag);
+  const clientCa = clientCaInput && toCertificateBundle(clientCaInput, diag);
+  const access = readAccess(map, clientCa ?? globalCa, diag);
+
+  if (diag.errors.length > before || !from || !to || !match || !access || timeoutMs === undefined) return undefined;
+  return {
+    index,
+    at: map.at,
+    from,
+    to: to.urls,
+    toPathPrefix: to.pathPrefix,
+    match,
+    prefixRewrite: prefixRewrite?.value,
+    preserveHostHeader: readBool(map, 'preserve_host_header', diag)?.value ?? false,
+    setRequestHeaders: readStringMap(map, 'set_request_headers', diag) ?? [],
+    removeRequestHeaders: readStringOrList(map, 'remove_request_headers', diag)?.map((r) => r.value.toLowerCase()) ?? [],
+    timeoutMs,
+    upstreamTls: { skipVerify: skipVerify?.value ?? false, serverName: serverName?.value, customCa },
+    clientCa,
+    access,
+  };
+}
+
+function readFrom(map: MapValue, diag: Diagnostics): RouteConfig['from'] | undefined {
+  const from = readString(map, 'from', diag);
+  if (!from) {
+    if (!map.entries.has('from')) diag.error(map.at, 'a route needs "from" (e.g. from: https://app.example.com)');
+    return undefined;
+  }
+  const url = parseUrl(from, diag);
+  if (!url) return undefined;
+  if (url.protocol !== 'https:') {
+    diag.error(from.at, `must be an https URL (client certificates need TLS), got ${JSON.stringify(from.value)}`);
+    return undefined;
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
+    diag.error(from.at, `must be only scheme and host; match paths with prefix, path or regex (got ${JSON.stringify(from.value)})`);
+    return undefined;
+  }
+  const host = url.hostname.toLowerCase();
+  if (host.includes('*') && !/^\*\.[^*]+$/.test(host)) {
+    diag.error(from.at, `a wildcard may only be the whole first label, as in https://*.example.com (got ${JSON.stringify(from.value)})`);
+    return undefined;
+  }
+  return { host };
+}
+
+function readTo(map: MapValue, diag: Diagnostics): { urls: UpstreamUrl[]; pathPrefix?: string } | undefined {
+  const entries = readStringOrList(map, 'to', diag);
+  if (!entries) {
+    if (!map.entries.has('to')) diag.error(map.at, 'a route needs "to" (e.g. to: http://127.0.0.1:8080)');
+    return undefined;
+  }
+  const urls: UpstreamUrl[] = [];
+  const paths = new Set<string>();
+  for (const entry of entries) {
+    const url = parseUrl(entry, diag);
+    if (!url) continue;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      diag.error(entry.at, `must be an http or https URL, got ${JSON.stringify(entry.value)}`);
+      continue;
+    }
+    const scheme = url.protocol === 'https:' ? 'https' : 'http';
+    const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
+    urls.push({ scheme, host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port });
+    paths.add(url.pathname === '/' ? '' : url.pathname);
+  }
+  if (urls.length !== entries.length) return undefined;
+  const at = entries[0]!.at;
+  if (new Set(urls.map((u) => u.scheme)).size > 1) diag.error(at, 'all "to" URLs of a route must use the same scheme');
+  if (paths.size > 1) diag.error(at, 'all "to" URLs of a route must have the same path');
+  const pathPrefix = [...paths][0];
+  return { urls, pathPrefix: pathPrefix ? pathPrefix : undefined };
+}
+
+function readMatch(map: MapValue, diag: Diagnostics): RouteMatch | undefined {
+  const given = (['prefix', 'path', 'regex'] as const)
+    .map((kind) => ({ kind, read: readString(map, kind, diag) }))
+    .filter((g): g is { kind: 'prefix' | 'path' | 'regex'; read: Read<string> } => g.read !== undefined);
+  if (given.length > 1) {
+    diag.error(given[1]!.read.at, `set only one of prefix, path and regex (also set: ${given[0]!.kind})`);
+    return undefined;
+  }
+  const g = given[0];
+  if (!g) return { kind: 'prefix', value: '/' };
+  if (g.kind !== 'regex' && !g.read.value.startsWith('/')) {
+    diag.error(g.read.at, `must start with "/", got ${JSON.stringify(g.read.value)}`);
+    return undefined;
+  }
+  if (g.kind === 'regex') {
+    try {
+      new RegExp(g.read.value);
+    } catch (e) {
+      diag.error(g.read.at, `not a valid regular expression: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+  return { kind: g.kind, value: g.read.value };
+}
+
+function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, diag: Diagnostics): RouteAccess | undefined {
+  const publicAccess = readBool(map, 'allow_public_unauthenticated_access', diag);
+  const anyUser = readBool(map, 'allow_any_authenticated_user', diag);
+  const policy = map.entries.get('policy');
+  const identity = readBool(map, 'pass_identity_headers', diag);
+  let unsupported = false;
+  if (policy) {
+    diag.error(policy.at, 'policy is not supported yet (policy evaluation is a later release); use allow_any_authenticated_user: true or allow_public_unauthenticated_access: true');
+    unsupported = true;
+  }
+  if (identity?.value) {
+    diag.error(identity.at, 'pass_identity_headers is not supported yet (identity headers are a later release); remove it or set it to false');
+    unsupported = true;
+  }
+  if (publicAccess?.value && anyUser?.value) {
+    diag.error(anyUser.at, 'allow_any_authenticated_user and allow_public_unauthenticated_access exclude each other; keep one');
+    return undefined;
+  }
+  if (anyUser?.value) {
+    if (!clientCa) {
+      diag.error(anyUser.at, 'allow_any_authenticated_user needs a client CA: set client_ca / client_ca_file, or tls_downstream_client_ca / tls_downstream_client_ca_file on this route');
+      return undefined;
+    }
+    return 'any_authenticated_user';
+  }
+  if (publicAccess?.value) return 'public';
+  if (!unsupported) {
+    diag.error(map.at, 'says nobody may use it: add allow_any_authenticated_user: true (any valid client certificate) or allow_public_unauthenticated_access: true (anyone who passes the TLS requirement)');
+  }
+  return undefined;
+}
+
+function parseUrl(v: Read<string>, diag: Diagnostics): URL | undefined {
+  try {
+    return new URL(v.value);
+  } catch {
+    diag.error(v.at, `not a URL: ${JSON.stringify(v.value)}`);
+    return undefined;
+  }
+}
+

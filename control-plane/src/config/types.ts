@@ -1,0 +1,75 @@
+import type { Location } from './diagnostics.js';
+
+export interface SocketAddress {
+  host: string;
+  port: number;
+}
+
+/** One or more PEM certificates (a CA bundle), parsed and fingerprinted. */
+export interface CertificateBundle {
+  pem: string;
+  /** SHA-256 fingerprints of every certificate, sorted: two bundles with the same set are the same CA. */
+  fingerprints: string[];
+  /** What the user wrote, e.g. `client_ca_file (ca.pem)`, for messages. */
+  origin: string;
+}
+
+export interface ServerCertificate {
+  /** Leaf first, then any intermediates. */
+  certPem: string;
+  keyPem: string;
+  /** DNS names the leaf is valid for (SAN dNSName, else the CN), lower case; may hold wildcards. */
+  dnsNames: string[];
+  notAfter: Date;
+  at: Location;
+}
+
+export type RouteMatch = { kind: 'prefix'; value: string } | { kind: 'path'; value: string } | { kind: 'regex'; value: string };
+
+export interface UpstreamUrl {
+  scheme: 'http' | 'https';
+  host: string;
+  port: number;
+}
+
+export interface UpstreamTls {
+  skipVerify: boolean;
+  serverName?: string;
+  customCa?: CertificateBundle;
+}
+
+/** Who may use a route once its TLS requirement is met. */
+export type RouteAccess = 'public' | 'any_authenticated_user';
+
+export interface RouteConfig {
+  /** Position in `routes`, kept so output order follows the user's order. */
+  index: number;
+  at: Location;
+  from: { host: string };
+  to: UpstreamUrl[];
+  /** Path of the `to` URL; as in Pomerium it replaces the leading "/" of the request path (`/api/` + `/x` → `/api/x`). */
+  toPathPrefix?: string;
+  match: RouteMatch;
+  prefixRewrite?: string;
+  preserveHostHeader: boolean;
+  setRequestHeaders: Array<[string, string]>;
+  removeRequestHeaders: string[];
+  /** Upstream response timeout; 0 disables it. */
+  timeoutMs: number;
+  upstreamTls: UpstreamTls;
+  /** The route's own client CA (`tls_downstream_client_ca[_file]`), which replaces the global one. */
+  clientCa?: CertificateBundle;
+  access: RouteAccess;
+}
+
+export interface Config {
+  /** Absolute path of the YAML file (or `(environment)` when there is none). */
+  sourceFile: string;
+  address: SocketAddress;
+  adminAddress: SocketAddress;
+  xdsAddress: SocketAddress;
+  envoyAdminAddress: SocketAddress;
+  certificates: ServerCertificate[];
+  clientCa?: CertificateBundle;
+  routes: RouteConfig[];
+}

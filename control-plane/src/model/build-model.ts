@@ -1,0 +1,116 @@
+import type { Config, ConfigError, RouteConfig } from '../config/index.js';
+import type { Result } from '../config/index.js';
+import { hostPatternCovers } from './hostnames.js';
+import { describeRequirement, routeRequirement } from './requirement.js';
+import type { ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, TlsClass, Upstream } from './types.js';
+import { upstreamForRoute } from './upstreams.js';
+
+/** Config → hosts grouped by TLS requirement. Finds the conflicts the handshake cannot resolve. */
+export function buildEdgeModel(config: Config): Result<EdgeModel> {
+  const errors: ConfigError[] = [];
+  const hosts = new Map<string, { host: EdgeHost; firstRoute: RouteConfig }>();
+  const upstreams = new Map<string, Upstream>();
+
+  for (const route of config.routes) {
+    const requirement = routeRequirement(route, config);
+    const upstream = upstreamForRoute(route);
+    upstreams.set(upstream.name, upstream);
+    const entry = hosts.get(route.from.host);
+    if (!entry) {
+      hosts.set(route.from.host, { host: { name: route.from.host, requirement, routes: [toEdgeRoute(route, upstream.name)] }, firstRoute: route });
+      continue;
+    }
+    if (entry.host.requirement.id !== requirement.id) {
+      // The handshake sees only the SNI, so two CAs on one host cannot be told apart before the request (DESIGN.md point 5).
+      const first = entry.firstRoute;
+      errors.push({
+        ...route.at,
+        message:
+          `host ${route.from.host} needs one client-certificate requirement for all its routes: this route asks for ` +
+          `${describeRequirement(requirement)}, but the route at ${first.at.file}:${first.at.line ?? '?'} (${first.at.key}) asks for ` +
+          `${describeRequirement(entry.host.requirement)}. Give both routes the same CA, or move one to another host.`,
+      });
+      continue;
+    }
+    entry.host.routes.push(toEdgeRoute(route, upstream.name));
+  }
+  if (errors.length > 0) return { ok: false, errors };
+
+  const classes = groupIntoClasses([...hosts.values()].map((e) => e.host), config);
+  return {
+    ok: true,
+    value: {
+      address: config.address,
+      serverCertificates: config.certificates,
+      classes,
+      upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),
+    },
+  };
+}
+
+function groupIntoClasses(hosts: EdgeHost[], config: Config): TlsClass[] {
+  const byRequirement = new Map<string, { requirement: ClientCaRequirement; hosts: EdgeHost[] }>();
+  // The `none` class always exists: it is the default filter chain, answering unknown or missing SNI.
+  byRequirement.set('none', { requirement: { id: 'none' }, hosts: [] });
+  for (const host of hosts) {
+    const group = byRequirement.get(host.requirement.id) ?? { requirement: host.requirement, hosts: [] };
+    group.hosts.push(host);
+    byRequirement.set(host.requirement.id, group);
+  }
+  const groups = [...byRequirement.values()].sort((a, b) => (a.requirement.id === 'none' ? -1 : b.requirement.id === 'none' ? 1 : a.requirement.id.localeCompare(b.requirement.id)));
+  for (const g of groups) g.hosts.sort((a, b) => a.name.localeCompare(b.name));
+
+  const http1Only = classesSharingACertificate(groups, config);
+  return groups.map((g) => {
+    const own = new Set(g.hosts.map((h) => h.name));
+    const wildcards = g.hosts.filter((h) => h.name.startsWith('*.')).map((h) => h.name);
+    const misdirectedHosts = hosts
+      .filter((h) => !own.has(h.name) && wildcards.some((w) => hostPatternCovers(w, h.name)))
+      .map((h) => h.name)
+      .sort();
+    return {
+      requirement: g.requirement,
+      hosts: g.hosts,
+      misdirectedHosts,
+      alpn: http1Only.has(g.requirement.id) ? ['http/1.1'] : ['h2', 'http/1.1'],
+    };
+  });
+}
+
+/**
+ * Browsers reuse an HTTP/2 connection for another host when the server certificate covers both.
+ * Where one certificate covers hosts of different classes, those classes offer only HTTP/1.1 (DESIGN.md point 8).
+ */
+function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequirement; hosts: EdgeHost[] }>, config: Config): Set<string> {
+  const out = new Set<string>();
+  for (const cert of config.certificates) {
+    const covered = groups
+      .filter((g) => g.hosts.some((h) => cert.dnsNames.some((san) => san === h.name || hostPatternCovers(san, h.name))))
+      .map((g) => g.requirement.id);
+    if (covered.length > 1) for (const id of covered) out.add(id);
+  }
+  return out;
+}
+
+function toEdgeRoute(route: RouteConfig, upstream: string): EdgeRoute {
+  return {
+    name: `route-${route.index}`,
+    match: route.match,
+    rewrite: pathRewrite(route),
+    preserveHostHeader: route.preserveHostHeader,
+    setRequestHeaders: route.setRequestHeaders,
+    removeRequestHeaders: route.removeRequestHeaders,
+    timeoutMs: route.timeoutMs,
+    upstream,
+    access: route.access,
+  };
+}
+
+/** As in Pomerium, a path on `to` replaces the leading "/" of the request path (after prefix_rewrite, if any). */
+function pathRewrite(route: RouteConfig): PathRewrite | undefined {
+  const base = route.toPathPrefix;
+  if (route.prefixRewrite !== undefined) {
+    return { kind: 'prefix', value: base ? base + route.prefixRewrite.replace(/^\//, '') : route.prefixRewrite };
+  }
+  return base ? { kind: 'replace-leading-slash', value: base } : undefined;
+}

@@ -1,0 +1,18 @@
+import { createHash } from 'node:crypto';
+import type { CertificateBundle, Config, RouteConfig } from '../config/index.js';
+import type { ClientCaRequirement } from './types.js';
+
+/** A route's own CA replaces the global one (DESIGN.md point 9); with neither, no client certificate is asked for. */
+export function routeRequirement(route: RouteConfig, config: Config): ClientCaRequirement {
+  const ca = route.clientCa ?? config.clientCa;
+  return ca ? { id: requirementId(ca), ca } : { id: 'none' };
+}
+
+/** Named after the set of CA certificates, so that the same CA given twice (file and base64) is one requirement. */
+function requirementId(ca: CertificateBundle): string {
+  return 'client-ca-' + createHash('sha256').update(ca.fingerprints.join(',')).digest('hex').slice(0, 12);
+}
+
+export function describeRequirement(r: ClientCaRequirement): string {
+  return 'ca' in r ? `client CA from ${r.ca.origin}` : 'no client certificate';
+}

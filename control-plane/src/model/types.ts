@@ -1,0 +1,51 @@
+import type { CertificateBundle, RouteAccess, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
+
+/** What a TLS handshake must prove: nothing, or a client certificate that chains to `ca`. */
+export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle };
+
+export type PathRewrite = { kind: 'prefix'; value: string } | { kind: 'replace-leading-slash'; value: string };
+
+export interface EdgeRoute {
+  /** Stable name from the route's position in the config, e.g. `route-3`. */
+  name: string;
+  match: RouteMatch;
+  rewrite?: PathRewrite;
+  preserveHostHeader: boolean;
+  setRequestHeaders: Array<[string, string]>;
+  removeRequestHeaders: string[];
+  timeoutMs: number;
+  upstream: string;
+  access: RouteAccess;
+}
+
+export interface EdgeHost {
+  /** Lower-case host name; `*.example.com` for a wildcard. */
+  name: string;
+  requirement: ClientCaRequirement;
+  routes: EdgeRoute[];
+}
+
+/** Hosts that share one client-certificate requirement: one filter chain and one route configuration. */
+export interface TlsClass {
+  requirement: ClientCaRequirement;
+  hosts: EdgeHost[];
+  /** Hosts of other classes that a wildcard of this class would otherwise answer for: they get 421. */
+  misdirectedHosts: string[];
+  /** `["h2", "http/1.1"]`, or only HTTP/1.1 where a server certificate also covers another class (DESIGN.md point 8). */
+  alpn: string[];
+}
+
+export interface Upstream {
+  name: string;
+  endpoints: UpstreamUrl[];
+  /** Present for https upstreams. */
+  tls?: UpstreamTls & { sni?: string };
+}
+
+export interface EdgeModel {
+  address: SocketAddress;
+  serverCertificates: ServerCertificate[];
+  /** Sorted by requirement id; the `none` class, if any, first. */
+  classes: TlsClass[];
+  upstreams: Upstream[];
+}

@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+import type { RouteConfig } from '../config/index.js';
+import { isIpAddress } from './hostnames.js';
+import type { Upstream } from './types.js';
+
+/** One cluster per distinct set of endpoints and TLS settings, so routes that share an upstream share a cluster. */
+export function upstreamForRoute(route: RouteConfig): Upstream {
+  const endpoints = [...route.to].sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
+  const first = endpoints[0]!;
+  const scheme = first.scheme;
+  const base = `${scheme}-${endpoints.map((e) => `${e.host}-${e.port}`).join('-')}`.replace(/[^a-zA-Z0-9.-]/g, '_');
+  if (scheme === 'http') return { name: base, endpoints };
+  const t = route.upstreamTls;
+  // Pomerium sends the upstream's own host name as SNI unless tls_server_name says otherwise.
+  const sni = t.serverName ?? (isIpAddress(first.host) ? undefined : first.host);
+  const tls = { skipVerify: t.skipVerify, serverName: t.serverName, customCa: t.customCa, sni };
+  const isDefault = !t.skipVerify && !t.serverName && !t.customCa;
+  const settings = JSON.stringify([t.skipVerify, t.serverName ?? null, t.customCa?.fingerprints ?? null]);
+  const name = isDefault ? base : `${base}-${createHash('sha256').update(settings).digest('hex').slice(0, 8)}`;
+  return { name, endpoints, tls };
+}

@@ -1,0 +1,29 @@
+import type { Config, Result } from './config/index.js';
+import { buildEdgeModel, type EdgeModel } from './model/index.js';
+import { translate, type EnvoyResources } from './translate/index.js';
+import { buildSnapshot, type ResourceCodec, type Snapshot } from './xds/index.js';
+
+export interface Compiled {
+  model: EdgeModel;
+  resources: EnvoyResources;
+  snapshot: Snapshot;
+}
+
+/** Config → model → Envoy resources → versioned snapshot: the whole one-way pipeline after loading. */
+export function compile(config: Config, codec: ResourceCodec): Result<Compiled> {
+  const model = buildEdgeModel(config);
+  if (!model.ok) return model;
+  const resources = translate(model.value);
+  return { ok: true, value: { model: model.value, resources, snapshot: buildSnapshot(resources, codec) } };
+}
+
+export function summarize(c: Compiled): { hosts: number; routes: number; filterChains: number; clusters: number; secrets: number } {
+  const hosts = c.model.classes.flatMap((k) => k.hosts);
+  return {
+    hosts: hosts.length,
+    routes: hosts.reduce((n, h) => n + h.routes.length, 0),
+    filterChains: c.model.classes.length,
+    clusters: c.resources.clusters.length,
+    secrets: c.resources.secrets.length,
+  };
+}

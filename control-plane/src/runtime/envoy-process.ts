@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { createInterface } from 'node:readline';
+import type { Logger } from 'pino';
+
+export interface EnvoyProcessOptions {
+  binary: string;
+  bootstrapPath: string;
+  /** Worker threads; defaults to the machine's cores. */
+  concurrency?: number;
+  /** How long changed listeners drain; short in tests. */
+  drainTimeSeconds?: number;
+  logLevel?: string;
+}
+
+/** Envoy as a child process: logs forwarded as JSON lines, stopped with the control plane. */
+export class EnvoyProcess {
+  private child: ChildProcess | undefined;
+  private stopRequested = false;
+  private exited: Promise<number | null> | undefined;
+
+  constructor(private readonly options: EnvoyProcessOptions, private readonly log: Logger) {}
+
+  start(onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    const o = this.options;
+    const args = [
+      '-c', o.bootstrapPath,
+      // No shared memory: several Envoys can share a machine, and sandboxes without /dev/shm work.
+      '--disable-hot-restart',
+      '--concurrency', String(o.concurrency ?? availableParallelism()),
+      '--drain-time-s', String(o.drainTimeSeconds ?? 15),
+      '--log-level', o.logLevel ?? 'info',
+      '--log-format', '%l|%n|%v',
+    ];
+    const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.log.info({ pid: child.pid, binary: o.binary, args }, 'envoy started');
+    for (const stream of [child.stdout, child.stderr]) {
+      if (stream) createInterface({ input: stream }).on('line', (line) => this.forward(line));
+    }
+    this.exited = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.log.info({ pid: child.pid, code, signal }, 'envoy exited');
+        if (!this.stopRequested) onUnexpectedExit(code, signal);
+        resolve(code);
+      });
+      child.on('error', (e) => {
+        this.log.error({ err: e.message }, 'envoy could not start');
+        if (!this.stopRequested) onUnexpectedExit(null, null);
+        resolve(null);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** SIGTERM, then SIGKILL if Envoy has not exited within `graceMs`. */
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopRequested = true;
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  private forward(line: string): void {
+    const [level, logger, ...rest] = line.split('|');
+    const msg = rest.join('|');
+    const fields = { src: 'envoy', logger };
+    if (level === 'error' || level === 'critical') this.log.error(fields, msg);
+    else if (level === 'warning') this.log.warn(fields, msg);
+    else if (level === 'debug' || level === 'trace') this.log.debug(fields, msg);
+    else if (msg) this.log.info(fields, msg);
+    else this.log.info({ src: 'envoy' }, line);
+  }
+}

@@ -1,0 +1,2 @@
+export { translate } from './translate.js';
+export { TYPE_URL, type EnvoyJson, type EnvoyResources, type NamedResource, type ResourceKind } from './types.js';

@@ -1,0 +1,75 @@
+import type { EdgeModel, TlsClass } from '../model/index.js';
+import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
+import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
+import type { EnvoyJson, NamedResource } from './types.js';
+
+/** One HTTPS listener; one filter chain per TLS class, the class without a client CA as the default chain. */
+export function buildListener(model: EdgeModel): NamedResource {
+  const serverSecrets = model.serverCertificates.map((_, i) => serverCertificateSecretName(i));
+  const chains = model.classes.map((c) => ({ tlsClass: c, chain: buildFilterChain(c, serverSecrets) }));
+  const withSni = chains.filter((c) => c.tlsClass.requirement.id !== 'none');
+  const fallback = chains.find((c) => c.tlsClass.requirement.id === 'none');
+  const resource: EnvoyJson = {
+    name: LISTENER_NAME,
+    address: { socket_address: { address: model.address.host, port_value: model.address.port } },
+    listener_filters: [
+      { name: 'envoy.filters.listener.tls_inspector', typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector') },
+    ],
+    // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
+    per_connection_buffer_limit_bytes: { value: 32768 },
+    filter_chains: withSni.map((c) => ({
+      ...c.chain,
+      filter_chain_match: { server_names: c.tlsClass.hosts.map((h) => h.name) },
+    })),
+    ...(fallback ? { default_filter_chain: fallback.chain } : {}),
+  };
+  return { name: LISTENER_NAME, resource };
+}
+
+export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[]): EnvoyJson {
+  return {
+    name: tlsClass.requirement.id,
+    filters: [buildHttpConnectionManager(tlsClass)],
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets) },
+  };
+}
+
+export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: string[]): EnvoyJson {
+  const r = tlsClass.requirement;
+  const common: EnvoyJson = {
+    tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+    tls_certificate_sds_secret_configs: serverSecrets.map(sdsSecretConfig),
+    alpn_protocols: tlsClass.alpn,
+  };
+  if (!('ca' in r)) return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', { common_tls_context: common });
+  return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
+    common_tls_context: { ...common, validation_context_sds_secret_config: sdsSecretConfig(clientCaSecretName(r)) },
+    require_client_certificate: { value: true },
+    // A session made on a chain without this CA must never resume here (DESIGN.md point 7).
+    disable_stateless_session_resumption: true,
+    disable_stateful_session_resumption: true,
+  });
+}
+
+export function buildHttpConnectionManager(tlsClass: TlsClass): EnvoyJson {
+  return {
+    name: 'envoy.filters.network.http_connection_manager',
+    typed_config: typed('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
+      stat_prefix: `https_${tlsClass.requirement.id.replace(/-/g, '_')}`,
+      codec_type: 'AUTO',
+      rds: { route_config_name: routeConfigurationName(tlsClass.requirement), config_source: ADS_CONFIG_SOURCE },
+      http_filters: [{ name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router') }],
+      // Virtual hosts list bare names; a Host with a port must find them too.
+      strip_any_host_port: true,
+      use_remote_address: { value: true },
+      // Only Envoy's verified client certificate may speak for the client.
+      forward_client_cert_details: 'SANITIZE',
+      normalize_path: { value: true },
+      merge_slashes: true,
+      path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
+      common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST', idle_timeout: duration(3_600_000) },
+      request_headers_timeout: duration(10_000),
+      stream_idle_timeout: duration(300_000),
+    }),
+  };
+}

@@ -1,0 +1,53 @@
+import type { EdgeRoute, TlsClass } from '../model/index.js';
+import { duration } from './common.js';
+import { routeConfigurationName } from './names.js';
+import type { EnvoyJson, NamedResource } from './types.js';
+
+const MISDIRECTED: EnvoyJson = {
+  match: { prefix: '/' },
+  direct_response: { status: 421, body: { inline_string: 'Misdirected Request: this connection cannot serve that host. Open a new connection for it.\n' } },
+};
+
+/**
+ * The routes one filter chain may serve: only hosts whose requirement its handshake met.
+ * Any other Host/:authority gets 421, which closes connection coalescing and keep-alive host switching.
+ */
+export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
+  const name = routeConfigurationName(tlsClass.requirement);
+  const virtualHosts: EnvoyJson[] = tlsClass.hosts.map((host) => ({
+    name: host.name,
+    domains: [host.name],
+    routes: host.routes.map(buildRoute),
+  }));
+  for (const host of tlsClass.misdirectedHosts) {
+    virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [MISDIRECTED] });
+  }
+  virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [MISDIRECTED] });
+  return { name, resource: { name, virtual_hosts: virtualHosts } };
+}
+
+export function buildRoute(route: EdgeRoute): EnvoyJson {
+  const action: EnvoyJson = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
+  if (route.rewrite?.kind === 'prefix') action['prefix_rewrite'] = route.rewrite.value;
+  if (route.rewrite?.kind === 'replace-leading-slash') {
+    action['regex_rewrite'] = { pattern: { regex: '^/' }, substitution: route.rewrite.value };
+  }
+  // Pomerium sends the upstream's own host name unless preserve_host_header is set.
+  if (!route.preserveHostHeader) action['auto_host_rewrite'] = { value: true };
+  const out: EnvoyJson = { name: route.name, match: buildRouteMatch(route), route: action };
+  if (route.setRequestHeaders.length > 0) {
+    out['request_headers_to_add'] = route.setRequestHeaders.map(([key, value]) => ({
+      header: { key, value },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    }));
+  }
+  if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
+  return out;
+}
+
+function buildRouteMatch(route: EdgeRoute): EnvoyJson {
+  const m = route.match;
+  if (m.kind === 'prefix') return { prefix: m.value };
+  if (m.kind === 'path') return { path: m.value };
+  return { safe_regex: { regex: m.value } };
+}

@@ -1,0 +1,24 @@
+/** An Envoy resource as proto3 JSON with snake_case fields; nested `Any` values carry `@type`. */
+export type EnvoyJson = { [field: string]: unknown };
+
+export const TYPE_URL = {
+  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  routeConfiguration: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+
+export type ResourceKind = keyof typeof TYPE_URL;
+
+export interface NamedResource {
+  name: string;
+  resource: EnvoyJson;
+}
+
+/** Everything Envoy needs for one config, each list sorted by name. */
+export interface EnvoyResources {
+  clusters: NamedResource[];
+  listeners: NamedResource[];
+  routeConfigurations: NamedResource[];
+  secrets: NamedResource[];
+}

@@ -1,0 +1,148 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Logger } from 'pino';
+import type { SocketAddress } from '../config/index.js';
+import { envoyProtoPaths } from './protos.js';
+import type { Snapshot } from './snapshot.js';
+import { AdsStreamState, type DiscoveryRequestLike, type DiscoveryResponseLike, type RequestOutcome, type TypeState } from './stream-state.js';
+
+export interface NodeStatus {
+  node: string;
+  stream: number;
+  connectedAt: string;
+  types: Array<{ typeUrl: string } & TypeState>;
+}
+
+interface DiscoveryRequest extends DiscoveryRequestLike {
+  node?: { id?: string; cluster?: string };
+}
+
+export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed';
+
+type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponseLike>;
+
+interface Stream {
+  id: number;
+  node: string;
+  connectedAt: Date;
+  state: AdsStreamState;
+  call: AdsCall;
+}
+
+/** ADS (state of the world) over gRPC. It never builds config: it serves whatever snapshot it was given. */
+export class AdsServer {
+  private snapshot: Snapshot | undefined;
+  private readonly streams = new Set<Stream>();
+  private readonly server = new grpc.Server({
+    // Thousands of routes make large responses; Envoy's requests carry NACK details that can be large too.
+    'grpc.max_send_message_length': 256 * 1024 * 1024,
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    // Envoy's xDS keepalive pings must not be punished with GOAWAY.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  private nextStreamId = 1;
+  private readonly listeners: Array<(event: AdsEvent) => void> = [];
+
+  constructor(private readonly log: Logger) {
+    const definition = protoLoader.loadSync(envoyProtoPaths().service, {
+      includeDirs: envoyProtoPaths().includeDirs,
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: false,
+      oneofs: true,
+    });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as AdsPackage;
+    const service = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
+    this.server.addService(service, {
+      StreamAggregatedResources: (call: AdsCall) => this.handleStream(call),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'delta xDS is not served yet; use state of the world (ADS GRPC)' }),
+    });
+  }
+
+  listen(address: SocketAddress): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+      this.server.bindAsync(`${host}:${address.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
+    });
+  }
+
+  setSnapshot(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    for (const s of this.streams) this.send(s, s.state.onSnapshot(snapshot));
+    this.notify('snapshot');
+  }
+
+  get current(): Snapshot | undefined {
+    return this.snapshot;
+  }
+
+  /** Ready when at least one Envoy is connected and every connected Envoy has ACKed the current snapshot. */
+  isReady(): boolean {
+    const snapshot = this.snapshot;
+    if (!snapshot || this.streams.size === 0) return false;
+    return [...this.streams].every((s) => s.state.inSync(snapshot));
+  }
+
+  status(): NodeStatus[] {
+    return [...this.streams].map((s) => ({
+      node: s.node,
+      stream: s.id,
+      connectedAt: s.connectedAt.toISOString(),
+      types: [...s.state.types].map(([typeUrl, t]) => ({ typeUrl, ...t })),
+    }));
+  }
+
+  /** Called after anything that may change readiness or status. */
+  onChange(listener: (event: AdsEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  close(): Promise<void> {
+    for (const s of this.streams) s.call.end();
+    return new Promise((resolve) => this.server.tryShutdown(() => resolve()));
+  }
+
+  private handleStream(call: AdsCall): void {
+    const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', connectedAt: new Date(), state: new AdsStreamState(), call };
+    this.streams.add(stream);
+    call.on('data', (req: DiscoveryRequest) => {
+      if (req.node?.id) stream.node = req.node.id;
+      const { outcome, responses } = stream.state.onRequest(req, this.snapshot);
+      const fields = { node: stream.node, stream: stream.id, typeUrl: req.type_url, version: req.version_info, nonce: req.response_nonce };
+      if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
+      else this.log.debug({ ...fields, outcome }, 'xds request');
+      this.send(stream, responses);
+      this.notify(outcome);
+    });
+    const drop = (why: string) => {
+      if (!this.streams.delete(stream)) return;
+      this.log.info({ node: stream.node, stream: stream.id, why }, 'xds stream closed');
+      this.notify('stream-closed');
+    };
+    call.on('end', () => {
+      drop('end');
+      call.end();
+    });
+    call.on('error', (e) => drop(e.message));
+    call.on('cancelled', () => drop('cancelled'));
+    this.log.info({ stream: stream.id, peer: call.getPeer() }, 'xds stream opened');
+  }
+
+  private send(stream: Stream, responses: DiscoveryResponseLike[]): void {
+    for (const r of responses) {
+      this.log.debug({ node: stream.node, typeUrl: r.type_url, version: r.version_info, nonce: r.nonce, count: r.resources.length }, 'xds response');
+      stream.call.write(r);
+    }
+  }
+
+  private notify(event: AdsEvent): void {
+    for (const l of this.listeners) l(event);
+  }
+}
+
+interface AdsPackage {
+  envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: { service: grpc.ServiceDefinition } } } } };
+}

@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { TYPE_URL, type EnvoyResources, type ResourceKind } from '../translate/index.js';
+import type { EncodedAny, ResourceCodec } from './codec.js';
+
+export interface VersionedResource {
+  name: string;
+  any: EncodedAny;
+  /** Hash of the encoded bytes: equal content, equal hash, whatever else changed. */
+  hash: string;
+}
+
+export interface TypeSnapshot {
+  typeUrl: string;
+  /** Hash of every resource of the type: unchanged content never produces a new version. */
+  version: string;
+  resources: Map<string, VersionedResource>;
+}
+
+export interface Snapshot {
+  /** Hash of all type versions; what `/status` calls the config version. */
+  version: string;
+  types: Map<string, TypeSnapshot>;
+}
+
+/** Make-before-break: clusters exist before the listeners and routes that use them (DESIGN.md, xDS). */
+export const PUSH_ORDER: readonly string[] = [TYPE_URL.cluster, TYPE_URL.secret, TYPE_URL.listener, TYPE_URL.routeConfiguration];
+
+/** Types Envoy subscribes to as a whole; the others are requested by name. */
+export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TYPE_URL.cluster, TYPE_URL.listener]);
+
+const KIND_OF_LIST: Record<keyof EnvoyResources, ResourceKind> = {
+  clusters: 'cluster',
+  listeners: 'listener',
+  routeConfigurations: 'routeConfiguration',
+  secrets: 'secret',
+};
+
+export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): Snapshot {
+  const types = new Map<string, TypeSnapshot>();
+  for (const [list, kind] of Object.entries(KIND_OF_LIST) as Array<[keyof EnvoyResources, ResourceKind]>) {
+    const typeUrl = TYPE_URL[kind];
+    const map = new Map<string, VersionedResource>();
+    for (const r of resources[list]) {
+      const any = codec.encode(typeUrl, r.resource);
+      map.set(r.name, { name: r.name, any, hash: sha256(any.value) });
+    }
+    types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map });
+  }
+  const version = sha256(Buffer.from(PUSH_ORDER.map((t) => types.get(t)?.version ?? '').join(','))).slice(0, 16);
+  return { version, types };
+}
+
+/**
+ * The resources a subscription gets and the version they carry. For named subscriptions the version
+ * covers only the requested names, so a change elsewhere is not re-sent to this stream.
+ */
+export function selectResources(type: TypeSnapshot, names: readonly string[] | 'wildcard'): { version: string; resources: VersionedResource[] } {
+  if (names === 'wildcard') return { version: type.version, resources: [...type.resources.values()] };
+  const resources = [...new Set(names)]
+    .sort()
+    .map((n) => type.resources.get(n))
+    .filter((r): r is VersionedResource => r !== undefined);
+  return { version: versionOf(resources), resources };
+}
+
+function versionOf(resources: VersionedResource[]): string {
+  const h = createHash('sha256');
+  for (const r of resources) h.update(r.name).update('\0').update(r.hash).update('\0');
+  return h.digest('hex').slice(0, 16);
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
