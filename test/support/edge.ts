@@ -1,0 +1,120 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findEnvoy } from '../../control-plane/src/runtime/find-envoy.js';
+import { freePort } from './ports.js';
+
+export const CLI = fileURLToPath(new URL('../../control-plane/src/cli.js', import.meta.url));
+
+export interface EdgeOptions {
+  /** Folder for config.yaml; certificate paths in the YAML resolve against it. */
+  dir: string;
+  /** YAML without the address keys, which the harness adds with free ports. */
+  yaml: string;
+  env?: Record<string, string>;
+}
+
+export interface RunningEdge {
+  httpsPort: number;
+  adminUrl: string;
+  envoyAdminUrl: string;
+  output(): string;
+  status(): Promise<EdgeStatus>;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface EdgeStatus {
+  configVersion: string;
+  envoyPid: number | null;
+  ready: boolean;
+  nodes: Array<{ node: string; types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }> }>;
+}
+
+/** Tests that claim Envoy behaviour fail, never skip, when Envoy is missing. */
+export function requireEnvoy(): string {
+  const found = findEnvoy(process.env);
+  if ('error' in found) throw new Error(found.error);
+  return found.path;
+}
+
+/** Starts `mtls-edge run` (control plane + real Envoy) and waits until /readyz says Envoy has ACKed. */
+export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
+  requireEnvoy();
+  const [httpsPort, adminPort, xdsPort, envoyAdminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const configPath = join(o.dir, 'config.yaml');
+  const addresses = [
+    `address: 127.0.0.1:${httpsPort}`,
+    `admin_address: 127.0.0.1:${adminPort}`,
+    `xds_address: 127.0.0.1:${xdsPort}`,
+    `envoy_admin_address: 127.0.0.1:${envoyAdminPort}`,
+  ].join('\n');
+  writeFileSync(configPath, `${addresses}\n${o.yaml}`);
+  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', '1'], {
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const edge: RunningEdge = {
+    httpsPort,
+    adminUrl,
+    envoyAdminUrl: `http://127.0.0.1:${envoyAdminPort}`,
+    output: () => out,
+    status: async () => (await (await fetch(`${adminUrl}/status`)).json()) as EdgeStatus,
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal),
+  };
+  try {
+    await waitReady(adminUrl, child, () => out);
+  } catch (e) {
+    await edge.stop();
+    throw e;
+  }
+  return edge;
+}
+
+async function waitReady(adminUrl: string, child: ChildProcess, output: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`mtls-edge exited with ${child.exitCode} before it was ready:\n${output()}`);
+    try {
+      const res = await fetch(`${adminUrl}/readyz`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`mtls-edge not ready after ${timeoutMs} ms:\n${output()}`);
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>, signal: NodeJS.Signals): Promise<number | null> {
+  if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const code = await exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Runs the CLI to completion (validate, or run with a broken config). */
+export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`mtls-edge ${args.join(' ')} did not finish in ${timeoutMs} ms:\n${stdout}\n${stderr}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}

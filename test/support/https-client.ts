@@ -1,0 +1,61 @@
+import { request } from 'node:https';
+
+export interface ClientRequest {
+  port: number;
+  /** SNI sent in the handshake. */
+  servername: string;
+  /** Host header; defaults to the servername. */
+  host?: string;
+  path?: string;
+  /** Trust anchor for the server certificate. */
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface ClientResponse {
+  status: number;
+  body: string;
+}
+
+/** One HTTPS request over a fresh TLS connection to 127.0.0.1, with the given SNI and optional client certificate. */
+export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: r.port,
+        path: r.path ?? '/',
+        servername: r.servername,
+        headers: { host: r.host ?? r.servername },
+        ca: r.ca,
+        cert: r.cert,
+        key: r.key,
+        agent: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The request must fail during or right after the TLS handshake; resolves with the error's code. */
+export async function expectHandshakeRefused(r: ClientRequest): Promise<string> {
+  try {
+    const res = await httpsGet(r);
+    throw new Error(`expected the TLS handshake to be refused, got HTTP ${res.status}: ${res.body.slice(0, 100)}`);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.message.startsWith('expected the TLS handshake')) throw err;
+    return err.code ?? err.message;
+  }
+}
