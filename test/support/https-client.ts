@@ -1,4 +1,5 @@
 import { request } from 'node:https';
+import { connect } from 'node:tls';
 
 export interface ClientRequest {
   port: number;
@@ -58,4 +59,24 @@ export async function expectHandshakeRefused(r: ClientRequest): Promise<string> 
     if (err.message.startsWith('expected the TLS handshake')) throw err;
     return err.code ?? err.message;
   }
+}
+
+/**
+ * An HTTP/1.1 request written by hand over node:tls, for what https.request will not do:
+ * no SNI at all (`servername` omitted), or any Host header on any connection.
+ */
+export function rawHttp1(r: { port: number; servername?: string; host: string; path: string; cert?: string; key?: string }): Promise<ClientResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: r.port, servername: r.servername, cert: r.cert, key: r.key, rejectUnauthorized: false }, () => {
+      socket.write(`GET ${r.path} HTTP/1.1\r\nHost: ${r.host}\r\nConnection: close\r\n\r\n`);
+    });
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (raw += d));
+    socket.on('error', reject);
+    socket.on('end', () => {
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+      resolve({ status, body: raw.slice(raw.indexOf('\r\n\r\n') + 4) });
+    });
+  });
 }

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { runCli } from '../support/edge.js';
+import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+
+interface ErrorCase {
+  name: string;
+  /** Lines after the two certificate lines (which are lines 1 and 2). */
+  lines: string[];
+  line: number;
+  key: string;
+  message: RegExp;
+}
+
+const route = (extra: string[] = [], host = HOSTS.x) => [`  - from: https://${host}`, '    to: http://127.0.0.1:9', ...extra];
+
+const CASES: ErrorCase[] = [
+  { name: 'unknown key', lines: ['clinet_ca_file: ca-a.pem', 'routes:', ...route(['    allow_public_unauthenticated_access: true'])], line: 3, key: 'clinet_ca_file', message: /unknown key \(did you mean "client_ca_file"\?\)/ },
+  { name: 'wrong type', lines: ['routes:', ...route(['    allow_any_authenticated_user: "yes"'])], line: 6, key: 'routes[0].allow_any_authenticated_user', message: /expected true or false, got string "yes"/ },
+  { name: 'both x and x_file', lines: ['client_ca: Zm9v', 'client_ca_file: ca-a.pem', 'routes:', ...route(['    allow_any_authenticated_user: true'])], line: 4, key: 'client_ca_file', message: /set either client_ca or client_ca_file, not both/ },
+  { name: 'unreadable file', lines: ['routes:', ...route(['    tls_downstream_client_ca_file: missing.pem', '    allow_any_authenticated_user: true'])], line: 6, key: 'routes[0].tls_downstream_client_ca_file', message: /cannot read file ".*missing\.pem": ENOENT/ },
+  { name: 'PEM that does not parse', lines: ['client_ca_file: garbage.pem', 'routes:', ...route(['    allow_any_authenticated_user: true'])], line: 3, key: 'client_ca_file', message: /no PEM certificate found/ },
+  { name: 'key that does not match its certificate', lines: ['routes:', ...route(['    allow_public_unauthenticated_access: true'])], line: 2, key: 'certificate_key_file', message: /does not match the certificate/ },
+  { name: 'from that is not https', lines: ['routes:', '  - from: http://x.mtls.test', '    to: http://127.0.0.1:9', '    allow_public_unauthenticated_access: true'], line: 4, key: 'routes[0].from', message: /must be an https URL/ },
+  {
+    name: 'a host whose routes need different client CAs',
+    lines: ['routes:', ...route(['    prefix: /a', '    tls_downstream_client_ca_file: ca-a.pem', '    allow_any_authenticated_user: true']), ...route(['    prefix: /b', '    tls_downstream_client_ca_file: ca-b.pem', '    allow_any_authenticated_user: true'])],
+    line: 9,
+    key: 'routes[1]',
+    message: /host x\.mtls\.test needs one client-certificate requirement .* route at .*config\.yaml:4 \(routes\[0\]\)/,
+  },
+];
+
+describe('config errors name the file, the key and the line, in validate and in run', () => {
+  let pki: TestPki;
+  before(async () => {
+    pki = await createTestPki();
+    writeFileSync(join(pki.dir, 'garbage.pem'), 'this is not a PEM file\n');
+    const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(pki.dir, 'other-key.pem'), other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  });
+
+  for (const c of CASES) {
+    for (const command of ['validate', 'run'] as const) {
+      it(`${command}: ${c.name}`, async () => {
+        const keyFile = c.name.startsWith('key that') ? 'other-key.pem' : 'server-key.pem';
+        const file = join(pki.dir, `${command}-${c.name.replace(/\W+/g, '-')}.yaml`);
+        writeFileSync(file, ['certificate_file: server.pem', `certificate_key_file: ${keyFile}`, ...c.lines, ''].join('\n'));
+        const res = await runCli([command, '--config', file]);
+        assert.equal(res.code, 1, `exit code; stderr:\n${res.stderr}`);
+        const expected = `${file}:${c.line}: ${c.key}: `;
+        const line = res.stderr.split('\n').find((l) => l.includes(expected));
+        assert.ok(line, `expected a line with "${expected}" in:\n${res.stderr}`);
+        assert.match(line, c.message);
+      });
+    }
+  }
+
+  it('validate accepts a good config and says what it found', async () => {
+    const file = join(pki.dir, 'good.yaml');
+    writeFileSync(file, ['certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'routes:', ...route(['    allow_public_unauthenticated_access: true']), ''].join('\n'));
+    const res = await runCli(['validate', '--config', file]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^config OK: 1 routes on 1 hosts, 1 filter chains/);
+  });
+});
