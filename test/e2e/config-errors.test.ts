@@ -30,7 +30,7 @@ const CASES: ErrorCase[] = [
     lines: ['routes:', ...route(['    prefix: /a', '    tls_downstream_client_ca_file: ca-a.pem', '    allow_any_authenticated_user: true']), ...route(['    prefix: /b', '    tls_downstream_client_ca_file: ca-b.pem', '    allow_any_authenticated_user: true'])],
     line: 9,
     key: 'routes[1]',
-    message: /host x\.mtls\.test needs one client-certificate requirement .* route at .*config\.yaml:4 \(routes\[0\]\)/,
+    message: /host x\.mtls\.test needs one client-certificate requirement .* route at \S+\.yaml:4 \(routes\[0\]\)/,
   },
 ];
 
