@@ -71,6 +71,8 @@ export class AdsStreamState {
   /** True when every subscribed type has acknowledged what the snapshot holds for it. */
   inSync(snapshot: Snapshot): boolean {
     if (this.types.size === 0) return false;
+    // Envoy subscribes to LDS only after its clusters warm, so a CDS ACK alone is not the whole snapshot.
+    for (const typeUrl of WILDCARD_TYPES) if (snapshot.types.has(typeUrl) && !this.types.has(typeUrl)) return false;
     for (const [typeUrl, state] of this.types) {
       const type = snapshot.types.get(typeUrl);
       if (!type) continue;
