@@ -68,17 +68,25 @@ export class AdsStreamState {
     return out;
   }
 
-  /** True when every subscribed type has acknowledged what the snapshot holds for it. */
+  /**
+   * True when this stream has acknowledged everything the snapshot holds. Envoy asks for listeners only
+   * after clusters warm, and for route configurations and secrets only after it sees the listener that
+   * names them, so every type with resources must be subscribed, by every name, and acknowledged.
+   */
   inSync(snapshot: Snapshot): boolean {
-    if (this.types.size === 0) return false;
-    // Envoy subscribes to LDS only after its clusters warm, so a CDS ACK alone is not the whole snapshot.
-    for (const typeUrl of WILDCARD_TYPES) if (snapshot.types.has(typeUrl) && !this.types.has(typeUrl)) return false;
-    for (const [typeUrl, state] of this.types) {
-      const type = snapshot.types.get(typeUrl);
-      if (!type) continue;
+    for (const [typeUrl, type] of snapshot.types) {
+      const state = this.types.get(typeUrl);
+      if (!state) {
+        if (type.resources.size > 0) return false;
+        continue;
+      }
+      if (state.names !== 'wildcard') {
+        const names = new Set(state.names);
+        for (const name of type.resources.keys()) if (!names.has(name)) return false;
+      }
       if (state.acked !== selectResources(type, state.names).version) return false;
     }
-    return true;
+    return this.types.size > 0;
   }
 
   private responseIfChanged(typeUrl: string, state: TypeState, snapshot: Snapshot): DiscoveryResponseLike | undefined {

@@ -232,7 +232,8 @@ describe('changes reach only the streams and types they touch', () => {
     const r2Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'elsewhere.example')] }));
     assert.notEqual(r2Changed.types.get(RDS)!.version, snapshot.types.get(RDS)!.version);
     assert.deepEqual(stream.onSnapshot(r2Changed), []);
-    assert.equal(stream.inSync(r2Changed), true);
+    // Not ready all the same: the snapshot holds r2 (and secrets), which this stream never asked for.
+    assert.equal(stream.inSync(r2Changed), false);
   });
 
   test('a change to a requested route configuration is sent', () => {
@@ -299,7 +300,13 @@ describe('inSync', () => {
     stream.onRequest(ackOf(only(stream.onRequest({ type_url: CDS, resource_names: [] }, snapshot).responses)), snapshot);
     assert.equal(stream.inSync(snapshot), false);
     stream.onRequest(ackOf(only(stream.onRequest({ type_url: LDS, resource_names: [] }, snapshot).responses)), snapshot);
-    assert.equal(stream.inSync(snapshot), true, 'named types are only required once Envoy asks for them');
+    // The listener names route configurations and secrets that Envoy has not asked for yet.
+    assert.equal(stream.inSync(snapshot), false);
+    for (const typeUrl of [RDS, SDS]) {
+      const names = namesFor(typeUrl);
+      stream.onRequest(ackOf(only(stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses), names), snapshot);
+    }
+    assert.equal(stream.inSync(snapshot), true);
   });
 
   test('turns false with a new snapshot and back to true on its ACK', () => {
@@ -328,6 +335,8 @@ describe('inSync', () => {
     const both = only(stream.onRequest(ackOf(r1, ['r1', 'r2']), snapshot).responses);
     assert.equal(stream.inSync(snapshot), false);
     stream.onRequest(ackOf(both, ['r1', 'r2']), snapshot);
+    const sds = namesFor(SDS);
+    stream.onRequest(ackOf(only(stream.onRequest({ type_url: SDS, resource_names: sds }, snapshot).responses), sds), snapshot);
     assert.equal(stream.inSync(snapshot), true);
   });
 });
