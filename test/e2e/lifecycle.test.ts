@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startEdge, type RunningEdge } from '../support/edge.js';
+import { httpsGet } from '../support/https-client.js';
+import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const yaml = (upstream: TestUpstream) => `
+certificate_file: server.pem
+certificate_key_file: server-key.pem
+routes:
+  - from: https://${HOSTS.z}
+    to: ${upstream.url}
+    allow_public_unauthenticated_access: true
+`;
+
+describe('mtls-edge run: admin endpoints and a clean stop', () => {
+  let pki: TestPki;
+  let upstream: TestUpstream;
+  let edge: RunningEdge;
+
+  before(async () => {
+    pki = await createTestPki();
+    upstream = await startUpstream('z');
+    edge = await startEdge({ dir: pki.dir, yaml: yaml(upstream) });
+  });
+  after(async () => {
+    await edge?.stop();
+    await upstream?.close();
+  });
+
+  it('/healthz answers while the process is up', async () => {
+    const res = await fetch(`${edge.adminUrl}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { status: 'ok' });
+  });
+
+  it('/readyz is 200 and /status shows the node with every type acknowledged at the current version', async () => {
+    assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200);
+    const status = await edge.status();
+    assert.match(status.configVersion, /^[0-9a-f]{16}$/);
+    assert.equal(status.ready, true);
+    assert.equal(status.nodes.length, 1);
+    const node = status.nodes[0]!;
+    assert.equal(node.node, 'mtls-edge');
+    const types = node.types.map((t) => t.typeUrl.split('.').at(-1)).sort();
+    assert.deepEqual(types, ['Cluster', 'Listener', 'RouteConfiguration', 'Secret']);
+    for (const t of node.types) {
+      assert.ok(t.acked, `${t.typeUrl} acknowledged`);
+      assert.equal(t.nack, undefined);
+    }
+  });
+
+  it('/metrics exposes readiness and the xDS stream count in Prometheus format', async () => {
+    const text = await (await fetch(`${edge.adminUrl}/metrics`)).text();
+    assert.match(text, /^mtls_edge_ready 1$/m);
+    assert.match(text, /^mtls_edge_xds_streams 1$/m);
+    assert.match(text, /^mtls_edge_xds_nacks_total 0$/m);
+  });
+
+  it("Envoy's listener really serves: the public route answers through it", async () => {
+    assert.deepEqual(await httpsGet({ port: edge.httpsPort, servername: HOSTS.z, ca: pki.caA }), { status: 200, body: 'upstream z /' });
+  });
+});
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  it(`${signal} stops the control plane and Envoy with it (no orphaned Envoy)`, async () => {
+    const pki = await createTestPki();
+    const upstream = await startUpstream('z');
+    const edge = await startEdge({ dir: pki.dir, yaml: yaml(upstream) });
+    const { envoyPid } = await edge.status();
+    assert.ok(envoyPid && isAlive(envoyPid), 'Envoy runs while the edge runs');
+    assert.equal(await edge.stop(signal), 0);
+    assert.equal(isAlive(envoyPid), false, 'Envoy is gone once mtls-edge has exited');
+    await upstream.close();
+  });
+}
