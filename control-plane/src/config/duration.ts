@@ -11,5 +11,7 @@ export function parseGoDuration(text: string): number | undefined {
     total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? NaN);
     consumed = re.lastIndex;
   }
-  return consumed === s.length && consumed > 0 && Number.isFinite(total) ? Math.round(total) : undefined;
+  if (consumed !== s.length || consumed === 0 || !Number.isFinite(total)) return undefined;
+  // 0 means "no timeout", so a tiny positive duration must not round down to it.
+  return total > 0 ? Math.max(1, Math.round(total)) : 0;
 }

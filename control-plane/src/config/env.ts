@@ -1,6 +1,9 @@
 import type { ConfigError } from './diagnostics.js';
 import { parseYamlSource, type SourceValue } from './source.js';
 
+/** How a value from the environment names its source in `Location.file`. */
+export const ENV_SOURCE_PREFIX = 'environment variable ';
+
 /**
  * Environment variables override the file, as in Pomerium: the variable is the
  * option's name in upper case (`CLIENT_CA_FILE` for `client_ca_file`).
@@ -17,14 +20,14 @@ export function overlayEnvironment(
     const name = key.toUpperCase();
     const text = env[name];
     if (text === undefined || text === '') continue;
-    entries.set(key, { kind: 'scalar', value: text, at: { file: `environment variable ${name}`, key }, fromEnv: true });
+    entries.set(key, { kind: 'scalar', value: text, at: { file: `${ENV_SOURCE_PREFIX}${name}`, key }, fromEnv: true });
   }
   for (const key of options.structured) {
     const name = key.toUpperCase();
     const text = env[name];
     if (text === undefined || text === '') continue;
     const decoded = looksLikeBase64(text) ? Buffer.from(text, 'base64').toString('utf8') : text;
-    const parsed = parseYamlSource(decoded, `environment variable ${name}`, key);
+    const parsed = parseYamlSource(decoded, `${ENV_SOURCE_PREFIX}${name}`, key);
     errors.push(...parsed.errors);
     if (parsed.value) entries.set(key, parsed.value);
   }
@@ -32,5 +35,6 @@ export function overlayEnvironment(
 }
 
 function looksLikeBase64(text: string): boolean {
-  return /^[A-Za-z0-9+/=\s]+$/.test(text) && !/[:\-[{]/.test(text) && text.trim().length % 4 === 0;
+  // `base64` wraps at 76 columns; the line breaks are not part of the length.
+  return /^[A-Za-z0-9+/=\s]+$/.test(text) && !/[:\-[{]/.test(text) && text.replace(/\s/g, '').length % 4 === 0;
 }

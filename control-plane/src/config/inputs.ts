@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Diagnostics, Location } from './diagnostics.js';
+import { ENV_SOURCE_PREFIX } from './env.js';
 import { readString, type MapValue } from './fields.js';
 import { certificatesToPem, decodeInlinePem, fingerprint, parseCertificates } from './pem.js';
 import type { CertificateBundle } from './types.js';
@@ -52,7 +53,9 @@ export function readReferencedFile(path: string, at: Location, files: FileAccess
 
 export function resolvePath(path: string, at: Location, files: FileAccess): string {
   if (isAbsolute(path)) return path;
-  return resolve(at.line === undefined ? files.cwd : files.configDir, path);
+  // Values parsed from ROUTES / CERTIFICATES have lines (within the variable) but still come from the environment.
+  const fromEnvironment = at.line === undefined || at.file.startsWith(ENV_SOURCE_PREFIX);
+  return resolve(fromEnvironment ? files.cwd : files.configDir, path);
 }
 
 export function toCertificateBundle(input: PemInput, diag: Diagnostics): CertificateBundle | undefined {

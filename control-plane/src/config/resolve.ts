@@ -55,7 +55,8 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess): Res
   const clientCa = caInput && toCertificateBundle(caInput, diag);
   const routeItems: SourceValue[] = readList(root, 'routes', diag) ?? [];
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
-  const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, files, diag));
+  const clientCaSet = root.entries.has('client_ca') || root.entries.has('client_ca_file');
+  const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
 
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress) return { ok: false, errors: diag.errors };
   return {

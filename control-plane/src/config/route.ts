@@ -15,7 +15,8 @@ export const ROUTE_KEYS = [
 /** Pomerium's default upstream timeout. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
-export function readRoute(item: SourceValue, index: number, globalCa: CertificateBundle | undefined, files: FileAccess, diag: Diagnostics): RouteConfig | undefined {
+/** `globalCaSet`: client_ca[_file] is present, even if it failed to load (that failure is reported on its own). */
+export function readRoute(item: SourceValue, index: number, globalCa: CertificateBundle | undefined, globalCaSet: boolean, files: FileAccess, diag: Diagnostics): RouteConfig | undefined {
   const map = asMap(item, diag);
   if (!map) return undefined;
   const before = diag.errors.length;
@@ -42,7 +43,12 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
 
   const clientCaInput = readInlineOrFile(map, 'tls_downstream_client_ca', 'tls_downstream_client_ca_file', files, diag);
   const clientCa = clientCaInput && toCertificateBundle(clientCaInput, diag);
-  const access = readAccess(map, clientCa ?? globalCa, diag);
+  const caSet = globalCaSet || map.entries.has('tls_downstream_client_ca') || map.entries.has('tls_downstream_client_ca_file');
+  const access = readAccess(map, clientCa ?? globalCa, caSet, diag);
+  // Read before the check below so that their errors are reported along with the others.
+  const preserveHostHeader = readBool(map, 'preserve_host_header', diag);
+  const setRequestHeaders = readStringMap(map, 'set_request_headers', diag);
+  const removeRequestHeaders = readStringOrList(map, 'remove_request_headers', diag);
 
   if (diag.errors.length > before || !from || !to || !match || !access || timeoutMs === undefined) return undefined;
   return {
@@ -53,9 +59,9 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
     toPathPrefix: to.pathPrefix,
     match,
     prefixRewrite: prefixRewrite?.value,
-    preserveHostHeader: readBool(map, 'preserve_host_header', diag)?.value ?? false,
-    setRequestHeaders: readStringMap(map, 'set_request_headers', diag) ?? [],
-    removeRequestHeaders: readStringOrList(map, 'remove_request_headers', diag)?.map((r) => r.value.toLowerCase()) ?? [],
+    preserveHostHeader: preserveHostHeader?.value ?? false,
+    setRequestHeaders: setRequestHeaders ?? [],
+    removeRequestHeaders: removeRequestHeaders?.map((r) => r.value.toLowerCase()) ?? [],
     timeoutMs,
     upstreamTls: { skipVerify: skipVerify?.value ?? false, serverName: serverName?.value, customCa },
     clientCa,
@@ -107,7 +113,7 @@ function readTo(map: MapValue, diag: Diagnostics): { urls: UpstreamUrl[]; pathPr
     urls.push({ scheme, host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port });
     paths.add(url.pathname === '/' ? '' : url.pathname);
   }
-  if (urls.length !== entries.length) return undefined;
+  if (urls.length !== entries.length || urls.length === 0) return undefined;
   const at = entries[0]!.at;
   if (new Set(urls.map((u) => u.scheme)).size > 1) diag.error(at, 'all "to" URLs of a route must use the same scheme');
   if (paths.size > 1) diag.error(at, 'all "to" URLs of a route must have the same path');
@@ -140,7 +146,7 @@ function readMatch(map: MapValue, diag: Diagnostics): RouteMatch | undefined {
   return { kind: g.kind, value: g.read.value };
 }
 
-function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, diag: Diagnostics): RouteAccess | undefined {
+function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, caSet: boolean, diag: Diagnostics): RouteAccess | undefined {
   const publicAccess = readBool(map, 'allow_public_unauthenticated_access', diag);
   const anyUser = readBool(map, 'allow_any_authenticated_user', diag);
   const policy = map.entries.get('policy');
@@ -160,13 +166,16 @@ function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, diag
   }
   if (anyUser?.value) {
     if (!clientCa) {
-      diag.error(anyUser.at, 'allow_any_authenticated_user needs a client CA: set client_ca / client_ca_file, or tls_downstream_client_ca / tls_downstream_client_ca_file on this route');
+      // A CA that is set but broken already has its error; "set a CA" would send the user the wrong way.
+      if (!caSet) diag.error(anyUser.at, 'allow_any_authenticated_user needs a client CA: set client_ca / client_ca_file, or tls_downstream_client_ca / tls_downstream_client_ca_file on this route');
       return undefined;
     }
     return 'any_authenticated_user';
   }
   if (publicAccess?.value) return 'public';
-  if (!unsupported) {
+  // A mistyped allow_* already has its error; the route may well grant access once it is fixed.
+  const mistyped = (!publicAccess && map.entries.has('allow_public_unauthenticated_access')) || (!anyUser && map.entries.has('allow_any_authenticated_user'));
+  if (!unsupported && !mistyped) {
     diag.error(map.at, 'says nobody may use it: add allow_any_authenticated_user: true (any valid client certificate) or allow_public_unauthenticated_access: true (anyone who passes the TLS requirement)');
   }
   return undefined;

@@ -26,8 +26,10 @@ export function readServerCertificates(root: MapValue, files: FileAccess, diag: 
   const out: ServerCertificate[] = [];
   const cert = readInlineOrFile(root, 'certificate', 'certificate_file', files, diag);
   const key = readInlineOrFile(root, 'certificate_key', 'certificate_key_file', files, diag);
-  if (cert && !key) diag.error(cert.at, `${cert.origin} is set but certificate_key / certificate_key_file is not`);
-  if (key && !cert) diag.error(key.at, `${key.origin} is set but certificate / certificate_file is not`);
+  // Only when the other half is absent: when it is set but unreadable, that error is already reported.
+  const has = (...keys: string[]) => keys.some((k) => root.entries.has(k));
+  if (cert && !key && !has('certificate_key', 'certificate_key_file')) diag.error(cert.at, `${cert.origin} is set but certificate_key / certificate_key_file is not`);
+  if (key && !cert && !has('certificate', 'certificate_file')) diag.error(key.at, `${key.origin} is set but certificate / certificate_file is not`);
   if (cert && key) pushPair(cert, key, out, diag);
 
   for (const item of readList(root, 'certificates', diag) ?? []) {

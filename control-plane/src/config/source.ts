@@ -16,7 +16,8 @@ export function parseYamlSource(text: string, file: string, rootKey = ''): { val
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const errors: ConfigError[] = doc.errors.map((e) => ({
     file,
-    line: e.linePos?.[0].line,
+    // linePos is only filled in with prettyErrors, which would also rewrite the message; use the offset.
+    line: lineCounter.linePos(e.pos[0]).line,
     key: rootKey || '(document)',
     message: `YAML syntax: ${e.message.split(' at line ')[0]}`,
   }));
