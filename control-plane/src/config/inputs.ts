@@ -14,6 +14,27 @@ export interface FileAccess {
   readFile(path: string): string;
 }
 
+/** One config names the same CA file on many routes: read each path once per load. */
+export function withReadCache(files: FileAccess): FileAccess {
+  const cache = new Map<string, { text: string } | { error: unknown }>();
+  return {
+    ...files,
+    readFile(path) {
+      let entry = cache.get(path);
+      if (!entry) {
+        try {
+          entry = { text: files.readFile(path) };
+        } catch (error) {
+          entry = { error };
+        }
+        cache.set(path, entry);
+      }
+      if ('error' in entry) throw entry.error;
+      return entry.text;
+    },
+  };
+}
+
 export interface PemInput {
   text: string;
   /** For messages: `client_ca_file (/etc/ca.pem)` or `client_ca`. */
@@ -54,7 +75,8 @@ export function readReferencedFile(path: string, at: Location, files: FileAccess
 export function resolvePath(path: string, at: Location, files: FileAccess): string {
   if (isAbsolute(path)) return path;
   // Values parsed from ROUTES / CERTIFICATES have lines (within the variable) but still come from the environment.
-  const fromEnvironment = at.line === undefined || at.file.startsWith(ENV_SOURCE_PREFIX);
+  // (Not `at.line`: reading it computes line numbers, which a valid config never needs.)
+  const fromEnvironment = at.file.startsWith(ENV_SOURCE_PREFIX);
   return resolve(fromEnvironment ? files.cwd : files.configDir, path);
 }
 

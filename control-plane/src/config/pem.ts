@@ -13,7 +13,22 @@ export function decodeInlinePem(value: string): string {
   return Buffer.from(trimmed, 'base64').toString('utf8');
 }
 
-export function parseCertificates(text: string): { certs: X509Certificate[] } | { error: string } {
+type ParsedCertificates = { certs: X509Certificate[] } | { error: string };
+
+// Many routes name the same CA file; parse each distinct text once (bounded, since reloads bring new texts).
+const parsedByText = new Map<string, ParsedCertificates>();
+const MAX_CACHED = 256;
+
+export function parseCertificates(text: string): ParsedCertificates {
+  const cached = parsedByText.get(text);
+  if (cached) return cached;
+  const parsed = parseCertificatesUncached(text);
+  if (parsedByText.size >= MAX_CACHED) parsedByText.clear();
+  parsedByText.set(text, parsed);
+  return parsed;
+}
+
+function parseCertificatesUncached(text: string): ParsedCertificates {
   const blocks = pemBlocks(text).filter((b) => b.type === 'CERTIFICATE');
   if (blocks.length === 0) return { error: 'no PEM certificate found (expected "-----BEGIN CERTIFICATE-----")' };
   const certs: X509Certificate[] = [];

@@ -1,7 +1,7 @@
 import { Diagnostics, type Result } from './diagnostics.js';
 import { overlayEnvironment } from './env.js';
 import { checkKeys, readList, type MapValue } from './fields.js';
-import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
+import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { parseYamlSource, type SourceValue } from './source.js';
@@ -37,7 +37,7 @@ export function resolveConfig(input: ConfigInput): Result<Config> {
   }
   const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS });
   if (overlaid.errors.length > 0) return { ok: false, errors: overlaid.errors };
-  return buildConfig(overlaid.value, file, input.files);
+  return buildConfig(overlaid.value, file, withReadCache(input.files));
 }
 
 function buildConfig(root: MapValue, sourceFile: string, files: FileAccess): Result<Config> {

@@ -1,9 +1,10 @@
+import jsYaml from 'js-yaml';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { ConfigError, Location } from './diagnostics.js';
 
 /**
  * A YAML (or environment) value with the place it came from. The rest of the
- * config stage never touches `yaml` nodes, so every error it reports can name
+ * config stage never touches a YAML library, so every error it reports can name
  * the file, the key and the line.
  */
 export type SourceValue =
@@ -11,45 +12,85 @@ export type SourceValue =
   | { kind: 'map'; entries: Map<string, SourceValue>; at: Location }
   | { kind: 'list'; items: SourceValue[]; at: Location };
 
+/**
+ * Values come from js-yaml, which parses 10,000 routes in tens of milliseconds. Line numbers come from
+ * `yaml`, which keeps source positions but is ten times slower, so they are computed only when an
+ * error first asks for one: a valid config never pays for them.
+ */
 export function parseYamlSource(text: string, file: string, rootKey = ''): { value?: SourceValue; errors: ConfigError[] } {
+  let data: unknown;
+  try {
+    // The core schema, as in YAML 1.2: `yes` and `2024-01-01` stay strings.
+    data = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file });
+  } catch (e) {
+    // A broken file is rare: ask `yaml` too, whose messages and positions are the more precise.
+    const precise = syntaxErrors(text, file, rootKey);
+    if (precise.length > 0) return { errors: precise };
+    const err = e as jsYaml.YAMLException;
+    return { errors: [{ file, line: err.mark ? err.mark.line + 1 : undefined, key: rootKey || '(document)', message: `YAML syntax: ${err.reason ?? err.message}` }] };
+  }
+  let index: ReadonlyMap<string, number> | undefined;
+  const lines = () => (index ??= lineIndex(text, rootKey));
+  return { value: convert(data, rootKey, file, lines), errors: [] };
+}
+
+function convert(data: unknown, key: string, file: string, lines: () => ReadonlyMap<string, number>): SourceValue {
+  const path = key || '(document)';
+  const at: Location = {
+    file,
+    key: path,
+    get line() {
+      return lines().get(path);
+    },
+  };
+  if (Array.isArray(data)) return { kind: 'list', items: data.map((item, i) => convert(item, `${key}[${i}]`, file, lines)), at };
+  if (data !== null && typeof data === 'object') {
+    const entries = new Map<string, SourceValue>();
+    for (const [name, value] of Object.entries(data)) entries.set(name, convert(value, key ? `${key}.${name}` : name, file, lines));
+    return { kind: 'map', entries, at };
+  }
+  const value = data === undefined || data === null ? null : typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean' ? data : String(data);
+  return { kind: 'scalar', value, at, fromEnv: false };
+}
+
+function syntaxErrors(text: string, file: string, rootKey: string): ConfigError[] {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const errors: ConfigError[] = doc.errors.map((e) => ({
+  return doc.errors.map((e) => ({
     file,
     // linePos is only filled in with prettyErrors, which would also rewrite the message; use the offset.
     line: lineCounter.linePos(e.pos[0]).line,
     key: rootKey || '(document)',
     message: `YAML syntax: ${e.message.split(' at line ')[0]}`,
   }));
-  if (errors.length > 0) return { errors };
-  const lineOf = (node: Node | null | undefined): number | undefined =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+}
 
-  const convert = (node: unknown, key: string, line: number | undefined): SourceValue => {
-    const at: Location = { file, line, key: key || '(document)' };
+/** Option path (`routes[2].from`) → line of its key, or of the list item. */
+function lineIndex(text: string, rootKey: string): ReadonlyMap<string, number> {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  const index = new Map<string, number>([[rootKey || '(document)', 1]]);
+  const lineOf = (node: Node | null | undefined): number | undefined => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
+  const walk = (node: unknown, key: string): void => {
     if (isMap(node)) {
-      const entries = new Map<string, SourceValue>();
       for (const pair of node.items) {
         const keyNode = pair.key as Node | null;
         const name = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
         const childKey = key ? `${key}.${name}` : name;
-        entries.set(name, convert(pair.value, childKey, lineOf(keyNode)));
+        const line = lineOf(keyNode);
+        if (line !== undefined) index.set(childKey, line);
+        walk(pair.value, childKey);
       }
-      return { kind: 'map', entries, at };
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const line = lineOf(item as Node);
+        if (line !== undefined) index.set(`${key}[${i}]`, line);
+        walk(item, `${key}[${i}]`);
+      });
     }
-    if (isSeq(node)) {
-      const items = node.items.map((item, i) => convert(item, `${key}[${i}]`, lineOf(item as Node) ?? line));
-      return { kind: 'list', items, at };
-    }
-    if (isScalar(node)) {
-      const v = node.value;
-      const value = v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : String(v);
-      return { kind: 'scalar', value, at, fromEnv: false };
-    }
-    // An empty document or a key with no value.
-    return { kind: 'scalar', value: null, at, fromEnv: false };
   };
-  return { value: convert(doc.contents, rootKey, lineOf(doc.contents as Node | null) ?? 1), errors: [] };
+  walk(doc.contents, rootKey);
+  return index;
 }
 
 export function describeKind(v: SourceValue): string {
