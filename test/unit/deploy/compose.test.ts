@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { resolveConfig, type Config } from '../../../control-plane/src/config/index.js';
+import { readBootstrapTemplate, renderBootstrap } from '../../../control-plane/src/runtime/bootstrap.js';
+import { requireEnvoy } from '../../support/edge.js';
+import { createTestPki, type TestPki } from '../../support/pki-fixture.js';
+
+// No Docker engine runs here, so the compose set-up is checked by reading what it runs and mounts.
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+
+interface ComposeService {
+  image?: string;
+  build?: string;
+  command?: string[];
+  volumes?: string[];
+  ports?: string[];
+  depends_on?: string[];
+}
+
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+const services = compose.services;
+
+/** `./host/path:/container/path[:ro]` → { host, container }. */
+function mounts(service: ComposeService): Array<{ host: string; container: string }> {
+  return (service.volumes ?? []).map((v) => {
+    const [host = '', container = ''] = v.split(':');
+    return { host: resolve(ROOT, host), container };
+  });
+}
+
+function mountedFile(service: ComposeService, containerPath: string): string {
+  const m = mounts(service).find((x) => x.container === containerPath);
+  assert.ok(m, `a volume mounts ${containerPath}`);
+  return m.host;
+}
+
+describe('docker-compose.yml', () => {
+  let pki: TestPki;
+  let config: Config;
+  const cp = services['control-plane']!;
+  const envoy = services['envoy']!;
+
+  before(async () => {
+    pki = await createTestPki();
+    // The compose config names /certs/…; the test serves those paths from its own PKI.
+    const configFile = mountedFile(cp, '/etc/mtls-edge/config.yaml');
+    const certFiles: Record<string, string> = { '/certs/server.pem': 'server.pem', '/certs/server-key.pem': 'server-key.pem', '/certs/ca.pem': 'ca-a.pem' };
+    const loaded = resolveConfig({
+      yaml: { text: readFileSync(configFile, 'utf8'), file: configFile },
+      env: {},
+      files: { configDir: '/etc/mtls-edge', cwd: '/', readFile: (p) => readFileSync(join(pki.dir, certFiles[p] ?? `missing:${p}`), 'utf8') },
+    });
+    assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
+    config = loaded.value;
+  });
+
+  it('runs the control plane, the official Envoy image pinned to the version the tests use, and an upstream', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['control-plane', 'envoy', 'upstream']);
+    assert.equal(cp.build, '.');
+    const version = /^envoyproxy\/envoy:v(\d+\.\d+\.\d+)$/.exec(envoy.image ?? '')?.[1];
+    assert.ok(version, `envoy image is pinned: ${envoy.image}`);
+    const local = execFileSync(requireEnvoy(), ['--version'], { encoding: 'utf8' });
+    assert.match(local, new RegExp(`/${version.replace(/\./g, '\\.')}/`), 'the image runs the Envoy version the tests run');
+  });
+
+  it('the control plane runs `run --no-envoy` on the mounted config, and mounts the certificates it names', () => {
+    assert.deepEqual(cp.command, ['run', '--config', '/etc/mtls-edge/config.yaml', '--no-envoy']);
+    assert.equal(mountedFile(cp, '/certs'), resolve(ROOT, 'certs'));
+    const raw = readFileSync(mountedFile(cp, '/etc/mtls-edge/config.yaml'), 'utf8');
+    const paths = [...raw.matchAll(/_file: (\S+)/g)].map((m) => m[1]!);
+    assert.ok(paths.length >= 3);
+    for (const p of paths) assert.match(p, /^\/certs\//, `${p} is inside the certs mount`);
+  });
+
+  it("Envoy's bootstrap points at the control-plane service on the config's xds port, and is what envoy/bootstrap.yaml renders to", () => {
+    assert.deepEqual(envoy.command?.slice(0, 3), ['envoy', '-c', '/etc/envoy/bootstrap.yaml']);
+    const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
+    assert.ok(existsSync(bootstrapFile));
+    const expected = renderBootstrap(readBootstrapTemplate(), { nodeId: 'mtls-edge', xds: { host: 'control-plane', port: config.xdsAddress.port }, envoyAdmin: { host: '127.0.0.1', port: 9901 } });
+    const committed = readFileSync(bootstrapFile, 'utf8').split('\n').filter((l, i) => !(i === 0 && l.startsWith('#'))).join('\n');
+    assert.equal(committed, expected, 'regenerate envoy/bootstrap.compose.yaml from envoy/bootstrap.yaml');
+    assert.equal(config.xdsAddress.host, '0.0.0.0', 'the control plane listens where the envoy container can reach it');
+  });
+
+  it("publishes the config's HTTPS port from the envoy service, and routes reach the upstream service by name", () => {
+    assert.ok((envoy.ports ?? []).some((p) => p.endsWith(`:${config.address.port}`)), `envoy publishes ${config.address.port}`);
+    assert.equal(config.address.host, '0.0.0.0');
+    for (const r of config.routes) assert.ok(r.to.every((u) => u.host in services), `route ${r.from.host} goes to a compose service`);
+    assert.ok(mounts(services['upstream']!).every((m) => existsSync(m.host)));
+  });
+
+  it('the Dockerfile builds in one stage and runs in another, as a non-root user, with the CLI as entrypoint', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    assert.equal(dockerfile.match(/^FROM /gm)?.length, 2);
+    assert.match(dockerfile, /^USER node$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/control-plane\/src\/cli\.js"\]$/m);
+    assert.match(dockerfile, /npm ci --omit=dev/);
+    for (const dir of ['envoy', 'protos']) assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
+  });
+});
