@@ -20,5 +20,5 @@ export function buildSecrets(model: EdgeModel): NamedResource[] {
     const name = clientCaSecretName(r);
     secrets.push({ name, resource: { name, validation_context: { trusted_ca: { inline_string: r.ca.pem } } } });
   }
-  return secrets.sort((a, b) => a.name.localeCompare(b.name));
+  return secrets;
 }

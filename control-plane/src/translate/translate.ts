@@ -11,7 +11,7 @@ export function translate(model: EdgeModel): EnvoyResources {
     clusters: sortByName(model.upstreams.map(buildCluster)),
     listeners: [buildListener(model)],
     routeConfigurations: sortByName(model.classes.map(buildRouteConfiguration)),
-    secrets: buildSecrets(model),
+    secrets: sortByName(buildSecrets(model)),
   };
 }
 

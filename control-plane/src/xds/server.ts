@@ -45,8 +45,9 @@ export class AdsServer {
   private readonly listeners: Array<(event: AdsEvent) => void> = [];
 
   constructor(private readonly log: Logger) {
-    const definition = protoLoader.loadSync(envoyProtoPaths().service, {
-      includeDirs: envoyProtoPaths().includeDirs,
+    const protos = envoyProtoPaths();
+    const definition = protoLoader.loadSync(protos.service, {
+      includeDirs: protos.includeDirs,
       keepCase: true,
       longs: String,
       enums: String,
