@@ -12,6 +12,7 @@ export interface ClientRequest {
   ca: string;
   cert?: string;
   key?: string;
+  headers?: Record<string, string>;
 }
 
 export interface ClientResponse {
@@ -28,7 +29,7 @@ export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
         port: r.port,
         path: r.path ?? '/',
         servername: r.servername,
-        headers: { host: r.host ?? r.servername },
+        headers: { ...r.headers, host: r.host ?? r.servername },
         ca: r.ca,
         cert: r.cert,
         key: r.key,

@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface SeenRequest {
@@ -16,20 +17,32 @@ export interface TestUpstream {
   close(): Promise<void>;
 }
 
-/** A loopback HTTP server that answers `upstream <name> <path>` and records what reached it. */
-export async function startUpstream(name: string): Promise<TestUpstream> {
+export interface UpstreamOptions {
+  /** Serve HTTPS with this certificate instead of plain HTTP. */
+  tls?: { cert: string; key: string };
+  /** Wait this long before answering a path that contains `/slow`. */
+  slowMs?: number;
+}
+
+/** A loopback server that answers `upstream <name> <path>` and records what reached it. */
+export async function startUpstream(name: string, options: UpstreamOptions = {}): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    res.setHeader('content-type', 'text/plain');
-    res.end(`upstream ${name} ${req.url}`);
-  });
+    const answer = () => {
+      res.setHeader('content-type', 'text/plain');
+      res.end(`upstream ${name} ${req.url}`);
+    };
+    if (options.slowMs && req.url?.includes('/slow')) setTimeout(answer, options.slowMs);
+    else answer();
+  };
+  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     name,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
     close: () =>
       new Promise((resolve) => {
