@@ -53,7 +53,8 @@ export function readInlineOrFile(map: MapValue, key: string, fileKey: string, fi
     diag.error(file.at, `set either ${key} or ${fileKey}, not both (${key} is set at ${describe(inline.at)})`);
     return undefined;
   }
-  if (inline) return { text: decodeInlinePem(inline.value), origin: key, at: inline.at };
+  // The full key path (`routes[3].tls_downstream_client_ca`) tells two inline CAs apart.
+  if (inline) return { text: decodeInlinePem(inline.value), origin: inline.at.key, at: inline.at };
   if (file) {
     const text = readReferencedFile(file.value, file.at, files, diag);
     return text === undefined ? undefined : { text, origin: `${fileKey} (${file.value})`, at: file.at };

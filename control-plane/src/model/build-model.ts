@@ -1,7 +1,7 @@
 import type { Config, ConfigError, RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
 import { hostPatternCovers } from './hostnames.js';
-import { describeRequirement, routeRequirement } from './requirement.js';
+import { describeRequirement, routeRequirement, stableRequirementId } from './requirement.js';
 import type { ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
@@ -10,9 +10,11 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
   const errors: ConfigError[] = [];
   const hosts = new Map<string, { host: EdgeHost; firstRoute: RouteConfig }>();
   const upstreams = new Map<string, Upstream>();
+  const origins = new Map<string, Set<string>>();
 
   for (const route of config.routes) {
     const requirement = routeRequirement(route, config);
+    if ('ca' in requirement) origins.set(requirement.id, (origins.get(requirement.id) ?? new Set()).add(requirement.ca.origin));
     const upstream = upstreamForRoute(route);
     upstreams.set(upstream.name, upstream);
     const entry = hosts.get(route.from.host);
@@ -36,7 +38,7 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
   }
   if (errors.length > 0) return { ok: false, errors };
 
-  const classes = groupIntoClasses([...hosts.values()].map((e) => e.host), config);
+  const classes = groupIntoClasses([...hosts.values()].map((e) => e.host), config, origins);
   return {
     ok: true,
     value: {
@@ -48,14 +50,16 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
   };
 }
 
-function groupIntoClasses(hosts: EdgeHost[], config: Config): TlsClass[] {
+function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMap<string, ReadonlySet<string>>): TlsClass[] {
   const byRequirement = new Map<string, { requirement: ClientCaRequirement; hosts: EdgeHost[] }>();
   // The `none` class always exists: it is the default filter chain, answering unknown or missing SNI.
   byRequirement.set('none', { requirement: { id: 'none' }, hosts: [] });
   for (const host of hosts) {
-    const group = byRequirement.get(host.requirement.id) ?? { requirement: host.requirement, hosts: [] };
-    group.hosts.push(host);
-    byRequirement.set(host.requirement.id, group);
+    const r = host.requirement;
+    const requirement: ClientCaRequirement = 'ca' in r ? { id: stableRequirementId(origins.get(r.id) ?? []), ca: r.ca } : r;
+    const group = byRequirement.get(r.id) ?? { requirement, hosts: [] };
+    group.hosts.push({ ...host, requirement });
+    byRequirement.set(r.id, group);
   }
   const groups = [...byRequirement.values()].sort((a, b) => (a.requirement.id === 'none' ? -1 : b.requirement.id === 'none' ? 1 : a.requirement.id.localeCompare(b.requirement.id)));
   for (const g of groups) g.hosts.sort((a, b) => a.name.localeCompare(b.name));

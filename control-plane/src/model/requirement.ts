@@ -8,9 +8,18 @@ export function routeRequirement(route: RouteConfig, config: Config): ClientCaRe
   return ca ? { id: requirementId(ca), ca } : { id: 'none' };
 }
 
-/** Named after the set of CA certificates, so that the same CA given twice (file and base64) is one requirement. */
+/** Keyed by the set of CA certificates, so that the same CA given twice (file and base64) is one requirement. */
 function requirementId(ca: CertificateBundle): string {
-  return 'client-ca-' + createHash('sha256').update(ca.fingerprints.join(',')).digest('hex').slice(0, 12);
+  return 'ca-content-' + createHash('sha256').update(ca.fingerprints.join(',')).digest('hex').slice(0, 12);
+}
+
+/**
+ * The name Envoy sees (filter chain, route configuration, SDS secret) comes from where the CA is
+ * configured, not from its content: rotating the certificates in a CA file then changes only the
+ * secret, and Envoy swaps the TLS context without draining the listener.
+ */
+export function stableRequirementId(origins: Iterable<string>): string {
+  return 'client-ca-' + createHash('sha256').update([...new Set(origins)].sort().join('\n')).digest('hex').slice(0, 12);
 }
 
 export function describeRequirement(r: ClientCaRequirement): string {

@@ -59,6 +59,14 @@ describe('buildEdgeModel', () => {
     assert.notEqual(m.classes.find((c) => c.hosts.some((h) => h.name === 'c.example'))!.requirement.id, withA.requirement.id);
   });
 
+  it('names a class after where its CA is configured, so rotating the CA file keeps every name', () => {
+    const rotated: CertificateBundle = { pem: 'A2', fingerprints: ['a2'], origin: 'ca-a.pem' };
+    const before = model(config([route('a.example', { clientCa: caA }, 0)]));
+    const after = model(config([route('a.example', { clientCa: rotated }, 0)]));
+    assert.equal(after.classes[1]!.requirement.id, before.classes[1]!.requirement.id);
+    assert.notEqual(model(config([route('a.example', { clientCa: caB }, 0)])).classes[1]!.requirement.id, before.classes[1]!.requirement.id);
+  });
+
   it('refuses a host whose routes need different CAs, naming both routes', () => {
     const m = buildEdgeModel(config([route('a.example', { clientCa: caA }, 0), route('a.example', { clientCa: caB, match: { kind: 'prefix', value: '/b' } }, 1)]));
     assert.equal(m.ok, false);
