@@ -57,7 +57,7 @@ function measure(configPath: string, routes: number): Figures {
   const t: Record<'load' | 'model' | 'translate' | 'encode', number[]> = { load: [], model: [], translate: [], encode: [] };
   for (let run = 0; run <= RUNS; run++) {
     const t0 = performance.now();
-    const config = loadConfigFile(configPath, {});
+    const config = loadConfigFile(configPath, {}).result;
     if (!config.ok) throw new Error(JSON.stringify(config.errors.slice(0, 3)));
     const t1 = performance.now();
     const model = buildEdgeModel(config.value);

@@ -7,8 +7,9 @@ import { bootstrapCommand } from './commands/bootstrap.js';
 const USAGE = `usage: mtls-edge <command> [options]
 
 commands:
-  run        --config FILE [--node-id ID] [--no-envoy] [--envoy-concurrency N] [--drain-time-s N]
-             start the control plane and (unless --no-envoy) Envoy as a child process
+  run        --config FILE [--node-id ID] [--no-envoy] [--no-watch] [--envoy-concurrency N] [--drain-time-s N]
+             start the control plane and (unless --no-envoy) Envoy as a child process;
+             edits to the config or any file it names reload without a restart (unless --no-watch)
   validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
   bootstrap  --config FILE [--node-id ID] [--xds-host HOST]
              print the Envoy bootstrap that points an Envoy at this control plane
@@ -23,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       'node-id': { type: 'string' },
       'no-envoy': { type: 'boolean' },
+      'no-watch': { type: 'boolean' },
       'envoy-concurrency': { type: 'string' },
       'drain-time-s': { type: 'string' },
       'xds-host': { type: 'string' },
@@ -37,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
         configPath,
         nodeId: values['node-id'],
         startEnvoy: !values['no-envoy'],
+        watch: !values['no-watch'],
         envoyConcurrency: values['envoy-concurrency'] ? Number(values['envoy-concurrency']) : undefined,
         drainTimeSeconds: values['drain-time-s'] ? Number(values['drain-time-s']) : undefined,
       });

@@ -2,11 +2,14 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SocketAddress } from '../config/index.js';
+import { formatError } from '../config/index.js';
+import type { ReloadState } from '../runtime/reloader.js';
 import type { AdsServer } from '../xds/index.js';
 
 export interface AdminState {
   configFile: string;
   envoyPid: () => number | undefined;
+  reload: ReloadState;
 }
 
 export interface AdminMetrics {
@@ -15,7 +18,7 @@ export interface AdminMetrics {
   snapshots: Counter;
 }
 
-export function createMetrics(ads: AdsServer): AdminMetrics {
+export function createMetrics(ads: AdsServer, reload: ReloadState): AdminMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mtls_edge_' });
   new Gauge({
@@ -32,6 +35,30 @@ export function createMetrics(ads: AdsServer): AdminMetrics {
     registers: [registry],
     collect() {
       this.set(ads.isReady() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mtls_edge_config_reloads_total',
+    help: 'Config changes applied since start',
+    registers: [registry],
+    collect() {
+      this.set(reload.reloads);
+    },
+  });
+  new Gauge({
+    name: 'mtls_edge_config_reload_failures_total',
+    help: 'Config edits rejected (the last good config kept serving)',
+    registers: [registry],
+    collect() {
+      this.set(reload.failures);
+    },
+  });
+  new Gauge({
+    name: 'mtls_edge_config_error',
+    help: '1 while the config on disk has errors and an older config is serving',
+    registers: [registry],
+    collect() {
+      this.set(reload.errors.length > 0 ? 1 : 0);
     },
   });
   return {
@@ -59,6 +86,8 @@ export function createAdminApp(ads: AdsServer, state: AdminState, metrics: Admin
       typeVersions: Object.fromEntries([...(ads.current?.types ?? new Map()).values()].map((t) => [t.typeUrl, t.version])),
       ready: ads.isReady(),
       envoyPid: state.envoyPid() ?? null,
+      reload: { ...state.reload, errors: state.reload.errors.map((e) => ({ ...e, text: formatError(e) })) },
+      rejected: ads.rejected ?? null,
       nodes: ads.status(),
     });
   });

@@ -4,7 +4,7 @@ import { loadResourceRoot, ResourceCodec } from '../xds/index.js';
 
 /** Loads, validates and compiles a config; errors come back as values for the command to print. */
 export function loadAndCompile(configPath: string | undefined): { config: Config; compiled: Compiled; codec: ResourceCodec } | { errors: ConfigError[] } {
-  const loaded = loadConfigFile(configPath, process.env);
+  const loaded = loadConfigFile(configPath, process.env).result;
   if (!loaded.ok) return { errors: loaded.errors };
   const codec = new ResourceCodec(loadResourceRoot());
   const compiled = compile(loaded.value, codec);

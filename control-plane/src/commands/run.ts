@@ -3,53 +3,61 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
-import { summarize } from '../pipeline.js';
 import { readBootstrapTemplate, renderBootstrap } from '../runtime/bootstrap.js';
 import { EnvoyProcess } from '../runtime/envoy-process.js';
+import { FileWatcher } from '../runtime/file-watcher.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger } from '../runtime/logger.js';
-import { AdsServer } from '../xds/index.js';
+import { ConfigReloader } from '../runtime/reloader.js';
+import { AdsServer, loadResourceRoot, ResourceCodec } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
-import { loadAndCompile, printErrors } from './load.js';
+import { printErrors } from './load.js';
 
 export interface RunOptions {
   configPath: string | undefined;
   nodeId: string | undefined;
   startEnvoy: boolean;
+  watch: boolean;
   envoyConcurrency: number | undefined;
   drainTimeSeconds: number | undefined;
 }
 
-/** Control plane + (optionally) Envoy, until SIGINT/SIGTERM or Envoy's exit. */
+/** Control plane + (optionally) Envoy, until SIGINT/SIGTERM or Envoy's exit. Config edits hot-reload. */
 export async function runCommand(o: RunOptions): Promise<number> {
   const log = createLogger();
-  const result = loadAndCompile(o.configPath);
-  if ('errors' in result) {
-    printErrors(result.errors);
-    for (const e of result.errors) log.error({ file: e.file, line: e.line, key: e.key }, e.message);
+  const envoyBinary = o.startEnvoy ? findEnvoy(process.env) : undefined;
+  const ads = new AdsServer(log);
+  const reloader = new ConfigReloader(o.configPath, process.env, new ResourceCodec(loadResourceRoot()), ads, log);
+  const first = reloader.reload();
+  if (!first.ok) {
+    printErrors(first.errors);
     return 1;
   }
-  const { config, compiled } = result;
-  const envoyBinary = o.startEnvoy ? findEnvoy(process.env) : undefined;
   if (envoyBinary && 'error' in envoyBinary) {
     log.error({}, envoyBinary.error);
     process.stderr.write(`mtls-edge: ${envoyBinary.error}\n`);
     return 1;
   }
-
-  const ads = new AdsServer(log);
-  const metrics = createMetrics(ads);
+  const { config } = first;
+  const metrics = createMetrics(ads, reloader.state);
+  metrics.snapshots.inc(); // the first one, set before the metrics existed
   ads.onChange((event) => {
     if (event === 'nack') metrics.nacks.inc();
+    if (event === 'snapshot') metrics.snapshots.inc();
   });
-  ads.setSnapshot(compiled.snapshot);
-  metrics.snapshots.inc();
-  log.info({ version: compiled.snapshot.version, ...summarize(compiled), config: config.sourceFile }, 'config loaded');
 
   const xdsPort = await ads.listen(config.xdsAddress);
   let envoy: EnvoyProcess | undefined;
-  const admin: Server = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid }, metrics), config.adminAddress);
+  const admin: Server = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state }, metrics), config.adminAddress);
   log.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, admin: `${config.adminAddress.host}:${config.adminAddress.port}` }, 'control plane listening');
+
+  // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
+  const watcher = new FileWatcher(
+    () => watcher.setFiles(reloader.reload().files),
+    100,
+    (dir, e) => log.warn({ dir, err: e.message }, 'cannot watch folder'),
+  );
+  if (o.watch) watcher.setFiles(first.files);
 
   let workDir: string | undefined;
   let resolveDone: (code: number) => void = () => {};
@@ -73,6 +81,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   const code = await done;
+  watcher.close();
   await envoy?.stop();
   await ads.close();
   admin.closeAllConnections();

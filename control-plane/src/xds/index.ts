@@ -1,5 +1,5 @@
 export { ResourceCodec, type EncodedAny } from './codec.js';
 export { loadResourceRoot, envoyProtoPaths } from './protos.js';
-export { AdsServer, type NodeStatus } from './server.js';
+export { AdsServer, type NodeStatus, type RejectedSnapshot } from './server.js';
 export { buildSnapshot, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
 export { AdsStreamState } from './stream-state.js';

@@ -17,6 +17,14 @@ interface DiscoveryRequest extends DiscoveryRequestLike {
   node?: { id?: string; cluster?: string };
 }
 
+export interface RejectedSnapshot {
+  version: string;
+  node: string;
+  typeUrl: string;
+  message: string;
+  at: string;
+}
+
 export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed';
 
 type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponseLike>;
@@ -42,6 +50,9 @@ export class AdsServer {
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
   private nextStreamId = 1;
+  /** The newest snapshot every connected Envoy acknowledged: what a rejected snapshot is rolled back to. */
+  private lastGood: Snapshot | undefined;
+  private lastRejected: RejectedSnapshot | undefined;
   private readonly listeners: Array<(event: AdsEvent) => void> = [];
 
   constructor(private readonly log: Logger) {
@@ -87,6 +98,11 @@ export class AdsServer {
     return [...this.streams].every((s) => s.state.inSync(snapshot));
   }
 
+  /** The last snapshot an Envoy refused (NACK), if any: which node, which type, and Envoy's reason. */
+  get rejected(): RejectedSnapshot | undefined {
+    return this.lastRejected;
+  }
+
   status(): NodeStatus[] {
     return [...this.streams].map((s) => ({
       node: s.node,
@@ -116,6 +132,8 @@ export class AdsServer {
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
       else this.log.debug({ ...fields, outcome }, 'xds request');
       this.send(stream, responses);
+      if (outcome === 'ack' && this.isReady()) this.lastGood = this.snapshot;
+      if (outcome === 'nack') this.rollBack(stream.node, req);
       this.notify(outcome);
     });
     const drop = (why: string) => {
@@ -130,6 +148,20 @@ export class AdsServer {
     call.on('error', (e) => drop(e.message));
     call.on('cancelled', () => drop('cancelled'));
     this.log.info({ stream: stream.id, peer: call.getPeer() }, 'xds stream opened');
+  }
+
+  /**
+   * Envoy keeps its last good config for a type it rejects. Serving the rejected snapshot on would hand it to
+   * every Envoy that connects later, so the whole fleet goes back to the last snapshot all of them accepted.
+   */
+  private rollBack(node: string, req: DiscoveryRequest): void {
+    const rejected = this.snapshot;
+    if (!rejected) return;
+    this.lastRejected = { version: rejected.version, node, typeUrl: req.type_url, message: req.error_detail?.message ?? '', at: new Date().toISOString() };
+    if (this.lastGood && this.lastGood !== rejected) {
+      this.log.warn({ rejected: rejected.version, restored: this.lastGood.version, node }, 'envoy rejected the config; serving the last acknowledged one again');
+      this.setSnapshot(this.lastGood);
+    }
   }
 
   private send(stream: Stream, responses: DiscoveryResponseLike[]): void {

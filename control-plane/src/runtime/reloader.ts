@@ -1,0 +1,60 @@
+import type { Logger } from 'pino';
+import { formatError, loadConfigFile, type Config, type ConfigError } from '../config/index.js';
+import { compile, summarize, type Compiled } from '../pipeline.js';
+import type { AdsServer, ResourceCodec } from '../xds/index.js';
+
+export interface ReloadState {
+  reloads: number;
+  failures: number;
+  lastAttempt?: string;
+  lastApplied?: string;
+  /** Errors of the last attempt; empty once a good config applied. The serving config is the last good one. */
+  errors: ConfigError[];
+}
+
+export type ReloadOutcome = { ok: true; config: Config; compiled: Compiled; files: string[] } | { ok: false; errors: ConfigError[]; files: string[] };
+
+/**
+ * Loads the config again and, when it is valid and different, hands the new snapshot to the xDS server.
+ * A broken edit changes nothing that Envoy sees: its errors go to the log and to /status.
+ */
+export class ConfigReloader {
+  readonly state: ReloadState = { reloads: 0, failures: 0, errors: [] };
+
+  constructor(
+    private readonly configPath: string | undefined,
+    private readonly env: Readonly<Record<string, string | undefined>>,
+    private readonly codec: ResourceCodec,
+    private readonly ads: AdsServer,
+    private readonly log: Logger,
+  ) {}
+
+  reload(now = new Date()): ReloadOutcome {
+    this.state.lastAttempt = now.toISOString();
+    const loaded = loadConfigFile(this.configPath, this.env);
+    if (!loaded.result.ok) return this.reject(loaded.result.errors, loaded.files);
+    const config = loaded.result.value;
+    const compiled = compile(config, this.codec);
+    if (!compiled.ok) return this.reject(compiled.errors, loaded.files);
+
+    this.state.errors = [];
+    this.state.lastApplied = now.toISOString();
+    const previous = this.ads.current?.version;
+    const version = compiled.value.snapshot.version;
+    if (previous === version) {
+      this.log.info({ version }, 'config unchanged');
+    } else {
+      this.state.reloads++;
+      this.ads.setSnapshot(compiled.value.snapshot);
+      this.log.info({ version, previous, ...summarize(compiled.value), config: config.sourceFile }, 'config applied');
+    }
+    return { ok: true, config, compiled: compiled.value, files: loaded.files };
+  }
+
+  private reject(errors: ConfigError[], files: string[]): ReloadOutcome {
+    this.state.failures++;
+    this.state.errors = errors;
+    for (const e of errors) this.log.error({ file: e.file, line: e.line, key: e.key, error: formatError(e) }, 'config rejected; the last good config keeps serving');
+    return { ok: false, errors, files };
+  }
+}
