@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findEnvoy } from '../../control-plane/src/runtime/find-envoy.js';
@@ -16,6 +16,13 @@ export interface EdgeOptions {
 }
 
 export interface RunningEdge {
+  configPath: string;
+  /** Rewrites config.yaml (keeping the address lines), by default as editors do: temp file + rename. */
+  writeConfig(yaml: string, how?: 'rename' | 'in-place'): void;
+  /** Polls /status until `done` holds; throws with the last status after `timeoutMs`. */
+  waitForStatus(done: (s: EdgeStatus) => boolean, timeoutMs?: number): Promise<EdgeStatus>;
+  /** Envoy admin counters and gauges whose names start with `prefix`. */
+  envoyStats(prefix: string): Promise<Record<string, number>>;
   httpsPort: number;
   adminUrl: string;
   envoyAdminUrl: string;
@@ -29,6 +36,8 @@ export interface EdgeStatus {
   configVersion: string;
   envoyPid: number | null;
   ready: boolean;
+  reload: { reloads: number; failures: number; errors: Array<{ file: string; line?: number; key: string; message: string; text: string }> };
+  rejected: { version: string; node: string; typeUrl: string; message: string } | null;
   nodes: Array<{ node: string; types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }> }>;
 }
 
@@ -51,6 +60,12 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     `envoy_admin_address: 127.0.0.1:${envoyAdminPort}`,
   ].join('\n');
   writeFileSync(configPath, `${addresses}\n${o.yaml}`);
+  const writeConfig = (yaml: string, how: 'rename' | 'in-place' = 'rename') => {
+    if (how === 'in-place') return writeFileSync(configPath, `${addresses}\n${yaml}`);
+    const tmp = `${configPath}.tmp-${process.hrtime.bigint()}`;
+    writeFileSync(tmp, `${addresses}\n${yaml}`);
+    renameSync(tmp, configPath);
+  };
   const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', '1'], {
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,12 +75,30 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const adminUrl = `http://127.0.0.1:${adminPort}`;
+  const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as EdgeStatus;
+  const envoyAdminUrl = `http://127.0.0.1:${envoyAdminPort}`;
   const edge: RunningEdge = {
+    configPath,
+    writeConfig,
+    waitForStatus: async (done, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
+      let last = await status();
+      while (!done(last)) {
+        if (Date.now() > deadline) throw new Error(`status did not settle in ${timeoutMs} ms: ${JSON.stringify(last, null, 1).slice(0, 3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        last = await status();
+      }
+      return last;
+    },
+    envoyStats: async (prefix) => {
+      const text = await (await fetch(`${envoyAdminUrl}/stats?filter=${encodeURIComponent('^' + prefix.replace(/\./g, '\\.'))}`)).text();
+      return Object.fromEntries(text.split('\n').filter(Boolean).map((l) => l.split(': ')).map(([k, v]) => [k ?? '', Number(v)]));
+    },
     httpsPort,
     adminUrl,
-    envoyAdminUrl: `http://127.0.0.1:${envoyAdminPort}`,
+    envoyAdminUrl,
     output: () => out,
-    status: async () => (await (await fetch(`${adminUrl}/status`)).json()) as EdgeStatus,
+    status,
     stop: (signal = 'SIGTERM') => stopChild(child, exited, signal),
   };
   try {

@@ -1,5 +1,6 @@
 import { AdsStreamState, ResourceCodec, buildSnapshot, loadResourceRoot, type Snapshot } from '../../../control-plane/src/xds/index.js';
 import { TYPE_URL, type EnvoyJson, type EnvoyResources, type NamedResource } from '../../../control-plane/src/translate/index.js';
+import { DeltaStreamState } from '../../../control-plane/src/xds/index.js';
 
 // The request/response shapes are not re-exported from the xds index; derive them so tests only use the public surface.
 export type Request = Parameters<AdsStreamState['onRequest']>[0];
@@ -99,4 +100,58 @@ export function settledStream(snapshot: Snapshot): { stream: AdsStreamState; las
 
 export function namesFor(typeUrl: string): string[] {
   return SUBSCRIPTIONS.find((s) => s.typeUrl === typeUrl)?.names ?? [];
+}
+
+// ---- Incremental (delta) xDS ----
+
+export type DeltaRequest = Parameters<DeltaStreamState['onRequest']>[0];
+export type DeltaResponse = ReturnType<DeltaStreamState['onSnapshot']>[number];
+
+/** Names of the resources a delta response carries, decoded from the bytes (and checked against the names it gives). */
+export function deltaNames(response: DeltaResponse): string[] {
+  return response.resources.map((r) => {
+    const decoded = (codec.decode(r.resource) as { name: string }).name;
+    if (decoded !== r.name) throw new Error(`resource named ${r.name} decodes as ${decoded}`);
+    return r.name;
+  });
+}
+
+/** What Envoy sends to accept a delta response, optionally changing its subscription in the same message. */
+export function deltaAckOf(response: DeltaResponse, change: { subscribe?: string[]; unsubscribe?: string[] } = {}): DeltaRequest {
+  return {
+    type_url: response.type_url,
+    response_nonce: response.nonce,
+    resource_names_subscribe: change.subscribe ?? [],
+    resource_names_unsubscribe: change.unsubscribe ?? [],
+  };
+}
+
+/** What Envoy sends to reject a delta response. */
+export function deltaNackOf(response: DeltaResponse, message = 'rejected'): DeltaRequest {
+  return { ...deltaAckOf(response), error_detail: { message } };
+}
+
+/** The per-resource versions Envoy reports in `initial_resource_versions` after holding `snapshot`'s resources of a type. */
+export function heldVersions(snapshot: Snapshot, typeUrl: string, names?: string[]): Record<string, string> {
+  const held: Record<string, string> = {};
+  for (const [name, resource] of snapshot.types.get(typeUrl)!.resources) if (!names || names.includes(name)) held[name] = resource.hash;
+  return held;
+}
+
+/**
+ * A delta stream that has subscribed to every type (SUBSCRIPTIONS, wildcard for CDS and LDS) and ACKed
+ * `snapshot` for each, like a settled Envoy. Returns the responses it got, keyed by type.
+ */
+export function settledDeltaStream(snapshot: Snapshot): { stream: DeltaStreamState; last: Map<string, DeltaResponse> } {
+  const stream = new DeltaStreamState();
+  const last = new Map<string, DeltaResponse>();
+  for (const { typeUrl, names } of SUBSCRIPTIONS) {
+    const { responses } = stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot);
+    const response = responses[0];
+    if (responses.length !== 1 || !response) throw new Error(`expected one delta response for ${typeUrl}, got ${responses.length}`);
+    last.set(typeUrl, response);
+    const ack = stream.onRequest(deltaAckOf(response), snapshot);
+    if (ack.outcome !== 'ack' || ack.responses.length !== 0) throw new Error(`delta ACK of ${typeUrl} was not quiet`);
+  }
+  return { stream, last };
 }

@@ -1,0 +1,159 @@
+import assert from 'node:assert/strict';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createRootCa, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
+import { startEdge, type RunningEdge } from '../support/edge.js';
+import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
+import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+/** Edits of the config and the files it names, applied to a running Envoy without a restart. */
+describe('hot reload', () => {
+  let pki: TestPki;
+  let one: TestUpstream;
+  let two: TestUpstream;
+  let edge: RunningEdge;
+  let envoyPid: number | null;
+
+  const config = (o: { xTo?: string; extraRoute?: string; more?: string } = {}) => `
+certificate_file: server.pem
+certificate_key_file: server-key.pem
+client_ca_file: client-ca.pem
+routes:
+  - from: https://${HOSTS.x}
+    to: ${o.xTo ?? one.url}
+    allow_any_authenticated_user: true
+  - from: https://${HOSTS.z}
+    prefix: /z
+    to: ${one.url}
+    tls_downstream_client_ca_file: ca-b.pem
+    allow_any_authenticated_user: true
+${o.extraRoute ?? ''}${o.more ?? ''}`;
+
+  before(async () => {
+    pki = await createTestPki();
+    writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
+    one = await startUpstream('one');
+    two = await startUpstream('two');
+    edge = await startEdge({ dir: pki.dir, yaml: config() });
+    envoyPid = (await edge.status()).envoyPid;
+  });
+  after(async () => {
+    await edge?.stop();
+    await one?.close();
+    await two?.close();
+  });
+
+  const getX = (client = pki.clientA, path = '/') => httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...client });
+  const listenerStats = () => edge.envoyStats('listener_manager.');
+  /** Waits for a new version to be applied and acknowledged by Envoy. */
+  const applied = async (before: string) => edge.waitForStatus((s) => s.configVersion !== before && s.ready && s.reload.errors.length === 0);
+  const rejected = async (failuresBefore: number) => edge.waitForStatus((s) => s.reload.failures > failuresBefore);
+
+  it("a route-only edit (another upstream) reaches Envoy and re-sends no listener, so nothing drains", async () => {
+    const stats = await listenerStats();
+    const { configVersion } = await edge.status();
+    edge.writeConfig(config({ xTo: two.url }));
+    await applied(configVersion);
+    assert.equal((await getX()).body, 'upstream two /');
+    const after = await listenerStats();
+    assert.equal(after['listener_manager.listener_modified'], stats['listener_manager.listener_modified']);
+    assert.equal(after['listener_manager.total_filter_chains_draining'], 0);
+    assert.equal((await edge.status()).envoyPid, envoyPid, 'Envoy was not restarted');
+  });
+
+  it('an in-place write (no rename) is seen too', async () => {
+    const { configVersion } = await edge.status();
+    edge.writeConfig(config({ xTo: one.url }), 'in-place');
+    await applied(configVersion);
+    assert.equal((await getX()).body, 'upstream one /');
+  });
+
+  it('rotating the client CA file changes only an SDS secret: the new CA applies, no listener is modified', async () => {
+    const stats = await listenerStats();
+    const { configVersion } = await edge.status();
+    const newCa = await createRootCa({ commonName: 'Rotated client CA' });
+    const newClient = await issueClientCertificate(newCa, { commonName: 'dave' });
+    const tmp = join(pki.dir, 'client-ca.pem.new');
+    writeFileSync(tmp, newCa.certPem);
+    renameSync(tmp, join(pki.dir, 'client-ca.pem'));
+    await applied(configVersion);
+    assert.equal((await getX({ cert: newClient.certPem, key: newClient.keyPem })).status, 200);
+    assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }), /UNKNOWN_CA/);
+    assert.equal((await listenerStats())['listener_manager.listener_modified'], stats['listener_manager.listener_modified']);
+    writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
+    // The same content gives the same version again: versions are content hashes.
+    await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
+  });
+
+  it('rotating the server certificate changes only an SDS secret and new handshakes get the new certificate', async () => {
+    const stats = await listenerStats();
+    const { configVersion } = await edge.status();
+    const newCa = await createRootCa({ commonName: 'Rotated server CA' });
+    const rotated = await issueServerCertificate(newCa, { dnsNames: Object.values(HOSTS) });
+    writeFileSync(join(pki.dir, 'server.pem.new'), rotated.chainPem);
+    writeFileSync(join(pki.dir, 'server-key.pem.new'), rotated.keyPem);
+    renameSync(join(pki.dir, 'server-key.pem.new'), join(pki.dir, 'server-key.pem'));
+    renameSync(join(pki.dir, 'server.pem.new'), join(pki.dir, 'server.pem'));
+    await applied(configVersion);
+    const res = await httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: newCa.certPem, ...pki.clientA });
+    assert.equal(res.status, 200, 'the client trusts only the new server CA, so the new certificate was served');
+    assert.equal((await listenerStats())['listener_manager.listener_modified'], stats['listener_manager.listener_modified']);
+    writeFileSync(join(pki.dir, 'server.pem'), pki.serverCert);
+    writeFileSync(join(pki.dir, 'server-key.pem'), pki.serverKey);
+    await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
+  });
+
+  const brokenEdits: Array<{ name: string; break: () => void; fix: () => void; error: RegExp; file: string }> = [
+    { name: 'invalid YAML', break: () => edge.writeConfig(config({ more: '  - from: [unclosed\n' })), fix: () => edge.writeConfig(config()), error: /YAML syntax/, file: 'config.yaml' },
+    { name: 'a failed validation', break: () => edge.writeConfig(config({ more: 'clinet_ca_file: x.pem\n' })), fix: () => edge.writeConfig(config()), error: /clinet_ca_file: unknown key/, file: 'config.yaml' },
+    {
+      name: 'a CA file that disappears (then is created again)',
+      break: () => rmSync(join(pki.dir, 'ca-b.pem')),
+      fix: () => writeFileSync(join(pki.dir, 'ca-b.pem'), pki.caB),
+      error: /tls_downstream_client_ca_file: cannot read file ".*ca-b\.pem": ENOENT/,
+      file: 'config.yaml',
+    },
+    { name: 'a PEM that does not parse', break: () => writeFileSync(join(pki.dir, 'ca-b.pem'), 'garbage\n'), fix: () => writeFileSync(join(pki.dir, 'ca-b.pem'), pki.caB), error: /no PEM certificate found/, file: 'config.yaml' },
+  ];
+
+  for (const edit of brokenEdits) {
+    it(`${edit.name}: the last good config keeps serving, the error (file, key, line) shows in /status, the next good edit applies`, async () => {
+      const before = await edge.status();
+      edit.break();
+      const broken = await rejected(before.reload.failures);
+      assert.equal(broken.configVersion, before.configVersion, 'nothing new was served');
+      const error = broken.reload.errors[0]!;
+      assert.match(error.text, edit.error);
+      assert.ok(error.file.endsWith(edit.file), error.file);
+      if (edit.file === 'config.yaml' && !/YAML/.test(edit.name)) assert.ok(error.line && error.line > 0, 'the line is named');
+      assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200, 'the serving config is still ready');
+      assert.equal((await getX()).body, 'upstream one /', 'the old routes still answer');
+      const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
+      assert.match(metrics, /^mtls_edge_config_error 1$/m);
+
+      edit.fix();
+      await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.ready);
+      assert.equal((await getX()).body, 'upstream one /');
+    });
+  }
+
+  it('a config Envoy refuses (NACK) is recorded, not re-sent, and the last acknowledged one is served again', async () => {
+    const before = await edge.status();
+    // JavaScript accepts the lookahead; Envoy's RE2 does not, so only Envoy can reject this.
+    edge.writeConfig(config({ extraRoute: `  - from: https://${HOSTS.x}\n    regex: ^/(?=nack)\n    to: ${two.url}\n    allow_any_authenticated_user: true\n` }));
+    const nacked = await edge.waitForStatus((s) => s.rejected !== null && s.rejected.version !== before.configVersion && s.ready);
+    assert.match(nacked.rejected!.message, /regex|RE2|invalid/i);
+    assert.equal(nacked.rejected!.node, 'mtls-edge');
+    assert.equal(nacked.configVersion, before.configVersion, 'rolled back to the acknowledged snapshot');
+    await new Promise((r) => setTimeout(r, 1000));
+    const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
+    assert.match(metrics, /^mtls_edge_xds_nacks_total 1$/m, 'rejected once, not re-sent in a loop');
+    assert.equal((await getX()).body, 'upstream one /');
+
+    edge.writeConfig(config({ xTo: two.url }));
+    await applied(before.configVersion);
+    assert.equal((await getX()).body, 'upstream two /');
+  });
+});
