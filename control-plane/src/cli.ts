@@ -11,7 +11,7 @@ commands:
              start the control plane and (unless --no-envoy) Envoy as a child process;
              edits to the config or any file it names reload without a restart (unless --no-watch)
   validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
-  bootstrap  --config FILE [--node-id ID] [--xds-host HOST]
+  bootstrap  --config FILE [--node-id ID] [--xds-host HOST] [--envoy-admin-address HOST:PORT]
              print the Envoy bootstrap that points an Envoy at this control plane
 
 Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
@@ -28,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
       'envoy-concurrency': { type: 'string' },
       'drain-time-s': { type: 'string' },
       'xds-host': { type: 'string' },
+      'envoy-admin-address': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -46,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validateCommand(configPath);
     case 'bootstrap':
-      return bootstrapCommand(configPath, values['node-id'], values['xds-host']);
+      return bootstrapCommand(configPath, { nodeId: values['node-id'], xdsHost: values['xds-host'], envoyAdminAddress: values['envoy-admin-address'] });
     default:
       process.stderr.write(USAGE + '\n');
       return command === undefined || values.help ? 0 : 2;

@@ -3,3 +3,4 @@ export { loadResourceRoot, envoyProtoPaths } from './protos.js';
 export { AdsServer, type NodeStatus, type RejectedSnapshot } from './server.js';
 export { buildSnapshot, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
 export { AdsStreamState } from './stream-state.js';
+export { DeltaStreamState, type DeltaDiscoveryRequestLike, type DeltaDiscoveryResponseLike, type DeltaTypeState } from './delta-stream-state.js';
