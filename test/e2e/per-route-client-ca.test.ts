@@ -83,3 +83,47 @@ routes:
     assert.equal(up.x.seen.length, before);
   });
 });
+
+describe('a public host next to a CA-protected wildcard', () => {
+  let pki: TestPki;
+  let up: TestUpstream;
+  let edge: RunningEdge;
+  before(async () => {
+    pki = await createTestPki();
+    up = await startUpstream('w');
+    edge = await startEdge({
+      dir: pki.dir,
+      yaml: `
+certificate_file: server.pem
+certificate_key_file: server-key.pem
+routes:
+  - from: https://*.w.mtls.test
+    to: ${up.url}
+    tls_downstream_client_ca_file: ca-a.pem
+    allow_any_authenticated_user: true
+  - from: https://public.w.mtls.test
+    to: ${up.url}
+    allow_public_unauthenticated_access: true
+`,
+    });
+  });
+  after(async () => {
+    await edge?.stop();
+    await up?.close();
+  });
+
+  it('the exact public name wins over the wildcard: no certificate needed', async () => {
+    const res = await rawHttp1({ port: edge.httpsPort, servername: 'public.w.mtls.test', host: 'public.w.mtls.test', path: '/p' });
+    assert.equal(res.status, 200);
+    assert.equal(res.body, 'upstream w /p');
+  });
+  it('other names under the wildcard still need a CA-A certificate', async () => {
+    await assert.rejects(rawHttp1({ port: edge.httpsPort, servername: 'a.w.mtls.test', host: 'a.w.mtls.test', path: '/p' }), /certificate required/);
+    const res = await rawHttp1({ port: edge.httpsPort, servername: 'a.w.mtls.test', host: 'a.w.mtls.test', path: '/p', ...pki.clientA });
+    assert.equal(res.status, 200);
+  });
+  it('the public connection cannot ask for a wildcard host (421)', async () => {
+    const res = await rawHttp1({ port: edge.httpsPort, servername: 'public.w.mtls.test', host: 'a.w.mtls.test', path: '/p' });
+    assert.equal(res.status, 421);
+  });
+});

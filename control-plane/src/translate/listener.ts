@@ -3,12 +3,16 @@ import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
-/** One HTTPS listener; one filter chain per TLS class, the class without a client CA as the default chain. */
+/**
+ * One HTTPS listener; one filter chain per TLS class, the class without a client CA as the default chain.
+ * A matcher on the SNI picks the chain (rather than each chain's own `server_names`), so that adding or
+ * removing a host changes only the matcher: Envoy then drains no connection of an unchanged chain.
+ */
 export function buildListener(model: EdgeModel): NamedResource {
   const serverSecrets = model.serverCertificates.map((_, i) => serverCertificateSecretName(i));
-  const chains = model.classes.map((c) => ({ tlsClass: c, chain: buildFilterChain(c, serverSecrets) }));
-  const withSni = chains.filter((c) => c.tlsClass.requirement.id !== 'none');
-  const fallback = chains.find((c) => c.tlsClass.requirement.id === 'none');
+  // Hosts without a CA are matched by name too: a CA-protected `*.example.com` must not take `public.example.com`.
+  const withSni = model.classes.filter((c) => c.hosts.length > 0);
+  const fallback = model.classes.find((c) => c.requirement.id === 'none');
   const resource: EnvoyJson = {
     name: LISTENER_NAME,
     address: { socket_address: { address: model.address.host, port_value: model.address.port } },
@@ -17,13 +21,29 @@ export function buildListener(model: EdgeModel): NamedResource {
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
     per_connection_buffer_limit_bytes: { value: 32768 },
-    filter_chains: withSni.map((c) => ({
-      ...c.chain,
-      filter_chain_match: { server_names: c.tlsClass.hosts.map((h) => h.name) },
-    })),
-    ...(fallback ? { default_filter_chain: fallback.chain } : {}),
+    filter_chains: withSni.map((c) => buildFilterChain(c, serverSecrets)),
+    ...(withSni.length > 0 ? { filter_chain_matcher: buildServerNameMatcher(withSni) } : {}),
+    ...(fallback ? { default_filter_chain: { ...buildFilterChain(fallback, serverSecrets), name: 'default' } } : {}),
   };
   return { name: LISTENER_NAME, resource };
+}
+
+/** SNI → filter chain name; exact names first, then the longest wildcard suffix; no match → the default chain. */
+export function buildServerNameMatcher(classes: TlsClass[]): EnvoyJson {
+  return {
+    matcher_tree: {
+      input: { name: 'sni', typed_config: typed('envoy.extensions.matching.common_inputs.network.v3.ServerNameInput') },
+      custom_match: {
+        name: 'server-names',
+        typed_config: typed('xds.type.matcher.v3.ServerNameMatcher', {
+          domain_matchers: classes.map((c) => ({
+            domains: c.hosts.map((h) => h.name),
+            on_match: { action: { name: c.requirement.id, typed_config: typed('google.protobuf.StringValue', { value: c.requirement.id }) } },
+          })),
+        }),
+      },
+    },
+  };
 }
 
 export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[]): EnvoyJson {

@@ -183,7 +183,7 @@ export class DeltaStreamState {
       }
     }
     // The first answer to a wildcard subscription goes out even when empty: Envoy's initialization waits for it.
-    const firstWildcardAnswer = false;
+    const firstWildcardAnswer = state.wildcard && state.responsesSent === 0;
     if (changes.size === 0 && !firstWildcardAnswer) return undefined;
 
     for (const [name, version] of changes) {
@@ -217,7 +217,7 @@ function forget(state: DeltaTypeState, name: string): void {
  * carries (answered already, of another type, or made up) is stale and changes nothing.
  */
 function settle(state: DeltaTypeState, nonce: string, error: DeltaDiscoveryRequestLike['error_detail'], now: Date): RequestOutcome {
-  const index = state.pending.findIndex((p) => p.nonce === nonce);
+  const index = state.pending.length > 0 && state.pending[state.pending.length - 1]!.nonce === nonce ? state.pending.length - 1 : -1;
   if (index < 0) return 'stale';
   const answered = state.pending.splice(0, index + 1);
   const last = answered[answered.length - 1]!;
