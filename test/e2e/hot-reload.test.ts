@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
@@ -63,11 +64,43 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
     assert.equal((await edge.status()).envoyPid, envoyPid, 'Envoy was not restarted');
   });
 
+  it('adding and removing a host changes only the SNI matcher: an open connection to an unchanged host is not drained', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const viaAgent = () =>
+      new Promise<{ port: number; body: string; connection?: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: edge.httpsPort, servername: HOSTS.x, headers: { host: HOSTS.x }, ca: pki.caA, ...pki.clientA, agent }, (res) => {
+          let body = '';
+          const port = res.socket.localPort ?? 0;
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve({ port, body, connection: res.headers.connection }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const first = await viaAgent();
+      for (const more of [`  - from: https://added.mtls.test\n    to: ${two.url}\n    allow_any_authenticated_user: true\n`, '']) {
+        const { configVersion } = await edge.status();
+        edge.writeConfig(config({ more }));
+        await applied(configVersion);
+        await new Promise((r) => setTimeout(r, 1500)); // longer than --drain-time-s 1
+        const again = await viaAgent();
+        assert.equal(again.port, first.port, 'the same TLS connection still serves');
+        assert.notEqual(again.connection, 'close');
+      }
+      assert.equal((await listenerStats())['listener_manager.total_filter_chains_draining'], 0);
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('an in-place write (no rename) is seen too', async () => {
-    const { configVersion } = await edge.status();
-    edge.writeConfig(config({ xTo: one.url }), 'in-place');
-    await applied(configVersion);
-    assert.equal((await getX()).body, 'upstream one /');
+    for (const [to, name] of [[two.url, 'two'], [one.url, 'one']] as const) {
+      const { configVersion } = await edge.status();
+      edge.writeConfig(config({ xTo: to }), 'in-place');
+      await applied(configVersion);
+      assert.equal((await getX()).body, `upstream ${name} /`);
+    }
   });
 
   it('rotating the client CA file changes only an SDS secret: the new CA applies, no listener is modified', async () => {

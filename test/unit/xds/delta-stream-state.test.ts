@@ -576,6 +576,21 @@ describe('inSync', () => {
     assert.equal(stream.inSync(next), true);
   });
 
+  test('is false while a response is in flight, even one that goes back to what Envoy holds', () => {
+    const a = snapshotOf(baseResources());
+    const { stream } = settledDeltaStream(a);
+    const b = snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 8), cluster('c2')] }));
+    const toB = only(stream.onSnapshot(b));
+    assert.equal(stream.inSync(a), false, 'Envoy is about to apply b');
+    // A quick revert: Envoy will apply b, then a again; until both are answered nothing is settled.
+    const backToA = only(stream.onSnapshot(a));
+    assert.equal(stream.inSync(a), false);
+    stream.onRequest(deltaAckOf(toB), a);
+    assert.equal(stream.inSync(a), false);
+    stream.onRequest(deltaAckOf(backToA), a);
+    assert.equal(stream.inSync(a), true);
+  });
+
   test('is false until a removal is ACKed: Envoy still holds the resource', () => {
     const { stream } = settledDeltaStream(snapshotOf(baseResources()));
     const fewer = snapshotOf(withChange(baseResources(), { clusters: [cluster('c1')] }));
