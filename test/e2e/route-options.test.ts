@@ -30,6 +30,7 @@ describe('route options through Envoy', () => {
       yaml: [
         'certificate_file: server.pem',
         'certificate_key_file: server-key.pem',
+        'certificate_authority_file: upstream-ca.pem',
         'routes:',
         route(['prefix: /rewrite/', 'prefix_rewrite: /new/', `to: ${plain.url}`]),
         route(['prefix: /tobase/', `to: ${plain.url}/base/`]),
@@ -41,6 +42,8 @@ describe('route options through Envoy', () => {
         route(['prefix: /wrong-ca', `to: ${secure.url}`, 'tls_server_name: upstream.internal', 'tls_custom_ca_file: ca-b.pem']),
         route(['prefix: /wrong-name', `to: ${secure.url}`, 'tls_server_name: other.internal', 'tls_custom_ca_file: upstream-ca.pem']),
         route(['prefix: /skip-verify', `to: ${secure.url}`, 'tls_skip_verify: true']),
+        route(['prefix: /added-ca', `to: ${secure.url}`, 'tls_server_name: upstream.internal']),
+        route(['prefix: /ip-name', `to: ${secure.url}`]),
         route(['prefix: /', `to: ${second.url}`]),
       ].join('\n'),
     });
@@ -100,6 +103,13 @@ describe('route options through Envoy', () => {
     assert.equal((await get('/wrong-ca')).status, 503);
     assert.equal((await get('/wrong-name')).status, 503);
     assert.equal(secure.seen.length, seenBefore, 'an unverified upstream gets no request');
+  });
+
+  it('certificate_authority adds to the system roots; the upstream name is always checked', async () => {
+    assert.deepEqual(await get('/added-ca'), { status: 200, body: 'upstream secure /added-ca' });
+    const seenBefore = secure.seen.length;
+    assert.equal((await get('/ip-name')).status, 503, 'the certificate does not name 127.0.0.1');
+    assert.equal(secure.seen.length, seenBefore);
   });
 
   it('tls_skip_verify accepts any upstream certificate', async () => {

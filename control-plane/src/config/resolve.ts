@@ -5,12 +5,13 @@ import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess }
 import { readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { parseYamlSource, type SourceValue } from './source.js';
+import { rootCertificates } from 'node:tls';
 import type { Config } from './types.js';
 
 export const SCALAR_KEYS = [
   'address', 'admin_address', 'xds_address', 'envoy_admin_address',
   'certificate', 'certificate_key', 'certificate_file', 'certificate_key_file',
-  'client_ca', 'client_ca_file',
+  'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file',
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes'] as const;
 const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS];
@@ -20,6 +21,8 @@ export interface ConfigInput {
   yaml?: { text: string; file: string };
   env: Readonly<Record<string, string | undefined>>;
   files: FileAccess;
+  /** PEM roots that https upstreams are verified against by default (Node's Mozilla store unless a test says otherwise). */
+  systemRoots?: readonly string[];
 }
 
 /** YAML text + environment → a validated Config, or every error found. Pure apart from `files.readFile`. */
@@ -37,10 +40,10 @@ export function resolveConfig(input: ConfigInput): Result<Config> {
   }
   const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS });
   if (overlaid.errors.length > 0) return { ok: false, errors: overlaid.errors };
-  return buildConfig(overlaid.value, file, withReadCache(input.files));
+  return buildConfig(overlaid.value, file, withReadCache(input.files), input.systemRoots ?? rootCertificates);
 }
 
-function buildConfig(root: MapValue, sourceFile: string, files: FileAccess): Result<Config> {
+function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, systemRoots: readonly string[]): Result<Config> {
   const diag = new Diagnostics();
   checkKeys(root, TOP_LEVEL_KEYS, diag);
   const address = readAddress(root, 'address', ':443', diag);
@@ -57,6 +60,10 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess): Res
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
   const clientCaSet = root.entries.has('client_ca') || root.entries.has('client_ca_file');
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
+  // As in Pomerium, certificate_authority adds to the system roots (a route's tls_custom_ca replaces both).
+  const extraUpstreamCaInput = readInlineOrFile(root, 'certificate_authority', 'certificate_authority_file', files, diag);
+  const extraUpstreamCa = extraUpstreamCaInput && toCertificateBundle(extraUpstreamCaInput, diag);
+  const upstreamTrustPem = [...systemRoots.map((pem) => pem.trim() + '\n'), extraUpstreamCa?.pem ?? ''].join('');
 
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress) return { ok: false, errors: diag.errors };
   return {
@@ -69,6 +76,7 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess): Res
       envoyAdminAddress,
       certificates,
       clientCa,
+      upstreamTrustPem,
       routes: routes.filter((r) => r !== undefined),
     },
   };

@@ -71,5 +71,7 @@ export interface Config {
   envoyAdminAddress: SocketAddress;
   certificates: ServerCertificate[];
   clientCa?: CertificateBundle;
+  /** What https upstreams are verified against unless a route has its own CA: the system roots plus `certificate_authority`. */
+  upstreamTrustPem: string;
   routes: RouteConfig[];
 }

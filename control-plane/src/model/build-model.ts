@@ -43,6 +43,7 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
     ok: true,
     value: {
       address: config.address,
+      upstreamTrustPem: config.upstreamTrustPem,
       serverCertificates: config.certificates,
       classes,
       upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),

@@ -39,11 +39,17 @@ export interface Upstream {
   name: string;
   endpoints: UpstreamUrl[];
   /** Present for https upstreams. */
-  tls?: UpstreamTls & { sni?: string };
+  tls?: UpstreamTls & {
+    sni?: string;
+    /** Names the upstream certificate must carry (any one of them): tls_server_name, else each `to` host. */
+    expectedSans: Array<{ type: 'DNS' | 'IP_ADDRESS'; value: string }>;
+  };
 }
 
 export interface EdgeModel {
   address: SocketAddress;
+  /** Trust for https upstreams without a CA of their own (system roots + certificate_authority). */
+  upstreamTrustPem: string;
   serverCertificates: ServerCertificate[];
   /** Sorted by requirement id; the `none` class, if any, first. */
   classes: TlsClass[];

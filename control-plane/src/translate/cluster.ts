@@ -1,6 +1,7 @@
 import type { Upstream } from '../model/index.js';
 import { isIpAddress } from '../model/hostnames.js';
-import { duration, typed } from './common.js';
+import { duration, sdsSecretConfig, typed } from './common.js';
+import { UPSTREAM_TRUST_SECRET } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
 export function buildCluster(upstream: Upstream): NamedResource {
@@ -34,15 +35,24 @@ function buildUpstreamTlsContext(upstream: Upstream): EnvoyJson {
   const tls = upstream.tls!;
   const common: EnvoyJson = {};
   if (!tls.skipVerify) {
-    // Without a validation context Envoy would accept any upstream certificate; check the chain and the name.
-    const validation: EnvoyJson = tls.customCa ? { trusted_ca: { inline_string: tls.customCa.pem } } : { system_root_certs: {} };
-    if (tls.sni) validation['match_typed_subject_alt_names'] = [{ san_type: 'DNS', matcher: { exact: tls.sni } }];
-    common['validation_context'] = validation;
+    // Envoy checks the name only when told to; without these matchers any trusted certificate would do.
+    const names = { match_typed_subject_alt_names: tls.expectedSans.map((san) => ({ san_type: san.type, matcher: { exact: san.value } })) };
+    if (tls.customCa) {
+      common['validation_context'] = { trusted_ca: { inline_string: tls.customCa.pem }, ...names };
+    } else {
+      // The system roots travel once, as an SDS secret, instead of inline in every cluster.
+      common['combined_validation_context'] = { default_validation_context: names, validation_context_sds_secret_config: sdsSecretConfig(UPSTREAM_TRUST_SECRET) };
+    }
   }
   return typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
     common_tls_context: common,
     ...(tls.sni ? { sni: tls.sni } : {}),
   });
+}
+
+/** True when the upstream is verified against the shared system trust, which then must be sent as a secret. */
+export function usesUpstreamTrust(upstream: Upstream): boolean {
+  return upstream.tls !== undefined && !upstream.tls.skipVerify && !upstream.tls.customCa;
 }
 
 function isDefaultPort(scheme: 'http' | 'https', port: number): boolean {

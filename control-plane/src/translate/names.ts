@@ -14,3 +14,6 @@ export function serverCertificateSecretName(index: number): string {
 export function clientCaSecretName(requirement: ClientCaRequirement): string {
   return requirement.id;
 }
+
+/** System roots (+ certificate_authority) for verifying https upstreams. */
+export const UPSTREAM_TRUST_SECRET = 'upstream-trust';

@@ -1,5 +1,6 @@
 import type { EdgeModel } from '../model/index.js';
-import { clientCaSecretName, serverCertificateSecretName } from './names.js';
+import { usesUpstreamTrust } from './cluster.js';
+import { clientCaSecretName, serverCertificateSecretName, UPSTREAM_TRUST_SECRET } from './names.js';
 import type { NamedResource } from './types.js';
 
 /** Server certificates and client CAs as SDS secrets, so that rotating one never rebuilds a listener. */
@@ -19,6 +20,10 @@ export function buildSecrets(model: EdgeModel): NamedResource[] {
     if (!('ca' in r)) continue;
     const name = clientCaSecretName(r);
     secrets.push({ name, resource: { name, validation_context: { trusted_ca: { inline_string: r.ca.pem } } } });
+  }
+  if (model.upstreams.some(usesUpstreamTrust)) {
+    const name = UPSTREAM_TRUST_SECRET;
+    secrets.push({ name, resource: { name, validation_context: { trusted_ca: { inline_string: model.upstreamTrustPem } } } });
   }
   return secrets;
 }

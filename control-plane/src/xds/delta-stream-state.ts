@@ -217,7 +217,7 @@ function forget(state: DeltaTypeState, name: string): void {
  * carries (answered already, of another type, or made up) is stale and changes nothing.
  */
 function settle(state: DeltaTypeState, nonce: string, error: DeltaDiscoveryRequestLike['error_detail'], now: Date): RequestOutcome {
-  const index = state.pending.length > 0 && state.pending[state.pending.length - 1]!.nonce === nonce ? state.pending.length - 1 : -1;
+  const index = state.pending.findIndex((p) => p.nonce === nonce);
   if (index < 0) return 'stale';
   const answered = state.pending.splice(0, index + 1);
   const last = answered[answered.length - 1]!;

@@ -21,6 +21,8 @@ function render(dir: string): { file: 'envoy.json' | 'errors.txt'; text: string;
     yaml: { text: readFileSync(join(dir, 'config.yaml'), 'utf8'), file: 'config.yaml' },
     env: {},
     files: { configDir: dir, cwd: dir, readFile: (p) => readFileSync(p, 'utf8') },
+    // A fixed stand-in for the system roots, so that the golden files do not follow Node's root store.
+    systemRoots: [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')],
   });
   const model = loaded.ok ? buildEdgeModel(loaded.value) : loaded;
   if (!model.ok) return { file: 'errors.txt', text: model.errors.map(formatError).join('\n') + '\n' };
