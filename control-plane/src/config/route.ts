@@ -1,4 +1,4 @@
-import type { Diagnostics } from './diagnostics.js';
+import type { Diagnostics, Location } from './diagnostics.js';
 import { parseGoDuration } from './duration.js';
 import { asMap, checkKeys, readBool, readString, readStringMap, readStringOrList, type MapValue, type Read } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
@@ -49,6 +49,8 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
   const preserveHostHeader = readBool(map, 'preserve_host_header', diag);
   const setRequestHeaders = readStringMap(map, 'set_request_headers', diag);
   const removeRequestHeaders = readStringOrList(map, 'remove_request_headers', diag);
+  for (const [name] of setRequestHeaders ?? []) checkHeaderName(name, map.entries.get('set_request_headers')!.at, diag);
+  for (const r of removeRequestHeaders ?? []) checkHeaderName(r.value, r.at, diag);
 
   if (diag.errors.length > before || !from || !to || !match || !access || timeoutMs === undefined) return undefined;
   return {
@@ -142,8 +144,22 @@ function readMatch(map: MapValue, diag: Diagnostics): RouteMatch | undefined {
       diag.error(g.read.at, `not a valid regular expression: ${(e as Error).message}`);
       return undefined;
     }
+    // Envoy (and Pomerium) use RE2, which has no lookaround and no backreferences.
+    if (/\(\?<?[=!]|\\[1-9]|\\k</.test(g.read.value)) {
+      diag.error(g.read.at, 'lookaround ((?=, (?!, (?<=, (?<!) and backreferences (\\1, \\k<name>) are not supported: Envoy matches with RE2');
+      return undefined;
+    }
   }
   return { kind: g.kind, value: g.read.value };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Envoy refuses (NACKs) a route that sets or removes Host or a pseudo-header, or names an invalid header. */
+function checkHeaderName(name: string, at: Location, diag: Diagnostics): void {
+  const lower = name.toLowerCase();
+  if (lower === 'host' || lower.startsWith(':')) diag.error(at, `cannot set or remove ${name}: use preserve_host_header to send the client's Host`);
+  else if (!HEADER_NAME.test(name)) diag.error(at, `${JSON.stringify(name)} is not a valid HTTP header name`);
 }
 
 function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, caSet: boolean, diag: Diagnostics): RouteAccess | undefined {

@@ -837,3 +837,43 @@ describe('formatError', () => {
     assert.equal(formatError({ file: 'f', line: 0, key: 'k', message: 'm' }), 'f:0: k: m');
   });
 });
+
+describe('what Envoy would refuse is refused here first', () => {
+  test('a regex with lookaround or a backreference (RE2 has neither)', () => {
+    const errors = errorsOf(yaml`
+      certificate_file: server.pem
+      certificate_key_file: server-key.pem
+      routes:
+        - from: https://a.example.com
+          to: http://127.0.0.1:8080
+          regex: ^/(?!admin)
+          allow_public_unauthenticated_access: true
+        - from: https://b.example.com
+          to: http://127.0.0.1:8080
+          regex: ^/(a)\\1$
+          allow_public_unauthenticated_access: true
+    `);
+    assertError(errors, { key: 'routes[0].regex', line: 6, message: /RE2/ });
+    assertError(errors, { key: 'routes[1].regex', line: 10, message: /RE2/ });
+    assert.equal(errors.length, 2);
+  });
+
+  test('setting or removing Host or a pseudo-header, or an invalid header name', () => {
+    const errors = errorsOf(yaml`
+      certificate_file: server.pem
+      certificate_key_file: server-key.pem
+      routes:
+        - from: https://a.example.com
+          to: http://127.0.0.1:8080
+          set_request_headers:
+            Host: other.example.com
+            X-Fine: yes
+          remove_request_headers: [":authority", "bad header"]
+          allow_public_unauthenticated_access: true
+    `);
+    assertError(errors, { key: 'routes[0].set_request_headers', line: 6, message: /cannot set or remove Host: use preserve_host_header/ });
+    assertError(errors, { key: 'routes[0].remove_request_headers[0]', line: 9, message: /cannot set or remove :authority/ });
+    assertError(errors, { key: 'routes[0].remove_request_headers[1]', line: 9, message: /"bad header" is not a valid HTTP header name/ });
+    assert.equal(errors.length, 3);
+  });
+});
