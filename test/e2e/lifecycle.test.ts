@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startEdge, type RunningEdge } from '../support/edge.js';
+import { writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
+import { freePort } from '../support/ports.js';
 import { httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -84,3 +88,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     await upstream.close();
   });
 }
+
+it('exits with an error instead of hanging when a port it needs is taken', async () => {
+  const pki = await createTestPki();
+  const blocker = createServer().listen(0, '127.0.0.1');
+  await new Promise((r) => blocker.once('listening', r));
+  const taken = (blocker.address() as AddressInfo).port;
+  const file = join(pki.dir, 'taken.yaml');
+  writeFileSync(file, `admin_address: 127.0.0.1:${taken}\nxds_address: 127.0.0.1:${await freePort()}\ncertificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`);
+  try {
+    const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /EADDRINUSE/);
+  } finally {
+    blocker.close();
+  }
+});

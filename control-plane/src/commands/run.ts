@@ -46,9 +46,17 @@ export async function runCommand(o: RunOptions): Promise<number> {
     if (event === 'snapshot') metrics.snapshots.inc();
   });
 
-  const xdsPort = await ads.listen(config.xdsAddress);
+  let xdsPort: number;
+  let admin: Server;
   let envoy: EnvoyProcess | undefined;
-  const admin: Server = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state }, metrics), config.adminAddress);
+  try {
+    xdsPort = await ads.listen(config.xdsAddress);
+    admin = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state }, metrics), config.adminAddress);
+  } catch (e) {
+    // A port in use, say: release what did bind, or the open gRPC server would keep the process alive.
+    await ads.close();
+    throw e;
+  }
   log.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, admin: `${config.adminAddress.host}:${config.adminAddress.port}` }, 'control plane listening');
 
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
@@ -73,12 +81,25 @@ export async function runCommand(o: RunOptions): Promise<number> {
     });
   }
 
+  // The first signal stops gracefully; a second one (an impatient Ctrl-C) stops Envoy at once.
+  let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      envoy?.killNow();
+      process.exit(130);
+    }
+    stopping = true;
     log.info({ signal }, 'shutting down');
     resolveDone(0);
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onCrash = (error: unknown) => {
+    log.fatal({ err: error instanceof Error ? error.stack : String(error) }, 'unexpected error; stopping');
+    resolveDone(1);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
+  process.on('exit', () => envoy?.killNow());
 
   const code = await done;
   watcher.close();

@@ -56,6 +56,15 @@ export class EnvoyProcess {
     return this.child?.pid;
   }
 
+  /** For the last moment of the process (`exit` handlers cannot wait): no Envoy may outlive its control plane. */
+  killNow(): void {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      this.stopRequested = true;
+      child.kill('SIGKILL');
+    }
+  }
+
   /** SIGTERM, then SIGKILL if Envoy has not exited within `graceMs`. */
   async stop(graceMs = 5000): Promise<void> {
     this.stopRequested = true;
