@@ -179,14 +179,31 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
     const nacked = await edge.waitForStatus((s) => s.rejected !== null && s.rejected.version !== before.configVersion && s.ready);
     assert.match(nacked.rejected!.message, /program size/i);
     assert.equal(nacked.rejected!.node, 'mtls-edge');
-    assert.equal(nacked.configVersion, before.configVersion, 'rolled back to the acknowledged snapshot');
+    const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+    assert.equal(nacked.typeVersions[rds], before.typeVersions[rds], 'route configurations rolled back to the acknowledged ones');
     await new Promise((r) => setTimeout(r, 1000));
     const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
     assert.match(metrics, /^mtls_edge_xds_nacks_total 1$/m, 'rejected once, not re-sent in a loop');
+    assert.match(metrics, /^mtls_edge_config_error 1$/m, 'the config on disk is not what serves');
     assert.equal((await getX()).body, 'upstream one /');
 
     edge.writeConfig(config({ xTo: two.url }));
-    await applied(before.configVersion);
+    await applied(nacked.configVersion);
     assert.equal((await getX()).body, 'upstream two /');
+    assert.match(await (await fetch(`${edge.adminUrl}/metrics`)).text(), /^mtls_edge_config_error 0$/m);
+  });
+
+  it('only the rejected part rolls back: a CA rotated in the same edit as a refused route stays rotated', async () => {
+    const before = await edge.status();
+    const newCa = await createRootCa({ commonName: 'Rotated with a bad route' });
+    const newClient = await issueClientCertificate(newCa, { commonName: 'erin' });
+    writeFileSync(join(pki.dir, 'client-ca.pem'), newCa.certPem);
+    edge.writeConfig(config({ xTo: two.url, extraRoute: `  - from: https://${HOSTS.x}\n    regex: ^/[a-z]{1,999}\n    to: ${one.url}\n    allow_any_authenticated_user: true\n` }));
+    await edge.waitForStatus((s) => s.rejected !== null && s.rejected.version !== before.rejected?.version && s.ready);
+    assert.equal((await getX({ cert: newClient.certPem, key: newClient.keyPem })).status, 200, 'the new CA (an accepted secret) serves');
+    assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }), /UNKNOWN_CA/, 'the old CA is not back');
+    writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
+    edge.writeConfig(config({ xTo: two.url }));
+    await edge.waitForStatus((s) => s.configVersion === before.configVersion && s.ready && s.reload.errors.length === 0);
   });
 });

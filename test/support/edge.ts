@@ -34,6 +34,7 @@ export interface RunningEdge {
 
 export interface EdgeStatus {
   configVersion: string;
+  typeVersions: Record<string, string>;
   envoyPid: number | null;
   ready: boolean;
   reload: { reloads: number; failures: number; errors: Array<{ file: string; line?: number; key: string; message: string; text: string }> };

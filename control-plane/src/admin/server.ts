@@ -55,10 +55,10 @@ export function createMetrics(ads: AdsServer, reload: ReloadState): AdminMetrics
   });
   new Gauge({
     name: 'mtls_edge_config_error',
-    help: '1 while the config on disk has errors and an older config is serving',
+    help: '1 while the config on disk is not what serves: it has errors, or Envoy rejected part of it',
     registers: [registry],
     collect() {
-      this.set(reload.errors.length > 0 ? 1 : 0);
+      this.set(reload.errors.length > 0 || ads.rejected?.active ? 1 : 0);
     },
   });
   return {

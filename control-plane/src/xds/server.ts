@@ -3,7 +3,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import type { SocketAddress } from '../config/index.js';
 import { envoyProtoPaths } from './protos.js';
-import type { Snapshot } from './snapshot.js';
+import { rollBackType, type Snapshot } from './snapshot.js';
 import { AdsStreamState, type DiscoveryRequestLike, type DiscoveryResponseLike, type RequestOutcome, type TypeState } from './stream-state.js';
 
 export interface NodeStatus {
@@ -23,6 +23,8 @@ export interface RejectedSnapshot {
   typeUrl: string;
   message: string;
   at: string;
+  /** True while the rolled-back config serves, i.e. until the next config edit. */
+  active: boolean;
 }
 
 export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed';
@@ -81,7 +83,13 @@ export class AdsServer {
     });
   }
 
+  /** A new config: it replaces whatever is served, including a rolled-back one. */
   setSnapshot(snapshot: Snapshot): void {
+    if (this.lastRejected) this.lastRejected.active = false;
+    this.serve(snapshot);
+  }
+
+  private serve(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     for (const s of this.streams) this.send(s, s.state.onSnapshot(snapshot));
     this.notify('snapshot');
@@ -152,15 +160,17 @@ export class AdsServer {
 
   /**
    * Envoy keeps its last good config for a type it rejects. Serving the rejected snapshot on would hand it to
-   * every Envoy that connects later, so the whole fleet goes back to the last snapshot all of them accepted.
+   * every Envoy that connects later, so that type goes back to what all of them accepted; the types Envoy
+   * accepted stay (a CA removed in the same edit must not come back).
    */
   private rollBack(node: string, req: DiscoveryRequest): void {
     const rejected = this.snapshot;
     if (!rejected) return;
-    this.lastRejected = { version: rejected.version, node, typeUrl: req.type_url, message: req.error_detail?.message ?? '', at: new Date().toISOString() };
+    this.lastRejected = { version: rejected.version, node, typeUrl: req.type_url, message: req.error_detail?.message ?? '', at: new Date().toISOString(), active: true };
     if (this.lastGood && this.lastGood !== rejected) {
-      this.log.warn({ rejected: rejected.version, restored: this.lastGood.version, node }, 'envoy rejected the config; serving the last acknowledged one again');
-      this.setSnapshot(this.lastGood);
+      const restored = rollBackType(rejected, this.lastGood, req.type_url);
+      this.log.warn({ rejected: rejected.version, restored: restored.version, typeUrl: req.type_url, node }, 'envoy rejected part of the config; serving the last acknowledged version of that part');
+      this.serve(restored);
     }
   }
 

@@ -46,8 +46,7 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
     }
     types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map });
   }
-  const version = sha256(Buffer.from(PUSH_ORDER.map((t) => types.get(t)?.version ?? '').join(','))).slice(0, 16);
-  return { version, types };
+  return { version: snapshotVersion(types), types };
 }
 
 /**
@@ -61,6 +60,27 @@ export function selectResources(type: TypeSnapshot, names: readonly string[] | '
     .map((n) => type.resources.get(n))
     .filter((r): r is VersionedResource => r !== undefined);
   return { version: versionOf(resources), resources };
+}
+
+/**
+ * What to serve after Envoy rejected `rejectedType` of `current`: that type as it was in `lastGood` (what Envoy
+ * kept), every other type as in `current` (Envoy accepted those) plus anything of `lastGood` the kept type may
+ * still name, so an old route never points at a cluster that is gone.
+ */
+export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType: string): Snapshot {
+  const types = new Map<string, TypeSnapshot>();
+  for (const typeUrl of new Set([...current.types.keys(), ...lastGood.types.keys()])) {
+    const now = current.types.get(typeUrl);
+    const before = lastGood.types.get(typeUrl);
+    const resources =
+      typeUrl === rejectedType ? new Map(before?.resources) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
+    types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
+  }
+  return { version: snapshotVersion(types), types };
+}
+
+function snapshotVersion(types: ReadonlyMap<string, TypeSnapshot>): string {
+  return sha256(Buffer.from(PUSH_ORDER.map((t) => types.get(t)?.version ?? '').join(','))).slice(0, 16);
 }
 
 function versionOf(resources: VersionedResource[]): string {

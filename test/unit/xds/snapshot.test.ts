@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PUSH_ORDER, selectResources, type Snapshot } from '../../../control-plane/src/xds/index.js';
+import { PUSH_ORDER, rollBackType, selectResources, type Snapshot } from '../../../control-plane/src/xds/index.js';
 import { CDS, LDS, RDS, SDS, baseResources, cluster, routes, secret, snapshotOf, withChange } from './fixtures.js';
 
 function typeVersions(s: Snapshot): Record<string, string> {
@@ -57,4 +57,21 @@ test('renaming a resource with identical content changes the version', () => {
   const a = snapshotOf(withChange(baseResources(), { secrets: [secret('s1', 'same')] }));
   const b = snapshotOf(withChange(baseResources(), { secrets: [{ name: 'other', resource: { name: 's1', validation_context: { trusted_ca: { inline_string: 'same' } } } }] }));
   assert.notEqual(a.types.get(SDS)!.version, b.types.get(SDS)!.version);
+});
+
+test('rollBackType: the rejected type as it was, the accepted types as they are, plus what the old type may name', () => {
+  const good = snapshotOf(baseResources());
+  const next = snapshotOf(
+    withChange(baseResources(), {
+      clusters: [cluster('c3')],
+      routeConfigurations: [routes('r1', 'changed.example'), routes('r2', 'b.example')],
+      secrets: [secret('s1', 'CA-1-rotated'), secret('s2', 'CA-2')],
+    }),
+  );
+  const restored = rollBackType(next, good, RDS);
+  assert.equal(restored.types.get(RDS)!.version, good.types.get(RDS)!.version);
+  assert.equal(restored.types.get(SDS)!.version, next.types.get(SDS)!.version, 'the accepted secrets stay');
+  assert.deepEqual([...restored.types.get(CDS)!.resources.keys()].sort(), ['c1', 'c2', 'c3'], 'the old routes still find their clusters');
+  assert.notEqual(restored.version, next.version);
+  assert.equal(rollBackType(next, good, RDS).version, restored.version, 'deterministic');
 });
