@@ -3,18 +3,25 @@ import { parseArgs } from 'node:util';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { bootstrapCommand } from './commands/bootstrap.js';
+import type { XdsProtocol } from './runtime/bootstrap.js';
 
 const USAGE = `usage: mtls-edge <command> [options]
 
 commands:
-  run        --config FILE [--node-id ID] [--no-envoy] [--no-watch] [--envoy-concurrency N] [--drain-time-s N]
+  run        --config FILE [--node-id ID] [--no-envoy] [--no-watch] [--xds-protocol sotw|delta]
+             [--envoy-concurrency N] [--drain-time-s N]
              start the control plane and (unless --no-envoy) Envoy as a child process;
              edits to the config or any file it names reload without a restart (unless --no-watch)
   validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
-  bootstrap  --config FILE [--node-id ID] [--xds-host HOST] [--envoy-admin-address HOST:PORT]
+  bootstrap  --config FILE [--node-id ID] [--xds-host HOST] [--envoy-admin-address HOST:PORT] [--xds-protocol sotw|delta]
              print the Envoy bootstrap that points an Envoy at this control plane
 
 Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
+
+function xdsProtocol(value: string | undefined): XdsProtocol {
+  if (value === undefined || value === 'sotw' || value === 'delta') return value ?? 'sotw';
+  throw new Error(`--xds-protocol must be sotw or delta, not ${JSON.stringify(value)}`);
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -29,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
       'drain-time-s': { type: 'string' },
       'xds-host': { type: 'string' },
       'envoy-admin-address': { type: 'string' },
+      'xds-protocol': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -43,11 +51,12 @@ async function main(argv: string[]): Promise<number> {
         watch: !values['no-watch'],
         envoyConcurrency: values['envoy-concurrency'] ? Number(values['envoy-concurrency']) : undefined,
         drainTimeSeconds: values['drain-time-s'] ? Number(values['drain-time-s']) : undefined,
+        xdsProtocol: xdsProtocol(values['xds-protocol']),
       });
     case 'validate':
       return validateCommand(configPath);
     case 'bootstrap':
-      return bootstrapCommand(configPath, { nodeId: values['node-id'], xdsHost: values['xds-host'], envoyAdminAddress: values['envoy-admin-address'] });
+      return bootstrapCommand(configPath, { nodeId: values['node-id'], xdsHost: values['xds-host'], envoyAdminAddress: values['envoy-admin-address'], protocol: xdsProtocol(values['xds-protocol']) });
     default:
       process.stderr.write(USAGE + '\n');
       return command === undefined || values.help ? 0 : 2;

@@ -16,7 +16,7 @@ interface Status {
 }
 
 /** Production layout: the control plane (`run --no-envoy`) and Envoys started on their own, from `mtls-edge bootstrap`. */
-describe('faults: the control plane and Envoy restart independently', () => {
+for (const xdsProtocol of ['sotw', 'delta'] as const) describe(`faults: the control plane and Envoy restart independently (${xdsProtocol} xDS)`, () => {
   let pki: TestPki;
   let upstream: TestUpstream;
   let configPath: string;
@@ -79,7 +79,7 @@ routes:
     writeFileSync(configPath, config(upstream.url));
     for (const node of ['edge-a', 'edge-b']) {
       const envoyAdmin = `127.0.0.1:${await freePort()}`;
-      const res = await runCli(['bootstrap', '--config', configPath, '--node-id', node, '--envoy-admin-address', envoyAdmin]);
+      const res = await runCli(['bootstrap', '--config', configPath, '--node-id', node, '--envoy-admin-address', envoyAdmin, '--xds-protocol', xdsProtocol]);
       assert.equal(res.code, 0, res.stderr);
       const bootstrap = join(pki.dir, `bootstrap-${node}.yaml`);
       writeFileSync(bootstrap, res.stdout);

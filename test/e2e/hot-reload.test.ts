@@ -9,8 +9,8 @@ import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
-/** Edits of the config and the files it names, applied to a running Envoy without a restart. */
-describe('hot reload', () => {
+/** Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols. */
+for (const xdsProtocol of ['sotw', 'delta'] as const) describe(`hot reload (${xdsProtocol} xDS)`, () => {
   let pki: TestPki;
   let one: TestUpstream;
   let two: TestUpstream;
@@ -37,8 +37,10 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
     writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
     one = await startUpstream('one');
     two = await startUpstream('two');
-    edge = await startEdge({ dir: pki.dir, yaml: config() });
-    envoyPid = (await edge.status()).envoyPid;
+    edge = await startEdge({ dir: pki.dir, yaml: config(), xdsProtocol });
+    const status = await edge.status();
+    envoyPid = status.envoyPid;
+    assert.deepEqual(status.nodes.map((n) => n.protocol), [xdsProtocol]);
   });
   after(async () => {
     await edge?.stop();

@@ -13,6 +13,7 @@ export interface EdgeOptions {
   /** YAML without the address keys, which the harness adds with free ports. */
   yaml: string;
   env?: Record<string, string>;
+  xdsProtocol?: 'sotw' | 'delta';
 }
 
 export interface RunningEdge {
@@ -39,7 +40,7 @@ export interface EdgeStatus {
   ready: boolean;
   reload: { reloads: number; failures: number; errors: Array<{ file: string; line?: number; key: string; message: string; text: string }> };
   rejected: { version: string; node: string; typeUrl: string; message: string } | null;
-  nodes: Array<{ node: string; types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }> }>;
+  nodes: Array<{ node: string; protocol: 'sotw' | 'delta'; types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }> }>;
 }
 
 /** Tests that claim Envoy behaviour fail, never skip, when Envoy is missing. */
@@ -67,7 +68,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     writeFileSync(tmp, `${addresses}\n${yaml}`);
     renameSync(tmp, configPath);
   };
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', '1'], {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', '1', '--xds-protocol', o.xdsProtocol ?? 'sotw'], {
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,6 +1,6 @@
 import { Diagnostics } from '../config/diagnostics.js';
 import { parseAddress } from '../config/server.js';
-import { readBootstrapTemplate, renderBootstrap } from '../runtime/bootstrap.js';
+import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { loadAndCompile, printErrors } from './load.js';
 
 export const DEFAULT_NODE_ID = 'mtls-edge';
@@ -11,6 +11,7 @@ export interface BootstrapOptions {
   xdsHost?: string;
   /** Overrides the config's envoy_admin_address, so that several Envoys can share a machine. */
   envoyAdminAddress?: string;
+  protocol?: XdsProtocol;
 }
 
 export function bootstrapCommand(configPath: string | undefined, o: BootstrapOptions): number {
@@ -26,6 +27,6 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
     return 1;
   }
   const xds = { ...result.config.xdsAddress, host: o.xdsHost ?? result.config.xdsAddress.host };
-  process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds, envoyAdmin }));
+  process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds, envoyAdmin, protocol: o.protocol }));
   return 0;
 }

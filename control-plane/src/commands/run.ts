@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
-import { readBootstrapTemplate, renderBootstrap } from '../runtime/bootstrap.js';
+import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { EnvoyProcess } from '../runtime/envoy-process.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
@@ -20,6 +20,7 @@ export interface RunOptions {
   watch: boolean;
   envoyConcurrency: number | undefined;
   drainTimeSeconds: number | undefined;
+  xdsProtocol: XdsProtocol;
 }
 
 /** Control plane + (optionally) Envoy, until SIGINT/SIGTERM or Envoy's exit. Config edits hot-reload. */
@@ -73,7 +74,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   if (envoyBinary && 'path' in envoyBinary) {
     workDir = mkdtempSync(join(tmpdir(), 'mtls-edge-'));
     const bootstrapPath = join(workDir, 'bootstrap.yaml');
-    writeFileSync(bootstrapPath, renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds: { ...config.xdsAddress, port: xdsPort }, envoyAdmin: config.envoyAdminAddress }));
+    writeFileSync(bootstrapPath, renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds: { ...config.xdsAddress, port: xdsPort }, envoyAdmin: config.envoyAdminAddress, protocol: o.xdsProtocol }));
     envoy = new EnvoyProcess({ binary: envoyBinary.path, bootstrapPath, concurrency: o.envoyConcurrency, drainTimeSeconds: o.drainTimeSeconds }, log);
     envoy.start((code, signal) => {
       log.error({ code, signal }, 'envoy exited unexpectedly; stopping');

@@ -5,16 +5,21 @@ import { existsSync } from 'node:fs';
 import type { SocketAddress } from '../config/index.js';
 import { isIpAddress } from '../model/hostnames.js';
 
+export type XdsProtocol = 'sotw' | 'delta';
+
 export interface BootstrapValues {
   nodeId: string;
   xds: SocketAddress;
   envoyAdmin: SocketAddress;
+  /** State of the world (the default) or incremental xDS. */
+  protocol?: XdsProtocol;
 }
 
 /** Fills the `${NAME}` placeholders of envoy/bootstrap.yaml. Unknown placeholders are an error, never left in. */
 export function renderBootstrap(template: string, v: BootstrapValues): string {
   const values: Record<string, string> = {
     NODE_ID: JSON.stringify(v.nodeId),
+    ADS_API_TYPE: v.protocol === 'delta' ? 'DELTA_GRPC' : 'GRPC',
     ENVOY_ADMIN_HOST: JSON.stringify(v.envoyAdmin.host),
     ENVOY_ADMIN_PORT: String(v.envoyAdmin.port),
     XDS_HOST: JSON.stringify(v.xds.host === '0.0.0.0' ? '127.0.0.1' : v.xds.host),

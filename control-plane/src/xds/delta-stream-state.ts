@@ -123,6 +123,11 @@ export class DeltaStreamState {
     }
 
     const response = snapshot ? this.diff(typeUrl, state, snapshot) : undefined;
+    const type = snapshot?.types.get(typeUrl);
+    if (first && !response && type && [...type.resources.values()].every((r) => !inScope(state, r.name) || state.ackedVersions.get(r.name) === r.hash)) {
+      // A reconnect that already holds this type's current content acknowledged it on an earlier stream.
+      state.acked = type.version;
+    }
     return { outcome, responses: response ? [response] : [] };
   }
 

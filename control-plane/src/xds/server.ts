@@ -4,17 +4,33 @@ import type { Logger } from 'pino';
 import type { SocketAddress } from '../config/index.js';
 import { envoyProtoPaths } from './protos.js';
 import { rollBackType, type Snapshot } from './snapshot.js';
-import { AdsStreamState, type DiscoveryRequestLike, type DiscoveryResponseLike, type RequestOutcome, type TypeState } from './stream-state.js';
+import { DeltaStreamState, type DeltaDiscoveryRequestLike } from './delta-stream-state.js';
+import { AdsStreamState, type DiscoveryRequestLike, type RequestOutcome } from './stream-state.js';
+
+export interface TypeStatus {
+  typeUrl: string;
+  /** `wildcard`, or the names Envoy asked for. */
+  subscribed: 'wildcard' | string[];
+  acked?: string;
+  nack?: { version: string; message: string; at: string };
+}
 
 export interface NodeStatus {
   node: string;
   stream: number;
+  protocol: 'sotw' | 'delta';
   connectedAt: string;
-  types: Array<{ typeUrl: string } & TypeState>;
+  types: TypeStatus[];
 }
 
-interface DiscoveryRequest extends DiscoveryRequestLike {
-  node?: { id?: string; cluster?: string };
+/** Either protocol's request; each state reads the fields of its own. */
+type DiscoveryRequest = DiscoveryRequestLike & DeltaDiscoveryRequestLike & { node?: { id?: string; cluster?: string }; version_info?: string };
+
+/** What the two protocols' stream states have in common: the server treats them alike. */
+interface ProtocolState {
+  onRequest(req: DiscoveryRequest, snapshot: Snapshot | undefined): { outcome: RequestOutcome; responses: Array<{ type_url: string; nonce: string }> };
+  onSnapshot(snapshot: Snapshot): Array<{ type_url: string; nonce: string }>;
+  inSync(snapshot: Snapshot): boolean;
 }
 
 export interface RejectedSnapshot {
@@ -29,13 +45,14 @@ export interface RejectedSnapshot {
 
 export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed';
 
-type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, DiscoveryResponseLike>;
+type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, object>;
 
 interface Stream {
   id: number;
   node: string;
+  protocol: 'sotw' | 'delta';
   connectedAt: Date;
-  state: AdsStreamState;
+  state: ProtocolState & (AdsStreamState | DeltaStreamState);
   call: AdsCall;
 }
 
@@ -70,9 +87,8 @@ export class AdsServer {
     const pkg = grpc.loadPackageDefinition(definition) as unknown as AdsPackage;
     const service = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
     this.server.addService(service, {
-      StreamAggregatedResources: (call: AdsCall) => this.handleStream(call),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) =>
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'delta xDS is not served yet; use state of the world (ADS GRPC)' }),
+      StreamAggregatedResources: (call: AdsCall) => this.handleStream(call, 'sotw'),
+      DeltaAggregatedResources: (call: AdsCall) => this.handleStream(call, 'delta'),
     });
   }
 
@@ -116,7 +132,13 @@ export class AdsServer {
       node: s.node,
       stream: s.id,
       connectedAt: s.connectedAt.toISOString(),
-      types: [...s.state.types].map(([typeUrl, t]) => ({ typeUrl, ...t })),
+      protocol: s.protocol,
+      types: [...s.state.types].map(([typeUrl, t]) => ({
+        typeUrl,
+        subscribed: 'wildcard' in t ? (t.wildcard ? 'wildcard' : [...t.names]) : t.names,
+        acked: t.acked,
+        nack: t.nack,
+      })),
     }));
   }
 
@@ -130,8 +152,9 @@ export class AdsServer {
     return new Promise((resolve) => this.server.tryShutdown(() => resolve()));
   }
 
-  private handleStream(call: AdsCall): void {
-    const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', connectedAt: new Date(), state: new AdsStreamState(), call };
+  private handleStream(call: AdsCall, protocol: 'sotw' | 'delta'): void {
+    const state = protocol === 'sotw' ? new AdsStreamState() : new DeltaStreamState();
+    const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', protocol, connectedAt: new Date(), state, call };
     this.streams.add(stream);
     call.on('data', (req: DiscoveryRequest) => {
       if (req.node?.id) stream.node = req.node.id;
@@ -155,7 +178,7 @@ export class AdsServer {
     });
     call.on('error', (e) => drop(e.message));
     call.on('cancelled', () => drop('cancelled'));
-    this.log.info({ stream: stream.id, peer: call.getPeer() }, 'xds stream opened');
+    this.log.info({ stream: stream.id, protocol, peer: call.getPeer() }, 'xds stream opened');
   }
 
   /**
@@ -174,9 +197,9 @@ export class AdsServer {
     }
   }
 
-  private send(stream: Stream, responses: DiscoveryResponseLike[]): void {
+  private send(stream: Stream, responses: Array<{ type_url: string; nonce: string }>): void {
     for (const r of responses) {
-      this.log.debug({ node: stream.node, typeUrl: r.type_url, version: r.version_info, nonce: r.nonce, count: r.resources.length }, 'xds response');
+      this.log.debug({ node: stream.node, typeUrl: r.type_url, nonce: r.nonce }, 'xds response');
       stream.call.write(r);
     }
   }

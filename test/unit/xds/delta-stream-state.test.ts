@@ -291,6 +291,8 @@ describe('reconnect with initial_resource_versions', () => {
     assert.deepEqual([...held.keys()].sort(), [CDS, LDS].sort());
     for (const r of held.values()) stream.onRequest(deltaAckOf(r), before);
     assert.equal(stream.inSync(before), true);
+    // /status shows the named types as acknowledged too: Envoy holds exactly their current content.
+    for (const typeUrl of [RDS, SDS]) assert.equal(stream.types.get(typeUrl)!.acked, before.types.get(typeUrl)!.version);
   });
 
   test('changed resources are sent, vanished ones removed, new ones added', () => {
