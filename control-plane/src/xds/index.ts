@@ -1,6 +1,6 @@
 export { ResourceCodec, type EncodedAny } from './codec.js';
 export { loadResourceRoot, envoyProtoPaths } from './protos.js';
 export { AdsServer, type NodeStatus, type RejectedSnapshot, type TypeStatus } from './server.js';
-export { buildSnapshot, rollBackType, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
+export { buildSnapshot, keepRemoved, rollBackType, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
 export { AdsStreamState } from './stream-state.js';
 export { DeltaStreamState, type DeltaDiscoveryRequestLike, type DeltaDiscoveryResponseLike, type DeltaTypeState } from './delta-stream-state.js';

@@ -3,7 +3,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
 import type { SocketAddress } from '../config/index.js';
 import { envoyProtoPaths } from './protos.js';
-import { rollBackType, type Snapshot } from './snapshot.js';
+import { TYPE_URL } from '../translate/index.js';
+import { keepRemoved, rollBackType, type Snapshot } from './snapshot.js';
 import { DeltaStreamState, type DeltaDiscoveryRequestLike } from './delta-stream-state.js';
 import { AdsStreamState, type DiscoveryRequestLike, type RequestOutcome } from './stream-state.js';
 
@@ -72,6 +73,8 @@ export class AdsServer {
   /** The newest snapshot every connected Envoy acknowledged: what a rejected snapshot is rolled back to. */
   private lastGood: Snapshot | undefined;
   private lastRejected: RejectedSnapshot | undefined;
+  /** The snapshot to serve once Envoy has acknowledged the staged one that still holds removed clusters. */
+  private pendingPrune: Snapshot | undefined;
   private readonly listeners: Array<(event: AdsEvent) => void> = [];
 
   constructor(private readonly log: Logger) {
@@ -99,10 +102,16 @@ export class AdsServer {
     });
   }
 
-  /** A new config: it replaces whatever is served, including a rolled-back one. */
+  /**
+   * A new config: it replaces whatever is served, including a rolled-back one. Clusters it drops stay until
+   * every Envoy has acknowledged the rest (make before break), then a second push removes them.
+   */
   setSnapshot(snapshot: Snapshot): void {
     if (this.lastRejected) this.lastRejected.active = false;
-    this.serve(snapshot);
+    const previous = this.snapshot;
+    const staged = previous && this.streams.size > 0 ? keepRemoved(snapshot, previous, TYPE_URL.cluster) : snapshot;
+    this.pendingPrune = staged === snapshot ? undefined : snapshot;
+    this.serve(staged);
   }
 
   private serve(snapshot: Snapshot): void {
@@ -163,7 +172,12 @@ export class AdsServer {
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
       else this.log.debug({ ...fields, outcome }, 'xds request');
       this.send(stream, responses);
-      if (outcome === 'ack' && this.isReady()) this.lastGood = this.snapshot;
+      if (outcome === 'ack' && this.isReady()) {
+        this.lastGood = this.snapshot;
+        const prune = this.pendingPrune;
+        this.pendingPrune = undefined;
+        if (prune) this.serve(prune);
+      }
       if (outcome === 'nack') this.rollBack(stream.node, req);
       this.notify(outcome);
     });
@@ -189,6 +203,7 @@ export class AdsServer {
   private rollBack(node: string, req: DiscoveryRequest): void {
     const rejected = this.snapshot;
     if (!rejected) return;
+    this.pendingPrune = undefined; // it is the rejected config without its extra clusters
     this.lastRejected = { version: rejected.version, node, typeUrl: req.type_url, message: req.error_detail?.message ?? '', at: new Date().toISOString(), active: true };
     if (this.lastGood && this.lastGood !== rejected) {
       const restored = rollBackType(rejected, this.lastGood, req.type_url);

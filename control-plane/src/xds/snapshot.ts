@@ -79,6 +79,20 @@ export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType
   return { version: snapshotVersion(types), types };
 }
 
+/**
+ * `next` with the resources of `typeUrl` that only `previous` had put back: clusters that routes still in
+ * Envoy name must outlive them, so removals wait until Envoy has acknowledged the routes that dropped them.
+ */
+export function keepRemoved(next: Snapshot, previous: Snapshot, typeUrl: string): Snapshot {
+  const before = previous.types.get(typeUrl)?.resources ?? new Map<string, VersionedResource>();
+  const now = next.types.get(typeUrl)?.resources ?? new Map<string, VersionedResource>();
+  if ([...before.keys()].every((name) => now.has(name))) return next;
+  const resources = new Map([...before, ...now]);
+  const types = new Map(next.types);
+  types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
+  return { version: snapshotVersion(types), types };
+}
+
 function snapshotVersion(types: ReadonlyMap<string, TypeSnapshot>): string {
   return sha256(Buffer.from(PUSH_ORDER.map((t) => types.get(t)?.version ?? '').join(','))).slice(0, 16);
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PUSH_ORDER, rollBackType, selectResources, type Snapshot } from '../../../control-plane/src/xds/index.js';
+import { keepRemoved, PUSH_ORDER, rollBackType, selectResources, type Snapshot } from '../../../control-plane/src/xds/index.js';
 import { CDS, LDS, RDS, SDS, baseResources, cluster, routes, secret, snapshotOf, withChange } from './fixtures.js';
 
 function typeVersions(s: Snapshot): Record<string, string> {
@@ -74,4 +74,14 @@ test('rollBackType: the rejected type as it was, the accepted types as they are,
   assert.deepEqual([...restored.types.get(CDS)!.resources.keys()].sort(), ['c1', 'c2', 'c3'], 'the old routes still find their clusters');
   assert.notEqual(restored.version, next.version);
   assert.equal(rollBackType(next, good, RDS).version, restored.version, 'deterministic');
+});
+
+test('keepRemoved: clusters only the previous snapshot had are kept; nothing else changes; no removal, no copy', () => {
+  const previous = snapshotOf(baseResources());
+  const next = snapshotOf(withChange(baseResources(), { clusters: [cluster('c2'), cluster('c3')], routeConfigurations: [routes('r1', 'moved.example'), routes('r2')] }));
+  const staged = keepRemoved(next, previous, CDS);
+  assert.deepEqual([...staged.types.get(CDS)!.resources.keys()].sort(), ['c1', 'c2', 'c3']);
+  assert.equal(staged.types.get(RDS), next.types.get(RDS));
+  assert.notEqual(staged.version, next.version);
+  assert.equal(keepRemoved(next, next, CDS), next);
 });
