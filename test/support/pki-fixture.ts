@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
+import { createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../control-plane/src/pki/index.js';
 
 export const HOSTS = { x: 'x.mtls.test', y: 'y.mtls.test', z: 'z.mtls.test' } as const;
 
@@ -13,6 +13,8 @@ export interface ClientCert {
 /** Every file a test needs, written to `dir`: two CAs, an intermediate, a server certificate and clients. */
 export interface TestPki {
   dir: string;
+  /** CA A itself, to issue more certificates in a test. */
+  caAuthority: CertificateAuthority;
   /** Files in `dir`: ca-a.pem, ca-b.pem, server.pem, server-key.pem. */
   caA: string;
   caB: string;
@@ -43,6 +45,7 @@ export async function createTestPki(): Promise<TestPki> {
   writeFileSync(join(dir, 'server-key.pem'), server.keyPem, { mode: 0o600 });
   return {
     dir,
+    caAuthority: caA,
     caA: caA.certPem,
     caB: caB.certPem,
     serverCert: server.chainPem,
