@@ -85,9 +85,11 @@ export function createAdminApp(ads: AdsServer, state: AdminState, metrics: Admin
       configVersion: ads.current?.version ?? null,
       typeVersions: Object.fromEntries([...(ads.current?.types ?? new Map()).values()].map((t) => [t.typeUrl, t.version])),
       ready: ads.isReady(),
+      syncedAt: ads.syncedAt?.toISOString() ?? null,
       envoyPid: state.envoyPid() ?? null,
       reload: { ...state.reload, errors: state.reload.errors.map((e) => ({ ...e, text: formatError(e) })) },
       rejected: ads.rejected ?? null,
+      memory: process.memoryUsage(),
       nodes: ads.status(),
     });
   });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { EnvoyProcess } from '../runtime/envoy-process.js';
+import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger } from '../runtime/logger.js';
@@ -12,6 +13,9 @@ import { ConfigReloader } from '../runtime/reloader.js';
 import { AdsServer, loadResourceRoot, ResourceCodec } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
 import { printErrors } from './load.js';
+
+/** One save touches a file several times within a millisecond or two; cert + key rotations land together. */
+const RELOAD_DEBOUNCE_MS = 15;
 
 export interface RunOptions {
   configPath: string | undefined;
@@ -45,6 +49,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   ads.onChange((event) => {
     if (event === 'nack') metrics.nacks.inc();
     if (event === 'snapshot') metrics.snapshots.inc();
+    if (event === 'settled') collectGarbageIfGrown();
   });
 
   let xdsPort: number;
@@ -63,7 +68,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
   const watcher = new FileWatcher(
     () => watcher.setFiles(reloader.reload().files),
-    100,
+    RELOAD_DEBOUNCE_MS,
     (dir, e) => log.warn({ dir, err: e.message }, 'cannot watch folder'),
   );
   if (o.watch) watcher.setFiles(first.files);

@@ -44,7 +44,8 @@ export interface RejectedSnapshot {
   active: boolean;
 }
 
-export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed';
+/** `synced`: every connected Envoy runs the latest config; `settled`: and nothing more is on its way to them. */
+export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed' | 'synced' | 'settled';
 
 type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, object>;
 
@@ -73,6 +74,10 @@ export class AdsServer {
   /** The newest snapshot every connected Envoy acknowledged: what a rejected snapshot is rolled back to. */
   private lastGood: Snapshot | undefined;
   private lastRejected: RejectedSnapshot | undefined;
+  /** When every connected Envoy had acknowledged the current snapshot, and which snapshot that was. */
+  private synced: { version: string; at: Date } | undefined;
+  /** The snapshot that first carries the latest config (staged, if clusters are being removed). */
+  private editVersion: string | undefined;
   /** The snapshot to serve once Envoy has acknowledged the staged one that still holds removed clusters. */
   private pendingPrune: Snapshot | undefined;
   private readonly listeners: Array<(event: AdsEvent) => void> = [];
@@ -111,6 +116,7 @@ export class AdsServer {
     const previous = this.snapshot;
     const staged = previous && this.streams.size > 0 ? keepRemoved(snapshot, previous, TYPE_URL.cluster) : snapshot;
     this.pendingPrune = staged === snapshot ? undefined : snapshot;
+    this.editVersion = staged.version;
     this.serve(staged);
   }
 
@@ -129,6 +135,11 @@ export class AdsServer {
     const snapshot = this.snapshot;
     if (!snapshot || this.streams.size === 0) return false;
     return [...this.streams].every((s) => s.state.inSync(snapshot));
+  }
+
+  /** When every connected Envoy last finished acknowledging a new snapshot (the end of a reload, as Envoy sees it). */
+  get syncedAt(): Date | undefined {
+    return this.synced?.at;
   }
 
   /** The last snapshot an Envoy refused (NACK), if any: which node, which type, and Envoy's reason. */
@@ -172,11 +183,17 @@ export class AdsServer {
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
       else this.log.debug({ ...fields, outcome }, 'xds request');
       this.send(stream, responses);
-      if (outcome === 'ack' && this.isReady()) {
+      if (outcome === 'ack' && this.isReady() && this.snapshot) {
         this.lastGood = this.snapshot;
+        // Every Envoy now runs the edit (a staged snapshot already holds all of it, plus clusters on their way out).
+        if (this.snapshot.version === this.editVersion && this.synced?.version !== this.editVersion) {
+          this.synced = { version: this.editVersion, at: new Date() };
+          this.notify('synced');
+        }
         const prune = this.pendingPrune;
         this.pendingPrune = undefined;
         if (prune) this.serve(prune);
+        else this.notify('settled');
       }
       if (outcome === 'nack') this.rollBack(stream.node, req);
       this.notify(outcome);
