@@ -12,7 +12,7 @@ export const ENV_SOURCE_PREFIX = 'environment variable ';
 export function overlayEnvironment(
   root: Extract<SourceValue, { kind: 'map' }>,
   env: Readonly<Record<string, string | undefined>>,
-  options: { scalar: readonly string[]; structured: readonly string[] },
+  options: { scalar: readonly string[]; structured: readonly string[]; nested?: Readonly<Record<string, readonly string[]>> },
 ): { value: Extract<SourceValue, { kind: 'map' }>; errors: ConfigError[] } {
   const entries = new Map(root.entries);
   const errors: ConfigError[] = [];
@@ -30,6 +30,18 @@ export function overlayEnvironment(
     const parsed = parseYamlSource(decoded, `${ENV_SOURCE_PREFIX}${name}`, key);
     errors.push(...parsed.errors);
     if (parsed.value) entries.set(key, parsed.value);
+  }
+  // Keys inside a block: DOWNSTREAM_MTLS_CA_FILE sets downstream_mtls.ca_file.
+  for (const [block, keys] of Object.entries(options.nested ?? {})) {
+    for (const key of keys) {
+      const name = `${block}_${key}`.toUpperCase();
+      const text = env[name];
+      if (text === undefined || text === '') continue;
+      const existing = entries.get(block);
+      const inner = existing?.kind === 'map' ? new Map(existing.entries) : new Map<string, SourceValue>();
+      inner.set(key, { kind: 'scalar', value: text, at: { file: `${ENV_SOURCE_PREFIX}${name}`, key: `${block}.${key}` }, fromEnv: true });
+      entries.set(block, { kind: 'map', entries: inner, at: existing?.at ?? { file: `${ENV_SOURCE_PREFIX}${name}`, key: block } });
+    }
   }
   return { value: { ...root, entries }, errors };
 }

@@ -2,6 +2,7 @@ import { Diagnostics, type Result } from './diagnostics.js';
 import { overlayEnvironment } from './env.js';
 import { checkKeys, readList, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
+import { DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
 import { readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { parseYamlSource, type SourceValue } from './source.js';
@@ -14,7 +15,7 @@ export const SCALAR_KEYS = [
   'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file',
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes'] as const;
-const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS];
+const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS, 'downstream_mtls'];
 
 export interface ConfigInput {
   /** YAML text and its path (for messages); absent when the config is environment only. */
@@ -38,7 +39,7 @@ export function resolveConfig(input: ConfigInput): Result<Config> {
       return { ok: false, errors: [{ ...doc.at, message: 'the config must be a mapping of options' }] };
     }
   }
-  const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS });
+  const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS, nested: { downstream_mtls: DOWNSTREAM_MTLS_ENV_KEYS } });
   if (overlaid.errors.length > 0) return { ok: false, errors: overlaid.errors };
   return buildConfig(overlaid.value, file, withReadCache(input.files), input.systemRoots ?? rootCertificates);
 }
@@ -54,11 +55,9 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   if (certificates.length === 0 && !hasAnyCertificateKey(root)) {
     diag.error(root.at, 'no server certificate: set certificate_file and certificate_key_file (or certificate / certificate_key, or certificates)');
   }
-  const caInput = readInlineOrFile(root, 'client_ca', 'client_ca_file', files, diag);
-  const clientCa = caInput && toCertificateBundle(caInput, diag);
+  const { ca: clientCa, caSet: clientCaSet, rules: clientCertificateRules } = readGlobalClientCa(root, files, diag);
   const routeItems: SourceValue[] = readList(root, 'routes', diag) ?? [];
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
-  const clientCaSet = root.entries.has('client_ca') || root.entries.has('client_ca_file');
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
   // As in Pomerium, certificate_authority adds to the system roots (a route's tls_custom_ca replaces both).
   const extraUpstreamCaInput = readInlineOrFile(root, 'certificate_authority', 'certificate_authority_file', files, diag);
@@ -76,6 +75,7 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
       envoyAdminAddress,
       certificates,
       clientCa,
+      clientCertificateRules,
       upstreamTrustPem,
       routes: routes.filter((r) => r !== undefined),
     },

@@ -24,6 +24,25 @@ export interface ServerCertificate {
   at: Location;
 }
 
+/** Pomerium's `downstream_mtls.enforcement`: where a missing or invalid client certificate is stopped. */
+export type Enforcement = 'policy_with_default_deny' | 'policy' | 'reject_connection';
+
+export interface SanMatcher {
+  type: 'dns' | 'email' | 'ip_address' | 'uri' | 'user_principal_name';
+  /** RE2, matched against the whole SAN. */
+  regex: string;
+}
+
+/** What every client certificate is checked against, whichever CA (global or a route's) it must chain to. */
+export interface ClientCertificateRules {
+  enforcement: Enforcement;
+  /** Certificates between the leaf and the CA allowed, plus one (Envoy's meaning); 0 = no limit. */
+  maxVerifyDepth: number;
+  crls: Array<{ pem: string; issuer: string }>;
+  /** A certificate passes when any matcher matches one of its SANs; none = no SAN check. */
+  matchSubjectAltNames: SanMatcher[];
+}
+
 export type RouteMatch = { kind: 'prefix'; value: string } | { kind: 'path'; value: string } | { kind: 'regex'; value: string };
 
 export interface UpstreamUrl {
@@ -71,6 +90,7 @@ export interface Config {
   envoyAdminAddress: SocketAddress;
   certificates: ServerCertificate[];
   clientCa?: CertificateBundle;
+  clientCertificateRules: ClientCertificateRules;
   /** What https upstreams are verified against unless a route has its own CA: the system roots plus `certificate_authority`. */
   upstreamTrustPem: string;
   routes: RouteConfig[];

@@ -1,7 +1,7 @@
 import type { Config, ConfigError, RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
 import { hostPatternCovers } from './hostnames.js';
-import { describeRequirement, routeRequirement, stableRequirementId } from './requirement.js';
+import { describeRequirement, requiresClientCertificate, routeRequirement, stableRequirementId } from './requirement.js';
 import type { ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
@@ -19,7 +19,7 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
     upstreams.set(upstream.name, upstream);
     const entry = hosts.get(route.from.host);
     if (!entry) {
-      hosts.set(route.from.host, { host: { name: route.from.host, requirement, routes: [toEdgeRoute(route, upstream.name)] }, firstRoute: route });
+      hosts.set(route.from.host, { host: { name: route.from.host, requirement, routes: [toEdgeRoute(route, upstream.name, requirement)] }, firstRoute: route });
       continue;
     }
     if (entry.host.requirement.id !== requirement.id) {
@@ -34,7 +34,7 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
       });
       continue;
     }
-    entry.host.routes.push(toEdgeRoute(route, upstream.name));
+    entry.host.routes.push(toEdgeRoute(route, upstream.name, requirement));
   }
   if (errors.length > 0) return { ok: false, errors };
 
@@ -57,7 +57,7 @@ function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMa
   byRequirement.set('none', { requirement: { id: 'none' }, hosts: [] });
   for (const host of hosts) {
     const r = host.requirement;
-    const requirement: ClientCaRequirement = 'ca' in r ? { id: stableRequirementId(origins.get(r.id) ?? []), ca: r.ca } : r;
+    const requirement: ClientCaRequirement = 'ca' in r ? { ...r, id: stableRequirementId(origins.get(r.id) ?? []) } : r;
     const group = byRequirement.get(r.id) ?? { requirement, hosts: [] };
     group.hosts.push({ ...host, requirement });
     byRequirement.set(r.id, group);
@@ -97,7 +97,7 @@ function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequire
   return out;
 }
 
-function toEdgeRoute(route: RouteConfig, upstream: string): EdgeRoute {
+function toEdgeRoute(route: RouteConfig, upstream: string, requirement: ClientCaRequirement): EdgeRoute {
   return {
     name: `route-${route.index}`,
     match: route.match,
@@ -108,6 +108,7 @@ function toEdgeRoute(route: RouteConfig, upstream: string): EdgeRoute {
     timeoutMs: route.timeoutMs,
     upstream,
     access: route.access,
+    requiresClientCertificate: requiresClientCertificate(route, requirement),
   };
 }
 

@@ -1,7 +1,16 @@
-import type { CertificateBundle, RouteAccess, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
+import type { CertificateBundle, Enforcement, RouteAccess, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
 
 /** What a TLS handshake must prove: nothing, or a client certificate that chains to `ca`. */
-export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle };
+export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
+
+/** How Envoy validates a client certificate for one CA: the global downstream_mtls rules, applied to that CA. */
+export interface ClientCertificateValidation {
+  enforcement: Enforcement;
+  /** The CRLs issued by a CA of this bundle (PEM), if any. */
+  crlPem: string;
+  maxVerifyDepth: number;
+  matchSubjectAltNames: SanMatcher[];
+}
 
 export type PathRewrite = { kind: 'prefix'; value: string } | { kind: 'replace-leading-slash'; value: string };
 
@@ -16,6 +25,8 @@ export interface EdgeRoute {
   timeoutMs: number;
   upstream: string;
   access: RouteAccess;
+  /** Checked at the HTTP layer (495 without a valid client certificate), under the two policy enforcements. */
+  requiresClientCertificate: boolean;
 }
 
 export interface EdgeHost {

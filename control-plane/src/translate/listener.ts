@@ -1,5 +1,6 @@
 import type { EdgeModel, TlsClass } from '../model/index.js';
 import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
+import { clientCertificateCheckFilter, routerFilter, stripIdentityHeadersFilter } from './http-filters.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -64,11 +65,19 @@ export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: str
   if (!('ca' in r)) return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', { common_tls_context: common });
   return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
     common_tls_context: { ...common, validation_context_sds_secret_config: sdsSecretConfig(clientCaSecretName(r)) },
-    require_client_certificate: { value: true },
+    // Under reject_connection the handshake fails without a valid certificate; under the policy
+    // enforcements it asks for one and the request is answered (495) when it is missing or invalid.
+    require_client_certificate: { value: r.validation.enforcement === 'reject_connection' },
     // A session made on a chain without this CA must never resume here (DESIGN.md point 7).
     disable_stateless_session_resumption: true,
     disable_stateful_session_resumption: true,
   });
+}
+
+/** A chain whose requests (some or all) are checked for a client certificate at the HTTP layer. */
+export function checksClientCertificates(tlsClass: TlsClass): boolean {
+  const r = tlsClass.requirement;
+  return 'ca' in r && r.validation.enforcement !== 'reject_connection';
 }
 
 export function buildHttpConnectionManager(tlsClass: TlsClass): EnvoyJson {
@@ -78,7 +87,7 @@ export function buildHttpConnectionManager(tlsClass: TlsClass): EnvoyJson {
       stat_prefix: `https_${tlsClass.requirement.id.replace(/-/g, '_')}`,
       codec_type: 'AUTO',
       rds: { route_config_name: routeConfigurationName(tlsClass.requirement), config_source: ADS_CONFIG_SOURCE },
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router') }],
+      http_filters: [stripIdentityHeadersFilter(), ...(checksClientCertificates(tlsClass) ? [clientCertificateCheckFilter()] : []), routerFilter()],
       // Virtual hosts list bare names; a Host with a port must find them too.
       strip_any_host_port: true,
       use_remote_address: { value: true },

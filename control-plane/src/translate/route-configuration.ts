@@ -1,5 +1,7 @@
 import type { EdgeRoute, TlsClass } from '../model/index.js';
 import { duration } from './common.js';
+import { skipClientCertificateCheck } from './http-filters.js';
+import { checksClientCertificates } from './listener.js';
 import { routeConfigurationName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -17,7 +19,7 @@ export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
   const virtualHosts: EnvoyJson[] = tlsClass.hosts.map((host) => ({
     name: host.name,
     domains: [host.name],
-    routes: host.routes.map(buildRoute),
+    routes: host.routes.map((r) => buildRoute(r, checksClientCertificates(tlsClass))),
   }));
   for (const host of tlsClass.misdirectedHosts) {
     virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [MISDIRECTED] });
@@ -26,7 +28,7 @@ export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
   return { name, resource: { name, virtual_hosts: virtualHosts } };
 }
 
-export function buildRoute(route: EdgeRoute): EnvoyJson {
+export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): EnvoyJson {
   const action: EnvoyJson = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
   if (route.rewrite?.kind === 'prefix') action['prefix_rewrite'] = route.rewrite.value;
   if (route.rewrite?.kind === 'replace-leading-slash') {
@@ -42,6 +44,7 @@ export function buildRoute(route: EdgeRoute): EnvoyJson {
     }));
   }
   if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
+  if (chainChecksCertificates && !route.requiresClientCertificate) out['typed_per_filter_config'] = skipClientCertificateCheck();
   return out;
 }
 

@@ -77,17 +77,6 @@ describe('unknown keys', () => {
     // The missing `key` is reported on the entry itself.
     assertError(errors, { key: 'certificates[0]', line: 2, message: /needs both cert and key/ });
   });
-
-  test('downstream_mtls is not a known option (yet)', () => {
-    const errors = errorsOf(yaml`
-      certificate_file: server.pem
-      certificate_key_file: server-key.pem
-      downstream_mtls:
-        ca_file: ca.pem
-      routes: []
-    `);
-    assertError(errors, { key: 'downstream_mtls', line: 3, message: /^unknown key/ });
-  });
 });
 
 describe('wrong types', () => {

@@ -1,0 +1,108 @@
+import { X509Certificate as PeculiarCertificate, X509Crl } from '@peculiar/x509';
+import type { Diagnostics } from './diagnostics.js';
+import { asMap, checkKeys, readList, readString, type MapValue } from './fields.js';
+import { readInlineOrFile, toCertificateBundle, type FileAccess, type PemInput } from './inputs.js';
+import { pemBlocks } from './pem.js';
+import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
+
+export const DOWNSTREAM_MTLS_KEYS = ['ca', 'ca_file', 'crl', 'crl_file', 'enforcement', 'match_subject_alt_names', 'max_verify_depth'] as const;
+/** The keys Pomerium also reads from DOWNSTREAM_MTLS_<KEY>. */
+export const DOWNSTREAM_MTLS_ENV_KEYS = ['ca', 'ca_file', 'crl', 'crl_file', 'enforcement', 'max_verify_depth'] as const;
+
+const ENFORCEMENTS: readonly Enforcement[] = ['policy_with_default_deny', 'policy', 'reject_connection'];
+const SAN_TYPES: ReadonlyArray<SanMatcher['type']> = ['dns', 'email', 'ip_address', 'uri', 'user_principal_name'];
+
+export interface GlobalClientCa {
+  ca?: CertificateBundle;
+  /** Set, even if it failed to load (that failure is reported on its own). */
+  caSet: boolean;
+  rules: ClientCertificateRules;
+}
+
+/**
+ * The global client CA, from `downstream_mtls.ca[_file]` (Pomerium's current form) or `client_ca[_file]`
+ * (its older one), and the rules every client certificate is checked against.
+ */
+export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diagnostics): GlobalClientCa {
+  const legacy = readInlineOrFile(root, 'client_ca', 'client_ca_file', files, diag);
+  const block = root.entries.get('downstream_mtls');
+  const map = block ? asMap(block, diag) : undefined;
+  if (map) checkKeys(map, DOWNSTREAM_MTLS_KEYS, diag);
+  const modern = map ? readInlineOrFile(map, 'ca', 'ca_file', files, diag) : undefined;
+  if (legacy && modern) diag.error(modern.at, `set the client CA once: downstream_mtls.${modern.origin.startsWith('ca_file') ? 'ca_file' : 'ca'} or ${legacy.at.key}, not both`);
+  const caInput = modern ?? legacy;
+  const ca = caInput && toCertificateBundle(caInput, diag);
+  const caSet = root.entries.has('client_ca') || root.entries.has('client_ca_file') || Boolean(map?.entries.has('ca') || map?.entries.has('ca_file'));
+
+  const enforcementRead = map && readString(map, 'enforcement', diag);
+  let enforcement: Enforcement = modern ? 'policy_with_default_deny' : 'reject_connection';
+  if (enforcementRead) {
+    if ((ENFORCEMENTS as readonly string[]).includes(enforcementRead.value)) enforcement = enforcementRead.value as Enforcement;
+    else diag.error(enforcementRead.at, `expected one of ${ENFORCEMENTS.join(', ')}, got ${JSON.stringify(enforcementRead.value)}`);
+  }
+  const depthRead = map && readString(map, 'max_verify_depth', diag);
+  // Pomerium's default of 1 (certificates issued directly by a CA of the bundle) comes with the block;
+  // the older client_ca options never limited the depth.
+  let maxVerifyDepth = map ? 1 : 0;
+  if (depthRead) {
+    const n = Number(depthRead.value);
+    if (Number.isInteger(n) && n >= 0 && n <= 100) maxVerifyDepth = n;
+    else diag.error(depthRead.at, `expected a whole number from 0 (no limit) to 100, got ${JSON.stringify(depthRead.value)}`);
+  }
+  const crlInput = map ? readInlineOrFile(map, 'crl', 'crl_file', files, diag) : undefined;
+  return { ca, caSet, rules: { enforcement, maxVerifyDepth, crls: crlInput ? readCrls(crlInput, diag) : [], matchSubjectAltNames: map ? readSanMatchers(map, diag) : [] } };
+}
+
+function readCrls(input: PemInput, diag: Diagnostics): ClientCertificateRules['crls'] {
+  const blocks = pemBlocks(input.text).filter((b) => b.type === 'X509 CRL');
+  if (blocks.length === 0) diag.error(input.at, `${input.origin}: no PEM CRL found (expected "-----BEGIN X509 CRL-----")`);
+  const out: ClientCertificateRules['crls'] = [];
+  for (const [i, b] of blocks.entries()) {
+    try {
+      out.push({ pem: b.pem + '\n', issuer: new X509Crl(b.pem).issuer });
+    } catch (e) {
+      diag.error(input.at, `${input.origin}: CRL ${i + 1} does not parse: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function readSanMatchers(map: MapValue, diag: Diagnostics): SanMatcher[] {
+  const out: SanMatcher[] = [];
+  for (const item of readList(map, 'match_subject_alt_names', diag) ?? []) {
+    const entry = asMap(item, diag);
+    if (!entry) continue;
+    checkKeys(entry, SAN_TYPES, diag);
+    if (entry.entries.size !== 1) {
+      diag.error(entry.at, `each entry names one SAN type (${SAN_TYPES.join(', ')}) and its regular expression`);
+      continue;
+    }
+    const type = [...entry.entries.keys()][0] as SanMatcher['type'];
+    const regex = readString(entry, type, diag);
+    if (!regex || !SAN_TYPES.includes(type)) continue;
+    try {
+      new RegExp(regex.value);
+      out.push({ type, regex: regex.value });
+    } catch (e) {
+      diag.error(regex.at, `not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+const subjectsByBundle = new Map<string, Set<string>>();
+
+/** The CRLs issued by one of the bundle's CAs: Envoy would otherwise demand a CRL from every CA it is given. */
+export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle): string {
+  if (crls.length === 0) return '';
+  let subjects = subjectsByBundle.get(bundle.pem);
+  if (!subjects) {
+    subjects = new Set(pemBlocks(bundle.pem).map((b) => new PeculiarCertificate(b.pem).subject));
+    if (subjectsByBundle.size > 256) subjectsByBundle.clear();
+    subjectsByBundle.set(bundle.pem, subjects);
+  }
+  return crls
+    .filter((c) => subjects.has(c.issuer))
+    .map((c) => c.pem)
+    .join('');
+}

@@ -1,0 +1,72 @@
+import { typed } from './common.js';
+import type { EnvoyJson } from './types.js';
+
+export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate';
+const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
+
+/**
+ * Identity headers only this edge (or Pomerium before it) may set: a client that sends them is lying.
+ * Envoy's header_mutation cannot remove by prefix in the API this project builds against, so a few
+ * lines of Lua do it. (x-forwarded-client-cert is sanitized by the connection manager itself.)
+ */
+const STRIP_IDENTITY_HEADERS = `
+function envoy_on_request(handle)
+  local forged = {}
+  for name, _ in pairs(handle:headers()) do
+    if string.sub(name, 1, 11) == "x-pomerium-" then forged[#forged + 1] = name end
+  end
+  for _, name in ipairs(forged) do handle:headers():remove(name) end
+end
+`;
+
+const PAGE_TITLE = 'A valid client certificate is required';
+
+/**
+ * HTTP 495 (SSL Certificate Error, as nginx and Pomerium use it) for a request whose connection has no
+ * validated client certificate: an HTML page for people, JSON for programs that ask for it.
+ */
+const CLIENT_CERTIFICATE_CHECK = `
+local function page(reason)
+  return [[<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>495 ${PAGE_TITLE}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
+</head><body><h1>${PAGE_TITLE}</h1><p>]] .. reason .. [[</p>
+<p>This site accepts only clients that present a certificate issued by its certificate authority.
+Install your client certificate in your browser or operating system, then open this page again
+(you may need to restart the browser).</p></body></html>
+]]
+end
+
+function envoy_on_request(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  local presented = ssl ~= nil and ssl:peerCertificatePresented()
+  if presented and ssl:peerCertificateValidated() then return end
+  local reason = presented
+    and "The certificate your browser sent is not valid here: it is expired, revoked, or not issued by a trusted authority."
+    or "Your browser did not send a client certificate."
+  local accept = handle:headers():get("accept") or ""
+  if string.find(accept, "application/json", 1, true) then
+    handle:respond({[":status"] = "495", ["content-type"] = "application/json", ["cache-control"] = "no-store"},
+      '{"status":495,"error":"client_certificate_required","message":"' .. reason .. '"}')
+  else
+    handle:respond({[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}, page(reason))
+  end
+end
+`;
+
+export function stripIdentityHeadersFilter(): EnvoyJson {
+  return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: STRIP_IDENTITY_HEADERS } }) };
+}
+
+export function clientCertificateCheckFilter(): EnvoyJson {
+  return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: CLIENT_CERTIFICATE_CHECK } }) };
+}
+
+/** Per-route: this route needs no certificate check (public under `policy`, or a 421 answer). */
+export function skipClientCertificateCheck(): EnvoyJson {
+  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { disabled: true }) };
+}
+
+export function routerFilter(): EnvoyJson {
+  return { name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router') };
+}
