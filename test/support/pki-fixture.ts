@@ -13,8 +13,9 @@ export interface ClientCert {
 /** Every file a test needs, written to `dir`: two CAs, an intermediate, a server certificate and clients. */
 export interface TestPki {
   dir: string;
-  /** CA A itself, to issue more certificates in a test. */
+  /** CA A itself, and its intermediate, to issue more certificates in a test. */
   caAuthority: CertificateAuthority;
+  intermediateA: CertificateAuthority;
   /** Files in `dir`: ca-a.pem, ca-b.pem, server.pem, server-key.pem. */
   caA: string;
   caB: string;
@@ -46,6 +47,7 @@ export async function createTestPki(): Promise<TestPki> {
   return {
     dir,
     caAuthority: caA,
+    intermediateA: intermediate,
     caA: caA.certPem,
     caB: caB.certPem,
     serverCert: server.chainPem,

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { connect as connectH2 } from 'node:http2';
+import { join } from 'node:path';
+import { connect as connectTls, type TLSSocket } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import { createCrl, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
+import { startEdge, type RunningEdge } from '../support/edge.js';
+import { expectHandshakeRefused, httpsGet, rawHttp1, type ClientRequest } from '../support/https-client.js';
+import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+const DAY = 24 * 3600 * 1000;
+const client = (c: { certPem: string; keyPem: string; chainPem?: string }): ClientCert => ({ cert: c.chainPem ?? c.certPem, key: c.keyPem });
+
+/** One edge per config; `up` records what reached the upstream. */
+function withEdge(yamlOf: (up: TestUpstream, pki: TestPki) => string, setup?: (pki: TestPki) => Promise<void>) {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    await setup?.(ctx.pki);
+    ctx.up = await startUpstream('u');
+    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: yamlOf(ctx.up, ctx.pki) });
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+  return ctx;
+}
+
+const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n';
+const route = (host: string, to: string, extra = '    allow_any_authenticated_user: true') => `  - from: https://${host}\n    to: ${to}\n${extra}\n`;
+
+describe('downstream_mtls with its default enforcement (policy_with_default_deny): 495, not a TLS alert', () => {
+  const ctx = withEdge((up) => `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\nroutes:\n${route(HOSTS.x, up.url)}`);
+  const get = (extra: Partial<ClientRequest> = {}) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/p', ...extra });
+
+  it('no certificate: the handshake succeeds and the request gets a 495 page, never the upstream', async () => {
+    const before = ctx.up.seen.length;
+    const res = await get();
+    assert.equal(res.status, 495);
+    assert.match(res.body, /<h1>A valid client certificate is required<\/h1>/);
+    assert.match(res.body, /did not send a client certificate/);
+    assert.equal(ctx.up.seen.length, before);
+  });
+  it('JSON for a client that asks for it', async () => {
+    const res = await get({ headers: { accept: 'application/json' } });
+    assert.equal(res.status, 495);
+    assert.deepEqual(JSON.parse(res.body), { status: 495, error: 'client_certificate_required', message: 'Your browser did not send a client certificate.' });
+  });
+  it('a certificate from another CA, or an expired one: 495 naming an invalid certificate', async () => {
+    for (const c of [ctx.pki.clientB, ctx.pki.expiredA]) {
+      const res = await get(c);
+      assert.equal(res.status, 495);
+      assert.match(res.body, /not valid here/);
+    }
+  });
+  it('a valid certificate reaches the upstream', async () => {
+    assert.deepEqual(await get(ctx.pki.clientA), { status: 200, body: 'upstream u /p' });
+  });
+  it('identity headers a client forges are removed before the upstream', async () => {
+    await get({ ...ctx.pki.clientA, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-forwarded-client-cert': 'By=forged', 'x-kept': 'yes' } });
+    const seen = ctx.up.seen.at(-1)!.headers;
+    assert.equal(seen['x-pomerium-jwt-assertion'], undefined);
+    assert.equal(seen['x-pomerium-claim-email'], undefined);
+    assert.equal(seen['x-forwarded-client-cert'], undefined);
+    assert.equal(seen['x-kept'], 'yes');
+  });
+});
+
+describe('enforcement: policy — only routes that need a user ask for a certificate; path tricks cannot dodge it', () => {
+  const ctx = withEdge(
+    (up) =>
+      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+      route(HOSTS.x, up.url, '    prefix: /admin\n    allow_any_authenticated_user: true') +
+      route(HOSTS.x, up.url, '    allow_public_unauthenticated_access: true'),
+  );
+  const get = (path: string, extra: Partial<ClientRequest> = {}) => rawHttp1({ port: ctx.edge.httpsPort, servername: HOSTS.x, host: HOSTS.x, path, ...extra });
+
+  it('the public route answers without a certificate; the protected one gets 495', async () => {
+    assert.equal((await get('/open')).status, 200);
+    assert.equal((await get('/admin/x')).status, 495);
+    assert.equal((await get('/admin/x', ctx.pki.clientA)).status, 200);
+  });
+  it('/public/../admin, %2e%2e, // and %2F do not reach /admin without a certificate', async () => {
+    for (const path of ['/open/../admin/x', '/open/%2e%2e/admin/x', '//admin/x', '/admin%2Fx', '/open/..%2Fadmin/x', '/ADMIN/../admin/x']) {
+      const before = ctx.up.seen.filter((r) => r.url.startsWith('/admin')).length;
+      const res = await get(path);
+      assert.ok(res.status === 495 || (res.status >= 300 && res.status < 400) || res.status === 400, `${path}: ${res.status}`);
+      assert.equal(ctx.up.seen.filter((r) => r.url.startsWith('/admin')).length, before, `${path} reached /admin`);
+    }
+  });
+});
+
+describe('reject_connection with a CRL, SAN matchers and max_verify_depth 1', () => {
+  const extra = {} as Record<'revoked' | 'otherDomain' | 'serverOnly' | 'notYetValid' | 'caAsClient' | 'good', ClientCert>;
+  const ctx = withEdge(
+    (up) =>
+      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  crl_file: crl.pem\n  enforcement: reject_connection\n  max_verify_depth: 1\n  match_subject_alt_names:\n    - email: .*@example\\.com\nroutes:\n${route(HOSTS.x, up.url)}`,
+    async (pki) => {
+      const a = pki.caAuthority;
+      const revoked = await issueClientCertificate(a, { commonName: 'mallory', email: 'mallory@example.com' });
+      extra.revoked = client(revoked);
+      extra.good = client(await issueClientCertificate(a, { commonName: 'dave', email: 'dave@example.com' }));
+      extra.otherDomain = client(await issueClientCertificate(a, { commonName: 'oscar', email: 'oscar@other.test' }));
+      extra.serverOnly = client(await issueClientCertificate(a, { commonName: 'srv', email: 'srv@example.com', extendedKeyUsage: 'serverAuth' }));
+      extra.notYetValid = client(await issueClientCertificate(a, { commonName: 'future', email: 'future@example.com', notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 10 * DAY) }));
+      extra.caAsClient = { cert: pki.intermediateA.certPem, key: pki.intermediateA.keyPem };
+      writeFileSync(join(pki.dir, 'crl.pem'), await createCrl(a, [revoked.serialHex]));
+    },
+  );
+  const refused = (c: ClientCert) => expectHandshakeRefused({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...c });
+
+  it('a certificate from the CA with a matching SAN is accepted', async () => {
+    assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...extra.good })).status, 200);
+  });
+  it('a revoked certificate is refused', async () => assert.match(await refused(extra.revoked), /CERTIFICATE_REVOKED/));
+  it('a certificate whose SANs do not match is refused', async () => assert.match(await refused(extra.otherDomain), /ALERT/));
+  it('a chain deeper than max_verify_depth (via an intermediate) is refused', async () => assert.match(await refused(ctx.pki.clientAViaIntermediate), /ALERT/));
+  it('not yet valid, expired, a CA certificate, or a usage that forbids client auth: refused', async () => {
+    for (const c of [extra.notYetValid, ctx.pki.expiredA, extra.caAsClient, extra.serverOnly]) assert.match(await refused(c), /ALERT/);
+  });
+});
+
+describe('max_verify_depth 2 accepts a certificate issued through an intermediate', () => {
+  const ctx = withEdge((up) => `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: reject_connection\n  max_verify_depth: 2\nroutes:\n${route(HOSTS.x, up.url)}`);
+  it('accepted', async () => {
+    assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...ctx.pki.clientAViaIntermediate })).status, 200);
+  });
+});
+
+describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 coalescing', () => {
+  const ctx = withEdge(
+    (up) =>
+      `certificates:\n  - cert: x.pem\n    key: x-key.pem\n  - cert: z.pem\n    key: z-key.pem\nroutes:\n` +
+      route(HOSTS.x, up.url, '    tls_downstream_client_ca_file: ca-a.pem\n    allow_any_authenticated_user: true') +
+      route(HOSTS.z, up.url, '    allow_public_unauthenticated_access: true'),
+    async (pki) => {
+      // One certificate per host, so that HTTP/2 is offered and a client could try to coalesce.
+      for (const h of ['x', 'z'] as const) {
+        const c = await issueServerCertificate(pki.caAuthority, { dnsNames: [HOSTS[h]] });
+        writeFileSync(join(pki.dir, `${h}.pem`), c.chainPem);
+        writeFileSync(join(pki.dir, `${h}-key.pem`), c.keyPem);
+      }
+    },
+  );
+  const reachedX = () => ctx.up.seen.filter((r) => r.headers.host === HOSTS.x || r.url.startsWith('/x')).length;
+
+  it('no SNI, an IP address, an unknown name, another letter case, a trailing dot: never the CA-protected route', async () => {
+    for (const servername of [undefined, '127.0.0.1', 'unknown.mtls.test', HOSTS.x.toUpperCase(), `${HOSTS.x}.`]) {
+      for (const host of [HOSTS.x, HOSTS.x.toUpperCase(), `${HOSTS.x}.`]) {
+        const before = reachedX();
+        const res = await rawHttp1({ port: ctx.edge.httpsPort, servername, host, path: '/x' }).catch((e: Error) => ({ status: -1, body: e.message }));
+        assert.ok(res.status === 421 || res.status === -1, `SNI ${String(servername)}, Host ${host}: ${res.status} ${res.body.slice(0, 60)}`);
+        assert.equal(reachedX(), before, `SNI ${String(servername)}, Host ${host} reached x`);
+      }
+    }
+  });
+
+  it("a TLS session made on the public host does not resume on the CA host: the certificate is still required", async () => {
+    const session = await new Promise<Buffer>((resolve, reject) => {
+      const s: TLSSocket = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, maxVersion: 'TLSv1.2' }, () => {
+        s.write(`GET /z HTTP/1.1\r\nHost: ${HOSTS.z}\r\nConnection: close\r\n\r\n`);
+      });
+      s.on('session', (sess: Buffer) => resolve(sess));
+      s.on('error', reject);
+      s.resume();
+    });
+    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const outcome = await new Promise<string>((resolve) => {
+        const s = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, session, maxVersion }, () => {
+          const reused = s.isSessionReused();
+          s.write(`GET /x HTTP/1.1\r\nHost: ${HOSTS.x}\r\nConnection: close\r\n\r\n`);
+          s.once('data', (d: Buffer) => resolve(`answered reused=${reused}: ${d.toString().split('\r\n')[0]}`));
+        });
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(`refused: ${e.code ?? e.message}`));
+      });
+      assert.match(outcome, /^refused: .*(HANDSHAKE_FAILURE|CERTIFICATE_REQUIRED|ALERT)/, `${maxVersion}: ${outcome}`);
+    }
+  });
+
+  it('HTTP/2: a connection made for the public host that asks for the CA host gets 421', async () => {
+    const session = connectH2(`https://127.0.0.1:${ctx.edge.httpsPort}`, { servername: HOSTS.z, ca: ctx.pki.caA });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        session.once('connect', () => resolve());
+        session.once('error', reject);
+      });
+      assert.equal(session.alpnProtocol, 'h2');
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = session.request({ ':path': '/x', ':authority': HOSTS.x });
+        req.on('response', (h) => resolve(Number(h[':status'])));
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 421);
+      assert.equal(reachedX(), 0);
+    } finally {
+      session.close();
+    }
+  });
+});
