@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect as connectH2 } from 'node:http2';
 import { join } from 'node:path';
@@ -33,7 +34,11 @@ const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.p
 const route = (host: string, to: string, extra = '    allow_any_authenticated_user: true') => `  - from: https://${host}\n    to: ${to}\n${extra}\n`;
 
 describe('downstream_mtls with its default enforcement (policy_with_default_deny): 495, not a TLS alert', () => {
-  const ctx = withEdge((up) => `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\nroutes:\n${route(HOSTS.x, up.url)}`);
+  const ctx = withEdge(
+    (up) =>
+      `${SERVER}forward_client_cert: [subject, dns]\ndownstream_mtls:\n  ca_file: ca-a.pem\nroutes:\n` +
+      route(HOSTS.x, up.url, '    set_request_headers:\n      X-Client-Fingerprint: "${pomerium.client_cert_fingerprint}"\n      X-Client-Email: "${pomerium.client_cert_san_email}"\n      X-Literal: "100% $$real"\n    allow_any_authenticated_user: true'),
+  );
   const get = (extra: Partial<ClientRequest> = {}) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/p', ...extra });
 
   it('no certificate: the handshake succeeds and the request gets a 495 page, never the upstream', async () => {
@@ -59,13 +64,21 @@ describe('downstream_mtls with its default enforcement (policy_with_default_deny
   it('a valid certificate reaches the upstream', async () => {
     assert.deepEqual(await get(ctx.pki.clientA), { status: 200, body: 'upstream u /p' });
   });
-  it('identity headers a client forges are removed before the upstream', async () => {
-    await get({ ...ctx.pki.clientA, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-forwarded-client-cert': 'By=forged', 'x-kept': 'yes' } });
+  it('identity headers a client forges are removed before the upstream; the certificate details set are real', async () => {
+    await get({ ...ctx.pki.clientA, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-forwarded-client-cert': 'By=forged;Subject="CN=ceo"', 'x-client-email': 'ceo@example.com', 'x-kept': 'yes' } });
     const seen = ctx.up.seen.at(-1)!.headers;
     assert.equal(seen['x-pomerium-jwt-assertion'], undefined);
     assert.equal(seen['x-pomerium-claim-email'], undefined);
-    assert.equal(seen['x-forwarded-client-cert'], undefined);
     assert.equal(seen['x-kept'], 'yes');
+    const der = new X509Certificate(ctx.pki.clientA.cert).raw;
+    assert.equal(seen['x-client-fingerprint'], createHash('sha256').update(der).digest('hex'));
+    assert.equal(seen['x-client-email'], 'alice@example.com');
+    assert.equal(seen['x-literal'], '100% $real');
+    // forward_client_cert: Envoy's own header from the verified certificate, the client's is gone.
+    const xfcc = String(seen['x-forwarded-client-cert']);
+    assert.doesNotMatch(xfcc, /forged|CN=ceo/);
+    assert.match(xfcc, new RegExp(`Hash=${createHash('sha256').update(der).digest('hex')}`));
+    assert.match(xfcc, /Subject="CN=alice"/);
   });
 });
 

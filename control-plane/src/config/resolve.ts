@@ -1,21 +1,22 @@
 import { Diagnostics, type Result } from './diagnostics.js';
 import { overlayEnvironment } from './env.js';
-import { checkKeys, readList, type MapValue } from './fields.js';
+import { checkKeys, readList, readStringOrList, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
 import { readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { parseYamlSource, type SourceValue } from './source.js';
 import { rootCertificates } from 'node:tls';
-import type { Config } from './types.js';
+import type { Config, ForwardedCertField } from './types.js';
 
 export const SCALAR_KEYS = [
   'address', 'admin_address', 'xds_address', 'envoy_admin_address',
   'certificate', 'certificate_key', 'certificate_file', 'certificate_key_file',
   'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file',
 ] as const;
-export const STRUCTURED_KEYS = ['certificates', 'routes'] as const;
+export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
 const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS, 'downstream_mtls'];
+const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
 
 export interface ConfigInput {
   /** YAML text and its path (for messages); absent when the config is environment only. */
@@ -64,6 +65,12 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   const extraUpstreamCa = extraUpstreamCaInput && toCertificateBundle(extraUpstreamCaInput, diag);
   const upstreamTrustPem = [...systemRoots.map((pem) => pem.trim() + '\n'), extraUpstreamCa?.pem ?? ''].join('');
 
+  const forwardClientCert: ForwardedCertField[] = [];
+  for (const f of readStringOrList(root, 'forward_client_cert', diag) ?? []) {
+    if ((FORWARDED_CERT_FIELDS as readonly string[]).includes(f.value)) forwardClientCert.push(f.value as ForwardedCertField);
+    else diag.error(f.at, `expected fields from ${FORWARDED_CERT_FIELDS.join(', ')}, got ${JSON.stringify(f.value)}`);
+  }
+
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress) return { ok: false, errors: diag.errors };
   return {
     ok: true,
@@ -76,6 +83,7 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
       certificates,
       clientCa,
       clientCertificateRules,
+      forwardClientCert,
       upstreamTrustPem,
       routes: routes.filter((r) => r !== undefined),
     },

@@ -3,7 +3,8 @@ import { parseGoDuration } from './duration.js';
 import { asMap, checkKeys, readBool, readString, readStringMap, readStringOrList, type MapValue, type Read } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
 import type { SourceValue } from './source.js';
-import type { CertificateBundle, RouteAccess, RouteConfig, RouteMatch, UpstreamUrl } from './types.js';
+import { parseHeaderTemplate } from './header-template.js';
+import type { CertificateBundle, HeaderValuePart, RouteAccess, RouteConfig, RouteMatch, UpstreamUrl } from './types.js';
 
 export const ROUTE_KEYS = [
   'from', 'to', 'prefix', 'path', 'regex', 'prefix_rewrite', 'preserve_host_header',
@@ -51,6 +52,7 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
   const removeRequestHeaders = readStringOrList(map, 'remove_request_headers', diag);
   for (const [name] of setRequestHeaders ?? []) checkHeaderName(name, map.entries.get('set_request_headers')!.at, diag);
   for (const r of removeRequestHeaders ?? []) checkHeaderName(r.value, r.at, diag);
+  const headerTemplates = (setRequestHeaders ?? []).map(([name, value]): [string, HeaderValuePart[]] => [name, parseHeaderTemplate(value, map.entries.get('set_request_headers')!.at, diag)]);
 
   if (diag.errors.length > before || !from || !to || !match || !access || timeoutMs === undefined) return undefined;
   return {
@@ -62,7 +64,7 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
     match,
     prefixRewrite: prefixRewrite?.value,
     preserveHostHeader: preserveHostHeader?.value ?? false,
-    setRequestHeaders: setRequestHeaders ?? [],
+    setRequestHeaders: headerTemplates,
     removeRequestHeaders: removeRequestHeaders?.map((r) => r.value.toLowerCase()) ?? [],
     timeoutMs,
     upstreamTls: { skipVerify: skipVerify?.value ?? false, serverName: serverName?.value, customCa },

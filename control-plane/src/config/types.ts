@@ -43,6 +43,12 @@ export interface ClientCertificateRules {
   matchSubjectAltNames: SanMatcher[];
 }
 
+/** A piece of a `set_request_headers` value: text, a property of the client certificate, or a request header. */
+export type HeaderValuePart = { text: string } | { clientCert: 'fingerprint' | 'san_dns' | 'san_email' } | { requestHeader: string };
+
+/** Fields of the verified client certificate forwarded in x-forwarded-client-cert (always with By and Hash). */
+export type ForwardedCertField = 'subject' | 'uri' | 'dns' | 'cert' | 'chain';
+
 export type RouteMatch = { kind: 'prefix'; value: string } | { kind: 'path'; value: string } | { kind: 'regex'; value: string };
 
 export interface UpstreamUrl {
@@ -71,7 +77,7 @@ export interface RouteConfig {
   match: RouteMatch;
   prefixRewrite?: string;
   preserveHostHeader: boolean;
-  setRequestHeaders: Array<[string, string]>;
+  setRequestHeaders: Array<[string, HeaderValuePart[]]>;
   removeRequestHeaders: string[];
   /** Upstream response timeout; 0 disables it. */
   timeoutMs: number;
@@ -91,6 +97,8 @@ export interface Config {
   certificates: ServerCertificate[];
   clientCa?: CertificateBundle;
   clientCertificateRules: ClientCertificateRules;
+  /** Empty: x-forwarded-client-cert is only removed from requests; else set from the verified certificate. */
+  forwardClientCert: ForwardedCertField[];
   /** What https upstreams are verified against unless a route has its own CA: the system roots plus `certificate_authority`. */
   upstreamTrustPem: string;
   routes: RouteConfig[];

@@ -44,6 +44,7 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
     value: {
       address: config.address,
       upstreamTrustPem: config.upstreamTrustPem,
+      forwardClientCert: config.forwardClientCert,
       serverCertificates: config.certificates,
       classes,
       upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),

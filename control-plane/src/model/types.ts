@@ -1,4 +1,4 @@
-import type { CertificateBundle, Enforcement, RouteAccess, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
+import type { CertificateBundle, Enforcement, ForwardedCertField, HeaderValuePart, RouteAccess, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
 
 /** What a TLS handshake must prove: nothing, or a client certificate that chains to `ca`. */
 export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
@@ -20,7 +20,7 @@ export interface EdgeRoute {
   match: RouteMatch;
   rewrite?: PathRewrite;
   preserveHostHeader: boolean;
-  setRequestHeaders: Array<[string, string]>;
+  setRequestHeaders: Array<[string, HeaderValuePart[]]>;
   removeRequestHeaders: string[];
   timeoutMs: number;
   upstream: string;
@@ -59,6 +59,7 @@ export interface Upstream {
 
 export interface EdgeModel {
   address: SocketAddress;
+  forwardClientCert: ForwardedCertField[];
   /** Trust for https upstreams without a CA of their own (system roots + certificate_authority). */
   upstreamTrustPem: string;
   serverCertificates: ServerCertificate[];

@@ -1,3 +1,4 @@
+import type { ForwardedCertField } from '../config/index.js';
 import type { EdgeModel, TlsClass } from '../model/index.js';
 import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
 import { clientCertificateCheckFilter, routerFilter, stripIdentityHeadersFilter } from './http-filters.js';
@@ -22,9 +23,9 @@ export function buildListener(model: EdgeModel): NamedResource {
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
     per_connection_buffer_limit_bytes: { value: 32768 },
-    filter_chains: withSni.map((c) => buildFilterChain(c, serverSecrets)),
+    filter_chains: withSni.map((c) => buildFilterChain(c, serverSecrets, model.forwardClientCert)),
     ...(withSni.length > 0 ? { filter_chain_matcher: buildServerNameMatcher(withSni) } : {}),
-    ...(fallback ? { default_filter_chain: { ...buildFilterChain(fallback, serverSecrets), name: 'default' } } : {}),
+    ...(fallback ? { default_filter_chain: { ...buildFilterChain(fallback, serverSecrets, model.forwardClientCert), name: 'default' } } : {}),
   };
   return { name: LISTENER_NAME, resource };
 }
@@ -47,10 +48,10 @@ export function buildServerNameMatcher(classes: TlsClass[]): EnvoyJson {
   };
 }
 
-export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[]): EnvoyJson {
+export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[], forwardClientCert: ForwardedCertField[] = []): EnvoyJson {
   return {
     name: tlsClass.requirement.id,
-    filters: [buildHttpConnectionManager(tlsClass)],
+    filters: [buildHttpConnectionManager(tlsClass, forwardClientCert)],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets) },
   };
 }
@@ -80,7 +81,14 @@ export function checksClientCertificates(tlsClass: TlsClass): boolean {
   return 'ca' in r && r.validation.enforcement !== 'reject_connection';
 }
 
-export function buildHttpConnectionManager(tlsClass: TlsClass): EnvoyJson {
+function forwardClientCertDetails(fields: ForwardedCertField[]): EnvoyJson {
+  if (fields.length === 0) return { forward_client_cert_details: 'SANITIZE' };
+  const set: EnvoyJson = {};
+  for (const f of fields) set[f] = f === 'subject' ? { value: true } : true;
+  return { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: set };
+}
+
+export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert: ForwardedCertField[] = []): EnvoyJson {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
@@ -91,8 +99,8 @@ export function buildHttpConnectionManager(tlsClass: TlsClass): EnvoyJson {
       // Virtual hosts list bare names; a Host with a port must find them too.
       strip_any_host_port: true,
       use_remote_address: { value: true },
-      // Only Envoy's verified client certificate may speak for the client.
-      forward_client_cert_details: 'SANITIZE',
+      // Only Envoy's verified client certificate may speak for the client: a client's own header is dropped.
+      ...forwardClientCertDetails(forwardClientCert),
       normalize_path: { value: true },
       merge_slashes: true,
       path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',

@@ -1,3 +1,4 @@
+import type { HeaderValuePart } from '../config/index.js';
 import type { EdgeRoute, TlsClass } from '../model/index.js';
 import { duration } from './common.js';
 import { skipClientCertificateCheck } from './http-filters.js';
@@ -38,14 +39,23 @@ export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): E
   if (!route.preserveHostHeader) action['auto_host_rewrite'] = { value: true };
   const out: EnvoyJson = { name: route.name, match: buildRouteMatch(route), route: action };
   if (route.setRequestHeaders.length > 0) {
-    out['request_headers_to_add'] = route.setRequestHeaders.map(([key, value]) => ({
-      header: { key, value },
+    out['request_headers_to_add'] = route.setRequestHeaders.map(([key, parts]) => ({
+      header: { key, value: headerFormat(parts) },
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
     }));
   }
   if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
   if (chainChecksCertificates && !route.requiresClientCertificate) out['typed_per_filter_config'] = skipClientCertificateCheck();
   return out;
+}
+
+const CLIENT_CERT_OPERATOR = { fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%', san_dns: '%DOWNSTREAM_PEER_DNS_SAN%', san_email: '%DOWNSTREAM_PEER_EMAIL_SAN%' } as const;
+
+/** A header value as an Envoy format string: `%` in text doubled, substitutions as command operators. */
+export function headerFormat(parts: HeaderValuePart[]): string {
+  return parts
+    .map((p) => ('text' in p ? p.text.replace(/%/g, '%%') : 'clientCert' in p ? CLIENT_CERT_OPERATOR[p.clientCert] : `%REQ(${p.requestHeader})%`))
+    .join('');
 }
 
 function buildRouteMatch(route: EdgeRoute): EnvoyJson {

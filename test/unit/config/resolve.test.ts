@@ -77,7 +77,7 @@ describe('defaults', () => {
 
   test('the exported key lists cover every option the stage reads', () => {
     assert.ok(SCALAR_KEYS.includes('client_ca_file'));
-    assert.deepEqual([...STRUCTURED_KEYS], ['certificates', 'routes']);
+    assert.deepEqual([...STRUCTURED_KEYS], ['certificates', 'routes', 'forward_client_cert']);
     for (const k of ['from', 'to', 'timeout', 'tls_downstream_client_ca_file', 'allow_any_authenticated_user', 'policy']) {
       assert.ok((ROUTE_KEYS as readonly string[]).includes(k), k);
     }
@@ -355,6 +355,28 @@ describe('routes', () => {
     assert.deepEqual(one('    to: http://x\n    regex: "^/v[0-9]+/.*"\n    allow_any_authenticated_user: true\n').match, { kind: 'regex', value: '^/v[0-9]+/.*' });
   });
 
+  test('header values: Pomerium substitutions parsed, $$ a literal dollar, unknown ones refused', () => {
+    const r = one(yaml`
+      to: http://x
+      allow_any_authenticated_user: true
+      set_request_headers:
+        X-Fp: "sha256=\${pomerium.client_cert_fingerprint}"
+        X-Who: "\${pomerium.client_cert_san_email} via \${pomerium.client_cert_san_dns}"
+        X-Copy: '\${pomerium.request.headers["User-Agent"]}'
+        X-Price: "$$5 100%"
+    `.replace(/^/gm, '    '));
+    assert.deepEqual(r.setRequestHeaders, [
+      ['X-Fp', [{ text: 'sha256=' }, { clientCert: 'fingerprint' }]],
+      ['X-Who', [{ clientCert: 'san_email' }, { text: ' via ' }, { clientCert: 'san_dns' }]],
+      ['X-Copy', [{ requestHeader: 'User-Agent' }]],
+      ['X-Price', [{ text: '$5 100%' }]],
+    ]);
+    const errors = expectErrors(run(SERVER_CERT_LINES + 'client_ca_file: ca.pem\nroutes:\n  - from: https://a.example.com\n    to: http://x\n    allow_any_authenticated_user: true\n    set_request_headers:\n      X-Token: "${pomerium.id_token}"\n', { files: files() }));
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!.message, /\$\{pomerium\.id_token\} is not available: .*identity provider/);
+    assert.equal(errors[0]!.line, 8);
+  });
+
   test('headers: values as strings in file order, removals lower-cased', () => {
     const r = one(yaml`
       to: http://x
@@ -368,9 +390,9 @@ describe('routes', () => {
     `.replace(/^/gm, '    '));
     assert.equal(r.preserveHostHeader, true);
     assert.deepEqual(r.setRequestHeaders, [
-      ['X-Env', 'prod'],
-      ['X-Count', '3'],
-      ['X-Flag', 'true'],
+      ['X-Env', [{ text: 'prod' }]],
+      ['X-Count', [{ text: '3' }]],
+      ['X-Flag', [{ text: 'true' }]],
     ]);
     assert.deepEqual(r.removeRequestHeaders, ['x-secret', 'cookie']);
     assert.deepEqual(one('    to: http://x\n    allow_any_authenticated_user: true\n    remove_request_headers: X-One\n').removeRequestHeaders, ['x-one']);
