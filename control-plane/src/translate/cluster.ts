@@ -11,6 +11,7 @@ export function buildCluster(upstream: Upstream): NamedResource {
     type: allIps ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: duration(10_000),
     lb_policy: 'ROUND_ROBIN',
+    per_connection_buffer_limit_bytes: { value: 32768 },
     ...(allIps ? {} : { dns_lookup_family: 'V4_PREFERRED' }),
     load_assignment: {
       cluster_name: upstream.name,

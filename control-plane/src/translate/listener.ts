@@ -105,6 +105,8 @@ export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert
       merge_slashes: true,
       path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
       common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST', idle_timeout: duration(3_600_000) },
+      // Envoy's edge-proxy guidance: few streams per connection, small windows, so one client cannot hog memory.
+      http2_protocol_options: { max_concurrent_streams: { value: 100 }, initial_stream_window_size: { value: 65536 }, initial_connection_window_size: { value: 1048576 } },
       request_headers_timeout: duration(10_000),
       stream_idle_timeout: duration(300_000),
     }),

@@ -17,16 +17,29 @@ const MISDIRECTED: EnvoyJson = {
  */
 export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
   const name = routeConfigurationName(tlsClass.requirement);
+  const checks = checksClientCertificates(tlsClass);
   const virtualHosts: EnvoyJson[] = tlsClass.hosts.map((host) => ({
     name: host.name,
     domains: [host.name],
-    routes: host.routes.map((r) => buildRoute(r, checksClientCertificates(tlsClass))),
+    routes: [edgeHealthRoute(checks), ...host.routes.map((r) => buildRoute(r, checks))],
   }));
   for (const host of tlsClass.misdirectedHosts) {
     virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [MISDIRECTED] });
   }
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [MISDIRECTED] });
   return { name, resource: { name, virtual_hosts: virtualHosts } };
+}
+
+/** The edge's own liveness answer, on every host, reachable without a client certificate under the policy enforcements. */
+export const EDGE_HEALTH_PATH = '/.mtls-edge/healthz';
+
+function edgeHealthRoute(chainChecksCertificates: boolean): EnvoyJson {
+  return {
+    name: 'edge-health',
+    match: { path: EDGE_HEALTH_PATH },
+    direct_response: { status: 200, body: { inline_string: 'ok\n' } },
+    ...(chainChecksCertificates ? { typed_per_filter_config: skipClientCertificateCheck() } : {}),
+  };
 }
 
 export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): EnvoyJson {
