@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { runCli } from '../support/edge.js';
+import { createRootCa } from '../../control-plane/src/pki/index.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 
 interface ErrorCase {
@@ -26,11 +27,11 @@ const CASES: ErrorCase[] = [
   { name: 'key that does not match its certificate', lines: ['routes:', ...route(['    allow_public_unauthenticated_access: true'])], line: 2, key: 'certificate_key_file', message: /does not match the certificate/ },
   { name: 'from that is not https', lines: ['routes:', '  - from: http://x.mtls.test', '    to: http://127.0.0.1:9', '    allow_public_unauthenticated_access: true'], line: 4, key: 'routes[0].from', message: /must be an https URL/ },
   {
-    name: 'a host whose routes need different client CAs',
-    lines: ['routes:', ...route(['    prefix: /a', '    tls_downstream_client_ca_file: ca-a.pem', '    allow_any_authenticated_user: true']), ...route(['    prefix: /b', '    tls_downstream_client_ca_file: ca-b.pem', '    allow_any_authenticated_user: true'])],
-    line: 9,
-    key: 'routes[1]',
-    message: /host x\.mtls\.test needs one client-certificate requirement .* route at \S+\.yaml:4 \(routes\[0\]\)/,
+    name: 'a host whose routes trust two CAs of the same name',
+    lines: ['routes:', ...route(['    prefix: /a', '    tls_downstream_client_ca_file: ca-a.pem', '    allow_any_authenticated_user: true']), ...route(['    prefix: /b', '    tls_downstream_client_ca_file: ca-a-twin.pem', '    allow_any_authenticated_user: true'])],
+    line: 4,
+    key: 'routes[0]',
+    message: /host x\.mtls\.test has routes with different client CAs, and two of those CAs have the same subject \(CN=Test CA A\)/,
   },
 ];
 
@@ -39,6 +40,8 @@ describe('config errors name the file, the key and the line, in validate and in 
   before(async () => {
     pki = await createTestPki();
     writeFileSync(join(pki.dir, 'garbage.pem'), 'this is not a PEM file\n');
+    // Another CA with CA A's name: routes of one host are told apart by the issuer's name.
+    writeFileSync(join(pki.dir, 'ca-a-twin.pem'), (await createRootCa({ commonName: 'Test CA A' })).certPem);
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(pki.dir, 'other-key.pem'), other.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   });

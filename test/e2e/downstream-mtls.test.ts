@@ -214,3 +214,35 @@ describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 co
     }
   });
 });
+
+for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as const) {
+  describe(`routes that share a host but trust different CAs (${enforcement})`, () => {
+    const ctx = withEdge(
+      (up) =>
+        `${SERVER}downstream_mtls:\n  enforcement: ${enforcement}\n  max_verify_depth: 0\nroutes:\n` +
+        route(HOSTS.x, up.url, '    prefix: /a\n    tls_downstream_client_ca_file: ca-a.pem\n    allow_any_authenticated_user: true') +
+        route(HOSTS.x, up.url, '    prefix: /b\n    tls_downstream_client_ca_file: ca-b.pem\n    allow_any_authenticated_user: true') +
+        route(HOSTS.x, up.url, '    prefix: /public\n    allow_public_unauthenticated_access: true'),
+    );
+    const get = (path: string, c?: ClientCert, headers?: Record<string, string>) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...c, headers });
+
+    it("each route admits only its own CA's certificates; the other CA's gets 495 and never the upstream", async () => {
+      assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
+      assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
+      const before = ctx.up.seen.length;
+      const wrong = await get('/b/2', ctx.pki.clientA, { accept: 'application/json' });
+      assert.equal(wrong.status, 495);
+      assert.match(JSON.parse(wrong.body).message, /not for this page/);
+      assert.equal((await get('/a/2', ctx.pki.clientB)).status, 495);
+      assert.equal(ctx.up.seen.length, before);
+    });
+    it("routes are told apart by the certificate's direct issuer: one issued by CA A's intermediate needs the intermediate in the route's CA file", async () => {
+      assert.equal((await get('/a/3', ctx.pki.clientAViaIntermediate)).status, 495);
+    });
+    it('without a certificate: the public route answers, the others 495; an expired one is refused', async () => {
+      assert.equal((await get('/public/x')).status, 200);
+      assert.equal((await get('/a/4')).status, 495);
+      assert.equal((await get('/a/5', ctx.pki.expiredA)).status, 495);
+    });
+  });
+}

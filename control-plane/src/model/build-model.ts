@@ -1,44 +1,49 @@
 import type { Config, ConfigError, RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
 import { hostPatternCovers } from './hostnames.js';
-import { describeRequirement, requiresClientCertificate, routeRequirement, stableRequirementId } from './requirement.js';
-import type { ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, TlsClass, Upstream } from './types.js';
+import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
+import { sharedHostRequirement } from './shared-host.js';
+import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
 /** Config → hosts grouped by TLS requirement. Finds the conflicts the handshake cannot resolve. */
 export function buildEdgeModel(config: Config): Result<EdgeModel> {
   const errors: ConfigError[] = [];
-  const hosts = new Map<string, { host: EdgeHost; firstRoute: RouteConfig }>();
+  const byHost = new Map<string, Array<{ route: RouteConfig; requirement: ClientCaRequirement; upstream: string }>>();
   const upstreams = new Map<string, Upstream>();
   const origins = new Map<string, Set<string>>();
 
   for (const route of config.routes) {
     const requirement = routeRequirement(route, config);
-    if ('ca' in requirement) origins.set(requirement.id, (origins.get(requirement.id) ?? new Set()).add(requirement.ca.origin));
     const upstream = upstreamForRoute(route);
     upstreams.set(upstream.name, upstream);
-    const entry = hosts.get(route.from.host);
-    if (!entry) {
-      hosts.set(route.from.host, { host: { name: route.from.host, requirement, routes: [toEdgeRoute(route, upstream.name, requirement)] }, firstRoute: route });
-      continue;
+    byHost.set(route.from.host, [...(byHost.get(route.from.host) ?? []), { route, requirement, upstream: upstream.name }]);
+  }
+
+  const hosts: EdgeHost[] = [];
+  for (const [name, routes] of byHost) {
+    const ids = new Set(routes.map((r) => r.requirement.id));
+    let requirement = routes[0]!.requirement;
+    const shared = ids.size > 1;
+    if (shared) {
+      // The handshake sees only the SNI, so it cannot pick between the routes' CAs (DESIGN.md point 5).
+      const union = sharedHostRequirement(name, routes);
+      if ('errors' in union) {
+        errors.push(...union.errors);
+        continue;
+      }
+      requirement = union.requirement;
     }
-    if (entry.host.requirement.id !== requirement.id) {
-      // The handshake sees only the SNI, so two CAs on one host cannot be told apart before the request (DESIGN.md point 5).
-      const first = entry.firstRoute;
-      errors.push({
-        ...route.at,
-        message:
-          `host ${route.from.host} needs one client-certificate requirement for all its routes: this route asks for ` +
-          `${describeRequirement(requirement)}, but the route at ${first.at.file}:${first.at.line ?? '?'} (${first.at.key}) asks for ` +
-          `${describeRequirement(entry.host.requirement)}. Give both routes the same CA, or move one to another host.`,
-      });
-      continue;
+    if ('ca' in requirement) {
+      const seen = origins.get(requirement.id) ?? new Set();
+      for (const r of routes) if ('ca' in r.requirement) seen.add(r.requirement.ca.origin);
+      origins.set(requirement.id, seen);
     }
-    entry.host.routes.push(toEdgeRoute(route, upstream.name, requirement));
+    hosts.push({ name, requirement, routes: routes.map((r) => toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared))) });
   }
   if (errors.length > 0) return { ok: false, errors };
 
-  const classes = groupIntoClasses([...hosts.values()].map((e) => e.host), config, origins);
+  const classes = groupIntoClasses(hosts, config, origins);
   return {
     ok: true,
     value: {
@@ -98,7 +103,7 @@ function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequire
   return out;
 }
 
-function toEdgeRoute(route: RouteConfig, upstream: string, requirement: ClientCaRequirement): EdgeRoute {
+function toEdgeRoute(route: RouteConfig, upstream: string, check: CertificateCheck): EdgeRoute {
   return {
     name: `route-${route.index}`,
     match: route.match,
@@ -109,7 +114,7 @@ function toEdgeRoute(route: RouteConfig, upstream: string, requirement: ClientCa
     timeoutMs: route.timeoutMs,
     upstream,
     access: route.access,
-    requiresClientCertificate: requiresClientCertificate(route, requirement),
+    certificateCheck: check,
   };
 }
 

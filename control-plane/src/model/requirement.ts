@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { crlsForBundle, type CertificateBundle, type Config, type RouteConfig } from '../config/index.js';
-import type { ClientCaRequirement } from './types.js';
+import { issuerNames } from './shared-host.js';
+import type { CertificateCheck, ClientCaRequirement } from './types.js';
 
 /** A route's own CA replaces the global one (DESIGN.md point 9); with neither, no client certificate is asked for. */
 export function routeRequirement(route: RouteConfig, config: Config): ClientCaRequirement {
@@ -14,11 +15,13 @@ export function routeRequirement(route: RouteConfig, config: Config): ClientCaRe
   };
 }
 
-/** Whether a route answers 495 itself; under reject_connection the handshake already refused such clients. */
-export function requiresClientCertificate(route: RouteConfig, requirement: ClientCaRequirement): boolean {
-  if (!('ca' in requirement)) return false;
+/** What a route checks itself; under reject_connection the handshake already refused clients without a valid certificate. */
+export function certificateCheck(route: RouteConfig, requirement: ClientCaRequirement, sharedHost: boolean): CertificateCheck {
+  if (!('ca' in requirement)) return { kind: 'none' };
   const mode = requirement.validation.enforcement;
-  return mode === 'policy_with_default_deny' || (mode === 'policy' && route.access === 'any_authenticated_user');
+  const needed = mode === 'policy_with_default_deny' || mode === 'reject_connection' || route.access === 'any_authenticated_user';
+  if (sharedHost) return needed ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) } : { kind: 'none' };
+  return mode !== 'reject_connection' && needed ? { kind: 'valid' } : { kind: 'none' };
 }
 
 /** Keyed by the set of CA certificates, so that the same CA given twice (file and base64) is one requirement. */
@@ -33,8 +36,4 @@ function requirementId(ca: CertificateBundle): string {
  */
 export function stableRequirementId(origins: Iterable<string>): string {
   return 'client-ca-' + createHash('sha256').update([...new Set(origins)].sort().join('\n')).digest('hex').slice(0, 12);
-}
-
-export function describeRequirement(r: ClientCaRequirement): string {
-  return 'ca' in r ? `client CA from ${r.ca.origin}` : 'no client certificate';
 }

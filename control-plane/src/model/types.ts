@@ -10,7 +10,12 @@ export interface ClientCertificateValidation {
   crlPem: string;
   maxVerifyDepth: number;
   matchSubjectAltNames: SanMatcher[];
+  /** Routes of one host trust different CAs: the handshake only asks, each route checks (see shared-host.ts). */
+  checkedPerRoute?: boolean;
 }
+
+/** What a route checks at the HTTP layer: nothing, a validated certificate, or one issued by one of `issuers`. */
+export type CertificateCheck = { kind: 'none' } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
 
 export type PathRewrite = { kind: 'prefix'; value: string } | { kind: 'replace-leading-slash'; value: string };
 
@@ -25,8 +30,8 @@ export interface EdgeRoute {
   timeoutMs: number;
   upstream: string;
   access: RouteAccess;
-  /** Checked at the HTTP layer (495 without a valid client certificate), under the two policy enforcements. */
-  requiresClientCertificate: boolean;
+  /** Checked at the HTTP layer (495), under the two policy enforcements and on hosts whose routes trust different CAs. */
+  certificateCheck: CertificateCheck;
 }
 
 export interface EdgeHost {

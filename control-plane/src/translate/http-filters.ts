@@ -21,11 +21,12 @@ end
 
 const PAGE_TITLE = 'A valid client certificate is required';
 
-/**
- * HTTP 495 (SSL Certificate Error, as nginx and Pomerium use it) for a request whose connection has no
- * validated client certificate: an HTML page for people, JSON for programs that ask for it.
- */
-const CLIENT_CERTIFICATE_CHECK = `
+function clientCertificateCheckSource(issuers?: string[]): string {
+  // Issuer names as Lua long strings, which need no escaping.
+  const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ [==[${n}]==] ] = true`).join(', ')} }`;
+  return `
+local ALLOWED_ISSUERS = ${allowed}
+
 local function page(reason)
   return [[<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>495 ${PAGE_TITLE}</title>
@@ -37,13 +38,7 @@ Install your client certificate in your browser or operating system, then open t
 ]]
 end
 
-function envoy_on_request(handle)
-  local ssl = handle:streamInfo():downstreamSslConnection()
-  local presented = ssl ~= nil and ssl:peerCertificatePresented()
-  if presented and ssl:peerCertificateValidated() then return end
-  local reason = presented
-    and "The certificate your browser sent is not valid here: it is expired, revoked, or not issued by a trusted authority."
-    or "Your browser did not send a client certificate."
+local function refuse(handle, reason)
   local accept = handle:headers():get("accept") or ""
   if string.find(accept, "application/json", 1, true) then
     handle:respond({[":status"] = "495", ["content-type"] = "application/json", ["cache-control"] = "no-store"},
@@ -52,19 +47,44 @@ function envoy_on_request(handle)
     handle:respond({[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}, page(reason))
   end
 end
+
+function envoy_on_request(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  local presented = ssl ~= nil and ssl:peerCertificatePresented()
+  if not presented then return refuse(handle, "Your browser did not send a client certificate.") end
+  if not ssl:peerCertificateValidated() then
+    return refuse(handle, "The certificate your browser sent is not valid here: it is expired, revoked, or not issued by a trusted authority.")
+  end
+  if ALLOWED_ISSUERS ~= nil and not ALLOWED_ISSUERS[ssl:issuerPeerCertificate()] then
+    return refuse(handle, "The certificate your browser sent is valid on this site, but not for this page: another authority issues the certificates it accepts.")
+  end
+end
 `;
+}
 
 export function stripIdentityHeadersFilter(): EnvoyJson {
   return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: STRIP_IDENTITY_HEADERS } }) };
 }
 
+/**
+ * HTTP 495 (SSL Certificate Error, as nginx and Pomerium use it) for a request whose connection has no
+ * validated client certificate: an HTML page for people, JSON for programs that ask for it.
+ */
 export function clientCertificateCheckFilter(): EnvoyJson {
-  return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: CLIENT_CERTIFICATE_CHECK } }) };
+  return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }) };
 }
 
 /** Per-route: this route needs no certificate check (public under `policy`, or a 421 answer). */
 export function skipClientCertificateCheck(): EnvoyJson {
   return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { disabled: true }) };
+}
+
+/**
+ * Per-route: the certificate must also be issued by one of `issuers` (RFC 2253 names), for routes of one host
+ * that trust different CAs. The handshake validated it against all of them; the issuer says which one.
+ */
+export function checkClientCertificateIssuer(issuers: string[]): EnvoyJson {
+  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: clientCertificateCheckSource(issuers) } }) };
 }
 
 export function routerFilter(): EnvoyJson {

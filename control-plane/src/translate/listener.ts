@@ -68,7 +68,7 @@ export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: str
     common_tls_context: { ...common, validation_context_sds_secret_config: sdsSecretConfig(clientCaSecretName(r)) },
     // Under reject_connection the handshake fails without a valid certificate; under the policy
     // enforcements it asks for one and the request is answered (495) when it is missing or invalid.
-    require_client_certificate: { value: r.validation.enforcement === 'reject_connection' },
+    require_client_certificate: { value: r.validation.enforcement === 'reject_connection' && !r.validation.checkedPerRoute },
     // A session made on a chain without this CA must never resume here (DESIGN.md point 7).
     disable_stateless_session_resumption: true,
     disable_stateful_session_resumption: true,
@@ -78,7 +78,7 @@ export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: str
 /** A chain whose requests (some or all) are checked for a client certificate at the HTTP layer. */
 export function checksClientCertificates(tlsClass: TlsClass): boolean {
   const r = tlsClass.requirement;
-  return 'ca' in r && r.validation.enforcement !== 'reject_connection';
+  return 'ca' in r && (r.validation.enforcement !== 'reject_connection' || r.validation.checkedPerRoute === true);
 }
 
 function forwardClientCertDetails(fields: ForwardedCertField[]): EnvoyJson {

@@ -1,7 +1,7 @@
 import type { HeaderValuePart } from '../config/index.js';
 import type { EdgeRoute, TlsClass } from '../model/index.js';
 import { duration } from './common.js';
-import { skipClientCertificateCheck } from './http-filters.js';
+import { checkClientCertificateIssuer, skipClientCertificateCheck } from './http-filters.js';
 import { checksClientCertificates } from './listener.js';
 import { routeConfigurationName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
@@ -58,7 +58,9 @@ export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): E
     }));
   }
   if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
-  if (chainChecksCertificates && !route.requiresClientCertificate) out['typed_per_filter_config'] = skipClientCertificateCheck();
+  const check = route.certificateCheck;
+  if (chainChecksCertificates && check.kind === 'none') out['typed_per_filter_config'] = skipClientCertificateCheck();
+  if (check.kind === 'issued-by') out['typed_per_filter_config'] = checkClientCertificateIssuer(check.issuers);
   return out;
 }
 

@@ -24,7 +24,7 @@ export function buildClientValidationContext(r: Extract<ClientCaRequirement, { c
       : {}),
     // Under the two policy enforcements an invalid certificate still completes the handshake, marked
     // as not validated, so that the request can be answered with a 495 page instead of a TLS alert.
-    ...(v.enforcement === 'reject_connection' ? {} : { trust_chain_verification: 'ACCEPT_UNTRUSTED' }),
+    ...(v.enforcement === 'reject_connection' && !v.checkedPerRoute ? {} : { trust_chain_verification: 'ACCEPT_UNTRUSTED' }),
   };
 }
 

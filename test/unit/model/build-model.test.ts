@@ -67,13 +67,15 @@ describe('buildEdgeModel', () => {
     assert.notEqual(model(config([route('a.example', { clientCa: caB }, 0)])).classes[1]!.requirement.id, before.classes[1]!.requirement.id);
   });
 
-  it('refuses a host whose routes need different CAs, naming both routes', () => {
-    const m = buildEdgeModel(config([route('a.example', { clientCa: caA }, 0), route('a.example', { clientCa: caB, match: { kind: 'prefix', value: '/b' } }, 1)]));
-    assert.equal(m.ok, false);
-    if (m.ok) return;
-    assert.equal(m.errors.length, 1);
-    assert.equal(m.errors[0]!.line, 11);
-    assert.match(m.errors[0]!.message, /host a\.example needs one client-certificate requirement.*config\.yaml:10 \(routes\[0\]\)/);
+  it('a host whose routes trust different CAs asks for the union in the handshake and checks each route itself', () => {
+    const m = model(config([route('a.example', { clientCa: caA }, 0), route('a.example', { clientCa: caB, match: { kind: 'prefix', value: '/b' } }, 1), route('a.example', { match: { kind: 'prefix', value: '/p' } }, 2)]));
+    const shared = m.classes.find((c) => c.hosts.some((h) => h.name === 'a.example'))!;
+    assert.ok('ca' in shared.requirement);
+    if (!('ca' in shared.requirement)) return;
+    assert.deepEqual(shared.requirement.ca.fingerprints, ['aa', 'bb']);
+    assert.equal(shared.requirement.validation.checkedPerRoute, true);
+    const checks = shared.hosts[0]!.routes.map((r) => r.certificateCheck.kind);
+    assert.deepEqual(checks, ['issued-by', 'issued-by', 'none']);
   });
 
   it('keeps routes of one host in config order', () => {

@@ -1,0 +1,64 @@
+import { createHash, X509Certificate } from 'node:crypto';
+import type { CertificateBundle, ConfigError, RouteConfig } from '../config/index.js';
+import type { ClientCaRequirement } from './types.js';
+
+type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
+
+/**
+ * One host whose routes trust different CAs (or some none). The handshake cannot tell them apart (it sees
+ * only the SNI), so it asks for a certificate from the union of the CAs, without requiring one, and each
+ * route checks at the HTTP layer that the certificate was issued by a CA of its own (495 otherwise).
+ */
+export function sharedHostRequirement(host: string, routes: Array<{ route: RouteConfig; requirement: ClientCaRequirement }>): { requirement: CaRequirement } | { errors: ConfigError[] } {
+  const withCa = routes.map((r) => r.requirement).filter((r): r is CaRequirement => 'ca' in r);
+  const certs = new Map<string, X509Certificate>();
+  for (const r of withCa) for (const c of pemCertificates(r.ca.pem)) certs.set(c.fingerprint256, c);
+
+  // Routes are told apart by the issuer's name, so two CAs with one name would make that ambiguous.
+  const bySubject = new Map<string, X509Certificate>();
+  const errors: ConfigError[] = [];
+  for (const c of certs.values()) {
+    const other = bySubject.get(c.subject);
+    if (other) {
+      const first = routes.find((r) => 'ca' in r.requirement)!.route;
+      errors.push({ ...first.at, message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${rfc2253(c.subject)}): give each CA a distinct name, or the routes distinct hosts` });
+    }
+    bySubject.set(c.subject, c);
+  }
+  if (errors.length > 0) return { errors };
+
+  const fingerprints = [...new Set(withCa.flatMap((r) => r.ca.fingerprints))].sort();
+  const ca: CertificateBundle = {
+    pem: [...certs.values()].map((c) => c.toString().trim()).join('\n') + '\n',
+    fingerprints,
+    origin: `the client CAs of ${host}'s routes (${[...new Set(withCa.map((r) => r.ca.origin))].join(', ')})`,
+  };
+  const base = withCa[0]!.validation;
+  return {
+    requirement: {
+      id: 'ca-union-' + createHash('sha256').update(fingerprints.join(',')).digest('hex').slice(0, 12),
+      ca,
+      validation: { ...base, crlPem: [...new Set(withCa.map((r) => r.validation.crlPem))].join(''), checkedPerRoute: true },
+    },
+  };
+}
+
+/** Subject names of a bundle's certificates as Envoy prints a certificate's issuer (RFC 2253: most specific first). */
+export function issuerNames(bundle: CertificateBundle): string[] {
+  return pemCertificates(bundle.pem).map((c) => rfc2253(c.subject));
+}
+
+function rfc2253(subject: string): string {
+  return subject
+    .split('\n')
+    .reverse()
+    .map((rdn) => {
+      const eq = rdn.indexOf('=');
+      return rdn.slice(0, eq + 1) + rdn.slice(eq + 1).replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
+    })
+    .join(',');
+}
+
+function pemCertificates(pem: string): X509Certificate[] {
+  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
+}
