@@ -3,6 +3,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { connect as connectH2 } from 'node:http2';
 import { join } from 'node:path';
+import { constants } from 'node:crypto';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { createCrl, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
@@ -146,12 +147,13 @@ describe('max_verify_depth 2 accepts a certificate issued through an intermediat
 describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 coalescing', () => {
   const ctx = withEdge(
     (up) =>
-      `certificates:\n  - cert: x.pem\n    key: x-key.pem\n  - cert: z.pem\n    key: z-key.pem\nroutes:\n` +
+      `certificates:\n  - cert: x.pem\n    key: x-key.pem\n  - cert: y.pem\n    key: y-key.pem\n  - cert: z.pem\n    key: z-key.pem\nroutes:\n` +
       route(HOSTS.x, up.url, '    tls_downstream_client_ca_file: ca-a.pem\n    allow_any_authenticated_user: true') +
+      route(HOSTS.y, up.url, '    tls_downstream_client_ca_file: ca-b.pem\n    allow_any_authenticated_user: true') +
       route(HOSTS.z, up.url, '    allow_public_unauthenticated_access: true'),
     async (pki) => {
       // One certificate per host, so that HTTP/2 is offered and a client could try to coalesce.
-      for (const h of ['x', 'z'] as const) {
+      for (const h of ['x', 'y', 'z'] as const) {
         const c = await issueServerCertificate(pki.caAuthority, { dnsNames: [HOSTS[h]] });
         writeFileSync(join(pki.dir, `${h}.pem`), c.chainPem);
         writeFileSync(join(pki.dir, `${h}-key.pem`), c.keyPem);
@@ -171,30 +173,64 @@ describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 co
     }
   });
 
-  it("a TLS session made on the public host does not resume on the CA host: the certificate is still required", async () => {
-    const session = await new Promise<Buffer>((resolve, reject) => {
-      const s: TLSSocket = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, maxVersion: 'TLSv1.2' }, () => {
-        s.write(`GET /z HTTP/1.1\r\nHost: ${HOSTS.z}\r\nConnection: close\r\n\r\n`);
+  it('HTTP/1.1 keep-alive: a second request on a connection made for the public host, for the CA host, gets 421', async () => {
+    const responses = await new Promise<string>((resolve, reject) => {
+      const s = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, ALPNProtocols: ['http/1.1'] }, () => {
+        s.write(`GET /z HTTP/1.1\r\nHost: ${HOSTS.z}\r\n\r\n`);
       });
-      s.on('session', (sess: Buffer) => resolve(sess));
-      s.on('error', reject);
-      s.resume();
-    });
-    for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const outcome = await new Promise<string>((resolve) => {
-        const s = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, session, maxVersion }, () => {
-          const reused = s.isSessionReused();
+      let raw = '';
+      let sentSecond = false;
+      s.on('data', (d: Buffer) => {
+        raw += d.toString();
+        // Once the first response is complete, the same connection asks for the other host.
+        if (!sentSecond && /\r\n\r\nupstream u \/z$/.test(raw)) {
+          sentSecond = true;
           s.write(`GET /x HTTP/1.1\r\nHost: ${HOSTS.x}\r\nConnection: close\r\n\r\n`);
-          s.once('data', (d: Buffer) => resolve(`answered reused=${reused}: ${d.toString().split('\r\n')[0]}`));
-        });
-        s.on('error', (e: NodeJS.ErrnoException) => resolve(`refused: ${e.code ?? e.message}`));
+        }
       });
-      assert.match(outcome, /^refused: .*(HANDSHAKE_FAILURE|CERTIFICATE_REQUIRED|ALERT)/, `${maxVersion}: ${outcome}`);
-    }
+      s.on('end', () => resolve(raw));
+      s.on('error', reject);
+    });
+    assert.deepEqual([...responses.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['200', '421'], responses);
+    assert.equal(reachedX(), 0);
   });
 
-  it('HTTP/2: a connection made for the public host that asks for the CA host gets 421', async () => {
-    const session = connectH2(`https://127.0.0.1:${ctx.edge.httpsPort}`, { servername: HOSTS.z, ca: ctx.pki.caA });
+  for (const kind of ['session ticket', 'session id'] as const) {
+    it(`a TLS session (${kind}) made on the public host does not resume on the CA host: the certificate is still required`, async () => {
+      const noTicket = kind === 'session id' ? constants.SSL_OP_NO_TICKET : 0;
+      const session = await new Promise<Buffer>((resolve, reject) => {
+        const s: TLSSocket = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, maxVersion: 'TLSv1.2', secureOptions: noTicket }, () => {
+          s.write(`GET /z HTTP/1.1\r\nHost: ${HOSTS.z}\r\nConnection: close\r\n\r\n`);
+        });
+        s.on('session', (sess: Buffer) => resolve(sess));
+        s.on('error', reject);
+        s.resume();
+      });
+      // The session resumes on the host it was made for, so it is a real one.
+      const again = await new Promise<boolean>((resolve, reject) => {
+        const s = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, session, maxVersion: 'TLSv1.2', secureOptions: noTicket }, () => {
+          resolve(s.isSessionReused());
+          s.end();
+        });
+        s.on('error', reject);
+      });
+      assert.equal(again, true, 'the session resumes on the public host');
+      for (const maxVersion of ['TLSv1.2', 'TLSv1.3'] as const) {
+        const outcome = await new Promise<string>((resolve) => {
+          const s = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, session, maxVersion, secureOptions: noTicket }, () => {
+            const reused = s.isSessionReused();
+            s.write(`GET /x HTTP/1.1\r\nHost: ${HOSTS.x}\r\nConnection: close\r\n\r\n`);
+            s.once('data', (d: Buffer) => resolve(`answered reused=${reused}: ${d.toString().split('\r\n')[0]}`));
+          });
+          s.on('error', (e: NodeJS.ErrnoException) => resolve(`refused: ${e.code ?? e.message}`));
+        });
+        assert.match(outcome, /^refused: .*(HANDSHAKE_FAILURE|CERTIFICATE_REQUIRED|ALERT)/, `${maxVersion}: ${outcome}`);
+      }
+    });
+  }
+
+  for (const [from, client] of [['z', undefined], ['y', 'B']] as const) it(`HTTP/2: a connection made for ${from === 'z' ? 'the public host' : 'a host with another CA'} that asks for the CA host gets 421`, async () => {
+    const session = connectH2(`https://127.0.0.1:${ctx.edge.httpsPort}`, { servername: HOSTS[from], ca: ctx.pki.caA, ...(client ? ctx.pki.clientB : {}) });
     try {
       await new Promise<void>((resolve, reject) => {
         session.once('connect', () => resolve());
