@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { bootstrapCommand } from './commands/bootstrap.js';
+import { certsCommand } from './commands/certs.js';
+import { startVerifyApp } from './demo/verify-app.js';
 import type { XdsProtocol } from './runtime/bootstrap.js';
 
 const USAGE = `usage: mtls-edge <command> [options]
@@ -13,6 +15,10 @@ commands:
              start the control plane and (unless --no-envoy) Envoy as a child process;
              edits to the config or any file it names reload without a restart (unless --no-watch)
   validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
+  certs      ca | server NAME... | client IDENTITY | crl CERT... [--dir DIR] [--force] [--password P] [--legacy]
+             development certificates instead of mkcert (see mtls-edge certs --help)
+  verify-app [--address HOST:PORT]
+             a demo upstream that shows the client identity the edge forwards (default 127.0.0.1:8000)
   bootstrap  --config FILE [--node-id ID] [--xds-host HOST] [--envoy-admin-address HOST:PORT] [--xds-protocol sotw|delta]
              print the Envoy bootstrap that points an Envoy at this control plane
 
@@ -25,9 +31,15 @@ function xdsProtocol(value: string | undefined): XdsProtocol {
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values } = parseArgs({
+  const { values, positionals } = parseArgs({
     args: rest,
+    allowPositionals: true,
     options: {
+      dir: { type: 'string' },
+      force: { type: 'boolean' },
+      password: { type: 'string' },
+      legacy: { type: 'boolean' },
+      address: { type: 'string' },
       config: { type: 'string', short: 'c' },
       'node-id': { type: 'string' },
       'no-envoy': { type: 'boolean' },
@@ -42,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
   });
   const configPath = values.config ?? process.env['MTLS_EDGE_CONFIG'];
+  if (positionals.length > 0 && command !== 'certs') throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
   switch (values.help ? 'help' : command) {
     case 'run':
       return runCommand({
@@ -55,6 +68,17 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'validate':
       return validateCommand(configPath);
+    case 'certs':
+      return certsCommand(positionals, { dir: values.dir ?? 'certs', force: values.force ?? false, password: values.password, legacy: values.legacy ?? false });
+    case 'verify-app': {
+      const [host = '127.0.0.1', port = '8000'] = (values.address ?? '127.0.0.1:8000').split(/:(?=\d+$)/);
+      const server = await startVerifyApp(host, Number(port));
+      process.stdout.write(`verify app on http://${host}:${port}\n`);
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => server.close(() => resolve()));
+      });
+      return 0;
+    }
     case 'bootstrap':
       return bootstrapCommand(configPath, { nodeId: values['node-id'], xdsHost: values['xds-host'], envoyAdminAddress: values['envoy-admin-address'], protocol: xdsProtocol(values['xds-protocol']) });
     default:

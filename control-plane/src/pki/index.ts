@@ -1,6 +1,6 @@
 // Small ECDSA P-256 PKI for tests and the `certs` CLI: root/intermediate CAs,
 // server and client leaves, and CRLs, all accepted by OpenSSL and BoringSSL (Envoy).
-import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
 
@@ -70,6 +70,20 @@ export async function createRootCa(opts: CaOptions): Promise<CertificateAuthorit
     validity: opts,
   });
   return { ...issued, chainPem: issued.certPem, isRoot: true, keys };
+}
+
+/**
+ * A CA written earlier (by `mtls-edge certs ca`): its certificate and PKCS#8 key, ECDSA P-256.
+ * Throws with a message for people when the files do not fit together.
+ */
+export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
+  const cert = new x509.X509Certificate(certPem);
+  const nodeKey = createPrivateKey(keyPem);
+  if (!new X509Certificate(certPem).checkPrivateKey(nodeKey)) throw new Error('the CA key does not belong to the CA certificate');
+  if (nodeKey.asymmetricKeyType !== 'ec') throw new Error('only ECDSA P-256 CAs are supported (as made by `mtls-edge certs ca`)');
+  const privateKey = await webcrypto.subtle.importKey('jwk', nodeKey.export({ format: 'jwk' }), KEY_ALG, true, ['sign']);
+  const publicKey = await webcrypto.subtle.importKey('jwk', createPublicKey(nodeKey).export({ format: 'jwk' }), KEY_ALG, true, ['verify']);
+  return { cert, certPem: toPem(cert.rawData, 'CERTIFICATE'), keyPem, serialHex: cert.serialNumber.toLowerCase(), chainPem: certPem, isRoot: cert.subject === cert.issuer, keys: { privateKey, publicKey } as KeyPair };
 }
 
 export async function createIntermediateCa(
