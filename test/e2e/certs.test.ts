@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -93,6 +94,9 @@ describe('mtls-edge certs: the guide without mkcert', () => {
         req.end();
       });
     assert.equal(await viaP12(), 200);
+    // curl (OpenSSL 3) takes the .p12 as it is, password and all.
+    const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
+    assert.equal(curl.stdout, '200', curl.stderr);
 
     const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);
     assert.equal(revoke.code, 0, revoke.stderr);
