@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused } from '../support/https-client.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
+const execFileAsync = promisify(execFile);
 const ID = 'yourUsername@localhost.pomerium.io';
 const HOST = 'verify.localhost.pomerium.io';
 
@@ -94,8 +96,8 @@ describe('mtls-edge certs: the guide without mkcert', () => {
         req.end();
       });
     assert.equal(await viaP12(), 200);
-    // curl (OpenSSL 3) takes the .p12 as it is, password and all.
-    const curl = spawnSync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
+    // curl (OpenSSL 3) takes the .p12 as it is, password and all. (Not spawnSync: the upstream lives in this process.)
+    const curl = await execFileAsync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
     assert.equal(curl.stdout, '200', curl.stderr);
 
     const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);
