@@ -21,9 +21,16 @@ end
 
 const PAGE_TITLE = 'A valid client certificate is required';
 
+/** A Lua long string holding `text` verbatim: its bracket level is one that `text` cannot close early. */
+export function luaLongString(text: string): string {
+  let level = 1;
+  while (text.includes(`]${'='.repeat(level)}]`)) level++;
+  const eq = '='.repeat(level);
+  return `[${eq}[${text}]${eq}]`;
+}
+
 function clientCertificateCheckSource(issuers?: string[]): string {
-  // Issuer names as Lua long strings, which need no escaping.
-  const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ [==[${n}]==] ] = true`).join(', ')} }`;
+  const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
   return `
 local ALLOWED_ISSUERS = ${allowed}
 
