@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { runCli } from '../support/edge.js';
-import { createRootCa } from '../../control-plane/src/pki/index.js';
+import { createCrl, createRootCa } from '../../control-plane/src/pki/index.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 
 interface ErrorCase {
@@ -19,6 +19,27 @@ interface ErrorCase {
 const route = (extra: string[] = [], host = HOSTS.x) => [`  - from: https://${host}`, '    to: http://127.0.0.1:9', ...extra];
 
 const CASES: ErrorCase[] = [
+  {
+    name: 'a shared-host CA whose name the per-route check cannot compare',
+    lines: ['routes:', ...route(['    prefix: /a', '    tls_downstream_client_ca_file: ca-a.pem', '    allow_any_authenticated_user: true']), ...route(['    prefix: /b', '    tls_downstream_client_ca_file: ca-comma.pem', '    allow_any_authenticated_user: true'])],
+    line: 4,
+    key: 'routes[0]',
+    message: /has a name with characters .* that the per-route check cannot compare reliably/,
+  },
+  {
+    name: 'CRLs for some CAs of a host but not all',
+    lines: ['downstream_mtls:', '  crl_file: crl-a.pem', 'routes:', ...route(['    prefix: /a', '    tls_downstream_client_ca_file: ca-a.pem', '    allow_any_authenticated_user: true']), ...route(['    prefix: /b', '    tls_downstream_client_ca_file: ca-b.pem', '    allow_any_authenticated_user: true'])],
+    line: 6,
+    key: 'routes[0]',
+    message: /has CRLs for some of its client CAs but none for CN=Test CA B/,
+  },
+  {
+    name: 'certificate details on a route that does not require a certificate',
+    lines: ['downstream_mtls:', '  ca_file: ca-a.pem', '  enforcement: policy', 'routes:', ...route(['    set_request_headers:', '      X-Fp: "${pomerium.client_cert_fingerprint}"', '    allow_public_unauthenticated_access: true'])],
+    line: 7,
+    key: 'routes[0].set_request_headers',
+    message: /an unverified certificate would be described to the upstream/,
+  },
   { name: 'unknown key', lines: ['clinet_ca_file: ca-a.pem', 'routes:', ...route(['    allow_public_unauthenticated_access: true'])], line: 3, key: 'clinet_ca_file', message: /unknown key \(did you mean "client_ca_file"\?\)/ },
   { name: 'wrong type', lines: ['routes:', ...route(['    allow_any_authenticated_user: "yes"'])], line: 6, key: 'routes[0].allow_any_authenticated_user', message: /expected true or false, got string "yes"/ },
   { name: 'both x and x_file', lines: ['client_ca: Zm9v', 'client_ca_file: ca-a.pem', 'routes:', ...route(['    allow_any_authenticated_user: true'])], line: 4, key: 'client_ca_file', message: /set either client_ca or client_ca_file, not both/ },
@@ -40,6 +61,8 @@ describe('config errors name the file, the key and the line, in validate and in 
   before(async () => {
     pki = await createTestPki();
     writeFileSync(join(pki.dir, 'garbage.pem'), 'this is not a PEM file\n');
+    writeFileSync(join(pki.dir, 'ca-comma.pem'), (await createRootCa({ commonName: 'Acme, Inc' })).certPem);
+    writeFileSync(join(pki.dir, 'crl-a.pem'), await createCrl(pki.caAuthority, []));
     // Another CA with CA A's name: routes of one host are told apart by the issuer's name.
     writeFileSync(join(pki.dir, 'ca-a-twin.pem'), (await createRootCa({ commonName: 'Test CA A' })).certPem);
     const other = generateKeyPairSync('ec', { namedCurve: 'P-256' });

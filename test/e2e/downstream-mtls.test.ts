@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { constants } from 'node:crypto';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { createCrl, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
+import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused, httpsGet, rawHttp1, type ClientRequest } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
@@ -86,11 +86,20 @@ describe('downstream_mtls with its default enforcement (policy_with_default_deny
 describe('enforcement: policy — only routes that need a user ask for a certificate; path tricks cannot dodge it', () => {
   const ctx = withEdge(
     (up) =>
-      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+      `${SERVER}forward_client_cert: [subject, uri]\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
       route(HOSTS.x, up.url, '    prefix: /admin\n    allow_any_authenticated_user: true') +
       route(HOSTS.x, up.url, '    allow_public_unauthenticated_access: true'),
   );
   const get = (path: string, extra: Partial<ClientRequest> = {}) => rawHttp1({ port: ctx.edge.httpsPort, servername: HOSTS.x, host: HOSTS.x, path, ...extra });
+
+  it('the public route never passes on an unverified certificate (x-forwarded-client-cert is dropped)', async () => {
+    const stranger = await createRootCa({ commonName: 'Stranger CA' });
+    const forged = await issueClientCertificate(stranger, { commonName: 'admin' });
+    assert.equal((await get('/open/forged', { cert: forged.certPem, key: forged.keyPem })).status, 200);
+    const seen = ctx.up.seen.at(-1)!;
+    assert.equal(seen.url, '/open/forged');
+    assert.equal(seen.headers['x-forwarded-client-cert'], undefined);
+  });
 
   it('the public route answers without a certificate; the protected one gets 495', async () => {
     assert.equal((await get('/open')).status, 200);
@@ -274,6 +283,16 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
     });
     it("routes are told apart by the certificate's direct issuer: one issued by CA A's intermediate needs the intermediate in the route's CA file", async () => {
       assert.equal((await get('/a/3', ctx.pki.clientAViaIntermediate)).status, 495);
+    });
+    it("an intermediate under CA A that calls itself CA B cannot issue certificates for B's routes", async () => {
+      const impostor = await createIntermediateCa(ctx.pki.caAuthority, { commonName: 'Test CA B' });
+      const leaf = await issueClientCertificate(impostor, { commonName: 'mallory' });
+      const before = ctx.up.seen.length;
+      assert.equal((await get('/b/3', { cert: leaf.chainPem, key: leaf.keyPem })).status, 495);
+      assert.equal(ctx.up.seen.length, before);
+    });
+    it('a 421 needs no certificate', async () => {
+      assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/', host: HOSTS.y })).status, 421);
     });
     it('without a certificate: the public route answers, the others 495; an expired one is refused', async () => {
       assert.equal((await get('/public/x')).status, 200);

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 export interface PlannedFile {
   path: string;
@@ -19,9 +20,11 @@ export function writeAllOrNothing(files: PlannedFile[], force: boolean): { error
   try {
     for (const f of files) {
       mkdirSync(dirname(f.path), { recursive: true });
-      const tmp = `${f.path}.tmp-${process.pid}`;
-      writeFileSync(tmp, f.contents, { mode: f.mode });
+      // A fresh random name, created exclusively ('wx' fails on an existing file or symlink), so that nobody
+      // who can write to the folder can make us write a key into their file, or with their permissions.
+      const tmp = `${f.path}.${randomBytes(8).toString('hex')}.tmp`;
       temporary.push(tmp);
+      writeFileSync(tmp, f.contents, { mode: f.mode, flag: 'wx' });
     }
     files.forEach((f, i) => renameSync(temporary[i]!, f.path));
     return {};

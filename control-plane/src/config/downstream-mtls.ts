@@ -92,15 +92,32 @@ function readSanMatchers(map: MapValue, diag: Diagnostics): SanMatcher[] {
 
 const subjectsByBundle = new Map<string, Set<string>>();
 
-/** The CRLs issued by one of the bundle's CAs: Envoy would otherwise demand a CRL from every CA it is given. */
-export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle): string {
-  if (crls.length === 0) return '';
+function bundleSubjects(bundle: CertificateBundle): Set<string> {
   let subjects = subjectsByBundle.get(bundle.pem);
   if (!subjects) {
     subjects = new Set(pemBlocks(bundle.pem).map((b) => new PeculiarCertificate(b.pem).subject));
     if (subjectsByBundle.size > 256) subjectsByBundle.clear();
     subjectsByBundle.set(bundle.pem, subjects);
   }
+  return subjects;
+}
+
+/**
+ * The CAs of a bundle that no CRL covers, when some are covered: Envoy, told to check CRLs, would refuse
+ * every certificate from those (it finds no CRL for their issuer).
+ */
+export function casWithoutCrl(crls: ClientCertificateRules['crls'], bundle: CertificateBundle): string[] {
+  if (crls.length === 0) return [];
+  const issuers = new Set(crls.map((c) => c.issuer));
+  const subjects = [...bundleSubjects(bundle)];
+  const missing = subjects.filter((s) => !issuers.has(s));
+  return missing.length < subjects.length ? missing : [];
+}
+
+/** The CRLs issued by one of the bundle's CAs: Envoy would otherwise demand a CRL from every CA it is given. */
+export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle): string {
+  if (crls.length === 0) return '';
+  const subjects = bundleSubjects(bundle);
   return crls
     .filter((c) => subjects.has(c.issuer))
     .map((c) => c.pem)

@@ -24,8 +24,8 @@ export function parseHeaderTemplate(value: string, at: Location, diag: Diagnosti
       continue;
     }
     const name = (m[1] ?? '').trim();
-    const header = /^pomerium\.request\.headers\["([^"]+)"\]$/.exec(name)?.[1];
-    const cert = CLIENT_CERT_VARIABLES[name as keyof typeof CLIENT_CERT_VARIABLES];
+    const header = /^pomerium\.request\.headers\["([!#$%&'*+.^_`|~0-9A-Za-z-]+)"\]$/.exec(name)?.[1];
+    const cert = Object.hasOwn(CLIENT_CERT_VARIABLES, name) ? CLIENT_CERT_VARIABLES[name as keyof typeof CLIENT_CERT_VARIABLES] : undefined;
     if (!cert && !header) {
       diag.error(
         at,

@@ -1,4 +1,4 @@
-import type { Config, ConfigError, RouteConfig } from '../config/index.js';
+import { casWithoutCrl, type Config, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
 import { hostPatternCovers } from './hostnames.js';
 import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
@@ -35,11 +35,29 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
       requirement = union.requirement;
     }
     if ('ca' in requirement) {
+      const uncovered = casWithoutCrl(config.clientCertificateRules.crls, requirement.ca);
+      if (uncovered.length > 0) {
+        const at = routes.find((r) => 'ca' in r.requirement)!.route.at;
+        errors.push({ ...at, message: `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ${uncovered.join('; ')}, so Envoy would refuse every certificate from those: add their CRLs (an empty CRL will do)` });
+        continue;
+      }
       const seen = origins.get(requirement.id) ?? new Set();
       for (const r of routes) if ('ca' in r.requirement) seen.add(r.requirement.ca.origin);
       origins.set(requirement.id, seen);
     }
-    hosts.push({ name, requirement, routes: routes.map((r) => toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared))) });
+    const edgeRoutes = routes.map((r) => toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared)));
+    const acceptsUnverified = 'ca' in requirement && (requirement.validation.enforcement !== 'reject_connection' || shared);
+    routes.forEach((r, i) => {
+      const usesCertificate = r.route.setRequestHeaders.some(([, parts]) => parts.some((p) => 'clientCert' in p));
+      if (acceptsUnverified && edgeRoutes[i]!.certificateCheck.kind === 'none' && usesCertificate) {
+        errors.push({
+          ...r.route.at,
+          key: `${r.route.at.key}.set_request_headers`,
+          message: 'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, so an unverified certificate would be described to the upstream: require one (allow_any_authenticated_user) or drop those headers',
+        });
+      }
+    });
+    hosts.push({ name, requirement, routes: edgeRoutes });
   }
   if (errors.length > 0) return { ok: false, errors };
 
@@ -61,9 +79,17 @@ function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMa
   const byRequirement = new Map<string, { requirement: ClientCaRequirement; hosts: EdgeHost[] }>();
   // The `none` class always exists: it is the default filter chain, answering unknown or missing SNI.
   byRequirement.set('none', { requirement: { id: 'none' }, hosts: [] });
+  const named = new Map<string, string>();
   for (const host of hosts) {
     const r = host.requirement;
-    const requirement: ClientCaRequirement = 'ca' in r ? { ...r, id: stableRequirementId(origins.get(r.id) ?? []) } : r;
+    let requirement: ClientCaRequirement = r;
+    if ('ca' in r) {
+      let id = stableRequirementId(origins.get(r.id) ?? [], r.validation.checkedPerRoute === true);
+      // Two requirements must never share a name (one filter chain, route configuration and secret each).
+      if (named.has(id) && named.get(id) !== r.id) id = `${id}-${r.id.slice(-6)}`;
+      named.set(id, r.id);
+      requirement = { ...r, id };
+    }
     const group = byRequirement.get(r.id) ?? { requirement, hosts: [] };
     group.hosts.push({ ...host, requirement });
     byRequirement.set(r.id, group);

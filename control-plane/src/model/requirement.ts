@@ -34,6 +34,8 @@ function requirementId(ca: CertificateBundle): string {
  * configured, not from its content: rotating the certificates in a CA file then changes only the
  * secret, and Envoy swaps the TLS context without draining the listener.
  */
-export function stableRequirementId(origins: Iterable<string>): string {
-  return 'client-ca-' + createHash('sha256').update([...new Set(origins)].sort().join('\n')).digest('hex').slice(0, 12);
+export function stableRequirementId(origins: Iterable<string>, checkedPerRoute: boolean): string {
+  // A shared host's union and a plain class can name the same CA files: the kind keeps their names apart.
+  const kind = checkedPerRoute ? 'union' : 'plain';
+  return 'client-ca-' + createHash('sha256').update([kind, ...[...new Set(origins)].sort()].join('\n')).digest('hex').slice(0, 12);
 }

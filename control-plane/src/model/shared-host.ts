@@ -17,11 +17,16 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
   // Routes are told apart by the issuer's name, so two CAs with one name would make that ambiguous.
   const bySubject = new Map<string, X509Certificate>();
   const errors: ConfigError[] = [];
+  const firstCaRoute = routes.find((r) => 'ca' in r.requirement)!.route;
   for (const c of certs.values()) {
+    // Envoy prints the issuer in RFC 2253 with its own escaping; plain names are compared exactly, others refused.
+    if (!c.subject.split('\n').every((rdn) => /^[A-Za-z][A-Za-z0-9.]*=[A-Za-z0-9 ._@()'/:-]*$/.test(rdn))) {
+      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and CA "${c.subject.replace(/\n/g, ', ')}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts` });
+      continue;
+    }
     const other = bySubject.get(c.subject);
     if (other) {
-      const first = routes.find((r) => 'ca' in r.requirement)!.route;
-      errors.push({ ...first.at, message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${rfc2253(c.subject)}): give each CA a distinct name, or the routes distinct hosts` });
+      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${rfc2253(c.subject)}): give each CA a distinct name, or the routes distinct hosts` });
     }
     bySubject.set(c.subject, c);
   }
@@ -38,7 +43,9 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
     requirement: {
       id: 'ca-union-' + createHash('sha256').update(fingerprints.join(',')).digest('hex').slice(0, 12),
       ca,
-      validation: { ...base, crlPem: [...new Set(withCa.map((r) => r.validation.crlPem))].join(''), checkedPerRoute: true },
+      // Only certificates issued directly by a CA of the union: an intermediate under CA A named like CA B
+      // would otherwise pass the issuer-name check of B's routes.
+      validation: { ...base, maxVerifyDepth: 1, crlPem: [...new Set(withCa.map((r) => r.validation.crlPem))].join(''), checkedPerRoute: true },
     },
   };
 }

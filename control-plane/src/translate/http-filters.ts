@@ -24,7 +24,8 @@ const PAGE_TITLE = 'A valid client certificate is required';
 /** A Lua long string holding `text` verbatim: its bracket level is one that `text` cannot close early. */
 export function luaLongString(text: string): string {
   let level = 1;
-  while (text.includes(`]${'='.repeat(level)}]`)) level++;
+  // `text + ']'`: a text ending in "]=" would otherwise close "]=]" with the closing bracket's own "]".
+  while (`${text}]`.includes(`]${'='.repeat(level)}]`)) level++;
   const eq = '='.repeat(level);
   return `[${eq}[${text}]${eq}]`;
 }
@@ -81,9 +82,24 @@ export function clientCertificateCheckFilter(): EnvoyJson {
   return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }) };
 }
 
-/** Per-route: this route needs no certificate check (public under `policy`, or a 421 answer). */
+/** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check). */
 export function skipClientCertificateCheck(): EnvoyJson {
   return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { disabled: true }) };
+}
+
+/**
+ * Per-route, for routes that need no certificate on a chain that accepts unverified ones: let the request
+ * through, but never with an x-forwarded-client-cert built from a certificate Envoy did not verify.
+ */
+const DROP_UNVERIFIED_CERTIFICATE = `
+function envoy_on_request(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  if ssl == nil or not ssl:peerCertificateValidated() then handle:headers():remove("x-forwarded-client-cert") end
+end
+`;
+
+export function allowWithoutClientCertificate(): EnvoyJson {
+  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: DROP_UNVERIFIED_CERTIFICATE } }) };
 }
 
 /**

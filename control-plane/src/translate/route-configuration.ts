@@ -1,7 +1,7 @@
 import type { HeaderValuePart } from '../config/index.js';
 import type { EdgeRoute, TlsClass } from '../model/index.js';
 import { duration } from './common.js';
-import { checkClientCertificateIssuer, skipClientCertificateCheck } from './http-filters.js';
+import { allowWithoutClientCertificate, checkClientCertificateIssuer, skipClientCertificateCheck } from './http-filters.js';
 import { checksClientCertificates } from './listener.js';
 import { routeConfigurationName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
@@ -23,10 +23,12 @@ export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
     domains: [host.name],
     routes: [edgeHealthRoute(checks), ...host.routes.map((r) => buildRoute(r, checks))],
   }));
+  // A 421 needs no certificate: the client should go elsewhere, whatever it holds.
+  const misdirected = checks ? { ...MISDIRECTED, typed_per_filter_config: skipClientCertificateCheck() } : MISDIRECTED;
   for (const host of tlsClass.misdirectedHosts) {
-    virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [MISDIRECTED] });
+    virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [misdirected] });
   }
-  virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [MISDIRECTED] });
+  virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
   return { name, resource: { name, virtual_hosts: virtualHosts } };
 }
 
@@ -59,7 +61,7 @@ export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): E
   }
   if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
   const check = route.certificateCheck;
-  if (chainChecksCertificates && check.kind === 'none') out['typed_per_filter_config'] = skipClientCertificateCheck();
+  if (chainChecksCertificates && check.kind === 'none') out['typed_per_filter_config'] = allowWithoutClientCertificate();
   if (check.kind === 'issued-by') out['typed_per_filter_config'] = checkClientCertificateIssuer(check.issuers);
   return out;
 }

@@ -16,5 +16,10 @@ export function translate(model: EdgeModel): EnvoyResources {
 }
 
 function sortByName(list: NamedResource[]): NamedResource[] {
-  return list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // A repeated name would make one resource silently replace another in the snapshot.
+  sorted.forEach((r, i) => {
+    if (i > 0 && sorted[i - 1]!.name === r.name) throw new Error(`translator bug: two resources named ${r.name}`);
+  });
+  return sorted;
 }

@@ -375,6 +375,10 @@ describe('routes', () => {
     assert.equal(errors.length, 1);
     assert.match(errors[0]!.message, /\$\{pomerium\.id_token\} is not available: .*identity provider/);
     assert.equal(errors[0]!.line, 8);
+    for (const bad of ['${toString}', '${constructor}', '${pomerium.request.headers["a)%START_TIME%(b"]}']) {
+      const e = expectErrors(run(SERVER_CERT_LINES + `routes:\n  - from: https://a.example.com\n    to: http://x\n    allow_public_unauthenticated_access: true\n    set_request_headers:\n      X-T: '${bad}'\n`, { files: files() }));
+      assert.match(e[0]!.message, /is not available/, bad);
+    }
   });
 
   test('headers: values as strings in file order, removals lower-cased', () => {

@@ -67,6 +67,12 @@ describe('buildEdgeModel', () => {
     assert.notEqual(model(config([route('a.example', { clientCa: caB }, 0)])).classes[1]!.requirement.id, before.classes[1]!.requirement.id);
   });
 
+  it('a shared host and a plain host on the same CA file get different names (no resource replaces another)', () => {
+    const m = model(config([route('a.example', { clientCa: caA }, 0), route('b.example', { clientCa: caA }, 1), route('b.example', { match: { kind: 'prefix', value: '/p' } }, 2)]));
+    const ids = m.classes.map((c) => c.requirement.id);
+    assert.equal(new Set(ids).size, ids.length, ids.join(' '));
+  });
+
   it('a host whose routes trust different CAs asks for the union in the handshake and checks each route itself', () => {
     const m = model(config([route('a.example', { clientCa: caA }, 0), route('a.example', { clientCa: caB, match: { kind: 'prefix', value: '/b' } }, 1), route('a.example', { match: { kind: 'prefix', value: '/p' } }, 2)]));
     const shared = m.classes.find((c) => c.hosts.some((h) => h.name === 'a.example'))!;

@@ -7,5 +7,6 @@ describe('luaLongString', () => {
     assert.equal(luaLongString('CN=Test CA A'), '[=[CN=Test CA A]=]');
     assert.equal(luaLongString('CN=x]=] .. os.exit() .. [=['), '[==[CN=x]=] .. os.exit() .. [=[]==]');
     assert.equal(luaLongString('a]=]b]==]c'), '[===[a]=]b]==]c]===]');
+    assert.equal(luaLongString('CN=foo]='), '[==[CN=foo]=]==]', 'a trailing "]=" must not meet the closing "]"');
   });
 });
