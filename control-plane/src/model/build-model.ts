@@ -17,7 +17,9 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
     const requirement = routeRequirement(route, config);
     const upstream = upstreamForRoute(route);
     upstreams.set(upstream.name, upstream);
-    byHost.set(route.from.host, [...(byHost.get(route.from.host) ?? []), { route, requirement, upstream: upstream.name }]);
+    const list = byHost.get(route.from.host);
+    if (list) list.push({ route, requirement, upstream: upstream.name });
+    else byHost.set(route.from.host, [{ route, requirement, upstream: upstream.name }]);
   }
 
   const hosts: EdgeHost[] = [];
@@ -84,11 +86,16 @@ function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMa
     const r = host.requirement;
     let requirement: ClientCaRequirement = r;
     if ('ca' in r) {
-      let id = stableRequirementId(origins.get(r.id) ?? [], r.validation.checkedPerRoute === true);
-      // Two requirements must never share a name (one filter chain, route configuration and secret each).
-      if (named.has(id) && named.get(id) !== r.id) id = `${id}-${r.id.slice(-6)}`;
-      named.set(id, r.id);
-      requirement = { ...r, id };
+      // Hosts of one requirement share its name: compute it once per requirement, not per host.
+      const known = byRequirement.get(r.id);
+      if (known) requirement = known.requirement;
+      else {
+        let id = stableRequirementId(origins.get(r.id) ?? [], r.validation.checkedPerRoute === true);
+        // Two requirements must never share a name (one filter chain, route configuration and secret each).
+        if (named.has(id) && named.get(id) !== r.id) id = `${id}-${r.id.slice(-6)}`;
+        named.set(id, r.id);
+        requirement = { ...r, id };
+      }
     }
     const group = byRequirement.get(r.id) ?? { requirement, hosts: [] };
     group.hosts.push({ ...host, requirement });

@@ -24,9 +24,16 @@ export function certificateCheck(route: RouteConfig, requirement: ClientCaRequir
   return mode !== 'reject_connection' && needed ? { kind: 'valid' } : { kind: 'none' };
 }
 
+const idByBundle = new WeakMap<CertificateBundle, string>();
+
 /** Keyed by the set of CA certificates, so that the same CA given twice (file and base64) is one requirement. */
 function requirementId(ca: CertificateBundle): string {
-  return 'ca-content-' + createHash('sha256').update(ca.fingerprints.join(',')).digest('hex').slice(0, 12);
+  let id = idByBundle.get(ca);
+  if (!id) {
+    id = 'ca-content-' + createHash('sha256').update(ca.fingerprints.join(',')).digest('hex').slice(0, 12);
+    idByBundle.set(ca, id);
+  }
+  return id;
 }
 
 /**
