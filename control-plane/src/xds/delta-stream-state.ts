@@ -1,4 +1,4 @@
-import { PUSH_ORDER, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
+import { inPushOrder, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
 import type { RequestOutcome } from './stream-state.js';
 import type { EncodedAny } from './codec.js';
 
@@ -132,13 +132,7 @@ export class DeltaStreamState {
   }
 
   onSnapshot(snapshot: Snapshot): DeltaDiscoveryResponseLike[] {
-    const out: DeltaDiscoveryResponseLike[] = [];
-    for (const typeUrl of PUSH_ORDER) {
-      const state = this.types.get(typeUrl);
-      const response = state && this.diff(typeUrl, state, snapshot);
-      if (response) out.push(response);
-    }
-    return out;
+    return inPushOrder(this.types, (typeUrl, state) => this.diff(typeUrl, state, snapshot));
   }
 
   /**

@@ -25,6 +25,17 @@ export interface Snapshot {
 /** Make-before-break: clusters exist before the listeners and routes that use them (DESIGN.md, xDS). */
 export const PUSH_ORDER: readonly string[] = [TYPE_URL.cluster, TYPE_URL.secret, TYPE_URL.listener, TYPE_URL.routeConfiguration];
 
+/** One response per subscribed type that has something to send, in make-before-break order. */
+export function inPushOrder<S, R>(types: ReadonlyMap<string, S>, respond: (typeUrl: string, state: S) => R | undefined): R[] {
+  const out: R[] = [];
+  for (const typeUrl of PUSH_ORDER) {
+    const state = types.get(typeUrl);
+    const response = state === undefined ? undefined : respond(typeUrl, state);
+    if (response !== undefined) out.push(response);
+  }
+  return out;
+}
+
 /** Types Envoy subscribes to as a whole; the others are requested by name. */
 export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TYPE_URL.cluster, TYPE_URL.listener]);
 

@@ -1,4 +1,4 @@
-import { selectResources, PUSH_ORDER, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
+import { inPushOrder, selectResources, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
 import type { EncodedAny } from './codec.js';
 
 /** The parts of a DiscoveryRequest the protocol logic needs. */
@@ -59,13 +59,7 @@ export class AdsStreamState {
   }
 
   onSnapshot(snapshot: Snapshot): DiscoveryResponseLike[] {
-    const out: DiscoveryResponseLike[] = [];
-    for (const typeUrl of PUSH_ORDER) {
-      const state = this.types.get(typeUrl);
-      const response = state && this.responseIfChanged(typeUrl, state, snapshot);
-      if (response) out.push(response);
-    }
-    return out;
+    return inPushOrder(this.types, (typeUrl, state) => this.responseIfChanged(typeUrl, state, snapshot));
   }
 
   /**
