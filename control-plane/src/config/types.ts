@@ -63,8 +63,50 @@ export interface UpstreamTls {
   customCa?: CertificateBundle;
 }
 
-/** Who may use a route once its TLS requirement is met. */
-export type RouteAccess = 'public' | 'any_authenticated_user';
+/**
+ * Who may use a route once its TLS requirement is met: anyone, any valid client certificate, or whoever the
+ * route's `policy` allows (allow_any_authenticated_user with a policy is an extra allow clause of it).
+ */
+export type RouteAccess = 'public' | 'any_authenticated_user' | 'policy';
+
+/** Pomerium's string matcher; several in one criterion must all match. A bare string means `is`. */
+export type StringMatcher =
+  | { op: 'is' | 'starts_with' | 'ends_with' | 'contains' | 'not'; value: string }
+  | { op: 'in'; values: string[] };
+
+/** The SAN types a `client_certificate` matcher can test (`san_dns`, `san_email`, ...): any SAN of the type may match. */
+export type SanType = 'dns' | 'email' | 'uri' | 'user_principal_name';
+
+/** One condition of a `client_certificate` criterion; several must all hold. `certificate: PEM` becomes its fingerprint. */
+export type CertificateCondition =
+  | { kind: 'fingerprint'; values: string[] } // lower-case hex SHA-256 of the DER, no colons
+  | { kind: 'spki_hash'; values: string[] } // base64 SHA-256 of the SubjectPublicKeyInfo
+  | { kind: 'san'; san: SanType; match: StringMatcher[] };
+
+/** A PPL criterion. `authenticated_user` (and allow_any_authenticated_user) means: a valid client certificate. */
+export type PolicyCriterion =
+  | { kind: 'accept' | 'reject' | 'invalid_client_certificate' | 'authenticated_user'; at: Location }
+  | { kind: 'email' | 'domain' | 'user' | 'http_method' | 'http_path'; match: StringMatcher[]; at: Location }
+  | { kind: 'client_certificate'; conditions: CertificateCondition[]; at: Location };
+
+/**
+ * One logical operator of a rule with its criteria. As in Pomerium: `and` = all, `or` = any,
+ * `not` = none matches (¬A ∧ ¬B), `nor` = at least one does not match (¬A ∨ ¬B).
+ */
+export interface PolicyClause {
+  operator: 'and' | 'or' | 'not' | 'nor';
+  criteria: PolicyCriterion[];
+  at: Location;
+}
+
+/**
+ * A route's PPL policy, flattened: every clause of every `allow` rule is ORed, likewise for `deny`
+ * (Pomerium ORs the operators of one rule and the rules of one action). Access = some allow and no deny.
+ */
+export interface RoutePolicy {
+  allow: PolicyClause[];
+  deny: PolicyClause[];
+}
 
 export interface RouteConfig {
   /** Position in `routes`, kept so output order follows the user's order. */
@@ -85,6 +127,16 @@ export interface RouteConfig {
   /** The route's own client CA (`tls_downstream_client_ca[_file]`), which replaces the global one. */
   clientCa?: CertificateBundle;
   access: RouteAccess;
+  /** Present when the route has `policy`; with access `any_authenticated_user` its allow also holds that clause. */
+  policy?: RoutePolicy;
+  /** `pass_identity_headers`: the upstream gets X-Pomerium-Jwt-Assertion and the X-Pomerium-Claim-* headers. */
+  passIdentityHeaders: boolean;
+}
+
+/** `signing_key`: base64 of a PEM EC P-256 private key (ES256), as Pomerium takes it. */
+export interface SigningKeyInput {
+  pem: string;
+  at: Location;
 }
 
 export interface Config {
@@ -102,4 +154,8 @@ export interface Config {
   /** What https upstreams are verified against unless a route has its own CA: the system roots plus `certificate_authority`. */
   upstreamTrustPem: string;
   routes: RouteConfig[];
+  /** From `signing_key`; absent: the runner generates one and keeps it on disk. */
+  signingKey?: SigningKeyInput;
+  /** `jwt_claims_headers`: [header name, claim] pairs, e.g. ['X-Pomerium-Claim-Email', 'email']. */
+  jwtClaimsHeaders: Array<[string, string]>;
 }

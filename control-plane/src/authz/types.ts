@@ -1,0 +1,19 @@
+import type { RoutePolicy } from '../config/index.js';
+
+/** What the ext_authz service must know of a route Envoy sends to it (by name, in the check's context_extensions). */
+export interface AuthorizationRoute {
+  /** The route's name in Envoy (`route-3`); Envoy sends it as context_extensions.route. */
+  name: string;
+  /** The route's `from` host: the JWT's iss and aud. */
+  audience: string;
+  /** The whole effective policy (allow_any_authenticated_user folded in; public routes: allow accept). */
+  policy: RoutePolicy;
+  passIdentityHeaders: boolean;
+  /** [header name, claim] pairs from jwt_claims_headers. */
+  claimsHeaders: Array<[string, string]>;
+  /** The route trusts a client CA: without a valid certificate, invalid_client_certificate holds. */
+  clientCaRequired: boolean;
+}
+
+/** Every route Envoy may ask about, rebuilt with each snapshot. */
+export type AuthorizationTable = ReadonlyMap<string, AuthorizationRoute>;

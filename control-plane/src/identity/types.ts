@@ -1,0 +1,40 @@
+import type { SanType } from '../config/index.js';
+
+/** What a verified client certificate says about its holder: the only identity this edge knows. */
+export interface CertificateIdentity {
+  /** Lower-case hex SHA-256 of the DER, no colons (as Envoy's %DOWNSTREAM_PEER_FINGERPRINT_256%). */
+  fingerprint: string;
+  /** Base64 SHA-256 of the DER SubjectPublicKeyInfo (Pomerium's spki_hash). */
+  spkiHash: string;
+  /** RFC 2253 distinguished names. */
+  subject: string;
+  issuer: string;
+  /** The subject's common name, if any. */
+  commonName?: string;
+  sans: Record<SanType | 'ip_address', string[]>;
+  /** The first email SAN, else a common name that is an email address. */
+  email?: string;
+  /** The first UPN SAN, else the common name. */
+  user?: string;
+  /** The part of `email` after the last "@", lower case. */
+  domain?: string;
+}
+
+/** The claims of an X-Pomerium-Jwt-Assertion, before signing. */
+export interface AssertionClaims {
+  iss: string;
+  aud: string;
+  sub: string;
+  email?: string;
+  user?: string;
+  domain?: string;
+  /** Extra certificate claims an upstream may ask for through jwt_claims_headers. */
+  [claim: string]: string | string[] | number | undefined;
+}
+
+/** An ES256 signing key with its public half as a JWK (kid = RFC 7638 thumbprint). */
+export interface SigningKey {
+  privateKeyPem: string;
+  kid: string;
+  publicJwk: { kty: 'EC'; crv: 'P-256'; x: string; y: string; kid: string; alg: 'ES256'; use: 'sig' };
+}
