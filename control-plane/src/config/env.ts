@@ -8,11 +8,13 @@ export const ENV_SOURCE_PREFIX = 'environment variable ';
  * Environment variables override the file, as in Pomerium: the variable is the
  * option's name in upper case (`CLIENT_CA_FILE` for `client_ca_file`).
  * Structured options (`routes`, `certificates`) take YAML or JSON, plain or base64.
+ * `plain` options take YAML or JSON but never base64: their values are short words (JWT_CLAIMS_HEADERS=user),
+ * which the base64 test would take for base64.
  */
 export function overlayEnvironment(
   root: Extract<SourceValue, { kind: 'map' }>,
   env: Readonly<Record<string, string | undefined>>,
-  options: { scalar: readonly string[]; structured: readonly string[]; nested?: Readonly<Record<string, readonly string[]>> },
+  options: { scalar: readonly string[]; structured: readonly string[]; plain?: readonly string[]; nested?: Readonly<Record<string, readonly string[]>> },
 ): { value: Extract<SourceValue, { kind: 'map' }>; errors: ConfigError[] } {
   const entries = new Map(root.entries);
   const errors: ConfigError[] = [];
@@ -22,11 +24,12 @@ export function overlayEnvironment(
     if (text === undefined || text === '') continue;
     entries.set(key, { kind: 'scalar', value: text, at: { file: `${ENV_SOURCE_PREFIX}${name}`, key }, fromEnv: true });
   }
-  for (const key of options.structured) {
+  const plain = new Set(options.plain ?? []);
+  for (const key of [...options.structured, ...plain]) {
     const name = key.toUpperCase();
     const text = env[name];
     if (text === undefined || text === '') continue;
-    const decoded = looksLikeBase64(text) ? Buffer.from(text, 'base64').toString('utf8') : text;
+    const decoded = !plain.has(key) && looksLikeBase64(text) ? Buffer.from(text, 'base64').toString('utf8') : text;
     const parsed = parseYamlSource(decoded, `${ENV_SOURCE_PREFIX}${name}`, key);
     errors.push(...parsed.errors);
     if (parsed.value) entries.set(key, parsed.value);

@@ -1,21 +1,24 @@
-import { Diagnostics, type Result } from './diagnostics.js';
+import { Diagnostics, type Location, type Result } from './diagnostics.js';
 import { overlayEnvironment } from './env.js';
-import { checkKeys, readList, readStringOrList, type MapValue } from './fields.js';
+import { checkKeys, readList, readString, readStringOrList, scalarString, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
-import { readRoute } from './route.js';
+import { decodeInlinePem, parsePrivateKey } from './pem.js';
+import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
-import { parseYamlSource, type SourceValue } from './source.js';
+import { describeKind, parseYamlSource, type SourceValue } from './source.js';
 import { rootCertificates } from 'node:tls';
-import type { Config, ForwardedCertField } from './types.js';
+import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';
 
 export const SCALAR_KEYS = [
   'address', 'admin_address', 'xds_address', 'envoy_admin_address',
   'certificate', 'certificate_key', 'certificate_file', 'certificate_key_file',
-  'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file',
+  'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file', 'signing_key',
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
-const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS, 'downstream_mtls'];
+/** Structured, but JWT_CLAIMS_HEADERS is never base64 (`user` would pass for it): a list, a mapping or `email,user`. */
+const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers'] as const;
+const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS, ...PLAIN_STRUCTURED_KEYS, 'downstream_mtls'];
 const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
 
 export interface ConfigInput {
@@ -40,7 +43,7 @@ export function resolveConfig(input: ConfigInput): Result<Config> {
       return { ok: false, errors: [{ ...doc.at, message: 'the config must be a mapping of options' }] };
     }
   }
-  const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS, nested: { downstream_mtls: DOWNSTREAM_MTLS_ENV_KEYS } });
+  const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS, plain: PLAIN_STRUCTURED_KEYS, nested: { downstream_mtls: DOWNSTREAM_MTLS_ENV_KEYS } });
   if (overlaid.errors.length > 0) return { ok: false, errors: overlaid.errors };
   return buildConfig(overlaid.value, file, withReadCache(input.files), input.systemRoots ?? rootCertificates);
 }
@@ -71,6 +74,9 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
     else diag.error(f.at, `expected fields from ${FORWARDED_CERT_FIELDS.join(', ')}, got ${JSON.stringify(f.value)}`);
   }
 
+  const signingKey = readSigningKey(root, diag);
+  const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag);
+
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress) return { ok: false, errors: diag.errors };
   return {
     ok: true,
@@ -86,10 +92,92 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
       forwardClientCert,
       upstreamTrustPem,
       routes: routes.filter((r) => r !== undefined),
+      signingKey,
+      jwtClaimsHeaders,
     },
   };
 }
 
 function hasAnyCertificateKey(root: MapValue): boolean {
   return ['certificate', 'certificate_key', 'certificate_file', 'certificate_key_file', 'certificates'].some((k) => root.entries.has(k));
+}
+
+/**
+ * `signing_key` (SIGNING_KEY), as Pomerium takes it: base64 of a PEM EC P-256 private key, which signs the
+ * X-Pomerium-Jwt-Assertion (ES256). The PEM itself is taken too. Kept as PKCS#8 PEM. Messages never show the key.
+ */
+function readSigningKey(root: MapValue, diag: Diagnostics): SigningKeyInput | undefined {
+  const read = readString(root, 'signing_key', diag);
+  if (!read) return undefined;
+  const expected = 'expected base64 of a PEM EC P-256 private key (e.g. openssl ecparam -genkey -name prime256v1 | base64 -w0)';
+  const parsed = parsePrivateKey(decodeInlinePem(read.value));
+  if ('error' in parsed) {
+    diag.error(read.at, `${expected}: ${parsed.error}`);
+    return undefined;
+  }
+  const key = parsed.key;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (key.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
+    const got = key.asymmetricKeyType === 'ec' ? `an EC key on curve ${curve ?? 'unknown'}` : `a${key.asymmetricKeyType === 'rsa' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
+    diag.error(read.at, `must be an EC P-256 (prime256v1) private key, as ES256 needs; got ${got}`);
+    return undefined;
+  }
+  return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), at: read.at };
+}
+
+/** What mtls-edge can put in a claim header: what the client certificate says, and the JWT's own claims. */
+export const JWT_CLAIMS: readonly string[] = [
+  'email', 'user', 'domain', 'sub', 'fingerprint', 'spki_hash', 'subject', 'issuer', 'common_name',
+  'san_dns', 'san_email', 'san_uri', 'san_ip_address', 'san_user_principal_name', 'iss', 'aud',
+];
+
+/** Pomerium's header for a claim: `given_name` → `X-Pomerium-Claim-Given-Name`. */
+export function claimHeaderName(claim: string): string {
+  const words = claim.split(/[-_]/).filter((w) => w !== '');
+  return `X-Pomerium-Claim-${words.map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join('-')}`;
+}
+
+/**
+ * `jwt_claims_headers` (JWT_CLAIMS_HEADERS), in Pomerium's three forms: a mapping of header name to claim,
+ * a list of claims, or a comma-separated string of claims (each claim then gets its X-Pomerium-Claim-* header).
+ */
+function readJwtClaimsHeaders(root: MapValue, diag: Diagnostics): Array<[string, string]> {
+  const v = root.entries.get('jwt_claims_headers');
+  if (!v) return [];
+  const given: Array<{ header?: string; claim: string; at: Location }> = [];
+  if (v.kind === 'map') {
+    for (const [header, item] of v.entries) {
+      const claim = scalarString(item, diag);
+      if (claim) given.push({ header, claim: claim.value.trim(), at: item.at });
+    }
+  } else if (v.kind === 'list') {
+    for (const item of v.items) {
+      const claim = scalarString(item, diag);
+      if (claim) given.push({ claim: claim.value.trim(), at: item.at });
+    }
+  } else if (v.kind === 'scalar' && typeof v.value === 'string') {
+    const claims = v.value.split(',').map((c) => c.trim());
+    if (claims.some((c) => c === '')) diag.error(v.at, `expected claim names separated by commas, got ${JSON.stringify(v.value)}`);
+    for (const claim of claims.filter((c) => c !== '')) given.push({ claim, at: v.at });
+  } else {
+    diag.error(v.at, `expected a mapping of header name to claim, a list of claims, or claims separated by commas; got ${describeKind(v)}`);
+  }
+  const out: Array<[string, string]> = [];
+  const seen = new Set<string>();
+  for (const g of given) {
+    if (!JWT_CLAIMS.includes(g.claim)) {
+      diag.error(g.at, `unknown claim ${JSON.stringify(g.claim)}: the claims mtls-edge has (from the client certificate) are ${JWT_CLAIMS.join(', ')}`);
+      continue;
+    }
+    const header = g.header ?? claimHeaderName(g.claim);
+    const lower = header.toLowerCase();
+    if (!isHeaderName(header)) diag.error(g.at, `${JSON.stringify(header)} is not a valid HTTP header name`);
+    else if (lower === 'host' || lower === 'x-pomerium-jwt-assertion') diag.error(g.at, `cannot use ${header} as a claim header`);
+    else if (seen.has(lower)) diag.error(g.at, `header ${header} is given twice (header names are case-insensitive)`);
+    else {
+      seen.add(lower);
+      out.push([header, g.claim]);
+    }
+  }
+  return out;
 }

@@ -553,7 +553,7 @@ describe('access', () => {
     });
   });
 
-  test('policy is refused with a clear message, and only once', () => {
+  test('a policy that reads the certificate on a route without a client CA: one error, at the criterion', () => {
     const errors = errorsOf(yaml`
       certificate_file: server.pem
       certificate_key_file: server-key.pem
@@ -566,27 +566,30 @@ describe('access', () => {
                   - email:
                       is: alice@example.com
     `);
-    assertError(errors, { key: 'routes[0].policy', line: 6, message: /^policy is not supported yet .*use allow_any_authenticated_user: true or allow_public_unauthenticated_access: true/ });
-    // Not also "says nobody may use it": the policy error already explains the route.
+    assertError(errors, {
+      key: 'routes[0].policy[0].allow.or[0].email',
+      line: 9,
+      message: /^email reads the client certificate, but this route asks for none .*set client_ca \/ client_ca_file, or tls_downstream_client_ca \/ tls_downstream_client_ca_file/,
+    });
+    // Not also "says nobody may use it": the policy says who may.
     assert.equal(errors.length, 1);
   });
 
-  test('pass_identity_headers: true is refused, false is accepted', () => {
+  test('pass_identity_headers: true needs a client CA, false does not', () => {
     const errors = errorsOf(yaml`
       certificate_file: server.pem
       certificate_key_file: server-key.pem
-      client_ca_file: ca.pem
       routes:
         - from: https://a.example.com
           to: http://127.0.0.1:8080
-          allow_any_authenticated_user: true
+          allow_public_unauthenticated_access: true
           pass_identity_headers: true
         - from: https://b.example.com
           to: http://127.0.0.1:8080
-          allow_any_authenticated_user: true
+          allow_public_unauthenticated_access: true
           pass_identity_headers: false
     `);
-    assertError(errors, { key: 'routes[0].pass_identity_headers', line: 8, message: /^pass_identity_headers is not supported yet .*remove it or set it to false$/ });
+    assertError(errors, { key: 'routes[0].pass_identity_headers', line: 7, message: /^pass_identity_headers needs a client CA: .*set client_ca \/ client_ca_file/ });
     assert.equal(errors.length, 1);
   });
 

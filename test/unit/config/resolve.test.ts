@@ -59,6 +59,8 @@ describe('defaults', () => {
       upstreamTls: { skipVerify: false, serverName: undefined, customCa: undefined },
       clientCa: undefined,
       access: 'public',
+      policy: undefined,
+      passIdentityHeaders: false,
     };
     assert.deepEqual(config.routes[0], expected);
   });
