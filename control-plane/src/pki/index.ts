@@ -51,6 +51,12 @@ export interface ServerCertOptions extends Validity {
 export interface ClientCertOptions extends Validity {
   commonName: string;
   email?: string;
+  /** More SANs, for certificates that policies match on (email first, then these, in this order). */
+  moreEmails?: string[];
+  dnsNames?: string[];
+  uris?: string[];
+  /** Microsoft UPN SANs (otherName 1.3.6.1.4.1.311.20.2.3), as smart cards and AD CS issue them. */
+  userPrincipalNames?: string[];
   extendedKeyUsage?: 'clientAuth' | 'serverAuth' | 'none';
 }
 
@@ -127,9 +133,13 @@ export async function issueClientCertificate(
   opts: ClientCertOptions,
 ): Promise<Issued & { chainPem: string }> {
   const extensions: x509.Extension[] = [];
-  if (opts.email !== undefined) {
-    extensions.push(new x509.SubjectAlternativeNameExtension([{ type: 'email', value: opts.email }]));
-  }
+  const names: x509.JsonGeneralName[] = [
+    ...[...(opts.email !== undefined ? [opts.email] : []), ...(opts.moreEmails ?? [])].map((value) => ({ type: 'email' as const, value })),
+    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(opts.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+    ...(opts.userPrincipalNames ?? []).map((value) => ({ type: 'upn' as const, value })),
+  ];
+  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names));
   const eku = opts.extendedKeyUsage ?? 'clientAuth';
   if (eku !== 'none') {
     extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[eku]]));
