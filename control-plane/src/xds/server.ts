@@ -100,6 +100,11 @@ export class AdsServer {
     });
   }
 
+  /** Serves another gRPC service (ext_authz) on the same port; call it before `listen`. */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
   listen(address: SocketAddress): Promise<number> {
     return new Promise((resolve, reject) => {
       const host = address.host.includes(':') ? `[${address.host}]` : address.host;

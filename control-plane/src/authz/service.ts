@@ -1,0 +1,279 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { Logger } from '../runtime/logger.js';
+import { envoyProtoPaths } from '../xds/protos.js';
+import { buildAssertionClaims, claimHeaderValue, identityFromEnvoyCertificate, type AssertionSigner } from '../identity/index.js';
+import type { AssertionClaims, CertificateIdentity } from '../identity/types.js';
+import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, type RequestFacts } from '../policy/index.js';
+import { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import type { AuthorizationRoute, AuthorizationTable } from './types.js';
+
+export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
+export const ASSERTION_HEADER = 'x-pomerium-jwt-assertion';
+export const UNKNOWN_ROUTE_REASON = 'this route is not known to the control plane (a config change is in flight); try again';
+export const ERROR_REASON = 'authorization error';
+/** A cached assertion is signed again this long before it expires. */
+const ASSERTION_RENEW_MS = 60_000;
+
+/** google.rpc.Code values the filter looks at. */
+const GRPC_OK = 0;
+const GRPC_PERMISSION_DENIED = 7;
+
+let serviceDefinition: grpc.ServiceDefinition | undefined;
+
+/** envoy.service.auth.v3.Authorization, loaded from the Envoy protos in npm (once; loading takes a while). */
+export function loadAuthorizationService(): grpc.ServiceDefinition {
+  if (!serviceDefinition) {
+    const definition = protoLoader.loadSync(AUTHORIZATION_PROTO, {
+      includeDirs: envoyProtoPaths().includeDirs,
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: false,
+      oneofs: true,
+    });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as AuthorizationPackage;
+    serviceDefinition = pkg.envoy.service.auth.v3.Authorization.service;
+  }
+  return serviceDefinition;
+}
+
+interface AuthorizationPackage {
+  envoy: { service: { auth: { v3: { Authorization: { service: grpc.ServiceDefinition } } } } };
+}
+
+/** The parts of envoy.service.auth.v3.CheckRequest the service reads (proto-loader, keepCase). */
+export interface CheckRequest {
+  attributes?: {
+    source?: { certificate?: string; principal?: string };
+    request?: {
+      http?: {
+        method?: string;
+        path?: string;
+        headers?: Record<string, string>;
+        /** Sent instead of `headers` when the filter has encode_raw_headers. */
+        header_map?: { headers?: Array<{ key?: string; value?: string; raw_value?: Uint8Array }> };
+      };
+    };
+    context_extensions?: Record<string, string>;
+  } | null;
+}
+
+export interface HeaderValueOption {
+  header: { key: string; value: string };
+  append_action: 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';
+}
+
+/** envoy.service.auth.v3.CheckResponse as a plain object: exactly one of ok_response and denied_response. */
+export interface CheckResponse {
+  status: { code: number; message?: string };
+  ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
+  denied_response?: { status: { code: 'Forbidden' }; headers: HeaderValueOption[]; body: string };
+}
+
+export interface DecisionOutcome {
+  allowed: boolean;
+  /** The decision came from the cache (the policy was not evaluated). */
+  cached: boolean;
+}
+
+export interface AuthorizationServiceOptions {
+  /** The current table; a different Map object than last time means a new config, and empties the caches. */
+  table: () => AuthorizationTable;
+  /** Signs X-Pomerium-Jwt-Assertion; undefined while no signing key is loaded (routes passing identity then fail closed). */
+  signer: () => AssertionSigner | undefined;
+  log: Logger;
+  /** Milliseconds since the epoch (tests move time). */
+  now?: () => number;
+  /** Called once per Check, for metrics. */
+  onDecision?: (outcome: DecisionOutcome) => void;
+  /** Decisions kept (LRU). */
+  cacheSize?: number;
+}
+
+interface Assertion {
+  claims: AssertionClaims;
+  jwt: string;
+  /** Milliseconds since the epoch. */
+  expiresAtMs: number;
+}
+
+/** Thrown for a deny that is not the policy's (no signing key): its message is shown. */
+class DenyError extends Error {}
+
+/**
+ * Envoy's ext_authz service: decides a route's PPL policy for the request's client certificate, and signs
+ * the identity assertion for routes that pass identity headers. It fails closed: any error is a 403.
+ */
+export class AuthorizationService {
+  private readonly decisions: DecisionCache;
+  /** Signed assertions by route + fingerprint; pending signatures are shared by concurrent requests. */
+  private readonly assertions: LruCache<Promise<Assertion>>;
+  private readonly now: () => number;
+  private lastSigner: AssertionSigner | undefined;
+
+  constructor(private readonly options: AuthorizationServiceOptions) {
+    const size = options.cacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
+    this.decisions = new DecisionCache(size);
+    this.assertions = new LruCache(size);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Decision cache counters. */
+  stats(): CacheStats {
+    return this.decisions.stats();
+  }
+
+  /** The gRPC handlers, for `server.addService(loadAuthorizationService(), service.implementation())`. */
+  implementation(): grpc.UntypedServiceImplementation {
+    return {
+      Check: (call: grpc.ServerUnaryCall<CheckRequest, CheckResponse>, callback: grpc.sendUnaryData<CheckResponse>) => {
+        this.check(call.request).then(
+          (response) => callback(null, response),
+          (err: unknown) => {
+            // check() does not reject; this is the last line of failing closed.
+            this.options.log.error({ err }, 'ext_authz check failed');
+            callback(null, denied(ERROR_REASON));
+          },
+        );
+      },
+    };
+  }
+
+  /** One Check: never rejects; an unexpected error is logged and denied. */
+  async check(request: CheckRequest): Promise<CheckResponse> {
+    let outcome: DecisionOutcome = { allowed: false, cached: false };
+    let routeName: string | undefined;
+    try {
+      const table = this.options.table();
+      if (this.decisions.useTable(table)) this.assertions.clear();
+      const attributes = request.attributes ?? {};
+      routeName = attributes.context_extensions?.['route'];
+      const route = routeName === undefined ? undefined : table.get(routeName);
+      if (!route) {
+        this.options.log.warn({ route: routeName }, 'ext_authz check for an unknown route');
+        return denied(UNKNOWN_ROUTE_REASON);
+      }
+      const http = attributes.request?.http ?? {};
+      const certificate = attributes.source?.certificate ?? '';
+      const identity = certificate !== '' && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid' ? identityFromEnvoyCertificate(certificate) : undefined;
+      const method = http.method ?? '';
+      const path = stripQuery(http.path ?? '');
+      const key = DecisionCache.key(route, identity?.fingerprint, method, path);
+      let decision = this.decisions.get(key, route);
+      outcome = { allowed: false, cached: decision !== undefined };
+      if (!decision) {
+        const facts: RequestFacts = { method, path, identity, invalidClientCertificate: route.clientCaRequired && !identity };
+        decision = evaluatePolicy(route.policy, facts);
+        this.decisions.set(key, route, decision);
+      }
+      if (this.options.log.isLevelEnabled('debug')) this.options.log.debug({ route: route.name, fingerprint: identity?.fingerprint, method, path, allowed: decision.allowed, cached: outcome.cached, reason: decision.reason }, 'ext_authz decision');
+      if (!decision.allowed) return denied(decision.reason);
+      const response = await this.allowed(route, identity);
+      outcome = { ...outcome, allowed: true };
+      return response;
+    } catch (err) {
+      if (err instanceof DenyError) {
+        this.options.log.warn({ route: routeName, reason: err.message }, 'ext_authz denied a request the policy allows');
+        return denied(err.message);
+      }
+      this.options.log.error({ err, route: routeName }, 'ext_authz check failed; denying');
+      return denied(ERROR_REASON);
+    } finally {
+      this.report(outcome);
+    }
+  }
+
+  private async allowed(route: AuthorizationRoute, identity: CertificateIdentity | undefined): Promise<CheckResponse> {
+    const headers: HeaderValueOption[] = [];
+    if (route.passIdentityHeaders && identity) {
+      const assertion = await this.assertion(route, identity);
+      headers.push(overwrite(ASSERTION_HEADER, assertion.jwt));
+      for (const [name, claim] of route.claimsHeaders) {
+        const value = claimHeaderValue(assertion.claims, claim);
+        if (value !== undefined) headers.push(overwrite(name, value));
+      }
+    }
+    // A client's own copies of identity headers must not reach the upstream as if they came from here.
+    const set = new Set(headers.map((h) => h.header.key.toLowerCase()));
+    const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter((name) => !set.has(name));
+    return { status: { code: GRPC_OK }, ok_response: { headers, headers_to_remove: [...new Set(remove)] } };
+  }
+
+  private async assertion(route: AuthorizationRoute, identity: CertificateIdentity): Promise<Assertion> {
+    const signer = this.options.signer();
+    if (!signer) throw new DenyError('the identity assertion for this route cannot be signed yet (no signing key is loaded); try again');
+    if (signer !== this.lastSigner) {
+      // A new key: assertions signed with the old one may not verify against the published keys.
+      this.assertions.clear();
+      this.lastSigner = signer;
+    }
+    const key = `${route.name}\0${identity.fingerprint}`;
+    const cached = this.assertions.get(key);
+    if (cached) {
+      const assertion = await cached.catch(() => undefined);
+      if (assertion && this.now() < assertion.expiresAtMs - ASSERTION_RENEW_MS) return assertion;
+      // Expired or failed. A request that got here first may already be signing the next one: share it.
+      const current = this.assertions.get(key);
+      if (current && current !== cached) return current;
+    }
+    const pending = this.sign(signer, route, identity);
+    this.assertions.set(key, pending);
+    pending.catch(() => {
+      if (this.assertions.get(key) === pending) this.assertions.delete(key);
+    });
+    return pending;
+  }
+
+  private async sign(signer: AssertionSigner, route: AuthorizationRoute, identity: CertificateIdentity): Promise<Assertion> {
+    const claims = buildAssertionClaims(identity, route.audience);
+    const { jwt, expiresAt } = await signer.sign(claims);
+    return { claims, jwt, expiresAtMs: expiresAt * 1000 };
+  }
+
+  private report(outcome: DecisionOutcome): void {
+    try {
+      this.options.onDecision?.(outcome);
+    } catch (err) {
+      this.options.log.warn({ err }, 'ext_authz decision callback failed');
+    }
+  }
+}
+
+function overwrite(key: string, value: string): HeaderValueOption {
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+/** The 403 Envoy sends: the reason as one line of plain text, with nothing a browser could take for markup. */
+export function denied(reason: string): CheckResponse {
+  // Envoy pastes this text into the 403 page, HTML or JSON (translate/policy-filters.ts): no markup, no quotes.
+  const body = reason
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .replace(/&/g, '+')
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/');
+  return {
+    status: { code: GRPC_PERMISSION_DENIED, message: body },
+    denied_response: {
+      status: { code: 'Forbidden' },
+      headers: [overwrite('content-type', 'text/plain; charset=utf-8')],
+      body,
+    },
+  };
+}
+
+function requestHeader(http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']>, name: string): string | undefined {
+  const value = http.headers?.[name];
+  if (value !== undefined) return value;
+  const entry = http.header_map?.headers?.find((h) => h.key?.toLowerCase() === name);
+  if (!entry) return undefined;
+  return entry.value ?? (entry.raw_value ? Buffer.from(entry.raw_value).toString('utf8') : undefined);
+}
+
+function stripQuery(path: string): string {
+  const q = path.indexOf('?');
+  return q === -1 ? path : path.slice(0, q);
+}
+

@@ -1,0 +1,17 @@
+/**
+ * Request headers Envoy sets for the policy filters and the ext_authz service, and removes before the
+ * upstream sees the request. A client's own copies are stripped first (they share the `x-mtls-edge-` prefix).
+ */
+export const INTERNAL_HEADER_PREFIX = 'x-mtls-edge-';
+
+/** Set to `invalid` when the connection has no client certificate valid for the route (policy enforcement modes). */
+export const CLIENT_CERTIFICATE_STATE_HEADER = 'x-mtls-edge-client-certificate';
+
+/** The verified certificate's properties, from Envoy's own formatters (%DOWNSTREAM_PEER_*%), comma-joined when several. */
+export const PEER_HEADERS = {
+  fingerprint: 'x-mtls-edge-peer-fingerprint',
+  email: 'x-mtls-edge-peer-email',
+  subject: 'x-mtls-edge-peer-subject',
+  dns: 'x-mtls-edge-peer-dns',
+  uri: 'x-mtls-edge-peer-uri',
+} as const;
