@@ -1,5 +1,5 @@
 import type { Config, Result } from './config/index.js';
-import { buildEdgeModel, type EdgeModel } from './model/index.js';
+import { buildEdgeModel, type EdgeModel, type ModelOptions } from './model/index.js';
 import { translate, type EnvoyResources } from './translate/index.js';
 import { buildSnapshot, type ResourceCodec, type Snapshot } from './xds/index.js';
 
@@ -10,8 +10,8 @@ export interface Compiled {
 }
 
 /** Config → model → Envoy resources → versioned snapshot: the whole one-way pipeline after loading. */
-export function compile(config: Config, codec: ResourceCodec): Result<Compiled> {
-  const model = buildEdgeModel(config);
+export function compile(config: Config, codec: ResourceCodec, options: ModelOptions = {}): Result<Compiled> {
+  const model = buildEdgeModel(config, options);
   if (!model.ok) return model;
   const resources = translate(model.value);
   return { ok: true, value: { model: model.value, resources, snapshot: buildSnapshot(resources, codec) } };

@@ -13,11 +13,17 @@ export interface ClientRequest {
   cert?: string;
   key?: string;
   headers?: Record<string, string>;
+  /** GET unless set. */
+  method?: string;
+  /** Also return the response headers. */
+  includeHeaders?: boolean;
 }
 
 export interface ClientResponse {
   status: number;
   body: string;
+  /** Response headers (lower-case names), when the client saw them. */
+  headers?: Record<string, string | string[] | undefined>;
 }
 
 /** One HTTPS request over a fresh TLS connection to 127.0.0.1, with the given SNI and optional client certificate. */
@@ -28,6 +34,7 @@ export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
         host: '127.0.0.1',
         port: r.port,
         path: r.path ?? '/',
+        method: r.method ?? 'GET',
         servername: r.servername,
         headers: { ...r.headers, host: r.host ?? r.servername },
         ca: r.ca,
@@ -40,7 +47,7 @@ export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(r.includeHeaders ? { headers: res.headers } : {}) }));
         res.on('error', reject);
       },
     );

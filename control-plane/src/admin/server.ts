@@ -16,11 +16,28 @@ export interface AdminMetrics {
   registry: Registry;
   nacks: Counter;
   snapshots: Counter;
+  authzDecisions: Counter<'decision' | 'cached'>;
 }
 
-export function createMetrics(ads: AdsServer, reload: ReloadState): AdminMetrics {
+export function createMetrics(ads: AdsServer, reload: ReloadState, authzCache: () => { hits: number; misses: number; size: number } = () => ({ hits: 0, misses: 0, size: 0 })): AdminMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mtls_edge_' });
+  new Gauge({
+    name: 'mtls_edge_authz_cache_hits_total',
+    help: 'ext_authz decisions answered from the cache (per certificate fingerprint and route)',
+    registers: [registry],
+    collect() {
+      this.set(authzCache().hits);
+    },
+  });
+  new Gauge({
+    name: 'mtls_edge_authz_cache_misses_total',
+    help: 'ext_authz decisions that evaluated the policy',
+    registers: [registry],
+    collect() {
+      this.set(authzCache().misses);
+    },
+  });
   new Gauge({
     name: 'mtls_edge_xds_streams',
     help: 'Connected Envoy ADS streams',
@@ -65,6 +82,7 @@ export function createMetrics(ads: AdsServer, reload: ReloadState): AdminMetrics
     registry,
     nacks: new Counter({ name: 'mtls_edge_xds_nacks_total', help: 'Responses rejected by Envoy', registers: [registry] }),
     snapshots: new Counter({ name: 'mtls_edge_snapshots_total', help: 'Snapshots built from config', registers: [registry] }),
+    authzDecisions: new Counter({ name: 'mtls_edge_authz_decisions_total', help: 'ext_authz checks answered', labelNames: ['decision', 'cached'] as const, registers: [registry] }),
   };
 }
 

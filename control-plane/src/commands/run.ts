@@ -3,6 +3,8 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
+import { AuthorizationService, loadAuthorizationService, type AuthorizationRoute, type AuthorizationTable } from '../authz/index.js';
+import { AssertionSigner, type SigningKey } from '../identity/index.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { EnvoyProcess } from '../runtime/envoy-process.js';
 import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
@@ -32,7 +34,11 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const log = createLogger();
   const envoyBinary = o.startEnvoy ? findEnvoy(process.env) : undefined;
   const ads = new AdsServer(log);
-  const reloader = new ConfigReloader(o.configPath, process.env, new ResourceCodec(loadResourceRoot()), ads, log);
+  // The ext_authz service shares the xDS gRPC server: Envoy reaches both over its one control-plane cluster.
+  const authz = authorizationState();
+  const authzService = new AuthorizationService({ table: () => authz.table, signer: () => authz.signer, log, onDecision: (d) => authz.onDecision(d) });
+  ads.addService(loadAuthorizationService(), authzService.implementation());
+  const reloader = new ConfigReloader(o.configPath, process.env, new ResourceCodec(loadResourceRoot()), ads, log, (compiled, key) => authz.apply(compiled.model.authorizationRoutes, key));
   const first = reloader.reload();
   if (!first.ok) {
     printErrors(first.errors);
@@ -44,7 +50,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
     return 1;
   }
   const { config } = first;
-  const metrics = createMetrics(ads, reloader.state);
+  const metrics = createMetrics(ads, reloader.state, () => authzService.stats());
+  authz.onDecision = (d) => metrics.authzDecisions.inc({ decision: d.allowed ? 'allow' : 'deny', cached: String(d.cached) });
   metrics.snapshots.inc(); // the first one, set before the metrics existed
   ads.onChange((event) => {
     if (event === 'nack') metrics.nacks.inc();
@@ -116,4 +123,28 @@ export async function runCommand(o: RunOptions): Promise<number> {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   log.info({ code }, 'stopped');
   return code;
+}
+
+/** What the ext_authz service reads: replaced only when the routes it decides (or the key) really change. */
+function authorizationState() {
+  const state = {
+    table: new Map() as AuthorizationTable,
+    signer: undefined as AssertionSigner | undefined,
+    onDecision: (_: { allowed: boolean; cached: boolean }) => {},
+    tableText: '[]',
+    kid: undefined as string | undefined,
+    apply(routes: AuthorizationRoute[], key: SigningKey | undefined) {
+      const text = JSON.stringify(routes);
+      // A new Map empties the decision cache: only do that when a decision could change.
+      if (text !== state.tableText) {
+        state.table = new Map(routes.map((r) => [r.name, r]));
+        state.tableText = text;
+      }
+      if (key?.kid !== state.kid) {
+        state.signer = key ? new AssertionSigner(key) : undefined;
+        state.kid = key?.kid;
+      }
+    },
+  };
+  return state;
 }

@@ -1,14 +1,22 @@
 import { casWithoutCrl, type Config, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
+import type { AuthorizationRoute } from '../authz/types.js';
+import { routeAuthorization } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
 import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
-import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, TlsClass, Upstream } from './types.js';
+import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, RouteAuthorization, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
+export interface ModelOptions {
+  /** The JSON Web Key Set of the identity-header signing key, served on every host. */
+  jwks?: string;
+}
+
 /** Config → hosts grouped by TLS requirement. Finds the conflicts the handshake cannot resolve. */
-export function buildEdgeModel(config: Config): Result<EdgeModel> {
+export function buildEdgeModel(config: Config, options: ModelOptions = {}): Result<EdgeModel> {
   const errors: ConfigError[] = [];
+  const authorizationRoutes: AuthorizationRoute[] = [];
   const byHost = new Map<string, Array<{ route: RouteConfig; requirement: ClientCaRequirement; upstream: string }>>();
   const upstreams = new Map<string, Upstream>();
   const origins = new Map<string, Set<string>>();
@@ -47,7 +55,11 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
       for (const r of routes) if ('ca' in r.requirement) seen.add(r.requirement.ca.origin);
       origins.set(requirement.id, seen);
     }
-    const edgeRoutes = routes.map((r) => toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared)));
+    const edgeRoutes = routes.map((r) => {
+      const { authorization, extAuthz } = routeAuthorization(r.route, config);
+      if (extAuthz) authorizationRoutes.push(extAuthz);
+      return toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared), authorization);
+    });
     const acceptsUnverified = 'ca' in requirement && (requirement.validation.enforcement !== 'reject_connection' || shared);
     routes.forEach((r, i) => {
       const usesCertificate = r.route.setRequestHeaders.some(([, parts]) => parts.some((p) => 'clientCert' in p));
@@ -73,6 +85,8 @@ export function buildEdgeModel(config: Config): Result<EdgeModel> {
       serverCertificates: config.certificates,
       classes,
       upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      authorizationRoutes: authorizationRoutes.sort((a, b) => a.name.localeCompare(b.name)),
+      ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
     },
   };
 }
@@ -136,7 +150,7 @@ function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequire
   return out;
 }
 
-function toEdgeRoute(route: RouteConfig, upstream: string, check: CertificateCheck): EdgeRoute {
+function toEdgeRoute(route: RouteConfig, upstream: string, check: CertificateCheck, authorization: RouteAuthorization): EdgeRoute {
   return {
     name: `route-${route.index}`,
     match: route.match,
@@ -148,6 +162,7 @@ function toEdgeRoute(route: RouteConfig, upstream: string, check: CertificateChe
     upstream,
     access: route.access,
     certificateCheck: check,
+    authorization,
   };
 }
 

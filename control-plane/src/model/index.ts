@@ -1,3 +1,3 @@
-export { buildEdgeModel } from './build-model.js';
+export { buildEdgeModel, type ModelOptions } from './build-model.js';
 export { hostPatternCovers } from './hostnames.js';
 export type * from './types.js';

@@ -19,8 +19,9 @@ export function routeRequirement(route: RouteConfig, config: Config): ClientCaRe
 export function certificateCheck(route: RouteConfig, requirement: ClientCaRequirement, sharedHost: boolean): CertificateCheck {
   if (!('ca' in requirement)) return { kind: 'none' };
   const mode = requirement.validation.enforcement;
-  const needed = mode === 'policy_with_default_deny' || mode === 'reject_connection' || route.access === 'any_authenticated_user';
-  if (sharedHost) return needed ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) } : { kind: 'none' };
+  // With a policy, allow_any_authenticated_user is one allow clause of it: the policy decides, not a 495.
+  const needed = mode === 'policy_with_default_deny' || mode === 'reject_connection' || (route.access === 'any_authenticated_user' && !route.policy);
+  if (sharedHost) return needed ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) } : { kind: 'none', issuers: issuerNames(requirement.ca) };
   return mode !== 'reject_connection' && needed ? { kind: 'valid' } : { kind: 'none' };
 }
 

@@ -1,4 +1,5 @@
-import type { CertificateBundle, Enforcement, ForwardedCertField, HeaderValuePart, RouteAccess, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
+import type { CertificateBundle, Enforcement, ForwardedCertField, HeaderValuePart, RouteAccess, RoutePolicy, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
+import type { AuthorizationRoute } from '../authz/types.js';
 
 /** What a TLS handshake must prove: nothing, or a client certificate that chains to `ca`. */
 export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
@@ -14,8 +15,23 @@ export interface ClientCertificateValidation {
   checkedPerRoute?: boolean;
 }
 
-/** What a route checks at the HTTP layer: nothing, a validated certificate, or one issued by one of `issuers`. */
-export type CertificateCheck = { kind: 'none' } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
+/**
+ * What a route checks at the HTTP layer: nothing, a validated certificate, or one issued by one of `issuers`.
+ * `none` with `issuers` (a shared host): no certificate needed, but only one from those issuers counts as valid.
+ */
+export type CertificateCheck = { kind: 'none'; issuers?: string[] } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
+
+/** Properties of the client certificate Envoy copies into internal request headers for a route's policy. */
+export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri';
+
+/**
+ * Who decides a route's policy: nobody (no policy), Envoy itself (RBAC over the request and the certificate),
+ * or the control plane's ext_authz service (criteria Envoy cannot test, and every route that signs identity JWTs).
+ */
+export type RouteAuthorization =
+  | { kind: 'none' }
+  | { kind: 'envoy'; policy: RoutePolicy; clientCaRequired: boolean; peerProperties: PeerProperty[] }
+  | { kind: 'ext-authz'; peerProperties: PeerProperty[] };
 
 export type PathRewrite = { kind: 'prefix'; value: string } | { kind: 'replace-leading-slash'; value: string };
 
@@ -32,6 +48,7 @@ export interface EdgeRoute {
   access: RouteAccess;
   /** Checked at the HTTP layer (495), under the two policy enforcements and on hosts whose routes trust different CAs. */
   certificateCheck: CertificateCheck;
+  authorization: RouteAuthorization;
 }
 
 export interface EdgeHost {
@@ -71,4 +88,8 @@ export interface EdgeModel {
   /** Sorted by requirement id; the `none` class, if any, first. */
   classes: TlsClass[];
   upstreams: Upstream[];
+  /** The routes the ext_authz service decides, by route name. */
+  authorizationRoutes: AuthorizationRoute[];
+  /** The JSON Web Key Set served at /.well-known/pomerium/jwks.json on every host (absent: no signing key given). */
+  jwks?: string;
 }

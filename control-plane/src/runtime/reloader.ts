@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { formatError, loadConfigFile, type Config, type ConfigError } from '../config/index.js';
 import { compile, summarize, type Compiled } from '../pipeline.js';
+import type { SigningKey } from '../identity/index.js';
 import type { AdsServer, ResourceCodec } from '../xds/index.js';
+import { jwksDocument, SigningKeys } from './signing-keys.js';
 
 export interface ReloadState {
   reloads: number;
@@ -13,6 +15,9 @@ export interface ReloadState {
 }
 
 export type ReloadOutcome = { ok: true; config: Config; compiled: Compiled; files: string[] } | { ok: false; errors: ConfigError[]; files: string[] };
+
+/** A config that compiled, just before Envoy is told: what the ext_authz service must know by then. */
+export type AppliedListener = (compiled: Compiled, signingKey: SigningKey | undefined) => void;
 
 /**
  * Loads the config again and, when it is valid and different, hands the new snapshot to the xDS server.
@@ -27,6 +32,8 @@ export class ConfigReloader {
     private readonly codec: ResourceCodec,
     private readonly ads: AdsServer,
     private readonly log: Logger,
+    private readonly onApplied: AppliedListener = () => {},
+    private readonly signingKeys = new SigningKeys(configPath, env, (path) => log.info({ path }, 'generated a signing key for identity headers')),
   ) {}
 
   reload(now = new Date()): ReloadOutcome {
@@ -34,8 +41,11 @@ export class ConfigReloader {
     const loaded = loadConfigFile(this.configPath, this.env);
     if (!loaded.result.ok) return this.reject(loaded.result.errors, loaded.files);
     const config = loaded.result.value;
-    const compiled = compile(config, this.codec);
+    const key = this.signingKeys.forConfig(config);
+    if (!key.ok) return this.reject(key.errors, loaded.files);
+    const compiled = compile(config, this.codec, { jwks: jwksDocument(key.value) });
     if (!compiled.ok) return this.reject(compiled.errors, loaded.files);
+    this.onApplied(compiled.value, key.value);
 
     this.state.errors = [];
     this.state.lastApplied = now.toISOString();

@@ -1,3 +1,4 @@
+import { CLIENT_CERTIFICATE_STATE_HEADER, INTERNAL_HEADER_PREFIX, PEER_HEADERS } from '../policy/internal-headers.js';
 import { typed } from './common.js';
 import type { EnvoyJson } from './types.js';
 
@@ -5,15 +6,16 @@ export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate';
 const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
 
 /**
- * Identity headers only this edge (or Pomerium before it) may set: a client that sends them is lying.
- * Envoy's header_mutation cannot remove by prefix in the API this project builds against, so a few
- * lines of Lua do it. (x-forwarded-client-cert is sanitized by the connection manager itself.)
+ * Identity headers only this edge (or Pomerium before it) may set, and the edge's own internal headers:
+ * a client that sends them is lying. Envoy's header_mutation cannot remove by prefix in the API this
+ * project builds against, so a few lines of Lua do it. (x-forwarded-client-cert is sanitized by the
+ * connection manager itself.)
  */
 const STRIP_IDENTITY_HEADERS = `
 function envoy_on_request(handle)
   local forged = {}
   for name, _ in pairs(handle:headers()) do
-    if string.sub(name, 1, 11) == "x-pomerium-" then forged[#forged + 1] = name end
+    if string.sub(name, 1, 11) == "x-pomerium-" or string.sub(name, 1, ${INTERNAL_HEADER_PREFIX.length}) == "${INTERNAL_HEADER_PREFIX}" then forged[#forged + 1] = name end
   end
   for _, name in ipairs(forged) do handle:headers():remove(name) end
 end
@@ -89,17 +91,31 @@ export function skipClientCertificateCheck(): EnvoyJson {
 
 /**
  * Per-route, for routes that need no certificate on a chain that accepts unverified ones: let the request
- * through, but never with an x-forwarded-client-cert built from a certificate Envoy did not verify.
+ * through, but with nothing that describes a certificate Envoy did not verify (or, on a host whose routes
+ * trust different CAs, one not issued for this route): no x-forwarded-client-cert, no certificate
+ * properties for the policy filters, and a mark that tells the ext_authz service the certificate is invalid.
  */
-const DROP_UNVERIFIED_CERTIFICATE = `
+function markUnverifiedCertificateSource(issuers?: string[]): string {
+  const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
+  const removals = ['x-forwarded-client-cert', ...Object.values(PEER_HEADERS)].map((h) => `    headers:remove("${h}")`).join('\n');
+  return `
+local ALLOWED_ISSUERS = ${allowed}
+
 function envoy_on_request(handle)
   local ssl = handle:streamInfo():downstreamSslConnection()
-  if ssl == nil or not ssl:peerCertificateValidated() then handle:headers():remove("x-forwarded-client-cert") end
+  local valid = ssl ~= nil and ssl:peerCertificateValidated()
+  if valid and ALLOWED_ISSUERS ~= nil then valid = ALLOWED_ISSUERS[ssl:issuerPeerCertificate()] == true end
+  if not valid then
+    local headers = handle:headers()
+${removals}
+    headers:replace("${CLIENT_CERTIFICATE_STATE_HEADER}", "invalid")
+  end
 end
 `;
+}
 
-export function allowWithoutClientCertificate(): EnvoyJson {
-  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: DROP_UNVERIFIED_CERTIFICATE } }) };
+export function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
+  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: markUnverifiedCertificateSource(issuers) } }) };
 }
 
 /**

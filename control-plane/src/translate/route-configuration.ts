@@ -1,8 +1,10 @@
 import type { HeaderValuePart } from '../config/index.js';
 import type { EdgeRoute, TlsClass } from '../model/index.js';
+import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/internal-headers.js';
 import { duration } from './common.js';
 import { allowWithoutClientCertificate, checkClientCertificateIssuer, skipClientCertificateCheck } from './http-filters.js';
 import { checksClientCertificates } from './listener.js';
+import { routePolicyFilterConfig } from './policy-filters.js';
 import { routeConfigurationName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -15,13 +17,13 @@ const MISDIRECTED: EnvoyJson = {
  * The routes one filter chain may serve: only hosts whose requirement its handshake met.
  * Any other Host/:authority gets 421, which closes connection coalescing and keep-alive host switching.
  */
-export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
+export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource {
   const name = routeConfigurationName(tlsClass.requirement);
   const checks = checksClientCertificates(tlsClass);
   const virtualHosts: EnvoyJson[] = tlsClass.hosts.map((host) => ({
     name: host.name,
     domains: [host.name],
-    routes: [edgeHealthRoute(checks), ...host.routes.map((r) => buildRoute(r, checks))],
+    routes: [edgeHealthRoute(checks), ...(jwks !== undefined ? [jwksRoute(jwks, checks)] : []), ...host.routes.map((r) => buildRoute(r, checks))],
   }));
   // A 421 needs no certificate: the client should go elsewhere, whatever it holds.
   const misdirected = checks ? { ...MISDIRECTED, typed_per_filter_config: skipClientCertificateCheck() } : MISDIRECTED;
@@ -29,7 +31,23 @@ export function buildRouteConfiguration(tlsClass: TlsClass): NamedResource {
     virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [misdirected] });
   }
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
-  return { name, resource: { name, virtual_hosts: virtualHosts } };
+  // The certificate's properties are for this edge's filters only, never for an upstream.
+  const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS)];
+  return { name, resource: { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal } };
+}
+
+/** Pomerium's path for the key that verifies X-Pomerium-Jwt-Assertion. */
+export const JWKS_PATH = '/.well-known/pomerium/jwks.json';
+
+/** The public signing key, on every host, to anyone: an upstream (or its users) must be able to fetch it. */
+function jwksRoute(jwks: string, chainChecksCertificates: boolean): EnvoyJson {
+  return {
+    name: 'jwks',
+    match: { path: JWKS_PATH },
+    direct_response: { status: 200, body: { inline_string: jwks } },
+    response_headers_to_add: [{ header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    ...(chainChecksCertificates ? { typed_per_filter_config: skipClientCertificateCheck() } : {}),
+  };
 }
 
 /** The edge's own liveness answer, on every host, reachable without a client certificate under the policy enforcements. */
@@ -61,8 +79,10 @@ export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): E
   }
   if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
   const check = route.certificateCheck;
-  if (chainChecksCertificates && check.kind === 'none') out['typed_per_filter_config'] = allowWithoutClientCertificate();
-  if (check.kind === 'issued-by') out['typed_per_filter_config'] = checkClientCertificateIssuer(check.issuers);
+  const perFilter: EnvoyJson = routePolicyFilterConfig(route);
+  if (chainChecksCertificates && check.kind === 'none') Object.assign(perFilter, allowWithoutClientCertificate(check.issuers));
+  if (check.kind === 'issued-by') Object.assign(perFilter, checkClientCertificateIssuer(check.issuers));
+  if (Object.keys(perFilter).length > 0) out['typed_per_filter_config'] = perFilter;
   return out;
 }
 

@@ -10,7 +10,7 @@ export function translate(model: EdgeModel): EnvoyResources {
   return {
     clusters: sortByName(model.upstreams.map(buildCluster)),
     listeners: [buildListener(model)],
-    routeConfigurations: sortByName(model.classes.map(buildRouteConfiguration)),
+    routeConfigurations: sortByName(model.classes.map((c) => buildRouteConfiguration(c, model.jwks))),
     secrets: sortByName(buildSecrets(model)),
   };
 }

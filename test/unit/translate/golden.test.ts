@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { formatError, resolveConfig } from '../../../control-plane/src/config/index.js';
 import { buildEdgeModel } from '../../../control-plane/src/model/index.js';
+import { signingKeyFromPem } from '../../../control-plane/src/identity/index.js';
+import { jwksDocument } from '../../../control-plane/src/runtime/signing-keys.js';
 import { translate, TYPE_URL, type EnvoyResources } from '../../../control-plane/src/translate/index.js';
 import { loadResourceRoot, ResourceCodec } from '../../../control-plane/src/xds/index.js';
 
@@ -24,7 +26,9 @@ function render(dir: string): { file: 'envoy.json' | 'errors.txt'; text: string;
     // A fixed stand-in for the system roots, so that the golden files do not follow Node's root store.
     systemRoots: [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')],
   });
-  const model = loaded.ok ? buildEdgeModel(loaded.value) : loaded;
+  // The runner serves the JWKS of the signing key; a case with a fixed signing_key shows that route too.
+  const jwks = loaded.ok && loaded.value.signingKey ? jwksDocument(signingKeyFromPem(loaded.value.signingKey.pem)) : undefined;
+  const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
   if (!model.ok) return { file: 'errors.txt', text: model.errors.map(formatError).join('\n') + '\n' };
   const resources = translate(model.value);
   const json = {

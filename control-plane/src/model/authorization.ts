@@ -1,0 +1,68 @@
+import type { Config, PolicyCriterion, RouteConfig, RoutePolicy } from '../config/index.js';
+import type { AuthorizationRoute } from '../authz/types.js';
+import type { PeerProperty, RouteAuthorization } from './types.js';
+
+/**
+ * Where a route's policy runs. Envoy decides whatever its RBAC filter can test on the request and on the
+ * certificate properties its formatters expose (fingerprint, email and DNS/URI SANs, subject); the
+ * control plane's ext_authz service decides the rest (UPN-based `user`, SPKI hashes, UPN SANs, and
+ * matchers that must hold together on one SAN) and every route that passes identity headers, because
+ * only it can sign the JWT.
+ */
+export function routeAuthorization(route: RouteConfig, config: Config): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
+  if (!route.policy && !route.passIdentityHeaders) return { authorization: { kind: 'none' } };
+  const policy = route.policy ?? impliedPolicy(route);
+  const clientCaRequired = (route.clientCa ?? config.clientCa) !== undefined;
+  if (route.passIdentityHeaders || needsExtAuthz(policy)) {
+    return {
+      // The fingerprint header tells the service the certificate is valid for the route (see translate/http-filters.ts).
+      authorization: { kind: 'ext-authz', peerProperties: clientCaRequired ? ['fingerprint'] : [] },
+      extAuthz: {
+        name: routeName(route),
+        audience: route.from.host,
+        policy,
+        passIdentityHeaders: route.passIdentityHeaders,
+        claimsHeaders: route.passIdentityHeaders ? config.jwtClaimsHeaders : [],
+        clientCaRequired,
+      },
+    };
+  }
+  return { authorization: { kind: 'envoy', policy, clientCaRequired, peerProperties: clientCaRequired ? peerPropertiesFor(policy) : [] } };
+}
+
+export function routeName(route: RouteConfig): string {
+  return `route-${route.index}`;
+}
+
+/** pass_identity_headers without a policy: the route's allow_* option, as a policy. */
+function impliedPolicy(route: RouteConfig): RoutePolicy {
+  const kind = route.access === 'public' ? 'accept' : 'authenticated_user';
+  return { allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }], deny: [] };
+}
+
+function criteria(policy: RoutePolicy): PolicyCriterion[] {
+  return [...policy.allow, ...policy.deny].flatMap((c) => c.criteria);
+}
+
+export function needsExtAuthz(policy: RoutePolicy): boolean {
+  return criteria(policy).some((c) => {
+    if (c.kind === 'user') return true;
+    if (c.kind !== 'client_certificate') return false;
+    return c.conditions.some((k) => k.kind === 'spki_hash' || (k.kind === 'san' && (k.san === 'user_principal_name' || k.match.length > 1)));
+  });
+}
+
+function peerPropertiesFor(policy: RoutePolicy): PeerProperty[] {
+  const out = new Set<PeerProperty>(['fingerprint']);
+  for (const c of criteria(policy)) {
+    if (c.kind === 'email' || c.kind === 'domain') {
+      out.add('email');
+      out.add('subject');
+    }
+    if (c.kind === 'client_certificate') {
+      for (const k of c.conditions) if (k.kind === 'san' && k.san !== 'user_principal_name') out.add(k.san);
+    }
+  }
+  const order: PeerProperty[] = ['fingerprint', 'email', 'subject', 'dns', 'uri'];
+  return order.filter((p) => out.has(p));
+}

@@ -1,0 +1,183 @@
+import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../config/index.js';
+import { PEER_HEADERS } from '../policy/internal-headers.js';
+import type { EnvoyJson } from './types.js';
+
+/**
+ * A PPL policy as Envoy RBAC principals, over the request (`:method`, the path) and the internal headers that
+ * carry the certificate's properties (set from Envoy's own %DOWNSTREAM_PEER_*% formatters, removed by the
+ * client-certificate filter when the certificate is not valid for the route; see http-filters.ts).
+ *
+ * Header values are Envoy's: several SANs are joined with ",", the subject is RFC 2253 (`CN=a,O=Org\, Inc`).
+ * `email` is the first email SAN, else a common name that is an email address: the same rule the ext_authz
+ * service applies to the parsed certificate (identity/certificate-identity.ts).
+ */
+export interface RbacPolicies {
+  /** One RBAC policy per clause, named `deny-rule-N`: the name Envoy reports in the 403's details. */
+  deny?: EnvoyJson;
+  allow: EnvoyJson;
+}
+
+export function buildRbacPolicies(policy: RoutePolicy, clientCaRequired: boolean): RbacPolicies {
+  const rules = (action: 'ALLOW' | 'DENY', clauses: PolicyClause[], prefix: string): EnvoyJson => ({
+    action,
+    policies: Object.fromEntries(
+      clauses.map((c, i) => [`${prefix}-rule-${i + 1}`, { permissions: [{ any: true }], principals: [clausePrincipal(c, clientCaRequired)] }]),
+    ),
+  });
+  return {
+    ...(policy.deny.length > 0 ? { deny: rules('DENY', policy.deny, 'deny') } : {}),
+    // No allow clause: nothing is allowed (Pomerium's rule), which an ALLOW with no policies is.
+    allow: rules('ALLOW', policy.allow, 'allow'),
+  };
+}
+
+const ANY: EnvoyJson = { any: true };
+const NOTHING: EnvoyJson = { not_id: ANY };
+const and = (ids: EnvoyJson[]): EnvoyJson => (ids.length === 1 ? ids[0]! : { and_ids: { ids } });
+const or = (ids: EnvoyJson[]): EnvoyJson => (ids.length === 1 ? ids[0]! : { or_ids: { ids } });
+const not = (id: EnvoyJson): EnvoyJson => ({ not_id: id });
+
+function clausePrincipal(clause: PolicyClause, ca: boolean): EnvoyJson {
+  const ids = clause.criteria.map((c) => criterionPrincipal(c, ca));
+  if (ids.length === 0) return NOTHING;
+  switch (clause.operator) {
+    case 'and':
+      return and(ids);
+    case 'or':
+      return or(ids);
+    case 'not':
+      return and(ids.map(not));
+    case 'nor':
+      return or(ids.map(not));
+  }
+}
+
+const present = (header: string): EnvoyJson => ({ header: { name: header, present_match: true } });
+const headerRegex = (header: string, regex: string): EnvoyJson => ({ header: { name: header, string_match: { safe_regex: { regex } } } });
+
+function criterionPrincipal(c: PolicyCriterion, ca: boolean): EnvoyJson {
+  switch (c.kind) {
+    case 'accept':
+      return ANY;
+    case 'reject':
+      return NOTHING;
+    case 'authenticated_user':
+      return present(PEER_HEADERS.fingerprint);
+    case 'invalid_client_certificate':
+      // Without a client CA every request is as valid as it can be (as in Pomerium).
+      return ca ? not(present(PEER_HEADERS.fingerprint)) : NOTHING;
+    case 'http_method':
+      return and(c.match.map((m) => matcherPrincipal(m, (sm) => ({ header: { name: ':method', string_match: sm } }))));
+    case 'http_path':
+      return and(c.match.map((m) => matcherPrincipal(m, (sm) => ({ url_path: { path: sm } }))));
+    case 'email':
+      return emailPrincipal(c.match, (m) => listElementRegex(m, 'first'), cnRegex);
+    case 'domain':
+      return emailPrincipal(c.match, domainOfFirstEmailRegex, domainOfCnRegex);
+    case 'client_certificate':
+      return and(c.conditions.map(conditionPrincipal));
+    case 'user':
+      throw new Error('`user` is decided by the ext_authz service (model/authorization.ts)');
+  }
+}
+
+/** One string matcher as an Envoy StringMatcher (`not` as a negated `is`, `in` as any of several). */
+function matcherPrincipal(m: StringMatcher, wrap: (sm: EnvoyJson) => EnvoyJson): EnvoyJson {
+  switch (m.op) {
+    case 'is':
+      return wrap({ exact: m.value });
+    case 'not':
+      return not(wrap({ exact: m.value }));
+    case 'starts_with':
+      return wrap({ prefix: m.value });
+    case 'ends_with':
+      return wrap({ suffix: m.value });
+    case 'contains':
+      return wrap({ contains: m.value });
+    case 'in':
+      return m.values.length === 0 ? NOTHING : or(m.values.map((v) => wrap({ exact: v })));
+  }
+}
+
+/**
+ * `email` / `domain`: from the first email SAN when the certificate has one, else from a common name that
+ * is an email address. Each matcher is its own regex over the same value, so several must all hold.
+ */
+function emailPrincipal(match: StringMatcher[], sanRegex: (m: StringMatcher) => string, cnRegexFor: (m: StringMatcher) => string): EnvoyJson {
+  const fromSan = and([present(PEER_HEADERS.email), ...match.map((m) => negatable(m, PEER_HEADERS.email, sanRegex))]);
+  const fromCn = and([not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, cnRegex({ op: 'is', value: '' }, true)), ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
+  return or([fromSan, fromCn]);
+}
+
+function negatable(m: StringMatcher, header: string, regexFor: (m: StringMatcher) => string): EnvoyJson {
+  if (m.op === 'not') return not(headerRegex(header, regexFor({ op: 'is', value: m.value })));
+  return headerRegex(header, regexFor(m));
+}
+
+function conditionPrincipal(k: CertificateCondition): EnvoyJson {
+  if (k.kind === 'fingerprint') return or(k.values.map((v) => ({ header: { name: PEER_HEADERS.fingerprint, string_match: { exact: v } } })));
+  if (k.kind === 'san' && k.san !== 'user_principal_name' && k.match.length === 1) {
+    const header = PEER_HEADERS[k.san];
+    const m = k.match[0]!;
+    // `not`: no SAN of the type is that value (a certificate without such SANs passes, as in Pomerium's `!=`).
+    if (m.op === 'not') return not(headerRegex(header, listElementRegex({ op: 'is', value: m.value }, 'any')));
+    return headerRegex(header, listElementRegex(m, 'any'));
+  }
+  throw new Error(`client_certificate ${k.kind} is decided by the ext_authz service (model/authorization.ts)`);
+}
+
+/** RE2 with every character taken literally. */
+export function quoteRegex(text: string): string {
+  return text.replace(/[\\^$.|?*+()[\]{}-]/g, '\\$&');
+}
+
+/** A regex for one value made of characters matching `char` (a class or group), as the matcher says. */
+function valueRegex(m: StringMatcher, char: string, quote: (v: string) => string = quoteRegex): string {
+  const any = `${char}*`;
+  switch (m.op) {
+    case 'is':
+    case 'not':
+      return quote(m.value);
+    case 'starts_with':
+      return quote(m.value) + any;
+    case 'ends_with':
+      return any + quote(m.value);
+    case 'contains':
+      return any + quote(m.value) + any;
+    case 'in':
+      return `(?:${m.values.map(quote).join('|') || '[^\\s\\S]'})`;
+  }
+}
+
+/** Envoy joins several SANs with ",": match the first element, or any element. */
+export function listElementRegex(m: StringMatcher, which: 'first' | 'any'): string {
+  const element = valueRegex(m, '[^,]');
+  return which === 'first' ? `${element}(?:,.*)?` : `(?:.*,)?${element}(?:,.*)?`;
+}
+
+function domainOfFirstEmailRegex(m: StringMatcher): string {
+  // Domains compare without regard to case, as the identity's `domain` is lower case.
+  return `(?i)[^,]*@${valueRegex(m, '[^,@]')}(?:,.*)?`;
+}
+
+// An RFC 2253 attribute value: any character but the separators, or an escaped one.
+const DN_CHAR = '(?:[^\\\\,+]|\\\\.)';
+const DN_BEFORE_CN = `(?:${DN_CHAR}*[,+])*CN=`;
+const DN_AFTER = '(?:[,+].*)?';
+const EMAIL_LIKE = '[^\\\\,+@\\s]+@[^\\\\,+@\\s]+';
+
+/** RFC 2253 escaping of a literal attribute value, then quoted for RE2. */
+function dnQuote(value: string): string {
+  const escaped = value.replace(/[\\,+"<>;=]/g, '\\$&').replace(/^[ #]/, '\\$&').replace(/ $/, '\\ ');
+  return quoteRegex(escaped);
+}
+
+/** The subject has a common name matching `m`; with `emailOnly`, just a common name that is an email address. */
+function cnRegex(m: StringMatcher, emailOnly = false): string {
+  if (emailOnly) return `${DN_BEFORE_CN}${EMAIL_LIKE}${DN_AFTER}`;
+  return `${DN_BEFORE_CN}${valueRegex(m, DN_CHAR, dnQuote)}${DN_AFTER}`;
+}
+
+function domainOfCnRegex(m: StringMatcher): string {
+  return `(?i)${DN_BEFORE_CN}[^\\\\,+@\\s]+@${valueRegex(m, '[^\\\\,+@\\s]', dnQuote)}${DN_AFTER}`;
+}

@@ -1,0 +1,230 @@
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import { startEdge, type RunningEdge } from '../support/edge.js';
+import { expectHandshakeRefused, httpsGet, type ClientRequest } from '../support/https-client.js';
+import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n';
+
+interface People {
+  /** CN alice, email SAN alice@example.com */
+  alice: ClientCert;
+  /** CN bob@example.com, no SAN: the email comes from the common name */
+  bob: ClientCert;
+  /** CN carol; UPN carol@corp.example; emails carol@example.org, second@example.com; a DNS and a URI SAN */
+  carol: ClientCert;
+  /** CN dan; no email at all */
+  dan: ClientCert;
+}
+
+async function issuePeople(pki: TestPki): Promise<People> {
+  const ca = pki.caAuthority;
+  const pair = (c: { certPem: string; keyPem: string }): ClientCert => ({ cert: c.certPem, key: c.keyPem });
+  return {
+    alice: pki.clientA,
+    bob: pair(await issueClientCertificate(ca, { commonName: 'bob@example.com' })),
+    carol: pair(
+      await issueClientCertificate(ca, {
+        commonName: 'carol',
+        email: 'carol@example.org',
+        moreEmails: ['second@example.com'],
+        dnsNames: ['device1.corp.example'],
+        uris: ['spiffe://corp.example/carol'],
+        userPrincipalNames: ['carol@corp.example'],
+      }),
+    ),
+    dan: pair(await issueClientCertificate(ca, { commonName: 'dan' })),
+  };
+}
+
+const fingerprint = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
+const spkiHash = (pem: string) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+
+/** A route on host x for each criterion and operator; `policy` is YAML indented for a route. */
+function policyRoute(up: TestUpstream, prefix: string, policy: string, extra = ''): string {
+  return `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: ${prefix}\n${extra}    policy:\n${policy}`;
+}
+
+function policyRoutes(up: TestUpstream, people: People): string {
+  const allow = (criterion: string) => `      allow:\n        or:\n          - ${criterion}\n`;
+  return [
+    policyRoute(up, '/email-is', allow('email: { is: alice@example.com }')),
+    policyRoute(up, '/email-bare', allow('email: alice@example.com')),
+    policyRoute(up, '/email-starts', allow('email: { starts_with: ali }')),
+    policyRoute(up, '/email-ends', allow('email: { ends_with: "@example.com" }')),
+    policyRoute(up, '/email-contains', allow('email: { contains: "ob@ex" }')),
+    policyRoute(up, '/email-in', allow('email: { in: [bob@example.com, zed@example.com] }')),
+    policyRoute(up, '/email-not', allow('email: { not: alice@example.com }')),
+    policyRoute(up, '/domain', allow('domain: { is: example.com }')),
+    policyRoute(up, '/user-cn', allow('user: { is: alice }')),
+    policyRoute(up, '/user-upn', allow('user: { is: carol@corp.example }')),
+    policyRoute(up, '/fingerprint', allow(`client_certificate: { fingerprint: "${fingerprint(people.alice.cert)}" }`)),
+    policyRoute(up, '/long-fingerprint', allow(`client_certificate: { fingerprint: "${new X509Certificate(people.bob.cert).fingerprint256}" }`)),
+    policyRoute(up, '/spki', allow(`client_certificate: { spki_hash: "${spkiHash(people.alice.cert)}" }`)),
+    policyRoute(up, '/certificate', allow(`client_certificate:\n              certificate: |\n${people.bob.cert.trim().split('\n').map((l) => `                ${l}`).join('\n')}`)),
+    policyRoute(up, '/san-dns', allow('client_certificate: { san_dns: { ends_with: .corp.example } }')),
+    policyRoute(up, '/san-uri', allow('client_certificate: { san_uri: { starts_with: "spiffe://corp.example/" } }')),
+    policyRoute(up, '/san-email', allow('client_certificate: { san_email: second@example.com }')),
+    policyRoute(up, '/san-upn', allow('client_certificate: { san_user_principal_name: { ends_with: "@corp.example" } }')),
+    policyRoute(up, '/method', allow('http_method: { in: [GET, HEAD] }')),
+    policyRoute(up, '/path', allow('http_path: { starts_with: /path/open }')),
+    policyRoute(up, '/accept', allow('accept: true')),
+    policyRoute(up, '/reject', allow('reject: true')),
+    policyRoute(up, '/authenticated', allow('authenticated_user: true')),
+    policyRoute(up, '/and', '      allow:\n        and:\n          - domain: example.com\n          - http_method: GET\n'),
+    policyRoute(up, '/not', '      allow:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n'),
+    policyRoute(up, '/nor', '      allow:\n        nor:\n          - email: alice@example.com\n          - http_method: GET\n'),
+    policyRoute(up, '/deny-wins', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - email: alice@example.com\n'),
+    policyRoute(up, '/any-user-but-bob', '      deny:\n        or:\n          - email: bob@example.com\n', '    allow_any_authenticated_user: true\n'),
+    policyRoute(up, '/two-rules', '      - allow:\n          or:\n            - email: alice@example.com\n      - allow:\n          or:\n            - user: dan\n'),
+  ].join('');
+}
+
+/** path → who gets 200 (everyone else among alice, bob, carol and dan gets 403). */
+const EXPECTED: Array<[string, Array<keyof People>]> = [
+  ['/email-is', ['alice']],
+  ['/email-bare', ['alice']],
+  ['/email-starts', ['alice']],
+  ['/email-ends', ['alice', 'bob']],
+  ['/email-contains', ['bob']],
+  ['/email-in', ['bob']],
+  // dan has no email: a matcher on an absent value does not hold.
+  ['/email-not', ['bob', 'carol']],
+  // carol's first email SAN is at example.org; the second one does not count.
+  ['/domain', ['alice', 'bob']],
+  ['/user-cn', ['alice']],
+  ['/user-upn', ['carol']],
+  ['/fingerprint', ['alice']],
+  ['/long-fingerprint', ['bob']],
+  ['/spki', ['alice']],
+  ['/certificate', ['bob']],
+  ['/san-dns', ['carol']],
+  ['/san-uri', ['carol']],
+  ['/san-email', ['carol']],
+  ['/san-upn', ['carol']],
+  ['/method', ['alice', 'bob', 'carol', 'dan']],
+  ['/accept', ['alice', 'bob', 'carol', 'dan']],
+  ['/reject', []],
+  ['/authenticated', ['alice', 'bob', 'carol', 'dan']],
+  ['/and', ['alice', 'bob']],
+  ['/not', ['carol', 'dan']],
+  // nor = at least one does not hold: with GET, everyone but alice.
+  ['/nor', ['bob', 'carol', 'dan']],
+  ['/deny-wins', ['bob', 'carol', 'dan']],
+  ['/any-user-but-bob', ['alice', 'carol', 'dan']],
+  ['/two-rules', ['alice', 'dan']],
+];
+
+describe('route policies through Envoy: every criterion and operator, allow and deny', () => {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; people: People };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    ctx.people = await issuePeople(ctx.pki);
+    ctx.up = await startUpstream('u');
+    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: `${SERVER}client_ca_file: ca-a.pem\nroutes:\n${policyRoutes(ctx.up, ctx.people)}` });
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+  const get = (path: string, who: ClientCert | undefined, extra: Partial<ClientRequest> = {}) =>
+    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
+
+  for (const [path, allowed] of EXPECTED) {
+    it(`${path}: ${allowed.length ? allowed.join(', ') : 'nobody'}`, async () => {
+      for (const who of ['alice', 'bob', 'carol', 'dan'] as const) {
+        const before = ctx.up.seen.length;
+        const res = await get(`${path}/x`, ctx.people[who]);
+        const want = allowed.includes(who) ? 200 : 403;
+        assert.equal(res.status, want, `${who} on ${path}: ${res.status} ${res.body.slice(0, 300)}`);
+        assert.equal(ctx.up.seen.length, before + (want === 200 ? 1 : 0), `${who} on ${path}: upstream count`);
+      }
+    });
+  }
+
+  it('http_method: POST is refused where only GET and HEAD are allowed; /and needs GET too', async () => {
+    assert.equal((await get('/method/x', ctx.people.alice, { method: 'POST' })).status, 403);
+    assert.equal((await get('/and/x', ctx.people.alice, { method: 'POST' })).status, 403);
+    // nor: alice is not refused when the method is not GET.
+    assert.equal((await get('/nor/x', ctx.people.alice, { method: 'POST' })).status, 200);
+  });
+
+  it('http_path: only the allowed path prefix passes', async () => {
+    assert.equal((await get('/path/open/a', ctx.people.dan)).status, 200);
+    assert.equal((await get('/path/closed', ctx.people.dan)).status, 403);
+  });
+
+  it('the 403 page names the reason; JSON on request', async () => {
+    const html = await get('/deny-wins/x', ctx.people.alice, { includeHeaders: true });
+    assert.equal(html.status, 403);
+    assert.match(String(html.headers?.['content-type']), /text\/html/);
+    assert.match(html.body, /<h1>Access denied<\/h1>/);
+    assert.match(html.body, /deny-rule-1/);
+    const json = await get('/email-is/x', ctx.people.bob, { headers: { accept: 'application/json' }, includeHeaders: true });
+    assert.equal(json.status, 403);
+    assert.match(String(json.headers?.['content-type']), /application\/json/);
+    const body = JSON.parse(json.body) as { status: number; error: string; reason: string };
+    assert.equal(body.status, 403);
+    assert.equal(body.error, 'forbidden');
+    assert.match(body.reason, /none/);
+    // Decided by the ext_authz service: its reason is the readable one.
+    const ext = JSON.parse((await get('/user-cn/x', ctx.people.bob, { headers: { accept: 'application/json' } })).body) as { message: string; reason: string };
+    assert.match(ext.message, /user/);
+  });
+
+  it('no certificate at all: the handshake refuses it before any policy (client_ca_file means reject_connection)', async () => {
+    await expectHandshakeRefused({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/accept/x' });
+  });
+
+  it('forged internal and identity headers cannot grant access or reach the upstream', async () => {
+    const forged = { 'x-mtls-edge-peer-email': 'alice@example.com', 'x-mtls-edge-peer-fingerprint': fingerprint(ctx.people.alice.cert), 'x-pomerium-jwt-assertion': 'forged' };
+    assert.equal((await get('/email-is/x', ctx.people.dan, { headers: forged })).status, 403);
+    assert.equal((await get('/fingerprint/x', ctx.people.dan, { headers: forged })).status, 403);
+    assert.equal((await get('/accept/x', ctx.people.dan, { headers: forged })).status, 200);
+    const seen = ctx.up.seen.at(-1)!.headers;
+    for (const name of Object.keys(seen)) assert.ok(!name.startsWith('x-mtls-edge-') && !name.startsWith('x-pomerium-'), `${name} reached the upstream`);
+  });
+});
+
+describe('enforcement policy: invalid_client_certificate and authenticated_user decide, not a 495', () => {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    ctx.up = await startUpstream('u');
+    const route = (prefix: string, policy: string) => `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml:
+        `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+        route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
+        route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
+        route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
+        route('/email', '      allow:\n        or:\n          - email: bob@example.com\n'),
+    });
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+  const get = (path: string, who?: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
+
+  it('a valid certificate is an authenticated user; none, or one from another CA, is not', async () => {
+    assert.equal((await get('/members', ctx.pki.clientA)).status, 200);
+    assert.equal((await get('/members')).status, 403);
+    assert.equal((await get('/members', ctx.pki.clientB)).status, 403);
+    assert.equal((await get('/members', ctx.pki.expiredA)).status, 403);
+  });
+  it('invalid_client_certificate holds without a certificate or with an invalid one', async () => {
+    assert.equal((await get('/strangers')).status, 200);
+    assert.equal((await get('/strangers', ctx.pki.clientB)).status, 200);
+    assert.equal((await get('/strangers', ctx.pki.clientA)).status, 403);
+    assert.equal((await get('/no-invalid', ctx.pki.clientA)).status, 200);
+    assert.equal((await get('/no-invalid', ctx.pki.clientB)).status, 403);
+  });
+  it('an untrusted certificate carries no identity: bob@example.com from another CA is not bob', async () => {
+    assert.equal((await get('/email', ctx.pki.clientB)).status, 403);
+  });
+});
