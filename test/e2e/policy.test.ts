@@ -190,20 +190,18 @@ describe('route policies through Envoy: every criterion and operator, allow and 
 });
 
 describe('enforcement policy: invalid_client_certificate and authenticated_user decide, not a 495', () => {
-  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; yaml: string };
   before(async () => {
     ctx.pki = await createTestPki();
     ctx.up = await startUpstream('u');
     const route = (prefix: string, policy: string) => `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
-    ctx.edge = await startEdge({
-      dir: ctx.pki.dir,
-      yaml:
+    ctx.yaml =
         `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
         route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
         route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
         route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
-        route('/email', '      allow:\n        or:\n          - email: bob@example.com\n'),
-    });
+        route('/email', '      allow:\n        or:\n          - email: bob@example.com\n');
+    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: ctx.yaml });
   });
   after(async () => {
     await ctx.edge?.stop();
@@ -226,5 +224,14 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
   });
   it('an untrusted certificate carries no identity: bob@example.com from another CA is not bob', async () => {
     assert.equal((await get('/email', ctx.pki.clientB)).status, 403);
+  });
+  it('a policy edit applies by hot reload, as a route change only (the listener, and its connections, stay)', async () => {
+    assert.equal((await get('/email', ctx.pki.clientA)).status, 403);
+    const before = await ctx.edge.status();
+    const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+    ctx.edge.writeConfig(ctx.yaml.replace('email: bob@example.com', 'email: alice@example.com'));
+    const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.ready);
+    assert.equal(after.typeVersions[listener], before.typeVersions[listener]);
+    assert.equal((await get('/email', ctx.pki.clientA)).status, 200);
   });
 });

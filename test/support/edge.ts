@@ -38,7 +38,7 @@ export interface EdgeStatus {
   typeVersions: Record<string, string>;
   envoyPid: number | null;
   ready: boolean;
-  reload: { reloads: number; failures: number; errors: Array<{ file: string; line?: number; key: string; message: string; text: string }> };
+  reload: { reloads: number; failures: number; lastApplied?: string; errors: Array<{ file: string; line?: number; key: string; message: string; text: string }> };
   rejected: { version: string; node: string; typeUrl: string; message: string } | null;
   nodes: Array<{ node: string; protocol: 'sotw' | 'delta'; types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }> }>;
 }
