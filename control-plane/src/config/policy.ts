@@ -220,6 +220,10 @@ function matcherRules(kind: MatchKind): MatcherRules {
       check: (_op, v) => (TOKEN.test(v) ? undefined : `${JSON.stringify(v)} is not an HTTP method`),
     };
   }
+  if (kind === 'domain') {
+    // Domain names compare without regard to case; the certificate's domain is lower-cased too.
+    return { transform: (v) => v.toLowerCase() };
+  }
   if (kind === 'http_path') {
     return {
       check: (op, v) => ((op === 'is' || op === 'starts_with' || op === 'in') && !v.startsWith('/') ? `a path must start with "/", got ${JSON.stringify(v)}` : undefined),

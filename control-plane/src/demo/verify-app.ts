@@ -16,32 +16,67 @@ export function parseForwardedClientCert(header: string | undefined): Array<Reco
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+export const JWKS_PATH = '/.well-known/pomerium/jwks.json';
+const CLAIM_HEADER_PREFIX = 'x-pomerium-claim-';
+
 /**
- * A demo upstream in the spirit of Pomerium's verify app: it shows who the edge says the client is
- * (the client-certificate details the config forwards) and every header it received. JSON on request.
+ * The payload of a JWT (its middle part, base64url JSON), decoded but NOT verified: a demo shows it; an
+ * upstream that trusts it must verify the signature with the edge's JWKS. Undefined if it is not a JWT.
+ */
+export function decodeJwtPayload(jwt: string | undefined): Record<string, unknown> | undefined {
+  const part = jwt?.split('.')[1];
+  if (jwt?.split('.').length !== 3 || !part) return undefined;
+  try {
+    const payload: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const text = (v: unknown): string | null =>
+  v === null || v === undefined ? null : Array.isArray(v) ? v.map(String).join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+
+/**
+ * A demo upstream in the spirit of Pomerium's verify app: it shows who the edge says the client is (the
+ * X-Pomerium-Jwt-Assertion claims and X-Pomerium-Claim-* headers of pass_identity_headers, and the
+ * client-certificate details the config forwards) and every header it received. JSON on request.
  */
 export function createVerifyApp(): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res) => {
     const certificate = parseForwardedClientCert(req.get('x-forwarded-client-cert'))[0] ?? {};
+    const jwt = req.get('x-pomerium-jwt-assertion');
+    const claims = decodeJwtPayload(jwt);
+    const claimHeaders = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.startsWith(CLAIM_HEADER_PREFIX)));
     const identity = {
-      email: req.get('x-client-email') ?? null,
-      fingerprint: req.get('x-client-fingerprint') ?? certificate['Hash'] ?? null,
-      subject: certificate['Subject'] ?? null,
-      dns: certificate['DNS'] ?? null,
-      uri: certificate['URI'] ?? null,
+      email: req.get(`${CLAIM_HEADER_PREFIX}email`) ?? text(claims?.['email']) ?? req.get('x-client-email') ?? null,
+      user: req.get(`${CLAIM_HEADER_PREFIX}user`) ?? text(claims?.['user']) ?? null,
+      fingerprint: text(claims?.['fingerprint']) ?? req.get('x-client-fingerprint') ?? certificate['Hash'] ?? null,
+      subject: text(claims?.['subject']) ?? certificate['Subject'] ?? null,
+      dns: certificate['DNS'] ?? text(claims?.['san_dns']),
+      uri: certificate['URI'] ?? text(claims?.['san_uri']),
     };
-    const body = { identity, method: req.method, path: req.originalUrl, headers: req.headers };
+    // verified: false — this app only decodes the JWT; it says so, and where the key to check it is.
+    const assertion = jwt === undefined ? null : { verified: false, jwks: JWKS_PATH, claims: claims ?? null };
+    const body = { identity, assertion, claimHeaders, method: req.method, path: req.originalUrl, headers: req.headers };
     if (req.accepts(['html', 'json']) === 'json') return void res.json(body);
     const rows = (o: Record<string, unknown>) =>
       Object.entries(o)
-        .map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(v === null || v === undefined ? '—' : String(v))}</td></tr>`)
+        .map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(text(v) ?? '—')}</td></tr>`)
         .join('');
+    const who = identity.email ?? identity.user ?? identity.subject;
+    const asserted = !assertion
+      ? '<p>No X-Pomerium-Jwt-Assertion header (the route has no <code>pass_identity_headers: true</code>).</p>'
+      : `<p>Decoded, not verified: verify it with the JWKS at <a href="${JWKS_PATH}">${JWKS_PATH}</a>.</p>` +
+        (claims ? `<table>${rows(claims)}</table>` : '<p>The header is not a JWT.</p>');
     res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mtls-edge verify</title>
 <style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:3rem auto;padding:0 1rem}th{text-align:left;padding-right:1rem;vertical-align:top}td{font-family:monospace;word-break:break-all}</style></head>
-<body><h1>${identity.email || identity.subject ? `Hello, ${escape(String(identity.email ?? identity.subject))}` : 'No client identity'}</h1>
-<h2>Client certificate (as the edge verified it)</h2><table>${rows(identity)}</table>
+<body><h1>${who ? `Hello, ${escape(who)}` : 'No client identity'}</h1>
+<h2>Identity (as the edge verified it)</h2><table>${rows(identity)}</table>
+<h2>JWT claims (X-Pomerium-Jwt-Assertion)</h2>${asserted}
+<h2>Claim headers (X-Pomerium-Claim-*)</h2>${Object.keys(claimHeaders).length ? `<table>${rows(claimHeaders)}</table>` : '<p>None.</p>'}
 <h2>Request headers</h2><table>${rows(req.headers as Record<string, unknown>)}</table></body></html>`);
   });
   return app;

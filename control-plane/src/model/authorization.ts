@@ -48,7 +48,8 @@ export function needsExtAuthz(policy: RoutePolicy): boolean {
   return criteria(policy).some((c) => {
     if (c.kind === 'user') return true;
     if (c.kind !== 'client_certificate') return false;
-    return c.conditions.some((k) => k.kind === 'spki_hash' || (k.kind === 'san' && (k.san === 'user_principal_name' || k.match.length > 1)));
+    // One regex per SAN list can say "some SAN matches this", not "some SAN matches all of these" or "some SAN is not this".
+    return c.conditions.some((k) => k.kind === 'spki_hash' || (k.kind === 'san' && (k.san === 'user_principal_name' || k.match.length > 1 || k.match[0]?.op === 'not')));
   });
 }
 

@@ -71,7 +71,7 @@ function criterionPrincipal(c: PolicyCriterion, ca: boolean): EnvoyJson {
     case 'http_path':
       return and(c.match.map((m) => matcherPrincipal(m, (sm) => ({ url_path: { path: sm } }))));
     case 'email':
-      return emailPrincipal(c.match, (m) => listElementRegex(m, 'first'), cnRegex);
+      return emailPrincipal(c.match, (m) => listElementRegex(m, 'first'), commonNameRegex);
     case 'domain':
       return emailPrincipal(c.match, domainOfFirstEmailRegex, domainOfCnRegex);
     case 'client_certificate':
@@ -105,7 +105,7 @@ function matcherPrincipal(m: StringMatcher, wrap: (sm: EnvoyJson) => EnvoyJson):
  */
 function emailPrincipal(match: StringMatcher[], sanRegex: (m: StringMatcher) => string, cnRegexFor: (m: StringMatcher) => string): EnvoyJson {
   const fromSan = and([present(PEER_HEADERS.email), ...match.map((m) => negatable(m, PEER_HEADERS.email, sanRegex))]);
-  const fromCn = and([not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, cnRegex({ op: 'is', value: '' }, true)), ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
+  const fromCn = and([not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, commonNameRegex({ op: 'is', value: '' }, true)), ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
   return or([fromSan, fromCn]);
 }
 
@@ -116,13 +116,8 @@ function negatable(m: StringMatcher, header: string, regexFor: (m: StringMatcher
 
 function conditionPrincipal(k: CertificateCondition): EnvoyJson {
   if (k.kind === 'fingerprint') return or(k.values.map((v) => ({ header: { name: PEER_HEADERS.fingerprint, string_match: { exact: v } } })));
-  if (k.kind === 'san' && k.san !== 'user_principal_name' && k.match.length === 1) {
-    const header = PEER_HEADERS[k.san];
-    const m = k.match[0]!;
-    // `not`: no SAN of the type is that value (a certificate without such SANs passes, as in Pomerium's `!=`).
-    if (m.op === 'not') return not(headerRegex(header, listElementRegex({ op: 'is', value: m.value }, 'any')));
-    return headerRegex(header, listElementRegex(m, 'any'));
-  }
+  const m = k.kind === 'san' && k.match.length === 1 ? k.match[0]! : undefined;
+  if (k.kind === 'san' && k.san !== 'user_principal_name' && m && m.op !== 'not') return headerRegex(PEER_HEADERS[k.san], listElementRegex(m, 'any'));
   throw new Error(`client_certificate ${k.kind} is decided by the ext_authz service (model/authorization.ts)`);
 }
 
@@ -151,7 +146,9 @@ function valueRegex(m: StringMatcher, char: string, quote: (v: string) => string
 
 /** Envoy joins several SANs with ",": match the first element, or any element. */
 export function listElementRegex(m: StringMatcher, which: 'first' | 'any'): string {
-  const element = valueRegex(m, '[^,]');
+  // A value with a comma would span two SANs: no single SAN can match it.
+  const single = m.op === 'in' ? { ...m, values: m.values.filter((v) => !v.includes(',')) } : m.value.includes(',') ? { op: 'in' as const, values: [] } : m;
+  const element = valueRegex(single, '[^,]');
   return which === 'first' ? `${element}(?:,.*)?` : `(?:.*,)?${element}(?:,.*)?`;
 }
 
@@ -173,7 +170,7 @@ function dnQuote(value: string): string {
 }
 
 /** The subject has a common name matching `m`; with `emailOnly`, just a common name that is an email address. */
-function cnRegex(m: StringMatcher, emailOnly = false): string {
+export function commonNameRegex(m: StringMatcher, emailOnly = false): string {
   if (emailOnly) return `${DN_BEFORE_CN}${EMAIL_LIKE}${DN_AFTER}`;
   return `${DN_BEFORE_CN}${valueRegex(m, DN_CHAR, dnQuote)}${DN_AFTER}`;
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { resolveConfig, type Config } from '../../../control-plane/src/config/index.js';
+import { defaultSigningKeyPath } from '../../../control-plane/src/identity/index.js';
 import { readBootstrapTemplate, renderBootstrap } from '../../../control-plane/src/runtime/bootstrap.js';
 import { requireEnvoy } from '../../support/edge.js';
 import { createTestPki, type TestPki } from '../../support/pki-fixture.js';
@@ -20,9 +21,10 @@ interface ComposeService {
   volumes?: string[];
   ports?: string[];
   depends_on?: string[];
+  environment?: Record<string, string>;
 }
 
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
 const services = compose.services;
 
 /** `./host/path:/container/path[:ro]` → { host, container }. */
@@ -102,5 +104,29 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/control-plane\/src\/cli\.js"\]$/m);
     assert.match(dockerfile, /npm ci --omit=dev/);
     for (const dir of ['envoy', 'protos']) assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
+  });
+
+  it('keeps the JWT signing key in a named volume at MTLS_EDGE_STATE_DIR, a folder the image makes for the node user', () => {
+    const stateDir = cp.environment?.['MTLS_EDGE_STATE_DIR'];
+    assert.equal(stateDir, '/var/lib/mtls-edge');
+    // The config mount is read-only: without the state dir the key would be written next to it, and fail.
+    assert.equal(defaultSigningKeyPath('/etc/mtls-edge/config.yaml', { MTLS_EDGE_STATE_DIR: stateDir }, '/app'), '/var/lib/mtls-edge/signing-key.pem');
+    const volume = (cp.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
+    assert.equal(volume, `mtls-edge-state:${stateDir}`, 'a named volume, writable (no :ro), at the state dir');
+    assert.ok(compose.volumes && 'mtls-edge-state' in compose.volumes, 'the named volume is declared at the top level');
+    // A new named volume takes the owner of the image's folder; without it the volume is root's and node cannot write.
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const mkdir = runStage.search(/^RUN mkdir -p \/var\/lib\/mtls-edge && chown node:node \/var\/lib\/mtls-edge$/m);
+    assert.ok(mkdir >= 0, 'the run stage creates the state dir and gives it to node');
+    assert.ok(mkdir < runStage.search(/^USER node$/m), 'as root, before USER node');
+  });
+
+  it("the compose config's routes pass identity headers (a signed JWT and the email and user claim headers)", () => {
+    const identityRoutes = config.routes.filter((r) => r.passIdentityHeaders);
+    assert.ok(identityRoutes.length >= 1, 'a route has pass_identity_headers: true');
+    for (const r of identityRoutes) assert.ok(r.policy, `route ${r.from.host} says who may use it with a policy`);
+    assert.deepEqual(config.jwtClaimsHeaders, [['X-Pomerium-Claim-Email', 'email'], ['X-Pomerium-Claim-User', 'user']]);
+    assert.equal(config.signingKey, undefined, 'the key is generated in the state dir, not written into the config');
   });
 });

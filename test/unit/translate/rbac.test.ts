@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
+import { buildRbacPolicies, commonNameRegex, listElementRegex, quoteRegex } from '../../../control-plane/src/translate/rbac.js';
+
+// RE2 and JavaScript agree on everything these regexes use; Envoy matches the whole value.
+const full = (re: string) => new RegExp(`^(?:${re})$`);
+const at = { file: 'c.yaml', key: 'k', line: 1 };
+const is = (value: string): StringMatcher => ({ op: 'is', value });
+const clause = (operator: PolicyClause['operator'], ...criteria: PolicyCriterion[]): PolicyClause => ({ operator, criteria, at });
+const email = (m: StringMatcher): PolicyCriterion => ({ kind: 'email', match: [m], at });
+const method = (m: StringMatcher): PolicyCriterion => ({ kind: 'http_method', match: [m], at });
+
+describe('RBAC regexes over the values Envoy formats', () => {
+  it('quotes every RE2 metacharacter', () => {
+    const text = 'a.b*c+d?e(f)g[h]i{j}k|l^m$n\\o-p';
+    assert.ok(full(quoteRegex(text)).test(text));
+    assert.ok(!full(quoteRegex('a.b')).test('axb'));
+  });
+
+  it('the first of several SANs, or any of them, matched as the matcher says', () => {
+    const sans = 'alice@example.com,al@example.org';
+    const cases: Array<[StringMatcher, boolean, boolean]> = [
+      [is('alice@example.com'), true, true],
+      [is('al@example.org'), false, true],
+      [is('alice@example'), false, false],
+      [{ op: 'starts_with', value: 'al@' }, false, true],
+      [{ op: 'ends_with', value: '.org' }, false, true],
+      [{ op: 'ends_with', value: '.com' }, true, true],
+      [{ op: 'contains', value: 'ice@' }, true, true],
+      [{ op: 'in', values: ['x@y', 'al@example.org'] }, false, true],
+      [{ op: 'in', values: [] }, false, false],
+      // A matcher never spans two SANs.
+      [{ op: 'contains', value: 'com,al' }, false, false],
+    ];
+    for (const [m, first, any] of cases) {
+      assert.equal(full(listElementRegex(m, 'first')).test(sans), first, `first ${JSON.stringify(m)}`);
+      assert.equal(full(listElementRegex(m, 'any')).test(sans), any, `any ${JSON.stringify(m)}`);
+    }
+  });
+
+  it("the subject's common name, with RFC 2253 escapes, and only a whole common name", () => {
+    const subject = 'CN=bob@example.com,O=Org\\, Inc';
+    assert.ok(full(commonNameRegex(is('bob@example.com'))).test(subject));
+    assert.ok(full(commonNameRegex(is(''), true)).test(subject), 'an email-like common name');
+    assert.ok(!full(commonNameRegex(is(''), true)).test('CN=bob,O=x'), 'not an email');
+    assert.ok(!full(commonNameRegex(is('bob@example'))).test(subject));
+    assert.ok(full(commonNameRegex({ op: 'ends_with', value: '@example.com' })).test(subject));
+    // "CN=" inside another attribute's escaped value is not a common name.
+    assert.ok(!full(commonNameRegex(is('evil@x.com'))).test('O=a\\,CN=evil@x.com'));
+    assert.ok(full(commonNameRegex(is('a,b'))).test('CN=a\\,b,O=x'), 'a literal comma is matched escaped');
+    assert.ok(full(commonNameRegex(is('carol@x.io'))).test('O=x+CN=carol@x.io'), 'multi-valued RDN');
+  });
+});
+
+describe('buildRbacPolicies', () => {
+  it('one named RBAC policy per clause; no deny rules, no deny filter config', () => {
+    const policy: RoutePolicy = { allow: [clause('or', email(is('a@x'))), clause('and', method(is('GET')))], deny: [] };
+    const out = buildRbacPolicies(policy, true);
+    assert.equal(out.deny, undefined);
+    assert.equal(out.allow['action'], 'ALLOW');
+    assert.deepEqual(Object.keys(out.allow['policies'] as object), ['allow-rule-1', 'allow-rule-2']);
+  });
+
+  it('not = none holds (¬A ∧ ¬B), nor = one does not hold (¬A ∨ ¬B), as Pomerium defines them', () => {
+    const a = method(is('GET'));
+    const b = method(is('PUT'));
+    const policy: RoutePolicy = { allow: [clause('not', a, b), clause('nor', a, b)], deny: [clause('or', { kind: 'reject', at })] };
+    const out = buildRbacPolicies(policy, true);
+    const principal = (name: string) => ((out.allow['policies'] as Record<string, { principals: unknown[] }>)[name]!.principals[0]);
+    const get = { header: { name: ':method', string_match: { exact: 'GET' } } };
+    const put = { header: { name: ':method', string_match: { exact: 'PUT' } } };
+    assert.deepEqual(principal('allow-rule-1'), { and_ids: { ids: [{ not_id: get }, { not_id: put }] } });
+    assert.deepEqual(principal('allow-rule-2'), { or_ids: { ids: [{ not_id: get }, { not_id: put }] } });
+    assert.deepEqual(out.deny?.['action'], 'DENY');
+  });
+
+  it('invalid_client_certificate never holds on a route without a client CA (as in Pomerium)', () => {
+    const policy: RoutePolicy = { allow: [clause('or', { kind: 'invalid_client_certificate', at })], deny: [] };
+    const principals = (ca: boolean) => (buildRbacPolicies(policy, ca).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!.principals;
+    assert.deepEqual(principals(false), [{ not_id: { any: true } }]);
+    assert.deepEqual(principals(true), [{ not_id: { header: { name: 'x-mtls-edge-peer-fingerprint', present_match: true } } }]);
+  });
+});
