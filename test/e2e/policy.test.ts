@@ -235,3 +235,34 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     assert.equal((await get('/email', ctx.pki.clientA)).status, 200);
   });
 });
+
+describe('a host whose routes trust different CAs (enforcement policy): a certificate counts only on its own CA’s routes', () => {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    ctx.up = await startUpstream('u');
+    const route = (prefix: string, ca: string, policy: string) =>
+      `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    tls_downstream_client_ca_file: ${ca}\n    policy:\n${policy}`;
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml:
+        `${SERVER}downstream_mtls:\n  enforcement: policy\nroutes:\n` +
+        route('/a', 'ca-a.pem', '      allow:\n        or:\n          - email: { ends_with: "@example.com" }\n') +
+        route('/b', 'ca-b.pem', '      allow:\n        or:\n          - authenticated_user: true\n'),
+    });
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+  const get = (path: string, who?: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
+
+  it("each CA's certificate is an identity on its own routes only", async () => {
+    assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
+    assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
+    // Valid in the handshake (it trusts both CAs), but not issued for the other route: no identity there.
+    assert.equal((await get('/a/2', ctx.pki.clientB)).status, 403, 'bob@example.com from CA B on a CA A route');
+    assert.equal((await get('/b/2', ctx.pki.clientA)).status, 403, 'alice from CA A on a CA B route');
+    assert.equal((await get('/b/3')).status, 403);
+  });
+});
