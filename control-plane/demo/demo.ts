@@ -37,7 +37,7 @@ mtls-edge demo — once Envoy is up (http://127.0.0.1:9902/readyz answers 200):
            https://public.localhost.pomerium.io:8443/   (no certificate needed)
            (*.localhost.pomerium.io resolves to 127.0.0.1; trust certs/ca.pem or accept the warning)
   curl:    curl ${r} --cacert certs/ca.pem --cert certs/${IDENTITY}-client.pem --key certs/${IDENTITY}-client-key.pem https://verify.localhost.pomerium.io:8443/
-           curl ${r} --cacert certs/ca.pem https://verify.localhost.pomerium.io:8443/    # 495: no certificate
+           curl ${r} --cacert certs/ca.pem https://verify.localhost.pomerium.io:8443/    # 403: the policy needs a certificate
 `);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => edge.kill(signal));
 edge.on('exit', (code) => {

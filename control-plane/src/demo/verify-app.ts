@@ -24,10 +24,10 @@ const CLAIM_HEADER_PREFIX = 'x-pomerium-claim-';
  * upstream that trusts it must verify the signature with the edge's JWKS. Undefined if it is not a JWT.
  */
 export function decodeJwtPayload(jwt: string | undefined): Record<string, unknown> | undefined {
-  const part = jwt?.split('.')[1];
-  if (jwt?.split('.').length !== 3 || !part) return undefined;
+  const parts = jwt?.split('.');
+  if (parts?.length !== 3 || !parts[1]) return undefined;
   try {
-    const payload: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
+    const payload: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
     return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
