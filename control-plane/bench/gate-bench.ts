@@ -3,92 +3,22 @@
 // with a new TLS handshake per request; under reject_connection (the handshake is the gate) and under
 // policy_with_default_deny (the handshake asks, a Lua check answers 495). Requests per second and p99,
 // and the ratio with/without, measured in one run (the machine is small and noisy: compare ratios).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect as connectH2, type ClientHttp2Session } from 'node:http2';
-import { Agent, request } from 'node:https';
-import { createServer } from 'node:net';
+import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
+import { average, drive as driveFor, edgePorts, freePort, h1Get, h2Get, h2Session, startEdge as runEdge, type RunningEdge, type Tls } from './load.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-interface Tls {
-  ca: string;
-  cert?: string;
-  key?: string;
-}
-
-function average(a: { rps: number; p99: number; errors: number }, b: { rps: number; p99: number; errors: number }) {
-  return { rps: (a.rps + b.rps) / 2, p99: (a.p99 + b.p99) / 2, errors: a.errors + b.errors };
-}
 
 type Mode = 'h1 keep-alive' | 'h2 keep-alive' | 'h1 new handshake' | 'h2 new handshake';
 
 /** Runs `worker` on `concurrency` loops for SECONDS; returns requests per second and p99 latency (ms). */
-async function drive(concurrency: number, worker: () => Promise<void>): Promise<{ rps: number; p99: number; errors: number }> {
-  const latencies: number[] = [];
-  let errors = 0;
-  const end = performance.now() + SECONDS * 1000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        try {
-          await worker();
-          latencies.push(performance.now() - t0);
-        } catch {
-          errors++;
-        }
-      }
-    }),
-  );
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / SECONDS, p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN, errors };
-}
-
-function h1Get(port: number, host: string, tls: Tls, agent: Agent | false): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, servername: host, headers: { host }, path: '/', ...tls, agent }, (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(String(res.statusCode)))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function h2Get(session: ClientHttp2Session, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = session.request({ ':path': '/', ':authority': host });
-    let status = 0;
-    s.on('response', (h) => (status = Number(h[':status'])));
-    s.resume();
-    s.on('end', () => (status === 200 ? resolve() : reject(new Error(String(status)))));
-    s.on('error', reject);
-    s.end();
-  });
-}
-
-function h2Session(port: number, host: string, tls: Tls): Promise<ClientHttp2Session> {
-  return new Promise((resolve, reject) => {
-    const s = connectH2(`https://127.0.0.1:${port}`, { servername: host, ...tls });
-    s.once('connect', () => resolve(s));
-    s.once('error', reject);
-  });
+function drive(concurrency: number, worker: () => Promise<void>) {
+  return driveFor(SECONDS, concurrency, worker);
 }
 
 async function measure(mode: Mode, port: number, host: string, tls: Tls) {
@@ -115,13 +45,13 @@ async function measure(mode: Mode, port: number, host: string, tls: Tls) {
   });
 }
 
-async function startEdge(dir: string, enforcement: 'reject_connection' | 'policy_with_default_deny', upstreamPort: number): Promise<{ port: number; child: ChildProcess }> {
-  const [port, admin, xds, envoyAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
+async function startEdge(dir: string, enforcement: 'reject_connection' | 'policy_with_default_deny', upstreamPort: number): Promise<RunningEdge & { port: number }> {
+  const ports = await edgePorts();
   const config = join(dir, `${enforcement}.yaml`);
   writeFileSync(
     config,
     [
-      `address: 127.0.0.1:${port}`, `admin_address: 127.0.0.1:${admin}`, `xds_address: 127.0.0.1:${xds}`, `envoy_admin_address: 127.0.0.1:${envoyAdmin}`,
+      ...ports.yaml,
       // One certificate per host, so that HTTP/2 is offered on both.
       'certificates:', '  - cert: gated.pem', '    key: gated-key.pem', '  - cert: open.pem', '    key: open-key.pem',
       'routes:',
@@ -131,17 +61,7 @@ async function startEdge(dir: string, enforcement: 'reject_connection' | 'policy
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1'], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${admin}/readyz`)).status === 200) return { port, child };
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error('edge did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return { port: ports.port, ...(await runEdge(config, ports.admin)) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-gate-bench-'));
@@ -181,9 +101,7 @@ try {
         );
       }
     } finally {
-      const exited = new Promise((r) => edge.child.once('exit', r));
-      edge.child.kill('SIGTERM');
-      await exited;
+      await edge.stop();
     }
   }
 } finally {
