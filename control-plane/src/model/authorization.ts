@@ -53,15 +53,20 @@ export function needsExtAuthz(policy: RoutePolicy): boolean {
   });
 }
 
+/** Only what the policy reads: each property is one more header Envoy formats and adds on every request. */
 function peerPropertiesFor(policy: RoutePolicy): PeerProperty[] {
-  const out = new Set<PeerProperty>(['fingerprint']);
+  const out = new Set<PeerProperty>();
   for (const c of criteria(policy)) {
+    if (c.kind === 'authenticated_user' || c.kind === 'invalid_client_certificate') out.add('fingerprint');
     if (c.kind === 'email' || c.kind === 'domain') {
       out.add('email');
       out.add('subject');
     }
     if (c.kind === 'client_certificate') {
-      for (const k of c.conditions) if (k.kind === 'san' && k.san !== 'user_principal_name') out.add(k.san);
+      for (const k of c.conditions) {
+        if (k.kind === 'fingerprint') out.add('fingerprint');
+        if (k.kind === 'san' && k.san !== 'user_principal_name') out.add(k.san);
+      }
     }
   }
   const order: PeerProperty[] = ['fingerprint', 'email', 'subject', 'dns', 'uri'];
