@@ -100,6 +100,19 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
     assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
     assert.equal(ctx.up.seen.at(-1)!.headers['x-pomerium-claim-email'], 'yourUsername@localhost.pomerium.io');
   });
+
+  it('a broken policy edit (a criterion that needs an identity provider) is refused with file, key and line; the last good policy keeps deciding', async () => {
+    const failures = (await ctx.edge.status()).reload.failures;
+    ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io').replace('- domain:\n                is: localhost.pomerium.io', '- groups:\n                has: admins'));
+    const s = await ctx.edge.waitForStatus((x) => x.reload.failures > failures);
+    const error = s.reload.errors[0]!;
+    assert.match(error.key, /^routes\[0\]\.policy\[0\]\.allow\.or\[0\]\.groups$/);
+    // The config file starts with four address lines the harness adds.
+    assert.equal(error.line, 4 + configYaml(ctx.up).split('\n').findIndex((l) => l.includes('- domain:')) + 1);
+    assert.match(error.message, /identity provider/);
+    assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
+    assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
+  });
 });
 
 describe('signing_key from the config: the JWKS and the JWT use it', () => {

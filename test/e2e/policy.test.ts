@@ -48,36 +48,47 @@ function policyRoute(up: TestUpstream, prefix: string, policy: string, extra = '
   return `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: ${prefix}\n${extra}    policy:\n${policy}`;
 }
 
+/** One criterion each: tested as the only allow rule, and as the only deny rule beside `accept`. */
+const SINGLE_CRITERIA: Array<[string, (people: People) => string]> = [
+  ['/email-is', () => 'email: { is: alice@example.com }'],
+  ['/email-bare', () => 'email: alice@example.com'],
+  ['/email-starts', () => 'email: { starts_with: ali }'],
+  ['/email-ends', () => 'email: { ends_with: "@example.com" }'],
+  ['/email-contains', () => 'email: { contains: "ob@ex" }'],
+  ['/email-in', () => 'email: { in: [bob@example.com, zed@example.com] }'],
+  ['/email-not', () => 'email: { not: alice@example.com }'],
+  ['/domain', () => 'domain: { is: example.com }'],
+  ['/user-cn', () => 'user: { is: alice }'],
+  ['/user-upn', () => 'user: { is: carol@corp.example }'],
+  ['/fingerprint', (people) => `client_certificate: { fingerprint: "${fingerprint(people.alice.cert)}" }`],
+  ['/long-fingerprint', (people) => `client_certificate: { fingerprint: "${new X509Certificate(people.bob.cert).fingerprint256}" }`],
+  ['/spki', (people) => `client_certificate: { spki_hash: "${spkiHash(people.alice.cert)}" }`],
+  ['/certificate', (people) => `client_certificate:\n              certificate: |\n${people.bob.cert.trim().split('\n').map((l) => `                ${l}`).join('\n')}`],
+  ['/san-dns', () => 'client_certificate: { san_dns: { ends_with: .corp.example } }'],
+  ['/san-uri', () => 'client_certificate: { san_uri: { starts_with: "spiffe://corp.example/" } }'],
+  ['/san-email', () => 'client_certificate: { san_email: second@example.com }'],
+  ['/san-upn', () => 'client_certificate: { san_user_principal_name: { ends_with: "@corp.example" } }'],
+  ['/method', () => 'http_method: { in: [GET, HEAD] }'],
+  ['/path', () => 'http_path: { contains: /open/ }'],
+  ['/accept', () => 'accept: true'],
+  ['/reject', () => 'reject: true'],
+  ['/authenticated', () => 'authenticated_user: true'],
+];
+
+/** Where each single criterion is also a deny rule: `/deny-as/email-is` and so on. */
+const DENY_AS = '/deny-as';
+
 function policyRoutes(up: TestUpstream, people: People): string {
   const allow = (criterion: string) => `      allow:\n        or:\n          - ${criterion}\n`;
+  const denyBesideAccept = (criterion: string) => `      allow:\n        or:\n          - accept: true\n      deny:\n        or:\n          - ${criterion}\n`;
   return [
-    policyRoute(up, '/email-is', allow('email: { is: alice@example.com }')),
-    policyRoute(up, '/email-bare', allow('email: alice@example.com')),
-    policyRoute(up, '/email-starts', allow('email: { starts_with: ali }')),
-    policyRoute(up, '/email-ends', allow('email: { ends_with: "@example.com" }')),
-    policyRoute(up, '/email-contains', allow('email: { contains: "ob@ex" }')),
-    policyRoute(up, '/email-in', allow('email: { in: [bob@example.com, zed@example.com] }')),
-    policyRoute(up, '/email-not', allow('email: { not: alice@example.com }')),
-    policyRoute(up, '/domain', allow('domain: { is: example.com }')),
-    policyRoute(up, '/user-cn', allow('user: { is: alice }')),
-    policyRoute(up, '/user-upn', allow('user: { is: carol@corp.example }')),
-    policyRoute(up, '/fingerprint', allow(`client_certificate: { fingerprint: "${fingerprint(people.alice.cert)}" }`)),
-    policyRoute(up, '/long-fingerprint', allow(`client_certificate: { fingerprint: "${new X509Certificate(people.bob.cert).fingerprint256}" }`)),
-    policyRoute(up, '/spki', allow(`client_certificate: { spki_hash: "${spkiHash(people.alice.cert)}" }`)),
-    policyRoute(up, '/certificate', allow(`client_certificate:\n              certificate: |\n${people.bob.cert.trim().split('\n').map((l) => `                ${l}`).join('\n')}`)),
-    policyRoute(up, '/san-dns', allow('client_certificate: { san_dns: { ends_with: .corp.example } }')),
-    policyRoute(up, '/san-uri', allow('client_certificate: { san_uri: { starts_with: "spiffe://corp.example/" } }')),
-    policyRoute(up, '/san-email', allow('client_certificate: { san_email: second@example.com }')),
-    policyRoute(up, '/san-upn', allow('client_certificate: { san_user_principal_name: { ends_with: "@corp.example" } }')),
-    policyRoute(up, '/method', allow('http_method: { in: [GET, HEAD] }')),
-    policyRoute(up, '/path', allow('http_path: { starts_with: /path/open }')),
-    policyRoute(up, '/accept', allow('accept: true')),
-    policyRoute(up, '/reject', allow('reject: true')),
-    policyRoute(up, '/authenticated', allow('authenticated_user: true')),
+    ...SINGLE_CRITERIA.flatMap(([path, criterion]) => [policyRoute(up, path, allow(criterion(people))), policyRoute(up, DENY_AS + path, denyBesideAccept(criterion(people)))]),
     policyRoute(up, '/and', '      allow:\n        and:\n          - domain: example.com\n          - http_method: GET\n'),
     policyRoute(up, '/not', '      allow:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n'),
     policyRoute(up, '/nor', '      allow:\n        nor:\n          - email: alice@example.com\n          - http_method: GET\n'),
     policyRoute(up, '/deny-wins', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - email: alice@example.com\n'),
+    policyRoute(up, '/deny-and', '      allow:\n        or:\n          - accept: true\n      deny:\n        and:\n          - domain: example.com\n          - http_method: GET\n'),
+    policyRoute(up, '/deny-not', '      allow:\n        or:\n          - accept: true\n      deny:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n'),
     policyRoute(up, '/any-user-but-bob', '      deny:\n        or:\n          - email: bob@example.com\n', '    allow_any_authenticated_user: true\n'),
     policyRoute(up, '/two-rules', '      - allow:\n          or:\n            - email: alice@example.com\n      - allow:\n          or:\n            - user: dan\n'),
   ].join('');
@@ -114,6 +125,8 @@ const EXPECTED: Array<[string, Array<keyof People>]> = [
   // nor = at least one does not hold: with GET, everyone but alice.
   ['/nor', ['bob', 'carol', 'dan']],
   ['/deny-wins', ['bob', 'carol', 'dan']],
+  ['/deny-and', ['carol', 'dan']],
+  ['/deny-not', ['alice', 'bob']],
   ['/any-user-but-bob', ['alice', 'carol', 'dan']],
   ['/two-rules', ['alice', 'dan']],
 ];
@@ -133,7 +146,11 @@ describe('route policies through Envoy: every criterion and operator, allow and 
   const get = (path: string, who: ClientCert | undefined, extra: Partial<ClientRequest> = {}) =>
     httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
 
-  for (const [path, allowed] of EXPECTED) {
+  // The same criteria as deny rules beside `accept`: exactly the others get in.
+  const singles = new Set(SINGLE_CRITERIA.map(([p]) => p));
+  const everyone = ['alice', 'bob', 'carol', 'dan'] as const;
+  const asDeny = EXPECTED.filter(([p]) => singles.has(p)).map(([p, allowed]): [string, Array<keyof People>] => [DENY_AS + p, everyone.filter((w) => !allowed.includes(w))]);
+  for (const [path, allowed] of [...EXPECTED, ...asDeny]) {
     it(`${path}: ${allowed.length ? allowed.join(', ') : 'nobody'}`, async () => {
       for (const who of ['alice', 'bob', 'carol', 'dan'] as const) {
         const before = ctx.up.seen.length;
@@ -150,11 +167,15 @@ describe('route policies through Envoy: every criterion and operator, allow and 
     assert.equal((await get('/and/x', ctx.people.alice, { method: 'POST' })).status, 403);
     // nor: alice is not refused when the method is not GET.
     assert.equal((await get('/nor/x', ctx.people.alice, { method: 'POST' })).status, 200);
+    // As a deny rule: GET is refused, POST passes.
+    assert.equal((await get(`${DENY_AS}/method/x`, ctx.people.alice, { method: 'POST' })).status, 200);
   });
 
-  it('http_path: only the allowed path prefix passes', async () => {
+  it('http_path: only paths with /open/ pass (as allow), or are refused (as deny)', async () => {
     assert.equal((await get('/path/open/a', ctx.people.dan)).status, 200);
     assert.equal((await get('/path/closed', ctx.people.dan)).status, 403);
+    assert.equal((await get(`${DENY_AS}/path/open/a`, ctx.people.dan)).status, 403);
+    assert.equal((await get(`${DENY_AS}/path/closed`, ctx.people.dan)).status, 200);
   });
 
   it('the 403 page names the reason; JSON on request', async () => {
@@ -196,11 +217,11 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     ctx.up = await startUpstream('u');
     const route = (prefix: string, policy: string) => `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
     ctx.yaml =
-        `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
-        route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
-        route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
-        route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
-        route('/email', '      allow:\n        or:\n          - email: bob@example.com\n');
+      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+      route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
+      route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
+      route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
+      route('/email', '      allow:\n        or:\n          - email: bob@example.com\n');
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: ctx.yaml });
   });
   after(async () => {
