@@ -2,7 +2,7 @@ import type { RoutePolicy } from '../config/index.js';
 
 /** What the ext_authz service must know of a route Envoy sends to it (by name, in the check's context_extensions). */
 export interface AuthorizationRoute {
-  /** The route's name in Envoy (`route-3`); Envoy sends it as context_extensions.route. */
+  /** What Envoy sends as context_extensions.route: `route-3.<digest of this entry>` (model/authorization.ts). */
   name: string;
   /** The route's `from` host: the JWT's iss and aud. */
   audience: string;

@@ -125,20 +125,24 @@ export async function runCommand(o: RunOptions): Promise<number> {
   return code;
 }
 
-/** What the ext_authz service reads: replaced only when the routes it decides (or the key) really change. */
+/**
+ * What the ext_authz service reads: replaced only when the routes it decides (or the key) really change.
+ * The previous generation's entries stay, under their own keys, for checks Envoy sends from the route
+ * configuration it had before the edit (until it applies the new one, or if it refuses it).
+ */
 function authorizationState() {
   const state = {
     table: new Map() as AuthorizationTable,
     signer: undefined as AssertionSigner | undefined,
     onDecision: (_: { allowed: boolean; cached: boolean }) => {},
-    tableText: '[]',
+    current: new Map<string, AuthorizationRoute>(),
     kid: undefined as string | undefined,
     apply(routes: AuthorizationRoute[], key: SigningKey | undefined) {
-      const text = JSON.stringify(routes);
-      // A new Map empties the decision cache: only do that when a decision could change.
-      if (text !== state.tableText) {
-        state.table = new Map(routes.map((r) => [r.name, r]));
-        state.tableText = text;
+      const next = new Map(routes.map((r) => [r.name, r]));
+      // Keys are digests of what is decided: the same keys, the same decisions; keep the cache then.
+      if (next.size !== state.current.size || [...next.keys()].some((k) => !state.current.has(k))) {
+        state.table = new Map([...state.current, ...next]);
+        state.current = next;
       }
       if (key?.kid !== state.kid) {
         state.signer = key ? new AssertionSigner(key) : undefined;

@@ -221,8 +221,13 @@ function matcherRules(kind: MatchKind): MatcherRules {
     };
   }
   if (kind === 'domain') {
-    // Domain names compare without regard to case; the certificate's domain is lower-cased too.
-    return { transform: (v) => v.toLowerCase() };
+    return {
+      // Domain names compare without regard to case; the certificate's domain is lower-cased too.
+      transform: (v) => v.toLowerCase(),
+      // The domain is what follows the last "@" of the email address: it never holds one, so such a value
+      // could never match (and under `not` would always hold). Surely an address meant for `email`.
+      check: (_op, v) => (v.includes('@') ? `domain takes a domain (such as example.com), not an email address like ${JSON.stringify(v)}: use email` : undefined),
+    };
   }
   if (kind === 'http_path') {
     return {

@@ -8,6 +8,7 @@ import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { describeKind, parseYamlSource, type SourceValue } from './source.js';
 import { rootCertificates } from 'node:tls';
+import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
 import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';
 
 export const SCALAR_KEYS = [
@@ -131,6 +132,16 @@ export const JWT_CLAIMS: readonly string[] = [
   'san_dns', 'san_email', 'san_uri', 'san_ip_address', 'san_user_principal_name', 'iss', 'aud',
 ];
 
+/** Why a (lower-case) header name cannot carry a claim: undefined when it can, else the end of the message. */
+function reservedClaimHeader(lower: string): string | undefined {
+  if (lower === 'host' || lower === 'x-pomerium-jwt-assertion') return '';
+  if (lower.startsWith(INTERNAL_HEADER_PREFIX)) {
+    return `: headers starting with ${INTERNAL_HEADER_PREFIX} are internal to mtls-edge, and removed before the request reaches the upstream`;
+  }
+  if (lower === 'x-forwarded-client-cert') return ': Envoy sets (or removes) x-forwarded-client-cert itself; see forward_client_cert';
+  return undefined;
+}
+
 /** Pomerium's header for a claim: `given_name` → `X-Pomerium-Claim-Given-Name`. */
 export function claimHeaderName(claim: string): string {
   const words = claim.split(/[-_]/).filter((w) => w !== '');
@@ -171,8 +182,9 @@ function readJwtClaimsHeaders(root: MapValue, diag: Diagnostics): Array<[string,
     }
     const header = g.header ?? claimHeaderName(g.claim);
     const lower = header.toLowerCase();
+    const reserved = reservedClaimHeader(lower);
     if (!isHeaderName(header)) diag.error(g.at, `${JSON.stringify(header)} is not a valid HTTP header name`);
-    else if (lower === 'host' || lower === 'x-pomerium-jwt-assertion') diag.error(g.at, `cannot use ${header} as a claim header`);
+    else if (reserved !== undefined) diag.error(g.at, `cannot use ${header} as a claim header${reserved}`);
     else if (seen.has(lower)) diag.error(g.at, `header ${header} is given twice (header names are case-insensitive)`);
     else {
       seen.add(lower);

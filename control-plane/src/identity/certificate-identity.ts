@@ -30,7 +30,10 @@ export function certificateIdentity(pem: string): CertificateIdentity {
   const subject = readName(der, tbs.subject);
   const commonName = subject.commonName;
   const sans = readSubjectAltNames(der, tbs.extensions);
-  const email = sans.email[0] ?? (commonName !== undefined && looksLikeEmail(commonName) ? commonName : undefined);
+  // Envoy's RBAC filter decides `email` from the same two sources: the first element of
+  // %DOWNSTREAM_PEER_EMAIL_SAN% when there is one, else the subject's most specific common name when it
+  // looks like an email address (translate/rbac.ts). Both must come out the same.
+  const email = sans.email.length > 0 ? sans.email[0] : commonName !== undefined && looksLikeEmail(commonName) ? commonName : undefined;
   const user = sans.user_principal_name[0] ?? commonName;
 
   const identity: CertificateIdentity = {
@@ -43,7 +46,10 @@ export function certificateIdentity(pem: string): CertificateIdentity {
   if (commonName !== undefined) identity.commonName = commonName;
   if (email !== undefined) {
     identity.email = email;
-    identity.domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+    // An email SAN need not hold an address ("example.com"): it then has no domain. Envoy's RBAC reads
+    // the domain with a regex that needs an "@" too, and takes what follows the last one.
+    const at = email.lastIndexOf('@');
+    if (at >= 0) identity.domain = email.slice(at + 1).toLowerCase();
   }
   if (user !== undefined) identity.user = user;
   return identity;
@@ -89,9 +95,19 @@ export function clearIdentityCache(): void {
 export const MAX_CACHED_IDENTITIES = 10_000;
 const cache = new Map<string, CertificateIdentity>();
 
-/** One "@", a non-empty local part and domain, no white space. */
-function looksLikeEmail(value: string): boolean {
-  return /^[^@\s]+@[^@\s]+$/.test(value);
+/**
+ * A common name that is taken for an email address: exactly one "@", a non-empty part on either side,
+ * and no ASCII white space (HT, LF, VT, FF, CR, space). Any other character is fine, including those
+ * RFC 2253 escapes (`,+"\<>;`, a leading "#", non-ASCII, other control characters).
+ *
+ * Envoy's RBAC filter applies the same rule with a regex over the RFC 2253 subject, where every
+ * character of the value is either itself or an escape (`\,`, `\ `, `\09`, `\C3`…). ASCII white space
+ * there is a space or `\ `, or `\09`…`\0D`: simple to refuse. Non-ASCII white space (U+00A0…) appears
+ * as escaped UTF-8 bytes, which a regex cannot single out without listing every sequence; so it is not
+ * refused here either, and both sides stay the same rule.
+ */
+export function looksLikeEmail(value: string): boolean {
+  return /^[^@\t\n\v\f\r ]+@[^@\t\n\v\f\r ]+$/.test(value);
 }
 
 function deepFreeze(identity: CertificateIdentity): CertificateIdentity {
@@ -184,43 +200,60 @@ function readOid(der: Uint8Array, tlv: Tlv): string {
 
 // ---- names ----
 
-/** OpenSSL's short names, which Envoy (BoringSSL) prints; other types appear as dotted OIDs. */
-const ATTRIBUTE_NAMES: Record<string, string> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.4': 'SN',
-  '2.5.4.5': 'serialNumber',
-  '2.5.4.6': 'C',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.9': 'street',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.12': 'title',
-  '2.5.4.13': 'description',
-  '2.5.4.15': 'businessCategory',
-  '2.5.4.16': 'postalAddress',
-  '2.5.4.17': 'postalCode',
-  '2.5.4.18': 'postOfficeBox',
-  '2.5.4.41': 'name',
-  '2.5.4.42': 'GN',
-  '2.5.4.43': 'initials',
-  '2.5.4.44': 'generationQualifier',
-  '2.5.4.45': 'x500UniqueIdentifier',
-  '2.5.4.46': 'dnQualifier',
-  '2.5.4.65': 'pseudonym',
-  '2.5.4.72': 'role',
-  '2.5.4.97': 'organizationIdentifier',
-  '0.9.2342.19200300.100.1.1': 'UID',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '1.2.840.113549.1.9.1': 'emailAddress',
-  '1.3.6.1.4.1.311.60.2.1.1': 'jurisdictionL',
-  '1.3.6.1.4.1.311.60.2.1.2': 'jurisdictionST',
-  '1.3.6.1.4.1.311.60.2.1.3': 'jurisdictionC',
-};
+/**
+ * The short names Envoy's BoringSSL prints for attribute types (XN_FLAG_FN_SN): those of the arcs that name
+ * attributes, read from Envoy 1.40 itself. Any other type is printed as its dotted OID with the value as
+ * #hex of its DER (XN_FLAG_DUMP_UNKNOWN_FIELDS): that includes organizationIdentifier (2.5.4.97) and the EV
+ * jurisdiction* attributes, which BoringSSL does not know although OpenSSL does. (An OID BoringSSL knows
+ * from elsewhere, such as an extension's, used as an attribute type would print by name there: no
+ * certificate does that.)
+ */
+const ATTRIBUTE_NAMES: Readonly<Record<string, string>> = Object.fromEntries([
+  ...arc('2.5.4', {
+    3: 'CN', 4: 'SN', 5: 'serialNumber', 6: 'C', 7: 'L', 8: 'ST', 9: 'street', 10: 'O', 11: 'OU', 12: 'title',
+    13: 'description', 14: 'searchGuide', 15: 'businessCategory', 16: 'postalAddress', 17: 'postalCode',
+    18: 'postOfficeBox', 19: 'physicalDeliveryOfficeName', 20: 'telephoneNumber', 21: 'telexNumber',
+    22: 'teletexTerminalIdentifier', 23: 'facsimileTelephoneNumber', 24: 'x121Address', 25: 'internationaliSDNNumber',
+    26: 'registeredAddress', 27: 'destinationIndicator', 28: 'preferredDeliveryMethod', 29: 'presentationAddress',
+    30: 'supportedApplicationContext', 31: 'member', 32: 'owner', 33: 'roleOccupant', 34: 'seeAlso', 35: 'userPassword',
+    36: 'userCertificate', 37: 'cACertificate', 38: 'authorityRevocationList', 39: 'certificateRevocationList',
+    40: 'crossCertificatePair', 41: 'name', 42: 'GN', 43: 'initials', 44: 'generationQualifier',
+    45: 'x500UniqueIdentifier', 46: 'dnQualifier', 47: 'enhancedSearchGuide', 48: 'protocolInformation',
+    49: 'distinguishedName', 50: 'uniqueMember', 51: 'houseIdentifier', 52: 'supportedAlgorithms',
+    53: 'deltaRevocationList', 54: 'dmdName', 65: 'pseudonym', 72: 'role',
+  }),
+  ...arc('0.9.2342.19200300.100.1', {
+    1: 'UID', 2: 'textEncodedORAddress', 3: 'mail', 4: 'info', 5: 'favouriteDrink', 6: 'roomNumber', 7: 'photo',
+    8: 'userClass', 9: 'host', 10: 'manager', 11: 'documentIdentifier', 12: 'documentTitle', 13: 'documentVersion',
+    14: 'documentAuthor', 15: 'documentLocation', 20: 'homeTelephoneNumber', 21: 'secretary', 22: 'otherMailbox',
+    23: 'lastModifiedTime', 24: 'lastModifiedBy', 25: 'DC', 26: 'aRecord', 27: 'pilotAttributeType27', 28: 'mXRecord',
+    29: 'nSRecord', 30: 'sOARecord', 31: 'cNAMERecord', 37: 'associatedDomain', 38: 'associatedName',
+    39: 'homePostalAddress', 40: 'personalTitle', 41: 'mobileTelephoneNumber', 42: 'pagerTelephoneNumber',
+    43: 'friendlyCountryName', 45: 'organizationalStatus', 46: 'janetMailbox', 47: 'mailPreferenceOption',
+    48: 'buildingName', 49: 'dSAQuality', 50: 'singleLevelQuality', 51: 'subtreeMinimumQuality',
+    52: 'subtreeMaximumQuality', 53: 'personalSignature', 54: 'dITRedirect', 55: 'audio', 56: 'documentPublisher',
+  }),
+  ...arc('1.2.840.113549.1.9', {
+    1: 'emailAddress', 2: 'unstructuredName', 3: 'contentType', 4: 'messageDigest', 5: 'signingTime',
+    6: 'countersignature', 7: 'challengePassword', 8: 'unstructuredAddress', 9: 'extendedCertificateAttributes',
+    14: 'extReq', 15: 'SMIME-CAPS', 16: 'SMIME', 20: 'friendlyName', 21: 'localKeyID',
+  }),
+  ...arc('1.3.6.1.5.5.7.9', {
+    1: 'id-pda-dateOfBirth', 2: 'id-pda-placeOfBirth', 3: 'id-pda-gender', 4: 'id-pda-countryOfCitizenship',
+    5: 'id-pda-countryOfResidence',
+  }),
+]);
+
+function arc(prefix: string, names: Record<number, string>): Array<[string, string]> {
+  return Object.entries(names).map(([n, name]) => [`${prefix}.${n}`, name]);
+}
 const CN_OID = '2.5.4.3';
 
-/** Characters per string tag as OpenSSL reads them (its tag2nbyte); 0 = UTF-8; absent: dumped as hex. */
-const CHAR_WIDTH: Record<number, number> = { 12: 0, 18: 1, 19: 1, 20: 1, 22: 1, 23: 1, 24: 1, 26: 1, 27: 1, 28: 4, 30: 2 };
+/**
+ * Bytes per character of the string types BoringSSL prints as text (string_type_to_encoding); 0 = UTF-8,
+ * 1 = Latin-1. Any other type (GeneralString, BIT STRING…) is dumped as #hex.
+ */
+const CHAR_WIDTH: Record<number, number> = { 12: 0, 18: 1, 19: 1, 20: 1, 22: 1, 23: 1, 24: 1, 26: 1, 28: 4, 30: 2 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -241,7 +274,9 @@ function readName(der: Uint8Array, name: Tlv): { rfc2253: string; commonName?: s
       const oid = readOid(der, type);
       const short = ATTRIBUTE_NAMES[oid];
       const decoded = short === undefined ? undefined : decodeString(der, value);
-      if (oid === CN_OID && decoded !== undefined) commonName = decoded;
+      // The most specific common name is the last in the DER, the first Envoy prints. When its value is
+      // of a type printed as #hex, there is no common name: Envoy's subject shows no other either.
+      if (oid === CN_OID) commonName = decoded;
       const printed = decoded === undefined ? `#${hex(der.subarray(value.start, value.end))}` : escapeRfc2253(decoded);
       entries.push({ set, text: `${short ?? oid}=${printed}` });
     }
@@ -315,7 +350,24 @@ function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): CertificateIde
       if (list !== undefined) sans[list].push(name.value);
     }
   }
+  for (const list of JOINED_BY_ENVOY) sans[list] = asEnvoyList(sans[list]);
   return sans;
+}
+
+/**
+ * The SAN kinds Envoy hands its RBAC filter as one string, the values joined with ","
+ * (%DOWNSTREAM_PEER_DNS_SAN%, _EMAIL_SAN%, _URI_SAN%). In that string a SAN "alice@example.com,zz"
+ * cannot be told from two SANs "alice@example.com" and "zz", so the identity takes them apart the same
+ * way: what a policy sees here (and the `email` taken from the first element) is then what Envoy's RBAC
+ * sees. A CA that puts a comma in a SAN is rare, and splitting can only make a policy see the values
+ * Envoy sees. IP addresses and UPNs stay whole: Envoy's RBAC never reads them.
+ */
+const JOINED_BY_ENVOY = ['dns', 'email', 'uri'] as const;
+
+/** Joined with "," and split again; nothing at all when the joined text is empty (Envoy sets no header). */
+function asEnvoyList(values: string[]): string[] {
+  const joined = values.join(',');
+  return joined === '' ? [] : joined.split(',');
 }
 
 const SAN_LISTS: Partial<Record<x509.GeneralNameType, keyof CertificateIdentity['sans']>> = {

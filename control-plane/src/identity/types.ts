@@ -12,11 +12,14 @@ export interface CertificateIdentity {
   /** The subject's common name, if any. */
   commonName?: string;
   sans: Record<SanType | 'ip_address', string[]>;
-  /** The first email SAN, else a common name that is an email address. */
+  /**
+   * The first email SAN (SANs split on "," as Envoy's joined list reads), else the most specific common name
+   * when it is an email address (one "@", text on both sides, no white space).
+   */
   email?: string;
-  /** The first UPN SAN, else the common name. */
+  /** The first UPN SAN, else the most specific common name. */
   user?: string;
-  /** The part of `email` after the last "@", lower case. */
+  /** The part of `email` after the last "@", lower case; absent when `email` has no "@". */
   domain?: string;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Config, PolicyCriterion, RouteConfig, RoutePolicy } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import type { PeerProperty, RouteAuthorization } from './types.js';
@@ -14,24 +15,29 @@ export function routeAuthorization(route: RouteConfig, config: Config): { author
   const policy = route.policy ?? impliedPolicy(route);
   const clientCaRequired = (route.clientCa ?? config.clientCa) !== undefined;
   if (route.passIdentityHeaders || needsExtAuthz(policy)) {
-    return {
-      // The fingerprint header tells the service the certificate is valid for the route (see translate/http-filters.ts).
-      authorization: { kind: 'ext-authz', peerProperties: clientCaRequired ? ['fingerprint'] : [] },
-      extAuthz: {
-        name: routeName(route),
-        audience: route.from.host,
-        policy,
-        passIdentityHeaders: route.passIdentityHeaders,
-        claimsHeaders: route.passIdentityHeaders ? config.jwtClaimsHeaders : [],
-        clientCaRequired,
-      },
+    const decided = {
+      audience: route.from.host,
+      policy,
+      passIdentityHeaders: route.passIdentityHeaders,
+      claimsHeaders: route.passIdentityHeaders ? config.jwtClaimsHeaders : [],
+      clientCaRequired,
     };
+    const key = authorizationKey(route, decided);
+    // The service reads the certificate Envoy sends and the mark of an invalid one: no copied properties.
+    return { authorization: { kind: 'ext-authz', key, peerProperties: [] }, extAuthz: { name: key, ...decided } };
   }
   return { authorization: { kind: 'envoy', policy, clientCaRequired, peerProperties: clientCaRequired ? peerPropertiesFor(policy) : [] } };
 }
 
-export function routeName(route: RouteConfig): string {
-  return `route-${route.index}`;
+/**
+ * What Envoy sends the service to name a route: its position and a digest of what the service decides for
+ * it. After an edit, Envoy may still send checks from its previous route configuration (until it applies the
+ * new one, or for good if it refuses it): the digest makes sure such a check can only meet the policy Envoy
+ * was configured with, or none (a deny), never another route's that now sits at the same position.
+ */
+function authorizationKey(route: RouteConfig, decided: object): string {
+  const text = JSON.stringify(decided, (k, v: unknown) => (k === 'at' ? undefined : v));
+  return `route-${route.index}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
 /** pass_identity_headers without a policy: the route's allow_* option, as a policy. */

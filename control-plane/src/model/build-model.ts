@@ -86,6 +86,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       classes,
       upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),
       authorizationRoutes: authorizationRoutes.sort((a, b) => a.name.localeCompare(b.name)),
+      claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
     },
   };

@@ -31,7 +31,7 @@ export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri';
 export type RouteAuthorization =
   | { kind: 'none' }
   | { kind: 'envoy'; policy: RoutePolicy; clientCaRequired: boolean; peerProperties: PeerProperty[] }
-  | { kind: 'ext-authz'; peerProperties: PeerProperty[] };
+  | { kind: 'ext-authz'; key: string; peerProperties: PeerProperty[] };
 
 export type PathRewrite = { kind: 'prefix'; value: string } | { kind: 'replace-leading-slash'; value: string };
 
@@ -90,6 +90,8 @@ export interface EdgeModel {
   upstreams: Upstream[];
   /** The routes the ext_authz service decides, by route name. */
   authorizationRoutes: AuthorizationRoute[];
+  /** jwt_claims_headers names, lower case: a client's own copies are removed on every route. */
+  claimHeaders: string[];
   /** The JSON Web Key Set served at /.well-known/pomerium/jwks.json on every host (absent: no signing key given). */
   jwks?: string;
 }

@@ -57,6 +57,8 @@ export interface ClientCertOptions extends Validity {
   uris?: string[];
   /** Microsoft UPN SANs (otherName 1.3.6.1.4.1.311.20.2.3), as smart cards and AD CS issue them. */
   userPrincipalNames?: string[];
+  /** More common names after `commonName`, each its own RDN (the last is the most specific). */
+  moreCommonNames?: string[];
   extendedKeyUsage?: 'clientAuth' | 'serverAuth' | 'none';
 }
 
@@ -144,7 +146,8 @@ export async function issueClientCertificate(
   if (eku !== 'none') {
     extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[eku]]));
   }
-  return issueLeaf(issuer, cnName(opts.commonName), opts, extensions);
+  const subject = opts.moreCommonNames?.length ? new x509.Name([opts.commonName, ...opts.moreCommonNames].map((cn) => ({ CN: [{ utf8String: cn }] }))) : cnName(opts.commonName);
+  return issueLeaf(issuer, subject, opts, extensions);
 }
 
 export async function createCrl(

@@ -43,7 +43,7 @@ export class ConfigReloader {
     const config = loaded.result.value;
     const key = this.signingKeys.forConfig(config);
     if (!key.ok) return this.reject(key.errors, loaded.files);
-    const compiled = compile(config, this.codec, { jwks: jwksDocument(key.value) });
+    const compiled = compile(config, this.codec, { jwks: jwksDocument(this.signingKeys.published()) });
     if (!compiled.ok) return this.reject(compiled.errors, loaded.files);
     this.onApplied(compiled.value, key.value);
 

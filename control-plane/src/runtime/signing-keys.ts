@@ -9,6 +9,9 @@ import { defaultSigningKeyPath, jwks, loadOrCreateSigningKey, signingKeyFromPem,
 export class SigningKeys {
   private fromConfig: { pem: string; key: SigningKey } | undefined;
   private kept: SigningKey | undefined;
+  /** The key used before the current one: still published, so that JWTs it signed verify until they expire. */
+  private retired: SigningKey | undefined;
+  private active: SigningKey | undefined;
 
   constructor(
     private readonly configPath: string | undefined,
@@ -16,7 +19,21 @@ export class SigningKeys {
     private readonly onCreated: (path: string) => void = () => {},
   ) {}
 
+  /** The keys the JWKS lists: the one that signs now, and the one before it. */
+  published(): SigningKey[] {
+    return [this.active, this.retired].filter((k): k is SigningKey => k !== undefined && k !== null);
+  }
+
   forConfig(config: Config): Result<SigningKey | undefined> {
+    const chosen = this.choose(config);
+    if (chosen.ok && chosen.value?.kid !== this.active?.kid) {
+      if (this.active) this.retired = this.active;
+      this.active = chosen.value;
+    }
+    return chosen;
+  }
+
+  private choose(config: Config): Result<SigningKey | undefined> {
     if (config.signingKey) {
       if (this.fromConfig?.pem !== config.signingKey.pem) {
         try {
@@ -39,7 +56,7 @@ export class SigningKeys {
   }
 }
 
-/** The JWKS document Envoy serves for a key (compact: it travels inline in every route configuration). */
-export function jwksDocument(key: SigningKey | undefined): string | undefined {
-  return key ? JSON.stringify(jwks([key])) : undefined;
+/** The JWKS document Envoy serves for the published keys (compact: it travels inline in every route configuration). */
+export function jwksDocument(keys: SigningKey[]): string | undefined {
+  return keys.length > 0 ? JSON.stringify(jwks(keys)) : undefined;
 }

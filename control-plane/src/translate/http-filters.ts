@@ -11,15 +11,21 @@ const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
  * project builds against, so a few lines of Lua do it. (x-forwarded-client-cert is sanitized by the
  * connection manager itself.)
  */
-const STRIP_IDENTITY_HEADERS = `
+function stripIdentityHeadersSource(claimHeaders: string[]): string {
+  const named = claimHeaders.filter((h) => !h.startsWith('x-pomerium-'));
+  const table = named.length === 0 ? '{}' : `{ ${named.map((h) => `["${h}"] = true`).join(', ')} }`;
+  return `
+local CLAIM_HEADERS = ${table}
+
 function envoy_on_request(handle)
   local forged = {}
   for name, _ in pairs(handle:headers()) do
-    if string.sub(name, 1, 11) == "x-pomerium-" or string.sub(name, 1, ${INTERNAL_HEADER_PREFIX.length}) == "${INTERNAL_HEADER_PREFIX}" then forged[#forged + 1] = name end
+    if string.sub(name, 1, 11) == "x-pomerium-" or string.sub(name, 1, ${INTERNAL_HEADER_PREFIX.length}) == "${INTERNAL_HEADER_PREFIX}" or CLAIM_HEADERS[name] then forged[#forged + 1] = name end
   end
   for _, name in ipairs(forged) do handle:headers():remove(name) end
 end
 `;
+}
 
 const PAGE_TITLE = 'A valid client certificate is required';
 
@@ -72,8 +78,9 @@ end
 `;
 }
 
-export function stripIdentityHeadersFilter(): EnvoyJson {
-  return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: STRIP_IDENTITY_HEADERS } }) };
+/** `claimHeaders`: jwt_claims_headers names (lower case) outside x-pomerium-*, which only this edge may set too. */
+export function stripIdentityHeadersFilter(claimHeaders: string[] = []): EnvoyJson {
+  return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: stripIdentityHeadersSource(claimHeaders) } }) };
 }
 
 /**

@@ -24,9 +24,9 @@ export function buildListener(model: EdgeModel): NamedResource {
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
     per_connection_buffer_limit_bytes: { value: 32768 },
-    filter_chains: withSni.map((c) => buildFilterChain(c, serverSecrets, model.forwardClientCert)),
+    filter_chains: withSni.map((c) => buildFilterChain(c, serverSecrets, model.forwardClientCert, model.claimHeaders)),
     ...(withSni.length > 0 ? { filter_chain_matcher: buildServerNameMatcher(withSni) } : {}),
-    ...(fallback ? { default_filter_chain: { ...buildFilterChain(fallback, serverSecrets, model.forwardClientCert), name: 'default' } } : {}),
+    ...(fallback ? { default_filter_chain: { ...buildFilterChain(fallback, serverSecrets, model.forwardClientCert, model.claimHeaders), name: 'default' } } : {}),
   };
   return { name: LISTENER_NAME, resource };
 }
@@ -49,10 +49,10 @@ export function buildServerNameMatcher(classes: TlsClass[]): EnvoyJson {
   };
 }
 
-export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[], forwardClientCert: ForwardedCertField[] = []): EnvoyJson {
+export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[], forwardClientCert: ForwardedCertField[] = [], claimHeaders: string[] = []): EnvoyJson {
   return {
     name: tlsClass.requirement.id,
-    filters: [buildHttpConnectionManager(tlsClass, forwardClientCert)],
+    filters: [buildHttpConnectionManager(tlsClass, forwardClientCert, claimHeaders)],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets) },
   };
 }
@@ -89,7 +89,7 @@ function forwardClientCertDetails(fields: ForwardedCertField[]): EnvoyJson {
   return { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: set };
 }
 
-export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert: ForwardedCertField[] = []): EnvoyJson {
+export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert: ForwardedCertField[] = [], claimHeaders: string[] = []): EnvoyJson {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
@@ -100,7 +100,7 @@ export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert
       // certificate check, which removes them when the certificate is not valid for the route; then deny
       // rules, allow rules, and the ext_authz service for what Envoy cannot decide.
       http_filters: [
-        stripIdentityHeadersFilter(),
+        stripIdentityHeadersFilter(claimHeaders),
         peerIdentityFilter(),
         ...(checksClientCertificates(tlsClass) ? [clientCertificateCheckFilter()] : []),
         policyDenyFilter(),

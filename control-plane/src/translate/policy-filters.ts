@@ -50,9 +50,9 @@ export function extAuthzFilter(): EnvoyJson {
       grpc_service: { envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER }, timeout: duration(2000) },
       transport_api_version: 'V3',
       include_peer_certificate: true,
-      // The service reads the certificate, the method and the path; of the headers, only Envoy's own marks.
+      // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark.
       // (Every header more is bytes to encode and decode on each check.)
-      allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.fingerprint }] },
+      allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }] },
       // Fail closed, and say why: the decision could not be made (not "you may not").
       status_on_error: { code: 'ServiceUnavailable' },
     }),
@@ -74,7 +74,7 @@ export function routePolicyFilterConfig(route: EdgeRoute): EnvoyJson {
     });
   }
   if (a.kind === 'ext-authz') {
-    out[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', { check_settings: { context_extensions: { route: route.name } } });
+    out[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', { check_settings: { context_extensions: { route: a.key } } });
     return out;
   }
   const rbac = buildRbacPolicies(a.policy, a.clientCaRequired);

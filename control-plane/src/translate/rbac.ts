@@ -1,6 +1,9 @@
 import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../config/index.js';
 import { PEER_HEADERS } from '../policy/internal-headers.js';
+import { caselessQuote, commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX, quoteRegex } from './distinguished-name.js';
 import type { EnvoyJson } from './types.js';
+
+export { quoteRegex };
 
 /**
  * A PPL policy as Envoy RBAC principals, over the request (`:method`, the path) and the internal headers that
@@ -73,7 +76,8 @@ function criterionPrincipal(c: PolicyCriterion, ca: boolean): EnvoyJson {
     case 'email':
       return emailPrincipal(c.match, (m) => listElementRegex(m, 'first'), commonNameRegex);
     case 'domain':
-      return emailPrincipal(c.match, domainOfFirstEmailRegex, domainOfCnRegex);
+      // An email without "@" has no domain: then no domain matcher holds, `not` included.
+      return emailPrincipal(c.match, domainOfFirstEmailRegex, commonNameDomainRegex, headerRegex(PEER_HEADERS.email, '[^,]*@[^,]*(?:,.*)?'));
     case 'client_certificate':
       return and(c.conditions.map(conditionPrincipal));
     case 'user':
@@ -103,9 +107,9 @@ function matcherPrincipal(m: StringMatcher, wrap: (sm: EnvoyJson) => EnvoyJson):
  * `email` / `domain`: from the first email SAN when the certificate has one, else from a common name that
  * is an email address. Each matcher is its own regex over the same value, so several must all hold.
  */
-function emailPrincipal(match: StringMatcher[], sanRegex: (m: StringMatcher) => string, cnRegexFor: (m: StringMatcher) => string): EnvoyJson {
-  const fromSan = and([present(PEER_HEADERS.email), ...match.map((m) => negatable(m, PEER_HEADERS.email, sanRegex))]);
-  const fromCn = and([not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, commonNameRegex({ op: 'is', value: '' }, true)), ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
+function emailPrincipal(match: StringMatcher[], sanRegex: (m: StringMatcher) => string, cnRegexFor: (m: StringMatcher) => string, sanGuard: EnvoyJson = present(PEER_HEADERS.email)): EnvoyJson {
+  const fromSan = and([sanGuard, ...match.map((m) => negatable(m, PEER_HEADERS.email, sanRegex))]);
+  const fromCn = and([not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, EMAIL_COMMON_NAME_REGEX), ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
   return or([fromSan, fromCn]);
 }
 
@@ -119,11 +123,6 @@ function conditionPrincipal(k: CertificateCondition): EnvoyJson {
   const m = k.kind === 'san' && k.match.length === 1 ? k.match[0]! : undefined;
   if (k.kind === 'san' && k.san !== 'user_principal_name' && m && m.op !== 'not') return headerRegex(PEER_HEADERS[k.san], listElementRegex(m, 'any'));
   throw new Error(`client_certificate ${k.kind} is decided by the ext_authz service (model/authorization.ts)`);
-}
-
-/** RE2 with every character taken literally. */
-export function quoteRegex(text: string): string {
-  return text.replace(/[\\^$.|?*+()[\]{}-]/g, '\\$&');
 }
 
 /** A regex for one value made of characters matching `char` (a class or group), as the matcher says. */
@@ -154,27 +153,5 @@ export function listElementRegex(m: StringMatcher, which: 'first' | 'any'): stri
 
 function domainOfFirstEmailRegex(m: StringMatcher): string {
   // Domains compare without regard to case, as the identity's `domain` is lower case.
-  return `(?i)[^,]*@${valueRegex(m, '[^,@]')}(?:,.*)?`;
-}
-
-// An RFC 2253 attribute value: any character but the separators, or an escaped one.
-const DN_CHAR = '(?:[^\\\\,+]|\\\\.)';
-const DN_BEFORE_CN = `(?:${DN_CHAR}*[,+])*CN=`;
-const DN_AFTER = '(?:[,+].*)?';
-const EMAIL_LIKE = '[^\\\\,+@\\s]+@[^\\\\,+@\\s]+';
-
-/** RFC 2253 escaping of a literal attribute value, then quoted for RE2. */
-function dnQuote(value: string): string {
-  const escaped = value.replace(/[\\,+"<>;=]/g, '\\$&').replace(/^[ #]/, '\\$&').replace(/ $/, '\\ ');
-  return quoteRegex(escaped);
-}
-
-/** The subject has a common name matching `m`; with `emailOnly`, just a common name that is an email address. */
-export function commonNameRegex(m: StringMatcher, emailOnly = false): string {
-  if (emailOnly) return `${DN_BEFORE_CN}${EMAIL_LIKE}${DN_AFTER}`;
-  return `${DN_BEFORE_CN}${valueRegex(m, DN_CHAR, dnQuote)}${DN_AFTER}`;
-}
-
-function domainOfCnRegex(m: StringMatcher): string {
-  return `(?i)${DN_BEFORE_CN}[^\\\\,+@\\s]+@${valueRegex(m, '[^\\\\,+@\\s]', dnQuote)}${DN_AFTER}`;
+  return `[^,]*@${valueRegex(m, '[^,@]', caselessQuote)}(?:,.*)?`;
 }

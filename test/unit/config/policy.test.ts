@@ -431,6 +431,19 @@ describe('policy errors', () => {
     });
   });
 
+  test('a domain value with "@" is an email address: an error under every operator', () => {
+    const key = 'routes[0].policy.allow.or[0].domain';
+    const message = /^domain takes a domain \(such as example\.com\), not an email address like "alice@example\.com": use email$/;
+    only(errorsOf(withPolicy('allow:\n  or:\n    - domain: alice@example.com\n')), { key, line: 10, message });
+    only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        not: Alice@Example.com\n')), { key: `${key}.not`, line: 11, message });
+    only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        ends_with: "@example.com"\n')), { key: `${key}.ends_with`, line: 11, message: /not an email address like "@example\.com": use email$/ });
+    only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        in: [example.com, bob@example.org]\n')), { key: `${key}.in[1]`, line: 11, message: /like "bob@example\.org": use email$/ });
+    // email itself takes addresses, and a domain without "@" stays a domain.
+    assert.deepEqual(shape(policyOf('allow:\n  or:\n    - email: alice@example.com\n    - domain: {ends_with: .Example.com}\n').allow), [
+      { or: [{ kind: 'email', match: [{ op: 'is', value: 'alice@example.com' }] }, { kind: 'domain', match: [{ op: 'ends_with', value: '.example.com' }] }] },
+    ]);
+  });
+
   test('client_certificate: empty, unknown key, not a mapping', () => {
     const key = 'routes[0].policy.allow.or[0].client_certificate';
     only(errorsOf(withPolicy('allow:\n  or:\n    - client_certificate: {}\n')), { key, line: 10, message: /^empty certificate matcher: give at least one of fingerprint, spki_hash, certificate, san_dns/ });
@@ -744,6 +757,28 @@ describe('jwt_claims_headers', () => {
     const config = expectOk(run(`jwt_claims_headers: [${all.join(', ')}]\n${BASE}`, { files: files() }));
     assert.deepEqual(config.jwtClaimsHeaders.map(([, claim]) => claim), all);
     assert.equal(config.jwtClaimsHeaders.find(([, c]) => c === 'common_name')![0], 'X-Pomerium-Claim-Common-Name');
+  });
+
+  test("headers of mtls-edge's own (x-mtls-edge-*) and Envoy's x-forwarded-client-cert are refused, each at its key", () => {
+    const errors = errorsOf(`jwt_claims_headers:\n  X-Email: email\n  X-Mtls-Edge-Peer-Email: email\n  x-mtls-edge-anything: user\n  X-Forwarded-Client-Cert: subject\n${BASE}`);
+    assert.deepEqual(
+      errors.map((e) => `${e.line} ${e.key}`),
+      ['3 jwt_claims_headers.X-Mtls-Edge-Peer-Email', '4 jwt_claims_headers.x-mtls-edge-anything', '5 jwt_claims_headers.X-Forwarded-Client-Cert'],
+    );
+    const internal = /^cannot use (X-Mtls-Edge-Peer-Email|x-mtls-edge-anything) as a claim header: headers starting with x-mtls-edge- are internal to mtls-edge, and removed before the request reaches the upstream$/;
+    assert.match(errors[0]!.message, internal);
+    assert.match(errors[1]!.message, internal);
+    assert.match(errors[2]!.message, /^cannot use X-Forwarded-Client-Cert as a claim header: Envoy sets \(or removes\) x-forwarded-client-cert itself; see forward_client_cert$/);
+    // A name that merely resembles them is fine.
+    const near = expectOk(run(`jwt_claims_headers:\n  X-Mtls-Edge: email\n  X-Forwarded-Client-Certificate: subject\n${BASE}`, { files: files() }));
+    assert.deepEqual(near.jwtClaimsHeaders, [['X-Mtls-Edge', 'email'], ['X-Forwarded-Client-Certificate', 'subject']]);
+    // The list form names its headers X-Pomerium-Claim-*: never reserved. From the environment, the variable is the place.
+    assertError(errorsOf(BASE, { JWT_CLAIMS_HEADERS: '{"x-mtls-edge-peer-subject": "subject"}' }), {
+      file: 'environment variable JWT_CLAIMS_HEADERS',
+      key: 'jwt_claims_headers.x-mtls-edge-peer-subject',
+      line: 1,
+      message: /^cannot use x-mtls-edge-peer-subject as a claim header: headers starting with x-mtls-edge- are internal/,
+    });
   });
 
   test('unknown claims, invalid or reserved header names, duplicates, wrong types', () => {

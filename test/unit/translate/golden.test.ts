@@ -27,7 +27,7 @@ function render(dir: string): { file: 'envoy.json' | 'errors.txt'; text: string;
     systemRoots: [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')],
   });
   // The runner serves the JWKS of the signing key; a case with a fixed signing_key shows that route too.
-  const jwks = loaded.ok && loaded.value.signingKey ? jwksDocument(signingKeyFromPem(loaded.value.signingKey.pem)) : undefined;
+  const jwks = loaded.ok && loaded.value.signingKey ? jwksDocument([signingKeyFromPem(loaded.value.signingKey.pem)]) : undefined;
   const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
   if (!model.ok) return { file: 'errors.txt', text: model.errors.map(formatError).join('\n') + '\n' };
   const resources = translate(model.value);

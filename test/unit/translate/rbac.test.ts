@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
-import { buildRbacPolicies, commonNameRegex, listElementRegex, quoteRegex } from '../../../control-plane/src/translate/rbac.js';
+import { buildRbacPolicies, listElementRegex, quoteRegex } from '../../../control-plane/src/translate/rbac.js';
+import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/translate/distinguished-name.js';
 
 // RE2 and JavaScript agree on everything these regexes use; Envoy matches the whole value.
 const full = (re: string) => new RegExp(`^(?:${re})$`);
@@ -42,14 +43,42 @@ describe('RBAC regexes over the values Envoy formats', () => {
   it("the subject's common name, with RFC 2253 escapes, and only a whole common name", () => {
     const subject = 'CN=bob@example.com,O=Org\\, Inc';
     assert.ok(full(commonNameRegex(is('bob@example.com'))).test(subject));
-    assert.ok(full(commonNameRegex(is(''), true)).test(subject), 'an email-like common name');
-    assert.ok(!full(commonNameRegex(is(''), true)).test('CN=bob,O=x'), 'not an email');
+    assert.ok(full(EMAIL_COMMON_NAME_REGEX).test(subject), 'an email-like common name');
+    assert.ok(!full(EMAIL_COMMON_NAME_REGEX).test('CN=bob,O=x'), 'not an email');
     assert.ok(!full(commonNameRegex(is('bob@example'))).test(subject));
     assert.ok(full(commonNameRegex({ op: 'ends_with', value: '@example.com' })).test(subject));
     // "CN=" inside another attribute's escaped value is not a common name.
     assert.ok(!full(commonNameRegex(is('evil@x.com'))).test('O=a\\,CN=evil@x.com'));
     assert.ok(full(commonNameRegex(is('a,b'))).test('CN=a\\,b,O=x'), 'a literal comma is matched escaped');
     assert.ok(full(commonNameRegex(is('carol@x.io'))).test('O=x+CN=carol@x.io'), 'multi-valued RDN');
+  });
+
+  it('as BoringSSL prints values: escaped separators, non-ASCII bytes, "=" as is, "#" and spaces only at the ends', () => {
+    const cases: Array<[string, StringMatcher, boolean]> = [
+      ['CN=bob\\+x@contractors.example.com', is('bob+x@contractors.example.com'), true],
+      ['CN=j\\C3\\BCrgen@example.com', is('jürgen@example.com'), true],
+      ['CN=j\\C3\\BCrgen@example.com', { op: 'contains', value: 'ürg' }, true],
+      ['CN=x=y@example.com', is('x=y@example.com'), true],
+      ['CN=\\#a@b.example', is('#a@b.example'), true],
+      ['CN=\\#a@b.example', { op: 'contains', value: '#a' }, true],
+      ['CN=a#b@c.example', { op: 'contains', value: '#b' }, true],
+      ['CN=a#b@c.example', is('#b@c.example'), false],
+    ];
+    for (const [subject, m, want] of cases) assert.equal(full(commonNameRegex(m)).test(subject), want, `${subject} ${JSON.stringify(m)}`);
+    assert.ok(full(EMAIL_COMMON_NAME_REGEX).test('CN=bob\\+x@contractors.example.com'));
+    assert.ok(full(commonNameDomainRegex(is('contractors.example.com'))).test('CN=bob\\+x@Contractors.Example.com'));
+  });
+
+  it('only the first (most specific) common name counts, as in the certificate identity', () => {
+    const subject = 'CN=mallory@evil.com,CN=alice@example.com,O=x';
+    assert.ok(!full(commonNameRegex(is('alice@example.com'))).test(subject));
+    assert.ok(full(commonNameRegex(is('mallory@evil.com'))).test(subject));
+    // Attributes printed before the common name do not hide it.
+    assert.ok(full(commonNameRegex(is('alice@example.com'))).test('emailAddress=a@b,OU=x+CN=alice@example.com,O=y'));
+    assert.ok(full(commonNameRegex(is('alice@example.com'))).test('C=US,CN=alice@example.com'));
+    // Domains compare without regard to case, the attribute type does not: "CN" is never skipped as another type.
+    assert.ok(!full(commonNameDomainRegex(is('example.com'))).test(subject));
+    assert.ok(full(commonNameDomainRegex(is('evil.com'))).test('CN=mallory@EVIL.com,CN=alice@example.com'));
   });
 });
 
