@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import { createRootCa, issueClientCertificate } from '../../control-plane/src/pki/index.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused, httpsGet, type ClientRequest } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
@@ -217,8 +217,11 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     ctx.up = await startUpstream('u');
     const route = (prefix: string, policy: string) => `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
     ctx.yaml =
-      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+      `${SERVER}jwt_claims_headers:\n  X-Email: email\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
       route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
+      // Decided by the ext_authz service, which learns from Envoy's mark that a certificate is not valid here.
+      route('/ext-user', '      allow:\n        or:\n          - user: alice\n') +
+      route('/strangers-identity', '      allow:\n        or:\n          - invalid_client_certificate: true\n    pass_identity_headers: true\n') +
       route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
       route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
       route('/email', '      allow:\n        or:\n          - email: bob@example.com\n');
@@ -228,7 +231,7 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     await ctx.edge?.stop();
     await ctx.up?.close();
   });
-  const get = (path: string, who?: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
+  const get = (path: string, who?: ClientCert, extra: Partial<ClientRequest> = {}) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
 
   it('a valid certificate is an authenticated user; none, or one from another CA, is not', async () => {
     assert.equal((await get('/members', ctx.pki.clientA)).status, 200);
@@ -245,6 +248,26 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
   });
   it('an untrusted certificate carries no identity: bob@example.com from another CA is not bob', async () => {
     assert.equal((await get('/email', ctx.pki.clientB)).status, 403);
+  });
+  it('nor in the ext_authz service: "alice" from another CA is not alice; no JWT is ever made from such a certificate', async () => {
+    const stranger = await createRootCa({ commonName: 'Stranger CA' });
+    const fakeAlice = await issueClientCertificate(stranger, { commonName: 'alice', email: 'alice@example.com' });
+    assert.equal((await get('/ext-user/1', ctx.pki.clientA)).status, 200);
+    assert.equal((await get('/ext-user/2', { cert: fakeAlice.certPem, key: fakeAlice.keyPem })).status, 403);
+    assert.equal((await get('/strangers-identity/3', { cert: fakeAlice.certPem, key: fakeAlice.keyPem })).status, 200);
+    const seen = ctx.up.seen.at(-1)!;
+    assert.equal(seen.url, '/strangers-identity/3');
+    assert.equal(seen.headers['x-pomerium-jwt-assertion'], undefined);
+    assert.equal(seen.headers['x-email'], undefined);
+  });
+  it('the JWKS is served without a client certificate where the handshake lets such clients in', async () => {
+    const res = await get('/.well-known/pomerium/jwks.json');
+    assert.equal(res.status, 200);
+    assert.equal((JSON.parse(res.body) as { keys: unknown[] }).keys.length, 1);
+  });
+  it('a claim header with a name of its own (X-Email) cannot be forged on a route that does not set it', async () => {
+    assert.equal((await get('/members/forged', ctx.pki.clientA, { headers: { 'x-email': 'ceo@example.com' } })).status, 200);
+    assert.equal(ctx.up.seen.at(-1)!.headers['x-email'], undefined);
   });
   it('a policy edit applies by hot reload, as a route change only (the listener, and its connections, stay)', async () => {
     assert.equal((await get('/email', ctx.pki.clientA)).status, 403);
