@@ -224,7 +224,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
       route('/strangers-identity', '      allow:\n        or:\n          - invalid_client_certificate: true\n    pass_identity_headers: true\n') +
       route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
       route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
-      route('/email', '      allow:\n        or:\n          - email: bob@example.com\n');
+      route('/email', '      allow:\n        or:\n          - email: bob@example.com\n') +
+      `  - from: https://${HOSTS.y}\n    to: ${ctx.up.url}\n    allow_any_authenticated_user: true\n`;
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: ctx.yaml });
   });
   after(async () => {
@@ -269,14 +270,21 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     assert.equal((await get('/members/forged', ctx.pki.clientA, { headers: { 'x-email': 'ceo@example.com' } })).status, 200);
     assert.equal(ctx.up.seen.at(-1)!.headers['x-email'], undefined);
   });
-  it('a policy edit applies by hot reload, as a route change only (the listener, and its connections, stay)', async () => {
+  it('a policy edit, and a first policy on a host, apply by hot reload as route changes only (the listener, and its connections, stay)', async () => {
+    const onY = (who?: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/y', ...who });
     assert.equal((await get('/email', ctx.pki.clientA)).status, 403);
+    assert.equal((await onY(ctx.pki.clientA)).status, 200);
     const before = await ctx.edge.status();
     const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
-    ctx.edge.writeConfig(ctx.yaml.replace('email: bob@example.com', 'email: alice@example.com'));
+    ctx.edge.writeConfig(
+      ctx.yaml
+        .replace('email: bob@example.com', 'email: alice@example.com')
+        .replace(`    allow_any_authenticated_user: true\n`, `    policy:\n      allow:\n        or:\n          - email: bob@example.com\n`),
+    );
     const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.ready);
     assert.equal(after.typeVersions[listener], before.typeVersions[listener]);
     assert.equal((await get('/email', ctx.pki.clientA)).status, 200);
+    assert.equal((await onY(ctx.pki.clientA)).status, 403);
   });
 });
 
