@@ -42,6 +42,7 @@ const CRITERIA = [
   'domain: { is: contractors.example.com }',
   'domain: { ends_with: example.com }',
   'domain: { is: b.example }',
+  'domain: { not: example.com }',
 ];
 
 describe('Envoy and the ext_authz service decide alike, also for names RFC 2253 escapes', () => {
@@ -103,6 +104,8 @@ describe('Envoy and the ext_authz service decide alike, also for names RFC 2253 
       'sanWithoutAt × domain: { is: example.com }',
       'spaceInName × domain: { is: example.com }',
       'spaceInName × email: { ends_with: "@example.com" }',
+      // An email without "@" has no domain, so not even `not` holds.
+      'sanWithoutAt × domain: { not: example.com }',
     ]) {
       assert.ok(!allowed.includes(refused), `${refused} should be refused`);
     }

@@ -76,8 +76,14 @@ function criterionPrincipal(c: PolicyCriterion, ca: boolean): EnvoyJson {
     case 'email':
       return emailPrincipal(c.match, (m) => listElementRegex(m, 'first'), commonNameRegex);
     case 'domain':
-      // An email without "@" has no domain: then no domain matcher holds, `not` included.
-      return emailPrincipal(c.match, domainOfFirstEmailRegex, commonNameDomainRegex, headerRegex(PEER_HEADERS.email, '[^,]*@[^,]*(?:,.*)?'));
+      // An email without "@" has no domain: then no domain matcher holds. The others' regexes need the "@"
+      // already; only a `not` needs to be told.
+      return emailPrincipal(
+        c.match,
+        domainOfFirstEmailRegex,
+        commonNameDomainRegex,
+        c.match.some((m) => m.op === 'not') ? headerRegex(PEER_HEADERS.email, '[^,]*@[^,]*(?:,.*)?') : present(PEER_HEADERS.email),
+      );
     case 'client_certificate':
       return and(c.conditions.map(conditionPrincipal));
     case 'user':
