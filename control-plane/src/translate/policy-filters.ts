@@ -89,6 +89,7 @@ const FORBIDDEN_HTML = `<!doctype html>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}code{word-break:break-all}</style>
 </head><body><h1>Access denied</h1><p>This page's policy does not let this request in.</p>
 <p>%LOCAL_REPLY_BODY%</p><p>Reason: <code>%RESPONSE_CODE_DETAILS%</code></p>
+<p><small>(<code>deny-rule-N</code>: the route's Nth deny rule matched; <code>[none]</code>: none of its allow rules did.)</small></p>
 <p>If you think you should have access, send this page to the site's administrator.</p></body></html>
 `;
 
