@@ -7,7 +7,7 @@
 // and the ratios with the no-policy route, measured in one run (the machine is small and noisy: compare
 // ratios); then the decision cache's hit rate from the control plane's /metrics and Envoy's ext_authz stats.
 import { spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import type { ClientHttp2Session } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -220,17 +220,31 @@ try {
   console.log(`target (/envoy rps ratio >= ${ENVOY_TARGET}): ${envoyRatios.join(', ')}`);
 
   // The table's ratios move by ±10 % from run to run on this machine. For the 5 % target, compare only
-  // /none and /envoy, in PAIRS alternating cycles (none, envoy, envoy, none), and report the median ratio.
-  console.log(`\n/envoy vs /none only, ${PAIRS} cycles of (none, envoy, envoy, none), ${SECONDS} s each: rps ratio per cycle, median`);
+  // /none and /envoy, in PAIRS alternating cycles (none, envoy, envoy, none), and report the median ratio;
+  // and Envoy's own CPU time per request (from /proc), which the load generator's share of the cores does
+  // not blur as it blurs requests per second.
+  const envoyPid = ((await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { envoyPid: number | null }).envoyPid;
+  console.log(`\n/envoy vs /none only, ${PAIRS} cycles of (none, envoy, envoy, none), ${SECONDS} s each: rps ratio per cycle, median; Envoy CPU µs per request`);
   for (const mode of ['h1 keep-alive', 'h2 keep-alive'] as const) {
-    const run = (r: (typeof ROUTES)[number]) => measure(mode, ports.port, r, clients);
+    const run = async (r: (typeof ROUTES)[number]) => {
+      const cpu0 = cpuMicros(envoyPid);
+      const result = await measure(mode, ports.port, r, clients);
+      return { ...result, cpuPerRequest: (cpuMicros(envoyPid) - cpu0) / (result.rps * SECONDS) };
+    };
     const ratios: number[] = [];
+    const cpu = { none: [] as number[], envoy: [] as number[] };
     for (let i = 0; i < PAIRS; i++) {
       const [n1, e1, e2, n2] = [await run(ROUTES[0]), await run(ROUTES[1]), await run(ROUTES[1]), await run(ROUTES[0])];
       ratios.push((e1.rps + e2.rps) / (n1.rps + n2.rps));
+      cpu.none.push(n1.cpuPerRequest, n2.cpuPerRequest);
+      cpu.envoy.push(e1.cpuPerRequest, e2.cpuPerRequest);
     }
-    const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)]!;
-    console.log(`  ${mode.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}  median ${median.toFixed(3)} (${median >= ENVOY_TARGET ? 'met' : 'missed'})`);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const [cpuNone, cpuEnvoy] = [median(cpu.none), median(cpu.envoy)];
+    console.log(
+      `  ${mode.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}  median ${median(ratios).toFixed(3)} (${median(ratios) >= ENVOY_TARGET ? 'met' : 'missed'})` +
+        `; Envoy CPU per request: none ${cpuNone.toFixed(1)} µs, envoy ${cpuEnvoy.toFixed(1)} µs (+${(((cpuEnvoy - cpuNone) / cpuNone) * 100).toFixed(1)} %)`,
+    );
   }
 
   const after = await readCache(ports.admin);
@@ -280,3 +294,11 @@ async function inProcessCheckMicros(cert: Tls): Promise<number> {
 }
 
 console.log(`\next_authz check() in-process, no gRPC (cached identity and decision): ${(await inProcessCheckMicros(clients[0]!)).toFixed(2)} µs per check`);
+
+/** User + system CPU time of a process so far, in microseconds (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number | null): number {
+  if (pid === null) return NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command name: state is field 3, utime field 14 and stime field 15 (1-based, man 5 proc).
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
