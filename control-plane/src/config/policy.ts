@@ -23,7 +23,7 @@ type FlagKind = 'accept' | 'reject' | 'invalid_client_certificate' | 'authentica
 type MatchKind = 'email' | 'domain' | 'user' | 'http_method' | 'http_path';
 const FLAG_CRITERIA: readonly FlagKind[] = ['accept', 'reject', 'authenticated_user', 'invalid_client_certificate'];
 const MATCH_CRITERIA: readonly MatchKind[] = ['email', 'domain', 'user', 'http_method', 'http_path'];
-export const SUPPORTED_CRITERIA: readonly string[] = [...FLAG_CRITERIA, ...MATCH_CRITERIA, 'client_certificate'];
+const SUPPORTED_CRITERIA: readonly string[] = [...FLAG_CRITERIA, ...MATCH_CRITERIA, 'client_certificate'];
 
 /** Criteria that read the client certificate: on a route that asks for none they could never see one. */
 const IDENTITY_KINDS: ReadonlySet<PolicyCriterion['kind']> = new Set(['email', 'domain', 'user', 'authenticated_user', 'client_certificate', 'invalid_client_certificate']);

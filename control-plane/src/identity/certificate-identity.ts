@@ -108,7 +108,7 @@ const cache = new Map<string, CertificateIdentity>();
  * as escaped UTF-8 bytes, which a regex cannot single out without listing every sequence; so it is not
  * refused here either, and both sides stay the same rule.
  */
-export function looksLikeEmail(value: string): boolean {
+function looksLikeEmail(value: string): boolean {
   return /^[^@\t\n\v\f\r ]+@[^@\t\n\v\f\r ]+$/.test(value);
 }
 

@@ -29,6 +29,11 @@ export function routeAuthorization(route: RouteConfig, config: Config): { author
   return { authorization: { kind: 'envoy', policy, clientCaRequired, peerProperties: clientCaRequired ? peerPropertiesFor(policy) : [] } };
 }
 
+/** A route's name in Envoy, from its position in the config. */
+export function routeName(route: RouteConfig): string {
+  return `route-${route.index}`;
+}
+
 /**
  * What Envoy sends the service to name a route: its position and a digest of what the service decides for
  * it. After an edit, Envoy may still send checks from its previous route configuration (until it applies the
@@ -37,7 +42,7 @@ export function routeAuthorization(route: RouteConfig, config: Config): { author
  */
 function authorizationKey(route: RouteConfig, decided: object): string {
   const text = JSON.stringify(decided, (k, v: unknown) => (k === 'at' ? undefined : v));
-  return `route-${route.index}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+  return `${routeName(route)}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
 /** pass_identity_headers without a policy: the route's allow_* option, as a policy. */

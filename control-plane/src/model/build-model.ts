@@ -1,7 +1,7 @@
 import { casWithoutCrl, type Config, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
-import { routeAuthorization } from './authorization.js';
+import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
 import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
@@ -153,7 +153,7 @@ function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequire
 
 function toEdgeRoute(route: RouteConfig, upstream: string, check: CertificateCheck, authorization: RouteAuthorization): EdgeRoute {
   return {
-    name: `route-${route.index}`,
+    name: routeName(route),
     match: route.match,
     rewrite: pathRewrite(route),
     preserveHostHeader: route.preserveHostHeader,

@@ -3,8 +3,6 @@ import { PEER_HEADERS } from '../policy/internal-headers.js';
 import { caselessQuote, commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX, quoteRegex } from './distinguished-name.js';
 import type { EnvoyJson } from './types.js';
 
-export { quoteRegex };
-
 /**
  * A PPL policy as Envoy RBAC principals, over the request (`:method`, the path) and the internal headers that
  * carry the certificate's properties (set from Envoy's own %DOWNSTREAM_PEER_*% formatters, removed by the

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
-import { buildRbacPolicies, listElementRegex, quoteRegex } from '../../../control-plane/src/translate/rbac.js';
-import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/translate/distinguished-name.js';
+import { buildRbacPolicies, listElementRegex } from '../../../control-plane/src/translate/rbac.js';
+import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX, quoteRegex } from '../../../control-plane/src/translate/distinguished-name.js';
 
 // RE2 and JavaScript agree on everything these regexes use; Envoy matches the whole value.
 const full = (re: string) => new RegExp(`^(?:${re})$`);
