@@ -15,12 +15,14 @@ commands:
              start the control plane and (unless --no-envoy) Envoy as a child process;
              edits to the config or any file it names reload without a restart (unless --no-watch)
   validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
-  certs      ca | server NAME... | client IDENTITY | crl CERT... [--dir DIR] [--force] [--password P] [--legacy]
+  certs      ca | server NAME... | client IDENTITY | crl CERT... | control-plane HOST... | envoy NODE_ID|--fleet NAME
+             [--dir DIR] [--force] [--password P] [--legacy]
              development certificates instead of mkcert (see mtls-edge certs --help)
   verify-app [--address HOST:PORT]
              a demo upstream that shows the client identity the edge forwards (default 127.0.0.1:8000)
-  bootstrap  --config FILE [--node-id ID] [--xds-host HOST] [--envoy-admin-address HOST:PORT] [--xds-protocol sotw|delta]
-             print the Envoy bootstrap that points an Envoy at this control plane
+  bootstrap  --config FILE --node-id ID --xds-client-cert FILE --xds-client-key FILE --xds-ca FILE
+             [--xds-host HOST] [--xds-server-name NAME] [--envoy-admin-address HOST:PORT] [--xds-protocol sotw|delta]
+             print the Envoy bootstrap that points an Envoy at this control plane over mutual TLS
 
 Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
 
@@ -47,6 +49,11 @@ async function main(argv: string[]): Promise<number> {
       'envoy-concurrency': { type: 'string' },
       'drain-time-s': { type: 'string' },
       'xds-host': { type: 'string' },
+      'xds-server-name': { type: 'string' },
+      'xds-ca': { type: 'string' },
+      'xds-client-cert': { type: 'string' },
+      'xds-client-key': { type: 'string' },
+      fleet: { type: 'string' },
       'envoy-admin-address': { type: 'string' },
       'xds-protocol': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -69,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validateCommand(configPath);
     case 'certs':
-      return certsCommand(positionals, { dir: values.dir ?? 'certs', force: values.force ?? false, password: values.password, legacy: values.legacy ?? false });
+      return certsCommand(positionals, { dir: values.dir ?? 'certs', force: values.force ?? false, password: values.password, legacy: values.legacy ?? false, fleet: values.fleet });
     case 'verify-app': {
       const [host = '127.0.0.1', port = '8000'] = (values.address ?? '127.0.0.1:8000').split(/:(?=\d+$)/);
       const server = await startVerifyApp(host, Number(port));
@@ -80,7 +87,16 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'bootstrap':
-      return bootstrapCommand(configPath, { nodeId: values['node-id'], xdsHost: values['xds-host'], envoyAdminAddress: values['envoy-admin-address'], protocol: xdsProtocol(values['xds-protocol']) });
+      return bootstrapCommand(configPath, {
+        nodeId: values['node-id'],
+        xdsHost: values['xds-host'],
+        xdsServerName: values['xds-server-name'],
+        xdsCa: values['xds-ca'],
+        xdsClientCert: values['xds-client-cert'],
+        xdsClientKey: values['xds-client-key'],
+        envoyAdminAddress: values['envoy-admin-address'],
+        protocol: xdsProtocol(values['xds-protocol']),
+      });
     default:
       process.stderr.write(USAGE + '\n');
       return command === undefined || values.help ? 0 : 2;

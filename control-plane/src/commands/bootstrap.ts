@@ -1,6 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { CONTROL_CHANNEL_HOW_TO } from '../config/control-channel.js';
 import { Diagnostics } from '../config/diagnostics.js';
 import { parseAddress } from '../config/server.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
+import { nodeRefusal } from '../xds/index.js';
 import { loadAndCompile, printErrors } from './load.js';
 
 export const DEFAULT_NODE_ID = 'mtls-edge';
@@ -9,10 +13,20 @@ export interface BootstrapOptions {
   nodeId?: string;
   /** The control plane's host as Envoy reaches it (a service name, say); the port is the config's xds_address port. */
   xdsHost?: string;
+  /** The name Envoy expects in the control plane's certificate (and sends as SNI); default: the host it dials. */
+  xdsServerName?: string;
+  /** Paths as the Envoy sees them: the CA of the control plane's certificate, and the Envoy's own certificate and key. */
+  xdsCa?: string;
+  xdsClientCert?: string;
+  xdsClientKey?: string;
   /** Overrides the config's envoy_admin_address, so that several Envoys can share a machine. */
   envoyAdminAddress?: string;
   protocol?: XdsProtocol;
 }
+
+const NEEDS_FILES =
+  'the bootstrap needs the files this Envoy uses on the control channel, as paths on its machine: --xds-client-cert FILE and --xds-client-key FILE ' +
+  '(`mtls-edge certs envoy NODE_ID` creates them) and --xds-ca FILE (the CA of the control plane certificate, e.g. certs/control-plane-ca.pem)';
 
 export function bootstrapCommand(configPath: string | undefined, o: BootstrapOptions): number {
   const result = loadAndCompile(configPath);
@@ -20,13 +34,27 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
     printErrors(result.errors);
     return 1;
   }
+  const fail = (message: string) => {
+    process.stderr.write(`mtls-edge bootstrap: ${message}\n`);
+    return 1;
+  };
+  if (!result.config.xdsTls) return fail(`the control plane accepts Envoys over the network only with mutual TLS: ${CONTROL_CHANNEL_HOW_TO}`);
+  if (!o.xdsCa || !o.xdsClientCert || !o.xdsClientKey) return fail(NEEDS_FILES);
   const diag = new Diagnostics();
   const envoyAdmin = o.envoyAdminAddress ? parseAddress(o.envoyAdminAddress, { file: 'command line', key: '--envoy-admin-address' }, diag) : result.config.envoyAdminAddress;
   if (!envoyAdmin) {
     printErrors(diag.errors);
     return 1;
   }
-  const xds = { ...result.config.xdsAddress, host: o.xdsHost ?? result.config.xdsAddress.host };
-  process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds, envoyAdmin, protocol: o.protocol }));
+  const nodeId = o.nodeId ?? DEFAULT_NODE_ID;
+  // Where the certificate is readable here, say now what the control plane would say when the Envoy connects.
+  if (existsSync(o.xdsClientCert)) {
+    const refusal = nodeRefusal(nodeId, new X509Certificate(readFileSync(o.xdsClientCert)).raw, result.config.xdsTls.nodeIds);
+    if (refusal) return fail(`${o.xdsClientCert}: the control plane would refuse this Envoy: ${refusal}`);
+  }
+  const address = { ...result.config.xdsAddress, host: o.xdsHost ?? result.config.xdsAddress.host };
+  const serverName = o.xdsServerName ?? (address.host === '0.0.0.0' ? '127.0.0.1' : address.host);
+  const xds = { kind: 'tls' as const, address, serverName, caFile: o.xdsCa, certFile: o.xdsClientCert, keyFile: o.xdsClientKey };
+  process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId, xds, envoyAdmin, protocol: o.protocol }));
   return 0;
 }

@@ -1,9 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { writeAllOrNothing, type PlannedFile } from '../certs/files.js';
+import { writeAllOrNothing } from '../certs/files.js';
 import { createCrl, createRootCa, issueClientCertificate, issueServerCertificate, loadCertificateAuthority, type CertificateAuthority } from '../pki/index.js';
 import { createPkcs12 } from '../pki/pkcs12.js';
+import { makeControlPlaneCertificate, makeEnvoyCertificate } from './certs-control-channel.js';
+import { file, secret, show, type CertsOptions, type Out } from './certs-output.js';
+
+export type { CertsOptions } from './certs-output.js';
 
 export const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--force]
 
@@ -11,16 +15,13 @@ export const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--forc
   server NAME...          a server certificate for NAME... (wildcards allowed) signed by that CA
   client IDENTITY         a client certificate (email SAN for an email, else a CN) as PEM and PKCS#12
                           [--password P] (default changeit) [--legacy] (3DES/RC2/SHA-1 for old keychains)
-  crl CERT.pem|SERIAL...  revoke client certificates and write DIR/crl.pem`;
+  crl CERT.pem|SERIAL...  revoke client certificates and write DIR/crl.pem
+  control-plane HOST...   the control channel: a CA for it (control-plane-ca.pem; reused if present) and a server
+                          certificate for the names Envoys dial (control-plane.pem, control-plane-key.pem)
+  envoy NODE_ID           a client certificate for the Envoy NODE_ID, from the control-plane CA
+  envoy --fleet NAME      one client certificate for a fleet of Envoys (their node ids go in xds_node_ids)`;
 
-export interface CertsOptions {
-  dir: string;
-  force: boolean;
-  password?: string;
-  legacy: boolean;
-}
 
-type Out = { ok: true; lines: string[] } | { ok: false; error: string };
 
 /** `mtls-edge certs …`: the steps of Pomerium's mTLS guide that used mkcert. Writes all of a step's files or none. */
 export async function certsCommand(args: string[], o: CertsOptions): Promise<number> {
@@ -32,6 +33,8 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
       : sub === 'server' ? await makeServer(o, rest)
       : sub === 'client' ? await makeClient(o, rest)
       : sub === 'crl' ? await makeCrl(o, rest)
+      : sub === 'control-plane' ? await makeControlPlaneCertificate(o, rest)
+      : sub === 'envoy' ? await makeEnvoyCertificate(o, rest)
       : { ok: false, error: `unknown or missing command ${JSON.stringify(sub ?? '')}\n${CERTS_USAGE}` };
   } catch (e) {
     out = { ok: false, error: (e as Error).message };
@@ -44,7 +47,6 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
   return 0;
 }
 
-const show = (o: CertsOptions, file: string) => relative(process.cwd(), resolve(o.dir, file)) || file;
 
 async function makeCa(o: CertsOptions, rest: string[]): Promise<Out> {
   if (rest.length > 0) return { ok: false, error: `ca takes no arguments, got ${rest.join(' ')}` };
@@ -147,5 +149,3 @@ function caConfigLines(o: CertsOptions): string[] {
   return ['', 'config (all routes need a certificate from this CA):', '  downstream_mtls:', `    ca_file: ${show(o, 'ca.pem')}`];
 }
 
-const file = (o: CertsOptions, name: string, contents: string | Buffer): PlannedFile => ({ path: join(o.dir, name), contents, mode: 0o644 });
-const secret = (o: CertsOptions, name: string, contents: string | Buffer): PlannedFile => ({ path: join(o.dir, name), contents, mode: 0o600 });

@@ -9,6 +9,7 @@ import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../run
 import { EnvoyProcess } from '../runtime/envoy-process.js';
 import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
+import { openControlChannel, type ControlChannel } from '../runtime/control-channel.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
@@ -33,7 +34,8 @@ export interface RunOptions {
 export async function runCommand(o: RunOptions): Promise<number> {
   const log = createLogger();
   const envoyBinary = o.startEnvoy ? findEnvoy(process.env) : undefined;
-  const ads = new AdsServer(log);
+  let allowedNodeIds: readonly string[] = [];
+  const ads = new AdsServer(log, () => allowedNodeIds);
   // The ext_authz service shares the xDS gRPC server: Envoy reaches both over its one control-plane cluster.
   const authz = authorizationState();
   const authzService = new AuthorizationService({ table: () => authz.table, signer: () => authz.signer, log, onDecision: (d) => authz.onDecision(d) });
@@ -50,6 +52,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     return 1;
   }
   const { config } = first;
+  allowedNodeIds = config.xdsTls?.nodeIds ?? [];
   const metrics = createMetrics(ads, reloader.state, () => authzService.stats());
   authz.onDecision = (d) => metrics.authzDecisions.inc({ decision: d.allowed ? 'allow' : 'deny', cached: String(d.cached) });
   metrics.snapshots.inc(); // the first one, set before the metrics existed
@@ -59,34 +62,53 @@ export async function runCommand(o: RunOptions): Promise<number> {
     if (event === 'settled') collectGarbageIfGrown();
   });
 
-  let xdsPort: number;
+  // The child Envoy's private channel and its bootstrap live in a folder only this user can enter (mkdtemp: 0700).
+  const workDir = envoyBinary ? mkdtempSync(join(tmpdir(), 'mtls-edge-')) : undefined;
+  let channel: ControlChannel;
   let admin: Server;
   let envoy: EnvoyProcess | undefined;
   try {
-    xdsPort = await ads.listen(config.xdsAddress);
+    const opened = await openControlChannel(ads, config, workDir, log);
+    if ('error' in opened) {
+      log.error({}, opened.error);
+      process.stderr.write(`mtls-edge: ${opened.error}\n`);
+      await ads.close();
+      if (workDir) rmSync(workDir, { recursive: true, force: true });
+      return 1;
+    }
+    channel = opened;
     admin = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state }, metrics), config.adminAddress);
   } catch (e) {
     // A port in use, say: release what did bind, or the open gRPC server would keep the process alive.
     await ads.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
     throw e;
   }
-  log.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, admin: `${config.adminAddress.host}:${config.adminAddress.port}` }, 'control plane listening');
+  const xds = channel.tcpPort === undefined ? undefined : `${config.xdsAddress.host}:${channel.tcpPort}`;
+  log.info({ xds, xdsPrivateSocket: channel.privateSocket, admin: `${config.adminAddress.host}:${config.adminAddress.port}` }, 'control plane listening');
 
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
+  const onFilesChanged = () => {
+    const outcome = reloader.reload();
+    if (outcome.ok) {
+      allowedNodeIds = outcome.config.xdsTls?.nodeIds ?? [];
+      channel.apply(outcome.config);
+    }
+    watcher.setFiles(outcome.files);
+  };
   const watcher = new FileWatcher(
-    () => watcher.setFiles(reloader.reload().files),
+    onFilesChanged,
     RELOAD_DEBOUNCE_MS,
     (dir, e) => log.warn({ dir, err: e.message }, 'cannot watch folder'),
   );
   if (o.watch) watcher.setFiles(first.files);
 
-  let workDir: string | undefined;
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
-  if (envoyBinary && 'path' in envoyBinary) {
-    workDir = mkdtempSync(join(tmpdir(), 'mtls-edge-'));
+  if (envoyBinary && 'path' in envoyBinary && workDir && channel.privateSocket) {
     const bootstrapPath = join(workDir, 'bootstrap.yaml');
-    writeFileSync(bootstrapPath, renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds: { ...config.xdsAddress, port: xdsPort }, envoyAdmin: config.envoyAdminAddress, protocol: o.xdsProtocol }));
+    const xdsChannel = { kind: 'private-socket' as const, path: channel.privateSocket };
+    writeFileSync(bootstrapPath, renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds: xdsChannel, envoyAdmin: config.envoyAdminAddress, protocol: o.xdsProtocol }), { mode: 0o600 });
     envoy = new EnvoyProcess({ binary: envoyBinary.path, bootstrapPath, concurrency: o.envoyConcurrency, drainTimeSeconds: o.drainTimeSeconds }, log);
     envoy.start((code, signal) => {
       log.error({ code, signal }, 'envoy exited unexpectedly; stopping');

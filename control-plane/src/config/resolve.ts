@@ -6,6 +6,7 @@ import { DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.
 import { decodeInlinePem, parsePrivateKey } from './pem.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
+import { CONTROL_CHANNEL_KEYS, CONTROL_CHANNEL_LIST_KEYS, readControlChannelTls } from './control-channel.js';
 import { describeKind, parseYamlSource, type SourceValue } from './source.js';
 import { rootCertificates } from 'node:tls';
 import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
@@ -15,10 +16,11 @@ export const SCALAR_KEYS = [
   'address', 'admin_address', 'xds_address', 'envoy_admin_address',
   'certificate', 'certificate_key', 'certificate_file', 'certificate_key_file',
   'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file', 'signing_key',
+  ...CONTROL_CHANNEL_KEYS,
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
 /** Structured, but JWT_CLAIMS_HEADERS is never base64 (`user` would pass for it): a list, a mapping or `email,user`. */
-const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers'] as const;
+const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers', ...CONTROL_CHANNEL_LIST_KEYS] as const;
 const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS, ...PLAIN_STRUCTURED_KEYS, 'downstream_mtls'];
 const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
 
@@ -56,6 +58,7 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   const adminAddress = readAddress(root, 'admin_address', '127.0.0.1:9902', diag);
   const xdsAddress = readAddress(root, 'xds_address', '127.0.0.1:18000', diag);
   const envoyAdminAddress = readAddress(root, 'envoy_admin_address', '127.0.0.1:9901', diag);
+  const xdsTls = readControlChannelTls(root, xdsAddress, files, diag);
   const certificates = readServerCertificates(root, files, diag);
   if (certificates.length === 0 && !hasAnyCertificateKey(root)) {
     diag.error(root.at, 'no server certificate: set certificate_file and certificate_key_file (or certificate / certificate_key, or certificates)');
@@ -86,6 +89,8 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
       address,
       adminAddress,
       xdsAddress,
+      xdsAddressConfigured: root.entries.has('xds_address'),
+      xdsTls,
       envoyAdminAddress,
       certificates,
       clientCa,

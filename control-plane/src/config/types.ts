@@ -133,6 +133,16 @@ export interface RouteConfig {
   passIdentityHeaders: boolean;
 }
 
+/** xDS and ext_authz over mutual TLS: the control plane's certificate, and the CA whose certificates Envoys present. */
+export interface ControlChannelTls {
+  /** Leaf first, then intermediates. */
+  certPem: string;
+  keyPem: string;
+  clientCaPem: string;
+  /** Node ids a fleet certificate may claim (sorted); a per-Envoy certificate names its own. */
+  nodeIds: string[];
+}
+
 /** `signing_key`: base64 of a PEM EC P-256 private key (ES256), as Pomerium takes it. */
 export interface SigningKeyInput {
   pem: string;
@@ -145,6 +155,10 @@ export interface Config {
   address: SocketAddress;
   adminAddress: SocketAddress;
   xdsAddress: SocketAddress;
+  /** False when `xds_address` is the default: `run` then serves its child Envoy over a private socket only. */
+  xdsAddressConfigured: boolean;
+  /** The control channel over mutual TLS; required for every Envoy that is not `run`'s own child. */
+  xdsTls?: ControlChannelTls;
   envoyAdminAddress: SocketAddress;
   certificates: ServerCertificate[];
   clientCa?: CertificateBundle;

@@ -1,37 +1,65 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { existsSync } from 'node:fs';
+import { parseDocument } from 'yaml';
 import type { SocketAddress } from '../config/index.js';
 import { isIpAddress } from '../model/hostnames.js';
 
 export type XdsProtocol = 'sotw' | 'delta';
 
+/**
+ * How Envoy reaches the control plane: mutual TLS (every Envoy deployed on its own), or the private Unix socket of
+ * `run`'s child Envoy. File paths are as Envoy sees them (inside its container, say).
+ */
+export type XdsChannel =
+  | { kind: 'tls'; address: SocketAddress; serverName: string; caFile: string; certFile: string; keyFile: string }
+  | { kind: 'private-socket'; path: string };
+
 export interface BootstrapValues {
   nodeId: string;
-  xds: SocketAddress;
+  xds: XdsChannel;
   envoyAdmin: SocketAddress;
   /** State of the world (the default) or incremental xDS. */
   protocol?: XdsProtocol;
 }
 
+const XDS_CLUSTER = ['static_resources', 'clusters', 0];
+
 /** Fills the `${NAME}` placeholders of envoy/bootstrap.yaml. Unknown placeholders are an error, never left in. */
 export function renderBootstrap(template: string, v: BootstrapValues): string {
+  const tls = v.xds.kind === 'tls' ? v.xds : undefined;
+  const host = tls ? (tls.address.host === '0.0.0.0' ? '127.0.0.1' : tls.address.host) : '127.0.0.1';
+  const serverName = tls?.serverName ?? 'localhost';
   const values: Record<string, string> = {
     NODE_ID: JSON.stringify(v.nodeId),
     ADS_API_TYPE: v.protocol === 'delta' ? 'DELTA_GRPC' : 'GRPC',
     ENVOY_ADMIN_HOST: JSON.stringify(v.envoyAdmin.host),
     ENVOY_ADMIN_PORT: String(v.envoyAdmin.port),
-    XDS_HOST: JSON.stringify(v.xds.host === '0.0.0.0' ? '127.0.0.1' : v.xds.host),
-    XDS_PORT: String(v.xds.port),
+    XDS_HOST: JSON.stringify(host),
+    XDS_PORT: String(tls?.address.port ?? 1),
     // A host name (a compose service, say) needs DNS; an address does not.
-    XDS_CLUSTER_TYPE: isIpAddress(v.xds.host) ? 'STATIC' : 'STRICT_DNS',
+    XDS_CLUSTER_TYPE: isIpAddress(host) ? 'STATIC' : 'STRICT_DNS',
+    XDS_SERVER_NAME: JSON.stringify(serverName),
+    XDS_SERVER_SAN_TYPE: isIpAddress(serverName) ? 'IP_ADDRESS' : 'DNS',
+    XDS_CA_FILE: JSON.stringify(tls?.caFile ?? ''),
+    XDS_CLIENT_CERT_FILE: JSON.stringify(tls?.certFile ?? ''),
+    XDS_CLIENT_KEY_FILE: JSON.stringify(tls?.keyFile ?? ''),
   };
-  return template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
+  const text = template.replace(/\$\{([A-Z_]+)\}/g, (_, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`envoy/bootstrap.yaml: unknown placeholder \${${name}}`);
     return value;
   });
+  return v.xds.kind === 'private-socket' ? overPrivateSocket(text, v.xds.path) : text;
+}
+
+/** The same bootstrap, with the ADS cluster on a Unix socket and no TLS (the socket's folder is the access control). */
+function overPrivateSocket(text: string, path: string): string {
+  const doc = parseDocument(text);
+  doc.setIn([...XDS_CLUSTER, 'type'], 'STATIC');
+  doc.setIn([...XDS_CLUSTER, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address'], doc.createNode({ pipe: { path } }));
+  doc.deleteIn([...XDS_CLUSTER, 'transport_socket']);
+  return doc.toString();
 }
 
 export function readBootstrapTemplate(): string {

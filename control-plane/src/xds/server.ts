@@ -7,6 +7,7 @@ import { TYPE_URL } from '../translate/index.js';
 import { keepRemoved, rollBackType, type Snapshot } from './snapshot.js';
 import { DeltaStreamState, type DeltaDiscoveryRequestLike } from './delta-stream-state.js';
 import { AdsStreamState, type DiscoveryRequestLike, type RequestOutcome } from './stream-state.js';
+import { nodeRefusal } from './node-identity.js';
 
 export interface TypeStatus {
   typeUrl: string;
@@ -81,8 +82,14 @@ export class AdsServer {
   /** The snapshot to serve once Envoy has acknowledged the staged one that still holds removed clusters. */
   private pendingPrune: Snapshot | undefined;
   private readonly listeners: Array<(event: AdsEvent) => void> = [];
+  /** Set once a private Unix socket is bound: a connection without a remote address then comes through it. */
+  private servesPrivateSocket = false;
 
-  constructor(private readonly log: Logger) {
+  /** `allowedNodeIds`: the current `xds_node_ids` (a fleet certificate may claim only these). */
+  constructor(
+    private readonly log: Logger,
+    private readonly allowedNodeIds: () => readonly string[] = () => [],
+  ) {
     const protos = envoyProtoPaths();
     const definition = protoLoader.loadSync(protos.service, {
       includeDirs: protos.includeDirs,
@@ -105,11 +112,21 @@ export class AdsServer {
     this.server.addService(definition, implementation);
   }
 
-  listen(address: SocketAddress): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-      this.server.bindAsync(`${host}:${address.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port)));
-    });
+  /** A TCP port: always TLS with a client certificate required (the credentials say which CA). */
+  listen(address: SocketAddress, credentials: grpc.ServerCredentials): Promise<number> {
+    if (!credentials._isSecure()) return Promise.reject(new Error('the control channel listens on TCP only with TLS'));
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    return this.bind(`${host}:${address.port}`, credentials);
+  }
+
+  /** A Unix socket in a folder only this user can enter: the private channel of `run`'s own Envoy. */
+  async listenPrivateSocket(path: string): Promise<void> {
+    this.servesPrivateSocket = true;
+    await this.bind(`unix:${path}`, grpc.ServerCredentials.createInsecure());
+  }
+
+  private bind(target: string, credentials: grpc.ServerCredentials): Promise<number> {
+    return new Promise((resolve, reject) => this.server.bindAsync(target, credentials, (err, port) => (err ? reject(err) : resolve(port))));
   }
 
   /**
@@ -181,8 +198,17 @@ export class AdsServer {
     const state = protocol === 'sotw' ? new AdsStreamState() : new DeltaStreamState();
     const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', protocol, connectedAt: new Date(), state, call };
     this.streams.add(stream);
+    const peer = peerOf(call, this.servesPrivateSocket);
+    let admitted = false;
     call.on('data', (req: DiscoveryRequest) => {
-      if (req.node?.id) stream.node = req.node.id;
+      if (!admitted || (req.node?.id && req.node.id !== stream.node)) {
+        // The first message names the node; a stream never changes node, and speaks only as the one its certificate names.
+        const nodeId = req.node?.id ?? '';
+        const refusal = admitted ? 'a stream cannot change its node id' : nodeRefusal(nodeId, peer, this.allowedNodeIds());
+        if (refusal) return this.refuse(stream, nodeId, refusal);
+        stream.node = nodeId;
+        admitted = true;
+      }
       const { outcome, responses } = stream.state.onRequest(req, this.snapshot);
       const fields = { node: stream.node, stream: stream.id, typeUrl: req.type_url, version: req.version_info, nonce: req.response_nonce };
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
@@ -217,6 +243,13 @@ export class AdsServer {
     this.log.info({ stream: stream.id, protocol, peer: call.getPeer() }, 'xds stream opened');
   }
 
+  private refuse(stream: Stream, nodeId: string, reason: string): void {
+    this.log.warn({ node: nodeId, stream: stream.id, peer: stream.call.getPeer(), reason }, 'xds stream refused');
+    this.streams.delete(stream);
+    stream.call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: reason });
+    this.notify('stream-closed');
+  }
+
   /**
    * Envoy keeps its last good config for a type it rejects. Serving the rejected snapshot on would hand it to
    * every Envoy that connects later, so that type goes back to what all of them accepted; the types Envoy
@@ -244,6 +277,14 @@ export class AdsServer {
   private notify(event: AdsEvent): void {
     for (const l of this.listeners) l(event);
   }
+}
+
+/** The client certificate of a TLS stream (DER), `local` for the private socket, undefined for neither. */
+function peerOf(call: AdsCall, servesPrivateSocket: boolean): Uint8Array | 'local' | undefined {
+  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+  if (raw) return raw;
+  // A Unix socket has no remote address; every TCP connection has one (and TLS with a verified certificate).
+  return servesPrivateSocket && call.getPeer() === 'unknown' ? 'local' : undefined;
 }
 
 interface AdsPackage {

@@ -2,7 +2,11 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { ASSERTION_HEADER, AuthorizationService, loadAuthorizationService, type CheckRequest } from '../../../control-plane/src/authz/index.js';
-import { AdsServer } from '../../../control-plane/src/xds/index.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdsServer, ControlChannelCredentials } from '../../../control-plane/src/xds/index.js';
+import { channelCredentials, createControlChannelPki } from '../../support/control-channel-pki.js';
 import { checkRequest, createAuthzPki, criterion, is, newSigner, or, route, silentLogger, tableOf, type AuthzPki } from './fixtures.js';
 
 /** The decoded CheckResponse as a grpc-js client built from the same proto sees it (enums as names, oneofs named). */
@@ -15,9 +19,9 @@ interface WireResponse {
 
 type CheckClient = grpc.Client & { Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: WireResponse) => void): void };
 
-function clientFor(port: number): CheckClient {
+function clientFor(port: number, credentials = grpc.credentials.createInsecure()): CheckClient {
   const Client = grpc.makeGenericClientConstructor(loadAuthorizationService(), 'Authorization');
-  return new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as CheckClient;
+  return new Client(`127.0.0.1:${port}`, credentials) as unknown as CheckClient;
 }
 
 function call(client: CheckClient, request: CheckRequest): Promise<WireResponse> {
@@ -72,11 +76,13 @@ describe('over gRPC', () => {
 });
 
 describe('sharing the xDS server', () => {
-  test('AdsServer.addService serves Check on the ADS port', async () => {
+  test('AdsServer.addService serves Check on the ADS port (mutual TLS)', async () => {
     const ads = new AdsServer(silentLogger());
     ads.addService(loadAuthorizationService(), newService().implementation());
-    const port = await ads.listen({ host: '127.0.0.1', port: 0 });
-    const client = clientFor(port);
+    const channel = await createControlChannelPki(mkdtempSync(join(tmpdir(), 'mtls-edge-grpc-')));
+    const credentials = new ControlChannelCredentials({ certPem: readFileSync(channel.certFile, 'utf8'), keyPem: readFileSync(channel.keyFile, 'utf8'), clientCaPem: channel.ca.certPem });
+    const port = await ads.listen({ host: '127.0.0.1', port: 0 }, credentials.credentials);
+    const client = clientFor(port, channelCredentials(channel.ca.certPem, await channel.node('edge-1')));
     try {
       const res = await call(client, checkRequest({ route: 'route-x', cert: pki.alice }));
       assert.equal(res.status?.code, 7);

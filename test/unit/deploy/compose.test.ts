@@ -10,6 +10,7 @@ import { defaultSigningKeyPath } from '../../../control-plane/src/identity/index
 import { readBootstrapTemplate, renderBootstrap } from '../../../control-plane/src/runtime/bootstrap.js';
 import { requireEnvoy } from '../../support/edge.js';
 import { createTestPki, type TestPki } from '../../support/pki-fixture.js';
+import { createControlChannelPki } from '../../support/control-channel-pki.js';
 
 // No Docker engine runs here, so the compose set-up is checked by reading what it runs and mounts.
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -51,11 +52,19 @@ describe('docker-compose.yml', () => {
     pki = await createTestPki();
     // The compose config names /certs/…; the test serves those paths from its own PKI.
     const configFile = join(mountedFile(cp, '/etc/mtls-edge'), 'config.yaml');
-    const certFiles: Record<string, string> = { '/certs/_wildcard.localhost.pomerium.io.pem': 'server.pem', '/certs/_wildcard.localhost.pomerium.io-key.pem': 'server-key.pem', '/certs/ca.pem': 'ca-a.pem' };
+    const channel = await createControlChannelPki(pki.dir);
+    const certFiles: Record<string, string> = {
+      '/certs/_wildcard.localhost.pomerium.io.pem': 'server.pem',
+      '/certs/_wildcard.localhost.pomerium.io-key.pem': 'server-key.pem',
+      '/certs/ca.pem': 'ca-a.pem',
+      '/certs/control-plane.pem': channel.certFile,
+      '/certs/control-plane-key.pem': channel.keyFile,
+      '/certs/control-plane-ca.pem': channel.caFile,
+    };
     const loaded = resolveConfig({
       yaml: { text: readFileSync(configFile, 'utf8'), file: configFile },
       env: {},
-      files: { configDir: '/etc/mtls-edge', cwd: '/', readFile: (p) => readFileSync(join(pki.dir, certFiles[p] ?? `missing:${p}`), 'utf8') },
+      files: { configDir: '/etc/mtls-edge', cwd: '/', readFile: (p) => readFileSync(resolve(pki.dir, certFiles[p] ?? `missing:${p}`), 'utf8') },
     });
     assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
     config = loaded.value;
@@ -84,10 +93,13 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(envoy.command?.slice(0, 3), ['envoy', '-c', '/etc/envoy/bootstrap.yaml']);
     const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
     assert.ok(existsSync(bootstrapFile));
-    const expected = renderBootstrap(readBootstrapTemplate(), { nodeId: 'mtls-edge', xds: { host: 'control-plane', port: config.xdsAddress.port }, envoyAdmin: { host: '127.0.0.1', port: 9901 } });
+    const xds = { kind: 'tls' as const, address: { host: 'control-plane', port: config.xdsAddress.port }, serverName: 'control-plane', caFile: '/certs/control-plane-ca.pem', certFile: '/certs/envoy-edge-1.pem', keyFile: '/certs/envoy-edge-1-key.pem' };
+    const expected = renderBootstrap(readBootstrapTemplate(), { nodeId: 'edge-1', xds, envoyAdmin: { host: '127.0.0.1', port: 9901 } });
     const committed = readFileSync(bootstrapFile, 'utf8').split('\n').filter((l, i) => !(i === 0 && l.startsWith('#'))).join('\n');
     assert.equal(committed, expected, 'regenerate envoy/bootstrap.compose.yaml from envoy/bootstrap.yaml');
     assert.equal(config.xdsAddress.host, '0.0.0.0', 'the control plane listens where the envoy container can reach it');
+    assert.ok(config.xdsTls, 'over mutual TLS');
+    assert.equal(mountedFile(envoy, '/certs'), resolve(ROOT, 'certs'), "Envoy's client certificate comes from the same certs folder");
   });
 
   it("publishes the config's HTTPS port from the envoy service, and routes reach the upstream service by name", () => {

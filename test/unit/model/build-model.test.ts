@@ -31,7 +31,7 @@ function cert(...dnsNames: string[]): ServerCertificate {
 
 function config(routes: RouteConfig[], extra: Partial<Config> = {}): Config {
   const addr = { host: '127.0.0.1', port: 1 };
-  return { sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, envoyAdminAddress: addr, certificates: [cert('x.example')], upstreamTrustPem: 'ROOTS', clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [] }, forwardClientCert: [], jwtClaimsHeaders: [], routes, ...extra };
+  return { sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, xdsAddressConfigured: false, envoyAdminAddress: addr, certificates: [cert('x.example')], upstreamTrustPem: 'ROOTS', clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [] }, forwardClientCert: [], jwtClaimsHeaders: [], routes, ...extra };
 }
 
 function model(c: Config): EdgeModel {
