@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
+import { createControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -32,6 +33,8 @@ describe('policies without the control plane: Envoy-decided ones keep working, e
   before(async () => {
     requireEnvoy();
     pki = await createTestPki();
+    const channel = await createControlChannelPki(pki.dir);
+    const envoyCert = await channel.node('edge');
     upstream = await startUpstream('p');
     [httpsPort] = [await freePort()];
     adminUrl = `http://127.0.0.1:${await freePort()}`;
@@ -41,7 +44,7 @@ describe('policies without the control plane: Envoy-decided ones keep working, e
       `address: 127.0.0.1:${httpsPort}
 admin_address: ${new URL(adminUrl).host}
 xds_address: 127.0.0.1:${await freePort()}
-certificate_file: server.pem
+${channel.yaml}certificate_file: server.pem
 certificate_key_file: server-key.pem
 client_ca_file: ca-a.pem
 routes:
@@ -55,7 +58,8 @@ routes:
     policy: { allow: { or: [ { user: alice } ] } }
 `,
     );
-    const res = await runCli(['bootstrap', '--config', configPath, '--node-id', 'edge', '--envoy-admin-address', `127.0.0.1:${await freePort()}`]);
+    const tls = ['--xds-client-cert', envoyCert.certFile, '--xds-client-key', envoyCert.keyFile, '--xds-ca', channel.caFile];
+    const res = await runCli(['bootstrap', '--config', configPath, '--node-id', 'edge', '--envoy-admin-address', `127.0.0.1:${await freePort()}`, ...tls]);
     assert.equal(res.code, 0, res.stderr);
     const bootstrap = join(pki.dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, res.stdout);

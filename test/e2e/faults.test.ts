@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CLI, requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
+import { createControlChannelPki, type ControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -60,7 +61,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const) describe(`faults: the cont
 address: 127.0.0.1:${httpsPort}
 admin_address: ${new URL(adminUrl).host}
 xds_address: 127.0.0.1:${xdsPort}
-certificate_file: server.pem
+${channel.yaml}certificate_file: server.pem
 certificate_key_file: server-key.pem
 routes:
   - from: https://${HOSTS.z}
@@ -68,10 +69,12 @@ routes:
     allow_public_unauthenticated_access: true
 `;
   let xdsPort: number;
+  let channel: ControlChannelPki;
 
   before(async () => {
     requireEnvoy();
     pki = await createTestPki();
+    channel = await createControlChannelPki(pki.dir);
     upstream = await startUpstream('f');
     [httpsPort, xdsPort] = [await freePort(), await freePort()];
     adminUrl = `http://127.0.0.1:${await freePort()}`;
@@ -79,7 +82,9 @@ routes:
     writeFileSync(configPath, config(upstream.url));
     for (const node of ['edge-a', 'edge-b']) {
       const envoyAdmin = `127.0.0.1:${await freePort()}`;
-      const res = await runCli(['bootstrap', '--config', configPath, '--node-id', node, '--envoy-admin-address', envoyAdmin, '--xds-protocol', xdsProtocol]);
+      const cert = await channel.node(node);
+      const tls = ['--xds-client-cert', cert.certFile, '--xds-client-key', cert.keyFile, '--xds-ca', channel.caFile];
+      const res = await runCli(['bootstrap', '--config', configPath, '--node-id', node, '--envoy-admin-address', envoyAdmin, '--xds-protocol', xdsProtocol, ...tls]);
       assert.equal(res.code, 0, res.stderr);
       const bootstrap = join(pki.dir, `bootstrap-${node}.yaml`);
       writeFileSync(bootstrap, res.stdout);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { freePort } from '../support/ports.js';
 import { httpsGet } from '../support/https-client.js';
+import { createControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -94,8 +95,9 @@ it('exits with an error instead of hanging when a port it needs is taken', async
   const blocker = createServer().listen(0, '127.0.0.1');
   await new Promise((r) => blocker.once('listening', r));
   const taken = (blocker.address() as AddressInfo).port;
+  const channel = await createControlChannelPki(pki.dir);
   const file = join(pki.dir, 'taken.yaml');
-  writeFileSync(file, `admin_address: 127.0.0.1:${taken}\nxds_address: 127.0.0.1:${await freePort()}\ncertificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`);
+  writeFileSync(file, `admin_address: 127.0.0.1:${taken}\nxds_address: 127.0.0.1:${await freePort()}\n${channel.yaml}certificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`);
   try {
     const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
     assert.notEqual(res.code, 0);

@@ -124,7 +124,9 @@ describe('addresses', () => {
   ];
   for (const [text, expected] of cases) {
     test(JSON.stringify(text), () => {
-      const config = expectOk(run(`${SERVER_CERT_LINES}address: "${text}"\nxds_address: "${text}"\n${PUBLIC_ROUTE}`, { files: files() }));
+      // An xds_address other machines can reach needs the control channel's mutual TLS (control-channel.test.ts).
+      const channel = 'xds_certificate_file: server.pem\nxds_certificate_key_file: server-key.pem\nxds_client_ca_file: ca.pem\n';
+      const config = expectOk(run(`${SERVER_CERT_LINES}address: "${text}"\nxds_address: "${text}"\n${channel}${PUBLIC_ROUTE}`, { files: files() }));
       assert.deepEqual(config.address, expected);
       assert.deepEqual(config.xdsAddress, expected);
     });
