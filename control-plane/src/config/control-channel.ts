@@ -31,7 +31,7 @@ export function readControlChannelTls(root: MapValue, xdsAddress: SocketAddress 
   if (!anySet) {
     if (xdsAddress && !isLoopback(xdsAddress.host)) {
       const at = root.entries.get('xds_address')?.at ?? { file: '(default)', key: 'xds_address' };
-      const shown = xdsAddress.host.includes(":") ? `[${xdsAddress.host}]:${xdsAddress.port}` : `${xdsAddress.host}:${xdsAddress.port}`;
+      const shown = xdsAddress.host.includes(':') ? `[${xdsAddress.host}]:${xdsAddress.port}` : `${xdsAddress.host}:${xdsAddress.port}`;
       diag.error(at, `${shown} is reachable from other machines, and the control channel hands out private keys and signs identities: ${CONTROL_CHANNEL_HOW_TO}`);
     }
     if (nodeIds.length > 0) diag.error(root.entries.get('xds_node_ids')!.at, 'xds_node_ids needs the control channel certificates: ' + CONTROL_CHANNEL_HOW_TO);

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import { issueServerCertificate } from '../../control-plane/src/pki/index.js';
+import { CLI, requireEnvoy, runCli } from '../support/edge.js';
+import { httpsGet } from '../support/https-client.js';
+import { channelCredentials, createControlChannelPki, type ChannelClient, type ControlChannelPki } from '../support/control-channel-pki.js';
+import { tryAdsStream, tryCheck } from '../support/control-channel-client.js';
+import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+import { freePort } from '../support/ports.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+const UNAVAILABLE = grpc.status.UNAVAILABLE;
+const PERMISSION_DENIED = grpc.status.PERMISSION_DENIED;
+
+interface Status {
+  ready: boolean;
+  configVersion: string;
+  reload: { lastApplied?: string; errors: unknown[] };
+  nodes: Array<{ node: string; types: Array<{ acked?: string }> }>;
+}
+
+/** Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from `mtls-edge bootstrap`. */
+describe('the control channel: only our Envoys, over mutual TLS', () => {
+  let pki: TestPki;
+  let channel: ControlChannelPki;
+  let edge1: ChannelClient;
+  let upstream: TestUpstream;
+  let controlPlane: ChildProcess;
+  let envoy: ChildProcess;
+  let configPath: string;
+  let httpsPort: number;
+  let xdsPort: number;
+  let adminUrl: string;
+  const target = () => `127.0.0.1:${xdsPort}`;
+  const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as Status;
+  const waitFor = async (what: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await status().catch(() => undefined);
+      if (s && done(s)) return s;
+      if (Date.now() > deadline) throw new Error(`${what}: not reached; last status ${JSON.stringify(s)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const synced = (s: Status) => s.ready && s.nodes.some((n) => n.node === 'edge-1' && n.types.every((t) => t.acked));
+  const config = (prefix: string) => `address: 127.0.0.1:${httpsPort}
+admin_address: ${new URL(adminUrl).host}
+xds_address: 127.0.0.1:${xdsPort}
+${channel.yaml}xds_node_ids: [edge-1, fleet-member-1]
+certificate_file: server.pem
+certificate_key_file: server-key.pem
+routes:
+  - from: https://${HOSTS.z}
+    to: ${upstream.url}
+    prefix: ${prefix}
+    allow_public_unauthenticated_access: true
+  - from: https://${HOSTS.x}
+    to: ${upstream.url}
+    tls_downstream_client_ca_file: ca-a.pem
+    allow_any_authenticated_user: true
+    pass_identity_headers: true
+`;
+
+  before(async () => {
+    requireEnvoy();
+    pki = await createTestPki();
+    channel = await createControlChannelPki(pki.dir);
+    edge1 = await channel.node('edge-1');
+    upstream = await startUpstream('c');
+    [httpsPort, xdsPort] = [await freePort(), await freePort()];
+    adminUrl = `http://127.0.0.1:${await freePort()}`;
+    configPath = join(pki.dir, 'config.yaml');
+    writeFileSync(configPath, config('/'));
+    const tls = ['--xds-client-cert', edge1.certFile, '--xds-client-key', edge1.keyFile, '--xds-ca', channel.caFile];
+    const res = await runCli(['bootstrap', '--config', configPath, '--node-id', 'edge-1', '--envoy-admin-address', `127.0.0.1:${await freePort()}`, ...tls]);
+    assert.equal(res.code, 0, res.stderr);
+    const bootstrap = join(pki.dir, 'bootstrap.yaml');
+    writeFileSync(bootstrap, res.stdout);
+    controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+    envoy = spawn(requireEnvoy(), ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--drain-time-s', '1', '--log-level', 'warning'], { stdio: 'ignore' });
+    await waitFor('Envoy edge-1 synced over mutual TLS', synced, 30_000);
+  });
+  after(async () => {
+    for (const child of [envoy, controlPlane]) {
+      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await upstream?.close();
+  });
+
+  it('an Envoy with its certificate gets its config and ext_authz answers it (a signed identity reaches the upstream)', async () => {
+    assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/p' })).body, 'upstream c /p');
+    const before = upstream.seen.length;
+    const res = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/id', ...pki.clientA });
+    assert.equal(res.status, 200, res.body);
+    assert.match(String(upstream.seen[before]?.headers['x-pomerium-jwt-assertion']), /^ey/);
+  });
+
+  it('no certificate, plaintext, another CA or an expired certificate: no ADS stream, no Check', async () => {
+    const attackers: Array<[string, grpc.ChannelCredentials]> = [
+      ['plaintext', grpc.credentials.createInsecure()],
+      ['TLS without a client certificate', channelCredentials(channel.ca.certPem)],
+      ["a certificate from another CA naming the node", channelCredentials(channel.ca.certPem, channel.foreign)],
+      ['an expired certificate from the right CA', channelCredentials(channel.ca.certPem, channel.expired)],
+    ];
+    for (const [who, credentials] of attackers) {
+      const ads = await tryAdsStream(target(), credentials, 'mtls-edge');
+      assert.deepEqual(ads.responses, [], `${who}: nothing is served`);
+      assert.equal(ads.error?.code, UNAVAILABLE, `${who}: the handshake fails (${JSON.stringify(ads.error)})`);
+      const check = await tryCheck(target(), credentials, { attributes: { source: { certificate: encodeURIComponent(pki.clientA.cert) }, context_extensions: { route: 'route-1' } } });
+      assert.equal(check.response, undefined, `${who}: no Check answer`);
+      assert.equal(check.error?.code, UNAVAILABLE, who);
+    }
+  });
+
+  it("a valid certificate cannot ask for another node's config; a fleet certificate only for the listed node ids", async () => {
+    const edge2 = await channel.node('edge-2');
+    const asOther = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-1');
+    assert.deepEqual(asOther.responses, []);
+    assert.equal(asOther.error?.code, PERMISSION_DENIED);
+    assert.match(asOther.error?.details ?? '', /node id "edge-1" is not the one the client certificate names node "edge-2"/);
+    const unlisted = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-2');
+    assert.equal(unlisted.error?.code, PERMISSION_DENIED, 'edge-2 is not in xds_node_ids');
+    const fleet = await channel.fleet('blue');
+    const fleetOutside = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, fleet), 'edge-9');
+    assert.equal(fleetOutside.error?.code, PERMISSION_DENIED);
+    assert.match(fleetOutside.error?.details ?? '', /fleet certificate may only use the node ids in xds_node_ids/);
+    // The positive controls: the same client code gets config when the certificate names the node.
+    const fleetMember = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, fleet), 'fleet-member-1');
+    assert.equal(fleetMember.error, undefined);
+    assert.equal(fleetMember.responses[0]?.type_url, 'type.googleapis.com/envoy.config.listener.v3.Listener');
+    const own = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge1), 'edge-1');
+    assert.equal(own.error, undefined);
+    assert.ok(own.responses.length > 0);
+    await waitFor('the real edge-1 still synced', synced);
+  });
+
+  it('rotating the control channel certificate under load: no failed request, new handshakes get the new certificate', async () => {
+    const seenCertificate = () =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.1', port: xdsPort, ca: channel.ca.certPem, cert: edge1.cert, key: edge1.key, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
+          resolve(createHash('sha256').update(socket.getPeerX509Certificate()!.raw).digest('hex'));
+          socket.destroy();
+        });
+        socket.on('error', reject);
+      });
+    const before = await seenCertificate();
+    const failures: string[] = [];
+    let served = 0;
+    let loading = true;
+    const load = (async () => {
+      while (loading) {
+        try {
+          const r = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/load', ...pki.clientA });
+          if (r.status === 200) served++;
+          else failures.push(`${r.status} ${r.body}`);
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const next = await issueServerCertificate(channel.ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+    const lastApplied = (await status()).reload.lastApplied;
+    // As a certificate manager does: each file replaced whole, the key first.
+    writeFileSync(`${channel.keyFile}.new`, next.keyPem);
+    writeFileSync(`${channel.certFile}.new`, next.chainPem);
+    renameSync(`${channel.keyFile}.new`, channel.keyFile);
+    renameSync(`${channel.certFile}.new`, channel.certFile);
+    await waitFor('the new certificate applied', (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0);
+    const after = await seenCertificate();
+    assert.notEqual(after, before);
+    assert.equal(after, createHash('sha256').update(new (await import('node:crypto')).X509Certificate(next.certPem).raw).digest('hex'));
+    // The channel still carries config: an edit reaches Envoy after the rotation.
+    const version = (await status()).configVersion;
+    writeFileSync(configPath, config('/after-rotation'));
+    await waitFor('Envoy acknowledged an edit after the rotation', (s) => s.configVersion !== version && synced(s));
+    await new Promise((r) => setTimeout(r, 300));
+    loading = false;
+    await load;
+    assert.deepEqual(failures, []);
+    assert.ok(served > 10, `requests were served during the rotation (${served})`);
+    assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/after-rotation/x' })).status, 200);
+  });
+});
+
+describe('--no-envoy without the control channel certificates', () => {
+  it('does not start, and says which keys to set', async () => {
+    const pki = await createTestPki();
+    const file = join(pki.dir, 'plain.yaml');
+    writeFileSync(file, `admin_address: 127.0.0.1:${await freePort()}\nxds_address: 127.0.0.1:${await freePort()}\ncertificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`);
+    const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: set xds_certificate_file, xds_certificate_key_file and xds_client_ca_file/);
+  });
+});

@@ -1,0 +1,71 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { loadAuthorizationService, type CheckRequest } from '../../control-plane/src/authz/index.js';
+import { envoyProtoPaths } from '../../control-plane/src/xds/index.js';
+
+const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
+
+export interface AdsAttempt {
+  /** What the server sent before the stream ended (or the wait ran out). */
+  responses: Array<{ type_url: string; resources?: unknown[] }>;
+  /** The status the stream ended with, if it ended. */
+  error?: { code: number; details: string };
+}
+
+let adsClientConstructor: grpc.ServiceClientConstructor | undefined;
+
+/**
+ * What any process that reaches the port could try: open an ADS stream as `nodeId` and ask for listeners and
+ * secrets (the server's private key), like an Envoy would. Resolves after the first response or the stream's end.
+ */
+export function tryAdsStream(target: string, credentials: grpc.ChannelCredentials, nodeId: string, timeoutMs = 5_000): Promise<AdsAttempt> {
+  if (!adsClientConstructor) {
+    const protos = envoyProtoPaths();
+    const definition = protoLoader.loadSync(protos.service, { includeDirs: protos.includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
+    const ads = (grpc.loadPackageDefinition(definition) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } }).envoy.service.discovery.v3.AggregatedDiscoveryService;
+    adsClientConstructor = ads;
+  }
+  const client = new adsClientConstructor(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]> };
+  return new Promise((resolve) => {
+    const attempt: AdsAttempt = { responses: [] };
+    const stream = client.StreamAggregatedResources();
+    const finish = () => {
+      clearTimeout(timer);
+      stream.cancel();
+      client.close();
+      resolve(attempt);
+    };
+    const timer = setTimeout(finish, timeoutMs);
+    stream.on('data', (r: AdsAttempt['responses'][number]) => {
+      attempt.responses.push(r);
+      finish();
+    });
+    stream.on('error', (e: grpc.ServiceError) => {
+      attempt.error ??= { code: e.code, details: e.details };
+      finish();
+    });
+    stream.write({ node: { id: nodeId, cluster: 'mtls-edge' }, type_url: LISTENER_TYPE });
+    stream.write({ type_url: SECRET_TYPE });
+  });
+}
+
+type CheckClient = grpc.Client & { Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: CheckWire) => void): void };
+
+export interface CheckWire {
+  status?: { code?: number; message?: string };
+  ok_response?: { headers?: Array<{ header?: { key?: string; value?: string } }> };
+  denied_response?: { body?: string };
+}
+
+/** Calls the ext_authz Check on the control channel; resolves with the response or the gRPC error. */
+export function tryCheck(target: string, credentials: grpc.ChannelCredentials, request: CheckRequest): Promise<{ response?: CheckWire; error?: { code: number; details: string } }> {
+  const Client = grpc.makeGenericClientConstructor(loadAuthorizationService(), 'Authorization');
+  const client = new Client(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as CheckClient;
+  return new Promise((resolve) => {
+    client.Check(request, (err, res) => {
+      client.close();
+      resolve(err ? { error: { code: err.code, details: err.details } } : { response: res });
+    });
+  });
+}
