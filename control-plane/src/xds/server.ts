@@ -197,17 +197,23 @@ export class AdsServer {
   private handleStream(call: AdsCall, protocol: 'sotw' | 'delta'): void {
     const state = protocol === 'sotw' ? new AdsStreamState() : new DeltaStreamState();
     const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', protocol, connectedAt: new Date(), state, call };
-    this.streams.add(stream);
     const peer = peerOf(call, this.servesPrivateSocket);
     let admitted = false;
+    let refused = false;
     call.on('data', (req: DiscoveryRequest) => {
+      if (refused) return;
       if (!admitted || (req.node?.id && req.node.id !== stream.node)) {
         // The first message names the node; a stream never changes node, and speaks only as the one its certificate names.
         const nodeId = req.node?.id ?? '';
         const refusal = admitted ? 'a stream cannot change its node id' : nodeRefusal(nodeId, peer, this.allowedNodeIds());
-        if (refusal) return this.refuse(stream, nodeId, refusal);
+        if (refusal) {
+          refused = true;
+          return this.refuse(stream, nodeId, refusal);
+        }
         stream.node = nodeId;
         admitted = true;
+        // Only now does the stream count for readiness and get snapshots.
+        this.streams.add(stream);
       }
       const { outcome, responses } = stream.state.onRequest(req, this.snapshot);
       const fields = { node: stream.node, stream: stream.id, typeUrl: req.type_url, version: req.version_info, nonce: req.response_nonce };
@@ -245,9 +251,8 @@ export class AdsServer {
 
   private refuse(stream: Stream, nodeId: string, reason: string): void {
     this.log.warn({ node: nodeId, stream: stream.id, peer: stream.call.getPeer(), reason }, 'xds stream refused');
-    this.streams.delete(stream);
+    if (this.streams.delete(stream)) this.notify('stream-closed');
     stream.call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: reason });
-    this.notify('stream-closed');
   }
 
   /**
