@@ -81,12 +81,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   it(`${signal} stops the control plane and Envoy with it (no orphaned Envoy)`, async () => {
     const pki = await createTestPki();
     const upstream = await startUpstream('z');
-    const edge = await startEdge({ dir: pki.dir, yaml: yaml(upstream) });
-    const { envoyPid } = await edge.status();
-    assert.ok(envoyPid && isAlive(envoyPid), 'Envoy runs while the edge runs');
-    assert.equal(await edge.stop(signal), 0);
-    assert.equal(isAlive(envoyPid), false, 'Envoy is gone once mtls-edge has exited');
-    await upstream.close();
+    try {
+      const edge = await startEdge({ dir: pki.dir, yaml: yaml(upstream) });
+      const { envoyPid } = await edge.status();
+      assert.ok(envoyPid && isAlive(envoyPid), 'Envoy runs while the edge runs');
+      assert.equal(await edge.stop(signal), 0);
+      assert.equal(isAlive(envoyPid), false, 'Envoy is gone once mtls-edge has exited');
+    } finally {
+      await upstream.close(); // an open server would keep the test process alive
+    }
   });
 }
 
