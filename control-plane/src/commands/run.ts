@@ -64,6 +64,11 @@ export async function runCommand(o: RunOptions): Promise<number> {
 
   // The child Envoy's private channel and its bootstrap live in a folder only this user can enter (mkdtemp: 0700).
   const workDir = envoyBinary ? mkdtempSync(join(tmpdir(), 'mtls-edge-')) : undefined;
+  // On a failed start, release what did bind (an open gRPC server would keep the process alive) and the folder.
+  const release = async () => {
+    await ads.close();
+    if (workDir) rmSync(workDir, { recursive: true, force: true });
+  };
   let channel: ControlChannel;
   let admin: Server;
   let envoy: EnvoyProcess | undefined;
@@ -72,16 +77,13 @@ export async function runCommand(o: RunOptions): Promise<number> {
     if ('error' in opened) {
       log.error({}, opened.error);
       process.stderr.write(`mtls-edge: ${opened.error}\n`);
-      await ads.close();
-      if (workDir) rmSync(workDir, { recursive: true, force: true });
+      await release();
       return 1;
     }
     channel = opened;
     admin = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state }, metrics), config.adminAddress);
   } catch (e) {
-    // A port in use, say: release what did bind, or the open gRPC server would keep the process alive.
-    await ads.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    await release(); // a port in use, say
     throw e;
   }
   const xds = channel.tcpPort === undefined ? undefined : `${config.xdsAddress.host}:${channel.tcpPort}`;
