@@ -6,6 +6,7 @@ import { buildAssertionClaims, claimHeaderValue, identityFromEnvoyCertificate, t
 import type { AssertionClaims, CertificateIdentity } from '../identity/types.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, type RequestFacts } from '../policy/index.js';
 import { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import { certificateErrorPage, CERTIFICATE_ERROR_STATUS, checkCurrentTrust, type CertificateVerifier } from './trust-check.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
 
 export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
@@ -68,7 +69,8 @@ export interface HeaderValueOption {
 export interface CheckResponse {
   status: { code: number; message?: string };
   ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
-  denied_response?: { status: { code: 'Forbidden' }; headers: HeaderValueOption[]; body: string };
+  /** `code`: Forbidden, or 495 for a certificate no longer valid (Envoy passes any HTTP status on). */
+  denied_response?: { status: { code: 'Forbidden' | number }; headers: HeaderValueOption[]; body: string };
 }
 
 export interface DecisionOutcome {
@@ -89,6 +91,8 @@ export interface AuthorizationServiceOptions {
   onDecision?: (outcome: DecisionOutcome) => void;
   /** Decisions kept (LRU). */
   cacheSize?: number;
+  /** Verifies a certificate against a route's current trust (requests on connections made under an older one). */
+  verifyCertificate?: CertificateVerifier;
 }
 
 interface Assertion {
@@ -111,12 +115,14 @@ export class AuthorizationService {
   private readonly assertions: LruCache<Promise<Assertion>>;
   private readonly now: () => number;
   private lastSigner: AssertionSigner | undefined;
+  private readonly verifyCertificate: CertificateVerifier;
 
   constructor(private readonly options: AuthorizationServiceOptions) {
     const size = options.cacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
     this.decisions = new DecisionCache(size);
     this.assertions = new LruCache(size);
     this.now = options.now ?? Date.now;
+    this.verifyCertificate = options.verifyCertificate ?? refuseEveryCertificate;
   }
 
   /** Decision cache counters. */
@@ -149,14 +155,24 @@ export class AuthorizationService {
       if (this.decisions.useTable(table)) this.assertions.clear();
       const attributes = request.attributes ?? {};
       routeName = attributes.context_extensions?.['route'];
+      const http = attributes.request?.http ?? {};
+      const certificate = attributes.source?.certificate ?? '';
+      const markedInvalid = requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) === 'invalid';
+      const verifyName = attributes.context_extensions?.['verify'];
+      if (verifyName !== undefined) {
+        const presented = certificate !== '' && !markedInvalid ? { leafPem: decodeURIComponent(certificate), chainPems: [] } : undefined;
+        const verdict = checkCurrentTrust(table, verifyName, presented, this.verifyCertificate);
+        if (!verdict.ok) {
+          this.options.log.warn({ route: routeName, trust: verifyName, reason: verdict.reason }, 'ext_authz: a certificate verified under an older trust no longer passes');
+          return certificateError(verdict.reason);
+        }
+      }
       const route = routeName === undefined ? undefined : table.get(routeName);
       if (!route) {
         this.options.log.warn({ route: routeName }, 'ext_authz check for an unknown route');
         return denied(UNKNOWN_ROUTE_REASON);
       }
-      const http = attributes.request?.http ?? {};
-      const certificate = attributes.source?.certificate ?? '';
-      const identity = certificate !== '' && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid' ? identityFromEnvoyCertificate(certificate) : undefined;
+      const identity = certificate !== '' && !markedInvalid ? identityFromEnvoyCertificate(certificate) : undefined;
       const method = http.method ?? '';
       const path = stripQuery(http.path ?? '');
       const key = DecisionCache.key(route, identity?.fingerprint, method, path);
@@ -263,6 +279,21 @@ export function denied(reason: string): CheckResponse {
     },
   };
 }
+
+/** The 495 page for a certificate that no longer meets the route's trust: never the upstream. */
+function certificateError(reason: string): CheckResponse {
+  return {
+    status: { code: GRPC_PERMISSION_DENIED, message: reason },
+    denied_response: {
+      status: { code: CERTIFICATE_ERROR_STATUS },
+      headers: [overwrite('content-type', 'text/html; charset=utf-8'), overwrite('cache-control', 'no-store')],
+      body: certificateErrorPage(reason),
+    },
+  };
+}
+
+// TODO(merge verify): replaced by the identity module's verifier.
+const refuseEveryCertificate: CertificateVerifier = () => ({ ok: false, reason: 'no verifier yet' });
 
 function requestHeader(http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']>, name: string): string | undefined {
   const value = http.headers?.[name];

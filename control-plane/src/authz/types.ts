@@ -1,4 +1,14 @@
-import type { RoutePolicy } from '../config/index.js';
+import type { RoutePolicy, SanMatcher } from '../config/index.js';
+
+/** What a client certificate must meet for one route, with the rules Envoy's handshake applies. */
+export interface ClientTrust {
+  caPem: string;
+  crlPem: string;
+  maxVerifyDepth: number;
+  matchSubjectAltNames: SanMatcher[];
+  /** Only certificates issued directly by a CA of `caPem` (a host whose routes trust different CAs). */
+  directIssuerOnly?: boolean;
+}
 
 /** What the ext_authz service must know of a route Envoy sends to it (by name, in the check's context_extensions). */
 export interface AuthorizationRoute {
@@ -13,6 +23,8 @@ export interface AuthorizationRoute {
   claimsHeaders: Array<[string, string]>;
   /** The route trusts a client CA: without a valid certificate, invalid_client_certificate holds. */
   clientCaRequired: boolean;
+  /** The route's current trust: a certificate Envoy sends is verified against it before anything is decided. */
+  trust?: ClientTrust;
 }
 
 /** Every route Envoy may ask about, rebuilt with each snapshot. */

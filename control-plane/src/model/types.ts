@@ -49,6 +49,11 @@ export interface EdgeRoute {
   /** Checked at the HTTP layer (495), under the two policy enforcements and on hosts whose routes trust different CAs. */
   certificateCheck: CertificateCheck;
   authorization: RouteAuthorization;
+  /**
+   * The ext_authz route key that re-verifies the client certificate against the route's current trust, for
+   * requests on connections made under an older trust (absent: the route's host asks for no certificate).
+   */
+  trustCheck?: string;
 }
 
 export interface EdgeHost {
