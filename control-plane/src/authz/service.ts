@@ -2,9 +2,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from '../runtime/logger.js';
 import { envoyProtoPaths } from '../xds/protos.js';
+import { verifyClientCertificate } from '../identity/verify-certificate.js';
 import { buildAssertionClaims, claimHeaderValue, identityFromEnvoyCertificate, type AssertionSigner } from '../identity/index.js';
 import type { AssertionClaims, CertificateIdentity } from '../identity/types.js';
-import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, type RequestFacts } from '../policy/index.js';
+import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS, evaluatePolicy, type RequestFacts } from '../policy/index.js';
 import { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
 import { certificateErrorPage, CERTIFICATE_ERROR_STATUS, checkCurrentTrust, type CertificateVerifier } from './trust-check.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
@@ -122,7 +123,7 @@ export class AuthorizationService {
     this.decisions = new DecisionCache(size);
     this.assertions = new LruCache(size);
     this.now = options.now ?? Date.now;
-    this.verifyCertificate = options.verifyCertificate ?? refuseEveryCertificate;
+    this.verifyCertificate = options.verifyCertificate ?? ((leaf, chain, trust) => verifyClientCertificate(leaf, chain, trust, this.now()));
   }
 
   /** Decision cache counters. */
@@ -160,7 +161,8 @@ export class AuthorizationService {
       const markedInvalid = requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) === 'invalid';
       const verifyName = attributes.context_extensions?.['verify'];
       if (verifyName !== undefined) {
-        const presented = certificate !== '' && !markedInvalid ? { leafPem: decodeURIComponent(certificate), chainPems: [] } : undefined;
+        const chain = requestHeader(http, PEER_HEADERS.chain);
+        const presented = certificate !== '' && !markedInvalid ? { leafPem: decodeURIComponent(certificate), chainPems: chain ? [decodeURIComponent(chain)] : [] } : undefined;
         const verdict = checkCurrentTrust(table, verifyName, presented, this.verifyCertificate);
         if (!verdict.ok) {
           this.options.log.warn({ route: routeName, trust: verifyName, reason: verdict.reason }, 'ext_authz: a certificate verified under an older trust no longer passes');
@@ -292,8 +294,6 @@ function certificateError(reason: string): CheckResponse {
   };
 }
 
-// TODO(merge verify): replaced by the identity module's verifier.
-const refuseEveryCertificate: CertificateVerifier = () => ({ ok: false, reason: 'no verifier yet' });
 
 function requestHeader(http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']>, name: string): string | undefined {
   const value = http.headers?.[name];

@@ -1,14 +1,7 @@
-import type { RoutePolicy, SanMatcher } from '../config/index.js';
+import type { RoutePolicy } from '../config/index.js';
+import type { ClientTrust } from '../identity/verify-certificate.js';
 
-/** What a client certificate must meet for one route, with the rules Envoy's handshake applies. */
-export interface ClientTrust {
-  caPem: string;
-  crlPem: string;
-  maxVerifyDepth: number;
-  matchSubjectAltNames: SanMatcher[];
-  /** Only certificates issued directly by a CA of `caPem` (a host whose routes trust different CAs). */
-  directIssuerOnly?: boolean;
-}
+export type { ClientTrust };
 
 /** What the ext_authz service must know of a route Envoy sends to it (by name, in the check's context_extensions). */
 export interface AuthorizationRoute {

@@ -52,7 +52,7 @@ export function extAuthzFilter(): EnvoyJson {
       include_peer_certificate: true,
       // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark.
       // (Every header more is bytes to encode and decode on each check.)
-      allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }] },
+      allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.chain }] },
       // Fail closed, and say why: the decision could not be made (not "you may not").
       status_on_error: { code: 'ServiceUnavailable' },
     }),

@@ -1,5 +1,6 @@
 import type { EdgeModel, EdgeRoute } from '../model/index.js';
 import { typed } from './common.js';
+import { stripIdentityHeadersAndForwardChain } from './http-filters.js';
 import { checksClientCertificates } from './listener.js';
 import { EXT_AUTHZ_FILTER } from './policy-filters.js';
 import { buildRoute, buildRouteConfigurationResource, buildVirtualHost, misdirectedRoute, misdirectedVirtualHost } from './route-configuration.js';
@@ -32,7 +33,7 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
       continue;
     }
     const checks = checksClientCertificates(tlsClass);
-    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, checks, model.jwks, (r) => staleRoute(r, checks)));
+    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, checks, model.jwks, (r) => staleRoute(r, checks, model.claimHeaders)));
   }
   virtualHosts.sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
@@ -41,11 +42,11 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
 }
 
 /** The route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the policy, if it did). */
-function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean): EnvoyJson {
+function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean, claimHeaders: string[]): EnvoyJson {
   const out = buildRoute(route, chainChecksCertificates);
   if (!route.trustCheck) return out;
   const decidedBy = route.authorization.kind === 'ext-authz' ? route.authorization.key : route.trustCheck;
-  const perFilter = (out['typed_per_filter_config'] ?? {}) as EnvoyJson;
+  const perFilter: EnvoyJson = { ...(out['typed_per_filter_config'] as EnvoyJson | undefined), ...stripIdentityHeadersAndForwardChain(claimHeaders) };
   perFilter[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', {
     check_settings: { context_extensions: { route: decidedBy, verify: route.trustCheck } },
   });

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../control-plane/src/pki/index.js';
+import { startEdge, type RunningEdge } from '../support/edge.js';
+import { openConnection, type OpenConnection, type Outcome } from '../support/open-connections.js';
+import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+
+/**
+ * A change that narrows trust reaches connections that are already open: the next request on a connection whose
+ * certificate no longer passes gets 495 (or finds the connection closed) and never reaches the upstream, over
+ * HTTP/1.1 keep-alive and HTTP/2 alike; a client whose certificate still passes is served on its connection.
+ * Envoy's drain time is long here, so that the old connections really are still open when they are asked again.
+ */
+describe('trust is current on open connections', () => {
+  let pki: TestPki;
+  let caB: CertificateAuthority;
+  /** CA B's intermediates: a client B2 issues has three certificates above it (B2, B1, B), one of B1 two. */
+  let intermediateB1: CertificateAuthority;
+  let intermediateB2: CertificateAuthority;
+  const crl = () => createCrl(pki.caAuthority, settings.revoked);
+  let up: TestUpstream;
+  let edge: RunningEdge;
+  const settings = { depth: 3, sanRegex: '.*@example\\.com', zCa: 'z-ca.pem', revoked: [] as string[] };
+
+  // Three hosts of three chains: x trusts the global CA, y its own CA file, z a CA file whose path changes.
+  const config = () => `
+certificates:
+  - { cert: x.pem, key: x-key.pem }
+  - { cert: y.pem, key: y-key.pem }
+  - { cert: z.pem, key: z-key.pem }
+downstream_mtls:
+  ca_file: ca-a.pem
+  crl_file: crl.pem
+  max_verify_depth: ${settings.depth}
+  match_subject_alt_names:
+    - email: '${settings.sanRegex}'
+routes:
+  - from: https://${HOSTS.x}
+    to: ${up.url}
+    allow_any_authenticated_user: true
+  - from: https://${HOSTS.y}
+    to: ${up.url}
+    tls_downstream_client_ca_file: y-ca.pem
+    allow_any_authenticated_user: true
+  - from: https://${HOSTS.z}
+    to: ${up.url}
+    tls_downstream_client_ca_file: ${settings.zCa}
+    allow_any_authenticated_user: true
+`;
+
+  before(async () => {
+    pki = await createTestPki();
+    caB = await createRootCa({ commonName: 'Test CA B2' });
+    intermediateB1 = await createIntermediateCa(caB, { commonName: 'Test Intermediate B1' });
+    intermediateB2 = await createIntermediateCa(intermediateB1, { commonName: 'Test Intermediate B2' });
+    for (const host of ['x', 'y', 'z'] as const) {
+      // One server certificate per host, so that no two chains share one and every chain offers HTTP/2.
+      const server = await issueServerCertificate(pki.caAuthority, { dnsNames: [HOSTS[host]] });
+      writeFileSync(join(pki.dir, `${host}.pem`), server.chainPem);
+      writeFileSync(join(pki.dir, `${host}-key.pem`), server.keyPem);
+    }
+    writeFileSync(join(pki.dir, 'y-ca.pem'), pki.caA);
+    writeFileSync(join(pki.dir, 'z-ca.pem'), pki.caA);
+    writeFileSync(join(pki.dir, 'z-ca-b.pem'), caB.certPem);
+    writeFileSync(join(pki.dir, 'crl.pem'), await crl());
+    up = await startUpstream('u');
+    edge = await startEdge({ dir: pki.dir, yaml: config(), drainTimeSeconds: 60 });
+  });
+  after(async () => {
+    await edge?.stop();
+    await up?.close();
+  });
+
+  const newClient = async (name: string, issuer: CertificateAuthority = pki.caAuthority) => {
+    const c = await issueClientCertificate(issuer, { commonName: name, email: `${name}@example.com` });
+    return { cert: c.chainPem ?? c.certPem, key: c.keyPem, serialHex: c.serialHex };
+  };
+  /** Writes the file as editors do (temporary file, then rename), so the watcher sees one complete change. */
+  const replaceFile = (name: string, content: string) => {
+    writeFileSync(join(pki.dir, `${name}.tmp`), content);
+    renameSync(join(pki.dir, `${name}.tmp`), join(pki.dir, name));
+  };
+  const applied = async (change: () => void | Promise<void>) => {
+    const { configVersion } = await edge.status();
+    await change();
+    await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+  };
+
+  /**
+   * Opens a connection per protocol for each client, checks each is served, applies `change`, then asks each
+   * connection again: `refused` clients must not reach the upstream, `kept` ones must be served on the same connection.
+   */
+  async function acrossTheChange(t: TestContext, o: { host: string; refused: ClientCert; kept?: ClientCert; change: () => void | Promise<void> }) {
+    const tag = `${Math.random().toString(36).slice(2, 8)}`;
+    const open: Array<{ who: 'refused' | 'kept'; conn: OpenConnection }> = [];
+    try {
+      for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
+        for (const [who, client] of [['refused', o.refused], ['kept', o.kept]] as const) {
+          if (!client) continue;
+          const conn = await openConnection[protocol]({ port: edge.httpsPort, servername: o.host, ca: pki.caA, ...client });
+          open.push({ who, conn });
+          const first = await conn.get(`/${tag}/before`);
+          assert.ok('status' in first && first.status === 200, `${protocol} ${who}: served before the change: ${JSON.stringify(first)}`);
+        }
+      }
+      await applied(o.change);
+      for (const { who, conn } of open) {
+        const path = `/${tag}/after/${who}/${conn.protocol}`;
+        const outcome: Outcome = await conn.get(path);
+        t.diagnostic(`${conn.protocol} ${who}: ${'status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error}`);
+        if (who === 'refused') {
+          if ('status' in outcome) assert.equal(outcome.status, 495, `${conn.protocol}: ${outcome.body.slice(0, 200)}`);
+          assert.ok(!up.seen.some((s) => s.url === path), `${conn.protocol}: the request reached the upstream`);
+        } else {
+          assert.ok('status' in outcome, `${conn.protocol}: the unaffected connection was dropped: ${JSON.stringify(outcome)}`);
+          assert.equal(outcome.status, 200, outcome.body.slice(0, 200));
+          assert.equal(up.seen.filter((s) => s.url === path).length, 1, `${conn.protocol}: the unaffected request reached the upstream once`);
+        }
+      }
+    } finally {
+      for (const { conn } of open) conn.close();
+    }
+  }
+
+  it('the CA file is rotated to another CA: open connections with the old CA\'s certificate get 495', async (t) => {
+    await acrossTheChange(t, { host: HOSTS.y, refused: await newClient('yara'), change: () => replaceFile('y-ca.pem', caB.certPem) });
+  });
+
+  it("the route's CA path changes to another CA's file: open connections get 495 or are closed", async (t) => {
+    await acrossTheChange(t, {
+      host: HOSTS.z,
+      refused: await newClient('zoe'),
+      change: () => {
+        settings.zCa = 'z-ca-b.pem';
+        edge.writeConfig(config());
+      },
+    });
+  });
+
+  it('a client certificate is revoked by the CRL: its connections get 495, another client on the same host is still served', async (t) => {
+    const revoked = await newClient('rex');
+    settings.revoked.push(revoked.serialHex);
+    await acrossTheChange(t, { host: HOSTS.x, refused: revoked, kept: await newClient('kim'), change: async () => replaceFile('crl.pem', await crl()) });
+  });
+
+  it("max_verify_depth is lowered below the client's chain: 495 for the client two intermediates down, not for one under one", async (t) => {
+    await acrossTheChange(t, {
+      // z trusts CA B since the path change above; CA B has no CRL, so intermediates' leaves need none either.
+      host: HOSTS.z,
+      refused: await newClient('ivan', intermediateB2),
+      kept: await newClient('dina', intermediateB1),
+      change: () => {
+        settings.depth = 2;
+        edge.writeConfig(config());
+      },
+    });
+  });
+
+  it('the SAN matcher is tightened: 495 for the client it no longer matches, not for the one it does', async (t) => {
+    await acrossTheChange(t, {
+      host: HOSTS.x,
+      refused: await newClient('sam'),
+      kept: await newClient('alice-kept'),
+      change: () => {
+        settings.sanRegex = 'alice.*@example\\.com';
+        edge.writeConfig(config());
+      },
+    });
+  });
+});
