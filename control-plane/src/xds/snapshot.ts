@@ -19,6 +19,8 @@ export interface TypeSnapshot {
    * generation): never pushed unasked, and not needed for a stream to be in sync.
    */
   resolve?: (name: string) => VersionedResource | undefined;
+  /** The same resource under another name (route configurations: a rolled-back one under its new generation's name). */
+  rename?: (resource: VersionedResource, name: string) => VersionedResource;
 }
 
 export interface Snapshot {
@@ -65,7 +67,7 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
       continue;
     }
     const stale = staleRouteConfigurations(resources.staleRouteConfiguration, map, codec);
-    types.set(typeUrl, { typeUrl, version: versionOf([...map.values(), stale.template]), resources: map, resolve: stale.resolve });
+    types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map, ...stale });
   }
   return { version: snapshotVersion(types), types };
 }
@@ -77,7 +79,6 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
  */
 function staleRouteConfigurations(template: NamedResource, current: ReadonlyMap<string, VersionedResource>, codec: ResourceCodec) {
   const typeUrl = TYPE_URL.routeConfiguration;
-  const encodedTemplate = codec.encode(typeUrl, template.resource);
   const copies = new Map<string, VersionedResource>();
   const resolve = (name: string): VersionedResource | undefined => {
     if (current.has(name) || !isGenerationRouteConfigurationName(name)) return undefined;
@@ -89,7 +90,11 @@ function staleRouteConfigurations(template: NamedResource, current: ReadonlyMap<
     }
     return copy;
   };
-  return { template: { name: template.name, any: encodedTemplate, hash: sha256(encodedTemplate.value) }, resolve };
+  const rename = (resource: VersionedResource, name: string): VersionedResource => {
+    const any = codec.encode(typeUrl, { ...codec.decode(resource.any), name });
+    return { name, any, hash: sha256(any.value) };
+  };
+  return { resolve, rename };
 }
 
 /** A resource of the snapshot, or one it serves on request under that name. */
@@ -121,11 +126,28 @@ export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType
     const now = current.types.get(typeUrl);
     const before = lastGood.types.get(typeUrl);
     const resources =
-      typeUrl === rejectedType ? new Map(before?.resources) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
-    const resolve = typeUrl === rejectedType ? before?.resolve : (now?.resolve ?? before?.resolve);
-    types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources, ...(resolve ? { resolve } : {}) });
+      typeUrl === rejectedType ? keptUnderNewNames(before, now) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
+    const from = typeUrl === rejectedType ? before : (now ?? before);
+    const onRequest = { ...(from?.resolve ? { resolve: from.resolve } : {}), ...(from?.rename ? { rename: from.rename } : {}) };
+    types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources, ...onRequest });
   }
   return { version: snapshotVersion(types), types };
+}
+
+/**
+ * The rejected type as Envoy kept it. A route configuration whose chain's trust generation changed in the same
+ * edit is named anew by the listener Envoy accepted: it gets the kept content under that new name, so the new
+ * chain serves the routes as they were (its handshake already checks the new trust).
+ */
+function keptUnderNewNames(before: TypeSnapshot | undefined, now: TypeSnapshot | undefined): Map<string, VersionedResource> {
+  const kept = new Map(before?.resources);
+  if (!before?.rename || !now) return kept;
+  const byClass = new Map([...kept.values()].map((r) => [r.name.split('@')[0], r]));
+  for (const name of now.resources.keys()) {
+    const previous = name.includes('@') && !kept.has(name) ? byClass.get(name.split('@')[0]) : undefined;
+    if (previous) kept.set(name, before.rename(previous, name));
+  }
+  return kept;
 }
 
 /**
@@ -138,8 +160,7 @@ export function keepRemoved(next: Snapshot, previous: Snapshot, typeUrl: string)
   if ([...before.keys()].every((name) => now.has(name))) return next;
   const resources = new Map([...before, ...now]);
   const types = new Map(next.types);
-  const resolve = next.types.get(typeUrl)?.resolve;
-  types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources, ...(resolve ? { resolve } : {}) });
+  types.set(typeUrl, { ...next.types.get(typeUrl), typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
   return { version: snapshotVersion(types), types };
 }
 
