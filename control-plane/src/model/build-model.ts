@@ -3,7 +3,7 @@ import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
-import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
+import { certificateCheck, routeClientTrust, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
 import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, RouteAuthorization, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
@@ -56,7 +56,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       origins.set(requirement.id, seen);
     }
     const edgeRoutes = routes.map((r) => {
-      const { authorization, extAuthz } = routeAuthorization(r.route, config);
+      const { authorization, extAuthz } = routeAuthorization(r.route, config, routeClientTrust(r.requirement, shared, requirement));
       if (extAuthz) authorizationRoutes.push(extAuthz);
       return toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared), authorization);
     });

@@ -14,4 +14,6 @@ export const PEER_HEADERS = {
   subject: 'x-mtls-edge-peer-subject',
   dns: 'x-mtls-edge-peer-dns',
   uri: 'x-mtls-edge-peer-uri',
+  /** The certificates the client sent, leaf first (%DOWNSTREAM_PEER_CHAIN%, URL-encoded PEM): ext_authz routes that accept intermediates. */
+  chain: 'x-mtls-edge-peer-chain',
 } as const;
