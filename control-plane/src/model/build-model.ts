@@ -3,9 +3,9 @@ import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
-import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
+import { certificateCheck, routeClientTrust, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
-import { requiresValidCertificate, routeTrust, trustCheckRoute } from './trust.js';
+import { requiresValidCertificate, trustCheckRoute } from './trust.js';
 import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, RouteAuthorization, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
@@ -58,12 +58,13 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       origins.set(requirement.id, seen);
     }
     const edgeRoutes = routes.map((r) => {
-      const { authorization, extAuthz } = routeAuthorization(r.route, config);
+      const clientTrust = routeClientTrust(r.requirement, shared, requirement);
+      const { authorization, extAuthz } = routeAuthorization(r.route, config, clientTrust);
       if (extAuthz) authorizationRoutes.push(extAuthz);
       const check = certificateCheck(r.route, r.requirement, shared);
       const edgeRoute = toEdgeRoute(r.route, r.upstream, check, authorization);
-      if ('ca' in r.requirement) {
-        const trustCheck = trustCheckRoute(r.route, routeTrust(r.requirement, shared), requiresValidCertificate(check, requirement));
+      if (clientTrust) {
+        const trustCheck = trustCheckRoute(r.route, clientTrust, requiresValidCertificate(check, requirement));
         trustChecks.set(trustCheck.name, trustCheck);
         edgeRoute.trustCheck = trustCheck.name;
       }

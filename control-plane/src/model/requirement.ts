@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crlsForBundle, type CertificateBundle, type Config, type RouteConfig } from '../config/index.js';
+import type { ClientTrust } from '../identity/verify-certificate.js';
 import { issuerNames } from './shared-host.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
 
@@ -23,6 +24,23 @@ export function certificateCheck(route: RouteConfig, requirement: ClientCaRequir
   const needed = mode === 'policy_with_default_deny' || mode === 'reject_connection' || (route.access === 'any_authenticated_user' && !route.policy);
   if (sharedHost) return needed ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) } : { kind: 'none', issuers: issuerNames(requirement.ca) };
   return mode !== 'reject_connection' && needed ? { kind: 'valid' } : { kind: 'none' };
+}
+
+/**
+ * The trust a route's certificates must pass, for the ext_authz service to verify them again: the route's
+ * own requirement (its CA, that CA's CRLs, depth, SAN matchers). On a host whose routes trust different CAs
+ * the handshake verified against their union at depth 1 and the route checks the issuer's name, so the
+ * route accepts only certificates issued directly by a CA of its own file; a route there without a CA of
+ * its own sees what the handshake accepted (the union). A route of a host without any CA has no trust:
+ * Envoy asks no certificate there, so any certificate a check carries for it proves nothing.
+ */
+export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: boolean, hostRequirement: ClientCaRequirement): ClientTrust | undefined {
+  const source = 'ca' in requirement ? requirement : sharedHost && 'ca' in hostRequirement ? hostRequirement : undefined;
+  if (!source) return undefined;
+  const v = source.validation;
+  const trust: ClientTrust = { caPem: source.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
+  if (sharedHost) trust.directIssuerOnly = true;
+  return trust;
 }
 
 const idByBundle = new WeakMap<CertificateBundle, string>();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { RouteConfig, RoutePolicy } from '../config/index.js';
-import type { AuthorizationRoute, ClientTrust } from '../authz/types.js';
+import type { AuthorizationRoute } from '../authz/types.js';
+import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
 
 type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
@@ -33,19 +34,6 @@ export function trustGeneration(r: CaRequirement): string {
   return generation;
 }
 
-/** The trust one route's certificates must meet: its own CA (directly, on a shared host) with the downstream_mtls rules. */
-export function routeTrust(requirement: CaRequirement, sharedHost: boolean): ClientTrust {
-  const v = requirement.validation;
-  return {
-    caPem: requirement.ca.pem,
-    crlPem: v.crlPem,
-    // On a host whose routes trust different CAs, a route accepts only certificates its own CAs issued directly.
-    maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth,
-    matchSubjectAltNames: v.matchSubjectAltNames,
-    ...(sharedHost ? { directIssuerOnly: true } : {}),
-  };
-}
-
 /**
  * What the ext_authz service must know to re-verify, on a connection made under an older trust, the
  * certificate of a route that Envoy decides itself (or that needs no policy): allow when the certificate
@@ -56,11 +44,8 @@ export function routeTrust(requirement: CaRequirement, sharedHost: boolean): Cli
 export function trustCheckRoute(route: RouteConfig, trust: ClientTrust, certificateRequired: boolean): AuthorizationRoute {
   const kind = certificateRequired ? 'authenticated_user' : 'accept';
   const policy: RoutePolicy = { allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }], deny: [] };
-  const digest = createHash('sha256')
-    .update(JSON.stringify({ kind, ca: createHash('sha256').update(trust.caPem).digest('hex'), crl: createHash('sha256').update(trust.crlPem).digest('hex'), depth: trust.maxVerifyDepth, sans: trust.matchSubjectAltNames, direct: trust.directIssuerOnly === true }))
-    .digest('hex')
-    .slice(0, 16);
-  return { name: `trust.${digest}`, audience: route.from.host, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, trust };
+  const digest = createHash('sha256').update(`${kind}\n${clientTrustId(trust)}`).digest('hex').slice(0, 16);
+  return { name: `trust.${digest}`, audience: route.from.host, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: trust };
 }
 
 /** Whether a route serves only requests with a valid certificate (its own check, or a handshake that demands one). */

@@ -21,8 +21,11 @@ export interface ClientCertificateValidation {
  */
 export type CertificateCheck = { kind: 'none'; issuers?: string[] } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
 
-/** Properties of the client certificate Envoy copies into internal request headers for a route's policy. */
-export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri';
+/**
+ * Properties of the client certificate Envoy copies into internal request headers for a route's policy, and
+ * the chain the client sent (for the ext_authz service, which Envoy otherwise sends only the leaf).
+ */
+export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri' | 'chain';
 
 /**
  * Who decides a route's policy: nobody (no policy), Envoy itself (RBAC over the request and the certificate),

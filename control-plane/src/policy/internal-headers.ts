@@ -14,6 +14,6 @@ export const PEER_HEADERS = {
   subject: 'x-mtls-edge-peer-subject',
   dns: 'x-mtls-edge-peer-dns',
   uri: 'x-mtls-edge-peer-uri',
-  /** The chain the client sent (leaf first, URL-encoded PEM), for the ext_authz service: Envoy sends it only the leaf. */
+  /** The certificates the client sent, leaf first (URL-encoded PEM), for the ext_authz service: Envoy sends it only the leaf. */
   chain: 'x-mtls-edge-peer-chain',
 } as const;

@@ -27,6 +27,7 @@ const PEER_FORMATTER: Record<PeerProperty, string> = {
   subject: '%DOWNSTREAM_PEER_SUBJECT%',
   dns: '%DOWNSTREAM_PEER_DNS_SAN%',
   uri: '%DOWNSTREAM_PEER_URI_SAN%',
+  chain: '%DOWNSTREAM_PEER_CHAIN%',
 };
 
 export function peerIdentityFilter(): EnvoyJson {
@@ -50,8 +51,9 @@ export function extAuthzFilter(): EnvoyJson {
       grpc_service: { envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER }, timeout: duration(2000) },
       transport_api_version: 'V3',
       include_peer_certificate: true,
-      // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark.
-      // (Every header more is bytes to encode and decode on each check.)
+      // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark
+      // and the client's chain (set only on routes that accept intermediates). (Every header more is bytes
+      // to encode and decode on each check.)
       allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.chain }] },
       // Fail closed, and say why: the decision could not be made (not "you may not").
       status_on_error: { code: 'ServiceUnavailable' },

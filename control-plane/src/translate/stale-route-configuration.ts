@@ -14,8 +14,8 @@ export const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
  * old chain, but until each of its connections closes, their requests still go through the old chain's
  * connection manager, which reads the old route configuration name. Those requests must meet the CURRENT trust,
  * and Envoy verified their certificate only at the handshake, so every route here first asks the ext_authz
- * service to verify the certificate again (`verify`: the route's current trust); one that no longer verifies
- * gets 495 and never reaches the upstream, one that does is served (and the drain then closes the connection
+ * service to verify the certificate again against the route's current trust; one that no longer verifies
+ * gets 495 (authz/service.ts) and never reaches the upstream, one that does is served (and the drain then closes the connection
  * gracefully). The xDS layer serves this template under any older generation name Envoy asks for
  * (`isGenerationRouteConfigurationName`), so several narrowings in a row and a control-plane restart during a
  * drain need no memory of past generations.
@@ -45,10 +45,11 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
 function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean, claimHeaders: string[]): EnvoyJson {
   const out = buildRoute(route, chainChecksCertificates);
   if (!route.trustCheck) return out;
+  // A route the service decides already verifies the certificate against its trust (the key digests it).
   const decidedBy = route.authorization.kind === 'ext-authz' ? route.authorization.key : route.trustCheck;
   const perFilter: EnvoyJson = { ...(out['typed_per_filter_config'] as EnvoyJson | undefined), ...stripIdentityHeadersAndForwardChain(claimHeaders) };
   perFilter[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', {
-    check_settings: { context_extensions: { route: decidedBy, verify: route.trustCheck } },
+    check_settings: { context_extensions: { route: decidedBy } },
   });
   return { ...out, typed_per_filter_config: perFilter };
 }
