@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as connectTls } from 'node:tls';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../control-plane/src/pki/index.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
@@ -170,4 +171,44 @@ routes:
       },
     });
   });
+
+  it('a TLS session made before a narrowing never resumes after it (TLS 1.2 and 1.3)', async () => {
+    const revoked = await newClient('sid');
+    const sessions: Array<{ version: 'TLSv1.2' | 'TLSv1.3'; session: Buffer | undefined }> = [];
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const { socket, session } = await handshake(version, revoked);
+      assert.ok(socket.authorized, 'the handshake succeeded before the change');
+      socket.destroy();
+      sessions.push({ version, session });
+    }
+    settings.revoked.push(revoked.serialHex);
+    await applied(async () => replaceFile('crl.pem', await crl()));
+    for (const { version, session } of sessions) {
+      const { socket, reused, status } = await handshake(version, revoked, session);
+      socket.destroy();
+      assert.equal(reused, false, `${version}: the session made before the change resumed`);
+      // A full handshake under the policy enforcement completes, and the revoked certificate gets 495.
+      assert.equal(status, 495, `${version}`);
+    }
+  });
+
+  /** A handshake to x, optionally offering `session`; then one request, to see what the connection is worth. */
+  async function handshake(version: 'TLSv1.2' | 'TLSv1.3', client: ClientCert, offered?: Buffer) {
+    const socket = connectTls({ host: '127.0.0.1', port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...client, minVersion: version, maxVersion: version, ALPNProtocols: ['http/1.1'], ...(offered ? { session: offered } : {}) });
+    let session: Buffer | undefined;
+    socket.on('session', (s: Buffer) => (session = s));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const reused = socket.isSessionReused();
+    socket.write(`GET /session HTTP/1.1\r\nHost: ${HOSTS.x}\r\nConnection: close\r\n\r\n`);
+    let raw = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => (raw += d));
+    await new Promise((resolve) => socket.once('end', resolve));
+    // TLS 1.2 sessions come with the handshake, TLS 1.3 tickets after it; without either, nothing can resume.
+    session ??= socket.getSession();
+    return { socket, session, reused, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0) };
+  }
 });
