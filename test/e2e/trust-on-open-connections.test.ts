@@ -15,7 +15,7 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
  * HTTP/1.1 keep-alive and HTTP/2 alike; a client whose certificate still passes is served on its connection.
  * Envoy's drain time is long here, so that the old connections really are still open when they are asked again.
  */
-describe('trust is current on open connections', () => {
+for (const xdsProtocol of ['sotw', 'delta'] as const) describe(`trust is current on open connections (${xdsProtocol} xDS)`, () => {
   let pki: TestPki;
   let caB: CertificateAuthority;
   /** CA B's intermediates: a client B2 issues has three certificates above it (B2, B1, B), one of B1 two. */
@@ -68,7 +68,7 @@ routes:
     writeFileSync(join(pki.dir, 'z-ca-b.pem'), caB.certPem);
     writeFileSync(join(pki.dir, 'crl.pem'), await crl());
     up = await startUpstream('u');
-    edge = await startEdge({ dir: pki.dir, yaml: config(), drainTimeSeconds: 60 });
+    edge = await startEdge({ dir: pki.dir, yaml: config(), drainTimeSeconds: 60, xdsProtocol });
   });
   after(async () => {
     await edge?.stop();
