@@ -2,7 +2,7 @@ import type { ForwardedCertField } from '../config/index.js';
 import type { EdgeModel, TlsClass } from '../model/index.js';
 import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
 import { clientCertificateCheckFilter, routerFilter, stripIdentityHeadersFilter } from './http-filters.js';
-import { buildLocalReplyConfig, extAuthzFilter, peerIdentityFilter, policyAllowFilter, policyDenyFilter } from './policy-filters.js';
+import { buildLocalReplyConfig, extAuthzFilter, peerChainFilter, peerIdentityFilter, policyAllowFilter, policyDenyFilter } from './policy-filters.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -102,6 +102,7 @@ export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert
       http_filters: [
         stripIdentityHeadersFilter(claimHeaders),
         peerIdentityFilter(),
+        peerChainFilter(),
         ...(checksClientCertificates(tlsClass) ? [clientCertificateCheckFilter()] : []),
         policyDenyFilter(),
         policyAllowFilter(),

@@ -13,6 +13,7 @@ export const PEER_IDENTITY_FILTER = 'mtls-edge.peer-identity';
 export const POLICY_DENY_FILTER = 'mtls-edge.policy-deny';
 export const POLICY_ALLOW_FILTER = 'mtls-edge.policy-allow';
 export const EXT_AUTHZ_FILTER = 'mtls-edge.ext-authz';
+export const PEER_CHAIN_FILTER = 'mtls-edge.peer-chain';
 
 /** The bootstrap's cluster to the control plane (envoy/bootstrap.yaml): ext_authz shares it with ADS. */
 export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
@@ -20,15 +21,34 @@ export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 
-/** Envoy's own view of the certificate: the formatter that fills each internal header. */
-const PEER_FORMATTER: Record<PeerProperty, string> = {
+/** Envoy's own view of the certificate: the formatter that fills each internal header (the chain has none: Lua). */
+const PEER_FORMATTER: Record<Exclude<PeerProperty, 'chain'>, string> = {
   fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%',
   email: '%DOWNSTREAM_PEER_EMAIL_SAN%',
   subject: '%DOWNSTREAM_PEER_SUBJECT%',
   dns: '%DOWNSTREAM_PEER_DNS_SAN%',
   uri: '%DOWNSTREAM_PEER_URI_SAN%',
-  chain: '%DOWNSTREAM_PEER_CHAIN%',
 };
+
+const PEER_CHAIN_SOURCE = 'peer-chain';
+
+/**
+ * The certificates the client sent (leaf first, URL-encoded PEM) in an internal header, for the ext_authz
+ * service on routes whose trust allows intermediates: the filter's check request carries only the leaf, and
+ * Envoy 1.40 has no formatter for the chain (%DOWNSTREAM_PEER_CHAIN% is refused), but Lua reads it.
+ * Disabled unless a route names it; a client's own header was removed by the strip filter before.
+ */
+export function peerChainFilter(): EnvoyJson {
+  const code = `
+function envoy_on_request(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  if ssl ~= nil and ssl:peerCertificatePresented() then
+    handle:headers():replace("${PEER_HEADERS.chain}", ssl:urlEncodedPemEncodedPeerCertificateChain())
+  end
+end
+`;
+  return { name: PEER_CHAIN_FILTER, disabled: true, typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', { source_codes: { [PEER_CHAIN_SOURCE]: { inline_string: code } } }) };
+}
 
 export function peerIdentityFilter(): EnvoyJson {
   return { name: PEER_IDENTITY_FILTER, typed_config: typed(HEADER_MUTATION, { mutations: {} }) };
@@ -66,10 +86,12 @@ export function routePolicyFilterConfig(route: EdgeRoute): EnvoyJson {
   const a = route.authorization;
   if (a.kind === 'none') return {};
   const out: EnvoyJson = {};
-  if (a.peerProperties.length > 0) {
+  const formatted = a.peerProperties.filter((p): p is Exclude<PeerProperty, 'chain'> => p !== 'chain');
+  if (a.peerProperties.includes('chain')) out[PEER_CHAIN_FILTER] = typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE });
+  if (formatted.length > 0) {
     out[PEER_IDENTITY_FILTER] = typed('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
       mutations: {
-        request_mutations: a.peerProperties.map((p) => ({
+        request_mutations: formatted.map((p) => ({
           append: { header: { key: PEER_HEADERS[p], value: PEER_FORMATTER[p] }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
         })),
       },
