@@ -46,5 +46,6 @@ export function extAuthzRouteKeys(edge: RunningEdge, host: string): string[] {
   if (!loaded.result.ok) throw new Error(`config does not load: ${JSON.stringify(loaded.result.errors)}`);
   const model = buildEdgeModel(loaded.result.value);
   if (!model.ok) throw new Error(`config does not build: ${JSON.stringify(model.errors)}`);
-  return model.value.authorizationRoutes.filter((r) => r.audience === host).map((r) => r.name);
+  // `trust.*` entries only re-verify certificates on connections made under an older trust (model/trust.ts).
+  return model.value.authorizationRoutes.filter((r) => r.audience === host && !r.name.startsWith('trust.')).map((r) => r.name);
 }

@@ -11,15 +11,9 @@ const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
  * project builds against, so a few lines of Lua do it. (x-forwarded-client-cert is sanitized by the
  * connection manager itself.)
  */
-function stripIdentityHeadersSource(claimHeaders: string[], forwardChain = false): string {
+function stripIdentityHeadersSource(claimHeaders: string[]): string {
   const named = claimHeaders.filter((h) => !h.startsWith('x-pomerium-'));
   const table = named.length === 0 ? '{}' : `{ ${named.map((h) => `["${h}"] = true`).join(', ')} }`;
-  // No Envoy formatter gives the client's whole chain, and ext_authz sends only the leaf: Lua reads it here.
-  const chain = forwardChain
-    ? `
-  local ssl = handle:streamInfo():downstreamSslConnection()
-  if ssl ~= nil and ssl:peerCertificatePresented() then handle:headers():replace("${PEER_HEADERS.chain}", ssl:urlEncodedPemEncodedPeerCertificateChain()) end`
-    : '';
   return `
 local CLAIM_HEADERS = ${table}
 
@@ -28,7 +22,7 @@ function envoy_on_request(handle)
   for name, _ in pairs(handle:headers()) do
     if string.sub(name, 1, 11) == "x-pomerium-" or string.sub(name, 1, ${INTERNAL_HEADER_PREFIX.length}) == "${INTERNAL_HEADER_PREFIX}" or CLAIM_HEADERS[name] then forged[#forged + 1] = name end
   end
-  for _, name in ipairs(forged) do handle:headers():remove(name) end${chain}
+  for _, name in ipairs(forged) do handle:headers():remove(name) end
 end
 `;
 }
@@ -84,16 +78,9 @@ end
 `;
 }
 
-const STRIP_IDENTITY_HEADERS_FILTER = 'mtls-edge.strip-identity-headers';
-
 /** `claimHeaders`: jwt_claims_headers names (lower case) outside x-pomerium-*, which only this edge may set too. */
 export function stripIdentityHeadersFilter(claimHeaders: string[] = []): EnvoyJson {
-  return { name: STRIP_IDENTITY_HEADERS_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: stripIdentityHeadersSource(claimHeaders) } }) };
-}
-
-/** Per-route: the same stripping, then the client's certificate chain into an internal header for the ext_authz service. */
-export function stripIdentityHeadersAndForwardChain(claimHeaders: string[]): EnvoyJson {
-  return { [STRIP_IDENTITY_HEADERS_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: stripIdentityHeadersSource(claimHeaders, true) } }) };
+  return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: stripIdentityHeadersSource(claimHeaders) } }) };
 }
 
 /**

@@ -50,6 +50,11 @@ end
   return { name: PEER_CHAIN_FILTER, disabled: true, typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', { source_codes: { [PEER_CHAIN_SOURCE]: { inline_string: code } } }) };
 }
 
+/** Per-route: the peer-chain filter on (it is off unless a route enables it). */
+export function forwardPeerChain(): EnvoyJson {
+  return { [PEER_CHAIN_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE }) };
+}
+
 export function peerIdentityFilter(): EnvoyJson {
   return { name: PEER_IDENTITY_FILTER, typed_config: typed(HEADER_MUTATION, { mutations: {} }) };
 }
@@ -87,7 +92,7 @@ export function routePolicyFilterConfig(route: EdgeRoute): EnvoyJson {
   if (a.kind === 'none') return {};
   const out: EnvoyJson = {};
   const formatted = a.peerProperties.filter((p): p is Exclude<PeerProperty, 'chain'> => p !== 'chain');
-  if (a.peerProperties.includes('chain')) out[PEER_CHAIN_FILTER] = typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE });
+  if (a.peerProperties.includes('chain')) Object.assign(out, forwardPeerChain());
   if (formatted.length > 0) {
     out[PEER_IDENTITY_FILTER] = typed('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
       mutations: {

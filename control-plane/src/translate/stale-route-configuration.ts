@@ -1,8 +1,7 @@
 import type { EdgeModel, EdgeRoute } from '../model/index.js';
 import { typed } from './common.js';
-import { stripIdentityHeadersAndForwardChain } from './http-filters.js';
 import { checksClientCertificates } from './listener.js';
-import { EXT_AUTHZ_FILTER } from './policy-filters.js';
+import { EXT_AUTHZ_FILTER, forwardPeerChain } from './policy-filters.js';
 import { buildRoute, buildRouteConfigurationResource, buildVirtualHost, misdirectedRoute, misdirectedVirtualHost } from './route-configuration.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -33,7 +32,7 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
       continue;
     }
     const checks = checksClientCertificates(tlsClass);
-    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, checks, model.jwks, (r) => staleRoute(r, checks, model.claimHeaders)));
+    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, checks, model.jwks, (r) => staleRoute(r, checks)));
   }
   virtualHosts.sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
@@ -42,12 +41,12 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
 }
 
 /** The route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the policy, if it did). */
-function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean, claimHeaders: string[]): EnvoyJson {
+function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean): EnvoyJson {
   const out = buildRoute(route, chainChecksCertificates);
   if (!route.trustCheck) return out;
   // A route the service decides already verifies the certificate against its trust (the key digests it).
   const decidedBy = route.authorization.kind === 'ext-authz' ? route.authorization.key : route.trustCheck;
-  const perFilter: EnvoyJson = { ...(out['typed_per_filter_config'] as EnvoyJson | undefined), ...stripIdentityHeadersAndForwardChain(claimHeaders) };
+  const perFilter: EnvoyJson = { ...(out['typed_per_filter_config'] as EnvoyJson | undefined), ...forwardPeerChain() };
   perFilter[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', {
     check_settings: { context_extensions: { route: decidedBy } },
   });
