@@ -5,7 +5,7 @@ import { connect as connectTls } from 'node:tls';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../control-plane/src/pki/index.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
-import { openConnection, type OpenConnection, type Outcome } from '../support/open-connections.js';
+import { acrossTheChange as acrossChange, openConnection } from '../support/open-connections.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
@@ -90,41 +90,16 @@ routes:
     await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
   };
 
-  /**
-   * Opens a connection per protocol for each client, checks each is served, applies `change`, then asks each
-   * connection again: `refused` clients must not reach the upstream, `kept` ones must be served on the same connection.
-   */
-  async function acrossTheChange(t: TestContext, o: { host: string; refused: ClientCert; kept?: ClientCert; change: () => void | Promise<void> }) {
-    const tag = `${Math.random().toString(36).slice(2, 8)}`;
-    const open: Array<{ who: 'refused' | 'kept'; conn: OpenConnection }> = [];
-    try {
-      for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
-        for (const [who, client] of [['refused', o.refused], ['kept', o.kept]] as const) {
-          if (!client) continue;
-          const conn = await openConnection[protocol]({ port: edge.httpsPort, servername: o.host, ca: pki.caA, ...client });
-          open.push({ who, conn });
-          const first = await conn.get(`/${tag}/before`);
-          assert.ok('status' in first && first.status === 200, `${protocol} ${who}: served before the change: ${JSON.stringify(first)}`);
-        }
-      }
-      await applied(o.change);
-      for (const { who, conn } of open) {
-        const path = `/${tag}/after/${who}/${conn.protocol}`;
-        const outcome: Outcome = await conn.get(path);
-        t.diagnostic(`${conn.protocol} ${who}: ${'status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error}`);
-        if (who === 'refused') {
-          if ('status' in outcome) assert.equal(outcome.status, 495, `${conn.protocol}: ${outcome.body.slice(0, 200)}`);
-          assert.ok(!up.seen.some((s) => s.url === path), `${conn.protocol}: the request reached the upstream`);
-        } else {
-          assert.ok('status' in outcome, `${conn.protocol}: the unaffected connection was dropped: ${JSON.stringify(outcome)}`);
-          assert.equal(outcome.status, 200, outcome.body.slice(0, 200));
-          assert.equal(up.seen.filter((s) => s.url === path).length, 1, `${conn.protocol}: the unaffected request reached the upstream once`);
-        }
-      }
-    } finally {
-      for (const { conn } of open) conn.close();
-    }
-  }
+  /** One host's clients across a change (test/support/open-connections.ts). */
+  const acrossTheChange = (t: TestContext, o: { host: string; refused: ClientCert; kept?: ClientCert; change: () => void | Promise<void> }) =>
+    acrossChange({
+      connect: (protocol, client) => openConnection[protocol]({ port: edge.httpsPort, servername: o.host, ca: pki.caA, ...client }),
+      change: () => applied(o.change),
+      upstreamPaths: () => up.seen.map((s) => s.url),
+      refused: o.refused,
+      ...(o.kept ? { kept: o.kept } : {}),
+      log: (line) => t.diagnostic(line),
+    });
 
   it('the CA file is rotated to another CA: open connections with the old CA\'s certificate get 495', async (t) => {
     await acrossTheChange(t, { host: HOSTS.y, refused: await newClient('yara'), change: () => replaceFile('y-ca.pem', caB.certPem) });

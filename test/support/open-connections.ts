@@ -7,7 +7,8 @@ export type Outcome = { status: number; body: string; connectionClose: boolean }
 /** One TLS connection kept open across requests: every request goes over it, or fails; it never reconnects. */
 export interface OpenConnection {
   protocol: 'HTTP/1.1' | 'HTTP/2';
-  get(path: string): Promise<Outcome>;
+  /** `authority`: the Host (HTTP/1.1) or :authority (HTTP/2) to ask for, by default the connection's SNI. */
+  get(path: string, authority?: string): Promise<Outcome>;
   close(): void;
 }
 
@@ -15,8 +16,9 @@ export interface ConnectOptions {
   port: number;
   servername: string;
   ca: string;
-  cert: string;
-  key: string;
+  /** Absent: no client certificate. */
+  cert?: string;
+  key?: string;
 }
 
 /** HTTP/1.1 keep-alive over one raw TLS socket: requests are written by hand and answers read by Content-Length. */
@@ -59,9 +61,9 @@ export async function openHttp1(o: ConnectOptions): Promise<OpenConnection> {
   };
   return {
     protocol: 'HTTP/1.1',
-    get: async (path) => {
+    get: async (path, authority = o.servername) => {
       if (closed) return { error: closed };
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${o.servername}\r\n\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
       return readResponse();
     },
     close: () => socket.destroy(),
@@ -86,11 +88,11 @@ export async function openHttp2(o: ConnectOptions): Promise<OpenConnection> {
   });
   return {
     protocol: 'HTTP/2',
-    get: (path) =>
+    get: (path, authority = o.servername) =>
       new Promise<Outcome>((resolve) => {
         if (session.closed || session.destroyed) return resolve({ error: `session closed${goaway ? ' (GOAWAY)' : ''}` });
         try {
-          const req = session.request({ ':path': path, ':authority': o.servername });
+          const req = session.request({ ':path': path, ':authority': authority });
           let status = 0;
           let body = '';
           req.on('response', (h) => (status = Number(h[':status'])));
@@ -108,3 +110,61 @@ export async function openHttp2(o: ConnectOptions): Promise<OpenConnection> {
 }
 
 export const openConnection = { 'HTTP/1.1': openHttp1, 'HTTP/2': openHttp2 } as const;
+
+export interface AcrossTheChange {
+  /** Opens a connection of either protocol to the edge for `client` (a certificate, or none). */
+  connect(protocol: 'HTTP/1.1' | 'HTTP/2', client: { cert?: string; key?: string }): Promise<OpenConnection>;
+  /** Applies the change and resolves once every Envoy has acknowledged it. */
+  change(): Promise<void>;
+  /** Paths that reached the upstream. */
+  upstreamPaths(): string[];
+  refused: { cert?: string; key?: string };
+  /** What the refused client gets on its open connection (a closed connection also passes); 495 by default. */
+  refusedStatus?: number;
+  kept?: { cert?: string; key?: string };
+  /** What the kept client gets on its open connection; 200 (and the upstream reached) by default. */
+  keptStatus?: number;
+  log(line: string): void;
+}
+
+/**
+ * Opens a connection per protocol for each client and checks each is served (200); applies the change; then
+ * asks each connection again: the refused client must get `refusedStatus` (or a closed connection) and never
+ * reach the upstream, the kept one must get `keptStatus` on the same connection.
+ */
+export async function acrossTheChange(o: AcrossTheChange): Promise<void> {
+  const tag = Math.random().toString(36).slice(2, 8);
+  const open: Array<{ who: 'refused' | 'kept'; conn: OpenConnection }> = [];
+  const check = (ok: boolean, message: string) => {
+    if (!ok) throw new Error(message);
+  };
+  try {
+    for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
+      for (const [who, client] of [['refused', o.refused], ['kept', o.kept]] as const) {
+        if (!client) continue;
+        const conn = await o.connect(protocol, client);
+        open.push({ who, conn });
+        const first = await conn.get(`/${tag}/before`);
+        check('status' in first && first.status === 200, `${protocol} ${who}: not served before the change: ${JSON.stringify(first).slice(0, 300)}`);
+      }
+    }
+    await o.change();
+    for (const { who, conn } of open) {
+      const path = `/${tag}/after/${who}/${conn.protocol}`;
+      const outcome = await conn.get(path);
+      o.log(`${conn.protocol} ${who}: ${'status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error}`);
+      const reached = o.upstreamPaths().filter((p) => p === path).length;
+      if (who === 'refused') {
+        if ('status' in outcome) check(outcome.status === (o.refusedStatus ?? 495), `${conn.protocol}: expected ${o.refusedStatus ?? 495}, got ${outcome.status}: ${outcome.body.slice(0, 200)}`);
+        check(reached === 0, `${conn.protocol}: the refused request reached the upstream`);
+      } else {
+        check('status' in outcome, `${conn.protocol}: the unaffected connection was dropped: ${JSON.stringify(outcome)}`);
+        const status = 'status' in outcome ? outcome.status : 0;
+        check(status === (o.keptStatus ?? 200), `${conn.protocol}: expected ${o.keptStatus ?? 200} for the kept client, got ${status}`);
+        check(reached === (status === 200 ? 1 : 0), `${conn.protocol}: the kept request reached the upstream ${reached} times`);
+      }
+    }
+  } finally {
+    for (const { conn } of open) conn.close();
+  }
+}
