@@ -56,7 +56,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       origins.set(requirement.id, seen);
     }
     const edgeRoutes = routes.map((r) => {
-      const { authorization, extAuthz } = routeAuthorization(r.route, config, routeClientTrust(r.requirement, shared, requirement));
+      const { authorization, extAuthz } = routeAuthorization(r.route, config, routeClientTrust(r.requirement, shared));
       if (extAuthz) authorizationRoutes.push(extAuthz);
       return toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared), authorization);
     });
