@@ -14,6 +14,9 @@ export const PEER_HEADERS = {
   subject: 'x-mtls-edge-peer-subject',
   dns: 'x-mtls-edge-peer-dns',
   uri: 'x-mtls-edge-peer-uri',
-  /** The certificates the client sent, leaf first (%DOWNSTREAM_PEER_CHAIN%, URL-encoded PEM): ext_authz routes that accept intermediates. */
+  /**
+   * The certificates the client sent, leaf first (URL-encoded PEM), from the mtls-edge.peer-chain Lua filter:
+   * on ext_authz routes that accept intermediates, when the client sent more than its leaf.
+   */
   chain: 'x-mtls-edge-peer-chain',
 } as const;
