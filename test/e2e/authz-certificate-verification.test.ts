@@ -121,3 +121,60 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     assert.match(response.denied_response?.body ?? '', /3 certificates above it, and this route allows 2/);
   });
 });
+
+/** One host, two routes that pass identity headers: CA A's and CA B's. */
+const sharedHostYaml = (up: TestUpstream) => `certificate_file: server.pem
+certificate_key_file: server-key.pem
+downstream_mtls:
+  enforcement: policy
+jwt_claims_headers: [email]
+routes:
+${[
+  ['/a', '    tls_downstream_client_ca_file: ca-a.pem\n    allow_any_authenticated_user: true'],
+  ['/b', '    tls_downstream_client_ca_file: ca-b.pem\n    allow_any_authenticated_user: true'],
+]
+  .map(([prefix, rest]) => `  - from: https://${HOSTS.z}\n    to: ${up.url}\n    prefix: ${prefix}\n${rest}\n    pass_identity_headers: true\n`)
+  .join('')}`;
+
+describe('a host whose routes trust different CAs: each ext_authz route verifies against its own CA, direct issuer only', () => {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; client: CheckClient; keys: { a: string; b: string } };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    ctx.up = await startUpstream('app');
+    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: sharedHostYaml(ctx.up) });
+    ctx.client = checkClient(ctx.edge);
+    const keys = extAuthzRouteKeys(ctx.edge, HOSTS.z);
+    const byIndex = (i: number) => keys.find((k) => k.startsWith(`route-${i}.`))!;
+    ctx.keys = { a: byIndex(0), b: byIndex(1) };
+  });
+  after(async () => {
+    ctx.client?.close();
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+  const get = (path: string, who: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, path, ...who });
+  const email = () => ctx.up.seen.at(-1)!.headers['x-pomerium-claim-email'];
+
+  it("through Envoy: each CA's client gets its identity on its own route only", async () => {
+    assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
+    assert.equal(email(), 'alice@example.com');
+    assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
+    assert.equal(email(), 'bob@example.com');
+    assert.equal((await get('/b/2', ctx.pki.clientA)).status, 495);
+    // Under an intermediate: the handshake (union, depth 1) does not validate it, so no route takes it.
+    assert.equal((await get('/a/2', ctx.pki.clientAViaIntermediate)).status, 495);
+  });
+
+  it("Check called directly: another CA's certificate, one under an intermediate (with its chain) or a forgery is no identity on CA A's route", async () => {
+    const denied = async (key: string, cert: string, chain?: string) =>
+      (await ctx.client.check(check(key, cert, chain ? { [CHAIN_HEADER]: encodeURIComponent(chain) } : {}))).denied_response?.body ?? '';
+    assert.match(await denied(ctx.keys.a, ctx.pki.clientB.cert), /not issued by a CA this route trusts/);
+    const [leaf] = ctx.pki.clientAViaIntermediate.cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
+    assert.match(await denied(ctx.keys.a, leaf!, ctx.pki.clientAViaIntermediate.cert), /issued directly by one of its CAs/);
+    const forged = await selfSignedClient('alice', 'alice@example.com', 'Test CA A');
+    assert.match(await denied(ctx.keys.a, forged), /does not verify with the key/);
+    const ok = await ctx.client.check(check(ctx.keys.b, ctx.pki.clientB.cert));
+    assert.equal(ok.status.code, 0, ok.denied_response?.body);
+    assert.ok(jwtOf(ok));
+  });
+});

@@ -2,7 +2,7 @@
 // gRPC port could (not through Envoy): the service must hold up on its own.
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { loadAuthorizationService, type CheckRequest, type CheckResponse } from '../../control-plane/src/authz/index.js';
+import { loadAuthorizationService, type AuthorizationRoute, type CheckRequest, type CheckResponse } from '../../control-plane/src/authz/index.js';
 import { loadConfigFile } from '../../control-plane/src/config/index.js';
 import { buildEdgeModel } from '../../control-plane/src/model/index.js';
 import type { RunningEdge } from './edge.js';
@@ -42,10 +42,15 @@ export function checkClient(edge: RunningEdge): CheckClient {
  * same pipeline the control plane runs on it.
  */
 export function extAuthzRouteKeys(edge: RunningEdge, host: string): string[] {
+  return extAuthzRoutes(edge, host).map((r) => r.name);
+}
+
+/** The ext_authz routes of `host` as the control plane builds them from the edge's config file (with their trust). */
+export function extAuthzRoutes(edge: RunningEdge, host: string): AuthorizationRoute[] {
   const loaded = loadConfigFile(edge.configPath, process.env);
   if (!loaded.result.ok) throw new Error(`config does not load: ${JSON.stringify(loaded.result.errors)}`);
   const model = buildEdgeModel(loaded.result.value);
   if (!model.ok) throw new Error(`config does not build: ${JSON.stringify(model.errors)}`);
   // `trust.*` entries only re-verify certificates on connections made under an older trust (model/trust.ts).
-  return model.value.authorizationRoutes.filter((r) => r.audience === host && !r.name.startsWith('trust.')).map((r) => r.name);
+  return model.value.authorizationRoutes.filter((r) => r.audience === host && !r.name.startsWith('trust.'));
 }

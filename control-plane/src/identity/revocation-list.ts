@@ -1,39 +1,71 @@
 // CRLs as Envoy's validation context uses them (translate/secrets.ts: `crl` with only_verify_leaf_cert_crl,
 // i.e. BoringSSL's X509_V_FLAG_CRL_CHECK): the leaf's issuer must have a CRL, signed by that issuer and
-// current, and the leaf's serial must not be in it.
-import { constants, verify as verifySignature, type KeyObject } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import { children, readTlv } from './der.js';
-import { isoSeconds, type ParsedCertificate } from './parsed-certificate.js';
+// current, and the leaf's serial must not be in it. Read with der.ts: a CRL of thousands of entries is
+// read once per trust, on the first check after a config change.
+import { verify as verifySignature, type KeyObject } from 'node:crypto';
+import { children, OID, readOid, readTlv, SEQUENCE, type Tlv } from './der.js';
+import { isoSeconds, KEY_USAGE, normalizeSerial, readTime, type ParsedCertificate } from './parsed-certificate.js';
 
 export interface ParsedCrl {
-  lib: x509.X509Crl;
-  /** The issuer's name as @peculiar/x509 prints it (compared with a certificate's subject printed alike). */
-  issuer: string;
+  /** The issuer Name's DER, compared with a certificate's subject DER. */
+  issuerDer: Buffer;
   thisUpdateMs: number;
   nextUpdateMs?: number;
+  /** Revocation time by serial (lower-case hex, no leading zeros). */
+  revoked: Map<string, number>;
   tbs: Buffer;
+  /** Node's digest name for the signature algorithm; null for EdDSA; undefined when not supported. */
+  digest: string | null | undefined;
   signature: Buffer;
   /** Whether the signature verifies with a CA's key, by the CA's fingerprint. */
   verifiedBy: Map<string, boolean>;
 }
 
+/** Signature algorithms CAs sign CRLs with, by OID. RSA-PSS is not among them here: such a CRL never verifies (fail closed). */
+const DIGEST_BY_ALGORITHM: Record<string, string | null> = {
+  '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256', // sha256WithRSAEncryption
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
+  '1.3.101.112': null, // Ed25519
+  '1.3.101.113': null, // Ed448
+};
+
 export function parseCrl(pem: string): ParsedCrl {
-  const lib = new x509.X509Crl(pem);
-  const der = new Uint8Array(lib.rawData);
+  const base64 = pem.replace(/-----(BEGIN|END) X509 CRL-----/g, '').replace(/\s+/g, '');
+  const der = new Uint8Array(Buffer.from(base64, 'base64'));
   // CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }
-  const [tbs, , bits] = children(der, readTlv(der, 0, der.length));
-  if (!tbs || !bits || bits.tag !== 0x03) throw new Error('not an X.509 CRL');
+  const [tbs, algorithm, bits] = children(der, readTlv(der, 0, der.length));
+  if (tbs?.tag !== SEQUENCE || algorithm?.tag !== SEQUENCE || bits?.tag !== 0x03) throw new Error('not an X.509 CRL');
+  const algorithmOid = children(der, algorithm)[0];
+  // tbsCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature, issuer, thisUpdate, nextUpdate OPTIONAL, revokedCertificates OPTIONAL, [0] crlExtensions OPTIONAL }
+  const fields = children(der, tbs);
+  const rest = fields[0]?.tag === 0x02 ? fields.slice(1) : fields;
+  const [, issuer, thisUpdate, ...tail] = rest;
+  if (issuer?.tag !== SEQUENCE || !thisUpdate) throw new Error('not an X.509 CRL');
+  const isTime = (t: Tlv | undefined): t is Tlv => t !== undefined && (t.tag === 0x17 || t.tag === 0x18);
+  const nextUpdate = isTime(tail[0]) ? tail.shift() : undefined;
+  const list = tail[0]?.tag === SEQUENCE ? tail[0] : undefined;
+  const revoked = new Map<string, number>();
+  for (const entry of list ? children(der, list) : []) {
+    const [serial, date] = children(der, entry);
+    if (serial?.tag !== 0x02 || !date) throw new Error('invalid CRL entry');
+    revoked.set(normalizeSerial(Buffer.from(der.subarray(serial.contentStart, serial.end)).toString('hex')), readTime(der, date));
+  }
+  const oid = algorithmOid?.tag === OID ? readOid(der, algorithmOid) : '';
   const parsed: ParsedCrl = {
-    lib,
-    issuer: lib.issuer,
-    thisUpdateMs: lib.thisUpdate.getTime(),
+    issuerDer: Buffer.from(der.subarray(issuer.start, issuer.end)),
+    thisUpdateMs: readTime(der, thisUpdate),
+    revoked,
     tbs: Buffer.from(der.subarray(tbs.start, tbs.end)),
+    digest: oid in DIGEST_BY_ALGORITHM ? DIGEST_BY_ALGORITHM[oid] : undefined,
     // The first content byte of a BIT STRING counts unused bits (0 for signatures).
     signature: Buffer.from(der.subarray(bits.contentStart + 1, bits.end)),
     verifiedBy: new Map(),
   };
-  if (lib.nextUpdate) parsed.nextUpdateMs = lib.nextUpdate.getTime();
+  if (nextUpdate) parsed.nextUpdateMs = readTime(der, nextUpdate);
   return parsed;
 }
 
@@ -41,9 +73,9 @@ export type RevocationCheck = { ok: true; validUntilMs: number } | { ok: false; 
 
 /** The leaf's revocation status under `crls` (all the route's CRLs), given the certificate that issued it. */
 export function checkRevocation(leaf: ParsedCertificate, issuer: ParsedCertificate, crls: readonly ParsedCrl[], nowMs: number): RevocationCheck {
-  const named = crls.filter((c) => c.issuer === issuer.lib.subject);
+  const named = crls.filter((c) => c.issuerDer.equals(issuer.subjectDer));
   if (named.length === 0) return { ok: false, reason: `there is no CRL from its issuer (${issuer.name}), and this route checks CRLs`, validUntilMs: Infinity };
-  if (issuer.keyUsage !== undefined && (issuer.keyUsage & x509.KeyUsageFlags.cRLSign) === 0) {
+  if (issuer.keyUsage !== undefined && (issuer.keyUsage & KEY_USAGE.cRLSign) === 0) {
     return { ok: false, reason: `its issuer (${issuer.name}) may not sign CRLs (no cRLSign key usage)`, validUntilMs: Infinity };
   }
   const signed = named.filter((c) => crlSignedBy(c, issuer));
@@ -56,8 +88,8 @@ export function checkRevocation(leaf: ParsedCertificate, issuer: ParsedCertifica
   }
   // Of several current CRLs, the newest speaks (BoringSSL picks one CRL per issuer, the latest).
   const crl = current.reduce((a, b) => (b.thisUpdateMs > a.thisUpdateMs ? b : a));
-  const entry = crl.lib.findRevoked(leaf.lib);
-  if (entry) return { ok: false, reason: `it is revoked (serial ${leaf.lib.serialNumber}, revoked ${isoSeconds(entry.revocationDate.getTime())})`, validUntilMs: Infinity };
+  const revokedAt = crl.revoked.get(leaf.serial);
+  if (revokedAt !== undefined) return { ok: false, reason: `it is revoked (serial ${leaf.serial}, revoked ${isoSeconds(revokedAt)})`, validUntilMs: Infinity };
   return { ok: true, validUntilMs: crl.nextUpdateMs ?? Infinity };
 }
 
@@ -70,24 +102,10 @@ function crlSignedBy(crl: ParsedCrl, issuer: ParsedCertificate): boolean {
   return ok;
 }
 
-/** The CRL's signature over its tbsCertList, with the algorithms CAs use; any other one does not verify. */
 function verifyCrlSignature(crl: ParsedCrl, key: KeyObject): boolean {
-  const algorithm = crl.lib.signatureAlgorithm as x509.HashedAlgorithm & { saltLength?: number };
-  const hash = typeof algorithm.hash === 'object' && algorithm.hash !== null ? (algorithm.hash as { name: string }).name : String(algorithm.hash ?? '');
-  const digest = hash.replace('-', '').toLowerCase();
+  if (crl.digest === undefined) return false;
   try {
-    switch (algorithm.name) {
-      case 'ECDSA':
-      case 'RSASSA-PKCS1-v1_5':
-        return verifySignature(digest, crl.tbs, key, crl.signature);
-      case 'RSA-PSS':
-        return verifySignature(digest, crl.tbs, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: algorithm.saltLength ?? 32 }, crl.signature);
-      case 'Ed25519':
-      case 'EdDSA':
-        return verifySignature(null, crl.tbs, key, crl.signature);
-      default:
-        return false;
-    }
+    return verifySignature(crl.digest, crl.tbs, key, crl.signature);
   } catch {
     // A key of another type than the algorithm's, or a malformed signature.
     return false;

@@ -16,9 +16,8 @@
 // - match_subject_alt_names: some matcher matches one whole SAN of its type.
 // Name constraints are not evaluated: a path through a CA that has them is refused (fail closed).
 import { createHash } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import type { SanMatcher } from '../config/index.js';
-import { certificateBlocks, isoSeconds, OID_CLIENT_AUTH, parseCertificate, subjectAltNames, type ParsedCertificate } from './parsed-certificate.js';
+import { certificateBlocks, isoSeconds, KEY_USAGE, OID_CLIENT_AUTH, parseCertificate, subjectAltNames, type ParsedCertificate } from './parsed-certificate.js';
 import { checkRevocation, parseCrl, type ParsedCrl } from './revocation-list.js';
 
 /** What a route trusts: the client certificate rules of its validation context (model/authorization.ts). */
@@ -149,7 +148,7 @@ function parseTrust(trust: ClientTrust): ParsedTrust {
 function checkLeaf(leaf: ParsedCertificate): string | undefined {
   if (leaf.unhandledCritical) return `it has a critical extension (${leaf.unhandledCritical}) that TLS verification does not handle`;
   if (leaf.extendedKeyUsage && !leaf.extendedKeyUsage.includes(OID_CLIENT_AUTH)) return 'its extended key usage does not include TLS client authentication (clientAuth)';
-  if (leaf.keyUsage !== undefined && (leaf.keyUsage & (x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement)) === 0) {
+  if (leaf.keyUsage !== undefined && (leaf.keyUsage & (KEY_USAGE.digitalSignature | KEY_USAGE.keyAgreement)) === 0) {
     return 'its key usage allows neither digitalSignature nor keyAgreement';
   }
   return undefined;
@@ -202,7 +201,7 @@ function findPath(leaf: ParsedCertificate, offered: ParsedCertificate[], t: Pars
   if (found) return found;
   if (firstFailure) return firstFailure;
   if (badSignature) return fail(`the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does not verify with the key of the CA it names`);
-  return fail(`it is not issued by a CA this route trusts (issuer: ${leaf.lib.issuer || '(empty)'}${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`);
+  return fail(`it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`);
 }
 
 /** Every check of one complete path: leaf first, anchor last. */

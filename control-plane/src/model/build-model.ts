@@ -58,7 +58,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       origins.set(requirement.id, seen);
     }
     const edgeRoutes = routes.map((r) => {
-      const clientTrust = routeClientTrust(r.requirement, shared, requirement);
+      const clientTrust = routeClientTrust(r.requirement, shared);
       const { authorization, extAuthz } = routeAuthorization(r.route, config, clientTrust);
       if (extAuthz) authorizationRoutes.push(extAuthz);
       const check = certificateCheck(r.route, r.requirement, shared);

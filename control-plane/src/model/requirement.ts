@@ -30,15 +30,13 @@ export function certificateCheck(route: RouteConfig, requirement: ClientCaRequir
  * The trust a route's certificates must pass, for the ext_authz service to verify them again: the route's
  * own requirement (its CA, that CA's CRLs, depth, SAN matchers). On a host whose routes trust different CAs
  * the handshake verified against their union at depth 1 and the route checks the issuer's name, so the
- * route accepts only certificates issued directly by a CA of its own file; a route there without a CA of
- * its own sees what the handshake accepted (the union). A route of a host without any CA has no trust:
- * Envoy asks no certificate there, so any certificate a check carries for it proves nothing.
+ * route accepts only certificates issued directly by a CA of its own file. A route without a CA has none
+ * (the config refuses identity headers and certificate criteria there): a certificate proves nothing to it.
  */
-export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: boolean, hostRequirement: ClientCaRequirement): ClientTrust | undefined {
-  const source = 'ca' in requirement ? requirement : sharedHost && 'ca' in hostRequirement ? hostRequirement : undefined;
-  if (!source) return undefined;
-  const v = source.validation;
-  const trust: ClientTrust = { caPem: source.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
+export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: boolean): ClientTrust | undefined {
+  if (!('ca' in requirement)) return undefined;
+  const v = requirement.validation;
+  const trust: ClientTrust = { caPem: requirement.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
   if (sharedHost) trust.directIssuerOnly = true;
   return trust;
 }

@@ -96,8 +96,8 @@ export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert
       stat_prefix: `https_${tlsClass.requirement.id.replace(/-/g, '_')}`,
       codec_type: 'AUTO',
       rds: { route_config_name: routeConfigurationName(tlsClass.requirement), config_source: ADS_CONFIG_SOURCE },
-      // Order matters: forged headers go first; the certificate's properties are copied before the
-      // certificate check, which removes them when the certificate is not valid for the route; then deny
+      // Order matters: forged headers go first; the certificate's properties (and the client's chain) are copied
+      // before the certificate check, which removes them when the certificate is not valid for the route; then deny
       // rules, allow rules, and the ext_authz service for what Envoy cannot decide.
       http_filters: [
         stripIdentityHeadersFilter(claimHeaders),

@@ -35,7 +35,8 @@ const PEER_CHAIN_SOURCE = 'peer-chain';
 /**
  * The certificates the client sent (leaf first, URL-encoded PEM) in an internal header, for the ext_authz
  * service on routes whose trust allows intermediates: the filter's check request carries only the leaf, and
- * Envoy 1.40 has no formatter for the chain (%DOWNSTREAM_PEER_CHAIN% is refused), but Lua reads it.
+ * Envoy 1.40 has no formatter for the chain (%DOWNSTREAM_PEER_CHAIN% is refused), but Lua reads it (Envoy
+ * keeps both encodings per connection, so comparing their lengths costs no PEM encoding per request).
  * Disabled unless a route names it; a client's own header was removed by the strip filter before.
  */
 export function peerChainFilter(): EnvoyJson {
@@ -43,7 +44,9 @@ export function peerChainFilter(): EnvoyJson {
 function envoy_on_request(handle)
   local ssl = handle:streamInfo():downstreamSslConnection()
   if ssl ~= nil and ssl:peerCertificatePresented() then
-    handle:headers():replace("${PEER_HEADERS.chain}", ssl:urlEncodedPemEncodedPeerCertificateChain())
+    local chain = ssl:urlEncodedPemEncodedPeerCertificateChain()
+    -- A leaf sent alone needs no header: the check request carries the leaf already.
+    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then handle:headers():replace("${PEER_HEADERS.chain}", chain) end
   end
 end
 `;

@@ -141,6 +141,10 @@ test('match_subject_alt_names: some matcher must match one whole SAN of its type
   refused(verifyClientCertificate(suffixed.certPem, [], emails, Date.now()), /none of its subject alternative names/);
   const either = trust({ matchSubjectAltNames: [{ type: 'dns', regex: '.*\\.corp\\.test' }, { type: 'email', regex: 'bob@.*' }] });
   assert.equal(verifyClientCertificate(bob.certPem, [], either, Date.now()).ok, true);
+  // UPN SANs (otherName) match by their UTF-8 value; an email matcher does not look at them.
+  const upn = await issueClientCertificate(root, { commonName: 'u', userPrincipalNames: ['alice@corp.example'] });
+  assert.equal(verifyClientCertificate(upn.certPem, [], trust({ matchSubjectAltNames: [{ type: 'user_principal_name', regex: 'alice@corp\\.example' }] }), Date.now()).ok, true);
+  refused(verifyClientCertificate(upn.certPem, [], trust({ matchSubjectAltNames: [{ type: 'email', regex: 'alice@corp\\.example' }] }), Date.now()), /none of its subject/);
 });
 
 test('direct issuer only (a shared host): the route CA must have issued the leaf itself', () => {
