@@ -147,12 +147,29 @@ routes:
     });
   });
 
+  it('two narrowings in a row: a connection made before both meets the latest trust', async (t) => {
+    // (Names the SAN matcher, tightened above, still accepts.)
+    const [first, second, kept] = [await newClient('alice-rita'), await newClient('alice-ron'), await newClient('alice-kira')];
+    await acrossTheChange(t, {
+      host: HOSTS.x,
+      refused: second,
+      kept,
+      change: async () => {
+        // The connections read generation 1's name; generation 2 (rita revoked), then 3 (ron too), follow.
+        for (const c of [first, second]) {
+          settings.revoked.push(c.serialHex);
+          await applied(async () => replaceFile('crl.pem', await crl()));
+        }
+      },
+    });
+  });
+
   it('a TLS session made before a narrowing never resumes after it (TLS 1.2 and 1.3)', async () => {
-    const revoked = await newClient('sid');
+    const revoked = await newClient('alice-sid');
     const sessions: Array<{ version: 'TLSv1.2' | 'TLSv1.3'; session: Buffer | undefined }> = [];
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-      const { socket, session } = await handshake(version, revoked);
-      assert.ok(socket.authorized, 'the handshake succeeded before the change');
+      const { socket, session, status } = await handshake(version, revoked);
+      assert.equal(status, 200, `${version}: served before the change`);
       socket.destroy();
       sessions.push({ version, session });
     }
