@@ -142,8 +142,8 @@ export interface RunningEdge {
  * Starts `mtls-edge run --config FILE --envoy-concurrency 1` and waits until the control plane's /readyz
  * answers 200 (every Envoy has ACKed the config). `stdio` defaults to 'ignore'.
  */
-export async function startEdge(config: string, adminPort: number, stdio: StdioOptions = 'ignore'): Promise<RunningEdge> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1'], { stdio, env: { ...process.env, LOG_LEVEL: 'warn' } });
+export async function startEdge(config: string, adminPort: number, stdio: StdioOptions = 'ignore', args: string[] = []): Promise<RunningEdge> {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1', ...args], { stdio, env: { ...process.env, LOG_LEVEL: 'warn' } });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));

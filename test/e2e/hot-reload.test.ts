@@ -105,18 +105,40 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
     }
   });
 
-  it('rotating the client CA file changes only an SDS secret: the new CA applies, no listener is modified', async () => {
+  it("rotating the client CA file is a trust change: the new CA applies, and Envoy drains only that CA's filter chain", async () => {
     const stats = await listenerStats();
     const { configVersion } = await edge.status();
     const newCa = await createRootCa({ commonName: 'Rotated client CA' });
     const newClient = await issueClientCertificate(newCa, { commonName: 'dave' });
-    const tmp = join(pki.dir, 'client-ca.pem.new');
-    writeFileSync(tmp, newCa.certPem);
-    renameSync(tmp, join(pki.dir, 'client-ca.pem'));
-    await applied(configVersion);
-    assert.equal((await getX({ cert: newClient.certPem, key: newClient.keyPem })).status, 200);
-    assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }), /UNKNOWN_CA/);
-    assert.equal((await listenerStats())['listener_manager.listener_modified'], stats['listener_manager.listener_modified']);
+    // A keep-alive connection to z, whose chain (CA B) the rotation does not touch.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const getZ = () =>
+      new Promise<{ port: number; status: number }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: edge.httpsPort, path: '/z', servername: HOSTS.z, headers: { host: HOSTS.z }, ca: pki.caA, ...pki.clientB, agent }, (res) => {
+          const port = res.socket.localPort ?? 0;
+          res.resume();
+          res.on('end', () => resolve({ port, status: res.statusCode ?? 0 }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const first = await getZ();
+      const tmp = join(pki.dir, 'client-ca.pem.new');
+      writeFileSync(tmp, newCa.certPem);
+      renameSync(tmp, join(pki.dir, 'client-ca.pem'));
+      await applied(configVersion);
+      assert.equal((await getX({ cert: newClient.certPem, key: newClient.keyPem })).status, 200);
+      assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }), /UNKNOWN_CA/);
+      const after = await listenerStats();
+      // One listener update, made in place: only the filter chains that differ (x's, whose trust changed) drain.
+      assert.equal(after['listener_manager.listener_in_place_updated'], stats['listener_manager.listener_in_place_updated']! + 1);
+      await new Promise((r) => setTimeout(r, 1500)); // longer than --drain-time-s 1
+      const again = await getZ();
+      assert.deepEqual(again, first, 'the connection to the untouched chain still serves');
+    } finally {
+      agent.destroy();
+    }
     writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
     // The same content gives the same version again: versions are content hashes.
     await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);

@@ -57,11 +57,15 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
     await Promise.all([stable, one, two].map((u) => u?.close()));
   });
 
-  /** Keeps one keep-alive HTTP/1.1 connection busy until `stop` is set. */
+  /**
+   * Keeps one keep-alive HTTP/1.1 connection busy until `stop` is set. A client CA edit is a trust change,
+   * which drains the chain: Envoy may close the kept-alive connection just as the next request goes out, and
+   * that request is sent again on a new one, as browsers do (and Node's documentation advises: `reusedSocket`).
+   */
   async function http1Load(host: string, tally: Tally, stop: () => boolean): Promise<void> {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    while (!stop()) {
-      await new Promise<void>((resolve) => {
+    const once = (retry: boolean) =>
+      new Promise<void>((resolve) => {
         const req = request({ host: '127.0.0.1', port: edge.httpsPort, servername: host, headers: { host }, ca: pki.caA, ...pki.clientA, agent, path: '/h1' }, (res) => {
           let body = '';
           res.on('data', (d: Buffer) => (body += d.toString()));
@@ -71,42 +75,65 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
             resolve();
           });
         });
-        req.on('error', (e) => {
+        req.on('error', (e: NodeJS.ErrnoException) => {
+          if (retry && req.reusedSocket && e.code === 'ECONNRESET') return void once(false).then(resolve);
           tally.failed.push(`h1 ${host}: ${e.message}`);
           resolve();
         });
         req.end();
       });
-    }
+    while (!stop()) await once(true);
     agent.destroy();
   }
 
-  /** Keeps one HTTP/2 connection busy, alternating between two hosts of the same class on it. */
+  /**
+   * Keeps one HTTP/2 connection busy, alternating between two hosts of the same class on it. A client CA edit
+   * is a trust change, which drains the chain: after Envoy's GOAWAY the client opens a new connection, as
+   * browsers do (requests already sent on the old one still complete).
+   */
   async function http2Load(tally: Tally, stop: () => boolean): Promise<void> {
-    const session: ClientHttp2Session = connectH2(`https://127.0.0.1:${edge.httpsPort}`, { servername: HOSTS.x, ca: pki.caA, ...pki.clientA });
-    session.on('error', (e) => tally.failed.push(`h2 session: ${e.message}`));
-    await new Promise<void>((resolve) => session.once('connect', () => resolve()));
-    if (session.alpnProtocol !== 'h2') tally.failed.push(`negotiated ${String(session.alpnProtocol)}, not h2`);
-    let n = 0;
-    while (!stop()) {
-      const host = n++ % 2 === 0 ? HOSTS.x : HOSTS.y;
-      await new Promise<void>((resolve) => {
+    const connect = async () => {
+      const s: ClientHttp2Session = connectH2(`https://127.0.0.1:${edge.httpsPort}`, { servername: HOSTS.x, ca: pki.caA, ...pki.clientA });
+      s.on('error', (e) => tally.failed.push(`h2 session: ${e.message}`));
+      s.on('goaway', () => (goaway = true));
+      await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+      if (s.alpnProtocol !== 'h2') tally.failed.push(`negotiated ${String(s.alpnProtocol)}, not h2`);
+      return s;
+    };
+    let goaway = false;
+    let session = await connect();
+    /** One request; `undefined` when it got no response because the connection was going away (GOAWAY: not processed, RFC 9113 §6.8). */
+    const once = (host: string) =>
+      new Promise<string | undefined>((resolve) => {
         const stream = session.request({ ':path': '/h2', ':authority': host });
         let body = '';
         let status = 0;
         stream.on('response', (h) => (status = Number(h[':status'])));
         stream.on('data', (d: Buffer) => (body += d.toString()));
-        stream.on('end', () => {
-          if (status === 200 && body === 'upstream stable /h2') tally.ok++;
-          else tally.failed.push(`h2 ${host}: ${status} ${body.slice(0, 80)}`);
-          resolve();
-        });
-        stream.on('error', (e) => {
-          tally.failed.push(`h2 ${host}: ${e.message}`);
-          resolve();
-        });
+        // No answer because the drained connection went away first (GOAWAY, or closed at the end of the drain time).
+        const goneFirst = () => status === 0 && (goaway || session.destroyed);
+        stream.on('end', () => resolve(goneFirst() ? undefined : status === 200 && body === 'upstream stable /h2' ? '' : `h2 ${host}: ${status} ${body.slice(0, 80)}`));
+        stream.on('error', (e) => resolve(goneFirst() ? undefined : `h2 ${host}: ${e.message}`));
         stream.end();
       });
+    let n = 0;
+    while (!stop()) {
+      if (goaway || session.closed) {
+        session.close();
+        goaway = false;
+        session = await connect();
+      }
+      const host = n++ % 2 === 0 ? HOSTS.x : HOSTS.y;
+      let outcome = await once(host);
+      if (outcome === undefined) {
+        // Never answered: send it again on a new connection, once.
+        session.close();
+        goaway = false;
+        session = await connect();
+        outcome = (await once(host)) ?? `h2 ${host}: refused twice`;
+      }
+      if (outcome === '') tally.ok++;
+      else tally.failed.push(outcome);
     }
     session.close();
   }

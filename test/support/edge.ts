@@ -14,6 +14,8 @@ export interface EdgeOptions {
   yaml: string;
   env?: Record<string, string>;
   xdsProtocol?: 'sotw' | 'delta';
+  /** Envoy's --drain-time-s (1 by default): how long a drained filter chain's connections may stay open. */
+  drainTimeSeconds?: number;
 }
 
 export interface RunningEdge {
@@ -68,7 +70,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     writeFileSync(tmp, `${addresses}\n${yaml}`);
     renameSync(tmp, configPath);
   };
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', '1', '--xds-protocol', o.xdsProtocol ?? 'sotw'], {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', String(o.drainTimeSeconds ?? 1), '--xds-protocol', o.xdsProtocol ?? 'sotw'], {
     env: { ...process.env, ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@ export {
   ASSERTION_HEADER,
   AUTHORIZATION_PROTO,
   ERROR_REASON,
+  INVALID_CERTIFICATE_REASON,
   UNKNOWN_ROUTE_REASON,
   type AuthorizationServiceOptions,
   type CheckRequest,
@@ -13,4 +14,5 @@ export {
   type HeaderValueOption,
 } from './service.js';
 export { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+export { VerificationCache, chainKey, DEFAULT_VERIFICATION_CACHE_SIZE, type PresentedCertificates } from './verification-cache.js';
 export type { AuthorizationRoute, AuthorizationTable } from './types.js';

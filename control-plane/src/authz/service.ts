@@ -4,14 +4,16 @@ import type { Logger } from '../runtime/logger.js';
 import { envoyProtoPaths } from '../xds/protos.js';
 import { buildAssertionClaims, claimHeaderValue, identityFromEnvoyCertificate, type AssertionSigner } from '../identity/index.js';
 import type { AssertionClaims, CertificateIdentity } from '../identity/types.js';
-import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, type RequestFacts } from '../policy/index.js';
+import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, PEER_HEADERS, type RequestFacts } from '../policy/index.js';
 import { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import { chainKey, VerificationCache } from './verification-cache.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
 
 export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
 export const ASSERTION_HEADER = 'x-pomerium-jwt-assertion';
 export const UNKNOWN_ROUTE_REASON = 'this route is not known to the control plane (a config change is in flight); try again';
 export const ERROR_REASON = 'authorization error';
+export const INVALID_CERTIFICATE_REASON = 'the client certificate is not valid for this route';
 /** A cached assertion is signed again this long before it expires. */
 const ASSERTION_RENEW_MS = 60_000;
 
@@ -68,7 +70,8 @@ export interface HeaderValueOption {
 export interface CheckResponse {
   status: { code: number; message?: string };
   ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
-  denied_response?: { status: { code: 'Forbidden' }; headers: HeaderValueOption[]; body: string };
+  /** `code`: Forbidden, or 495 for a certificate that does not verify (Envoy passes any HTTP status on). */
+  denied_response?: { status: { code: 'Forbidden' | number }; headers: HeaderValueOption[]; body: string };
 }
 
 export interface DecisionOutcome {
@@ -87,6 +90,8 @@ export interface AuthorizationServiceOptions {
   now?: () => number;
   /** Called once per Check, for metrics. */
   onDecision?: (outcome: DecisionOutcome) => void;
+  /** Client certificate verdicts kept (LRU, by trust, certificate and chain). */
+  verificationCacheSize?: number;
   /** Decisions kept (LRU). */
   cacheSize?: number;
 }
@@ -107,6 +112,7 @@ class DenyError extends Error {}
  */
 export class AuthorizationService {
   private readonly decisions: DecisionCache;
+  private readonly verifications: VerificationCache;
   /** Signed assertions by route + fingerprint; pending signatures are shared by concurrent requests. */
   private readonly assertions: LruCache<Promise<Assertion>>;
   private readonly now: () => number;
@@ -115,6 +121,7 @@ export class AuthorizationService {
   constructor(private readonly options: AuthorizationServiceOptions) {
     const size = options.cacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
     this.decisions = new DecisionCache(size);
+    this.verifications = new VerificationCache(options.verificationCacheSize);
     this.assertions = new LruCache(size);
     this.now = options.now ?? Date.now;
   }
@@ -122,6 +129,11 @@ export class AuthorizationService {
   /** Decision cache counters. */
   stats(): CacheStats {
     return this.decisions.stats();
+  }
+
+  /** Certificate verification cache counters. */
+  verificationStats(): CacheStats {
+    return this.verifications.stats();
   }
 
   /** The gRPC handlers, for `server.addService(loadAuthorizationService(), service.implementation())`. */
@@ -156,7 +168,15 @@ export class AuthorizationService {
       }
       const http = attributes.request?.http ?? {};
       const certificate = attributes.source?.certificate ?? '';
-      const identity = certificate !== '' && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid' ? identityFromEnvoyCertificate(certificate) : undefined;
+      // A certificate Envoy marked invalid, or one sent for a route that trusts no CA, proves nothing: no identity.
+      const identity = certificate !== '' && route.clientTrust && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid' ? identityFromEnvoyCertificate(certificate) : undefined;
+      if (identity) {
+        // Whoever sent this check, the certificate must pass the route's current trust before it names anyone.
+        const problem = this.verify(route, identity, certificate, requestHeader(http, PEER_HEADERS.chain) ?? '');
+        // 495 as Envoy's own check answers: typically a connection made before a trust change (a CA rotated, a
+        // certificate revoked…), whose requests the stale route configuration sends here (translate/stale-route-configuration.ts).
+        if (problem !== undefined) return denied(`${INVALID_CERTIFICATE_REASON}: ${problem}`, CERTIFICATE_ERROR_STATUS);
+      }
       const method = http.method ?? '';
       const path = stripQuery(http.path ?? '');
       const key = DecisionCache.key(route, identity?.fingerprint, method, path);
@@ -182,6 +202,22 @@ export class AuthorizationService {
     } finally {
       this.report(outcome);
     }
+  }
+
+  /** Why the certificate does not verify under the route's trust (cached verdicts), or undefined when it does. */
+  private verify(route: AuthorizationRoute, identity: CertificateIdentity, certificate: string, chain: string): string | undefined {
+    const trust = route.clientTrust;
+    if (!trust) return undefined;
+    const { result, cached } = this.verifications.verify(trust, identity.fingerprint, chainKey(chain), this.now(), () => ({
+      leafPem: decodeURIComponent(certificate),
+      chainPems: chain === '' ? [] : [safeDecode(chain)],
+    }));
+    if (result.ok) return undefined;
+    // Warn once per verdict: a client retrying with the same certificate must not flood the log.
+    const fields = { route: route.name, fingerprint: identity.fingerprint, reason: result.reason };
+    if (cached) this.options.log.debug(fields, 'ext_authz refused a client certificate (cached verdict)');
+    else this.options.log.warn(fields, "ext_authz refused a client certificate that does not verify under the route's trust");
+    return result.reason;
   }
 
   private async allowed(route: AuthorizationRoute, identity: CertificateIdentity | undefined): Promise<CheckResponse> {
@@ -244,8 +280,11 @@ function overwrite(key: string, value: string): HeaderValueOption {
   return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
 }
 
-/** The 403 Envoy sends: the reason as one line of plain text, with nothing a browser could take for markup. */
-export function denied(reason: string): CheckResponse {
+/** HTTP 495 (SSL Certificate Error), as the edge answers a certificate that is not valid for a route. */
+export const CERTIFICATE_ERROR_STATUS = 495;
+
+/** The 403 (or 495) Envoy sends: the reason as one line of plain text, with nothing a browser could take for markup. */
+export function denied(reason: string, httpStatus: 'Forbidden' | number = 'Forbidden'): CheckResponse {
   // Envoy pastes this text into the 403 page, HTML or JSON (translate/policy-filters.ts): no markup, no quotes.
   const body = reason
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
@@ -257,7 +296,7 @@ export function denied(reason: string): CheckResponse {
   return {
     status: { code: GRPC_PERMISSION_DENIED, message: body },
     denied_response: {
-      status: { code: 'Forbidden' },
+      status: { code: httpStatus },
       headers: [overwrite('content-type', 'text/plain; charset=utf-8')],
       body,
     },
@@ -270,6 +309,15 @@ function requestHeader(http: NonNullable<NonNullable<NonNullable<CheckRequest['a
   const entry = http.header_map?.headers?.find((h) => h.key?.toLowerCase() === name);
   if (!entry) return undefined;
   return entry.value ?? (entry.raw_value ? Buffer.from(entry.raw_value).toString('utf8') : undefined);
+}
+
+/** A chain that is not URL-encoded text is no chain (the leaf alone must then verify). */
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return '';
+  }
 }
 
 function stripQuery(path: string): string {

@@ -1,4 +1,5 @@
 import type { RoutePolicy } from '../config/index.js';
+import type { ClientTrust } from '../identity/verify-certificate.js';
 
 /** What the ext_authz service must know of a route Envoy sends to it (by name, in the check's context_extensions). */
 export interface AuthorizationRoute {
@@ -13,6 +14,12 @@ export interface AuthorizationRoute {
   claimsHeaders: Array<[string, string]>;
   /** The route trusts a client CA: without a valid certificate, invalid_client_certificate holds. */
   clientCaRequired: boolean;
+  /**
+   * What a client certificate must pass on this route, as Envoy's handshake and route checks apply it
+   * (model/requirement.ts); absent when the route asks for no client certificate. The service verifies
+   * every certificate it is sent against it before deciding or signing.
+   */
+  clientTrust?: ClientTrust;
 }
 
 /** Every route Envoy may ask about, rebuilt with each snapshot. */

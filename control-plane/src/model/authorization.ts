@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Config, PolicyCriterion, RouteConfig, RoutePolicy } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
+import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
 import type { PeerProperty, RouteAuthorization } from './types.js';
 
 /**
@@ -10,7 +11,7 @@ import type { PeerProperty, RouteAuthorization } from './types.js';
  * matchers that must hold together on one SAN) and every route that passes identity headers, because
  * only it can sign the JWT.
  */
-export function routeAuthorization(route: RouteConfig, config: Config): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
+export function routeAuthorization(route: RouteConfig, config: Config, clientTrust?: ClientTrust): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
   if (!route.policy && !route.passIdentityHeaders) return { authorization: { kind: 'none' } };
   const policy = route.policy ?? impliedPolicy(route);
   const clientCaRequired = (route.clientCa ?? config.clientCa) !== undefined;
@@ -21,10 +22,13 @@ export function routeAuthorization(route: RouteConfig, config: Config): { author
       passIdentityHeaders: route.passIdentityHeaders,
       claimsHeaders: route.passIdentityHeaders ? config.jwtClaimsHeaders : [],
       clientCaRequired,
+      ...(clientTrust ? { clientTrust } : {}),
     };
     const key = authorizationKey(route, decided);
-    // The service reads the certificate Envoy sends and the mark of an invalid one: no copied properties.
-    return { authorization: { kind: 'ext-authz', key, peerProperties: [] }, extAuthz: { name: key, ...decided } };
+    // The service reads the certificate Envoy sends and the mark of an invalid one; of the copied properties
+    // only the chain, where intermediates may stand between the leaf and the CA (Envoy sends only the leaf).
+    const peerProperties: PeerProperty[] = clientTrust && acceptsIntermediates(clientTrust) ? ['chain'] : [];
+    return { authorization: { kind: 'ext-authz', key, peerProperties }, extAuthz: { name: key, ...decided } };
   }
   return { authorization: { kind: 'envoy', policy, clientCaRequired, peerProperties: clientCaRequired ? peerPropertiesFor(policy) : [] } };
 }
@@ -41,8 +45,14 @@ export function routeName(route: RouteConfig): string {
  * was configured with, or none (a deny), never another route's that now sits at the same position.
  */
 function authorizationKey(route: RouteConfig, decided: object): string {
-  const text = JSON.stringify(decided, (k, v: unknown) => (k === 'at' ? undefined : v));
+  // The trust by its digest: a check from an old route configuration never meets a changed trust.
+  const text = JSON.stringify(decided, (k, v: unknown) => (k === 'at' ? undefined : k === 'clientTrust' ? clientTrustId(v as ClientTrust) : v));
   return `${routeName(route)}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/** A path from leaf to CA may hold intermediates: depth unlimited (0) or above 1, and not a shared host's direct-issuer rule. */
+function acceptsIntermediates(trust: ClientTrust): boolean {
+  return !trust.directIssuerOnly && trust.maxVerifyDepth !== 1;
 }
 
 /** pass_identity_headers without a policy: the route's allow_* option, as a policy. */

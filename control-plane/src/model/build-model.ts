@@ -3,8 +3,9 @@ import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
-import { certificateCheck, routeRequirement, stableRequirementId } from './requirement.js';
+import { certificateCheck, routeClientTrust, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
+import { requiresValidCertificate, trustCheckRoute } from './trust.js';
 import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, RouteAuthorization, TlsClass, Upstream } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
@@ -20,6 +21,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
   const byHost = new Map<string, Array<{ route: RouteConfig; requirement: ClientCaRequirement; upstream: string }>>();
   const upstreams = new Map<string, Upstream>();
   const origins = new Map<string, Set<string>>();
+  const trustChecks = new Map<string, AuthorizationRoute>();
 
   for (const route of config.routes) {
     const requirement = routeRequirement(route, config);
@@ -56,9 +58,17 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       origins.set(requirement.id, seen);
     }
     const edgeRoutes = routes.map((r) => {
-      const { authorization, extAuthz } = routeAuthorization(r.route, config);
+      const clientTrust = routeClientTrust(r.requirement, shared);
+      const { authorization, extAuthz } = routeAuthorization(r.route, config, clientTrust);
       if (extAuthz) authorizationRoutes.push(extAuthz);
-      return toEdgeRoute(r.route, r.upstream, certificateCheck(r.route, r.requirement, shared), authorization);
+      const check = certificateCheck(r.route, r.requirement, shared);
+      const edgeRoute = toEdgeRoute(r.route, r.upstream, check, authorization);
+      if (clientTrust) {
+        const trustCheck = trustCheckRoute(r.route, clientTrust, requiresValidCertificate(check, requirement));
+        trustChecks.set(trustCheck.name, trustCheck);
+        edgeRoute.trustCheck = trustCheck.name;
+      }
+      return edgeRoute;
     });
     const acceptsUnverified = 'ca' in requirement && (requirement.validation.enforcement !== 'reject_connection' || shared);
     routes.forEach((r, i) => {
@@ -85,7 +95,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       serverCertificates: config.certificates,
       classes,
       upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),
-      authorizationRoutes: authorizationRoutes.sort((a, b) => a.name.localeCompare(b.name)),
+      authorizationRoutes: [...authorizationRoutes, ...trustChecks.values()].sort((a, b) => a.name.localeCompare(b.name)),
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
     },

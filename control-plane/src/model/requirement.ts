@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { crlsForBundle, type CertificateBundle, type Config, type RouteConfig } from '../config/index.js';
+import type { ClientTrust } from '../identity/verify-certificate.js';
 import { issuerNames } from './shared-host.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
 
@@ -23,6 +24,21 @@ export function certificateCheck(route: RouteConfig, requirement: ClientCaRequir
   const needed = mode === 'policy_with_default_deny' || mode === 'reject_connection' || (route.access === 'any_authenticated_user' && !route.policy);
   if (sharedHost) return needed ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) } : { kind: 'none', issuers: issuerNames(requirement.ca) };
   return mode !== 'reject_connection' && needed ? { kind: 'valid' } : { kind: 'none' };
+}
+
+/**
+ * The trust a route's certificates must pass, for the ext_authz service to verify them again: the route's
+ * own requirement (its CA, that CA's CRLs, depth, SAN matchers). On a host whose routes trust different CAs
+ * the handshake verified against their union at depth 1 and the route checks the issuer's name, so the
+ * route accepts only certificates issued directly by a CA of its own file. A route without a CA has none
+ * (the config refuses identity headers and certificate criteria there): a certificate proves nothing to it.
+ */
+export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: boolean): ClientTrust | undefined {
+  if (!('ca' in requirement)) return undefined;
+  const v = requirement.validation;
+  const trust: ClientTrust = { caPem: requirement.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
+  if (sharedHost) trust.directIssuerOnly = true;
+  return trust;
 }
 
 const idByBundle = new WeakMap<CertificateBundle, string>();

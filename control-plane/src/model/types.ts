@@ -21,8 +21,11 @@ export interface ClientCertificateValidation {
  */
 export type CertificateCheck = { kind: 'none'; issuers?: string[] } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
 
-/** Properties of the client certificate Envoy copies into internal request headers for a route's policy. */
-export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri';
+/**
+ * Properties of the client certificate Envoy copies into internal request headers for a route's policy, and
+ * the chain the client sent (for the ext_authz service, which Envoy otherwise sends only the leaf).
+ */
+export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri' | 'chain';
 
 /**
  * Who decides a route's policy: nobody (no policy), Envoy itself (RBAC over the request and the certificate),
@@ -49,6 +52,11 @@ export interface EdgeRoute {
   /** Checked at the HTTP layer (495), under the two policy enforcements and on hosts whose routes trust different CAs. */
   certificateCheck: CertificateCheck;
   authorization: RouteAuthorization;
+  /**
+   * The ext_authz route key that re-verifies the client certificate against the route's current trust, for
+   * requests on connections made under an older trust (absent: the route's host asks for no certificate).
+   */
+  trustCheck?: string;
 }
 
 export interface EdgeHost {

@@ -14,4 +14,10 @@ export const PEER_HEADERS = {
   subject: 'x-mtls-edge-peer-subject',
   dns: 'x-mtls-edge-peer-dns',
   uri: 'x-mtls-edge-peer-uri',
+  /**
+   * The certificates the client sent, leaf first (URL-encoded PEM), from the mtls-edge.peer-chain Lua filter:
+   * on ext_authz routes that accept intermediates (when the client sent more than its leaf), and on every
+   * route of a stale route configuration (translate/stale-route-configuration.ts).
+   */
+  chain: 'x-mtls-edge-peer-chain',
 } as const;

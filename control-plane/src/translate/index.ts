@@ -1,2 +1,3 @@
 export { translate } from './translate.js';
 export { TYPE_URL, type EnvoyJson, type EnvoyResources, type NamedResource, type ResourceKind } from './types.js';
+export { isGenerationRouteConfigurationName } from './names.js';

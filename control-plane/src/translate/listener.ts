@@ -2,7 +2,7 @@ import type { ForwardedCertField } from '../config/index.js';
 import type { EdgeModel, TlsClass } from '../model/index.js';
 import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
 import { clientCertificateCheckFilter, routerFilter, stripIdentityHeadersFilter } from './http-filters.js';
-import { buildLocalReplyConfig, extAuthzFilter, peerIdentityFilter, policyAllowFilter, policyDenyFilter } from './policy-filters.js';
+import { buildLocalReplyConfig, extAuthzFilter, peerChainFilter, peerIdentityFilter, policyAllowFilter, policyDenyFilter } from './policy-filters.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -96,12 +96,13 @@ export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert
       stat_prefix: `https_${tlsClass.requirement.id.replace(/-/g, '_')}`,
       codec_type: 'AUTO',
       rds: { route_config_name: routeConfigurationName(tlsClass.requirement), config_source: ADS_CONFIG_SOURCE },
-      // Order matters: forged headers go first; the certificate's properties are copied before the
-      // certificate check, which removes them when the certificate is not valid for the route; then deny
+      // Order matters: forged headers go first; the certificate's properties (and the client's chain) are copied
+      // before the certificate check, which removes them when the certificate is not valid for the route; then deny
       // rules, allow rules, and the ext_authz service for what Envoy cannot decide.
       http_filters: [
         stripIdentityHeadersFilter(claimHeaders),
         peerIdentityFilter(),
+        peerChainFilter(),
         ...(checksClientCertificates(tlsClass) ? [clientCertificateCheckFilter()] : []),
         policyDenyFilter(),
         policyAllowFilter(),

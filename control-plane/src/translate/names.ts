@@ -1,9 +1,19 @@
-import type { ClientCaRequirement } from '../model/index.js';
+import { trustGeneration, type ClientCaRequirement } from '../model/index.js';
 
 export const LISTENER_NAME = 'https';
 
+/**
+ * A chain with a client CA reads the route configuration of its trust generation (model/trust.ts): a trust
+ * change then renames it, which changes that chain alone, so Envoy drains exactly the connections made
+ * under the old trust; the old name keeps answering them, with a per-request check (stale-route-configuration.ts).
+ */
 export function routeConfigurationName(requirement: ClientCaRequirement): string {
-  return `routes-${requirement.id}`;
+  return 'ca' in requirement ? `routes-${requirement.id}@${trustGeneration(requirement)}` : `routes-${requirement.id}`;
+}
+
+/** A name of the form above that the current config does not serve: a chain made under an older trust reads it. */
+export function isGenerationRouteConfigurationName(name: string): boolean {
+  return /^routes-[a-z0-9-]+@[0-9a-f]+$/.test(name);
 }
 
 export function serverCertificateSecretName(index: number): string {

@@ -13,6 +13,7 @@ export const PEER_IDENTITY_FILTER = 'mtls-edge.peer-identity';
 export const POLICY_DENY_FILTER = 'mtls-edge.policy-deny';
 export const POLICY_ALLOW_FILTER = 'mtls-edge.policy-allow';
 export const EXT_AUTHZ_FILTER = 'mtls-edge.ext-authz';
+export const PEER_CHAIN_FILTER = 'mtls-edge.peer-chain';
 
 /** The bootstrap's cluster to the control plane (envoy/bootstrap.yaml): ext_authz shares it with ADS. */
 export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
@@ -20,14 +21,42 @@ export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 
-/** Envoy's own view of the certificate: the formatter that fills each internal header. */
-const PEER_FORMATTER: Record<PeerProperty, string> = {
+/** Envoy's own view of the certificate: the formatter that fills each internal header (the chain has none: Lua). */
+const PEER_FORMATTER: Record<Exclude<PeerProperty, 'chain'>, string> = {
   fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%',
   email: '%DOWNSTREAM_PEER_EMAIL_SAN%',
   subject: '%DOWNSTREAM_PEER_SUBJECT%',
   dns: '%DOWNSTREAM_PEER_DNS_SAN%',
   uri: '%DOWNSTREAM_PEER_URI_SAN%',
 };
+
+const PEER_CHAIN_SOURCE = 'peer-chain';
+
+/**
+ * The certificates the client sent (leaf first, URL-encoded PEM) in an internal header, for the ext_authz
+ * service on routes whose trust allows intermediates: the filter's check request carries only the leaf, and
+ * Envoy 1.40 has no formatter for the chain (%DOWNSTREAM_PEER_CHAIN% is refused), but Lua reads it (Envoy
+ * keeps both encodings per connection, so comparing their lengths costs no PEM encoding per request).
+ * Disabled unless a route names it; a client's own header was removed by the strip filter before.
+ */
+export function peerChainFilter(): EnvoyJson {
+  const code = `
+function envoy_on_request(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  if ssl ~= nil and ssl:peerCertificatePresented() then
+    local chain = ssl:urlEncodedPemEncodedPeerCertificateChain()
+    -- A leaf sent alone needs no header: the check request carries the leaf already.
+    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then handle:headers():replace("${PEER_HEADERS.chain}", chain) end
+  end
+end
+`;
+  return { name: PEER_CHAIN_FILTER, disabled: true, typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', { source_codes: { [PEER_CHAIN_SOURCE]: { inline_string: code } } }) };
+}
+
+/** Per-route: the peer-chain filter on (it is off unless a route enables it). */
+export function forwardPeerChain(): EnvoyJson {
+  return { [PEER_CHAIN_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE }) };
+}
 
 export function peerIdentityFilter(): EnvoyJson {
   return { name: PEER_IDENTITY_FILTER, typed_config: typed(HEADER_MUTATION, { mutations: {} }) };
@@ -50,9 +79,10 @@ export function extAuthzFilter(): EnvoyJson {
       grpc_service: { envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER }, timeout: duration(2000) },
       transport_api_version: 'V3',
       include_peer_certificate: true,
-      // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark.
-      // (Every header more is bytes to encode and decode on each check.)
-      allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }] },
+      // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark
+      // and the client's chain (set only on routes that accept intermediates). (Every header more is bytes
+      // to encode and decode on each check.)
+      allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.chain }] },
       // Fail closed, and say why: the decision could not be made (not "you may not").
       status_on_error: { code: 'ServiceUnavailable' },
     }),
@@ -64,10 +94,12 @@ export function routePolicyFilterConfig(route: EdgeRoute): EnvoyJson {
   const a = route.authorization;
   if (a.kind === 'none') return {};
   const out: EnvoyJson = {};
-  if (a.peerProperties.length > 0) {
+  const formatted = a.peerProperties.filter((p): p is Exclude<PeerProperty, 'chain'> => p !== 'chain');
+  if (a.peerProperties.includes('chain')) Object.assign(out, forwardPeerChain());
+  if (formatted.length > 0) {
     out[PEER_IDENTITY_FILTER] = typed('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
       mutations: {
-        request_mutations: a.peerProperties.map((p) => ({
+        request_mutations: formatted.map((p) => ({
           append: { header: { key: PEER_HEADERS[p], value: PEER_FORMATTER[p] }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
         })),
       },

@@ -1,5 +1,5 @@
 import type { HeaderValuePart } from '../config/index.js';
-import type { EdgeRoute, TlsClass } from '../model/index.js';
+import type { EdgeHost, EdgeRoute, TlsClass } from '../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/internal-headers.js';
 import { duration } from './common.js';
 import { allowWithoutClientCertificate, checkClientCertificateIssuer, skipClientCertificateCheck } from './http-filters.js';
@@ -20,20 +20,35 @@ const MISDIRECTED: EnvoyJson = {
 export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource {
   const name = routeConfigurationName(tlsClass.requirement);
   const checks = checksClientCertificates(tlsClass);
-  const virtualHosts: EnvoyJson[] = tlsClass.hosts.map((host) => ({
-    name: host.name,
-    domains: [host.name],
-    routes: [edgeHealthRoute(checks), ...(jwks !== undefined ? [jwksRoute(jwks, checks)] : []), ...host.routes.map((r) => buildRoute(r, checks))],
-  }));
-  // A 421 needs no certificate: the client should go elsewhere, whatever it holds.
-  const misdirected = checks ? { ...MISDIRECTED, typed_per_filter_config: skipClientCertificateCheck() } : MISDIRECTED;
-  for (const host of tlsClass.misdirectedHosts) {
-    virtualHosts.push({ name: `misdirected:${host}`, domains: [host], routes: [misdirected] });
-  }
+  const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, checks, jwks, (r) => buildRoute(r, checks)));
+  const misdirected = misdirectedRoute(checks);
+  for (const host of tlsClass.misdirectedHosts) virtualHosts.push(misdirectedVirtualHost(host, misdirected));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
+  return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
+}
+
+export function buildRouteConfigurationResource(name: string, virtualHosts: EnvoyJson[]): EnvoyJson {
   // The certificate's properties are for this edge's filters only, never for an upstream.
   const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS)];
-  return { name, resource: { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal } };
+  return { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal };
+}
+
+/** One host: the edge's own answers (health, JWKS) first, then the host's routes as `buildHostRoute` makes them. */
+export function buildVirtualHost(host: EdgeHost, chainChecksCertificates: boolean, jwks: string | undefined, buildHostRoute: (r: EdgeRoute) => EnvoyJson): EnvoyJson {
+  return {
+    name: host.name,
+    domains: [host.name],
+    routes: [edgeHealthRoute(chainChecksCertificates), ...(jwks !== undefined ? [jwksRoute(jwks, chainChecksCertificates)] : []), ...host.routes.map(buildHostRoute)],
+  };
+}
+
+/** A 421 needs no certificate: the client should go elsewhere, whatever it holds. */
+export function misdirectedRoute(chainChecksCertificates: boolean): EnvoyJson {
+  return chainChecksCertificates ? { ...MISDIRECTED, typed_per_filter_config: skipClientCertificateCheck() } : MISDIRECTED;
+}
+
+export function misdirectedVirtualHost(host: string, route: EnvoyJson): EnvoyJson {
+  return { name: `misdirected:${host}`, domains: [host], routes: [route] };
 }
 
 /** Pomerium's path for the key that verifies X-Pomerium-Jwt-Assertion. */

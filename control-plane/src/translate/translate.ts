@@ -3,6 +3,7 @@ import { buildCluster } from './cluster.js';
 import { buildListener } from './listener.js';
 import { buildRouteConfiguration } from './route-configuration.js';
 import { buildSecrets } from './secrets.js';
+import { buildStaleRouteConfiguration } from './stale-route-configuration.js';
 import type { EnvoyResources, NamedResource } from './types.js';
 
 /** Edge model → Envoy resources. Pure and deterministic: the same model gives byte-identical output. */
@@ -12,6 +13,7 @@ export function translate(model: EdgeModel): EnvoyResources {
     listeners: [buildListener(model)],
     routeConfigurations: sortByName(model.classes.map((c) => buildRouteConfiguration(c, model.jwks))),
     secrets: sortByName(buildSecrets(model)),
+    staleRouteConfiguration: buildStaleRouteConfiguration(model),
   };
 }
 

@@ -21,4 +21,6 @@ export interface EnvoyResources {
   listeners: NamedResource[];
   routeConfigurations: NamedResource[];
   secrets: NamedResource[];
+  /** Served (renamed) only when Envoy asks for a route configuration of an older trust generation: never pushed unasked. */
+  staleRouteConfiguration?: NamedResource;
 }

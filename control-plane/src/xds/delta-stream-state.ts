@@ -1,4 +1,4 @@
-import { inPushOrder, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
+import { inPushOrder, resourceNamed, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
 import type { RequestOutcome } from './stream-state.js';
 import type { EncodedAny } from './codec.js';
 
@@ -151,8 +151,14 @@ export class DeltaStreamState {
       if (!state.wildcard) {
         for (const name of type.resources.keys()) if (!state.names.has(name)) return false;
       }
-      if (state.pending.length > 0 || state.ackedVersions.size !== type.resources.size) return false;
-      for (const [name, resource] of type.resources) if (state.ackedVersions.get(name) !== resource.hash) return false;
+      // Plus what it asked for by name that the snapshot serves only on request (older trust generations).
+      const expected = new Map([...type.resources].map(([name, r]) => [name, r.hash]));
+      for (const name of state.names) {
+        const onRequest = expected.has(name) ? undefined : type.resolve?.(name);
+        if (onRequest) expected.set(name, onRequest.hash);
+      }
+      if (state.pending.length > 0 || state.ackedVersions.size !== expected.size) return false;
+      for (const [name, hash] of expected) if (state.ackedVersions.get(name) !== hash) return false;
     }
     return this.types.size > 0;
   }
@@ -169,7 +175,7 @@ export class DeltaStreamState {
     const changes = new Map<string, string | null>();
     for (const name of [...candidates].sort()) {
       if (!inScope(state, name)) continue;
-      const resource = type.resources.get(name);
+      const resource = resourceNamed(type, name);
       const sent = state.sentVersions.get(name);
       if (resource) {
         if (sent === resource.hash) continue;

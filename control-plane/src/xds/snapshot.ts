@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { TYPE_URL, type EnvoyResources, type ResourceKind } from '../translate/index.js';
+import { isGenerationRouteConfigurationName, TYPE_URL, type EnvoyResources, type NamedResource, type ResourceKind } from '../translate/index.js';
 import type { EncodedAny, ResourceCodec } from './codec.js';
 
 export interface VersionedResource {
@@ -14,6 +14,13 @@ export interface TypeSnapshot {
   /** Hash of every resource of the type: unchanged content never produces a new version. */
   version: string;
   resources: Map<string, VersionedResource>;
+  /**
+   * Resources served only to a stream that asks for them by name (a route configuration of an older trust
+   * generation): never pushed unasked, and not needed for a stream to be in sync.
+   */
+  resolve?: (name: string) => VersionedResource | undefined;
+  /** The same resource under another name (route configurations: a rolled-back one under its new generation's name). */
+  rename?: (resource: VersionedResource, name: string) => VersionedResource;
 }
 
 export interface Snapshot {
@@ -39,7 +46,7 @@ export function inPushOrder<S, R>(types: ReadonlyMap<string, S>, respond: (typeU
 /** Types Envoy subscribes to as a whole; the others are requested by name. */
 export const WILDCARD_TYPES: ReadonlySet<string> = new Set([TYPE_URL.cluster, TYPE_URL.listener]);
 
-const KIND_OF_LIST: Record<keyof EnvoyResources, ResourceKind> = {
+const KIND_OF_LIST: Record<'clusters' | 'listeners' | 'routeConfigurations' | 'secrets', ResourceKind> = {
   clusters: 'cluster',
   listeners: 'listener',
   routeConfigurations: 'routeConfiguration',
@@ -48,16 +55,51 @@ const KIND_OF_LIST: Record<keyof EnvoyResources, ResourceKind> = {
 
 export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): Snapshot {
   const types = new Map<string, TypeSnapshot>();
-  for (const [list, kind] of Object.entries(KIND_OF_LIST) as Array<[keyof EnvoyResources, ResourceKind]>) {
+  for (const [list, kind] of Object.entries(KIND_OF_LIST) as Array<[keyof typeof KIND_OF_LIST, ResourceKind]>) {
     const typeUrl = TYPE_URL[kind];
     const map = new Map<string, VersionedResource>();
     for (const r of resources[list]) {
       const any = codec.encode(typeUrl, r.resource);
       map.set(r.name, { name: r.name, any, hash: sha256(any.value) });
     }
-    types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map });
+    if (typeUrl !== TYPE_URL.routeConfiguration || !resources.staleRouteConfiguration) {
+      types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map });
+      continue;
+    }
+    const stale = staleRouteConfigurations(resources.staleRouteConfiguration, map, codec);
+    types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map, ...stale });
   }
   return { version: snapshotVersion(types), types };
+}
+
+/**
+ * Any route configuration name of an older trust generation that this config does not serve resolves to the
+ * stale template under that name (translate/stale-route-configuration.ts). Encoded on first request, once per
+ * name and snapshot.
+ */
+function staleRouteConfigurations(template: NamedResource, current: ReadonlyMap<string, VersionedResource>, codec: ResourceCodec) {
+  const typeUrl = TYPE_URL.routeConfiguration;
+  const copies = new Map<string, VersionedResource>();
+  const resolve = (name: string): VersionedResource | undefined => {
+    if (current.has(name) || !isGenerationRouteConfigurationName(name)) return undefined;
+    let copy = copies.get(name);
+    if (!copy) {
+      const any = codec.encode(typeUrl, { ...template.resource, name });
+      copy = { name, any, hash: sha256(any.value) };
+      copies.set(name, copy);
+    }
+    return copy;
+  };
+  const rename = (resource: VersionedResource, name: string): VersionedResource => {
+    const any = codec.encode(typeUrl, { ...codec.decode(resource.any), name });
+    return { name, any, hash: sha256(any.value) };
+  };
+  return { resolve, rename };
+}
+
+/** A resource of the snapshot, or one it serves on request under that name. */
+export function resourceNamed(type: TypeSnapshot, name: string): VersionedResource | undefined {
+  return type.resources.get(name) ?? type.resolve?.(name);
 }
 
 /**
@@ -68,7 +110,7 @@ export function selectResources(type: TypeSnapshot, names: readonly string[] | '
   if (names === 'wildcard') return { version: type.version, resources: [...type.resources.values()] };
   const resources = [...new Set(names)]
     .sort()
-    .map((n) => type.resources.get(n))
+    .map((n) => resourceNamed(type, n))
     .filter((r): r is VersionedResource => r !== undefined);
   return { version: versionOf(resources), resources };
 }
@@ -84,10 +126,28 @@ export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType
     const now = current.types.get(typeUrl);
     const before = lastGood.types.get(typeUrl);
     const resources =
-      typeUrl === rejectedType ? new Map(before?.resources) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
-    types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
+      typeUrl === rejectedType ? keptUnderNewNames(before, now) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
+    const from = typeUrl === rejectedType ? before : (now ?? before);
+    const onRequest = { ...(from?.resolve ? { resolve: from.resolve } : {}), ...(from?.rename ? { rename: from.rename } : {}) };
+    types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources, ...onRequest });
   }
   return { version: snapshotVersion(types), types };
+}
+
+/**
+ * The rejected type as Envoy kept it. A route configuration whose chain's trust generation changed in the same
+ * edit is named anew by the listener Envoy accepted: it gets the kept content under that new name, so the new
+ * chain serves the routes as they were (its handshake already checks the new trust).
+ */
+function keptUnderNewNames(before: TypeSnapshot | undefined, now: TypeSnapshot | undefined): Map<string, VersionedResource> {
+  const kept = new Map(before?.resources);
+  if (!before?.rename || !now) return kept;
+  const byClass = new Map([...kept.values()].map((r) => [r.name.split('@')[0], r]));
+  for (const name of now.resources.keys()) {
+    const previous = name.includes('@') && !kept.has(name) ? byClass.get(name.split('@')[0]) : undefined;
+    if (previous) kept.set(name, before.rename(previous, name));
+  }
+  return kept;
 }
 
 /**
@@ -100,7 +160,7 @@ export function keepRemoved(next: Snapshot, previous: Snapshot, typeUrl: string)
   if ([...before.keys()].every((name) => now.has(name))) return next;
   const resources = new Map([...before, ...now]);
   const types = new Map(next.types);
-  types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
+  types.set(typeUrl, { ...next.types.get(typeUrl), typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
   return { version: snapshotVersion(types), types };
 }
 

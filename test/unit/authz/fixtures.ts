@@ -4,7 +4,8 @@ import { pino, type Logger } from 'pino';
 import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
 import type { AuthorizationRoute, AuthorizationTable, CheckRequest } from '../../../control-plane/src/authz/index.js';
 import { AssertionSigner, signingKeyFromPem, type SigningKey } from '../../../control-plane/src/identity/index.js';
-import { createRootCa, issueClientCertificate } from '../../../control-plane/src/pki/index.js';
+import type { ClientTrust } from '../../../control-plane/src/identity/verify-certificate.js';
+import { createRootCa, issueClientCertificate, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
 
 export const at = { file: 'config.yaml', line: 1, key: 'routes[0].policy' };
 
@@ -17,13 +18,18 @@ export interface ClientCertificate {
 }
 
 export interface AuthzPki {
+  ca: CertificateAuthority;
+  /** What the fixture routes trust: the CA above, depth 1 (route() gives it to every route). */
+  trust: ClientTrust;
   alice: ClientCertificate;
   bob: ClientCertificate;
   /** A certificate with a CN only. */
   device: ClientCertificate;
 }
 
-function client(pem: string): ClientCertificate {
+let fixtureTrust: ClientTrust | undefined;
+
+export function client(pem: string): ClientCertificate {
   return { pem, encoded: encodeURIComponent(pem), fingerprint: new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase() };
 }
 
@@ -32,7 +38,8 @@ export async function createAuthzPki(): Promise<AuthzPki> {
   const alice = await issueClientCertificate(ca, { commonName: 'alice', email: 'alice@example.com' });
   const bob = await issueClientCertificate(ca, { commonName: 'bob', email: 'bob@example.org' });
   const device = await issueClientCertificate(ca, { commonName: 'device-7' });
-  return { alice: client(alice.certPem), bob: client(bob.certPem), device: client(device.certPem) };
+  fixtureTrust = { caPem: ca.certPem, crlPem: '', maxVerifyDepth: 1, matchSubjectAltNames: [] };
+  return { ca, trust: fixtureTrust, alice: client(alice.certPem), bob: client(bob.certPem), device: client(device.certPem) };
 }
 
 export function newSigningKey(): SigningKey {
@@ -57,8 +64,9 @@ export const criterion = {
 export const and = (...criteria: PolicyCriterion[]): PolicyClause => ({ operator: 'and', criteria, at });
 export const or = (...criteria: PolicyCriterion[]): PolicyClause => ({ operator: 'or', criteria, at });
 
+/** A route trusting the fixture CA (once createAuthzPki ran); `{ clientTrust: undefined }` for one that trusts none. */
 export function route(name: string, policy: RoutePolicy, over: Partial<AuthorizationRoute> = {}): AuthorizationRoute {
-  return { name, audience: `${name}.mtls.test`, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, ...over };
+  return { name, audience: `${name}.mtls.test`, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: fixtureTrust, ...over };
 }
 
 export function tableOf(...routes: AuthorizationRoute[]): AuthorizationTable {

@@ -1,0 +1,86 @@
+// What verifying client certificates in the ext_authz service costs, in-process (no gRPC, no Envoy): one
+// verification without any cache (a certificate seen for the first time under a trust), and one Check with
+// the verdict cached (every later request of that client) against one whose verdict is never cached.
+// Run alone: `node dist/control-plane/bench/verify-cost.js`; `npm run bench` runs it after the policy bench.
+import { fileURLToPath } from 'node:url';
+import { AuthorizationService, type AuthorizationRoute, type CheckRequest } from '../src/authz/index.js';
+import { verifyClientCertificate, type ClientTrust } from '../src/identity/verify-certificate.js';
+import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate } from '../src/pki/index.js';
+import { createLogger } from '../src/runtime/logger.js';
+import { PEER_HEADERS } from '../src/policy/index.js';
+
+const at = { file: 'bench', key: 'policy', line: 1 };
+
+/** Mean microseconds of `fn` over `n` runs, after `warm` runs. */
+async function micros(n: number, fn: (i: number) => unknown, warm = Math.min(n, 200)): Promise<number> {
+  for (let i = 0; i < warm; i++) await fn(i);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await fn(i);
+  return ((performance.now() - t0) * 1000) / n;
+}
+
+export async function verificationCost(): Promise<string[]> {
+  const root = await createRootCa({ commonName: 'verify bench CA' });
+  const intermediate = await createIntermediateCa(root, { commonName: 'verify bench intermediate' });
+  const direct = await issueClientCertificate(root, { commonName: 'bench-direct', email: 'bench@example.com' });
+  const deep = await issueClientCertificate(intermediate, { commonName: 'bench-deep', email: 'bench@example.com' });
+  // A CRL of realistic size: a thousand revoked serials.
+  const revoked = Array.from({ length: 1000 }, (_, i) => (0x100000 + i).toString(16));
+  const crlPem = (await createCrl(root, revoked)) + (await createCrl(intermediate, revoked));
+  const depth1: ClientTrust = { caPem: root.certPem, crlPem: '', maxVerifyDepth: 1, matchSubjectAltNames: [] };
+  const depth2Crl: ClientTrust = { caPem: root.certPem, crlPem, maxVerifyDepth: 2, matchSubjectAltNames: [{ type: 'email', regex: '.*@example\\.com' }] };
+  const now = Date.now();
+  const ok = (r: ReturnType<typeof verifyClientCertificate>) => {
+    if (!r.ok) throw new Error(r.reason);
+  };
+
+  const lines: string[] = [];
+  lines.push(`verifyClientCertificate, no cache, leaf issued by the CA (depth 1): ${(await micros(2000, () => ok(verifyClientCertificate(direct.certPem, [], depth1, now)))).toFixed(1)} µs`);
+  lines.push(
+    `verifyClientCertificate, no cache, leaf + intermediate, CRLs of 1000 entries, a SAN matcher (depth 2): ${(await micros(2000, () => ok(verifyClientCertificate(deep.certPem, [intermediate.certPem], depth2Crl, now)))).toFixed(1)} µs`,
+  );
+
+  const route = (trust: ClientTrust): AuthorizationRoute => ({
+    name: 'r',
+    audience: 'verify.bench.test',
+    policy: { allow: [{ operator: 'or', criteria: [{ kind: 'user', match: [{ op: 'starts_with', value: 'bench' }], at }], at }], deny: [] },
+    passIdentityHeaders: false,
+    claimsHeaders: [],
+    clientCaRequired: true,
+    clientTrust: trust,
+  });
+  const checkOf = (leaf: string, chain?: string): CheckRequest => ({
+    attributes: {
+      context_extensions: { route: 'r' },
+      source: { certificate: encodeURIComponent(leaf) },
+      request: { http: { method: 'GET', path: '/', headers: chain ? { [PEER_HEADERS.chain]: encodeURIComponent(chain) } : {} } },
+    },
+  });
+  for (const [what, trust, leaf, chain] of [
+    ['depth 1', depth1, direct.certPem, undefined],
+    ['depth 2 + CRL, chain header', depth2Crl, deep.certPem, deep.certPem + intermediate.certPem],
+  ] as const) {
+    const table = new Map([['r', route(trust)]]);
+    const warm = new AuthorizationService({ table: () => table, signer: () => undefined, log: createLogger() });
+    const request = checkOf(leaf, chain);
+    const cached = await micros(50_000, async () => {
+      const r = await warm.check(request);
+      if (r.status.code !== 0) throw new Error(r.denied_response?.body);
+    });
+    // A one-entry verification cache and two alternating clients: every check verifies again.
+    const cold = new AuthorizationService({ table: () => table, signer: () => undefined, log: createLogger(), verificationCacheSize: 1 });
+    const other = await issueClientCertificate(chain ? intermediate : root, { commonName: 'bench-other', email: 'bench@example.com' });
+    const requests = [request, checkOf(other.certPem, chain ? other.certPem + intermediate.certPem : undefined)];
+    const uncached = await micros(2000, async (i) => {
+      const r = await cold.check(requests[i % 2]!);
+      if (r.status.code !== 0) throw new Error(r.denied_response?.body);
+    });
+    lines.push(`check() in-process, ${what}: ${cached.toFixed(2)} µs with the verdict cached, ${uncached.toFixed(1)} µs verifying every time`);
+  }
+  return lines;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  console.log('\nclient certificate verification in the ext_authz service (in-process, no gRPC):');
+  for (const line of await verificationCost()) console.log(`  ${line}`);
+}

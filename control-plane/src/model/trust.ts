@@ -1,0 +1,55 @@
+import { createHash } from 'node:crypto';
+import type { RouteConfig, RoutePolicy } from '../config/index.js';
+import type { AuthorizationRoute } from '../authz/types.js';
+import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
+import type { CertificateCheck, ClientCaRequirement } from './types.js';
+
+type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
+
+const generationByRequirement = new WeakMap<CaRequirement, string>();
+
+/**
+ * A digest of everything a handshake on this requirement's chain checks: the CA certificates, the CRLs,
+ * the depth, the SAN matchers, the enforcement. Envoy verifies a client certificate only at the handshake,
+ * so a connection is as good as the trust it was made under: the route configuration a chain reads is
+ * named after this generation, and a new generation is a new chain (Envoy drains the old one) whose old
+ * route configuration name is then served with a per-request check (translate/stale-route-configuration.ts).
+ * Deterministic from the config, so replicas agree; a widening changes it too (and drains, harmlessly).
+ */
+export function trustGeneration(r: CaRequirement): string {
+  let generation = generationByRequirement.get(r);
+  if (!generation) {
+    const v = r.validation;
+    const content = JSON.stringify({
+      cas: r.ca.fingerprints,
+      crl: createHash('sha256').update(v.crlPem).digest('hex'),
+      depth: v.maxVerifyDepth,
+      sans: v.matchSubjectAltNames,
+      enforcement: v.enforcement,
+      perRoute: v.checkedPerRoute === true,
+    });
+    generation = createHash('sha256').update(content).digest('hex').slice(0, 12);
+    generationByRequirement.set(r, generation);
+  }
+  return generation;
+}
+
+/**
+ * What the ext_authz service must know to re-verify, on a connection made under an older trust, the
+ * certificate of a route that Envoy decides itself (or that needs no policy): allow when the certificate
+ * still meets the route's current trust, and — where the route needs one — when there is one.
+ * Named by a digest of the trust, so a check from a route configuration Envoy kept from an even older
+ * generation meets no entry (a deny), never a trust it was not built for.
+ */
+export function trustCheckRoute(route: RouteConfig, trust: ClientTrust, certificateRequired: boolean): AuthorizationRoute {
+  const kind = certificateRequired ? 'authenticated_user' : 'accept';
+  const policy: RoutePolicy = { allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }], deny: [] };
+  const digest = createHash('sha256').update(`${kind}\n${clientTrustId(trust)}`).digest('hex').slice(0, 16);
+  return { name: `trust.${digest}`, audience: route.from.host, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: trust };
+}
+
+/** Whether a route serves only requests with a valid certificate (its own check, or a handshake that demands one). */
+export function requiresValidCertificate(check: CertificateCheck, requirement: ClientCaRequirement): boolean {
+  if (check.kind !== 'none') return true;
+  return 'ca' in requirement && requirement.validation.enforcement === 'reject_connection' && requirement.validation.checkedPerRoute !== true;
+}

@@ -1,0 +1,54 @@
+import type { EdgeModel, EdgeRoute } from '../model/index.js';
+import { typed } from './common.js';
+import { checksClientCertificates } from './listener.js';
+import { EXT_AUTHZ_FILTER, forwardPeerChain } from './policy-filters.js';
+import { buildRoute, buildRouteConfigurationResource, buildVirtualHost, misdirectedRoute, misdirectedVirtualHost } from './route-configuration.js';
+import type { EnvoyJson, NamedResource } from './types.js';
+
+/** The template's own name; every copy Envoy gets carries the name it asked for instead. */
+export const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
+
+/**
+ * What a connection made under an older trust reads: when a chain's trust generation changes, Envoy drains the
+ * old chain, but until each of its connections closes, their requests still go through the old chain's
+ * connection manager, which reads the old route configuration name. Those requests must meet the CURRENT trust,
+ * and Envoy verified their certificate only at the handshake, so every route here first asks the ext_authz
+ * service to verify the certificate again against the route's current trust; one that no longer verifies
+ * gets 495 (authz/service.ts) and never reaches the upstream, one that does is served (and the drain then closes the connection
+ * gracefully). The xDS layer serves this template under any older generation name Envoy asks for
+ * (`isGenerationRouteConfigurationName`), so several narrowings in a row and a control-plane restart during a
+ * drain need no memory of past generations.
+ *
+ * One template for every old chain: it holds the hosts of every chain with a client CA, each route checked
+ * against its own route's trust. A request for another chain's host is then served only to a certificate that
+ * this host's trust accepts, as a new connection would be; hosts without a client CA (or unknown) get 421.
+ */
+export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
+  const virtualHosts: EnvoyJson[] = [];
+  const misdirected = misdirectedRoute(true);
+  for (const tlsClass of model.classes) {
+    if (!('ca' in tlsClass.requirement)) {
+      for (const host of tlsClass.hosts) virtualHosts.push(misdirectedVirtualHost(host.name, misdirected));
+      continue;
+    }
+    const checks = checksClientCertificates(tlsClass);
+    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, checks, model.jwks, (r) => staleRoute(r, checks)));
+  }
+  virtualHosts.sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
+  virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
+  const name = STALE_ROUTE_CONFIGURATION_TEMPLATE;
+  return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
+}
+
+/** The route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the policy, if it did). */
+function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean): EnvoyJson {
+  const out = buildRoute(route, chainChecksCertificates);
+  if (!route.trustCheck) return out;
+  // A route the service decides already verifies the certificate against its trust (the key digests it).
+  const decidedBy = route.authorization.kind === 'ext-authz' ? route.authorization.key : route.trustCheck;
+  const perFilter: EnvoyJson = { ...(out['typed_per_filter_config'] as EnvoyJson | undefined), ...forwardPeerChain() };
+  perFilter[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', {
+    check_settings: { context_extensions: { route: decidedBy } },
+  });
+  return { ...out, typed_per_filter_config: perFilter };
+}

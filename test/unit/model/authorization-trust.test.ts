@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { before, describe, it } from 'node:test';
+import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
+import { clientTrustId } from '../../../control-plane/src/identity/verify-certificate.js';
+import { buildEdgeModel, type EdgeModel } from '../../../control-plane/src/model/index.js';
+import { createCrl, createRootCa, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
+
+let caA: CertificateAuthority;
+let caB: CertificateAuthority;
+const bundle = (ca: CertificateAuthority, origin: string): CertificateBundle => ({ pem: ca.certPem, fingerprints: [new X509Certificate(ca.certPem).fingerprint256], origin });
+before(async () => {
+  caA = await createRootCa({ commonName: 'Model CA A' });
+  caB = await createRootCa({ commonName: 'Model CA B' });
+});
+
+function route(host: string, index: number, extra: Partial<RouteConfig> = {}): RouteConfig {
+  return {
+    index,
+    at: { file: 'config.yaml', line: index + 10, key: `routes[${index}]` },
+    from: { host },
+    to: [{ scheme: 'http', host: '127.0.0.1', port: 8080 }],
+    match: { kind: 'prefix', value: `/r${index}` },
+    preserveHostHeader: false,
+    setRequestHeaders: [],
+    removeRequestHeaders: [],
+    timeoutMs: 30_000,
+    upstreamTls: { skipVerify: false },
+    access: 'public',
+    passIdentityHeaders: true,
+    ...extra,
+  };
+}
+
+function config(routes: RouteConfig[], extra: Partial<Config> = {}, rules: Partial<Config['clientCertificateRules']> = {}): Config {
+  const addr = { host: '127.0.0.1', port: 1 };
+  return {
+    sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, envoyAdminAddress: addr, certificates: [], upstreamTrustPem: 'ROOTS',
+    clientCertificateRules: { enforcement: 'policy_with_default_deny', maxVerifyDepth: 1, crls: [], matchSubjectAltNames: [], ...rules },
+    forwardClientCert: [], jwtClaimsHeaders: [], routes, ...extra,
+  };
+}
+
+function model(c: Config): EdgeModel {
+  const m = buildEdgeModel(c);
+  if (!m.ok) throw new Error(JSON.stringify(m.errors));
+  return m.value;
+}
+
+const authorization = (m: EdgeModel, index: number) => m.classes.flatMap((c) => c.hosts.flatMap((h) => h.routes)).find((r) => r.name === `route-${index}`)!.authorization;
+const extAuthz = (m: EdgeModel, index: number) => m.authorizationRoutes.find((r) => r.name.startsWith(`route-${index}.`))!;
+
+describe('the trust of an ext_authz route', () => {
+  it('is the global CA with the downstream_mtls rules, or the route CA that replaces it; none without a CA', () => {
+    const sans = [{ type: 'email' as const, regex: '.*@example\\.com' }];
+    const m = model(config([route('a.test', 0), route('b.test', 1, { clientCa: bundle(caB, 'b.pem') })], { clientCa: bundle(caA, 'a.pem') }, { maxVerifyDepth: 2, matchSubjectAltNames: sans }));
+    assert.deepEqual(extAuthz(m, 0).clientTrust, { caPem: caA.certPem, crlPem: '', maxVerifyDepth: 2, matchSubjectAltNames: sans });
+    assert.equal(extAuthz(m, 1).clientTrust?.caPem, caB.certPem);
+    // Depth 2: intermediates may stand between leaf and CA, and Envoy sends the service only the leaf.
+    assert.deepEqual(authorization(m, 0), { kind: 'ext-authz', key: extAuthz(m, 0).name, peerProperties: ['chain'] });
+    const none = model(config([route('c.test', 0)]));
+    assert.equal(extAuthz(none, 0).clientTrust, undefined);
+    assert.deepEqual(authorization(none, 0), { kind: 'ext-authz', key: extAuthz(none, 0).name, peerProperties: [] });
+  });
+
+  it('on a host whose routes trust different CAs: the own CA, issued directly; none for a route without a CA', () => {
+    const m = model(config([route('s.test', 0, { clientCa: bundle(caA, 'a.pem') }), route('s.test', 1, { clientCa: bundle(caB, 'b.pem') }), route('s.test', 2)], {}, { maxVerifyDepth: 3 }));
+    const [a, b, open] = [0, 1, 2].map((i) => extAuthz(m, i).clientTrust);
+    assert.deepEqual(a, { caPem: caA.certPem, crlPem: '', maxVerifyDepth: 1, matchSubjectAltNames: [], directIssuerOnly: true });
+    assert.equal(b?.caPem, caB.certPem);
+    assert.equal(open, undefined);
+    assert.deepEqual(authorization(m, 0), { kind: 'ext-authz', key: extAuthz(m, 0).name, peerProperties: [] });
+  });
+
+  it('is part of the route key: a new CRL makes a new key, the same CA content keeps it', async () => {
+    const base = config([route('a.test', 0)], { clientCa: bundle(caA, 'a.pem') });
+    const key = extAuthz(model(base), 0).name;
+    assert.equal(extAuthz(model(config([route('a.test', 0)], { clientCa: bundle(caA, 'elsewhere.pem') })), 0).name, key);
+    const crl = await createCrl(caA, []);
+    const revoking = model(config([route('a.test', 0)], { clientCa: bundle(caA, 'a.pem') }, { crls: [{ pem: crl, issuer: caA.cert.subject }] }));
+    assert.notEqual(extAuthz(revoking, 0).name, key);
+    assert.equal(extAuthz(revoking, 0).clientTrust?.crlPem, crl);
+    // The key digests the trust's id, not its PEM text.
+    assert.notEqual(clientTrustId(extAuthz(revoking, 0).clientTrust!), clientTrustId(extAuthz(model(base), 0).clientTrust!));
+  });
+});
