@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { CheckRequest, CheckResponse } from '../../control-plane/src/authz/index.js';
 import { createIntermediateCa, createRootCa, issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import { channelCredentials, createControlChannelPki, type ControlChannelPki } from '../support/control-channel-pki.js';
 import { checkClient, extAuthzRouteKeys, type CheckClient } from '../support/authz-client.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { httpsGet, type ClientRequest } from '../support/https-client.js';
@@ -38,6 +39,14 @@ function check(route: string, certificatePem: string, headers: Record<string, st
   };
 }
 
+/** The control channel's PKI for a test folder: the Check caller holds a valid Envoy certificate, so only the service's own checks stand between it and a JWT. */
+const channels = new Map<string, Promise<ControlChannelPki>>();
+const channel = (pki: TestPki) => channels.get(pki.dir) ?? channels.set(pki.dir, createControlChannelPki(pki.dir)).get(pki.dir)!;
+const channelClient = async (pki: TestPki) => {
+  const c = await channel(pki);
+  return channelCredentials(c.ca.certPem, await c.node('not-envoy'));
+};
+
 const jwtOf = (r: CheckResponse) => r.ok_response?.headers.find((h) => h.header.key === ASSERTION)?.header.value;
 
 describe('ext_authz verifies the client certificate itself, whoever calls Check', () => {
@@ -45,8 +54,8 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
   before(async () => {
     ctx.pki = await createTestPki();
     ctx.up = await startUpstream('app');
-    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: configYaml(ctx.up) });
-    ctx.client = checkClient(ctx.edge);
+    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: (await channel(ctx.pki)).yaml + configYaml(ctx.up) });
+    ctx.client = checkClient(ctx.edge, await channelClient(ctx.pki));
     const keys = extAuthzRouteKeys(ctx.edge, HOSTS.y);
     assert.equal(keys.length, 1, `one ext_authz route on ${HOSTS.y}: ${keys.join(', ')}`);
     ctx.route = keys[0]!;
@@ -141,8 +150,8 @@ describe('a host whose routes trust different CAs: each ext_authz route verifies
   before(async () => {
     ctx.pki = await createTestPki();
     ctx.up = await startUpstream('app');
-    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: sharedHostYaml(ctx.up) });
-    ctx.client = checkClient(ctx.edge);
+    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: (await channel(ctx.pki)).yaml + sharedHostYaml(ctx.up) });
+    ctx.client = checkClient(ctx.edge, await channelClient(ctx.pki));
     const keys = extAuthzRouteKeys(ctx.edge, HOSTS.z);
     const byIndex = (i: number) => keys.find((k) => k.startsWith(`route-${i}.`))!;
     ctx.keys = { a: byIndex(0), b: byIndex(1) };

@@ -20,12 +20,12 @@ function grpcPort(edge: RunningEdge): number {
 }
 
 /**
- * The one place a test's Check client is made: the channel's credentials live here only (plaintext today;
- * switch to the control plane's mTLS client credentials when the gRPC port requires them).
+ * The one place a test's Check client is made. The port requires mutual TLS: `credentials` carry a client
+ * certificate from the control channel's CA (an authenticated caller that is not Envoy).
  */
-export function checkClient(edge: RunningEdge): CheckClient {
+export function checkClient(edge: RunningEdge, credentials: grpc.ChannelCredentials): CheckClient {
   const Client = grpc.makeGenericClientConstructor(loadAuthorizationService(), 'Authorization');
-  const client = new Client(`127.0.0.1:${grpcPort(edge)}`, grpc.credentials.createInsecure());
+  const client = new Client(`127.0.0.1:${grpcPort(edge)}`, credentials);
   return {
     check: (request) =>
       new Promise((resolve, reject) => {

@@ -35,7 +35,7 @@ function route(host: string, index: number, extra: Partial<RouteConfig> = {}): R
 function config(routes: RouteConfig[], extra: Partial<Config> = {}, rules: Partial<Config['clientCertificateRules']> = {}): Config {
   const addr = { host: '127.0.0.1', port: 1 };
   return {
-    sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, envoyAdminAddress: addr, certificates: [], upstreamTrustPem: 'ROOTS',
+    sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, xdsAddressConfigured: false, envoyAdminAddress: addr, certificates: [], upstreamTrustPem: 'ROOTS',
     clientCertificateRules: { enforcement: 'policy_with_default_deny', maxVerifyDepth: 1, crls: [], matchSubjectAltNames: [], ...rules },
     forwardClientCert: [], jwtClaimsHeaders: [], routes, ...extra,
   };

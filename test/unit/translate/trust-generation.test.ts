@@ -34,7 +34,7 @@ function config(o: { yCa?: CertificateBundle; rules?: Partial<Config['clientCert
     sourceFile: 'config.yaml',
     address: addr,
     adminAddress: addr,
-    xdsAddress: addr,
+    xdsAddress: addr, xdsAddressConfigured: false,
     envoyAdminAddress: addr,
     certificates: [],
     upstreamTrustPem: 'ROOTS',
