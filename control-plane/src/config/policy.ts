@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { Diagnostics, Location } from './diagnostics.js';
 import { checkKeys, readList, readStringOrList, scalarString, type MapValue } from './fields.js';
+import { anyValue, domainValue, hostNameValue, methodValue, pathValue, type MatcherValue } from './matcher-values.js';
 import { decodeInlinePem, fingerprint, pemBlocks } from './pem.js';
 import { describeKind, type SourceValue } from './source.js';
 import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, SanType, StringMatcher } from './types.js';
@@ -57,8 +58,6 @@ const NOT_SUPPORTED: Readonly<Record<string, string>> = {
   cors_preflight: 'it is not supported; the closest is http_method: OPTIONS (which admits every OPTIONS request, not only CORS preflights)',
 };
 
-/** An HTTP token (RFC 9110): what a method name and a header name are made of. */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FINGERPRINT_SHORT = /^[0-9a-f]{64}$/;
 const FINGERPRINT_LONG = /^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$/;
 // Standard base64 with padding of 32 bytes: 43 characters and one "=".
@@ -161,7 +160,7 @@ function readCriterion(item: SourceValue, diag: Diagnostics): PolicyCriterion | 
     return requireTrue(value, name, diag) ? { kind: name as FlagKind, at } : undefined;
   }
   if ((MATCH_CRITERIA as readonly string[]).includes(name)) {
-    const match = readStringMatcher(value, diag, matcherRules(name as MatchKind));
+    const match = readStringMatcher(value, diag, MATCHER_VALUES[name as MatchKind]);
     return match && { kind: name as MatchKind, match, at };
   }
   if (name === 'client_certificate') {
@@ -204,52 +203,20 @@ function requireTrue(value: SourceValue, name: string, diag: Diagnostics): boole
   return false;
 }
 
-interface MatcherRules {
-  /** Applied to every value before it is checked and kept. */
-  transform?: (value: string) => string;
-  /** A message when the value does not fit this criterion. */
-  check?: (op: StringMatcher['op'], value: string) => string | undefined;
-}
-
-function matcherRules(kind: MatchKind): MatcherRules {
-  if (kind === 'http_method') {
-    return {
-      // Methods are case-sensitive in HTTP (RFC 9110) and clients send them upper case, but users write `get`:
-      // upper-casing what they wrote is what they mean, and it keeps `get` from silently matching nothing.
-      transform: (v) => v.toUpperCase(),
-      check: (_op, v) => (TOKEN.test(v) ? undefined : `${JSON.stringify(v)} is not an HTTP method`),
-    };
-  }
-  if (kind === 'domain') {
-    return {
-      // Domain names compare without regard to case; the certificate's domain is lower-cased too.
-      transform: (v) => v.toLowerCase(),
-      // The domain is what follows the last "@" of the email address: it never holds one, so such a value
-      // could never match (and under `not` would always hold). Surely an address meant for `email`.
-      check: (_op, v) => (v.includes('@') ? `domain takes a domain (such as example.com), not an email address like ${JSON.stringify(v)}: use email` : undefined),
-    };
-  }
-  if (kind === 'http_path') {
-    return {
-      check: (op, v) => ((op === 'is' || op === 'starts_with' || op === 'in') && !v.startsWith('/') ? `a path must start with "/", got ${JSON.stringify(v)}` : undefined),
-    };
-  }
-  return {};
-}
+const MATCHER_VALUES: Record<MatchKind, MatcherValue> = { http_method: methodValue, domain: domainValue, http_path: pathValue, email: anyValue, user: anyValue };
 
 /** Pomerium's string matcher: a bare string (`is`) or a mapping of operators, all of which must match. */
-function readStringMatcher(value: SourceValue, diag: Diagnostics, rules: MatcherRules = {}): StringMatcher[] | undefined {
+function readStringMatcher(value: SourceValue, diag: Diagnostics, valueFor: MatcherValue = anyValue): StringMatcher[] | undefined {
   const before = diag.errors.length;
   const take = (op: StringMatcher['op'], v: SourceValue): string | undefined => {
     const s = scalarString(v, diag);
     if (!s) return undefined;
-    const out = rules.transform ? rules.transform(s.value) : s.value;
-    const problem = rules.check?.(op, out);
-    if (problem) {
-      diag.error(s.at, problem);
+    const kept = valueFor(op, s.value);
+    if ('error' in kept) {
+      diag.error(s.at, kept.error);
       return undefined;
     }
-    return out;
+    return kept.value;
   };
   if (value.kind === 'scalar' && (typeof value.value === 'string' || typeof value.value === 'number')) {
     const s = take('is', value);
@@ -301,7 +268,7 @@ function readCertificateMatcher(value: SourceValue, diag: Diagnostics): Certific
       const fp = certificateFingerprint(value, diag);
       if (fp) conditions.push({ kind: 'fingerprint', values: [fp] });
     } else if (SAN_KEYS[key]) {
-      const match = readStringMatcher(v, diag);
+      const match = readStringMatcher(v, diag, SAN_KEYS[key] === 'dns' ? hostNameValue : anyValue);
       if (match) conditions.push({ kind: 'san', san: SAN_KEYS[key], match });
     }
   }

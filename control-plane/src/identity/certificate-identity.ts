@@ -1,14 +1,15 @@
 // What a client certificate says about its holder, read once per distinct certificate.
 //
-// @peculiar/x509 parses the certificate and decodes the SAN entries. The certificate is also
-// walked with a small DER reader for three things the library does not give in the form needed:
-// the exact SubjectPublicKeyInfo bytes, names printed as Envoy prints them (BoringSSL's
-// X509_NAME_print_ex with XN_FLAG_RFC2253), and SAN entries one by one, because the library
-// refuses a whole SAN extension when a single entry is of a kind it cannot decode.
+// @peculiar/x509 parses the certificate. The certificate is also walked with a small DER reader for
+// what the library does not give in the form needed: the exact SubjectPublicKeyInfo bytes, names printed
+// as Envoy prints them (BoringSSL's X509_NAME_print_ex with XN_FLAG_RFC2253), and SAN entries one by one
+// with their bytes as Envoy compares them (subject-alt-names.ts).
 import { createHash } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { children, OCTET_STRING, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, type Tlv } from './der.js';
+import { readTbsCertificate } from './der.js';
+import { isMailAddress } from './names.js';
 import { readName } from './rfc2253-name.js';
+import { readSubjectAltNames } from './subject-alt-names.js';
 import type { CertificateIdentity } from './types.js';
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
@@ -32,10 +33,7 @@ export function certificateIdentity(pem: string): CertificateIdentity {
   const subject = readName(der, tbs.subject);
   const commonName = subject.commonName;
   const sans = readSubjectAltNames(der, tbs.extensions);
-  // Envoy's RBAC filter decides `email` from the same two sources: the first element of
-  // %DOWNSTREAM_PEER_EMAIL_SAN% when there is one, else the subject's most specific common name when it
-  // looks like an email address (translate/rbac.ts). Both must come out the same.
-  const email = sans.email.length > 0 ? sans.email[0] : commonName !== undefined && looksLikeEmail(commonName) ? commonName : undefined;
+  const email = emailOf(sans.email, commonName);
   const user = sans.user_principal_name[0] ?? commonName;
 
   const identity: CertificateIdentity = {
@@ -48,10 +46,8 @@ export function certificateIdentity(pem: string): CertificateIdentity {
   if (commonName !== undefined) identity.commonName = commonName;
   if (email !== undefined) {
     identity.email = email;
-    // An email SAN need not hold an address ("example.com"): it then has no domain. Envoy's RBAC reads
-    // the domain with a regex that needs an "@" too, and takes what follows the last one.
-    const at = email.lastIndexOf('@');
-    if (at >= 0) identity.domain = email.slice(at + 1).toLowerCase();
+    // A mail address has one "@", followed by a host name in LDH form: lower case is how DNS compares it.
+    identity.domain = email.slice(email.indexOf('@') + 1).toLowerCase();
   }
   if (user !== undefined) identity.user = user;
   return identity;
@@ -98,18 +94,22 @@ export const MAX_CACHED_IDENTITIES = 10_000;
 const cache = new Map<string, CertificateIdentity>();
 
 /**
- * A common name that is taken for an email address: exactly one "@", a non-empty part on either side,
- * and no ASCII white space (HT, LF, VT, FF, CR, space). Any other character is fine, including those
- * RFC 2253 escapes (`,+"\<>;`, a leading "#", non-ASCII, other control characters).
+ * The email: the first email SAN, else (when the certificate has none) the most specific common name, and
+ * only if it is a mail address (names.ts: a dot-atom local part, "@", a host name).
  *
- * Envoy's RBAC filter applies the same rule with a regex over the RFC 2253 subject, where every
- * character of the value is either itself or an escape (`\,`, `\ `, `\09`, `\C3`…). ASCII white space
- * there is a space or `\ `, or `\09`…`\0D`: simple to refuse. Non-ASCII white space (U+00A0…) appears
- * as escaped UTF-8 bytes, which a regex cannot single out without listing every sequence; so it is not
- * refused here either, and both sides stay the same rule.
+ * Envoy's RBAC filter decides from the same two sources (translate/rbac.ts): the first element of
+ * %DOWNSTREAM_PEER_EMAIL_SAN% — the SANs joined with "," — else the common name in the RFC 2253 subject.
+ * A mail address never holds a comma, but a SAN may: `alice@example.com,x@evil.com` would show Envoy the
+ * element `alice@example.com`. So a certificate with any email SAN holding a comma has no email at all,
+ * which Envoy tells apart with a per-SAN principal; then the first element is the first SAN. Envoy sets no
+ * header when the joined text is empty (a single empty SAN): that counts as having no email SAN.
  */
-function looksLikeEmail(value: string): boolean {
-  return /^[^@\t\n\v\f\r ]+@[^@\t\n\v\f\r ]+$/.test(value);
+function emailOf(emailSans: string[], commonName: string | undefined): string | undefined {
+  if (emailSans.join(',') !== '') {
+    const first = emailSans[0] as string;
+    return !emailSans.some((san) => san.includes(',')) && isMailAddress(first) ? first : undefined;
+  }
+  return commonName !== undefined && isMailAddress(commonName) ? commonName : undefined;
 }
 
 function deepFreeze(identity: CertificateIdentity): CertificateIdentity {
@@ -117,55 +117,3 @@ function deepFreeze(identity: CertificateIdentity): CertificateIdentity {
   Object.freeze(identity.sans);
   return Object.freeze(identity);
 }
-
-// ---- subject alternative names ----
-
-const SAN_OID = '2.5.29.17';
-
-function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): CertificateIdentity['sans'] {
-  const sans: CertificateIdentity['sans'] = { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
-  for (const extension of extensions) {
-    const parts = children(der, extension);
-    const id = parts[0];
-    const value = parts[parts.length - 1];
-    if (id?.tag !== OID || value?.tag !== OCTET_STRING || readOid(der, id) !== SAN_OID) continue;
-    const names = readTlv(der, value.contentStart, value.end);
-    if (names.tag !== SEQUENCE) throw new Error('invalid subjectAltName extension');
-    for (const entry of children(der, names)) {
-      let name: x509.GeneralName;
-      try {
-        name = new x509.GeneralName(der.slice(entry.start, entry.end));
-      } catch {
-        continue; // An otherName of another kind, an X.400 address…: nothing this edge matches on.
-      }
-      const list = SAN_LISTS[name.type];
-      if (list !== undefined) sans[list].push(name.value);
-    }
-  }
-  for (const list of JOINED_BY_ENVOY) sans[list] = asEnvoyList(sans[list]);
-  return sans;
-}
-
-/**
- * The SAN kinds Envoy hands its RBAC filter as one string, the values joined with ","
- * (%DOWNSTREAM_PEER_DNS_SAN%, _EMAIL_SAN%, _URI_SAN%). In that string a SAN "alice@example.com,zz"
- * cannot be told from two SANs "alice@example.com" and "zz", so the identity takes them apart the same
- * way: what a policy sees here (and the `email` taken from the first element) is then what Envoy's RBAC
- * sees. A CA that puts a comma in a SAN is rare, and splitting can only make a policy see the values
- * Envoy sees. IP addresses and UPNs stay whole: Envoy's RBAC never reads them.
- */
-const JOINED_BY_ENVOY = ['dns', 'email', 'uri'] as const;
-
-/** Joined with "," and split again; nothing at all when the joined text is empty (Envoy sets no header). */
-function asEnvoyList(values: string[]): string[] {
-  const joined = values.join(',');
-  return joined === '' ? [] : joined.split(',');
-}
-
-const SAN_LISTS: Partial<Record<x509.GeneralNameType, keyof CertificateIdentity['sans']>> = {
-  dns: 'dns',
-  email: 'email',
-  url: 'uri',
-  ip: 'ip_address',
-  upn: 'user_principal_name',
-};

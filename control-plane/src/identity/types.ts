@@ -11,15 +11,16 @@ export interface CertificateIdentity {
   issuer: string;
   /** The subject's common name, if any. */
   commonName?: string;
+  /** Each SAN as it is in the certificate (never split on ","); IA5String bytes that are not UTF-8 as U+DC80…U+DCFF. */
   sans: Record<SanType | 'ip_address', string[]>;
   /**
-   * The first email SAN (SANs split on "," as Envoy's joined list reads), else the most specific common name
-   * when it is an email address (one "@", text on both sides, no white space).
+   * The first email SAN, else (no email SAN) the most specific common name; only a mail address (dot-atom
+   * local part, "@", host name), and none at all when some email SAN holds a comma.
    */
   email?: string;
   /** The first UPN SAN, else the most specific common name. */
   user?: string;
-  /** The part of `email` after the last "@", lower case; absent when `email` has no "@". */
+  /** The host name after the "@" of `email`, lower case. */
   domain?: string;
 }
 

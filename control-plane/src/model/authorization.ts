@@ -6,7 +6,8 @@ import type { PeerProperty, RouteAuthorization } from './types.js';
 
 /**
  * Where a route's policy runs. Envoy decides whatever its RBAC filter can test on the request and on the
- * certificate properties its formatters expose (fingerprint, email and DNS/URI SANs, subject); the
+ * certificate properties its formatters expose (fingerprint, first email SAN, subject) and on each SAN
+ * (the mtls_authenticated principal); the
  * control plane's ext_authz service decides the rest (UPN-based `user`, SPKI hashes, UPN SANs, and
  * matchers that must hold together on one SAN) and every route that passes identity headers, because
  * only it can sign the JWT.
@@ -69,7 +70,8 @@ export function needsExtAuthz(policy: RoutePolicy): boolean {
   return criteria(policy).some((c) => {
     if (c.kind === 'user') return true;
     if (c.kind !== 'client_certificate') return false;
-    // One regex per SAN list can say "some SAN matches this", not "some SAN matches all of these" or "some SAN is not this".
+    // Envoy's per-SAN principal takes one matcher: it can say "some SAN matches this", not "some SAN matches all
+    // of these"; and "some SAN is a host name and not this" is no regex RE2 can write for a host name.
     return c.conditions.some((k) => k.kind === 'spki_hash' || (k.kind === 'san' && (k.san === 'user_principal_name' || k.match.length > 1 || k.match[0]?.op === 'not')));
   });
 }
@@ -86,10 +88,11 @@ function peerPropertiesFor(policy: RoutePolicy): PeerProperty[] {
     if (c.kind === 'client_certificate') {
       for (const k of c.conditions) {
         if (k.kind === 'fingerprint') out.add('fingerprint');
-        if (k.kind === 'san' && k.san !== 'user_principal_name') out.add(k.san);
+        // SANs are tested by a principal on the connection; the fingerprint says the certificate is valid here.
+        if (k.kind === 'san') out.add('fingerprint');
       }
     }
   }
-  const order: PeerProperty[] = ['fingerprint', 'email', 'subject', 'dns', 'uri'];
+  const order: PeerProperty[] = ['fingerprint', 'email', 'subject'];
   return order.filter((p) => out.has(p));
 }

@@ -25,7 +25,7 @@ export type CertificateCheck = { kind: 'none'; issuers?: string[] } | { kind: 'v
  * Properties of the client certificate Envoy copies into internal request headers for a route's policy, and
  * the chain the client sent (for the ext_authz service, which Envoy otherwise sends only the leaf).
  */
-export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'dns' | 'uri' | 'chain';
+export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'chain';
 
 /**
  * Who decides a route's policy: nobody (no policy), Envoy itself (RBAC over the request and the certificate),

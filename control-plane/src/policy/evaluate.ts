@@ -1,4 +1,5 @@
 import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, SanType, StringMatcher } from '../config/index.js';
+import { comparableHostName } from '../identity/names.js';
 import type { CertificateIdentity } from '../identity/types.js';
 import type { Decision, RequestFacts } from './types.js';
 
@@ -118,7 +119,11 @@ function conditionHolds(cond: CertificateCondition, identity: CertificateIdentit
     case 'spki_hash':
       return cond.values.includes(identity.spkiHash);
     case 'san':
-      return (identity.sans[cond.san] ?? []).some((san) => matchesAll(san, cond.match));
+      return identity.sans[cond.san].some((san) => {
+        // Host names compare as DNS does: in lower case, and a DNS SAN that is no host name matches nothing.
+        const value = cond.san === 'dns' ? comparableHostName(san) : san;
+        return value !== undefined && matchesAll(value, cond.match);
+      });
   }
 }
 

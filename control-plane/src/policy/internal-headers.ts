@@ -12,8 +12,6 @@ export const PEER_HEADERS = {
   fingerprint: 'x-mtls-edge-peer-fingerprint',
   email: 'x-mtls-edge-peer-email',
   subject: 'x-mtls-edge-peer-subject',
-  dns: 'x-mtls-edge-peer-dns',
-  uri: 'x-mtls-edge-peer-uri',
   /**
    * The certificates the client sent, leaf first (URL-encoded PEM), from the mtls-edge.peer-chain Lua filter:
    * on ext_authz routes that accept intermediates (when the client sent more than its leaf), and on every

@@ -26,8 +26,6 @@ const PEER_FORMATTER: Record<Exclude<PeerProperty, 'chain'>, string> = {
   fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%',
   email: '%DOWNSTREAM_PEER_EMAIL_SAN%',
   subject: '%DOWNSTREAM_PEER_SUBJECT%',
-  dns: '%DOWNSTREAM_PEER_DNS_SAN%',
-  uri: '%DOWNSTREAM_PEER_URI_SAN%',
 };
 
 const PEER_CHAIN_SOURCE = 'peer-chain';

@@ -1,6 +1,9 @@
 import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../config/index.js';
 import { PEER_HEADERS } from '../policy/internal-headers.js';
-import { caselessQuote, commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX, quoteRegex } from './distinguished-name.js';
+import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from './distinguished-name.js';
+import { DOT_ATOM_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX, NOTHING_REGEX } from './host-name-regex.js';
+import { quoteRegex } from './regex-text.js';
+import { typed } from './common.js';
 import type { EnvoyJson } from './types.js';
 
 /**
@@ -9,8 +12,10 @@ import type { EnvoyJson } from './types.js';
  * client-certificate filter when the certificate is not valid for the route; see http-filters.ts).
  *
  * Header values are Envoy's: several SANs are joined with ",", the subject is RFC 2253 (`CN=a,O=Org\, Inc`).
- * `email` is the first email SAN, else a common name that is an email address: the same rule the ext_authz
- * service applies to the parsed certificate (identity/certificate-identity.ts).
+ * In the joined list a SAN holding a comma looks like two SANs, so SAN matchers do not read it: they use
+ * Envoy's mtls_authenticated principal, which tests each SAN of the certificate on its own. `email` is the
+ * first email SAN, else a common name that is a mail address: the same rule the ext_authz service applies to
+ * the parsed certificate (identity/certificate-identity.ts).
  */
 export interface RbacPolicies {
   /** One RBAC policy per clause, named `deny-rule-N`: the name Envoy reports in the 403's details. */
@@ -72,16 +77,9 @@ function criterionPrincipal(c: PolicyCriterion, ca: boolean): EnvoyJson {
     case 'http_path':
       return and(c.match.map((m) => matcherPrincipal(m, (sm) => ({ url_path: { path: sm } }))));
     case 'email':
-      return emailPrincipal(c.match, (m) => listElementRegex(m, 'first'), commonNameRegex);
+      return emailPrincipal(c.match, firstElementRegex, commonNameRegex);
     case 'domain':
-      // An email without "@" has no domain: then no domain matcher holds. The others' regexes need the "@"
-      // already; only a `not` needs to be told.
-      return emailPrincipal(
-        c.match,
-        domainOfFirstEmailRegex,
-        commonNameDomainRegex,
-        c.match.some((m) => m.op === 'not') ? headerRegex(PEER_HEADERS.email, '[^,]*@[^,]*(?:,.*)?') : present(PEER_HEADERS.email),
-      );
+      return emailPrincipal(c.match, (m) => `${DOT_ATOM_REGEX}@${hostNameRegex(m)}${REST_OF_LIST}`, commonNameDomainRegex);
     case 'client_certificate':
       return and(c.conditions.map(conditionPrincipal));
     case 'user':
@@ -107,13 +105,29 @@ function matcherPrincipal(m: StringMatcher, wrap: (sm: EnvoyJson) => EnvoyJson):
   }
 }
 
+/** After the first element of a comma-joined list: the others, whatever they hold. */
+const REST_OF_LIST = '(?:,[\\s\\S]*)?';
+
+/** Some SAN of the certificate, each tested on its own (only certificates Envoy validated have any). */
+function someSan(type: 'DNS' | 'EMAIL' | 'URI', matcher: EnvoyJson): EnvoyJson {
+  return { custom: { name: 'envoy.rbac.principals.mtls_authenticated', typed_config: typed(MTLS_AUTHENTICATED, { san_matcher: { san_type: type, matcher } }) } };
+}
+const MTLS_AUTHENTICATED = 'envoy.extensions.rbac.principals.mtls_authenticated.v3.Config';
+
+/**
+ * The email comes from the SANs when the first one is a mail address and none holds a comma (then the first
+ * element of Envoy's list is the whole first SAN); from the common name when there is no email SAN at all.
+ */
+const EMAIL_FROM_SAN = [headerRegex(PEER_HEADERS.email, `${MAIL_ADDRESS_REGEX}${REST_OF_LIST}`), not(someSan('EMAIL', { contains: ',' }))];
+const EMAIL_FROM_COMMON_NAME = [not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, EMAIL_COMMON_NAME_REGEX)];
+
 /**
  * `email` / `domain`: from the first email SAN when the certificate has one, else from a common name that
- * is an email address. Each matcher is its own regex over the same value, so several must all hold.
+ * is a mail address. Each matcher is its own regex over the same value, so several must all hold.
  */
-function emailPrincipal(match: StringMatcher[], sanRegex: (m: StringMatcher) => string, cnRegexFor: (m: StringMatcher) => string, sanGuard: EnvoyJson = present(PEER_HEADERS.email)): EnvoyJson {
-  const fromSan = and([sanGuard, ...match.map((m) => negatable(m, PEER_HEADERS.email, sanRegex))]);
-  const fromCn = and([not(present(PEER_HEADERS.email)), headerRegex(PEER_HEADERS.subject, EMAIL_COMMON_NAME_REGEX), ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
+function emailPrincipal(match: StringMatcher[], sanRegex: (m: StringMatcher) => string, cnRegexFor: (m: StringMatcher) => string): EnvoyJson {
+  const fromSan = and([...EMAIL_FROM_SAN, ...match.map((m) => negatable(m, PEER_HEADERS.email, sanRegex))]);
+  const fromCn = and([...EMAIL_FROM_COMMON_NAME, ...match.map((m) => negatable(m, PEER_HEADERS.subject, cnRegexFor))]);
   return or([fromSan, fromCn]);
 }
 
@@ -125,37 +139,43 @@ function negatable(m: StringMatcher, header: string, regexFor: (m: StringMatcher
 function conditionPrincipal(k: CertificateCondition): EnvoyJson {
   if (k.kind === 'fingerprint') return or(k.values.map((v) => ({ header: { name: PEER_HEADERS.fingerprint, string_match: { exact: v } } })));
   const m = k.kind === 'san' && k.match.length === 1 ? k.match[0]! : undefined;
-  if (k.kind === 'san' && k.san !== 'user_principal_name' && m && m.op !== 'not') return headerRegex(PEER_HEADERS[k.san], listElementRegex(m, 'any'));
+  if (k.kind === 'san' && k.san !== 'user_principal_name' && m && m.op !== 'not') {
+    // The fingerprint header is there only when the certificate is valid for this route (http-filters.ts);
+    // the principal alone would also see a certificate valid only for another route of the host.
+    return and([present(PEER_HEADERS.fingerprint), sanPrincipal(k.san, m)]);
+  }
   throw new Error(`client_certificate ${k.kind} is decided by the ext_authz service (model/authorization.ts)`);
 }
 
-/** A regex for one value made of characters matching `char` (a class or group), as the matcher says. */
-function valueRegex(m: StringMatcher, char: string, quote: (v: string) => string = quoteRegex): string {
+/** Some SAN of the type meets `m`: DNS SANs as host names (identity/names.ts), the others as written. */
+function sanPrincipal(san: 'dns' | 'email' | 'uri', m: StringMatcher): EnvoyJson {
+  // A regex even for `is`: Envoy compares an exact DNS SAN matcher with wildcard rules (`*.example.com`
+  // would match `a.example.com`), which is not what a policy value means.
+  if (san === 'dns') return someSan('DNS', { safe_regex: { regex: hostNameRegex(m) } });
+  return matcherPrincipal(m, (sm) => someSan(san === 'email' ? 'EMAIL' : 'URI', sm));
+}
+
+/** A regex for one value made of characters matching `char`, as the matcher says. */
+function valueRegex(m: StringMatcher, char: string): string {
   const any = `${char}*`;
   switch (m.op) {
     case 'is':
     case 'not':
-      return quote(m.value);
+      return quoteRegex(m.value);
     case 'starts_with':
-      return quote(m.value) + any;
+      return quoteRegex(m.value) + any;
     case 'ends_with':
-      return any + quote(m.value);
+      return any + quoteRegex(m.value);
     case 'contains':
-      return any + quote(m.value) + any;
+      return any + quoteRegex(m.value) + any;
     case 'in':
-      return `(?:${m.values.map(quote).join('|') || '[^\\s\\S]'})`;
+      return `(?:${m.values.map(quoteRegex).join('|') || NOTHING_REGEX})`;
   }
 }
 
-/** Envoy joins several SANs with ",": match the first element, or any element. */
-export function listElementRegex(m: StringMatcher, which: 'first' | 'any'): string {
+/** Envoy joins several SANs with ",": match the first element. */
+export function firstElementRegex(m: StringMatcher): string {
   // A value with a comma would span two SANs: no single SAN can match it.
   const single = m.op === 'in' ? { ...m, values: m.values.filter((v) => !v.includes(',')) } : m.value.includes(',') ? { op: 'in' as const, values: [] } : m;
-  const element = valueRegex(single, '[^,]');
-  return which === 'first' ? `${element}(?:,.*)?` : `(?:.*,)?${element}(?:,.*)?`;
-}
-
-function domainOfFirstEmailRegex(m: StringMatcher): string {
-  // Domains compare without regard to case, as the identity's `domain` is lower case.
-  return `[^,]*@${valueRegex(m, '[^,@]', caselessQuote)}(?:,.*)?`;
+  return `${valueRegex(single, '[^,]')}${REST_OF_LIST}`;
 }

@@ -53,6 +53,27 @@ export function loadResourceRoot(paths: ProtoPaths = envoyProtoPaths()): protobu
     return target;
   };
   root.loadSync([...paths.resources, paths.service], { keepCase: true });
+  addNewerEnvoyApi(root);
   root.resolveAll();
   return root;
+}
+
+/**
+ * Parts of Envoy 1.40's API that the npm package's protos predate: RBAC's extension point for principals
+ * (`Principal.custom`, field 14 of the `identifier` oneof) and the mtls_authenticated principal's config,
+ * which the RBAC translation uses to test SANs one by one (translate/rbac.ts). Names and numbers as in
+ * Envoy's own descriptors (envoy/config/rbac/v3/rbac.proto, envoy/extensions/rbac/principals/
+ * mtls_authenticated/v3/mtls_authenticated.proto).
+ */
+function addNewerEnvoyApi(root: protobuf.Root): void {
+  const principal = root.lookupType('envoy.config.rbac.v3.Principal');
+  if (principal.fields['custom'] === undefined) {
+    const custom = new protobuf.Field('custom', 14, 'envoy.config.core.v3.TypedExtensionConfig');
+    principal.add(custom);
+    principal.oneofs['identifier']?.add(custom);
+  }
+  const config = new protobuf.Type('Config')
+    .add(new protobuf.Field('san_matcher', 1, 'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher'))
+    .add(new protobuf.Field('any_validated_client_certificate', 2, 'bool'));
+  root.define('envoy.extensions.rbac.principals.mtls_authenticated.v3').add(config);
 }

@@ -431,11 +431,49 @@ describe('policy errors', () => {
     });
   });
 
+  test('domain and san_dns values are host names as certificates carry them: lower case, A-labels', () => {
+    const dnsOf = (matcher: string) => shape(policyOf(`allow:\n  or:\n    - client_certificate:\n        san_dns: ${matcher}\n`).allow);
+    const domainOf = (matcher: string) => shape(policyOf(`allow:\n  or:\n    - domain: ${matcher}\n`).allow);
+    const dns = (...match: unknown[]) => [{ or: [{ kind: 'client_certificate', conditions: [{ kind: 'san', san: 'dns', match }] }] }];
+    const domain = (...match: unknown[]) => [{ or: [{ kind: 'domain', match }] }];
+    assert.deepEqual(dnsOf('Victim.EX'), dns({ op: 'is', value: 'victim.ex' }));
+    assert.deepEqual(dnsOf('bücher.example'), dns({ op: 'is', value: 'xn--bcher-kva.example' }));
+    assert.deepEqual(dnsOf('BÜCHER.example.'), dns({ op: 'is', value: 'xn--bcher-kva.example' }), 'upper case and the final dot of a FQDN');
+    assert.deepEqual(dnsOf('{in: [a.example, Straße.example]}'), dns({ op: 'in', values: ['a.example', 'xn--strae-oqa.example'] }));
+    assert.deepEqual(dnsOf('{ends_with: .Bücher.example}'), dns({ op: 'ends_with', value: '.xn--bcher-kva.example' }));
+    assert.deepEqual(dnsOf('{starts_with: "Host-"}'), dns({ op: 'starts_with', value: 'host-' }));
+    assert.deepEqual(dnsOf('{contains: "-7.corp."}'), dns({ op: 'contains', value: '-7.corp.' }));
+    assert.deepEqual(domainOf('{not: XN--BCHER-KVA.example}'), domain({ op: 'not', value: 'xn--bcher-kva.example' }));
+    assert.deepEqual(domainOf('bücher.example'), domain({ op: 'is', value: 'xn--bcher-kva.example' }));
+  });
+
+  test('a domain or san_dns value no host name can match is an error, with its line', () => {
+    const dnsKey = 'routes[0].policy.allow.or[0].client_certificate.san_dns';
+    const cases: Array<[string, string, RegExp]> = [
+      ['"evil.ex,victim.ex"', '', /^in "evil\.ex,victim\.ex", "ex,victim" is not a DNS label/],
+      ['"*.example.com"', '', /^in "\*\.example\.com", "\*" is not a DNS label/],
+      ['"a..b"', '', /^in "a\.\.b", "" is not a DNS label/],
+      ['"-a.example"', '', /"-a" is not a DNS label/],
+      ['"xn--zz.example"', '', /"xn--zz" is not a valid A-label/],
+      ['"ｅｘａｍｐｌｅ.com"', '', /"ｅｘａｍｐｌｅ" is not in IDNA normal form \(it maps to "example"\)/],
+      ['"e\u0301.example"', '', /is not in IDNA normal form/],
+      ['"victim\u3002ex"', '', /is not in IDNA normal form/],
+      ['{contains: "ürg"}', '.contains', /^"ürg" is part of an internationalised label/],
+      ['{ends_with: "bücher.example"}', '.ends_with', /is part of an internationalised label: write whole labels/],
+      ['{starts_with: "a_b"}', '.starts_with', /^"a_b" can never be part of a host name/],
+      ['{in: [a.example, "b .example"]}', '.in[1]', /"b " is not a DNS label/],
+    ];
+    for (const [matcher, suffix, message] of cases) {
+      only(errorsOf(withPolicy(`allow:\n  or:\n    - client_certificate:\n        san_dns: ${matcher}\n`)), { key: `${dnsKey}${suffix}`, line: 11, message });
+    }
+    only(errorsOf(withPolicy('allow:\n  or:\n    - domain: "exa mple.com"\n')), { key: 'routes[0].policy.allow.or[0].domain', line: 10, message: /^in "exa mple\.com", "exa mple" is not a DNS label .*\(host names are compared in lower case, internationalised labels as A-labels\)$/ });
+  });
+
   test('a domain value with "@" is an email address: an error under every operator', () => {
     const key = 'routes[0].policy.allow.or[0].domain';
     const message = /^domain takes a domain \(such as example\.com\), not an email address like "alice@example\.com": use email$/;
     only(errorsOf(withPolicy('allow:\n  or:\n    - domain: alice@example.com\n')), { key, line: 10, message });
-    only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        not: Alice@Example.com\n')), { key: `${key}.not`, line: 11, message });
+    only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        not: Alice@Example.com\n')), { key: `${key}.not`, line: 11, message: /not an email address like "Alice@Example\.com": use email$/ });
     only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        ends_with: "@example.com"\n')), { key: `${key}.ends_with`, line: 11, message: /not an email address like "@example\.com": use email$/ });
     only(errorsOf(withPolicy('allow:\n  or:\n    - domain:\n        in: [example.com, bob@example.org]\n')), { key: `${key}.in[1]`, line: 11, message: /like "bob@example\.org": use email$/ });
     // email itself takes addresses, and a domain without "@" stays a domain.

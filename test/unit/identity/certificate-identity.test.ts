@@ -13,6 +13,7 @@ import {
   identityFromEnvoyCertificate,
   MAX_CACHED_IDENTITIES,
 } from '../../../control-plane/src/identity/index.js';
+import { EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/translate/distinguished-name.js';
 import { der, issueLeaf, testCa, unknownOtherName } from './certs.js';
 
 const OPENSSL = '/usr/bin/openssl';
@@ -244,13 +245,13 @@ function rawName(rdns: Array<Array<[string, number, string | Buffer]>>): x509.Na
 const CN = '2.5.4.3';
 const UTF8 = 0x0c;
 
-test('SANs with a comma are split as Envoy joins them: dns, email and uri; IP addresses and UPNs stay whole', async () => {
+test('each SAN stays whole: a comma never makes one SAN count as two', async () => {
   const leaf = await issueLeaf({
     subject: 'cn@cn.example',
     sans: [
-      { type: 'email', value: 'alice@example.com,zz' },
       { type: 'email', value: 'carol@example.org' },
-      { type: 'dns', value: 'a.example,b.example' },
+      { type: 'email', value: 'alice@example.com,zz' },
+      { type: 'dns', value: 'evil.ex,victim.ex' },
       { type: 'url', value: 'spiffe://example.com/a,b' },
       { type: 'ip', value: '192.0.2.7' },
       { type: 'upn', value: 'dave,x@corp.example' },
@@ -258,65 +259,89 @@ test('SANs with a comma are split as Envoy joins them: dns, email and uri; IP ad
   });
   const id = certificateIdentity(leaf.certPem);
   assert.deepEqual(id.sans, {
-    dns: ['a.example', 'b.example'],
-    email: ['alice@example.com', 'zz', 'carol@example.org'],
-    uri: ['spiffe://example.com/a', 'b'],
+    dns: ['evil.ex,victim.ex'],
+    email: ['carol@example.org', 'alice@example.com,zz'],
+    uri: ['spiffe://example.com/a,b'],
     ip_address: ['192.0.2.7'],
     user_principal_name: ['dave,x@corp.example'],
   });
-  assert.equal(id.email, 'alice@example.com', "the first element of Envoy's list");
-  assert.equal(id.domain, 'example.com');
+  // Envoy's joined list reads "carol@example.org,alice@example.com,zz": it cannot tell where the SANs
+  // end, so a certificate with an email SAN holding a comma has no email (nor domain), nor the CN's.
+  assert.equal(id.email, undefined);
+  assert.equal(id.domain, undefined);
   assert.equal(id.user, 'dave,x@corp.example');
 
-  // The first element may be the tail of the SAN before it: Envoy takes it all the same.
-  const shifted = certificateIdentity((await issueLeaf({ sans: [{ type: 'email', value: 'zz,alice@example.com' }] })).certPem);
-  assert.equal(shifted.email, 'zz');
-  assert.equal(shifted.domain, undefined);
+  const forged = certificateIdentity((await issueLeaf({ sans: [{ type: 'email', value: 'alice@example.com,mallory@evil.com' }] })).certPem);
+  assert.equal(forged.email, undefined, 'the first element of Envoy\'s list is not an email SAN of the certificate');
 });
 
-test('empty SANs: a list Envoy would join to nothing is no list (no header); otherwise empty elements stay', async () => {
+test('the first email SAN is the email only when it is a mail address; empty SANs are as Envoy sees them', async () => {
   const emptyEmail = der(0x81, Buffer.alloc(0));
   const none = certificateIdentity((await issueLeaf({ subject: 'x@cn.example', rawSans: [emptyEmail, der(0x82, Buffer.alloc(0))] })).certPem);
-  assert.deepEqual(none.sans.email, []);
-  assert.deepEqual(none.sans.dns, []);
-  assert.equal(none.email, 'x@cn.example', 'no email SAN as Envoy sees it: the CN is taken');
+  assert.deepEqual(none.sans.email, ['']);
+  assert.deepEqual(none.sans.dns, ['']);
+  assert.equal(none.email, 'x@cn.example', 'Envoy sets no header for one empty email SAN: the CN is taken');
 
   const leading = certificateIdentity((await issueLeaf({ subject: 'x@cn.example', rawSans: [emptyEmail, der(0x81, Buffer.from('a@b.example'))] })).certPem);
   assert.deepEqual(leading.sans.email, ['', 'a@b.example']);
-  assert.equal(leading.email, '', 'Envoy sees ",a@b.example": its first element is empty');
-  assert.equal(leading.domain, undefined);
+  assert.equal(leading.email, undefined, 'Envoy sees ",a@b.example": its first element is empty');
+
+  for (const first of ['example.com', 'a@b@Example.NET', '"q"@x.example', 'a@[192.0.2.1]', 'jürgen@example.com', 'a@bücher.example', 'a@x.example.', 'a@-x.example']) {
+    const id = certificateIdentity((await issueLeaf({ subject: 'cn@cn.example', sans: [{ type: 'email', value: first }, { type: 'email', value: 'b@second.example' }] })).certPem);
+    assert.equal(id.email, undefined, first);
+    assert.equal(id.domain, undefined, first);
+  }
+  const ok = certificateIdentity((await issueLeaf({ sans: [{ type: 'email', value: "O'Neil+tag@Sub.Example.ORG" }] })).certPem);
+  assert.equal(ok.email, "O'Neil+tag@Sub.Example.ORG");
+  assert.equal(ok.domain, 'sub.example.org');
 });
 
-test('an email SAN without "@" is the email, but gives no domain (and the CN is not looked at)', async () => {
-  const id = certificateIdentity((await issueLeaf({ subject: 'cn@cn.example', sans: [{ type: 'email', value: 'example.com' }, { type: 'email', value: 'b@second.example' }] })).certPem);
-  assert.equal(id.email, 'example.com');
-  assert.equal(id.domain, undefined);
-  assert.ok(!('domain' in id));
-
-  const trailing = certificateIdentity((await issueLeaf({ sans: [{ type: 'email', value: 'a@b@Example.NET' }] })).certPem);
-  assert.equal(trailing.email, 'a@b@Example.NET');
-  assert.equal(trailing.domain, 'example.net', 'what follows the last "@", as the RBAC regex reads it');
+test('SAN bytes compare as Envoy compares them: UTF-8 as text, other bytes as lone surrogates', async () => {
+  const raw = (tag: number, bytes: number[]) => der(tag, Buffer.from(bytes));
+  const id = certificateIdentity((await issueLeaf({ rawSans: [raw(0x82, [0x61, 0xc3, 0xbc]), raw(0x82, [0x61, 0xff, 0xc3, 0x28]), raw(0x86, [0x78, 0x00, 0x79])] })).certPem);
+  assert.deepEqual(id.sans.dns, ['aü', 'a\udcff\udcc3(']);
+  assert.deepEqual(id.sans.uri, ['x\0y']);
 });
 
-test('common names with characters RFC 2253 escapes: printed as Envoy prints them, and still email addresses', async () => {
-  const cases: Array<[cn: string, subject: string, domain: string]> = [
+test('a certificate with two subjectAltName extensions is refused (BoringSSL would read neither)', async () => {
+  const san = new x509.SubjectAlternativeNameExtension([{ type: 'email', value: 'a@b.example' }]);
+  const issuer = await testCa();
+  const keys = (await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: '01', subject: 'CN=twice', issuer: issuer.cert.subjectName, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 60_000),
+    publicKey: keys.publicKey as never, signingKey: issuer.keys.privateKey as never, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' }, extensions: [san, san],
+  });
+  assert.throws(() => certificateIdentity(cert.toString('pem')), /more than one subjectAltName extension/);
+});
+
+test('common names with characters RFC 2253 escapes: printed as Envoy prints them; an email only if a mail address', async () => {
+  const cases: Array<[cn: string, subject: string, domain: string | undefined]> = [
     ['bob+x@contractors.example.com', 'CN=bob\\+x@contractors.example.com', 'contractors.example.com'],
-    ['jürgen@example.com', 'CN=j\\C3\\BCrgen@example.com', 'example.com'],
     ['x=y@example.com', 'CN=x=y@example.com', 'example.com'],
     ['#a@b.example', 'CN=\\#a@b.example', 'b.example'],
-    ['a,b;c@Example.org', 'CN=a\\,b\\;c@Example.org', 'example.org'],
-    ['q"<>\\@x.example', 'CN=q\\"\\<\\>\\\\@x.example', 'x.example'],
-    ['𝔸@astral.example', 'CN=\\F0\\9D\\94\\B8@astral.example', 'astral.example'],
-    ['c\x01tl\x7f@x.example', 'CN=c\\01tl\\7F@x.example', 'x.example'],
-    ['nbsp\u00a0@x.example', 'CN=nbsp\\C2\\A0@x.example', 'x.example'],
+    ["a.b!#$%&'*/=?^_`{|}~-@X-1.Example", "CN=a.b!#$%&'*/=?^_`{|}~-@X-1.Example", 'x-1.example'],
+    ['jürgen@example.com', 'CN=j\\C3\\BCrgen@example.com', undefined],
+    ['a@bücher.example', 'CN=a@b\\C3\\BCcher.example', undefined],
+    ['x,CN=alice@example.com', 'CN=x\\,CN=alice@example.com', undefined],
+    ['a,b;c@Example.org', 'CN=a\\,b\\;c@Example.org', undefined],
+    ['q"<>\\@x.example', 'CN=q\\"\\<\\>\\\\@x.example', undefined],
+    ['"alice"@example.com', 'CN=\\"alice\\"@example.com', undefined],
+    ['𝔸@astral.example', 'CN=\\F0\\9D\\94\\B8@astral.example', undefined],
+    ['c\x01tl\x7f@x.example', 'CN=c\\01tl\\7F@x.example', undefined],
+    ['nul\x00@x.example', 'CN=nul\\00@x.example', undefined],
+    ['nbsp\u00a0@x.example', 'CN=nbsp\\C2\\A0@x.example', undefined],
+    ['a..b@x.example', 'CN=a..b@x.example', undefined],
+    ['.a@x.example', 'CN=.a@x.example', undefined],
+    ['a@x.example,evil', 'CN=a@x.example\\,evil', undefined],
+    ['a@x_y.example', 'CN=a@x_y.example', undefined],
   ];
   for (const [cn, subject, domain] of cases) {
     const id = certificateIdentity((await issueLeaf({ subject: cn })).certPem);
-    assert.equal(id.subject, subject, cn);
-    assert.equal(id.commonName, cn, cn);
-    assert.equal(id.email, cn, cn);
-    assert.equal(id.domain, domain, cn);
-    assert.equal(id.user, cn, cn);
+    assert.equal(id.subject, subject, JSON.stringify(cn));
+    assert.equal(id.commonName, cn, JSON.stringify(cn));
+    assert.equal(id.email, domain === undefined ? undefined : cn, JSON.stringify(cn));
+    assert.equal(id.domain, domain, JSON.stringify(cn));
+    assert.equal(id.user, cn, JSON.stringify(cn));
   }
 });
 
@@ -388,23 +413,15 @@ test("attribute types: BoringSSL's short names, dotted OIDs with #hex values for
   assert.equal(id.commonName, 'aé@b');
 });
 
-/**
- * The rule `email` follows for a common name, as a regex over Envoy's RFC 2253 subject (RE2 syntax): the
- * first CN printed (types before it are not CN) is one "@" between two non-empty runs of characters
- * other than ASCII white space, each character literal or escaped.
- */
-const NOT_CN_TYPE = '(?:[^C=,+\\\\][^=,+\\\\]*|C(?:[^N=,+\\\\][^=,+\\\\]*)?|CN[^=,+\\\\]+)';
-const DN_VALUE_CHAR = '(?:[^\\\\,+]|\\\\.)';
-// A literal character but a separator, "@" or space; an escaped special character; an escaped byte that is not
-// HT, LF, VT, FF or CR (\09-\0D): another control character, DEL or a byte of a non-ASCII character.
-const EMAIL_PART = '(?:[^\\\\,+@ ]|\\\\[,+"\\\\<>;#]|\\\\0[0-8EF]|\\\\1[0-9A-F]|\\\\7F|\\\\[89A-F][0-9A-F])+';
-const ENVOY_CN_IS_EMAIL = new RegExp(`^(?:${NOT_CN_TYPE}=${DN_VALUE_CHAR}*[,+])*CN=${EMAIL_PART}@${EMAIL_PART}(?:[,+].*)?$`);
+// What Envoy's RBAC filter decides from the subject: the translator's regex, matched whole as Envoy does.
+const ENVOY_CN_IS_EMAIL = new RegExp(`^(?:${EMAIL_COMMON_NAME_REGEX})$`);
 
 test('a common name is an email address exactly when a regex over the RFC 2253 subject says so', async () => {
   const cns = [
     'bob+x@contractors.example.com', 'jürgen@example.com', 'x=y@example.com', '#a@b.example', 'a,b;c@x', 'q"<>\\@x', '𝔸@x',
     'c\x01tl\x7f@x', 'nbsp\u00a0@x', 'a@b', ' lead@x', 'trail@x ', 'a b@x', 'a\tb@x', 'a@x\n', 'v\x0bt@x', '@x', 'a@', 'a@@b',
-    '#', '=', ' ', 'carol', 'C@x', 'CN@x',
+    '#', '=', ' ', 'carol', 'C@x', 'CN@x', 'x,CN=alice@example.com', 'a@b.c,x', 'a@b.c+x', 'a.@b', '.a@b', 'a@b.', 'a@-b', 'a@b-',
+    'a+b#c@d', '#@d', 'a@b\u0000', 'a\u0000@b', "!#$%&'*+/=?^_`{|}~-@x-y.z9", 'a@xn--bcher-kva.example', 'a@B\u212Aexample',
   ];
   const subjects: Array<(cn: string) => x509.Name> = [
     (cn) => rawName([[[CN, UTF8, cn]]]),
