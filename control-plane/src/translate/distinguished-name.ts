@@ -16,10 +16,10 @@ import { quoteRegex } from './regex-text.js';
 const CHAR = '(?:[^\\\\,+]|\\\\.)';
 // One printed character of a dot-atom (RFC 5322 atext): "+" is always escaped, "#" at the start of a value.
 // Nothing else of atext is escaped, and a dot-atom holds no space, control or non-ASCII character.
-const LOCAL_CHAR = "(?:[A-Za-z0-9!#$%&'*/=?^_`{|}~-]|\\\\\\+)";
-const FIRST_LOCAL_CHAR = "(?:[A-Za-z0-9!$%&'*/=?^_`{|}~-]|\\\\[+#])";
-/** A dot-atom local part as BoringSSL prints it at the start of a value. */
-const PRINTED_LOCAL_PART = `${FIRST_LOCAL_CHAR}${LOCAL_CHAR}*(?:\\.${LOCAL_CHAR}+)*`;
+// (A "#" printed unescaped at the start would be accepted too: BoringSSL never prints one there.)
+const LOCAL_CHAR = "(?:[!#-'*\\-/-9=?A-Z^-~]|\\\\\\+)";
+/** A dot-atom local part as BoringSSL prints it at the start of a value: no dot first, last, or twice. */
+const PRINTED_LOCAL_PART = `(?:\\\\#|${LOCAL_CHAR})(?:\\.?${LOCAL_CHAR})*`;
 // An attribute type that is not CN: a short name or a dotted OID.
 const NOT_CN = '(?:[A-BD-Za-z0-9.][A-Za-z0-9.-]*|C|C[A-MO-Za-z0-9.-][A-Za-z0-9.-]*|CN[A-Za-z0-9.-]+)';
 /** Everything before the value of the first (most specific) common name. */
