@@ -104,6 +104,27 @@ describe('buildRbacPolicies', () => {
     assert.deepEqual(out.deny?.['action'], 'DENY');
   });
 
+  it('SAN matchers test each SAN on its own (mtls_authenticated), on a certificate valid for the route', () => {
+    const san = (kind: 'dns' | 'email' | 'uri', m: StringMatcher): RoutePolicy => ({ allow: [clause('or', { kind: 'client_certificate', conditions: [{ kind: 'san', san: kind, match: [m] }], at })], deny: [] });
+    const principal = (p: RoutePolicy) => (buildRbacPolicies(p, true).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!.principals[0];
+    const some = (san_type: string, matcher: unknown) => ({
+      custom: {
+        name: 'envoy.rbac.principals.mtls_authenticated',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.rbac.principals.mtls_authenticated.v3.Config', san_matcher: { san_type, matcher } },
+      },
+    });
+    const valid = { header: { name: 'x-mtls-edge-peer-fingerprint', present_match: true } };
+    assert.deepEqual(principal(san('uri', is('spiffe://x/a,b'))), { and_ids: { ids: [valid, some('URI', { exact: 'spiffe://x/a,b' })] } });
+    assert.deepEqual(principal(san('email', { op: 'in', values: ['a@x', 'b@x'] })), {
+      and_ids: { ids: [valid, { or_ids: { ids: [some('EMAIL', { exact: 'a@x' }), some('EMAIL', { exact: 'b@x' })] } }] },
+    });
+    // Never `exact` for DNS: Envoy would compare it with wildcard rules (*.x.example would match a.x.example).
+    const dns = principal(san('dns', is('a.x.example'))) as { and_ids: { ids: Array<ReturnType<typeof some>> } };
+    const regex = (dns.and_ids.ids[1]!.custom.typed_config.san_matcher.matcher as { safe_regex: { regex: string } }).safe_regex.regex;
+    assert.ok(full(regex).test('A.X.Example'));
+    for (const no of ['*.x.example', 'b.a.x.example', 'a.x.example,b', 'a.x.\u0435xample']) assert.ok(!full(regex).test(no), no);
+  });
+
   it('invalid_client_certificate never holds on a route without a client CA (as in Pomerium)', () => {
     const policy: RoutePolicy = { allow: [clause('or', { kind: 'invalid_client_certificate', at })], deny: [] };
     const principals = (ca: boolean) => (buildRbacPolicies(policy, ca).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!.principals;
