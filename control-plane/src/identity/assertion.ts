@@ -66,13 +66,14 @@ export function buildAssertionClaims(identity: CertificateIdentity, audience: st
 /**
  * The value of an X-Pomerium-Claim-* header for `claim`: arrays joined with ",", numbers as
  * decimal. Undefined when the claim is absent or empty, or when its value could not travel in a
- * header (control characters such as CR or LF, possible in certificate names).
+ * header (control characters such as CR or LF, possible in certificate names), or when an element of
+ * an array holds a comma: the upstream would read one SAN `evil.ex,victim.ex` as two (the JWT keeps it whole).
  */
 export function claimHeaderValue(claims: AssertionClaims, claim: string): string | undefined {
   if (!Object.hasOwn(claims, claim)) return undefined;
   const value = claims[claim];
   if (value === undefined) return undefined;
-  if (Array.isArray(value) && value.length === 0) return undefined;
+  if (Array.isArray(value) && (value.length === 0 || value.some((v) => v.includes(',')))) return undefined;
   const text = Array.isArray(value) ? value.join(',') : String(value);
   // eslint-disable-next-line no-control-regex
   return /[\u0000-\u0008\u000a-\u001f\u007f]/.test(text) ? undefined : text;

@@ -152,4 +152,7 @@ test('claimHeaderValue: strings as they are, arrays joined with ",", absent or u
   assert.equal(claimHeaderValue({ ...claims, empty: [] }, 'empty'), undefined);
   assert.equal(claimHeaderValue({ ...claims, user: 'a\r\nX-Injected: 1' }, 'user'), undefined);
   assert.equal(claimHeaderValue({ ...claims, user: 'tab\tok' }, 'user'), 'tab\tok');
+  // One SAN with a comma would read as two once joined: no header (the JWT has the list).
+  assert.equal(claimHeaderValue({ ...claims, san_dns: ['evil.ex,victim.ex'] }, 'san_dns'), undefined);
+  assert.equal(claimHeaderValue({ ...claims, common_name: 'a,b' }, 'common_name'), 'a,b', 'a single value is not a list');
 });
