@@ -117,12 +117,14 @@ describe('enforcement: policy — only routes that need a user ask for a certifi
 });
 
 describe('reject_connection with a CRL, SAN matchers and max_verify_depth 1', () => {
-  const extra = {} as Record<'revoked' | 'otherDomain' | 'serverOnly' | 'notYetValid' | 'caAsClient' | 'good', ClientCert>;
+  const extra = {} as Record<'revoked' | 'otherDomain' | 'serverOnly' | 'notYetValid' | 'caAsClient' | 'good' | 'victim' | 'commaDns', ClientCert>;
   const ctx = withEdge(
     (up) =>
-      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  crl_file: crl.pem\n  enforcement: reject_connection\n  max_verify_depth: 1\n  match_subject_alt_names:\n    - email: .*@example\\.com\nroutes:\n${route(HOSTS.x, up.url)}`,
+      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  crl_file: crl.pem\n  enforcement: reject_connection\n  max_verify_depth: 1\n  match_subject_alt_names:\n    - email: .*@example\\.com\n    - dns: victim\\.ex\nroutes:\n${route(HOSTS.x, up.url)}`,
     async (pki) => {
       const a = pki.caAuthority;
+      extra.victim = client(await issueClientCertificate(a, { commonName: 'vic', email: 'vic@other.test', dnsNames: ['victim.ex'] }));
+      extra.commaDns = client(await issueClientCertificate(a, { commonName: 'eve', email: 'eve@other.test', dnsNames: ['evil.ex,victim.ex'] }));
       const revoked = await issueClientCertificate(a, { commonName: 'mallory', email: 'mallory@example.com' });
       extra.revoked = client(revoked);
       extra.good = client(await issueClientCertificate(a, { commonName: 'dave', email: 'dave@example.com' }));
@@ -140,6 +142,10 @@ describe('reject_connection with a CRL, SAN matchers and max_verify_depth 1', ()
   });
   it('a revoked certificate is refused', async () => assert.match(await refused(extra.revoked), /CERTIFICATE_REVOKED/));
   it('a certificate whose SANs do not match is refused', async () => assert.match(await refused(extra.otherDomain), /ALERT/));
+  it('each SAN is matched whole: DNS SAN victim.ex passes `dns: victim\\.ex`, one SAN evil.ex,victim.ex does not', async () => {
+    assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...extra.victim })).status, 200);
+    assert.match(await refused(extra.commaDns), /ALERT/);
+  });
   it('a chain deeper than max_verify_depth (via an intermediate) is refused', async () => assert.match(await refused(ctx.pki.clientAViaIntermediate), /ALERT/));
   it('not yet valid, expired, a CA certificate, or a usage that forbids client auth: refused', async () => {
     for (const c of [extra.notYetValid, ctx.pki.expiredA, extra.caAsClient, extra.serverOnly]) assert.match(await refused(c), /ALERT/);
