@@ -67,6 +67,9 @@ const CRITERIA = [
     'domain: { ends_with: example.com }',
     'domain: { is: b.example }',
     'domain: { not: example.com }',
+    // Larger regexes than Envoy's default RE2 limit (100) admits: the bootstrap raises it.
+    'domain: { ends_with: contractors.example.com }',
+    `email: { in: [${Array.from({ length: 9 }, (_, i) => `user${i}@contractors.example.com`).join(', ')}, "bob+x@contractors.example.com"] }`,
     ...FUZZ_CRITERIA,
   ]),
 ];
@@ -143,6 +146,8 @@ describe('Envoy and the ext_authz service decide alike, on tricky and on random 
     for (const expected of [
       'plusInName × email: { is: "bob+x@contractors.example.com" }',
       'plusInName × domain: { is: contractors.example.com }',
+      'plusInName × domain: { ends_with: contractors.example.com }',
+      `plusInName × ${CRITERIA.find((c) => c.startsWith('email: { in: [user0'))}`,
       'equalsSign × email: { is: "x=y@example.com" }',
       'equalsSign × email: { starts_with: "x=" }',
       'leadingHash × email: { is: "#a@b.example" }',
