@@ -300,6 +300,8 @@ describe('a host whose routes trust different CAs (enforcement policy): a certif
       yaml:
         `${SERVER}downstream_mtls:\n  enforcement: policy\nroutes:\n` +
         route('/a', 'ca-a.pem', '      allow:\n        or:\n          - email: { ends_with: "@example.com" }\n') +
+        // Envoy tests SANs on the connection (per-SAN principal): the route's own check must still count.
+        route('/san-a', 'ca-a.pem', '      allow:\n        or:\n          - client_certificate: { san_email: { ends_with: "@example.com" } }\n') +
         route('/b', 'ca-b.pem', '      allow:\n        or:\n          - authenticated_user: true\n'),
     });
   });
@@ -316,5 +318,10 @@ describe('a host whose routes trust different CAs (enforcement policy): a certif
     assert.equal((await get('/a/2', ctx.pki.clientB)).status, 403, 'bob@example.com from CA B on a CA A route');
     assert.equal((await get('/b/2', ctx.pki.clientA)).status, 403, 'alice from CA A on a CA B route');
     assert.equal((await get('/b/3')).status, 403);
+    assert.equal((await get('/san-a/1', ctx.pki.clientA)).status, 200);
+    assert.equal((await get('/san-a/2', ctx.pki.clientB)).status, 403, 'SAN bob@example.com from CA B on a CA A route');
+    const stranger = await createRootCa({ commonName: 'Stranger CA' });
+    const fake = await issueClientCertificate(stranger, { commonName: 'mallory', email: 'mallory@example.com' });
+    assert.equal((await get('/san-a/3', { cert: fake.certPem, key: fake.keyPem })).status, 403, 'a SAN in an untrusted certificate');
   });
 });

@@ -2,4 +2,3 @@ export type { AssertionClaims, CertificateIdentity, SigningKey } from './types.j
 export { certificateIdentity, clearIdentityCache, identityFromEnvoyCertificate, MAX_CACHED_IDENTITIES } from './certificate-identity.js';
 export { defaultSigningKeyPath, loadOrCreateSigningKey, signingKeyFromPem, SIGNING_KEY_FILE, type Fallible } from './signing-key.js';
 export { AssertionSigner, buildAssertionClaims, claimHeaderValue, DEFAULT_ASSERTION_LIFETIME_SECONDS, jwks } from './assertion.js';
-export { comparableHostName, isHostName, isMailAddress, normaliseHostName, type HostNamePart } from './names.js';

@@ -48,7 +48,7 @@ export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): Certifi
  * byte by byte: UTF-8 sequences become their characters, and a byte that starts no valid sequence becomes
  * the lone surrogate U+DC80…U+DCFF (as Python's surrogateescape), which no policy value (valid UTF-8) holds.
  */
-export function decodeBytes(bytes: Uint8Array): string {
+function decodeBytes(bytes: Uint8Array): string {
   let text = '';
   for (let i = 0; i < bytes.length; ) {
     const length = utf8SequenceLength(bytes, i);
