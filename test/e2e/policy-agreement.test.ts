@@ -45,6 +45,9 @@ const RAW: Record<string, FuzzCertificate> = {
   cyrillicEmail: { subject: [[['CN', 'eve']]], sans: [['email', 'alice@ex\u0430mple.com']] },
   idnEmail: { subject: [[['CN', 'ida']]], sans: [['email', 'ida@xn--bcher-kva.example']] },
   commaUri: { subject: [[['CN', 'svc']]], sans: [['uri', 'spiffe://example.com/a,b']] },
+  // Bytes a header value cannot hold, in the email SAN list: Envoy must not take the common name instead.
+  nulEmail: { subject: [[['CN', 'alice@example.com']]], sans: [['email', 'x\0y@example.com']] },
+  crlfEmail: { subject: [[['CN', 'alice@example.com']]], sans: [['email', 'x@example.com\r\nX-A: b']] },
   splitUri: { subject: [[['CN', 'svc']]], sans: [['uri', 'spiffe://example.com/a'], ['uri', 'b']] },
 };
 
@@ -179,6 +182,9 @@ describe('Envoy and the ext_authz service decide alike, on tricky and on random 
       'commaEmail × domain: example.com',
       'commaEmail × email: { not: alice@example.com }',
       'commaEmailSecond × email: alice@example.com',
+      'nulEmail × email: alice@example.com',
+      'crlfEmail × email: alice@example.com',
+      'crlfEmail × email: { ends_with: "@example.com" }',
       'splitUri × client_certificate: { san_uri: "spiffe://example.com/a,b" }',
       // A common name is an email only if it is a mail address.
       'cnSmuggle × email: alice@example.com',
