@@ -137,8 +137,9 @@ export function normalizeSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
 }
 
-function readableName(name: string): string {
-  return name === '' ? '(empty subject)' : name.split('\n').join(', ');
+/** Node gives no string at all (undefined, whatever its types say) for an empty name, which BoringSSL accepts. */
+function readableName(name: string | undefined): string {
+  return name === undefined || name === '' ? '(empty subject)' : name.split('\n').join(', ');
 }
 
 const OID_UPN = '1.3.6.1.4.1.311.20.2.3';
