@@ -1,0 +1,100 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { envoyProtoPaths } from '../xds/protos.js';
+
+// The ext_authz gRPC contract (envoy.service.auth.v3) as the service speaks it: the service definition, the
+// parts of the messages it reads and writes, and the deny it sends.
+
+export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
+
+/** google.rpc.Code values the filter looks at. */
+export const GRPC_OK = 0;
+const GRPC_PERMISSION_DENIED = 7;
+
+let serviceDefinition: grpc.ServiceDefinition | undefined;
+
+/** envoy.service.auth.v3.Authorization, loaded from the Envoy protos in npm (once; loading takes a while). */
+export function loadAuthorizationService(): grpc.ServiceDefinition {
+  if (!serviceDefinition) {
+    const definition = protoLoader.loadSync(AUTHORIZATION_PROTO, {
+      includeDirs: envoyProtoPaths().includeDirs,
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: false,
+      oneofs: true,
+    });
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as AuthorizationPackage;
+    serviceDefinition = pkg.envoy.service.auth.v3.Authorization.service;
+  }
+  return serviceDefinition;
+}
+
+interface AuthorizationPackage {
+  envoy: { service: { auth: { v3: { Authorization: { service: grpc.ServiceDefinition } } } } };
+}
+
+/** The parts of envoy.service.auth.v3.CheckRequest the service reads (proto-loader, keepCase). */
+export interface CheckRequest {
+  attributes?: {
+    source?: { certificate?: string; principal?: string };
+    request?: {
+      http?: {
+        method?: string;
+        path?: string;
+        headers?: Record<string, string>;
+        /** Sent instead of `headers` when the filter has encode_raw_headers. */
+        header_map?: { headers?: Array<{ key?: string; value?: string; raw_value?: Uint8Array }> };
+      };
+    };
+    context_extensions?: Record<string, string>;
+  } | null;
+}
+
+export interface HeaderValueOption {
+  header: { key: string; value: string };
+  append_action: 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';
+}
+
+/** envoy.service.auth.v3.CheckResponse as a plain object: exactly one of ok_response and denied_response. */
+export interface CheckResponse {
+  status: { code: number; message?: string };
+  ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
+  /** `code`: Forbidden, or 495 for a certificate that does not verify (Envoy passes any HTTP status on). */
+  denied_response?: { status: { code: 'Forbidden' | number }; headers: HeaderValueOption[]; body: string };
+}
+
+export function overwrite(key: string, value: string): HeaderValueOption {
+  return { header: { key, value }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' };
+}
+
+/** HTTP 495 (SSL Certificate Error), as the edge answers a certificate that is not valid for a route. */
+export const CERTIFICATE_ERROR_STATUS = 495;
+
+/** The 403 (or 495) Envoy sends: the reason as one line of plain text, with nothing a browser could take for markup. */
+export function denied(reason: string, httpStatus: 'Forbidden' | number = 'Forbidden'): CheckResponse {
+  // Envoy pastes this text into the 403 page, HTML or JSON (translate/policy-filters.ts): no markup, no quotes.
+  const body = reason
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .replace(/&/g, '+')
+    .replace(/"/g, "'")
+    .replace(/\\/g, '/');
+  return {
+    status: { code: GRPC_PERMISSION_DENIED, message: body },
+    denied_response: {
+      status: { code: httpStatus },
+      headers: [overwrite('content-type', 'text/plain; charset=utf-8')],
+      body,
+    },
+  };
+}
+
+export function requestHeader(http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']>, name: string): string | undefined {
+  const value = http.headers?.[name];
+  if (value !== undefined) return value;
+  const entry = http.header_map?.headers?.find((h) => h.key?.toLowerCase() === name);
+  if (!entry) return undefined;
+  return entry.value ?? (entry.raw_value ? Buffer.from(entry.raw_value).toString('utf8') : undefined);
+}
