@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { issueServerCertificate } from '../../control-plane/src/pki/index.js';
+import { issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
 import { CLI, requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import { channelCredentials, createControlChannelPki, type ChannelClient, type ControlChannelPki } from '../support/control-channel-pki.js';
-import { tryAdsStream, tryCheck } from '../support/control-channel-client.js';
+import { openAdsStream, tryAdsStream, tryCheck } from '../support/control-channel-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -38,6 +38,7 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
   let xdsPort: number;
   let adminUrl: string;
   const target = () => `127.0.0.1:${xdsPort}`;
+  let nodeIds = ['edge-1', 'fleet-member-1'];
   const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as Status;
   const waitFor = async (what: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -52,7 +53,7 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
   const config = (prefix: string) => `address: 127.0.0.1:${httpsPort}
 admin_address: ${new URL(adminUrl).host}
 xds_address: 127.0.0.1:${xdsPort}
-${channel.yaml}xds_node_ids: [edge-1, fleet-member-1]
+${channel.yaml}xds_node_ids: [${nodeIds.join(', ')}]
 certificate_file: server.pem
 certificate_key_file: server-key.pem
 routes:
@@ -143,6 +144,21 @@ routes:
     await waitFor('the real edge-1 still synced', synced);
   });
 
+  it('Check answers only a certificate that names a node this control plane serves', async () => {
+    const request = { attributes: { source: { certificate: encodeURIComponent(pki.clientA.cert) }, context_extensions: { route: 'no-such-route' } } };
+    const unlisted = await tryCheck(target(), channelCredentials(channel.ca.certPem, await channel.node('edge-2')), request);
+    assert.equal(unlisted.response, undefined);
+    assert.equal(unlisted.error?.code, PERMISSION_DENIED, 'edge-2 is not in xds_node_ids');
+    assert.match(unlisted.error?.details ?? '', /names no node this control plane serves/);
+    const nameless = await issueClientCertificate(channel.ca, { commonName: 'edge-1', extendedKeyUsage: 'clientAuth' });
+    const noNode = await tryCheck(target(), channelCredentials(channel.ca.certPem, { cert: nameless.certPem, key: nameless.keyPem }), request);
+    assert.equal(noNode.error?.code, PERMISSION_DENIED, 'a CN is not a node id');
+    // The positive control: the same call with edge-1's certificate reaches the service (which denies the unknown route).
+    const answered = await tryCheck(target(), channelCredentials(channel.ca.certPem, edge1), request);
+    assert.equal(answered.error, undefined);
+    assert.match(answered.response?.denied_response?.body ?? '', /not known to the control plane/);
+  });
+
   it('rotating the control channel certificate under load: no failed request, new handshakes get the new certificate', async () => {
     const seenCertificate = () =>
       new Promise<string>((resolve, reject) => {
@@ -189,6 +205,30 @@ routes:
     assert.deepEqual(failures, []);
     assert.ok(served > 10, `requests were served during the rotation (${served})`);
     assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/after-rotation/x' })).status, 200);
+    // A new connection of Envoy's own accepts the new certificate too: restart the control plane, and Envoy syncs again.
+    const stopped = new Promise((r) => controlPlane.once('exit', r));
+    controlPlane.kill('SIGTERM');
+    await stopped;
+    controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+    await waitFor('Envoy reconnected to the new certificate', synced, 30_000);
+  });
+
+  it('an open stream ends when its node leaves xds_node_ids; later calls from it are refused too', async () => {
+    const fleet = await channel.fleet('green');
+    const credentials = channelCredentials(channel.ca.certPem, fleet);
+    const { stream, first, ended } = openAdsStream(target(), credentials, 'fleet-member-1');
+    assert.equal((await first).type_url, 'type.googleapis.com/envoy.config.listener.v3.Listener', 'admitted while listed');
+    const version = (await status()).configVersion;
+    nodeIds = ['edge-1'];
+    writeFileSync(configPath, config('/after-rotation'));
+    const end = await ended;
+    assert.equal(end.code, PERMISSION_DENIED, JSON.stringify(end));
+    assert.match(end.details, /not in xds_node_ids|fleet certificate may only use/);
+    stream.cancel();
+    // (xds_node_ids is not part of what Envoy gets: the version stays, and edge-1 keeps its stream.)
+    const after = await waitFor('edge-1 is still served', synced);
+    assert.equal(after.configVersion, version);
+    assert.deepEqual(after.nodes.map((n) => n.node), ['edge-1']);
   });
 });
 

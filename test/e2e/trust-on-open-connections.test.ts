@@ -9,6 +9,9 @@ import { acrossTheChange as acrossChange, openConnection } from '../support/open
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
+/** A route Envoy refuses (its RE2 program is over Envoy's limit), as hot-reload.test.ts makes one. */
+const REFUSED_ROUTE = (host: string, to: string) => `  - from: https://${host}\n    to: ${to}\n    regex: ^/[a-z]{1,1000}\n    allow_any_authenticated_user: true\n`;
+
 /**
  * A change that narrows trust reaches connections that are already open: the next request on a connection whose
  * certificate no longer passes gets 495 (or finds the connection closed) and never reaches the upstream, over
@@ -24,7 +27,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const) describe(`trust is current
   const crl = () => createCrl(pki.caAuthority, settings.revoked);
   let up: TestUpstream;
   let edge: RunningEdge;
-  const settings = { depth: 3, sanRegex: '.*@example\\.com', zCa: 'z-ca.pem', revoked: [] as string[] };
+  const settings = { depth: 3, sanRegex: '.*@example\\.com', zCa: 'z-ca.pem', revoked: [] as string[], crlFile: 'crl.pem', refusedRoute: false };
 
   // Three hosts of three chains: x trusts the global CA, y its own CA file, z a CA file whose path changes.
   const config = () => `
@@ -34,7 +37,7 @@ certificates:
   - { cert: z.pem, key: z-key.pem }
 downstream_mtls:
   ca_file: ca-a.pem
-  crl_file: crl.pem
+  crl_file: ${settings.crlFile}
   max_verify_depth: ${settings.depth}
   match_subject_alt_names:
     - email: '${settings.sanRegex}'
@@ -50,7 +53,7 @@ routes:
     to: ${up.url}
     tls_downstream_client_ca_file: ${settings.zCa}
     allow_any_authenticated_user: true
-`;
+${settings.refusedRoute ? REFUSED_ROUTE(HOSTS.x, up.url) : ''}`;
 
   before(async () => {
     pki = await createTestPki();
@@ -162,6 +165,29 @@ routes:
         }
       },
     });
+  });
+
+  it('a narrowing in the same edit as a route Envoy refuses: old connections fail closed (495), never the upstream', async (t) => {
+    const revoked = await newClient('alice-nack');
+    await acrossTheChange(t, {
+      host: HOSTS.x,
+      refused: revoked,
+      change: async () => {
+        // One edit: the CRL (a new file, so that one write of the config carries both) and a route Envoy refuses.
+        settings.revoked.push(revoked.serialHex);
+        writeFileSync(join(pki.dir, 'crl-2.pem'), await crl());
+        settings.crlFile = 'crl-2.pem';
+        settings.refusedRoute = true;
+        edge.writeConfig(config());
+        await edge.waitForStatus((s) => s.rejected !== null && s.ready, 15_000);
+      },
+    });
+    assert.match((await edge.status()).rejected?.message ?? '', /RE2|regex|program size/i);
+    // The next good edit serves the stale template again (and the CRL file of the tests after this one).
+    replaceFile('crl.pem', await crl());
+    settings.crlFile = 'crl.pem';
+    settings.refusedRoute = false;
+    await applied(() => edge.writeConfig(config()));
   });
 
   it('a TLS session made before a narrowing never resumes after it (TLS 1.2 and 1.3)', async () => {

@@ -15,18 +15,21 @@ export interface AdsAttempt {
 
 let adsClientConstructor: grpc.ServiceClientConstructor | undefined;
 
+function adsConstructor(): grpc.ServiceClientConstructor {
+  if (!adsClientConstructor) {
+    const protos = envoyProtoPaths();
+    const definition = protoLoader.loadSync(protos.service, { includeDirs: protos.includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
+    adsClientConstructor = (grpc.loadPackageDefinition(definition) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } }).envoy.service.discovery.v3.AggregatedDiscoveryService;
+  }
+  return adsClientConstructor;
+}
+
 /**
  * What any process that reaches the port could try: open an ADS stream as `nodeId` and ask for listeners and
  * secrets (the server's private key), like an Envoy would. Resolves after the first response or the stream's end.
  */
 export function tryAdsStream(target: string, credentials: grpc.ChannelCredentials, nodeId: string, timeoutMs = 5_000): Promise<AdsAttempt> {
-  if (!adsClientConstructor) {
-    const protos = envoyProtoPaths();
-    const definition = protoLoader.loadSync(protos.service, { includeDirs: protos.includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
-    const ads = (grpc.loadPackageDefinition(definition) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } }).envoy.service.discovery.v3.AggregatedDiscoveryService;
-    adsClientConstructor = ads;
-  }
-  const client = new adsClientConstructor(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]> };
+  const client = new (adsConstructor())(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]> };
   return new Promise((resolve) => {
     const attempt: AdsAttempt = { responses: [] };
     const stream = client.StreamAggregatedResources();
@@ -48,6 +51,25 @@ export function tryAdsStream(target: string, credentials: grpc.ChannelCredential
     stream.write({ node: { id: nodeId, cluster: 'mtls-edge' }, type_url: LISTENER_TYPE });
     stream.write({ type_url: SECRET_TYPE });
   });
+}
+
+/** A long-lived ADS stream: its first response, and how it ends (the server may end it later). */
+export function openAdsStream(target: string, credentials: grpc.ChannelCredentials, nodeId: string) {
+  const client = new (adsConstructor())(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]> };
+  const stream = client.StreamAggregatedResources();
+  const first = new Promise<AdsAttempt['responses'][number]>((resolve, reject) => {
+    stream.once('data', resolve);
+    stream.once('error', reject);
+  });
+  const ended = new Promise<{ code: number; details: string }>((resolve) => {
+    stream.on('error', (e: grpc.ServiceError) => {
+      client.close();
+      resolve({ code: e.code, details: e.details });
+    });
+  });
+  stream.on('data', () => {});
+  stream.write({ node: { id: nodeId, cluster: 'mtls-edge' }, type_url: LISTENER_TYPE });
+  return { stream, first, ended };
 }
 
 type CheckClient = grpc.Client & { Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: CheckWire) => void): void };

@@ -13,7 +13,7 @@ import { openControlChannel, type ControlChannel } from '../runtime/control-chan
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
-import { AdsServer, loadResourceRoot, ResourceCodec } from '../xds/index.js';
+import { AdsServer, loadResourceRoot, PeerPolicy, ResourceCodec } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
 import { printErrors } from './load.js';
 
@@ -35,7 +35,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const log = createLogger();
   const envoyBinary = o.startEnvoy ? findEnvoy(process.env) : undefined;
   let allowedNodeIds: readonly string[] = [];
-  const ads = new AdsServer(log, () => allowedNodeIds);
+  const peers = new PeerPolicy(() => allowedNodeIds);
+  const ads = new AdsServer(log, peers);
   // The ext_authz service shares the xDS gRPC server: Envoy reaches both over its one control-plane cluster.
   const authz = authorizationState();
   const authzService = new AuthorizationService({ table: () => authz.table, signer: () => authz.signer, log, onDecision: (d) => authz.onDecision(d) });
@@ -53,6 +54,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   }
   const { config } = first;
   allowedNodeIds = config.xdsTls?.nodeIds ?? [];
+  peers.setClientCa(config.xdsTls?.clientCaPem);
   const metrics = createMetrics(ads, reloader.state, () => authzService.stats());
   authz.onDecision = (d) => metrics.authzDecisions.inc({ decision: d.allowed ? 'allow' : 'deny', cached: String(d.cached) });
   metrics.snapshots.inc(); // the first one, set before the metrics existed
@@ -93,8 +95,12 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const onFilesChanged = () => {
     const outcome = reloader.reload();
     if (outcome.ok) {
-      allowedNodeIds = outcome.config.xdsTls?.nodeIds ?? [];
       channel.apply(outcome.config);
+      if (outcome.config.xdsTls) {
+        allowedNodeIds = outcome.config.xdsTls.nodeIds;
+        peers.setClientCa(outcome.config.xdsTls.clientCaPem);
+        ads.recheckStreams(); // an Envoy the new CA or node list leaves out loses its open stream too
+      }
     }
     watcher.setFiles(outcome.files);
   };
@@ -104,6 +110,9 @@ export async function runCommand(o: RunOptions): Promise<number> {
     (dir, e) => log.warn({ dir, err: e.message }, 'cannot watch folder'),
   );
   if (o.watch) watcher.setFiles(first.files);
+  // A certificate that expires ends its stream too (Envoy then reconnects with its renewed one, or not at all).
+  const expiryCheck = setInterval(() => ads.recheckStreams(), 60_000);
+  expiryCheck.unref();
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
@@ -139,6 +148,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   process.on('exit', () => envoy?.killNow());
 
   const code = await done;
+  clearInterval(expiryCheck);
   watcher.close();
   await envoy?.stop();
   await ads.close();

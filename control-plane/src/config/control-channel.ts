@@ -2,7 +2,7 @@ import type { Diagnostics, Location } from './diagnostics.js';
 import { readStringOrList, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
 import { certificatesToPem, parseCertificates, parsePrivateKey } from './pem.js';
-import type { ControlChannelTls, SocketAddress } from './types.js';
+import type { CertificateBundle, ControlChannelTls, SocketAddress } from './types.js';
 
 /** The keys of the control channel's TLS; each also as an environment variable in upper case. */
 export const CONTROL_CHANNEL_KEYS = ['xds_certificate', 'xds_certificate_file', 'xds_certificate_key', 'xds_certificate_key_file', 'xds_client_ca', 'xds_client_ca_file'] as const;
@@ -62,6 +62,7 @@ export function readControlChannelTls(root: MapValue, xdsAddress: SocketAddress 
     certPem: certificatesToPem(parsedCert.certs),
     keyPem: parsedKey.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
     clientCaPem: bundle.pem,
+    clientCaFingerprints: bundle.fingerprints,
     nodeIds,
   };
 }
@@ -89,4 +90,16 @@ function firstAt(root: MapValue): Location {
     if (v) return v.at;
   }
   return root.at;
+}
+
+/**
+ * The control channel's CA must issue Envoys' certificates only: if it also issued users' certificates (a global or
+ * route client CA), any user's certificate would open the control channel.
+ */
+export function checkControlChannelCaApart(root: MapValue, tls: ControlChannelTls | undefined, userCas: Array<CertificateBundle | undefined>, diag: Diagnostics): void {
+  if (!tls) return;
+  const shared = userCas.find((ca) => ca?.fingerprints.some((f) => tls.clientCaFingerprints.includes(f)));
+  if (!shared) return;
+  const at = (root.entries.get('xds_client_ca_file') ?? root.entries.get('xds_client_ca'))?.at ?? root.at;
+  diag.error(at, `shares a CA with ${shared.origin}, which issues users' certificates: any user could then open the control channel. Give the control channel a CA of its own (\`mtls-edge certs control-plane HOST…\`)`);
 }

@@ -6,7 +6,7 @@ import { DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.
 import { decodeInlinePem, parsePrivateKey } from './pem.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
-import { CONTROL_CHANNEL_KEYS, CONTROL_CHANNEL_LIST_KEYS, readControlChannelTls } from './control-channel.js';
+import { checkControlChannelCaApart, CONTROL_CHANNEL_KEYS, CONTROL_CHANNEL_LIST_KEYS, readControlChannelTls } from './control-channel.js';
 import { describeKind, parseYamlSource, type SourceValue } from './source.js';
 import { rootCertificates } from 'node:tls';
 import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
@@ -67,6 +67,7 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   const routeItems: SourceValue[] = readList(root, 'routes', diag) ?? [];
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
+  checkControlChannelCaApart(root, xdsTls, [clientCa, ...routes.map((r) => r?.clientCa)], diag);
   // As in Pomerium, certificate_authority adds to the system roots (a route's tls_custom_ca replaces both).
   const extraUpstreamCaInput = readInlineOrFile(root, 'certificate_authority', 'certificate_authority_file', files, diag);
   const extraUpstreamCa = extraUpstreamCaInput && toCertificateBundle(extraUpstreamCaInput, diag);

@@ -139,6 +139,8 @@ export interface ControlChannelTls {
   certPem: string;
   keyPem: string;
   clientCaPem: string;
+  /** SHA-256 of each CA in `clientCaPem`: it must share none with the users' client CAs. */
+  clientCaFingerprints: string[];
   /** Node ids a fleet certificate may claim (sorted); a per-Envoy certificate names its own. */
   nodeIds: string[];
 }

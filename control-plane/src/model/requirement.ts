@@ -36,10 +36,20 @@ export function certificateCheck(route: RouteConfig, requirement: ClientCaRequir
 export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: boolean): ClientTrust | undefined {
   if (!('ca' in requirement)) return undefined;
   const v = requirement.validation;
-  const trust: ClientTrust = { caPem: requirement.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
-  if (sharedHost) trust.directIssuerOnly = true;
+  // Thousands of routes share a few trusts, and the verifier parses each ClientTrust object once: share the objects.
+  const key = [requirement.ca.fingerprints.join(','), v.maxVerifyDepth, sharedHost, JSON.stringify(v.matchSubjectAltNames), v.crlPem].join('\n');
+  let trust = trustByContent.get(key);
+  if (!trust) {
+    trust = { caPem: requirement.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
+    if (sharedHost) trust.directIssuerOnly = true;
+    if (trustByContent.size >= MAX_SHARED_TRUSTS) trustByContent.clear(); // reloads bring new contents
+    trustByContent.set(key, trust);
+  }
   return trust;
 }
+
+const trustByContent = new Map<string, ClientTrust>();
+const MAX_SHARED_TRUSTS = 1024;
 
 const idByBundle = new WeakMap<CertificateBundle, string>();
 

@@ -52,3 +52,18 @@ function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean): EnvoyJs
   });
   return { ...out, typed_per_filter_config: perFilter };
 }
+
+/**
+ * What an old generation name serves when the control plane cannot vouch for the stale template: Envoy refused
+ * the route configurations of the very edit that changed trust (the template holds the same routes, so Envoy
+ * would refuse it too). Every request on such a connection gets 495 and a new handshake checks the certificate
+ * against the current trust: it fails closed until the next good edit. Nothing in it comes from the user's config.
+ */
+export function buildClosedRouteConfiguration(): NamedResource {
+  const name = CLOSED_ROUTE_CONFIGURATION_TEMPLATE;
+  const body = 'The trust this connection was checked against has changed. Open a new connection (reload the page): it will be checked against the current trust.\n';
+  const route = { match: { prefix: '/' }, direct_response: { status: 495, body: { inline_string: body } } };
+  return { name, resource: buildRouteConfigurationResource(name, [{ name: 'closed', domains: ['*'], routes: [route] }]) };
+}
+
+export const CLOSED_ROUTE_CONFIGURATION_TEMPLATE = 'routes-closed';

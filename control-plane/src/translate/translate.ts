@@ -3,7 +3,7 @@ import { buildCluster } from './cluster.js';
 import { buildListener } from './listener.js';
 import { buildRouteConfiguration } from './route-configuration.js';
 import { buildSecrets } from './secrets.js';
-import { buildStaleRouteConfiguration } from './stale-route-configuration.js';
+import { buildClosedRouteConfiguration, buildStaleRouteConfiguration } from './stale-route-configuration.js';
 import type { EnvoyResources, NamedResource } from './types.js';
 
 /** Edge model → Envoy resources. Pure and deterministic: the same model gives byte-identical output. */
@@ -13,8 +13,14 @@ export function translate(model: EdgeModel): EnvoyResources {
     listeners: [buildListener(model)],
     routeConfigurations: sortByName(model.classes.map((c) => buildRouteConfiguration(c, model.jwks))),
     secrets: sortByName(buildSecrets(model)),
-    staleRouteConfiguration: buildStaleRouteConfiguration(model),
+    staleRouteConfiguration: once(() => buildStaleRouteConfiguration(model)),
+    closedRouteConfiguration: buildClosedRouteConfiguration(),
   };
+}
+
+function once<T>(build: () => T): () => T {
+  let built: { value: T } | undefined;
+  return () => (built ??= { value: build() }).value;
 }
 
 function sortByName(list: NamedResource[]): NamedResource[] {

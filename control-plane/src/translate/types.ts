@@ -21,6 +21,11 @@ export interface EnvoyResources {
   listeners: NamedResource[];
   routeConfigurations: NamedResource[];
   secrets: NamedResource[];
-  /** Served (renamed) only when Envoy asks for a route configuration of an older trust generation: never pushed unasked. */
-  staleRouteConfiguration?: NamedResource;
+  /**
+   * Served (renamed) only when Envoy asks for a route configuration of an older trust generation: never pushed
+   * unasked. Built on first call (a copy of every route with a CA: most configs never need it).
+   */
+  staleRouteConfiguration?: () => NamedResource;
+  /** Served under an older generation name instead of the stale template after Envoy refused this edit's routes. */
+  closedRouteConfiguration?: NamedResource;
 }

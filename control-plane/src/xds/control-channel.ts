@@ -1,4 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import type { PeerPolicy } from './peer-policy.js';
 
 type CertificateProvider = grpc.experimental.CertificateProvider;
 type CaCertificateUpdateListener = grpc.experimental.CaCertificateUpdateListener;
@@ -60,4 +62,29 @@ export class ControlChannelCredentials implements CertificateProvider {
   private ca() {
     return { caCertificate: Buffer.from(this.material.clientCaPem) };
   }
+}
+
+/** The client certificate of a TLS stream (DER), `local` for the private socket, undefined for neither. */
+export function peerOf(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>, servesPrivateSocket: boolean): Uint8Array | 'local' | undefined {
+  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
+  if (raw) return raw;
+  // A Unix socket has no remote address; every TCP connection has one (and TLS with a verified certificate).
+  return servesPrivateSocket && call.getPeer() === 'unknown' ? 'local' : undefined;
+}
+
+/** Wraps a service's unary handlers (ext_authz Check): only callers whose certificate names a node we serve get an answer. */
+export function guardUnaryMethods(
+  implementation: grpc.UntypedServiceImplementation,
+  o: { servesPrivateSocket: () => boolean; peers: PeerPolicy; log: Logger },
+): grpc.UntypedServiceImplementation {
+  const guarded: grpc.UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(implementation)) {
+    guarded[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const refusal = o.peers.callRefusal(peerOf(call, o.servesPrivateSocket()));
+      if (refusal === undefined) return (handler as grpc.handleUnaryCall<unknown, unknown>)(call, callback);
+      o.log.warn({ method: name, peer: call.getPeer(), reason: refusal }, 'control channel call refused');
+      callback({ code: grpc.status.PERMISSION_DENIED, details: refusal });
+    };
+  }
+  return guarded;
 }

@@ -6,3 +6,4 @@ export { AdsStreamState } from './stream-state.js';
 export { DeltaStreamState, type DeltaDiscoveryRequestLike, type DeltaDiscoveryResponseLike, type DeltaTypeState } from './delta-stream-state.js';
 export { ControlChannelCredentials, type ChannelTlsMaterial } from './control-channel.js';
 export { FLEET_URI_PREFIX, NODE_URI_PREFIX, nodeRefusal } from './node-identity.js';
+export { PeerPolicy } from './peer-policy.js';

@@ -30,15 +30,22 @@ export function nodeClaims(der: Uint8Array): CertificateNodeClaims {
  * private socket of `run`'s own Envoy (only this process's user can open it). Returns why not, or undefined.
  */
 export function nodeRefusal(nodeId: string, peer: Uint8Array | 'local' | undefined, allowedNodeIds: readonly string[]): string | undefined {
+  let claims: CertificateNodeClaims | undefined;
+  if (peer !== 'local' && peer !== undefined) {
+    try {
+      claims = nodeClaims(peer);
+    } catch {
+      return 'the client certificate does not parse';
+    }
+  }
+  return nodeRefusalFor(nodeId, peer, claims, allowedNodeIds);
+}
+
+/** `nodeRefusal` with the certificate's claims already read (PeerPolicy caches them per certificate). */
+export function nodeRefusalFor(nodeId: string, peer: Uint8Array | 'local' | undefined, claims: CertificateNodeClaims | undefined, allowedNodeIds: readonly string[]): string | undefined {
   if (nodeId === '') return 'the stream names no node id';
   if (peer === 'local') return undefined;
-  if (peer === undefined) return 'the connection presented no client certificate';
-  let claims: CertificateNodeClaims;
-  try {
-    claims = nodeClaims(peer);
-  } catch {
-    return 'the client certificate does not parse';
-  }
+  if (peer === undefined || claims === undefined) return 'the connection presented no client certificate';
   const listed = allowedNodeIds.includes(nodeId);
   if (claims.nodes.includes(nodeId)) {
     return allowedNodeIds.length === 0 || listed ? undefined : `node id ${JSON.stringify(nodeId)} is not in xds_node_ids`;
@@ -48,4 +55,16 @@ export function nodeRefusal(nodeId: string, peer: Uint8Array | 'local' | undefin
   const named = names.length > 0 ? `names ${names.join(', ')}` : `names no node (a URI SAN ${NODE_URI_PREFIX}<id>)`;
   const fleetHint = claims.fleets.length > 0 ? `; a fleet certificate may only use the node ids in xds_node_ids` : '';
   return `node id ${JSON.stringify(nodeId)} is not the one the client certificate ${named}${fleetHint}`;
+}
+
+/**
+ * Whether a unary call (ext_authz Check) may be answered: Check carries no node id, so the caller's certificate must
+ * name a node this control plane serves (listed in `xds_node_ids` when that is set), or a fleet while it is set.
+ */
+export function callerRefusalFor(peer: Uint8Array | 'local' | undefined, claims: CertificateNodeClaims | undefined, allowedNodeIds: readonly string[]): string | undefined {
+  if (peer === 'local') return undefined;
+  if (peer === undefined || claims === undefined) return 'the connection presented no client certificate';
+  if (claims.nodes.some((n) => allowedNodeIds.length === 0 || allowedNodeIds.includes(n))) return undefined;
+  if (claims.fleets.length > 0 && allowedNodeIds.length > 0) return undefined;
+  return 'the client certificate names no node this control plane serves';
 }

@@ -7,7 +7,8 @@ import { TYPE_URL } from '../translate/index.js';
 import { keepRemoved, rollBackType, type Snapshot } from './snapshot.js';
 import { DeltaStreamState, type DeltaDiscoveryRequestLike } from './delta-stream-state.js';
 import { AdsStreamState, type DiscoveryRequestLike, type RequestOutcome } from './stream-state.js';
-import { nodeRefusal } from './node-identity.js';
+import { PeerPolicy } from './peer-policy.js';
+import { guardUnaryMethods, peerOf } from './control-channel.js';
 
 export interface TypeStatus {
   typeUrl: string;
@@ -57,6 +58,8 @@ interface Stream {
   connectedAt: Date;
   state: ProtocolState & (AdsStreamState | DeltaStreamState);
   call: AdsCall;
+  /** The client certificate the stream was opened with (`local`: the private socket). */
+  peer: Uint8Array | 'local' | undefined;
 }
 
 /** ADS (state of the world) over gRPC. It never builds config: it serves whatever snapshot it was given. */
@@ -85,10 +88,10 @@ export class AdsServer {
   /** Set once a private Unix socket is bound: a connection without a remote address then comes through it. */
   private servesPrivateSocket = false;
 
-  /** `allowedNodeIds`: the current `xds_node_ids` (a fleet certificate may claim only these). */
+  /** `peers`: who may use the channel, with the current client CA and `xds_node_ids`. */
   constructor(
     private readonly log: Logger,
-    private readonly allowedNodeIds: () => readonly string[] = () => [],
+    private readonly peers: PeerPolicy = new PeerPolicy(),
   ) {
     const protos = envoyProtoPaths();
     const definition = protoLoader.loadSync(protos.service, {
@@ -107,9 +110,12 @@ export class AdsServer {
     });
   }
 
-  /** Serves another gRPC service (ext_authz) on the same port; call it before `listen`. */
+  /**
+   * Serves another gRPC service (ext_authz) on the same port; call it before `listen`. Its unary methods answer only
+   * callers whose certificate names a node this control plane serves (or `run`'s own Envoy on the private socket).
+   */
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
-    this.server.addService(definition, implementation);
+    this.server.addService(definition, guardUnaryMethods(implementation, { servesPrivateSocket: () => this.servesPrivateSocket, peers: this.peers, log: this.log }));
   }
 
   /** A TCP port: always TLS with a client certificate required (the credentials say which CA). */
@@ -196,8 +202,8 @@ export class AdsServer {
 
   private handleStream(call: AdsCall, protocol: 'sotw' | 'delta'): void {
     const state = protocol === 'sotw' ? new AdsStreamState() : new DeltaStreamState();
-    const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', protocol, connectedAt: new Date(), state, call };
     const peer = peerOf(call, this.servesPrivateSocket);
+    const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', protocol, connectedAt: new Date(), state, call, peer };
     let admitted = false;
     let refused = false;
     call.on('data', (req: DiscoveryRequest) => {
@@ -205,7 +211,7 @@ export class AdsServer {
       if (!admitted || (req.node?.id && req.node.id !== stream.node)) {
         // The first message names the node; a stream never changes node, and speaks only as the one its certificate names.
         const nodeId = req.node?.id ?? '';
-        const refusal = admitted ? 'a stream cannot change its node id' : nodeRefusal(nodeId, peer, this.allowedNodeIds());
+        const refusal = admitted ? 'a stream cannot change its node id' : this.peers.streamRefusal(nodeId, peer);
         if (refusal) {
           refused = true;
           return this.refuse(stream, nodeId, refusal);
@@ -249,6 +255,17 @@ export class AdsServer {
     this.log.info({ stream: stream.id, protocol, peer: call.getPeer() }, 'xds stream opened');
   }
 
+  /**
+   * Asks again, for every open stream, whether its certificate and node may still use the channel (after the client
+   * CA or xds_node_ids changed, or as certificates expire); ends those that may not. Envoy reconnects by itself.
+   */
+  recheckStreams(): void {
+    for (const s of [...this.streams]) {
+      const refusal = this.peers.streamRefusal(s.node, s.peer);
+      if (refusal) this.refuse(s, s.node, refusal);
+    }
+  }
+
   private refuse(stream: Stream, nodeId: string, reason: string): void {
     this.log.warn({ node: nodeId, stream: stream.id, peer: stream.call.getPeer(), reason }, 'xds stream refused');
     if (this.streams.delete(stream)) this.notify('stream-closed');
@@ -282,14 +299,6 @@ export class AdsServer {
   private notify(event: AdsEvent): void {
     for (const l of this.listeners) l(event);
   }
-}
-
-/** The client certificate of a TLS stream (DER), `local` for the private socket, undefined for neither. */
-function peerOf(call: AdsCall, servesPrivateSocket: boolean): Uint8Array | 'local' | undefined {
-  const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
-  if (raw) return raw;
-  // A Unix socket has no remote address; every TCP connection has one (and TLS with a verified certificate).
-  return servesPrivateSocket && call.getPeer() === 'unknown' ? 'local' : undefined;
 }
 
 interface AdsPackage {

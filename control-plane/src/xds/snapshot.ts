@@ -7,6 +7,8 @@ export interface VersionedResource {
   any: EncodedAny;
   /** Hash of the encoded bytes: equal content, equal hash, whatever else changed. */
   hash: string;
+  /** The 495-to-everything stand-in of an older trust generation (never a current name, whatever snapshot holds it). */
+  failClosed?: true;
 }
 
 export interface TypeSnapshot {
@@ -21,6 +23,8 @@ export interface TypeSnapshot {
   resolve?: (name: string) => VersionedResource | undefined;
   /** The same resource under another name (route configurations: a rolled-back one under its new generation's name). */
   rename?: (resource: VersionedResource, name: string) => VersionedResource;
+  /** A route configuration that answers 495 to everything, under `name`: old generations after a refused route edit. */
+  closed?: (name: string) => VersionedResource;
 }
 
 export interface Snapshot {
@@ -66,7 +70,7 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
       types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map });
       continue;
     }
-    const stale = staleRouteConfigurations(resources.staleRouteConfiguration, map, codec);
+    const stale = staleRouteConfigurations(resources.staleRouteConfiguration, resources.closedRouteConfiguration, map, codec);
     types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map, ...stale });
   }
   return { version: snapshotVersion(types), types };
@@ -77,14 +81,14 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
  * stale template under that name (translate/stale-route-configuration.ts). Encoded on first request, once per
  * name and snapshot.
  */
-function staleRouteConfigurations(template: NamedResource, current: ReadonlyMap<string, VersionedResource>, codec: ResourceCodec) {
+function staleRouteConfigurations(template: () => NamedResource, closedTemplate: NamedResource | undefined, current: ReadonlyMap<string, VersionedResource>, codec: ResourceCodec) {
   const typeUrl = TYPE_URL.routeConfiguration;
   const copies = new Map<string, VersionedResource>();
   const resolve = (name: string): VersionedResource | undefined => {
     if (current.has(name) || !isGenerationRouteConfigurationName(name)) return undefined;
     let copy = copies.get(name);
     if (!copy) {
-      const any = codec.encode(typeUrl, { ...template.resource, name });
+      const any = codec.encode(typeUrl, { ...template().resource, name });
       copy = { name, any, hash: sha256(any.value) };
       copies.set(name, copy);
     }
@@ -94,7 +98,11 @@ function staleRouteConfigurations(template: NamedResource, current: ReadonlyMap<
     const any = codec.encode(typeUrl, { ...codec.decode(resource.any), name });
     return { name, any, hash: sha256(any.value) };
   };
-  return { resolve, rename };
+  const closed = closedTemplate && ((name: string): VersionedResource => {
+    const any = codec.encode(typeUrl, { ...closedTemplate.resource, name });
+    return { name, any, hash: sha256(any.value), failClosed: true as const };
+  });
+  return { resolve, rename, ...(closed ? { closed } : {}) };
 }
 
 /** A resource of the snapshot, or one it serves on request under that name. */
@@ -127,11 +135,28 @@ export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType
     const before = lastGood.types.get(typeUrl);
     const resources =
       typeUrl === rejectedType ? keptUnderNewNames(before, now) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
+    if (typeUrl === TYPE_URL.routeConfiguration) withoutOldGenerations(resources, now, typeUrl === rejectedType);
     const from = typeUrl === rejectedType ? before : (now ?? before);
-    const onRequest = { ...(from?.resolve ? { resolve: from.resolve } : {}), ...(from?.rename ? { rename: from.rename } : {}) };
+    const onRequest = { ...(from?.resolve ? { resolve: from.resolve } : {}), ...(from?.rename ? { rename: from.rename } : {}), ...(now?.closed ? { closed: now.closed } : {}) };
     types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources, ...onRequest });
   }
   return { version: snapshotVersion(types), types };
+}
+
+/**
+ * A route configuration of an older trust generation is what connections made before a trust change read: it must
+ * never get the content it had before the change (that would serve certificates the new trust refuses). When Envoy
+ * accepted this edit's routes, the current snapshot's stale template answers those names (`resolve`); when it
+ * refused them, the template holds the same refused routes, so those names answer 495 to everything instead.
+ */
+function withoutOldGenerations(resources: Map<string, VersionedResource>, now: TypeSnapshot | undefined, routesRefused: boolean): void {
+  for (const name of [...resources.keys()]) {
+    // A rolled-back snapshot (Envoy may refuse twice) holds old names as fail-closed copies: still old names.
+    const current = now?.resources.get(name);
+    if (!isGenerationRouteConfigurationName(name) || (current && !current.failClosed)) continue;
+    if (routesRefused && now?.closed) resources.set(name, now.closed(name));
+    else resources.delete(name);
+  }
 }
 
 /**

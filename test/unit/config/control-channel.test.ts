@@ -62,6 +62,14 @@ describe('the control channel (xds_certificate_file, xds_certificate_key_file, x
     assertError(missing, { key: 'xds_client_ca_file', line: 5, message: /cannot read file "\/etc\/edge\/nope.pem": ENOENT/ });
   });
 
+  test("the control channel's CA must not also issue users' certificates (global or a route's client CA)", () => {
+    const global = expectErrors(run(SERVER_CERT_LINES + 'client_ca_file: ca.pem\n' + CHANNEL + ROUTE, { files: files() }));
+    assertError(global, { key: 'xds_client_ca_file', line: 6, message: /shares a CA with client_ca_file \(ca.pem\), which issues users' certificates: any user could then open the control channel/ });
+    const perRoute = expectErrors(run(SERVER_CERT_LINES + CHANNEL + ROUTE + '    tls_downstream_client_ca_file: ca.pem\n', { files: files() }));
+    assertError(perRoute, { key: 'xds_client_ca_file', line: 5, message: /shares a CA with .*tls_downstream_client_ca_file/ });
+    expectOk(run(SERVER_CERT_LINES + 'client_ca_file: ca-b.pem\n' + CHANNEL + ROUTE, { files: files() }));
+  });
+
   test('from the environment: XDS_CERTIFICATE_FILE, XDS_CERTIFICATE_KEY, XDS_CLIENT_CA (base64) and XDS_NODE_IDS', () => {
     const env = { XDS_ADDRESS: '0.0.0.0:18000', XDS_CERTIFICATE_FILE: `${CONFIG_DIR}/server.pem`, XDS_CERTIFICATE_KEY: base64(pems.serverKey), XDS_CLIENT_CA: base64(pems.ca), XDS_NODE_IDS: 'edge-2, edge-1' };
     const config = expectOk(run(SERVER_CERT_LINES + ROUTE, { files: files(), env }));

@@ -37,7 +37,7 @@ function render(dir: string): { file: 'envoy.json' | 'errors.txt'; text: string;
     route_configurations: resources.routeConfigurations.map((r) => r.resource),
     secrets: resources.secrets.map((r) => r.resource),
     // Served only under the name of an older trust generation, when Envoy asks for one.
-    stale_route_configuration: resources.staleRouteConfiguration?.resource,
+    stale_route_configuration: resources.staleRouteConfiguration?.().resource,
   };
   return { file: 'envoy.json', text: JSON.stringify(json, null, 2) + '\n', resources };
 }
@@ -67,7 +67,7 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
         [TYPE_URL.listener, out.resources.listeners],
         [TYPE_URL.routeConfiguration, out.resources.routeConfigurations],
         [TYPE_URL.secret, out.resources.secrets],
-        [TYPE_URL.routeConfiguration, out.resources.staleRouteConfiguration ? [out.resources.staleRouteConfiguration] : []],
+        [TYPE_URL.routeConfiguration, out.resources.staleRouteConfiguration ? [out.resources.staleRouteConfiguration()] : []],
       ];
       for (const [typeUrl, list] of lists) {
         for (const { resource } of list) {

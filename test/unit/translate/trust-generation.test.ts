@@ -105,7 +105,7 @@ describe('trust generations in route configuration names', () => {
 describe('the stale template', () => {
   const m = buildEdgeModel(config());
   if (!m.ok) throw new Error('model');
-  const stale = translate(m.value).staleRouteConfiguration!.resource as { virtual_hosts: Array<{ name: string; domains: string[]; routes: EnvoyJson[] }> };
+  const stale = translate(m.value).staleRouteConfiguration!().resource as { virtual_hosts: Array<{ name: string; domains: string[]; routes: EnvoyJson[] }> };
 
   it('holds every host with a CA, and answers 421 for the others and for any other name', () => {
     assert.deepEqual(stale.virtual_hosts.map((v) => v.name), ['misdirected:public.example', 'x.example', 'y.example', 'misdirected']);
