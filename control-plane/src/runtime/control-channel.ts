@@ -66,6 +66,6 @@ async function perRunMaterial(host: string): Promise<ChannelTlsMaterial> {
   const ca = await createRootCa({ commonName: 'mtls-edge control channel (this run only)' });
   const wildcard = host === '0.0.0.0' || host === '::';
   const ip = wildcard ? '127.0.0.1' : isIpAddress(host) ? host : undefined;
-  const server = await issueServerCertificate(ca, { dnsNames: ip ? ['localhost'] : ['localhost', host], ipAddresses: ip ? [ip] : [] });
+  const server = await issueServerCertificate(ca, { dnsNames: ip ? ['localhost'] : [...new Set(['localhost', host])], ipAddresses: ip ? [ip] : [] });
   return { certPem: server.chainPem, keyPem: server.keyPem, clientCaPem: ca.certPem };
 }

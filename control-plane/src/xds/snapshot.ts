@@ -81,6 +81,8 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
  * stale template under that name (translate/stale-route-configuration.ts). Encoded on first request, once per
  * name and snapshot.
  */
+const MAX_STALE_COPIES = 64;
+
 function staleRouteConfigurations(template: () => NamedResource, closedTemplate: NamedResource | undefined, current: ReadonlyMap<string, VersionedResource>, codec: ResourceCodec) {
   const typeUrl = TYPE_URL.routeConfiguration;
   const copies = new Map<string, VersionedResource>();
@@ -90,7 +92,8 @@ function staleRouteConfigurations(template: () => NamedResource, closedTemplate:
     if (!copy) {
       const any = codec.encode(typeUrl, { ...template().resource, name });
       copy = { name, any, hash: sha256(any.value) };
-      copies.set(name, copy);
+      // A few old generations at a time in practice; a client asking for endless names must not grow memory.
+      if (copies.size < MAX_STALE_COPIES) copies.set(name, copy);
     }
     return copy;
   };

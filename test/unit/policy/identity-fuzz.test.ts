@@ -14,7 +14,9 @@ import { testCa } from '../identity/certs.js';
 /**
  * Random subjects and SANs through real certificates: identity extraction never throws, and what Envoy's RBAC
  * would decide (the translated principals, over Envoy's view of the certificate) is what the ext_authz
- * service's evaluator decides, for every criterion Envoy decides.
+ * service's evaluator decides, for every criterion Envoy decides. "Envoy's view" is built from this project's own
+ * reading of the certificate, so this checks the translation against the evaluator, not BoringSSL's parsing: that
+ * is what test/e2e/policy-agreement.test.ts does, through a real Envoy, on a random sample and the tricky cases.
  */
 describe('identity extraction and the two deciders, on random certificates', () => {
   let policies: Array<{ criterion: string; policy: RoutePolicy }>;
