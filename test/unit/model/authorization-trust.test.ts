@@ -5,6 +5,7 @@ import type { CertificateBundle, Config, RouteConfig } from '../../../control-pl
 import { clientTrustId } from '../../../control-plane/src/identity/verify-certificate.js';
 import { buildEdgeModel, type EdgeModel } from '../../../control-plane/src/model/index.js';
 import { createCrl, createRootCa, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
+import { edgeConfig, routeConfig } from './config-fixtures.js';
 
 let caA: CertificateAuthority;
 let caB: CertificateAuthority;
@@ -15,30 +16,11 @@ before(async () => {
 });
 
 function route(host: string, index: number, extra: Partial<RouteConfig> = {}): RouteConfig {
-  return {
-    index,
-    at: { file: 'config.yaml', line: index + 10, key: `routes[${index}]` },
-    from: { host },
-    to: [{ scheme: 'http', host: '127.0.0.1', port: 8080 }],
-    match: { kind: 'prefix', value: `/r${index}` },
-    preserveHostHeader: false,
-    setRequestHeaders: [],
-    removeRequestHeaders: [],
-    timeoutMs: 30_000,
-    upstreamTls: { skipVerify: false },
-    access: 'public',
-    passIdentityHeaders: true,
-    ...extra,
-  };
+  return routeConfig(host, index, { match: { kind: 'prefix', value: `/r${index}` }, passIdentityHeaders: true, ...extra });
 }
 
 function config(routes: RouteConfig[], extra: Partial<Config> = {}, rules: Partial<Config['clientCertificateRules']> = {}): Config {
-  const addr = { host: '127.0.0.1', port: 1 };
-  return {
-    sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, xdsAddressConfigured: false, envoyAdminAddress: addr, certificates: [], upstreamTrustPem: 'ROOTS',
-    clientCertificateRules: { enforcement: 'policy_with_default_deny', maxVerifyDepth: 1, crls: [], matchSubjectAltNames: [], ...rules },
-    forwardClientCert: [], jwtClaimsHeaders: [], routes, ...extra,
-  };
+  return edgeConfig(routes, { clientCertificateRules: { enforcement: 'policy_with_default_deny', maxVerifyDepth: 1, crls: [], matchSubjectAltNames: [], ...rules }, ...extra });
 }
 
 function model(c: Config): EdgeModel {

@@ -2,27 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CertificateBundle, Config, RouteConfig, ServerCertificate } from '../../../control-plane/src/config/index.js';
 import { buildEdgeModel, hostPatternCovers, type EdgeModel } from '../../../control-plane/src/model/index.js';
+import { edgeConfig, routeConfig } from './config-fixtures.js';
 
 const caA: CertificateBundle = { pem: 'A', fingerprints: ['aa'], origin: 'ca-a.pem' };
 const caB: CertificateBundle = { pem: 'B', fingerprints: ['bb'], origin: 'ca-b.pem' };
 const caAAgain: CertificateBundle = { pem: 'A', fingerprints: ['aa'], origin: 'tls_downstream_client_ca' };
 
 function route(host: string, extra: Partial<RouteConfig> = {}, index = 0): RouteConfig {
-  return {
-    index,
-    at: { file: 'config.yaml', line: index + 10, key: `routes[${index}]` },
-    from: { host },
-    to: [{ scheme: 'http', host: '127.0.0.1', port: 8080 }],
-    match: { kind: 'prefix', value: '/' },
-    preserveHostHeader: false,
-    setRequestHeaders: [],
-    removeRequestHeaders: [],
-    timeoutMs: 30_000,
-    upstreamTls: { skipVerify: false },
-    access: 'public',
-    passIdentityHeaders: false,
-    ...extra,
-  };
+  return routeConfig(host, index, extra);
 }
 
 function cert(...dnsNames: string[]): ServerCertificate {
@@ -30,8 +17,7 @@ function cert(...dnsNames: string[]): ServerCertificate {
 }
 
 function config(routes: RouteConfig[], extra: Partial<Config> = {}): Config {
-  const addr = { host: '127.0.0.1', port: 1 };
-  return { sourceFile: 'config.yaml', address: addr, adminAddress: addr, xdsAddress: addr, xdsAddressConfigured: false, envoyAdminAddress: addr, certificates: [cert('x.example')], upstreamTrustPem: 'ROOTS', clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [] }, forwardClientCert: [], jwtClaimsHeaders: [], routes, ...extra };
+  return edgeConfig(routes, { certificates: [cert('x.example')], ...extra });
 }
 
 function model(c: Config): EdgeModel {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { buildEdgeModel } from '../../../control-plane/src/model/index.js';
+import { edgeConfig, routeConfig } from '../model/config-fixtures.js';
 import { isGenerationRouteConfigurationName, translate, type EnvoyJson } from '../../../control-plane/src/translate/index.js';
 
 const caA: CertificateBundle = { pem: 'A', fingerprints: ['aa'], origin: 'ca-a.pem' };
@@ -10,43 +11,19 @@ const caB2: CertificateBundle = { pem: 'B2', fingerprints: ['b2'], origin: 'ca-b
 const caB: CertificateBundle = { pem: 'B', fingerprints: ['bb'], origin: 'ca-b.pem' };
 
 function route(index: number, host: string, extra: Partial<RouteConfig> = {}): RouteConfig {
-  return {
-    index,
-    at: { file: 'config.yaml', line: index + 10, key: `routes[${index}]` },
-    from: { host },
-    to: [{ scheme: 'http', host: '127.0.0.1', port: 8080 }],
-    match: { kind: 'prefix', value: '/' },
-    preserveHostHeader: false,
-    setRequestHeaders: [],
-    removeRequestHeaders: [],
-    timeoutMs: 30_000,
-    upstreamTls: { skipVerify: false },
-    access: 'any_authenticated_user',
-    passIdentityHeaders: false,
-    ...extra,
-  };
+  return routeConfig(host, index, { access: 'any_authenticated_user', ...extra });
 }
 
 /** x and y trust a CA file each, public.example none. */
 function config(o: { yCa?: CertificateBundle; rules?: Partial<Config['clientCertificateRules']>; xPort?: number } = {}): Config {
-  const addr = { host: '127.0.0.1', port: 1 };
-  return {
-    sourceFile: 'config.yaml',
-    address: addr,
-    adminAddress: addr,
-    xdsAddress: addr, xdsAddressConfigured: false,
-    envoyAdminAddress: addr,
-    certificates: [],
-    upstreamTrustPem: 'ROOTS',
-    clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [], ...o.rules },
-    forwardClientCert: [],
-    jwtClaimsHeaders: [],
-    routes: [
+  return edgeConfig(
+    [
       route(0, 'x.example', { clientCa: caA, to: [{ scheme: 'http', host: '127.0.0.1', port: o.xPort ?? 8080 }] }),
       route(1, 'y.example', { clientCa: o.yCa ?? caB }),
       route(2, 'public.example', { access: 'public' }),
     ],
-  };
+    { clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [], ...o.rules } },
+  );
 }
 
 /** The route configuration each host's filter chain reads (the chain without a CA: `default`). */
