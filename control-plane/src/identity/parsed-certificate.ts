@@ -6,6 +6,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { SanMatcher } from '../config/index.js';
 import { children, OCTET_STRING, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, type Tlv } from './der.js';
+import { readGeneralNames } from './subject-alt-names.js';
 
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const OID_KEY_USAGE = '2.5.29.15';
@@ -64,7 +65,8 @@ export interface ParsedCertificate {
   subjectAltNames?: Uint8Array;
 }
 
-export function parseCertificate(pem: string): ParsedCertificate {
+/** A certificate from PEM text (its first block) or DER bytes. */
+export function parseCertificate(pem: string | Uint8Array): ParsedCertificate {
   const node = new X509Certificate(pem);
   const der = new Uint8Array(node.raw);
   const tbs = readTbsCertificate(der);
@@ -142,44 +144,14 @@ function readableName(name: string | undefined): string {
   return name === undefined || name === '' ? '(empty subject)' : name.split('\n').join(', ');
 }
 
-const OID_UPN = '1.3.6.1.4.1.311.20.2.3';
-
 /**
  * The SANs of a certificate, each whole, as Envoy's match_subject_alt_names sees them (not split on commas
- * like the lists its formatters join). Entries of kinds nothing matches on are skipped.
+ * like the lists its formatters join), read as the identity module reads them.
  */
 export function subjectAltNames(cert: ParsedCertificate): Record<SanMatcher['type'], string[]> {
-  const out: Record<SanMatcher['type'], string[]> = { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
   const der = cert.subjectAltNames;
-  if (!der) return out;
-  const names = readTlv(der, 0, der.length);
-  if (names.tag !== SEQUENCE) throw new Error('invalid subjectAltName extension');
-  const text = (t: Tlv, encoding: BufferEncoding) => Buffer.from(der.subarray(t.contentStart, t.end)).toString(encoding);
-  for (const entry of children(der, names)) {
-    // GeneralName, implicitly tagged: [1] rfc822Name, [2] dNSName, [6] URI, [7] iPAddress, [0] otherName.
-    if (entry.tag === 0x81) out.email.push(text(entry, 'latin1'));
-    else if (entry.tag === 0x82) out.dns.push(text(entry, 'latin1'));
-    else if (entry.tag === 0x86) out.uri.push(text(entry, 'latin1'));
-    else if (entry.tag === 0x87) {
-      const ip = ipText(der.subarray(entry.contentStart, entry.end));
-      if (ip !== undefined) out.ip_address.push(ip);
-    } else if (entry.tag === 0xa0) {
-      // otherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }; a UPN's value is a UTF8String.
-      const [type, value] = children(der, entry);
-      if (type?.tag !== OID || value?.tag !== 0xa0 || readOid(der, type) !== OID_UPN) continue;
-      const inner = readTlv(der, value.contentStart, value.end);
-      if (inner.tag === 0x0c) out.user_principal_name.push(text(inner, 'utf8'));
-    }
-  }
-  return out;
-}
-
-/** An iPAddress SAN as Envoy prints it: dotted IPv4, compressed IPv6. */
-function ipText(bytes: Uint8Array): string | undefined {
-  if (bytes.length === 4) return [...bytes].join('.');
-  if (bytes.length !== 16) return undefined;
-  const groups = Array.from({ length: 8 }, (_, i) => (((bytes[2 * i] as number) << 8) | (bytes[2 * i + 1] as number)).toString(16));
-  return new URL(`http://[${groups.join(':')}]`).hostname.slice(1, -1);
+  if (!der) return { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
+  return readGeneralNames(der, readTlv(der, 0, der.length));
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;

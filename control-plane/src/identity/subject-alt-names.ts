@@ -11,7 +11,6 @@ const SAN_OID = '2.5.29.17';
 const TEXT_SANS: Readonly<Record<number, 'email' | 'dns' | 'uri'>> = { 0x81: 'email', 0x82: 'dns', 0x86: 'uri' };
 
 export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): CertificateIdentity['sans'] {
-  const sans: CertificateIdentity['sans'] = { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
   const found = extensions.filter((extension) => {
     const id = children(der, extension)[0];
     return id?.tag === OID && readOid(der, id) === SAN_OID;
@@ -20,11 +19,16 @@ export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): Certifi
   // whatever one side took from such a certificate, the other would not see.
   if (found.length > 1) throw new Error('the certificate has more than one subjectAltName extension');
   const extension = found[0];
-  if (extension === undefined) return sans;
+  if (extension === undefined) return noSans();
   const value = children(der, extension).at(-1);
   if (value?.tag !== OCTET_STRING) throw new Error('invalid subjectAltName extension');
-  const names = readTlv(der, value.contentStart, value.end);
+  return readGeneralNames(der, readTlv(der, value.contentStart, value.end));
+}
+
+/** The SANs in `names` (the extension's SEQUENCE of GeneralName, inside `der`): the one reader of SANs. */
+export function readGeneralNames(der: Uint8Array, names: Tlv): CertificateIdentity['sans'] {
   if (names.tag !== SEQUENCE) throw new Error('invalid subjectAltName extension');
+  const sans = noSans();
   for (const entry of children(der, names)) {
     const text = TEXT_SANS[entry.tag];
     if (text !== undefined) {
@@ -41,6 +45,10 @@ export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): Certifi
     if (name.type === 'upn') sans.user_principal_name.push(name.value);
   }
   return sans;
+}
+
+function noSans(): CertificateIdentity['sans'] {
+  return { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
 }
 
 /**

@@ -1,4 +1,4 @@
-import * as x509 from '@peculiar/x509';
+import { parseCertificate, subjectAltNames } from '../identity/parsed-certificate.js';
 
 /**
  * How an Envoy's client certificate says which node ids it may use: URI SANs, never the subject (a CN is free
@@ -16,9 +16,11 @@ export interface CertificateNodeClaims {
 
 /** The node ids and fleets a DER certificate names in its URI SANs. */
 export function nodeClaims(der: Uint8Array): CertificateNodeClaims {
-  const cert = new x509.X509Certificate(new Uint8Array(der));
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const uris = (san?.names.items ?? []).filter((n) => n.type === 'url').map((n) => n.value);
+  return claimsOf(subjectAltNames(parseCertificate(der)).uri);
+}
+
+/** The node ids and fleets among a certificate's URI SANs. */
+export function claimsOf(uris: readonly string[]): CertificateNodeClaims {
   return {
     nodes: uris.filter((u) => u.startsWith(NODE_URI_PREFIX)).map((u) => u.slice(NODE_URI_PREFIX.length)),
     fleets: uris.filter((u) => u.startsWith(FLEET_URI_PREFIX)).map((u) => u.slice(FLEET_URI_PREFIX.length)),

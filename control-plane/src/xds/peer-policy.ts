@@ -1,5 +1,6 @@
-import { X509Certificate } from 'node:crypto';
-import { nodeClaims, nodeRefusalFor, callerRefusalFor, type CertificateNodeClaims } from './node-identity.js';
+import type { X509Certificate } from 'node:crypto';
+import { certificateBlocks, parseCertificate, subjectAltNames } from '../identity/parsed-certificate.js';
+import { claimsOf, nodeRefusalFor, callerRefusalFor, type CertificateNodeClaims } from './node-identity.js';
 
 /** What the control plane knows of a peer certificate: whom it names, whether the current CA issued it, and until when. */
 interface PeerFacts {
@@ -25,7 +26,7 @@ export class PeerPolicy {
 
   /** The CA (bundle) whose certificates Envoys present; undefined: only the TLS handshake's own check applies. */
   setClientCa(pem: string | undefined): void {
-    this.cas = pem ? splitPem(pem).map((p) => new X509Certificate(p)) : [];
+    this.cas = pem ? certificateBlocks(pem).map((p) => parseCertificate(p).node) : [];
     this.facts.clear();
   }
 
@@ -61,23 +62,19 @@ export class PeerPolicy {
 }
 
 function examine(der: Uint8Array, cas: X509Certificate[], nowMs: number): PeerFacts {
-  let cert: X509Certificate;
+  let cert: ReturnType<typeof parseCertificate>;
   let claims: CertificateNodeClaims;
   try {
-    cert = new X509Certificate(der);
-    claims = nodeClaims(der);
+    cert = parseCertificate(der);
+    claims = claimsOf(subjectAltNames(cert).uri);
   } catch {
     return { problem: 'the client certificate does not parse', notAfterMs: 0 };
   }
-  const notAfterMs = Date.parse(cert.validTo);
-  if (nowMs < Date.parse(cert.validFrom)) return { claims, problem: 'the client certificate is not valid yet', notAfterMs };
+  const notAfterMs = cert.notAfterMs;
+  if (nowMs < cert.notBeforeMs) return { claims, problem: 'the client certificate is not valid yet', notAfterMs };
   // Issued directly by a CA of the current bundle (`certs envoy` issues so): a CA removed from the file no longer counts.
-  if (cas.length > 0 && !cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
+  if (cas.length > 0 && !cas.some((ca) => cert.node.checkIssued(ca) && cert.node.verify(ca.publicKey))) {
     return { claims, problem: 'the client certificate is not issued by a CA in xds_client_ca_file', notAfterMs };
   }
   return { claims, notAfterMs };
-}
-
-function splitPem(pem: string): string[] {
-  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
 }
