@@ -45,7 +45,8 @@ export function trustCheckRoute(route: RouteConfig, trust: ClientTrust, certific
   const kind = certificateRequired ? 'authenticated_user' : 'accept';
   const policy: RoutePolicy = { allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }], deny: [] };
   const digest = createHash('sha256').update(`${kind}\n${clientTrustId(trust)}`).digest('hex').slice(0, 16);
-  return { name: `trust.${digest}`, audience: route.from.host, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: trust };
+  // Routes of several hosts share one entry (same trust, same name); it signs nothing, so it names no audience.
+  return { name: `trust.${digest}`, audience: '', policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: trust };
 }
 
 /** Whether a route serves only requests with a valid certificate (its own check, or a handshake that demands one). */
