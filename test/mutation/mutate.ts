@@ -1,0 +1,132 @@
+// `npm run mutate [-- ID…]`: applies each mutation of test/mutation/mutations.yaml to a copy of the built project,
+// runs the tests the entry names against it, and prints caught/survived. Exits non-zero when a mutation survives,
+// no longer applies, or the named tests fail without any mutation (then "caught" would mean nothing).
+//
+// The copy is dist/ (copied) beside links to everything else, so the real checkout is never changed. A mutated
+// file is compiled alone (TypeScript's transpileModule): a few milliseconds instead of a full build per mutation.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+import { applyMutation, compiledPath, parseMutations, type Mutation } from './mutations.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const LIST = 'test/mutation/mutations.yaml';
+/** Left out of the copy: the build (copied instead) and what the tests never read. */
+const NOT_LINKED = new Set(['dist', '.git', 'dist-prof']);
+const TEST_TIMEOUT_MS = 10 * 60_000;
+
+interface Outcome {
+  mutation: Mutation;
+  result: 'caught' | 'survived' | 'error';
+  detail: string;
+  seconds: number;
+}
+
+/** Compiles one mutated source file the way the build does (ES modules, ES2022), refusing text that does not parse. */
+function compile(file: string, text: string): { ok: true; js: string } | { ok: false; error: string } {
+  const out = ts.transpileModule(text, {
+    fileName: file,
+    reportDiagnostics: true,
+    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, esModuleInterop: true, sourceMap: false },
+  });
+  const problems = (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  return problems.length > 0 ? { ok: false, error: `does not parse: ${problems.join('; ')}` } : { ok: true, js: out.outputText };
+}
+
+/** Runs test files under node --test in the copy; resolves to the exit code and the names of failing tests. */
+function runTests(workspace: string, tests: string[]): Promise<{ code: number; failed: string[] }> {
+  const files = tests.map((t) => join(workspace, compiledPath(t)));
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', () => {});
+    const timer = setTimeout(() => child.kill('SIGKILL'), TEST_TIMEOUT_MS);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const failed = [...out.matchAll(/^\s*not ok \d+ - (.+)$/gm)].map((m) => m[1]!.trim());
+      resolve({ code: code ?? 1, failed });
+    });
+  });
+}
+
+function makeWorkspace(): string {
+  const workspace = mkdtempSync(join(tmpdir(), 'mtls-edge-mutate-'));
+  for (const entry of readdirSync(ROOT)) if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
+  cpSync(join(ROOT, 'dist'), join(workspace, 'dist'), { recursive: true });
+  return workspace;
+}
+
+async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
+  const started = performance.now();
+  const done = (result: Outcome['result'], detail: string): Outcome => ({ mutation: m, result, detail, seconds: (performance.now() - started) / 1000 });
+  const source = readFileSync(join(ROOT, m.file), 'utf8');
+  const mutated = applyMutation(m, source);
+  if (!mutated.ok) return done('error', mutated.error);
+  const original = compile(m.file, source);
+  const changed = compile(m.file, mutated.text);
+  if (!original.ok) return done('error', `${m.file} ${original.error}`);
+  if (!changed.ok) return done('error', `the mutated ${m.file} ${changed.error}`);
+  // A change in a comment or a type only would be "survived" for no fault of the tests.
+  if (original.js === changed.js) return done('error', 'the mutation changes no compiled code (a comment or a type?)');
+  const target = join(workspace, compiledPath(m.file));
+  const built = readFileSync(target);
+  writeFileSync(target, changed.js);
+  try {
+    // Each named file must catch it on its own: the list says which tests guard what.
+    const missed: string[] = [];
+    const failures: string[] = [];
+    for (const test of m.tests) {
+      const { code, failed } = await runTests(workspace, [test]);
+      if (code === 0) missed.push(test);
+      else failures.push(...failed.slice(0, 1));
+    }
+    if (missed.length > 0) return done('survived', `not caught by ${missed.join(', ')}`);
+    return done('caught', `by ${m.tests.length} file${m.tests.length > 1 ? 's' : ''}${failures.length > 0 ? `, e.g. "${failures[0]}"` : ''}`);
+  } finally {
+    writeFileSync(target, built);
+  }
+}
+
+async function main(): Promise<number> {
+  const parsed = parseMutations(readFileSync(join(ROOT, LIST), 'utf8'), LIST);
+  if (!parsed.ok) {
+    for (const e of parsed.errors) console.error(e);
+    return 2;
+  }
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((id) => !parsed.mutations.some((m) => m.id === id));
+  if (unknown.length > 0) {
+    console.error(`no mutation named ${unknown.join(', ')} in ${LIST}`);
+    return 2;
+  }
+  const mutations = wanted.length > 0 ? parsed.mutations.filter((m) => wanted.includes(m.id)) : parsed.mutations;
+  const workspace = makeWorkspace();
+  try {
+    // Unmutated first: a test that already fails would make every mutation look caught.
+    const tests = [...new Set(mutations.flatMap((m) => m.tests))].sort();
+    console.log(`baseline: ${tests.length} test files, unmutated…`);
+    const baseline = await runTests(workspace, tests);
+    if (baseline.code !== 0) {
+      console.error(`the named tests fail without any mutation (${baseline.failed.join('; ') || `exit ${baseline.code}`}): fix them first`);
+      return 1;
+    }
+    const outcomes: Outcome[] = [];
+    for (const m of mutations) {
+      const o = await tryMutation(workspace, m);
+      outcomes.push(o);
+      console.log(`${o.result.padEnd(8)} ${m.id.padEnd(44)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.detail}`);
+    }
+    const count = (r: Outcome['result']) => outcomes.filter((o) => o.result === r).length;
+    console.log(`\n${count('caught')} caught, ${count('survived')} survived, ${count('error')} could not be applied, of ${outcomes.length}`);
+    if (count('survived') > 0) console.log('A survivor is a change the tests let through: add a test that fails with it.');
+    return count('survived') + count('error') > 0 ? 1 : 0;
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();

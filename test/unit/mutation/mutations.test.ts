@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { applyMutation, compiledPath, parseMutations, type Mutation } from '../../mutation/mutations.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const LIST = 'test/mutation/mutations.yaml';
+
+const entry = (overrides: Record<string, unknown> = {}) => ({
+  id: 'x',
+  why: 'because',
+  file: 'control-plane/src/a.ts',
+  find: 'a === b',
+  replace: 'a !== b',
+  tests: ['test/unit/a.test.ts'],
+  ...overrides,
+});
+const yamlOf = (entries: object[]) => JSON.stringify(entries);
+
+describe('the mutation list', () => {
+  it('parses entries and refuses malformed ones, naming the entry and the key', () => {
+    assert.deepEqual(parseMutations(yamlOf([entry()]), 'm.yaml'), { ok: true, mutations: [entry()] });
+    const bad = parseMutations(yamlOf([entry(), entry({ tests: ['dist/a.js'] }), entry({ id: 'y', find: '' }), entry({ id: 'z', colour: 1 })]), 'm.yaml');
+    assert.equal(bad.ok, false);
+    const errors = bad.ok ? [] : bad.errors;
+    assert.ok(errors.includes('m.yaml: entry 2: `tests` must list test files like test/e2e/x.test.ts'), errors.join('\n'));
+    assert.ok(errors.includes('m.yaml: entry 2: id x is used twice'));
+    assert.ok(errors.includes('m.yaml: entry 3: `find` must be a non-empty string'));
+    assert.ok(errors.some((e) => e.startsWith('m.yaml: entry 4: unknown keys colour')));
+    assert.equal(parseMutations('a: [', 'm.yaml').ok, false);
+    assert.equal(parseMutations(yamlOf([entry({ replace: 'a === b' })]), 'm.yaml').ok, false, 'a no-op mutation');
+  });
+
+  it('applies a mutation only where its text occurs exactly once', () => {
+    const m = entry() as Mutation;
+    assert.deepEqual(applyMutation(m, 'if (a === b) go();'), { ok: true, text: 'if (a !== b) go();' });
+    assert.match((applyMutation(m, 'if (a == b) go();') as { error: string }).error, /no longer in control-plane\/src\/a\.ts/);
+    assert.match((applyMutation(m, 'a === b || a === b') as { error: string }).error, /more than once/);
+    assert.equal(compiledPath('control-plane/src/x/y.ts'), 'dist/control-plane/src/x/y.js');
+  });
+
+  it('every entry of the repository list applies to the current source and names test files that exist', () => {
+    const parsed = parseMutations(readFileSync(join(ROOT, LIST), 'utf8'), LIST);
+    assert.ok(parsed.ok, parsed.ok ? '' : parsed.errors.join('\n'));
+    assert.ok(parsed.mutations.length >= 10);
+    for (const m of parsed.mutations) {
+      const applied = applyMutation(m, readFileSync(join(ROOT, m.file), 'utf8'));
+      assert.ok(applied.ok, applied.ok ? '' : applied.error);
+      for (const t of m.tests) assert.ok(existsSync(join(ROOT, t)), `${m.id}: ${t} does not exist`);
+    }
+  });
+});
