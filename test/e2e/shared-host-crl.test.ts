@@ -76,6 +76,7 @@ for (const enforcement of ENFORCEMENTS) {
       assert.equal(up.seen.at(-1)?.url, path);
     }
 
+    // The shared host's handshake cannot know the route, so it refuses nothing itself: 495 under every enforcement.
     it("shared host: CA 1's route refuses the certificate CA 1's CRL revokes, and admits CA 1's unrevoked one", async () => {
       await assertRefused(SHARED, '/one/revoked', pki.revoked1, '495');
       await assertAdmitted(SHARED, '/one/good', pki.good1);
