@@ -66,6 +66,14 @@ const POLICIES: Record<string, (fp: (who: Who) => string) => string> = {
         and:
           - http_method: POST
           - client_certificate: { san_dns: www.victim.ex }`,
+  // Alone in its policy: Envoy must still be given the property it reads (the fingerprint header).
+  invalid: () => `
+      allow:
+        or:
+          - invalid_client_certificate: true
+      deny:
+        nor:
+          - http_method: GET`,
 };
 
 /** [GET, POST] on a path holding /public (the nor policy denies every other), for each certificate: worked out by hand from the rules above. */
@@ -73,6 +81,7 @@ const EXPECTED: Record<string, Record<Who, [number, number]>> = {
   not: { other: [200, 200], alice: [403, 403], bob: [403, 403], carol: [200, 200], dan: [200, 200], none: [200, 200], stranger: [200, 200], expired: [200, 200] },
   nor: { other: [200, 200], alice: [403, 200], bob: [403, 200], carol: [403, 200], dan: [403, 200], none: [200, 200], stranger: [200, 200], expired: [200, 200] },
   rules: { other: [200, 403], alice: [200, 200], bob: [403, 403], carol: [200, 403], dan: [403, 403], none: [200, 403], stranger: [200, 403], expired: [200, 403] },
+  invalid: { other: [200, 403], alice: [403, 403], bob: [403, 403], carol: [403, 403], dan: [403, 403], none: [200, 403], stranger: [200, 403], expired: [200, 403] },
   certificates: { other: [200, 200], alice: [200, 200], bob: [403, 403], carol: [200, 200], dan: [200, 200], none: [200, 200], stranger: [200, 200], expired: [200, 200] },
 };
 
