@@ -30,14 +30,15 @@ const spkiHashOf = (pem: string) => createHash('sha256').update(new X509Certific
  */
 type Variant = 'named-claims' | 'xfcc';
 
-function claimHeadersOf(variant: Variant): Array<[string, string]> {
+/** `added`: names given to more claims (named-claims only), by a hot reload. */
+function claimHeadersOf(variant: Variant, added: Array<[string, string]> = []): Array<[string, string]> {
   const pomerium = JWT_CLAIMS.map((c): [string, string] => [claimHeaderName(c), c]);
-  return variant === 'named-claims' ? [...pomerium, ...CUSTOM_CLAIM_HEADERS] : pomerium;
+  return variant === 'named-claims' ? [...pomerium, ...CUSTOM_CLAIM_HEADERS, ...added] : pomerium;
 }
 
-function configYaml(variant: Variant, up: TestUpstream, allowedSpki: string): string {
+function configYaml(variant: Variant, up: TestUpstream, allowedSpki: string, added: Array<[string, string]> = []): string {
   const claims =
-    variant === 'named-claims' ? `jwt_claims_headers:\n${claimHeadersOf(variant).map(([h, c]) => `  ${h}: ${c}\n`).join('')}` : `jwt_claims_headers: ${JWT_CLAIMS.join(',')}\nforward_client_cert: [subject, uri, dns]\n`;
+    variant === 'named-claims' ? `jwt_claims_headers:\n${claimHeadersOf(variant, added).map(([h, c]) => `  ${h}: ${c}\n`).join('')}` : `jwt_claims_headers: ${JWT_CLAIMS.join(',')}\nforward_client_cert: [subject, uri, dns]\n`;
   const route = (kind: Kind, rest: string) => `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: /${kind}/\n${rest}`;
   const allow = (criterion: string) => `    policy:\n      - allow:\n          or:\n            - ${criterion}\n`;
   return (
@@ -60,6 +61,8 @@ interface Ctx {
   edge: RunningEdge;
   jwks: JSONWebKeySet;
   requests: number;
+  /** Claim headers a hot reload added. */
+  added: Array<[string, string]>;
 }
 
 /** A claim's text in a header, as an upstream reading the JWT would expect it: lists joined with commas. */
@@ -70,7 +73,7 @@ function claimText(value: unknown): string[] {
 
 function suite(variant: Variant): void {
   describe(`forged headers on every kind of route (${variant})`, () => {
-    const ctx = { requests: 0 } as Ctx;
+    const ctx = { requests: 0, added: [] } as unknown as Ctx;
     before(async () => {
       ctx.pki = await createTestPki();
       const ca = ctx.pki.caAuthority;
@@ -89,7 +92,8 @@ function suite(variant: Variant): void {
       await ctx.up?.close();
     });
 
-    const namesFor = (kind: Kind) => forgeableHeaderNames(claimHeadersOf(variant).map(([h]) => h), kind === 'set-headers' ? SET_HEADERS.map(([h]) => h) : []);
+    const claimHeaders = () => claimHeadersOf(variant, ctx.added);
+    const namesFor = (kind: Kind) => forgeableHeaderNames(claimHeaders().map(([h]) => h), kind === 'set-headers' ? SET_HEADERS.map(([h]) => h) : []);
 
     /** Sends every forgeable header twice, in two cases, on a path of its own; returns the answer and what reached the upstream. */
     const forge = async (kind: Kind, protocol: Protocol, who: ClientCert | undefined): Promise<{ res: SendOutcome; seen?: SeenRequest }> => {
@@ -125,25 +129,28 @@ function suite(variant: Variant): void {
       return payload;
     };
 
+    /** Alice's request with every forgeable header forged: only the edge's values reach the upstream. */
+    const checkRoute = async (kind: Kind, protocol: Protocol) => {
+      const seen = await served(kind, protocol, ctx.alice);
+      const edgeSets: Record<string, string[]> = {};
+      if (kind === 'identity') {
+        const payload = await checkAssertion(seen);
+        for (const [header, claim] of claimHeaders()) edgeSets[header.toLowerCase()] = claimText(payload[claim]);
+        assert.deepEqual(edgeSets['x-pomerium-claim-email'], ['alice@example.com']);
+        assert.deepEqual(edgeSets['x-pomerium-claim-san-dns'], ['laptop.corp.example']);
+      }
+      if (kind === 'set-headers') {
+        edgeSets['x-client-fingerprint'] = [fingerprintOf(ctx.alice.cert)];
+        edgeSets['x-client-note'] = ['set by the edge'];
+      }
+      assertOnlyEdgeValues(seen, namesFor(kind), edgeSets, ['x-pomerium-jwt-assertion', 'x-forwarded-client-cert']);
+      if (kind !== 'identity') assert.deepEqual(receivedValues(seen, 'x-pomerium-jwt-assertion'), []);
+      checkForwardedCert(seen, ctx.alice);
+    };
+
     for (const kind of KINDS) {
       for (const protocol of PROTOCOLS) {
-        it(`${kind} route over ${protocol}: forged copies (mixed case, twice) are gone; the edge's own headers arrive once`, async () => {
-          const seen = await served(kind, protocol, ctx.alice);
-          const edgeSets: Record<string, string[]> = {};
-          if (kind === 'identity') {
-            const payload = await checkAssertion(seen);
-            for (const [header, claim] of claimHeadersOf(variant)) edgeSets[header.toLowerCase()] = claimText(payload[claim]);
-            assert.deepEqual(edgeSets['x-pomerium-claim-email'], ['alice@example.com']);
-            assert.deepEqual(edgeSets['x-pomerium-claim-san-dns'], ['laptop.corp.example']);
-          }
-          if (kind === 'set-headers') {
-            edgeSets['x-client-fingerprint'] = [fingerprintOf(ctx.alice.cert)];
-            edgeSets['x-client-note'] = ['set by the edge'];
-          }
-          assertOnlyEdgeValues(seen, namesFor(kind), edgeSets, ['x-pomerium-jwt-assertion', 'x-forwarded-client-cert']);
-          if (kind !== 'identity') assert.deepEqual(receivedValues(seen, 'x-pomerium-jwt-assertion'), []);
-          checkForwardedCert(seen, ctx.alice);
-        });
+        it(`${kind} route over ${protocol}: forged copies (mixed case, twice) are gone; the edge's own headers arrive once`, () => checkRoute(kind, protocol));
       }
     }
 
@@ -179,6 +186,23 @@ function suite(variant: Variant): void {
       }
       assert.deepEqual(counts, { rbac: 0, 'ext-authz': 1, identity: 1 });
     });
+
+    if (variant === 'named-claims') {
+      it('a claim header name added by a hot reload is stripped on every kind of route once Envoy has the new listener', async () => {
+        const listener = async () => ctx.edge.envoyStats('listener_manager.');
+        const [version, updated] = [(await ctx.edge.status()).configVersion, (await listener())['listener_manager.listener_in_place_updated'] ?? 0];
+        ctx.added = [['X-Added-Later', 'common_name']];
+        ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
+        await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
+        // The strip list lives in the listener's filter chains: wait until Envoy serves new connections with the new ones.
+        const deadline = Date.now() + 10_000;
+        for (let stats = await listener(); !(stats['listener_manager.listener_in_place_updated']! > updated && stats['listener_manager.total_listeners_warming'] === 0); stats = await listener()) {
+          assert.ok(Date.now() < deadline, `Envoy did not update the listener in place: ${JSON.stringify(stats)}`);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        for (const kind of KINDS) for (const protocol of PROTOCOLS) await checkRoute(kind, protocol);
+      });
+    }
   });
 }
 
