@@ -6,6 +6,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  /** Names and values as they arrived, in order, duplicates kept (`headers` merges them): [name, value, name, value, …]. */
+  rawHeaders: string[];
 }
 
 export interface TestUpstream {
@@ -28,7 +30,7 @@ export interface UpstreamOptions {
 export async function startUpstream(name: string, options: UpstreamOptions = {}): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: [...req.rawHeaders] });
     const answer = () => {
       res.setHeader('content-type', 'text/plain');
       res.end(`upstream ${name} ${req.url}`);

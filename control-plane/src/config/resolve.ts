@@ -133,7 +133,7 @@ function readSigningKey(root: MapValue, diag: Diagnostics): SigningKeyInput | un
 }
 
 /** What mtls-edge can put in a claim header: what the client certificate says, and the JWT's own claims. */
-const JWT_CLAIMS: readonly string[] = [
+export const JWT_CLAIMS: readonly string[] = [
   'email', 'user', 'domain', 'sub', 'fingerprint', 'spki_hash', 'subject', 'issuer', 'common_name',
   'san_dns', 'san_email', 'san_uri', 'san_ip_address', 'san_user_principal_name', 'iss', 'aud',
 ];
@@ -149,7 +149,7 @@ function reservedClaimHeader(lower: string): string | undefined {
 }
 
 /** Pomerium's header for a claim: `given_name` → `X-Pomerium-Claim-Given-Name`. */
-function claimHeaderName(claim: string): string {
+export function claimHeaderName(claim: string): string {
   const words = claim.split(/[-_]/).filter((w) => w !== '');
   return `X-Pomerium-Claim-${words.map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join('-')}`;
 }
