@@ -1,7 +1,9 @@
 // What verifying client certificates in the ext_authz service costs, in-process (no gRPC, no Envoy): one
 // verification without any cache (a certificate seen for the first time under a trust), and one Check with
 // the verdict cached (every later request of that client) against one whose verdict is never cached.
-// Run alone: `node dist/control-plane/bench/verify-cost.js`; `npm run bench` runs it after the policy bench.
+// Run alone: `node dist/control-plane/bench/verify-cost.js`; `npm run bench` runs it at the end of the policy bench
+// (policy-bench.ts), with the in-process ext_authz check below. A check that is denied, or a certificate that does
+// not verify, throws: the figures would be of the wrong path.
 import { fileURLToPath } from 'node:url';
 import { AuthorizationService, type AuthorizationRoute, type CheckRequest } from '../src/authz/index.js';
 import { verifyClientCertificate, type ClientTrust } from '../src/identity/verify-certificate.js';
