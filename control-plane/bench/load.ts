@@ -227,9 +227,9 @@ export function clockTicksPerSecond(): number {
   return clockTicks;
 }
 
-/** User + system CPU time of a process so far, in microseconds (Linux /proc). */
-export function cpuMicros(pid: number): number {
-  return ticksToMicros(parseProcStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')), clockTicksPerSecond());
+/** User + system CPU time of a process so far, in microseconds (Linux /proc; `ticksPerSecond` for tests). */
+export function cpuMicros(pid: number, ticksPerSecond = clockTicksPerSecond()): number {
+  return ticksToMicros(parseProcStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')), ticksPerSecond);
 }
 
 export interface EdgePorts {

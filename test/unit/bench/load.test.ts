@@ -6,6 +6,14 @@ import { average, clockTicksPerSecond, cpuMicros, drive, parseProcStatCpuTicks, 
 // A /proc/<pid>/stat line whose command name holds spaces and ")" (a process may name itself so): utime 1234, stime 566.
 const STAT = '4242 (we) ird name) S 1 4242 4242 0 -1 4194560 5000 0 0 0 1234 566 7 8 20 0 3 0 12345 1000000 2500 18446744073709551615';
 
+/** Keeps this thread busy for `ms` of wall time, so that it has used CPU time the reader must see. */
+function burnCpu(ms: number): void {
+  const end = performance.now() + ms;
+  let x = 0;
+  while (performance.now() < end) x += Math.sqrt(x + 1);
+  assert.ok(x > 0);
+}
+
 describe('the /proc CPU reader', () => {
   test('adds utime and stime (fields 14 and 15), counting from the last ")" of the command name', () => {
     assert.equal(parseProcStatCpuTicks(STAT), 1800);
@@ -25,12 +33,19 @@ describe('the /proc CPU reader', () => {
     assert.equal(clockTicksPerSecond(), Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' })));
   });
 
+  test('cpuMicros converts at the tick rate it is given', () => {
+    // Same ticks read twice: at 50 Hz each tick is 20 ms, twice what it is at 100 Hz. Burn CPU first, so that
+    // the difference is well above the ticks that pass between the two reads.
+    burnCpu(150);
+    const at50 = cpuMicros(process.pid, 50);
+    const at100 = cpuMicros(process.pid, 100);
+    assert.ok(at50 > 0);
+    assert.ok(Math.abs(at50 - 2 * at100) <= 2 * 20_000, `${at50} µs at 50 Hz vs ${at100} µs at 100 Hz`);
+  });
+
   test("agrees with Node's own CPU accounting for this process", () => {
     // Burn some user CPU so that the fields read matter (a reader of the wrong fields reads about 0).
-    const end = performance.now() + 300;
-    let x = 0;
-    while (performance.now() < end) x += Math.sqrt(x + 1);
-    assert.ok(x > 0);
+    burnCpu(300);
     const usage = process.cpuUsage();
     const fromProc = cpuMicros(process.pid);
     const own = usage.user + usage.system;
