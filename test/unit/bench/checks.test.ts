@@ -16,6 +16,8 @@ async function captured(fn: () => unknown): Promise<{ out: string; exitCode: num
   console.log = (...a: unknown[]) => void lines.push(a.join(' '));
   console.error = () => undefined;
   const before = process.exitCode;
+  // The test runner sets the exit code when another test fails: start from none.
+  process.exitCode = undefined;
   try {
     await fn();
     return { out: lines.join('\n'), exitCode: process.exitCode === undefined ? undefined : Number(process.exitCode) };
@@ -42,9 +44,10 @@ describe('verdicts', () => {
     const checks = new BenchChecks();
     checks.noErrors('clean', summarize([1, 2], 0, 1000));
     assert.ok(checks.passed);
-    checks.noErrors('h1 /envoy', summarize([1, 2], 3, 1000, '503: no healthy upstream'));
+    // One failure among many is enough: a run is valid only without any.
+    checks.noErrors('h1 /envoy', summarize([1, 2, 3, 4], 1, 1000, '503: no healthy upstream'));
     assert.equal(checks.passed, false);
-    assert.match(checks.failures[0]!, /h1 \/envoy: 3 of 5 requests failed \(first: 503/);
+    assert.match(checks.failures[0]!, /h1 \/envoy: 1 of 5 requests failed \(first: 503/);
   });
 
   test('finish exits non-zero and prints no met when a check failed', async () => {
@@ -70,17 +73,25 @@ describe('verdicts', () => {
     assert.match(thrown.out, /INVALID: .*the edge did not start/);
     assert.doesNotMatch(thrown.out, /\bmet\b/);
 
+    let timedAfterFailure = false;
     const stopped = await captured(() =>
       runBench(async (checks) => {
         checks.fail('no 495');
         checks.stopIfFailed('policy_with_default_deny');
+        timedAfterFailure = true;
         checks.target(true, (w) => `ratio (${w})`);
       }),
     );
     assert.equal(stopped.exitCode, 1);
+    assert.equal(timedAfterFailure, false, 'stopIfFailed must stop the bench before it times anything');
     assert.doesNotMatch(stopped.out, /\bmet\b/);
 
-    const passed = await captured(() => runBench(async (checks) => checks.target(true, (w) => `ratio (${w})`)));
+    const passed = await captured(() =>
+      runBench(async (checks) => {
+        checks.stopIfFailed('nothing failed');
+        checks.target(true, (w) => `ratio (${w})`);
+      }),
+    );
     assert.equal(passed.exitCode, undefined);
     assert.match(passed.out, /ratio \(met\)/);
   });
