@@ -47,8 +47,7 @@ await runBench(async (checks) => {
   const config = join(dir, 'config.yaml');
   const route = [`  - from: https://${HOST}`, `    to: http://127.0.0.1:${upstream.port}`, '    tls_downstream_client_ca_file: ca.pem', '    allow_any_authenticated_user: true'];
   writeFileSync(config, [...ports.yaml, 'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'routes:', ...route, ''].join('\n'));
-  // A drain longer than the bench: the old connections close after their one answer, not before it.
-  const edge = await startEdge(config, ports.admin, 'ignore', ['--drain-time-s', '3600']);
+  let edge: Awaited<ReturnType<typeof startEdge>> | undefined;
 
   async function open(protocol: 'HTTP/2' | 'HTTP/1.1'): Promise<Connection> {
     if (protocol === 'HTTP/2') {
@@ -125,6 +124,8 @@ await runBench(async (checks) => {
   }
 
   try {
+    // A drain far longer than the bench: the old connections are still open (not closed at the drain's end) when asked.
+    edge = await startEdge(config, ports.admin, 'ignore', ['--drain-time-s', '3600']);
     const { envoyPid } = await status();
     if (envoyPid === null) throw new Error('the control plane reports no Envoy process');
     console.log(`\none request on each of ${CONNECTIONS} connections made before a trust change (re-verified by ext_authz; the drain closes them gradually) vs made after it; ${CYCLES} cycles, alternating order`);
@@ -161,7 +162,7 @@ await runBench(async (checks) => {
       console.log(`          (old connections told to close right after their answer: ${closingOld} of ${CYCLES * CONNECTIONS})`);
     }
   } finally {
-    await edge.stop();
+    await edge?.stop();
     await upstream.stop();
   }
 });
