@@ -1,51 +1,85 @@
 // `npm run bench` (third part): what the client-certificate gate costs through Envoy. The same upstream
-// behind a host with a client CA and a host without, over HTTP/1.1 and HTTP/2, reusing connections and
-// with a new TLS handshake per request; under reject_connection (the handshake is the gate) and under
-// policy_with_default_deny (the handshake asks, a Lua check answers 495). Requests per second and p99,
-// and the ratio with/without, measured in one run (the machine is small and noisy: compare ratios).
-import { spawn } from 'node:child_process';
+// behind a host with a client CA (gated) and a host without (open), over HTTP/1.1 and HTTP/2, reusing
+// connections (HTTP/1.1: 8 connections, 8 requests in flight; HTTP/2: one connection, 16 streams in flight)
+// and with a new, full TLS handshake per request (no session resumption; 4 in flight); under
+// reject_connection (the handshake is the gate: no certificate, no connection) and under
+// policy_with_default_deny (the handshake asks for a certificate but completes without one; the
+// client-certificate Lua filter then answers 495). Before timing anything, per enforcement and protocol: the
+// gated host refuses a client without a certificate, and both hosts answer with the upstream's own body.
+// Requests per second (over the measured time) and p99, and the ratio with/without, measured in one run (the
+// machine is small and noisy: compare ratios). Every timed request must be a 200 from the upstream: one that
+// is not makes the run invalid (exit code 1).
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import type { TLSSocket } from 'node:tls';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
-import { average, drive as driveFor, edgePorts, freePort, h1Get, h2Get, h2Session, startEdge as runEdge, type RunningEdge, type Tls } from './load.js';
+import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
+import { average, drive as driveFor, edgePorts, h1Get, h2Get, h2Session, startEdge as runEdge, startUpstream, type RunningEdge, type Tls } from './load.js';
 
 const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };
-
+const ENFORCEMENTS = ['reject_connection', 'policy_with_default_deny'] as const;
+type Enforcement = (typeof ENFORCEMENTS)[number];
 type Mode = 'h1 keep-alive' | 'h2 keep-alive' | 'h1 new handshake' | 'h2 new handshake';
 
-/** Runs `worker` on `concurrency` loops for SECONDS; returns requests per second and p99 latency (ms). */
-function drive(concurrency: number, worker: () => Promise<void>) {
+function drive(concurrency: number, worker: () => Promise<unknown>) {
   return driveFor(SECONDS, concurrency, worker);
 }
 
-async function measure(mode: Mode, port: number, host: string, tls: Tls) {
+/** A "new handshake" that resumed a TLS session would measure less than it says. */
+function fullHandshake(reused: boolean | undefined): void {
+  if (reused !== false) throw new Error(`the TLS session was ${reused ? 'resumed' : 'not inspectable'}: not a full handshake`);
+}
+
+async function measure(mode: Mode, port: number, host: string, tls: Tls, body: string) {
   if (mode === 'h1 keep-alive') {
     const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const r = await drive(8, () => h1Get(port, host, tls, agent));
+    const r = await drive(8, () => h1Get(port, host, tls, agent, '/', body));
     agent.destroy();
     return r;
   }
-  if (mode === 'h1 new handshake') return drive(4, () => h1Get(port, host, tls, false));
+  if (mode === 'h1 new handshake') return drive(4, async () => fullHandshake((await h1Get(port, host, tls, false, '/', body)).sessionReused));
   if (mode === 'h2 keep-alive') {
     const session = await h2Session(port, host, tls);
-    const r = await drive(16, () => h2Get(session, host));
+    const r = await drive(16, () => h2Get(session, host, '/', body));
     session.close();
     return r;
   }
   return drive(4, async () => {
     const session = await h2Session(port, host, tls);
     try {
-      await h2Get(session, host);
+      fullHandshake((session.socket as TLSSocket).isSessionReused());
+      await h2Get(session, host, '/', body);
     } finally {
       session.close();
     }
   });
 }
 
-async function startEdge(dir: string, enforcement: 'reject_connection' | 'policy_with_default_deny', upstreamPort: number): Promise<RunningEdge & { port: number }> {
+const show = (o: Outcome) => ('error' in o ? `error ${o.error}` : `HTTP ${o.status} ${JSON.stringify(o.body.slice(0, 80))}`);
+
+/** The gate does what the table says it costs: it refuses a client without a certificate, and lets one with a certificate through. */
+async function checkGate(checks: BenchChecks, enforcement: Enforcement, port: number, tls: { client: Tls; anonymous: Tls }, body: string): Promise<void> {
+  for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
+    const refused = await probe(protocol, port, HOSTS.gated, tls.anonymous);
+    if (enforcement === 'reject_connection') {
+      // A TLS alert (certificate required) or the connection reset: no HTTP answer at all.
+      const ok = 'error' in refused && /^ERR_SSL_|^ECONNRESET$/.test(refused.error);
+      checks.expect(ok, `${enforcement}, ${protocol}: the gated host must refuse the handshake of a client without a certificate, got ${show(refused)}`);
+    } else {
+      checks.expect('status' in refused && refused.status === 495, `${enforcement}, ${protocol}: the gated host must answer 495 to a client without a certificate, got ${show(refused)}`);
+    }
+    const accepted = await probe(protocol, port, HOSTS.gated, tls.client);
+    checks.expect('status' in accepted && accepted.status === 200 && accepted.body === body, `${enforcement}, ${protocol}: the gated host must pass a client with a certificate to the upstream, got ${show(accepted)}`);
+    const open = await probe(protocol, port, HOSTS.open, tls.anonymous);
+    checks.expect('status' in open && open.status === 200 && open.body === body, `${enforcement}, ${protocol}: the open host must pass a client without a certificate to the upstream, got ${show(open)}`);
+  }
+}
+
+async function startEdge(dir: string, enforcement: Enforcement, upstreamPort: number): Promise<RunningEdge & { port: number }> {
   const ports = await edgePorts();
   const config = join(dir, `${enforcement}.yaml`);
   writeFileSync(
@@ -57,6 +91,8 @@ async function startEdge(dir: string, enforcement: 'reject_connection' | 'policy
       'routes:',
       `  - from: https://${HOSTS.gated}`, `    to: http://127.0.0.1:${upstreamPort}`, '    tls_downstream_client_ca_file: ca.pem', '    allow_any_authenticated_user: true',
       `  - from: https://${HOSTS.open}`, `    to: http://127.0.0.1:${upstreamPort}`, '    allow_public_unauthenticated_access: true',
+      // The block is here for the enforcement; depth 0 (no limit) keeps Envoy's validation as it is without the
+      // block (whose default depth is 1), so that the two enforcements differ in nothing else.
       `downstream_mtls:`, `  enforcement: ${enforcement}`, '  max_verify_depth: 0',
       '',
     ].join('\n'),
@@ -64,46 +100,58 @@ async function startEdge(dir: string, enforcement: 'reject_connection' | 'policy
   return { port: ports.port, ...(await runEdge(config, ports.admin)) };
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-gate-bench-'));
-const ca = await createRootCa({ commonName: 'gate bench CA' });
-const clientCert = await issueClientCertificate(ca, { commonName: 'bench', email: 'bench@example.com' });
-writeFileSync(join(dir, 'ca.pem'), ca.certPem);
-for (const [name, host] of Object.entries({ gated: HOSTS.gated, open: HOSTS.open })) {
-  const c = await issueServerCertificate(ca, { dnsNames: [host] });
-  writeFileSync(join(dir, `${name}.pem`), c.chainPem);
-  writeFileSync(join(dir, `${name}-key.pem`), c.keyPem);
-}
-// The upstream in its own process, so that it does not share the load generator's event loop.
-const upstreamPort = await freePort();
-const upstream = spawn(process.execPath, ['-e', `require('http').createServer((q,s)=>s.end('ok')).listen(${upstreamPort},'127.0.0.1')`], { stdio: 'ignore' });
-const client: Tls = { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem };
-const anonymous: Tls = { ca: ca.certPem };
-
-console.log(`\nthe client-certificate gate through Envoy (1 worker): requests/s and p99 (ms), with a CA vs without (mean of two ${SECONDS} s runs each, after a warm-up)`);
-console.log('enforcement              | mode             |  with CA rps |  p99 |   no CA rps |  p99 | rps ratio | p99 ratio');
-try {
-  for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as const) {
-    const edge = await startEdge(dir, enforcement, upstreamPort);
-    try {
-      for (const mode of ['h1 keep-alive', 'h2 keep-alive', 'h1 new handshake', 'h2 new handshake'] as const) {
-        // Warm both up, then measure in the order open, gated, gated, open and average, so that neither
-        // side profits from going second (JIT, caches) or suffers from a burst of other work on the machine.
-        const runGated = () => measure(mode, edge.port, HOSTS.gated, client);
-        const runOpen = () => measure(mode, edge.port, HOSTS.open, anonymous);
-        await runGated();
-        await runOpen();
-        const [o1, g1, g2, o2] = [await runOpen(), await runGated(), await runGated(), await runOpen()];
-        const gated = average(g1, g2);
-        const open = average(o1, o2);
-        const errors = gated.errors + open.errors ? `  (errors: ${gated.errors} / ${open.errors})` : '';
-        console.log(
-          `${enforcement.padEnd(24)} | ${mode.padEnd(16)} | ${gated.rps.toFixed(0).padStart(12)} | ${gated.p99.toFixed(1).padStart(4)} | ${open.rps.toFixed(0).padStart(11)} | ${open.p99.toFixed(1).padStart(4)} | ${(gated.rps / open.rps).toFixed(2).padStart(9)} | ${(gated.p99 / open.p99).toFixed(2).padStart(9)}${errors}`,
-        );
-      }
-    } finally {
-      await edge.stop();
-    }
+await runBench(async (checks) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-gate-bench-'));
+  const ca = await createRootCa({ commonName: 'gate bench CA' });
+  const clientCert = await issueClientCertificate(ca, { commonName: 'bench', email: 'bench@example.com' });
+  writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+  for (const [name, host] of Object.entries(HOSTS)) {
+    const c = await issueServerCertificate(ca, { dnsNames: [host] });
+    writeFileSync(join(dir, `${name}.pem`), c.chainPem);
+    writeFileSync(join(dir, `${name}-key.pem`), c.keyPem);
   }
-} finally {
-  upstream.kill();
-}
+  const upstream = await startUpstream(`gate-bench upstream ${randomUUID()}`);
+  const tls = { client: { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem }, anonymous: { ca: ca.certPem } };
+
+  console.log(`\nthe client-certificate gate through Envoy (1 worker): requests/s and p99 (ms), with a CA vs without (two ${SECONDS} s runs each, after a warm-up)`);
+  try {
+    // The gate under both enforcements before timing anything; then again on the edge that is timed.
+    for (const enforcement of ENFORCEMENTS) {
+      const edge = await startEdge(dir, enforcement, upstream.port);
+      try {
+        await checkGate(checks, enforcement, edge.port, tls, upstream.body);
+      } finally {
+        await edge.stop();
+      }
+    }
+    checks.stopIfFailed('the gate');
+    console.log('checks: under both enforcements the gated host refuses a client without a certificate (reject_connection: in the handshake; policy_with_default_deny: 495) and passes one with a certificate to the upstream; the open host passes a client without one');
+    console.log('enforcement              | mode             |  with CA rps |  p99 |   no CA rps |  p99 | rps ratio | p99 ratio');
+    for (const enforcement of ENFORCEMENTS) {
+      const edge = await startEdge(dir, enforcement, upstream.port);
+      try {
+        await checkGate(checks, enforcement, edge.port, tls, upstream.body);
+        checks.stopIfFailed(enforcement);
+        for (const mode of ['h1 keep-alive', 'h2 keep-alive', 'h1 new handshake', 'h2 new handshake'] as const) {
+          // Warm both up, then measure in the order open, gated, gated, open and combine, so that neither
+          // side profits from going second (JIT, caches) or suffers from a burst of other work on the machine.
+          const runGated = () => measure(mode, edge.port, HOSTS.gated, tls.client, upstream.body);
+          const runOpen = () => measure(mode, edge.port, HOSTS.open, tls.anonymous, upstream.body);
+          const warm = [await runGated(), await runOpen()];
+          const [o1, g1, g2, o2] = [await runOpen(), await runGated(), await runGated(), await runOpen()];
+          const labels = ['gated warm-up', 'open warm-up', 'open 1', 'gated 1', 'gated 2', 'open 2'];
+          for (const [i, r] of [...warm, o1, g1, g2, o2].entries()) checks.noErrors(`${enforcement}, ${mode}, ${labels[i]}`, r);
+          const gated = average(g1!, g2!);
+          const open = average(o1!, o2!);
+          console.log(
+            `${enforcement.padEnd(24)} | ${mode.padEnd(16)} | ${gated.rps.toFixed(0).padStart(12)} | ${gated.p99.toFixed(1).padStart(4)} | ${open.rps.toFixed(0).padStart(11)} | ${open.p99.toFixed(1).padStart(4)} | ${(gated.rps / open.rps).toFixed(2).padStart(9)} | ${(gated.p99 / open.p99).toFixed(2).padStart(9)}`,
+          );
+        }
+      } finally {
+        await edge.stop();
+      }
+    }
+  } finally {
+    await upstream.stop();
+  }
+});

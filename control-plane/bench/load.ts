@@ -1,21 +1,32 @@
-// Load-generation helpers shared by the benchmarks that drive a real Envoy (gate-bench, policy-bench):
-// free ports, a closed-loop driver that reports requests/s and p99, HTTP/1.1 and HTTP/2 clients, and
-// starting `mtls-edge run` from a config file and waiting until it is ready.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { connect as connectH2, type ClientHttp2Session } from 'node:http2';
+// Load-generation helpers shared by the benchmarks that drive a real Envoy (gate-bench, policy-bench,
+// trust-bench): free ports, an upstream that answers a token of its own, a closed-loop driver that reports
+// requests/s (over the measured elapsed time) and p99, HTTP/1.1 and HTTP/2 clients that check the status and
+// the body of every answer, Envoy's CPU time from /proc, and starting `mtls-edge run` and waiting until it is ready.
+import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect as connectH2, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
+/** Ports handed out by this process: the OS may offer a just-closed port again, and one bench asks for several. */
+const handedOut = new Set<number>();
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export interface Tls {
@@ -25,24 +36,55 @@ export interface Tls {
 }
 
 export interface LoadResult {
+  /** Completed requests (200 with the expected body) per second of measured elapsed time. */
   rps: number;
   /** Milliseconds. */
   p99: number;
+  /** Requests that completed (200, right body). */
+  requests: number;
+  /** Requests that failed (any other answer, a wrong body, a connection error). */
   errors: number;
+  /** From the first request's start until the last one in flight finished. */
+  elapsedMs: number;
+  /** What the first failed request said, if any. */
+  firstError?: string;
 }
 
+/** The nearest-rank percentile `p` (0..100] of `sorted` (ascending); NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+export function median(xs: readonly number[]): number {
+  return percentile([...xs].sort((a, b) => a - b), 50);
+}
+
+/** A timed run's figures: the rate over the elapsed time actually measured, never over the nominal duration. */
+export function summarize(latencies: readonly number[], errors: number, elapsedMs: number, firstError?: string): LoadResult {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return { rps: elapsedMs > 0 ? sorted.length / (elapsedMs / 1000) : NaN, p99: percentile(sorted, 99), requests: sorted.length, errors, elapsedMs, ...(firstError === undefined ? {} : { firstError }) };
+}
+
+/** Two runs of the same thing as one: their requests over their summed time, the mean p99. */
 export function average(a: LoadResult, b: LoadResult): LoadResult {
-  return { rps: (a.rps + b.rps) / 2, p99: (a.p99 + b.p99) / 2, errors: a.errors + b.errors };
+  const requests = a.requests + b.requests;
+  const elapsedMs = a.elapsedMs + b.elapsedMs;
+  const firstError = a.firstError ?? b.firstError;
+  return { rps: requests / (elapsedMs / 1000), p99: (a.p99 + b.p99) / 2, requests, errors: a.errors + b.errors, elapsedMs, ...(firstError === undefined ? {} : { firstError }) };
 }
 
 /**
- * Runs `worker` on `concurrency` loops for `seconds`; returns requests per second and p99 latency (ms).
- * A worker that throws counts as an error (not in the rate or the latency); `onError` sees the first few.
+ * Runs `worker` on `concurrency` loops that start requests for `seconds`; the rate divides the completed
+ * requests by the time from the start until the last request in flight has finished. A worker that throws
+ * counts as an error (not in the rate or the latency): the caller must treat a run with errors as invalid.
  */
-export async function drive(seconds: number, concurrency: number, worker: () => Promise<void>, onError?: (err: unknown) => void): Promise<LoadResult> {
+export async function drive(seconds: number, concurrency: number, worker: () => Promise<unknown>): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
-  const end = performance.now() + seconds * 1000;
+  let firstError: string | undefined;
+  const start = performance.now();
+  const end = start + seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) {
@@ -52,54 +94,72 @@ export async function drive(seconds: number, concurrency: number, worker: () => 
           latencies.push(performance.now() - t0);
         } catch (err) {
           errors++;
-          if (onError && errors <= 3) onError(err);
+          firstError ??= err instanceof Error ? err.message : String(err);
         }
       }
     }),
   );
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN, errors };
+  return summarize(latencies, errors, performance.now() - start, firstError);
 }
 
-/** A response that was not 200; the message carries the status and the start of the body. */
+/** A response that was not 200, or not the expected body; the message carries the status and the start of the body. */
 export class StatusError extends Error {
   constructor(
     readonly status: number,
     readonly body: string,
+    why = '',
   ) {
-    super(`${status}: ${body.slice(0, 300)}`);
+    super(`${status}${why}: ${body.slice(0, 300)}`);
   }
 }
 
-/** One GET over HTTP/1.1; resolves on 200 (body discarded), rejects with a StatusError otherwise. */
-export function h1Get(port: number, host: string, tls: Tls, agent: Agent | false, path = '/'): Promise<void> {
+function checkAnswer(status: number, body: string, expectBody: string | undefined): StatusError | undefined {
+  if (status !== 200) return new StatusError(status, body);
+  if (expectBody !== undefined && body !== expectBody) return new StatusError(status, body, ` (expected the body ${JSON.stringify(expectBody)}: another upstream answered)`);
+  return undefined;
+}
+
+/** What a successful GET saw besides its body. */
+export interface Answer {
+  headers: Record<string, string | string[] | undefined>;
+  /** HTTP/1.1 only: whether the TLS session was resumed (a "new handshake" must be a full one). */
+  sessionReused?: boolean;
+}
+
+/**
+ * One GET over HTTP/1.1; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError
+ * otherwise.
+ */
+export function h1Get(port: number, host: string, tls: Tls, agent: Agent | false, path = '/', expectBody?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, servername: host, headers: { host }, path, ...tls, agent }, (res) => {
-      if (res.statusCode === 200) {
-        res.resume();
-        res.on('end', resolve);
-        return;
-      }
       const chunks: Buffer[] = [];
+      const sessionReused = (res.socket as { isSessionReused?: () => boolean }).isSessionReused?.() ?? false;
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => reject(new StatusError(res.statusCode ?? 0, Buffer.concat(chunks).toString())));
+      res.on('end', () => {
+        const failure = checkAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString(), expectBody);
+        if (failure) reject(failure);
+        else resolve({ headers: res.headers, sessionReused });
+      });
     });
     req.on('error', reject);
     req.end();
   });
 }
 
-/** One GET on an HTTP/2 session; resolves on 200 (body discarded), rejects with a StatusError otherwise. */
-export function h2Get(session: ClientHttp2Session, host: string, path = '/'): Promise<void> {
+/** One GET on an HTTP/2 session; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError otherwise. */
+export function h2Get(session: ClientHttp2Session, host: string, path = '/', expectBody?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const s = session.request({ ':path': path, ':authority': host });
-    let status = 0;
+    let headers: IncomingHttpHeaders = {};
     const chunks: Buffer[] = [];
-    s.on('response', (h) => (status = Number(h[':status'])));
-    s.on('data', (c: Buffer) => {
-      if (status !== 200) chunks.push(c);
+    s.on('response', (h) => (headers = h));
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('end', () => {
+      const failure = checkAnswer(Number(headers[':status']), Buffer.concat(chunks).toString(), expectBody);
+      if (failure) reject(failure);
+      else resolve({ headers });
     });
-    s.on('end', () => (status === 200 ? resolve() : reject(new StatusError(status, Buffer.concat(chunks).toString()))));
     s.on('error', reject);
     s.end();
   });
@@ -111,6 +171,65 @@ export function h2Session(port: number, host: string, tls: Tls): Promise<ClientH
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
+}
+
+export interface Upstream {
+  port: number;
+  /** What the upstream answers (a token of this run): a response with another body came from elsewhere. */
+  body: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * An upstream in its own process, so that it does not share the load generator's event loop. It answers
+ * `body`, and echoes the request headers as JSON on any path ending in /__headers; resolves once it listens.
+ */
+export async function startUpstream(body: string): Promise<Upstream> {
+  const script = "const s=require('http').createServer((q,r)=>r.end(q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, UPSTREAM_BODY: body } });
+  const exited = once(child, 'exit');
+  const [line] = (await Promise.race([once(child.stdout!, 'data'), exited.then(() => [undefined])])) as [Buffer | undefined];
+  if (!line) throw new Error('the upstream exited before it listened');
+  return {
+    port: Number(line.toString().trim()),
+    body,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill();
+      await exited;
+    },
+  };
+}
+
+/** utime + stime of a /proc/<pid>/stat line, in clock ticks (fields 14 and 15, man 5 proc). */
+export function parseProcStatCpuTicks(stat: string): number {
+  // The command name (field 2) is in parentheses and may itself hold spaces and ")": count from the last ")".
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the name, state is field 3, so utime (14) and stime (15) are at offsets 11 and 12.
+  const [utime, stime] = [Number(fields[11]), Number(fields[12])];
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 100)}`);
+  return utime + stime;
+}
+
+export function ticksToMicros(ticks: number, ticksPerSecond: number): number {
+  return (ticks * 1_000_000) / ticksPerSecond;
+}
+
+let clockTicks: number | undefined;
+
+/** The kernel's clock-tick rate for /proc times (`getconf CLK_TCK`; usually 100, but not always). */
+export function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+    if (!Number.isInteger(hz) || hz <= 0) throw new Error(`getconf CLK_TCK gave ${hz}`);
+    clockTicks = hz;
+  }
+  return clockTicks;
+}
+
+/** User + system CPU time of a process so far, in microseconds (Linux /proc; `ticksPerSecond` for tests). */
+export function cpuMicros(pid: number, ticksPerSecond = clockTicksPerSecond()): number {
+  return ticksToMicros(parseProcStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')), ticksPerSecond);
 }
 
 export interface EdgePorts {

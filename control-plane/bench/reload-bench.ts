@@ -1,27 +1,20 @@
 // `npm run bench` (second part): how long from a file save until every Envoy has acknowledged the new
 // config, p50 and p95 over 20 edits, for 10, 1,000 and 10,000 routes, over state-of-the-world and delta
 // xDS; and the control plane's resident memory at each size. Real Envoy, real control plane (`mtls-edge run`).
+// Each edit moves the first route between two upstream ports; after the ACK, Envoy's own /clusters must list the
+// new upstream and not the old one (the time is of an edit Envoy really applied). A failed check, or an edit
+// that never becomes current, makes the run invalid (exit code 1).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
+import { runBench, type BenchChecks } from './checks.js';
+import { CLI, freePort, percentile } from './load.js';
 
-const SIZES = [10, 1_000, 10_000];
+const SIZES = (process.env['RELOAD_BENCH_SIZES'] ?? '10,1000,10000').split(',').map(Number);
 const EDITS = 20;
 const PAUSE_MS = 300;
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function configYaml(n: number, ports: number[], firstTo: number): string {
   const [https, admin, xds, envoyAdmin] = ports;
@@ -65,12 +58,7 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
-}
-
-async function measure(dir: string, n: number, protocol: 'sotw' | 'delta'): Promise<{ p50: number; p95: number; rss: number; envoyRss: number }> {
+async function measure(checks: BenchChecks, dir: string, n: number, protocol: 'sotw' | 'delta'): Promise<{ p50: number; p95: number; rss: number; envoyRss: number }> {
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const adminUrl = `http://127.0.0.1:${ports[1]}`;
   const configPath = join(dir, `config-${n}-${protocol}.yaml`);
@@ -92,9 +80,14 @@ async function measure(dir: string, n: number, protocol: 'sotw' | 'delta'): Prom
       await waitFor(adminUrl, (s) => s.configVersion !== before && s.ready && (syncedAt = Date.parse(s.syncedAt ?? '')) >= savedAt, 60_000);
       // Timed by the control plane's clock at the final ACK, so the polling of /status does not count.
       times.push(syncedAt - savedAt);
+      // Untimed: what Envoy ACKed is this edit (the first route's upstream moved), not only a new version.
+      const clusters = await (await fetch(`http://127.0.0.1:${ports[3]}/clusters`)).text();
+      const [now, old] = [9000 + (i % 2), 9000 + ((i + 1) % 2)].map((p) => clusters.includes(`127.0.0.1:${p}`));
+      checks.expect(now === true && old === false, `${n} routes, ${protocol}, edit ${i}: after the ACK Envoy's clusters ${now ? 'include' : 'lack'} the new upstream 127.0.0.1:${9000 + (i % 2)} and ${old ? 'still include' : 'no longer include'} the old one`);
     }
     const statusJson = (await (await fetch(`${adminUrl}/status`)).json()) as { envoyPid: number };
-    return { p50: percentile(times, 50), p95: percentile(times, 95), rss: rssMiB(child.pid!), envoyRss: rssMiB(statusJson.envoyPid) };
+    const sorted = [...times].sort((a, b) => a - b);
+    return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), rss: rssMiB(child.pid!), envoyRss: rssMiB(statusJson.envoyPid) };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -102,18 +95,20 @@ async function measure(dir: string, n: number, protocol: 'sotw' | 'delta'): Prom
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-reload-bench-'));
-const ca = await createRootCa({ commonName: 'bench CA' });
-const server = await issueServerCertificate(ca, { dnsNames: ['*.bench.test'] });
-writeFileSync(join(dir, 'ca.pem'), ca.certPem);
-writeFileSync(join(dir, 'server.pem'), server.chainPem);
-writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
+await runBench(async (checks) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-reload-bench-'));
+  const ca = await createRootCa({ commonName: 'bench CA' });
+  const server = await issueServerCertificate(ca, { dnsNames: ['*.bench.test'] });
+  writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+  writeFileSync(join(dir, 'server.pem'), server.chainPem);
+  writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
 
-console.log(`\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms apart; ms) and resident memory after them (MiB)`);
-console.log('   routes | protocol |      p50 |      p95 | control plane RSS | Envoy RSS');
-for (const n of SIZES) {
-  for (const protocol of ['sotw', 'delta'] as const) {
-    const r = await measure(dir, n, protocol);
-    console.log(`${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`);
+  console.log(`\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms apart; ms) and resident memory after them (MiB)`);
+  console.log('   routes | protocol |      p50 |      p95 | control plane RSS | Envoy RSS');
+  for (const n of SIZES) {
+    for (const protocol of ['sotw', 'delta'] as const) {
+      const r = await measure(checks, dir, n, protocol);
+      console.log(`${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`);
+    }
   }
-}
+});

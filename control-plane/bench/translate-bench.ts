@@ -1,6 +1,9 @@
 // `npm run bench`: time to load + translate N routes on N distinct hosts, and the control plane's
 // resident memory, for N = 10, 1,000 and 10,000. Each size runs in a fresh Node process so that
 // memory figures do not carry over; each stage's time is the median of several runs after a warm-up.
+// The warm-up run checks what is timed: every host has its virtual host with its one route, and each
+// distinct upstream its cluster. A failed check (or a config the loader refuses) prints no verdict on the
+// 250 ms target, and the bench exits with code 1.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +13,9 @@ import { loadConfigFile } from '../src/config/index.js';
 import { buildEdgeModel } from '../src/model/index.js';
 import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
 import { translate } from '../src/translate/index.js';
+import type { EnvoyResources } from '../src/translate/index.js';
 import { buildSnapshot, loadResourceRoot, ResourceCodec } from '../src/xds/index.js';
+import { runBench } from './checks.js';
 
 const SIZES = [10, 1_000, 10_000];
 const RUNS = 5;
@@ -35,7 +40,7 @@ async function writeFixtures(dir: string): Promise<void> {
   writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
 }
 
-/** N routes on N hosts: most use the global CA, every tenth its own CA, every seventh is public on its own CA-less host. */
+/** N routes on N hosts, to min(N, 100) upstreams: most use the global CA, every tenth its own CA (ca-b.pem); prefixes /app0/../app6/. */
 function configYaml(n: number): string {
   const lines = ['address: 127.0.0.1:8443', 'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'client_ca_file: ca-a.pem', 'routes:'];
   for (let i = 0; i < n; i++) {
@@ -44,6 +49,20 @@ function configYaml(n: number): string {
     lines.push('    allow_any_authenticated_user: true');
   }
   return lines.join('\n') + '\n';
+}
+
+/** What is timed is a translation of this config: one virtual host per route's host with its one route, one cluster per upstream. */
+export function checkTranslation(resources: EnvoyResources, n: number): void {
+  const routesByHost = new Map<string, number>();
+  for (const rc of resources.routeConfigurations) {
+    for (const vh of (rc.resource['virtual_hosts'] ?? []) as Array<{ domains: string[]; routes: Array<{ match: { prefix?: string } }> }>) {
+      const routes = vh.routes.filter((r) => r.match.prefix?.startsWith('/app')).length;
+      for (const d of vh.domains) if (d.endsWith('.bench.test')) routesByHost.set(d, (routesByHost.get(d) ?? 0) + routes);
+    }
+  }
+  const missing = Array.from({ length: n }, (_, i) => `r${i}.bench.test`).filter((h) => routesByHost.get(h) !== 1);
+  if (missing.length > 0 || routesByHost.size !== n) throw new Error(`translated ${routesByHost.size} hosts for ${n} routes; without exactly one route: ${missing.slice(0, 3).join(', ')}`);
+  if (resources.clusters.length !== Math.min(n, 100)) throw new Error(`translated ${resources.clusters.length} clusters for ${Math.min(n, 100)} upstreams`);
 }
 
 function median(xs: number[]): number {
@@ -67,7 +86,10 @@ function measure(configPath: string, routes: number): Figures {
     const t3 = performance.now();
     buildSnapshot(resources, codec);
     const t4 = performance.now();
-    if (run === 0) continue; // warm-up
+    if (run === 0) {
+      checkTranslation(resources, routes); // the warm-up, untimed
+      continue;
+    }
     t.load.push(t1 - t0);
     t.model.push(t2 - t1);
     t.translate.push(t3 - t2);
@@ -90,25 +112,27 @@ if (sizeArg > 0) {
   const configPath = process.argv[sizeArg + 2] ?? '';
   process.stdout.write(JSON.stringify(measure(configPath, n)));
 } else {
-  const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-bench-'));
-  await writeFixtures(dir);
-  const self = fileURLToPath(import.meta.url);
-  const rows: Figures[] = [];
-  for (const n of SIZES) {
-    const configPath = join(dir, `routes-${n}.yaml`);
-    writeFileSync(configPath, configYaml(n));
-    rows.push(JSON.parse(execFileSync(process.execPath, [self, '--size', String(n), configPath], { encoding: 'utf8', maxBuffer: 1 << 20 })) as Figures);
-  }
-  const f = (x: number) => x.toFixed(1).padStart(9);
-  console.log(`load + translate, median of ${RUNS} runs after a warm-up (ms); resident memory after the runs (MiB)`);
-  console.log('   routes |  parse+validate |    model | translate | load+translate |  encode (xDS) |      RSS | RSS before');
-  for (const r of rows) {
-    const lt = r.loadMs + r.modelMs + r.translateMs;
-    console.log(`${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} |      ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`);
-  }
-  const big = rows.find((r) => r.routes === 10_000);
-  if (big) {
+  await runBench(async (checks) => {
+    const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-bench-'));
+    await writeFixtures(dir);
+    const self = fileURLToPath(import.meta.url);
+    const rows: Figures[] = [];
+    for (const n of SIZES) {
+      const configPath = join(dir, `routes-${n}.yaml`);
+      writeFileSync(configPath, configYaml(n));
+      // A check that fails in the child makes it exit non-zero, and execFileSync throw: the run is invalid.
+      rows.push(JSON.parse(execFileSync(process.execPath, [self, '--size', String(n), configPath], { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] })) as Figures);
+    }
+    const f = (x: number) => x.toFixed(1).padStart(9);
+    console.log(`load + translate, median of ${RUNS} runs after a warm-up (ms); resident memory after the runs (MiB)`);
+    console.log('   routes |  parse+validate |    model | translate | load+translate |  encode (xDS) |      RSS | RSS before');
+    for (const r of rows) {
+      const lt = r.loadMs + r.modelMs + r.translateMs;
+      console.log(`${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} |      ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`);
+    }
+    const big = rows.find((r) => r.routes === 10_000);
+    if (!checks.expect(big !== undefined, 'no figures for 10,000 routes') || !big) return;
     const lt = big.loadMs + big.modelMs + big.translateMs;
-    console.log(`\n10,000 routes: load+translate ${lt.toFixed(0)} ms (target < 250 ms: ${lt < 250 ? 'met' : 'NOT met'}); translate alone ${big.translateMs.toFixed(0)} ms`);
-  }
+    checks.target(lt < 250, (word) => `10,000 routes: load+translate ${lt.toFixed(0)} ms (target < 250 ms: ${word}); translate alone ${big.translateMs.toFixed(0)} ms`);
+  });
 }
