@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import { applyConfig } from '../support/config-edits.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { httpsGet, type ClientRequest } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
@@ -47,12 +48,7 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
     assert.match(String(res.headers?.['content-type']), /application\/json/);
     return JSON.parse(res.body) as JSONWebKeySet;
   };
-  /** Writes the config and waits until the control plane has applied it, also when nothing in it changed. */
-  const apply = async (yaml: string) => {
-    const before = (await ctx.edge.status()).reload.lastApplied;
-    ctx.edge.writeConfig(yaml);
-    return ctx.edge.waitForStatus((s) => s.reload.lastApplied !== before && s.reload.errors.length === 0 && s.ready);
-  };
+  const apply = (yaml: string) => applyConfig(ctx.edge, yaml);
 
   it('yourUsername@localhost.pomerium.io is denied by the domain policy (403), and nothing reaches the upstream', async () => {
     const before = ctx.up.seen.length;
