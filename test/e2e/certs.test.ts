@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused } from '../support/https-client.js';
+import { requireTool } from '../support/tools.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const execFileAsync = promisify(execFile);
@@ -97,7 +98,8 @@ describe('mtls-edge certs: the guide without mkcert', () => {
       });
     assert.equal(await viaP12(), 200);
     // curl (OpenSSL 3) takes the .p12 as it is, password and all. (Not spawnSync: the upstream lives in this process.)
-    const curl = await execFileAsync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
+    const curlBinary = requireTool('curl', 'Install it: apt-get install curl (Debian/Ubuntu), dnf install curl, apk add curl, brew install curl.');
+    const curl = await execFileAsync(curlBinary, ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
     assert.equal(curl.stdout, '200', curl.stderr);
 
     const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);
