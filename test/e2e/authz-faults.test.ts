@@ -3,22 +3,28 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
 import { CLI, requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import { createControlChannelPki } from '../support/control-channel-pki.js';
-import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
+import { countFor, uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 /**
  * Production layout (control plane and Envoy started apart): what policies do when the control plane is
  * gone. Envoy-decided policies keep deciding; routes that need the ext_authz service fail closed (503).
+ * Each test brings the control plane into the state it needs, so that it passes alone and in any order.
  */
 describe('policies without the control plane: Envoy-decided ones keep working, ext_authz ones fail closed', () => {
   let pki: TestPki;
+  /** From the CA the edge trusts, but neither alice@example.com nor user alice: both policies deny it. */
+  let mallory: ClientCert;
   let upstream: TestUpstream;
   let controlPlane: ChildProcess | undefined;
   let envoy: ChildProcess | undefined;
+  let configPath: string;
   let httpsPort: number;
   let adminUrl: string;
 
@@ -28,17 +34,41 @@ describe('policies without the control plane: Envoy-decided ones keep working, e
     child.kill(signal);
     await exited;
   };
-  const get = (path: string) => httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...pki.clientA });
+  const running = (child: ChildProcess | undefined) => child !== undefined && child.exitCode === null && child.signalCode === null;
+  /** Starts the control plane unless it runs, and waits until Envoy has its config again (/readyz). */
+  const controlPlaneUp = async () => {
+    if (!running(controlPlane)) controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        if ((await fetch(`${adminUrl}/readyz`)).status === 200) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error('edge not ready');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  /** A request on a path of its own, with how many requests for that path reached the upstream. */
+  const get = async (prefix: '/envoy' | '/ext', client: ClientCert) => {
+    const path = uniquePath(prefix);
+    const res = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...client });
+    return { status: res.status, reached: countFor(upstream, path) };
+  };
+  const allowed = { status: 200, reached: 1 };
+  const denied = { status: 403, reached: 0 };
 
   before(async () => {
     requireEnvoy();
     pki = await createTestPki();
+    const m = await issueClientCertificate(pki.caAuthority, { commonName: 'mallory', email: 'mallory@example.com' });
+    mallory = { cert: m.certPem, key: m.keyPem };
     const channel = await createControlChannelPki(pki.dir);
     const envoyCert = await channel.node('edge');
     upstream = await startUpstream('p');
     [httpsPort] = [await freePort()];
     adminUrl = `http://127.0.0.1:${await freePort()}`;
-    const configPath = join(pki.dir, 'config.yaml');
+    configPath = join(pki.dir, 'config.yaml');
     writeFileSync(
       configPath,
       `address: 127.0.0.1:${httpsPort}
@@ -63,18 +93,8 @@ routes:
     assert.equal(res.code, 0, res.stderr);
     const bootstrap = join(pki.dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, res.stdout);
-    controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
     envoy = spawn(requireEnvoy(), ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warning'], { stdio: 'ignore' });
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`${adminUrl}/readyz`)).status === 200) break;
-      } catch {
-        // not up yet
-      }
-      if (Date.now() > deadline) throw new Error('edge not ready');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await controlPlaneUp();
   });
   after(async () => {
     await stop(controlPlane);
@@ -82,17 +102,31 @@ routes:
     await upstream?.close();
   });
 
-  it('with the control plane: both routes allow alice', async () => {
-    assert.equal((await get('/envoy/a')).status, 200);
-    assert.equal((await get('/ext/a')).status, 200);
+  it('with the control plane: both routes allow alice and deny another client with 403, before the upstream', async () => {
+    await controlPlaneUp();
+    assert.deepEqual(await get('/envoy', pki.clientA), allowed);
+    assert.deepEqual(await get('/ext', pki.clientA), allowed);
+    assert.deepEqual(await get('/envoy', mallory), denied);
+    assert.deepEqual(await get('/ext', mallory), denied);
   });
 
-  it('without it: the Envoy-decided route still allows alice; the ext_authz route answers 503, never lets her through', async () => {
+  it('without it: the Envoy-decided route still allows alice and denies the other client (403); the ext_authz route answers 503 to both', async () => {
+    await controlPlaneUp();
     await stop(controlPlane, 'SIGKILL');
-    assert.equal((await get('/envoy/b')).status, 200);
-    const seen = upstream.seen.length;
-    const res = await get('/ext/b');
-    assert.equal(res.status, 503);
-    assert.equal(upstream.seen.length, seen);
+    assert.deepEqual(await get('/envoy', pki.clientA), allowed);
+    assert.deepEqual(await get('/envoy', mallory), denied);
+    // Fails closed: neither the allowed client nor the denied one reaches the upstream.
+    assert.deepEqual(await get('/ext', pki.clientA), { status: 503, reached: 0 });
+    assert.deepEqual(await get('/ext', mallory), { status: 503, reached: 0 });
+  });
+
+  it('back again after a SIGKILL: the denied client gets 403 on both routes again, alice passes both again', async () => {
+    await stop(controlPlane, 'SIGKILL'); // a no-op when an earlier test left it down
+    assert.equal((await get('/ext', mallory)).status, 503, 'the control plane is down');
+    await controlPlaneUp();
+    assert.deepEqual(await get('/envoy', mallory), denied);
+    assert.deepEqual(await get('/ext', mallory), denied);
+    assert.deepEqual(await get('/envoy', pki.clientA), allowed);
+    assert.deepEqual(await get('/ext', pki.clientA), allowed);
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused } from '../support/https-client.js';
+import { requireTool } from '../support/tools.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const execFileAsync = promisify(execFile);
@@ -20,6 +21,14 @@ describe('mtls-edge certs: the guide without mkcert', () => {
   let up: TestUpstream;
   let edge: RunningEdge | undefined;
   const certs = (args: string[]) => runCli(['certs', ...args, '--dir', join(dir, 'certs')]);
+  /** The guide's steps, each run once, by the first test that needs it: every test passes alone and in any order. */
+  const once = <T>(step: () => Promise<T>) => {
+    let done: Promise<T> | undefined;
+    return () => (done ??= step());
+  };
+  const caStep = once(() => certs(['ca']));
+  const serverStep = once(async () => (await caStep(), certs(['server', '*.localhost.pomerium.io'])));
+  const clientStep = once(async () => (await caStep(), certs(['client', ID])));
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'mtls-edge-certs-'));
@@ -31,7 +40,7 @@ describe('mtls-edge certs: the guide without mkcert', () => {
   });
 
   it('certs ca writes a CA with a private key only its owner can read, and reuses it', async () => {
-    const first = await certs(['ca']);
+    const first = await caStep();
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /wrote .*ca\.pem and .*ca-key\.pem/);
     assert.match(first.stdout, /ca_file: .*ca\.pem/);
@@ -43,10 +52,10 @@ describe('mtls-edge certs: the guide without mkcert', () => {
   });
 
   it('certs server and certs client write what the guide needs, and print the config lines', async () => {
-    const server = await certs(['server', '*.localhost.pomerium.io']);
+    const server = await serverStep();
     assert.equal(server.code, 0, server.stderr);
     assert.match(server.stdout, /certificate_file: .*_wildcard\.localhost\.pomerium\.io\.pem/);
-    const client = await certs(['client', ID]);
+    const client = await clientStep();
     assert.equal(client.code, 0, client.stderr);
     assert.match(client.stdout, /password "changeit"/);
     for (const f of [`${ID}-client.pem`, `${ID}-client-key.pem`, `${ID}-client.p12`]) assert.ok(existsSync(join(dir, 'certs', f)), f);
@@ -54,6 +63,7 @@ describe('mtls-edge certs: the guide without mkcert', () => {
   });
 
   it('refuses wrong arguments, overwriting, and an unreadable CA, and writes nothing then', async () => {
+    assert.equal((await clientStep()).code, 0, 'the client certificate to refuse overwriting');
     const before = readdirSync(join(dir, 'certs')).sort();
     const cases: Array<[string[], RegExp]> = [
       [['client'], /exactly one IDENTITY/],
@@ -83,6 +93,7 @@ describe('mtls-edge certs: the guide without mkcert', () => {
   it('the edge serves with those files: the .p12 gets in (password changeit); after certs crl the same certificate is refused', async () => {
     const write = (crl: boolean) =>
       `certificate_file: certs/_wildcard.localhost.pomerium.io.pem\ncertificate_key_file: certs/_wildcard.localhost.pomerium.io-key.pem\ndownstream_mtls:\n  ca_file: certs/ca.pem\n  enforcement: reject_connection\n${crl ? '  crl_file: certs/crl.pem\n' : ''}routes:\n  - from: https://${HOST}\n    to: ${up.url}\n    allow_any_authenticated_user: true\n`;
+    for (const step of [serverStep, clientStep]) assert.equal((await step()).code, 0);
     edge = await startEdge({ dir, yaml: write(false) });
     const ca = readFileSync(join(dir, 'certs', 'ca.pem'), 'utf8');
     const pfx = readFileSync(join(dir, 'certs', `${ID}-client.p12`));
@@ -97,7 +108,8 @@ describe('mtls-edge certs: the guide without mkcert', () => {
       });
     assert.equal(await viaP12(), 200);
     // curl (OpenSSL 3) takes the .p12 as it is, password and all. (Not spawnSync: the upstream lives in this process.)
-    const curl = await execFileAsync('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
+    const curlBinary = requireTool('curl', 'Install it: apt-get install curl (Debian/Ubuntu), dnf install curl, apk add curl, brew install curl.');
+    const curl = await execFileAsync(curlBinary, ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
     assert.equal(curl.stdout, '200', curl.stderr);
 
     const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);

@@ -13,6 +13,7 @@ import { channelCredentials, createControlChannelPki, type ChannelClient, type C
 import { openAdsStream, tryAdsStream, tryCheck } from '../support/control-channel-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
+import { uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const UNAVAILABLE = grpc.status.UNAVAILABLE;
@@ -39,6 +40,8 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
   let adminUrl: string;
   const target = () => `127.0.0.1:${xdsPort}`;
   let nodeIds = ['edge-1', 'fleet-member-1'];
+  /** The route prefix of the config on disk, so that a test that changes something else keeps it (and the version). */
+  let prefix = '/';
   const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as Status;
   const waitFor = async (what: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
     const deadline = Date.now() + timeoutMs;
@@ -197,14 +200,15 @@ routes:
     assert.equal(after, createHash('sha256').update(new (await import('node:crypto')).X509Certificate(next.certPem).raw).digest('hex'));
     // The channel still carries config: an edit reaches Envoy after the rotation.
     const version = (await status()).configVersion;
-    writeFileSync(configPath, config('/after-rotation'));
+    prefix = uniquePath('/after-rotation');
+    writeFileSync(configPath, config(prefix));
     await waitFor('Envoy acknowledged an edit after the rotation', (s) => s.configVersion !== version && synced(s));
     await new Promise((r) => setTimeout(r, 300));
     loading = false;
     await load;
     assert.deepEqual(failures, []);
     assert.ok(served > 10, `requests were served during the rotation (${served})`);
-    assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/after-rotation/x' })).status, 200);
+    assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: `${prefix}/x` })).status, 200);
     // A new connection of Envoy's own accepts the new certificate too: restart the control plane, and Envoy syncs again.
     const stopped = new Promise((r) => controlPlane.once('exit', r));
     controlPlane.kill('SIGTERM');
@@ -219,16 +223,25 @@ routes:
     const { stream, first, ended } = openAdsStream(target(), credentials, 'fleet-member-1');
     assert.equal((await first).type_url, 'type.googleapis.com/envoy.config.listener.v3.Listener', 'admitted while listed');
     const version = (await status()).configVersion;
-    nodeIds = ['edge-1'];
-    writeFileSync(configPath, config('/after-rotation'));
-    const end = await ended;
-    assert.equal(end.code, PERMISSION_DENIED, JSON.stringify(end));
-    assert.match(end.details, /not in xds_node_ids|fleet certificate may only use/);
-    stream.cancel();
-    // (xds_node_ids is not part of what Envoy gets: the version stays, and edge-1 keeps its stream.)
-    const after = await waitFor('edge-1 is still served', synced);
-    assert.equal(after.configVersion, version);
-    assert.deepEqual(after.nodes.map((n) => n.node), ['edge-1']);
+    const listed = nodeIds;
+    try {
+      nodeIds = ['edge-1'];
+      writeFileSync(configPath, config(prefix));
+      const end = await ended;
+      assert.equal(end.code, PERMISSION_DENIED, JSON.stringify(end));
+      assert.match(end.details, /not in xds_node_ids|fleet certificate may only use/);
+      stream.cancel();
+      // (xds_node_ids is not part of what Envoy gets: the version stays, and edge-1 keeps its stream.)
+      const after = await waitFor('edge-1 is still served', synced);
+      assert.equal(after.configVersion, version);
+      assert.deepEqual(after.nodes.map((n) => n.node), ['edge-1']);
+    } finally {
+      // The fleet member is listed again for the other tests, whatever the order.
+      const lastApplied = (await status()).reload.lastApplied;
+      nodeIds = listed;
+      writeFileSync(configPath, config(prefix));
+      await waitFor('the node list restored', (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0);
+    }
   });
 });
 

@@ -10,6 +10,7 @@ import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate, 
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused, httpsGet, rawHttp1, type ClientRequest } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
+import { onlyRequestFor, seenSince, uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const DAY = 24 * 3600 * 1000;
@@ -66,8 +67,11 @@ describe('downstream_mtls with its default enforcement (policy_with_default_deny
     assert.deepEqual(await get(ctx.pki.clientA), { status: 200, body: 'upstream u /p' });
   });
   it('identity headers a client forges are removed before the upstream; the certificate details set are real', async () => {
-    await get({ ...ctx.pki.clientA, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-forwarded-client-cert': 'By=forged;Subject="CN=ceo"', 'x-client-email': 'ceo@example.com', 'x-kept': 'yes' } });
-    const seen = ctx.up.seen.at(-1)!.headers;
+    const path = uniquePath('/p/forged');
+    const res = await get({ ...ctx.pki.clientA, path, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-forwarded-client-cert': 'By=forged;Subject="CN=ceo"', 'x-client-email': 'ceo@example.com', 'x-kept': 'yes' } });
+    assert.equal(res.status, 200);
+    // This test's own request, found by its path: not whatever an earlier test left last in the log.
+    const seen = onlyRequestFor(ctx.up, path).headers;
     assert.equal(seen['x-pomerium-jwt-assertion'], undefined);
     assert.equal(seen['x-pomerium-claim-email'], undefined);
     assert.equal(seen['x-kept'], 'yes');
@@ -95,10 +99,9 @@ describe('enforcement: policy — only routes that need a user ask for a certifi
   it('the public route never passes on an unverified certificate (x-forwarded-client-cert is dropped)', async () => {
     const stranger = await createRootCa({ commonName: 'Stranger CA' });
     const forged = await issueClientCertificate(stranger, { commonName: 'admin' });
-    assert.equal((await get('/open/forged', { cert: forged.certPem, key: forged.keyPem })).status, 200);
-    const seen = ctx.up.seen.at(-1)!;
-    assert.equal(seen.url, '/open/forged');
-    assert.equal(seen.headers['x-forwarded-client-cert'], undefined);
+    const path = uniquePath('/open/forged');
+    assert.equal((await get(path, { cert: forged.certPem, key: forged.keyPem })).status, 200);
+    assert.equal(onlyRequestFor(ctx.up, path).headers['x-forwarded-client-cert'], undefined);
   });
 
   it('the public route answers without a certificate; the protected one gets 495', async () => {
@@ -175,20 +178,21 @@ describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 co
       }
     },
   );
-  const reachedX = () => ctx.up.seen.filter((r) => r.headers.host === HOSTS.x || r.url.startsWith('/x')).length;
+  const isForX = (r: { url: string; headers: { host?: string } }) => r.headers.host === HOSTS.x || r.url.startsWith('/x');
 
   it('no SNI, an IP address, an unknown name, another letter case, a trailing dot: never the CA-protected route', async () => {
     for (const servername of [undefined, '127.0.0.1', 'unknown.mtls.test', HOSTS.x.toUpperCase(), `${HOSTS.x}.`]) {
       for (const host of [HOSTS.x, HOSTS.x.toUpperCase(), `${HOSTS.x}.`]) {
-        const before = reachedX();
+        const seen = seenSince(ctx.up);
         const res = await rawHttp1({ port: ctx.edge.httpsPort, servername, host, path: '/x' }).catch((e: Error) => ({ status: -1, body: e.message }));
         assert.ok(res.status === 421 || res.status === -1, `SNI ${String(servername)}, Host ${host}: ${res.status} ${res.body.slice(0, 60)}`);
-        assert.equal(reachedX(), before, `SNI ${String(servername)}, Host ${host} reached x`);
+        assert.equal(seen.count(isForX), 0, `SNI ${String(servername)}, Host ${host} reached x`);
       }
     }
   });
 
   it('HTTP/1.1 keep-alive: a second request on a connection made for the public host, for the CA host, gets 421', async () => {
+    const seen = seenSince(ctx.up);
     const responses = await new Promise<string>((resolve, reject) => {
       const s = connectTls({ host: '127.0.0.1', port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, ALPNProtocols: ['http/1.1'] }, () => {
         s.write(`GET /z HTTP/1.1\r\nHost: ${HOSTS.z}\r\n\r\n`);
@@ -207,7 +211,7 @@ describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 co
       s.on('error', reject);
     });
     assert.deepEqual([...responses.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]), ['200', '421'], responses);
-    assert.equal(reachedX(), 0);
+    assert.equal(seen.count(isForX), 0);
   });
 
   for (const kind of ['session ticket', 'session id'] as const) {
@@ -245,6 +249,7 @@ describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 co
   }
 
   for (const [from, client] of [['z', undefined], ['y', 'B']] as const) it(`HTTP/2: a connection made for ${from === 'z' ? 'the public host' : 'a host with another CA'} that asks for the CA host gets 421`, async () => {
+    const seen = seenSince(ctx.up);
     const session = connectH2(`https://127.0.0.1:${ctx.edge.httpsPort}`, { servername: HOSTS[from], ca: ctx.pki.caA, ...(client ? ctx.pki.clientB : {}) });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -259,7 +264,7 @@ describe('no way around the handshake: SNI tricks, session resumption, HTTP/2 co
         req.end();
       });
       assert.equal(status, 421);
-      assert.equal(reachedX(), 0);
+      assert.equal(seen.count(isForX), 0);
     } finally {
       session.close();
     }

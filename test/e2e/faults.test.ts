@@ -8,6 +8,7 @@ import { httpsGet } from '../support/https-client.js';
 import { createControlChannelPki, type ControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
+import { uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 interface Status {
@@ -105,9 +106,9 @@ routes:
     const b = envoys.get('edge-b')!.child!;
     b.kill('SIGSTOP'); // edge-b cannot ACK while stopped
     try {
-      writeFileSync(configPath, config(`${upstream.url}/paused/`));
+      // A target no earlier test wrote, so that the edit changes the version whatever ran before.
+      writeFileSync(configPath, config(`${upstream.url}${uniquePath('/paused')}/`));
       const s = await waitFor('edge-a acknowledged the edit', (x) => x.configVersion !== before.configVersion && x.nodes.some((n) => n.node === 'edge-a' && n.types.every((t) => t.acked !== undefined)));
-      await new Promise((r) => setTimeout(r, 300));
       assert.equal((await fetch(`${adminUrl}/readyz`)).status, 503, 'not ready while edge-b has not acknowledged');
       assert.equal((await status())!.ready, false);
       assert.ok(s.nodes.length === 2);
@@ -131,8 +132,10 @@ routes:
   });
 
   it('a restarted Envoy reconnects and gets the current config', async () => {
-    const before = (await status())!.configVersion;
-    writeFileSync(configPath, config(upstream.url));
+    const before = (await waitFor('synced', bothSynced)).configVersion;
+    // An edit of this test's own (a fresh path on the target), so that it is a new version when this test runs alone.
+    const marker = uniquePath('/restart');
+    writeFileSync(configPath, config(`${upstream.url}${marker}/`));
     const current = await waitFor('edit applied', (s) => s.configVersion !== before && bothSynced(s));
     await stop(envoys.get('edge-a')!.child);
     await stop(envoys.get('edge-b')!.child);
@@ -142,6 +145,6 @@ routes:
     startEnvoy('edge-b');
     const back = await waitFor('both Envoys synced again', bothSynced);
     assert.equal(back.configVersion, current.configVersion);
-    assert.equal((await request()).body, 'upstream f /f');
+    assert.equal((await request()).body, `upstream f ${marker}/f`, 'the restarted Envoys serve the edited config');
   });
 });

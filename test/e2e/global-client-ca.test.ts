@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+import { seenSince } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 describe('client_ca_file: a client certificate for every route', () => {
@@ -33,34 +34,27 @@ routes:
 
   const get = (extra: { cert?: string; key?: string } = {}) => ({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/hello', ...extra });
 
-  it('refuses a client without a certificate', async () => {
-    const code = await expectHandshakeRefused(get());
-    assert.match(code, /CERTIFICATE_REQUIRED/);
-  });
-
-  it('refuses a certificate from another CA', async () => {
-    const code = await expectHandshakeRefused(get(pki.clientB));
-    assert.match(code, /UNKNOWN_CA/);
-  });
-
-  it('refuses an expired certificate from the right CA', async () => {
-    const code = await expectHandshakeRefused(get(pki.expiredA));
-    assert.match(code, /CERTIFICATE_EXPIRED/);
-  });
-
-  it('serves a certificate issued directly by the CA', async () => {
-    const res = await httpsGet(get(pki.clientA));
+  // Each test counts only its own requests at the upstream, so that it passes alone and in any order.
+  const refusedBeforeUpstream = async (client: { cert?: string; key?: string }, alert: RegExp) => {
+    const seen = seenSince(upstream);
+    assert.match(await expectHandshakeRefused(get(client)), alert);
+    assert.equal(seen.count(), 0, 'a refused client reached the upstream');
+  };
+  const served = async (client: { cert: string; key: string }) => {
+    const seen = seenSince(upstream);
+    const res = await httpsGet(get(client));
     assert.equal(res.status, 200);
     assert.equal(res.body, 'upstream x /hello');
-  });
+    assert.equal(seen.count(), 1);
+  };
 
-  it('serves a certificate issued through an intermediate of the CA', async () => {
-    const res = await httpsGet(get(pki.clientAViaIntermediate));
-    assert.equal(res.status, 200);
-    assert.equal(res.body, 'upstream x /hello');
-  });
+  it('refuses a client without a certificate, before the upstream', () => refusedBeforeUpstream({}, /CERTIFICATE_REQUIRED/));
 
-  it('never let a refused client reach the upstream', () => {
-    assert.equal(upstream.seen.length, 2);
-  });
+  it('refuses a certificate from another CA, before the upstream', () => refusedBeforeUpstream(pki.clientB, /UNKNOWN_CA/));
+
+  it('refuses an expired certificate from the right CA, before the upstream', () => refusedBeforeUpstream(pki.expiredA, /CERTIFICATE_EXPIRED/));
+
+  it('serves a certificate issued directly by the CA', () => served(pki.clientA));
+
+  it('serves a certificate issued through an intermediate of the CA', () => served(pki.clientAViaIntermediate));
 });

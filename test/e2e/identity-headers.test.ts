@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import { applyConfig } from '../support/config-edits.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { httpsGet, type ClientRequest } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
+import { onlyRequestFor, uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n';
@@ -46,6 +48,7 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
     assert.match(String(res.headers?.['content-type']), /application\/json/);
     return JSON.parse(res.body) as JSONWebKeySet;
   };
+  const apply = (yaml: string) => applyConfig(ctx.edge, yaml);
 
   it('yourUsername@localhost.pomerium.io is denied by the domain policy (403), and nothing reaches the upstream', async () => {
     const before = ctx.up.seen.length;
@@ -57,9 +60,10 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
   });
 
   it('alice@example.com is allowed; the upstream gets her identity headers and a JWT that verifies against the JWKS', async () => {
-    const res = await get(HOSTS.y, ctx.pki.clientA, { headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-mtls-edge-peer-fingerprint': 'forged' } });
-    assert.deepEqual(res, { status: 200, body: 'upstream app /hello' });
-    const seen = ctx.up.seen.at(-1)!.headers;
+    const path = uniquePath('/hello');
+    const res = await get(HOSTS.y, ctx.pki.clientA, { path, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-mtls-edge-peer-fingerprint': 'forged' } });
+    assert.deepEqual(res, { status: 200, body: `upstream app ${path}` });
+    const seen = onlyRequestFor(ctx.up, path).headers;
     assert.equal(seen['x-pomerium-claim-email'], 'alice@example.com');
     assert.equal(seen['x-pomerium-claim-user'], 'alice');
     assert.equal(seen['x-mtls-edge-peer-fingerprint'], undefined);
@@ -89,29 +93,42 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
     assert.equal(statSync(path).mode & 0o777, 0o600);
   });
 
-  it('a policy edit is applied by hot reload: example.org instead of example.com turns alice away', async () => {
+  // The two edits below put the first config back, so that every test of this describe, run alone or in
+  // any order, starts from the domain example.com.
+  it('a policy edit is applied by hot reload: localhost.pomerium.io instead of example.com turns alice away', async () => {
     const before = await ctx.edge.status();
     const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
-    ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io'));
-    // The route's policy runs in the ext_authz service; Envoy gets only a new name for it (a route change).
-    const s = await ctx.edge.waitForStatus((x) => x.configVersion !== before.configVersion && x.ready);
-    assert.equal(s.typeVersions[listener], before.typeVersions[listener]);
-    assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
-    assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
-    assert.equal(ctx.up.seen.at(-1)!.headers['x-pomerium-claim-email'], 'yourUsername@localhost.pomerium.io');
+    try {
+      ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io'));
+      // The route's policy runs in the ext_authz service; Envoy gets only a new name for it (a route change).
+      const s = await ctx.edge.waitForStatus((x) => x.configVersion !== before.configVersion && x.ready);
+      assert.equal(s.typeVersions[listener], before.typeVersions[listener]);
+      assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
+      const path = uniquePath('/hello');
+      assert.equal((await get(HOSTS.y, ctx.guideUser, { path })).status, 200);
+      assert.equal(onlyRequestFor(ctx.up, path).headers['x-pomerium-claim-email'], 'yourUsername@localhost.pomerium.io');
+    } finally {
+      await apply(configYaml(ctx.up));
+    }
   });
 
   it('a broken policy edit (a criterion that needs an identity provider) is refused with file, key and line; the last good policy keeps deciding', async () => {
-    const failures = (await ctx.edge.status()).reload.failures;
-    ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io').replace('- domain:\n                is: localhost.pomerium.io', '- groups:\n                has: admins'));
-    const s = await ctx.edge.waitForStatus((x) => x.reload.failures > failures);
-    const error = s.reload.errors[0]!;
-    assert.match(error.key, /^routes\[0\]\.policy\[0\]\.allow\.or\[0\]\.groups$/);
-    // The config file starts with four address lines the harness adds.
-    assert.equal(error.line, 4 + configYaml(ctx.up).split('\n').findIndex((l) => l.includes('- domain:')) + 1);
-    assert.match(error.message, /identity provider/);
-    assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
-    assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
+    try {
+      // The last good policy: another domain than the first config's, so that it shows which one decides.
+      await apply(configYaml(ctx.up, 'localhost.pomerium.io'));
+      const failures = (await ctx.edge.status()).reload.failures;
+      ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io').replace('- domain:\n                is: localhost.pomerium.io', '- groups:\n                has: admins'));
+      const s = await ctx.edge.waitForStatus((x) => x.reload.failures > failures);
+      const error = s.reload.errors[0]!;
+      assert.match(error.key, /^routes\[0\]\.policy\[0\]\.allow\.or\[0\]\.groups$/);
+      // The config file starts with four address lines the harness adds.
+      assert.equal(error.line, 4 + configYaml(ctx.up).split('\n').findIndex((l) => l.includes('- domain:')) + 1);
+      assert.match(error.message, /identity provider/);
+      assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
+      assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
+    } finally {
+      await apply(configYaml(ctx.up));
+    }
   });
 });
 
@@ -138,8 +155,9 @@ describe('signing_key from the config: the JWKS and the JWT use it', () => {
     assert.equal(jwks.keys[0]!.x, ctx.publicJwk.x);
     assert.equal(jwks.keys[0]!.y, ctx.publicJwk.y);
     assert.ok(!existsSync(join(ctx.pki.dir, '.mtls-edge', 'signing-key.pem')));
-    assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, ...ctx.pki.clientA })).status, 200);
-    const jwt = String(ctx.up.seen.at(-1)!.headers['x-pomerium-jwt-assertion']);
+    const path = uniquePath('/signed');
+    assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path, ...ctx.pki.clientA })).status, 200);
+    const jwt = String(onlyRequestFor(ctx.up, path).headers['x-pomerium-jwt-assertion']);
     await jwtVerify(jwt, createLocalJWKSet(jwks as unknown as JSONWebKeySet));
   });
 });

@@ -12,8 +12,10 @@ import {
   issueClientCertificate,
   issueServerCertificate,
 } from '../../control-plane/src/pki/index.js';
+import { requireOpenssl } from '../support/tools.js';
 
-const OPENSSL = '/usr/bin/openssl';
+/** Looked up per call, so that without openssl each test that uses it fails with how to install it. */
+const openssl = () => requireOpenssl();
 const DAY_MS = 24 * 3_600_000;
 
 // Created once: key generation is cheap, but the chain is shared by most tests.
@@ -52,7 +54,7 @@ test('common names are taken literally', async () => {
   const name = 'Acme, Inc. "R&D" \\ #1';
   const ca = await createRootCa({ commonName: name });
   const text = withFiles({ 'ca.pem': ca.certPem }, (p) =>
-    execFileSync(OPENSSL, ['x509', '-noout', '-subject', '-nameopt', 'utf8,sep_multiline', '-in', p('ca.pem')], { encoding: 'utf8' }),
+    execFileSync(openssl(), ['x509', '-noout', '-subject', '-nameopt', 'utf8,sep_multiline', '-in', p('ca.pem')], { encoding: 'utf8' }),
   );
   assert.equal(text.trim().split('\n')[1]?.trim(), `CN=${name}`);
 });
@@ -78,7 +80,7 @@ test('deeper chains list every intermediate, and pathLength is enforced', async 
   const tooDeep = await issueServerCertificate(inter3, { dnsNames: ['deeper.example.test'] });
   withFiles({ 'root.pem': root.certPem, 'ok.pem': leaf.chainPem, 'bad.pem': tooDeep.chainPem }, (p) => {
     const verify = (chain: string): string =>
-      execFileSync(OPENSSL, ['verify', '-CAfile', p('root.pem'), '-untrusted', p(chain), p(chain)], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(openssl(), ['verify', '-CAfile', p('root.pem'), '-untrusted', p(chain), p(chain)], { encoding: 'utf8', stdio: 'pipe' });
     assert.match(verify('ok.pem'), /: OK/);
     assert.throws(() => verify('bad.pem'), /path length constraint exceeded/);
   });
@@ -102,7 +104,7 @@ test('server certificate has SANs, serverAuth and verifies against the intermedi
   assert.ok(x.checkPrivateKey(createPrivateKey(server.keyPem)));
 
   const out = withFiles({ 'root.pem': root.certPem, 'chain.pem': server.chainPem }, (p) =>
-    execFileSync(OPENSSL, ['verify', '-purpose', 'sslserver', '-CAfile', p('root.pem'), '-untrusted', p('chain.pem'), p('chain.pem')], {
+    execFileSync(openssl(), ['verify', '-purpose', 'sslserver', '-CAfile', p('root.pem'), '-untrusted', p('chain.pem'), p('chain.pem')], {
       encoding: 'utf8',
     }),
   );
@@ -140,7 +142,7 @@ test('expired client certificate has validTo in the past and fails verification'
 
   withFiles({ 'root.pem': oldRoot.certPem, 'leaf.pem': expired.certPem }, (p) => {
     const verify = (...extra: string[]): string =>
-      execFileSync(OPENSSL, ['verify', ...extra, '-CAfile', p('root.pem'), p('leaf.pem')], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(openssl(), ['verify', ...extra, '-CAfile', p('root.pem'), p('leaf.pem')], { encoding: 'utf8', stdio: 'pipe' });
     assert.throws(() => verify(), /certificate has expired/);
     assert.match(verify('-attime', String(Math.floor((now - 1.5 * DAY_MS) / 1000))), /: OK/);
   });
@@ -154,21 +156,21 @@ test('CRL lists revoked serials and makes OpenSSL reject the revoked certificate
   assert.match(crlPem, /^-----BEGIN X509 CRL-----\n[\s\S]+\n-----END X509 CRL-----\n$/);
 
   withFiles({ 'crl.pem': crlPem, 'inter.pem': inter.certPem, 'root.pem': root.certPem, 'crls.pem': crlPem + rootCrl }, (p) => {
-    const text = execFileSync(OPENSSL, ['crl', '-noout', '-text', '-in', p('crl.pem')], { encoding: 'utf8' });
+    const text = execFileSync(openssl(), ['crl', '-noout', '-text', '-in', p('crl.pem')], { encoding: 'utf8' });
     assert.match(text, /Issuer: CN = Test Intermediate CA/);
     assert.ok(text.toLowerCase().includes(`serial number: ${revoked.serialHex}`), text);
     assert.doesNotMatch(text.toLowerCase(), new RegExp(good.serialHex));
     // BoringSSL (Envoy) refuses to load a CRL containing an empty SEQUENCE such as empty
     // crlEntryExtensions, although OpenSSL accepts it.
-    const der = execFileSync(OPENSSL, ['asn1parse', '-in', p('crl.pem')], { encoding: 'utf8' });
+    const der = execFileSync(openssl(), ['asn1parse', '-in', p('crl.pem')], { encoding: 'utf8' });
     assert.doesNotMatch(der, /l= +0 cons: +SEQUENCE/);
     // The CRL's signature checks out against its issuer.
-    execFileSync(OPENSSL, ['crl', '-noout', '-in', p('crl.pem'), '-CAfile', p('inter.pem')], { stdio: 'pipe' });
+    execFileSync(openssl(), ['crl', '-noout', '-in', p('crl.pem'), '-CAfile', p('inter.pem')], { stdio: 'pipe' });
 
     const verify = (leafPem: string): string => {
       writeFileSync(p('leaf.pem'), leafPem);
       return execFileSync(
-        OPENSSL,
+        openssl(),
         ['verify', '-crl_check_all', '-CRLfile', p('crls.pem'), '-CAfile', p('root.pem'), '-untrusted', p('inter.pem'), p('leaf.pem')],
         { encoding: 'utf8', stdio: 'pipe' },
       );
@@ -181,7 +183,7 @@ test('CRL lists revoked serials and makes OpenSSL reject the revoked certificate
 test('CRL accepts serials in OpenSSL notation', async () => {
   const crlPem = await createCrl(root, ['00:8A:0B', 'ff', '0001']);
   const text = withFiles({ 'crl.pem': crlPem }, (p) =>
-    execFileSync(OPENSSL, ['crl', '-noout', '-text', '-in', p('crl.pem')], { encoding: 'utf8' }),
+    execFileSync(openssl(), ['crl', '-noout', '-text', '-in', p('crl.pem')], { encoding: 'utf8' }),
   );
   for (const serial of ['8A0B', 'FF', '01']) assert.match(text, new RegExp(`Serial Number: ${serial}\\n`));
 });

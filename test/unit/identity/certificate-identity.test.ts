@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -14,9 +14,8 @@ import {
   MAX_CACHED_IDENTITIES,
 } from '../../../control-plane/src/identity/index.js';
 import { EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/translate/distinguished-name.js';
+import { requireOpenssl } from '../../support/tools.js';
 import { der, issueLeaf, testCa, unknownOtherName } from './certs.js';
-
-const OPENSSL = '/usr/bin/openssl';
 
 /** What Envoy does to the PEM (ConnectionInfo::urlEncodedPemEncodedPeerCertificate). */
 function envoyEncode(pem: string): string {
@@ -153,7 +152,8 @@ test('subject and issuer are RFC 2253 with most specific first and special chara
   assert.equal(id.commonName, ' #ivan+1 ');
 });
 
-test('names print exactly as OpenSSL prints them with -nameopt RFC2253 (what Envoy logs)', { skip: !existsSync(OPENSSL) && 'no openssl' }, async () => {
+test('names print exactly as OpenSSL prints them with -nameopt RFC2253 (what Envoy logs)', async () => {
+  const openssl = requireOpenssl();
   const subject = new x509.Name([
     { C: ['US'] },
     { ST: ['CA'], L: ['San Francisco'] },
@@ -167,7 +167,7 @@ test('names print exactly as OpenSSL prints them with -nameopt RFC2253 (what Env
   try {
     const file = join(dir, 'leaf.pem');
     writeFileSync(file, leaf.certPem);
-    const out = execFileSync(OPENSSL, ['x509', '-in', file, '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+    const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
     const id = certificateIdentity(leaf.certPem);
     assert.equal(out, `subject=${id.subject}\nissuer=${id.issuer}\n`);
   } finally {
@@ -368,7 +368,8 @@ test('a common name is an email address exactly when a regex over the RFC 2253 s
   }
 });
 
-test('names with escapes print exactly as OpenSSL prints them with -nameopt RFC2253', { skip: !existsSync(OPENSSL) && 'no openssl' }, async () => {
+test('names with escapes print exactly as OpenSSL prints them with -nameopt RFC2253', async () => {
+  const openssl = requireOpenssl();
   const dir = mkdtempSync(join(tmpdir(), 'identity-test-'));
   try {
     const cns = ['bob+x@contractors.example.com', 'jürgen@example.com', 'x=y@example.com', '#a@b.example', ' lead ', 'a\tb', '𝔸;<>"\\'];
@@ -376,7 +377,7 @@ test('names with escapes print exactly as OpenSSL prints them with -nameopt RFC2
       const leaf = await issueLeaf({ subject: rawName([[[CN, UTF8, 'outer']], [['2.5.4.10', UTF8, 'O, Inc']], [[CN, UTF8, cn]]]) });
       const file = join(dir, `leaf-${i}.pem`);
       writeFileSync(file, leaf.certPem);
-      const out = execFileSync(OPENSSL, ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+      const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
       assert.equal(out, `subject=${certificateIdentity(leaf.certPem).subject}\n`, JSON.stringify(cn));
     }
   } finally {

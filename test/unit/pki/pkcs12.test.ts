@@ -14,8 +14,8 @@ import {
   issueServerCertificate,
 } from '../../../control-plane/src/pki/index.js';
 import { createPkcs12 } from '../../../control-plane/src/pki/pkcs12.js';
+import { requireOpenssl } from '../../support/tools.js';
 
-const OPENSSL = '/usr/bin/openssl';
 const PASSWORD = 'changeit';
 
 // Shared fixtures: root → inter → inter2, a client directly under the root, one under inter2,
@@ -42,7 +42,9 @@ function pkcs12(p12: Buffer, args: string[]): Run {
   try {
     const file = join(dir, 'f.p12');
     writeFileSync(file, p12);
-    const r = spawnSync(OPENSSL, ['pkcs12', '-in', file, ...args], { encoding: 'utf8' });
+    const r = spawnSync(requireOpenssl(), ['pkcs12', '-in', file, ...args], { encoding: 'utf8' });
+    // A tool that could not run has no exit status: that must not pass for "openssl refused the file".
+    if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });

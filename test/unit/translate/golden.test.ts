@@ -1,83 +1,103 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { formatError, resolveConfig } from '../../../control-plane/src/config/index.js';
-import { buildEdgeModel } from '../../../control-plane/src/model/index.js';
-import { signingKeyFromPem } from '../../../control-plane/src/identity/index.js';
-import { jwksDocument } from '../../../control-plane/src/runtime/signing-keys.js';
-import { translate, TYPE_URL, type EnvoyResources } from '../../../control-plane/src/translate/index.js';
+import { TYPE_URL } from '../../../control-plane/src/translate/index.js';
 import { loadResourceRoot, ResourceCodec } from '../../../control-plane/src/xds/index.js';
+import { discoverCases, expectedResources, renderCase } from '../../support/golden-cases.js';
 
 // Golden files live in the source tree (test/golden/<case>/), not in dist/.
 const GOLDEN = fileURLToPath(new URL('../../../../test/golden/', import.meta.url));
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
-const cases = readdirSync(GOLDEN, { withFileTypes: true })
-  .filter((d) => d.isDirectory() && existsSync(join(GOLDEN, d.name, 'config.yaml')))
-  .map((d) => d.name);
-
-/** config.yaml → envoy.json (what Envoy receives) or errors.txt (what the user reads). */
-function render(dir: string): { file: 'envoy.json' | 'errors.txt'; text: string; resources?: EnvoyResources } {
-  const loaded = resolveConfig({
-    yaml: { text: readFileSync(join(dir, 'config.yaml'), 'utf8'), file: 'config.yaml' },
-    env: {},
-    files: { configDir: dir, cwd: dir, readFile: (p) => readFileSync(p, 'utf8') },
-    // A fixed stand-in for the system roots, so that the golden files do not follow Node's root store.
-    systemRoots: [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')],
-  });
-  // The runner serves the JWKS of the signing key; a case with a fixed signing_key shows that route too.
-  const jwks = loaded.ok && loaded.value.signingKey ? jwksDocument([signingKeyFromPem(loaded.value.signingKey.pem)]) : undefined;
-  const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
-  if (!model.ok) return { file: 'errors.txt', text: model.errors.map(formatError).join('\n') + '\n' };
-  const resources = translate(model.value);
-  const json = {
-    clusters: resources.clusters.map((r) => r.resource),
-    listeners: resources.listeners.map((r) => r.resource),
-    route_configurations: resources.routeConfigurations.map((r) => r.resource),
-    secrets: resources.secrets.map((r) => r.resource),
-    // Served only under the name of an older trust generation, when Envoy asks for one.
-    stale_route_configuration: resources.staleRouteConfiguration?.().resource,
-  };
-  return { file: 'envoy.json', text: JSON.stringify(json, null, 2) + '\n', resources };
-}
+/** Cases that exist since the golden files began; others may be added, these must always be found. */
+const BASELINE_CASES = ['all-routes', 'per-route', 'policies', 'route-options', 'shared-host-cas'];
+const SYSTEM_ROOTS = [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')];
+const render = (dir: string) => renderCase(dir, SYSTEM_ROOTS);
+const cases = discoverCases(GOLDEN, UPDATE);
 
 describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
   const codec = new ResourceCodec(loadResourceRoot());
-  assert.ok(cases.length >= 4, `expected golden cases in ${GOLDEN}`);
 
-  for (const name of cases) {
-    const dir = join(GOLDEN, name);
+  it(`finds the golden cases in ${GOLDEN}, the baseline ones among them`, () => {
+    const names = cases.map((c) => c.name);
+    for (const name of BASELINE_CASES) assert.ok(names.includes(name), `case ${name} not found among ${names.join(', ')}`);
+  });
+
+  for (const c of cases) {
+    const { name, dir, problem } = c;
+    if (problem !== undefined) {
+      it(name, () => assert.fail(problem));
+      continue;
+    }
+
     it(name, () => {
       const out = render(dir);
-      const other = out.file === 'envoy.json' ? 'errors.txt' : 'envoy.json';
-      if (UPDATE) {
-        writeFileSync(join(dir, out.file), out.text);
-        rmSync(join(dir, other), { force: true });
-      }
-      assert.ok(!existsSync(join(dir, other)), `${name}/${other} is stale: the case now produces ${out.file}`);
-      assert.equal(out.text, readFileSync(join(dir, out.file), 'utf8'), `${name}/${out.file} differs; run npm run golden:update and review the diff`);
+      // A new case (nothing declared yet) takes what it renders; a declared one never changes kind silently.
+      const expects = c.expects ?? out.file;
+      assert.equal(out.file, expects, `${name} declares ${expects} but renders ${out.file} (delete ${name}/${expects} if that is intended):\n${out.text}`);
+      if (UPDATE) writeFileSync(join(dir, out.file), out.text);
+      assert.equal(out.text, readFileSync(join(dir, expects), 'utf8'), `${name}/${expects} differs; run npm run golden:update and review the diff`);
     });
 
-    it(`${name}: every resource survives protobuf encoding unchanged (no field the proto lacks)`, () => {
-      const out = render(dir);
-      if (!out.resources) return;
-      const lists: Array<[string, Array<{ resource: object }>]> = [
-        [TYPE_URL.cluster, out.resources.clusters],
-        [TYPE_URL.listener, out.resources.listeners],
-        [TYPE_URL.routeConfiguration, out.resources.routeConfigurations],
-        [TYPE_URL.secret, out.resources.secrets],
-        [TYPE_URL.routeConfiguration, out.resources.staleRouteConfiguration ? [out.resources.staleRouteConfiguration()] : []],
-      ];
-      for (const [typeUrl, list] of lists) {
-        for (const { resource } of list) {
-          assert.deepStrictEqual(codec.decode(codec.encode(typeUrl, resource as Record<string, unknown>)), resource);
+    // Only cases that expect resources have any to encode; one that renders errors instead fails here too.
+    if (c.expects === 'envoy.json') {
+      it(`${name}: every resource survives protobuf encoding unchanged (no field the proto lacks)`, () => {
+        const resources = expectedResources(c, render(dir));
+        const lists: Array<[string, Array<{ resource: object }>]> = [
+          [TYPE_URL.cluster, resources.clusters],
+          [TYPE_URL.listener, resources.listeners],
+          [TYPE_URL.routeConfiguration, resources.routeConfigurations],
+          [TYPE_URL.secret, resources.secrets],
+          [TYPE_URL.routeConfiguration, resources.staleRouteConfiguration ? [resources.staleRouteConfiguration()] : []],
+        ];
+        assert.ok(resources.listeners.length > 0 && resources.routeConfigurations.length > 0, `${name} renders no listener or route configuration to check`);
+        for (const [typeUrl, list] of lists) {
+          for (const { resource } of list) {
+            assert.deepStrictEqual(codec.decode(codec.encode(typeUrl, resource as Record<string, unknown>)), resource);
+          }
         }
-      }
-    });
+      });
+    }
 
     it(`${name}: output is byte-identical across runs`, () => {
       assert.equal(render(dir).text, render(dir).text);
     });
   }
+});
+
+describe('golden cases declare what they expect, and a folder that is no case fails', () => {
+  const root = mkdtempSync(join(tmpdir(), 'golden-'));
+  const folder = (name: string, files: Record<string, string>) => {
+    mkdirSync(join(root, name));
+    for (const [f, text] of Object.entries(files)) writeFileSync(join(root, name, f), text);
+  };
+  folder('certs', { 'ca.pem': '' });
+  folder('no-config', { 'envoy.json': '{}' });
+  folder('both', { 'config.yaml': '', 'envoy.json': '{}', 'errors.txt': '' });
+  folder('nothing', { 'config.yaml': '' });
+  folder('resources', { 'config.yaml': 'routes: 5\n', 'envoy.json': '{}' });
+  folder('errors', { 'config.yaml': '', 'errors.txt': '' });
+
+  it('every folder but certs/ is a case; one without config.yaml, with both outputs or with none is a problem', () => {
+    const found = Object.fromEntries(discoverCases(root, false).map((c) => [c.name, c.problem ?? c.expects]));
+    assert.deepEqual(Object.keys(found), ['both', 'errors', 'no-config', 'nothing', 'resources']);
+    assert.match(String(found['no-config']), /has no config\.yaml/);
+    assert.match(String(found['both']), /holds both envoy\.json and errors\.txt/);
+    assert.match(String(found['nothing']), /declares nothing/);
+    assert.equal(found['resources'], 'envoy.json');
+    assert.equal(found['errors'], 'errors.txt');
+  });
+
+  it('while bootstrapping (UPDATE_GOLDEN=1), a case that declares nothing yet is allowed', () => {
+    const nothing = discoverCases(root, true).find((c) => c.name === 'nothing');
+    assert.deepEqual(nothing, { name: 'nothing', dir: join(root, 'nothing') });
+  });
+
+  it('a case that expects envoy.json but renders errors fails the round-trip check, with the errors', () => {
+    const out = render(join(root, 'resources'));
+    assert.equal(out.file, 'errors.txt');
+    assert.throws(() => expectedResources({ name: 'resources' }, out), /resources expects envoy\.json but its config renders errors:\n.*routes/s);
+  });
 });

@@ -60,7 +60,8 @@ describe('host-name regexes say what identity/names.ts says', () => {
   it('a DNS SAN meets a matcher in Envoy exactly when it does in the evaluator (in any case, never when it is no host name)', () => {
     fc.assert(
       fc.property(sanAndMatcher, ({ san, m }) => {
-        if (m === undefined) return;
+        // A generated matcher the config would drop is no case: fast-check counts it as skipped, not as a pass.
+        fc.pre(m !== undefined);
         const value = comparableHostName(san);
         const evaluator = value !== undefined && matches(value, m.op === 'not' ? { op: 'is', value: m.value } : m);
         assert.equal(full(hostNameRegex(m)).test(san), evaluator, `${JSON.stringify(san)} ${JSON.stringify(m)}`);
