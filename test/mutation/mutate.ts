@@ -2,7 +2,7 @@
 // runs the tests the entry names against it, and prints caught/survived. Exits non-zero when a mutation survives,
 // no longer applies, or the named tests fail without any mutation (then "caught" would mean nothing).
 //
-// The copy is dist/ (copied) beside links to everything else, so the real checkout is never changed. A mutated
+// The copy holds dist/ and test/ (copied) beside links to everything else, so the checkout is never changed. A mutated
 // file is compiled alone (TypeScript's transpileModule): a few milliseconds instead of a full build per mutation.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -14,8 +14,12 @@ import { applyMutation, compiledPath, parseMutations, type Mutation } from './mu
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const LIST = 'test/mutation/mutations.yaml';
-/** Left out of the copy: the build (copied instead) and what the tests never read. */
-const NOT_LINKED = new Set(['dist', '.git', 'dist-prof']);
+/**
+ * Not linked into the copy: the build and the tests are copied instead (a test that writes beside itself, such as
+ * the golden test, must never write into the checkout), and the rest the tests never read or write themselves.
+ */
+const COPIED = ['dist', 'test'];
+const NOT_LINKED = new Set([...COPIED, '.git', 'dist-prof', 'test-artifacts']);
 const TEST_TIMEOUT_MS = 10 * 60_000;
 
 interface Outcome {
@@ -36,19 +40,42 @@ function compile(file: string, text: string): { ok: true; js: string } | { ok: f
   return problems.length > 0 ? { ok: false, error: `does not parse: ${problems.join('; ')}` } : { ok: true, js: out.outputText };
 }
 
-/** Runs test files under node --test in the copy; resolves to the exit code and the names of failing tests. */
-function runTests(workspace: string, tests: string[]): Promise<{ code: number; failed: string[] }> {
+interface TestRun {
+  code: number;
+  /** Names of the tests that failed (not files that failed to load). */
+  failed: string[];
+  timedOut: boolean;
+}
+
+/** Runs test files under node --test in the copy; every process it leaves behind is killed with its group. */
+function runTests(workspace: string, tests: string[]): Promise<TestRun> {
   const files = tests.map((t) => join(workspace, compiledPath(t)));
+  const env = { ...process.env };
+  // The golden test would rewrite its expectations from the mutated output, and pass.
+  delete env['UPDATE_GOLDEN'];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { cwd: workspace, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { cwd: workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
     let out = '';
+    let timedOut = false;
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', () => {});
-    const timer = setTimeout(() => child.kill('SIGKILL'), TEST_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, TEST_TIMEOUT_MS);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      const failed = [...out.matchAll(/^\s*not ok \d+ - (.+)$/gm)].map((m) => m[1]!.trim());
-      resolve({ code: code ?? 1, failed });
+      // A mutated product may leave an edge running when its test fails: it must not disturb the next mutation.
+      killGroup();
+      const failed = [...out.matchAll(/^\s*not ok \d+ - (.+)$/gm)].map((m) => m[1]!.trim()).filter((name) => !name.endsWith('.js'));
+      resolve({ code: code ?? 1, failed, timedOut });
     });
   });
 }
@@ -56,7 +83,7 @@ function runTests(workspace: string, tests: string[]): Promise<{ code: number; f
 function makeWorkspace(): string {
   const workspace = mkdtempSync(join(tmpdir(), 'mtls-edge-mutate-'));
   for (const entry of readdirSync(ROOT)) if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
-  cpSync(join(ROOT, 'dist'), join(workspace, 'dist'), { recursive: true });
+  for (const entry of COPIED) cpSync(join(ROOT, entry), join(workspace, entry), { recursive: true });
   return workspace;
 }
 
@@ -73,23 +100,29 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
   // A change in a comment or a type only would be "survived" for no fault of the tests.
   if (original.js === changed.js) return done('error', 'the mutation changes no compiled code (a comment or a type?)');
   const target = join(workspace, compiledPath(m.file));
-  const built = readFileSync(target);
+  const built = readFileSync(target, 'utf8');
+  // The file alone must compile as the build compiled it, or the copy would differ in more than the mutation.
+  if (withoutSourceMap(built) !== withoutSourceMap(original.js)) return done('error', `${compiledPath(m.file)} is not what ${m.file} compiles to alone: rebuild (npm run build), or the file needs the whole program to compile`);
   writeFileSync(target, changed.js);
   try {
-    // Each named file must catch it on its own: the list says which tests guard what.
+    // Each named file must catch it on its own, by a failing test (not a file that fails to load or a timeout).
     const missed: string[] = [];
     const failures: string[] = [];
     for (const test of m.tests) {
-      const { code, failed } = await runTests(workspace, [test]);
-      if (code === 0) missed.push(test);
-      else failures.push(...failed.slice(0, 1));
+      const run = await runTests(workspace, [test]);
+      if (run.timedOut) return done('error', `${test} did not finish within ${TEST_TIMEOUT_MS / 60_000} minutes`);
+      if (run.code === 0) missed.push(test);
+      else if (run.failed.length === 0) return done('error', `${test} failed without a failing test (it did not load?)`);
+      else failures.push(run.failed[0]!);
     }
     if (missed.length > 0) return done('survived', `not caught by ${missed.join(', ')}`);
-    return done('caught', `by ${m.tests.length} file${m.tests.length > 1 ? 's' : ''}${failures.length > 0 ? `, e.g. "${failures[0]}"` : ''}`);
+    return done('caught', `by ${m.tests.length} file${m.tests.length > 1 ? 's' : ''}, e.g. "${failures[0]}"`);
   } finally {
     writeFileSync(target, built);
   }
 }
+
+const withoutSourceMap = (js: string) => js.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n').trimEnd();
 
 async function main(): Promise<number> {
   const parsed = parseMutations(readFileSync(join(ROOT, LIST), 'utf8'), LIST);
@@ -110,7 +143,7 @@ async function main(): Promise<number> {
     const tests = [...new Set(mutations.flatMap((m) => m.tests))].sort();
     console.log(`baseline: ${tests.length} test files, unmutated…`);
     const baseline = await runTests(workspace, tests);
-    if (baseline.code !== 0) {
+    if (baseline.code !== 0 || baseline.timedOut) {
       console.error(`the named tests fail without any mutation (${baseline.failed.join('; ') || `exit ${baseline.code}`}): fix them first`);
       return 1;
     }

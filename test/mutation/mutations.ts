@@ -40,6 +40,10 @@ export function parseMutations(text: string, source: string): Parsed {
     for (const k of ['id', 'why', 'file', 'find'] as const) {
       if (typeof e[k] !== 'string' || e[k] === '') errors.push(`${where}: \`${k}\` must be a non-empty string`);
     }
+    // Only the product's own source: a path out of it would be written through the copy's links into the checkout.
+    if (typeof e['file'] === 'string' && !/^control-plane\/(src|bench)\/[\w./-]+\.ts$/.test(e['file']) || String(e['file']).includes('..')) {
+      errors.push(`${where}: \`file\` must be a source file under control-plane/src or control-plane/bench`);
+    }
     if (typeof e['replace'] !== 'string') errors.push(`${where}: \`replace\` must be a string (empty to delete)`);
     const tests = e['tests'];
     if (!Array.isArray(tests) || tests.length === 0 || !tests.every((t) => typeof t === 'string' && /^test\/.+\.test\.ts$/.test(t))) {

@@ -29,6 +29,10 @@ describe('the mutation list', () => {
     assert.ok(errors.includes('m.yaml: entry 2: id x is used twice'));
     assert.ok(errors.includes('m.yaml: entry 3: `find` must be a non-empty string'));
     assert.ok(errors.some((e) => e.startsWith('m.yaml: entry 4: unknown keys colour')));
+    for (const file of ['test/support/x.ts', 'control-plane/src/../../etc/x.ts', '/etc/passwd', 'control-plane/src/a.js']) {
+      const parsed = parseMutations(yamlOf([entry({ file })]), 'm.yaml');
+      assert.deepEqual(parsed, { ok: false, errors: ['m.yaml: entry 1: `file` must be a source file under control-plane/src or control-plane/bench'] }, file);
+    }
     assert.equal(parseMutations('a: [', 'm.yaml').ok, false);
     assert.equal(parseMutations(yamlOf([entry({ replace: 'a === b' })]), 'm.yaml').ok, false, 'a no-op mutation');
   });
