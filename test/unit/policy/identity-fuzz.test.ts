@@ -10,6 +10,7 @@ import { FUZZ_CRITERIA, fuzzCertificate, FuzzIssuer } from '../../support/identi
 import { envoyView, principalHolds } from '../../support/rbac-interpreter.js';
 import { expectOk, loadPems, MemoryFiles, run, standardFiles } from '../config/fixture.js';
 import { testCa } from '../identity/certs.js';
+import { propertyRuns } from '../../support/property-runs.js';
 
 /**
  * Random subjects and SANs through real certificates: identity extraction never throws, and what Envoy's RBAC
@@ -44,7 +45,7 @@ describe('identity extraction and the two deciders, on random certificates', () 
           if (service) allowed.add(criterion);
         }
       }),
-      { numRuns: 300 },
+      propertyRuns(300),
     );
     // Not a test that cannot fail on the allowing side: most criteria let some random certificate in.
     assert.ok(allowed.size >= FUZZ_CRITERIA.length - 3, `allowed at least once: ${[...allowed].join('; ')}`);

@@ -11,6 +11,7 @@ import { fuzzCertificate, FuzzIssuer } from '../../support/identity-fuzz.js';
 import { ALL_FEATURES, plainCertificate, policyCase, policyFeatures } from '../../support/policy-arbitraries.js';
 import { routeConfig } from '../model/config-fixtures.js';
 import { testCa } from '../identity/certs.js';
+import { propertyRuns } from '../../support/property-runs.js';
 
 /**
  * For random policies (several allow and deny rules, every operator, every criterion Envoy decides, every
@@ -70,7 +71,7 @@ describe('Envoy RBAC and the ext_authz evaluator agree on random policies and re
         answers[service ? 'allowed' : 'denied']++;
         byPeer.set(request.peer.state, (byPeer.get(request.peer.state) ?? new Set()).add(service));
       }),
-      { numRuns: 3000 },
+      propertyRuns(3000),
     );
     const total = answers.allowed + answers.denied;
     // A generator that lets nothing (or everything) through would agree trivially.

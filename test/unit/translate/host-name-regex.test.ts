@@ -6,6 +6,7 @@ import { hostNameValue } from '../../../control-plane/src/config/matcher-values.
 import { comparableHostName, isMailAddress } from '../../../control-plane/src/identity/names.js';
 import { matches } from '../../../control-plane/src/policy/evaluate.js';
 import { HOST_NAME_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX } from '../../../control-plane/src/translate/host-name-regex.js';
+import { propertyRuns } from '../../support/property-runs.js';
 
 // Envoy matches a whole value; RE2 and JavaScript agree on everything these regexes use.
 const full = (re: string) => new RegExp(`^(?:${re})$`);
@@ -50,7 +51,7 @@ describe('host-name regexes say what identity/names.ts says', () => {
         const address = `${a.replace(/\./g, '')}@${b}`;
         assert.equal(full(MAIL_ADDRESS_REGEX).test(address), isMailAddress(address), JSON.stringify(address));
       }),
-      { numRuns: 2000 },
+      propertyRuns(2000),
     );
     for (const address of ["!#$%&'*+-/=?^_`{|}~@x", 'a.b@c', 'a..b@c', '.a@c', 'a.@c', '"a"@c', 'a,b@c', 'a;b@c']) {
       assert.equal(full(MAIL_ADDRESS_REGEX).test(address), isMailAddress(address), address);
@@ -66,7 +67,7 @@ describe('host-name regexes say what identity/names.ts says', () => {
         const evaluator = value !== undefined && matches(value, m.op === 'not' ? { op: 'is', value: m.value } : m);
         assert.equal(full(hostNameRegex(m)).test(san), evaluator, `${JSON.stringify(san)} ${JSON.stringify(m)}`);
       }),
-      { numRuns: 5000 },
+      propertyRuns(5000),
     );
   });
 
