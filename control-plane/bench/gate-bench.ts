@@ -66,8 +66,8 @@ async function checkGate(checks: BenchChecks, enforcement: Enforcement, port: nu
   for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
     const refused = await probe(protocol, port, HOSTS.gated, tls.anonymous);
     if (enforcement === 'reject_connection') {
-      // A TLS alert (certificate required) or the connection reset: no HTTP answer at all.
-      const ok = 'error' in refused && /^ERR_SSL_|^ECONNRESET$/.test(refused.error);
+      // The certificate-required alert (TLS 1.3; a handshake failure alert before it): no HTTP answer at all.
+      const ok = 'error' in refused && /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_HANDSHAKE_FAILURE)$/.test(refused.error);
       checks.expect(ok, `${enforcement}, ${protocol}: the gated host must refuse the handshake of a client without a certificate, got ${show(refused)}`);
     } else {
       checks.expect('status' in refused && refused.status === 495, `${enforcement}, ${protocol}: the gated host must answer 495 to a client without a certificate, got ${show(refused)}`);
