@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { applyMutation, compiledPath, parseMutations, type Mutation } from './mutations.js';
@@ -113,10 +113,10 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
       if (run.timedOut) return done('error', `${test} did not finish within ${TEST_TIMEOUT_MS / 60_000} minutes`);
       if (run.code === 0) missed.push(test);
       else if (run.failed.length === 0) return done('error', `${test} failed without a failing test (it did not load?)`);
-      else failures.push(run.failed[0]!);
+      else failures.push(`${basename(test, '.test.ts')}: "${run.failed[0]!}"`);
     }
     if (missed.length > 0) return done('survived', `not caught by ${missed.join(', ')}`);
-    return done('caught', `by ${m.tests.length} file${m.tests.length > 1 ? 's' : ''}, e.g. "${failures[0]}"`);
+    return done('caught', failures.join('; '));
   } finally {
     writeFileSync(target, built);
   }
