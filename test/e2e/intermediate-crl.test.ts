@@ -70,7 +70,7 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
       assert.equal(up.seen.at(-1)?.url, '/good');
     });
 
-    it('the ext_authz verifier has the CRL too: with the chain Envoy forwards (leaf, intermediate) it refuses the revoked one', () => {
+    it('the ext_authz trust the control plane builds from this config has the CRL too: given the chain as Envoy forwards it (leaf, intermediate), it refuses the revoked one', () => {
       const [route] = extAuthzRoutes(edge, HOSTS.x);
       assert.ok(route?.clientTrust, 'the route has a trust');
       const verdict = verifyClientCertificate(shared.revoked.chain, [shared.revoked.chain], route.clientTrust, Date.now());
