@@ -1,5 +1,5 @@
 import { X509Certificate as PeculiarCertificate, X509Crl } from '@peculiar/x509';
-import type { Diagnostics, Location } from './diagnostics.js';
+import type { Diagnostics } from './diagnostics.js';
 import { asMap, checkKeys, readList, readString, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess, type PemInput } from './inputs.js';
 import { pemBlocks } from './pem.js';
@@ -16,8 +16,6 @@ export interface GlobalClientCa {
   ca?: CertificateBundle;
   /** Set, even if it failed to load (that failure is reported on its own). */
   caSet: boolean;
-  /** Where downstream_mtls.crl[_file] is set, for errors about its CRLs. */
-  crlAt?: Location;
   rules: ClientCertificateRules;
 }
 
@@ -52,7 +50,9 @@ export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diag
     else diag.error(depthRead.at, `expected a whole number from 0 (no limit) to 100, got ${JSON.stringify(depthRead.value)}`);
   }
   const crlInput = map ? readInlineOrFile(map, 'crl', 'crl_file', files, diag) : undefined;
-  return { ca, caSet, ...(crlInput ? { crlAt: crlInput.at } : {}), rules: { enforcement, maxVerifyDepth, crls: crlInput ? readCrls(crlInput, diag) : [], matchSubjectAltNames: map ? readSanMatchers(map, diag) : [] } };
+  const rules: ClientCertificateRules = { enforcement, maxVerifyDepth, crls: crlInput ? readCrls(crlInput, diag) : [], matchSubjectAltNames: map ? readSanMatchers(map, diag) : [] };
+  if (crlInput) rules.crlAt = crlInput.at;
+  return { ca, caSet, rules };
 }
 
 function readCrls(input: PemInput, diag: Diagnostics): ClientCertificateRules['crls'] {
@@ -150,16 +150,16 @@ export function acceptsIntermediates(maxVerifyDepth: number): boolean {
  * there is no client CA at all, it would be checked nowhere: refused rather than silently dropped.
  */
 export function checkIntermediateCrls(global: GlobalClientCa, routeCas: Iterable<CertificateBundle | undefined>, diag: Diagnostics): void {
-  const { crls, maxVerifyDepth } = global.rules;
-  if (!global.crlAt || crls.length === 0) return;
+  const { crls, maxVerifyDepth, crlAt } = global.rules;
+  if (!crlAt || crls.length === 0) return;
   const bundles = [global.ca, ...routeCas].filter((b): b is CertificateBundle => b !== undefined);
   const subjects = clientCaSubjects(bundles);
   const orphans = crls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => !subjects.has(c.issuer));
   if (orphans.length === 0) return;
   const which = orphans.map((c) => `CRL ${c.n} (issuer ${c.issuer})`).join(', ');
   if (bundles.length === 0) {
-    diag.error(global.crlAt, `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`);
+    diag.error(crlAt, `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`);
   } else if (!acceptsIntermediates(maxVerifyDepth)) {
-    diag.error(global.crlAt, `${which}: issued by none of the client CAs, so it can only be an intermediate CA's, and max_verify_depth 1 accepts only certificates issued directly by a client CA: it would never be checked. Set max_verify_depth to 2 (one intermediate) or 0 (no limit), add its issuer to a client CA file, or remove it`);
+    diag.error(crlAt, `${which}: issued by none of the client CAs, so it can only be an intermediate CA's, and max_verify_depth 1 accepts only certificates issued directly by a client CA: it would never be checked. Set max_verify_depth to 2 (one intermediate) or 0 (no limit), add its issuer to a client CA file, or remove it`);
   }
 }

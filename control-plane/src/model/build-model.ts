@@ -3,6 +3,7 @@ import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
+import { intermediateCrlErrors } from './intermediate-crls.js';
 import { certificateCheck, routeClientTrust, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
 import { requiresValidCertificate, trustCheckRoute } from './trust.js';
@@ -83,6 +84,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
     });
     hosts.push({ name, requirement, routes: edgeRoutes });
   }
+  errors.push(...intermediateCrlErrors(config, hosts));
   if (errors.length > 0) return { ok: false, errors };
 
   const classes = groupIntoClasses(hosts, config, origins);

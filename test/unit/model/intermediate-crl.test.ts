@@ -56,9 +56,31 @@ describe("an intermediate's CRL in the model", () => {
   it('does not go where only direct issuers are accepted: depth 1, and a shared host union', () => {
     const direct = model(config([route('a.test', 0)], 1, [pki.rootCrl, pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') }));
     assert.equal(envoyCrls(direct, 'a.test'), pki.rootCrl);
-    const shared = [route('s.test', 0, { clientCa: bundle(pki.root, 'root.pem') }), route('s.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
+    // The root's own host takes the intermediate's CRL; the shared host's union does not.
+    const shared = [route('s.test', 0, { clientCa: bundle(pki.root, 'root.pem') }), route('s.test', 1, { clientCa: bundle(pki.other, 'other.pem') }), route('a.test', 2, { clientCa: bundle(pki.root, 'root.pem') })];
     const m = model(config(shared, 2, [pki.rootCrl, pki.interCrl, pki.otherCrl]));
     assert.equal(envoyCrls(m, 's.test'), pki.rootCrl + pki.otherCrl);
+    assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl);
+  });
+
+  it('is refused at the crl line when every host with a CA is shared (direct issuers only): it would be checked nowhere', () => {
+    const shared = [route('s.test', 0, { clientCa: bundle(pki.root, 'root.pem') }), route('s.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
+    const crlAt = { file: 'config.yaml', line: 4, key: 'downstream_mtls.crl_file' };
+    const c = config(shared, 2, [pki.rootCrl, pki.interCrl, pki.otherCrl]);
+    const m = buildEdgeModel({ ...c, clientCertificateRules: { ...c.clientCertificateRules, crlAt } });
+    assert.ok(!m.ok);
+    assert.deepEqual(m.errors.map((e) => [e.key, e.line]), [['downstream_mtls.crl_file', 4]]);
+    assert.match(m.errors[0]!.message, /CRL 2 \(issuer CN=Model Intermediate\).*every host with a client CA is shared.*never be checked/);
+  });
+
+  it('with several CAs that accept intermediates, one without a CRL of its own is refused (Envoy would refuse all its certificates)', () => {
+    const routes = [route('a.test', 0), route('b.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
+    const withoutOwn = buildEdgeModel(config(routes, 2, [pki.rootCrl, pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') }));
+    assert.ok(!withoutOwn.ok);
+    assert.deepEqual(withoutOwn.errors.map((e) => e.key), ['routes[1]']);
+    assert.match(withoutOwn.errors[0]!.message, /host b\.test: CRL 2 \(issuer CN=Model Intermediate\) is an intermediate's.*\(other\.pem\) have no CRL/);
+    // With one such CA the intermediate can only be under it: its own CRL is not needed.
+    assert.ok(buildEdgeModel(config([route('a.test', 0)], 2, [pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') })).ok);
   });
 
   it("is no root's CRL: a bundle with only an intermediate's CRL loads; a partly covered one is still refused", () => {
