@@ -1,6 +1,7 @@
 // downstream_mtls.max_verify_depth on a host with one CA, without a CRL: with a CRL (only_verify_leaf_cert_crl),
 // a leaf issued by an intermediate that has no CRL of its own is refused for that reason alone, so a depth test
-// beside a CRL passes even when the depth is not sent to Envoy at all.
+// beside a CRL passes even when the depth is not sent to Envoy at all (unless that intermediate's own CRL is
+// in crl_file too: test/e2e/intermediate-crl.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startEdge, type RunningEdge } from '../support/edge.js';

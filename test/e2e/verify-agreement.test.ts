@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -45,7 +46,7 @@ const blocks = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?--
  * the trust the model gives the route: both must say the same, and what each case expects.
  */
 describe("the control plane's certificate verifier agrees with Envoy's handshake", () => {
-  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; cases: Case[]; revoked: Case };
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; cases: Case[]; revoked: Case; revokedViaIntermediate: Case };
   before(async () => {
     ctx.pki = await createTestPki();
     const ca = ctx.pki.caAuthority;
@@ -77,6 +78,7 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
     const leaf = await issueClientCertificate(fake, { commonName: 'frank', email: 'frank@example.com' });
     Object.assign(nonCa, { chain: leaf.certPem + fake.certPem, key: leaf.keyPem });
     ctx.revoked = await issue('revoked', true);
+    ctx.revokedViaIntermediate = await issue('revoked-via-intermediate', true, ctx.pki.intermediateA);
     ctx.up = await startUpstream('app');
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: configYaml(ctx.up, false) });
   });
@@ -113,22 +115,35 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
     }
   });
 
-  it('with a CRL of the CA: revoked is refused by both; a leaf under an intermediate (whose CRL is missing) too', async () => {
-    const serial = new (await import('node:crypto')).X509Certificate(blocks(ctx.revoked.chain)[0]!).serialNumber;
-    writeFileSync(join(ctx.pki.dir, 'crl.pem'), await createCrl(ctx.pki.caAuthority, [serial]));
+  /** Writes crl.pem (these CRLs), switches the edge to the config with it, and checks the cases both ways. */
+  async function withCrls(crlPem: string, expected: Record<string, boolean>, cases: Case[]): Promise<void> {
+    writeFileSync(join(ctx.pki.dir, 'crl.pem'), crlPem);
     const version = (await ctx.edge.status()).configVersion;
     try {
       ctx.edge.writeConfig(configYaml(ctx.up, true));
       await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.nodes.every((n) => n.types.every((t) => t.acked === s.typeVersions[t.typeUrl])), 15_000);
-      const expected: Record<string, boolean> = { direct: true, revoked: false, 'via-intermediate': false, expired: false, 'no-eku': true };
-      for (const c of [...ctx.cases, ctx.revoked].filter((x) => x.name in expected)) {
+      const checked = cases.filter((x) => x.name in expected);
+      assert.equal(checked.length, Object.keys(expected).length, 'every expected case exists');
+      for (const c of checked) {
         const { envoy, service } = await verdicts(c);
         assert.equal(service, envoy, `${c.name}: the service says ${service}, Envoy ${envoy}`);
         assert.equal(service, expected[c.name], `${c.name}: expected ${expected[c.name] ? 'accepted' : 'refused'}`);
       }
     } finally {
-      // Back to the config without CRLs, so that the other test finds it whatever the order.
+      // Back to the config without CRLs, so that the other tests find it whatever the order.
       await applyConfig(ctx.edge, configYaml(ctx.up, false));
     }
+  }
+  const serialOf = (c: Case) => new X509Certificate(blocks(c.chain)[0]!).serialNumber;
+
+  it('with a CRL of the CA: revoked is refused by both; a leaf under an intermediate (whose CRL is missing) too', async () => {
+    const crl = await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)]);
+    await withCrls(crl, { direct: true, revoked: false, 'via-intermediate': false, expired: false, 'no-eku': true }, [...ctx.cases, ctx.revoked]);
+  });
+
+  it("with the CRLs of the CA and of its intermediate: the leaf under the intermediate is accepted by both, the one the intermediate revoked refused by both", async () => {
+    const crls = (await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)])) + (await createCrl(ctx.pki.intermediateA, [serialOf(ctx.revokedViaIntermediate)]));
+    const expected = { direct: true, revoked: false, 'via-intermediate': true, 'revoked-via-intermediate': false, 'two-intermediates': false };
+    await withCrls(crls, expected, [...ctx.cases, ctx.revoked, ctx.revokedViaIntermediate]);
   });
 });

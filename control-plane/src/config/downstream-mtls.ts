@@ -50,7 +50,9 @@ export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diag
     else diag.error(depthRead.at, `expected a whole number from 0 (no limit) to 100, got ${JSON.stringify(depthRead.value)}`);
   }
   const crlInput = map ? readInlineOrFile(map, 'crl', 'crl_file', files, diag) : undefined;
-  return { ca, caSet, rules: { enforcement, maxVerifyDepth, crls: crlInput ? readCrls(crlInput, diag) : [], matchSubjectAltNames: map ? readSanMatchers(map, diag) : [] } };
+  const rules: ClientCertificateRules = { enforcement, maxVerifyDepth, crls: crlInput ? readCrls(crlInput, diag) : [], matchSubjectAltNames: map ? readSanMatchers(map, diag) : [] };
+  if (crlInput) rules.crlAt = crlInput.at;
+  return { ca, caSet, rules };
 }
 
 function readCrls(input: PemInput, diag: Diagnostics): ClientCertificateRules['crls'] {
@@ -104,7 +106,8 @@ function bundleSubjects(bundle: CertificateBundle): Set<string> {
 
 /**
  * The CAs of a bundle that no CRL covers, when some are covered: Envoy, told to check CRLs, would refuse
- * every certificate from those (it finds no CRL for their issuer).
+ * every certificate those CAs issue directly (it finds no CRL for the leaf's issuer). Only CRLs of the
+ * bundle's own CAs count: an intermediate's CRL says nothing about which roots the user meant to cover.
  */
 export function casWithoutCrl(crls: ClientCertificateRules['crls'], bundle: CertificateBundle): string[] {
   if (crls.length === 0) return [];
@@ -114,12 +117,49 @@ export function casWithoutCrl(crls: ClientCertificateRules['crls'], bundle: Cert
   return missing.length < subjects.length ? missing : [];
 }
 
-/** The CRLs issued by one of the bundle's CAs: Envoy would otherwise demand a CRL from every CA it is given. */
-export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle): string {
+/** The subjects of every configured client CA (global and per route): a CRL issued by none of them is an intermediate's. */
+export function clientCaSubjects(bundles: Iterable<CertificateBundle | undefined>): Set<string> {
+  const out = new Set<string>();
+  for (const b of bundles) if (b) for (const s of bundleSubjects(b)) out.add(s);
+  return out;
+}
+
+/**
+ * The CRLs Envoy and the ext_authz verifier get for a bundle: those issued by one of its CAs (Envoy would
+ * otherwise demand a CRL from every CA it is given) and, when the trust accepts intermediates, those issued
+ * by no configured client CA, i.e. by an intermediate. Envoy ignores a CRL whose issuer is not on the
+ * chain, and checks its signature with that issuer, so an intermediate's CRL in another bundle is harmless;
+ * left out, a certificate that intermediate revoked would pass.
+ */
+export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle, intermediates?: { caSubjects: ReadonlySet<string> }): string {
   if (crls.length === 0) return '';
   const subjects = bundleSubjects(bundle);
   return crls
-    .filter((c) => subjects.has(c.issuer))
+    .filter((c) => subjects.has(c.issuer) || (intermediates !== undefined && !intermediates.caSubjects.has(c.issuer)))
     .map((c) => c.pem)
     .join('');
+}
+
+/** Whether a trust with this max_verify_depth accepts certificates issued by an intermediate (0: no limit). */
+export function acceptsIntermediates(maxVerifyDepth: number): boolean {
+  return maxVerifyDepth !== 1;
+}
+
+/**
+ * A CRL from none of the client CAs is an intermediate's; where no trust accepts intermediates (depth 1) or
+ * there is no client CA at all, it would be checked nowhere: refused rather than silently dropped.
+ */
+export function checkIntermediateCrls(global: GlobalClientCa, routeCas: Iterable<CertificateBundle | undefined>, diag: Diagnostics): void {
+  const { crls, maxVerifyDepth, crlAt } = global.rules;
+  if (!crlAt || crls.length === 0) return;
+  const bundles = [global.ca, ...routeCas].filter((b): b is CertificateBundle => b !== undefined);
+  const subjects = clientCaSubjects(bundles);
+  const orphans = crls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => !subjects.has(c.issuer));
+  if (orphans.length === 0) return;
+  const which = orphans.map((c) => `CRL ${c.n} (issuer ${c.issuer})`).join(', ');
+  if (bundles.length === 0) {
+    diag.error(crlAt, `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`);
+  } else if (!acceptsIntermediates(maxVerifyDepth)) {
+    diag.error(crlAt, `${which}: issued by none of the client CAs, so it can only be an intermediate CA's, and max_verify_depth 1 accepts only certificates issued directly by a client CA: it would never be checked. Set max_verify_depth to 2 (one intermediate) or 0 (no limit), add its issuer to a client CA file, or remove it`);
+  }
 }

@@ -3,4 +3,4 @@ export { loadConfigFile, type LoadedConfig } from './load.js';
 export { resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from './resolve.js';
 export { ROUTE_KEYS } from './route.js';
 export type * from './types.js';
-export { casWithoutCrl, crlsForBundle } from './downstream-mtls.js';
+export { acceptsIntermediates, casWithoutCrl, clientCaSubjects, crlsForBundle } from './downstream-mtls.js';

@@ -2,7 +2,7 @@ import { Diagnostics, type Location, type Result } from './diagnostics.js';
 import { overlayEnvironment } from './env.js';
 import { checkKeys, readList, readString, readStringOrList, scalarString, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
-import { DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
+import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
 import { decodeInlinePem, parsePrivateKey } from './pem.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
@@ -63,11 +63,13 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   if (certificates.length === 0 && !hasAnyCertificateKey(root)) {
     diag.error(root.at, 'no server certificate: set certificate_file and certificate_key_file (or certificate / certificate_key, or certificates)');
   }
-  const { ca: clientCa, caSet: clientCaSet, rules: clientCertificateRules } = readGlobalClientCa(root, files, diag);
+  const globalClientCa = readGlobalClientCa(root, files, diag);
+  const { ca: clientCa, caSet: clientCaSet, rules: clientCertificateRules } = globalClientCa;
   const routeItems: SourceValue[] = readList(root, 'routes', diag) ?? [];
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
   checkControlChannelCaApart(root, xdsTls, [clientCa, ...routes.map((r) => r?.clientCa)], diag);
+  checkIntermediateCrls(globalClientCa, routes.map((r) => r?.clientCa), diag);
   // As in Pomerium, certificate_authority adds to the system roots (a route's tls_custom_ca replaces both).
   const extraUpstreamCaInput = readInlineOrFile(root, 'certificate_authority', 'certificate_authority_file', files, diag);
   const extraUpstreamCa = extraUpstreamCaInput && toCertificateBundle(extraUpstreamCaInput, diag);

@@ -39,6 +39,8 @@ export interface ClientCertificateRules {
   /** Certificates between the leaf and the CA allowed, plus one (Envoy's meaning); 0 = no limit. */
   maxVerifyDepth: number;
   crls: Array<{ pem: string; issuer: string }>;
+  /** Where downstream_mtls.crl[_file] is set (absent: no CRL), for errors about its CRLs. */
+  crlAt?: Location;
   /** A certificate passes when any matcher matches one of its SANs; none = no SAN check. */
   matchSubjectAltNames: SanMatcher[];
 }

@@ -3,6 +3,7 @@ import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
+import { intermediateCrlErrors } from './intermediate-crls.js';
 import { certificateCheck, routeClientTrust, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
 import { requiresValidCertificate, trustCheckRoute } from './trust.js';
@@ -39,7 +40,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
     const shared = ids.size > 1;
     if (shared) {
       // The handshake sees only the SNI, so it cannot pick between the routes' CAs (DESIGN.md point 5).
-      const union = sharedHostRequirement(name, routes);
+      const union = sharedHostRequirement(name, routes, config.clientCertificateRules.crls);
       if ('errors' in union) {
         errors.push(...union.errors);
         continue;
@@ -50,7 +51,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       const uncovered = casWithoutCrl(config.clientCertificateRules.crls, requirement.ca);
       if (uncovered.length > 0) {
         const at = routes.find((r) => 'ca' in r.requirement)!.route.at;
-        errors.push({ ...at, message: `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ${uncovered.join('; ')}, so Envoy would refuse every certificate from those: add their CRLs (an empty CRL will do)` });
+        errors.push({ ...at, message: `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: add their CRLs (an empty CRL will do)` });
         continue;
       }
       const seen = origins.get(requirement.id) ?? new Set();
@@ -83,6 +84,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
     });
     hosts.push({ name, requirement, routes: edgeRoutes });
   }
+  errors.push(...intermediateCrlErrors(config, hosts));
   if (errors.length > 0) return { ok: false, errors };
 
   const classes = groupIntoClasses(hosts, config, origins);

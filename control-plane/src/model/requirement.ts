@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { crlsForBundle, type CertificateBundle, type Config, type RouteConfig } from '../config/index.js';
+import { acceptsIntermediates, clientCaSubjects, crlsForBundle, type CertificateBundle, type Config, type RouteConfig } from '../config/index.js';
 import type { ClientTrust } from '../identity/verify-certificate.js';
 import { issuerNames } from './shared-host.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
@@ -12,9 +12,24 @@ export function routeRequirement(route: RouteConfig, config: Config): ClientCaRe
   return {
     id: requirementId(ca),
     ca,
-    validation: { enforcement: rules.enforcement, crlPem: crlsForBundle(rules.crls, ca), maxVerifyDepth: rules.maxVerifyDepth, matchSubjectAltNames: rules.matchSubjectAltNames },
+    validation: { enforcement: rules.enforcement, crlPem: routeCrls(config, ca), maxVerifyDepth: rules.maxVerifyDepth, matchSubjectAltNames: rules.matchSubjectAltNames },
   };
 }
+
+/** The CRLs of the route's CA and, when its depth lets intermediates issue, those of intermediates (config/downstream-mtls.ts). */
+function routeCrls(config: Config, ca: CertificateBundle): string {
+  const rules = config.clientCertificateRules;
+  if (rules.crls.length === 0) return '';
+  if (!acceptsIntermediates(rules.maxVerifyDepth)) return crlsForBundle(rules.crls, ca);
+  let caSubjects = caSubjectsByConfig.get(config);
+  if (!caSubjects) {
+    caSubjects = clientCaSubjects([config.clientCa, ...config.routes.map((r) => r.clientCa)]);
+    caSubjectsByConfig.set(config, caSubjects);
+  }
+  return crlsForBundle(rules.crls, ca, { caSubjects });
+}
+
+const caSubjectsByConfig = new WeakMap<Config, Set<string>>();
 
 /** What a route checks itself; under reject_connection the handshake already refused clients without a valid certificate. */
 export function certificateCheck(route: RouteConfig, requirement: ClientCaRequirement, sharedHost: boolean): CertificateCheck {

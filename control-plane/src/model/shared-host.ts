@@ -1,5 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import type { CertificateBundle, ConfigError, RouteConfig } from '../config/index.js';
+import { crlsForBundle, type CertificateBundle, type ClientCertificateRules, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { ClientCaRequirement } from './types.js';
 
 type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
@@ -9,7 +9,7 @@ type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
  * only the SNI), so it asks for a certificate from the union of the CAs, without requiring one, and each
  * route checks at the HTTP layer that the certificate was issued by a CA of its own (495 otherwise).
  */
-export function sharedHostRequirement(host: string, routes: Array<{ route: RouteConfig; requirement: ClientCaRequirement }>): { requirement: CaRequirement } | { errors: ConfigError[] } {
+export function sharedHostRequirement(host: string, routes: Array<{ route: RouteConfig; requirement: ClientCaRequirement }>, crls: ClientCertificateRules['crls']): { requirement: CaRequirement } | { errors: ConfigError[] } {
   const withCa = routes.map((r) => r.requirement).filter((r): r is CaRequirement => 'ca' in r);
   const certs = new Map<string, X509Certificate>();
   for (const r of withCa) for (const c of pemCertificates(r.ca.pem)) certs.set(c.fingerprint256, c);
@@ -45,7 +45,8 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
       ca,
       // Only certificates issued directly by a CA of the union: an intermediate under CA A named like CA B
       // would otherwise pass the issuer-name check of B's routes.
-      validation: { ...base, maxVerifyDepth: 1, crlPem: [...new Set(withCa.map((r) => r.validation.crlPem))].join(''), checkedPerRoute: true },
+      // The CRLs of the union's CAs only: at depth 1 no intermediate's CRL can ever apply.
+      validation: { ...base, maxVerifyDepth: 1, crlPem: crlsForBundle(crls, ca), checkedPerRoute: true },
     },
   };
 }
