@@ -9,20 +9,22 @@ import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
+function configWithDepth(depth: number, upstreamUrl = up.url): string {
+  return (
+    'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n' +
+    `downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: reject_connection\n  max_verify_depth: ${depth}\n` +
+    `routes:\n  - from: https://${HOSTS.x}\n    to: ${upstreamUrl}\n    allow_any_authenticated_user: true\n`
+  );
+}
+let up: TestUpstream;
+
 describe('max_verify_depth 1 (reject_connection, no CRL): only certificates issued directly by the CA', () => {
   let pki: TestPki;
-  let up: TestUpstream;
   let edge: RunningEdge;
   before(async () => {
     pki = await createTestPki();
     up = await startUpstream('u');
-    edge = await startEdge({
-      dir: pki.dir,
-      yaml:
-        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n' +
-        'downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: reject_connection\n  max_verify_depth: 1\n' +
-        `routes:\n  - from: https://${HOSTS.x}\n    to: ${up.url}\n    allow_any_authenticated_user: true\n`,
-    });
+    edge = await startEdge({ dir: pki.dir, yaml: configWithDepth(1) });
   });
   after(async () => {
     await edge?.stop();
@@ -37,5 +39,25 @@ describe('max_verify_depth 1 (reject_connection, no CRL): only certificates issu
     const seen = up.seen.length;
     assert.match(await expectHandshakeRefused(request(pki.clientAViaIntermediate)), /ALERT/);
     assert.equal(up.seen.length, seen);
+  });
+  it('the same certificate is admitted once max_verify_depth is 2: the refusal above was the depth, nothing else', async () => {
+    const applied = async (depth: number) => {
+      const version = (await edge.status()).configVersion;
+      edge.writeConfig(configWithDepth(depth));
+      await edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
+    };
+    await applied(2);
+    try {
+      // A new generation of trust is a new filter chain: retry while Envoy warms it.
+      const deadline = Date.now() + 10_000;
+      let outcome = await httpsGet(request(pki.clientAViaIntermediate)).catch((e: Error) => e.message);
+      while (typeof outcome === 'string' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        outcome = await httpsGet(request(pki.clientAViaIntermediate)).catch((e: Error) => e.message);
+      }
+      assert.deepEqual(outcome, { status: 200, body: 'upstream u /p' });
+    } finally {
+      await applied(1);
+    }
   });
 });
