@@ -3,6 +3,7 @@ import type { Diagnostics } from './diagnostics.js';
 import { asMap, checkKeys, readList, readString, type MapValue } from './fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess, type PemInput } from './inputs.js';
 import { pemBlocks } from './pem.js';
+import type { ConfiguredClientCas } from './client-ca-chains.js';
 import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
 
 export const DOWNSTREAM_MTLS_KEYS = ['ca', 'ca_file', 'crl', 'crl_file', 'enforcement', 'match_subject_alt_names', 'max_verify_depth'] as const;
@@ -126,16 +127,18 @@ export function clientCaSubjects(bundles: Iterable<CertificateBundle | undefined
 
 /**
  * The CRLs Envoy and the ext_authz verifier get for a bundle: those issued by one of its CAs (Envoy would
- * otherwise demand a CRL from every CA it is given) and, when the trust accepts intermediates, those issued
- * by no configured client CA, i.e. by an intermediate. Envoy ignores a CRL whose issuer is not on the
- * chain, and checks its signature with that issuer, so an intermediate's CRL in another bundle is harmless;
- * left out, a certificate that intermediate revoked would pass.
+ * otherwise demand a CRL from every CA it is given) and, when the trust accepts intermediates (`configured`
+ * given), those of intermediates: issued by no configured client CA (an intermediate the config does not
+ * show), or by a configured CA that chains up to this bundle (an intermediate that is also some route's CA).
+ * Envoy ignores a CRL whose issuer is not on the chain, and checks its signature with that issuer; left out,
+ * a certificate that intermediate revoked would pass. Another bundle's CA's CRL never applies here.
  */
-export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle, intermediates?: { caSubjects: ReadonlySet<string> }): string {
+export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle, configured?: ConfiguredClientCas): string {
   if (crls.length === 0) return '';
   const subjects = bundleSubjects(bundle);
+  const applies = (issuer: string) => subjects.has(issuer) || (configured !== undefined && (!configured.subjects.has(issuer) || configured.issuedUnder(issuer, bundle)));
   return crls
-    .filter((c) => subjects.has(c.issuer) || (intermediates !== undefined && !intermediates.caSubjects.has(c.issuer)))
+    .filter((c) => applies(c.issuer))
     .map((c) => c.pem)
     .join('');
 }
@@ -146,20 +149,15 @@ export function acceptsIntermediates(maxVerifyDepth: number): boolean {
 }
 
 /**
- * A CRL from none of the client CAs is an intermediate's; where no trust accepts intermediates (depth 1) or
- * there is no client CA at all, it would be checked nowhere: refused rather than silently dropped.
+ * A CRL from none of the client CAs when there is no client CA at all would be checked against nothing: refused.
+ * (At depth 1 such a CRL is an intermediate's that can never apply, as no certificate an intermediate issued
+ * is accepted: harmless, and kept out of every trust, so that one file may hold all of a PKI's CRLs.)
  */
 export function checkIntermediateCrls(global: GlobalClientCa, routeCas: Iterable<CertificateBundle | undefined>, diag: Diagnostics): void {
-  const { crls, maxVerifyDepth, crlAt } = global.rules;
+  const { crls, crlAt } = global.rules;
   if (!crlAt || crls.length === 0) return;
   const bundles = [global.ca, ...routeCas].filter((b): b is CertificateBundle => b !== undefined);
-  const subjects = clientCaSubjects(bundles);
-  const orphans = crls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => !subjects.has(c.issuer));
-  if (orphans.length === 0) return;
-  const which = orphans.map((c) => `CRL ${c.n} (issuer ${c.issuer})`).join(', ');
-  if (bundles.length === 0) {
-    diag.error(crlAt, `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`);
-  } else if (!acceptsIntermediates(maxVerifyDepth)) {
-    diag.error(crlAt, `${which}: issued by none of the client CAs, so it can only be an intermediate CA's, and max_verify_depth 1 accepts only certificates issued directly by a client CA: it would never be checked. Set max_verify_depth to 2 (one intermediate) or 0 (no limit), add its issuer to a client CA file, or remove it`);
-  }
+  if (bundles.length > 0) return;
+  const which = crls.map((c, i) => `CRL ${i + 1} (issuer ${c.issuer})`).join(', ');
+  diag.error(crlAt, `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`);
 }

@@ -4,3 +4,4 @@ export { resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from '.
 export { ROUTE_KEYS } from './route.js';
 export type * from './types.js';
 export { acceptsIntermediates, casWithoutCrl, clientCaSubjects, crlsForBundle } from './downstream-mtls.js';
+export { configuredClientCas, type ConfiguredClientCas } from './client-ca-chains.js';

@@ -2,14 +2,12 @@ import { acceptsIntermediates, clientCaSubjects, type Config, type ConfigError }
 import type { EdgeHost } from './types.js';
 
 /**
- * An intermediate's CRL (issued by no client CA) goes to every trust that accepts intermediates, since nothing
- * in the config says which CA the intermediate is under (config/downstream-mtls.ts). Two problems only the
- * hosts show:
- * - no such trust on any host (every host with a client CA is shared by routes with different CAs, which
- *   accept direct issuers only): the CRL would be checked nowhere;
- * - several such trusts, and one whose CAs have no CRL of their own: Envoy, now checking CRLs there, would
- *   refuse every certificate under those CAs, though the CRL may belong to another CA's intermediate. With a
- *   single such trust the intermediate can only be under it, and its certificates are what the CRL is for.
+ * A CRL issued by no configured client CA is an intermediate's the config does not show, and goes to every trust
+ * that accepts intermediates (config/downstream-mtls.ts), since nothing says which CA it is under. With several
+ * such trusts, one whose CAs have no CRL of their own would then check CRLs too, and Envoy would refuse every
+ * certificate its CAs issue directly, though the CRL may belong to another CA's intermediate: refused, naming
+ * the host. With a single such trust the intermediate can only be under it, and checking CRLs there is what the
+ * CRL asks for. Where no trust accepts intermediates (depth 1, shared hosts) the CRL can never apply: harmless.
  */
 export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]): ConfigError[] {
   const rules = config.clientCertificateRules;
@@ -25,11 +23,7 @@ export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]
     const r = h.requirement;
     if ('ca' in r && r.validation.checkedPerRoute !== true && !accepting.has(r.id)) accepting.set(r.id, h);
   }
-  const at = rules.crlAt ?? config.routes[0]?.at ?? { file: config.sourceFile, key: 'downstream_mtls.crl' };
-  if (accepting.size === 0) {
-    return [{ ...at, message: `${which}: issued by none of the client CAs, so it can only be an intermediate CA's, and every host with a client CA is shared by routes with different CAs, which accept only certificates issued directly by their CAs: it would never be checked. Give those routes hosts of their own, add its issuer to a client CA file, or remove it` }];
-  }
-  if (accepting.size === 1) return [];
+  if (accepting.size <= 1) return [];
   const errors: ConfigError[] = [];
   for (const host of accepting.values()) {
     const r = host.requirement;
@@ -38,7 +32,7 @@ export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]
     if (rules.crls.some((c) => own.has(c.issuer))) continue;
     const route = config.routes.find((x) => x.from.host === host.name);
     errors.push({
-      ...(route?.at ?? at),
+      ...(route?.at ?? rules.crlAt ?? { file: config.sourceFile, key: 'downstream_mtls.crl' }),
       message: `host ${host.name}: ${which} is an intermediate's, which every client CA that accepts intermediates gets (nothing tells whose intermediate it is), and this host's CAs (${r.ca.origin}) have no CRL: Envoy would refuse every certificate under them. Add their CRLs and those of their intermediates (empty ones will do)`,
     });
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { acceptsIntermediates, clientCaSubjects, crlsForBundle, type CertificateBundle, type Config, type RouteConfig } from '../config/index.js';
+import { acceptsIntermediates, configuredClientCas, crlsForBundle, type CertificateBundle, type Config, type ConfiguredClientCas, type RouteConfig } from '../config/index.js';
 import type { ClientTrust } from '../identity/verify-certificate.js';
 import { issuerNames } from './shared-host.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
@@ -12,7 +12,13 @@ export function routeRequirement(route: RouteConfig, config: Config): ClientCaRe
   return {
     id: requirementId(ca),
     ca,
-    validation: { enforcement: rules.enforcement, crlPem: routeCrls(config, ca), maxVerifyDepth: rules.maxVerifyDepth, matchSubjectAltNames: rules.matchSubjectAltNames },
+    validation: {
+      enforcement: rules.enforcement,
+      crlPem: routeCrls(config, ca),
+      directIssuerCrlPem: crlsForBundle(rules.crls, ca),
+      maxVerifyDepth: rules.maxVerifyDepth,
+      matchSubjectAltNames: rules.matchSubjectAltNames,
+    },
   };
 }
 
@@ -21,15 +27,15 @@ function routeCrls(config: Config, ca: CertificateBundle): string {
   const rules = config.clientCertificateRules;
   if (rules.crls.length === 0) return '';
   if (!acceptsIntermediates(rules.maxVerifyDepth)) return crlsForBundle(rules.crls, ca);
-  let caSubjects = caSubjectsByConfig.get(config);
-  if (!caSubjects) {
-    caSubjects = clientCaSubjects([config.clientCa, ...config.routes.map((r) => r.clientCa)]);
-    caSubjectsByConfig.set(config, caSubjects);
+  let configured = configuredCasByConfig.get(config);
+  if (!configured) {
+    configured = configuredClientCas([config.clientCa, ...config.routes.map((r) => r.clientCa)]);
+    configuredCasByConfig.set(config, configured);
   }
-  return crlsForBundle(rules.crls, ca, { caSubjects });
+  return crlsForBundle(rules.crls, ca, configured);
 }
 
-const caSubjectsByConfig = new WeakMap<Config, Set<string>>();
+const configuredCasByConfig = new WeakMap<Config, ConfiguredClientCas>();
 
 /** What a route checks itself; under reject_connection the handshake already refused clients without a valid certificate. */
 export function certificateCheck(route: RouteConfig, requirement: ClientCaRequirement, sharedHost: boolean): CertificateCheck {
@@ -52,10 +58,12 @@ export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: b
   if (!('ca' in requirement)) return undefined;
   const v = requirement.validation;
   // Thousands of routes share a few trusts, and the verifier parses each ClientTrust object once: share the objects.
-  const key = [requirement.ca.fingerprints.join(','), v.maxVerifyDepth, sharedHost, JSON.stringify(v.matchSubjectAltNames), v.crlPem].join('\n');
+  // A shared host's route accepts direct issuers only: an intermediate's CRL would make it demand a CRL of its CA.
+  const crlPem = sharedHost ? v.directIssuerCrlPem : v.crlPem;
+  const key = [requirement.ca.fingerprints.join(','), v.maxVerifyDepth, sharedHost, JSON.stringify(v.matchSubjectAltNames), crlPem].join('\n');
   let trust = trustByContent.get(key);
   if (!trust) {
-    trust = { caPem: requirement.ca.pem, crlPem: v.crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
+    trust = { caPem: requirement.ca.pem, crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
     if (sharedHost) trust.directIssuerOnly = true;
     if (trustByContent.size >= MAX_SHARED_TRUSTS) trustByContent.clear(); // reloads bring new contents
     trustByContent.set(key, trust);

@@ -7,8 +7,10 @@ export type ClientCaRequirement = { id: 'none' } | { id: string; ca: Certificate
 /** How Envoy validates a client certificate for one CA: the global downstream_mtls rules, applied to that CA. */
 export interface ClientCertificateValidation {
   enforcement: Enforcement;
-  /** The CRLs issued by a CA of this bundle (PEM), if any. */
+  /** The CRLs Envoy checks for this bundle (PEM): its CAs' and, when intermediates may issue, intermediates'. */
   crlPem: string;
+  /** The CRLs issued by a CA of this bundle only: what a trust of direct issuers (a shared host's route) checks. */
+  directIssuerCrlPem: string;
   maxVerifyDepth: number;
   matchSubjectAltNames: SanMatcher[];
   /** Routes of one host trust different CAs: the handshake only asks, each route checks (see shared-host.ts). */

@@ -1,23 +1,24 @@
 // A CRL in downstream_mtls.crl[_file] whose issuer is none of the client CAs is an intermediate's: it must
-// reach the trusts that accept intermediates, and a config in which no trust could ever check it is refused
-// at the crl key's line instead of silently dropping the CRL.
+// reach the trusts that accept intermediates (and no other); one that could apply to no CA at all is refused
+// at the crl key's line instead of silently dropping it.
 import { X509Crl } from '@peculiar/x509';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { casWithoutCrl, clientCaSubjects, crlsForBundle, type CertificateBundle } from '../../../control-plane/src/config/index.js';
+import { casWithoutCrl, configuredClientCas, crlsForBundle, type CertificateBundle } from '../../../control-plane/src/config/index.js';
 import { createCrl, createIntermediateCa, createRootCa, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
 import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles, yaml } from './fixture.js';
 
 let root: CertificateAuthority;
 let otherRoot: CertificateAuthority;
+let intermediate: CertificateAuthority;
 let files: Record<string, string>;
 const crl = { root: '', intermediate: '', otherRoot: '' };
 
 before(async () => {
   root = await createRootCa({ commonName: 'Config CRL Root' });
   otherRoot = await createRootCa({ commonName: 'Config CRL Other Root' });
-  const intermediate = await createIntermediateCa(root, { commonName: 'Config CRL Intermediate' });
+  intermediate = await createIntermediateCa(root, { commonName: 'Config CRL Intermediate' });
   crl.root = await createCrl(root, []);
   crl.intermediate = await createCrl(intermediate, ['0a1b2c']);
   crl.otherRoot = await createCrl(otherRoot, []);
@@ -51,11 +52,8 @@ describe("an intermediate's CRL (issuer: none of the client CAs)", () => {
     }
   });
 
-  test("is refused at the crl_file line under depth 1 (Pomerium's default), saying what to do", () => {
-    for (const depth of ['1', undefined]) {
-      const errors = expectErrors(run(config(depth), { files }));
-      assertError(errors, { key: 'downstream_mtls.crl_file', line: 4, message: /CRL 1 \(issuer CN=Config CRL Intermediate\): issued by none of the client CAs.*never be checked.*max_verify_depth to 2/ });
-    }
+  test("loads under depth 1 (Pomerium's default), where no certificate an intermediate issued is accepted: one file may hold a PKI's CRLs", () => {
+    for (const depth of ['1', undefined]) assert.equal(expectOk(run(config(depth), { files })).clientCertificateRules.crls.length, 1, `depth ${depth}`);
   });
 
   test('is refused when no client CA is configured at all', () => {
@@ -63,35 +61,27 @@ describe("an intermediate's CRL (issuer: none of the client CAs)", () => {
     assertError(errors, { key: 'downstream_mtls.crl_file', line: 4, message: /no client CA is configured/ });
   });
 
-  test("a CRL of a route's own CA is a client CA's, not an intermediate's: accepted at depth 1", () => {
-    const text = yaml`
-      certificate_file: server.pem
-      certificate_key_file: server-key.pem
-      downstream_mtls:
-        crl_file: intermediate-crl.pem
-        ca_file: ca.pem
-      routes:
-        - from: https://a.example.com
-          to: http://127.0.0.1:8080
-          tls_downstream_client_ca_file: root.pem
-          allow_any_authenticated_user: true
-    `;
-    // The intermediate's CRL is an orphan with ca.pem and root.pem: refused. With the CRL of root.pem (a route's CA): fine.
-    assertError(expectErrors(run(text, { files })), { key: 'downstream_mtls.crl_file', line: 4, message: /issued by none of the client CAs/ });
-    const ok = { ...files, [`${CONFIG_DIR}/intermediate-crl.pem`]: crl.root };
-    assert.equal(expectOk(run(text, { files: ok })).clientCertificateRules.crls.length, 1);
-  });
 });
 
 describe('crlsForBundle and casWithoutCrl', () => {
   test("a bundle gets its own CAs' CRLs, and intermediates' CRLs only when its trust accepts intermediates", () => {
     const crls = [entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)];
-    const caSubjects = clientCaSubjects([bundle(root), undefined, bundle(otherRoot)]);
-    assert.deepEqual([...caSubjects].sort(), ['CN=Config CRL Other Root', 'CN=Config CRL Root']);
+    const configured = configuredClientCas([bundle(root), undefined, bundle(otherRoot)]);
+    assert.deepEqual([...configured.subjects].sort(), ['CN=Config CRL Other Root', 'CN=Config CRL Root']);
     assert.equal(crlsForBundle(crls, bundle(root)), crl.root, 'direct issuers only: no intermediate CRL, no other CA CRL');
-    assert.equal(crlsForBundle(crls, bundle(root), { caSubjects }), crl.root + crl.intermediate);
-    assert.equal(crlsForBundle(crls, bundle(otherRoot), { caSubjects }), crl.intermediate + crl.otherRoot);
-    assert.equal(crlsForBundle([], bundle(root), { caSubjects }), '');
+    assert.equal(crlsForBundle(crls, bundle(root), configured), crl.root + crl.intermediate);
+    assert.equal(crlsForBundle(crls, bundle(otherRoot), configured), crl.intermediate + crl.otherRoot);
+    assert.equal(crlsForBundle([], bundle(root), configured), '');
+  });
+
+  test("an intermediate that is also some route's CA: its CRL goes to its own trust and to the trust of the CA above it, not to others", () => {
+    const crls = [entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)];
+    const configured = configuredClientCas([bundle(root), bundle(intermediate), bundle(otherRoot)]);
+    assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(root)), true);
+    assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(otherRoot)), false);
+    assert.equal(crlsForBundle(crls, bundle(root), configured), crl.root + crl.intermediate, "the root's trust checks the intermediate's leaves");
+    assert.equal(crlsForBundle(crls, bundle(intermediate), configured), crl.intermediate);
+    assert.equal(crlsForBundle(crls, bundle(otherRoot), configured), crl.otherRoot, "another root's CA CRLs never apply");
   });
 
   test("casWithoutCrl counts only the bundle's own CAs: an intermediate's CRL covers no root, and hides no uncovered one", () => {

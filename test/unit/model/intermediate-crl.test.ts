@@ -1,6 +1,6 @@
-// Where the model puts an intermediate's CRL (issuer: none of the client CAs): into the validation context
-// (Envoy) and the ext_authz trust of every requirement that accepts intermediates, not into a shared host's
-// union (direct issuers only); and the ext_authz verifier, given the chain Envoy forwards (leaf first, then
+// Where the model puts an intermediate's CRL (issuer: none of the client CAs, or a configured CA under the
+// bundle's): into the validation context (Envoy) and the ext_authz trust of every requirement that accepts
+// intermediates, not into a shared host's union or its routes' trusts (direct issuers only); and the ext_authz verifier, given the chain Envoy forwards (leaf first, then
 // the intermediate), refuses what that CRL revokes.
 import { X509Crl } from '@peculiar/x509';
 import assert from 'node:assert/strict';
@@ -63,14 +63,30 @@ describe("an intermediate's CRL in the model", () => {
     assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl);
   });
 
-  it('is refused at the crl line when every host with a CA is shared (direct issuers only): it would be checked nowhere', () => {
+  it("applies nowhere on hosts shared by routes with different CAs (direct issuers only): neither the union nor the routes' ext_authz trusts carry it", () => {
     const shared = [route('s.test', 0, { clientCa: bundle(pki.root, 'root.pem') }), route('s.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
-    const crlAt = { file: 'config.yaml', line: 4, key: 'downstream_mtls.crl_file' };
-    const c = config(shared, 2, [pki.rootCrl, pki.interCrl, pki.otherCrl]);
-    const m = buildEdgeModel({ ...c, clientCertificateRules: { ...c.clientCertificateRules, crlAt } });
-    assert.ok(!m.ok);
-    assert.deepEqual(m.errors.map((e) => [e.key, e.line]), [['downstream_mtls.crl_file', 4]]);
-    assert.match(m.errors[0]!.message, /CRL 2 \(issuer CN=Model Intermediate\).*every host with a client CA is shared.*never be checked/);
+    const m = model(config(shared, 2, [pki.interCrl]));
+    assert.equal(envoyCrls(m, 's.test'), '');
+    // Neither root has a CRL: carrying the intermediate's would make the verifier demand one, and refuse all their certificates.
+    assert.equal(trust(m, 0).crlPem, '');
+    assert.equal(trust(m, 1).crlPem, '');
+    // Beside a host of the root alone: that is the one trust the CRL can apply to, so it needs no CRL of the root's.
+    const beside = model(config([...shared, route('a.test', 2, { clientCa: bundle(pki.root, 'root.pem') })], 2, [pki.interCrl]));
+    assert.equal(envoyCrls(beside, 's.test'), '');
+    assert.equal(envoyCrls(beside, 'a.test'), pki.interCrl);
+    const withOwn = model(config(shared, 2, [pki.rootCrl, pki.interCrl, pki.otherCrl]));
+    assert.equal(envoyCrls(withOwn, 's.test'), pki.rootCrl + pki.otherCrl);
+    assert.equal(trust(withOwn, 0).crlPem, pki.rootCrl);
+    assert.equal(trust(withOwn, 1).crlPem, pki.otherCrl);
+  });
+
+  it("an intermediate that is also a route's CA: its CRL reaches the trust of the root above it, not another root's", () => {
+    const routes = [route('a.test', 0), route('i.test', 1, { clientCa: bundle(pki.intermediate, 'intermediate.pem') }), route('o.test', 2, { clientCa: bundle(pki.other, 'other.pem') })];
+    const m = model(config(routes, 0, [pki.rootCrl, pki.interCrl, pki.otherCrl], { clientCa: bundle(pki.root, 'root.pem') }));
+    assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl);
+    assert.equal(trust(m, 0).crlPem, pki.rootCrl + pki.interCrl);
+    assert.equal(envoyCrls(m, 'i.test'), pki.interCrl);
+    assert.equal(envoyCrls(m, 'o.test'), pki.otherCrl);
   });
 
   it('with several CAs that accept intermediates, one without a CRL of its own is refused (Envoy would refuse all its certificates)', () => {
