@@ -4,13 +4,13 @@
 //
 // The copy holds dist/ and test/ (copied) beside links to everything else, so the checkout is never changed. A mutated
 // file is compiled alone (TypeScript's transpileModule): a few milliseconds instead of a full build per mutation.
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { applyMutation, compiledPath, parseMutations, type Mutation } from './mutations.js';
+import { applyMutation, compiledPath, failedTests, parseMutations, type Mutation } from './mutations.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const LIST = 'test/mutation/mutations.yaml';
@@ -19,7 +19,7 @@ const LIST = 'test/mutation/mutations.yaml';
  * the golden test, must never write into the checkout), and the rest the tests never read or write themselves.
  */
 const COPIED = ['dist', 'test'];
-const NOT_LINKED = new Set([...COPIED, '.git', 'dist-prof', 'test-artifacts']);
+const NOT_LINKED = new Set(COPIED);
 const TEST_TIMEOUT_MS = 10 * 60_000;
 
 interface Outcome {
@@ -74,7 +74,7 @@ function runTests(workspace: string, tests: string[]): Promise<TestRun> {
       clearTimeout(timer);
       // A mutated product may leave an edge running when its test fails: it must not disturb the next mutation.
       killGroup();
-      const failed = [...out.matchAll(/^\s*not ok \d+ - (.+)$/gm)].map((m) => m[1]!.trim()).filter((name) => !name.endsWith('.js'));
+      const failed = failedTests(out);
       resolve({ code: code ?? 1, failed, timedOut });
     });
   });
@@ -82,7 +82,8 @@ function runTests(workspace: string, tests: string[]): Promise<TestRun> {
 
 function makeWorkspace(): string {
   const workspace = mkdtempSync(join(tmpdir(), 'mtls-edge-mutate-'));
-  for (const entry of readdirSync(ROOT)) if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
+  // What the repository holds (and its packages), not what a run left in the checkout (.mtls-edge/, artifacts).
+  for (const entry of [...trackedTopLevel(), 'node_modules']) if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
   for (const entry of COPIED) cpSync(join(ROOT, entry), join(workspace, entry), { recursive: true });
   return workspace;
 }
@@ -122,6 +123,10 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
   }
 }
 
+function trackedTopLevel(): string[] {
+  return execFileSync('git', ['ls-tree', '--name-only', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
 const withoutSourceMap = (js: string) => js.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n').trimEnd();
 
 async function main(): Promise<number> {
@@ -139,13 +144,16 @@ async function main(): Promise<number> {
   const mutations = wanted.length > 0 ? parsed.mutations.filter((m) => wanted.includes(m.id)) : parsed.mutations;
   const workspace = makeWorkspace();
   try {
-    // Unmutated first: a test that already fails would make every mutation look caught.
+    // Unmutated first, each file alone as the mutations run it: a test that already fails would make every
+    // mutation look caught.
     const tests = [...new Set(mutations.flatMap((m) => m.tests))].sort();
-    console.log(`baseline: ${tests.length} test files, unmutated…`);
-    const baseline = await runTests(workspace, tests);
-    if (baseline.code !== 0 || baseline.timedOut) {
-      console.error(`the named tests fail without any mutation (${baseline.failed.join('; ') || `exit ${baseline.code}`}): fix them first`);
-      return 1;
+    console.log(`baseline: ${tests.length} test files, unmutated, one at a time…`);
+    for (const test of tests) {
+      const baseline = await runTests(workspace, [test]);
+      if (baseline.code !== 0 || baseline.timedOut) {
+        console.error(`${test} fails without any mutation (${baseline.failed.join('; ') || (baseline.timedOut ? 'timed out' : `exit ${baseline.code}`)}): fix it first`);
+        return 1;
+      }
     }
     const outcomes: Outcome[] = [];
     for (const m of mutations) {

@@ -71,3 +71,24 @@ export function applyMutation(m: Mutation, source: string): { ok: true; text: st
 export function compiledPath(file: string): string {
   return 'dist/' + file.replace(/\.ts$/, '.js');
 }
+
+/**
+ * The tests whose own code failed (an assertion, an exception), from TAP output: not a failing hook (an edge
+ * that would not stop), nor a suite that failed because of its tests, nor a file that did not load.
+ */
+export function failedTests(tap: string): string[] {
+  const lines = tap.split('\n');
+  const out: string[] = [];
+  lines.forEach((line, i) => {
+    const m = /^(\s*)not ok \d+ - (.+)$/.exec(line);
+    if (!m) return;
+    for (let j = i + 1; j < lines.length && j < i + 12; j++) {
+      const type = /^\s*failureType: '(\w+)'/.exec(lines[j]!);
+      if (type) {
+        if (type[1] === 'testCodeFailure' && !m[2]!.endsWith('.js')) out.push(m[2]!.trim());
+        return;
+      }
+    }
+  });
+  return out;
+}

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { applyMutation, compiledPath, parseMutations, type Mutation } from '../../mutation/mutations.js';
+import { applyMutation, compiledPath, failedTests, parseMutations, type Mutation } from '../../mutation/mutations.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const LIST = 'test/mutation/mutations.yaml';
@@ -54,5 +54,24 @@ describe('the mutation list', () => {
       assert.ok(applied.ok, applied.ok ? '' : applied.error);
       for (const t of m.tests) assert.ok(existsSync(join(ROOT, t)), `${m.id}: ${t} does not exist`);
     }
+  });
+
+  it('counts a test as failed only when its own code failed: not a hook, a suite, or a file that did not load', () => {
+    const tap = [
+      '    not ok 1 - refuses the revoked certificate',
+      '      ---',
+      "      failureType: 'testCodeFailure'",
+      '    ok 2 - admits the good one',
+      'not ok 1 - suite',
+      '  ---',
+      "  failureType: 'subtestsFailed'",
+      'not ok 2 - the edge stops',
+      '  ---',
+      "  failureType: 'hookFailed'",
+      'not ok 3 - /tmp/x/dist/test/e2e/a.test.js',
+      '  ---',
+      "  failureType: 'testCodeFailure'",
+    ].join('\n');
+    assert.deepEqual(failedTests(tap), ['refuses the revoked certificate']);
   });
 });
