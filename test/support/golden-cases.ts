@@ -5,8 +5,18 @@ import { signingKeyFromPem } from '../../control-plane/src/identity/index.js';
 import { buildEdgeModel } from '../../control-plane/src/model/index.js';
 import { jwksDocument } from '../../control-plane/src/runtime/signing-keys.js';
 import { translate, type EnvoyResources } from '../../control-plane/src/translate/index.js';
+import { stringify } from 'yaml';
 
-export type GoldenOutput = 'envoy.json' | 'errors.txt';
+/** What a case expects: Envoy resources (one YAML file per xDS type) or the errors a user reads. */
+export type GoldenOutput = 'resources' | 'errors';
+
+/** The files of each kind of output; a case holds those of exactly one kind. */
+export const OUTPUT_FILES: Record<GoldenOutput, readonly string[]> = {
+  resources: ['clusters.yaml', 'listeners.yaml', 'routes.yaml', 'secrets.yaml'],
+  errors: ['errors.txt'],
+};
+/** Files earlier versions wrote, removed when a case is rewritten. */
+const RETIRED_FILES = ['envoy.json'];
 
 /** Folders under the golden root that hold shared fixtures; every other folder is a case. */
 export const FIXTURE_FOLDERS: ReadonlySet<string> = new Set(['certs']);
@@ -14,7 +24,7 @@ export const FIXTURE_FOLDERS: ReadonlySet<string> = new Set(['certs']);
 export interface GoldenCase {
   name: string;
   dir: string;
-  /** What the case declares by the file it holds: envoy.json (resources) or errors.txt (errors). */
+  /** What the case declares by the files it holds: the per-type YAML files (resources) or errors.txt (errors). */
   expects?: GoldenOutput;
   /** Why the folder is not a usable case; the test of that case fails with this. */
   problem?: string;
@@ -35,21 +45,27 @@ export function discoverCases(root: string, bootstrapping: boolean): GoldenCase[
       const dir = join(root, name);
       const c: GoldenCase = { name, dir };
       if (!existsSync(join(dir, 'config.yaml'))) return { ...c, problem: `${name}/ has no config.yaml: every folder of ${root} but ${[...FIXTURE_FOLDERS].join(', ')} is a case` };
-      const declared = (['envoy.json', 'errors.txt'] as const).filter((f) => existsSync(join(dir, f)));
-      if (declared.length > 1) return { ...c, problem: `${name}/ holds both envoy.json and errors.txt: a case expects resources or errors, not both` };
+      const declared = (Object.keys(OUTPUT_FILES) as GoldenOutput[]).filter((kind) => OUTPUT_FILES[kind].some((f) => existsSync(join(dir, f))));
+      if (declared.length > 1) return { ...c, problem: `${name}/ holds both resource files and errors.txt: a case expects resources or errors, not both` };
       if (declared[0]) return { ...c, expects: declared[0] };
       if (bootstrapping) return c;
-      return { ...c, problem: `${name}/ declares nothing: add envoy.json (resources expected) or errors.txt (errors expected), or run npm run golden:update to write the first one` };
+      return { ...c, problem: `${name}/ declares nothing: add listeners.yaml and the other resource files (resources expected) or errors.txt (errors expected), or run npm run golden:update to write the first ones` };
     });
 }
 
 export interface Rendered {
-  file: GoldenOutput;
-  text: string;
+  kind: GoldenOutput;
+  /** File name → text: every file of the kind. */
+  files: Record<string, string>;
   resources?: EnvoyResources;
 }
 
-/** config.yaml → envoy.json (what Envoy receives) or errors.txt (what the user reads). */
+/** The files a case folder may hold that are not its current output: to be removed when the case is rewritten. */
+export function orphanFiles(out: Rendered): string[] {
+  return [...Object.values(OUTPUT_FILES).flat(), ...RETIRED_FILES].filter((f) => !(f in out.files));
+}
+
+/** config.yaml → one YAML file per xDS type (what Envoy receives) or errors.txt (what the user reads). */
 export function renderCase(dir: string, systemRoots: string[]): Rendered {
   const loaded = resolveConfig({
     yaml: { text: readFileSync(join(dir, 'config.yaml'), 'utf8'), file: 'config.yaml' },
@@ -61,21 +77,33 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
   // The runner serves the JWKS of the signing key; a case with a fixed signing_key shows that route too.
   const jwks = loaded.ok && loaded.value.signingKey ? jwksDocument([signingKeyFromPem(loaded.value.signingKey.pem)]) : undefined;
   const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
-  if (!model.ok) return { file: 'errors.txt', text: model.errors.map(formatError).join('\n') + '\n' };
+  if (!model.ok) return { kind: 'errors', files: { 'errors.txt': model.errors.map(formatError).join('\n') + '\n' } };
   const resources = translate(model.value);
-  const json = {
-    clusters: resources.clusters.map((r) => r.resource),
-    listeners: resources.listeners.map((r) => r.resource),
-    route_configurations: resources.routeConfigurations.map((r) => r.resource),
-    secrets: resources.secrets.map((r) => r.resource),
-    // Served only under the name of an older trust generation, when Envoy asks for one.
-    stale_route_configuration: resources.staleRouteConfiguration?.().resource,
+  const stale = resources.staleRouteConfiguration?.().resource;
+  const files = {
+    'clusters.yaml': goldenYaml({ clusters: resources.clusters.map((r) => r.resource) }),
+    'listeners.yaml': goldenYaml({ listeners: resources.listeners.map((r) => r.resource) }),
+    // The stale one is served only under the name of an older trust generation, when Envoy asks for one.
+    'routes.yaml': goldenYaml({ route_configurations: resources.routeConfigurations.map((r) => r.resource), ...(stale ? { stale_route_configuration: stale } : {}) }),
+    'secrets.yaml': goldenYaml({ secrets: resources.secrets.map((r) => redactPrivateKeys(r.resource)) }),
   };
-  return { file: 'envoy.json', text: JSON.stringify(json, null, 2) + '\n', resources };
+  return { kind: 'resources', files, resources };
+}
+
+/** YAML a reviewer can read: multi-line text (Lua, HTML, PEM) as block scalars, long lines left whole. */
+function goldenYaml(value: object): string {
+  return stringify(value, { lineWidth: 0, blockQuote: 'literal' });
+}
+
+/** A private key in a golden file helps no reviewer and looks like a leak: its place is shown, not its bytes. */
+function redactPrivateKeys(resource: object): object {
+  return JSON.parse(JSON.stringify(resource), (key, value: unknown) =>
+    key === 'private_key' && typeof value === 'object' && value !== null && 'inline_string' in value ? { inline_string: '<private key: redacted in golden files>' } : value,
+  ) as object;
 }
 
 /** The resources of a case that expects them; throws (with the errors it rendered) when it rendered none. */
 export function expectedResources(c: Pick<GoldenCase, 'name'>, out: Rendered): EnvoyResources {
-  if (!out.resources) throw new Error(`${c.name} expects envoy.json but its config renders errors:\n${out.text}`);
+  if (!out.resources) throw new Error(`${c.name} expects resources but its config renders errors:\n${out.files['errors.txt'] ?? ''}`);
   return out.resources;
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { TYPE_URL } from '../../../control-plane/src/translate/index.js';
 import { loadResourceRoot, ResourceCodec } from '../../../control-plane/src/xds/index.js';
-import { discoverCases, expectedResources, renderCase } from '../../support/golden-cases.js';
+import { discoverCases, expectedResources, orphanFiles, renderCase } from '../../support/golden-cases.js';
 
 // Golden files live in the source tree (test/golden/<case>/), not in dist/.
 const GOLDEN = fileURLToPath(new URL('../../../../test/golden/', import.meta.url));
@@ -35,14 +35,22 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
     it(name, () => {
       const out = render(dir);
       // A new case (nothing declared yet) takes what it renders; a declared one never changes kind silently.
-      const expects = c.expects ?? out.file;
-      assert.equal(out.file, expects, `${name} declares ${expects} but renders ${out.file} (delete ${name}/${expects} if that is intended):\n${out.text}`);
-      if (UPDATE) writeFileSync(join(dir, out.file), out.text);
-      assert.equal(out.text, readFileSync(join(dir, expects), 'utf8'), `${name}/${expects} differs; run npm run golden:update and review the diff`);
+      const expects = c.expects ?? out.kind;
+      const shown = Object.values(out.files).join('\n').slice(0, 4000);
+      assert.equal(out.kind, expects, `${name} declares ${expects} but renders ${out.kind} (delete its ${expects} files if that is intended):\n${shown}`);
+      if (UPDATE) {
+        for (const [file, text] of Object.entries(out.files)) writeFileSync(join(dir, file), text);
+        for (const file of orphanFiles(out)) rmSync(join(dir, file), { force: true });
+      }
+      for (const [file, text] of Object.entries(out.files)) {
+        assert.ok(existsSync(join(dir, file)), `${name}/${file} is missing; run npm run golden:update and review it`);
+        assert.equal(text, readFileSync(join(dir, file), 'utf8'), `${name}/${file} differs; run npm run golden:update and review the diff`);
+      }
+      for (const file of orphanFiles(out)) assert.ok(!existsSync(join(dir, file)), `${name}/${file} is not an output of this case any more: npm run golden:update removes it`);
     });
 
     // Only cases that expect resources have any to encode; one that renders errors instead fails here too.
-    if (c.expects === 'envoy.json') {
+    if (c.expects === 'resources') {
       it(`${name}: every resource survives protobuf encoding unchanged (no field the proto lacks)`, () => {
         const resources = expectedResources(c, render(dir));
         const lists: Array<[string, Array<{ resource: object }>]> = [
@@ -62,7 +70,7 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
     }
 
     it(`${name}: output is byte-identical across runs`, () => {
-      assert.equal(render(dir).text, render(dir).text);
+      assert.deepEqual(render(dir).files, render(dir).files);
     });
   }
 });
@@ -74,20 +82,20 @@ describe('golden cases declare what they expect, and a folder that is no case fa
     for (const [f, text] of Object.entries(files)) writeFileSync(join(root, name, f), text);
   };
   folder('certs', { 'ca.pem': '' });
-  folder('no-config', { 'envoy.json': '{}' });
-  folder('both', { 'config.yaml': '', 'envoy.json': '{}', 'errors.txt': '' });
-  folder('nothing', { 'config.yaml': '' });
-  folder('resources', { 'config.yaml': 'routes: 5\n', 'envoy.json': '{}' });
+  folder('no-config', { 'listeners.yaml': '' });
+  folder('both', { 'config.yaml': '', 'routes.yaml': '', 'errors.txt': '' });
+  folder('nothing', { 'config.yaml': '', 'envoy.json': '{}' });
+  folder('resources', { 'config.yaml': 'routes: 5\n', 'listeners.yaml': '' });
   folder('errors', { 'config.yaml': '', 'errors.txt': '' });
 
   it('every folder but certs/ is a case; one without config.yaml, with both outputs or with none is a problem', () => {
     const found = Object.fromEntries(discoverCases(root, false).map((c) => [c.name, c.problem ?? c.expects]));
     assert.deepEqual(Object.keys(found), ['both', 'errors', 'no-config', 'nothing', 'resources']);
     assert.match(String(found['no-config']), /has no config\.yaml/);
-    assert.match(String(found['both']), /holds both envoy\.json and errors\.txt/);
-    assert.match(String(found['nothing']), /declares nothing/);
-    assert.equal(found['resources'], 'envoy.json');
-    assert.equal(found['errors'], 'errors.txt');
+    assert.match(String(found['both']), /holds both resource files and errors\.txt/);
+    assert.match(String(found['nothing']), /declares nothing/, 'a retired envoy.json declares nothing');
+    assert.equal(found['resources'], 'resources');
+    assert.equal(found['errors'], 'errors');
   });
 
   it('while bootstrapping (UPDATE_GOLDEN=1), a case that declares nothing yet is allowed', () => {
@@ -95,9 +103,13 @@ describe('golden cases declare what they expect, and a folder that is no case fa
     assert.deepEqual(nothing, { name: 'nothing', dir: join(root, 'nothing') });
   });
 
-  it('a case that expects envoy.json but renders errors fails the round-trip check, with the errors', () => {
+  it('a case that expects resources but renders errors fails the round-trip check, with the errors', () => {
     const out = render(join(root, 'resources'));
-    assert.equal(out.file, 'errors.txt');
-    assert.throws(() => expectedResources({ name: 'resources' }, out), /resources expects envoy\.json but its config renders errors:\n.*routes/s);
+    assert.equal(out.kind, 'errors');
+    assert.throws(() => expectedResources({ name: 'resources' }, out), /resources expects resources but its config renders errors:\n.*routes/s);
+  });
+
+  it('rewriting a case removes the files of the other kind and the retired envoy.json', () => {
+    assert.deepEqual(orphanFiles({ kind: 'errors', files: { 'errors.txt': '' } }), ['clusters.yaml', 'listeners.yaml', 'routes.yaml', 'secrets.yaml', 'envoy.json']);
   });
 });
