@@ -90,9 +90,9 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
   return { kind: 'resources', files, resources };
 }
 
-/** YAML a reviewer can read: multi-line text (Lua, HTML, PEM) as block scalars, long lines left whole. */
+/** YAML a reviewer can read: multi-line text (Lua, HTML, PEM) as block scalars, long lines left whole, no anchors. */
 function goldenYaml(value: object): string {
-  return stringify(value, { lineWidth: 0, blockQuote: 'literal' });
+  return stringify(value, { lineWidth: 0, blockQuote: 'literal', aliasDuplicateObjects: false });
 }
 
 /** A private key in a golden file helps no reviewer and looks like a leak: its place is shown, not its bytes. */
