@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../src/config/index.js';
 import { buildEdgeModel } from '../src/model/index.js';
 import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
-import { translate } from '../src/translate/index.js';
+import { inconsistencies, translate } from '../src/translate/index.js';
 import type { EnvoyResources } from '../src/translate/index.js';
 import { buildSnapshot, loadResourceRoot, ResourceCodec } from '../src/xds/index.js';
 import { runBench } from './checks.js';
@@ -83,6 +83,9 @@ function measure(configPath: string, routes: number): Figures {
     if (!model.ok) throw new Error(JSON.stringify(model.errors.slice(0, 3)));
     const t2 = performance.now();
     const resources = translate(model.value);
+    // As the pipeline does before serving: the consistency check counts in the translate time.
+    const problems = inconsistencies(resources);
+    if (problems.length > 0) throw new Error(problems.slice(0, 3).join('; '));
     const t3 = performance.now();
     buildSnapshot(resources, codec);
     const t4 = performance.now();

@@ -1,6 +1,6 @@
 import type { Config, Result } from './config/index.js';
 import { buildEdgeModel, type EdgeModel, type ModelOptions } from './model/index.js';
-import { translate, type EnvoyResources } from './translate/index.js';
+import { inconsistencies, translate, type EnvoyResources } from './translate/index.js';
 import { buildSnapshot, type ResourceCodec, type Snapshot } from './xds/index.js';
 
 export interface Compiled {
@@ -14,6 +14,12 @@ export function compile(config: Config, codec: ResourceCodec, options: ModelOpti
   const model = buildEdgeModel(config, options);
   if (!model.ok) return model;
   const resources = translate(model.value);
+  // Never served: Envoy would wait for a resource that does not come. A bug here, not in the user's file.
+  const problems = inconsistencies(resources);
+  if (problems.length > 0) {
+    const message = `mtls-edge translated this config into resources that do not fit together (${problems.join('; ')}). This is a bug in mtls-edge, not in your file: the last good config keeps serving; please report it with the config`;
+    return { ok: false, errors: [{ file: config.sourceFile, key: 'routes', message }] };
+  }
   return { ok: true, value: { model: model.value, resources, snapshot: buildSnapshot(resources, codec) } };
 }
 
