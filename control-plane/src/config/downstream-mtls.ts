@@ -118,13 +118,6 @@ export function casWithoutCrl(crls: ClientCertificateRules['crls'], bundle: Cert
   return missing.length < subjects.length ? missing : [];
 }
 
-/** The subjects of every configured client CA (global and per route): a CRL issued by none of them is an intermediate's. */
-export function clientCaSubjects(bundles: Iterable<CertificateBundle | undefined>): Set<string> {
-  const out = new Set<string>();
-  for (const b of bundles) if (b) for (const s of bundleSubjects(b)) out.add(s);
-  return out;
-}
-
 /**
  * The CRLs Envoy and the ext_authz verifier get for a bundle: those issued by one of its CAs (Envoy would
  * otherwise demand a CRL from every CA it is given) and, when the trust accepts intermediates (`configured`

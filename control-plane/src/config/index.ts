@@ -3,5 +3,5 @@ export { loadConfigFile, type LoadedConfig } from './load.js';
 export { resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from './resolve.js';
 export { ROUTE_KEYS } from './route.js';
 export type * from './types.js';
-export { acceptsIntermediates, casWithoutCrl, clientCaSubjects, crlsForBundle } from './downstream-mtls.js';
+export { acceptsIntermediates, casWithoutCrl, crlsForBundle } from './downstream-mtls.js';
 export { configuredClientCas, type ConfiguredClientCas } from './client-ca-chains.js';

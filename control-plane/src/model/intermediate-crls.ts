@@ -1,4 +1,4 @@
-import { acceptsIntermediates, clientCaSubjects, type Config, type ConfigError } from '../config/index.js';
+import { acceptsIntermediates, configuredClientCas, type Config, type ConfigError } from '../config/index.js';
 import type { EdgeHost } from './types.js';
 
 /**
@@ -12,7 +12,7 @@ import type { EdgeHost } from './types.js';
 export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]): ConfigError[] {
   const rules = config.clientCertificateRules;
   if (rules.crls.length === 0 || !acceptsIntermediates(rules.maxVerifyDepth)) return [];
-  const caSubjects = clientCaSubjects([config.clientCa, ...config.routes.map((r) => r.clientCa)]);
+  const caSubjects = configuredClientCas([config.clientCa, ...config.routes.map((r) => r.clientCa)]).subjects;
   const orphans = rules.crls.map((c, i) => ({ ...c, n: i + 1 })).filter((c) => !caSubjects.has(c.issuer));
   if (orphans.length === 0) return [];
   const which = orphans.map((c) => `CRL ${c.n} (issuer ${c.issuer})`).join(', ');
@@ -28,7 +28,7 @@ export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]
   for (const host of accepting.values()) {
     const r = host.requirement;
     if (!('ca' in r)) continue;
-    const own = clientCaSubjects([r.ca]);
+    const own = configuredClientCas([r.ca]).subjects;
     if (rules.crls.some((c) => own.has(c.issuer))) continue;
     const route = config.routes.find((x) => x.from.host === host.name);
     errors.push({
