@@ -4,7 +4,7 @@
 // starts_with...), so that criteria hold about as often as not: a property where everything is denied proves nothing.
 import fc from 'fast-check';
 import type { CertificateCondition, Location, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../control-plane/src/config/index.js';
-import { anyValue, domainValue, hostNameValue, methodValue, pathValue, type MatcherValue } from '../../control-plane/src/config/matcher-values.js';
+import { anyValue, domainValue, hostNameValue, methodValue, pathValue, type MatcherValue } from '../../control-plane/src/policy/matcher-values.js';
 import type { CertificateIdentity } from '../../control-plane/src/identity/types.js';
 import { comparableHostName } from '../../control-plane/src/identity/names.js';
 import type { PeerCertificate, PolicyRequest } from './envoy-policy-route.js';

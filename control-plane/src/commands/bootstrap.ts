@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { CONTROL_CHANNEL_HOW_TO } from '../config/control-channel.js';
-import { Diagnostics } from '../config/diagnostics.js';
+import { Diagnostics } from '../source/diagnostics.js';
 import { parseAddress } from '../config/server.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { nodeRefusal } from '../xds/index.js';

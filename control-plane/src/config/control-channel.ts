@@ -1,5 +1,5 @@
-import type { Diagnostics, Location } from './diagnostics.js';
-import { readStringOrList, type MapValue } from './fields.js';
+import type { Diagnostics, Location } from '../source/diagnostics.js';
+import { readStringOrList, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
 import { certificatesToPem, parseCertificates, parsePrivateKey } from './pem.js';
 import type { CertificateBundle, ControlChannelTls, SocketAddress } from './types.js';

@@ -1,6 +1,6 @@
 import { X509Certificate as PeculiarCertificate, X509Crl } from '@peculiar/x509';
-import type { Diagnostics } from './diagnostics.js';
-import { asMap, checkKeys, readList, readString, type MapValue } from './fields.js';
+import type { Diagnostics } from '../source/diagnostics.js';
+import { asMap, checkKeys, readList, readString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess, type PemInput } from './inputs.js';
 import { pemBlocks } from './pem.js';
 import type { ConfiguredClientCas } from './client-ca-chains.js';

@@ -1,5 +1,5 @@
-import type { ConfigError } from './diagnostics.js';
-import { parseYamlSource, type SourceValue } from './source.js';
+import type { ConfigError } from '../source/diagnostics.js';
+import { parseYamlSource, type SourceValue } from '../source/source.js';
 
 /** How a value from the environment names its source in `Location.file`. */
 export const ENV_SOURCE_PREFIX = 'environment variable ';

@@ -1,4 +1,4 @@
-import type { Diagnostics, Location } from './diagnostics.js';
+import type { Diagnostics, Location } from '../source/diagnostics.js';
 import type { HeaderValuePart } from './types.js';
 
 const CLIENT_CERT_VARIABLES = {

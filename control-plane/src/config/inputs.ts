@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { Diagnostics, Location } from './diagnostics.js';
+import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { ENV_SOURCE_PREFIX } from './env.js';
-import { readString, type MapValue } from './fields.js';
+import { readString, type MapValue } from '../source/fields.js';
 import { certificatesToPem, decodeInlinePem, fingerprint, parseCertificates } from './pem.js';
 import type { CertificateBundle } from './types.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Result } from './diagnostics.js';
+import type { Result } from '../source/diagnostics.js';
 import { resolveConfig } from './resolve.js';
 import type { Config } from './types.js';
 

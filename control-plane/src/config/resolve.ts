@@ -1,13 +1,13 @@
-import { Diagnostics, type Location, type Result } from './diagnostics.js';
+import { Diagnostics, type Location, type Result } from '../source/diagnostics.js';
 import { overlayEnvironment } from './env.js';
-import { checkKeys, readList, readString, readStringOrList, scalarString, type MapValue } from './fields.js';
+import { checkKeys, readList, readString, readStringOrList, scalarString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
 import { decodeInlinePem, parsePrivateKey } from './pem.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { checkControlChannelCaApart, CONTROL_CHANNEL_KEYS, CONTROL_CHANNEL_LIST_KEYS, readControlChannelTls } from './control-channel.js';
-import { describeKind, parseYamlSource, type SourceValue } from './source.js';
+import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
 import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
 import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';

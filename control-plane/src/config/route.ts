@@ -1,10 +1,10 @@
-import type { Diagnostics, Location } from './diagnostics.js';
+import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { parseGoDuration } from './duration.js';
-import { asMap, checkKeys, readBool, readString, readStringMap, readStringOrList, type MapValue, type Read } from './fields.js';
+import { asMap, checkKeys, readBool, readString, readStringMap, readStringOrList, type MapValue, type Read } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
-import type { SourceValue } from './source.js';
+import type { SourceValue } from '../source/source.js';
 import { parseHeaderTemplate } from './header-template.js';
-import { anyAuthenticatedUserClause, identityCriteria, readPolicy } from './policy.js';
+import { anyAuthenticatedUserClause, identityCriteria, readPolicy } from '../policy/parse.js';
 import type { CertificateBundle, HeaderValuePart, RouteAccess, RouteConfig, RouteMatch, RoutePolicy, UpstreamUrl } from './types.js';
 
 export const ROUTE_KEYS = [

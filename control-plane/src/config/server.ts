@@ -1,5 +1,5 @@
-import type { Diagnostics, Location } from './diagnostics.js';
-import { asMap, checkKeys, readList, readString, type MapValue } from './fields.js';
+import type { Diagnostics, Location } from '../source/diagnostics.js';
+import { asMap, checkKeys, readList, readString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, readReferencedFile, type FileAccess, type PemInput } from './inputs.js';
 import { certificateDnsNames, certificatesToPem, parseCertificates, parsePrivateKey } from './pem.js';
 import type { ServerCertificate, SocketAddress } from './types.js';

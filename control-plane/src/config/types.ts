@@ -1,4 +1,5 @@
-import type { Location } from './diagnostics.js';
+import type { Location } from '../source/diagnostics.js';
+import type { RoutePolicy } from '../policy/types.js';
 
 export interface SocketAddress {
   host: string;
@@ -71,44 +72,7 @@ export interface UpstreamTls {
  */
 export type RouteAccess = 'public' | 'any_authenticated_user' | 'policy';
 
-/** Pomerium's string matcher; several in one criterion must all match. A bare string means `is`. */
-export type StringMatcher =
-  | { op: 'is' | 'starts_with' | 'ends_with' | 'contains' | 'not'; value: string }
-  | { op: 'in'; values: string[] };
-
-/** The SAN types a `client_certificate` matcher can test (`san_dns`, `san_email`, ...): any SAN of the type may match. */
-export type SanType = 'dns' | 'email' | 'uri' | 'user_principal_name';
-
-/** One condition of a `client_certificate` criterion; several must all hold. `certificate: PEM` becomes its fingerprint. */
-export type CertificateCondition =
-  | { kind: 'fingerprint'; values: string[] } // lower-case hex SHA-256 of the DER, no colons
-  | { kind: 'spki_hash'; values: string[] } // base64 SHA-256 of the SubjectPublicKeyInfo
-  | { kind: 'san'; san: SanType; match: StringMatcher[] };
-
-/** A PPL criterion. `authenticated_user` (and allow_any_authenticated_user) means: a valid client certificate. */
-export type PolicyCriterion =
-  | { kind: 'accept' | 'reject' | 'invalid_client_certificate' | 'authenticated_user'; at: Location }
-  | { kind: 'email' | 'domain' | 'user' | 'http_method' | 'http_path'; match: StringMatcher[]; at: Location }
-  | { kind: 'client_certificate'; conditions: CertificateCondition[]; at: Location };
-
-/**
- * One logical operator of a rule with its criteria. As in Pomerium: `and` = all, `or` = any,
- * `not` = none matches (¬A ∧ ¬B), `nor` = at least one does not match (¬A ∨ ¬B).
- */
-export interface PolicyClause {
-  operator: 'and' | 'or' | 'not' | 'nor';
-  criteria: PolicyCriterion[];
-  at: Location;
-}
-
-/**
- * A route's PPL policy, flattened: every clause of every `allow` rule is ORed, likewise for `deny`
- * (Pomerium ORs the operators of one rule and the rules of one action). Access = some allow and no deny.
- */
-export interface RoutePolicy {
-  allow: PolicyClause[];
-  deny: PolicyClause[];
-}
+export type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, SanType, StringMatcher } from '../policy/types.js';
 
 export interface RouteConfig {
   /** Position in `routes`, kept so output order follows the user's order. */

@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Config, PolicyCriterion, RouteConfig, RoutePolicy } from '../config/index.js';
+import type { Config, RouteConfig } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
-import type { PeerProperty, RouteAuthorization } from './types.js';
+import { criterionSpec } from '../policy/criteria.js';
+import type { PeerProperty } from '../policy/internal-headers.js';
+import type { PolicyCriterion, RoutePolicy } from '../policy/types.js';
+import type { RouteAuthorization } from './types.js';
 
 /**
  * Where a route's policy runs. Envoy decides whatever its RBAC filter can test on the request and on the
@@ -65,13 +68,11 @@ function criteria(policy: RoutePolicy): PolicyCriterion[] {
   return [...policy.allow, ...policy.deny].flatMap((c) => c.criteria);
 }
 
+/** Whether some criterion of the policy is one Envoy's RBAC filter cannot decide (the criteria table says). */
 export function needsExtAuthz(policy: RoutePolicy): boolean {
   return criteria(policy).some((c) => {
-    if (c.kind === 'user') return true;
-    if (c.kind !== 'client_certificate') return false;
-    // Envoy's per-SAN principal takes one matcher: it can say "some SAN matches this", not "some SAN matches all
-    // of these"; and "some SAN is a host name and not this" is no regex RE2 can write for a host name.
-    return c.conditions.some((k) => k.kind === 'spki_hash' || (k.kind === 'san' && (k.san === 'user_principal_name' || k.match.length > 1 || k.match[0]?.op === 'not')));
+    const rule = criterionSpec(c.kind).rbac;
+    return rule === 'ext_authz' || !rule.expressible(c);
   });
 }
 
@@ -79,18 +80,8 @@ export function needsExtAuthz(policy: RoutePolicy): boolean {
 function peerPropertiesFor(policy: RoutePolicy): PeerProperty[] {
   const out = new Set<PeerProperty>();
   for (const c of criteria(policy)) {
-    if (c.kind === 'authenticated_user' || c.kind === 'invalid_client_certificate') out.add('fingerprint');
-    if (c.kind === 'email' || c.kind === 'domain') {
-      out.add('email');
-      out.add('subject');
-    }
-    if (c.kind === 'client_certificate') {
-      for (const k of c.conditions) {
-        if (k.kind === 'fingerprint') out.add('fingerprint');
-        // SANs are tested by a principal on the connection; the fingerprint says the certificate is valid here.
-        if (k.kind === 'san') out.add('fingerprint');
-      }
-    }
+    const rule = criterionSpec(c.kind).rbac;
+    if (rule !== 'ext_authz') for (const p of rule.peerProperties(c)) out.add(p);
   }
   const order: PeerProperty[] = ['fingerprint', 'email', 'subject'];
   return order.filter((p) => out.has(p));

@@ -1,5 +1,8 @@
 import type { CertificateBundle, Enforcement, ForwardedCertField, HeaderValuePart, RouteAccess, RoutePolicy, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
+import type { PeerProperty } from '../policy/internal-headers.js';
+
+export type { PeerProperty };
 
 /** What a TLS handshake must prove: nothing, or a client certificate that chains to `ca`. */
 export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
@@ -23,11 +26,6 @@ export interface ClientCertificateValidation {
  */
 export type CertificateCheck = { kind: 'none'; issuers?: string[] } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
 
-/**
- * Properties of the client certificate Envoy copies into internal request headers for a route's policy, and
- * the chain the client sent (for the ext_authz service, which Envoy otherwise sends only the leaf).
- */
-export type PeerProperty = 'fingerprint' | 'email' | 'subject' | 'chain';
 
 /**
  * Who decides a route's policy: nobody (no policy), Envoy itself (RBAC over the request and the certificate),

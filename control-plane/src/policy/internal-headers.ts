@@ -19,3 +19,9 @@ export const PEER_HEADERS = {
    */
   chain: 'x-mtls-edge-peer-chain',
 } as const;
+
+/**
+ * Properties of the client certificate Envoy copies into internal request headers for a route's policy, and
+ * the chain the client sent (for the ext_authz service, which Envoy otherwise sends only the leaf).
+ */
+export type PeerProperty = keyof typeof PEER_HEADERS;

@@ -1,4 +1,68 @@
 import type { CertificateIdentity } from '../identity/types.js';
+import type { Location } from '../source/diagnostics.js';
+
+/** Pomerium's string matcher; several in one criterion must all match. A bare string means `is`. */
+export type StringMatcher =
+  | { op: 'is' | 'starts_with' | 'ends_with' | 'contains' | 'not'; value: string }
+  | { op: 'in'; values: string[] };
+
+/** The SAN types a `client_certificate` matcher can test (`san_dns`, `san_email`, ...): any SAN of the type may match. */
+export type SanType = 'dns' | 'email' | 'uri' | 'user_principal_name';
+
+/** One condition of a `client_certificate` criterion; several must all hold. `certificate: PEM` becomes its fingerprint. */
+export type CertificateCondition =
+  | { kind: 'fingerprint'; values: string[] } // lower-case hex SHA-256 of the DER, no colons
+  | { kind: 'spki_hash'; values: string[] } // base64 SHA-256 of the SubjectPublicKeyInfo
+  | { kind: 'san'; san: SanType; match: StringMatcher[] };
+
+type Matchers = { match: StringMatcher[] };
+type NoOperand = Record<never, never>;
+
+/**
+ * What each PPL criterion carries besides its name, keyed by name: the list of criteria mtls-edge supports.
+ * `authenticated_user` (and allow_any_authenticated_user) means: a valid client certificate.
+ */
+export interface CriterionOperands {
+  accept: NoOperand;
+  reject: NoOperand;
+  authenticated_user: NoOperand;
+  invalid_client_certificate: NoOperand;
+  email: Matchers;
+  domain: Matchers;
+  user: Matchers;
+  http_method: Matchers;
+  http_path: Matchers;
+  client_certificate: { conditions: CertificateCondition[] };
+}
+
+export type CriterionName = keyof CriterionOperands;
+
+/** One criterion of a policy, as read: its name (`kind`), its operands, and where it was written. */
+export type Criterion<K extends CriterionName = CriterionName> = {
+  [N in K]: { kind: N; at: Location } & CriterionOperands[N];
+}[K];
+
+/** A PPL criterion, whichever it is. */
+export type PolicyCriterion = Criterion;
+
+/**
+ * One logical operator of a rule with its criteria. As in Pomerium: `and` = all, `or` = any,
+ * `not` = none matches (¬A ∧ ¬B), `nor` = at least one does not match (¬A ∨ ¬B).
+ */
+export interface PolicyClause {
+  operator: 'and' | 'or' | 'not' | 'nor';
+  criteria: PolicyCriterion[];
+  at: Location;
+}
+
+/**
+ * A route's PPL policy, flattened: every clause of every `allow` rule is ORed, likewise for `deny`
+ * (Pomerium ORs the operators of one rule and the rules of one action). Access = some allow and no deny.
+ */
+export interface RoutePolicy {
+  allow: PolicyClause[];
+  deny: PolicyClause[];
+}
 
 /** What a policy can look at for one request. */
 export interface RequestFacts {

@@ -3,8 +3,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, X509Certificate } from 'node:crypto';
 import { formatError } from '../../../control-plane/src/config/index.js';
-import { Diagnostics } from '../../../control-plane/src/config/diagnostics.js';
-import { readBool, type MapValue } from '../../../control-plane/src/config/fields.js';
+import { Diagnostics } from '../../../control-plane/src/source/diagnostics.js';
+import { readBool, type MapValue } from '../../../control-plane/src/source/fields.js';
 import {
   CONFIG_FILE,
   MemoryFiles,

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { StringMatcher } from '../../../control-plane/src/config/index.js';
-import { hostNameValue } from '../../../control-plane/src/config/matcher-values.js';
+import { hostNameValue } from '../../../control-plane/src/policy/matcher-values.js';
 import { comparableHostName, isMailAddress } from '../../../control-plane/src/identity/names.js';
-import { matches } from '../../../control-plane/src/policy/evaluate.js';
-import { HOST_NAME_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX } from '../../../control-plane/src/translate/host-name-regex.js';
+import { matches } from '../../../control-plane/src/policy/matching.js';
+import { HOST_NAME_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX } from '../../../control-plane/src/policy/host-name-regex.js';
 import { propertyRuns } from '../../support/property-runs.js';
 
 // Envoy matches a whole value; RE2 and JavaScript agree on everything these regexes use.

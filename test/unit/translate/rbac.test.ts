@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
-import { buildRbacPolicies, firstElementRegex } from '../../../control-plane/src/translate/rbac.js';
-import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/translate/distinguished-name.js';
-import { quoteRegex } from '../../../control-plane/src/translate/regex-text.js';
+import { buildRbacPolicies } from '../../../control-plane/src/translate/rbac.js';
+import { firstElementRegex } from '../../../control-plane/src/policy/rbac-rules.js';
+import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/policy/distinguished-name.js';
+import { quoteRegex } from '../../../control-plane/src/policy/regex-text.js';
 
 // RE2 and JavaScript agree on everything these regexes use; Envoy matches the whole value.
 const full = (re: string) => new RegExp(`^(?:${re})$`);

@@ -1,4 +1,4 @@
-import type { StringMatcher } from '../config/index.js';
+import type { StringMatcher } from './types.js';
 import { HOST_NAME_REGEX, hostNameRegex } from './host-name-regex.js';
 import { quoteRegex } from './regex-text.js';
 

@@ -1,4 +1,4 @@
-import type { StringMatcher } from '../config/index.js';
+import type { StringMatcher } from './types.js';
 import { caselessQuote } from './regex-text.js';
 
 /**

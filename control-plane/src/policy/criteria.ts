@@ -1,0 +1,163 @@
+import { describeCondition, describeMatchers } from './describe-operands.js';
+import { PEER_HEADERS, type PeerProperty } from './internal-headers.js';
+import { anyValue, domainValue, methodValue, pathValue } from './matcher-values.js';
+import { conditionHolds, matchesAll } from './matching.js';
+import { readCertificateMatcher, readStringMatcher, requireTrue, type OperandReader } from './parse-operands.js';
+import * as rbac from './rbac-rules.js';
+import type { Criterion, CriterionName, RequestFacts } from './types.js';
+
+/** How Envoy's RBAC filter decides a criterion, when it can. */
+export interface RbacRule<K extends CriterionName> {
+  /** Whether Envoy can decide this instance of the criterion; when it cannot, the ext_authz service does. */
+  expressible: (c: Criterion<K>) => boolean;
+  /** The RBAC principal; `clientCaRequired`: the route trusts a client CA. */
+  principal: (c: Criterion<K>, clientCaRequired: boolean) => rbac.RbacPrincipal;
+  /** The certificate properties Envoy must copy into internal headers for the principal to read them. */
+  peerProperties: (c: Criterion<K>) => readonly PeerProperty[];
+}
+
+/** Everything mtls-edge knows about one PPL criterion. */
+export interface CriterionSpec<K extends CriterionName> {
+  /** It reads the client certificate: on a route that asks for none it could never hold. */
+  readsCertificate: boolean;
+  /** It reads the request's method or path: a decision depends on more than the certificate and the route. */
+  readsRequest: boolean;
+  /** Reads the criterion's value from the config (its operands); errors go to the diagnostics. */
+  read: OperandReader<K>;
+  /** The ext_authz service's evaluation. */
+  holds: (c: Criterion<K>, facts: RequestFacts) => boolean;
+  /** A short phrase for the 403 page's reason, e.g. `email is "bob@example.com"`. */
+  describe: (c: Criterion<K>) => string;
+  /** Envoy's RBAC rule, or `ext_authz` when only the ext_authz service can decide it. */
+  rbac: RbacRule<K> | 'ext_authz';
+}
+
+const ALWAYS = (): boolean => true;
+const NO_PROPERTIES = (): readonly PeerProperty[] => [];
+const FINGERPRINT: readonly PeerProperty[] = ['fingerprint'];
+// `email` and `domain` read the first email SAN, else a common name that is a mail address.
+const EMAIL_AND_SUBJECT: readonly PeerProperty[] = ['email', 'subject'];
+const flag = requireTrue;
+
+/**
+ * The PPL criteria mtls-edge supports, in the order error messages list them. The type makes a criterion
+ * without an entry, or an entry without one of its parts, a compile error.
+ */
+export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
+  accept: {
+    readsCertificate: false,
+    readsRequest: false,
+    read: flag,
+    holds: () => true,
+    describe: () => 'accept (anyone)',
+    rbac: { expressible: ALWAYS, principal: () => rbac.ANY, peerProperties: NO_PROPERTIES },
+  },
+  reject: {
+    readsCertificate: false,
+    readsRequest: false,
+    read: flag,
+    holds: () => false,
+    describe: () => 'reject (no one)',
+    rbac: { expressible: ALWAYS, principal: () => rbac.NOTHING, peerProperties: NO_PROPERTIES },
+  },
+  authenticated_user: {
+    readsCertificate: true,
+    readsRequest: false,
+    read: flag,
+    holds: (_c, facts) => facts.identity !== undefined,
+    describe: () => 'a valid client certificate',
+    rbac: {
+      expressible: ALWAYS,
+      principal: () => rbac.present(PEER_HEADERS.fingerprint),
+      peerProperties: () => FINGERPRINT,
+    },
+  },
+  invalid_client_certificate: {
+    readsCertificate: true,
+    readsRequest: false,
+    read: flag,
+    holds: (_c, facts) => facts.invalidClientCertificate,
+    describe: () => 'a missing or invalid client certificate',
+    rbac: {
+      expressible: ALWAYS,
+      // Without a client CA every request is as valid as it can be (as in Pomerium).
+      principal: (_c, ca) => (ca ? rbac.not(rbac.present(PEER_HEADERS.fingerprint)) : rbac.NOTHING),
+      peerProperties: () => FINGERPRINT,
+    },
+  },
+  email: {
+    readsCertificate: true,
+    readsRequest: false,
+    read: readStringMatcher(anyValue),
+    holds: (c, facts) => identityMatches(facts.identity?.email, c.match),
+    describe: (c) => describeMatchers('email', c.match),
+    rbac: { expressible: ALWAYS, principal: (c) => rbac.emailPrincipal(c.match), peerProperties: () => EMAIL_AND_SUBJECT },
+  },
+  domain: {
+    readsCertificate: true,
+    readsRequest: false,
+    read: readStringMatcher(domainValue),
+    holds: (c, facts) => identityMatches(facts.identity?.domain, c.match),
+    describe: (c) => describeMatchers('domain', c.match),
+    rbac: { expressible: ALWAYS, principal: (c) => rbac.domainPrincipal(c.match), peerProperties: () => EMAIL_AND_SUBJECT },
+  },
+  user: {
+    readsCertificate: true,
+    readsRequest: false,
+    read: readStringMatcher(anyValue),
+    holds: (c, facts) => identityMatches(facts.identity?.user, c.match),
+    describe: (c) => describeMatchers('user', c.match),
+    // The user is the UPN SAN, for which Envoy has no formatter.
+    rbac: 'ext_authz',
+  },
+  http_method: {
+    readsCertificate: false,
+    readsRequest: true,
+    read: readStringMatcher(methodValue),
+    holds: (c, facts) => matchesAll(facts.method, c.match),
+    describe: (c) => describeMatchers('method', c.match),
+    rbac: { expressible: ALWAYS, principal: (c) => rbac.methodPrincipal(c.match), peerProperties: NO_PROPERTIES },
+  },
+  http_path: {
+    readsCertificate: false,
+    readsRequest: true,
+    read: readStringMatcher(pathValue),
+    holds: (c, facts) => matchesAll(facts.path, c.match),
+    describe: (c) => describeMatchers('path', c.match),
+    rbac: { expressible: ALWAYS, principal: (c) => rbac.pathPrincipal(c.match), peerProperties: NO_PROPERTIES },
+  },
+  client_certificate: {
+    readsCertificate: true,
+    readsRequest: false,
+    read: readCertificateMatcher,
+    holds: (c, facts) => {
+      const identity = facts.identity;
+      return identity !== undefined && c.conditions.every((cond) => conditionHolds(cond, identity));
+    },
+    describe: (c) =>
+      c.conditions.length === 0 ? 'a valid client certificate' : c.conditions.map(describeCondition).join(' and '),
+    rbac: {
+      expressible: (c) => c.conditions.every(rbac.envoyTestsCondition),
+      principal: (c) => rbac.certificatePrincipal(c.conditions),
+      // A fingerprint is compared with the header; SANs are tested by a principal on the connection, and the
+      // fingerprint header says the certificate is valid for this route.
+      peerProperties: (c) => (c.conditions.some((k) => k.kind === 'fingerprint' || k.kind === 'san') ? FINGERPRINT : []),
+    },
+  },
+};
+
+function identityMatches(value: string | undefined, match: Criterion<'email'>['match']): boolean {
+  return value !== undefined && matchesAll(value, match);
+}
+
+/** The names of the supported criteria, in the table's order. */
+export const CRITERION_NAMES = Object.keys(CRITERIA) as CriterionName[];
+
+export function isCriterionName(name: string): name is CriterionName {
+  return Object.hasOwn(CRITERIA, name);
+}
+
+/** The table's entry for a criterion name. */
+export function criterionSpec<K extends CriterionName>(kind: K): CriterionSpec<K> {
+  return CRITERIA[kind];
+}
