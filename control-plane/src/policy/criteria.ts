@@ -4,7 +4,7 @@ import { anyValue, domainValue, methodValue, pathValue } from './matcher-values.
 import { conditionHolds, matchesAll } from './matching.js';
 import { readCertificateMatcher, readStringMatcher, requireTrue, type OperandReader } from './parse-operands.js';
 import * as rbac from './rbac-rules.js';
-import type { Criterion, CriterionName, RequestFacts } from './types.js';
+import type { CertificateCondition, Criterion, CriterionName, RequestFacts } from './types.js';
 
 /** How Envoy's RBAC filter decides a criterion, when it can. */
 export interface RbacRule<K extends CriterionName> {
@@ -91,7 +91,11 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     read: readStringMatcher(anyValue),
     holds: (c, facts) => identityMatches(facts.identity?.email, c.match),
     describe: (c) => describeMatchers('email', c.match),
-    rbac: { expressible: ALWAYS, principal: (c) => rbac.emailPrincipal(c.match), peerProperties: () => EMAIL_AND_SUBJECT },
+    rbac: {
+      expressible: ALWAYS,
+      principal: (c) => rbac.emailPrincipal(c.match),
+      peerProperties: () => EMAIL_AND_SUBJECT,
+    },
   },
   domain: {
     readsCertificate: true,
@@ -99,7 +103,11 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     read: readStringMatcher(domainValue),
     holds: (c, facts) => identityMatches(facts.identity?.domain, c.match),
     describe: (c) => describeMatchers('domain', c.match),
-    rbac: { expressible: ALWAYS, principal: (c) => rbac.domainPrincipal(c.match), peerProperties: () => EMAIL_AND_SUBJECT },
+    rbac: {
+      expressible: ALWAYS,
+      principal: (c) => rbac.domainPrincipal(c.match),
+      peerProperties: () => EMAIL_AND_SUBJECT,
+    },
   },
   user: {
     readsCertificate: true,
@@ -141,10 +149,14 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
       principal: (c) => rbac.certificatePrincipal(c.conditions),
       // A fingerprint is compared with the header; SANs are tested by a principal on the connection, and the
       // fingerprint header says the certificate is valid for this route.
-      peerProperties: (c) => (c.conditions.some((k) => k.kind === 'fingerprint' || k.kind === 'san') ? FINGERPRINT : []),
+      peerProperties: (c) => (c.conditions.some(readsFingerprintHeader) ? FINGERPRINT : []),
     },
   },
 };
+
+function readsFingerprintHeader(k: CertificateCondition): boolean {
+  return k.kind === 'fingerprint' || k.kind === 'san';
+}
 
 function identityMatches(value: string | undefined, match: Criterion<'email'>['match']): boolean {
   return value !== undefined && matchesAll(value, match);

@@ -20,7 +20,8 @@ export function evaluatePolicy(policy: RoutePolicy, facts: RequestFacts): Decisi
 
 /** True when the policy looks at the request's method or path, i.e. its decision depends on more than certificate + route. */
 export function usesRequest(policy: RoutePolicy): boolean {
-  return [...policy.allow, ...policy.deny].some((clause) => clause.criteria.some((c) => criterionSpec(c.kind).readsRequest));
+  const clauses = [...policy.allow, ...policy.deny];
+  return clauses.some((clause) => clause.criteria.some((c) => criterionSpec(c.kind).readsRequest));
 }
 
 /** One criterion as a short phrase, e.g. `email is "bob@example.com"`. */

@@ -24,7 +24,7 @@ export const DOT_ATOM_REGEX = `${ATEXT}(?:\\.?${ATEXT})*`;
 export const MAIL_ADDRESS_REGEX = `${DOT_ATOM_REGEX}@${HOST_NAME_REGEX}`;
 
 /**
- * Host names (in any case) that meet `m`, whose values are lower case (config/matcher-values.ts). RE2 has no
+ * Host names (in any case) that meet `m`, whose values are lower case (matcher-values.ts). RE2 has no
  * lookahead to say "a host name, and ends with …": each matcher is woven into the host name grammar instead.
  */
 export function hostNameRegex(m: StringMatcher): string {

@@ -47,6 +47,8 @@ function clausePrincipal(clause: PolicyClause, ca: boolean): RbacPrincipal {
 
 function criterionPrincipal(c: PolicyCriterion, ca: boolean): RbacPrincipal {
   const rule = criterionSpec(c.kind).rbac;
-  if (rule === 'ext_authz') throw new Error(`\`${c.kind}\` is decided by the ext_authz service (model/authorization.ts)`);
+  if (rule === 'ext_authz') {
+    throw new Error(`\`${c.kind}\` is decided by the ext_authz service (model/authorization.ts)`);
+  }
   return rule.principal(c, ca);
 }
