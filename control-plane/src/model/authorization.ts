@@ -10,9 +10,9 @@ import type { RouteAuthorization } from './types.js';
 /**
  * Where a route's policy runs. Envoy decides whatever its RBAC filter can test on the request and on the
  * certificate properties its formatters expose (fingerprint, first email SAN, subject) and on each SAN
- * (the mtls_authenticated principal); the control plane's ext_authz service decides the rest (UPN-based
- * `user`, SPKI hashes, UPN SANs, matchers that must hold together on one SAN, and `not` on a SAN) and
- * every route that passes identity headers, because only it can sign the JWT.
+ * (the mtls_authenticated principal); the control plane's ext_authz service decides the rest (which
+ * criteria those are, the criteria table says: policy/criteria.ts) and every route that passes identity
+ * headers, because only it can sign the JWT.
  */
 export function routeAuthorization(route: RouteConfig, config: Config, clientTrust?: ClientTrust): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
   if (!route.policy && !route.passIdentityHeaders) return { authorization: { kind: 'none' } };
