@@ -1,18 +1,22 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatError, resolveConfig } from '../../control-plane/src/config/index.js';
 import { signingKeyFromPem } from '../../control-plane/src/identity/index.js';
-import { buildEdgeModel } from '../../control-plane/src/model/index.js';
+import { buildEdgeModel, type EdgeModel } from '../../control-plane/src/model/index.js';
 import { jwksDocument } from '../../control-plane/src/runtime/signing-keys.js';
 import { translate, type EnvoyResources } from '../../control-plane/src/translate/index.js';
 import { stringify } from 'yaml';
 
-/** What a case expects: Envoy resources (one YAML file per xDS type) or the errors a user reads. */
+/**
+ * What a case expects: Envoy resources (one YAML file per xDS type, and the intermediate model they are
+ * translated from) or the errors a user reads.
+ */
 export type GoldenOutput = 'resources' | 'errors';
 
 /** The files of each kind of output; a case holds those of exactly one kind. */
 export const OUTPUT_FILES: Record<GoldenOutput, readonly string[]> = {
-  resources: ['clusters.yaml', 'listeners.yaml', 'routes.yaml', 'secrets.yaml'],
+  resources: ['clusters.yaml', 'listeners.yaml', 'model.yaml', 'routes.yaml', 'secrets.yaml'],
   errors: ['errors.txt'],
 };
 /** Files earlier versions wrote, removed when a case is rewritten. */
@@ -65,7 +69,10 @@ export function orphanFiles(out: Rendered): string[] {
   return [...Object.values(OUTPUT_FILES).flat(), ...RETIRED_FILES].filter((f) => !(f in out.files));
 }
 
-/** config.yaml → one YAML file per xDS type (what Envoy receives) or errors.txt (what the user reads). */
+/**
+ * config.yaml → one YAML file per xDS type (what Envoy receives) and model.yaml (what model/ hands translate/),
+ * or errors.txt (what the user reads).
+ */
 export function renderCase(dir: string, systemRoots: string[]): Rendered {
   const loaded = resolveConfig({
     yaml: { text: readFileSync(join(dir, 'config.yaml'), 'utf8'), file: 'config.yaml' },
@@ -83,6 +90,7 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
   const files = {
     'clusters.yaml': goldenYaml({ clusters: resources.clusters.map((r) => r.resource) }),
     'listeners.yaml': goldenYaml({ listeners: resources.listeners.map((r) => r.resource) }),
+    'model.yaml': goldenYaml(modelForReview(model.value)),
     // The stale one is served only under the name of an older trust generation, when Envoy asks for one.
     'routes.yaml': goldenYaml({ route_configurations: resources.routeConfigurations.map((r) => r.resource), ...(stale ? { stale_route_configuration: stale } : {}) }),
     'secrets.yaml': goldenYaml({ secrets: resources.secrets.map((r) => redactPrivateKeys(r.resource)) }),
@@ -93,6 +101,29 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
 /** YAML a reviewer can read: multi-line text (Lua, HTML, PEM) as block scalars, long lines left whole, no anchors. */
 function goldenYaml(value: object): string {
   return stringify(value, { lineWidth: 0, blockQuote: 'literal', aliasDuplicateObjects: false });
+}
+
+/**
+ * The model as plain data in its own key order (dates as ISO text, absent fields left out), each PEM block
+ * shortened to its type and the start of its SHA-256: the certificates themselves are in secrets.yaml, and
+ * what a reviewer of the model checks is which certificate or CRL goes where. Private keys are redacted.
+ */
+function modelForReview(model: EdgeModel): object {
+  return JSON.parse(JSON.stringify(model), (_key, value: unknown) =>
+    typeof value === 'string' && value.includes('-----BEGIN ') ? shortenPemBlocks(value) : value,
+  ) as object;
+}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([^-]*)-----END \1-----/g;
+
+/** Each PEM block of `text` as one line, `<TYPE sha256:0123456789abcdef>`, or `<… PRIVATE KEY: redacted>`. */
+function shortenPemBlocks(text: string): string {
+  const blocks = [...text.matchAll(PEM_BLOCK)].map(([, type = '', body = '']) => {
+    if (type.includes('PRIVATE KEY')) return `<${type}: redacted in golden files>`;
+    const der = Buffer.from(body.replace(/\s+/g, ''), 'base64');
+    return `<${type} sha256:${createHash('sha256').update(der).digest('hex').slice(0, 16)}>`;
+  });
+  return blocks.length > 0 ? blocks.join('\n') : text;
 }
 
 /** A private key in a golden file helps no reviewer and looks like a leak: its place is shown, not its bytes. */
