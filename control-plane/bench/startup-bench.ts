@@ -33,7 +33,12 @@ interface Run {
 }
 
 function configYaml(ports: string[], upstreamPort: number): string {
-  const lines = [...ports, 'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'client_ca_file: ca.pem'];
+  const lines = [
+    ...ports,
+    'certificate_file: server.pem',
+    'certificate_key_file: server-key.pem',
+    'client_ca_file: ca.pem',
+  ];
   lines.push('routes:');
   for (let i = 0; i < ROUTES; i++) {
     lines.push(`  - from: https://r${i}.bench.test`, `    to: http://127.0.0.1:${upstreamPort}`);
@@ -54,7 +59,12 @@ function stageTimes(log: string, start: number): Record<string, number> {
   return found;
 }
 
-async function startOnce(checks: BenchChecks, dir: string, tls: Tls, upstream: { port: number; body: string }): Promise<Run> {
+async function startOnce(
+  checks: BenchChecks,
+  dir: string,
+  tls: Tls,
+  upstream: { port: number; body: string },
+): Promise<Run> {
   const ports = await edgePorts();
   const configPath = join(dir, `config-${ports.port}.yaml`);
   writeFileSync(configPath, configYaml(ports.yaml, upstream.port));
@@ -78,8 +88,13 @@ async function startOnce(checks: BenchChecks, dir: string, tls: Tls, upstream: {
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     const first200 = Date.now() - start;
-    checks.expect('body' in last && last.body === upstream.body, `the first 200 must carry the upstream's body, got ${JSON.stringify(last)}`);
-    const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { syncedAt: string | null };
+    checks.expect(
+      'body' in last && last.body === upstream.body,
+      `the first 200 must carry the upstream's body, got ${JSON.stringify(last)}`,
+    );
+    const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as {
+      syncedAt: string | null;
+    };
     const firstAck = status.syncedAt ? Date.parse(status.syncedAt) - start : undefined;
     return { stages: stageTimes(log, start), first200, ...(firstAck !== undefined ? { firstAck } : {}) };
   } finally {
@@ -114,9 +129,25 @@ await runBench(async (checks) => {
 
     console.log(`\nstart-up: process start → stage, ${ROUTES} routes, ${RUNS} runs (ms since spawn)`);
     console.log('stage                        |   median |      p90');
-    for (const [, label] of STAGES) console.log(row(label, runs.map((r) => r.stages[label])));
-    console.log(row('every type ACKed', runs.map((r) => r.firstAck)));
-    console.log(row('first 200 through the edge', runs.map((r) => r.first200)));
+    for (const [, label] of STAGES)
+      console.log(
+        row(
+          label,
+          runs.map((r) => r.stages[label]),
+        ),
+      );
+    console.log(
+      row(
+        'every type ACKed',
+        runs.map((r) => r.firstAck),
+      ),
+    );
+    console.log(
+      row(
+        'first 200 through the edge',
+        runs.map((r) => r.first200),
+      ),
+    );
   } finally {
     await upstream.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -48,12 +48,29 @@ export function discoverCases(root: string, bootstrapping: boolean): GoldenCase[
     .map((name): GoldenCase => {
       const dir = join(root, name);
       const c: GoldenCase = { name, dir };
-      if (!existsSync(join(dir, 'config.yaml'))) return { ...c, problem: `${name}/ has no config.yaml: every folder of ${root} but ${[...FIXTURE_FOLDERS].join(', ')} is a case` };
-      const declared = (Object.keys(OUTPUT_FILES) as GoldenOutput[]).filter((kind) => OUTPUT_FILES[kind].some((f) => existsSync(join(dir, f))));
-      if (declared.length > 1) return { ...c, problem: `${name}/ holds both resource files and errors.txt: a case expects resources or errors, not both` };
+      if (!existsSync(join(dir, 'config.yaml')))
+        return {
+          ...c,
+          problem:
+            `${name}/ has no config.yaml: ` +
+            `every folder of ${root} but ${[...FIXTURE_FOLDERS].join(', ')} is a case`,
+        };
+      const declared = (Object.keys(OUTPUT_FILES) as GoldenOutput[]).filter((kind) =>
+        OUTPUT_FILES[kind].some((f) => existsSync(join(dir, f))),
+      );
+      if (declared.length > 1)
+        return {
+          ...c,
+          problem: `${name}/ holds both resource files and errors.txt: a case expects resources or errors, not both`,
+        };
       if (declared[0]) return { ...c, expects: declared[0] };
       if (bootstrapping) return c;
-      return { ...c, problem: `${name}/ declares nothing: add listeners.yaml and the other resource files (resources expected) or errors.txt (errors expected), or run npm run golden:update to write the first ones` };
+      return {
+        ...c,
+        problem:
+          `${name}/ declares nothing: add listeners.yaml and the other resource files (resources expected) ` +
+          'or errors.txt (errors expected), or run npm run golden:update to write the first ones',
+      };
     });
 }
 
@@ -82,7 +99,8 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
     systemRoots,
   });
   // The runner serves the JWKS of the signing key; a case with a fixed signing_key shows that route too.
-  const jwks = loaded.ok && loaded.value.signingKey ? jwksDocument([signingKeyFromPem(loaded.value.signingKey.pem)]) : undefined;
+  const jwks =
+    loaded.ok && loaded.value.signingKey ? jwksDocument([signingKeyFromPem(loaded.value.signingKey.pem)]) : undefined;
   const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
   if (!model.ok) return { kind: 'errors', files: { 'errors.txt': model.errors.map(formatError).join('\n') + '\n' } };
   const resources = translate(model.value);
@@ -92,7 +110,10 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
     'listeners.yaml': goldenYaml({ listeners: resources.listeners.map((r) => r.resource) }),
     'model.yaml': goldenYaml(modelForReview(model.value)),
     // The stale one is served only under the name of an older trust generation, when Envoy asks for one.
-    'routes.yaml': goldenYaml({ route_configurations: resources.routeConfigurations.map((r) => r.resource), ...(stale ? { stale_route_configuration: stale } : {}) }),
+    'routes.yaml': goldenYaml({
+      route_configurations: resources.routeConfigurations.map((r) => r.resource),
+      ...(stale ? { stale_route_configuration: stale } : {}),
+    }),
     'secrets.yaml': goldenYaml({ secrets: resources.secrets.map((r) => redactPrivateKeys(r.resource)) }),
   };
   return { kind: 'resources', files, resources };
@@ -129,12 +150,15 @@ function shortenPemBlocks(text: string): string {
 /** A private key in a golden file helps no reviewer and looks like a leak: its place is shown, not its bytes. */
 function redactPrivateKeys(resource: object): object {
   return JSON.parse(JSON.stringify(resource), (key, value: unknown) =>
-    key === 'private_key' && typeof value === 'object' && value !== null && 'inline_string' in value ? { inline_string: '<private key: redacted in golden files>' } : value,
+    key === 'private_key' && typeof value === 'object' && value !== null && 'inline_string' in value
+      ? { inline_string: '<private key: redacted in golden files>' }
+      : value,
   ) as object;
 }
 
 /** The resources of a case that expects them; throws (with the errors it rendered) when it rendered none. */
 export function expectedResources(c: Pick<GoldenCase, 'name'>, out: Rendered): EnvoyResources {
-  if (!out.resources) throw new Error(`${c.name} expects resources but its config renders errors:\n${out.files['errors.txt'] ?? ''}`);
+  if (!out.resources)
+    throw new Error(`${c.name} expects resources but its config renders errors:\n${out.files['errors.txt'] ?? ''}`);
   return out.resources;
 }
