@@ -141,8 +141,8 @@ await runBench(async (checks) => {
           const [o1, g1, g2, o2] = [await runOpen(), await runGated(), await runGated(), await runOpen()];
           const labels = ['gated warm-up', 'open warm-up', 'open 1', 'gated 1', 'gated 2', 'open 2'];
           for (const [i, r] of [...warm, o1, g1, g2, o2].entries()) checks.noErrors(`${enforcement}, ${mode}, ${labels[i]}`, r);
-          const gated = average(g1!, g2!);
-          const open = average(o1!, o2!);
+          const gated = average(g1, g2);
+          const open = average(o1, o2);
           console.log(
             `${enforcement.padEnd(24)} | ${mode.padEnd(16)} | ${gated.rps.toFixed(0).padStart(12)} | ${gated.p99.toFixed(1).padStart(4)} | ${open.rps.toFixed(0).padStart(11)} | ${open.p99.toFixed(1).padStart(4)} | ${(gated.rps / open.rps).toFixed(2).padStart(9)} | ${(gated.p99 / open.p99).toFixed(2).padStart(9)}`,
           );

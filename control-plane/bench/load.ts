@@ -103,7 +103,7 @@ export async function drive(seconds: number, concurrency: number, worker: () => 
 }
 
 /** A response that was not 200, or not the expected body; the message carries the status and the start of the body. */
-export class StatusError extends Error {
+class StatusError extends Error {
   constructor(
     readonly status: number,
     readonly body: string,
@@ -188,7 +188,7 @@ export async function startUpstream(body: string): Promise<Upstream> {
   const script = "const s=require('http').createServer((q,r)=>r.end(q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, UPSTREAM_BODY: body } });
   const exited = once(child, 'exit');
-  const [line] = (await Promise.race([once(child.stdout!, 'data'), exited.then(() => [undefined])])) as [Buffer | undefined];
+  const [line] = (await Promise.race([once(child.stdout, 'data'), exited.then(() => [undefined])])) as [Buffer | undefined];
   if (!line) throw new Error('the upstream exited before it listened');
   return {
     port: Number(line.toString().trim()),

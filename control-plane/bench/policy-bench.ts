@@ -145,7 +145,7 @@ await runBench(async (checks) => {
     try {
       edge = await startEdge(config, ports.admin, ['ignore', logFd, logFd]);
     } catch (err) {
-      throw new Error(`the edge did not start (${(err as Error).message}); its log is ${logPath}`);
+      throw new Error(`the edge did not start (${(err as Error).message}); its log is ${logPath}`, { cause: err });
     }
     await checkRoutes(checks, ports.port, clients[0]!, outsider, upstream.body);
     checks.stopIfFailed('routes');

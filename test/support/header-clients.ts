@@ -55,7 +55,7 @@ export function sendHttp1(r: HeaderRequest): Promise<SendOutcome> {
       const length = /\r\ncontent-length: *(\d+)/i.exec(raw.slice(0, Math.max(head, 0)))?.[1];
       if (head >= 0 && length !== undefined && raw.length >= head + 4 + Number(length)) finish(parsed()!);
     });
-    socket.on('error', (e) => finish({ error: e.message }));
+    socket.on('error', (e: Error) => finish({ error: e.message }));
     socket.on('end', () => finish(parsed() ?? { error: `no HTTP response: ${JSON.stringify(raw.slice(0, 200))}` }));
   });
 }
@@ -84,7 +84,7 @@ export function sendHttp2(r: HeaderRequest): Promise<SendOutcome> {
       resolve(outcome);
     };
     const timer = setTimeout(() => finish({ error: `no answer in ${TIMEOUT_MS} ms` }), TIMEOUT_MS);
-    session.on('error', (e) => finish({ error: e.message }));
+    session.on('error', (e: Error) => finish({ error: e.message }));
     const stream = session.request(headers, { endStream: true });
     let status = 0;
     let body = '';
@@ -92,7 +92,7 @@ export function sendHttp2(r: HeaderRequest): Promise<SendOutcome> {
     stream.on('response', (h) => (status = Number(h[':status'])));
     stream.on('data', (d: string) => (body += d));
     stream.on('end', () => finish(status === 0 ? { error: 'stream ended without a response' } : { status, body }));
-    stream.on('error', (e) => finish({ error: e.message }));
+    stream.on('error', (e: Error) => finish({ error: e.message }));
     stream.on('close', () => finish(status === 0 ? { error: `stream closed (code ${stream.rstCode})` } : { status, body }));
   });
 }

@@ -51,7 +51,7 @@ function subjectDer(subject: FuzzCertificate['subject']): Buffer {
 }
 
 type LibCryptoKey = Parameters<typeof x509.X509CrlGenerator.create>[0]['signingKey'];
-const libKey = (key: webcrypto.CryptoKey): LibCryptoKey => key as unknown as LibCryptoKey;
+const libKey = (key: webcrypto.CryptoKey): LibCryptoKey => key;
 
 /** Signs fuzzed certificates with one key pair for all of them (a key per certificate only costs time). */
 export class FuzzIssuer {
@@ -60,7 +60,7 @@ export class FuzzIssuer {
   constructor(private readonly ca: CertificateAuthority) {}
 
   async issue(c: FuzzCertificate): Promise<{ certPem: string; keyPem: string }> {
-    this.keys ??= (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    this.keys ??= await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
     const extensions: x509.Extension[] = [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])];
     if (c.sans.length > 0) {
       const names = der(0x30, Buffer.concat(c.sans.map(([kind, v]) => der(SAN_TAG[kind], Buffer.from(v, 'utf8')))));

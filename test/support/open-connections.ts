@@ -40,7 +40,7 @@ export async function openHttp1(o: ConnectOptions): Promise<OpenConnection> {
   };
   socket.on('end', () => end('connection closed by the server'));
   socket.on('close', () => end('connection closed'));
-  socket.on('error', (e) => end(e.message));
+  socket.on('error', (e: Error) => end(e.message));
 
   const readResponse = async (): Promise<Outcome> => {
     for (;;) {
@@ -99,7 +99,7 @@ export async function openHttp2(o: ConnectOptions): Promise<OpenConnection> {
           req.setEncoding('utf8');
           req.on('data', (d: string) => (body += d));
           req.on('end', () => resolve({ status, body, connectionClose: goaway }));
-          req.on('error', (e) => resolve({ error: `${e.message}${goaway ? ' (GOAWAY)' : ''}` }));
+          req.on('error', (e: Error) => resolve({ error: `${e.message}${goaway ? ' (GOAWAY)' : ''}` }));
           req.end();
         } catch (e) {
           resolve({ error: (e as Error).message });

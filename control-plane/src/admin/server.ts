@@ -101,7 +101,7 @@ export function createAdminApp(ads: AdsServer, state: AdminState, metrics: Admin
     res.json({
       configFile: state.configFile,
       configVersion: ads.current?.version ?? null,
-      typeVersions: Object.fromEntries([...(ads.current?.types ?? new Map()).values()].map((t) => [t.typeUrl, t.version])),
+      typeVersions: Object.fromEntries([...(ads.current?.types.values() ?? [])].map((t) => [t.typeUrl, t.version])),
       ready: ads.isReady(),
       syncedAt: ads.syncedAt?.toISOString() ?? null,
       envoyPid: state.envoyPid() ?? null,

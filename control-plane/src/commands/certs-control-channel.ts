@@ -70,7 +70,7 @@ async function controlPlaneCa(o: CertsOptions, create: boolean): Promise<{ ca: C
     try {
       return { ca: await loadCertificateAuthority(readFileSync(certPath, 'utf8'), readFileSync(join(o.dir, CA_KEY_FILE), 'utf8')), planned: [] };
     } catch (e) {
-      throw new Error(`cannot use the control-plane CA in ${show(o, CA_FILE)}: ${(e as Error).message}`);
+      throw new Error(`cannot use the control-plane CA in ${show(o, CA_FILE)}: ${(e as Error).message}`, { cause: e });
     }
   }
   if (!create) throw new Error(`no control-plane CA in ${show(o, CA_FILE)}: run \`mtls-edge certs control-plane HOST…\` first`);

@@ -9,7 +9,7 @@ import { file, secret, show, type CertsOptions, type Out } from './certs-output.
 
 export type { CertsOptions } from './certs-output.js';
 
-export const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--force]
+const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--force]
 
   ca                      a development CA in DIR (default ./certs): ca.pem, ca-key.pem (0600); reused if present
   server NAME...          a server certificate for NAME... (wildcards allowed) signed by that CA
@@ -133,7 +133,7 @@ async function loadCa(o: CertsOptions): Promise<CertificateAuthority> {
   try {
     return await loadCertificateAuthority(cert, key);
   } catch (e) {
-    throw new Error(`cannot use the CA in ${show(o, 'ca.pem')}: ${(e as Error).message}`);
+    throw new Error(`cannot use the CA in ${show(o, 'ca.pem')}: ${(e as Error).message}`, { cause: e });
   }
 }
 
@@ -141,7 +141,9 @@ function readFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the ${what} at ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read the ${what} at ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 

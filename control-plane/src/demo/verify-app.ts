@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 
 /** The parts of x-forwarded-client-cert Envoy sets (By, Hash, Subject, URI, DNS, Cert, Chain). */
-export function parseForwardedClientCert(header: string | undefined): Array<Record<string, string>> {
+function parseForwardedClientCert(header: string | undefined): Array<Record<string, string>> {
   if (!header) return [];
   return header.split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((element) => {
     const fields: Record<string, string> = {};
@@ -42,7 +42,7 @@ const text = (v: unknown): string | null =>
  * X-Pomerium-Jwt-Assertion claims and X-Pomerium-Claim-* headers of pass_identity_headers, and the
  * client-certificate details the config forwards) and every header it received. JSON on request.
  */
-export function createVerifyApp(): express.Express {
+function createVerifyApp(): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use((req, res) => {
@@ -77,7 +77,7 @@ export function createVerifyApp(): express.Express {
 <h2>Identity (as the edge verified it)</h2><table>${rows(identity)}</table>
 <h2>JWT claims (X-Pomerium-Jwt-Assertion)</h2>${asserted}
 <h2>Claim headers (X-Pomerium-Claim-*)</h2>${Object.keys(claimHeaders).length ? `<table>${rows(claimHeaders)}</table>` : '<p>None.</p>'}
-<h2>Request headers</h2><table>${rows(req.headers as Record<string, unknown>)}</table></body></html>`);
+<h2>Request headers</h2><table>${rows(req.headers)}</table></body></html>`);
   });
   return app;
 }

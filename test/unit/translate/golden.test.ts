@@ -110,6 +110,6 @@ describe('golden cases declare what they expect, and a folder that is no case fa
   });
 
   it('rewriting a case removes the files of the other kind and the retired envoy.json', () => {
-    assert.deepEqual(orphanFiles({ kind: 'errors', files: { 'errors.txt': '' } }), ['clusters.yaml', 'listeners.yaml', 'routes.yaml', 'secrets.yaml', 'envoy.json']);
+    assert.deepEqual(orphanFiles({ kind: 'errors', files: { 'errors.txt': '' } }), ['clusters.yaml', 'listeners.yaml', 'model.yaml', 'routes.yaml', 'secrets.yaml', 'envoy.json']);
   });
 });

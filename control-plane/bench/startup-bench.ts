@@ -1,0 +1,147 @@
+// `npm run bench` (start-up): how long from starting `mtls-edge run` until Envoy answers 200 on a route, for a
+// config of 10 routes; median and p90 over STARTUP_BENCH_RUNS runs (5 by default). Real control plane, real
+// Envoy, loopback, free ports. The 200 must carry the upstream's own body (a token of this run), so that the
+// time is of this edge serving this config. The breakdown comes from the control plane's own log lines (its
+// clock) and /status: node loaded and listening → Envoy started → first xDS stream → every type ACKed. The
+// control plane's CPU time by the first 200 is printed too: on a busy machine the wall times swell, it less so.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
+import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
+import { CLI, cpuMicros, edgePorts, median, percentile, startUpstream, type Tls } from './load.js';
+
+const RUNS = Number(process.env['STARTUP_BENCH_RUNS'] ?? '5');
+const ROUTES = 10;
+const POLL_MS = 5;
+const TIMEOUT_MS = 60_000;
+const HOST = 'r0.bench.test';
+
+/** Log messages that mark the stages of a start, in the order they happen. */
+const STAGES = [
+  ['control plane listening', 'listening'],
+  ['envoy started', 'Envoy spawned'],
+  ['xds stream opened', 'first xDS stream'],
+] as const;
+
+interface Run {
+  /** Milliseconds from spawn to each stage; a stage whose log line never came is absent. */
+  stages: Record<string, number>;
+  firstAck?: number;
+  first200: number;
+  /** CPU time (user + system) the control plane process had used by the first 200: less swayed by a busy machine. */
+  cpuMs: number;
+}
+
+function configYaml(ports: string[], upstreamPort: number): string {
+  const lines = [
+    ...ports,
+    'certificate_file: server.pem',
+    'certificate_key_file: server-key.pem',
+    'client_ca_file: ca.pem',
+  ];
+  lines.push('routes:');
+  for (let i = 0; i < ROUTES; i++) {
+    lines.push(`  - from: https://r${i}.bench.test`, `    to: http://127.0.0.1:${upstreamPort}`);
+    lines.push('    allow_any_authenticated_user: true');
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The time of the first log line with `msg`, as ms since `start`. */
+function stageTimes(log: string, start: number): Record<string, number> {
+  const found: Record<string, number> = {};
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as { msg?: string; time?: string };
+    const stage = STAGES.find(([msg]) => msg === entry.msg);
+    if (stage && !(stage[1] in found) && entry.time) found[stage[1]] = Date.parse(entry.time) - start;
+  }
+  return found;
+}
+
+async function startOnce(
+  checks: BenchChecks,
+  dir: string,
+  tls: Tls,
+  upstream: { port: number; body: string },
+): Promise<Run> {
+  const ports = await edgePorts();
+  const configPath = join(dir, `config-${ports.port}.yaml`);
+  writeFileSync(configPath, configYaml(ports.yaml, upstream.port));
+  const args = [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1'];
+  const start = Date.now();
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+  });
+  let log = '';
+  child.stdout.on('data', (d: Buffer) => (log += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = once(child, 'exit');
+  try {
+    let last: Outcome = { error: 'not tried' };
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`mtls-edge exited with ${child.exitCode}:\n${log.slice(-3000)}`);
+      if (Date.now() - start > TIMEOUT_MS) throw new Error(`no 200 in ${TIMEOUT_MS} ms, last: ${JSON.stringify(last)}`);
+      last = await probe('HTTP/1.1', ports.port, HOST, tls);
+      if ('status' in last && last.status === 200) break;
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    const first200 = Date.now() - start;
+    const cpuMs = cpuMicros(child.pid!) / 1000;
+    checks.expect(
+      'body' in last && last.body === upstream.body,
+      `the first 200 must carry the upstream's body, got ${JSON.stringify(last)}`,
+    );
+    const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as {
+      syncedAt: string | null;
+    };
+    const firstAck = status.syncedAt ? Date.parse(status.syncedAt) - start : undefined;
+    return { stages: stageTimes(log, start), first200, cpuMs, ...(firstAck !== undefined ? { firstAck } : {}) };
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+function row(label: string, values: Array<number | undefined>): string {
+  const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const cell = (v: number) => v.toFixed(0).padStart(8);
+  if (known.length === 0) return `${label.padEnd(28)} |        - |        -`;
+  return `${label.padEnd(28)} | ${cell(median(known))} | ${cell(percentile(known, 90))}`;
+}
+
+await runBench(async (checks) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-startup-bench-'));
+  const upstream = await startUpstream(`startup-bench-${process.pid}-${Date.now()}`);
+  try {
+    const ca = await createRootCa({ commonName: 'bench CA' });
+    const server = await issueServerCertificate(ca, { dnsNames: ['*.bench.test'] });
+    const client = await issueClientCertificate(ca, { commonName: 'bench client' });
+    writeFileSync(join(dir, 'ca.pem'), ca.certPem);
+    writeFileSync(join(dir, 'server.pem'), server.chainPem);
+    writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
+    const tls: Tls = { ca: ca.certPem, cert: client.certPem, key: client.keyPem };
+
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await startOnce(checks, dir, tls, upstream));
+
+    const table: Array<[string, Array<number | undefined>]> = [
+      ...STAGES.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.stages[label])]),
+      ['every type ACKed', runs.map((r) => r.firstAck)],
+      ['first 200 through the edge', runs.map((r) => r.first200)],
+      ['control plane CPU by then', runs.map((r) => r.cpuMs)],
+    ];
+    console.log(`\nstart-up: process start → stage, ${ROUTES} routes, ${RUNS} runs (ms since spawn; CPU: ms used)`);
+    console.log('stage                        |   median |      p90');
+    for (const [label, values] of table) console.log(row(label, values));
+  } finally {
+    await upstream.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
