@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Diagnostics, Location } from './diagnostics.js';
 import { checkKeys, readList, readStringOrList, scalarString, type MapValue } from './fields.js';
 import { anyValue, domainValue, hostNameValue, methodValue, pathValue, type MatcherValue } from './matcher-values.js';
-import { decodeInlinePem, fingerprint, pemBlocks } from './pem.js';
+import { decodeInlinePem, fingerprint, pemBlocks } from '../certificates/index.js';
 import { describeKind, type SourceValue } from './source.js';
 import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, SanType, StringMatcher } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, SanType, StringMatcher } from '../config/index.js';
-import { comparableHostName } from '../identity/names.js';
+import { comparableHostName } from '../certificates/index.js';
 import type { CertificateIdentity } from '../identity/types.js';
 import type { Decision, RequestFacts } from './types.js';
 

@@ -1,12 +1,11 @@
-// One certificate, read once into what chain verification (verify-certificate.ts) looks at.
+// One certificate, read once into what chain verification (identity/verify-certificate.ts) looks at.
 //
 // Node's X509Certificate checks issuance (names, key identifiers, the issuer's keyCertSign) and signatures
 // with OpenSSL. The extensions and dates are read from the DER with the small reader in der.ts: the
 // @peculiar/x509 object model costs milliseconds per certificate, which a first request would pay.
 import { X509Certificate } from 'node:crypto';
-import type { SanMatcher } from '../config/index.js';
 import { children, OCTET_STRING, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, type Tlv } from './der.js';
-import { readGeneralNames } from './subject-alt-names.js';
+import { readGeneralNames, type SubjectAltNames } from './subject-alt-names.js';
 
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const OID_KEY_USAGE = '2.5.29.15';
@@ -146,19 +145,12 @@ function readableName(name: string | undefined): string {
 
 /**
  * The SANs of a certificate, each whole, as Envoy's match_subject_alt_names sees them (not split on commas
- * like the lists its formatters join), read as the identity module reads them.
+ * like the lists its formatters join), read as certificate-fields.ts reads them.
  */
-export function subjectAltNames(cert: ParsedCertificate): Record<SanMatcher['type'], string[]> {
+export function subjectAltNames(cert: ParsedCertificate): SubjectAltNames {
   const der = cert.subjectAltNames;
   if (!der) return { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
   return readGeneralNames(der, readTlv(der, 0, der.length));
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** Every PEM certificate block in `text`, in order. */
-export function certificateBlocks(text: string): string[] {
-  return [...text.matchAll(PEM_CERTIFICATE)].map((m) => m[0]);
 }
 
 /** Dates in reasons: ISO 8601, to the second. */
