@@ -18,6 +18,7 @@ export {
 export {
   certificateBlocks,
   certificateDnsNames,
+  certificateFingerprint,
   certificatesToPem,
   decodeInlinePem,
   fingerprint,

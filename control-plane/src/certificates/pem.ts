@@ -67,6 +67,11 @@ export function parsePrivateKey(text: string): { key: KeyObject } | { error: str
   }
 }
 
+/** The fingerprint of the first certificate of a PEM text; throws when it does not parse. */
+export function certificateFingerprint(pem: string): string {
+  return fingerprint(new X509Certificate(pem));
+}
+
 /** Lower-case hex SHA-256 of the certificate's DER (digests.ts). */
 export function fingerprint(cert: X509Certificate): string {
   return sha256Fingerprint(cert.raw);
