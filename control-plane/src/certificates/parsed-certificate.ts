@@ -5,6 +5,7 @@
 // @peculiar/x509 object model costs milliseconds per certificate, which a first request would pay.
 import { X509Certificate } from 'node:crypto';
 import { children, OCTET_STRING, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, type Tlv } from './der.js';
+import { readName } from './distinguished-name.js';
 import { readGeneralNames, type SubjectAltNames } from './subject-alt-names.js';
 
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -40,7 +41,7 @@ export interface ParsedCertificate {
   der: Uint8Array;
   /** Lower-case hex SHA-256 of the DER, no colons. */
   fingerprint: string;
-  /** Subject and issuer as people read them (for reasons), e.g. "CN=alice, O=Example". */
+  /** Subject and issuer for reasons, as Envoy prints them (distinguished-name.ts), e.g. "CN=alice,O=Example". */
   name: string;
   issuerName: string;
   /** The subject Name's DER, to match CRL issuers exactly. */
@@ -80,8 +81,8 @@ export function parseCertificate(pem: string | Uint8Array): ParsedCertificate {
     node,
     der,
     fingerprint: node.fingerprint256.replace(/:/g, '').toLowerCase(),
-    name: readableName(node.subject),
-    issuerName: readableName(node.issuer),
+    name: readableName(readName(der, tbs.subject).rfc2253),
+    issuerName: readableName(readName(der, tbs.issuer).rfc2253),
     subjectDer: Buffer.from(der.subarray(tbs.subject.start, tbs.subject.end)),
     serial: normalizeSerial(Buffer.from(der.subarray(serial.contentStart, serial.end)).toString('hex')),
     notBeforeMs: readTime(der, notBefore),
@@ -138,9 +139,9 @@ export function normalizeSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
 }
 
-/** Node gives no string at all (undefined, whatever its types say) for an empty name, which BoringSSL accepts. */
-function readableName(name: string | undefined): string {
-  return name === undefined || name === '' ? '(empty subject)' : name.split('\n').join(', ');
+/** An empty name, which BoringSSL accepts, prints as nothing: say so in reasons. */
+function readableName(name: string): string {
+  return name === '' ? '(empty subject)' : name;
 }
 
 /**

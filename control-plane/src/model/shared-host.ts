@@ -23,7 +23,7 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
     const subject = certificateSubject(new Uint8Array(c.raw));
     // Envoy prints the issuer in RFC 2253 with its own escaping; plain names are compared exactly, others refused.
     if (!isPlainName(subject.attributes)) {
-      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and CA "${c.subject.replace(/\n/g, ', ')}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts` });
+      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts` });
       continue;
     }
     const other = bySubject.get(subject.rfc2253);
