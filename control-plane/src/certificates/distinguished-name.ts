@@ -81,7 +81,9 @@ export function readNameAttributes(der: Uint8Array, name: Tlv): NameAttribute[] 
     if (rdn.tag !== SET) throw new Error('invalid distinguished name');
     for (const atv of children(der, rdn)) {
       const [type, value] = children(der, atv);
-      if (atv.tag !== SEQUENCE || type?.tag !== OID || value === undefined) throw new Error('invalid distinguished name');
+      if (atv.tag !== SEQUENCE || type?.tag !== OID || value === undefined) {
+        throw new Error('invalid distinguished name');
+      }
       const oid = readOid(der, type);
       const attribute: NameAttribute = { rdn: index, oid, valueDer: der.subarray(value.start, value.end) };
       const shortName = ATTRIBUTE_NAMES[oid];
@@ -124,7 +126,8 @@ export function printName(nameDer: Uint8Array): string {
 /** The subject of a certificate (its DER) as Envoy prints it; its attributes when `attributes` is wanted. */
 export function certificateSubject(certificateDer: Uint8Array): { rfc2253: string; attributes: NameAttribute[] } {
   const { subject } = readTbsCertificate(certificateDer);
-  return { rfc2253: readName(certificateDer, subject).rfc2253, attributes: readNameAttributes(certificateDer, subject) };
+  const attributes = readNameAttributes(certificateDer, subject);
+  return { rfc2253: readName(certificateDer, subject).rfc2253, attributes };
 }
 
 function decodeString(der: Uint8Array, value: Tlv): string | undefined {

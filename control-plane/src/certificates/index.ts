@@ -3,7 +3,13 @@
 export { readCertificateFields, type CertificateFields } from './certificate-fields.js';
 export { crlIssuerName, parseCrl, type ParsedCrl } from './crl.js';
 export { sha256Fingerprint, spkiHash } from './digests.js';
-export { certificateSubject, printName, readName, readNameAttributes, type NameAttribute } from './distinguished-name.js';
+export {
+  certificateSubject,
+  printName,
+  readName,
+  readNameAttributes,
+  type NameAttribute,
+} from './distinguished-name.js';
 export { comparableHostName, isHostName, isMailAddress, normaliseHostName, type HostNamePart } from './host-names.js';
 export {
   isoSeconds,

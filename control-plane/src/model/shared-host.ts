@@ -64,7 +64,8 @@ export function issuerNames(bundle: CertificateBundle): string[] {
  */
 function isPlainName(attributes: NameAttribute[]): boolean {
   const rdns = new Set(attributes.map((a) => a.rdn));
-  const plain = (a: NameAttribute): boolean => a.shortName !== undefined && /^[A-Za-z0-9 ._@()'/:-]*$/.test(a.text ?? '#');
+  const plain = (a: NameAttribute): boolean =>
+    a.shortName !== undefined && /^[A-Za-z0-9 ._@()'/:-]*$/.test(a.text ?? '#');
   return rdns.size === attributes.length && attributes.every(plain);
 }
 

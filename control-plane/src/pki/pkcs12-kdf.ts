@@ -12,7 +12,14 @@ export function bmpPassword(password: string): Buffer {
   return utf16.swap16();
 }
 
-export function pkcs12Kdf(hash: 'sha1' | 'sha256', password: Buffer, salt: Buffer, id: number, iterations: number, length: number): Buffer {
+export function pkcs12Kdf(
+  hash: 'sha1' | 'sha256',
+  password: Buffer,
+  salt: Buffer,
+  id: number,
+  iterations: number,
+  length: number,
+): Buffer {
   const v = 64; // block size of SHA-1 and SHA-256
   const u = hash === 'sha256' ? 32 : 20;
   const D = Buffer.alloc(v, id);

@@ -13,7 +13,16 @@
 // The structures are @peculiar/asn1-pfx's (and its CMS, PKCS#8 and X.509 siblings'), the PBES2 parameters
 // are declared in pkcs12-structures.ts; the cryptography is node:crypto, except RC2 (rc2.ts), which Node 20's
 // OpenSSL 3 build only offers with --openssl-legacy-provider, and the PKCS#12 KDF (pkcs12-kdf.ts).
-import { createCipheriv, createHash, createHmac, createPrivateKey, pbkdf2, randomBytes, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  pbkdf2,
+  randomBytes,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { ContentInfo, EncryptedContent, EncryptedContentInfo } from '@peculiar/asn1-cms';
 import { EncryptedData as EncryptedKeyData } from '@peculiar/asn1-pkcs8';
@@ -89,7 +98,8 @@ export async function createPkcs12(
   const authSafe = der(
     new AuthenticatedSafe([encryptedDataContentInfo(encryptedCerts), dataContentInfo(der(new SafeContents([keyBag])))]),
   );
-  return der(new PFX({ version: 3, authSafe: dataContentInfo(authSafe), macData: macData(authSafe, password, profile) }));
+  const mac = macData(authSafe, password, profile);
+  return der(new PFX({ version: 3, authSafe: dataContentInfo(authSafe), macData: mac }));
 }
 
 // ---- profiles ----
@@ -164,7 +174,8 @@ function pkcs12Pbe(oid: string, keyBytes: number, encrypt: (key: Buffer, iv: Buf
     const key = pkcs12Kdf('sha1', pw, salt, KDF_ID.key, ITERATIONS, keyBytes);
     const iv = pkcs12Kdf('sha1', pw, salt, KDF_ID.iv, ITERATIONS, 8);
     const params = new PbeParams({ salt: new OctetString(salt), iterations: ITERATIONS });
-    return { algorithm: new AlgorithmIdentifier({ algorithm: oid, parameters: derBuffer(params) }), ciphertext: encrypt(key, iv, plaintext) };
+    const algorithm = new AlgorithmIdentifier({ algorithm: oid, parameters: derBuffer(params) });
+    return { algorithm, ciphertext: encrypt(key, iv, plaintext) };
   };
 }
 
@@ -188,7 +199,12 @@ const LEGACY: Profile = {
 
 // ---- structures ----
 
-async function shroudedKeyBag(key: KeyObject, attrs: PKCS12Attribute[], password: string, profile: Profile): Promise<SafeBag> {
+async function shroudedKeyBag(
+  key: KeyObject,
+  attrs: PKCS12Attribute[],
+  password: string,
+  profile: Profile,
+): Promise<SafeBag> {
   // Re-exported rather than decoded from the PEM, so SEC1 or PKCS#1 input also ends up as PKCS#8.
   const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
   const { algorithm, ciphertext } = await profile.encryptKey(pkcs8, password);
@@ -197,7 +213,8 @@ async function shroudedKeyBag(key: KeyObject, attrs: PKCS12Attribute[], password
 }
 
 function certBag(certDer: Buffer, attrs: PKCS12Attribute[]): SafeBag {
-  return safeBag(OID.certBag, new CertBag({ certId: OID.x509Certificate, certValue: derBuffer(new OctetString(certDer)) }), attrs);
+  const bag = new CertBag({ certId: OID.x509Certificate, certValue: derBuffer(new OctetString(certDer)) });
+  return safeBag(OID.certBag, bag, attrs);
 }
 
 function safeBag(bagId: string, value: object, attrs: PKCS12Attribute[]): SafeBag {
