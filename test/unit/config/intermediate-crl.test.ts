@@ -3,8 +3,8 @@
 // at the crl key's line instead of silently dropping it.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import { before, describe, test } from 'node:test';
+import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import { casWithoutCrl, configuredClientCas, crlsForBundle, type CertificateBundle } from '../../../control-plane/src/config/index.js';
 import { createCrl, createIntermediateCa, createRootCa, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
 import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles, yaml } from './fixture.js';

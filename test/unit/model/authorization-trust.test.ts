@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import { before, describe, it } from 'node:test';
+import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { clientTrustId } from '../../../control-plane/src/identity/verify-certificate.js';
 import { buildEdgeModel, type EdgeModel } from '../../../control-plane/src/model/index.js';

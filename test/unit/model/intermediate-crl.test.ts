@@ -4,8 +4,8 @@
 // the intermediate), refuses what that CRL revokes.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import { before, describe, it } from 'node:test';
+import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { verifyClientCertificate } from '../../../control-plane/src/identity/verify-certificate.js';
 import { buildEdgeModel, type EdgeModel } from '../../../control-plane/src/model/index.js';
