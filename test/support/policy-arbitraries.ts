@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { CertificateCondition, Location, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../control-plane/src/config/index.js';
 import { anyValue, domainValue, hostNameValue, methodValue, pathValue, type MatcherValue } from '../../control-plane/src/policy/matcher-values.js';
 import type { CertificateIdentity } from '../../control-plane/src/identity/types.js';
-import { comparableHostName } from '../../control-plane/src/identity/names.js';
+import { comparableHostName } from '../../control-plane/src/certificates/host-names.js';
 import type { PeerCertificate, PolicyRequest } from './envoy-policy-route.js';
 import type { FuzzCertificate } from './identity-fuzz.js';
 

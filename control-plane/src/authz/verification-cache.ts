@@ -1,4 +1,5 @@
-import { createHash, X509Certificate } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { certificateFingerprint } from '../certificates/index.js';
 import { clientTrustId, verifyClientCertificate, type CertificateVerification, type ClientTrust } from '../identity/verify-certificate.js';
 import { LruCache, type CacheStats } from './decision-cache.js';
 
@@ -47,7 +48,8 @@ export class VerificationCache {
   verifyPem(trust: ClientTrust, leafPem: string, chainPems: string[], nowMs: number): { result: CertificateVerification; cached: boolean } {
     let fingerprint: string;
     try {
-      fingerprint = new X509Certificate(leafPem).fingerprint256;
+      // The same form as the identity's fingerprint, so that both ways to verify share entries.
+      fingerprint = certificateFingerprint(leafPem);
     } catch {
       // Unparsable: not worth a cache entry; the verifier says why.
       return { result: verifyClientCertificate(leafPem, chainPems, trust, nowMs), cached: false };

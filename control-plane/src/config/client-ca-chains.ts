@@ -1,6 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { X509Certificate as PeculiarCertificate } from '@peculiar/x509';
-import { pemBlocks } from './pem.js';
+import { certificateBlocks, certificateSubject } from '../certificates/index.js';
 import type { CertificateBundle } from './types.js';
 
 /**
@@ -50,7 +49,7 @@ function reachesBundle(start: X509Certificate[], all: X509Certificate[], bundle:
   return false;
 }
 
-/** The subject as the CRLs' issuers are written (@peculiar/x509's form, config/downstream-mtls.ts), and the certificate. */
+/** The subject as Envoy prints it, as the CRLs' issuers are (config/downstream-mtls.ts), and the certificate. */
 interface CaCertificate {
   subject: string;
   cert: X509Certificate;
@@ -61,9 +60,10 @@ const certificatesByBundle = new WeakMap<CertificateBundle, CaCertificate[]>();
 function bundleCertificates(bundle: CertificateBundle): CaCertificate[] {
   let certs = certificatesByBundle.get(bundle);
   if (!certs) {
-    certs = pemBlocks(bundle.pem)
-      .filter((b) => b.type === 'CERTIFICATE')
-      .map((b) => ({ subject: new PeculiarCertificate(b.pem).subject, cert: new X509Certificate(b.pem) }));
+    certs = certificateBlocks(bundle.pem).map((pem) => {
+      const cert = new X509Certificate(pem);
+      return { subject: certificateSubject(new Uint8Array(cert.raw)).rfc2253, cert };
+    });
     certificatesByBundle.set(bundle, certs);
   }
   return certs;

@@ -1,7 +1,7 @@
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { readStringOrList, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
-import { certificatesToPem, parseCertificates, parsePrivateKey } from './pem.js';
+import { certificatesToPem, parseCertificates, parsePrivateKey } from '../certificates/index.js';
 import type { CertificateBundle, ControlChannelTls, SocketAddress } from './types.js';
 
 /** The keys of the control channel's TLS; each also as an environment variable in upper case. */

@@ -1,8 +1,7 @@
-import { X509Certificate as PeculiarCertificate, X509Crl } from '@peculiar/x509';
 import type { Diagnostics } from '../source/diagnostics.js';
 import { asMap, checkKeys, readList, readString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess, type PemInput } from './inputs.js';
-import { pemBlocks } from './pem.js';
+import { certificateBlocks, certificateSubject, crlIssuerName, pemBlocks, pemDer } from '../certificates/index.js';
 import type { ConfiguredClientCas } from './client-ca-chains.js';
 import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
 
@@ -62,7 +61,7 @@ function readCrls(input: PemInput, diag: Diagnostics): ClientCertificateRules['c
   const out: ClientCertificateRules['crls'] = [];
   for (const [i, b] of blocks.entries()) {
     try {
-      out.push({ pem: b.pem + '\n', issuer: new X509Crl(b.pem).issuer });
+      out.push({ pem: b.pem + '\n', issuer: crlIssuerName(b.pem) });
     } catch (e) {
       diag.error(input.at, `${input.origin}: CRL ${i + 1} does not parse: ${(e as Error).message}`);
     }
@@ -98,7 +97,7 @@ const subjectsByBundle = new Map<string, Set<string>>();
 function bundleSubjects(bundle: CertificateBundle): Set<string> {
   let subjects = subjectsByBundle.get(bundle.pem);
   if (!subjects) {
-    subjects = new Set(pemBlocks(bundle.pem).map((b) => new PeculiarCertificate(b.pem).subject));
+    subjects = new Set(certificateBlocks(bundle.pem).map((pem) => certificateSubject(pemDer(pem)).rfc2253));
     if (subjectsByBundle.size > 256) subjectsByBundle.clear();
     subjectsByBundle.set(bundle.pem, subjects);
   }

@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { ENV_SOURCE_PREFIX } from './env.js';
 import { readString, type MapValue } from '../source/fields.js';
-import { certificatesToPem, decodeInlinePem, fingerprint, parseCertificates } from './pem.js';
+import { certificatesToPem, decodeInlinePem, fingerprint, parseCertificates } from '../certificates/index.js';
 import type { CertificateBundle } from './types.js';
 
 /** The only I/O the config stage needs, passed in so that validation stays testable in memory. */

@@ -3,7 +3,7 @@ import { overlayEnvironment } from './env.js';
 import { checkKeys, readList, readString, readStringOrList, scalarString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
-import { decodeInlinePem, parsePrivateKey } from './pem.js';
+import { decodeInlinePem, parsePrivateKey } from '../certificates/index.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import { checkControlChannelCaApart, CONTROL_CHANNEL_KEYS, CONTROL_CHANNEL_LIST_KEYS, readControlChannelTls } from './control-channel.js';

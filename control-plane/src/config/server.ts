@@ -1,7 +1,7 @@
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { asMap, checkKeys, readList, readString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, readReferencedFile, type FileAccess, type PemInput } from './inputs.js';
-import { certificateDnsNames, certificatesToPem, parseCertificates, parsePrivateKey } from './pem.js';
+import { certificateDnsNames, certificatesToPem, parseCertificates, parsePrivateKey } from '../certificates/index.js';
 import type { ServerCertificate, SocketAddress } from './types.js';
 
 /** `:443`, `0.0.0.0:443`, `[::1]:8443`, `localhost:9901`; an empty host means every interface. */

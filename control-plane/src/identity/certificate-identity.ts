@@ -1,46 +1,24 @@
-// What a client certificate says about its holder, read once per distinct certificate.
-//
-// @peculiar/x509 parses the certificate. The certificate is also walked with a small DER reader for
-// what the library does not give in the form needed: the exact SubjectPublicKeyInfo bytes, names printed
-// as Envoy prints them (BoringSSL's X509_NAME_print_ex with XN_FLAG_RFC2253), and SAN entries one by one
-// with their bytes as Envoy compares them (subject-alt-names.ts).
-import { createHash } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
-import { readTbsCertificate } from './der.js';
-import { isMailAddress } from './names.js';
-import { readName } from './rfc2253-name.js';
-import { readSubjectAltNames } from './subject-alt-names.js';
+// What a client certificate says about its holder, read once per distinct certificate. The certificate's
+// fields (digests, names as Envoy prints them, SANs) come from certificates/certificate-fields.ts; this
+// module decides which of them is the holder's email, user and domain.
+import { isMailAddress, readCertificateFields } from '../certificates/index.js';
 import type { CertificateIdentity } from './types.js';
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
 
 /**
  * The identity in a PEM certificate: the leaf, i.e. the first certificate of the text.
  * Throws when the text holds no certificate or the certificate does not parse.
  */
 export function certificateIdentity(pem: string): CertificateIdentity {
-  const block = PEM_CERTIFICATE.exec(pem)?.[0];
-  if (block === undefined) throw new Error('no PEM certificate found (expected "-----BEGIN CERTIFICATE-----")');
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(block);
-  } catch (e) {
-    throw new Error(`the certificate does not parse: ${(e as Error).message}`);
-  }
-  const der = new Uint8Array(cert.rawData);
-  const tbs = readTbsCertificate(der);
-
-  const subject = readName(der, tbs.subject);
-  const commonName = subject.commonName;
-  const sans = readSubjectAltNames(der, tbs.extensions);
+  const fields = readCertificateFields(pem);
+  const { commonName, sans } = fields;
   const email = emailOf(sans.email, commonName);
   const user = sans.user_principal_name[0] ?? commonName;
 
   const identity: CertificateIdentity = {
-    fingerprint: createHash('sha256').update(der).digest('hex'),
-    spkiHash: createHash('sha256').update(der.subarray(tbs.spki.start, tbs.spki.end)).digest('base64'),
-    subject: subject.rfc2253,
-    issuer: readName(der, tbs.issuer).rfc2253,
+    fingerprint: fields.fingerprint,
+    spkiHash: fields.spkiHash,
+    subject: fields.subject,
+    issuer: fields.issuer,
     sans,
   };
   if (commonName !== undefined) identity.commonName = commonName;
@@ -95,7 +73,7 @@ const cache = new Map<string, CertificateIdentity>();
 
 /**
  * The email: the first email SAN, else (when the certificate has none) the most specific common name, and
- * only if it is a mail address (names.ts: a dot-atom local part, "@", a host name).
+ * only if it is a mail address (certificates/host-names.ts: a dot-atom local part, "@", a host name).
  *
  * Envoy's RBAC filter decides from the same two sources (translate/rbac.ts): the first element of
  * %DOWNSTREAM_PEER_EMAIL_SAN% — the SANs joined with "," — else the common name in the RFC 2253 subject.

@@ -1,4 +1,4 @@
-import type { SanType } from '../config/index.js';
+import type { SubjectAltNames } from '../certificates/index.js';
 
 /** What a verified client certificate says about its holder: the only identity this edge knows. */
 export interface CertificateIdentity {
@@ -12,7 +12,7 @@ export interface CertificateIdentity {
   /** The subject's common name, if any. */
   commonName?: string;
   /** Each SAN as it is in the certificate (never split on ","); IA5String bytes that are not UTF-8 as U+DC80…U+DCFF. */
-  sans: Record<SanType | 'ip_address', string[]>;
+  sans: SubjectAltNames;
   /**
    * The first email SAN, else (no email SAN) the most specific common name; only a mail address (dot-atom
    * local part, "@", host name), and none at all when some email SAN holds a comma.

@@ -17,8 +17,18 @@
 // Name constraints are not evaluated: a path through a CA that has them is refused (fail closed).
 import { createHash } from 'node:crypto';
 import type { SanMatcher } from '../config/index.js';
-import { certificateBlocks, isoSeconds, KEY_USAGE, OID_CLIENT_AUTH, parseCertificate, subjectAltNames, type ParsedCertificate } from './parsed-certificate.js';
-import { checkRevocation, parseCrl, type ParsedCrl } from './revocation-list.js';
+import {
+  certificateBlocks,
+  isoSeconds,
+  KEY_USAGE,
+  OID_CLIENT_AUTH,
+  parseCertificate,
+  parseCrl,
+  subjectAltNames,
+  type ParsedCertificate,
+  type ParsedCrl,
+} from '../certificates/index.js';
+import { checkRevocation } from './revocation-list.js';
 
 /** What a route trusts: the client certificate rules of its validation context (model/authorization.ts). */
 export interface ClientTrust {

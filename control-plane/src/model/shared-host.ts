@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from 'node:crypto';
+import { certificateBlocks, certificateSubject, type NameAttribute } from '../certificates/index.js';
 import { crlsForBundle, type CertificateBundle, type ClientCertificateRules, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { ClientCaRequirement } from './types.js';
 
@@ -19,16 +20,17 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
   const errors: ConfigError[] = [];
   const firstCaRoute = routes.find((r) => 'ca' in r.requirement)!.route;
   for (const c of certs.values()) {
+    const subject = certificateSubject(new Uint8Array(c.raw));
     // Envoy prints the issuer in RFC 2253 with its own escaping; plain names are compared exactly, others refused.
-    if (!c.subject.split('\n').every((rdn) => /^[A-Za-z][A-Za-z0-9.]*=[A-Za-z0-9 ._@()'/:-]*$/.test(rdn))) {
-      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and CA "${c.subject.replace(/\n/g, ', ')}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts` });
+    if (!isPlainName(subject.attributes)) {
+      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts` });
       continue;
     }
-    const other = bySubject.get(c.subject);
+    const other = bySubject.get(subject.rfc2253);
     if (other) {
-      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${rfc2253(c.subject)}): give each CA a distinct name, or the routes distinct hosts` });
+      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts` });
     }
-    bySubject.set(c.subject, c);
+    bySubject.set(subject.rfc2253, c);
   }
   if (errors.length > 0) return { errors };
 
@@ -53,20 +55,20 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
 
 /** Subject names of a bundle's certificates as Envoy prints a certificate's issuer (RFC 2253: most specific first). */
 export function issuerNames(bundle: CertificateBundle): string[] {
-  return pemCertificates(bundle.pem).map((c) => rfc2253(c.subject));
+  return pemCertificates(bundle.pem).map((c) => certificateSubject(new Uint8Array(c.raw)).rfc2253);
 }
 
-function rfc2253(subject: string): string {
-  return subject
-    .split('\n')
-    .reverse()
-    .map((rdn) => {
-      const eq = rdn.indexOf('=');
-      return rdn.slice(0, eq + 1) + rdn.slice(eq + 1).replace(/([,+"\\<>;])/g, '\\$1').replace(/^([ #])/, '\\$1').replace(/ $/, '\\ ');
-    })
-    .join(',');
+/**
+ * A name whose printed form is its plain text: one attribute per RDN, each of a type with a short name and a
+ * value of letters, digits, spaces and `._@()'/:-`. Any other name prints with escapes, or as #hex.
+ */
+function isPlainName(attributes: NameAttribute[]): boolean {
+  const rdns = new Set(attributes.map((a) => a.rdn));
+  const plain = (a: NameAttribute): boolean =>
+    a.shortName !== undefined && /^[A-Za-z0-9 ._@()'/:-]*$/.test(a.text ?? '#');
+  return rdns.size === attributes.length && attributes.every(plain);
 }
 
 function pemCertificates(pem: string): X509Certificate[] {
-  return [...pem.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g)].map((m) => new X509Certificate(m[0]));
+  return certificateBlocks(pem).map((block) => new X509Certificate(block));
 }

@@ -6,7 +6,7 @@ import { quoteRegex } from './regex-text.js';
  * RE2 regexes over a subject as Envoy prints it (%DOWNSTREAM_PEER_SUBJECT%: BoringSSL's RFC 2253 form,
  * most specific RDN first, e.g. `CN=bob\+x@example.com,O=Org\, Inc`), for the policies that read the
  * common name. They must agree with identity/certificate-identity.ts, which takes the most specific common
- * name (the first one printed) and calls it an email when it is a mail address (identity/names.ts).
+ * name (the first one printed) and calls it an email when it is a mail address (certificates/host-names.ts).
  *
  * BoringSSL escapes `,+"\<>;` anywhere, `#` and a space at the start of a value, a space at its end, and
  * every byte of a non-ASCII or control character as `\XX`; `=` is not escaped.

@@ -2,7 +2,7 @@ import type { StringMatcher } from './types.js';
 import { caselessQuote } from './regex-text.js';
 
 /**
- * identity/names.ts in RE2, for Envoy's RBAC filter: host names in LDH form and mail addresses with a
+ * certificates/host-names.ts in RE2, for Envoy's RBAC filter: host names in LDH form and mail addresses with a
  * dot-atom local part. Tested against names.ts on the same inputs (test/unit/translate/host-name-regex.test.ts).
  */
 

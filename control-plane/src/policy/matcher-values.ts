@@ -1,6 +1,6 @@
 // What each criterion's string matcher values must be, and the form they are kept in: the form the value
 // they are compared with has (upper-case methods, lower-case A-label host names).
-import { normaliseHostName, type HostNamePart } from '../identity/names.js';
+import { normaliseHostName, type HostNamePart } from '../certificates/index.js';
 import type { StringMatcher } from './types.js';
 
 /** A value as kept, or why it cannot be used. */

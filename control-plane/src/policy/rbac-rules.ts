@@ -134,7 +134,7 @@ function conditionPrincipal(k: CertificateCondition): RbacPrincipal {
   throw new Error(`client_certificate ${k.kind} is decided by the ext_authz service (model/authorization.ts)`);
 }
 
-/** Some SAN of the type meets `m`: DNS SANs as host names (identity/names.ts), the others as written. */
+/** Some SAN of the type meets `m`: DNS SANs as host names (certificates/host-names.ts), the others as written. */
 function sanPrincipal(san: 'dns' | 'email' | 'uri', m: StringMatcher): RbacPrincipal {
   // A regex even for `is`: Envoy compares an exact DNS SAN matcher with wildcard rules (`*.example.com`
   // would match `a.example.com`), which is not what a policy value means.

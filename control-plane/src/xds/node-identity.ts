@@ -1,4 +1,4 @@
-import { parseCertificate, subjectAltNames } from '../identity/parsed-certificate.js';
+import { parseCertificate, subjectAltNames } from '../certificates/index.js';
 
 /**
  * How an Envoy's client certificate says which node ids it may use: URI SANs, never the subject (a CN is free

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { certificateBlocks, parseCertificate, subjectAltNames } from '../identity/parsed-certificate.js';
+import { certificateBlocks, parseCertificate, subjectAltNames } from '../certificates/index.js';
 import { claimsOf, nodeRefusalFor, callerRefusalFor, type CertificateNodeClaims } from './node-identity.js';
 
 /** What the control plane knows of a peer certificate: whom it names, whether the current CA issued it, and until when. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
+import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { clientTrustId } from '../../../control-plane/src/identity/verify-certificate.js';
 import { buildEdgeModel, type EdgeModel } from '../../../control-plane/src/model/index.js';
@@ -59,7 +60,7 @@ describe('the trust of an ext_authz route', () => {
     const key = extAuthz(model(base), 0).name;
     assert.equal(extAuthz(model(config([route('a.test', 0)], { clientCa: bundle(caA, 'elsewhere.pem') })), 0).name, key);
     const crl = await createCrl(caA, []);
-    const revoking = model(config([route('a.test', 0)], { clientCa: bundle(caA, 'a.pem') }, { crls: [{ pem: crl, issuer: caA.cert.subject }] }));
+    const revoking = model(config([route('a.test', 0)], { clientCa: bundle(caA, 'a.pem') }, { crls: [{ pem: crl, issuer: crlIssuerName(crl) }] }));
     assert.notEqual(extAuthz(revoking, 0).name, key);
     assert.equal(extAuthz(revoking, 0).clientTrust?.crlPem, crl);
     // The key digests the trust's id, not its PEM text.

@@ -2,10 +2,10 @@
 // bundle's): into the validation context (Envoy) and the ext_authz trust of every requirement that accepts
 // intermediates, not into a shared host's union or its routes' trusts (direct issuers only); and the ext_authz verifier, given the chain Envoy forwards (leaf first, then
 // the intermediate), refuses what that CRL revokes.
-import { X509Crl } from '@peculiar/x509';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, it } from 'node:test';
+import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
 import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { verifyClientCertificate } from '../../../control-plane/src/identity/verify-certificate.js';
 import { buildEdgeModel, type EdgeModel } from '../../../control-plane/src/model/index.js';
@@ -23,7 +23,7 @@ before(async () => {
 });
 
 const bundle = (ca: CertificateAuthority, origin: string): CertificateBundle => ({ pem: ca.certPem, fingerprints: [new X509Certificate(ca.certPem).fingerprint256], origin });
-const crls = (...pems: string[]) => pems.map((pem) => ({ pem, issuer: new X509Crl(pem).issuer }));
+const crls = (...pems: string[]) => pems.map((pem) => ({ pem, issuer: crlIssuerName(pem) }));
 const route = (host: string, index: number, extra: Partial<RouteConfig> = {}) =>
   routeConfig(host, index, { match: { kind: 'prefix', value: `/r${index}` }, access: 'any_authenticated_user', passIdentityHeaders: true, ...extra });
 const config = (routes: RouteConfig[], depth: number, crlPems: string[], extra: Partial<Config> = {}): Config =>

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { StringMatcher } from '../../../control-plane/src/config/index.js';
 import { hostNameValue } from '../../../control-plane/src/policy/matcher-values.js';
-import { comparableHostName, isMailAddress } from '../../../control-plane/src/identity/names.js';
+import { comparableHostName, isMailAddress } from '../../../control-plane/src/certificates/host-names.js';
 import { matches } from '../../../control-plane/src/policy/matching.js';
 import { HOST_NAME_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX } from '../../../control-plane/src/policy/host-name-regex.js';
 import { propertyRuns } from '../../support/property-runs.js';
@@ -43,7 +43,7 @@ const sanAndMatcher = fc
     return { san, m: keptMatcher(op, related ? [piece.toUpperCase(), ...others] : others) };
   });
 
-describe('host-name regexes say what identity/names.ts says', () => {
+describe('host-name regexes say what certificates/host-names.ts says', () => {
   it('a host name, and a mail address: the regex and the function agree', () => {
     fc.assert(
       fc.property(hostish, hostish, (a, b) => {

@@ -3,14 +3,22 @@
 // that, which is why the RBAC filter matches SANs with a per-SAN principal instead; translate/rbac.ts).
 import * as x509 from '@peculiar/x509';
 import { children, OCTET_STRING, OID, readOid, readTlv, SEQUENCE, type Tlv } from './der.js';
-import type { CertificateIdentity } from './types.js';
 
 const SAN_OID = '2.5.29.17';
+
+/** The kinds of SAN this edge matches on (config's SanMatcher types, and IP addresses). */
+export type SanKind = 'dns' | 'email' | 'uri' | 'ip_address' | 'user_principal_name';
+
+/**
+ * Each SAN as it is in the certificate (never split on ","); IA5String bytes that are not UTF-8 as
+ * U+DC80…U+DCFF.
+ */
+export type SubjectAltNames = Record<SanKind, string[]>;
 
 /** Context tags of the GeneralName choices held as IA5String bytes (RFC 5280 §4.2.1.6). */
 const TEXT_SANS: Readonly<Record<number, 'email' | 'dns' | 'uri'>> = { 0x81: 'email', 0x82: 'dns', 0x86: 'uri' };
 
-export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): CertificateIdentity['sans'] {
+export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): SubjectAltNames {
   const found = extensions.filter((extension) => {
     const id = children(der, extension)[0];
     return id?.tag === OID && readOid(der, id) === SAN_OID;
@@ -26,7 +34,7 @@ export function readSubjectAltNames(der: Uint8Array, extensions: Tlv[]): Certifi
 }
 
 /** The SANs in `names` (the extension's SEQUENCE of GeneralName, inside `der`): the one reader of SANs. */
-export function readGeneralNames(der: Uint8Array, names: Tlv): CertificateIdentity['sans'] {
+export function readGeneralNames(der: Uint8Array, names: Tlv): SubjectAltNames {
   if (names.tag !== SEQUENCE) throw new Error('invalid subjectAltName extension');
   const sans = noSans();
   for (const entry of children(der, names)) {
@@ -47,7 +55,7 @@ export function readGeneralNames(der: Uint8Array, names: Tlv): CertificateIdenti
   return sans;
 }
 
-function noSans(): CertificateIdentity['sans'] {
+function noSans(): SubjectAltNames {
   return { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
 }
 

@@ -1,12 +1,12 @@
-// One certificate, read once into what chain verification (verify-certificate.ts) looks at.
+// One certificate, read once into what chain verification (identity/verify-certificate.ts) looks at.
 //
 // Node's X509Certificate checks issuance (names, key identifiers, the issuer's keyCertSign) and signatures
 // with OpenSSL. The extensions and dates are read from the DER with the small reader in der.ts: the
 // @peculiar/x509 object model costs milliseconds per certificate, which a first request would pay.
 import { X509Certificate } from 'node:crypto';
-import type { SanMatcher } from '../config/index.js';
 import { children, OCTET_STRING, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, type Tlv } from './der.js';
-import { readGeneralNames } from './subject-alt-names.js';
+import { readName } from './distinguished-name.js';
+import { readGeneralNames, type SubjectAltNames } from './subject-alt-names.js';
 
 export const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
 const OID_KEY_USAGE = '2.5.29.15';
@@ -41,7 +41,7 @@ export interface ParsedCertificate {
   der: Uint8Array;
   /** Lower-case hex SHA-256 of the DER, no colons. */
   fingerprint: string;
-  /** Subject and issuer as people read them (for reasons), e.g. "CN=alice, O=Example". */
+  /** Subject and issuer for reasons, as Envoy prints them (distinguished-name.ts), e.g. "CN=alice,O=Example". */
   name: string;
   issuerName: string;
   /** The subject Name's DER, to match CRL issuers exactly. */
@@ -81,8 +81,8 @@ export function parseCertificate(pem: string | Uint8Array): ParsedCertificate {
     node,
     der,
     fingerprint: node.fingerprint256.replace(/:/g, '').toLowerCase(),
-    name: readableName(node.subject),
-    issuerName: readableName(node.issuer),
+    name: readableName(readName(der, tbs.subject).rfc2253),
+    issuerName: readableName(readName(der, tbs.issuer).rfc2253),
     subjectDer: Buffer.from(der.subarray(tbs.subject.start, tbs.subject.end)),
     serial: normalizeSerial(Buffer.from(der.subarray(serial.contentStart, serial.end)).toString('hex')),
     notBeforeMs: readTime(der, notBefore),
@@ -139,26 +139,19 @@ export function normalizeSerial(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
 }
 
-/** Node gives no string at all (undefined, whatever its types say) for an empty name, which BoringSSL accepts. */
-function readableName(name: string | undefined): string {
-  return name === undefined || name === '' ? '(empty subject)' : name.split('\n').join(', ');
+/** An empty name, which BoringSSL accepts, prints as nothing: say so in reasons. */
+function readableName(name: string): string {
+  return name === '' ? '(empty subject)' : name;
 }
 
 /**
  * The SANs of a certificate, each whole, as Envoy's match_subject_alt_names sees them (not split on commas
- * like the lists its formatters join), read as the identity module reads them.
+ * like the lists its formatters join), read as certificate-fields.ts reads them.
  */
-export function subjectAltNames(cert: ParsedCertificate): Record<SanMatcher['type'], string[]> {
+export function subjectAltNames(cert: ParsedCertificate): SubjectAltNames {
   const der = cert.subjectAltNames;
   if (!der) return { dns: [], email: [], uri: [], ip_address: [], user_principal_name: [] };
   return readGeneralNames(der, readTlv(der, 0, der.length));
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** Every PEM certificate block in `text`, in order. */
-export function certificateBlocks(text: string): string[] {
-  return [...text.matchAll(PEM_CERTIFICATE)].map((m) => m[0]);
 }
 
 /** Dates in reasons: ISO 8601, to the second. */

@@ -1,9 +1,24 @@
-import { createHash, createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+// PEM text: its blocks, the certificates and private keys in it, and the canonical text Envoy is given.
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { sha256Fingerprint } from './digests.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
+/** Every PEM block of `text` with its type ("CERTIFICATE", "X509 CRL", "PRIVATE KEY"…), in order. */
 export function pemBlocks(text: string): Array<{ type: string; pem: string }> {
   return [...text.matchAll(PEM_BLOCK)].map((m) => ({ type: m[1] ?? '', pem: m[0] }));
+}
+
+/** Every PEM certificate block in `text`, in order. */
+export function certificateBlocks(text: string): string[] {
+  return [...text.matchAll(PEM_CERTIFICATE)].map((m) => m[0]);
+}
+
+/** The DER bytes of one PEM block (its base64 body). */
+export function pemDer(pem: string): Uint8Array {
+  const body = pem.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
+  return new Uint8Array(Buffer.from(body, 'base64'));
 }
 
 /** Pomerium takes base64 of a PEM; we also take the PEM itself, since users paste both. */
@@ -52,8 +67,14 @@ export function parsePrivateKey(text: string): { key: KeyObject } | { error: str
   }
 }
 
+/** The fingerprint of the first certificate of a PEM text; throws when it does not parse. */
+export function certificateFingerprint(pem: string): string {
+  return fingerprint(new X509Certificate(pem));
+}
+
+/** Lower-case hex SHA-256 of the certificate's DER (digests.ts). */
 export function fingerprint(cert: X509Certificate): string {
-  return createHash('sha256').update(cert.raw).digest('hex');
+  return sha256Fingerprint(cert.raw);
 }
 
 /** Canonical PEM text of parsed certificates: what Envoy is given, whatever spacing the user's file had. */

@@ -1,4 +1,4 @@
-// A small DER reader: just enough to walk a certificate's fields (identity/certificate-identity.ts).
+// A small DER reader: just enough to walk the fields of a certificate, its names and extensions, and a CRL.
 
 export interface Tlv {
   tag: number;

@@ -1,6 +1,7 @@
 // Distinguished names printed exactly as Envoy prints them (BoringSSL's X509_NAME_print_ex, XN_FLAG_RFC2253),
-// so that what the control plane compares is what Envoy's RBAC regexes see (translate/distinguished-name.ts).
-import { children, OID, readOid, SEQUENCE, SET, type Tlv } from './der.js';
+// so that what the control plane compares is what Envoy's RBAC regexes and issuer checks see
+// (translate/distinguished-name.ts, model/shared-host.ts). The one printer of names.
+import { children, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, SET, type Tlv } from './der.js';
 
 /**
  * The short names Envoy's BoringSSL prints for attribute types (XN_FLAG_FN_SN): those of the arcs that name
@@ -59,6 +60,44 @@ const CHAR_WIDTH: Record<number, number> = { 12: 0, 18: 1, 19: 1, 20: 1, 22: 1, 
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** One attribute of a Name, in DER order. */
+export interface NameAttribute {
+  /** Index of its RDN in the DER (attributes of one multi-valued RDN share it). */
+  rdn: number;
+  /** Dotted OID of its type. */
+  oid: string;
+  /** BoringSSL's short name for the type, when it has one. */
+  shortName?: string;
+  /** The value as text, when BoringSSL prints it as text (a known type of a string type that decodes). */
+  text?: string;
+  /** The value's whole DER (tag, length, content). */
+  valueDer: Uint8Array;
+}
+
+/** The attributes of the Name `name` (inside `der`), in DER order: least specific RDN first. */
+export function readNameAttributes(der: Uint8Array, name: Tlv): NameAttribute[] {
+  const attributes: NameAttribute[] = [];
+  children(der, name).forEach((rdn, index) => {
+    if (rdn.tag !== SET) throw new Error('invalid distinguished name');
+    for (const atv of children(der, rdn)) {
+      const [type, value] = children(der, atv);
+      if (atv.tag !== SEQUENCE || type?.tag !== OID || value === undefined) {
+        throw new Error('invalid distinguished name');
+      }
+      const oid = readOid(der, type);
+      const attribute: NameAttribute = { rdn: index, oid, valueDer: der.subarray(value.start, value.end) };
+      const shortName = ATTRIBUTE_NAMES[oid];
+      if (shortName !== undefined) {
+        attribute.shortName = shortName;
+        const text = decodeString(der, value);
+        if (text !== undefined) attribute.text = text;
+      }
+      attributes.push(attribute);
+    }
+  });
+  return attributes;
+}
+
 /**
  * A Name in RFC 2253 form as Envoy prints it (XN_FLAG_RFC2253): most specific RDN first, "," and
  * "+" separators, OpenSSL short names, special characters backslash-escaped, control and
@@ -66,26 +105,29 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * Also the last (most specific) common name.
  */
 export function readName(der: Uint8Array, name: Tlv): { rfc2253: string; commonName?: string } {
-  const entries: Array<{ set: number; text: string }> = [];
-  let commonName: string | undefined;
-  children(der, name).forEach((rdn, set) => {
-    if (rdn.tag !== SET) throw new Error('invalid distinguished name');
-    for (const atv of children(der, rdn)) {
-      const [type, value] = children(der, atv);
-      if (atv.tag !== SEQUENCE || type?.tag !== OID || value === undefined) throw new Error('invalid distinguished name');
-      const oid = readOid(der, type);
-      const short = ATTRIBUTE_NAMES[oid];
-      const decoded = short === undefined ? undefined : decodeString(der, value);
-      // The most specific common name is the last in the DER, the first Envoy prints. When its value is
-      // of a type printed as #hex, there is no common name: Envoy's subject shows no other either.
-      if (oid === CN_OID) commonName = decoded;
-      const printed = decoded === undefined ? `#${hex(der.subarray(value.start, value.end))}` : escapeRfc2253(decoded);
-      entries.push({ set, text: `${short ?? oid}=${printed}` });
-    }
+  const attributes = readNameAttributes(der, name);
+  // The most specific common name is the last in the DER, the first Envoy prints. When its value is
+  // of a type printed as #hex, there is no common name: Envoy's subject shows no other either.
+  const commonName = attributes.filter((a) => a.oid === CN_OID).at(-1)?.text;
+  const printed = attributes.map((a) => {
+    const value = a.text === undefined ? `#${hex(a.valueDer)}` : escapeRfc2253(a.text);
+    return { rdn: a.rdn, text: `${a.shortName ?? a.oid}=${value}` };
   });
-  entries.reverse();
-  const rfc2253 = entries.map((e, i) => (i === 0 ? '' : entries[i - 1]?.set === e.set ? '+' : ',') + e.text).join('');
+  printed.reverse();
+  const rfc2253 = printed.map((e, i) => (i === 0 ? '' : printed[i - 1]?.rdn === e.rdn ? '+' : ',') + e.text).join('');
   return commonName === undefined ? { rfc2253 } : { rfc2253, commonName };
+}
+
+/** A Name given as its own DER (a CRL's issuer) as Envoy prints it. */
+export function printName(nameDer: Uint8Array): string {
+  return readName(nameDer, readTlv(nameDer, 0, nameDer.length)).rfc2253;
+}
+
+/** The subject of a certificate (its DER) as Envoy prints it; its attributes when `attributes` is wanted. */
+export function certificateSubject(certificateDer: Uint8Array): { rfc2253: string; attributes: NameAttribute[] } {
+  const { subject } = readTbsCertificate(certificateDer);
+  const attributes = readNameAttributes(certificateDer, subject);
+  return { rfc2253: readName(certificateDer, subject).rfc2253, attributes };
 }
 
 function decodeString(der: Uint8Array, value: Tlv): string | undefined {

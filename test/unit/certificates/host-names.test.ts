@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { comparableHostName, isHostName, isMailAddress, normaliseHostName } from '../../../control-plane/src/identity/names.js';
+import { comparableHostName, isHostName, isMailAddress, normaliseHostName } from '../../../control-plane/src/certificates/host-names.js';
 
 describe('host names and mail addresses as certificates carry them', () => {
   it('a host name is LDH labels joined by dots: no comma, wildcard, U-label, look-alike or white space', () => {
