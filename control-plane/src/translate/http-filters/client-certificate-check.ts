@@ -65,7 +65,7 @@ function clientCertificateCheckFilter(): EnvoyJson {
   return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }) };
 }
 
-/** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check). */
+/** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check, the JWKS). */
 function skipClientCertificateCheck(): EnvoyJson {
   return typed(LUA_PER_ROUTE, { disabled: true });
 }
