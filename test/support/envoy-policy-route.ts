@@ -51,7 +51,7 @@ export function envoyRouteFilters(route: RouteConfig): Json {
   };
   // A chain without the HTTP-layer certificate check: only the policy filters configure the route.
   const chain = { checksClientCertificates: false };
-  return typedPerFilterConfig({ kind: 'host-route', route: edgeRoute, chain, staleTrust: false });
+  return typedPerFilterConfig({ kind: 'host-route', route: edgeRoute, chain, staleTrust: false }) ?? {};
 }
 
 /** The values Envoy's formatters give for a presented certificate (validated or not: they format what was sent). */

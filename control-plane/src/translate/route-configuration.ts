@@ -51,7 +51,7 @@ export function buildVirtualHost(
 
 /** A 421 needs no certificate: the client should go elsewhere, whatever it holds. */
 export function misdirectedRoute(chain: RouteChain): EnvoyJson {
-  return withTypedPerFilterConfig(MISDIRECTED, { kind: 'misdirected', chain });
+  return withTypedPerFilterConfig({ ...MISDIRECTED }, { kind: 'misdirected', chain });
 }
 
 export function misdirectedVirtualHost(host: string, route: EnvoyJson): EnvoyJson {

@@ -138,7 +138,7 @@ describe('the HTTP filter registry', () => {
         ),
       ];
       for (const context of contexts) {
-        const keys = Object.keys(typedPerFilterConfig(context));
+        const keys = Object.keys(typedPerFilterConfig(context) ?? {});
         assert.equal(
           keys.includes(CLIENT_CERTIFICATE),
           checksClientCertificates,
@@ -157,7 +157,7 @@ describe('the HTTP filter registry', () => {
       chain: { checksClientCertificates: true },
       staleTrust: true,
     });
-    assert.deepEqual(Object.keys(config), [
+    assert.deepEqual(Object.keys(config ?? {}), [
       'mtls-edge.peer-identity',
       'mtls-edge.peer-chain',
       CLIENT_CERTIFICATE,

@@ -51,20 +51,21 @@ export function httpFilters(chain: ChainContext): EnvoyJson[] {
   return entries;
 }
 
-/** One route's `typed_per_filter_config`, in filter order (empty: no filter configures the route). */
-export function typedPerFilterConfig(route: RouteContext): TypedPerFilterConfig {
-  const out: TypedPerFilterConfig = {};
+/** One route's `typed_per_filter_config`, in filter order (undefined: no filter configures the route). */
+export function typedPerFilterConfig(route: RouteContext): TypedPerFilterConfig | undefined {
+  let out: TypedPerFilterConfig | undefined;
   for (const filter of HTTP_FILTERS) {
     const config = filter.perRoute?.(route);
-    if (config !== undefined) out[filter.name] = config;
+    if (config !== undefined) (out ??= {})[filter.name] = config;
   }
   return out;
 }
 
-/** `route` with its per-filter configs as the last field, or unchanged when no filter configures it. */
+/** Adds its per-filter configs to `route` (a new object, changed in place) as the last field, if any. */
 export function withTypedPerFilterConfig(route: EnvoyJson, context: RouteContext): EnvoyJson {
   const perFilter = typedPerFilterConfig(context);
-  return Object.keys(perFilter).length > 0 ? { ...route, typed_per_filter_config: perFilter } : route;
+  if (perFilter !== undefined) route['typed_per_filter_config'] = perFilter;
+  return route;
 }
 
 /** The clusters and secrets the filters need beside the listener and routes (merged into the snapshot). */

@@ -5,20 +5,19 @@ import type { RouteContext } from './types.js';
 
 export const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 
-/** Per route being built: the deny and the allow filter read one translation of the policy. */
-const built = new WeakMap<RouteContext, RbacPolicies>();
+/**
+ * The route last translated: the deny and the allow filter ask for the same route one after the other (the
+ * registry builds one route at a time), and read one translation of its policy.
+ */
+let last: { ctx: RouteContext; rbac: RbacPolicies } | undefined;
 
 /** The RBAC policies of a host route whose policy Envoy decides itself (none for any other route). */
 export function routeRbac(ctx: RouteContext): RbacPolicies | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const a = ctx.route.authorization;
   if (a.kind !== 'envoy') return undefined;
-  let rbac = built.get(ctx);
-  if (rbac === undefined) {
-    rbac = buildRbacPolicies(a.policy, a.clientCaRequired);
-    built.set(ctx, rbac);
-  }
-  return rbac;
+  if (last?.ctx !== ctx) last = { ctx, rbac: buildRbacPolicies(a.policy, a.clientCaRequired) };
+  return last.rbac;
 }
 
 export function rbacPerRoute(rules: EnvoyJson): EnvoyJson {
