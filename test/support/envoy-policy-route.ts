@@ -1,13 +1,19 @@
 // What Envoy does with one request on a route whose policy it decides itself: the HTTP filters of the chain in
-// listener order (translate/listener.ts), each reading the route's typed_per_filter_config as the translator
-// writes it. The unit-level twin of a real Envoy, for property tests against the ext_authz evaluator.
+// registry order (translate/http-filters/registry.ts), each reading the route's typed_per_filter_config as the
+// translator writes it. The unit-level twin of a real Envoy, for property tests against the ext_authz evaluator.
 import type { RouteConfig } from '../../control-plane/src/config/index.js';
 import type { CertificateIdentity } from '../../control-plane/src/identity/types.js';
 import { routeAuthorization } from '../../control-plane/src/model/authorization.js';
 import type { EdgeRoute } from '../../control-plane/src/model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../control-plane/src/policy/internal-headers.js';
 import type { RequestFacts } from '../../control-plane/src/policy/types.js';
-import { EXT_AUTHZ_FILTER, PEER_IDENTITY_FILTER, POLICY_ALLOW_FILTER, POLICY_DENY_FILTER, routePolicyFilterConfig } from '../../control-plane/src/translate/policy-filters.js';
+import {
+  EXT_AUTHZ_FILTER,
+  PEER_IDENTITY_FILTER,
+  POLICY_ALLOW_FILTER,
+  POLICY_DENY_FILTER,
+  typedPerFilterConfig,
+} from '../../control-plane/src/translate/http-filters/index.js';
 import { edgeConfig } from '../unit/model/config-fixtures.js';
 import { rbacAllows, type EnvoyView } from './rbac-interpreter.js';
 
@@ -43,7 +49,9 @@ export function envoyRouteFilters(route: RouteConfig): Json {
     certificateCheck: { kind: 'none' },
     authorization,
   };
-  return routePolicyFilterConfig(edgeRoute);
+  // A chain without the HTTP-layer certificate check: only the policy filters configure the route.
+  const chain = { checksClientCertificates: false };
+  return typedPerFilterConfig({ kind: 'host-route', route: edgeRoute, chain, staleTrust: false }) ?? {};
 }
 
 /** The values Envoy's formatters give for a presented certificate (validated or not: they format what was sent). */
@@ -73,7 +81,7 @@ export function envoyRequestView(filters: Json, request: PolicyRequest): EnvoyVi
   }
   if (peer.state === 'unverified' || peer.state === 'other-route') {
     // The client-certificate filter (after peer-identity) removes what describes a certificate not valid for
-    // the route, and marks it (http-filters.ts, markUnverifiedCertificateSource).
+    // the route, and marks it (http-filters/client-certificate-check.ts, markUnverifiedCertificateSource).
     for (const h of Object.values(PEER_HEADERS)) delete headers[h];
     headers[CLIENT_CERTIFICATE_STATE_HEADER] = 'invalid';
   }

@@ -1,4 +1,4 @@
-import { CONTROL_PLANE_CLUSTER } from './policy-filters.js';
+import { CONTROL_PLANE_CLUSTER } from './http-filters/index.js';
 import type { EnvoyResources } from './types.js';
 
 /** Clusters Envoy has from its bootstrap, not from the snapshot: resources may name them. */

@@ -1,8 +1,12 @@
 import type { ForwardedCertField } from '../config/index.js';
 import type { EdgeModel, TlsClass } from '../model/index.js';
 import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
-import { clientCertificateCheckFilter, routerFilter, stripIdentityHeadersFilter } from './http-filters.js';
-import { buildLocalReplyConfig, extAuthzFilter, peerChainFilter, peerIdentityFilter, policyAllowFilter, policyDenyFilter } from './policy-filters.js';
+import {
+  buildLocalReplyConfig,
+  checksClientCertificates,
+  httpFilters,
+  type ChainContext,
+} from './http-filters/index.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -24,9 +28,11 @@ export function buildListener(model: EdgeModel): NamedResource {
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
     per_connection_buffer_limit_bytes: { value: 32768 },
-    filter_chains: withSni.map((c) => buildFilterChain(c, serverSecrets, model.forwardClientCert, model.claimHeaders)),
+    filter_chains: withSni.map((c) => buildFilterChain(chainContext(c, model), serverSecrets)),
     ...(withSni.length > 0 ? { filter_chain_matcher: buildServerNameMatcher(withSni) } : {}),
-    ...(fallback ? { default_filter_chain: { ...buildFilterChain(fallback, serverSecrets, model.forwardClientCert, model.claimHeaders), name: 'default' } } : {}),
+    ...(fallback
+      ? { default_filter_chain: { ...buildFilterChain(chainContext(fallback, model), serverSecrets), name: 'default' } }
+      : {}),
   };
   return { name: LISTENER_NAME, resource };
 }
@@ -49,10 +55,21 @@ export function buildServerNameMatcher(classes: TlsClass[]): EnvoyJson {
   };
 }
 
-export function buildFilterChain(tlsClass: TlsClass, serverSecrets: string[], forwardClientCert: ForwardedCertField[] = [], claimHeaders: string[] = []): EnvoyJson {
+/** What the HTTP filters of one chain read: its TLS class and the model-wide settings. */
+function chainContext(tlsClass: TlsClass, model: Pick<EdgeModel, 'claimHeaders' | 'forwardClientCert'>): ChainContext {
+  return {
+    tlsClass,
+    checksClientCertificates: checksClientCertificates(tlsClass),
+    claimHeaders: model.claimHeaders,
+    forwardClientCert: model.forwardClientCert,
+  };
+}
+
+export function buildFilterChain(chain: ChainContext, serverSecrets: string[]): EnvoyJson {
+  const { tlsClass } = chain;
   return {
     name: tlsClass.requirement.id,
-    filters: [buildHttpConnectionManager(tlsClass, forwardClientCert, claimHeaders)],
+    filters: [buildHttpConnectionManager(chain)],
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets) },
   };
 }
@@ -76,12 +93,6 @@ export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: str
   });
 }
 
-/** A chain whose requests (some or all) are checked for a client certificate at the HTTP layer. */
-export function checksClientCertificates(tlsClass: TlsClass): boolean {
-  const r = tlsClass.requirement;
-  return 'ca' in r && (r.validation.enforcement !== 'reject_connection' || r.validation.checkedPerRoute === true);
-}
-
 function forwardClientCertDetails(fields: ForwardedCertField[]): EnvoyJson {
   if (fields.length === 0) return { forward_client_cert_details: 'SANITIZE' };
   const set: EnvoyJson = {};
@@ -89,32 +100,22 @@ function forwardClientCertDetails(fields: ForwardedCertField[]): EnvoyJson {
   return { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: set };
 }
 
-export function buildHttpConnectionManager(tlsClass: TlsClass, forwardClientCert: ForwardedCertField[] = [], claimHeaders: string[] = []): EnvoyJson {
+export function buildHttpConnectionManager(chain: ChainContext): EnvoyJson {
+  const { tlsClass } = chain;
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: typed('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', {
       stat_prefix: `https_${tlsClass.requirement.id.replace(/-/g, '_')}`,
       codec_type: 'AUTO',
       rds: { route_config_name: routeConfigurationName(tlsClass.requirement), config_source: ADS_CONFIG_SOURCE },
-      // Order matters: forged headers go first; the certificate's properties (and the client's chain) are copied
-      // before the certificate check, which removes them when the certificate is not valid for the route; then deny
-      // rules, allow rules, and the ext_authz service for what Envoy cannot decide.
-      http_filters: [
-        stripIdentityHeadersFilter(claimHeaders),
-        peerIdentityFilter(),
-        peerChainFilter(),
-        ...(checksClientCertificates(tlsClass) ? [clientCertificateCheckFilter()] : []),
-        policyDenyFilter(),
-        policyAllowFilter(),
-        extAuthzFilter(),
-        routerFilter(),
-      ],
+      // In the order the registry declares (http-filters/registry.ts).
+      http_filters: httpFilters(chain),
       local_reply_config: buildLocalReplyConfig(),
       // Virtual hosts list bare names; a Host with a port must find them too.
       strip_any_host_port: true,
       use_remote_address: { value: true },
       // Only Envoy's verified client certificate may speak for the client: a client's own header is dropped.
-      ...forwardClientCertDetails(forwardClientCert),
+      ...forwardClientCertDetails(chain.forwardClientCert),
       normalize_path: { value: true },
       merge_slashes: true,
       path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',

@@ -2,9 +2,7 @@ import type { HeaderValuePart } from '../config/index.js';
 import type { EdgeHost, EdgeRoute, TlsClass } from '../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/internal-headers.js';
 import { duration } from './common.js';
-import { allowWithoutClientCertificate, checkClientCertificateIssuer, skipClientCertificateCheck } from './http-filters.js';
-import { checksClientCertificates } from './listener.js';
-import { routePolicyFilterConfig } from './policy-filters.js';
+import { checksClientCertificates, withTypedPerFilterConfig, type RouteChain } from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -19,9 +17,9 @@ const MISDIRECTED: EnvoyJson = {
  */
 export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource {
   const name = routeConfigurationName(tlsClass.requirement);
-  const checks = checksClientCertificates(tlsClass);
-  const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, checks, jwks, (r) => buildRoute(r, checks)));
-  const misdirected = misdirectedRoute(checks);
+  const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass) };
+  const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, chain, jwks, (r) => buildRoute(r, chain)));
+  const misdirected = misdirectedRoute(chain);
   for (const host of tlsClass.misdirectedHosts) virtualHosts.push(misdirectedVirtualHost(host, misdirected));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
   return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
@@ -34,17 +32,26 @@ export function buildRouteConfigurationResource(name: string, virtualHosts: Envo
 }
 
 /** One host: the edge's own answers (health, JWKS) first, then the host's routes as `buildHostRoute` makes them. */
-export function buildVirtualHost(host: EdgeHost, chainChecksCertificates: boolean, jwks: string | undefined, buildHostRoute: (r: EdgeRoute) => EnvoyJson): EnvoyJson {
+export function buildVirtualHost(
+  host: EdgeHost,
+  chain: RouteChain,
+  jwks: string | undefined,
+  buildHostRoute: (r: EdgeRoute) => EnvoyJson,
+): EnvoyJson {
   return {
     name: host.name,
     domains: [host.name],
-    routes: [edgeHealthRoute(chainChecksCertificates), ...(jwks !== undefined ? [jwksRoute(jwks, chainChecksCertificates)] : []), ...host.routes.map(buildHostRoute)],
+    routes: [
+      edgeHealthRoute(chain),
+      ...(jwks !== undefined ? [jwksRoute(jwks, chain)] : []),
+      ...host.routes.map(buildHostRoute),
+    ],
   };
 }
 
 /** A 421 needs no certificate: the client should go elsewhere, whatever it holds. */
-export function misdirectedRoute(chainChecksCertificates: boolean): EnvoyJson {
-  return chainChecksCertificates ? { ...MISDIRECTED, typed_per_filter_config: skipClientCertificateCheck() } : MISDIRECTED;
+export function misdirectedRoute(chain: RouteChain): EnvoyJson {
+  return withTypedPerFilterConfig({ ...MISDIRECTED }, { kind: 'misdirected', chain });
 }
 
 export function misdirectedVirtualHost(host: string, route: EnvoyJson): EnvoyJson {
@@ -55,29 +62,30 @@ export function misdirectedVirtualHost(host: string, route: EnvoyJson): EnvoyJso
 export const JWKS_PATH = '/.well-known/pomerium/jwks.json';
 
 /** The public signing key, on every host, to anyone: an upstream (or its users) must be able to fetch it. */
-function jwksRoute(jwks: string, chainChecksCertificates: boolean): EnvoyJson {
-  return {
+function jwksRoute(jwks: string, chain: RouteChain): EnvoyJson {
+  const route: EnvoyJson = {
     name: 'jwks',
     match: { path: JWKS_PATH },
     direct_response: { status: 200, body: { inline_string: jwks } },
     response_headers_to_add: [{ header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-    ...(chainChecksCertificates ? { typed_per_filter_config: skipClientCertificateCheck() } : {}),
   };
+  return withTypedPerFilterConfig(route, { kind: 'jwks', chain });
 }
 
 /** The edge's own liveness answer, on every host, reachable without a client certificate under the policy enforcements. */
 export const EDGE_HEALTH_PATH = '/.mtls-edge/healthz';
 
-function edgeHealthRoute(chainChecksCertificates: boolean): EnvoyJson {
-  return {
+function edgeHealthRoute(chain: RouteChain): EnvoyJson {
+  const route: EnvoyJson = {
     name: 'edge-health',
     match: { path: EDGE_HEALTH_PATH },
     direct_response: { status: 200, body: { inline_string: 'ok\n' } },
-    ...(chainChecksCertificates ? { typed_per_filter_config: skipClientCertificateCheck() } : {}),
   };
+  return withTypedPerFilterConfig(route, { kind: 'edge-health', chain });
 }
 
-export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): EnvoyJson {
+/** `staleTrust`: for the template served to connections made under an older trust (stale-route-configuration.ts). */
+export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = false): EnvoyJson {
   const action: EnvoyJson = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
   if (route.rewrite?.kind === 'prefix') action['prefix_rewrite'] = route.rewrite.value;
   if (route.rewrite?.kind === 'replace-leading-slash') {
@@ -93,12 +101,7 @@ export function buildRoute(route: EdgeRoute, chainChecksCertificates = false): E
     }));
   }
   if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
-  const check = route.certificateCheck;
-  const perFilter: EnvoyJson = routePolicyFilterConfig(route);
-  if (chainChecksCertificates && check.kind === 'none') Object.assign(perFilter, allowWithoutClientCertificate(check.issuers));
-  if (check.kind === 'issued-by') Object.assign(perFilter, checkClientCertificateIssuer(check.issuers));
-  if (Object.keys(perFilter).length > 0) out['typed_per_filter_config'] = perFilter;
-  return out;
+  return withTypedPerFilterConfig(out, { kind: 'host-route', route, chain, staleTrust });
 }
 
 const CLIENT_CERT_OPERATOR = { fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%', san_dns: '%DOWNSTREAM_PEER_DNS_SAN%', san_email: '%DOWNSTREAM_PEER_EMAIL_SAN%' } as const;

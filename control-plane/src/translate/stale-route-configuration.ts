@@ -1,7 +1,5 @@
 import type { EdgeModel, EdgeRoute } from '../model/index.js';
-import { typed } from './common.js';
-import { checksClientCertificates } from './listener.js';
-import { EXT_AUTHZ_FILTER, forwardPeerChain } from './policy-filters.js';
+import { checksClientCertificates, type RouteChain } from './http-filters/index.js';
 import { buildRoute, buildRouteConfigurationResource, buildVirtualHost, misdirectedRoute, misdirectedVirtualHost } from './route-configuration.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
@@ -25,32 +23,22 @@ export const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
  */
 export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
   const virtualHosts: EnvoyJson[] = [];
-  const misdirected = misdirectedRoute(true);
+  const misdirected = misdirectedRoute({ checksClientCertificates: true });
   for (const tlsClass of model.classes) {
     if (!('ca' in tlsClass.requirement)) {
       for (const host of tlsClass.hosts) virtualHosts.push(misdirectedVirtualHost(host.name, misdirected));
       continue;
     }
-    const checks = checksClientCertificates(tlsClass);
-    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, checks, model.jwks, (r) => staleRoute(r, checks)));
+    const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass) };
+    // Each route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the
+    // policy, if it did): see the peer-chain and ext-authz filters (http-filters/).
+    const staleRoute = (r: EdgeRoute): EnvoyJson => buildRoute(r, chain, true);
+    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, chain, model.jwks, staleRoute));
   }
   virtualHosts.sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
   const name = STALE_ROUTE_CONFIGURATION_TEMPLATE;
   return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
-}
-
-/** The route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the policy, if it did). */
-function staleRoute(route: EdgeRoute, chainChecksCertificates: boolean): EnvoyJson {
-  const out = buildRoute(route, chainChecksCertificates);
-  if (!route.trustCheck) return out;
-  // A route the service decides already verifies the certificate against its trust (the key digests it).
-  const decidedBy = route.authorization.kind === 'ext-authz' ? route.authorization.key : route.trustCheck;
-  const perFilter: EnvoyJson = { ...(out['typed_per_filter_config'] as EnvoyJson | undefined), ...forwardPeerChain() };
-  perFilter[EXT_AUTHZ_FILTER] = typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute', {
-    check_settings: { context_extensions: { route: decidedBy } },
-  });
-  return { ...out, typed_per_filter_config: perFilter };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { EdgeModel } from '../model/index.js';
 import { buildCluster } from './cluster.js';
+import { httpFilterResources } from './http-filters/index.js';
 import { buildListener } from './listener.js';
 import { buildRouteConfiguration } from './route-configuration.js';
 import { buildSecrets } from './secrets.js';
@@ -8,11 +9,12 @@ import type { EnvoyResources, NamedResource } from './types.js';
 
 /** Edge model → Envoy resources. Pure and deterministic: the same model gives byte-identical output. */
 export function translate(model: EdgeModel): EnvoyResources {
+  const filterResources = httpFilterResources(model);
   return {
-    clusters: sortByName(model.upstreams.map(buildCluster)),
+    clusters: sortByName([...model.upstreams.map(buildCluster), ...filterResources.clusters]),
     listeners: [buildListener(model)],
     routeConfigurations: sortByName(model.classes.map((c) => buildRouteConfiguration(c, model.jwks))),
-    secrets: sortByName(buildSecrets(model)),
+    secrets: sortByName([...buildSecrets(model), ...filterResources.secrets]),
     staleRouteConfiguration: once(() => buildStaleRouteConfiguration(model)),
     closedRouteConfiguration: buildClosedRouteConfiguration(),
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { luaLongString } from '../../../control-plane/src/translate/http-filters.js';
+import { luaLongString } from '../../../control-plane/src/translate/http-filters/lua-long-string.js';
 
 describe('luaLongString', () => {
   it('picks a bracket level the text cannot close, so a CA name cannot inject Lua', () => {

@@ -1,42 +1,21 @@
-import { CLIENT_CERTIFICATE_STATE_HEADER, INTERNAL_HEADER_PREFIX, PEER_HEADERS } from '../policy/internal-headers.js';
-import { typed } from './common.js';
-import type { EnvoyJson } from './types.js';
+import type { TlsClass } from '../../model/index.js';
+import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
+import { typed } from '../common.js';
+import type { EnvoyJson } from '../types.js';
+import { luaLongString } from './lua-long-string.js';
+import type { HttpFilterModule, RouteContext } from './types.js';
 
-export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate';
+export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate' as const;
 const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
+const LUA_PER_ROUTE = 'envoy.extensions.filters.http.lua.v3.LuaPerRoute';
 
-/**
- * Identity headers only this edge (or Pomerium before it) may set, and the edge's own internal headers:
- * a client that sends them is lying. Envoy's header_mutation cannot remove by prefix in the API this
- * project builds against, so a few lines of Lua do it. (x-forwarded-client-cert is sanitized by the
- * connection manager itself.)
- */
-function stripIdentityHeadersSource(claimHeaders: string[]): string {
-  const named = claimHeaders.filter((h) => !h.startsWith('x-pomerium-'));
-  const table = named.length === 0 ? '{}' : `{ ${named.map((h) => `["${h}"] = true`).join(', ')} }`;
-  return `
-local CLAIM_HEADERS = ${table}
-
-function envoy_on_request(handle)
-  local forged = {}
-  for name, _ in pairs(handle:headers()) do
-    if string.sub(name, 1, 11) == "x-pomerium-" or string.sub(name, 1, ${INTERNAL_HEADER_PREFIX.length}) == "${INTERNAL_HEADER_PREFIX}" or CLAIM_HEADERS[name] then forged[#forged + 1] = name end
-  end
-  for _, name in ipairs(forged) do handle:headers():remove(name) end
-end
-`;
+/** A chain whose requests (some or all) are checked for a client certificate at the HTTP layer. */
+export function checksClientCertificates(tlsClass: TlsClass): boolean {
+  const r = tlsClass.requirement;
+  return 'ca' in r && (r.validation.enforcement !== 'reject_connection' || r.validation.checkedPerRoute === true);
 }
 
 const PAGE_TITLE = 'A valid client certificate is required';
-
-/** A Lua long string holding `text` verbatim: its bracket level is one that `text` cannot close early. */
-export function luaLongString(text: string): string {
-  let level = 1;
-  // `text + ']'`: a text ending in "]=" would otherwise close "]=]" with the closing bracket's own "]".
-  while (`${text}]`.includes(`]${'='.repeat(level)}]`)) level++;
-  const eq = '='.repeat(level);
-  return `[${eq}[${text}]${eq}]`;
-}
 
 function clientCertificateCheckSource(issuers?: string[]): string {
   const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
@@ -78,22 +57,17 @@ end
 `;
 }
 
-/** `claimHeaders`: jwt_claims_headers names (lower case) outside x-pomerium-*, which only this edge may set too. */
-export function stripIdentityHeadersFilter(claimHeaders: string[] = []): EnvoyJson {
-  return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: stripIdentityHeadersSource(claimHeaders) } }) };
-}
-
 /**
  * HTTP 495 (SSL Certificate Error, as nginx and Pomerium use it) for a request whose connection has no
  * validated client certificate: an HTML page for people, JSON for programs that ask for it.
  */
-export function clientCertificateCheckFilter(): EnvoyJson {
+function clientCertificateCheckFilter(): EnvoyJson {
   return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }) };
 }
 
-/** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check). */
-export function skipClientCertificateCheck(): EnvoyJson {
-  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { disabled: true }) };
+/** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check, the JWKS). */
+function skipClientCertificateCheck(): EnvoyJson {
+  return typed(LUA_PER_ROUTE, { disabled: true });
 }
 
 /**
@@ -121,18 +95,34 @@ end
 `;
 }
 
-export function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
-  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: markUnverifiedCertificateSource(issuers) } }) };
+function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
+  return typed(LUA_PER_ROUTE, { source_code: { inline_string: markUnverifiedCertificateSource(issuers) } });
 }
 
 /**
  * Per-route: the certificate must also be issued by one of `issuers` (RFC 2253 names), for routes of one host
  * that trust different CAs. The handshake validated it against all of them; the issuer says which one.
  */
-export function checkClientCertificateIssuer(issuers: string[]): EnvoyJson {
-  return { [CLIENT_CERTIFICATE_FILTER]: typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { source_code: { inline_string: clientCertificateCheckSource(issuers) } }) };
+function checkClientCertificateIssuer(issuers: string[]): EnvoyJson {
+  return typed(LUA_PER_ROUTE, { source_code: { inline_string: clientCertificateCheckSource(issuers) } });
 }
 
-export function routerFilter(): EnvoyJson {
-  return { name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router') };
+function clientCertificatePerRoute(ctx: RouteContext): EnvoyJson | undefined {
+  // A chain without the filter has nothing to configure.
+  if (!ctx.chain.checksClientCertificates) return undefined;
+  if (ctx.kind !== 'host-route') return skipClientCertificateCheck();
+  const check = ctx.route.certificateCheck;
+  if (check.kind === 'none') return allowWithoutClientCertificate(check.issuers);
+  if (check.kind === 'issued-by') return checkClientCertificateIssuer(check.issuers);
+  return undefined;
 }
+
+/**
+ * After the peer-property copies (it removes them when the certificate is not valid for the route), before the
+ * policy filters. Only on chains that check certificates at the HTTP layer.
+ */
+export const clientCertificateCheck: HttpFilterModule<typeof CLIENT_CERTIFICATE_FILTER> = {
+  name: CLIENT_CERTIFICATE_FILTER,
+  connectionManagerEntry: (chain) => (chain.checksClientCertificates ? clientCertificateCheckFilter() : undefined),
+  perRoute: clientCertificatePerRoute,
+};

@@ -1,0 +1,48 @@
+import { PEER_HEADERS } from '../../policy/internal-headers.js';
+import { typed } from '../common.js';
+import type { EnvoyJson } from '../types.js';
+import type { HttpFilterModule, RouteContext } from './types.js';
+
+export const PEER_CHAIN_FILTER = 'mtls-edge.peer-chain' as const;
+
+const PEER_CHAIN_SOURCE = 'peer-chain';
+
+/**
+ * The certificates the client sent (leaf first, URL-encoded PEM) in an internal header, for the ext_authz
+ * service on routes whose trust allows intermediates: the filter's check request carries only the leaf, and
+ * Envoy 1.40 has no formatter for the chain (%DOWNSTREAM_PEER_CHAIN% is refused), but Lua reads it (Envoy
+ * keeps both encodings per connection, so comparing their lengths costs no PEM encoding per request).
+ * Disabled unless a route names it; a client's own header was removed by the strip filter before.
+ */
+function peerChainFilter(): EnvoyJson {
+  const code = `
+function envoy_on_request(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  if ssl ~= nil and ssl:peerCertificatePresented() then
+    local chain = ssl:urlEncodedPemEncodedPeerCertificateChain()
+    -- A leaf sent alone needs no header: the check request carries the leaf already.
+    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then handle:headers():replace("${PEER_HEADERS.chain}", chain) end
+  end
+end
+`;
+  return { name: PEER_CHAIN_FILTER, disabled: true, typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', { source_codes: { [PEER_CHAIN_SOURCE]: { inline_string: code } } }) };
+}
+
+/**
+ * Per-route: the filter on (it is off unless a route enables it), for a route whose policy reads the chain, and
+ * on every route the ext_authz service re-verifies for a connection made under an older trust.
+ */
+function peerChainPerRoute(ctx: RouteContext): EnvoyJson | undefined {
+  if (ctx.kind !== 'host-route') return undefined;
+  const a = ctx.route.authorization;
+  const policyReadsChain = a.kind !== 'none' && a.peerProperties.includes('chain');
+  const reverified = ctx.staleTrust && ctx.route.trustCheck !== undefined;
+  if (!policyReadsChain && !reverified) return undefined;
+  return typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE });
+}
+
+export const peerChain: HttpFilterModule<typeof PEER_CHAIN_FILTER> = {
+  name: PEER_CHAIN_FILTER,
+  connectionManagerEntry: () => peerChainFilter(),
+  perRoute: peerChainPerRoute,
+};

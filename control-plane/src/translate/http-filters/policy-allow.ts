@@ -1,0 +1,20 @@
+import { typed } from '../common.js';
+import type { EnvoyJson } from '../types.js';
+import { RBAC, rbacPerRoute, routeRbac } from './route-rbac.js';
+import type { HttpFilterModule } from './types.js';
+
+export const POLICY_ALLOW_FILTER = 'mtls-edge.policy-allow' as const;
+
+function policyAllowFilter(): EnvoyJson {
+  return { name: POLICY_ALLOW_FILTER, typed_config: typed(RBAC) };
+}
+
+/** The route's allow rules: a request none matches gets 403. */
+export const policyAllow: HttpFilterModule<typeof POLICY_ALLOW_FILTER> = {
+  name: POLICY_ALLOW_FILTER,
+  connectionManagerEntry: () => policyAllowFilter(),
+  perRoute: (ctx) => {
+    const rules = routeRbac(ctx)?.allow;
+    return rules === undefined ? undefined : rbacPerRoute(rules);
+  },
+};

@@ -1,0 +1,20 @@
+import { typed } from '../common.js';
+import type { EnvoyJson } from '../types.js';
+import { RBAC, rbacPerRoute, routeRbac } from './route-rbac.js';
+import type { HttpFilterModule } from './types.js';
+
+export const POLICY_DENY_FILTER = 'mtls-edge.policy-deny' as const;
+
+function policyDenyFilter(): EnvoyJson {
+  return { name: POLICY_DENY_FILTER, typed_config: typed(RBAC) };
+}
+
+/** The route's deny rules (a request one matches gets 403 `deny-rule-N`), before its allow rules. */
+export const policyDeny: HttpFilterModule<typeof POLICY_DENY_FILTER> = {
+  name: POLICY_DENY_FILTER,
+  connectionManagerEntry: () => policyDenyFilter(),
+  perRoute: (ctx) => {
+    const rules = routeRbac(ctx)?.deny;
+    return rules === undefined ? undefined : rbacPerRoute(rules);
+  },
+};

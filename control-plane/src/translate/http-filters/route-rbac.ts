@@ -1,0 +1,25 @@
+import { typed } from '../common.js';
+import { buildRbacPolicies, type RbacPolicies } from '../rbac.js';
+import type { EnvoyJson } from '../types.js';
+import type { RouteContext } from './types.js';
+
+export const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
+
+/**
+ * The route last translated: the deny and the allow filter ask for the same route one after the other (the
+ * registry builds one route at a time), and read one translation of its policy.
+ */
+let last: { ctx: RouteContext; rbac: RbacPolicies } | undefined;
+
+/** The RBAC policies of a host route whose policy Envoy decides itself (none for any other route). */
+export function routeRbac(ctx: RouteContext): RbacPolicies | undefined {
+  if (ctx.kind !== 'host-route') return undefined;
+  const a = ctx.route.authorization;
+  if (a.kind !== 'envoy') return undefined;
+  if (last?.ctx !== ctx) last = { ctx, rbac: buildRbacPolicies(a.policy, a.clientCaRequired) };
+  return last.rbac;
+}
+
+export function rbacPerRoute(rules: EnvoyJson): EnvoyJson {
+  return typed('envoy.extensions.filters.http.rbac.v3.RBACPerRoute', { rbac: { rules } });
+}

@@ -1,0 +1,52 @@
+import type { ForwardedCertField } from '../../config/index.js';
+import type { EdgeModel, EdgeRoute, TlsClass } from '../../model/index.js';
+import type { EnvoyJson, NamedResource } from '../types.js';
+
+/** One filter chain of the listener (one TLS class), and the model-wide settings its filters read. */
+export interface ChainContext {
+  tlsClass: TlsClass;
+  /** Requests on this chain (some or all) are checked for a client certificate at the HTTP layer. */
+  checksClientCertificates: boolean;
+  /** jwt_claims_headers names (lower case): only this edge may set them. */
+  claimHeaders: string[];
+  forwardClientCert: ForwardedCertField[];
+}
+
+/** What a route needs to know of its chain (the stale-trust template serves the hosts of several chains). */
+export type RouteChain = Pick<ChainContext, 'checksClientCertificates'>;
+
+/** The answers the edge gives itself on every host: 421 for another chain's host, its health check, the JWKS. */
+export type EdgeAnswer = 'misdirected' | 'edge-health' | 'jwks';
+
+/** Which route a per-route config is for, and on which chain. */
+export type RouteContext =
+  | {
+      kind: 'host-route';
+      route: EdgeRoute;
+      chain: RouteChain;
+      /**
+       * Served to connections made under an older trust (stale-route-configuration.ts): the ext_authz service
+       * verifies the certificate again against the route's current trust.
+       */
+      staleTrust: boolean;
+    }
+  | { kind: EdgeAnswer; chain: RouteChain };
+
+/** Resources a filter needs beside the listener and the routes (a cluster it calls, a secret it reads). */
+export interface FilterResources {
+  clusters?: NamedResource[];
+  secrets?: NamedResource[];
+}
+
+/**
+ * One HTTP filter: its entry in the connection manager's `http_filters` (none: the filter is not on this chain;
+ * the entry's `name` must be the filter's), its config for one route (none: the route leaves the filter as the
+ * chain configures it) and the resources it needs. The registry (registry.ts) puts the entries in order and
+ * files each per-route config under the filter's own name.
+ */
+export interface HttpFilterModule<Name extends string = string> {
+  readonly name: Name;
+  connectionManagerEntry(chain: ChainContext): EnvoyJson | undefined;
+  perRoute?(route: RouteContext): EnvoyJson | undefined;
+  resources?(model: EdgeModel): FilterResources;
+}
