@@ -34,22 +34,24 @@ export class ResourceCodec {
   }
 
   /** What `encode` would drop or refuse, one line per place: the path from the resource down. */
-  problems(typeUrl: string, resource: EnvoyJson): string[] {
+  problems(typeUrl: string, resource: object): string[] {
     const type = this.typeOf(typeUrl);
     return messageProblems(this.root, type, resource, type.name[0]!.toLowerCase() + type.name.slice(1));
   }
 
   /** Throws EncodeError for anything the type does not declare, where protobufjs alone would drop it. */
-  encode(typeUrl: string, resource: EnvoyJson): EncodedAny {
+  encode(typeUrl: string, resource: object): EncodedAny {
     const problems = this.problems(typeUrl, resource);
     if (problems.length > 0) throw new EncodeError(typeUrl, problems);
     const type = this.typeOf(typeUrl);
-    return { type_url: typeUrl, value: Buffer.from(type.encode(type.fromObject(resource)).finish()) };
+    const message = type.fromObject(resource as EnvoyJson);
+    return { type_url: typeUrl, value: Buffer.from(type.encode(message).finish()) };
   }
 
   /** Back to objects with `Any` expanded: what Envoy will see. */
   decode(any: EncodedAny): EnvoyJson {
     const type = this.typeOf(any.type_url);
-    return type.toObject(type.decode(any.value), { json: true, enums: String, longs: Number, defaults: false }) as EnvoyJson;
+    const options = { json: true, enums: String, longs: Number, defaults: false };
+    return type.toObject(type.decode(any.value), options) as EnvoyJson;
   }
 }
