@@ -1,5 +1,5 @@
 import type protobuf from 'protobufjs';
-import { messageProblems } from './check.js';
+import { MessageChecker } from './check.js';
 import type { EnvoyJson } from './resources.js';
 
 export interface EncodedAny {
@@ -21,8 +21,11 @@ export class EncodeError extends Error {
 /** Turns resources as proto3 objects (snake_case, `Any` with '@type') into protobuf bytes, and back for tests. */
 export class ResourceCodec {
   private readonly types = new Map<string, protobuf.Type>();
+  private readonly checker: MessageChecker;
 
-  constructor(private readonly root: protobuf.Root) {}
+  constructor(private readonly root: protobuf.Root) {
+    this.checker = new MessageChecker(root);
+  }
 
   private typeOf(typeUrl: string): protobuf.Type {
     let type = this.types.get(typeUrl);
@@ -36,7 +39,7 @@ export class ResourceCodec {
   /** What `encode` would drop or refuse, one line per place: the path from the resource down. */
   problems(typeUrl: string, resource: object): string[] {
     const type = this.typeOf(typeUrl);
-    return messageProblems(this.root, type, resource, type.name[0]!.toLowerCase() + type.name.slice(1));
+    return this.checker.check(type, resource, type.name[0]!.toLowerCase() + type.name.slice(1));
   }
 
   /** Throws EncodeError for anything the type does not declare, where protobufjs alone would drop it. */

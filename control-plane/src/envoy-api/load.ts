@@ -26,6 +26,7 @@ export function protosDirectory(): string {
 
 type FromDescriptor = (set: protobuf.Message) => protobuf.Root;
 type GenerateConstructor = (type: protobuf.Type) => () => protobuf.Constructor<object>;
+const compileConstructor = (protobuf.Type as unknown as { generateConstructor: GenerateConstructor }).generateConstructor;
 
 interface DescriptorMessage {
   name: string;
@@ -57,17 +58,15 @@ function rootFromDescriptorSet(bytes: Uint8Array): protobuf.Root {
   const entries = new Set<string>();
   for (const file of set.file) collectMapEntries(file.messageType ?? [], file.package ? `.${file.package}` : '', entries);
   // protobufjs compiles a constructor per type while it resolves the set (`new Function` each, a third of the
-  // load time for 400 types). A closure does the same job: repeated and map fields start as fresh containers,
-  // and the given properties are copied, as in the compiled one.
+  // load time for 400 types): each type gets one that compiles the real one when first called instead.
   const Type = protobuf.Type as unknown as { generateConstructor: GenerateConstructor };
-  const compile = Type.generateConstructor;
   Type.generateConstructor = (type) => () => messageConstructor(type);
   try {
     const root = (protobuf.Root as unknown as { fromDescriptor: FromDescriptor }).fromDescriptor(set as unknown as protobuf.Message);
     restoreMaps(root, entries);
     return root.resolveAll() as protobuf.Root;
   } finally {
-    Type.generateConstructor = compile;
+    Type.generateConstructor = compileConstructor;
   }
 }
 
@@ -100,14 +99,11 @@ function restoreMaps(namespace: protobuf.NamespaceBase, entries: ReadonlySet<str
   }
 }
 
+/** Compiles the type's constructor on first use: only the few dozen types a config uses ever need one. */
 function messageConstructor(type: protobuf.Type): protobuf.Constructor<object> {
-  const lists = type.fieldsArray.filter((f) => f.repeated).map((f) => f.name);
-  const maps = type.fieldsArray.filter((f) => f.map).map((f) => f.name);
-  return function Message(this: Record<string, unknown>, properties?: Record<string, unknown>) {
-    for (const name of lists) this[name] = [];
-    for (const name of maps) this[name] = {};
-    if (properties) {
-      for (const key of Object.keys(properties)) if (properties[key] != null) this[key] = properties[key];
-    }
+  return function Message(properties?: Record<string, unknown>) {
+    const compiled = compileConstructor(type)();
+    type.ctor = compiled;
+    return new compiled(properties);
   } as unknown as protobuf.Constructor<object>;
 }
