@@ -44,7 +44,9 @@ export class MessageChecker {
   }
 
   private message(type: protobuf.Type, value: unknown): void {
-    if (!isObject(value)) return this.report(`: expected an object (${type.fullName.slice(1)}), got ${describe(value)}`);
+    if (!isObject(value)) {
+      return this.report(`: expected an object (${type.fullName.slice(1)}), got ${describe(value)}`);
+    }
     let messageType = type;
     const anyType = type === this.any ? value['@type'] : undefined;
     if (anyType !== undefined) {
@@ -110,7 +112,8 @@ export class MessageChecker {
     if (resolved instanceof protobuf.Type) {
       this.message(resolved, value);
     } else if (resolved instanceof protobuf.Enum) {
-      const known = typeof value === 'string' ? value in resolved.values : typeof value === 'number' && value in resolved.valuesById;
+      const byName = typeof value === 'string' && value in resolved.values;
+      const known = byName || (typeof value === 'number' && value in resolved.valuesById);
       if (!known) this.report(`: ${describe(value)} is not a value of ${resolved.fullName.slice(1)}`);
     } else if (!scalarMatches(field.type, value)) {
       this.report(`: expected ${field.type}, got ${describe(value)}`);

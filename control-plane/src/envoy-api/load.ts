@@ -26,7 +26,12 @@ export function protosDirectory(): string {
 
 type FromDescriptor = (set: protobuf.Message) => protobuf.Root;
 type GenerateConstructor = (type: protobuf.Type) => () => protobuf.Constructor<object>;
-const compileConstructor = (protobuf.Type as unknown as { generateConstructor: GenerateConstructor }).generateConstructor;
+const TypeStatics = protobuf.Type as unknown as { generateConstructor: GenerateConstructor };
+const compileConstructor = TypeStatics.generateConstructor;
+
+interface DescriptorSet {
+  file: Array<{ package?: string; messageType?: DescriptorMessage[] }>;
+}
 
 interface DescriptorMessage {
   name: string;
@@ -39,7 +44,13 @@ export function loadResourceRoot(path = join(protosDirectory(), RESOURCES_DESCRI
   return rootFromDescriptorSet(readFileSync(path));
 }
 
-const SERVICE_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: false, oneofs: true };
+const SERVICE_OPTIONS: protoLoader.Options = {
+  keepCase: true,
+  longs: String,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+};
 
 let services: protoLoader.PackageDefinition | undefined;
 
@@ -49,24 +60,29 @@ let services: protoLoader.PackageDefinition | undefined;
  * fromDescriptor, which reads map fields as lists of entries (CheckRequest's headers would not encode).
  */
 export function loadServiceDefinitions(): protoLoader.PackageDefinition {
-  services ??= protoLoader.fromJSON(rootFromDescriptorSet(readFileSync(join(protosDirectory(), SERVICES_DESCRIPTOR_SET))).toJSON(), SERVICE_OPTIONS);
+  if (!services) {
+    const root = rootFromDescriptorSet(readFileSync(join(protosDirectory(), SERVICES_DESCRIPTOR_SET)));
+    services = protoLoader.fromJSON(root.toJSON(), SERVICE_OPTIONS);
+  }
   return services;
 }
 
 function rootFromDescriptorSet(bytes: Uint8Array): protobuf.Root {
-  const set = descriptor.FileDescriptorSet.decode(bytes) as unknown as { file: Array<{ package?: string; messageType?: DescriptorMessage[] }> };
+  const set = descriptor.FileDescriptorSet.decode(bytes) as unknown as DescriptorSet;
   const entries = new Set<string>();
-  for (const file of set.file) collectMapEntries(file.messageType ?? [], file.package ? `.${file.package}` : '', entries);
+  for (const file of set.file) {
+    collectMapEntries(file.messageType ?? [], file.package ? `.${file.package}` : '', entries);
+  }
   // protobufjs compiles a constructor per type while it resolves the set (`new Function` each, a third of the
   // load time for 400 types): each type gets one that compiles the real one when first called instead.
-  const Type = protobuf.Type as unknown as { generateConstructor: GenerateConstructor };
-  Type.generateConstructor = (type) => () => messageConstructor(type);
+  TypeStatics.generateConstructor = (type) => () => messageConstructor(type);
   try {
-    const root = (protobuf.Root as unknown as { fromDescriptor: FromDescriptor }).fromDescriptor(set as unknown as protobuf.Message);
+    const Root = protobuf.Root as unknown as { fromDescriptor: FromDescriptor };
+    const root = Root.fromDescriptor(set as unknown as protobuf.Message);
     restoreMaps(root, entries);
     return root.resolveAll() as protobuf.Root;
   } finally {
-    Type.generateConstructor = compileConstructor;
+    TypeStatics.generateConstructor = compileConstructor;
   }
 }
 
