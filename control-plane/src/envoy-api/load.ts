@@ -62,7 +62,8 @@ let services: protoLoader.PackageDefinition | undefined;
 export function loadServiceDefinitions(): protoLoader.PackageDefinition {
   if (!services) {
     const root = rootFromDescriptorSet(readFileSync(join(protosDirectory(), SERVICES_DESCRIPTOR_SET)));
-    services = protoLoader.fromJSON(root.toJSON(), SERVICE_OPTIONS);
+    const json = root.toJSON();
+    services = withLazyConstructors(() => protoLoader.fromJSON(json, SERVICE_OPTIONS));
   }
   return services;
 }
@@ -73,14 +74,22 @@ function rootFromDescriptorSet(bytes: Uint8Array): protobuf.Root {
   for (const file of set.file) {
     collectMapEntries(file.messageType ?? [], file.package ? `.${file.package}` : '', entries);
   }
-  // protobufjs compiles a constructor per type while it resolves the set (`new Function` each, a third of the
-  // load time for 400 types): each type gets one that compiles the real one when first called instead.
-  TypeStatics.generateConstructor = (type) => () => messageConstructor(type);
-  try {
+  return withLazyConstructors(() => {
     const Root = protobuf.Root as unknown as { fromDescriptor: FromDescriptor };
     const root = Root.fromDescriptor(set as unknown as protobuf.Message);
     restoreMaps(root, entries);
     return root.resolveAll() as protobuf.Root;
+  });
+}
+
+/**
+ * protobufjs compiles a constructor per type while it resolves types (`new Function` each, a third of the
+ * load time for 400 types): while `build` runs, each type gets one that compiles the real one when first called.
+ */
+function withLazyConstructors<T>(build: () => T): T {
+  TypeStatics.generateConstructor = (type) => () => messageConstructor(type);
+  try {
+    return build();
   } finally {
     TypeStatics.generateConstructor = compileConstructor;
   }
