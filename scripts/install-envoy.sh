@@ -3,9 +3,10 @@
 # for glibc Linux), and links it as node_modules/.bin/envoy so that npm scripts find it on PATH.
 # An Envoy already named by ENVOY_BINARY is left alone.
 set -euo pipefail
-# Keep in step with the envoyproxy/envoy image in docker-compose.yml (a test checks).
-ENVOY_VERSION=1.40.0
 cd "$(dirname "$0")/.."
+# envoy/VERSION names the Envoy of the binary, of the Envoy API the control plane loads
+# (scripts/generate-envoy-api.sh) and of the image in docker-compose.yml (a test checks all three agree).
+ENVOY_VERSION="$(tr -d '[:space:]' < envoy/VERSION)"
 
 if [ -n "${ENVOY_BINARY:-}" ] && [ -x "$ENVOY_BINARY" ]; then
   envoy_path="$ENVOY_BINARY"

@@ -1,7 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { loadAuthorizationService, type CheckRequest } from '../../control-plane/src/authz/index.js';
-import { envoyProtoPaths } from '../../control-plane/src/xds/index.js';
+import { loadServiceDefinitions } from '../../control-plane/src/envoy-api/index.js';
 
 const LISTENER_TYPE = 'type.googleapis.com/envoy.config.listener.v3.Listener';
 const SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -17,9 +16,7 @@ let adsClientConstructor: grpc.ServiceClientConstructor | undefined;
 
 function adsConstructor(): grpc.ServiceClientConstructor {
   if (!adsClientConstructor) {
-    const protos = envoyProtoPaths();
-    const definition = protoLoader.loadSync(protos.service, { includeDirs: protos.includeDirs, keepCase: true, longs: String, enums: String, defaults: false, oneofs: true });
-    adsClientConstructor = (grpc.loadPackageDefinition(definition) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } }).envoy.service.discovery.v3.AggregatedDiscoveryService;
+    adsClientConstructor = (grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } }).envoy.service.discovery.v3.AggregatedDiscoveryService;
   }
   return adsClientConstructor;
 }

@@ -1,11 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { envoyProtoPaths } from '../xds/protos.js';
+import { loadServiceDefinitions } from '../envoy-api/index.js';
 
 // The ext_authz gRPC contract (envoy.service.auth.v3) as the service speaks it: the service definition, the
 // parts of the messages it reads and writes, and the deny it sends.
-
-export const AUTHORIZATION_PROTO = 'envoy/service/auth/v3/external_auth.proto';
 
 /** google.rpc.Code values the filter looks at. */
 export const GRPC_OK = 0;
@@ -13,18 +10,10 @@ const GRPC_PERMISSION_DENIED = 7;
 
 let serviceDefinition: grpc.ServiceDefinition | undefined;
 
-/** envoy.service.auth.v3.Authorization, loaded from the Envoy protos in npm (once; loading takes a while). */
+/** envoy.service.auth.v3.Authorization, from the Envoy API the edge loads (envoy-api/load.ts). */
 export function loadAuthorizationService(): grpc.ServiceDefinition {
   if (!serviceDefinition) {
-    const definition = protoLoader.loadSync(AUTHORIZATION_PROTO, {
-      includeDirs: envoyProtoPaths().includeDirs,
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-    });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as AuthorizationPackage;
+    const pkg = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as AuthorizationPackage;
     serviceDefinition = pkg.envoy.service.auth.v3.Authorization.service;
   }
   return serviceDefinition;

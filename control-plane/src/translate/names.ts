@@ -12,9 +12,7 @@ export function routeConfigurationName(requirement: ClientCaRequirement): string
 }
 
 /** A name of the form above that the current config does not serve: a chain made under an older trust reads it. */
-export function isGenerationRouteConfigurationName(name: string): boolean {
-  return /^routes-[a-z0-9-]+@[0-9a-f]+$/.test(name);
-}
+export { isGenerationRouteConfigurationName } from '../envoy-api/index.js';
 
 export function serverCertificateSecretName(index: number): string {
   return `server-cert-${index}`;

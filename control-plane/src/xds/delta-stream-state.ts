@@ -1,6 +1,6 @@
 import { inPushOrder, resourceNamed, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
 import type { RequestOutcome } from './stream-state.js';
-import type { EncodedAny } from './codec.js';
+import type { EncodedAny } from '../envoy-api/index.js';
 
 /** The parts of a DeltaDiscoveryRequest the protocol logic needs. */
 export interface DeltaDiscoveryRequestLike {

@@ -1,14 +1,17 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import type { Logger } from 'pino';
-import type { SocketAddress } from '../config/index.js';
-import { envoyProtoPaths } from './protos.js';
-import { TYPE_URL } from '../translate/index.js';
+import { loadServiceDefinitions, TYPE_URL } from '../envoy-api/index.js';
 import { keepRemoved, rollBackType, type Snapshot } from './snapshot.js';
 import { DeltaStreamState, type DeltaDiscoveryRequestLike } from './delta-stream-state.js';
 import { AdsStreamState, type DiscoveryRequestLike, type RequestOutcome } from './stream-state.js';
 import { PeerPolicy } from './peer-policy.js';
 import { guardUnaryMethods, peerOf } from './control-channel.js';
+
+/** Where the control channel listens (config's SocketAddress has this shape). */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 export interface TypeStatus {
   typeUrl: string;
@@ -93,16 +96,7 @@ export class AdsServer {
     private readonly log: Logger,
     private readonly peers: PeerPolicy = new PeerPolicy(),
   ) {
-    const protos = envoyProtoPaths();
-    const definition = protoLoader.loadSync(protos.service, {
-      includeDirs: protos.includeDirs,
-      keepCase: true,
-      longs: String,
-      enums: String,
-      defaults: false,
-      oneofs: true,
-    });
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as AdsPackage;
+    const pkg = grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as AdsPackage;
     const service = pkg.envoy.service.discovery.v3.AggregatedDiscoveryService.service;
     this.server.addService(service, {
       StreamAggregatedResources: (call: AdsCall) => this.handleStream(call, 'sotw'),
@@ -119,7 +113,7 @@ export class AdsServer {
   }
 
   /** A TCP port: always TLS with a client certificate required (the credentials say which CA). */
-  listen(address: SocketAddress, credentials: grpc.ServerCredentials): Promise<number> {
+  listen(address: ListenAddress, credentials: grpc.ServerCredentials): Promise<number> {
     if (!credentials._isSecure()) return Promise.reject(new Error('the control channel listens on TCP only with TLS'));
     const host = address.host.includes(':') ? `[${address.host}]` : address.host;
     return this.bind(`${host}:${address.port}`, credentials);

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
-import { isGenerationRouteConfigurationName, TYPE_URL, type EnvoyResources, type NamedResource, type ResourceKind } from '../translate/index.js';
-import type { EncodedAny, ResourceCodec } from './codec.js';
+import {
+  isGenerationRouteConfigurationName,
+  TYPE_URL,
+  type EncodedAny,
+  type EnvoyResources,
+  type NamedResource,
+  type ResourceCodec,
+  type ResourceKind,
+} from '../envoy-api/index.js';
 
 export interface VersionedResource {
   name: string;

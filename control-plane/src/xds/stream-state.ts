@@ -1,5 +1,5 @@
 import { inPushOrder, selectResources, WILDCARD_TYPES, type Snapshot } from './snapshot.js';
-import type { EncodedAny } from './codec.js';
+import type { EncodedAny } from '../envoy-api/index.js';
 
 /** The parts of a DiscoveryRequest the protocol logic needs. */
 export interface DiscoveryRequestLike {

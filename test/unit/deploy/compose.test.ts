@@ -78,6 +78,10 @@ describe('docker-compose.yml', () => {
     assert.ok(version, `envoy image is pinned: ${envoy.image}`);
     const local = execFileSync(requireEnvoy(), ['--version'], { encoding: 'utf8' });
     assert.match(local, new RegExp(`/${version.replace(/\./g, '\\.')}/`), 'the image runs the Envoy version the tests run');
+    const named = readFileSync(join(ROOT, 'envoy', 'VERSION'), 'utf8').trim();
+    assert.equal(version, named, 'envoy/VERSION names the image version (and the binary and the generated Envoy API)');
+    const generated = readFileSync(join(ROOT, 'control-plane', 'src', 'envoy-api', 'generated', 'index.ts'), 'utf8');
+    assert.ok(generated.includes(`go-control-plane/envoy v${named}.`), 'the Envoy API is generated from the same version');
   });
 
   it('the control plane runs `run --no-envoy` on the mounted config, and mounts the certificates it names', () => {

@@ -1,36 +1,30 @@
+import { typed, type envoy_type_matcher_v3 } from '../../envoy-api/index.js';
 import { INTERNAL_HEADER_PREFIX } from '../../policy/internal-headers.js';
-import { typed } from '../common.js';
 import type { EnvoyJson } from '../types.js';
 import type { HttpFilterModule } from './types.js';
 
 export const STRIP_IDENTITY_HEADERS_FILTER = 'mtls-edge.strip-identity-headers' as const;
-const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
+const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
 
 /**
  * Identity headers only this edge (or Pomerium before it) may set, and the edge's own internal headers:
- * a client that sends them is lying. Envoy's header_mutation cannot remove by prefix in the API this
- * project builds against, so a few lines of Lua do it. (x-forwarded-client-cert is sanitized by the
- * connection manager itself.)
+ * a client that sends them is lying. Envoy's header_mutation removes them natively, by prefix and by name
+ * (`remove_on_match`). (x-forwarded-client-cert is sanitized by the connection manager itself.)
  */
-function stripIdentityHeadersSource(claimHeaders: string[]): string {
+function identityHeaderRemovals(claimHeaders: string[]): envoy_type_matcher_v3.StringMatcher[] {
   const named = claimHeaders.filter((h) => !h.startsWith('x-pomerium-'));
-  const table = named.length === 0 ? '{}' : `{ ${named.map((h) => `["${h}"] = true`).join(', ')} }`;
-  return `
-local CLAIM_HEADERS = ${table}
-
-function envoy_on_request(handle)
-  local forged = {}
-  for name, _ in pairs(handle:headers()) do
-    if string.sub(name, 1, 11) == "x-pomerium-" or string.sub(name, 1, ${INTERNAL_HEADER_PREFIX.length}) == "${INTERNAL_HEADER_PREFIX}" or CLAIM_HEADERS[name] then forged[#forged + 1] = name end
-  end
-  for _, name in ipairs(forged) do handle:headers():remove(name) end
-end
-`;
+  return [{ prefix: 'x-pomerium-' }, { prefix: INTERNAL_HEADER_PREFIX }, ...named.map((h) => ({ exact: h }))];
 }
 
 /** `claimHeaders`: jwt_claims_headers names (lower case) outside x-pomerium-*, which only this edge may set too. */
 function stripIdentityHeadersFilter(claimHeaders: string[] = []): EnvoyJson {
-  return { name: 'mtls-edge.strip-identity-headers', typed_config: typed(LUA, { default_source_code: { inline_string: stripIdentityHeadersSource(claimHeaders) } }) };
+  const requestMutations = identityHeaderRemovals(claimHeaders).map((matcher) => ({
+    remove_on_match: { key_matcher: matcher },
+  }));
+  return {
+    name: STRIP_IDENTITY_HEADERS_FILTER,
+    typed_config: typed(HEADER_MUTATION, { mutations: { request_mutations: requestMutations } }),
+  };
 }
 
 /** First on every chain: a forged header must be gone before any filter reads it. */

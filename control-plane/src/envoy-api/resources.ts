@@ -1,0 +1,41 @@
+// The contract between translate/ (which builds resources) and xds/ (which serves them).
+
+/** An Envoy resource as proto3 JSON with snake_case fields; nested `Any` values carry `@type`. */
+export type EnvoyJson = { [field: string]: unknown };
+
+export const TYPE_URL = {
+  listener: 'type.googleapis.com/envoy.config.listener.v3.Listener',
+  routeConfiguration: 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+  cluster: 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+  secret: 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret',
+} as const;
+
+export type ResourceKind = keyof typeof TYPE_URL;
+
+export interface NamedResource {
+  name: string;
+  resource: EnvoyJson;
+}
+
+/** Everything Envoy needs for one config, each list sorted by name. */
+export interface EnvoyResources {
+  clusters: NamedResource[];
+  listeners: NamedResource[];
+  routeConfigurations: NamedResource[];
+  secrets: NamedResource[];
+  /**
+   * Served (renamed) only when Envoy asks for a route configuration of an older trust generation: never pushed
+   * unasked. Built on first call (a copy of every route with a CA: most configs never need it).
+   */
+  staleRouteConfiguration?: () => NamedResource;
+  /** Served under an older generation name instead of the stale template after Envoy refused this edit's routes. */
+  closedRouteConfiguration?: NamedResource;
+}
+
+/**
+ * A route configuration name of a trust generation (`routes-<requirement>@<generation>`, translate/names.ts):
+ * one the current config does not serve is answered with the stale template above.
+ */
+export function isGenerationRouteConfigurationName(name: string): boolean {
+  return /^routes-[a-z0-9-]+@[0-9a-f]+$/.test(name);
+}
