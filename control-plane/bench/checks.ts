@@ -38,7 +38,8 @@ export class BenchChecks {
 
   /** A timed run in which a request failed measured something else than it says: the run is invalid. */
   noErrors(what: string, r: LoadResult): void {
-    if (r.errors > 0) this.fail(`${what}: ${r.errors} of ${r.requests + r.errors} requests failed (first: ${r.firstError ?? '?'})`);
+    if (r.errors > 0)
+      this.fail(`${what}: ${r.errors} of ${r.requests + r.errors} requests failed (first: ${r.firstError ?? '?'})`);
   }
 
   get passed(): boolean {
@@ -84,16 +85,25 @@ export async function runBench(body: (checks: BenchChecks) => Promise<void>): Pr
 export type Outcome = { status: number; body: string } | { error: string };
 
 /** One GET on a new connection, over HTTP/1.1 or HTTP/2, for the checks before a timed run: never rejects. */
-export async function probe(protocol: 'HTTP/1.1' | 'HTTP/2', port: number, host: string, tls: Tls, path = '/'): Promise<Outcome> {
+export async function probe(
+  protocol: 'HTTP/1.1' | 'HTTP/2',
+  port: number,
+  host: string,
+  tls: Tls,
+  path = '/',
+): Promise<Outcome> {
   const errorOf = (err: unknown): Outcome => ({ error: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
   if (protocol === 'HTTP/1.1') {
     return new Promise((resolve) => {
-      const req = request({ host: '127.0.0.1', port, servername: host, headers: { host }, path, ...tls, agent: false }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-        res.on('error', (err) => resolve(errorOf(err)));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, servername: host, headers: { host }, path, ...tls, agent: false },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+          res.on('error', (err) => resolve(errorOf(err)));
+        },
+      );
       req.on('error', (err) => resolve(errorOf(err)));
       req.end();
     });
@@ -112,7 +122,13 @@ export async function probe(protocol: 'HTTP/1.1' | 'HTTP/2', port: number, host:
       // A refused handshake under TLS 1.3 arrives after 'connect', as an alert that ends the session.
       connection.on('error', (err) => resolve(errorOf(err)));
       s.on('error', (err) => resolve(errorOf(err)));
-      s.on('close', () => resolve(status ? { status, body: Buffer.concat(chunks).toString() } : { error: `the stream closed without a response (code ${s.rstCode})` }));
+      s.on('close', () =>
+        resolve(
+          status
+            ? { status, body: Buffer.concat(chunks).toString() }
+            : { error: `the stream closed without a response (code ${s.rstCode})` },
+        ),
+      );
       s.end();
     });
   } catch (err) {

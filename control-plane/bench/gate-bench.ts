@@ -17,7 +17,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
-import { average, drive as driveFor, edgePorts, h1Get, h2Get, h2Session, startEdge as runEdge, startUpstream, type RunningEdge, type Tls } from './load.js';
+import {
+  average,
+  drive as driveFor,
+  edgePorts,
+  h1Get,
+  h2Get,
+  h2Session,
+  startEdge as runEdge,
+  startUpstream,
+  type RunningEdge,
+  type Tls,
+} from './load.js';
 
 const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };
@@ -31,7 +42,8 @@ function drive(concurrency: number, worker: () => Promise<unknown>) {
 
 /** A "new handshake" that resumed a TLS session would measure less than it says. */
 function fullHandshake(reused: boolean | undefined): void {
-  if (reused !== false) throw new Error(`the TLS session was ${reused ? 'resumed' : 'not inspectable'}: not a full handshake`);
+  if (reused !== false)
+    throw new Error(`the TLS session was ${reused ? 'resumed' : 'not inspectable'}: not a full handshake`);
 }
 
 async function measure(mode: Mode, port: number, host: string, tls: Tls, body: string) {
@@ -41,7 +53,8 @@ async function measure(mode: Mode, port: number, host: string, tls: Tls, body: s
     agent.destroy();
     return r;
   }
-  if (mode === 'h1 new handshake') return drive(4, async () => fullHandshake((await h1Get(port, host, tls, false, '/', body)).sessionReused));
+  if (mode === 'h1 new handshake')
+    return drive(4, async () => fullHandshake((await h1Get(port, host, tls, false, '/', body)).sessionReused));
   if (mode === 'h2 keep-alive') {
     const session = await h2Session(port, host, tls);
     const r = await drive(16, () => h2Get(session, host, '/', body));
@@ -59,27 +72,52 @@ async function measure(mode: Mode, port: number, host: string, tls: Tls, body: s
   });
 }
 
-const show = (o: Outcome) => ('error' in o ? `error ${o.error}` : `HTTP ${o.status} ${JSON.stringify(o.body.slice(0, 80))}`);
+const show = (o: Outcome) =>
+  'error' in o ? `error ${o.error}` : `HTTP ${o.status} ${JSON.stringify(o.body.slice(0, 80))}`;
 
 /** The gate does what the table says it costs: it refuses a client without a certificate, and lets one with a certificate through. */
-async function checkGate(checks: BenchChecks, enforcement: Enforcement, port: number, tls: { client: Tls; anonymous: Tls }, body: string): Promise<void> {
+async function checkGate(
+  checks: BenchChecks,
+  enforcement: Enforcement,
+  port: number,
+  tls: { client: Tls; anonymous: Tls },
+  body: string,
+): Promise<void> {
   for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
     const refused = await probe(protocol, port, HOSTS.gated, tls.anonymous);
     if (enforcement === 'reject_connection') {
       // The certificate-required alert (TLS 1.3; a handshake failure alert before it): no HTTP answer at all.
-      const ok = 'error' in refused && /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_HANDSHAKE_FAILURE)$/.test(refused.error);
-      checks.expect(ok, `${enforcement}, ${protocol}: the gated host must refuse the handshake of a client without a certificate, got ${show(refused)}`);
+      const ok =
+        'error' in refused &&
+        /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_HANDSHAKE_FAILURE)$/.test(refused.error);
+      checks.expect(
+        ok,
+        `${enforcement}, ${protocol}: the gated host must refuse the handshake of a client without a certificate, got ${show(refused)}`,
+      );
     } else {
-      checks.expect('status' in refused && refused.status === 495, `${enforcement}, ${protocol}: the gated host must answer 495 to a client without a certificate, got ${show(refused)}`);
+      checks.expect(
+        'status' in refused && refused.status === 495,
+        `${enforcement}, ${protocol}: the gated host must answer 495 to a client without a certificate, got ${show(refused)}`,
+      );
     }
     const accepted = await probe(protocol, port, HOSTS.gated, tls.client);
-    checks.expect('status' in accepted && accepted.status === 200 && accepted.body === body, `${enforcement}, ${protocol}: the gated host must pass a client with a certificate to the upstream, got ${show(accepted)}`);
+    checks.expect(
+      'status' in accepted && accepted.status === 200 && accepted.body === body,
+      `${enforcement}, ${protocol}: the gated host must pass a client with a certificate to the upstream, got ${show(accepted)}`,
+    );
     const open = await probe(protocol, port, HOSTS.open, tls.anonymous);
-    checks.expect('status' in open && open.status === 200 && open.body === body, `${enforcement}, ${protocol}: the open host must pass a client without a certificate to the upstream, got ${show(open)}`);
+    checks.expect(
+      'status' in open && open.status === 200 && open.body === body,
+      `${enforcement}, ${protocol}: the open host must pass a client without a certificate to the upstream, got ${show(open)}`,
+    );
   }
 }
 
-async function startEdge(dir: string, enforcement: Enforcement, upstreamPort: number): Promise<RunningEdge & { port: number }> {
+async function startEdge(
+  dir: string,
+  enforcement: Enforcement,
+  upstreamPort: number,
+): Promise<RunningEdge & { port: number }> {
   const ports = await edgePorts();
   const config = join(dir, `${enforcement}.yaml`);
   writeFileSync(
@@ -87,13 +125,24 @@ async function startEdge(dir: string, enforcement: Enforcement, upstreamPort: nu
     [
       ...ports.yaml,
       // One certificate per host, so that HTTP/2 is offered on both.
-      'certificates:', '  - cert: gated.pem', '    key: gated-key.pem', '  - cert: open.pem', '    key: open-key.pem',
+      'certificates:',
+      '  - cert: gated.pem',
+      '    key: gated-key.pem',
+      '  - cert: open.pem',
+      '    key: open-key.pem',
       'routes:',
-      `  - from: https://${HOSTS.gated}`, `    to: http://127.0.0.1:${upstreamPort}`, '    tls_downstream_client_ca_file: ca.pem', '    allow_any_authenticated_user: true',
-      `  - from: https://${HOSTS.open}`, `    to: http://127.0.0.1:${upstreamPort}`, '    allow_public_unauthenticated_access: true',
+      `  - from: https://${HOSTS.gated}`,
+      `    to: http://127.0.0.1:${upstreamPort}`,
+      '    tls_downstream_client_ca_file: ca.pem',
+      '    allow_any_authenticated_user: true',
+      `  - from: https://${HOSTS.open}`,
+      `    to: http://127.0.0.1:${upstreamPort}`,
+      '    allow_public_unauthenticated_access: true',
       // The block is here for the enforcement; depth 0 (no limit) keeps Envoy's validation as it is without the
       // block (whose default depth is 1), so that the two enforcements differ in nothing else.
-      `downstream_mtls:`, `  enforcement: ${enforcement}`, '  max_verify_depth: 0',
+      `downstream_mtls:`,
+      `  enforcement: ${enforcement}`,
+      '  max_verify_depth: 0',
       '',
     ].join('\n'),
   );
@@ -111,9 +160,14 @@ await runBench(async (checks) => {
     writeFileSync(join(dir, `${name}-key.pem`), c.keyPem);
   }
   const upstream = await startUpstream(`gate-bench upstream ${randomUUID()}`);
-  const tls = { client: { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem }, anonymous: { ca: ca.certPem } };
+  const tls = {
+    client: { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem },
+    anonymous: { ca: ca.certPem },
+  };
 
-  console.log(`\nthe client-certificate gate through Envoy (1 worker): requests/s and p99 (ms), with a CA vs without (two ${SECONDS} s runs each, after a warm-up)`);
+  console.log(
+    `\nthe client-certificate gate through Envoy (1 worker): requests/s and p99 (ms), with a CA vs without (two ${SECONDS} s runs each, after a warm-up)`,
+  );
   try {
     // The gate under both enforcements before timing anything; then again on the edge that is timed.
     for (const enforcement of ENFORCEMENTS) {
@@ -125,8 +179,12 @@ await runBench(async (checks) => {
       }
     }
     checks.stopIfFailed('the gate');
-    console.log('checks: under both enforcements the gated host refuses a client without a certificate (reject_connection: in the handshake; policy_with_default_deny: 495) and passes one with a certificate to the upstream; the open host passes a client without one');
-    console.log('enforcement              | mode             |  with CA rps |  p99 |   no CA rps |  p99 | rps ratio | p99 ratio');
+    console.log(
+      'checks: under both enforcements the gated host refuses a client without a certificate (reject_connection: in the handshake; policy_with_default_deny: 495) and passes one with a certificate to the upstream; the open host passes a client without one',
+    );
+    console.log(
+      'enforcement              | mode             |  with CA rps |  p99 |   no CA rps |  p99 | rps ratio | p99 ratio',
+    );
     for (const enforcement of ENFORCEMENTS) {
       const edge = await startEdge(dir, enforcement, upstream.port);
       try {
@@ -140,7 +198,8 @@ await runBench(async (checks) => {
           const warm = [await runGated(), await runOpen()];
           const [o1, g1, g2, o2] = [await runOpen(), await runGated(), await runGated(), await runOpen()];
           const labels = ['gated warm-up', 'open warm-up', 'open 1', 'gated 1', 'gated 2', 'open 2'];
-          for (const [i, r] of [...warm, o1, g1, g2, o2].entries()) checks.noErrors(`${enforcement}, ${mode}, ${labels[i]}`, r);
+          for (const [i, r] of [...warm, o1, g1, g2, o2].entries())
+            checks.noErrors(`${enforcement}, ${mode}, ${labels[i]}`, r);
           const gated = average(g1, g2);
           const open = average(o1, o2);
           console.log(

@@ -57,13 +57,28 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 export function median(xs: readonly number[]): number {
-  return percentile([...xs].sort((a, b) => a - b), 50);
+  return percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
 }
 
 /** A timed run's figures: the rate over the elapsed time actually measured, never over the nominal duration. */
-export function summarize(latencies: readonly number[], errors: number, elapsedMs: number, firstError?: string): LoadResult {
+export function summarize(
+  latencies: readonly number[],
+  errors: number,
+  elapsedMs: number,
+  firstError?: string,
+): LoadResult {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { rps: elapsedMs > 0 ? sorted.length / (elapsedMs / 1000) : NaN, p99: percentile(sorted, 99), requests: sorted.length, errors, elapsedMs, ...(firstError === undefined ? {} : { firstError }) };
+  return {
+    rps: elapsedMs > 0 ? sorted.length / (elapsedMs / 1000) : NaN,
+    p99: percentile(sorted, 99),
+    requests: sorted.length,
+    errors,
+    elapsedMs,
+    ...(firstError === undefined ? {} : { firstError }),
+  };
 }
 
 /** Two runs of the same thing as one: their requests over their summed time, the mean p99. */
@@ -71,7 +86,14 @@ export function average(a: LoadResult, b: LoadResult): LoadResult {
   const requests = a.requests + b.requests;
   const elapsedMs = a.elapsedMs + b.elapsedMs;
   const firstError = a.firstError ?? b.firstError;
-  return { rps: requests / (elapsedMs / 1000), p99: (a.p99 + b.p99) / 2, requests, errors: a.errors + b.errors, elapsedMs, ...(firstError === undefined ? {} : { firstError }) };
+  return {
+    rps: requests / (elapsedMs / 1000),
+    p99: (a.p99 + b.p99) / 2,
+    requests,
+    errors: a.errors + b.errors,
+    elapsedMs,
+    ...(firstError === undefined ? {} : { firstError }),
+  };
 }
 
 /**
@@ -115,7 +137,12 @@ class StatusError extends Error {
 
 function checkAnswer(status: number, body: string, expectBody: string | undefined): StatusError | undefined {
   if (status !== 200) return new StatusError(status, body);
-  if (expectBody !== undefined && body !== expectBody) return new StatusError(status, body, ` (expected the body ${JSON.stringify(expectBody)}: another upstream answered)`);
+  if (expectBody !== undefined && body !== expectBody)
+    return new StatusError(
+      status,
+      body,
+      ` (expected the body ${JSON.stringify(expectBody)}: another upstream answered)`,
+    );
   return undefined;
 }
 
@@ -130,18 +157,28 @@ export interface Answer {
  * One GET over HTTP/1.1; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError
  * otherwise.
  */
-export function h1Get(port: number, host: string, tls: Tls, agent: Agent | false, path = '/', expectBody?: string): Promise<Answer> {
+export function h1Get(
+  port: number,
+  host: string,
+  tls: Tls,
+  agent: Agent | false,
+  path = '/',
+  expectBody?: string,
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, servername: host, headers: { host }, path, ...tls, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      const sessionReused = (res.socket as { isSessionReused?: () => boolean }).isSessionReused?.() ?? false;
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const failure = checkAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString(), expectBody);
-        if (failure) reject(failure);
-        else resolve({ headers: res.headers, sessionReused });
-      });
-    });
+    const req = request(
+      { host: '127.0.0.1', port, servername: host, headers: { host }, path, ...tls, agent },
+      (res) => {
+        const chunks: Buffer[] = [];
+        const sessionReused = (res.socket as { isSessionReused?: () => boolean }).isSessionReused?.() ?? false;
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const failure = checkAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString(), expectBody);
+          if (failure) reject(failure);
+          else resolve({ headers: res.headers, sessionReused });
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -185,10 +222,16 @@ export interface Upstream {
  * `body`, and echoes the request headers as JSON on any path ending in /__headers; resolves once it listens.
  */
 export async function startUpstream(body: string): Promise<Upstream> {
-  const script = "const s=require('http').createServer((q,r)=>r.end(q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, UPSTREAM_BODY: body } });
+  const script =
+    "const s=require('http').createServer((q,r)=>r.end(q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
+  const child = spawn(process.execPath, ['-e', script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, UPSTREAM_BODY: body },
+  });
   const exited = once(child, 'exit');
-  const [line] = (await Promise.race([once(child.stdout, 'data'), exited.then(() => [undefined])])) as [Buffer | undefined];
+  const [line] = (await Promise.race([once(child.stdout, 'data'), exited.then(() => [undefined])])) as [
+    Buffer | undefined,
+  ];
   if (!line) throw new Error('the upstream exited before it listened');
   return {
     port: Number(line.toString().trim()),
@@ -207,7 +250,8 @@ export function parseProcStatCpuTicks(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // After the name, state is field 3, so utime (14) and stime (15) are at offsets 11 and 12.
   const [utime, stime] = [Number(fields[11]), Number(fields[12])];
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 100)}`);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime))
+    throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 100)}`);
   return utime + stime;
 }
 
@@ -247,7 +291,12 @@ export async function edgePorts(): Promise<EdgePorts & { yaml: string[] }> {
     admin,
     xds,
     envoyAdmin,
-    yaml: [`address: 127.0.0.1:${port}`, `admin_address: 127.0.0.1:${admin}`, `xds_address: 127.0.0.1:${xds}`, `envoy_admin_address: 127.0.0.1:${envoyAdmin}`],
+    yaml: [
+      `address: 127.0.0.1:${port}`,
+      `admin_address: 127.0.0.1:${admin}`,
+      `xds_address: 127.0.0.1:${xds}`,
+      `envoy_admin_address: 127.0.0.1:${envoyAdmin}`,
+    ],
   };
 }
 
@@ -261,8 +310,16 @@ export interface RunningEdge {
  * Starts `mtls-edge run --config FILE --envoy-concurrency 1` and waits until the control plane's /readyz
  * answers 200 (every Envoy has ACKed the config). `stdio` defaults to 'ignore'.
  */
-export async function startEdge(config: string, adminPort: number, stdio: StdioOptions = 'ignore', args: string[] = []): Promise<RunningEdge> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1', ...args], { stdio, env: { ...process.env, LOG_LEVEL: 'warn' } });
+export async function startEdge(
+  config: string,
+  adminPort: number,
+  stdio: StdioOptions = 'ignore',
+  args: string[] = [],
+): Promise<RunningEdge> {
+  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1', ...args], {
+    stdio,
+    env: { ...process.env, LOG_LEVEL: 'warn' },
+  });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
@@ -278,7 +335,11 @@ export async function startEdge(config: string, adminPort: number, stdio: StdioO
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(child.exitCode !== null ? `the edge exited with code ${child.exitCode} before it was ready` : 'edge did not become ready');
+      throw new Error(
+        child.exitCode !== null
+          ? `the edge exited with code ${child.exitCode} before it was ready`
+          : 'edge did not become ready',
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -19,11 +19,21 @@ const PAUSE_MS = 300;
 function configYaml(n: number, ports: number[], firstTo: number): string {
   const [https, admin, xds, envoyAdmin] = ports;
   const lines = [
-    `address: 127.0.0.1:${https}`, `admin_address: 127.0.0.1:${admin}`, `xds_address: 127.0.0.1:${xds}`, `envoy_admin_address: 127.0.0.1:${envoyAdmin}`,
-    'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'client_ca_file: ca.pem', 'routes:',
+    `address: 127.0.0.1:${https}`,
+    `admin_address: 127.0.0.1:${admin}`,
+    `xds_address: 127.0.0.1:${xds}`,
+    `envoy_admin_address: 127.0.0.1:${envoyAdmin}`,
+    'certificate_file: server.pem',
+    'certificate_key_file: server-key.pem',
+    'client_ca_file: ca.pem',
+    'routes:',
   ];
   for (let i = 0; i < n; i++) {
-    lines.push(`  - from: https://r${i}.bench.test`, `    to: http://127.0.0.1:${i === 0 ? firstTo : 8000 + (i % 100)}`, '    allow_any_authenticated_user: true');
+    lines.push(
+      `  - from: https://r${i}.bench.test`,
+      `    to: http://127.0.0.1:${i === 0 ? firstTo : 8000 + (i % 100)}`,
+      '    allow_any_authenticated_user: true',
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -58,12 +68,21 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-async function measure(checks: BenchChecks, dir: string, n: number, protocol: 'sotw' | 'delta'): Promise<{ p50: number; p95: number; rss: number; envoyRss: number }> {
+async function measure(
+  checks: BenchChecks,
+  dir: string,
+  n: number,
+  protocol: 'sotw' | 'delta',
+): Promise<{ p50: number; p95: number; rss: number; envoyRss: number }> {
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const adminUrl = `http://127.0.0.1:${ports[1]}`;
   const configPath = join(dir, `config-${n}-${protocol}.yaml`);
   writeFileSync(configPath, configYaml(n, ports, 9000));
-  const child: ChildProcess = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--xds-protocol', protocol, '--envoy-concurrency', '1'], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [CLI, 'run', '--config', configPath, '--xds-protocol', protocol, '--envoy-concurrency', '1'],
+    { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'warn' } },
+  );
   try {
     await waitFor(adminUrl, (s) => s.ready, 120_000);
     const times: number[] = [];
@@ -77,17 +96,29 @@ async function measure(checks: BenchChecks, dir: string, n: number, protocol: 's
       const savedAt = Date.now();
       renameSync(tmp, configPath); // the save, as an editor does it
       let syncedAt = 0;
-      await waitFor(adminUrl, (s) => s.configVersion !== before && s.ready && (syncedAt = Date.parse(s.syncedAt ?? '')) >= savedAt, 60_000);
+      await waitFor(
+        adminUrl,
+        (s) => s.configVersion !== before && s.ready && (syncedAt = Date.parse(s.syncedAt ?? '')) >= savedAt,
+        60_000,
+      );
       // Timed by the control plane's clock at the final ACK, so the polling of /status does not count.
       times.push(syncedAt - savedAt);
       // Untimed: what Envoy ACKed is this edit (the first route's upstream moved), not only a new version.
       const clusters = await (await fetch(`http://127.0.0.1:${ports[3]}/clusters`)).text();
       const [now, old] = [9000 + (i % 2), 9000 + ((i + 1) % 2)].map((p) => clusters.includes(`127.0.0.1:${p}`));
-      checks.expect(now === true && old === false, `${n} routes, ${protocol}, edit ${i}: after the ACK Envoy's clusters ${now ? 'include' : 'lack'} the new upstream 127.0.0.1:${9000 + (i % 2)} and ${old ? 'still include' : 'no longer include'} the old one`);
+      checks.expect(
+        now === true && old === false,
+        `${n} routes, ${protocol}, edit ${i}: after the ACK Envoy's clusters ${now ? 'include' : 'lack'} the new upstream 127.0.0.1:${9000 + (i % 2)} and ${old ? 'still include' : 'no longer include'} the old one`,
+      );
     }
     const statusJson = (await (await fetch(`${adminUrl}/status`)).json()) as { envoyPid: number };
     const sorted = [...times].sort((a, b) => a - b);
-    return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), rss: rssMiB(child.pid!), envoyRss: rssMiB(statusJson.envoyPid) };
+    return {
+      p50: percentile(sorted, 50),
+      p95: percentile(sorted, 95),
+      rss: rssMiB(child.pid!),
+      envoyRss: rssMiB(statusJson.envoyPid),
+    };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGTERM');
@@ -103,12 +134,16 @@ await runBench(async (checks) => {
   writeFileSync(join(dir, 'server.pem'), server.chainPem);
   writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
 
-  console.log(`\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms apart; ms) and resident memory after them (MiB)`);
+  console.log(
+    `\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms apart; ms) and resident memory after them (MiB)`,
+  );
   console.log('   routes | protocol |      p50 |      p95 | control plane RSS | Envoy RSS');
   for (const n of SIZES) {
     for (const protocol of ['sotw', 'delta'] as const) {
       const r = await measure(checks, dir, n, protocol);
-      console.log(`${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`);
+      console.log(
+        `${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`,
+      );
     }
   }
 });

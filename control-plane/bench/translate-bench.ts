@@ -42,9 +42,19 @@ async function writeFixtures(dir: string): Promise<void> {
 
 /** N routes on N hosts, to min(N, 100) upstreams: most use the global CA, every tenth its own CA (ca-b.pem); prefixes /app0/../app6/. */
 function configYaml(n: number): string {
-  const lines = ['address: 127.0.0.1:8443', 'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'client_ca_file: ca-a.pem', 'routes:'];
+  const lines = [
+    'address: 127.0.0.1:8443',
+    'certificate_file: server.pem',
+    'certificate_key_file: server-key.pem',
+    'client_ca_file: ca-a.pem',
+    'routes:',
+  ];
   for (let i = 0; i < n; i++) {
-    lines.push(`  - from: https://r${i}.bench.test`, `    to: http://127.0.0.1:${8000 + (i % 100)}`, `    prefix: /app${i % 7}/`);
+    lines.push(
+      `  - from: https://r${i}.bench.test`,
+      `    to: http://127.0.0.1:${8000 + (i % 100)}`,
+      `    prefix: /app${i % 7}/`,
+    );
     if (i % 10 === 0) lines.push('    tls_downstream_client_ca_file: ca-b.pem');
     lines.push('    allow_any_authenticated_user: true');
   }
@@ -55,14 +65,22 @@ function configYaml(n: number): string {
 export function checkTranslation(resources: EnvoyResources, n: number): void {
   const routesByHost = new Map<string, number>();
   for (const rc of resources.routeConfigurations) {
-    for (const vh of (rc.resource['virtual_hosts'] ?? []) as Array<{ domains: string[]; routes: Array<{ match: { prefix?: string } }> }>) {
+    for (const vh of (rc.resource['virtual_hosts'] ?? []) as Array<{
+      domains: string[];
+      routes: Array<{ match: { prefix?: string } }>;
+    }>) {
       const routes = vh.routes.filter((r) => r.match.prefix?.startsWith('/app')).length;
-      for (const d of vh.domains) if (d.endsWith('.bench.test')) routesByHost.set(d, (routesByHost.get(d) ?? 0) + routes);
+      for (const d of vh.domains)
+        if (d.endsWith('.bench.test')) routesByHost.set(d, (routesByHost.get(d) ?? 0) + routes);
     }
   }
   const missing = Array.from({ length: n }, (_, i) => `r${i}.bench.test`).filter((h) => routesByHost.get(h) !== 1);
-  if (missing.length > 0 || routesByHost.size !== n) throw new Error(`translated ${routesByHost.size} hosts for ${n} routes; without exactly one route: ${missing.slice(0, 3).join(', ')}`);
-  if (resources.clusters.length !== Math.min(n, 100)) throw new Error(`translated ${resources.clusters.length} clusters for ${Math.min(n, 100)} upstreams`);
+  if (missing.length > 0 || routesByHost.size !== n)
+    throw new Error(
+      `translated ${routesByHost.size} hosts for ${n} routes; without exactly one route: ${missing.slice(0, 3).join(', ')}`,
+    );
+  if (resources.clusters.length !== Math.min(n, 100))
+    throw new Error(`translated ${resources.clusters.length} clusters for ${Math.min(n, 100)} upstreams`);
 }
 
 function median(xs: number[]): number {
@@ -73,7 +91,12 @@ function median(xs: number[]): number {
 function measure(configPath: string, routes: number): Figures {
   const baselineRssMiB = process.memoryUsage().rss / 2 ** 20;
   const codec = new ResourceCodec(loadResourceRoot());
-  const t: Record<'load' | 'model' | 'translate' | 'encode', number[]> = { load: [], model: [], translate: [], encode: [] };
+  const t: Record<'load' | 'model' | 'translate' | 'encode', number[]> = {
+    load: [],
+    model: [],
+    translate: [],
+    encode: [],
+  };
   for (let run = 0; run <= RUNS; run++) {
     const t0 = performance.now();
     const config = loadConfigFile(configPath, {}).result;
@@ -124,18 +147,34 @@ if (sizeArg > 0) {
       const configPath = join(dir, `routes-${n}.yaml`);
       writeFileSync(configPath, configYaml(n));
       // A check that fails in the child makes it exit non-zero, and execFileSync throw: the run is invalid.
-      rows.push(JSON.parse(execFileSync(process.execPath, [self, '--size', String(n), configPath], { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'inherit'] })) as Figures);
+      rows.push(
+        JSON.parse(
+          execFileSync(process.execPath, [self, '--size', String(n), configPath], {
+            encoding: 'utf8',
+            maxBuffer: 1 << 20,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          }),
+        ) as Figures,
+      );
     }
     const f = (x: number) => x.toFixed(1).padStart(9);
     console.log(`load + translate, median of ${RUNS} runs after a warm-up (ms); resident memory after the runs (MiB)`);
-    console.log('   routes |  parse+validate |    model | translate | load+translate |  encode (xDS) |      RSS | RSS before');
+    console.log(
+      '   routes |  parse+validate |    model | translate | load+translate |  encode (xDS) |      RSS | RSS before',
+    );
     for (const r of rows) {
       const lt = r.loadMs + r.modelMs + r.translateMs;
-      console.log(`${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} |      ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`);
+      console.log(
+        `${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} |      ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`,
+      );
     }
     const big = rows.find((r) => r.routes === 10_000);
     if (!checks.expect(big !== undefined, 'no figures for 10,000 routes') || !big) return;
     const lt = big.loadMs + big.modelMs + big.translateMs;
-    checks.target(lt < 250, (word) => `10,000 routes: load+translate ${lt.toFixed(0)} ms (target < 250 ms: ${word}); translate alone ${big.translateMs.toFixed(0)} ms`);
+    checks.target(
+      lt < 250,
+      (word) =>
+        `10,000 routes: load+translate ${lt.toFixed(0)} ms (target < 250 ms: ${word}); translate alone ${big.translateMs.toFixed(0)} ms`,
+    );
   });
 }

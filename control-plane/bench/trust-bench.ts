@@ -19,7 +19,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { authzChecksAnswered, runBench } from './checks.js';
-import { clockTicksPerSecond, cpuMicros, edgePorts, h1Get, h2Get, h2Session, median, percentile, startEdge, startUpstream, type Tls } from './load.js';
+import {
+  clockTicksPerSecond,
+  cpuMicros,
+  edgePorts,
+  h1Get,
+  h2Get,
+  h2Session,
+  median,
+  percentile,
+  startEdge,
+  startUpstream,
+  type Tls,
+} from './load.js';
 
 const CONNECTIONS = Number(process.env['TRUST_BENCH_CONNECTIONS'] ?? 200);
 const CYCLES = Number(process.env['TRUST_BENCH_CYCLES'] ?? 3);
@@ -45,8 +57,23 @@ await runBench(async (checks) => {
   const tls: Tls = { ca: ca.certPem, cert: clientCert.certPem, key: clientCert.keyPem };
   const ports = await edgePorts();
   const config = join(dir, 'config.yaml');
-  const route = [`  - from: https://${HOST}`, `    to: http://127.0.0.1:${upstream.port}`, '    tls_downstream_client_ca_file: ca.pem', '    allow_any_authenticated_user: true'];
-  writeFileSync(config, [...ports.yaml, 'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'routes:', ...route, ''].join('\n'));
+  const route = [
+    `  - from: https://${HOST}`,
+    `    to: http://127.0.0.1:${upstream.port}`,
+    '    tls_downstream_client_ca_file: ca.pem',
+    '    allow_any_authenticated_user: true',
+  ];
+  writeFileSync(
+    config,
+    [
+      ...ports.yaml,
+      'certificate_file: server.pem',
+      'certificate_key_file: server-key.pem',
+      'routes:',
+      ...route,
+      '',
+    ].join('\n'),
+  );
   let edge: Awaited<ReturnType<typeof startEdge>> | undefined;
 
   async function open(protocol: 'HTTP/2' | 'HTTP/1.1'): Promise<Connection> {
@@ -55,7 +82,11 @@ await runBench(async (checks) => {
       let goaway = false;
       session.on('goaway', () => (goaway = true));
       await h2Get(session, HOST, '/', upstream.body);
-      return { get: async () => void (await h2Get(session, HOST, '/', upstream.body)), closing: () => goaway, close: () => session.close() };
+      return {
+        get: async () => void (await h2Get(session, HOST, '/', upstream.body)),
+        closing: () => goaway,
+        close: () => session.close(),
+      };
     }
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let closing = false;
@@ -70,7 +101,8 @@ await runBench(async (checks) => {
   async function openMany(protocol: 'HTTP/2' | 'HTTP/1.1'): Promise<Connection[]> {
     const out: Connection[] = [];
     // A few at a time: the handshakes are the slow part.
-    for (let i = 0; i < CONNECTIONS; i += 8) out.push(...(await Promise.all(Array.from({ length: Math.min(8, CONNECTIONS - i) }, () => open(protocol)))));
+    for (let i = 0; i < CONNECTIONS; i += 8)
+      out.push(...(await Promise.all(Array.from({ length: Math.min(8, CONNECTIONS - i) }, () => open(protocol)))));
     return out;
   }
 
@@ -94,21 +126,34 @@ await runBench(async (checks) => {
       );
     }
     const rps = latencies.length / ((performance.now() - t) / 1000);
-    return { latencies: latencies.sort((a, b) => a - b), rps, cpuPerRequest: (cpuMicros(envoyPid) - cpu0) / latencies.length, failures };
+    return {
+      latencies: latencies.sort((a, b) => a - b),
+      rps,
+      cpuPerRequest: (cpuMicros(envoyPid) - cpu0) / latencies.length,
+      failures,
+    };
   }
 
   async function status(): Promise<{ configVersion: string; envoyPid: number | null }> {
-    return (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { configVersion: string; envoyPid: number | null };
+    return (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as {
+      configVersion: string;
+      envoyPid: number | null;
+    };
   }
 
-  const checksAnswered = async () => authzChecksAnswered(await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text());
+  const checksAnswered = async () =>
+    authzChecksAnswered(await (await fetch(`http://127.0.0.1:${ports.admin}/metrics`)).text());
 
   /** Adds or removes the second CA: either way a new trust generation that the client still passes. */
   async function changeTrust(withOther: boolean): Promise<void> {
     const before = (await status()).configVersion;
     writeFileSync(join(dir, 'ca.pem'), withOther ? ca.certPem + otherCa.certPem : ca.certPem);
-    for (const deadline = Date.now() + 30_000; ; ) {
-      if ((await status()).configVersion !== before && (await fetch(`http://127.0.0.1:${ports.admin}/readyz`)).status === 200) return;
+    for (const deadline = Date.now() + 30_000; ;) {
+      if (
+        (await status()).configVersion !== before &&
+        (await fetch(`http://127.0.0.1:${ports.admin}/readyz`)).status === 200
+      )
+        return;
       if (Date.now() > deadline) throw new Error('the trust change did not apply');
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -117,9 +162,13 @@ await runBench(async (checks) => {
   /** The old connections went through ext_authz once each, the new ones not at all; no new connection is told to close. */
   function checkCycle(what: string, stale: boolean, connections: Connection[], authzChecks: number): number {
     const expected = stale ? connections.length : 0;
-    checks.expect(authzChecks === expected, `${what}: the ext_authz service answered ${authzChecks} checks for ${connections.length} ${stale ? 'old' : 'new'} connections (expected ${expected})`);
+    checks.expect(
+      authzChecks === expected,
+      `${what}: the ext_authz service answered ${authzChecks} checks for ${connections.length} ${stale ? 'old' : 'new'} connections (expected ${expected})`,
+    );
     const closing = connections.filter((x) => x.closing()).length;
-    if (!stale) checks.expect(closing === 0, `${what}: ${closing} of ${connections.length} new connections were told to close`);
+    if (!stale)
+      checks.expect(closing === 0, `${what}: ${closing} of ${connections.length} new connections were told to close`);
     return closing;
   }
 
@@ -128,10 +177,16 @@ await runBench(async (checks) => {
     edge = await startEdge(config, ports.admin, 'ignore', ['--drain-time-s', '3600']);
     const { envoyPid } = await status();
     if (envoyPid === null) throw new Error('the control plane reports no Envoy process');
-    console.log(`\none request on each of ${CONNECTIONS} connections made before a trust change (re-verified by ext_authz; the drain closes them gradually) vs made after it; ${CYCLES} cycles, alternating order`);
+    console.log(
+      `\none request on each of ${CONNECTIONS} connections made before a trust change (re-verified by ext_authz; the drain closes them gradually) vs made after it; ${CYCLES} cycles, alternating order`,
+    );
     const tickMicros = 1_000_000 / clockTicksPerSecond();
-    console.log(`(Envoy's CPU time comes in clock ticks of ${tickMicros} µs: ${(tickMicros / CONNECTIONS).toFixed(0)} µs per request at ${CONNECTIONS} connections is its resolution)`);
-    console.log('protocol  | stale rps | fresh rps | stale median / p99 ms | fresh median / p99 ms | Envoy CPU µs/request stale | fresh');
+    console.log(
+      `(Envoy's CPU time comes in clock ticks of ${tickMicros} µs: ${(tickMicros / CONNECTIONS).toFixed(0)} µs per request at ${CONNECTIONS} connections is its resolution)`,
+    );
+    console.log(
+      'protocol  | stale rps | fresh rps | stale median / p99 ms | fresh median / p99 ms | Envoy CPU µs/request stale | fresh',
+    );
     let toggle = false;
     for (const protocol of ['HTTP/2', 'HTTP/1.1'] as const) {
       const stale = { rps: [] as number[], median: [] as number[], p99: [] as number[], cpu: [] as number[] };
@@ -142,12 +197,24 @@ await runBench(async (checks) => {
         toggle = !toggle;
         await changeTrust(toggle);
         const now = await openMany(protocol);
-        const order: Array<[Connection[], typeof stale]> = i % 2 === 0 ? [[old, stale], [now, fresh]] : [[now, fresh], [old, stale]];
+        const order: Array<[Connection[], typeof stale]> =
+          i % 2 === 0
+            ? [
+                [old, stale],
+                [now, fresh],
+              ]
+            : [
+                [now, fresh],
+                [old, stale],
+              ];
         for (const [connections, into] of order) {
           const what = `${protocol}, cycle ${i + 1}, ${into === stale ? 'stale' : 'fresh'}`;
           const checks0 = await checksAnswered();
           const r = await oneRequestEach(connections, envoyPid);
-          if (r.failures.length > 0) checks.fail(`${what}: ${r.failures.length} of ${connections.length} requests failed (first: ${r.failures[0]})`);
+          if (r.failures.length > 0)
+            checks.fail(
+              `${what}: ${r.failures.length} of ${connections.length} requests failed (first: ${r.failures[0]})`,
+            );
           const closing = checkCycle(what, into === stale, connections, (await checksAnswered()) - checks0);
           if (into === stale) closingOld += closing;
           into.rps.push(r.rps);
@@ -158,8 +225,12 @@ await runBench(async (checks) => {
         for (const c of [...old, ...now]) c.close();
       }
       const f = (xs: number[]) => median(xs).toFixed(2);
-      console.log(`${protocol.padEnd(9)} | ${median(stale.rps).toFixed(0).padStart(9)} | ${median(fresh.rps).toFixed(0).padStart(9)} | ${`${f(stale.median)} / ${f(stale.p99)}`.padStart(21)} | ${`${f(fresh.median)} / ${f(fresh.p99)}`.padStart(21)} | ${median(stale.cpu).toFixed(0).padStart(26)} | ${median(fresh.cpu).toFixed(0)}`);
-      console.log(`          (old connections told to close right after their answer: ${closingOld} of ${CYCLES * CONNECTIONS})`);
+      console.log(
+        `${protocol.padEnd(9)} | ${median(stale.rps).toFixed(0).padStart(9)} | ${median(fresh.rps).toFixed(0).padStart(9)} | ${`${f(stale.median)} / ${f(stale.p99)}`.padStart(21)} | ${`${f(fresh.median)} / ${f(fresh.p99)}`.padStart(21)} | ${median(stale.cpu).toFixed(0).padStart(26)} | ${median(fresh.cpu).toFixed(0)}`,
+      );
+      console.log(
+        `          (old connections told to close right after their answer: ${closingOld} of ${CYCLES * CONNECTIONS})`,
+      );
     }
   } finally {
     await edge?.stop();

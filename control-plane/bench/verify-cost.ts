@@ -30,14 +30,21 @@ export async function verificationCost(): Promise<string[]> {
   const revoked = Array.from({ length: 1000 }, (_, i) => (0x100000 + i).toString(16));
   const crlPem = (await createCrl(root, revoked)) + (await createCrl(intermediate, revoked));
   const depth1: ClientTrust = { caPem: root.certPem, crlPem: '', maxVerifyDepth: 1, matchSubjectAltNames: [] };
-  const depth2Crl: ClientTrust = { caPem: root.certPem, crlPem, maxVerifyDepth: 2, matchSubjectAltNames: [{ type: 'email', regex: '.*@example\\.com' }] };
+  const depth2Crl: ClientTrust = {
+    caPem: root.certPem,
+    crlPem,
+    maxVerifyDepth: 2,
+    matchSubjectAltNames: [{ type: 'email', regex: '.*@example\\.com' }],
+  };
   const now = Date.now();
   const ok = (r: ReturnType<typeof verifyClientCertificate>) => {
     if (!r.ok) throw new Error(r.reason);
   };
 
   const lines: string[] = [];
-  lines.push(`verifyClientCertificate, no cache, leaf issued by the CA (depth 1): ${(await micros(2000, () => ok(verifyClientCertificate(direct.certPem, [], depth1, now)))).toFixed(1)} µs`);
+  lines.push(
+    `verifyClientCertificate, no cache, leaf issued by the CA (depth 1): ${(await micros(2000, () => ok(verifyClientCertificate(direct.certPem, [], depth1, now)))).toFixed(1)} µs`,
+  );
   lines.push(
     `verifyClientCertificate, no cache, leaf + intermediate, CRLs of 1000 entries, a SAN matcher (depth 2): ${(await micros(2000, () => ok(verifyClientCertificate(deep.certPem, [intermediate.certPem], depth2Crl, now)))).toFixed(1)} µs`,
   );
@@ -45,7 +52,10 @@ export async function verificationCost(): Promise<string[]> {
   const route = (trust: ClientTrust): AuthorizationRoute => ({
     name: 'r',
     audience: 'verify.bench.test',
-    policy: { allow: [{ operator: 'or', criteria: [{ kind: 'user', match: [{ op: 'starts_with', value: 'bench' }], at }], at }], deny: [] },
+    policy: {
+      allow: [{ operator: 'or', criteria: [{ kind: 'user', match: [{ op: 'starts_with', value: 'bench' }], at }], at }],
+      deny: [],
+    },
     passIdentityHeaders: false,
     claimsHeaders: [],
     clientCaRequired: true,
@@ -55,7 +65,9 @@ export async function verificationCost(): Promise<string[]> {
     attributes: {
       context_extensions: { route: 'r' },
       source: { certificate: encodeURIComponent(leaf) },
-      request: { http: { method: 'GET', path: '/', headers: chain ? { [PEER_HEADERS.chain]: encodeURIComponent(chain) } : {} } },
+      request: {
+        http: { method: 'GET', path: '/', headers: chain ? { [PEER_HEADERS.chain]: encodeURIComponent(chain) } : {} },
+      },
     },
   });
   for (const [what, trust, leaf, chain] of [
@@ -70,14 +82,24 @@ export async function verificationCost(): Promise<string[]> {
       if (r.status.code !== 0) throw new Error(r.denied_response?.body);
     });
     // A one-entry verification cache and two alternating clients: every check verifies again.
-    const cold = new AuthorizationService({ table: () => table, signer: () => undefined, log: createLogger(), verificationCacheSize: 1 });
-    const other = await issueClientCertificate(chain ? intermediate : root, { commonName: 'bench-other', email: 'bench@example.com' });
+    const cold = new AuthorizationService({
+      table: () => table,
+      signer: () => undefined,
+      log: createLogger(),
+      verificationCacheSize: 1,
+    });
+    const other = await issueClientCertificate(chain ? intermediate : root, {
+      commonName: 'bench-other',
+      email: 'bench@example.com',
+    });
     const requests = [request, checkOf(other.certPem, chain ? other.certPem + intermediate.certPem : undefined)];
     const uncached = await micros(2000, async (i) => {
       const r = await cold.check(requests[i % 2]!);
       if (r.status.code !== 0) throw new Error(r.denied_response?.body);
     });
-    lines.push(`check() in-process, ${what}: ${cached.toFixed(2)} µs with the verdict cached, ${uncached.toFixed(1)} µs verifying every time`);
+    lines.push(
+      `check() in-process, ${what}: ${cached.toFixed(2)} µs with the verdict cached, ${uncached.toFixed(1)} µs verifying every time`,
+    );
   }
   return lines;
 }
@@ -92,7 +114,10 @@ export async function inProcessCheckMicros(cert: { ca: string; cert?: string }, 
   const route: AuthorizationRoute = {
     name: 'r',
     audience: host,
-    policy: { allow: [{ operator: 'or', criteria: [{ kind: 'user', match: [{ op: 'starts_with', value: 'bench' }], at }], at }], deny: [] },
+    policy: {
+      allow: [{ operator: 'or', criteria: [{ kind: 'user', match: [{ op: 'starts_with', value: 'bench' }], at }], at }],
+      deny: [],
+    },
     passIdentityHeaders: false,
     claimsHeaders: [],
     clientCaRequired: true,
@@ -101,9 +126,16 @@ export async function inProcessCheckMicros(cert: { ca: string; cert?: string }, 
   };
   const table = new Map([[route.name, route]]);
   const service = new AuthorizationService({ table: () => table, signer: () => undefined, log: createLogger() });
-  const check = { attributes: { context_extensions: { route: route.name }, source: { certificate: encodeURIComponent(cert.cert ?? '') }, request: { http: { method: 'GET', path: '/extauthz/' } } } };
+  const check = {
+    attributes: {
+      context_extensions: { route: route.name },
+      source: { certificate: encodeURIComponent(cert.cert ?? '') },
+      request: { http: { method: 'GET', path: '/extauthz/' } },
+    },
+  };
   for (let i = 0; i < 1000; i++) await service.check(check);
-  if ((await service.check(check)).status.code !== 0) throw new Error('the in-process check is denied: the measurement would be of the wrong path');
+  if ((await service.check(check)).status.code !== 0)
+    throw new Error('the in-process check is denied: the measurement would be of the wrong path');
   const n = 100_000;
   const t0 = performance.now();
   for (let i = 0; i < n; i++) await service.check(check);

@@ -61,7 +61,8 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
   });
   const configPath = values.config ?? process.env['MTLS_EDGE_CONFIG'];
-  if (positionals.length > 0 && command !== 'certs') throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
+  if (positionals.length > 0 && command !== 'certs')
+    throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
   switch (values.help ? 'help' : command) {
     case 'run':
       return runCommand({
@@ -76,7 +77,13 @@ async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validateCommand(configPath);
     case 'certs':
-      return certsCommand(positionals, { dir: values.dir ?? 'certs', force: values.force ?? false, password: values.password, legacy: values.legacy ?? false, fleet: values.fleet });
+      return certsCommand(positionals, {
+        dir: values.dir ?? 'certs',
+        force: values.force ?? false,
+        password: values.password,
+        legacy: values.legacy ?? false,
+        fleet: values.fleet,
+      });
     case 'verify-app': {
       const [host = '127.0.0.1', port = '8000'] = (values.address ?? '127.0.0.1:8000').split(/:(?=\d+$)/);
       const server = await startVerifyApp(host, Number(port));

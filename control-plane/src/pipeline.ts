@@ -23,7 +23,13 @@ export function compile(config: Config, codec: ResourceCodec, options: ModelOpti
   return { ok: true, value: { model: model.value, resources, snapshot: buildSnapshot(resources, codec) } };
 }
 
-export function summarize(c: Compiled): { hosts: number; routes: number; filterChains: number; clusters: number; secrets: number } {
+export function summarize(c: Compiled): {
+  hosts: number;
+  routes: number;
+  filterChains: number;
+  clusters: number;
+  secrets: number;
+} {
   const hosts = c.model.classes.flatMap((k) => k.hosts);
   return {
     hosts: hosts.length,

@@ -41,7 +41,8 @@ function check(route: string, certificatePem: string, headers: Record<string, st
 
 /** The control channel's PKI for a test folder: the Check caller holds a valid Envoy certificate, so only the service's own checks stand between it and a JWT. */
 const channels = new Map<string, Promise<ControlChannelPki>>();
-const channel = (pki: TestPki) => channels.get(pki.dir) ?? channels.set(pki.dir, createControlChannelPki(pki.dir)).get(pki.dir)!;
+const channel = (pki: TestPki) =>
+  channels.get(pki.dir) ?? channels.set(pki.dir, createControlChannelPki(pki.dir)).get(pki.dir)!;
 const channelClient = async (pki: TestPki) => {
   const c = await channel(pki);
   return channelCredentials(c.ca.certPem, await c.node('not-envoy'));
@@ -50,7 +51,14 @@ const channelClient = async (pki: TestPki) => {
 const jwtOf = (r: CheckResponse) => r.ok_response?.headers.find((h) => h.header.key === ASSERTION)?.header.value;
 
 describe('ext_authz verifies the client certificate itself, whoever calls Check', () => {
-  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; client: CheckClient; route: string; jwks: JSONWebKeySet };
+  const ctx = {} as {
+    pki: TestPki;
+    up: TestUpstream;
+    edge: RunningEdge;
+    client: CheckClient;
+    route: string;
+    jwks: JSONWebKeySet;
+  };
   before(async () => {
     ctx.pki = await createTestPki();
     ctx.up = await startUpstream('app');
@@ -67,26 +75,45 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     await ctx.edge?.stop();
     await ctx.up?.close();
   });
-  const get = (who: ClientCert, extra: Partial<ClientRequest> = {}) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/hello', ...who, ...extra });
+  const get = (who: ClientCert, extra: Partial<ClientRequest> = {}) =>
+    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/hello', ...who, ...extra });
 
   it('a forged self-signed certificate claiming alice@example.com is denied, with no JWT', async () => {
     const forged = await selfSignedClient('alice', 'alice@example.com');
     const response = await ctx.client.check(check(ctx.route, forged));
     assert.equal(response.status.code, 7);
     assert.equal(response.ok_response, undefined);
-    assert.match(response.denied_response?.body ?? '', /^the client certificate is not valid for this route: it is not issued by a CA this route trusts/);
+    assert.match(
+      response.denied_response?.body ?? '',
+      /^the client certificate is not valid for this route: it is not issued by a CA this route trusts/,
+    );
     // Naming the real CA as issuer, or a CA of the same name, does not help.
     const namingCa = await selfSignedClient('alice', 'alice@example.com', 'Test CA A');
-    assert.match((await ctx.client.check(check(ctx.route, namingCa))).denied_response?.body ?? '', /does not verify with the key/);
+    assert.match(
+      (await ctx.client.check(check(ctx.route, namingCa))).denied_response?.body ?? '',
+      /does not verify with the key/,
+    );
     const lookAlike = await createRootCa({ commonName: 'Test CA A' });
     const mallory = await issueClientCertificate(lookAlike, { commonName: 'alice', email: 'alice@example.com' });
-    assert.equal((await ctx.client.check(check(ctx.route, mallory.certPem, { [CHAIN_HEADER]: encodeURIComponent(mallory.certPem + lookAlike.certPem) }))).status.code, 7);
+    assert.equal(
+      (
+        await ctx.client.check(
+          check(ctx.route, mallory.certPem, {
+            [CHAIN_HEADER]: encodeURIComponent(mallory.certPem + lookAlike.certPem),
+          }),
+        )
+      ).status.code,
+      7,
+    );
   });
 
   it('the genuine certificate is allowed, with a JWT that verifies against the edge JWKS', async () => {
     const response = await ctx.client.check(check(ctx.route, ctx.pki.clientA.cert));
     assert.equal(response.status.code, 0, response.denied_response?.body);
-    const { payload } = await jwtVerify(jwtOf(response)!, createLocalJWKSet(ctx.jwks), { issuer: HOSTS.y, audience: HOSTS.y });
+    const { payload } = await jwtVerify(jwtOf(response)!, createLocalJWKSet(ctx.jwks), {
+      issuer: HOSTS.y,
+      audience: HOSTS.y,
+    });
     assert.equal(payload.email, 'alice@example.com');
   });
 
@@ -96,9 +123,13 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
   });
 
   it('a leaf under an intermediate needs the chain: alone it is denied, with its chain allowed', async () => {
-    const [leaf, intermediate] = ctx.pki.clientAViaIntermediate.cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
+    const [leaf, intermediate] = ctx.pki.clientAViaIntermediate.cert.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
+    )!;
     assert.equal((await ctx.client.check(check(ctx.route, leaf!))).status.code, 7);
-    const response = await ctx.client.check(check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(leaf! + intermediate!) }));
+    const response = await ctx.client.check(
+      check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(leaf! + intermediate!) }),
+    );
     assert.equal(response.status.code, 0, response.denied_response?.body);
     assert.ok(jwtOf(response));
   });
@@ -111,22 +142,37 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     const seen = ctx.up.seen.at(-1)!.headers;
     assert.equal(seen[CHAIN_HEADER], undefined);
     assert.equal(seen['x-pomerium-claim-email'], 'carol@example.com');
-    const { payload } = await jwtVerify(String(seen[ASSERTION]), createLocalJWKSet(ctx.jwks), { issuer: HOSTS.y, audience: HOSTS.y });
+    const { payload } = await jwtVerify(String(seen[ASSERTION]), createLocalJWKSet(ctx.jwks), {
+      issuer: HOSTS.y,
+      audience: HOSTS.y,
+    });
     assert.equal(payload.email, 'carol@example.com');
     // And a client sending its own chain header cannot make a leaf chain to the CA that Envoy would not.
-    assert.equal((await get(ctx.pki.clientA, { headers: { [CHAIN_HEADER]: encodeURIComponent(ctx.pki.clientAViaIntermediate.cert) } })).status, 200);
+    assert.equal(
+      (
+        await get(ctx.pki.clientA, {
+          headers: { [CHAIN_HEADER]: encodeURIComponent(ctx.pki.clientAViaIntermediate.cert) },
+        })
+      ).status,
+      200,
+    );
   });
 
   it('through Envoy, an intermediate two levels down (depth 3) is refused by the handshake and never reaches ext_authz', async () => {
     const second = await createIntermediateCa(ctx.pki.intermediateA, { commonName: 'Test Intermediate A2' });
     const dan = await issueClientCertificate(second, { commonName: 'dan', email: 'dan@example.com' });
     const before = ctx.up.seen.length;
-    const res = await get({ cert: dan.chainPem, key: dan.keyPem }).catch((e: Error) => ({ status: 0, body: e.message }));
+    const res = await get({ cert: dan.chainPem, key: dan.keyPem }).catch((e: Error) => ({
+      status: 0,
+      body: e.message,
+    }));
     assert.notEqual(res.status, 200);
     assert.equal(ctx.up.seen.length, before);
     // The service, asked directly with the same chain, says the same.
     const [leaf] = dan.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
-    const response = await ctx.client.check(check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(dan.chainPem) }));
+    const response = await ctx.client.check(
+      check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(dan.chainPem) }),
+    );
     assert.match(response.denied_response?.body ?? '', /3 certificates above it, and this route allows 2/);
   });
 });
@@ -142,11 +188,20 @@ ${[
   ['/a', '    tls_downstream_client_ca_file: ca-a.pem\n    allow_any_authenticated_user: true'],
   ['/b', '    tls_downstream_client_ca_file: ca-b.pem\n    allow_any_authenticated_user: true'],
 ]
-  .map(([prefix, rest]) => `  - from: https://${HOSTS.z}\n    to: ${up.url}\n    prefix: ${prefix}\n${rest}\n    pass_identity_headers: true\n`)
+  .map(
+    ([prefix, rest]) =>
+      `  - from: https://${HOSTS.z}\n    to: ${up.url}\n    prefix: ${prefix}\n${rest}\n    pass_identity_headers: true\n`,
+  )
   .join('')}`;
 
 describe('a host whose routes trust different CAs: each ext_authz route verifies against its own CA, direct issuer only', () => {
-  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; client: CheckClient; keys: { a: string; b: string } };
+  const ctx = {} as {
+    pki: TestPki;
+    up: TestUpstream;
+    edge: RunningEdge;
+    client: CheckClient;
+    keys: { a: string; b: string };
+  };
   before(async () => {
     ctx.pki = await createTestPki();
     ctx.up = await startUpstream('app');
@@ -161,7 +216,8 @@ describe('a host whose routes trust different CAs: each ext_authz route verifies
     await ctx.edge?.stop();
     await ctx.up?.close();
   });
-  const get = (path: string, who: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, path, ...who });
+  const get = (path: string, who: ClientCert) =>
+    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, path, ...who });
   const email = () => ctx.up.seen.at(-1)!.headers['x-pomerium-claim-email'];
 
   it("through Envoy: each CA's client gets its identity on its own route only", async () => {
@@ -176,10 +232,16 @@ describe('a host whose routes trust different CAs: each ext_authz route verifies
 
   it("Check called directly: another CA's certificate, one under an intermediate (with its chain) or a forgery is no identity on CA A's route", async () => {
     const denied = async (key: string, cert: string, chain?: string) =>
-      (await ctx.client.check(check(key, cert, chain ? { [CHAIN_HEADER]: encodeURIComponent(chain) } : {}))).denied_response?.body ?? '';
+      (await ctx.client.check(check(key, cert, chain ? { [CHAIN_HEADER]: encodeURIComponent(chain) } : {})))
+        .denied_response?.body ?? '';
     assert.match(await denied(ctx.keys.a, ctx.pki.clientB.cert), /not issued by a CA this route trusts/);
-    const [leaf] = ctx.pki.clientAViaIntermediate.cert.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
-    assert.match(await denied(ctx.keys.a, leaf!, ctx.pki.clientAViaIntermediate.cert), /issued directly by one of its CAs/);
+    const [leaf] = ctx.pki.clientAViaIntermediate.cert.match(
+      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
+    )!;
+    assert.match(
+      await denied(ctx.keys.a, leaf!, ctx.pki.clientAViaIntermediate.cert),
+      /issued directly by one of its CAs/,
+    );
     const forged = await selfSignedClient('alice', 'alice@example.com', 'Test CA A');
     assert.match(await denied(ctx.keys.a, forged), /does not verify with the key/);
     const ok = await ctx.client.check(check(ctx.keys.b, ctx.pki.clientB.cert));

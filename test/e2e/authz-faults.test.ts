@@ -34,10 +34,12 @@ describe('policies without the control plane: Envoy-decided ones keep working, e
     child.kill(signal);
     await exited;
   };
-  const running = (child: ChildProcess | undefined) => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const running = (child: ChildProcess | undefined) =>
+    child !== undefined && child.exitCode === null && child.signalCode === null;
   /** Starts the control plane unless it runs, and waits until Envoy has its config again (/readyz). */
   const controlPlaneUp = async () => {
-    if (!running(controlPlane)) controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+    if (!running(controlPlane))
+      controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
@@ -88,12 +90,32 @@ routes:
     policy: { allow: { or: [ { user: alice } ] } }
 `,
     );
-    const tls = ['--xds-client-cert', envoyCert.certFile, '--xds-client-key', envoyCert.keyFile, '--xds-ca', channel.caFile];
-    const res = await runCli(['bootstrap', '--config', configPath, '--node-id', 'edge', '--envoy-admin-address', `127.0.0.1:${await freePort()}`, ...tls]);
+    const tls = [
+      '--xds-client-cert',
+      envoyCert.certFile,
+      '--xds-client-key',
+      envoyCert.keyFile,
+      '--xds-ca',
+      channel.caFile,
+    ];
+    const res = await runCli([
+      'bootstrap',
+      '--config',
+      configPath,
+      '--node-id',
+      'edge',
+      '--envoy-admin-address',
+      `127.0.0.1:${await freePort()}`,
+      ...tls,
+    ]);
     assert.equal(res.code, 0, res.stderr);
     const bootstrap = join(pki.dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, res.stdout);
-    envoy = spawn(requireEnvoy(), ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warning'], { stdio: 'ignore' });
+    envoy = spawn(
+      requireEnvoy(),
+      ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warning'],
+      { stdio: 'ignore' },
+    );
     await controlPlaneUp();
   });
   after(async () => {

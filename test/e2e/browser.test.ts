@@ -43,7 +43,15 @@ describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`'
     app = await startVerifyApp('127.0.0.1', 0);
     browser = await chromium.launch({
       executablePath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
   });
   after(async () => {
@@ -82,12 +90,14 @@ describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`'
     const origin = new URL(url).origin;
     const withCert = await browser.newContext({
       ignoreHTTPSErrors: true,
-      clientCertificates: [{ origin, pfxPath: join(dir, 'certs', 'alice@example.com-client.p12'), passphrase: 'changeit' }],
+      clientCertificates: [
+        { origin, pfxPath: join(dir, 'certs', 'alice@example.com-client.p12'), passphrase: 'changeit' },
+      ],
     });
     const page = await withCert.newPage();
     const res = await page.goto(url);
     assert.equal(res?.status(), 200);
-    assert.match(await page.textContent('h1') ?? '', /Hello, alice@example\.com/);
+    assert.match((await page.textContent('h1')) ?? '', /Hello, alice@example\.com/);
     assert.match(await page.content(), /CN=alice/);
     await page.screenshot({ path: join(ARTIFACTS, 'browser-with-certificate.png'), fullPage: true });
     await withCert.close();
@@ -96,7 +106,7 @@ describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`'
     const page2 = await without.newPage();
     const res2 = await page2.goto(url);
     assert.equal(res2?.status(), 495);
-    assert.match(await page2.textContent('h1') ?? '', /A valid client certificate is required/);
+    assert.match((await page2.textContent('h1')) ?? '', /A valid client certificate is required/);
     await page2.screenshot({ path: join(ARTIFACTS, 'browser-without-certificate-495.png'), fullPage: true });
     await without.close();
   });
@@ -105,15 +115,29 @@ describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`'
     const url = await edgeWith('reject_connection');
     const without = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await without.newPage();
-    const error = await page.goto(url).then(() => undefined, (e: Error) => e);
+    const error = await page.goto(url).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     assert.ok(error, 'the navigation fails');
-    assert.match(error.message, /ERR_(BAD_SSL_CLIENT_AUTH_CERT|SSL_PROTOCOL_ERROR|CONNECTION_CLOSED|SOCKET_NOT_CONNECTED|CONNECTION_RESET)/);
-    await page.screenshot({ path: join(ARTIFACTS, 'browser-without-certificate-handshake.png') }).catch(() => undefined);
+    assert.match(
+      error.message,
+      /ERR_(BAD_SSL_CLIENT_AUTH_CERT|SSL_PROTOCOL_ERROR|CONNECTION_CLOSED|SOCKET_NOT_CONNECTED|CONNECTION_RESET)/,
+    );
+    await page
+      .screenshot({ path: join(ARTIFACTS, 'browser-without-certificate-handshake.png') })
+      .catch(() => undefined);
     await without.close();
 
     const withCert = await browser.newContext({
       ignoreHTTPSErrors: true,
-      clientCertificates: [{ origin: new URL(url).origin, pfx: readFileSync(join(dir, 'certs', 'alice@example.com-client.p12')), passphrase: 'changeit' }],
+      clientCertificates: [
+        {
+          origin: new URL(url).origin,
+          pfx: readFileSync(join(dir, 'certs', 'alice@example.com-client.p12')),
+          passphrase: 'changeit',
+        },
+      ],
     });
     const page2 = await withCert.newPage();
     assert.equal((await page2.goto(url))?.status(), 200);

@@ -58,7 +58,8 @@ describe('mtls-edge certs: the guide without mkcert', () => {
     const client = await clientStep();
     assert.equal(client.code, 0, client.stderr);
     assert.match(client.stdout, /password "changeit"/);
-    for (const f of [`${ID}-client.pem`, `${ID}-client-key.pem`, `${ID}-client.p12`]) assert.ok(existsSync(join(dir, 'certs', f)), f);
+    for (const f of [`${ID}-client.pem`, `${ID}-client-key.pem`, `${ID}-client.p12`])
+      assert.ok(existsSync(join(dir, 'certs', f)), f);
     assert.equal(statSync(join(dir, 'certs', `${ID}-client.p12`)).mode & 0o777, 0o600);
   });
 
@@ -99,17 +100,51 @@ describe('mtls-edge certs: the guide without mkcert', () => {
     const pfx = readFileSync(join(dir, 'certs', `${ID}-client.p12`));
     const viaP12 = () =>
       new Promise<number>((resolve, reject) => {
-        const req = request({ host: '127.0.0.1', port: edge!.httpsPort, servername: HOST, headers: { host: HOST }, ca, pfx, passphrase: 'changeit', agent: false }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port: edge!.httpsPort,
+            servername: HOST,
+            headers: { host: HOST },
+            ca,
+            pfx,
+            passphrase: 'changeit',
+            agent: false,
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
     assert.equal(await viaP12(), 200);
     // curl (OpenSSL 3) takes the .p12 as it is, password and all. (Not spawnSync: the upstream lives in this process.)
-    const curlBinary = requireTool('curl', 'Install it: apt-get install curl (Debian/Ubuntu), dnf install curl, apk add curl, brew install curl.');
-    const curl = await execFileAsync(curlBinary, ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--resolve', `${HOST}:${edge.httpsPort}:127.0.0.1`, '--cacert', join(dir, 'certs', 'ca.pem'), '--cert-type', 'P12', '--cert', `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`, `https://${HOST}:${edge.httpsPort}/`], { encoding: 'utf8' });
+    const curlBinary = requireTool(
+      'curl',
+      'Install it: apt-get install curl (Debian/Ubuntu), dnf install curl, apk add curl, brew install curl.',
+    );
+    const curl = await execFileAsync(
+      curlBinary,
+      [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--resolve',
+        `${HOST}:${edge.httpsPort}:127.0.0.1`,
+        '--cacert',
+        join(dir, 'certs', 'ca.pem'),
+        '--cert-type',
+        'P12',
+        '--cert',
+        `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`,
+        `https://${HOST}:${edge.httpsPort}/`,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(curl.stdout, '200', curl.stderr);
 
     const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);
@@ -119,6 +154,9 @@ describe('mtls-edge certs: the guide without mkcert', () => {
     await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
     const cert = readFileSync(join(dir, 'certs', `${ID}-client.pem`), 'utf8');
     const key = readFileSync(join(dir, 'certs', `${ID}-client-key.pem`), 'utf8');
-    assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: HOST, ca, cert, key }), /CERTIFICATE_REVOKED/);
+    assert.match(
+      await expectHandshakeRefused({ port: edge.httpsPort, servername: HOST, ca, cert, key }),
+      /CERTIFICATE_REVOKED/,
+    );
   });
 });

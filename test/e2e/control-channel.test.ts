@@ -9,7 +9,12 @@ import * as grpc from '@grpc/grpc-js';
 import { issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
 import { CLI, requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
-import { channelCredentials, createControlChannelPki, type ChannelClient, type ControlChannelPki } from '../support/control-channel-pki.js';
+import {
+  channelCredentials,
+  createControlChannelPki,
+  type ChannelClient,
+  type ControlChannelPki,
+} from '../support/control-channel-pki.js';
 import { openAdsStream, tryAdsStream, tryCheck } from '../support/control-channel-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
@@ -82,12 +87,25 @@ routes:
     configPath = join(pki.dir, 'config.yaml');
     writeFileSync(configPath, config('/'));
     const tls = ['--xds-client-cert', edge1.certFile, '--xds-client-key', edge1.keyFile, '--xds-ca', channel.caFile];
-    const res = await runCli(['bootstrap', '--config', configPath, '--node-id', 'edge-1', '--envoy-admin-address', `127.0.0.1:${await freePort()}`, ...tls]);
+    const res = await runCli([
+      'bootstrap',
+      '--config',
+      configPath,
+      '--node-id',
+      'edge-1',
+      '--envoy-admin-address',
+      `127.0.0.1:${await freePort()}`,
+      ...tls,
+    ]);
     assert.equal(res.code, 0, res.stderr);
     const bootstrap = join(pki.dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, res.stdout);
     controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
-    envoy = spawn(requireEnvoy(), ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--drain-time-s', '1', '--log-level', 'warning'], { stdio: 'ignore' });
+    envoy = spawn(
+      requireEnvoy(),
+      ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--drain-time-s', '1', '--log-level', 'warning'],
+      { stdio: 'ignore' },
+    );
     await waitFor('Envoy edge-1 synced over mutual TLS', synced, 30_000);
   });
   after(async () => {
@@ -101,7 +119,10 @@ routes:
   });
 
   it('an Envoy with its certificate gets its config and ext_authz answers it (a signed identity reaches the upstream)', async () => {
-    assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/p' })).body, 'upstream c /p');
+    assert.equal(
+      (await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/p' })).body,
+      'upstream c /p',
+    );
     const before = upstream.seen.length;
     const res = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/id', ...pki.clientA });
     assert.equal(res.status, 200, res.body);
@@ -112,14 +133,19 @@ routes:
     const attackers: Array<[string, grpc.ChannelCredentials]> = [
       ['plaintext', grpc.credentials.createInsecure()],
       ['TLS without a client certificate', channelCredentials(channel.ca.certPem)],
-      ["a certificate from another CA naming the node", channelCredentials(channel.ca.certPem, channel.foreign)],
+      ['a certificate from another CA naming the node', channelCredentials(channel.ca.certPem, channel.foreign)],
       ['an expired certificate from the right CA', channelCredentials(channel.ca.certPem, channel.expired)],
     ];
     for (const [who, credentials] of attackers) {
       const ads = await tryAdsStream(target(), credentials, 'mtls-edge');
       assert.deepEqual(ads.responses, [], `${who}: nothing is served`);
       assert.equal(ads.error?.code, UNAVAILABLE, `${who}: the handshake fails (${JSON.stringify(ads.error)})`);
-      const check = await tryCheck(target(), credentials, { attributes: { source: { certificate: encodeURIComponent(pki.clientA.cert) }, context_extensions: { route: 'route-1' } } });
+      const check = await tryCheck(target(), credentials, {
+        attributes: {
+          source: { certificate: encodeURIComponent(pki.clientA.cert) },
+          context_extensions: { route: 'route-1' },
+        },
+      });
       assert.equal(check.response, undefined, `${who}: no Check answer`);
       assert.equal(check.error?.code, UNAVAILABLE, who);
     }
@@ -130,7 +156,10 @@ routes:
     const asOther = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-1');
     assert.deepEqual(asOther.responses, []);
     assert.equal(asOther.error?.code, PERMISSION_DENIED);
-    assert.match(asOther.error?.details ?? '', /node id "edge-1" is not the one the client certificate names node "edge-2"/);
+    assert.match(
+      asOther.error?.details ?? '',
+      /node id "edge-1" is not the one the client certificate names node "edge-2"/,
+    );
     const unlisted = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-2');
     assert.equal(unlisted.error?.code, PERMISSION_DENIED, 'edge-2 is not in xds_node_ids');
     const fleet = await channel.fleet('blue');
@@ -148,13 +177,26 @@ routes:
   });
 
   it('Check answers only a certificate that names a node this control plane serves', async () => {
-    const request = { attributes: { source: { certificate: encodeURIComponent(pki.clientA.cert) }, context_extensions: { route: 'no-such-route' } } };
-    const unlisted = await tryCheck(target(), channelCredentials(channel.ca.certPem, await channel.node('edge-2')), request);
+    const request = {
+      attributes: {
+        source: { certificate: encodeURIComponent(pki.clientA.cert) },
+        context_extensions: { route: 'no-such-route' },
+      },
+    };
+    const unlisted = await tryCheck(
+      target(),
+      channelCredentials(channel.ca.certPem, await channel.node('edge-2')),
+      request,
+    );
     assert.equal(unlisted.response, undefined);
     assert.equal(unlisted.error?.code, PERMISSION_DENIED, 'edge-2 is not in xds_node_ids');
     assert.match(unlisted.error?.details ?? '', /names no node this control plane serves/);
     const nameless = await issueClientCertificate(channel.ca, { commonName: 'edge-1', extendedKeyUsage: 'clientAuth' });
-    const noNode = await tryCheck(target(), channelCredentials(channel.ca.certPem, { cert: nameless.certPem, key: nameless.keyPem }), request);
+    const noNode = await tryCheck(
+      target(),
+      channelCredentials(channel.ca.certPem, { cert: nameless.certPem, key: nameless.keyPem }),
+      request,
+    );
     assert.equal(noNode.error?.code, PERMISSION_DENIED, 'a CN is not a node id');
     // The positive control: the same call with edge-1's certificate reaches the service (which denies the unknown route).
     const answered = await tryCheck(target(), channelCredentials(channel.ca.certPem, edge1), request);
@@ -165,10 +207,21 @@ routes:
   it('rotating the control channel certificate under load: no failed request, new handshakes get the new certificate', async () => {
     const seenCertificate = () =>
       new Promise<string>((resolve, reject) => {
-        const socket = connect({ host: '127.0.0.1', port: xdsPort, ca: channel.ca.certPem, cert: edge1.cert, key: edge1.key, servername: 'localhost', ALPNProtocols: ['h2'] }, () => {
-          resolve(createHash('sha256').update(socket.getPeerX509Certificate()!.raw).digest('hex'));
-          socket.destroy();
-        });
+        const socket = connect(
+          {
+            host: '127.0.0.1',
+            port: xdsPort,
+            ca: channel.ca.certPem,
+            cert: edge1.cert,
+            key: edge1.key,
+            servername: 'localhost',
+            ALPNProtocols: ['h2'],
+          },
+          () => {
+            resolve(createHash('sha256').update(socket.getPeerX509Certificate()!.raw).digest('hex'));
+            socket.destroy();
+          },
+        );
         socket.on('error', reject);
       });
     const before = await seenCertificate();
@@ -178,7 +231,13 @@ routes:
     const load = (async () => {
       while (loading) {
         try {
-          const r = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/load', ...pki.clientA });
+          const r = await httpsGet({
+            port: httpsPort,
+            servername: HOSTS.x,
+            ca: pki.caA,
+            path: '/load',
+            ...pki.clientA,
+          });
           if (r.status === 200) served++;
           else failures.push(`${r.status} ${r.body}`);
         } catch (e) {
@@ -194,10 +253,18 @@ routes:
     writeFileSync(`${channel.certFile}.new`, next.chainPem);
     renameSync(`${channel.keyFile}.new`, channel.keyFile);
     renameSync(`${channel.certFile}.new`, channel.certFile);
-    await waitFor('the new certificate applied', (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0);
+    await waitFor(
+      'the new certificate applied',
+      (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0,
+    );
     const after = await seenCertificate();
     assert.notEqual(after, before);
-    assert.equal(after, createHash('sha256').update(new (await import('node:crypto')).X509Certificate(next.certPem).raw).digest('hex'));
+    assert.equal(
+      after,
+      createHash('sha256')
+        .update(new (await import('node:crypto')).X509Certificate(next.certPem).raw)
+        .digest('hex'),
+    );
     // The channel still carries config: an edit reaches Envoy after the rotation.
     const version = (await status()).configVersion;
     prefix = uniquePath('/after-rotation');
@@ -208,7 +275,10 @@ routes:
     await load;
     assert.deepEqual(failures, []);
     assert.ok(served > 10, `requests were served during the rotation (${served})`);
-    assert.equal((await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: `${prefix}/x` })).status, 200);
+    assert.equal(
+      (await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: `${prefix}/x` })).status,
+      200,
+    );
     // A new connection of Envoy's own accepts the new certificate too: restart the control plane, and Envoy syncs again.
     const stopped = new Promise((r) => controlPlane.once('exit', r));
     controlPlane.kill('SIGTERM');
@@ -221,7 +291,11 @@ routes:
     const fleet = await channel.fleet('green');
     const credentials = channelCredentials(channel.ca.certPem, fleet);
     const { stream, first, ended } = openAdsStream(target(), credentials, 'fleet-member-1');
-    assert.equal((await first).type_url, 'type.googleapis.com/envoy.config.listener.v3.Listener', 'admitted while listed');
+    assert.equal(
+      (await first).type_url,
+      'type.googleapis.com/envoy.config.listener.v3.Listener',
+      'admitted while listed',
+    );
     const version = (await status()).configVersion;
     const listed = nodeIds;
     try {
@@ -234,13 +308,19 @@ routes:
       // (xds_node_ids is not part of what Envoy gets: the version stays, and edge-1 keeps its stream.)
       const after = await waitFor('edge-1 is still served', synced);
       assert.equal(after.configVersion, version);
-      assert.deepEqual(after.nodes.map((n) => n.node), ['edge-1']);
+      assert.deepEqual(
+        after.nodes.map((n) => n.node),
+        ['edge-1'],
+      );
     } finally {
       // The fleet member is listed again for the other tests, whatever the order.
       const lastApplied = (await status()).reload.lastApplied;
       nodeIds = listed;
       writeFileSync(configPath, config(prefix));
-      await waitFor('the node list restored', (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0);
+      await waitFor(
+        'the node list restored',
+        (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0,
+      );
     }
   });
 });
@@ -249,9 +329,15 @@ describe('--no-envoy without the control channel certificates', () => {
   it('does not start, and says which keys to set', async () => {
     const pki = await createTestPki();
     const file = join(pki.dir, 'plain.yaml');
-    writeFileSync(file, `admin_address: 127.0.0.1:${await freePort()}\nxds_address: 127.0.0.1:${await freePort()}\ncertificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`);
+    writeFileSync(
+      file,
+      `admin_address: 127.0.0.1:${await freePort()}\nxds_address: 127.0.0.1:${await freePort()}\ncertificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
+    );
     const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
     assert.equal(res.code, 1);
-    assert.match(res.stderr, /--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: set xds_certificate_file, xds_certificate_key_file and xds_client_ca_file/);
+    assert.match(
+      res.stderr,
+      /--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: set xds_certificate_file, xds_certificate_key_file and xds_client_ca_file/,
+    );
   });
 });

@@ -5,7 +5,12 @@ import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } fro
 import { claimHeaderName, JWT_CLAIMS } from '../../control-plane/src/config/resolve.js';
 import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
-import { assertOnlyEdgeValues, forgeableHeaderNames, forgedHeaders, receivedValues } from '../support/forged-headers.js';
+import {
+  assertOnlyEdgeValues,
+  forgeableHeaderNames,
+  forgedHeaders,
+  receivedValues,
+} from '../support/forged-headers.js';
 import { SENDERS, type Protocol, type SendOutcome } from '../support/header-clients.js';
 import { httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
@@ -13,14 +18,23 @@ import { startUpstream, type SeenRequest, type TestUpstream } from '../support/u
 
 const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n';
 /** jwt_claims_headers names outside x-pomerium-*: only the edge may set them too. */
-const CUSTOM_CLAIM_HEADERS: Array<[string, string]> = [['X-User-Email', 'email'], ['X-Cert-Fingerprint', 'fingerprint']];
-const SET_HEADERS: Array<[string, string]> = [['X-Client-Fingerprint', '${pomerium.client_cert_fingerprint}'], ['X-Client-Note', 'set by the edge']];
+const CUSTOM_CLAIM_HEADERS: Array<[string, string]> = [
+  ['X-User-Email', 'email'],
+  ['X-Cert-Fingerprint', 'fingerprint'],
+];
+const SET_HEADERS: Array<[string, string]> = [
+  ['X-Client-Fingerprint', '${pomerium.client_cert_fingerprint}'],
+  ['X-Client-Note', 'set by the edge'],
+];
 const KINDS = ['public', 'rbac', 'ext-authz', 'identity', 'set-headers'] as const;
 type Kind = (typeof KINDS)[number];
 const PROTOCOLS: Protocol[] = ['HTTP/1.1', 'HTTP/2'];
 
 const fingerprintOf = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-const spkiHashOf = (pem: string) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+const spkiHashOf = (pem: string) =>
+  createHash('sha256')
+    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 
 /**
  * Two edges: `named-claims` gives jwt_claims_headers as a map (every X-Pomerium-Claim-* name and names of its
@@ -36,10 +50,20 @@ function claimHeadersOf(variant: Variant, added: Array<[string, string]> = []): 
   return variant === 'named-claims' ? [...pomerium, ...CUSTOM_CLAIM_HEADERS, ...added] : pomerium;
 }
 
-function configYaml(variant: Variant, up: TestUpstream, allowedSpki: string, added: Array<[string, string]> = []): string {
+function configYaml(
+  variant: Variant,
+  up: TestUpstream,
+  allowedSpki: string,
+  added: Array<[string, string]> = [],
+): string {
   const claims =
-    variant === 'named-claims' ? `jwt_claims_headers:\n${claimHeadersOf(variant, added).map(([h, c]) => `  ${h}: ${c}\n`).join('')}` : `jwt_claims_headers: ${JWT_CLAIMS.join(',')}\nforward_client_cert: [subject, uri, dns]\n`;
-  const route = (kind: Kind, rest: string) => `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: /${kind}/\n${rest}`;
+    variant === 'named-claims'
+      ? `jwt_claims_headers:\n${claimHeadersOf(variant, added)
+          .map(([h, c]) => `  ${h}: ${c}\n`)
+          .join('')}`
+      : `jwt_claims_headers: ${JWT_CLAIMS.join(',')}\nforward_client_cert: [subject, uri, dns]\n`;
+  const route = (kind: Kind, rest: string) =>
+    `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: /${kind}/\n${rest}`;
   const allow = (criterion: string) => `    policy:\n      - allow:\n          or:\n            - ${criterion}\n`;
   return (
     `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\n${claims}routes:\n` +
@@ -47,7 +71,10 @@ function configYaml(variant: Variant, up: TestUpstream, allowedSpki: string, add
     route('rbac', allow('email: { ends_with: "@example.com" }')) +
     route('ext-authz', allow(`client_certificate: { spki_hash: "${allowedSpki}" }`)) +
     route('identity', '    allow_any_authenticated_user: true\n    pass_identity_headers: true\n') +
-    route('set-headers', `    allow_any_authenticated_user: true\n    set_request_headers:\n${SET_HEADERS.map(([h, v]) => `      ${h}: "${v}"\n`).join('')}`)
+    route(
+      'set-headers',
+      `    allow_any_authenticated_user: true\n    set_request_headers:\n${SET_HEADERS.map(([h, v]) => `      ${h}: "${v}"\n`).join('')}`,
+    )
   );
 }
 
@@ -77,13 +104,26 @@ function suite(variant: Variant): void {
     before(async () => {
       ctx.pki = await createTestPki();
       const ca = ctx.pki.caAuthority;
-      const a = await issueClientCertificate(ca, { commonName: 'alice', email: 'alice@example.com', moreEmails: ['a.l@example.com'], dnsNames: ['laptop.corp.example'], uris: ['spiffe://corp.example/alice'], userPrincipalNames: ['alice@corp.example'] });
+      const a = await issueClientCertificate(ca, {
+        commonName: 'alice',
+        email: 'alice@example.com',
+        moreEmails: ['a.l@example.com'],
+        dnsNames: ['laptop.corp.example'],
+        uris: ['spiffe://corp.example/alice'],
+        userPrincipalNames: ['alice@corp.example'],
+      });
       const d = await issueClientCertificate(ca, { commonName: 'dan' });
       ctx.alice = { cert: a.certPem, key: a.keyPem };
       ctx.dan = { cert: d.certPem, key: d.keyPem };
       ctx.up = await startUpstream('app');
       ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert)) });
-      const jwks = await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/.well-known/pomerium/jwks.json', ...ctx.alice });
+      const jwks = await httpsGet({
+        port: ctx.edge.httpsPort,
+        servername: HOSTS.x,
+        ca: ctx.pki.caA,
+        path: '/.well-known/pomerium/jwks.json',
+        ...ctx.alice,
+      });
       assert.equal(jwks.status, 200);
       ctx.jwks = JSON.parse(jwks.body) as JSONWebKeySet;
     });
@@ -93,18 +133,37 @@ function suite(variant: Variant): void {
     });
 
     const claimHeaders = () => claimHeadersOf(variant, ctx.added);
-    const namesFor = (kind: Kind) => forgeableHeaderNames(claimHeaders().map(([h]) => h), kind === 'set-headers' ? SET_HEADERS.map(([h]) => h) : []);
+    const namesFor = (kind: Kind) =>
+      forgeableHeaderNames(
+        claimHeaders().map(([h]) => h),
+        kind === 'set-headers' ? SET_HEADERS.map(([h]) => h) : [],
+      );
 
     /** Sends every forgeable header twice, in two cases, on a path of its own; returns the answer and what reached the upstream. */
-    const forge = async (kind: Kind, protocol: Protocol, who: ClientCert | undefined): Promise<{ res: SendOutcome; seen?: SeenRequest }> => {
+    const forge = async (
+      kind: Kind,
+      protocol: Protocol,
+      who: ClientCert | undefined,
+    ): Promise<{ res: SendOutcome; seen?: SeenRequest }> => {
       const path = `/${kind}/${protocol === 'HTTP/2' ? 'h2' : 'h1'}-${++ctx.requests}`;
-      const res = await SENDERS[protocol]({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...who, path, headers: forgedHeaders(namesFor(kind)) });
+      const res = await SENDERS[protocol]({
+        port: ctx.edge.httpsPort,
+        servername: HOSTS.x,
+        ca: ctx.pki.caA,
+        ...who,
+        path,
+        headers: forgedHeaders(namesFor(kind)),
+      });
       return { res, seen: ctx.up.seen.find((s) => s.url === path) };
     };
 
     const served = async (kind: Kind, protocol: Protocol, who: ClientCert | undefined): Promise<SeenRequest> => {
       const { res, seen } = await forge(kind, protocol, who);
-      assert.deepEqual('status' in res ? res.status : res, 200, `${kind} over ${protocol}: ${JSON.stringify(res).slice(0, 300)}`);
+      assert.deepEqual(
+        'status' in res ? res.status : res,
+        200,
+        `${kind} over ${protocol}: ${JSON.stringify(res).slice(0, 300)}`,
+      );
       assert.ok(seen, `${kind} over ${protocol}: the request did not reach the upstream`);
       return seen;
     };
@@ -124,7 +183,10 @@ function suite(variant: Variant): void {
     const checkAssertion = async (seen: SeenRequest, who: ClientCert): Promise<JWTPayload> => {
       const jwts = receivedValues(seen, 'x-pomerium-jwt-assertion');
       assert.equal(jwts.length, 1, `one x-pomerium-jwt-assertion: ${JSON.stringify(jwts)}`);
-      const { payload } = await jwtVerify(jwts[0]!, createLocalJWKSet(ctx.jwks), { issuer: HOSTS.x, audience: HOSTS.x });
+      const { payload } = await jwtVerify(jwts[0]!, createLocalJWKSet(ctx.jwks), {
+        issuer: HOSTS.x,
+        audience: HOSTS.x,
+      });
       assert.equal(payload['fingerprint'], fingerprintOf(who.cert));
       return payload;
     };
@@ -153,7 +215,8 @@ function suite(variant: Variant): void {
 
     for (const kind of KINDS) {
       for (const protocol of PROTOCOLS) {
-        it(`${kind} route over ${protocol}: forged copies (mixed case, twice) are gone; the edge's own headers arrive once`, () => checkRoute(kind, protocol));
+        it(`${kind} route over ${protocol}: forged copies (mixed case, twice) are gone; the edge's own headers arrive once`, () =>
+          checkRoute(kind, protocol));
       }
     }
 
@@ -178,14 +241,27 @@ function suite(variant: Variant): void {
 
       it(`over ${protocol}, a claim header spelt with underscores (read as dashes by some upstreams) is refused`, async () => {
         const path = `/public/underscore-${++ctx.requests}`;
-        const res = await SENDERS[protocol]({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...ctx.alice, path, headers: [['X_Pomerium_Claim_Email', 'forged-by-client@example.com']] });
+        const res = await SENDERS[protocol]({
+          port: ctx.edge.httpsPort,
+          servername: HOSTS.x,
+          ca: ctx.pki.caA,
+          ...ctx.alice,
+          path,
+          headers: [['X_Pomerium_Claim_Email', 'forged-by-client@example.com']],
+        });
         assert.ok('error' in res || res.status === 400, JSON.stringify(res).slice(0, 300));
-        assert.equal(ctx.up.seen.find((s) => s.url === path), undefined);
+        assert.equal(
+          ctx.up.seen.find((s) => s.url === path),
+          undefined,
+        );
       });
     }
 
     it('the RBAC route is decided by Envoy, the ext_authz and identity routes by the ext_authz service', async () => {
-      const checks = async () => Object.entries(await ctx.edge.envoyStats('http.')).filter(([k]) => /\.ext_authz\.(ok|denied)$/.test(k)).reduce((n, [, v]) => n + v, 0);
+      const checks = async () =>
+        Object.entries(await ctx.edge.envoyStats('http.'))
+          .filter(([k]) => /\.ext_authz\.(ok|denied)$/.test(k))
+          .reduce((n, [, v]) => n + v, 0);
       const counts: Partial<Record<Kind, number>> = {};
       for (const kind of ['rbac', 'ext-authz', 'identity'] as const) {
         const before = await checks();
@@ -198,13 +274,23 @@ function suite(variant: Variant): void {
     if (variant === 'named-claims') {
       it('a claim header name added by a hot reload is stripped on every kind of route once Envoy has the new listener', async () => {
         const listener = async () => ctx.edge.envoyStats('listener_manager.');
-        const [version, updated] = [(await ctx.edge.status()).configVersion, (await listener())['listener_manager.listener_in_place_updated'] ?? 0];
+        const [version, updated] = [
+          (await ctx.edge.status()).configVersion,
+          (await listener())['listener_manager.listener_in_place_updated'] ?? 0,
+        ];
         ctx.added = [['X-Added-Later', 'common_name']];
         ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
         await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
         // The strip list lives in the listener's filter chains: wait until Envoy serves new connections with the new ones.
         const deadline = Date.now() + 10_000;
-        for (let stats = await listener(); !(stats['listener_manager.listener_in_place_updated']! > updated && stats['listener_manager.total_listeners_warming'] === 0); stats = await listener()) {
+        for (
+          let stats = await listener();
+          !(
+            stats['listener_manager.listener_in_place_updated']! > updated &&
+            stats['listener_manager.total_listeners_warming'] === 0
+          );
+          stats = await listener()
+        ) {
           assert.ok(Date.now() < deadline, `Envoy did not update the listener in place: ${JSON.stringify(stats)}`);
           await new Promise((r) => setTimeout(r, 50));
         }

@@ -32,7 +32,13 @@ routes:
     await upstream?.close();
   });
 
-  const get = (extra: { cert?: string; key?: string } = {}) => ({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/hello', ...extra });
+  const get = (extra: { cert?: string; key?: string } = {}) => ({
+    port: edge.httpsPort,
+    servername: HOSTS.x,
+    ca: pki.caA,
+    path: '/hello',
+    ...extra,
+  });
 
   // Each test counts only its own requests at the upstream, so that it passes alone and in any order.
   const refusedBeforeUpstream = async (client: { cert?: string; key?: string }, alert: RegExp) => {
@@ -48,11 +54,14 @@ routes:
     assert.equal(seen.count(), 1);
   };
 
-  it('refuses a client without a certificate, before the upstream', () => refusedBeforeUpstream({}, /CERTIFICATE_REQUIRED/));
+  it('refuses a client without a certificate, before the upstream', () =>
+    refusedBeforeUpstream({}, /CERTIFICATE_REQUIRED/));
 
-  it('refuses a certificate from another CA, before the upstream', () => refusedBeforeUpstream(pki.clientB, /UNKNOWN_CA/));
+  it('refuses a certificate from another CA, before the upstream', () =>
+    refusedBeforeUpstream(pki.clientB, /UNKNOWN_CA/));
 
-  it('refuses an expired certificate from the right CA, before the upstream', () => refusedBeforeUpstream(pki.expiredA, /CERTIFICATE_EXPIRED/));
+  it('refuses an expired certificate from the right CA, before the upstream', () =>
+    refusedBeforeUpstream(pki.expiredA, /CERTIFICATE_EXPIRED/));
 
   it('serves a certificate issued directly by the CA', () => served(pki.clientA));
 

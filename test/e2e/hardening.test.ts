@@ -21,7 +21,8 @@ describe('edge hardening', () => {
     await edge?.stop();
     await up?.close();
   });
-  const get = (path: string, extra: Record<string, unknown> = {}) => httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...extra });
+  const get = (path: string, extra: Record<string, unknown> = {}) =>
+    httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...extra });
 
   it("the edge's own /.mtls-edge/healthz answers without a client certificate; everything else asks for one", async () => {
     assert.deepEqual(await get('/.mtls-edge/healthz'), { status: 200, body: 'ok\n' });
@@ -33,7 +34,7 @@ describe('edge hardening', () => {
     assert.equal(res.status, 400);
   });
 
-  it('private keys appear nowhere: not in /status, not in the logs, redacted in Envoy\'s config dump', async () => {
+  it("private keys appear nowhere: not in /status, not in the logs, redacted in Envoy's config dump", async () => {
     const status = await (await fetch(`${edge.adminUrl}/status`)).text();
     assert.doesNotMatch(status, /PRIVATE KEY/);
     assert.doesNotMatch(edge.output(), /PRIVATE KEY/);

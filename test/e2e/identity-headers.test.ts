@@ -31,7 +31,10 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
   const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; guideUser: ClientCert };
   before(async () => {
     ctx.pki = await createTestPki();
-    const c = await issueClientCertificate(ctx.pki.caAuthority, { commonName: 'yourUsername', email: 'yourUsername@localhost.pomerium.io' });
+    const c = await issueClientCertificate(ctx.pki.caAuthority, {
+      commonName: 'yourUsername',
+      email: 'yourUsername@localhost.pomerium.io',
+    });
     ctx.guideUser = { cert: c.certPem, key: c.keyPem };
     ctx.up = await startUpstream('app');
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: configYaml(ctx.up) });
@@ -61,7 +64,14 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
 
   it('alice@example.com is allowed; the upstream gets her identity headers and a JWT that verifies against the JWKS', async () => {
     const path = uniquePath('/hello');
-    const res = await get(HOSTS.y, ctx.pki.clientA, { path, headers: { 'x-pomerium-jwt-assertion': 'forged', 'x-pomerium-claim-email': 'ceo@example.com', 'x-mtls-edge-peer-fingerprint': 'forged' } });
+    const res = await get(HOSTS.y, ctx.pki.clientA, {
+      path,
+      headers: {
+        'x-pomerium-jwt-assertion': 'forged',
+        'x-pomerium-claim-email': 'ceo@example.com',
+        'x-mtls-edge-peer-fingerprint': 'forged',
+      },
+    });
     assert.deepEqual(res, { status: 200, body: `upstream app ${path}` });
     const seen = onlyRequestFor(ctx.up, path).headers;
     assert.equal(seen['x-pomerium-claim-email'], 'alice@example.com');
@@ -106,7 +116,10 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
       assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
       const path = uniquePath('/hello');
       assert.equal((await get(HOSTS.y, ctx.guideUser, { path })).status, 200);
-      assert.equal(onlyRequestFor(ctx.up, path).headers['x-pomerium-claim-email'], 'yourUsername@localhost.pomerium.io');
+      assert.equal(
+        onlyRequestFor(ctx.up, path).headers['x-pomerium-claim-email'],
+        'yourUsername@localhost.pomerium.io',
+      );
     } finally {
       await apply(configYaml(ctx.up));
     }
@@ -117,12 +130,24 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
       // The last good policy: another domain than the first config's, so that it shows which one decides.
       await apply(configYaml(ctx.up, 'localhost.pomerium.io'));
       const failures = (await ctx.edge.status()).reload.failures;
-      ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io').replace('- domain:\n                is: localhost.pomerium.io', '- groups:\n                has: admins'));
+      ctx.edge.writeConfig(
+        configYaml(ctx.up, 'localhost.pomerium.io').replace(
+          '- domain:\n                is: localhost.pomerium.io',
+          '- groups:\n                has: admins',
+        ),
+      );
       const s = await ctx.edge.waitForStatus((x) => x.reload.failures > failures);
       const error = s.reload.errors[0]!;
       assert.match(error.key, /^routes\[0\]\.policy\[0\]\.allow\.or\[0\]\.groups$/);
       // The config file starts with four address lines the harness adds.
-      assert.equal(error.line, 4 + configYaml(ctx.up).split('\n').findIndex((l) => l.includes('- domain:')) + 1);
+      assert.equal(
+        error.line,
+        4 +
+          configYaml(ctx.up)
+            .split('\n')
+            .findIndex((l) => l.includes('- domain:')) +
+          1,
+      );
       assert.match(error.message, /identity provider/);
       assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
       assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
@@ -141,7 +166,11 @@ describe('signing_key from the config: the JWKS and the JWT use it', () => {
     ctx.publicJwk = publicKey.export({ format: 'jwk' }) as { x: string; y: string };
     const b64 = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string).toString('base64');
     ctx.up = await startUpstream('app');
-    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: `${SERVER}client_ca_file: ca-a.pem\nroutes:\n${guideRoute(ctx.up)}`, env: { SIGNING_KEY: b64 } });
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml: `${SERVER}client_ca_file: ca-a.pem\nroutes:\n${guideRoute(ctx.up)}`,
+      env: { SIGNING_KEY: b64 },
+    });
   });
   after(async () => {
     await ctx.edge?.stop();
@@ -149,14 +178,24 @@ describe('signing_key from the config: the JWKS and the JWT use it', () => {
   });
 
   it('SIGNING_KEY (env) is the key in the JWKS, and no key is generated on disk', async () => {
-    const res = await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/.well-known/pomerium/jwks.json', ...ctx.pki.clientA });
+    const res = await httpsGet({
+      port: ctx.edge.httpsPort,
+      servername: HOSTS.y,
+      ca: ctx.pki.caA,
+      path: '/.well-known/pomerium/jwks.json',
+      ...ctx.pki.clientA,
+    });
     const jwks = JSON.parse(res.body) as { keys: Array<{ x: string; y: string }> };
     assert.equal(jwks.keys.length, 1);
     assert.equal(jwks.keys[0]!.x, ctx.publicJwk.x);
     assert.equal(jwks.keys[0]!.y, ctx.publicJwk.y);
     assert.ok(!existsSync(join(ctx.pki.dir, '.mtls-edge', 'signing-key.pem')));
     const path = uniquePath('/signed');
-    assert.equal((await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path, ...ctx.pki.clientA })).status, 200);
+    assert.equal(
+      (await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path, ...ctx.pki.clientA }))
+        .status,
+      200,
+    );
     const jwt = String(onlyRequestFor(ctx.up, path).headers['x-pomerium-jwt-assertion']);
     await jwtVerify(jwt, createLocalJWKSet(jwks as unknown as JSONWebKeySet));
   });

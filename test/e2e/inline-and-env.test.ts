@@ -37,7 +37,12 @@ routes:
     await edge?.stop();
     await upstream?.close();
   });
-  const req = (host: string, client?: { cert: string; key: string }) => ({ port: edge.httpsPort, servername: host, ca: pki.caA, ...client });
+  const req = (host: string, client?: { cert: string; key: string }) => ({
+    port: edge.httpsPort,
+    servername: host,
+    ca: pki.caA,
+    ...client,
+  });
 
   it('the global CA (base64) admits CA A on X and refuses CA B', async () => {
     assert.equal((await httpsGet(req(HOSTS.x, pki.clientA))).status, 200);
@@ -84,6 +89,9 @@ routes:
     assert.deepEqual(res, { status: 200, body: 'upstream u /' });
   });
   it('refuses CA B, which only the file named', async () => {
-    assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientB }), /UNKNOWN_CA/);
+    assert.match(
+      await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientB }),
+      /UNKNOWN_CA/,
+    );
   });
 });

@@ -28,10 +28,16 @@ let ready: Promise<void> | undefined;
 const setUp = () =>
   (ready ??= (async () => {
     shared.pki = await createTestPki();
-    const revoked = await issueClientCertificate(shared.pki.intermediateA, { commonName: 'revoked', email: 'revoked@example.com' });
+    const revoked = await issueClientCertificate(shared.pki.intermediateA, {
+      commonName: 'revoked',
+      email: 'revoked@example.com',
+    });
     shared.revoked = { cert: revoked.chainPem, key: revoked.keyPem, chain: revoked.chainPem };
     shared.good = shared.pki.clientAViaIntermediate;
-    writeFileSync(join(shared.pki.dir, 'intermediate-crl.pem'), await createCrl(shared.pki.intermediateA, [revoked.serialHex]));
+    writeFileSync(
+      join(shared.pki.dir, 'intermediate-crl.pem'),
+      await createCrl(shared.pki.intermediateA, [revoked.serialHex]),
+    );
   })());
 after(() => {
   if (shared.pki) rmSync(shared.pki.dir, { recursive: true, force: true });
@@ -52,7 +58,13 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
       await edge?.stop();
       await up?.close();
     });
-    const request = (path: string, c: ClientCert): ClientRequest => ({ port: edge.httpsPort, servername: HOSTS.x, ca: shared.pki.caA, path, ...c });
+    const request = (path: string, c: ClientCert): ClientRequest => ({
+      port: edge.httpsPort,
+      servername: HOSTS.x,
+      ca: shared.pki.caA,
+      path,
+      ...c,
+    });
 
     it(`a certificate the intermediate revoked is refused (${enforcement === 'reject_connection' ? 'at the handshake' : '495'}), before the upstream`, async () => {
       const seen = up.seen.length;
@@ -73,9 +85,17 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
     it('the ext_authz trust the control plane builds from this config has the CRL too: given the chain as Envoy forwards it (leaf, intermediate), it refuses the revoked one', () => {
       const [route] = extAuthzRoutes(edge, HOSTS.x);
       assert.ok(route?.clientTrust, 'the route has a trust');
-      const verdict = verifyClientCertificate(shared.revoked.chain, [shared.revoked.chain], route.clientTrust, Date.now());
+      const verdict = verifyClientCertificate(
+        shared.revoked.chain,
+        [shared.revoked.chain],
+        route.clientTrust,
+        Date.now(),
+      );
       assert.match(verdict.ok ? 'accepted' : verdict.reason, /it is revoked/);
-      assert.equal(verifyClientCertificate(shared.good.cert, [shared.good.cert], route.clientTrust, Date.now()).ok, true);
+      assert.equal(
+        verifyClientCertificate(shared.good.cert, [shared.good.cert], route.clientTrust, Date.now()).ok,
+        true,
+      );
     });
 
     it('a certificate issued directly by the root finds no CRL for its issuer and is refused (only_verify_leaf_cert_crl: expected)', async () => {
@@ -104,7 +124,10 @@ describe("an intermediate's CRL revokes a certificate in use: its open connectio
     mkdirSync(dir);
     await writeCrl();
     up = await startUpstream('u');
-    const yaml = configYaml('policy_with_default_deny', up.url).replace('crl_file: ../intermediate-crl.pem', 'crl_file: intermediate-crl.pem');
+    const yaml = configYaml('policy_with_default_deny', up.url).replace(
+      'crl_file: ../intermediate-crl.pem',
+      'crl_file: intermediate-crl.pem',
+    );
     edge = await startEdge({ dir, yaml, drainTimeSeconds: 60 });
   });
   after(async () => {
@@ -113,10 +136,12 @@ describe("an intermediate's CRL revokes a certificate in use: its open connectio
   });
 
   it('the revoked client gets 495 on its open connection; another client of the intermediate is still served', async (t) => {
-    const issue = (name: string) => issueClientCertificate(shared.pki.intermediateA, { commonName: name, email: `${name}@example.com` });
+    const issue = (name: string) =>
+      issueClientCertificate(shared.pki.intermediateA, { commonName: name, email: `${name}@example.com` });
     const [rex, kim] = [await issue('rex'), await issue('kim')];
     await acrossTheChange({
-      connect: (protocol, client) => openConnection[protocol]({ port: edge.httpsPort, servername: HOSTS.x, ca: shared.pki.caA, ...client }),
+      connect: (protocol, client) =>
+        openConnection[protocol]({ port: edge.httpsPort, servername: HOSTS.x, ca: shared.pki.caA, ...client }),
       change: async () => {
         const { configVersion } = await edge.status();
         revoked.push(rex.serialHex);

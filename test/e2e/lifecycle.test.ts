@@ -73,7 +73,10 @@ describe('mtls-edge run: admin endpoints and a clean stop', () => {
   });
 
   it("Envoy's listener really serves: the public route answers through it", async () => {
-    assert.deepEqual(await httpsGet({ port: edge.httpsPort, servername: HOSTS.z, ca: pki.caA }), { status: 200, body: 'upstream z /' });
+    assert.deepEqual(await httpsGet({ port: edge.httpsPort, servername: HOSTS.z, ca: pki.caA }), {
+      status: 200,
+      body: 'upstream z /',
+    });
   });
 });
 
@@ -100,7 +103,10 @@ it('exits with an error instead of hanging when a port it needs is taken', async
   const taken = (blocker.address() as AddressInfo).port;
   const channel = await createControlChannelPki(pki.dir);
   const file = join(pki.dir, 'taken.yaml');
-  writeFileSync(file, `admin_address: 127.0.0.1:${taken}\nxds_address: 127.0.0.1:${await freePort()}\n${channel.yaml}certificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`);
+  writeFileSync(
+    file,
+    `admin_address: 127.0.0.1:${taken}\nxds_address: 127.0.0.1:${await freePort()}\n${channel.yaml}certificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
+  );
   try {
     const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
     assert.notEqual(res.code, 0);

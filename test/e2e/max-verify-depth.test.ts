@@ -30,7 +30,13 @@ describe('max_verify_depth 1 (reject_connection, no CRL): only certificates issu
     await edge?.stop();
     await up?.close();
   });
-  const request = (c: { cert: string; key: string }) => ({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/p', ...c });
+  const request = (c: { cert: string; key: string }) => ({
+    port: edge.httpsPort,
+    servername: HOSTS.x,
+    ca: pki.caA,
+    path: '/p',
+    ...c,
+  });
 
   it('a certificate issued by the CA is admitted', async () => {
     assert.deepEqual(await httpsGet(request(pki.clientA)), { status: 200, body: 'upstream u /p' });

@@ -40,7 +40,13 @@ routes:
     await Promise.all(Object.values(up).map((u) => u.close()));
   });
 
-  const req = (host: string, extra: { cert?: string; key?: string; host?: string } = {}) => ({ port: edge.httpsPort, servername: host, ca: pki.caA, path: '/p', ...extra });
+  const req = (host: string, extra: { cert?: string; key?: string; host?: string } = {}) => ({
+    port: edge.httpsPort,
+    servername: host,
+    ca: pki.caA,
+    path: '/p',
+    ...extra,
+  });
 
   it('host X accepts a CA-A certificate', async () => {
     assert.deepEqual(await httpsGet(req(HOSTS.x, pki.clientA)), { status: 200, body: 'upstream x /p' });
@@ -113,17 +119,36 @@ routes:
   });
 
   it('the exact public name wins over the wildcard: no certificate needed', async () => {
-    const res = await rawHttp1({ port: edge.httpsPort, servername: 'public.w.mtls.test', host: 'public.w.mtls.test', path: '/p' });
+    const res = await rawHttp1({
+      port: edge.httpsPort,
+      servername: 'public.w.mtls.test',
+      host: 'public.w.mtls.test',
+      path: '/p',
+    });
     assert.equal(res.status, 200);
     assert.equal(res.body, 'upstream w /p');
   });
   it('other names under the wildcard still need a CA-A certificate', async () => {
-    await assert.rejects(rawHttp1({ port: edge.httpsPort, servername: 'a.w.mtls.test', host: 'a.w.mtls.test', path: '/p' }), /certificate required/);
-    const res = await rawHttp1({ port: edge.httpsPort, servername: 'a.w.mtls.test', host: 'a.w.mtls.test', path: '/p', ...pki.clientA });
+    await assert.rejects(
+      rawHttp1({ port: edge.httpsPort, servername: 'a.w.mtls.test', host: 'a.w.mtls.test', path: '/p' }),
+      /certificate required/,
+    );
+    const res = await rawHttp1({
+      port: edge.httpsPort,
+      servername: 'a.w.mtls.test',
+      host: 'a.w.mtls.test',
+      path: '/p',
+      ...pki.clientA,
+    });
     assert.equal(res.status, 200);
   });
   it('the public connection cannot ask for a wildcard host (421)', async () => {
-    const res = await rawHttp1({ port: edge.httpsPort, servername: 'public.w.mtls.test', host: 'a.w.mtls.test', path: '/p' });
+    const res = await rawHttp1({
+      port: edge.httpsPort,
+      servername: 'public.w.mtls.test',
+      host: 'a.w.mtls.test',
+      path: '/p',
+    });
     assert.equal(res.status, 421);
   });
 });

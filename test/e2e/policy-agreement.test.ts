@@ -31,14 +31,38 @@ const ISSUED: Record<string, Omit<ClientCertOptions, 'notBefore' | 'notAfter'>> 
 /** Certificates whose SAN bytes matter exactly: written raw (identity-fuzz.ts). */
 const RAW: Record<string, FuzzCertificate> = {
   commaDns: { subject: [[['CN', 'eve']]], sans: [['dns', 'evil.ex,victim.ex']] },
-  twoDns: { subject: [[['CN', 'vic']]], sans: [['dns', 'evil.ex'], ['dns', 'victim.ex']] },
+  twoDns: {
+    subject: [[['CN', 'vic']]],
+    sans: [
+      ['dns', 'evil.ex'],
+      ['dns', 'victim.ex'],
+    ],
+  },
   upperDns: { subject: [[['CN', 'vic']]], sans: [['dns', 'WWW.Victim.EX']] },
-  cyrillicDns: { subject: [[['CN', 'eve']]], sans: [['dns', 'victim.\u0435x'], ['dns', 'www.victim.\u0435x']] },
-  fullwidthDns: { subject: [[['CN', 'eve']]], sans: [['dns', 'ｖictim.ex'], ['dns', 'www.ｖictim.ex']] },
+  cyrillicDns: {
+    subject: [[['CN', 'eve']]],
+    sans: [
+      ['dns', 'victim.\u0435x'],
+      ['dns', 'www.victim.\u0435x'],
+    ],
+  },
+  fullwidthDns: {
+    subject: [[['CN', 'eve']]],
+    sans: [
+      ['dns', 'ｖictim.ex'],
+      ['dns', 'www.ｖictim.ex'],
+    ],
+  },
   aLabelDns: { subject: [[['CN', 'ida']]], sans: [['dns', 'xn--bcher-kva.example']] },
   uLabelDns: { subject: [[['CN', 'eve']]], sans: [['dns', 'bücher.example']] },
   commaEmail: { subject: [[['CN', 'alice@example.com']]], sans: [['email', 'alice@example.com,mallory@victim.ex']] },
-  commaEmailSecond: { subject: [], sans: [['email', 'alice@example.com'], ['email', 'x,y@victim.ex']] },
+  commaEmailSecond: {
+    subject: [],
+    sans: [
+      ['email', 'alice@example.com'],
+      ['email', 'x,y@victim.ex'],
+    ],
+  },
   cnSmuggle: { subject: [[['CN', 'x,CN=alice@example.com']]], sans: [] },
   cnQuoted: { subject: [[['CN', '"alice"@example.com']]], sans: [] },
   cnNul: { subject: [[['CN', 'alice@example.com\0']]], sans: [] },
@@ -48,7 +72,13 @@ const RAW: Record<string, FuzzCertificate> = {
   // Bytes a header value cannot hold, in the email SAN list: Envoy must not take the common name instead.
   nulEmail: { subject: [[['CN', 'alice@example.com']]], sans: [['email', 'x\0y@example.com']] },
   crlfEmail: { subject: [[['CN', 'alice@example.com']]], sans: [['email', 'x@example.com\r\nX-A: b']] },
-  splitUri: { subject: [[['CN', 'svc']]], sans: [['uri', 'spiffe://example.com/a'], ['uri', 'b']] },
+  splitUri: {
+    subject: [[['CN', 'svc']]],
+    sans: [
+      ['uri', 'spiffe://example.com/a'],
+      ['uri', 'b'],
+    ],
+  },
 };
 
 const CRITERIA = [
@@ -78,14 +108,21 @@ const CRITERIA = [
 ];
 
 /** GETs over one kept-alive TLS connection per certificate: the handshake is the costly part. */
-function client(port: number, ca: string, cert: ClientCert): { get: (path: string) => Promise<number>; close: () => void } {
+function client(
+  port: number,
+  ca: string,
+  cert: ClientCert,
+): { get: (path: string) => Promise<number>; close: () => void } {
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca, cert: cert.cert, key: cert.key, servername: HOSTS.x });
   const get = (path: string) =>
     new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, agent, headers: { host: HOSTS.x }, timeout: 10_000 }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path, agent, headers: { host: HOSTS.x }, timeout: 10_000 },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error('request timed out')));
       req.on('error', reject);
       req.end();
@@ -111,8 +148,14 @@ describe('Envoy and the ext_authz service decide alike, on tricky and on random 
     const route = (prefix: string, criterion: string, extra = '') =>
       `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n      allow:\n        or:\n          - ${criterion}\n${extra}`;
     // pass_identity_headers sends the route to the ext_authz service (only it can sign the JWT).
-    const routes = CRITERIA.flatMap((criterion, i) => [route(`/p${i}/envoy`, criterion), route(`/p${i}/service`, criterion, '    pass_identity_headers: true\n')]);
-    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nclient_ca_file: ca-a.pem\nroutes:\n${routes.join('')}` });
+    const routes = CRITERIA.flatMap((criterion, i) => [
+      route(`/p${i}/envoy`, criterion),
+      route(`/p${i}/service`, criterion, '    pass_identity_headers: true\n'),
+    ]);
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml: `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nclient_ca_file: ca-a.pem\nroutes:\n${routes.join('')}`,
+    });
   });
   after(async () => {
     await ctx.edge?.stop();
@@ -210,7 +253,10 @@ describe('Envoy and the ext_authz service decide alike, on tricky and on random 
       'cyrillicEmail × email: { ends_with: "@example.com" }',
     ];
     for (const no of refused) {
-      assert.ok(CRITERIA.some((c) => no.endsWith(` × ${c}`)), `${no} names a served criterion`);
+      assert.ok(
+        CRITERIA.some((c) => no.endsWith(` × ${c}`)),
+        `${no} names a served criterion`,
+      );
       assert.ok(!allowed.includes(no), `${no} should be refused`);
     }
   });

@@ -78,11 +78,56 @@ const POLICIES: Record<string, (fp: (who: Who) => string) => string> = {
 
 /** [GET, POST] on a path holding /public (the nor policy denies every other), for each certificate: worked out by hand from the rules above. */
 const EXPECTED: Record<string, Record<Who, [number, number]>> = {
-  not: { other: [200, 200], alice: [403, 403], bob: [403, 403], carol: [200, 200], dan: [200, 200], none: [200, 200], stranger: [200, 200], expired: [200, 200] },
-  nor: { other: [200, 200], alice: [403, 200], bob: [403, 200], carol: [403, 200], dan: [403, 200], none: [200, 200], stranger: [200, 200], expired: [200, 200] },
-  rules: { other: [200, 403], alice: [200, 200], bob: [403, 403], carol: [200, 403], dan: [403, 403], none: [200, 403], stranger: [200, 403], expired: [200, 403] },
-  invalid: { other: [200, 403], alice: [403, 403], bob: [403, 403], carol: [403, 403], dan: [403, 403], none: [200, 403], stranger: [200, 403], expired: [200, 403] },
-  certificates: { other: [200, 200], alice: [200, 200], bob: [403, 403], carol: [200, 200], dan: [200, 200], none: [200, 200], stranger: [200, 200], expired: [200, 200] },
+  not: {
+    other: [200, 200],
+    alice: [403, 403],
+    bob: [403, 403],
+    carol: [200, 200],
+    dan: [200, 200],
+    none: [200, 200],
+    stranger: [200, 200],
+    expired: [200, 200],
+  },
+  nor: {
+    other: [200, 200],
+    alice: [403, 200],
+    bob: [403, 200],
+    carol: [403, 200],
+    dan: [403, 200],
+    none: [200, 200],
+    stranger: [200, 200],
+    expired: [200, 200],
+  },
+  rules: {
+    other: [200, 403],
+    alice: [200, 200],
+    bob: [403, 403],
+    carol: [200, 403],
+    dan: [403, 403],
+    none: [200, 403],
+    stranger: [200, 403],
+    expired: [200, 403],
+  },
+  invalid: {
+    other: [200, 403],
+    alice: [403, 403],
+    bob: [403, 403],
+    carol: [403, 403],
+    dan: [403, 403],
+    none: [200, 403],
+    stranger: [200, 403],
+    expired: [200, 403],
+  },
+  certificates: {
+    other: [200, 200],
+    alice: [200, 200],
+    bob: [403, 403],
+    carol: [200, 200],
+    dan: [200, 200],
+    none: [200, 200],
+    stranger: [200, 200],
+    expired: [200, 200],
+  },
 };
 
 const fingerprintOf = (pem: string) => new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase();
@@ -93,9 +138,18 @@ async function issueCertificates(pki: TestPki): Promise<Record<Who, ClientCert |
     return { cert: c.certPem, key: c.keyPem };
   };
   return {
-    alice: await issue({ commonName: 'alice', email: 'alice@example.com', dnsNames: ['alice.corp.example.com'], uris: ['spiffe://example.com/ns/alice'] }),
+    alice: await issue({
+      commonName: 'alice',
+      email: 'alice@example.com',
+      dnsNames: ['alice.corp.example.com'],
+      uris: ['spiffe://example.com/ns/alice'],
+    }),
     // The email comes from the common name: no email SAN.
-    bob: await issue({ commonName: 'bob@corp.example.com', dnsNames: ['www.victim.ex'], uris: ['spiffe://victim.ex/ns/bob'] }),
+    bob: await issue({
+      commonName: 'bob@corp.example.com',
+      dnsNames: ['www.victim.ex'],
+      uris: ['spiffe://victim.ex/ns/bob'],
+    }),
     carol: await issue({ commonName: 'carol', email: 'carol@example.org', moreEmails: ['x@victim.ex'] }),
     dan: await issue({ commonName: 'dan' }),
     none: undefined,
@@ -110,7 +164,12 @@ async function issueCertificates(pki: TestPki): Promise<Record<Who, ClientCert |
 async function issueOther(pki: TestPki): Promise<ClientCert> {
   const caC = await createRootCa({ commonName: 'Test CA C' });
   writeFileSync(join(pki.dir, 'ca-c.pem'), caC.certPem);
-  const c = await issueClientCertificate(caC, { commonName: 'alice', email: 'alice@example.com', dnsNames: ['alice.corp.example.com'], uris: ['spiffe://example.com/ns/alice'] });
+  const c = await issueClientCertificate(caC, {
+    commonName: 'alice',
+    email: 'alice@example.com',
+    dnsNames: ['alice.corp.example.com'],
+    uris: ['spiffe://example.com/ns/alice'],
+  });
   return { cert: c.certPem, key: c.keyPem };
 }
 
@@ -122,10 +181,16 @@ describe('Envoy and the ext_authz service decide alike on not, nor, several rule
     ctx.certs = await issueCertificates(ctx.pki);
     const fp = (who: Who) => fingerprintOf(ctx.certs[who]!.cert);
     ctx.up = await startUpstream('u');
-    const route = (prefix: string, policy: string, extra = '') => `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n${extra}    policy:${policy}\n`;
-    const routes = names.flatMap((name) => [route(`/${name}/envoy`, POLICIES[name]!(fp)), route(`/${name}/service`, POLICIES[name]!(fp), '    pass_identity_headers: true\n')]);
+    const route = (prefix: string, policy: string, extra = '') =>
+      `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n${extra}    policy:${policy}\n`;
+    const routes = names.flatMap((name) => [
+      route(`/${name}/envoy`, POLICIES[name]!(fp)),
+      route(`/${name}/service`, POLICIES[name]!(fp), '    pass_identity_headers: true\n'),
+    ]);
     // A route of the same host that trusts CA C: the handshake then accepts certificates of CA A or C.
-    routes.push(`  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: /ca-c\n    tls_downstream_client_ca_file: ca-c.pem\n    allow_any_authenticated_user: true\n`);
+    routes.push(
+      `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: /ca-c\n    tls_downstream_client_ca_file: ca-c.pem\n    allow_any_authenticated_user: true\n`,
+    );
     const yaml = `certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n${routes.join('')}`;
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml });
   });
@@ -138,7 +203,12 @@ describe('Envoy and the ext_authz service decide alike on not, nor, several rule
     const disagreements: string[] = [];
     const wrong: string[] = [];
     for (const [who, cert] of Object.entries(ctx.certs) as Array<[Who, ClientCert | undefined]>) {
-      const client = keepAliveClient({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...(cert ? { cert: cert.cert, key: cert.key } : {}) });
+      const client = keepAliveClient({
+        port: ctx.edge.httpsPort,
+        servername: HOSTS.x,
+        ca: ctx.pki.caA,
+        ...(cert ? { cert: cert.cert, key: cert.key } : {}),
+      });
       try {
         for (const name of names) {
           for (const [m, method] of ['GET', 'POST'].entries()) {
@@ -165,7 +235,12 @@ describe('Envoy and the ext_authz service decide alike on not, nor, several rule
 
   it('the certificate of CA C is valid at the handshake (its own route lets it in), those of CA B are not', async () => {
     const status = async (who: Who) => {
-      const client = keepAliveClient({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, ...ctx.certs[who] });
+      const client = keepAliveClient({
+        port: ctx.edge.httpsPort,
+        servername: HOSTS.x,
+        ca: ctx.pki.caA,
+        ...ctx.certs[who],
+      });
       try {
         return await client.send('GET', '/ca-c/x');
       } finally {

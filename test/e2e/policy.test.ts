@@ -43,7 +43,10 @@ async function issuePeople(pki: TestPki): Promise<People> {
 }
 
 const fingerprint = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-const spkiHash = (pem: string) => createHash('sha256').update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+const spkiHash = (pem: string) =>
+  createHash('sha256')
+    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('base64');
 
 /** A route on host x for each criterion and operator; `policy` is YAML indented for a route. */
 function policyRoute(up: TestUpstream, prefix: string, policy: string, extra = ''): string {
@@ -63,9 +66,20 @@ const SINGLE_CRITERIA: Array<[string, (people: People) => string]> = [
   ['/user-cn', () => 'user: { is: alice }'],
   ['/user-upn', () => 'user: { is: carol@corp.example }'],
   ['/fingerprint', (people) => `client_certificate: { fingerprint: "${fingerprint(people.alice.cert)}" }`],
-  ['/long-fingerprint', (people) => `client_certificate: { fingerprint: "${new X509Certificate(people.bob.cert).fingerprint256}" }`],
+  [
+    '/long-fingerprint',
+    (people) => `client_certificate: { fingerprint: "${new X509Certificate(people.bob.cert).fingerprint256}" }`,
+  ],
   ['/spki', (people) => `client_certificate: { spki_hash: "${spkiHash(people.alice.cert)}" }`],
-  ['/certificate', (people) => `client_certificate:\n              certificate: |\n${people.bob.cert.trim().split('\n').map((l) => `                ${l}`).join('\n')}`],
+  [
+    '/certificate',
+    (people) =>
+      `client_certificate:\n              certificate: |\n${people.bob.cert
+        .trim()
+        .split('\n')
+        .map((l) => `                ${l}`)
+        .join('\n')}`,
+  ],
   ['/san-dns', () => 'client_certificate: { san_dns: { ends_with: .corp.example } }'],
   ['/san-uri', () => 'client_certificate: { san_uri: { starts_with: "spiffe://corp.example/" } }'],
   ['/san-email', () => 'client_certificate: { san_email: second@example.com }'],
@@ -82,17 +96,54 @@ const DENY_AS = '/deny-as';
 
 function policyRoutes(up: TestUpstream, people: People): string {
   const allow = (criterion: string) => `      allow:\n        or:\n          - ${criterion}\n`;
-  const denyBesideAccept = (criterion: string) => `      allow:\n        or:\n          - accept: true\n      deny:\n        or:\n          - ${criterion}\n`;
+  const denyBesideAccept = (criterion: string) =>
+    `      allow:\n        or:\n          - accept: true\n      deny:\n        or:\n          - ${criterion}\n`;
   return [
-    ...SINGLE_CRITERIA.flatMap(([path, criterion]) => [policyRoute(up, path, allow(criterion(people))), policyRoute(up, DENY_AS + path, denyBesideAccept(criterion(people)))]),
-    policyRoute(up, '/and', '      allow:\n        and:\n          - domain: example.com\n          - http_method: GET\n'),
-    policyRoute(up, '/not', '      allow:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n'),
-    policyRoute(up, '/nor', '      allow:\n        nor:\n          - email: alice@example.com\n          - http_method: GET\n'),
-    policyRoute(up, '/deny-wins', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - email: alice@example.com\n'),
-    policyRoute(up, '/deny-and', '      allow:\n        or:\n          - accept: true\n      deny:\n        and:\n          - domain: example.com\n          - http_method: GET\n'),
-    policyRoute(up, '/deny-not', '      allow:\n        or:\n          - accept: true\n      deny:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n'),
-    policyRoute(up, '/any-user-but-bob', '      deny:\n        or:\n          - email: bob@example.com\n', '    allow_any_authenticated_user: true\n'),
-    policyRoute(up, '/two-rules', '      - allow:\n          or:\n            - email: alice@example.com\n      - allow:\n          or:\n            - user: dan\n'),
+    ...SINGLE_CRITERIA.flatMap(([path, criterion]) => [
+      policyRoute(up, path, allow(criterion(people))),
+      policyRoute(up, DENY_AS + path, denyBesideAccept(criterion(people))),
+    ]),
+    policyRoute(
+      up,
+      '/and',
+      '      allow:\n        and:\n          - domain: example.com\n          - http_method: GET\n',
+    ),
+    policyRoute(
+      up,
+      '/not',
+      '      allow:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n',
+    ),
+    policyRoute(
+      up,
+      '/nor',
+      '      allow:\n        nor:\n          - email: alice@example.com\n          - http_method: GET\n',
+    ),
+    policyRoute(
+      up,
+      '/deny-wins',
+      '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - email: alice@example.com\n',
+    ),
+    policyRoute(
+      up,
+      '/deny-and',
+      '      allow:\n        or:\n          - accept: true\n      deny:\n        and:\n          - domain: example.com\n          - http_method: GET\n',
+    ),
+    policyRoute(
+      up,
+      '/deny-not',
+      '      allow:\n        or:\n          - accept: true\n      deny:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n',
+    ),
+    policyRoute(
+      up,
+      '/any-user-but-bob',
+      '      deny:\n        or:\n          - email: bob@example.com\n',
+      '    allow_any_authenticated_user: true\n',
+    ),
+    policyRoute(
+      up,
+      '/two-rules',
+      '      - allow:\n          or:\n            - email: alice@example.com\n      - allow:\n          or:\n            - user: dan\n',
+    ),
   ].join('');
 }
 
@@ -139,7 +190,10 @@ describe('route policies through Envoy: every criterion and operator, allow and 
     ctx.pki = await createTestPki();
     ctx.people = await issuePeople(ctx.pki);
     ctx.up = await startUpstream('u');
-    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: `${SERVER}client_ca_file: ca-a.pem\nroutes:\n${policyRoutes(ctx.up, ctx.people)}` });
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml: `${SERVER}client_ca_file: ca-a.pem\nroutes:\n${policyRoutes(ctx.up, ctx.people)}`,
+    });
   });
   after(async () => {
     await ctx.edge?.stop();
@@ -151,7 +205,10 @@ describe('route policies through Envoy: every criterion and operator, allow and 
   // The same criteria as deny rules beside `accept`: exactly the others get in.
   const singles = new Set(SINGLE_CRITERIA.map(([p]) => p));
   const everyone = ['alice', 'bob', 'carol', 'dan'] as const;
-  const asDeny = EXPECTED.filter(([p]) => singles.has(p)).map(([p, allowed]): [string, Array<keyof People>] => [DENY_AS + p, everyone.filter((w) => !allowed.includes(w))]);
+  const asDeny = EXPECTED.filter(([p]) => singles.has(p)).map(([p, allowed]): [string, Array<keyof People>] => [
+    DENY_AS + p,
+    everyone.filter((w) => !allowed.includes(w)),
+  ]);
   for (const [path, allowed] of [...EXPECTED, ...asDeny]) {
     it(`${path}: ${allowed.length ? allowed.join(', ') : 'nobody'}`, async () => {
       for (const who of ['alice', 'bob', 'carol', 'dan'] as const) {
@@ -186,7 +243,10 @@ describe('route policies through Envoy: every criterion and operator, allow and 
     assert.match(String(html.headers?.['content-type']), /text\/html/);
     assert.match(html.body, /<h1>Access denied<\/h1>/);
     assert.match(html.body, /deny-rule-1/);
-    const json = await get('/email-is/x', ctx.people.bob, { headers: { accept: 'application/json' }, includeHeaders: true });
+    const json = await get('/email-is/x', ctx.people.bob, {
+      headers: { accept: 'application/json' },
+      includeHeaders: true,
+    });
     assert.equal(json.status, 403);
     assert.match(String(json.headers?.['content-type']), /application\/json/);
     const body = JSON.parse(json.body) as { status: number; error: string; reason: string };
@@ -194,7 +254,9 @@ describe('route policies through Envoy: every criterion and operator, allow and 
     assert.equal(body.error, 'forbidden');
     assert.match(body.reason, /none/);
     // Decided by the ext_authz service: its reason is the readable one.
-    const ext = JSON.parse((await get('/user-cn/x', ctx.people.bob, { headers: { accept: 'application/json' } })).body) as { message: string; reason: string };
+    const ext = JSON.parse(
+      (await get('/user-cn/x', ctx.people.bob, { headers: { accept: 'application/json' } })).body,
+    ) as { message: string; reason: string };
     assert.match(ext.message, /user/);
   });
 
@@ -203,13 +265,18 @@ describe('route policies through Envoy: every criterion and operator, allow and 
   });
 
   it('forged internal and identity headers cannot grant access or reach the upstream', async () => {
-    const forged = { 'x-mtls-edge-peer-email': 'alice@example.com', 'x-mtls-edge-peer-fingerprint': fingerprint(ctx.people.alice.cert), 'x-pomerium-jwt-assertion': 'forged' };
+    const forged = {
+      'x-mtls-edge-peer-email': 'alice@example.com',
+      'x-mtls-edge-peer-fingerprint': fingerprint(ctx.people.alice.cert),
+      'x-pomerium-jwt-assertion': 'forged',
+    };
     assert.equal((await get('/email-is/x', ctx.people.dan, { headers: forged })).status, 403);
     assert.equal((await get('/fingerprint/x', ctx.people.dan, { headers: forged })).status, 403);
     const path = uniquePath('/accept/x');
     assert.equal((await get(path, ctx.people.dan, { headers: forged })).status, 200);
     const seen = onlyRequestFor(ctx.up, path).headers;
-    for (const name of Object.keys(seen)) assert.ok(!name.startsWith('x-mtls-edge-') && !name.startsWith('x-pomerium-'), `${name} reached the upstream`);
+    for (const name of Object.keys(seen))
+      assert.ok(!name.startsWith('x-mtls-edge-') && !name.startsWith('x-pomerium-'), `${name} reached the upstream`);
   });
 });
 
@@ -218,15 +285,22 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
   before(async () => {
     ctx.pki = await createTestPki();
     ctx.up = await startUpstream('u');
-    const route = (prefix: string, policy: string) => `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
+    const route = (prefix: string, policy: string) =>
+      `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
     ctx.yaml =
       `${SERVER}jwt_claims_headers:\n  X-Email: email\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
       route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
       // Decided by the ext_authz service, which learns from Envoy's mark that a certificate is not valid here.
       route('/ext-user', '      allow:\n        or:\n          - user: alice\n') +
-      route('/strangers-identity', '      allow:\n        or:\n          - invalid_client_certificate: true\n    pass_identity_headers: true\n') +
+      route(
+        '/strangers-identity',
+        '      allow:\n        or:\n          - invalid_client_certificate: true\n    pass_identity_headers: true\n',
+      ) +
       route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
-      route('/no-invalid', '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n') +
+      route(
+        '/no-invalid',
+        '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n',
+      ) +
       route('/email', '      allow:\n        or:\n          - email: bob@example.com\n') +
       `  - from: https://${HOSTS.y}\n    to: ${ctx.up.url}\n    allow_any_authenticated_user: true\n`;
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: ctx.yaml });
@@ -235,7 +309,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     await ctx.edge?.stop();
     await ctx.up?.close();
   });
-  const get = (path: string, who?: ClientCert, extra: Partial<ClientRequest> = {}) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
+  const get = (path: string, who?: ClientCert, extra: Partial<ClientRequest> = {}) =>
+    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
 
   it('a valid certificate is an authenticated user; none, or one from another CA, is not', async () => {
     assert.equal((await get('/members', ctx.pki.clientA)).status, 200);
@@ -275,7 +350,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     assert.equal(onlyRequestFor(ctx.up, path).headers['x-email'], undefined);
   });
   it('a policy edit, and a first policy on a host, apply by hot reload as route changes only (the listener, and its connections, stay)', async () => {
-    const onY = (who?: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/y', ...who });
+    const onY = (who?: ClientCert) =>
+      httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/y', ...who });
     assert.equal((await get('/email', ctx.pki.clientA)).status, 403);
     assert.equal((await onY(ctx.pki.clientA)).status, 200);
     const before = await ctx.edge.status();
@@ -284,7 +360,10 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
       ctx.edge.writeConfig(
         ctx.yaml
           .replace('email: bob@example.com', 'email: alice@example.com')
-          .replace(`    allow_any_authenticated_user: true\n`, `    policy:\n      allow:\n        or:\n          - email: bob@example.com\n`),
+          .replace(
+            `    allow_any_authenticated_user: true\n`,
+            `    policy:\n      allow:\n        or:\n          - email: bob@example.com\n`,
+          ),
       );
       const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.ready);
       assert.equal(after.typeVersions[listener], before.typeVersions[listener]);
@@ -310,7 +389,11 @@ describe('a host whose routes trust different CAs (enforcement policy): a certif
         `${SERVER}downstream_mtls:\n  enforcement: policy\nroutes:\n` +
         route('/a', 'ca-a.pem', '      allow:\n        or:\n          - email: { ends_with: "@example.com" }\n') +
         // Envoy tests SANs on the connection (per-SAN principal): the route's own check must still count.
-        route('/san-a', 'ca-a.pem', '      allow:\n        or:\n          - client_certificate: { san_email: { ends_with: "@example.com" } }\n') +
+        route(
+          '/san-a',
+          'ca-a.pem',
+          '      allow:\n        or:\n          - client_certificate: { san_email: { ends_with: "@example.com" } }\n',
+        ) +
         route('/b', 'ca-b.pem', '      allow:\n        or:\n          - authenticated_user: true\n'),
     });
   });
@@ -318,7 +401,8 @@ describe('a host whose routes trust different CAs (enforcement policy): a certif
     await ctx.edge?.stop();
     await ctx.up?.close();
   });
-  const get = (path: string, who?: ClientCert) => httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
+  const get = (path: string, who?: ClientCert) =>
+    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
 
   it("each CA's certificate is an identity on its own routes only", async () => {
     assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
@@ -331,6 +415,10 @@ describe('a host whose routes trust different CAs (enforcement policy): a certif
     assert.equal((await get('/san-a/2', ctx.pki.clientB)).status, 403, 'SAN bob@example.com from CA B on a CA A route');
     const stranger = await createRootCa({ commonName: 'Stranger CA' });
     const fake = await issueClientCertificate(stranger, { commonName: 'mallory', email: 'mallory@example.com' });
-    assert.equal((await get('/san-a/3', { cert: fake.certPem, key: fake.keyPem })).status, 403, 'a SAN in an untrusted certificate');
+    assert.equal(
+      (await get('/san-a/3', { cert: fake.certPem, key: fake.keyPem })).status,
+      403,
+      'a SAN in an untrusted certificate',
+    );
   });
 });

@@ -24,7 +24,12 @@ describe('route options through Envoy', () => {
     plain = await startUpstream('plain', { slowMs: 1500 });
     second = await startUpstream('second');
     secure = await startUpstream('secure', { tls: { cert: upstreamCert.chainPem, key: upstreamCert.keyPem } });
-    const route = (lines: string[]) => [`  - from: https://${HOSTS.z}`, ...lines.map((l) => `    ${l}`), '    allow_public_unauthenticated_access: true'].join('\n');
+    const route = (lines: string[]) =>
+      [
+        `  - from: https://${HOSTS.z}`,
+        ...lines.map((l) => `    ${l}`),
+        '    allow_public_unauthenticated_access: true',
+      ].join('\n');
     edge = await startEdge({
       dir: pki.dir,
       yaml: [
@@ -34,13 +39,33 @@ describe('route options through Envoy', () => {
         'routes:',
         route(['prefix: /rewrite/', 'prefix_rewrite: /new/', `to: ${plain.url}`]),
         route(['prefix: /tobase/', `to: ${plain.url}/base/`]),
-        route(['regex: ^/items/[0-9]+$', `to: ${plain.url}`, 'set_request_headers: { X-Edge: "yes" }', 'remove_request_headers: [X-Secret]']),
+        route([
+          'regex: ^/items/[0-9]+$',
+          `to: ${plain.url}`,
+          'set_request_headers: { X-Edge: "yes" }',
+          'remove_request_headers: [X-Secret]',
+        ]),
         route(['path: /exact', `to: ${plain.url}`, 'preserve_host_header: true']),
         route(['prefix: /slow', `to: ${plain.url}`, 'timeout: 500ms']),
         route(['prefix: /balanced', `to: [${plain.url}, ${second.url}]`]),
-        route(['prefix: /secure', `to: ${secure.url}`, 'tls_server_name: upstream.internal', 'tls_custom_ca_file: upstream-ca.pem']),
-        route(['prefix: /wrong-ca', `to: ${secure.url}`, 'tls_server_name: upstream.internal', 'tls_custom_ca_file: ca-b.pem']),
-        route(['prefix: /wrong-name', `to: ${secure.url}`, 'tls_server_name: other.internal', 'tls_custom_ca_file: upstream-ca.pem']),
+        route([
+          'prefix: /secure',
+          `to: ${secure.url}`,
+          'tls_server_name: upstream.internal',
+          'tls_custom_ca_file: upstream-ca.pem',
+        ]),
+        route([
+          'prefix: /wrong-ca',
+          `to: ${secure.url}`,
+          'tls_server_name: upstream.internal',
+          'tls_custom_ca_file: ca-b.pem',
+        ]),
+        route([
+          'prefix: /wrong-name',
+          `to: ${secure.url}`,
+          'tls_server_name: other.internal',
+          'tls_custom_ca_file: upstream-ca.pem',
+        ]),
         route(['prefix: /skip-verify', `to: ${secure.url}`, 'tls_skip_verify: true']),
         route(['prefix: /added-ca', `to: ${secure.url}`, 'tls_server_name: upstream.internal']),
         route(['prefix: /ip-name', `to: ${secure.url}`]),
@@ -72,7 +97,13 @@ describe('route options through Envoy', () => {
   });
 
   it('remove_request_headers drops a header the client sent', async () => {
-    await httpsGet({ port: edge.httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/items/7', headers: { 'x-secret': 'hunter2', 'x-kept': '1' } });
+    await httpsGet({
+      port: edge.httpsPort,
+      servername: HOSTS.z,
+      ca: pki.caA,
+      path: '/items/7',
+      headers: { 'x-secret': 'hunter2', 'x-kept': '1' },
+    });
     assert.equal(last(plain).url, '/items/7');
     assert.equal(last(plain).headers['x-secret'], undefined);
     assert.equal(last(plain).headers['x-kept'], '1');

@@ -54,10 +54,22 @@ for (const enforcement of ENFORCEMENTS) {
     });
 
     const get = (host: string, path: string, c: ClientCert): Promise<ClientResponse> =>
-      httpsGet({ port: edge.httpsPort, servername: host, ca: pki.serverCa, path, headers: { accept: 'application/json' }, ...c });
+      httpsGet({
+        port: edge.httpsPort,
+        servername: host,
+        ca: pki.serverCa,
+        path,
+        headers: { accept: 'application/json' },
+        ...c,
+      });
 
     /** The request must not reach the upstream: a 495 naming an invalid certificate, or a TLS alert saying it is revoked. */
-    async function assertRefused(host: string, path: string, c: ClientCert, expected: '495' | 'revoked at the handshake'): Promise<void> {
+    async function assertRefused(
+      host: string,
+      path: string,
+      c: ClientCert,
+      expected: '495' | 'revoked at the handshake',
+    ): Promise<void> {
       const seenBefore = up.seen.length;
       if (expected === '495') {
         const res = await get(host, path, c);
@@ -65,7 +77,10 @@ for (const enforcement of ENFORCEMENTS) {
         // Revoked, not merely another CA's: the per-route issuer check alone would say "not for this page".
         assert.match(JSON.parse(res.body).message, /not valid here/);
       } else {
-        assert.match(await expectHandshakeRefused({ port: edge.httpsPort, servername: host, ca: pki.serverCa, path, ...c }), /CERTIFICATE_REVOKED/);
+        assert.match(
+          await expectHandshakeRefused({ port: edge.httpsPort, servername: host, ca: pki.serverCa, path, ...c }),
+          /CERTIFICATE_REVOKED/,
+        );
       }
       assert.equal(up.seen.length, seenBefore, `${host}${path} reached the upstream`);
     }

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
-import { createCrl, createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../control-plane/src/pki/index.js';
+import {
+  createCrl,
+  createRootCa,
+  issueClientCertificate,
+  issueServerCertificate,
+  type CertificateAuthority,
+} from '../../control-plane/src/pki/index.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { acrossTheChange, openHttp1, openHttp2 } from '../support/open-connections.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
@@ -84,10 +90,26 @@ routes:
     writeFileSync(join(pki.dir, 'crl.pem.tmp'), await createCrl(pki.caAuthority, settings.revoked));
     renameSync(join(pki.dir, 'crl.pem.tmp'), join(pki.dir, 'crl.pem'));
   };
-  const across = (t: TestContext, host: string, o: { refused: Partial<ClientCert>; kept?: Partial<ClientCert>; refusedStatus?: number; keptStatus?: number; change: () => void | Promise<void> }) =>
+  const across = (
+    t: TestContext,
+    host: string,
+    o: {
+      refused: Partial<ClientCert>;
+      kept?: Partial<ClientCert>;
+      refusedStatus?: number;
+      keptStatus?: number;
+      change: () => void | Promise<void>;
+    },
+  ) =>
     acrossTheChange({
       ...o,
-      connect: (protocol, client) => (protocol === 'HTTP/2' ? openHttp2 : openHttp1)({ port: edge.httpsPort, servername: host, ca: pki.caA, ...client }),
+      connect: (protocol, client) =>
+        (protocol === 'HTTP/2' ? openHttp2 : openHttp1)({
+          port: edge.httpsPort,
+          servername: host,
+          ca: pki.caA,
+          ...client,
+        }),
       change: () => applied(o.change),
       upstreamPaths: () => up.seen.map((s) => s.url),
       log: (line) => t.diagnostic(line),
@@ -95,7 +117,11 @@ routes:
 
   it('a route the service decides: a revoked certificate gets 495, a valid one its policy (200 for alice, 403 for bob)', async (t) => {
     const revoked = await newClient('alice-revoked');
-    await across(t, HOSTS.x, { refused: revoked, kept: await newClient('alice-kept'), change: () => revoke(revoked.serialHex) });
+    await across(t, HOSTS.x, {
+      refused: revoked,
+      kept: await newClient('alice-kept'),
+      change: () => revoke(revoked.serialHex),
+    });
     // bob never passed the policy; a trust change does not make his connection any better.
     const bob = await newClient('bob');
     const conn = await openHttp2({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...bob });
@@ -115,20 +141,34 @@ routes:
     const asks = [
       { authority: HOSTS.z, status: 495, why: "alice (CA A) asks for z, which trusts CA B: z's trust refuses her" },
       { authority: PUBLIC_HOST, status: 421, why: 'a host without a CA is never served on a connection of a CA chain' },
-      { authority: HOSTS.x, status: 200, why: "alice asks for x: x's trust and policy accept her, as they would on a new connection" },
+      {
+        authority: HOSTS.x,
+        status: 200,
+        why: "alice asks for x: x's trust and policy accept her, as they would on a new connection",
+      },
     ];
     // One connection per question: a drained connection answers one request, then says GOAWAY.
-    const conns = await Promise.all(asks.map(() => openHttp2({ port: edge.httpsPort, servername: HOSTS.y, ca: pki.caA, ...alice })));
+    const conns = await Promise.all(
+      asks.map(() => openHttp2({ port: edge.httpsPort, servername: HOSTS.y, ca: pki.caA, ...alice })),
+    );
     try {
-      for (const c of conns) assert.deepEqual(await c.get('/warm'), { status: 200, body: 'upstream u /warm', connectionClose: false });
+      for (const c of conns)
+        assert.deepEqual(await c.get('/warm'), { status: 200, body: 'upstream u /warm', connectionClose: false });
       // Revoking an unrelated certificate makes a new generation of every chain that trusts CA A: y's connections are stale.
       const other = await newClient('unrelated');
       await applied(() => revoke(other.serialHex));
       for (const [i, a] of asks.entries()) {
         const path = `/cross/${a.authority}`;
         const outcome = await conns[i]!.get(path, a.authority);
-        assert.ok('status' in outcome && outcome.status === a.status, `${a.why}: ${JSON.stringify(outcome).slice(0, 200)}`);
-        assert.equal(up.seen.some((s) => s.url === path), a.status === 200, a.why);
+        assert.ok(
+          'status' in outcome && outcome.status === a.status,
+          `${a.why}: ${JSON.stringify(outcome).slice(0, 200)}`,
+        );
+        assert.equal(
+          up.seen.some((s) => s.url === path),
+          a.status === 200,
+          a.why,
+        );
       }
     } finally {
       for (const c of conns) c.close();

@@ -4,7 +4,12 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { verifyClientCertificate, type ClientTrust } from '../../control-plane/src/identity/verify-certificate.js';
-import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import {
+  createCrl,
+  createIntermediateCa,
+  createRootCa,
+  issueClientCertificate,
+} from '../../control-plane/src/pki/index.js';
 import { extAuthzRoutes } from '../support/authz-client.js';
 import { applyConfig } from '../support/config-edits.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
@@ -46,12 +51,24 @@ const blocks = (pem: string) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?--
  * the trust the model gives the route: both must say the same, and what each case expects.
  */
 describe("the control plane's certificate verifier agrees with Envoy's handshake", () => {
-  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; cases: Case[]; revoked: Case; revokedViaIntermediate: Case };
+  const ctx = {} as {
+    pki: TestPki;
+    up: TestUpstream;
+    edge: RunningEdge;
+    cases: Case[];
+    revoked: Case;
+    revokedViaIntermediate: Case;
+  };
   before(async () => {
     ctx.pki = await createTestPki();
     const ca = ctx.pki.caAuthority;
     const now = Date.now();
-    const issue = async (name: string, accepted: boolean, issuer = ca, opts: Parameters<typeof issueClientCertificate>[1] = { commonName: name, email: `${name}@example.com` }): Promise<Case> => {
+    const issue = async (
+      name: string,
+      accepted: boolean,
+      issuer = ca,
+      opts: Parameters<typeof issueClientCertificate>[1] = { commonName: name, email: `${name}@example.com` },
+    ): Promise<Case> => {
       const c = await issueClientCertificate(issuer, opts);
       return { name, chain: c.chainPem, key: c.keyPem, accepted };
     };
@@ -63,9 +80,23 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
       await issue('direct', true),
       await issue('via-intermediate', true, ctx.pki.intermediateA),
       await issue('two-intermediates', false, second),
-      await issue('expired', false, ca, { commonName: 'expired', email: 'expired@example.com', notBefore: new Date(now - 10 * DAY_MS), notAfter: new Date(now - DAY_MS) }),
-      await issue('not-yet-valid', false, ca, { commonName: 'early', email: 'early@example.com', notBefore: new Date(now + DAY_MS), notAfter: new Date(now + 10 * DAY_MS) }),
-      await issue('server-auth-only', false, ca, { commonName: 'srv', email: 'srv@example.com', extendedKeyUsage: 'serverAuth' }),
+      await issue('expired', false, ca, {
+        commonName: 'expired',
+        email: 'expired@example.com',
+        notBefore: new Date(now - 10 * DAY_MS),
+        notAfter: new Date(now - DAY_MS),
+      }),
+      await issue('not-yet-valid', false, ca, {
+        commonName: 'early',
+        email: 'early@example.com',
+        notBefore: new Date(now + DAY_MS),
+        notAfter: new Date(now + 10 * DAY_MS),
+      }),
+      await issue('server-auth-only', false, ca, {
+        commonName: 'srv',
+        email: 'srv@example.com',
+        extendedKeyUsage: 'serverAuth',
+      }),
       await issue('no-eku', true, ca, { commonName: 'plain', email: 'plain@example.com', extendedKeyUsage: 'none' }),
       await issue('san-mismatch', false, ca, { commonName: 'org', email: 'someone@example.org' }),
       await issue('san-with-comma', true, ca, { commonName: 'comma', email: 'mallory@evil.test,alice@example.com' }),
@@ -100,9 +131,22 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
       envoy = false;
     } else {
       const before = ctx.up.seen.length;
-      const status = await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/', cert: c.chain, key: c.key }).then((r) => r.status, () => 0);
+      const status = await httpsGet({
+        port: ctx.edge.httpsPort,
+        servername: HOSTS.x,
+        ca: ctx.pki.caA,
+        path: '/',
+        cert: c.chain,
+        key: c.key,
+      }).then(
+        (r) => r.status,
+        () => 0,
+      );
       envoy = status === 200 && ctx.up.seen.length === before + 1;
-      assert.ok(status === 200 || status === 0, `${c.name}: Envoy answered ${status} (the handshake passed, the request did not: the two disagree)`);
+      assert.ok(
+        status === 200 || status === 0,
+        `${c.name}: Envoy answered ${status} (the handshake passed, the request did not: the two disagree)`,
+      );
     }
     return { envoy, service: verifyClientCertificate(leaf!, [c.chain], trust(), Date.now()).ok };
   }
@@ -121,7 +165,13 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
     const version = (await ctx.edge.status()).configVersion;
     try {
       ctx.edge.writeConfig(configYaml(ctx.up, true));
-      await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.nodes.every((n) => n.types.every((t) => t.acked === s.typeVersions[t.typeUrl])), 15_000);
+      await ctx.edge.waitForStatus(
+        (s) =>
+          s.configVersion !== version &&
+          s.ready &&
+          s.nodes.every((n) => n.types.every((t) => t.acked === s.typeVersions[t.typeUrl])),
+        15_000,
+      );
       const checked = cases.filter((x) => x.name in expected);
       assert.equal(checked.length, Object.keys(expected).length, 'every expected case exists');
       for (const c of checked) {
@@ -138,12 +188,23 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
 
   it('with a CRL of the CA: revoked is refused by both; a leaf under an intermediate (whose CRL is missing) too', async () => {
     const crl = await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)]);
-    await withCrls(crl, { direct: true, revoked: false, 'via-intermediate': false, expired: false, 'no-eku': true }, [...ctx.cases, ctx.revoked]);
+    await withCrls(crl, { direct: true, revoked: false, 'via-intermediate': false, expired: false, 'no-eku': true }, [
+      ...ctx.cases,
+      ctx.revoked,
+    ]);
   });
 
-  it("with the CRLs of the CA and of its intermediate: the leaf under the intermediate is accepted by both, the one the intermediate revoked refused by both", async () => {
-    const crls = (await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)])) + (await createCrl(ctx.pki.intermediateA, [serialOf(ctx.revokedViaIntermediate)]));
-    const expected = { direct: true, revoked: false, 'via-intermediate': true, 'revoked-via-intermediate': false, 'two-intermediates': false };
+  it('with the CRLs of the CA and of its intermediate: the leaf under the intermediate is accepted by both, the one the intermediate revoked refused by both', async () => {
+    const crls =
+      (await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)])) +
+      (await createCrl(ctx.pki.intermediateA, [serialOf(ctx.revokedViaIntermediate)]));
+    const expected = {
+      direct: true,
+      revoked: false,
+      'via-intermediate': true,
+      'revoked-via-intermediate': false,
+      'two-intermediates': false,
+    };
     await withCrls(crls, expected, [...ctx.cases, ctx.revoked, ctx.revokedViaIntermediate]);
   });
 });

@@ -34,10 +34,17 @@ function compile(file: string, text: string): { ok: true; js: string } | { ok: f
   const out = ts.transpileModule(text, {
     fileName: file,
     reportDiagnostics: true,
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ES2022, esModuleInterop: true, sourceMap: false },
+    compilerOptions: {
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ES2022,
+      esModuleInterop: true,
+      sourceMap: false,
+    },
   });
   const problems = (out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
-  return problems.length > 0 ? { ok: false, error: `does not parse: ${problems.join('; ')}` } : { ok: true, js: out.outputText };
+  return problems.length > 0
+    ? { ok: false, error: `does not parse: ${problems.join('; ')}` }
+    : { ok: true, js: out.outputText };
 }
 
 interface TestRun {
@@ -54,7 +61,12 @@ function runTests(workspace: string, tests: string[]): Promise<TestRun> {
   // The golden test would rewrite its expectations from the mutated output, and pass.
   delete env['UPDATE_GOLDEN'];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], { cwd: workspace, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
+      cwd: workspace,
+      env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const killGroup = () => {
       try {
         process.kill(-child.pid!, 'SIGKILL');
@@ -83,14 +95,20 @@ function runTests(workspace: string, tests: string[]): Promise<TestRun> {
 function makeWorkspace(): string {
   const workspace = mkdtempSync(join(tmpdir(), 'mtls-edge-mutate-'));
   // What the repository holds (and its packages), not what a run left in the checkout (.mtls-edge/, artifacts).
-  for (const entry of [...trackedTopLevel(), 'node_modules']) if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
+  for (const entry of [...trackedTopLevel(), 'node_modules'])
+    if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
   for (const entry of COPIED) cpSync(join(ROOT, entry), join(workspace, entry), { recursive: true });
   return workspace;
 }
 
 async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
   const started = performance.now();
-  const done = (result: Outcome['result'], detail: string): Outcome => ({ mutation: m, result, detail, seconds: (performance.now() - started) / 1000 });
+  const done = (result: Outcome['result'], detail: string): Outcome => ({
+    mutation: m,
+    result,
+    detail,
+    seconds: (performance.now() - started) / 1000,
+  });
   const source = readFileSync(join(ROOT, m.file), 'utf8');
   const mutated = applyMutation(m, source);
   if (!mutated.ok) return done('error', mutated.error);
@@ -103,7 +121,11 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
   const target = join(workspace, compiledPath(m.file));
   const built = readFileSync(target, 'utf8');
   // The file alone must compile as the build compiled it, or the copy would differ in more than the mutation.
-  if (withoutSourceMap(built) !== withoutSourceMap(original.js)) return done('error', `${compiledPath(m.file)} is not what ${m.file} compiles to alone: rebuild (npm run build), or the file needs the whole program to compile`);
+  if (withoutSourceMap(built) !== withoutSourceMap(original.js))
+    return done(
+      'error',
+      `${compiledPath(m.file)} is not what ${m.file} compiles to alone: rebuild (npm run build), or the file needs the whole program to compile`,
+    );
   writeFileSync(target, changed.js);
   try {
     // Each named file must catch it on its own, by a failing test (not a file that fails to load or a timeout).
@@ -113,7 +135,8 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
       const run = await runTests(workspace, [test]);
       if (run.timedOut) return done('error', `${test} did not finish within ${TEST_TIMEOUT_MS / 60_000} minutes`);
       if (run.code === 0) missed.push(test);
-      else if (run.failed.length === 0) return done('error', `${test} failed without a failing test (it did not load?)`);
+      else if (run.failed.length === 0)
+        return done('error', `${test} failed without a failing test (it did not load?)`);
       else failures.push(`${basename(test, '.test.ts')}: "${run.failed[0]!}"`);
     }
     if (missed.length > 0) return done('survived', `not caught by ${missed.join(', ')}`);
@@ -124,7 +147,9 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
 }
 
 function trackedTopLevel(): string[] {
-  return execFileSync('git', ['ls-tree', '--name-only', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+  return execFileSync('git', ['ls-tree', '--name-only', 'HEAD'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
 }
 
 const withoutSourceMap = (js: string) => js.replace(/\n\/\/# sourceMappingURL=.*\n?$/, '\n').trimEnd();
@@ -151,7 +176,9 @@ async function main(): Promise<number> {
     for (const test of tests) {
       const baseline = await runTests(workspace, [test]);
       if (baseline.code !== 0 || baseline.timedOut) {
-        console.error(`${test} fails without any mutation (${baseline.failed.join('; ') || (baseline.timedOut ? 'timed out' : `exit ${baseline.code}`)}): fix it first`);
+        console.error(
+          `${test} fails without any mutation (${baseline.failed.join('; ') || (baseline.timedOut ? 'timed out' : `exit ${baseline.code}`)}): fix it first`,
+        );
         return 1;
       }
     }
@@ -162,8 +189,11 @@ async function main(): Promise<number> {
       console.log(`${o.result.padEnd(8)} ${m.id.padEnd(44)} ${o.seconds.toFixed(0).padStart(4)} s  ${o.detail}`);
     }
     const count = (r: Outcome['result']) => outcomes.filter((o) => o.result === r).length;
-    console.log(`\n${count('caught')} caught, ${count('survived')} survived, ${count('error')} could not be applied, of ${outcomes.length}`);
-    if (count('survived') > 0) console.log('A survivor is a change the tests let through: add a test that fails with it.');
+    console.log(
+      `\n${count('caught')} caught, ${count('survived')} survived, ${count('error')} could not be applied, of ${outcomes.length}`,
+    );
+    if (count('survived') > 0)
+      console.log('A survivor is a change the tests let through: add a test that fails with it.');
     return count('survived') + count('error') > 0 ? 1 : 0;
   } finally {
     rmSync(workspace, { recursive: true, force: true });

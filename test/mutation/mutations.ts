@@ -36,17 +36,25 @@ export function parseMutations(text: string, source: string): Parsed {
     if (typeof entry !== 'object' || entry === null) return void errors.push(`${where}: expected a mapping`);
     const e = entry as Record<string, unknown>;
     const unknownKeys = Object.keys(e).filter((k) => !(FIELDS as readonly string[]).includes(k));
-    if (unknownKeys.length > 0) errors.push(`${where}: unknown keys ${unknownKeys.join(', ')} (expected ${FIELDS.join(', ')})`);
+    if (unknownKeys.length > 0)
+      errors.push(`${where}: unknown keys ${unknownKeys.join(', ')} (expected ${FIELDS.join(', ')})`);
     for (const k of ['id', 'why', 'file', 'find'] as const) {
       if (typeof e[k] !== 'string' || e[k] === '') errors.push(`${where}: \`${k}\` must be a non-empty string`);
     }
     // Only the product's own source: a path out of it would be written through the copy's links into the checkout.
-    if (typeof e['file'] === 'string' && !/^control-plane\/(src|bench)\/[\w./-]+\.ts$/.test(e['file']) || String(e['file']).includes('..')) {
+    if (
+      (typeof e['file'] === 'string' && !/^control-plane\/(src|bench)\/[\w./-]+\.ts$/.test(e['file'])) ||
+      String(e['file']).includes('..')
+    ) {
       errors.push(`${where}: \`file\` must be a source file under control-plane/src or control-plane/bench`);
     }
     if (typeof e['replace'] !== 'string') errors.push(`${where}: \`replace\` must be a string (empty to delete)`);
     const tests = e['tests'];
-    if (!Array.isArray(tests) || tests.length === 0 || !tests.every((t) => typeof t === 'string' && /^test\/.+\.test\.ts$/.test(t))) {
+    if (
+      !Array.isArray(tests) ||
+      tests.length === 0 ||
+      !tests.every((t) => typeof t === 'string' && /^test\/.+\.test\.ts$/.test(t))
+    ) {
       errors.push(`${where}: \`tests\` must list test files like test/e2e/x.test.ts`);
     }
     if (typeof e['id'] === 'string') {
@@ -62,8 +70,10 @@ export function parseMutations(text: string, source: string): Parsed {
 /** The mutated source text, or why the mutation no longer applies (the code moved on: update the entry). */
 export function applyMutation(m: Mutation, source: string): { ok: true; text: string } | { ok: false; error: string } {
   const first = source.indexOf(m.find);
-  if (first < 0) return { ok: false, error: `${m.id}: the text to replace is no longer in ${m.file}; update the entry` };
-  if (source.indexOf(m.find, first + 1) >= 0) return { ok: false, error: `${m.id}: the text to replace occurs more than once in ${m.file}; quote more of it` };
+  if (first < 0)
+    return { ok: false, error: `${m.id}: the text to replace is no longer in ${m.file}; update the entry` };
+  if (source.indexOf(m.find, first + 1) >= 0)
+    return { ok: false, error: `${m.id}: the text to replace occurs more than once in ${m.file}; quote more of it` };
   return { ok: true, text: source.slice(0, first) + m.replace + source.slice(first + m.find.length) };
 }
 

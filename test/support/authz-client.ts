@@ -2,7 +2,12 @@
 // gRPC port could (not through Envoy): the service must hold up on its own.
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { loadAuthorizationService, type AuthorizationRoute, type CheckRequest, type CheckResponse } from '../../control-plane/src/authz/index.js';
+import {
+  loadAuthorizationService,
+  type AuthorizationRoute,
+  type CheckRequest,
+  type CheckResponse,
+} from '../../control-plane/src/authz/index.js';
 import { loadConfigFile } from '../../control-plane/src/config/index.js';
 import { buildEdgeModel } from '../../control-plane/src/model/index.js';
 import type { RunningEdge } from './edge.js';
@@ -29,8 +34,20 @@ export function checkClient(edge: RunningEdge, credentials: grpc.ChannelCredenti
   return {
     check: (request) =>
       new Promise((resolve, reject) => {
-        const call = (client as unknown as Record<string, (r: CheckRequest, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: CheckResponse) => void) => void>)['Check']!;
-        call.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, response) => (err || !response ? reject(err ?? new Error('no response')) : resolve(response)));
+        const call = (
+          client as unknown as Record<
+            string,
+            (
+              r: CheckRequest,
+              m: grpc.Metadata,
+              o: grpc.CallOptions,
+              cb: (e: grpc.ServiceError | null, r?: CheckResponse) => void,
+            ) => void
+          >
+        )['Check']!;
+        call.call(client, request, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, response) =>
+          err || !response ? reject(err ?? new Error('no response')) : resolve(response),
+        );
       }),
     close: () => client.close(),
   };

@@ -5,7 +5,11 @@ import type { EdgeStatus, RunningEdge } from './edge.js';
  * did not change (a test that puts the first config back may find it already there). Waits on the reload's
  * own timestamp, so that it never takes an earlier reload for this one.
  */
-export async function applyConfig(edge: RunningEdge, yaml: string, writeFilesFirst: () => void = () => {}): Promise<EdgeStatus> {
+export async function applyConfig(
+  edge: RunningEdge,
+  yaml: string,
+  writeFilesFirst: () => void = () => {},
+): Promise<EdgeStatus> {
   const before = (await edge.status()).reload.lastApplied;
   // Written in the same tick as the config, so that the watcher's debounce makes one reload of them all.
   writeFilesFirst();

@@ -16,7 +16,11 @@ let adsClientConstructor: grpc.ServiceClientConstructor | undefined;
 
 function adsConstructor(): grpc.ServiceClientConstructor {
   if (!adsClientConstructor) {
-    adsClientConstructor = (grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as { envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } } }).envoy.service.discovery.v3.AggregatedDiscoveryService;
+    adsClientConstructor = (
+      grpc.loadPackageDefinition(loadServiceDefinitions()) as unknown as {
+        envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: grpc.ServiceClientConstructor } } } };
+      }
+    ).envoy.service.discovery.v3.AggregatedDiscoveryService;
   }
   return adsClientConstructor;
 }
@@ -25,8 +29,17 @@ function adsConstructor(): grpc.ServiceClientConstructor {
  * What any process that reaches the port could try: open an ADS stream as `nodeId` and ask for listeners and
  * secrets (the server's private key), like an Envoy would. Resolves after the first response or the stream's end.
  */
-export function tryAdsStream(target: string, credentials: grpc.ChannelCredentials, nodeId: string, timeoutMs = 5_000): Promise<AdsAttempt> {
-  const client = new (adsConstructor())(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]> };
+export function tryAdsStream(
+  target: string,
+  credentials: grpc.ChannelCredentials,
+  nodeId: string,
+  timeoutMs = 5_000,
+): Promise<AdsAttempt> {
+  const client = new (adsConstructor())(target, credentials, {
+    'grpc.ssl_target_name_override': 'localhost',
+  }) as unknown as grpc.Client & {
+    StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]>;
+  };
   return new Promise((resolve) => {
     const attempt: AdsAttempt = { responses: [] };
     const stream = client.StreamAggregatedResources();
@@ -52,7 +65,11 @@ export function tryAdsStream(target: string, credentials: grpc.ChannelCredential
 
 /** A long-lived ADS stream: its first response, and how it ends (the server may end it later). */
 export function openAdsStream(target: string, credentials: grpc.ChannelCredentials, nodeId: string) {
-  const client = new (adsConstructor())(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as grpc.Client & { StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]> };
+  const client = new (adsConstructor())(target, credentials, {
+    'grpc.ssl_target_name_override': 'localhost',
+  }) as unknown as grpc.Client & {
+    StreamAggregatedResources(): grpc.ClientDuplexStream<object, AdsAttempt['responses'][number]>;
+  };
   const stream = client.StreamAggregatedResources();
   const first = new Promise<AdsAttempt['responses'][number]>((resolve, reject) => {
     stream.once('data', resolve);
@@ -69,7 +86,9 @@ export function openAdsStream(target: string, credentials: grpc.ChannelCredentia
   return { stream, first, ended };
 }
 
-type CheckClient = grpc.Client & { Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: CheckWire) => void): void };
+type CheckClient = grpc.Client & {
+  Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: CheckWire) => void): void;
+};
 
 export interface CheckWire {
   status?: { code?: number; message?: string };
@@ -78,9 +97,15 @@ export interface CheckWire {
 }
 
 /** Calls the ext_authz Check on the control channel; resolves with the response or the gRPC error. */
-export function tryCheck(target: string, credentials: grpc.ChannelCredentials, request: CheckRequest): Promise<{ response?: CheckWire; error?: { code: number; details: string } }> {
+export function tryCheck(
+  target: string,
+  credentials: grpc.ChannelCredentials,
+  request: CheckRequest,
+): Promise<{ response?: CheckWire; error?: { code: number; details: string } }> {
   const Client = grpc.makeGenericClientConstructor(loadAuthorizationService(), 'Authorization');
-  const client = new Client(target, credentials, { 'grpc.ssl_target_name_override': 'localhost' }) as unknown as CheckClient;
+  const client = new Client(target, credentials, {
+    'grpc.ssl_target_name_override': 'localhost',
+  }) as unknown as CheckClient;
   return new Promise((resolve) => {
     client.Check(request, (err, res) => {
       client.close();

@@ -1,7 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCrl, createRootCa, issueClientCertificate, issueServerCertificate, type Issued } from '../../control-plane/src/pki/index.js';
+import {
+  createCrl,
+  createRootCa,
+  issueClientCertificate,
+  issueServerCertificate,
+  type Issued,
+} from '../../control-plane/src/pki/index.js';
 import { HOSTS, type ClientCert } from './pki-fixture.js';
 
 /** Two client CAs, each with a CRL that revokes one of its certificates, and a server certificate for HOSTS. */
@@ -34,11 +40,25 @@ export async function createCrlPki(): Promise<CrlPki> {
   // revoked certificate let through (or, under BoringSSL's CRL check, every certificate of that CA refused).
   const crls = (await createCrl(ca1, [revoked1.serialHex])) + (await createCrl(ca2, [revoked2.serialHex]));
 
-  const files = { ca1: join(dir, 'ca-1.pem'), ca2: join(dir, 'ca-2.pem'), crls: join(dir, 'crls.pem'), serverCert: join(dir, 'server.pem'), serverKey: join(dir, 'server-key.pem') };
+  const files = {
+    ca1: join(dir, 'ca-1.pem'),
+    ca2: join(dir, 'ca-2.pem'),
+    crls: join(dir, 'crls.pem'),
+    serverCert: join(dir, 'server.pem'),
+    serverKey: join(dir, 'server-key.pem'),
+  };
   writeFileSync(files.ca1, ca1.certPem);
   writeFileSync(files.ca2, ca2.certPem);
   writeFileSync(files.crls, crls);
   writeFileSync(files.serverCert, server.chainPem);
   writeFileSync(files.serverKey, server.keyPem, { mode: 0o600 });
-  return { dir, files, serverCa: serverCa.certPem, good1: client(good1), revoked1: client(revoked1), good2: client(good2), revoked2: client(revoked2) };
+  return {
+    dir,
+    files,
+    serverCa: serverCa.certPem,
+    good1: client(good1),
+    revoked1: client(revoked1),
+    good2: client(good2),
+    revoked2: client(revoked2),
+  };
 }

@@ -40,9 +40,18 @@ export interface EdgeStatus {
   typeVersions: Record<string, string>;
   envoyPid: number | null;
   ready: boolean;
-  reload: { reloads: number; failures: number; lastApplied?: string; errors: Array<{ file: string; line?: number; key: string; message: string; text: string }> };
+  reload: {
+    reloads: number;
+    failures: number;
+    lastApplied?: string;
+    errors: Array<{ file: string; line?: number; key: string; message: string; text: string }>;
+  };
   rejected: { version: string; node: string; typeUrl: string; message: string } | null;
-  nodes: Array<{ node: string; protocol: 'sotw' | 'delta'; types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }> }>;
+  nodes: Array<{
+    node: string;
+    protocol: 'sotw' | 'delta';
+    types: Array<{ typeUrl: string; acked?: string; nack?: { message: string } }>;
+  }>;
 }
 
 /** Tests that claim Envoy behaviour fail, never skip, when Envoy is missing. */
@@ -55,7 +64,12 @@ export function requireEnvoy(): string {
 /** Starts `mtls-edge run` (control plane + real Envoy) and waits until /readyz says Envoy has ACKed. */
 export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   requireEnvoy();
-  const [httpsPort, adminPort, xdsPort, envoyAdminPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [httpsPort, adminPort, xdsPort, envoyAdminPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const configPath = join(o.dir, 'config.yaml');
   const addresses = [
     `address: 127.0.0.1:${httpsPort}`,
@@ -70,10 +84,25 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     writeFileSync(tmp, `${addresses}\n${yaml}`);
     renameSync(tmp, configPath);
   };
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1', '--drain-time-s', String(o.drainTimeSeconds ?? 1), '--xds-protocol', o.xdsProtocol ?? 'sotw'], {
-    env: { ...process.env, ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'run',
+      '--config',
+      configPath,
+      '--envoy-concurrency',
+      '1',
+      '--drain-time-s',
+      String(o.drainTimeSeconds ?? 1),
+      '--xds-protocol',
+      o.xdsProtocol ?? 'sotw',
+    ],
+    {
+      env: { ...process.env, ...o.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -88,15 +117,24 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
       const deadline = Date.now() + timeoutMs;
       let last = await status();
       while (!done(last)) {
-        if (Date.now() > deadline) throw new Error(`status did not settle in ${timeoutMs} ms: ${JSON.stringify(last, null, 1).slice(0, 3000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`status did not settle in ${timeoutMs} ms: ${JSON.stringify(last, null, 1).slice(0, 3000)}`);
         await new Promise((r) => setTimeout(r, 50));
         last = await status();
       }
       return last;
     },
     envoyStats: async (prefix) => {
-      const text = await (await fetch(`${envoyAdminUrl}/stats?filter=${encodeURIComponent('^' + prefix.replace(/\./g, '\\.'))}`)).text();
-      return Object.fromEntries(text.split('\n').filter(Boolean).map((l) => l.split(': ')).map(([k, v]) => [k ?? '', Number(v)]));
+      const text = await (
+        await fetch(`${envoyAdminUrl}/stats?filter=${encodeURIComponent('^' + prefix.replace(/\./g, '\\.'))}`)
+      ).text();
+      return Object.fromEntries(
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(': '))
+          .map(([k, v]) => [k ?? '', Number(v)]),
+      );
     },
     httpsPort,
     adminUrl,
@@ -114,10 +152,16 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   return edge;
 }
 
-async function waitReady(adminUrl: string, child: ChildProcess, output: () => string, timeoutMs = 30_000): Promise<void> {
+async function waitReady(
+  adminUrl: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`mtls-edge exited with ${child.exitCode} before it was ready:\n${output()}`);
+    if (child.exitCode !== null)
+      throw new Error(`mtls-edge exited with ${child.exitCode} before it was ready:\n${output()}`);
     try {
       const res = await fetch(`${adminUrl}/readyz`);
       if (res.status === 200) return;
@@ -129,7 +173,11 @@ async function waitReady(adminUrl: string, child: ChildProcess, output: () => st
   throw new Error(`mtls-edge not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
-async function stopChild(child: ChildProcess, exited: Promise<number | null>, signal: NodeJS.Signals): Promise<number | null> {
+async function stopChild(
+  child: ChildProcess,
+  exited: Promise<number | null>,
+  signal: NodeJS.Signals,
+): Promise<number | null> {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
   const code = await exited;
@@ -138,9 +186,16 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>, si
 }
 
 /** Runs the CLI to completion (validate, or run with a broken config). */
-export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -24,7 +24,8 @@ type Json = Record<string, unknown>;
  * validate it (a route under `enforcement: policy` lets the request through). `other-route`: validated at the
  * handshake, but issued by a CA another route of the host trusts (a host whose routes trust different CAs).
  */
-export type PeerCertificate = { state: 'none' } | { state: 'valid' | 'unverified' | 'other-route'; identity: CertificateIdentity };
+export type PeerCertificate =
+  { state: 'none' } | { state: 'valid' | 'unverified' | 'other-route'; identity: CertificateIdentity };
 
 export interface PolicyRequest {
   method: string;
@@ -72,9 +73,16 @@ function formatted(formatter: string, identity: CertificateIdentity): string {
 export function envoyRequestView(filters: Json, request: PolicyRequest): EnvoyView {
   const headers: Record<string, string> = { ':method': request.method, ':path': request.path };
   const { peer } = request;
-  const mutation = filters[PEER_IDENTITY_FILTER] as { mutations: { request_mutations: Array<{ append: { header: { key: string; value: string }; append_action: string } }> } } | undefined;
+  const mutation = filters[PEER_IDENTITY_FILTER] as
+    | {
+        mutations: {
+          request_mutations: Array<{ append: { header: { key: string; value: string }; append_action: string } }>;
+        };
+      }
+    | undefined;
   for (const { append } of mutation?.mutations.request_mutations ?? []) {
-    if (append.append_action !== 'OVERWRITE_IF_EXISTS_OR_ADD') throw new Error(`append action not modelled: ${append.append_action}`);
+    if (append.append_action !== 'OVERWRITE_IF_EXISTS_OR_ADD')
+      throw new Error(`append action not modelled: ${append.append_action}`);
     // No certificate: the formatters give nothing, and Envoy adds no header with an empty value.
     const value = peer.state === 'none' ? '' : formatted(append.header.value, peer.identity);
     if (value !== '') headers[append.header.key] = value;
@@ -87,7 +95,9 @@ export function envoyRequestView(filters: Json, request: PolicyRequest): EnvoyVi
   }
   // mtls_authenticated reads the connection: any certificate validated at the handshake, whatever the route.
   const validated = peer.state === 'valid' || peer.state === 'other-route';
-  const sans = validated ? { DNS: peer.identity.sans.dns, EMAIL: peer.identity.sans.email, URI: peer.identity.sans.uri } : { DNS: [], EMAIL: [], URI: [] };
+  const sans = validated
+    ? { DNS: peer.identity.sans.dns, EMAIL: peer.identity.sans.email, URI: peer.identity.sans.uri }
+    : { DNS: [], EMAIL: [], URI: [] };
   return { headers, sans };
 }
 
@@ -105,5 +115,10 @@ export function envoyAllows(filters: Json, request: PolicyRequest): boolean {
 /** What the ext_authz service's evaluator is given for the same request (authz/service.ts). */
 export function serviceFacts(request: PolicyRequest, clientCaRequired: boolean): RequestFacts {
   const identity = request.peer.state === 'valid' ? request.peer.identity : undefined;
-  return { method: request.method, path: request.path.split('?')[0]!, ...(identity ? { identity } : {}), invalidClientCertificate: clientCaRequired && !identity };
+  return {
+    method: request.method,
+    path: request.path.split('?')[0]!,
+    ...(identity ? { identity } : {}),
+    invalidClientCertificate: clientCaRequired && !identity,
+  };
 }

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { claimHeaderName, JWT_CLAIMS } from '../../control-plane/src/config/resolve.js';
-import { CLIENT_CERTIFICATE_STATE_HEADER, INTERNAL_HEADER_PREFIX, PEER_HEADERS } from '../../control-plane/src/policy/internal-headers.js';
+import {
+  CLIENT_CERTIFICATE_STATE_HEADER,
+  INTERNAL_HEADER_PREFIX,
+  PEER_HEADERS,
+} from '../../control-plane/src/policy/internal-headers.js';
 import type { SeenRequest } from './upstream.js';
 
 /** Every forged value carries it: finding it anywhere the upstream looks means a client's header got through. */
@@ -62,7 +66,8 @@ export function forgedHeaders(names: string[]): Array<[string, string]> {
 /** The values of every field named `name` (any case) that reached the upstream, in order. */
 export function receivedValues(seen: SeenRequest, name: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i + 1 < seen.rawHeaders.length; i += 2) if (seen.rawHeaders[i]!.toLowerCase() === name.toLowerCase()) out.push(seen.rawHeaders[i + 1]!);
+  for (let i = 0; i + 1 < seen.rawHeaders.length; i += 2)
+    if (seen.rawHeaders[i]!.toLowerCase() === name.toLowerCase()) out.push(seen.rawHeaders[i + 1]!);
   return out;
 }
 
@@ -72,12 +77,23 @@ export function receivedValues(seen: SeenRequest, name: string): string[] {
  * lower-case name → values; a name absent from it must not arrive). `checkedApart` names are left to the caller
  * (values the test cannot know in advance, such as the signed assertion), beyond the marker scan.
  */
-export function assertOnlyEdgeValues(seen: SeenRequest, names: string[], edgeSets: Record<string, string[]>, checkedApart: string[] = []): void {
+export function assertOnlyEdgeValues(
+  seen: SeenRequest,
+  names: string[],
+  edgeSets: Record<string, string[]>,
+  checkedApart: string[] = [],
+): void {
   const where = `${seen.method} ${seen.url}`;
   for (let i = 0; i + 1 < seen.rawHeaders.length; i += 2) {
     const [name, value] = [seen.rawHeaders[i]!, seen.rawHeaders[i + 1]!];
-    assert.ok(!`${name}: ${value}`.toLowerCase().includes(FORGED_MARKER), `${where}: a forged header reached the upstream: ${name}: ${value}`);
-    assert.ok(!name.toLowerCase().startsWith(INTERNAL_HEADER_PREFIX), `${where}: internal header ${name}: ${value} reached the upstream`);
+    assert.ok(
+      !`${name}: ${value}`.toLowerCase().includes(FORGED_MARKER),
+      `${where}: a forged header reached the upstream: ${name}: ${value}`,
+    );
+    assert.ok(
+      !name.toLowerCase().startsWith(INTERNAL_HEADER_PREFIX),
+      `${where}: internal header ${name}: ${value} reached the upstream`,
+    );
   }
   for (const name of names) {
     const lower = name.toLowerCase();

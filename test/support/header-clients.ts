@@ -29,9 +29,20 @@ const TIMEOUT_MS = 10_000;
 export function sendHttp1(r: HeaderRequest): Promise<SendOutcome> {
   return new Promise((resolve) => {
     const lines = r.headers.map(([name, value]) => `${name}: ${value}\r\n`).join('');
-    const socket = connectTls({ host: '127.0.0.1', port: r.port, servername: r.servername, ca: r.ca, cert: r.cert, key: r.key, ALPNProtocols: ['http/1.1'] }, () => {
-      socket.write(`GET ${r.path} HTTP/1.1\r\nHost: ${r.servername}\r\n${lines}Connection: close\r\n\r\n`);
-    });
+    const socket = connectTls(
+      {
+        host: '127.0.0.1',
+        port: r.port,
+        servername: r.servername,
+        ca: r.ca,
+        cert: r.cert,
+        key: r.key,
+        ALPNProtocols: ['http/1.1'],
+      },
+      () => {
+        socket.write(`GET ${r.path} HTTP/1.1\r\nHost: ${r.servername}\r\n${lines}Connection: close\r\n\r\n`);
+      },
+    );
     let raw = '';
     let settled = false;
     const finish = (outcome: SendOutcome) => {
@@ -66,14 +77,28 @@ export function sendHttp1(r: HeaderRequest): Promise<SendOutcome> {
  */
 export function sendHttp2(r: HeaderRequest): Promise<SendOutcome> {
   return new Promise((resolve) => {
-    const headers: OutgoingHttpHeaders = { ':method': 'GET', ':path': r.path, ':authority': r.servername, ':scheme': 'https' };
+    const headers: OutgoingHttpHeaders = {
+      ':method': 'GET',
+      ':path': r.path,
+      ':authority': r.servername,
+      ':scheme': 'https',
+    };
     for (const [name, value] of r.headers) {
       const lower = name.toLowerCase();
       const had = headers[lower];
       headers[lower] = had === undefined ? [value] : [...(had as string[]), value];
     }
     const session = connectH2(`https://${r.servername}:${r.port}`, {
-      createConnection: () => connectTls({ host: '127.0.0.1', port: r.port, servername: r.servername, ca: r.ca, cert: r.cert, key: r.key, ALPNProtocols: ['h2'] }),
+      createConnection: () =>
+        connectTls({
+          host: '127.0.0.1',
+          port: r.port,
+          servername: r.servername,
+          ca: r.ca,
+          cert: r.cert,
+          key: r.key,
+          ALPNProtocols: ['h2'],
+        }),
     });
     let settled = false;
     const finish = (outcome: SendOutcome) => {
@@ -93,7 +118,9 @@ export function sendHttp2(r: HeaderRequest): Promise<SendOutcome> {
     stream.on('data', (d: string) => (body += d));
     stream.on('end', () => finish(status === 0 ? { error: 'stream ended without a response' } : { status, body }));
     stream.on('error', (e: Error) => finish({ error: e.message }));
-    stream.on('close', () => finish(status === 0 ? { error: `stream closed (code ${stream.rstCode})` } : { status, body }));
+    stream.on('close', () =>
+      finish(status === 0 ? { error: `stream closed (code ${stream.rstCode})` } : { status, body }),
+    );
   });
 }
 

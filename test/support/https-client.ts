@@ -47,7 +47,9 @@ export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ...(r.includeHeaders ? { headers: res.headers } : {}) }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body, ...(r.includeHeaders ? { headers: res.headers } : {}) }),
+        );
         res.on('error', reject);
       },
     );
@@ -73,11 +75,28 @@ export async function expectHandshakeRefused(r: ClientRequest): Promise<string> 
  * An HTTP/1.1 request written by hand over node:tls, for what https.request will not do:
  * no SNI at all (`servername` omitted), or any Host header on any connection.
  */
-export function rawHttp1(r: { port: number; servername?: string; host: string; path: string; cert?: string; key?: string }): Promise<ClientResponse> {
+export function rawHttp1(r: {
+  port: number;
+  servername?: string;
+  host: string;
+  path: string;
+  cert?: string;
+  key?: string;
+}): Promise<ClientResponse> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port: r.port, servername: r.servername, cert: r.cert, key: r.key, rejectUnauthorized: false }, () => {
-      socket.write(`GET ${r.path} HTTP/1.1\r\nHost: ${r.host}\r\nConnection: close\r\n\r\n`);
-    });
+    const socket = connect(
+      {
+        host: '127.0.0.1',
+        port: r.port,
+        servername: r.servername,
+        cert: r.cert,
+        key: r.key,
+        rejectUnauthorized: false,
+      },
+      () => {
+        socket.write(`GET ${r.path} HTTP/1.1\r\nHost: ${r.host}\r\nConnection: close\r\n\r\n`);
+      },
+    );
     let raw = '';
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => (raw += d));

@@ -8,17 +8,59 @@ import { der } from '../unit/identity/certs.js';
 
 /** Pieces the values are made of: separators, escapes, control characters, non-ASCII and names that matter. */
 const ATOMS = [
-  'alice', 'Bob', 'a', 'x', '@', '.', ',', '+', '"', '\\', '=', '#', ' ', ';', '<', '>', '-', '_', '\0', '\t', 'ü', '𝔸', 'ｅ', '\u0435',
-  '\u212A', 'CN=', 'example.com', 'EXAMPLE.com', 'victim.ex', 'evil.ex', 'xn--bcher-kva.example', 'bücher.example', 'alice@example.com',
-  'mallory@victim.ex', 'spiffe://example.com/', 'a,b',
+  'alice',
+  'Bob',
+  'a',
+  'x',
+  '@',
+  '.',
+  ',',
+  '+',
+  '"',
+  '\\',
+  '=',
+  '#',
+  ' ',
+  ';',
+  '<',
+  '>',
+  '-',
+  '_',
+  '\0',
+  '\t',
+  'ü',
+  '𝔸',
+  'ｅ',
+  '\u0435',
+  '\u212A',
+  'CN=',
+  'example.com',
+  'EXAMPLE.com',
+  'victim.ex',
+  'evil.ex',
+  'xn--bcher-kva.example',
+  'bücher.example',
+  'alice@example.com',
+  'mallory@victim.ex',
+  'spiffe://example.com/',
+  'a,b',
 ];
-const text = (max: number) => fc.array(fc.constantFrom(...ATOMS), { minLength: 1, maxLength: max }).map((parts) => parts.join(''));
+const text = (max: number) =>
+  fc.array(fc.constantFrom(...ATOMS), { minLength: 1, maxLength: max }).map((parts) => parts.join(''));
 
 /** Whole values that ought to match something, so that the random ones are compared with allowed answers too. */
 const WELL_FORMED = [
-  'alice@example.com', 'Bob@EXAMPLE.com', 'mallory@victim.ex', 'victim.ex', 'WWW.Victim.EX', 'xn--bcher-kva.example', 'spiffe://example.com/a,b',
+  'alice@example.com',
+  'Bob@EXAMPLE.com',
+  'mallory@victim.ex',
+  'victim.ex',
+  'WWW.Victim.EX',
+  'xn--bcher-kva.example',
+  'spiffe://example.com/a,b',
   // One SAN that Envoy's comma-joined list shows as two.
-  'alice@example.com,mallory@victim.ex', 'evil.ex,victim.ex', 'x,CN=alice@example.com',
+  'alice@example.com,mallory@victim.ex',
+  'evil.ex,victim.ex',
+  'x,CN=alice@example.com',
 ];
 const value = fc.oneof(fc.constantFrom(...WELL_FORMED), text(4));
 
@@ -29,7 +71,10 @@ const ATTRIBUTE_OIDS: Record<string, number[]> = {
   emailAddress: [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01],
   organizationIdentifier: [0x55, 0x04, 0x61],
 };
-const attribute = fc.tuple(fc.constantFrom('CN', 'CN', 'CN', 'O', 'OU', 'emailAddress', 'organizationIdentifier'), value);
+const attribute = fc.tuple(
+  fc.constantFrom('CN', 'CN', 'CN', 'O', 'OU', 'emailAddress', 'organizationIdentifier'),
+  value,
+);
 
 export interface FuzzCertificate {
   /** RDNs in DER order (most specific last), each a list of [attribute, UTF8String value]. */
@@ -46,7 +91,8 @@ export const fuzzCertificate: fc.Arbitrary<FuzzCertificate> = fc.record({
 const SAN_TAG = { email: 0x81, dns: 0x82, uri: 0x86 } as const;
 
 function subjectDer(subject: FuzzCertificate['subject']): Buffer {
-  const atv = ([type, v]: [string, string]) => der(0x30, Buffer.concat([der(0x06, Buffer.from(ATTRIBUTE_OIDS[type]!)), der(0x0c, Buffer.from(v, 'utf8'))]));
+  const atv = ([type, v]: [string, string]) =>
+    der(0x30, Buffer.concat([der(0x06, Buffer.from(ATTRIBUTE_OIDS[type]!)), der(0x0c, Buffer.from(v, 'utf8'))]));
   return der(0x30, Buffer.concat(subject.map((rdn) => der(0x31, Buffer.concat(rdn.map(atv))))));
 }
 
@@ -78,7 +124,10 @@ export class FuzzIssuer {
       signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
       extensions,
     });
-    return { certPem: cert.toString('pem') + '\n', keyPem: KeyObject.from(this.keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string };
+    return {
+      certPem: cert.toString('pem') + '\n',
+      keyPem: KeyObject.from(this.keys.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string,
+    };
   }
 }
 

@@ -24,7 +24,18 @@ export interface ConnectOptions {
 /** HTTP/1.1 keep-alive over one raw TLS socket: requests are written by hand and answers read by Content-Length. */
 export async function openHttp1(o: ConnectOptions): Promise<OpenConnection> {
   const socket = await new Promise<TLSSocket>((resolve, reject) => {
-    const s = connectTls({ host: '127.0.0.1', port: o.port, servername: o.servername, ca: o.ca, cert: o.cert, key: o.key, ALPNProtocols: ['http/1.1'] }, () => resolve(s));
+    const s = connectTls(
+      {
+        host: '127.0.0.1',
+        port: o.port,
+        servername: o.servername,
+        ca: o.ca,
+        cert: o.cert,
+        key: o.key,
+        ALPNProtocols: ['http/1.1'],
+      },
+      () => resolve(s),
+    );
     s.once('error', reject);
   });
   let buffer = Buffer.alloc(0);
@@ -51,7 +62,11 @@ export async function openHttp1(o: ConnectOptions): Promise<OpenConnection> {
         if (buffer.length >= head + 4 + length) {
           const body = buffer.subarray(head + 4, head + 4 + length).toString('utf8');
           buffer = buffer.subarray(head + 4 + length);
-          return { status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0), body, connectionClose: /\r\nconnection: *close/i.test(headers) };
+          return {
+            status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1] ?? 0),
+            body,
+            connectionClose: /\r\nconnection: *close/i.test(headers),
+          };
         }
       }
       if (closed) return { error: closed };
@@ -77,7 +92,16 @@ export async function openHttp2(o: ConnectOptions): Promise<OpenConnection> {
     cert: o.cert,
     key: o.key,
     servername: o.servername,
-    createConnection: () => connectTls({ host: '127.0.0.1', port: o.port, servername: o.servername, ca: o.ca, cert: o.cert, key: o.key, ALPNProtocols: ['h2'] }),
+    createConnection: () =>
+      connectTls({
+        host: '127.0.0.1',
+        port: o.port,
+        servername: o.servername,
+        ca: o.ca,
+        cert: o.cert,
+        key: o.key,
+        ALPNProtocols: ['h2'],
+      }),
   });
   let goaway = false;
   session.on('goaway', () => (goaway = true));
@@ -90,7 +114,8 @@ export async function openHttp2(o: ConnectOptions): Promise<OpenConnection> {
     protocol: 'HTTP/2',
     get: (path, authority = o.servername) =>
       new Promise<Outcome>((resolve) => {
-        if (session.closed || session.destroyed) return resolve({ error: `session closed${goaway ? ' (GOAWAY)' : ''}` });
+        if (session.closed || session.destroyed)
+          return resolve({ error: `session closed${goaway ? ' (GOAWAY)' : ''}` });
         try {
           const req = session.request({ ':path': path, ':authority': authority });
           let status = 0;
@@ -140,28 +165,49 @@ export async function acrossTheChange(o: AcrossTheChange): Promise<void> {
   };
   try {
     for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
-      for (const [who, client] of [['refused', o.refused], ['kept', o.kept]] as const) {
+      for (const [who, client] of [
+        ['refused', o.refused],
+        ['kept', o.kept],
+      ] as const) {
         if (!client) continue;
         const conn = await o.connect(protocol, client);
         open.push({ who, conn });
         const first = await conn.get(`/${tag}/before`);
-        check('status' in first && first.status === 200, `${protocol} ${who}: not served before the change: ${JSON.stringify(first).slice(0, 300)}`);
+        check(
+          'status' in first && first.status === 200,
+          `${protocol} ${who}: not served before the change: ${JSON.stringify(first).slice(0, 300)}`,
+        );
       }
     }
     await o.change();
     for (const { who, conn } of open) {
       const path = `/${tag}/after/${who}/${conn.protocol}`;
       const outcome = await conn.get(path);
-      o.log(`${conn.protocol} ${who}: ${'status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error}`);
+      o.log(
+        `${conn.protocol} ${who}: ${'status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error}`,
+      );
       const reached = o.upstreamPaths().filter((p) => p === path).length;
       if (who === 'refused') {
-        if ('status' in outcome) check(outcome.status === (o.refusedStatus ?? 495), `${conn.protocol}: expected ${o.refusedStatus ?? 495}, got ${outcome.status}: ${outcome.body.slice(0, 200)}`);
+        if ('status' in outcome)
+          check(
+            outcome.status === (o.refusedStatus ?? 495),
+            `${conn.protocol}: expected ${o.refusedStatus ?? 495}, got ${outcome.status}: ${outcome.body.slice(0, 200)}`,
+          );
         check(reached === 0, `${conn.protocol}: the refused request reached the upstream`);
       } else {
-        check('status' in outcome, `${conn.protocol}: the unaffected connection was dropped: ${JSON.stringify(outcome)}`);
+        check(
+          'status' in outcome,
+          `${conn.protocol}: the unaffected connection was dropped: ${JSON.stringify(outcome)}`,
+        );
         const status = 'status' in outcome ? outcome.status : 0;
-        check(status === (o.keptStatus ?? 200), `${conn.protocol}: expected ${o.keptStatus ?? 200} for the kept client, got ${status}`);
-        check(reached === (status === 200 ? 1 : 0), `${conn.protocol}: the kept request reached the upstream ${reached} times`);
+        check(
+          status === (o.keptStatus ?? 200),
+          `${conn.protocol}: expected ${o.keptStatus ?? 200} for the kept client, got ${status}`,
+        );
+        check(
+          reached === (status === 200 ? 1 : 0),
+          `${conn.protocol}: the kept request reached the upstream ${reached} times`,
+        );
       }
     }
   } finally {

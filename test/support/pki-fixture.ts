@@ -1,7 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createIntermediateCa, createRootCa, issueClientCertificate, issueServerCertificate, type CertificateAuthority } from '../../control-plane/src/pki/index.js';
+import {
+  createIntermediateCa,
+  createRootCa,
+  issueClientCertificate,
+  issueServerCertificate,
+  type CertificateAuthority,
+} from '../../control-plane/src/pki/index.js';
 
 export const HOSTS = { x: 'x.mtls.test', y: 'y.mtls.test', z: 'z.mtls.test' } as const;
 
@@ -35,10 +41,17 @@ export async function createTestPki(): Promise<TestPki> {
   const intermediate = await createIntermediateCa(caA, { commonName: 'Test Intermediate A1' });
   const server = await issueServerCertificate(caA, { dnsNames: Object.values(HOSTS) });
   const clientA = await issueClientCertificate(caA, { commonName: 'alice', email: 'alice@example.com' });
-  const viaIntermediate = await issueClientCertificate(intermediate, { commonName: 'carol', email: 'carol@example.com' });
+  const viaIntermediate = await issueClientCertificate(intermediate, {
+    commonName: 'carol',
+    email: 'carol@example.com',
+  });
   const clientB = await issueClientCertificate(caB, { commonName: 'bob', email: 'bob@example.com' });
   const day = 24 * 3600 * 1000;
-  const expired = await issueClientCertificate(caA, { commonName: 'eve', notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
+  const expired = await issueClientCertificate(caA, {
+    commonName: 'eve',
+    notBefore: new Date(Date.now() - 10 * day),
+    notAfter: new Date(Date.now() - day),
+  });
 
   writeFileSync(join(dir, 'ca-a.pem'), caA.certPem);
   writeFileSync(join(dir, 'ca-b.pem'), caB.certPem);

@@ -3,8 +3,22 @@
 // Matcher values come mostly from the certificate of the request, cut as the matcher needs (a prefix for
 // starts_with...), so that criteria hold about as often as not: a property where everything is denied proves nothing.
 import fc from 'fast-check';
-import type { CertificateCondition, Location, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../control-plane/src/config/index.js';
-import { anyValue, domainValue, hostNameValue, methodValue, pathValue, type MatcherValue } from '../../control-plane/src/policy/matcher-values.js';
+import type {
+  CertificateCondition,
+  Location,
+  PolicyClause,
+  PolicyCriterion,
+  RoutePolicy,
+  StringMatcher,
+} from '../../control-plane/src/config/index.js';
+import {
+  anyValue,
+  domainValue,
+  hostNameValue,
+  methodValue,
+  pathValue,
+  type MatcherValue,
+} from '../../control-plane/src/policy/matcher-values.js';
 import type { CertificateIdentity } from '../../control-plane/src/identity/types.js';
 import { comparableHostName } from '../../control-plane/src/certificates/host-names.js';
 import type { PeerCertificate, PolicyRequest } from './envoy-policy-route.js';
@@ -19,7 +33,11 @@ const MATCHER_OPS = ['is', 'not', 'starts_with', 'ends_with', 'contains', 'in'] 
 const SAN_MATCHER_OPS = MATCHER_OPS.filter((op) => op !== 'not');
 
 /** Values no certificate of the pool has to hold, so that a matcher fails as often as it holds. */
-const STRANGERS = { email: ['alice@example.com', 'mallory@victim.ex'], host: ['example.com', 'victim.ex', 'corp.example.com'], uri: ['spiffe://example.com/ns/a'] };
+const STRANGERS = {
+  email: ['alice@example.com', 'mallory@victim.ex'],
+  host: ['example.com', 'victim.ex', 'corp.example.com'],
+  uri: ['spiffe://example.com/ns/a'],
+};
 
 const USERS = ['alice', 'bob', 'carol'];
 const DOMAINS = ['example.com', 'corp.example.com', 'victim.ex', 'Example.ORG'];
@@ -29,10 +47,25 @@ const DOMAINS = ['example.com', 'corp.example.com', 'victim.ex', 'Example.ORG'];
  * name or a plain one, and a few email, DNS and URI SANs under a handful of domains.
  */
 export const plainCertificate: fc.Arbitrary<FuzzCertificate> = fc
-  .record({ user: fc.constantFrom(...USERS), domain: fc.constantFrom(...DOMAINS), emailCn: fc.boolean(), kinds: fc.array(fc.constantFrom('email', 'dns', 'uri'), { maxLength: 3 }), host: fc.constantFrom('www', 'api', 'db') })
+  .record({
+    user: fc.constantFrom(...USERS),
+    domain: fc.constantFrom(...DOMAINS),
+    emailCn: fc.boolean(),
+    kinds: fc.array(fc.constantFrom('email', 'dns', 'uri'), { maxLength: 3 }),
+    host: fc.constantFrom('www', 'api', 'db'),
+  })
   .map(({ user, domain, emailCn, kinds, host }) => ({
-    subject: [[['O', 'Example'] as [string, string]], [['CN', emailCn ? `${user}@${domain}` : user] as [string, string]]],
-    sans: kinds.map((k): ['email' | 'dns' | 'uri', string] => (k === 'email' ? ['email', `${user}@${domain}`] : k === 'dns' ? ['dns', `${host}.${domain}`] : ['uri', `spiffe://${domain}/ns/${user}`])),
+    subject: [
+      [['O', 'Example'] as [string, string]],
+      [['CN', emailCn ? `${user}@${domain}` : user] as [string, string]],
+    ],
+    sans: kinds.map((k): ['email' | 'dns' | 'uri', string] =>
+      k === 'email'
+        ? ['email', `${user}@${domain}`]
+        : k === 'dns'
+          ? ['dns', `${host}.${domain}`]
+          : ['uri', `spiffe://${domain}/ns/${user}`],
+    ),
   }));
 
 /** A value (never empty) cut from `base` as `op` reads it: a prefix for starts_with, a suffix for ends_with... */
@@ -50,14 +83,29 @@ function cut(base: string, op: StringMatcher['op'], a: number, b: number): strin
  * One matcher over values drawn from `bases`, kept as the config loader keeps it (`normalise`); a value the
  * loader would refuse is replaced by `fallback`, a valid whole value.
  */
-function matcher(bases: string[], normalise: MatcherValue, fallback: string, ops: readonly StringMatcher['op'][] = MATCHER_OPS): fc.Arbitrary<StringMatcher> {
+function matcher(
+  bases: string[],
+  normalise: MatcherValue,
+  fallback: string,
+  ops: readonly StringMatcher['op'][] = MATCHER_OPS,
+): fc.Arbitrary<StringMatcher> {
   const keep = (op: StringMatcher['op'], v: string): string => {
     const kept = normalise(op, v);
     return 'error' in kept ? fallback : kept.value;
   };
   return fc
-    .record({ op: fc.constantFrom(...ops), base: fc.constantFrom(...bases), a: fc.nat(), b: fc.nat(), others: fc.subarray(bases, { maxLength: Math.min(2, bases.length) }) })
-    .map(({ op, base, a, b, others }): StringMatcher => (op === 'in' ? { op, values: [base, ...others].map((v) => keep(op, v)) } : { op, value: keep(op, cut(base, op, a, b)) }));
+    .record({
+      op: fc.constantFrom(...ops),
+      base: fc.constantFrom(...bases),
+      a: fc.nat(),
+      b: fc.nat(),
+      others: fc.subarray(bases, { maxLength: Math.min(2, bases.length) }),
+    })
+    .map(({ op, base, a, b, others }): StringMatcher =>
+      op === 'in'
+        ? { op, values: [base, ...others].map((v) => keep(op, v)) }
+        : { op, value: keep(op, cut(base, op, a, b)) },
+    );
 }
 
 const matchers = (m: fc.Arbitrary<StringMatcher>) => fc.array(m, { minLength: 1, maxLength: 2 });
@@ -78,18 +126,75 @@ function valuesOf(identity: CertificateIdentity) {
 function criterion(identity: CertificateIdentity, otherFingerprint: string): fc.Arbitrary<PolicyCriterion> {
   const v = valuesOf(identity);
   const san = fc.oneof(
-    matcher(v.dns, hostNameValue, 'example.com', SAN_MATCHER_OPS).map((m): CertificateCondition => ({ kind: 'san', san: 'dns', match: [m] })),
-    matcher(v.sanEmail, anyValue, 'alice@example.com', SAN_MATCHER_OPS).map((m): CertificateCondition => ({ kind: 'san', san: 'email', match: [m] })),
-    matcher(v.uri, anyValue, 'spiffe://example.com/ns/a', SAN_MATCHER_OPS).map((m): CertificateCondition => ({ kind: 'san', san: 'uri', match: [m] })),
+    matcher(v.dns, hostNameValue, 'example.com', SAN_MATCHER_OPS).map((m): CertificateCondition => ({
+      kind: 'san',
+      san: 'dns',
+      match: [m],
+    })),
+    matcher(v.sanEmail, anyValue, 'alice@example.com', SAN_MATCHER_OPS).map((m): CertificateCondition => ({
+      kind: 'san',
+      san: 'email',
+      match: [m],
+    })),
+    matcher(v.uri, anyValue, 'spiffe://example.com/ns/a', SAN_MATCHER_OPS).map((m): CertificateCondition => ({
+      kind: 'san',
+      san: 'uri',
+      match: [m],
+    })),
   );
-  const fingerprint = fc.subarray([identity.fingerprint, otherFingerprint], { minLength: 1 }).map((values): CertificateCondition => ({ kind: 'fingerprint', values }));
+  const fingerprint = fc
+    .subarray([identity.fingerprint, otherFingerprint], { minLength: 1 })
+    .map((values): CertificateCondition => ({ kind: 'fingerprint', values }));
   return fc.oneof(
-    { arbitrary: fc.constantFrom('accept' as const, 'reject' as const, 'authenticated_user' as const, 'invalid_client_certificate' as const).map((kind) => ({ kind, at: AT })), weight: 2 },
-    { arbitrary: matchers(matcher(METHODS, methodValue, 'GET')).map((match) => ({ kind: 'http_method' as const, match, at: AT })), weight: 1 },
-    { arbitrary: matchers(matcher(PATHS, pathValue, '/')).map((match) => ({ kind: 'http_path' as const, match, at: AT })), weight: 1 },
-    { arbitrary: matchers(matcher(v.email, anyValue, 'alice@example.com')).map((match) => ({ kind: 'email' as const, match, at: AT })), weight: 2 },
-    { arbitrary: matchers(matcher(v.domain, domainValue, 'example.com')).map((match) => ({ kind: 'domain' as const, match, at: AT })), weight: 2 },
-    { arbitrary: fc.array(fc.oneof(san, san, fingerprint), { minLength: 1, maxLength: 2 }).map((conditions) => ({ kind: 'client_certificate' as const, conditions, at: AT })), weight: 3 },
+    {
+      arbitrary: fc
+        .constantFrom(
+          'accept' as const,
+          'reject' as const,
+          'authenticated_user' as const,
+          'invalid_client_certificate' as const,
+        )
+        .map((kind) => ({ kind, at: AT })),
+      weight: 2,
+    },
+    {
+      arbitrary: matchers(matcher(METHODS, methodValue, 'GET')).map((match) => ({
+        kind: 'http_method' as const,
+        match,
+        at: AT,
+      })),
+      weight: 1,
+    },
+    {
+      arbitrary: matchers(matcher(PATHS, pathValue, '/')).map((match) => ({
+        kind: 'http_path' as const,
+        match,
+        at: AT,
+      })),
+      weight: 1,
+    },
+    {
+      arbitrary: matchers(matcher(v.email, anyValue, 'alice@example.com')).map((match) => ({
+        kind: 'email' as const,
+        match,
+        at: AT,
+      })),
+      weight: 2,
+    },
+    {
+      arbitrary: matchers(matcher(v.domain, domainValue, 'example.com')).map((match) => ({
+        kind: 'domain' as const,
+        match,
+        at: AT,
+      })),
+      weight: 2,
+    },
+    {
+      arbitrary: fc
+        .array(fc.oneof(san, san, fingerprint), { minLength: 1, maxLength: 2 })
+        .map((conditions) => ({ kind: 'client_certificate' as const, conditions, at: AT })),
+      weight: 3,
+    },
   );
 }
 
@@ -110,7 +215,10 @@ const peer = (identity: CertificateIdentity): fc.Arbitrary<PeerCertificate> =>
   fc.oneof(
     { arbitrary: fc.constant({ state: 'valid' as const, identity }), weight: 6 },
     { arbitrary: fc.constant({ state: 'none' as const }), weight: 1 },
-    { arbitrary: fc.constantFrom('unverified' as const, 'other-route' as const).map((state) => ({ state, identity })), weight: 2 },
+    {
+      arbitrary: fc.constantFrom('unverified' as const, 'other-route' as const).map((state) => ({ state, identity })),
+      weight: 2,
+    },
   );
 
 export const request = (identity: CertificateIdentity): fc.Arbitrary<PolicyRequest> =>
@@ -122,17 +230,24 @@ export const request = (identity: CertificateIdentity): fc.Arbitrary<PolicyReque
   });
 
 /** A certificate of the pool, a policy over its values, and a request that presents it (or not). */
-export function policyCase(identities: CertificateIdentity[]): fc.Arbitrary<{ policy: RoutePolicy; request: PolicyRequest }> {
-  return fc.tuple(fc.nat(identities.length - 1), fc.nat(identities.length - 1)).chain(([i, j]) =>
-    fc.record({ policy: policyFor(identities[i]!, identities[j]!.fingerprint), request: request(identities[i]!) }),
-  );
+export function policyCase(
+  identities: CertificateIdentity[],
+): fc.Arbitrary<{ policy: RoutePolicy; request: PolicyRequest }> {
+  return fc
+    .tuple(fc.nat(identities.length - 1), fc.nat(identities.length - 1))
+    .chain(([i, j]) =>
+      fc.record({ policy: policyFor(identities[i]!, identities[j]!.fingerprint), request: request(identities[i]!) }),
+    );
 }
 
 /** The features a policy uses, to show that the generator produces every one of them. */
 export function policyFeatures(policy: RoutePolicy): Set<string> {
   const out = new Set<string>();
   const addMatchers = (ms: StringMatcher[]) => ms.forEach((m) => out.add(`matcher ${m.op}`));
-  for (const [action, clauses] of [['allow', policy.allow], ['deny', policy.deny]] as const) {
+  for (const [action, clauses] of [
+    ['allow', policy.allow],
+    ['deny', policy.deny],
+  ] as const) {
     for (const c of clauses) {
       out.add(`${action} ${c.operator}`);
       for (const k of c.criteria) {
@@ -153,7 +268,17 @@ export function policyFeatures(policy: RoutePolicy): Set<string> {
 /** Every feature the generator must produce. */
 export const ALL_FEATURES = [
   ...['allow', 'deny'].flatMap((a) => ['and', 'or', 'not', 'nor'].map((o) => `${a} ${o}`)),
-  ...['accept', 'reject', 'authenticated_user', 'invalid_client_certificate', 'http_method', 'http_path', 'email', 'domain', 'client_certificate'].map((k) => `criterion ${k}`),
+  ...[
+    'accept',
+    'reject',
+    'authenticated_user',
+    'invalid_client_certificate',
+    'http_method',
+    'http_path',
+    'email',
+    'domain',
+    'client_certificate',
+  ].map((k) => `criterion ${k}`),
   ...MATCHER_OPS.map((op) => `matcher ${op}`),
   'fingerprint',
   'san dns',

@@ -16,7 +16,10 @@ export interface EnvoyView {
 
 /** What the header_mutation filter sets (%DOWNSTREAM_PEER_*%), and the SANs BoringSSL reads. */
 export function envoyView(identity: CertificateIdentity): EnvoyView {
-  const headers: Record<string, string> = { [PEER_HEADERS.fingerprint]: identity.fingerprint, [PEER_HEADERS.subject]: identity.subject };
+  const headers: Record<string, string> = {
+    [PEER_HEADERS.fingerprint]: identity.fingerprint,
+    [PEER_HEADERS.subject]: identity.subject,
+  };
   // Envoy joins a list with ","; an empty result sets no header.
   const email = identity.sans.email.join(',');
   if (email !== '') headers[PEER_HEADERS.email] = email;
@@ -42,21 +45,25 @@ function policyMatches(policy: Json, view: EnvoyView): boolean {
 export function permissionHolds(p: Json, view: EnvoyView): boolean {
   if (p['any'] === true) return true;
   if (p['not_rule']) return !permissionHolds(p['not_rule'] as Json, view);
-  if (p['and_rules']) return ((p['and_rules'] as { rules: Json[] }).rules).every((r) => permissionHolds(r, view));
-  if (p['or_rules']) return ((p['or_rules'] as { rules: Json[] }).rules).some((r) => permissionHolds(r, view));
+  if (p['and_rules']) return (p['and_rules'] as { rules: Json[] }).rules.every((r) => permissionHolds(r, view));
+  if (p['or_rules']) return (p['or_rules'] as { rules: Json[] }).rules.some((r) => permissionHolds(r, view));
   return requestMatcherHolds(p, view) ?? unmodelled('permission', p);
 }
 
 export function principalHolds(p: Json, view: EnvoyView): boolean {
   if (p['any'] === true) return true;
   if (p['not_id']) return !principalHolds(p['not_id'] as Json, view);
-  if (p['and_ids']) return ((p['and_ids'] as { ids: Json[] }).ids).every((id) => principalHolds(id, view));
-  if (p['or_ids']) return ((p['or_ids'] as { ids: Json[] }).ids).some((id) => principalHolds(id, view));
+  if (p['and_ids']) return (p['and_ids'] as { ids: Json[] }).ids.every((id) => principalHolds(id, view));
+  if (p['or_ids']) return (p['or_ids'] as { ids: Json[] }).ids.some((id) => principalHolds(id, view));
   if (p['custom']) {
-    const custom = p['custom'] as { name: string; typed_config: { san_matcher: { san_type: 'DNS' | 'EMAIL' | 'URI'; matcher: Json } } };
+    const custom = p['custom'] as {
+      name: string;
+      typed_config: { san_matcher: { san_type: 'DNS' | 'EMAIL' | 'URI'; matcher: Json } };
+    };
     if (custom.name !== 'envoy.rbac.principals.mtls_authenticated') throw new Error(`unknown principal ${custom.name}`);
     const { san_type, matcher } = custom.typed_config.san_matcher;
-    if (san_type === 'DNS' && 'exact' in matcher) throw new Error('an exact DNS SAN matcher follows wildcard rules in Envoy');
+    if (san_type === 'DNS' && 'exact' in matcher)
+      throw new Error('an exact DNS SAN matcher follows wildcard rules in Envoy');
     return view.sans[san_type].some((san) => stringMatches(matcher, san));
   }
   return requestMatcherHolds(p, view) ?? unmodelled('principal', p);
@@ -66,7 +73,8 @@ export function principalHolds(p: Json, view: EnvoyView): boolean {
 function requestMatcherHolds(p: Json, view: EnvoyView): boolean | undefined {
   if (p['header']) {
     const h = p['header'] as Json & { name: string; present_match?: boolean; string_match?: Json };
-    if (Object.keys(h).some((k) => !['name', 'present_match', 'string_match'].includes(k))) unmodelled('header matcher', h);
+    if (Object.keys(h).some((k) => !['name', 'present_match', 'string_match'].includes(k)))
+      unmodelled('header matcher', h);
     const value = view.headers[h.name];
     if (h.present_match) return value !== undefined;
     return value !== undefined && stringMatches(h.string_match!, value);

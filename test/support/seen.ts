@@ -26,7 +26,8 @@ export function uniquePath(prefix: string): string {
 /** The one request that reached the upstream for `path` (a path from `uniquePath`); throws if none or several did. */
 export function onlyRequestFor(upstream: TestUpstream, path: string): SeenRequest {
   const found = upstream.seen.filter((r) => r.url === path);
-  if (found.length !== 1) throw new Error(`expected exactly one request for ${path} at upstream ${upstream.name}, saw ${found.length}`);
+  if (found.length !== 1)
+    throw new Error(`expected exactly one request for ${path} at upstream ${upstream.name}, saw ${found.length}`);
   return found[0]!;
 }
 

@@ -23,11 +23,13 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv = process.env): 
  */
 export function requireTool(name: string, howToInstall: string, env: NodeJS.ProcessEnv = process.env): string {
   const found = findOnPath(name, env);
-  if (!found) throw new Error(`${name} is not on PATH (${env['PATH'] ?? ''}); this test compares against it. ${howToInstall}`);
+  if (!found)
+    throw new Error(`${name} is not on PATH (${env['PATH'] ?? ''}); this test compares against it. ${howToInstall}`);
   return found;
 }
 
-export const OPENSSL_INSTALL = 'Install it: apt-get install openssl (Debian/Ubuntu), dnf install openssl (Fedora), apk add openssl (Alpine), brew install openssl (macOS).';
+export const OPENSSL_INSTALL =
+  'Install it: apt-get install openssl (Debian/Ubuntu), dnf install openssl (Fedora), apk add openssl (Alpine), brew install openssl (macOS).';
 
 /** The openssl binary on PATH; throws with install instructions when there is none. */
 export function requireOpenssl(env: NodeJS.ProcessEnv = process.env): string {

@@ -38,7 +38,9 @@ export async function startUpstream(name: string, options: UpstreamOptions = {})
     if (options.slowMs && req.url?.includes('/slow')) setTimeout(answer, options.slowMs);
     else answer();
   };
-  const server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler) : createServer(handler);
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
+    : createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {

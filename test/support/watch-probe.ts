@@ -22,7 +22,10 @@ export class CallLog {
   waitForCall(n: number, what: string): Promise<void> {
     if (this.calls >= n) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what}: call ${n} did not come in ${WAIT_MS} ms (${this.calls} so far)`)), WAIT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${what}: call ${n} did not come in ${WAIT_MS} ms (${this.calls} so far)`)),
+        WAIT_MS,
+      );
       this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
     });
   }
@@ -35,7 +38,10 @@ export class CallLog {
  * got each event no later than the witness did and its timer is shorter. So "no further call" is checked
  * after an observed event, not after a guessed sleep.
  */
-export function folderWitness(dirs: readonly string[], quietMs: number): { quiet(what: string): Promise<void>; close(): void } {
+export function folderWitness(
+  dirs: readonly string[],
+  quietMs: number,
+): { quiet(what: string): Promise<void>; close(): void } {
   let events = 0;
   let wake: (() => void) | undefined;
   const watchers = dirs.map((dir) =>

@@ -54,7 +54,9 @@ test('common names are taken literally', async () => {
   const name = 'Acme, Inc. "R&D" \\ #1';
   const ca = await createRootCa({ commonName: name });
   const text = withFiles({ 'ca.pem': ca.certPem }, (p) =>
-    execFileSync(openssl(), ['x509', '-noout', '-subject', '-nameopt', 'utf8,sep_multiline', '-in', p('ca.pem')], { encoding: 'utf8' }),
+    execFileSync(openssl(), ['x509', '-noout', '-subject', '-nameopt', 'utf8,sep_multiline', '-in', p('ca.pem')], {
+      encoding: 'utf8',
+    }),
   );
   assert.equal(text.trim().split('\n')[1]?.trim(), `CN=${name}`);
 });
@@ -80,7 +82,10 @@ test('deeper chains list every intermediate, and pathLength is enforced', async 
   const tooDeep = await issueServerCertificate(inter3, { dnsNames: ['deeper.example.test'] });
   withFiles({ 'root.pem': root.certPem, 'ok.pem': leaf.chainPem, 'bad.pem': tooDeep.chainPem }, (p) => {
     const verify = (chain: string): string =>
-      execFileSync(openssl(), ['verify', '-CAfile', p('root.pem'), '-untrusted', p(chain), p(chain)], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(openssl(), ['verify', '-CAfile', p('root.pem'), '-untrusted', p(chain), p(chain)], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
     assert.match(verify('ok.pem'), /: OK/);
     assert.throws(() => verify('bad.pem'), /path length constraint exceeded/);
   });
@@ -94,7 +99,10 @@ test('server certificate has SANs, serverAuth and verifies against the intermedi
   const x = new X509Certificate(server.certPem);
   assert.equal(x.subject, 'CN=app.example.test');
   assert.equal(x.ca, false);
-  assert.equal(x.subjectAltName, 'DNS:app.example.test, DNS:*.example.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1');
+  assert.equal(
+    x.subjectAltName,
+    'DNS:app.example.test, DNS:*.example.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1',
+  );
   assert.deepEqual(x.keyUsage, ['1.3.6.1.5.5.7.3.1']);
   assert.ok(x.checkIssued(interX));
   assert.ok(x.verify(interX.publicKey));
@@ -104,9 +112,13 @@ test('server certificate has SANs, serverAuth and verifies against the intermedi
   assert.ok(x.checkPrivateKey(createPrivateKey(server.keyPem)));
 
   const out = withFiles({ 'root.pem': root.certPem, 'chain.pem': server.chainPem }, (p) =>
-    execFileSync(openssl(), ['verify', '-purpose', 'sslserver', '-CAfile', p('root.pem'), '-untrusted', p('chain.pem'), p('chain.pem')], {
-      encoding: 'utf8',
-    }),
+    execFileSync(
+      openssl(),
+      ['verify', '-purpose', 'sslserver', '-CAfile', p('root.pem'), '-untrusted', p('chain.pem'), p('chain.pem')],
+      {
+        encoding: 'utf8',
+      },
+    ),
   );
   assert.match(out, /: OK/);
 });
@@ -135,14 +147,21 @@ test('expired client certificate has validTo in the past and fails verification'
   // A CA valid long before the leaf, so -attime inside the leaf's window isolates the leaf's expiry.
   const oldRoot = await createRootCa({ commonName: 'Old Root', notBefore: new Date(now - 7 * DAY_MS) });
   const notAfter = new Date(now - DAY_MS);
-  const expired = await issueClientCertificate(oldRoot, { commonName: 'expired', notBefore: new Date(now - 2 * DAY_MS), notAfter });
+  const expired = await issueClientCertificate(oldRoot, {
+    commonName: 'expired',
+    notBefore: new Date(now - 2 * DAY_MS),
+    notAfter,
+  });
   const x = new X509Certificate(expired.certPem);
   assert.ok(new Date(x.validTo).getTime() < now);
   assert.equal(new Date(x.validTo).getTime(), Math.floor(notAfter.getTime() / 1000) * 1000);
 
   withFiles({ 'root.pem': oldRoot.certPem, 'leaf.pem': expired.certPem }, (p) => {
     const verify = (...extra: string[]): string =>
-      execFileSync(openssl(), ['verify', ...extra, '-CAfile', p('root.pem'), p('leaf.pem')], { encoding: 'utf8', stdio: 'pipe' });
+      execFileSync(openssl(), ['verify', ...extra, '-CAfile', p('root.pem'), p('leaf.pem')], {
+        encoding: 'utf8',
+        stdio: 'pipe',
+      });
     assert.throws(() => verify(), /certificate has expired/);
     assert.match(verify('-attime', String(Math.floor((now - 1.5 * DAY_MS) / 1000))), /: OK/);
   });
@@ -155,29 +174,42 @@ test('CRL lists revoked serials and makes OpenSSL reject the revoked certificate
   const rootCrl = await createCrl(root, []);
   assert.match(crlPem, /^-----BEGIN X509 CRL-----\n[\s\S]+\n-----END X509 CRL-----\n$/);
 
-  withFiles({ 'crl.pem': crlPem, 'inter.pem': inter.certPem, 'root.pem': root.certPem, 'crls.pem': crlPem + rootCrl }, (p) => {
-    const text = execFileSync(openssl(), ['crl', '-noout', '-text', '-in', p('crl.pem')], { encoding: 'utf8' });
-    assert.match(text, /Issuer: CN = Test Intermediate CA/);
-    assert.ok(text.toLowerCase().includes(`serial number: ${revoked.serialHex}`), text);
-    assert.doesNotMatch(text.toLowerCase(), new RegExp(good.serialHex));
-    // BoringSSL (Envoy) refuses to load a CRL containing an empty SEQUENCE such as empty
-    // crlEntryExtensions, although OpenSSL accepts it.
-    const der = execFileSync(openssl(), ['asn1parse', '-in', p('crl.pem')], { encoding: 'utf8' });
-    assert.doesNotMatch(der, /l= +0 cons: +SEQUENCE/);
-    // The CRL's signature checks out against its issuer.
-    execFileSync(openssl(), ['crl', '-noout', '-in', p('crl.pem'), '-CAfile', p('inter.pem')], { stdio: 'pipe' });
+  withFiles(
+    { 'crl.pem': crlPem, 'inter.pem': inter.certPem, 'root.pem': root.certPem, 'crls.pem': crlPem + rootCrl },
+    (p) => {
+      const text = execFileSync(openssl(), ['crl', '-noout', '-text', '-in', p('crl.pem')], { encoding: 'utf8' });
+      assert.match(text, /Issuer: CN = Test Intermediate CA/);
+      assert.ok(text.toLowerCase().includes(`serial number: ${revoked.serialHex}`), text);
+      assert.doesNotMatch(text.toLowerCase(), new RegExp(good.serialHex));
+      // BoringSSL (Envoy) refuses to load a CRL containing an empty SEQUENCE such as empty
+      // crlEntryExtensions, although OpenSSL accepts it.
+      const der = execFileSync(openssl(), ['asn1parse', '-in', p('crl.pem')], { encoding: 'utf8' });
+      assert.doesNotMatch(der, /l= +0 cons: +SEQUENCE/);
+      // The CRL's signature checks out against its issuer.
+      execFileSync(openssl(), ['crl', '-noout', '-in', p('crl.pem'), '-CAfile', p('inter.pem')], { stdio: 'pipe' });
 
-    const verify = (leafPem: string): string => {
-      writeFileSync(p('leaf.pem'), leafPem);
-      return execFileSync(
-        openssl(),
-        ['verify', '-crl_check_all', '-CRLfile', p('crls.pem'), '-CAfile', p('root.pem'), '-untrusted', p('inter.pem'), p('leaf.pem')],
-        { encoding: 'utf8', stdio: 'pipe' },
-      );
-    };
-    assert.match(verify(good.certPem), /: OK/);
-    assert.throws(() => verify(revoked.certPem), /certificate revoked/);
-  });
+      const verify = (leafPem: string): string => {
+        writeFileSync(p('leaf.pem'), leafPem);
+        return execFileSync(
+          openssl(),
+          [
+            'verify',
+            '-crl_check_all',
+            '-CRLfile',
+            p('crls.pem'),
+            '-CAfile',
+            p('root.pem'),
+            '-untrusted',
+            p('inter.pem'),
+            p('leaf.pem'),
+          ],
+          { encoding: 'utf8', stdio: 'pipe' },
+        );
+      };
+      assert.match(verify(good.certPem), /: OK/);
+      assert.throws(() => verify(revoked.certPem), /certificate revoked/);
+    },
+  );
 });
 
 test('CRL accepts serials in OpenSSL notation', async () => {

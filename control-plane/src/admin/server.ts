@@ -19,7 +19,11 @@ export interface AdminMetrics {
   authzDecisions: Counter<'decision' | 'cached'>;
 }
 
-export function createMetrics(ads: AdsServer, reload: ReloadState, authzCache: () => { hits: number; misses: number; size: number } = () => ({ hits: 0, misses: 0, size: 0 })): AdminMetrics {
+export function createMetrics(
+  ads: AdsServer,
+  reload: ReloadState,
+  authzCache: () => { hits: number; misses: number; size: number } = () => ({ hits: 0, misses: 0, size: 0 }),
+): AdminMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mtls_edge_' });
   new Gauge({
@@ -80,9 +84,22 @@ export function createMetrics(ads: AdsServer, reload: ReloadState, authzCache: (
   });
   return {
     registry,
-    nacks: new Counter({ name: 'mtls_edge_xds_nacks_total', help: 'Responses rejected by Envoy', registers: [registry] }),
-    snapshots: new Counter({ name: 'mtls_edge_snapshots_total', help: 'Snapshots built from config', registers: [registry] }),
-    authzDecisions: new Counter({ name: 'mtls_edge_authz_decisions_total', help: 'ext_authz checks answered', labelNames: ['decision', 'cached'] as const, registers: [registry] }),
+    nacks: new Counter({
+      name: 'mtls_edge_xds_nacks_total',
+      help: 'Responses rejected by Envoy',
+      registers: [registry],
+    }),
+    snapshots: new Counter({
+      name: 'mtls_edge_snapshots_total',
+      help: 'Snapshots built from config',
+      registers: [registry],
+    }),
+    authzDecisions: new Counter({
+      name: 'mtls_edge_authz_decisions_total',
+      help: 'ext_authz checks answered',
+      labelNames: ['decision', 'cached'] as const,
+      registers: [registry],
+    }),
   };
 }
 

@@ -80,7 +80,10 @@ export function denied(reason: string, httpStatus: 'Forbidden' | number = 'Forbi
   };
 }
 
-export function requestHeader(http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']>, name: string): string | undefined {
+export function requestHeader(
+  http: NonNullable<NonNullable<NonNullable<CheckRequest['attributes']>['request']>['http']>,
+  name: string,
+): string | undefined {
   const value = http.headers?.[name];
   if (value !== undefined) return value;
   const entry = http.header_map?.headers?.find((h) => h.key?.toLowerCase() === name);

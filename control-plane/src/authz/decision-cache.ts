@@ -12,7 +12,8 @@ export class LruCache<V> {
   private readonly entries = new Map<string, V>();
 
   constructor(readonly maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error(`cache size must be a positive integer, got ${maxEntries}`);
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new Error(`cache size must be a positive integer, got ${maxEntries}`);
   }
 
   get(key: string): V | undefined {

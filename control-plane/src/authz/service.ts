@@ -1,15 +1,30 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../runtime/logger.js';
-import { buildAssertionClaims, claimHeaderValue, identityFromEnvoyCertificate, type AssertionSigner } from '../identity/index.js';
+import {
+  buildAssertionClaims,
+  claimHeaderValue,
+  identityFromEnvoyCertificate,
+  type AssertionSigner,
+} from '../identity/index.js';
 import type { AssertionClaims, CertificateIdentity } from '../identity/types.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, PEER_HEADERS, type RequestFacts } from '../policy/index.js';
 import { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
 import { chainKey, VerificationCache } from './verification-cache.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
-import { CERTIFICATE_ERROR_STATUS, denied, GRPC_OK, overwrite, requestHeader, type CheckRequest, type CheckResponse, type HeaderValueOption } from './check-wire.js';
+import {
+  CERTIFICATE_ERROR_STATUS,
+  denied,
+  GRPC_OK,
+  overwrite,
+  requestHeader,
+  type CheckRequest,
+  type CheckResponse,
+  type HeaderValueOption,
+} from './check-wire.js';
 
 export const ASSERTION_HEADER = 'x-pomerium-jwt-assertion';
-export const UNKNOWN_ROUTE_REASON = 'this route is not known to the control plane (a config change is in flight); try again';
+export const UNKNOWN_ROUTE_REASON =
+  'this route is not known to the control plane (a config change is in flight); try again';
 export const ERROR_REASON = 'authorization error';
 export const INVALID_CERTIFICATE_REASON = 'the client certificate is not valid for this route';
 /** A cached assertion is signed again this long before it expires. */
@@ -110,7 +125,10 @@ export class AuthorizationService {
       const http = attributes.request?.http ?? {};
       const certificate = attributes.source?.certificate ?? '';
       // A certificate Envoy marked invalid, or one sent for a route that trusts no CA, proves nothing: no identity.
-      const identity = certificate !== '' && route.clientTrust && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid' ? identityFromEnvoyCertificate(certificate) : undefined;
+      const identity =
+        certificate !== '' && route.clientTrust && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid'
+          ? identityFromEnvoyCertificate(certificate)
+          : undefined;
       if (identity) {
         // Whoever sent this check, the certificate must pass the route's current trust before it names anyone.
         const problem = this.verify(route, identity, certificate, requestHeader(http, PEER_HEADERS.chain) ?? '');
@@ -124,18 +142,38 @@ export class AuthorizationService {
       let decision = this.decisions.get(key, route);
       outcome = { allowed: false, cached: decision !== undefined };
       if (!decision) {
-        const facts: RequestFacts = { method, path, identity, invalidClientCertificate: route.clientCaRequired && !identity };
+        const facts: RequestFacts = {
+          method,
+          path,
+          identity,
+          invalidClientCertificate: route.clientCaRequired && !identity,
+        };
         decision = evaluatePolicy(route.policy, facts);
         this.decisions.set(key, route, decision);
       }
-      if (this.options.log.isLevelEnabled('debug')) this.options.log.debug({ route: route.name, fingerprint: identity?.fingerprint, method, path, allowed: decision.allowed, cached: outcome.cached, reason: decision.reason }, 'ext_authz decision');
+      if (this.options.log.isLevelEnabled('debug'))
+        this.options.log.debug(
+          {
+            route: route.name,
+            fingerprint: identity?.fingerprint,
+            method,
+            path,
+            allowed: decision.allowed,
+            cached: outcome.cached,
+            reason: decision.reason,
+          },
+          'ext_authz decision',
+        );
       if (!decision.allowed) return denied(decision.reason);
       const response = await this.allowed(route, identity);
       outcome = { ...outcome, allowed: true };
       return response;
     } catch (err) {
       if (err instanceof DenyError) {
-        this.options.log.warn({ route: routeName, reason: err.message }, 'ext_authz denied a request the policy allows');
+        this.options.log.warn(
+          { route: routeName, reason: err.message },
+          'ext_authz denied a request the policy allows',
+        );
         return denied(err.message);
       }
       this.options.log.error({ err, route: routeName }, 'ext_authz check failed; denying');
@@ -146,18 +184,33 @@ export class AuthorizationService {
   }
 
   /** Why the certificate does not verify under the route's trust (cached verdicts), or undefined when it does. */
-  private verify(route: AuthorizationRoute, identity: CertificateIdentity, certificate: string, chain: string): string | undefined {
+  private verify(
+    route: AuthorizationRoute,
+    identity: CertificateIdentity,
+    certificate: string,
+    chain: string,
+  ): string | undefined {
     const trust = route.clientTrust;
     if (!trust) return undefined;
-    const { result, cached } = this.verifications.verify(trust, identity.fingerprint, chainKey(chain), this.now(), () => ({
-      leafPem: decodeURIComponent(certificate),
-      chainPems: chain === '' ? [] : [safeDecode(chain)],
-    }));
+    const { result, cached } = this.verifications.verify(
+      trust,
+      identity.fingerprint,
+      chainKey(chain),
+      this.now(),
+      () => ({
+        leafPem: decodeURIComponent(certificate),
+        chainPems: chain === '' ? [] : [safeDecode(chain)],
+      }),
+    );
     if (result.ok) return undefined;
     // Warn once per verdict: a client retrying with the same certificate must not flood the log.
     const fields = { route: route.name, fingerprint: identity.fingerprint, reason: result.reason };
     if (cached) this.options.log.debug(fields, 'ext_authz refused a client certificate (cached verdict)');
-    else this.options.log.warn(fields, "ext_authz refused a client certificate that does not verify under the route's trust");
+    else
+      this.options.log.warn(
+        fields,
+        "ext_authz refused a client certificate that does not verify under the route's trust",
+      );
     return result.reason;
   }
 
@@ -173,13 +226,18 @@ export class AuthorizationService {
     }
     // A client's own copies of identity headers must not reach the upstream as if they came from here.
     const set = new Set(headers.map((h) => h.header.key.toLowerCase()));
-    const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter((name) => !set.has(name));
+    const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter(
+      (name) => !set.has(name),
+    );
     return { status: { code: GRPC_OK }, ok_response: { headers, headers_to_remove: [...new Set(remove)] } };
   }
 
   private async assertion(route: AuthorizationRoute, identity: CertificateIdentity): Promise<Assertion> {
     const signer = this.options.signer();
-    if (!signer) throw new DenyError('the identity assertion for this route cannot be signed yet (no signing key is loaded); try again');
+    if (!signer)
+      throw new DenyError(
+        'the identity assertion for this route cannot be signed yet (no signing key is loaded); try again',
+      );
     if (signer !== this.lastSigner) {
       // A new key: assertions signed with the old one may not verify against the published keys.
       this.assertions.clear();
@@ -202,7 +260,11 @@ export class AuthorizationService {
     return pending;
   }
 
-  private async sign(signer: AssertionSigner, route: AuthorizationRoute, identity: CertificateIdentity): Promise<Assertion> {
+  private async sign(
+    signer: AssertionSigner,
+    route: AuthorizationRoute,
+    identity: CertificateIdentity,
+  ): Promise<Assertion> {
     const claims = buildAssertionClaims(identity, route.audience);
     const { jwt, expiresAt } = await signer.sign(claims);
     return { claims, jwt, expiresAtMs: expiresAt * 1000 };

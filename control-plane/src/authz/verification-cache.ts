@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { certificateFingerprint } from '../certificates/index.js';
-import { clientTrustId, verifyClientCertificate, type CertificateVerification, type ClientTrust } from '../identity/verify-certificate.js';
+import {
+  clientTrustId,
+  verifyClientCertificate,
+  type CertificateVerification,
+  type ClientTrust,
+} from '../identity/verify-certificate.js';
 import { LruCache, type CacheStats } from './decision-cache.js';
 
 export const DEFAULT_VERIFICATION_CACHE_SIZE = 20_000;
@@ -30,7 +35,13 @@ export class VerificationCache {
    * `leafFingerprint`: SHA-256 (hex) of the leaf; `chainKey`: what identifies the intermediates sent with it
    * ('' for none; see {@link chainKey}). `certificates` is called on a miss only.
    */
-  verify(trust: ClientTrust, leafFingerprint: string, chainKey: string, nowMs: number, certificates: () => PresentedCertificates): { result: CertificateVerification; cached: boolean } {
+  verify(
+    trust: ClientTrust,
+    leafFingerprint: string,
+    chainKey: string,
+    nowMs: number,
+    certificates: () => PresentedCertificates,
+  ): { result: CertificateVerification; cached: boolean } {
     const key = `${clientTrustId(trust)}\0${leafFingerprint}\0${chainKey}`;
     const known = this.lru.get(key);
     if (known && nowMs < known.validUntilMs) {
@@ -45,7 +56,12 @@ export class VerificationCache {
   }
 
   /** The same, from PEM text alone (fingerprint and chain key computed here). */
-  verifyPem(trust: ClientTrust, leafPem: string, chainPems: string[], nowMs: number): { result: CertificateVerification; cached: boolean } {
+  verifyPem(
+    trust: ClientTrust,
+    leafPem: string,
+    chainPems: string[],
+    nowMs: number,
+  ): { result: CertificateVerification; cached: boolean } {
     let fingerprint: string;
     try {
       // The same form as the identity's fingerprint, so that both ways to verify share entries.

@@ -61,7 +61,10 @@ export function parseCrl(pem: string): ParsedCrl {
   for (const entry of list ? children(der, list) : []) {
     const [serial, date] = children(der, entry);
     if (serial?.tag !== 0x02 || !date) throw new Error('invalid CRL entry');
-    revoked.set(normalizeSerial(Buffer.from(der.subarray(serial.contentStart, serial.end)).toString('hex')), readTime(der, date));
+    revoked.set(
+      normalizeSerial(Buffer.from(der.subarray(serial.contentStart, serial.end)).toString('hex')),
+      readTime(der, date),
+    );
   }
   const oid = algorithmOid?.tag === OID ? readOid(der, algorithmOid) : '';
   const parsed: ParsedCrl = {

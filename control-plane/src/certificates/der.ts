@@ -30,7 +30,7 @@ export function readTlv(der: Uint8Array, offset: number, limit: number): Tlv {
 
 export function children(der: Uint8Array, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = parent.contentStart; at < parent.end; ) {
+  for (let at = parent.contentStart; at < parent.end;) {
     const child = readTlv(der, at, parent.end);
     out.push(child);
     at = child.end;

@@ -54,19 +54,24 @@ const MAX_LABEL = 63;
  */
 export function normaliseHostName(value: string, part: HostNamePart): { value: string } | { error: string } {
   // DNS names may be written fully qualified; certificates never carry the final dot.
-  const text = (part === 'whole' || part === 'end') && value.endsWith('.') && value.length > 1 ? value.slice(0, -1) : value;
+  const text =
+    (part === 'whole' || part === 'end') && value.endsWith('.') && value.length > 1 ? value.slice(0, -1) : value;
   if (text === '') return { error: 'an empty host name matches nothing' };
   const labels = text.split('.');
   const out: string[] = [];
   for (const [i, label] of labels.entries()) {
     // The first label of an end, the last of a start, both of an inside may be pieces of a label.
-    const piece = (i === 0 && (part === 'end' || part === 'inside')) || (i === labels.length - 1 && (part === 'start' || part === 'inside'));
+    const piece =
+      (i === 0 && (part === 'end' || part === 'inside')) ||
+      (i === labels.length - 1 && (part === 'start' || part === 'inside'));
     const converted = normaliseLabel(label, piece);
-    if ('error' in converted) return labels.length === 1 ? converted : { error: `in ${JSON.stringify(value)}, ${converted.error}` };
+    if ('error' in converted)
+      return labels.length === 1 ? converted : { error: `in ${JSON.stringify(value)}, ${converted.error}` };
     out.push(converted.value);
   }
   const normal = out.join('.');
-  if (part === 'whole' && normal.length > MAX_HOST_NAME) return { error: `a host name has at most ${MAX_HOST_NAME} characters` };
+  if (part === 'whole' && normal.length > MAX_HOST_NAME)
+    return { error: `a host name has at most ${MAX_HOST_NAME} characters` };
   return { value: normal };
 }
 
@@ -75,19 +80,30 @@ function normaliseLabel(label: string, piece: boolean): { value: string } | { er
   if (/^[\x00-\x7f]*$/.test(label)) {
     const lower = label.toLowerCase();
     if (piece) {
-      return /^[a-z0-9-]*$/.test(lower) ? { value: lower } : { error: `${JSON.stringify(label)} can never be part of a host name (letters, digits, "-" and "." only)` };
+      return /^[a-z0-9-]*$/.test(lower)
+        ? { value: lower }
+        : { error: `${JSON.stringify(label)} can never be part of a host name (letters, digits, "-" and "." only)` };
     }
     if (!LABEL.test(lower) || lower.length > MAX_LABEL) {
-      return { error: `${JSON.stringify(label)} is not a DNS label (1 to ${MAX_LABEL} letters, digits or "-", a letter or digit at each end)` };
+      return {
+        error: `${JSON.stringify(label)} is not a DNS label (1 to ${MAX_LABEL} letters, digits or "-", a letter or digit at each end)`,
+      };
     }
-    if (lower.startsWith('xn--') && domainToUnicode(lower) === '') return { error: `${JSON.stringify(label)} is not a valid A-label` };
+    if (lower.startsWith('xn--') && domainToUnicode(lower) === '')
+      return { error: `${JSON.stringify(label)} is not a valid A-label` };
     return { value: lower };
   }
-  if (piece) return { error: `${JSON.stringify(label)} is part of an internationalised label: write whole labels (such as .bücher.example) or the A-label (xn--…)` };
+  if (piece)
+    return {
+      error: `${JSON.stringify(label)} is part of an internationalised label: write whole labels (such as .bücher.example) or the A-label (xn--…)`,
+    };
   const lower = label.toLowerCase();
   const ascii = domainToASCII(lower);
   if (!ascii.startsWith('xn--') || !LABEL.test(ascii) || ascii.length > MAX_LABEL || domainToUnicode(ascii) !== lower) {
-    const mapped = ascii === '' ? 'is not a valid internationalised label' : `is not in IDNA normal form (it maps to ${JSON.stringify(ascii)})`;
+    const mapped =
+      ascii === ''
+        ? 'is not a valid internationalised label'
+        : `is not in IDNA normal form (it maps to ${JSON.stringify(ascii)})`;
     return { error: `${JSON.stringify(label)} ${mapped}: write the name as it is registered` };
   }
   return { value: ascii };

@@ -16,7 +16,12 @@ const OID_NAME_CONSTRAINTS = '2.5.29.30';
 const OID_EXTENDED_KEY_USAGE = '2.5.29.37';
 
 /** keyUsage bits (RFC 5280 numbering; bit n is 1 << n here, as x509.KeyUsageFlags). */
-export const KEY_USAGE = { digitalSignature: 1 << 0, keyAgreement: 1 << 4, keyCertSign: 1 << 5, cRLSign: 1 << 6 } as const;
+export const KEY_USAGE = {
+  digitalSignature: 1 << 0,
+  keyAgreement: 1 << 4,
+  keyCertSign: 1 << 5,
+  cRLSign: 1 << 6,
+} as const;
 
 /**
  * Extensions BoringSSL understands when they are critical (x509v3 "supported" list). A certificate with any
@@ -107,7 +112,11 @@ function readExtension(der: Uint8Array, extension: Tlv, into: ParsedCertificate)
   if (oid === OID_BASIC_CONSTRAINTS) {
     for (const field of children(der, inner)) {
       if (field.tag === 0x01) into.isCa = der[field.contentStart] !== 0;
-      if (field.tag === 0x02) into.pathLength = Number.parseInt(Buffer.from(der.subarray(field.contentStart, field.end)).toString('hex') || '0', 16);
+      if (field.tag === 0x02)
+        into.pathLength = Number.parseInt(
+          Buffer.from(der.subarray(field.contentStart, field.end)).toString('hex') || '0',
+          16,
+        );
     }
   } else if (oid === OID_KEY_USAGE) {
     let bits = 0;
@@ -117,7 +126,9 @@ function readExtension(der: Uint8Array, extension: Tlv, into: ParsedCertificate)
     }
     into.keyUsage = bits;
   } else if (oid === OID_EXTENDED_KEY_USAGE) {
-    into.extendedKeyUsage = children(der, inner).filter((t) => t.tag === OID).map((t) => readOid(der, t));
+    into.extendedKeyUsage = children(der, inner)
+      .filter((t) => t.tag === OID)
+      .map((t) => readOid(der, t));
   } else if (oid === OID_NAME_CONSTRAINTS) {
     into.hasNameConstraints = true;
   } else if (oid === OID_SAN) {
@@ -128,7 +139,10 @@ function readExtension(der: Uint8Array, extension: Tlv, into: ParsedCertificate)
 /** UTCTime (YYMMDDHHMMSSZ, 50–99 = 19xx) or GeneralizedTime (YYYYMMDDHHMMSSZ), as RFC 5280 encodes them. */
 export function readTime(der: Uint8Array, tlv: Tlv): number {
   const text = Buffer.from(der.subarray(tlv.contentStart, tlv.end)).toString('latin1');
-  const m = tlv.tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  const m =
+    tlv.tag === 0x17
+      ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text)
+      : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text);
   if (!m) throw new Error(`invalid certificate time ${JSON.stringify(text)}`);
   let year = Number(m[1]);
   if (tlv.tag === 0x17) year += year >= 50 ? 1900 : 2000;

@@ -66,7 +66,7 @@ function noSans(): SubjectAltNames {
  */
 function decodeBytes(bytes: Uint8Array): string {
   let text = '';
-  for (let i = 0; i < bytes.length; ) {
+  for (let i = 0; i < bytes.length;) {
     const length = utf8SequenceLength(bytes, i);
     if (length === 0) {
       text += String.fromCharCode(0xdc00 + (bytes[i] as number));

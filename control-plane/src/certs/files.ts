@@ -15,7 +15,8 @@ export interface PlannedFile {
  */
 export function writeAllOrNothing(files: PlannedFile[], force: boolean): { error?: string } {
   const existing = files.filter((f) => existsSync(f.path)).map((f) => f.path);
-  if (existing.length > 0 && !force) return { error: `would overwrite ${existing.join(', ')} (use --force to replace)` };
+  if (existing.length > 0 && !force)
+    return { error: `would overwrite ${existing.join(', ')} (use --force to replace)` };
   const temporary: string[] = [];
   try {
     for (const f of files) {

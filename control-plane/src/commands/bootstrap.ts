@@ -38,10 +38,13 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
     process.stderr.write(`mtls-edge bootstrap: ${message}\n`);
     return 1;
   };
-  if (!result.config.xdsTls) return fail(`the control plane accepts Envoys over the network only with mutual TLS: ${CONTROL_CHANNEL_HOW_TO}`);
+  if (!result.config.xdsTls)
+    return fail(`the control plane accepts Envoys over the network only with mutual TLS: ${CONTROL_CHANNEL_HOW_TO}`);
   if (!o.xdsCa || !o.xdsClientCert || !o.xdsClientKey) return fail(NEEDS_FILES);
   const diag = new Diagnostics();
-  const envoyAdmin = o.envoyAdminAddress ? parseAddress(o.envoyAdminAddress, { file: 'command line', key: '--envoy-admin-address' }, diag) : result.config.envoyAdminAddress;
+  const envoyAdmin = o.envoyAdminAddress
+    ? parseAddress(o.envoyAdminAddress, { file: 'command line', key: '--envoy-admin-address' }, diag)
+    : result.config.envoyAdminAddress;
   if (!envoyAdmin) {
     printErrors(diag.errors);
     return 1;
@@ -49,12 +52,23 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
   const nodeId = o.nodeId ?? DEFAULT_NODE_ID;
   // Where the certificate is readable here, say now what the control plane would say when the Envoy connects.
   if (existsSync(o.xdsClientCert)) {
-    const refusal = nodeRefusal(nodeId, new X509Certificate(readFileSync(o.xdsClientCert)).raw, result.config.xdsTls.nodeIds);
+    const refusal = nodeRefusal(
+      nodeId,
+      new X509Certificate(readFileSync(o.xdsClientCert)).raw,
+      result.config.xdsTls.nodeIds,
+    );
     if (refusal) return fail(`${o.xdsClientCert}: the control plane would refuse this Envoy: ${refusal}`);
   }
   const address = { ...result.config.xdsAddress, host: o.xdsHost ?? result.config.xdsAddress.host };
   const serverName = o.xdsServerName ?? (address.host === '0.0.0.0' ? '127.0.0.1' : address.host);
-  const xds = { kind: 'tls' as const, address, serverName, caFile: o.xdsCa, certFile: o.xdsClientCert, keyFile: o.xdsClientKey };
+  const xds = {
+    kind: 'tls' as const,
+    address,
+    serverName,
+    caFile: o.xdsCa,
+    certFile: o.xdsClientCert,
+    keyFile: o.xdsClientKey,
+  };
   process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId, xds, envoyAdmin, protocol: o.protocol }));
   return 0;
 }

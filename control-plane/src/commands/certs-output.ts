@@ -16,5 +16,13 @@ export type Out = { ok: true; lines: string[] } | { ok: false; error: string };
 /** A path as the user should type it: relative to where they are. */
 export const show = (o: CertsOptions, name: string) => relative(process.cwd(), resolve(o.dir, name)) || name;
 
-export const file = (o: CertsOptions, name: string, contents: string | Buffer): PlannedFile => ({ path: join(o.dir, name), contents, mode: 0o644 });
-export const secret = (o: CertsOptions, name: string, contents: string | Buffer): PlannedFile => ({ path: join(o.dir, name), contents, mode: 0o600 });
+export const file = (o: CertsOptions, name: string, contents: string | Buffer): PlannedFile => ({
+  path: join(o.dir, name),
+  contents,
+  mode: 0o644,
+});
+export const secret = (o: CertsOptions, name: string, contents: string | Buffer): PlannedFile => ({
+  path: join(o.dir, name),
+  contents,
+  mode: 0o600,
+});

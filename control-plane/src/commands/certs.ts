@@ -2,7 +2,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { writeAllOrNothing } from '../certs/files.js';
-import { createCrl, createRootCa, issueClientCertificate, issueServerCertificate, loadCertificateAuthority, type CertificateAuthority } from '../pki/index.js';
+import {
+  createCrl,
+  createRootCa,
+  issueClientCertificate,
+  issueServerCertificate,
+  loadCertificateAuthority,
+  type CertificateAuthority,
+} from '../pki/index.js';
 import { createPkcs12 } from '../pki/pkcs12.js';
 import { makeControlPlaneCertificate, makeEnvoyCertificate } from './certs-control-channel.js';
 import { file, secret, show, type CertsOptions, type Out } from './certs-output.js';
@@ -21,21 +28,25 @@ const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--force]
   envoy NODE_ID           a client certificate for the Envoy NODE_ID, from the control-plane CA
   envoy --fleet NAME      one client certificate for a fleet of Envoys (their node ids go in xds_node_ids)`;
 
-
-
 /** `mtls-edge certs …`: the steps of Pomerium's mTLS guide that used mkcert. Writes all of a step's files or none. */
 export async function certsCommand(args: string[], o: CertsOptions): Promise<number> {
   const [sub, ...rest] = args;
   let out: Out;
   try {
     out =
-      sub === 'ca' ? await makeCa(o, rest)
-      : sub === 'server' ? await makeServer(o, rest)
-      : sub === 'client' ? await makeClient(o, rest)
-      : sub === 'crl' ? await makeCrl(o, rest)
-      : sub === 'control-plane' ? await makeControlPlaneCertificate(o, rest)
-      : sub === 'envoy' ? await makeEnvoyCertificate(o, rest)
-      : { ok: false, error: `unknown or missing command ${JSON.stringify(sub ?? '')}\n${CERTS_USAGE}` };
+      sub === 'ca'
+        ? await makeCa(o, rest)
+        : sub === 'server'
+          ? await makeServer(o, rest)
+          : sub === 'client'
+            ? await makeClient(o, rest)
+            : sub === 'crl'
+              ? await makeCrl(o, rest)
+              : sub === 'control-plane'
+                ? await makeControlPlaneCertificate(o, rest)
+                : sub === 'envoy'
+                  ? await makeEnvoyCertificate(o, rest)
+                  : { ok: false, error: `unknown or missing command ${JSON.stringify(sub ?? '')}\n${CERTS_USAGE}` };
   } catch (e) {
     out = { ok: false, error: (e as Error).message };
   }
@@ -47,21 +58,27 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
   return 0;
 }
 
-
 async function makeCa(o: CertsOptions, rest: string[]): Promise<Out> {
   if (rest.length > 0) return { ok: false, error: `ca takes no arguments, got ${rest.join(' ')}` };
   if (existsSync(join(o.dir, 'ca.pem')) && !o.force) {
     await loadCa(o); // a broken existing CA is an error, not something to reuse
     return { ok: true, lines: [`reusing the CA in ${show(o, 'ca.pem')}`, ...caConfigLines(o)] };
   }
-  const ca = await createRootCa({ commonName: 'mtls-edge development CA', notAfter: new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000) });
+  const ca = await createRootCa({
+    commonName: 'mtls-edge development CA',
+    notAfter: new Date(Date.now() + 10 * 365 * 24 * 3600 * 1000),
+  });
   const written = writeAllOrNothing([file(o, 'ca.pem', ca.certPem), secret(o, 'ca-key.pem', ca.keyPem)], o.force);
   if (written.error) return { ok: false, error: written.error };
-  return { ok: true, lines: [`wrote ${show(o, 'ca.pem')} and ${show(o, 'ca-key.pem')} (keep the key private)`, ...caConfigLines(o)] };
+  return {
+    ok: true,
+    lines: [`wrote ${show(o, 'ca.pem')} and ${show(o, 'ca-key.pem')} (keep the key private)`, ...caConfigLines(o)],
+  };
 }
 
 async function makeServer(o: CertsOptions, names: string[]): Promise<Out> {
-  if (names.length === 0) return { ok: false, error: 'server needs at least one name, e.g. certs server "*.localhost.pomerium.io"' };
+  if (names.length === 0)
+    return { ok: false, error: 'server needs at least one name, e.g. certs server "*.localhost.pomerium.io"' };
   const bad = names.find((n) => !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(n));
   if (bad) return { ok: false, error: `not a host name: ${JSON.stringify(bad)}` };
   const ca = await loadCa(o);
@@ -72,23 +89,38 @@ async function makeServer(o: CertsOptions, names: string[]): Promise<Out> {
   if (written.error) return { ok: false, error: written.error };
   return {
     ok: true,
-    lines: [`wrote ${show(o, certFile)} and ${show(o, keyFile)} for ${names.join(', ')}`, '', 'config:', `  certificate_file: ${show(o, certFile)}`, `  certificate_key_file: ${show(o, keyFile)}`],
+    lines: [
+      `wrote ${show(o, certFile)} and ${show(o, keyFile)} for ${names.join(', ')}`,
+      '',
+      'config:',
+      `  certificate_file: ${show(o, certFile)}`,
+      `  certificate_key_file: ${show(o, keyFile)}`,
+    ],
   };
 }
 
 async function makeClient(o: CertsOptions, args: string[]): Promise<Out> {
   const [identity, ...extra] = args;
-  if (!identity || extra.length > 0) return { ok: false, error: 'client needs exactly one IDENTITY, e.g. certs client alice@example.com' };
+  if (!identity || extra.length > 0)
+    return { ok: false, error: 'client needs exactly one IDENTITY, e.g. certs client alice@example.com' };
   if (!/^[^\s/\\]+$/.test(identity)) return { ok: false, error: `not a usable identity: ${JSON.stringify(identity)}` };
   const ca = await loadCa(o);
   const email = identity.includes('@') ? identity : undefined;
   const cert = await issueClientCertificate(ca, { commonName: email ? identity.split('@')[0]! : identity, email });
   const password = o.password ?? 'changeit';
-  if (password === '') return { ok: false, error: '--password must not be empty (tools read an empty PKCS#12 password differently)' };
+  if (password === '')
+    return { ok: false, error: '--password must not be empty (tools read an empty PKCS#12 password differently)' };
   // The chain too, so that servers trusting only the root accept a certificate from an intermediate CA.
-  const p12 = await createPkcs12(cert.keyPem, cert.chainPem, [], { password, friendlyName: identity, legacy: o.legacy });
+  const p12 = await createPkcs12(cert.keyPem, cert.chainPem, [], {
+    password,
+    friendlyName: identity,
+    legacy: o.legacy,
+  });
   const base = `${identity}-client`;
-  const written = writeAllOrNothing([file(o, `${base}.pem`, cert.certPem), secret(o, `${base}-key.pem`, cert.keyPem), secret(o, `${base}.p12`, p12)], o.force);
+  const written = writeAllOrNothing(
+    [file(o, `${base}.pem`, cert.certPem), secret(o, `${base}-key.pem`, cert.keyPem), secret(o, `${base}.p12`, p12)],
+    o.force,
+  );
   if (written.error) return { ok: false, error: written.error };
   return {
     ok: true,
@@ -104,7 +136,8 @@ async function makeClient(o: CertsOptions, args: string[]): Promise<Out> {
 }
 
 async function makeCrl(o: CertsOptions, targets: string[]): Promise<Out> {
-  if (targets.length === 0) return { ok: false, error: 'crl needs client certificates (PEM files) or serial numbers to revoke' };
+  if (targets.length === 0)
+    return { ok: false, error: 'crl needs client certificates (PEM files) or serial numbers to revoke' };
   const ca = await loadCa(o);
   const serials: string[] = [];
   for (const t of targets) {
@@ -123,7 +156,14 @@ async function makeCrl(o: CertsOptions, targets: string[]): Promise<Out> {
   if (written.error) return { ok: false, error: written.error };
   return {
     ok: true,
-    lines: [`wrote ${show(o, 'crl.pem')} revoking ${all.length} certificate(s): ${all.join(', ')}`, '', 'config:', '  downstream_mtls:', `    ca_file: ${show(o, 'ca.pem')}`, `    crl_file: ${show(o, 'crl.pem')}`],
+    lines: [
+      `wrote ${show(o, 'crl.pem')} revoking ${all.length} certificate(s): ${all.join(', ')}`,
+      '',
+      'config:',
+      '  downstream_mtls:',
+      `    ca_file: ${show(o, 'ca.pem')}`,
+      `    crl_file: ${show(o, 'crl.pem')}`,
+    ],
   };
 }
 
@@ -141,13 +181,20 @@ function readFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the ${what} at ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
-      cause: e,
-    });
+    throw new Error(
+      `cannot read the ${what} at ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
   }
 }
 
 function caConfigLines(o: CertsOptions): string[] {
-  return ['', 'config (all routes need a certificate from this CA):', '  downstream_mtls:', `    ca_file: ${show(o, 'ca.pem')}`];
+  return [
+    '',
+    'config (all routes need a certificate from this CA):',
+    '  downstream_mtls:',
+    `    ca_file: ${show(o, 'ca.pem')}`,
+  ];
 }
-

@@ -3,7 +3,9 @@ import { compile, type Compiled } from '../pipeline.js';
 import { loadResourceRoot, ResourceCodec } from '../xds/index.js';
 
 /** Loads, validates and compiles a config; errors come back as values for the command to print. */
-export function loadAndCompile(configPath: string | undefined): { config: Config; compiled: Compiled; codec: ResourceCodec } | { errors: ConfigError[] } {
+export function loadAndCompile(
+  configPath: string | undefined,
+): { config: Config; compiled: Compiled; codec: ResourceCodec } | { errors: ConfigError[] } {
   const loaded = loadConfigFile(configPath, process.env).result;
   if (!loaded.ok) return { errors: loaded.errors };
   const codec = new ResourceCodec(loadResourceRoot());
@@ -14,5 +16,7 @@ export function loadAndCompile(configPath: string | undefined): { config: Config
 
 export function printErrors(errors: ConfigError[]): void {
   const n = errors.length;
-  process.stderr.write(`config has ${n} error${n === 1 ? '' : 's'}:\n` + errors.map((e) => `  ${formatError(e)}\n`).join(''));
+  process.stderr.write(
+    `config has ${n} error${n === 1 ? '' : 's'}:\n` + errors.map((e) => `  ${formatError(e)}\n`).join(''),
+  );
 }

@@ -3,7 +3,12 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
-import { AuthorizationService, loadAuthorizationService, type AuthorizationRoute, type AuthorizationTable } from '../authz/index.js';
+import {
+  AuthorizationService,
+  loadAuthorizationService,
+  type AuthorizationRoute,
+  type AuthorizationTable,
+} from '../authz/index.js';
 import { AssertionSigner, type SigningKey } from '../identity/index.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { EnvoyProcess } from '../runtime/envoy-process.js';
@@ -39,9 +44,21 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const ads = new AdsServer(log, peers);
   // The ext_authz service shares the xDS gRPC server: Envoy reaches both over its one control-plane cluster.
   const authz = authorizationState();
-  const authzService = new AuthorizationService({ table: () => authz.table, signer: () => authz.signer, log, onDecision: (d) => authz.onDecision(d) });
+  const authzService = new AuthorizationService({
+    table: () => authz.table,
+    signer: () => authz.signer,
+    log,
+    onDecision: (d) => authz.onDecision(d),
+  });
   ads.addService(loadAuthorizationService(), authzService.implementation());
-  const reloader = new ConfigReloader(o.configPath, process.env, new ResourceCodec(loadResourceRoot()), ads, log, (compiled, key) => authz.apply(compiled.model.authorizationRoutes, key));
+  const reloader = new ConfigReloader(
+    o.configPath,
+    process.env,
+    new ResourceCodec(loadResourceRoot()),
+    ads,
+    log,
+    (compiled, key) => authz.apply(compiled.model.authorizationRoutes, key),
+  );
   const first = reloader.reload();
   if (!first.ok) {
     printErrors(first.errors);
@@ -56,7 +73,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
   allowedNodeIds = config.xdsTls?.nodeIds ?? [];
   peers.setClientCa(config.xdsTls?.clientCaPem);
   const metrics = createMetrics(ads, reloader.state, () => authzService.stats());
-  authz.onDecision = (d) => metrics.authzDecisions.inc({ decision: d.allowed ? 'allow' : 'deny', cached: String(d.cached) });
+  authz.onDecision = (d) =>
+    metrics.authzDecisions.inc({ decision: d.allowed ? 'allow' : 'deny', cached: String(d.cached) });
   metrics.snapshots.inc(); // the first one, set before the metrics existed
   ads.onChange((event) => {
     if (event === 'nack') metrics.nacks.inc();
@@ -83,13 +101,23 @@ export async function runCommand(o: RunOptions): Promise<number> {
       return 1;
     }
     channel = opened;
-    admin = await listen(createAdminApp(ads, { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state }, metrics), config.adminAddress);
+    admin = await listen(
+      createAdminApp(
+        ads,
+        { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state },
+        metrics,
+      ),
+      config.adminAddress,
+    );
   } catch (e) {
     await release(); // a port in use, say
     throw e;
   }
   const xds = channel.tcpPort === undefined ? undefined : `${config.xdsAddress.host}:${channel.tcpPort}`;
-  log.info({ xds, xdsPrivateSocket: channel.privateSocket, admin: `${config.adminAddress.host}:${config.adminAddress.port}` }, 'control plane listening');
+  log.info(
+    { xds, xdsPrivateSocket: channel.privateSocket, admin: `${config.adminAddress.host}:${config.adminAddress.port}` },
+    'control plane listening',
+  );
 
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
   const onFilesChanged = () => {
@@ -104,10 +132,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
     }
     watcher.setFiles(outcome.files);
   };
-  const watcher = new FileWatcher(
-    onFilesChanged,
-    RELOAD_DEBOUNCE_MS,
-    (dir, e) => log.warn({ dir, err: e.message }, 'cannot watch folder'),
+  const watcher = new FileWatcher(onFilesChanged, RELOAD_DEBOUNCE_MS, (dir, e) =>
+    log.warn({ dir, err: e.message }, 'cannot watch folder'),
   );
   if (o.watch) watcher.setFiles(first.files);
   // A certificate that expires ends its stream too (Envoy then reconnects with its renewed one, or not at all).
@@ -119,8 +145,25 @@ export async function runCommand(o: RunOptions): Promise<number> {
   if (envoyBinary && 'path' in envoyBinary && workDir && channel.privateSocket) {
     const bootstrapPath = join(workDir, 'bootstrap.yaml');
     const xdsChannel = { kind: 'private-socket' as const, path: channel.privateSocket };
-    writeFileSync(bootstrapPath, renderBootstrap(readBootstrapTemplate(), { nodeId: o.nodeId ?? DEFAULT_NODE_ID, xds: xdsChannel, envoyAdmin: config.envoyAdminAddress, protocol: o.xdsProtocol }), { mode: 0o600 });
-    envoy = new EnvoyProcess({ binary: envoyBinary.path, bootstrapPath, concurrency: o.envoyConcurrency, drainTimeSeconds: o.drainTimeSeconds }, log);
+    writeFileSync(
+      bootstrapPath,
+      renderBootstrap(readBootstrapTemplate(), {
+        nodeId: o.nodeId ?? DEFAULT_NODE_ID,
+        xds: xdsChannel,
+        envoyAdmin: config.envoyAdminAddress,
+        protocol: o.xdsProtocol,
+      }),
+      { mode: 0o600 },
+    );
+    envoy = new EnvoyProcess(
+      {
+        binary: envoyBinary.path,
+        bootstrapPath,
+        concurrency: o.envoyConcurrency,
+        drainTimeSeconds: o.drainTimeSeconds,
+      },
+      log,
+    );
     envoy.start((code, signal) => {
       log.error({ code, signal }, 'envoy exited unexpectedly; stopping');
       resolveDone(1);

@@ -26,7 +26,11 @@ export function configuredClientCas(bundles: Iterable<CertificateBundle | undefi
       let answer = answers.get(key);
       if (answer === undefined) {
         const cert = (c: CaCertificate) => c.cert;
-        answer = reachesBundle(all.filter((c) => c.subject === issuerSubject).map(cert), all.map(cert), bundleCertificates(bundle).map(cert));
+        answer = reachesBundle(
+          all.filter((c) => c.subject === issuerSubject).map(cert),
+          all.map(cert),
+          bundleCertificates(bundle).map(cert),
+        );
         answers.set(key, answer);
       }
       return answer;
@@ -36,7 +40,8 @@ export function configuredClientCas(bundles: Iterable<CertificateBundle | undefi
 
 /** A path upwards from one of `start`, through configured CAs, to a certificate of the bundle (signatures checked). */
 function reachesBundle(start: X509Certificate[], all: X509Certificate[], bundle: X509Certificate[]): boolean {
-  const issued = (child: X509Certificate, parent: X509Certificate) => child.fingerprint256 !== parent.fingerprint256 && child.checkIssued(parent) && child.verify(parent.publicKey);
+  const issued = (child: X509Certificate, parent: X509Certificate) =>
+    child.fingerprint256 !== parent.fingerprint256 && child.checkIssued(parent) && child.verify(parent.publicKey);
   const seen = new Set<string>();
   const queue = [...start];
   while (queue.length > 0) {

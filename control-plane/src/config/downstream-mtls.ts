@@ -5,9 +5,24 @@ import { certificateBlocks, certificateSubject, crlIssuerName, pemBlocks, pemDer
 import type { ConfiguredClientCas } from './client-ca-chains.js';
 import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
 
-export const DOWNSTREAM_MTLS_KEYS = ['ca', 'ca_file', 'crl', 'crl_file', 'enforcement', 'match_subject_alt_names', 'max_verify_depth'] as const;
+export const DOWNSTREAM_MTLS_KEYS = [
+  'ca',
+  'ca_file',
+  'crl',
+  'crl_file',
+  'enforcement',
+  'match_subject_alt_names',
+  'max_verify_depth',
+] as const;
 /** The keys Pomerium also reads from DOWNSTREAM_MTLS_<KEY>. */
-export const DOWNSTREAM_MTLS_ENV_KEYS = ['ca', 'ca_file', 'crl', 'crl_file', 'enforcement', 'max_verify_depth'] as const;
+export const DOWNSTREAM_MTLS_ENV_KEYS = [
+  'ca',
+  'ca_file',
+  'crl',
+  'crl_file',
+  'enforcement',
+  'max_verify_depth',
+] as const;
 
 const ENFORCEMENTS: readonly Enforcement[] = ['policy_with_default_deny', 'policy', 'reject_connection'];
 const SAN_TYPES: ReadonlyArray<SanMatcher['type']> = ['dns', 'email', 'ip_address', 'uri', 'user_principal_name'];
@@ -29,16 +44,28 @@ export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diag
   const map = block ? asMap(block, diag) : undefined;
   if (map) checkKeys(map, DOWNSTREAM_MTLS_KEYS, diag);
   const modern = map ? readInlineOrFile(map, 'ca', 'ca_file', files, diag) : undefined;
-  if (legacy && modern) diag.error(modern.at, `set the client CA once: downstream_mtls.${modern.origin.startsWith('ca_file') ? 'ca_file' : 'ca'} or ${legacy.at.key}, not both`);
+  if (legacy && modern)
+    diag.error(
+      modern.at,
+      `set the client CA once: downstream_mtls.${modern.origin.startsWith('ca_file') ? 'ca_file' : 'ca'} or ${legacy.at.key}, not both`,
+    );
   const caInput = modern ?? legacy;
   const ca = caInput && toCertificateBundle(caInput, diag);
-  const caSet = root.entries.has('client_ca') || root.entries.has('client_ca_file') || Boolean(map?.entries.has('ca') || map?.entries.has('ca_file'));
+  const caSet =
+    root.entries.has('client_ca') ||
+    root.entries.has('client_ca_file') ||
+    Boolean(map?.entries.has('ca') || map?.entries.has('ca_file'));
 
   const enforcementRead = map && readString(map, 'enforcement', diag);
   let enforcement: Enforcement = modern ? 'policy_with_default_deny' : 'reject_connection';
   if (enforcementRead) {
-    if ((ENFORCEMENTS as readonly string[]).includes(enforcementRead.value)) enforcement = enforcementRead.value as Enforcement;
-    else diag.error(enforcementRead.at, `expected one of ${ENFORCEMENTS.join(', ')}, got ${JSON.stringify(enforcementRead.value)}`);
+    if ((ENFORCEMENTS as readonly string[]).includes(enforcementRead.value))
+      enforcement = enforcementRead.value as Enforcement;
+    else
+      diag.error(
+        enforcementRead.at,
+        `expected one of ${ENFORCEMENTS.join(', ')}, got ${JSON.stringify(enforcementRead.value)}`,
+      );
   }
   const depthRead = map && readString(map, 'max_verify_depth', diag);
   // Pomerium's default of 1 (certificates issued directly by a CA of the bundle) comes with the block;
@@ -47,17 +74,27 @@ export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diag
   if (depthRead) {
     const n = Number(depthRead.value);
     if (Number.isInteger(n) && n >= 0 && n <= 100) maxVerifyDepth = n;
-    else diag.error(depthRead.at, `expected a whole number from 0 (no limit) to 100, got ${JSON.stringify(depthRead.value)}`);
+    else
+      diag.error(
+        depthRead.at,
+        `expected a whole number from 0 (no limit) to 100, got ${JSON.stringify(depthRead.value)}`,
+      );
   }
   const crlInput = map ? readInlineOrFile(map, 'crl', 'crl_file', files, diag) : undefined;
-  const rules: ClientCertificateRules = { enforcement, maxVerifyDepth, crls: crlInput ? readCrls(crlInput, diag) : [], matchSubjectAltNames: map ? readSanMatchers(map, diag) : [] };
+  const rules: ClientCertificateRules = {
+    enforcement,
+    maxVerifyDepth,
+    crls: crlInput ? readCrls(crlInput, diag) : [],
+    matchSubjectAltNames: map ? readSanMatchers(map, diag) : [],
+  };
   if (crlInput) rules.crlAt = crlInput.at;
   return { ca, caSet, rules };
 }
 
 function readCrls(input: PemInput, diag: Diagnostics): ClientCertificateRules['crls'] {
   const blocks = pemBlocks(input.text).filter((b) => b.type === 'X509 CRL');
-  if (blocks.length === 0) diag.error(input.at, `${input.origin}: no PEM CRL found (expected "-----BEGIN X509 CRL-----")`);
+  if (blocks.length === 0)
+    diag.error(input.at, `${input.origin}: no PEM CRL found (expected "-----BEGIN X509 CRL-----")`);
   const out: ClientCertificateRules['crls'] = [];
   for (const [i, b] of blocks.entries()) {
     try {
@@ -125,10 +162,16 @@ export function casWithoutCrl(crls: ClientCertificateRules['crls'], bundle: Cert
  * Envoy ignores a CRL whose issuer is not on the chain, and checks its signature with that issuer; left out,
  * a certificate that intermediate revoked would pass. Another bundle's CA's CRL never applies here.
  */
-export function crlsForBundle(crls: ClientCertificateRules['crls'], bundle: CertificateBundle, configured?: ConfiguredClientCas): string {
+export function crlsForBundle(
+  crls: ClientCertificateRules['crls'],
+  bundle: CertificateBundle,
+  configured?: ConfiguredClientCas,
+): string {
   if (crls.length === 0) return '';
   const subjects = bundleSubjects(bundle);
-  const applies = (issuer: string) => subjects.has(issuer) || (configured !== undefined && (!configured.subjects.has(issuer) || configured.issuedUnder(issuer, bundle)));
+  const applies = (issuer: string) =>
+    subjects.has(issuer) ||
+    (configured !== undefined && (!configured.subjects.has(issuer) || configured.issuedUnder(issuer, bundle)));
   return crls
     .filter((c) => applies(c.issuer))
     .map((c) => c.pem)
@@ -145,11 +188,18 @@ export function acceptsIntermediates(maxVerifyDepth: number): boolean {
  * (At depth 1 such a CRL is an intermediate's that can never apply, as no certificate an intermediate issued
  * is accepted: harmless, and kept out of every trust, so that one file may hold all of a PKI's CRLs.)
  */
-export function checkIntermediateCrls(global: GlobalClientCa, routeCas: Iterable<CertificateBundle | undefined>, diag: Diagnostics): void {
+export function checkIntermediateCrls(
+  global: GlobalClientCa,
+  routeCas: Iterable<CertificateBundle | undefined>,
+  diag: Diagnostics,
+): void {
   const { crls, crlAt } = global.rules;
   if (!crlAt || crls.length === 0) return;
   const bundles = [global.ca, ...routeCas].filter((b): b is CertificateBundle => b !== undefined);
   if (bundles.length > 0) return;
   const which = crls.map((c, i) => `CRL ${i + 1} (issuer ${c.issuer})`).join(', ');
-  diag.error(crlAt, `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`);
+  diag.error(
+    crlAt,
+    `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`,
+  );
 }

@@ -14,7 +14,12 @@ export const ENV_SOURCE_PREFIX = 'environment variable ';
 export function overlayEnvironment(
   root: Extract<SourceValue, { kind: 'map' }>,
   env: Readonly<Record<string, string | undefined>>,
-  options: { scalar: readonly string[]; structured: readonly string[]; plain?: readonly string[]; nested?: Readonly<Record<string, readonly string[]>> },
+  options: {
+    scalar: readonly string[];
+    structured: readonly string[];
+    plain?: readonly string[];
+    nested?: Readonly<Record<string, readonly string[]>>;
+  },
 ): { value: Extract<SourceValue, { kind: 'map' }>; errors: ConfigError[] } {
   const entries = new Map(root.entries);
   const errors: ConfigError[] = [];
@@ -42,8 +47,17 @@ export function overlayEnvironment(
       if (text === undefined || text === '') continue;
       const existing = entries.get(block);
       const inner = existing?.kind === 'map' ? new Map(existing.entries) : new Map<string, SourceValue>();
-      inner.set(key, { kind: 'scalar', value: text, at: { file: `${ENV_SOURCE_PREFIX}${name}`, key: `${block}.${key}` }, fromEnv: true });
-      entries.set(block, { kind: 'map', entries: inner, at: existing?.at ?? { file: `${ENV_SOURCE_PREFIX}${name}`, key: block } });
+      inner.set(key, {
+        kind: 'scalar',
+        value: text,
+        at: { file: `${ENV_SOURCE_PREFIX}${name}`, key: `${block}.${key}` },
+        fromEnv: true,
+      });
+      entries.set(block, {
+        kind: 'map',
+        entries: inner,
+        at: existing?.at ?? { file: `${ENV_SOURCE_PREFIX}${name}`, key: block },
+      });
     }
   }
   return { value: { ...root, entries }, errors };

@@ -25,11 +25,15 @@ export function parseHeaderTemplate(value: string, at: Location, diag: Diagnosti
     }
     const name = (m[1] ?? '').trim();
     const header = /^pomerium\.request\.headers\["([!#$%&'*+.^_`|~0-9A-Za-z-]+)"\]$/.exec(name)?.[1];
-    const cert = Object.hasOwn(CLIENT_CERT_VARIABLES, name) ? CLIENT_CERT_VARIABLES[name as keyof typeof CLIENT_CERT_VARIABLES] : undefined;
+    const cert = Object.hasOwn(CLIENT_CERT_VARIABLES, name)
+      ? CLIENT_CERT_VARIABLES[name as keyof typeof CLIENT_CERT_VARIABLES]
+      : undefined;
     if (!cert && !header) {
       diag.error(
         at,
-        `\${${name}} is not available: use ${Object.keys(CLIENT_CERT_VARIABLES).map((k) => `\${${k}}`).join(', ')} or \${pomerium.request.headers["Name"]}` +
+        `\${${name}} is not available: use ${Object.keys(CLIENT_CERT_VARIABLES)
+          .map((k) => `\${${k}}`)
+          .join(', ')} or \${pomerium.request.headers["Name"]}` +
           (/token|jwt/.test(name) ? ' (tokens need an identity provider, which mtls-edge does not use)' : ''),
       );
       continue;

@@ -46,7 +46,13 @@ export interface PemInput {
  * Reads a PEM given either inline as base64 (`key`) or as a file (`fileKey`).
  * Both at once is an error, as in Pomerium.
  */
-export function readInlineOrFile(map: MapValue, key: string, fileKey: string, files: FileAccess, diag: Diagnostics): PemInput | undefined {
+export function readInlineOrFile(
+  map: MapValue,
+  key: string,
+  fileKey: string,
+  files: FileAccess,
+  diag: Diagnostics,
+): PemInput | undefined {
   const inline = readString(map, key, diag);
   const file = readString(map, fileKey, diag);
   if (inline && file) {
@@ -62,7 +68,12 @@ export function readInlineOrFile(map: MapValue, key: string, fileKey: string, fi
   return undefined;
 }
 
-export function readReferencedFile(path: string, at: Location, files: FileAccess, diag: Diagnostics): string | undefined {
+export function readReferencedFile(
+  path: string,
+  at: Location,
+  files: FileAccess,
+  diag: Diagnostics,
+): string | undefined {
   const full = resolvePath(path, at, files);
   try {
     return files.readFile(full);
@@ -88,7 +99,11 @@ export function toCertificateBundle(input: PemInput, diag: Diagnostics): Certifi
     return undefined;
   }
   for (const cert of parsed.certs) {
-    if (!cert.ca) diag.error(input.at, `${input.origin}: certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`);
+    if (!cert.ca)
+      diag.error(
+        input.at,
+        `${input.origin}: certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`,
+      );
   }
   return {
     pem: certificatesToPem(parsed.certs),

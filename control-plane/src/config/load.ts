@@ -11,7 +11,11 @@ export interface LoadedConfig {
 }
 
 /** The file-system edge of the config stage: reads the YAML and the files it names. */
-export function loadConfigFile(path: string | undefined, env: Readonly<Record<string, string | undefined>>, cwd = process.cwd()): LoadedConfig {
+export function loadConfigFile(
+  path: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd = process.cwd(),
+): LoadedConfig {
   const full = path === undefined ? undefined : resolve(cwd, path);
   const files = new Set<string>(full === undefined ? [] : [full]);
   let text: string | undefined;
@@ -19,7 +23,11 @@ export function loadConfigFile(path: string | undefined, env: Readonly<Record<st
     try {
       text = readFileSync(full, 'utf8');
     } catch (e) {
-      const error = { file: full, key: '(file)', message: `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+      const error = {
+        file: full,
+        key: '(file)',
+        message: `cannot read config file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      };
       return { result: { ok: false, errors: [error] }, files: [...files] };
     }
   }

@@ -6,22 +6,42 @@ import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } f
 import { decodeInlinePem, parsePrivateKey } from '../certificates/index.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
-import { checkControlChannelCaApart, CONTROL_CHANNEL_KEYS, CONTROL_CHANNEL_LIST_KEYS, readControlChannelTls } from './control-channel.js';
+import {
+  checkControlChannelCaApart,
+  CONTROL_CHANNEL_KEYS,
+  CONTROL_CHANNEL_LIST_KEYS,
+  readControlChannelTls,
+} from './control-channel.js';
 import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
 import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
 import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';
 
 export const SCALAR_KEYS = [
-  'address', 'admin_address', 'xds_address', 'envoy_admin_address',
-  'certificate', 'certificate_key', 'certificate_file', 'certificate_key_file',
-  'client_ca', 'client_ca_file', 'certificate_authority', 'certificate_authority_file', 'signing_key',
+  'address',
+  'admin_address',
+  'xds_address',
+  'envoy_admin_address',
+  'certificate',
+  'certificate_key',
+  'certificate_file',
+  'certificate_key_file',
+  'client_ca',
+  'client_ca_file',
+  'certificate_authority',
+  'certificate_authority_file',
+  'signing_key',
   ...CONTROL_CHANNEL_KEYS,
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
 /** Structured, but JWT_CLAIMS_HEADERS is never base64 (`user` would pass for it): a list, a mapping or `email,user`. */
 const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers', ...CONTROL_CHANNEL_LIST_KEYS] as const;
-const TOP_LEVEL_KEYS: readonly string[] = [...SCALAR_KEYS, ...STRUCTURED_KEYS, ...PLAIN_STRUCTURED_KEYS, 'downstream_mtls'];
+const TOP_LEVEL_KEYS: readonly string[] = [
+  ...SCALAR_KEYS,
+  ...STRUCTURED_KEYS,
+  ...PLAIN_STRUCTURED_KEYS,
+  'downstream_mtls',
+];
 const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
 
 export interface ConfigInput {
@@ -46,12 +66,22 @@ export function resolveConfig(input: ConfigInput): Result<Config> {
       return { ok: false, errors: [{ ...doc.at, message: 'the config must be a mapping of options' }] };
     }
   }
-  const overlaid = overlayEnvironment(root, input.env, { scalar: SCALAR_KEYS, structured: STRUCTURED_KEYS, plain: PLAIN_STRUCTURED_KEYS, nested: { downstream_mtls: DOWNSTREAM_MTLS_ENV_KEYS } });
+  const overlaid = overlayEnvironment(root, input.env, {
+    scalar: SCALAR_KEYS,
+    structured: STRUCTURED_KEYS,
+    plain: PLAIN_STRUCTURED_KEYS,
+    nested: { downstream_mtls: DOWNSTREAM_MTLS_ENV_KEYS },
+  });
   if (overlaid.errors.length > 0) return { ok: false, errors: overlaid.errors };
   return buildConfig(overlaid.value, file, withReadCache(input.files), input.systemRoots ?? rootCertificates);
 }
 
-function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, systemRoots: readonly string[]): Result<Config> {
+function buildConfig(
+  root: MapValue,
+  sourceFile: string,
+  files: FileAccess,
+  systemRoots: readonly string[],
+): Result<Config> {
   const diag = new Diagnostics();
   checkKeys(root, TOP_LEVEL_KEYS, diag);
   const address = readAddress(root, 'address', ':443', diag);
@@ -61,7 +91,10 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   const xdsTls = readControlChannelTls(root, xdsAddress, files, diag);
   const certificates = readServerCertificates(root, files, diag);
   if (certificates.length === 0 && !hasAnyCertificateKey(root)) {
-    diag.error(root.at, 'no server certificate: set certificate_file and certificate_key_file (or certificate / certificate_key, or certificates)');
+    diag.error(
+      root.at,
+      'no server certificate: set certificate_file and certificate_key_file (or certificate / certificate_key, or certificates)',
+    );
   }
   const globalClientCa = readGlobalClientCa(root, files, diag);
   const { ca: clientCa, caSet: clientCaSet, rules: clientCertificateRules } = globalClientCa;
@@ -69,22 +102,34 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
   checkControlChannelCaApart(root, xdsTls, [clientCa, ...routes.map((r) => r?.clientCa)], diag);
-  checkIntermediateCrls(globalClientCa, routes.map((r) => r?.clientCa), diag);
+  checkIntermediateCrls(
+    globalClientCa,
+    routes.map((r) => r?.clientCa),
+    diag,
+  );
   // As in Pomerium, certificate_authority adds to the system roots (a route's tls_custom_ca replaces both).
-  const extraUpstreamCaInput = readInlineOrFile(root, 'certificate_authority', 'certificate_authority_file', files, diag);
+  const extraUpstreamCaInput = readInlineOrFile(
+    root,
+    'certificate_authority',
+    'certificate_authority_file',
+    files,
+    diag,
+  );
   const extraUpstreamCa = extraUpstreamCaInput && toCertificateBundle(extraUpstreamCaInput, diag);
   const upstreamTrustPem = [...systemRoots.map((pem) => pem.trim() + '\n'), extraUpstreamCa?.pem ?? ''].join('');
 
   const forwardClientCert: ForwardedCertField[] = [];
   for (const f of readStringOrList(root, 'forward_client_cert', diag) ?? []) {
-    if ((FORWARDED_CERT_FIELDS as readonly string[]).includes(f.value)) forwardClientCert.push(f.value as ForwardedCertField);
+    if ((FORWARDED_CERT_FIELDS as readonly string[]).includes(f.value))
+      forwardClientCert.push(f.value as ForwardedCertField);
     else diag.error(f.at, `expected fields from ${FORWARDED_CERT_FIELDS.join(', ')}, got ${JSON.stringify(f.value)}`);
   }
 
   const signingKey = readSigningKey(root, diag);
   const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag);
 
-  if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress) return { ok: false, errors: diag.errors };
+  if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress)
+    return { ok: false, errors: diag.errors };
   return {
     ok: true,
     value: {
@@ -108,7 +153,9 @@ function buildConfig(root: MapValue, sourceFile: string, files: FileAccess, syst
 }
 
 function hasAnyCertificateKey(root: MapValue): boolean {
-  return ['certificate', 'certificate_key', 'certificate_file', 'certificate_key_file', 'certificates'].some((k) => root.entries.has(k));
+  return ['certificate', 'certificate_key', 'certificate_file', 'certificate_key_file', 'certificates'].some((k) =>
+    root.entries.has(k),
+  );
 }
 
 /**
@@ -118,7 +165,8 @@ function hasAnyCertificateKey(root: MapValue): boolean {
 function readSigningKey(root: MapValue, diag: Diagnostics): SigningKeyInput | undefined {
   const read = readString(root, 'signing_key', diag);
   if (!read) return undefined;
-  const expected = 'expected base64 of a PEM EC P-256 private key (e.g. openssl ecparam -genkey -name prime256v1 | base64 -w0)';
+  const expected =
+    'expected base64 of a PEM EC P-256 private key (e.g. openssl ecparam -genkey -name prime256v1 | base64 -w0)';
   const parsed = parsePrivateKey(decodeInlinePem(read.value));
   if ('error' in parsed) {
     diag.error(read.at, `${expected}: ${parsed.error}`);
@@ -127,7 +175,10 @@ function readSigningKey(root: MapValue, diag: Diagnostics): SigningKeyInput | un
   const key = parsed.key;
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (key.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
-    const got = key.asymmetricKeyType === 'ec' ? `an EC key on curve ${curve ?? 'unknown'}` : `a${key.asymmetricKeyType === 'rsa' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
+    const got =
+      key.asymmetricKeyType === 'ec'
+        ? `an EC key on curve ${curve ?? 'unknown'}`
+        : `a${key.asymmetricKeyType === 'rsa' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
     diag.error(read.at, `must be an EC P-256 (prime256v1) private key, as ES256 needs; got ${got}`);
     return undefined;
   }
@@ -136,8 +187,22 @@ function readSigningKey(root: MapValue, diag: Diagnostics): SigningKeyInput | un
 
 /** What mtls-edge can put in a claim header: what the client certificate says, and the JWT's own claims. */
 export const JWT_CLAIMS: readonly string[] = [
-  'email', 'user', 'domain', 'sub', 'fingerprint', 'spki_hash', 'subject', 'issuer', 'common_name',
-  'san_dns', 'san_email', 'san_uri', 'san_ip_address', 'san_user_principal_name', 'iss', 'aud',
+  'email',
+  'user',
+  'domain',
+  'sub',
+  'fingerprint',
+  'spki_hash',
+  'subject',
+  'issuer',
+  'common_name',
+  'san_dns',
+  'san_email',
+  'san_uri',
+  'san_ip_address',
+  'san_user_principal_name',
+  'iss',
+  'aud',
 ];
 
 /** Why a (lower-case) header name cannot carry a claim: undefined when it can, else the end of the message. */
@@ -146,7 +211,8 @@ function reservedClaimHeader(lower: string): string | undefined {
   if (lower.startsWith(INTERNAL_HEADER_PREFIX)) {
     return `: headers starting with ${INTERNAL_HEADER_PREFIX} are internal to mtls-edge, and removed before the request reaches the upstream`;
   }
-  if (lower === 'x-forwarded-client-cert') return ': Envoy sets (or removes) x-forwarded-client-cert itself; see forward_client_cert';
+  if (lower === 'x-forwarded-client-cert')
+    return ': Envoy sets (or removes) x-forwarded-client-cert itself; see forward_client_cert';
   return undefined;
 }
 
@@ -176,16 +242,23 @@ function readJwtClaimsHeaders(root: MapValue, diag: Diagnostics): Array<[string,
     }
   } else if (v.kind === 'scalar' && typeof v.value === 'string') {
     const claims = v.value.split(',').map((c) => c.trim());
-    if (claims.some((c) => c === '')) diag.error(v.at, `expected claim names separated by commas, got ${JSON.stringify(v.value)}`);
+    if (claims.some((c) => c === ''))
+      diag.error(v.at, `expected claim names separated by commas, got ${JSON.stringify(v.value)}`);
     for (const claim of claims.filter((c) => c !== '')) given.push({ claim, at: v.at });
   } else {
-    diag.error(v.at, `expected a mapping of header name to claim, a list of claims, or claims separated by commas; got ${describeKind(v)}`);
+    diag.error(
+      v.at,
+      `expected a mapping of header name to claim, a list of claims, or claims separated by commas; got ${describeKind(v)}`,
+    );
   }
   const out: Array<[string, string]> = [];
   const seen = new Set<string>();
   for (const g of given) {
     if (!JWT_CLAIMS.includes(g.claim)) {
-      diag.error(g.at, `unknown claim ${JSON.stringify(g.claim)}: the claims mtls-edge has (from the client certificate) are ${JWT_CLAIMS.join(', ')}`);
+      diag.error(
+        g.at,
+        `unknown claim ${JSON.stringify(g.claim)}: the claims mtls-edge has (from the client certificate) are ${JWT_CLAIMS.join(', ')}`,
+      );
       continue;
     }
     const header = g.header ?? claimHeaderName(g.claim);

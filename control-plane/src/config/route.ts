@@ -1,24 +1,64 @@
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { parseGoDuration } from './duration.js';
-import { asMap, checkKeys, readBool, readString, readStringMap, readStringOrList, type MapValue, type Read } from '../source/fields.js';
+import {
+  asMap,
+  checkKeys,
+  readBool,
+  readString,
+  readStringMap,
+  readStringOrList,
+  type MapValue,
+  type Read,
+} from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
 import type { SourceValue } from '../source/source.js';
 import { parseHeaderTemplate } from './header-template.js';
 import { anyAuthenticatedUserClause, identityCriteria, readPolicy } from '../policy/parse.js';
-import type { CertificateBundle, HeaderValuePart, RouteAccess, RouteConfig, RouteMatch, RoutePolicy, UpstreamUrl } from './types.js';
+import type {
+  CertificateBundle,
+  HeaderValuePart,
+  RouteAccess,
+  RouteConfig,
+  RouteMatch,
+  RoutePolicy,
+  UpstreamUrl,
+} from './types.js';
 
 export const ROUTE_KEYS = [
-  'from', 'to', 'prefix', 'path', 'regex', 'prefix_rewrite', 'preserve_host_header',
-  'set_request_headers', 'remove_request_headers', 'timeout', 'tls_skip_verify', 'tls_server_name',
-  'tls_custom_ca', 'tls_custom_ca_file', 'tls_downstream_client_ca', 'tls_downstream_client_ca_file',
-  'allow_public_unauthenticated_access', 'allow_any_authenticated_user', 'policy', 'pass_identity_headers',
+  'from',
+  'to',
+  'prefix',
+  'path',
+  'regex',
+  'prefix_rewrite',
+  'preserve_host_header',
+  'set_request_headers',
+  'remove_request_headers',
+  'timeout',
+  'tls_skip_verify',
+  'tls_server_name',
+  'tls_custom_ca',
+  'tls_custom_ca_file',
+  'tls_downstream_client_ca',
+  'tls_downstream_client_ca_file',
+  'allow_public_unauthenticated_access',
+  'allow_any_authenticated_user',
+  'policy',
+  'pass_identity_headers',
 ] as const;
 
 /** Pomerium's default upstream timeout. */
 const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** `globalCaSet`: client_ca[_file] is present, even if it failed to load (that failure is reported on its own). */
-export function readRoute(item: SourceValue, index: number, globalCa: CertificateBundle | undefined, globalCaSet: boolean, files: FileAccess, diag: Diagnostics): RouteConfig | undefined {
+export function readRoute(
+  item: SourceValue,
+  index: number,
+  globalCa: CertificateBundle | undefined,
+  globalCaSet: boolean,
+  files: FileAccess,
+  diag: Diagnostics,
+): RouteConfig | undefined {
   const map = asMap(item, diag);
   if (!map) return undefined;
   const before = diag.errors.length;
@@ -28,10 +68,12 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
   const to = readTo(map, diag);
   const match = readMatch(map, diag);
   const prefixRewrite = readString(map, 'prefix_rewrite', diag);
-  if (prefixRewrite && match?.kind === 'regex') diag.error(prefixRewrite.at, 'prefix_rewrite cannot be used with regex; use prefix or path');
+  if (prefixRewrite && match?.kind === 'regex')
+    diag.error(prefixRewrite.at, 'prefix_rewrite cannot be used with regex; use prefix or path');
   const timeout = readString(map, 'timeout', diag);
   const timeoutMs = timeout ? parseGoDuration(timeout.value) : DEFAULT_TIMEOUT_MS;
-  if (timeout && timeoutMs === undefined) diag.error(timeout.at, `expected a duration such as "30s" or "1m30s", got ${JSON.stringify(timeout.value)}`);
+  if (timeout && timeoutMs === undefined)
+    diag.error(timeout.at, `expected a duration such as "30s" or "1m30s", got ${JSON.stringify(timeout.value)}`);
 
   const customCaInput = readInlineOrFile(map, 'tls_custom_ca', 'tls_custom_ca_file', files, diag);
   const customCa = customCaInput && toCertificateBundle(customCaInput, diag);
@@ -45,7 +87,8 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
 
   const clientCaInput = readInlineOrFile(map, 'tls_downstream_client_ca', 'tls_downstream_client_ca_file', files, diag);
   const clientCa = clientCaInput && toCertificateBundle(clientCaInput, diag);
-  const caSet = globalCaSet || map.entries.has('tls_downstream_client_ca') || map.entries.has('tls_downstream_client_ca_file');
+  const caSet =
+    globalCaSet || map.entries.has('tls_downstream_client_ca') || map.entries.has('tls_downstream_client_ca_file');
   const access = readAccess(map, clientCa ?? globalCa, caSet, diag);
   // Read before the check below so that their errors are reported along with the others.
   const preserveHostHeader = readBool(map, 'preserve_host_header', diag);
@@ -53,7 +96,10 @@ export function readRoute(item: SourceValue, index: number, globalCa: Certificat
   const removeRequestHeaders = readStringOrList(map, 'remove_request_headers', diag);
   for (const [name] of setRequestHeaders ?? []) checkHeaderName(name, map.entries.get('set_request_headers')!.at, diag);
   for (const r of removeRequestHeaders ?? []) checkHeaderName(r.value, r.at, diag);
-  const headerTemplates = (setRequestHeaders ?? []).map(([name, value]): [string, HeaderValuePart[]] => [name, parseHeaderTemplate(value, map.entries.get('set_request_headers')!.at, diag)]);
+  const headerTemplates = (setRequestHeaders ?? []).map(([name, value]): [string, HeaderValuePart[]] => [
+    name,
+    parseHeaderTemplate(value, map.entries.get('set_request_headers')!.at, diag),
+  ]);
 
   if (diag.errors.length > before || !from || !to || !match || !access || timeoutMs === undefined) return undefined;
   return {
@@ -89,12 +135,18 @@ function readFrom(map: MapValue, diag: Diagnostics): RouteConfig['from'] | undef
     return undefined;
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
-    diag.error(from.at, `must be only scheme and host; match paths with prefix, path or regex (got ${JSON.stringify(from.value)})`);
+    diag.error(
+      from.at,
+      `must be only scheme and host; match paths with prefix, path or regex (got ${JSON.stringify(from.value)})`,
+    );
     return undefined;
   }
   const host = url.hostname.toLowerCase();
   if (host.includes('*') && !/^\*\.[^*]+$/.test(host)) {
-    diag.error(from.at, `a wildcard may only be the whole first label, as in https://*.example.com (got ${JSON.stringify(from.value)})`);
+    diag.error(
+      from.at,
+      `a wildcard may only be the whole first label, as in https://*.example.com (got ${JSON.stringify(from.value)})`,
+    );
     return undefined;
   }
   return { host };
@@ -151,7 +203,10 @@ function readMatch(map: MapValue, diag: Diagnostics): RouteMatch | undefined {
     }
     // Envoy (and Pomerium) use RE2, which has no lookaround and no backreferences.
     if (/\(\?<?[=!]|\\[1-9]|\\k</.test(g.read.value)) {
-      diag.error(g.read.at, 'lookaround ((?=, (?!, (?<=, (?<!) and backreferences (\\1, \\k<name>) are not supported: Envoy matches with RE2');
+      diag.error(
+        g.read.at,
+        'lookaround ((?=, (?!, (?<=, (?<!) and backreferences (\\1, \\k<name>) are not supported: Envoy matches with RE2',
+      );
       return undefined;
     }
   }
@@ -168,11 +223,13 @@ export function isHeaderName(name: string): boolean {
 /** Envoy refuses (NACKs) a route that sets or removes Host or a pseudo-header, or names an invalid header. */
 function checkHeaderName(name: string, at: Location, diag: Diagnostics): void {
   const lower = name.toLowerCase();
-  if (lower === 'host' || lower.startsWith(':')) diag.error(at, `cannot set or remove ${name}: use preserve_host_header to send the client's Host`);
+  if (lower === 'host' || lower.startsWith(':'))
+    diag.error(at, `cannot set or remove ${name}: use preserve_host_header to send the client's Host`);
   else if (!HEADER_NAME.test(name)) diag.error(at, `${JSON.stringify(name)} is not a valid HTTP header name`);
 }
 
-const CLIENT_CA_HINT = 'set client_ca / client_ca_file, or tls_downstream_client_ca / tls_downstream_client_ca_file on this route';
+const CLIENT_CA_HINT =
+  'set client_ca / client_ca_file, or tls_downstream_client_ca / tls_downstream_client_ca_file on this route';
 
 interface Access {
   access: RouteAccess;
@@ -185,7 +242,12 @@ interface Access {
  * `clientCa` is the CA the route trusts (its own, else the global one); `caSet`: one is configured, even if it
  * failed to load (that failure has its own error, and "set a CA" would send the user the wrong way).
  */
-function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, caSet: boolean, diag: Diagnostics): Access | undefined {
+function readAccess(
+  map: MapValue,
+  clientCa: CertificateBundle | undefined,
+  caSet: boolean,
+  diag: Diagnostics,
+): Access | undefined {
   const publicAccess = readBool(map, 'allow_public_unauthenticated_access', diag);
   const anyUser = readBool(map, 'allow_any_authenticated_user', diag);
   const policyValue = map.entries.get('policy');
@@ -196,22 +258,34 @@ function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, caSe
   const noCa = !clientCa && !caSet;
   let failed = false;
   if (identity?.value && noCa) {
-    diag.error(identity.at, `pass_identity_headers needs a client CA: the identity headers are made from the client certificate, and this route asks for none; ${CLIENT_CA_HINT}`);
+    diag.error(
+      identity.at,
+      `pass_identity_headers needs a client CA: the identity headers are made from the client certificate, and this route asks for none; ${CLIENT_CA_HINT}`,
+    );
     failed = true;
   }
   if (read && noCa) {
     // Also on a policy with other errors: every problem is reported at once.
     for (const c of identityCriteria(read.partial)) {
-      diag.error(c.at, `${c.kind} reads the client certificate, but this route asks for none (it has no client CA), so it could never match; ${CLIENT_CA_HINT}`);
+      diag.error(
+        c.at,
+        `${c.kind} reads the client certificate, but this route asks for none (it has no client CA), so it could never match; ${CLIENT_CA_HINT}`,
+      );
       failed = true;
     }
   }
   if (publicAccess?.value && anyUser?.value) {
-    diag.error(anyUser.at, 'allow_any_authenticated_user and allow_public_unauthenticated_access exclude each other; keep one');
+    diag.error(
+      anyUser.at,
+      'allow_any_authenticated_user and allow_public_unauthenticated_access exclude each other; keep one',
+    );
     return undefined;
   }
   if (publicAccess?.value && policyValue) {
-    diag.error(publicAccess.at, 'allow_public_unauthenticated_access skips every check, so the policy of this route would be ignored; remove one of them');
+    diag.error(
+      publicAccess.at,
+      'allow_public_unauthenticated_access skips every check, so the policy of this route would be ignored; remove one of them',
+    );
     return undefined;
   }
   const passIdentityHeaders = identity?.value ?? false;
@@ -223,20 +297,29 @@ function readAccess(map: MapValue, clientCa: CertificateBundle | undefined, caSe
     if (policyValue && !policy) return undefined;
     if (failed) return undefined;
     // The policy alone then says who may use the route: any valid certificate, unless a deny rule refuses it.
-    return { access: 'any_authenticated_user', policy: policy && { allow: [anyAuthenticatedUserClause(anyUser.at), ...policy.allow], deny: policy.deny }, passIdentityHeaders };
+    return {
+      access: 'any_authenticated_user',
+      policy: policy && { allow: [anyAuthenticatedUserClause(anyUser.at), ...policy.allow], deny: policy.deny },
+      passIdentityHeaders,
+    };
   }
   if (publicAccess?.value) return failed ? undefined : { access: 'public', passIdentityHeaders };
   if (policyValue) {
     if (!policy || failed) return undefined;
     if (policy.allow.length === 0) {
       // Access needs an allow clause that matches: deny rules alone refuse everyone.
-      diag.error(policyValue.at, 'says nobody may use it: the policy has only deny rules, and a request needs a matching allow rule; add one, or allow_any_authenticated_user: true to admit every valid client certificate the deny rules do not refuse');
+      diag.error(
+        policyValue.at,
+        'says nobody may use it: the policy has only deny rules, and a request needs a matching allow rule; add one, or allow_any_authenticated_user: true to admit every valid client certificate the deny rules do not refuse',
+      );
       return undefined;
     }
     return { access: 'policy', policy, passIdentityHeaders };
   }
   // A mistyped allow_* already has its error; the route may well grant access once it is fixed.
-  const mistyped = (!publicAccess && map.entries.has('allow_public_unauthenticated_access')) || (!anyUser && map.entries.has('allow_any_authenticated_user'));
+  const mistyped =
+    (!publicAccess && map.entries.has('allow_public_unauthenticated_access')) ||
+    (!anyUser && map.entries.has('allow_any_authenticated_user'));
   if (!mistyped) {
     diag.error(
       map.at,
@@ -254,4 +337,3 @@ function parseUrl(v: Read<string>, diag: Diagnostics): URL | undefined {
     return undefined;
   }
 }
-

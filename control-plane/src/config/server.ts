@@ -16,7 +16,12 @@ export function parseAddress(text: string, at: Location, diag: Diagnostics): Soc
   return { host: host === 'localhost' ? '127.0.0.1' : host, port };
 }
 
-export function readAddress(map: MapValue, key: string, fallback: string, diag: Diagnostics): SocketAddress | undefined {
+export function readAddress(
+  map: MapValue,
+  key: string,
+  fallback: string,
+  diag: Diagnostics,
+): SocketAddress | undefined {
   const v = readString(map, key, diag);
   return parseAddress(v?.value ?? fallback, v?.at ?? { file: '(default)', key }, diag);
 }
@@ -28,8 +33,10 @@ export function readServerCertificates(root: MapValue, files: FileAccess, diag: 
   const key = readInlineOrFile(root, 'certificate_key', 'certificate_key_file', files, diag);
   // Only when the other half is absent: when it is set but unreadable, that error is already reported.
   const has = (...keys: string[]) => keys.some((k) => root.entries.has(k));
-  if (cert && !key && !has('certificate_key', 'certificate_key_file')) diag.error(cert.at, `${cert.origin} is set but certificate_key / certificate_key_file is not`);
-  if (key && !cert && !has('certificate', 'certificate_file')) diag.error(key.at, `${key.origin} is set but certificate / certificate_file is not`);
+  if (cert && !key && !has('certificate_key', 'certificate_key_file'))
+    diag.error(cert.at, `${cert.origin} is set but certificate_key / certificate_key_file is not`);
+  if (key && !cert && !has('certificate', 'certificate_file'))
+    diag.error(key.at, `${key.origin} is set but certificate / certificate_file is not`);
   if (cert && key) pushPair(cert, key, out, diag);
 
   for (const item of readList(root, 'certificates', diag) ?? []) {
@@ -40,7 +47,8 @@ export function readServerCertificates(root: MapValue, files: FileAccess, diag: 
     const certIn = readPairPart(entry, 'cert', files, diag);
     const keyIn = readPairPart(entry, 'key', files, diag);
     if (!certIn || !keyIn) {
-      if (!entry.entries.has('cert') || !entry.entries.has('key')) diag.error(entry.at, 'each certificates entry needs both cert and key');
+      if (!entry.entries.has('cert') || !entry.entries.has('key'))
+        diag.error(entry.at, 'each certificates entry needs both cert and key');
       continue;
     }
     pushPair(certIn, keyIn, out, diag);
@@ -52,7 +60,8 @@ function readPairPart(entry: MapValue, key: string, files: FileAccess, diag: Dia
   const v = readString(entry, key, diag);
   if (!v) return undefined;
   if (v.value.trim().startsWith('-----BEGIN')) return { text: v.value, origin: v.at.key, at: v.at };
-  if (/^[A-Za-z0-9+/=\s]{64,}$/.test(v.value)) return { text: Buffer.from(v.value, 'base64').toString('utf8'), origin: v.at.key, at: v.at };
+  if (/^[A-Za-z0-9+/=\s]{64,}$/.test(v.value))
+    return { text: Buffer.from(v.value, 'base64').toString('utf8'), origin: v.at.key, at: v.at };
   const text = readReferencedFile(v.value, v.at, files, diag);
   return text === undefined ? undefined : { text, origin: `${v.at.key} (${v.value})`, at: v.at };
 }
@@ -64,7 +73,10 @@ function pushPair(cert: PemInput, key: PemInput, out: ServerCertificate[], diag:
   if ('error' in parsedKey) return diag.error(key.at, `${key.origin}: ${parsedKey.error}`);
   const leaf = parsedCert.certs[0]!;
   if (!leaf.checkPrivateKey(parsedKey.key)) {
-    return diag.error(key.at, `${key.origin} does not match the certificate in ${cert.origin} (subject ${leaf.subject.replace(/\n/g, ', ')})`);
+    return diag.error(
+      key.at,
+      `${key.origin} does not match the certificate in ${cert.origin} (subject ${leaf.subject.replace(/\n/g, ', ')})`,
+    );
   }
   out.push({
     certPem: certificatesToPem(parsedCert.certs),

@@ -47,12 +47,14 @@ export interface ClientCertificateRules {
 }
 
 /** A piece of a `set_request_headers` value: text, a property of the client certificate, or a request header. */
-export type HeaderValuePart = { text: string } | { clientCert: 'fingerprint' | 'san_dns' | 'san_email' } | { requestHeader: string };
+export type HeaderValuePart =
+  { text: string } | { clientCert: 'fingerprint' | 'san_dns' | 'san_email' } | { requestHeader: string };
 
 /** Fields of the verified client certificate forwarded in x-forwarded-client-cert (always with By and Hash). */
 export type ForwardedCertField = 'subject' | 'uri' | 'dns' | 'cert' | 'chain';
 
-export type RouteMatch = { kind: 'prefix'; value: string } | { kind: 'path'; value: string } | { kind: 'regex'; value: string };
+export type RouteMatch =
+  { kind: 'prefix'; value: string } | { kind: 'path'; value: string } | { kind: 'regex'; value: string };
 
 export interface UpstreamUrl {
   scheme: 'http' | 'https';
@@ -72,7 +74,14 @@ export interface UpstreamTls {
  */
 export type RouteAccess = 'public' | 'any_authenticated_user' | 'policy';
 
-export type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, SanType, StringMatcher } from '../policy/types.js';
+export type {
+  CertificateCondition,
+  PolicyClause,
+  PolicyCriterion,
+  RoutePolicy,
+  SanType,
+  StringMatcher,
+} from '../policy/types.js';
 
 export interface RouteConfig {
   /** Position in `routes`, kept so output order follows the user's order. */

@@ -8,7 +8,13 @@ function parseForwardedClientCert(header: string | undefined): Array<Record<stri
     const fields: Record<string, string> = {};
     for (const pair of element.split(/;(?=(?:[^"]*"[^"]*")*[^"]*$)/)) {
       const eq = pair.indexOf('=');
-      if (eq > 0) fields[pair.slice(0, eq).trim()] = decodeURIComponent(pair.slice(eq + 1).trim().replace(/^"|"$/g, ''));
+      if (eq > 0)
+        fields[pair.slice(0, eq).trim()] = decodeURIComponent(
+          pair
+            .slice(eq + 1)
+            .trim()
+            .replace(/^"|"$/g, ''),
+        );
     }
     return fields;
   });
@@ -28,14 +34,22 @@ export function decodeJwtPayload(jwt: string | undefined): Record<string, unknow
   if (parts?.length !== 3 || !parts[1]) return undefined;
   try {
     const payload: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
-    return payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : undefined;
+    return payload !== null && typeof payload === 'object' && !Array.isArray(payload)
+      ? (payload as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 const text = (v: unknown): string | null =>
-  v === null || v === undefined ? null : Array.isArray(v) ? v.map(String).join(', ') : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  v === null || v === undefined
+    ? null
+    : Array.isArray(v)
+      ? v.map(String).join(', ')
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v);
 
 /**
  * A demo upstream in the spirit of Pomerium's verify app: it shows who the edge says the client is (the
@@ -49,7 +63,9 @@ function createVerifyApp(): express.Express {
     const certificate = parseForwardedClientCert(req.get('x-forwarded-client-cert'))[0] ?? {};
     const jwt = req.get('x-pomerium-jwt-assertion');
     const claims = decodeJwtPayload(jwt);
-    const claimHeaders = Object.fromEntries(Object.entries(req.headers).filter(([name]) => name.startsWith(CLAIM_HEADER_PREFIX)));
+    const claimHeaders = Object.fromEntries(
+      Object.entries(req.headers).filter(([name]) => name.startsWith(CLAIM_HEADER_PREFIX)),
+    );
     const identity = {
       email: req.get(`${CLAIM_HEADER_PREFIX}email`) ?? text(claims?.['email']) ?? req.get('x-client-email') ?? null,
       user: req.get(`${CLAIM_HEADER_PREFIX}user`) ?? text(claims?.['user']) ?? null,

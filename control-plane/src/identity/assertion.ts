@@ -16,8 +16,12 @@ export class AssertionSigner {
   }
 
   /** Signs `claims` with iat (now), exp (now + lifetime) and a random jti added; header alg ES256, kid, typ JWT. */
-  async sign(claims: AssertionClaims, lifetimeSeconds = DEFAULT_ASSERTION_LIFETIME_SECONDS): Promise<{ jwt: string; expiresAt: number }> {
-    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0) throw new Error(`assertion lifetime must be a positive whole number of seconds, not ${lifetimeSeconds}`);
+  async sign(
+    claims: AssertionClaims,
+    lifetimeSeconds = DEFAULT_ASSERTION_LIFETIME_SECONDS,
+  ): Promise<{ jwt: string; expiresAt: number }> {
+    if (!Number.isInteger(lifetimeSeconds) || lifetimeSeconds <= 0)
+      throw new Error(`assertion lifetime must be a positive whole number of seconds, not ${lifetimeSeconds}`);
     const now = Math.floor(Date.now() / 1000);
     const expiresAt = now + lifetimeSeconds;
     const payload: Record<string, unknown> = {};
@@ -43,7 +47,11 @@ export function jwks(keys: SigningKey[]): { keys: Array<SigningKey['publicJwk']>
  * fingerprint. Certificate details are added under snake_case names; empty SAN lists are left out.
  */
 export function buildAssertionClaims(identity: CertificateIdentity, audience: string): AssertionClaims {
-  const claims: AssertionClaims = { iss: audienceHost(audience), aud: audience, sub: identity.user ?? identity.fingerprint };
+  const claims: AssertionClaims = {
+    iss: audienceHost(audience),
+    aud: audience,
+    sub: identity.user ?? identity.fingerprint,
+  };
   if (identity.email !== undefined) claims.email = identity.email;
   if (identity.user !== undefined) claims.user = identity.user;
   if (identity.domain !== undefined) claims.domain = identity.domain;

@@ -7,24 +7,59 @@ import { isoSeconds, KEY_USAGE, type ParsedCertificate, type ParsedCrl } from '.
 export type RevocationCheck = { ok: true; validUntilMs: number } | { ok: false; reason: string; validUntilMs: number };
 
 /** The leaf's revocation status under `crls` (all the route's CRLs), given the certificate that issued it. */
-export function checkRevocation(leaf: ParsedCertificate, issuer: ParsedCertificate, crls: readonly ParsedCrl[], nowMs: number): RevocationCheck {
+export function checkRevocation(
+  leaf: ParsedCertificate,
+  issuer: ParsedCertificate,
+  crls: readonly ParsedCrl[],
+  nowMs: number,
+): RevocationCheck {
   const named = crls.filter((c) => c.issuerDer.equals(issuer.subjectDer));
-  if (named.length === 0) return { ok: false, reason: `there is no CRL from its issuer (${issuer.name}), and this route checks CRLs`, validUntilMs: Infinity };
+  if (named.length === 0)
+    return {
+      ok: false,
+      reason: `there is no CRL from its issuer (${issuer.name}), and this route checks CRLs`,
+      validUntilMs: Infinity,
+    };
   if (issuer.keyUsage !== undefined && (issuer.keyUsage & KEY_USAGE.cRLSign) === 0) {
-    return { ok: false, reason: `its issuer (${issuer.name}) may not sign CRLs (no cRLSign key usage)`, validUntilMs: Infinity };
+    return {
+      ok: false,
+      reason: `its issuer (${issuer.name}) may not sign CRLs (no cRLSign key usage)`,
+      validUntilMs: Infinity,
+    };
   }
   const signed = named.filter((c) => crlSignedBy(c, issuer));
-  if (signed.length === 0) return { ok: false, reason: `the CRL named after its issuer (${issuer.name}) is not signed by that issuer`, validUntilMs: Infinity };
-  const current = signed.filter((c) => c.thisUpdateMs <= nowMs && (c.nextUpdateMs === undefined || nowMs <= c.nextUpdateMs));
+  if (signed.length === 0)
+    return {
+      ok: false,
+      reason: `the CRL named after its issuer (${issuer.name}) is not signed by that issuer`,
+      validUntilMs: Infinity,
+    };
+  const current = signed.filter(
+    (c) => c.thisUpdateMs <= nowMs && (c.nextUpdateMs === undefined || nowMs <= c.nextUpdateMs),
+  );
   if (current.length === 0) {
     const future = signed.map((c) => c.thisUpdateMs).filter((t) => t > nowMs);
-    if (future.length > 0) return { ok: false, reason: `the CRL of its issuer (${issuer.name}) is not valid yet`, validUntilMs: Math.min(...future) };
-    return { ok: false, reason: `the CRL of its issuer (${issuer.name}) has expired (nextUpdate passed)`, validUntilMs: Infinity };
+    if (future.length > 0)
+      return {
+        ok: false,
+        reason: `the CRL of its issuer (${issuer.name}) is not valid yet`,
+        validUntilMs: Math.min(...future),
+      };
+    return {
+      ok: false,
+      reason: `the CRL of its issuer (${issuer.name}) has expired (nextUpdate passed)`,
+      validUntilMs: Infinity,
+    };
   }
   // Of several current CRLs, the newest speaks (BoringSSL picks one CRL per issuer, the latest).
   const crl = current.reduce((a, b) => (b.thisUpdateMs > a.thisUpdateMs ? b : a));
   const revokedAt = crl.revoked.get(leaf.serial);
-  if (revokedAt !== undefined) return { ok: false, reason: `it is revoked (serial ${leaf.serial}, revoked ${isoSeconds(revokedAt)})`, validUntilMs: Infinity };
+  if (revokedAt !== undefined)
+    return {
+      ok: false,
+      reason: `it is revoked (serial ${leaf.serial}, revoked ${isoSeconds(revokedAt)})`,
+      validUntilMs: Infinity,
+    };
   return { ok: true, validUntilMs: crl.nextUpdateMs ?? Infinity };
 }
 

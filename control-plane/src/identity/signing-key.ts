@@ -1,6 +1,13 @@
 // The ES256 key that signs X-Pomerium-Jwt-Assertion: loaded from a PEM file, or generated once
 // and kept, so that upstreams holding the JWKS keep trusting assertions across restarts.
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { SigningKey } from './types.js';
@@ -21,13 +28,18 @@ export function signingKeyFromPem(pem: string): SigningKey {
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
   } catch {
-    throw new Error('not a PEM private key (expected an unencrypted "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----")');
+    throw new Error(
+      'not a PEM private key (expected an unencrypted "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----")',
+    );
   }
   if (key.asymmetricKeyType !== 'ec') {
-    throw new Error(`the key is ${key.asymmetricKeyType?.toUpperCase() ?? 'of an unknown type'}, but an ECDSA P-256 key is needed for ES256`);
+    throw new Error(
+      `the key is ${key.asymmetricKeyType?.toUpperCase() ?? 'of an unknown type'}, but an ECDSA P-256 key is needed for ES256`,
+    );
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (curve !== 'prime256v1') throw new Error(`the key is on curve ${curve ?? '(unknown)'}, but ES256 needs P-256 (prime256v1)`);
+  if (curve !== 'prime256v1')
+    throw new Error(`the key is on curve ${curve ?? '(unknown)'}, but ES256 needs P-256 (prime256v1)`);
 
   const jwk = createPublicKey(key).export({ format: 'jwk' });
   if (typeof jwk.x !== 'string' || typeof jwk.y !== 'string') throw new Error('the public key could not be exported');
@@ -51,13 +63,17 @@ export function loadOrCreateSigningKey(path: string): Fallible<{ key: SigningKey
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== 'ENOENT') return { ok: false, error: `${path}: cannot read the signing key (${code ?? (e as Error).message})` };
+    if (code !== 'ENOENT')
+      return { ok: false, error: `${path}: cannot read the signing key (${code ?? (e as Error).message})` };
   }
   if (text !== undefined) {
     try {
       return { ok: true, value: { key: signingKeyFromPem(text), created: false } };
     } catch (e) {
-      return { ok: false, error: `${path}: ${(e as Error).message}; fix or remove the file (a new key is then generated)` };
+      return {
+        ok: false,
+        error: `${path}: ${(e as Error).message}; fix or remove the file (a new key is then generated)`,
+      };
     }
   }
 

@@ -47,7 +47,8 @@ export interface ClientTrust {
  * The outcome, and until when it holds if nothing but time changes (the first notAfter or CRL nextUpdate on
  * the path; for a failure, when a certificate or CRL not yet valid becomes valid; Infinity when never).
  */
-export type CertificateVerification = { ok: true; validUntilMs: number } | { ok: false; reason: string; validUntilMs: number };
+export type CertificateVerification =
+  { ok: true; validUntilMs: number } | { ok: false; reason: string; validUntilMs: number };
 
 /** BoringSSL's default verify depth, the limit when max_verify_depth is 0. */
 const DEFAULT_DEPTH = 100;
@@ -76,7 +77,12 @@ export function clientTrustId(trust: ClientTrust): string {
 }
 
 /** Verifies a client certificate (`leafPem`: its first PEM block) and the intermediates sent with it against `trust` at `nowMs`. */
-export function verifyClientCertificate(leafPem: string, chainPems: readonly string[], trust: ClientTrust, nowMs: number): CertificateVerification {
+export function verifyClientCertificate(
+  leafPem: string,
+  chainPems: readonly string[],
+  trust: ClientTrust,
+  nowMs: number,
+): CertificateVerification {
   try {
     return verify(leafPem, chainPems, parsedTrust(trust), nowMs);
   } catch (e) {
@@ -101,7 +107,10 @@ function verify(leafPem: string, chainPems: readonly string[], t: ParsedTrust, n
   } catch (e) {
     return fail(`a certificate does not parse (${(e as Error).message})`);
   }
-  if (offered.size > MAX_CHAIN_CERTIFICATES) return fail(`the client sent ${offered.size} intermediate certificates; at most ${MAX_CHAIN_CERTIFICATES} are considered`);
+  if (offered.size > MAX_CHAIN_CERTIFICATES)
+    return fail(
+      `the client sent ${offered.size} intermediate certificates; at most ${MAX_CHAIN_CERTIFICATES} are considered`,
+    );
 
   const leafProblem = checkLeaf(leaf);
   if (leafProblem) return fail(leafProblem);
@@ -127,7 +136,14 @@ function parsedTrust(trust: ClientTrust): ParsedTrust {
 
 function parseTrust(trust: ClientTrust): ParsedTrust {
   const depthLimit = trust.maxVerifyDepth > 0 ? trust.maxVerifyDepth : DEFAULT_DEPTH;
-  const out: ParsedTrust = { id: '', anchors: [], anchorFingerprints: new Set(), crls: [], sanMatchers: [], depth: trust.directIssuerOnly ? Math.min(1, depthLimit) : depthLimit };
+  const out: ParsedTrust = {
+    id: '',
+    anchors: [],
+    anchorFingerprints: new Set(),
+    crls: [],
+    sanMatchers: [],
+    depth: trust.directIssuerOnly ? Math.min(1, depthLimit) : depthLimit,
+  };
   const crlDigests: string[] = [];
   try {
     out.anchors = certificateBlocks(trust.caPem).map(parseCertificate);
@@ -139,7 +155,11 @@ function parseTrust(trust: ClientTrust): ParsedTrust {
       crlDigests.push(createHash('sha256').update(crl.tbs).update(crl.signature).digest('hex'));
     }
     // RE2 full match, as Envoy's safe_regex matchers: anchored here.
-    out.sanMatchers = trust.matchSubjectAltNames.map((m) => ({ type: m.type, regex: new RegExp(`^(?:${m.regex})$`), source: m.regex }));
+    out.sanMatchers = trust.matchSubjectAltNames.map((m) => ({
+      type: m.type,
+      regex: new RegExp(`^(?:${m.regex})$`),
+      source: m.regex,
+    }));
   } catch (e) {
     out.error = (e as Error).message;
   }
@@ -156,8 +176,10 @@ function parseTrust(trust: ClientTrust): ParsedTrust {
 
 /** What BoringSSL's ssl_client purpose asks of the leaf itself. */
 function checkLeaf(leaf: ParsedCertificate): string | undefined {
-  if (leaf.unhandledCritical) return `it has a critical extension (${leaf.unhandledCritical}) that TLS verification does not handle`;
-  if (leaf.extendedKeyUsage && !leaf.extendedKeyUsage.includes(OID_CLIENT_AUTH)) return 'its extended key usage does not include TLS client authentication (clientAuth)';
+  if (leaf.unhandledCritical)
+    return `it has a critical extension (${leaf.unhandledCritical}) that TLS verification does not handle`;
+  if (leaf.extendedKeyUsage && !leaf.extendedKeyUsage.includes(OID_CLIENT_AUTH))
+    return 'its extended key usage does not include TLS client authentication (clientAuth)';
   if (leaf.keyUsage !== undefined && (leaf.keyUsage & (KEY_USAGE.digitalSignature | KEY_USAGE.keyAgreement)) === 0) {
     return 'its key usage allows neither digitalSignature nor keyAgreement';
   }
@@ -171,14 +193,23 @@ const MAX_PATHS = 64;
  * A path from the leaf to an anchor that passes every check, or the reason the first complete path failed
  * (or why none was found). Paths are searched depth first, anchors before intermediates at each step.
  */
-function findPath(leaf: ParsedCertificate, offered: ParsedCertificate[], t: ParsedTrust, nowMs: number): CertificateVerification {
+function findPath(
+  leaf: ParsedCertificate,
+  offered: ParsedCertificate[],
+  t: ParsedTrust,
+  nowMs: number,
+): CertificateVerification {
   if (t.anchorFingerprints.has(leaf.fingerprint)) return checkPath([leaf], t, nowMs);
   const links = new Map<string, 'ok' | 'bad-signature' | 'not-issuer'>();
   const link = (child: ParsedCertificate, issuer: ParsedCertificate): 'ok' | 'bad-signature' | 'not-issuer' => {
     const key = `${child.fingerprint}>${issuer.fingerprint}`;
     let result = links.get(key);
     if (!result) {
-      result = !child.node.checkIssued(issuer.node) ? 'not-issuer' : child.node.verify(issuer.node.publicKey) ? 'ok' : 'bad-signature';
+      result = !child.node.checkIssued(issuer.node)
+        ? 'not-issuer'
+        : child.node.verify(issuer.node.publicKey)
+          ? 'ok'
+          : 'bad-signature';
       links.set(key, result);
     }
     return result;
@@ -210,15 +241,24 @@ function findPath(leaf: ParsedCertificate, offered: ParsedCertificate[], t: Pars
   const found = search([leaf]);
   if (found) return found;
   if (firstFailure) return firstFailure;
-  if (badSignature) return fail(`the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does not verify with the key of the CA it names`);
-  return fail(`it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`);
+  if (badSignature)
+    return fail(
+      `the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does not verify with the key of the CA it names`,
+    );
+  return fail(
+    `it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`,
+  );
 }
 
 /** Every check of one complete path: leaf first, anchor last. */
 function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): CertificateVerification {
   const above = path.length - 1;
   if (above > t.depth) {
-    return fail(t.depth === 1 ? 'this route accepts only certificates issued directly by one of its CAs, and this one comes through an intermediate' : `its chain has ${above} certificates above it, and this route allows ${t.depth} (max_verify_depth)`);
+    return fail(
+      t.depth === 1
+        ? 'this route accepts only certificates issued directly by one of its CAs, and this one comes through an intermediate'
+        : `its chain has ${above} certificates above it, and this route allows ${t.depth} (max_verify_depth)`,
+    );
   }
   let validUntilMs = Infinity;
   for (const [i, c] of path.entries()) {
@@ -232,13 +272,21 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
   for (let i = 1; i < path.length - 1; i++) {
     const c = path[i]!;
     if (!c.isCa) return fail(`the intermediate ${c.name} is not a CA (no basicConstraints cA)`);
-    if (c.pathLength !== undefined && i - 1 > c.pathLength) return fail(`the intermediate ${c.name} allows ${c.pathLength} intermediates below it, and there are ${i - 1}`);
-    if (c.extendedKeyUsage && !c.extendedKeyUsage.includes(OID_CLIENT_AUTH)) return fail(`the intermediate ${c.name} is restricted to other uses than TLS client authentication`);
-    if (c.unhandledCritical) return fail(`the intermediate ${c.name} has a critical extension (${c.unhandledCritical}) that TLS verification does not handle`);
+    if (c.pathLength !== undefined && i - 1 > c.pathLength)
+      return fail(`the intermediate ${c.name} allows ${c.pathLength} intermediates below it, and there are ${i - 1}`);
+    if (c.extendedKeyUsage && !c.extendedKeyUsage.includes(OID_CLIENT_AUTH))
+      return fail(`the intermediate ${c.name} is restricted to other uses than TLS client authentication`);
+    if (c.unhandledCritical)
+      return fail(
+        `the intermediate ${c.name} has a critical extension (${c.unhandledCritical}) that TLS verification does not handle`,
+      );
   }
   if (t.crls.length > 0) {
     const issuer = path[1];
-    if (!issuer) return fail('its revocation cannot be checked: it is itself in the CA bundle, with no issuer to look up a CRL for');
+    if (!issuer)
+      return fail(
+        'its revocation cannot be checked: it is itself in the CA bundle, with no issuer to look up a CRL for',
+      );
     const revocation = checkRevocation(path[0]!, issuer, t.crls, nowMs);
     if (!revocation.ok) return revocation;
     validUntilMs = Math.min(validUntilMs, revocation.validUntilMs);
@@ -246,7 +294,13 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
   return { ok: true, validUntilMs };
 }
 
-const SAN_TYPE_NAMES: Record<SanMatcher['type'], string> = { dns: 'DNS', email: 'email', ip_address: 'IP address', uri: 'URI', user_principal_name: 'UPN' };
+const SAN_TYPE_NAMES: Record<SanMatcher['type'], string> = {
+  dns: 'DNS',
+  email: 'email',
+  ip_address: 'IP address',
+  uri: 'URI',
+  user_principal_name: 'UPN',
+};
 
 function checkSubjectAltNames(leaf: ParsedCertificate, t: ParsedTrust): string | undefined {
   if (t.sanMatchers.length === 0) return undefined;

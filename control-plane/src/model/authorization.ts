@@ -14,7 +14,11 @@ import type { RouteAuthorization } from './types.js';
  * criteria those are, the criteria table says: policy/criteria.ts) and every route that passes identity
  * headers, because only it can sign the JWT.
  */
-export function routeAuthorization(route: RouteConfig, config: Config, clientTrust?: ClientTrust): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
+export function routeAuthorization(
+  route: RouteConfig,
+  config: Config,
+  clientTrust?: ClientTrust,
+): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
   if (!route.policy && !route.passIdentityHeaders) return { authorization: { kind: 'none' } };
   const policy = route.policy ?? impliedPolicy(route);
   const clientCaRequired = (route.clientCa ?? config.clientCa) !== undefined;
@@ -33,7 +37,14 @@ export function routeAuthorization(route: RouteConfig, config: Config, clientTru
     const peerProperties: PeerProperty[] = clientTrust && acceptsIntermediates(clientTrust) ? ['chain'] : [];
     return { authorization: { kind: 'ext-authz', key, peerProperties }, extAuthz: { name: key, ...decided } };
   }
-  return { authorization: { kind: 'envoy', policy, clientCaRequired, peerProperties: clientCaRequired ? peerPropertiesFor(policy) : [] } };
+  return {
+    authorization: {
+      kind: 'envoy',
+      policy,
+      clientCaRequired,
+      peerProperties: clientCaRequired ? peerPropertiesFor(policy) : [],
+    },
+  };
 }
 
 /** A route's name in Envoy, from its position in the config. */
@@ -49,7 +60,9 @@ export function routeName(route: RouteConfig): string {
  */
 function authorizationKey(route: RouteConfig, decided: object): string {
   // The trust by its digest: a check from an old route configuration never meets a changed trust.
-  const text = JSON.stringify(decided, (k, v: unknown) => (k === 'at' ? undefined : k === 'clientTrust' ? clientTrustId(v as ClientTrust) : v));
+  const text = JSON.stringify(decided, (k, v: unknown) =>
+    k === 'at' ? undefined : k === 'clientTrust' ? clientTrustId(v as ClientTrust) : v,
+  );
   return `${routeName(route)}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 

@@ -7,7 +7,17 @@ import { intermediateCrlErrors } from './intermediate-crls.js';
 import { certificateCheck, routeClientTrust, routeRequirement, stableRequirementId } from './requirement.js';
 import { sharedHostRequirement } from './shared-host.js';
 import { requiresValidCertificate, trustCheckRoute } from './trust.js';
-import type { CertificateCheck, ClientCaRequirement, EdgeHost, EdgeModel, EdgeRoute, PathRewrite, RouteAuthorization, TlsClass, Upstream } from './types.js';
+import type {
+  CertificateCheck,
+  ClientCaRequirement,
+  EdgeHost,
+  EdgeModel,
+  EdgeRoute,
+  PathRewrite,
+  RouteAuthorization,
+  TlsClass,
+  Upstream,
+} from './types.js';
 import { upstreamForRoute } from './upstreams.js';
 
 export interface ModelOptions {
@@ -51,7 +61,10 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       const uncovered = casWithoutCrl(config.clientCertificateRules.crls, requirement.ca);
       if (uncovered.length > 0) {
         const at = routes.find((r) => 'ca' in r.requirement)!.route.at;
-        errors.push({ ...at, message: `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: add their CRLs (an empty CRL will do)` });
+        errors.push({
+          ...at,
+          message: `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: add their CRLs (an empty CRL will do)`,
+        });
         continue;
       }
       const seen = origins.get(requirement.id) ?? new Set();
@@ -71,14 +84,16 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       }
       return edgeRoute;
     });
-    const acceptsUnverified = 'ca' in requirement && (requirement.validation.enforcement !== 'reject_connection' || shared);
+    const acceptsUnverified =
+      'ca' in requirement && (requirement.validation.enforcement !== 'reject_connection' || shared);
     routes.forEach((r, i) => {
       const usesCertificate = r.route.setRequestHeaders.some(([, parts]) => parts.some((p) => 'clientCert' in p));
       if (acceptsUnverified && edgeRoutes[i]!.certificateCheck.kind === 'none' && usesCertificate) {
         errors.push({
           ...r.route.at,
           key: `${r.route.at.key}.set_request_headers`,
-          message: 'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, so an unverified certificate would be described to the upstream: require one (allow_any_authenticated_user) or drop those headers',
+          message:
+            'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, so an unverified certificate would be described to the upstream: require one (allow_any_authenticated_user) or drop those headers',
         });
       }
     });
@@ -97,14 +112,20 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       serverCertificates: config.certificates,
       classes,
       upstreams: [...upstreams.values()].sort((a, b) => a.name.localeCompare(b.name)),
-      authorizationRoutes: [...authorizationRoutes, ...trustChecks.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      authorizationRoutes: [...authorizationRoutes, ...trustChecks.values()].sort((a, b) =>
+        a.name.localeCompare(b.name),
+      ),
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
     },
   };
 }
 
-function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMap<string, ReadonlySet<string>>): TlsClass[] {
+function groupIntoClasses(
+  hosts: EdgeHost[],
+  config: Config,
+  origins: ReadonlyMap<string, ReadonlySet<string>>,
+): TlsClass[] {
   const byRequirement = new Map<string, { requirement: ClientCaRequirement; hosts: EdgeHost[] }>();
   // The `none` class always exists: it is the default filter chain, answering unknown or missing SNI.
   byRequirement.set('none', { requirement: { id: 'none' }, hosts: [] });
@@ -128,7 +149,13 @@ function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMa
     group.hosts.push({ ...host, requirement });
     byRequirement.set(r.id, group);
   }
-  const groups = [...byRequirement.values()].sort((a, b) => (a.requirement.id === 'none' ? -1 : b.requirement.id === 'none' ? 1 : a.requirement.id.localeCompare(b.requirement.id)));
+  const groups = [...byRequirement.values()].sort((a, b) =>
+    a.requirement.id === 'none'
+      ? -1
+      : b.requirement.id === 'none'
+        ? 1
+        : a.requirement.id.localeCompare(b.requirement.id),
+  );
   for (const g of groups) g.hosts.sort((a, b) => a.name.localeCompare(b.name));
 
   const http1Only = classesSharingACertificate(groups, config);
@@ -152,7 +179,10 @@ function groupIntoClasses(hosts: EdgeHost[], config: Config, origins: ReadonlyMa
  * Browsers reuse an HTTP/2 connection for another host when the server certificate covers both.
  * Where one certificate covers hosts of different classes, those classes offer only HTTP/1.1 (DESIGN.md point 8).
  */
-function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequirement; hosts: EdgeHost[] }>, config: Config): Set<string> {
+function classesSharingACertificate(
+  groups: Array<{ requirement: ClientCaRequirement; hosts: EdgeHost[] }>,
+  config: Config,
+): Set<string> {
   const out = new Set<string>();
   for (const cert of config.certificates) {
     const covered = groups
@@ -163,7 +193,12 @@ function classesSharingACertificate(groups: Array<{ requirement: ClientCaRequire
   return out;
 }
 
-function toEdgeRoute(route: RouteConfig, upstream: string, check: CertificateCheck, authorization: RouteAuthorization): EdgeRoute {
+function toEdgeRoute(
+  route: RouteConfig,
+  upstream: string,
+  check: CertificateCheck,
+  authorization: RouteAuthorization,
+): EdgeRoute {
   return {
     name: routeName(route),
     match: route.match,

@@ -1,5 +1,13 @@
 import { createHash } from 'node:crypto';
-import { acceptsIntermediates, configuredClientCas, crlsForBundle, type CertificateBundle, type Config, type ConfiguredClientCas, type RouteConfig } from '../config/index.js';
+import {
+  acceptsIntermediates,
+  configuredClientCas,
+  crlsForBundle,
+  type CertificateBundle,
+  type Config,
+  type ConfiguredClientCas,
+  type RouteConfig,
+} from '../config/index.js';
 import type { ClientTrust } from '../identity/verify-certificate.js';
 import { issuerNames } from './shared-host.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
@@ -38,12 +46,22 @@ function routeCrls(config: Config, ca: CertificateBundle): string {
 const configuredCasByConfig = new WeakMap<Config, ConfiguredClientCas>();
 
 /** What a route checks itself; under reject_connection the handshake already refused clients without a valid certificate. */
-export function certificateCheck(route: RouteConfig, requirement: ClientCaRequirement, sharedHost: boolean): CertificateCheck {
+export function certificateCheck(
+  route: RouteConfig,
+  requirement: ClientCaRequirement,
+  sharedHost: boolean,
+): CertificateCheck {
   if (!('ca' in requirement)) return { kind: 'none' };
   const mode = requirement.validation.enforcement;
   // With a policy, allow_any_authenticated_user is one allow clause of it: the policy decides, not a 495.
-  const needed = mode === 'policy_with_default_deny' || mode === 'reject_connection' || (route.access === 'any_authenticated_user' && !route.policy);
-  if (sharedHost) return needed ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) } : { kind: 'none', issuers: issuerNames(requirement.ca) };
+  const needed =
+    mode === 'policy_with_default_deny' ||
+    mode === 'reject_connection' ||
+    (route.access === 'any_authenticated_user' && !route.policy);
+  if (sharedHost)
+    return needed
+      ? { kind: 'issued-by', issuers: issuerNames(requirement.ca) }
+      : { kind: 'none', issuers: issuerNames(requirement.ca) };
   return mode !== 'reject_connection' && needed ? { kind: 'valid' } : { kind: 'none' };
 }
 
@@ -60,10 +78,21 @@ export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: b
   // Thousands of routes share a few trusts, and the verifier parses each ClientTrust object once: share the objects.
   // A shared host's route accepts direct issuers only: an intermediate's CRL would make it demand a CRL of its CA.
   const crlPem = sharedHost ? v.directIssuerCrlPem : v.crlPem;
-  const key = [requirement.ca.fingerprints.join(','), v.maxVerifyDepth, sharedHost, JSON.stringify(v.matchSubjectAltNames), crlPem].join('\n');
+  const key = [
+    requirement.ca.fingerprints.join(','),
+    v.maxVerifyDepth,
+    sharedHost,
+    JSON.stringify(v.matchSubjectAltNames),
+    crlPem,
+  ].join('\n');
   let trust = trustByContent.get(key);
   if (!trust) {
-    trust = { caPem: requirement.ca.pem, crlPem, maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth, matchSubjectAltNames: v.matchSubjectAltNames };
+    trust = {
+      caPem: requirement.ca.pem,
+      crlPem,
+      maxVerifyDepth: sharedHost ? 1 : v.maxVerifyDepth,
+      matchSubjectAltNames: v.matchSubjectAltNames,
+    };
     if (sharedHost) trust.directIssuerOnly = true;
     if (trustByContent.size >= MAX_SHARED_TRUSTS) trustByContent.clear(); // reloads bring new contents
     trustByContent.set(key, trust);
@@ -94,5 +123,11 @@ function requirementId(ca: CertificateBundle): string {
 export function stableRequirementId(origins: Iterable<string>, checkedPerRoute: boolean): string {
   // A shared host's union and a plain class can name the same CA files: the kind keeps their names apart.
   const kind = checkedPerRoute ? 'union' : 'plain';
-  return 'client-ca-' + createHash('sha256').update([kind, ...[...new Set(origins)].sort()].join('\n')).digest('hex').slice(0, 12);
+  return (
+    'client-ca-' +
+    createHash('sha256')
+      .update([kind, ...[...new Set(origins)].sort()].join('\n'))
+      .digest('hex')
+      .slice(0, 12)
+  );
 }

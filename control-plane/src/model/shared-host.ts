@@ -1,6 +1,12 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { certificateBlocks, certificateSubject, type NameAttribute } from '../certificates/index.js';
-import { crlsForBundle, type CertificateBundle, type ClientCertificateRules, type ConfigError, type RouteConfig } from '../config/index.js';
+import {
+  crlsForBundle,
+  type CertificateBundle,
+  type ClientCertificateRules,
+  type ConfigError,
+  type RouteConfig,
+} from '../config/index.js';
 import type { ClientCaRequirement } from './types.js';
 
 type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
@@ -10,7 +16,11 @@ type CaRequirement = Extract<ClientCaRequirement, { ca: unknown }>;
  * only the SNI), so it asks for a certificate from the union of the CAs, without requiring one, and each
  * route checks at the HTTP layer that the certificate was issued by a CA of its own (495 otherwise).
  */
-export function sharedHostRequirement(host: string, routes: Array<{ route: RouteConfig; requirement: ClientCaRequirement }>, crls: ClientCertificateRules['crls']): { requirement: CaRequirement } | { errors: ConfigError[] } {
+export function sharedHostRequirement(
+  host: string,
+  routes: Array<{ route: RouteConfig; requirement: ClientCaRequirement }>,
+  crls: ClientCertificateRules['crls'],
+): { requirement: CaRequirement } | { errors: ConfigError[] } {
   const withCa = routes.map((r) => r.requirement).filter((r): r is CaRequirement => 'ca' in r);
   const certs = new Map<string, X509Certificate>();
   for (const r of withCa) for (const c of pemCertificates(r.ca.pem)) certs.set(c.fingerprint256, c);
@@ -23,12 +33,18 @@ export function sharedHostRequirement(host: string, routes: Array<{ route: Route
     const subject = certificateSubject(new Uint8Array(c.raw));
     // Envoy prints the issuer in RFC 2253 with its own escaping; plain names are compared exactly, others refused.
     if (!isPlainName(subject.attributes)) {
-      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts` });
+      errors.push({
+        ...firstCaRoute.at,
+        message: `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts`,
+      });
       continue;
     }
     const other = bySubject.get(subject.rfc2253);
     if (other) {
-      errors.push({ ...firstCaRoute.at, message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts` });
+      errors.push({
+        ...firstCaRoute.at,
+        message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts`,
+      });
     }
     bySubject.set(subject.rfc2253, c);
   }

@@ -41,16 +41,38 @@ export function trustGeneration(r: CaRequirement): string {
  * Named by a digest of the trust, so a check from a route configuration Envoy kept from an even older
  * generation meets no entry (a deny), never a trust it was not built for.
  */
-export function trustCheckRoute(route: RouteConfig, trust: ClientTrust, certificateRequired: boolean): AuthorizationRoute {
+export function trustCheckRoute(
+  route: RouteConfig,
+  trust: ClientTrust,
+  certificateRequired: boolean,
+): AuthorizationRoute {
   const kind = certificateRequired ? 'authenticated_user' : 'accept';
-  const policy: RoutePolicy = { allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }], deny: [] };
-  const digest = createHash('sha256').update(`${kind}\n${clientTrustId(trust)}`).digest('hex').slice(0, 16);
+  const policy: RoutePolicy = {
+    allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }],
+    deny: [],
+  };
+  const digest = createHash('sha256')
+    .update(`${kind}\n${clientTrustId(trust)}`)
+    .digest('hex')
+    .slice(0, 16);
   // Routes of several hosts share one entry (same trust, same name); it signs nothing, so it names no audience.
-  return { name: `trust.${digest}`, audience: '', policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: trust };
+  return {
+    name: `trust.${digest}`,
+    audience: '',
+    policy,
+    passIdentityHeaders: false,
+    claimsHeaders: [],
+    clientCaRequired: true,
+    clientTrust: trust,
+  };
 }
 
 /** Whether a route serves only requests with a valid certificate (its own check, or a handshake that demands one). */
 export function requiresValidCertificate(check: CertificateCheck, requirement: ClientCaRequirement): boolean {
   if (check.kind !== 'none') return true;
-  return 'ca' in requirement && requirement.validation.enforcement === 'reject_connection' && requirement.validation.checkedPerRoute !== true;
+  return (
+    'ca' in requirement &&
+    requirement.validation.enforcement === 'reject_connection' &&
+    requirement.validation.checkedPerRoute !== true
+  );
 }

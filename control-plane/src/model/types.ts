@@ -1,11 +1,25 @@
-import type { CertificateBundle, Enforcement, ForwardedCertField, HeaderValuePart, RouteAccess, RoutePolicy, SanMatcher, RouteMatch, ServerCertificate, SocketAddress, UpstreamTls, UpstreamUrl } from '../config/index.js';
+import type {
+  CertificateBundle,
+  Enforcement,
+  ForwardedCertField,
+  HeaderValuePart,
+  RouteAccess,
+  RoutePolicy,
+  SanMatcher,
+  RouteMatch,
+  ServerCertificate,
+  SocketAddress,
+  UpstreamTls,
+  UpstreamUrl,
+} from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import type { PeerProperty } from '../policy/internal-headers.js';
 
 export type { PeerProperty };
 
 /** What a TLS handshake must prove: nothing, or a client certificate that chains to `ca`. */
-export type ClientCaRequirement = { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
+export type ClientCaRequirement =
+  { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
 
 /** How Envoy validates a client certificate for one CA: the global downstream_mtls rules, applied to that CA. */
 export interface ClientCertificateValidation {
@@ -24,8 +38,8 @@ export interface ClientCertificateValidation {
  * What a route checks at the HTTP layer: nothing, a validated certificate, or one issued by one of `issuers`.
  * `none` with `issuers` (a shared host): no certificate needed, but only one from those issuers counts as valid.
  */
-export type CertificateCheck = { kind: 'none'; issuers?: string[] } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
-
+export type CertificateCheck =
+  { kind: 'none'; issuers?: string[] } | { kind: 'valid' } | { kind: 'issued-by'; issuers: string[] };
 
 /**
  * Who decides a route's policy: nobody (no policy), Envoy itself (RBAC over the request and the certificate),

@@ -15,7 +15,10 @@ export function upstreamForRoute(route: RouteConfig): Upstream {
   const sni = t.serverName ?? (isIpAddress(first.host) ? undefined : first.host);
   const expectedSans = t.serverName
     ? [{ type: 'DNS' as const, value: t.serverName }]
-    : [...new Set(endpoints.map((e) => e.host))].map((host) => ({ type: isIpAddress(host) ? ('IP_ADDRESS' as const) : ('DNS' as const), value: host }));
+    : [...new Set(endpoints.map((e) => e.host))].map((host) => ({
+        type: isIpAddress(host) ? ('IP_ADDRESS' as const) : ('DNS' as const),
+        value: host,
+      }));
   const tls = { skipVerify: t.skipVerify, serverName: t.serverName, customCa: t.customCa, sni, expectedSans };
   const isDefault = !t.skipVerify && !t.serverName && !t.customCa;
   const settings = JSON.stringify([t.skipVerify, t.serverName ?? null, t.customCa?.fingerprints ?? null]);

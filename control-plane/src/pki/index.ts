@@ -87,11 +87,29 @@ export async function createRootCa(opts: CaOptions): Promise<CertificateAuthorit
 export async function loadCertificateAuthority(certPem: string, keyPem: string): Promise<CertificateAuthority> {
   const cert = new x509.X509Certificate(certPem);
   const nodeKey = createPrivateKey(keyPem);
-  if (!new X509Certificate(certPem).checkPrivateKey(nodeKey)) throw new Error('the CA key does not belong to the CA certificate');
-  if (nodeKey.asymmetricKeyType !== 'ec') throw new Error('only ECDSA P-256 CAs are supported (as made by `mtls-edge certs ca`)');
-  const privateKey = await webcrypto.subtle.importKey('jwk', nodeKey.export({ format: 'jwk' }), KEY_ALG, true, ['sign']);
-  const publicKey = await webcrypto.subtle.importKey('jwk', createPublicKey(nodeKey).export({ format: 'jwk' }), KEY_ALG, true, ['verify']);
-  return { cert, certPem: toPem(cert.rawData, 'CERTIFICATE'), keyPem, serialHex: cert.serialNumber.toLowerCase(), chainPem: certPem, isRoot: cert.subject === cert.issuer, keys: { privateKey, publicKey } as KeyPair };
+  if (!new X509Certificate(certPem).checkPrivateKey(nodeKey))
+    throw new Error('the CA key does not belong to the CA certificate');
+  if (nodeKey.asymmetricKeyType !== 'ec')
+    throw new Error('only ECDSA P-256 CAs are supported (as made by `mtls-edge certs ca`)');
+  const privateKey = await webcrypto.subtle.importKey('jwk', nodeKey.export({ format: 'jwk' }), KEY_ALG, true, [
+    'sign',
+  ]);
+  const publicKey = await webcrypto.subtle.importKey(
+    'jwk',
+    createPublicKey(nodeKey).export({ format: 'jwk' }),
+    KEY_ALG,
+    true,
+    ['verify'],
+  );
+  return {
+    cert,
+    certPem: toPem(cert.rawData, 'CERTIFICATE'),
+    keyPem,
+    serialHex: cert.serialNumber.toLowerCase(),
+    chainPem: certPem,
+    isRoot: cert.subject === cert.issuer,
+    keys: { privateKey, publicKey } as KeyPair,
+  };
 }
 
 export async function createIntermediateCa(
@@ -127,7 +145,10 @@ export async function issueServerCertificate(
     ],
     first.length > MAX_CN_LENGTH, // RFC 5280: SAN must be critical when the subject is empty.
   );
-  return issueLeaf(issuer, subject, opts, [san, new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth])]);
+  return issueLeaf(issuer, subject, opts, [
+    san,
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+  ]);
 }
 
 export async function issueClientCertificate(
@@ -136,7 +157,10 @@ export async function issueClientCertificate(
 ): Promise<Issued & { chainPem: string }> {
   const extensions: x509.Extension[] = [];
   const names: x509.JsonGeneralName[] = [
-    ...[...(opts.email !== undefined ? [opts.email] : []), ...(opts.moreEmails ?? [])].map((value) => ({ type: 'email' as const, value })),
+    ...[...(opts.email !== undefined ? [opts.email] : []), ...(opts.moreEmails ?? [])].map((value) => ({
+      type: 'email' as const,
+      value,
+    })),
     ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(opts.uris ?? []).map((value) => ({ type: 'url' as const, value })),
     ...(opts.userPrincipalNames ?? []).map((value) => ({ type: 'upn' as const, value })),
@@ -146,7 +170,9 @@ export async function issueClientCertificate(
   if (eku !== 'none') {
     extensions.push(new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[eku]]));
   }
-  const subject = opts.moreCommonNames?.length ? new x509.Name([opts.commonName, ...opts.moreCommonNames].map((cn) => ({ CN: [{ utf8String: cn }] }))) : cnName(opts.commonName);
+  const subject = opts.moreCommonNames?.length
+    ? new x509.Name([opts.commonName, ...opts.moreCommonNames].map((cn) => ({ CN: [{ utf8String: cn }] })))
+    : cnName(opts.commonName);
   return issueLeaf(issuer, subject, opts, extensions);
 }
 
@@ -305,6 +331,9 @@ function derPositiveInteger(hex: string) {
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }

@@ -208,7 +208,10 @@ async function shroudedKeyBag(
   // Re-exported rather than decoded from the PEM, so SEC1 or PKCS#1 input also ends up as PKCS#8.
   const pkcs8 = key.export({ type: 'pkcs8', format: 'der' });
   const { algorithm, ciphertext } = await profile.encryptKey(pkcs8, password);
-  const bag = new PKCS8ShroudedKeyBag({ encryptionAlgorithm: algorithm, encryptedData: new EncryptedKeyData(ciphertext) });
+  const bag = new PKCS8ShroudedKeyBag({
+    encryptionAlgorithm: algorithm,
+    encryptedData: new EncryptedKeyData(ciphertext),
+  });
   return safeBag(OID.pkcs8ShroudedKeyBag, bag, attrs);
 }
 

@@ -7,15 +7,23 @@ import type { Decision, PolicyClause, PolicyCriterion, RequestFacts, RoutePolicy
  */
 export function evaluatePolicy(policy: RoutePolicy, facts: RequestFacts): Decision {
   for (const [i, clause] of policy.deny.entries()) {
-    if (clauseHolds(clause, facts)) return { allowed: false, reason: `denied by deny rule ${i + 1}: ${explainHeld(clause, facts)}` };
+    if (clauseHolds(clause, facts))
+      return { allowed: false, reason: `denied by deny rule ${i + 1}: ${explainHeld(clause, facts)}` };
   }
   for (const [i, clause] of policy.allow.entries()) {
-    if (clauseHolds(clause, facts)) return { allowed: true, reason: `allowed by allow rule ${i + 1}: ${explainHeld(clause, facts)}` };
+    if (clauseHolds(clause, facts))
+      return { allowed: true, reason: `allowed by allow rule ${i + 1}: ${explainHeld(clause, facts)}` };
   }
-  if (policy.allow.length === 0) return { allowed: false, reason: 'no allow rule matched (the policy has no allow rule)' };
-  const shown = policy.allow.slice(0, MAX_RULES_SHOWN).map((clause, i) => `allow rule ${i + 1} needs: ${explainNeeded(clause, facts)}`);
+  if (policy.allow.length === 0)
+    return { allowed: false, reason: 'no allow rule matched (the policy has no allow rule)' };
+  const shown = policy.allow
+    .slice(0, MAX_RULES_SHOWN)
+    .map((clause, i) => `allow rule ${i + 1} needs: ${explainNeeded(clause, facts)}`);
   const more = policy.allow.length - shown.length;
-  return { allowed: false, reason: `no allow rule matched (${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''})` };
+  return {
+    allowed: false,
+    reason: `no allow rule matched (${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''})`,
+  };
 }
 
 /** True when the policy looks at the request's method or path, i.e. its decision depends on more than certificate + route. */

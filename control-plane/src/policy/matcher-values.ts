@@ -9,7 +9,14 @@ export type MatcherValue = (op: StringMatcher['op'], value: string) => { value: 
 /** An HTTP token (RFC 9110): what a method name is made of. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-const HOST_NAME_PART: Record<StringMatcher['op'], HostNamePart> = { is: 'whole', not: 'whole', in: 'whole', ends_with: 'end', starts_with: 'start', contains: 'inside' };
+const HOST_NAME_PART: Record<StringMatcher['op'], HostNamePart> = {
+  is: 'whole',
+  not: 'whole',
+  in: 'whole',
+  ends_with: 'end',
+  starts_with: 'start',
+  contains: 'inside',
+};
 
 /**
  * Host names (`san_dns`, `domain`) compare as DNS does: without regard to case, internationalised names as
@@ -18,12 +25,18 @@ const HOST_NAME_PART: Record<StringMatcher['op'], HostNamePart> = { is: 'whole',
  */
 export const hostNameValue: MatcherValue = (op, value) => {
   const normal = normaliseHostName(value, HOST_NAME_PART[op]);
-  return 'error' in normal ? { error: `${normal.error} (host names are compared in lower case, internationalised labels as A-labels)` } : normal;
+  return 'error' in normal
+    ? { error: `${normal.error} (host names are compared in lower case, internationalised labels as A-labels)` }
+    : normal;
 };
 
 export const domainValue: MatcherValue = (op, value) =>
   // The domain is what follows the "@" of the email address: it never holds one. Surely an address meant for `email`.
-  value.includes('@') ? { error: `domain takes a domain (such as example.com), not an email address like ${JSON.stringify(value)}: use email` } : hostNameValue(op, value);
+  value.includes('@')
+    ? {
+        error: `domain takes a domain (such as example.com), not an email address like ${JSON.stringify(value)}: use email`,
+      }
+    : hostNameValue(op, value);
 
 // Methods are case-sensitive in HTTP (RFC 9110) and clients send them upper case, but users write `get`:
 // upper-casing what they wrote is what they mean, and it keeps `get` from silently matching nothing.
@@ -33,6 +46,8 @@ export const methodValue: MatcherValue = (_op, value) => {
 };
 
 export const pathValue: MatcherValue = (op, value) =>
-  (op === 'is' || op === 'starts_with' || op === 'in') && !value.startsWith('/') ? { error: `a path must start with "/", got ${JSON.stringify(value)}` } : { value };
+  (op === 'is' || op === 'starts_with' || op === 'in') && !value.startsWith('/')
+    ? { error: `a path must start with "/", got ${JSON.stringify(value)}` }
+    : { value };
 
 export const anyValue: MatcherValue = (_op, value) => ({ value });

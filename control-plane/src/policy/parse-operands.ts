@@ -38,7 +38,10 @@ const SPKI_HASH = /^[A-Za-z0-9+/]{43}=$/;
 export function requireTrue(value: SourceValue, name: string, diag: Diagnostics): Record<never, never> | undefined {
   if (value.kind === 'scalar' && value.value === true) return {};
   if (value.kind === 'scalar' && value.value === false) {
-    diag.error(value.at, `must be true: Pomerium ignores this value, so "${name}: false" would still mean ${name}; to negate it, put "${name}: true" under not`);
+    diag.error(
+      value.at,
+      `must be true: Pomerium ignores this value, so "${name}: false" would still mean ${name}; to negate it, put "${name}: true" under not`,
+    );
   } else {
     diag.error(value.at, `expected true, got ${describeKind(value)}`);
   }
@@ -71,7 +74,10 @@ function readMatchers(value: SourceValue, diag: Diagnostics, valueFor: MatcherVa
     return s === undefined ? undefined : [{ op: 'is', value: s }];
   }
   if (value.kind !== 'map') {
-    diag.error(value.at, `expected a string or a matcher (a mapping of ${MATCHER_OPS.join(', ')}), got ${describeKind(value)}`);
+    diag.error(
+      value.at,
+      `expected a string or a matcher (a mapping of ${MATCHER_OPS.join(', ')}), got ${describeKind(value)}`,
+    );
     return undefined;
   }
   checkKeys(value, MATCHER_OPS, diag);
@@ -102,12 +108,16 @@ export function readCertificateMatcher(
   diag: Diagnostics,
 ): { conditions: CertificateCondition[] } | undefined {
   if (value.kind !== 'map') {
-    diag.error(value.at, `expected a certificate matcher (a mapping of ${CERTIFICATE_KEYS.join(', ')}), got ${describeKind(value)}`);
+    diag.error(
+      value.at,
+      `expected a certificate matcher (a mapping of ${CERTIFICATE_KEYS.join(', ')}), got ${describeKind(value)}`,
+    );
     return undefined;
   }
   const before = diag.errors.length;
   checkKeys(value, CERTIFICATE_KEYS, diag);
-  if (value.entries.size === 0) diag.error(value.at, `empty certificate matcher: give at least one of ${CERTIFICATE_KEYS.join(', ')}`);
+  if (value.entries.size === 0)
+    diag.error(value.at, `empty certificate matcher: give at least one of ${CERTIFICATE_KEYS.join(', ')}`);
   const conditions: CertificateCondition[] = [];
   for (const [key, v] of value.entries) {
     if (key === 'fingerprint') {
@@ -160,7 +170,9 @@ function normaliseSpkiHash(v: string): string | { error: string } {
     const bytes = Buffer.from(v, 'base64');
     if (bytes.length === 32) return bytes.toString('base64');
   }
-  return { error: `${JSON.stringify(v)} is not an SPKI hash: expected the base64 of a 32-byte SHA-256 (44 characters ending in "=")` };
+  return {
+    error: `${JSON.stringify(v)} is not an SPKI hash: expected the base64 of a 32-byte SHA-256 (44 characters ending in "=")`,
+  };
 }
 
 /** `certificate: <PEM>` pins that one certificate: it becomes the SHA-256 fingerprint of its DER. */

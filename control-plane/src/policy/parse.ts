@@ -30,11 +30,17 @@ export function readPolicy(value: SourceValue, diag: Diagnostics): { policy?: Ro
     // `policy: {}` is no rule at all: reported below, as for `policy: []`.
     if (value.entries.size > 0) readRule(value, partial, diag);
   } else {
-    diag.error(value.at, `expected a rule (a mapping with allow and/or deny) or a list of rules, got ${describeKind(value)}`);
+    diag.error(
+      value.at,
+      `expected a rule (a mapping with allow and/or deny) or a list of rules, got ${describeKind(value)}`,
+    );
   }
   if (diag.errors.length > before) return { partial };
   if (partial.allow.length === 0 && partial.deny.length === 0) {
-    diag.error(value.at, 'policy has no allow or deny rule (e.g. policy: {allow: {or: [{email: {is: alice@example.com}}]}})');
+    diag.error(
+      value.at,
+      'policy has no allow or deny rule (e.g. policy: {allow: {or: [{email: {is: alice@example.com}}]}})',
+    );
     return { partial };
   }
   return { policy: partial, partial };
@@ -66,7 +72,10 @@ function readRule(rule: SourceValue, policy: RoutePolicy, diag: Diagnostics): vo
 
 function readAction(v: SourceValue, action: string, diag: Diagnostics): PolicyClause[] {
   if (v.kind !== 'map') {
-    diag.error(v.at, `expected a mapping of logical operators (and, or, not, nor) to lists of criteria, got ${describeKind(v)}`);
+    diag.error(
+      v.at,
+      `expected a mapping of logical operators (and, or, not, nor) to lists of criteria, got ${describeKind(v)}`,
+    );
     return [];
   }
   checkKeys(v, OPERATORS, diag);
@@ -77,7 +86,10 @@ function readAction(v: SourceValue, action: string, diag: Diagnostics): PolicyCl
     if (!(OPERATORS as readonly string[]).includes(key)) continue;
     const operator = key as PolicyClause['operator'];
     if (list.kind !== 'list') {
-      diag.error(list.at, `expected a list of criteria (e.g. - email: {is: alice@example.com}), got ${describeKind(list)}`);
+      diag.error(
+        list.at,
+        `expected a list of criteria (e.g. - email: {is: alice@example.com}), got ${describeKind(list)}`,
+      );
       continue;
     }
     if (list.items.length === 0) {
@@ -85,7 +97,9 @@ function readAction(v: SourceValue, action: string, diag: Diagnostics): PolicyCl
       diag.error(list.at, 'expected at least one criterion');
       continue;
     }
-    const criteria = list.items.map((item) => readCriterion(item, diag)).filter((c): c is PolicyCriterion => c !== undefined);
+    const criteria = list.items
+      .map((item) => readCriterion(item, diag))
+      .filter((c): c is PolicyCriterion => c !== undefined);
     clauses.push({ operator, criteria, at: list.at });
   }
   return clauses;
@@ -93,7 +107,10 @@ function readAction(v: SourceValue, action: string, diag: Diagnostics): PolicyCl
 
 function readCriterion(item: SourceValue, diag: Diagnostics): PolicyCriterion | undefined {
   if (item.kind !== 'map') {
-    diag.error(item.at, `expected a criterion: a mapping with one key, such as email: {is: alice@example.com}; got ${describeKind(item)}`);
+    diag.error(
+      item.at,
+      `expected a criterion: a mapping with one key, such as email: {is: alice@example.com}; got ${describeKind(item)}`,
+    );
     return undefined;
   }
   if (item.entries.size !== 1) {
@@ -121,7 +138,11 @@ function readCriterion(item: SourceValue, diag: Diagnostics): PolicyCriterion | 
   return readOperands(name, value, diag);
 }
 
-function readOperands<K extends CriterionName>(kind: K, value: SourceValue, diag: Diagnostics): Criterion<K> | undefined {
+function readOperands<K extends CriterionName>(
+  kind: K,
+  value: SourceValue,
+  diag: Diagnostics,
+): Criterion<K> | undefined {
   const operands = criterionSpec(kind).read(value, kind, diag);
   // The table's reader for K gives K's operands: together with K they make a Criterion<K>.
   return operands && ({ kind, ...operands, at: value.at } as Criterion<K>);

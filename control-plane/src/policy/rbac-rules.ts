@@ -60,7 +60,10 @@ const REST_OF_LIST = '(?:,[\\s\\S]*)?';
 
 /** Some SAN of the certificate, each tested on its own (only certificates Envoy validated have any). */
 function someSan(type: 'DNS' | 'EMAIL' | 'URI', matcher: RbacPrincipal): RbacPrincipal {
-  const typedConfig = { '@type': `type.googleapis.com/${MTLS_AUTHENTICATED}`, san_matcher: { san_type: type, matcher } };
+  const typedConfig = {
+    '@type': `type.googleapis.com/${MTLS_AUTHENTICATED}`,
+    san_matcher: { san_type: type, matcher },
+  };
   return { custom: { name: 'envoy.rbac.principals.mtls_authenticated', typed_config: typedConfig } };
 }
 const MTLS_AUTHENTICATED = 'envoy.extensions.rbac.principals.mtls_authenticated.v3.Config';

@@ -3,8 +3,7 @@ import type { Location } from '../source/diagnostics.js';
 
 /** Pomerium's string matcher; several in one criterion must all match. A bare string means `is`. */
 export type StringMatcher =
-  | { op: 'is' | 'starts_with' | 'ends_with' | 'contains' | 'not'; value: string }
-  | { op: 'in'; values: string[] };
+  { op: 'is' | 'starts_with' | 'ends_with' | 'contains' | 'not'; value: string } | { op: 'in'; values: string[] };
 
 /** The SAN types a `client_certificate` matcher can test (`san_dns`, `san_email`, ...): any SAN of the type may match. */
 export type SanType = 'dns' | 'email' | 'uri' | 'user_principal_name';

@@ -2,15 +2,18 @@ import { CRITERION_NAMES } from './criteria.js';
 
 /** Why a Pomerium criterion mtls-edge does not support is refused, and what to write instead. */
 
-const WITH_IN = (criterion: string) => `use "${criterion}" (with "in" for several values), which mtls-edge reads from the client certificate`;
-const BY_CERTIFICATE = 'use client_certificate (fingerprint, spki_hash, or san_dns / san_email / san_uri / san_user_principal_name matchers), or email / user / domain, which mtls-edge reads from the client certificate';
+const WITH_IN = (criterion: string) =>
+  `use "${criterion}" (with "in" for several values), which mtls-edge reads from the client certificate`;
+const BY_CERTIFICATE =
+  'use client_certificate (fingerprint, spki_hash, or san_dns / san_email / san_uri / san_user_principal_name matchers), or email / user / domain, which mtls-edge reads from the client certificate';
 
 /**
  * Pomerium criteria that rest on an identity provider's session or directory. mtls-edge has none: the client
  * certificate is the identity. Each maps to the nearest criterion it does support, if there is one.
  */
 const NEEDS_IDENTITY_PROVIDER: Readonly<Record<string, string>> = {
-  groups: 'to admit a group of people, list them with email: {in: [...]}, or match their certificates with client_certificate (e.g. san_email: {ends_with: "@team.example.com"})',
+  groups:
+    'to admit a group of people, list them with email: {in: [...]}, or match their certificates with client_certificate (e.g. san_email: {ends_with: "@team.example.com"})',
   claim: BY_CERTIFICATE,
   claims: BY_CERTIFICATE,
   device: 'to admit particular devices, pin their certificates with client_certificate (fingerprint or spki_hash)',
@@ -28,7 +31,8 @@ const NOT_SUPPORTED: Readonly<Record<string, string>> = {
   record: 'external data sources (records) are not supported',
   mcp_tool: 'MCP routes are not supported',
   mcp_tools: 'MCP routes are not supported',
-  cors_preflight: 'it is not supported; the closest is http_method: OPTIONS (which admits every OPTIONS request, not only CORS preflights)',
+  cors_preflight:
+    'it is not supported; the closest is http_method: OPTIONS (which admits every OPTIONS request, not only CORS preflights)',
 };
 
 /** The error for a criterion name (`name`, as written: `key`) that is not in the table. */
@@ -36,7 +40,7 @@ export function unsupportedMessage(name: string, key: string): string {
   const supported = `supported criteria: ${CRITERION_NAMES.join(', ')}`;
   const idpHint = NEEDS_IDENTITY_PROVIDER[name];
   if (idpHint !== undefined) {
-    const hint = (name === 'claim' || name === 'claims') ? claimHint(key) : idpHint;
+    const hint = name === 'claim' || name === 'claims' ? claimHint(key) : idpHint;
     return `"${key}" needs an identity provider, which mtls-edge does not have (identity comes from the client certificate): ${hint}`;
   }
   const reason = NOT_SUPPORTED[name] ?? (name.startsWith('ssh_') ? 'SSH routes are not supported' : undefined);
@@ -49,6 +53,7 @@ export function unsupportedMessage(name: string, key: string): string {
 /** `claim/email` has a direct equivalent; other claims can only be approached through the certificate. */
 function claimHint(key: string): string {
   const claim = key.slice(key.indexOf('/') + 1);
-  if (key.includes('/') && ['email', 'user', 'domain'].includes(claim)) return `use the "${claim}" criterion, which mtls-edge reads from the client certificate`;
+  if (key.includes('/') && ['email', 'user', 'domain'].includes(claim))
+    return `use the "${claim}" criterion, which mtls-edge reads from the client certificate`;
   return BY_CERTIFICATE;
 }

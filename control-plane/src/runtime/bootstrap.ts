@@ -57,7 +57,10 @@ export function renderBootstrap(template: string, v: BootstrapValues): string {
 function overPrivateSocket(text: string, path: string): string {
   const doc = parseDocument(text);
   doc.setIn([...XDS_CLUSTER, 'type'], 'STATIC');
-  doc.setIn([...XDS_CLUSTER, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address'], doc.createNode({ pipe: { path } }));
+  doc.setIn(
+    [...XDS_CLUSTER, 'load_assignment', 'endpoints', 0, 'lb_endpoints', 0, 'endpoint', 'address'],
+    doc.createNode({ pipe: { path } }),
+  );
   doc.deleteIn([...XDS_CLUSTER, 'transport_socket']);
   return doc.toString();
 }

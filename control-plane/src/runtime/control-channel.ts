@@ -26,32 +26,53 @@ const MAX_SOCKET_PATH = 107;
  * configured, else (a `run` whose config names an xds_address but no certificates) from a CA made for this run and
  * thrown away, so that no Envoy but the child, which uses the socket, can use the control plane.
  */
-export async function openControlChannel(ads: AdsServer, config: Config, privateDir: string | undefined, log: Logger): Promise<ControlChannel | { error: string }> {
+export async function openControlChannel(
+  ads: AdsServer,
+  config: Config,
+  privateDir: string | undefined,
+  log: Logger,
+): Promise<ControlChannel | { error: string }> {
   if (!privateDir && !config.xdsTls) {
-    return { error: `--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: ${CONTROL_CHANNEL_HOW_TO}` };
+    return {
+      error: `--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: ${CONTROL_CHANNEL_HOW_TO}`,
+    };
   }
   const channel: ControlChannel = { apply: () => {} };
   if (privateDir) {
     const socket = join(privateDir, 'xds.sock');
-    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) return { error: `the private socket path ${socket} is too long for a Unix socket; set TMPDIR to a shorter folder` };
+    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
+      return {
+        error: `the private socket path ${socket} is too long for a Unix socket; set TMPDIR to a shorter folder`,
+      };
     chmodSync(privateDir, 0o700);
     await ads.listenPrivateSocket(socket);
     chmodSync(socket, 0o600);
     channel.privateSocket = socket;
   }
   if (config.xdsTls || config.xdsAddressConfigured) {
-    const credentials = new ControlChannelCredentials(config.xdsTls ? material(config.xdsTls) : await perRunMaterial(config.xdsAddress.host));
-    if (!config.xdsTls) log.warn({ xds: `${config.xdsAddress.host}:${config.xdsAddress.port}` }, `xds_address is set but the control channel has no certificates: the port accepts no Envoy but this run's own; to let other Envoys connect, ${CONTROL_CHANNEL_HOW_TO}`);
+    const credentials = new ControlChannelCredentials(
+      config.xdsTls ? material(config.xdsTls) : await perRunMaterial(config.xdsAddress.host),
+    );
+    if (!config.xdsTls)
+      log.warn(
+        { xds: `${config.xdsAddress.host}:${config.xdsAddress.port}` },
+        `xds_address is set but the control channel has no certificates: the port accepts no Envoy but this run's own; to let other Envoys connect, ${CONTROL_CHANNEL_HOW_TO}`,
+      );
     channel.tcpPort = await ads.listen(config.xdsAddress, credentials.credentials);
     let configured = config.xdsTls !== undefined;
     channel.apply = (next) => {
       if (!next.xdsTls) {
-        if (configured) log.warn({}, 'the control channel certificates were removed from the config; the port keeps the last ones until a restart');
+        if (configured)
+          log.warn(
+            {},
+            'the control channel certificates were removed from the config; the port keeps the last ones until a restart',
+          );
         return;
       }
       if (!configured) log.warn({}, 'the control channel certificates apply to this port from now on');
       configured = true;
-      if (credentials.update(material(next.xdsTls))) log.info({}, 'control channel certificates rotated; new connections use them');
+      if (credentials.update(material(next.xdsTls)))
+        log.info({}, 'control channel certificates rotated; new connections use them');
     };
   }
   return channel;
@@ -66,6 +87,9 @@ async function perRunMaterial(host: string): Promise<ChannelTlsMaterial> {
   const ca = await createRootCa({ commonName: 'mtls-edge control channel (this run only)' });
   const wildcard = host === '0.0.0.0' || host === '::';
   const ip = wildcard ? '127.0.0.1' : isIpAddress(host) ? host : undefined;
-  const server = await issueServerCertificate(ca, { dnsNames: ip ? ['localhost'] : [...new Set(['localhost', host])], ipAddresses: ip ? [ip] : [] });
+  const server = await issueServerCertificate(ca, {
+    dnsNames: ip ? ['localhost'] : [...new Set(['localhost', host])],
+    ipAddresses: ip ? [ip] : [],
+  });
   return { certPem: server.chainPem, keyPem: server.keyPem, clientCaPem: ca.certPem };
 }

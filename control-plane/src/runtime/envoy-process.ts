@@ -19,18 +19,26 @@ export class EnvoyProcess {
   private stopRequested = false;
   private exited: Promise<number | null> | undefined;
 
-  constructor(private readonly options: EnvoyProcessOptions, private readonly log: Logger) {}
+  constructor(
+    private readonly options: EnvoyProcessOptions,
+    private readonly log: Logger,
+  ) {}
 
   start(onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void): void {
     const o = this.options;
     const args = [
-      '-c', o.bootstrapPath,
+      '-c',
+      o.bootstrapPath,
       // No shared memory: several Envoys can share a machine, and sandboxes without /dev/shm work.
       '--disable-hot-restart',
-      '--concurrency', String(o.concurrency ?? availableParallelism()),
-      '--drain-time-s', String(o.drainTimeSeconds ?? 15),
-      '--log-level', o.logLevel ?? 'info',
-      '--log-format', '%l|%n|%v',
+      '--concurrency',
+      String(o.concurrency ?? availableParallelism()),
+      '--drain-time-s',
+      String(o.drainTimeSeconds ?? 15),
+      '--log-level',
+      o.logLevel ?? 'info',
+      '--log-format',
+      '%l|%n|%v',
     ];
     const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;

@@ -11,7 +11,14 @@ export function createLogger(env: Readonly<Record<string, string | undefined>> =
     level,
     base: { service: 'mtls-edge' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
+    ...(pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,service' },
+          },
+        }
+      : {}),
   });
 }
 export type { Logger };

@@ -14,7 +14,9 @@ export interface ReloadState {
   errors: ConfigError[];
 }
 
-export type ReloadOutcome = { ok: true; config: Config; compiled: Compiled; files: string[] } | { ok: false; errors: ConfigError[]; files: string[] };
+export type ReloadOutcome =
+  | { ok: true; config: Config; compiled: Compiled; files: string[] }
+  | { ok: false; errors: ConfigError[]; files: string[] };
 
 /** A config that compiled, just before Envoy is told: what the ext_authz service must know by then. */
 export type AppliedListener = (compiled: Compiled, signingKey: SigningKey | undefined) => void;
@@ -33,7 +35,9 @@ export class ConfigReloader {
     private readonly ads: AdsServer,
     private readonly log: Logger,
     private readonly onApplied: AppliedListener = () => {},
-    private readonly signingKeys = new SigningKeys(configPath, env, (path) => log.info({ path }, 'generated a signing key for identity headers')),
+    private readonly signingKeys = new SigningKeys(configPath, env, (path) =>
+      log.info({ path }, 'generated a signing key for identity headers'),
+    ),
   ) {}
 
   reload(now = new Date()): ReloadOutcome {
@@ -64,7 +68,11 @@ export class ConfigReloader {
   private reject(errors: ConfigError[], files: string[]): ReloadOutcome {
     this.state.failures++;
     this.state.errors = errors;
-    for (const e of errors) this.log.error({ file: e.file, line: e.line, key: e.key, error: formatError(e) }, 'config rejected; the last good config keeps serving');
+    for (const e of errors)
+      this.log.error(
+        { file: e.file, line: e.line, key: e.key, error: formatError(e) },
+        'config rejected; the last good config keeps serving',
+      );
     return { ok: false, errors, files };
   }
 }

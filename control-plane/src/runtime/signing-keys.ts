@@ -1,5 +1,11 @@
 import type { Config, Result } from '../config/index.js';
-import { defaultSigningKeyPath, jwks, loadOrCreateSigningKey, signingKeyFromPem, type SigningKey } from '../identity/index.js';
+import {
+  defaultSigningKeyPath,
+  jwks,
+  loadOrCreateSigningKey,
+  signingKeyFromPem,
+  type SigningKey,
+} from '../identity/index.js';
 
 /**
  * The key that signs identity assertions: `signing_key` when the config has one, else a key generated once
@@ -48,7 +54,17 @@ export class SigningKeys {
     if (!this.kept) {
       const path = defaultSigningKeyPath(this.configPath, this.env);
       const loaded = loadOrCreateSigningKey(path);
-      if (!loaded.ok) return { ok: false, errors: [{ file: config.sourceFile, key: 'signing_key', message: `no signing_key is set, and the generated one cannot be used: ${loaded.error}` }] };
+      if (!loaded.ok)
+        return {
+          ok: false,
+          errors: [
+            {
+              file: config.sourceFile,
+              key: 'signing_key',
+              message: `no signing_key is set, and the generated one cannot be used: ${loaded.error}`,
+            },
+          ],
+        };
       if (loaded.value.created) this.onCreated(path);
       this.kept = loaded.value.key;
     }

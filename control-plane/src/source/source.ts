@@ -17,7 +17,11 @@ export type SourceValue =
  * `yaml`, which keeps source positions but is ten times slower, so they are computed only when an
  * error first asks for one: a valid config never pays for them.
  */
-export function parseYamlSource(text: string, file: string, rootKey = ''): { value?: SourceValue; errors: ConfigError[] } {
+export function parseYamlSource(
+  text: string,
+  file: string,
+  rootKey = '',
+): { value?: SourceValue; errors: ConfigError[] } {
   let data: unknown;
   try {
     // The core schema, as in YAML 1.2: `yes` and `2024-01-01` stay strings.
@@ -27,7 +31,16 @@ export function parseYamlSource(text: string, file: string, rootKey = ''): { val
     const precise = syntaxErrors(text, file, rootKey);
     if (precise.length > 0) return { errors: precise };
     const err = e as jsYaml.YAMLException;
-    return { errors: [{ file, line: err.mark ? err.mark.line + 1 : undefined, key: rootKey || '(document)', message: `YAML syntax: ${err.reason ?? err.message}` }] };
+    return {
+      errors: [
+        {
+          file,
+          line: err.mark ? err.mark.line + 1 : undefined,
+          key: rootKey || '(document)',
+          message: `YAML syntax: ${err.reason ?? err.message}`,
+        },
+      ],
+    };
   }
   let index: ReadonlyMap<string, number> | undefined;
   const lines = () => (index ??= lineIndex(text, rootKey));
@@ -43,13 +56,20 @@ function convert(data: unknown, key: string, file: string, lines: () => Readonly
       return lines().get(path);
     },
   };
-  if (Array.isArray(data)) return { kind: 'list', items: data.map((item, i) => convert(item, `${key}[${i}]`, file, lines)), at };
+  if (Array.isArray(data))
+    return { kind: 'list', items: data.map((item, i) => convert(item, `${key}[${i}]`, file, lines)), at };
   if (data !== null && typeof data === 'object') {
     const entries = new Map<string, SourceValue>();
-    for (const [name, value] of Object.entries(data)) entries.set(name, convert(value, key ? `${key}.${name}` : name, file, lines));
+    for (const [name, value] of Object.entries(data))
+      entries.set(name, convert(value, key ? `${key}.${name}` : name, file, lines));
     return { kind: 'map', entries, at };
   }
-  const value = data === undefined || data === null ? null : typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean' ? data : String(data);
+  const value =
+    data === undefined || data === null
+      ? null
+      : typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean'
+        ? data
+        : String(data);
   return { kind: 'scalar', value, at, fromEnv: false };
 }
 
@@ -70,7 +90,8 @@ function lineIndex(text: string, rootKey: string): ReadonlyMap<string, number> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   const index = new Map<string, number>([[rootKey || '(document)', 1]]);
-  const lineOf = (node: Node | null | undefined): number | undefined => (node?.range ? lineCounter.linePos(node.range[0]).line : undefined);
+  const lineOf = (node: Node | null | undefined): number | undefined =>
+    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
   const walk = (node: unknown, key: string): void => {
     if (isMap(node)) {
       for (const pair of node.items) {

@@ -28,7 +28,11 @@ export function buildCluster(upstream: Upstream): NamedResource {
       ],
     },
   };
-  if (upstream.tls) resource['transport_socket'] = { name: 'envoy.transport_sockets.tls', typed_config: buildUpstreamTlsContext(upstream) };
+  if (upstream.tls)
+    resource['transport_socket'] = {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: buildUpstreamTlsContext(upstream),
+    };
   return { name: upstream.name, resource };
 }
 
@@ -37,12 +41,20 @@ function buildUpstreamTlsContext(upstream: Upstream): EnvoyJson {
   const common: EnvoyJson = {};
   if (!tls.skipVerify) {
     // Envoy checks the name only when told to; without these matchers any trusted certificate would do.
-    const names = { match_typed_subject_alt_names: tls.expectedSans.map((san) => ({ san_type: san.type, matcher: { exact: san.value } })) };
+    const names = {
+      match_typed_subject_alt_names: tls.expectedSans.map((san) => ({
+        san_type: san.type,
+        matcher: { exact: san.value },
+      })),
+    };
     if (tls.customCa) {
       common['validation_context'] = { trusted_ca: { inline_string: tls.customCa.pem }, ...names };
     } else {
       // The system roots travel once, as an SDS secret, instead of inline in every cluster.
-      common['combined_validation_context'] = { default_validation_context: names, validation_context_sds_secret_config: sdsSecretConfig(UPSTREAM_TRUST_SECRET) };
+      common['combined_validation_context'] = {
+        default_validation_context: names,
+        validation_context_sds_secret_config: sdsSecretConfig(UPSTREAM_TRUST_SECRET),
+      };
     }
   }
   return typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {

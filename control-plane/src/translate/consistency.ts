@@ -18,16 +18,32 @@ interface References {
  */
 export function inconsistencies(resources: EnvoyResources): string[] {
   const refs: References = { routeConfigurations: new Set(), clusters: new Set(), secrets: new Set() };
-  for (const list of [resources.listeners, resources.routeConfigurations, resources.clusters]) for (const r of list) collect(r.resource, refs);
+  for (const list of [resources.listeners, resources.routeConfigurations, resources.clusters])
+    for (const r of list) collect(r.resource, refs);
   const problems: string[] = [];
   const check = (kind: string, served: string[], named: Set<string>, external: ReadonlySet<string> = new Set()) => {
     const have = new Set(served);
-    for (const n of [...named].sort()) if (!have.has(n) && !external.has(n)) problems.push(`a resource names ${kind} "${n}", which the snapshot does not hold`);
+    for (const n of [...named].sort())
+      if (!have.has(n) && !external.has(n))
+        problems.push(`a resource names ${kind} "${n}", which the snapshot does not hold`);
     for (const n of [...have].sort()) if (!named.has(n)) problems.push(`${kind} "${n}" is served but nothing names it`);
   };
-  check('route configuration', resources.routeConfigurations.map((r) => r.name), refs.routeConfigurations);
-  check('cluster', resources.clusters.map((r) => r.name), refs.clusters, BOOTSTRAP_CLUSTERS);
-  check('secret', resources.secrets.map((r) => r.name), refs.secrets);
+  check(
+    'route configuration',
+    resources.routeConfigurations.map((r) => r.name),
+    refs.routeConfigurations,
+  );
+  check(
+    'cluster',
+    resources.clusters.map((r) => r.name),
+    refs.clusters,
+    BOOTSTRAP_CLUSTERS,
+  );
+  check(
+    'secret',
+    resources.secrets.map((r) => r.name),
+    refs.secrets,
+  );
   return problems;
 }
 
@@ -45,7 +61,8 @@ function collect(value: unknown, refs: References): void {
     if (key === 'load_assignment') continue; // its cluster_name is the cluster's own
     if (key === 'route_config_name' && typeof v === 'string') refs.routeConfigurations.add(v);
     else if ((key === 'cluster' || key === 'cluster_name') && typeof v === 'string') refs.clusters.add(v);
-    else if (key === 'weighted_clusters') for (const c of ((v as { clusters?: Array<{ name: string }> }).clusters ?? [])) refs.clusters.add(c.name);
+    else if (key === 'weighted_clusters')
+      for (const c of (v as { clusters?: Array<{ name: string }> }).clusters ?? []) refs.clusters.add(c.name);
     else collect(v, refs);
   }
 }

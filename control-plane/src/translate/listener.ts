@@ -24,7 +24,10 @@ export function buildListener(model: EdgeModel): NamedResource {
     name: LISTENER_NAME,
     address: { socket_address: { address: model.address.host, port_value: model.address.port } },
     listener_filters: [
-      { name: 'envoy.filters.listener.tls_inspector', typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector') },
+      {
+        name: 'envoy.filters.listener.tls_inspector',
+        typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'),
+      },
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
     per_connection_buffer_limit_bytes: { value: 32768 },
@@ -47,7 +50,12 @@ export function buildServerNameMatcher(classes: TlsClass[]): EnvoyJson {
         typed_config: typed('xds.type.matcher.v3.ServerNameMatcher', {
           domain_matchers: classes.map((c) => ({
             domains: c.hosts.map((h) => h.name),
-            on_match: { action: { name: c.requirement.id, typed_config: typed('google.protobuf.StringValue', { value: c.requirement.id }) } },
+            on_match: {
+              action: {
+                name: c.requirement.id,
+                typed_config: typed('google.protobuf.StringValue', { value: c.requirement.id }),
+              },
+            },
           })),
         }),
       },
@@ -70,7 +78,10 @@ export function buildFilterChain(chain: ChainContext, serverSecrets: string[]): 
   return {
     name: tlsClass.requirement.id,
     filters: [buildHttpConnectionManager(chain)],
-    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets) },
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets),
+    },
   };
 }
 
@@ -81,12 +92,15 @@ export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: str
     tls_certificate_sds_secret_configs: serverSecrets.map(sdsSecretConfig),
     alpn_protocols: tlsClass.alpn,
   };
-  if (!('ca' in r)) return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', { common_tls_context: common });
+  if (!('ca' in r))
+    return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', { common_tls_context: common });
   return typed('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext', {
     common_tls_context: { ...common, validation_context_sds_secret_config: sdsSecretConfig(clientCaSecretName(r)) },
     // Under reject_connection the handshake fails without a valid certificate; under the policy
     // enforcements it asks for one and the request is answered (495) when it is missing or invalid.
-    require_client_certificate: { value: r.validation.enforcement === 'reject_connection' && !r.validation.checkedPerRoute },
+    require_client_certificate: {
+      value: r.validation.enforcement === 'reject_connection' && !r.validation.checkedPerRoute,
+    },
     // A session made on a chain without this CA must never resume here (DESIGN.md point 7).
     disable_stateless_session_resumption: true,
     disable_stateful_session_resumption: true,
@@ -119,9 +133,16 @@ export function buildHttpConnectionManager(chain: ChainContext): EnvoyJson {
       normalize_path: { value: true },
       merge_slashes: true,
       path_with_escaped_slashes_action: 'UNESCAPE_AND_REDIRECT',
-      common_http_protocol_options: { headers_with_underscores_action: 'REJECT_REQUEST', idle_timeout: duration(3_600_000) },
+      common_http_protocol_options: {
+        headers_with_underscores_action: 'REJECT_REQUEST',
+        idle_timeout: duration(3_600_000),
+      },
       // Envoy's edge-proxy guidance: few streams per connection, small windows, so one client cannot hog memory.
-      http2_protocol_options: { max_concurrent_streams: { value: 100 }, initial_stream_window_size: { value: 65536 }, initial_connection_window_size: { value: 1048576 } },
+      http2_protocol_options: {
+        max_concurrent_streams: { value: 100 },
+        initial_stream_window_size: { value: 65536 },
+        initial_connection_window_size: { value: 1048576 },
+      },
       request_headers_timeout: duration(10_000),
       stream_idle_timeout: duration(300_000),
     }),

@@ -8,7 +8,12 @@ import type { EnvoyJson, NamedResource } from './types.js';
 
 const MISDIRECTED: EnvoyJson = {
   match: { prefix: '/' },
-  direct_response: { status: 421, body: { inline_string: 'Misdirected Request: this connection cannot serve that host. Open a new connection for it.\n' } },
+  direct_response: {
+    status: 421,
+    body: {
+      inline_string: 'Misdirected Request: this connection cannot serve that host. Open a new connection for it.\n',
+    },
+  },
 };
 
 /**
@@ -67,7 +72,9 @@ function jwksRoute(jwks: string, chain: RouteChain): EnvoyJson {
     name: 'jwks',
     match: { path: JWKS_PATH },
     direct_response: { status: 200, body: { inline_string: jwks } },
-    response_headers_to_add: [{ header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+    response_headers_to_add: [
+      { header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+    ],
   };
   return withTypedPerFilterConfig(route, { kind: 'jwks', chain });
 }
@@ -104,12 +111,22 @@ export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = fal
   return withTypedPerFilterConfig(out, { kind: 'host-route', route, chain, staleTrust });
 }
 
-const CLIENT_CERT_OPERATOR = { fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%', san_dns: '%DOWNSTREAM_PEER_DNS_SAN%', san_email: '%DOWNSTREAM_PEER_EMAIL_SAN%' } as const;
+const CLIENT_CERT_OPERATOR = {
+  fingerprint: '%DOWNSTREAM_PEER_FINGERPRINT_256%',
+  san_dns: '%DOWNSTREAM_PEER_DNS_SAN%',
+  san_email: '%DOWNSTREAM_PEER_EMAIL_SAN%',
+} as const;
 
 /** A header value as an Envoy format string: `%` in text doubled, substitutions as command operators. */
 export function headerFormat(parts: HeaderValuePart[]): string {
   return parts
-    .map((p) => ('text' in p ? p.text.replace(/%/g, '%%') : 'clientCert' in p ? CLIENT_CERT_OPERATOR[p.clientCert] : `%REQ(${p.requestHeader})%`))
+    .map((p) =>
+      'text' in p
+        ? p.text.replace(/%/g, '%%')
+        : 'clientCert' in p
+          ? CLIENT_CERT_OPERATOR[p.clientCert]
+          : `%REQ(${p.requestHeader})%`,
+    )
     .join('');
 }
 

@@ -4,7 +4,13 @@ import { clientCaSecretName, serverCertificateSecretName, UPSTREAM_TRUST_SECRET 
 import type { EnvoyJson, NamedResource } from './types.js';
 
 const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
-const SAN_TYPE = { dns: 'DNS', email: 'EMAIL', ip_address: 'IP_ADDRESS', uri: 'URI', user_principal_name: 'OTHER_NAME' } as const;
+const SAN_TYPE = {
+  dns: 'DNS',
+  email: 'EMAIL',
+  ip_address: 'IP_ADDRESS',
+  uri: 'URI',
+  user_principal_name: 'OTHER_NAME',
+} as const;
 
 /** A client CA with Pomerium's downstream_mtls rules: CRLs (leaf issuer only), chain depth, SAN matchers. */
 export function buildClientValidationContext(r: Extract<ClientCaRequirement, { ca: unknown }>): EnvoyJson {
@@ -24,7 +30,9 @@ export function buildClientValidationContext(r: Extract<ClientCaRequirement, { c
       : {}),
     // Under the two policy enforcements an invalid certificate still completes the handshake, marked
     // as not validated, so that the request can be answered with a 495 page instead of a TLS alert.
-    ...(v.enforcement === 'reject_connection' && !v.checkedPerRoute ? {} : { trust_chain_verification: 'ACCEPT_UNTRUSTED' }),
+    ...(v.enforcement === 'reject_connection' && !v.checkedPerRoute
+      ? {}
+      : { trust_chain_verification: 'ACCEPT_UNTRUSTED' }),
   };
 }
 
@@ -36,7 +44,10 @@ export function buildSecrets(model: EdgeModel): NamedResource[] {
       name,
       resource: {
         name,
-        tls_certificate: { certificate_chain: { inline_string: cert.certPem }, private_key: { inline_string: cert.keyPem } },
+        tls_certificate: {
+          certificate_chain: { inline_string: cert.certPem },
+          private_key: { inline_string: cert.keyPem },
+        },
       },
     };
   });
@@ -48,7 +59,10 @@ export function buildSecrets(model: EdgeModel): NamedResource[] {
   }
   if (model.upstreams.some(usesUpstreamTrust)) {
     const name = UPSTREAM_TRUST_SECRET;
-    secrets.push({ name, resource: { name, validation_context: { trusted_ca: { inline_string: model.upstreamTrustPem } } } });
+    secrets.push({
+      name,
+      resource: { name, validation_context: { trusted_ca: { inline_string: model.upstreamTrustPem } } },
+    });
   }
   return secrets;
 }

@@ -1,6 +1,12 @@
 import type { EdgeModel, EdgeRoute } from '../model/index.js';
 import { checksClientCertificates, type RouteChain } from './http-filters/index.js';
-import { buildRoute, buildRouteConfigurationResource, buildVirtualHost, misdirectedRoute, misdirectedVirtualHost } from './route-configuration.js';
+import {
+  buildRoute,
+  buildRouteConfigurationResource,
+  buildVirtualHost,
+  misdirectedRoute,
+  misdirectedVirtualHost,
+} from './route-configuration.js';
 import type { EnvoyJson, NamedResource } from './types.js';
 
 /** The template's own name; every copy Envoy gets carries the name it asked for instead. */
@@ -49,9 +55,13 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
  */
 export function buildClosedRouteConfiguration(): NamedResource {
   const name = CLOSED_ROUTE_CONFIGURATION_TEMPLATE;
-  const body = 'The trust this connection was checked against has changed. Open a new connection (reload the page): it will be checked against the current trust.\n';
+  const body =
+    'The trust this connection was checked against has changed. Open a new connection (reload the page): it will be checked against the current trust.\n';
   const route = { match: { prefix: '/' }, direct_response: { status: 495, body: { inline_string: body } } };
-  return { name, resource: buildRouteConfigurationResource(name, [{ name: 'closed', domains: ['*'], routes: [route] }]) };
+  return {
+    name,
+    resource: buildRouteConfigurationResource(name, [{ name: 'closed', domains: ['*'], routes: [route] }]),
+  };
 }
 
 export const CLOSED_ROUTE_CONFIGURATION_TEMPLATE = 'routes-closed';

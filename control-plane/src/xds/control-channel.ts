@@ -33,7 +33,8 @@ export class ControlChannelCredentials implements CertificateProvider {
   /** Rotation: the next handshake uses the new material. Unchanged material is not re-applied. */
   update(material: ChannelTlsMaterial): boolean {
     const m = this.material;
-    if (m.certPem === material.certPem && m.keyPem === material.keyPem && m.clientCaPem === material.clientCaPem) return false;
+    if (m.certPem === material.certPem && m.keyPem === material.keyPem && m.clientCaPem === material.clientCaPem)
+      return false;
     this.material = material;
     for (const l of this.identityListeners) l(this.identity());
     for (const l of this.caListeners) l(this.ca());
@@ -65,7 +66,10 @@ export class ControlChannelCredentials implements CertificateProvider {
 }
 
 /** The client certificate of a TLS stream (DER), `local` for the private socket, undefined for neither. */
-export function peerOf(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>, servesPrivateSocket: boolean): Uint8Array | 'local' | undefined {
+export function peerOf(
+  call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'getPeer'>,
+  servesPrivateSocket: boolean,
+): Uint8Array | 'local' | undefined {
   const raw = call.getAuthContext()?.sslPeerCertificate?.raw;
   if (raw) return raw;
   // A Unix socket has no remote address; every TCP connection has one (and TLS with a verified certificate).

@@ -102,7 +102,8 @@ export class DeltaStreamState {
       if (name === '*') {
         if (!state.wildcard) continue;
         state.wildcard = false;
-        for (const held of [...state.sentVersions.keys(), ...state.ackedVersions.keys()]) if (!state.names.has(held)) forget(state, held);
+        for (const held of [...state.sentVersions.keys(), ...state.ackedVersions.keys()])
+          if (!state.names.has(held)) forget(state, held);
         continue;
       }
       const explicit = state.names.delete(name);
@@ -124,7 +125,12 @@ export class DeltaStreamState {
 
     const response = snapshot ? this.diff(typeUrl, state, snapshot) : undefined;
     const type = snapshot?.types.get(typeUrl);
-    if (first && !response && type && [...type.resources.values()].every((r) => !inScope(state, r.name) || state.ackedVersions.get(r.name) === r.hash)) {
+    if (
+      first &&
+      !response &&
+      type &&
+      [...type.resources.values()].every((r) => !inScope(state, r.name) || state.ackedVersions.get(r.name) === r.hash)
+    ) {
       // A reconnect that already holds this type's current content acknowledged it on an earlier stream.
       state.acked = type.version;
     }
@@ -203,7 +209,14 @@ export class DeltaStreamState {
 }
 
 function newTypeState(): DeltaTypeState {
-  return { wildcard: false, names: new Set(), ackedVersions: new Map(), sentVersions: new Map(), pending: [], responsesSent: 0 };
+  return {
+    wildcard: false,
+    names: new Set(),
+    ackedVersions: new Map(),
+    sentVersions: new Map(),
+    pending: [],
+    responsesSent: 0,
+  };
 }
 
 function inScope(state: DeltaTypeState, name: string): boolean {
@@ -221,7 +234,12 @@ function forget(state: DeltaTypeState, name: string): void {
  * answer also settles any older response still pending. A nonce no pending response of this type
  * carries (answered already, of another type, or made up) is stale and changes nothing.
  */
-function settle(state: DeltaTypeState, nonce: string, error: DeltaDiscoveryRequestLike['error_detail'], now: Date): RequestOutcome {
+function settle(
+  state: DeltaTypeState,
+  nonce: string,
+  error: DeltaDiscoveryRequestLike['error_detail'],
+  now: Date,
+): RequestOutcome {
   const index = state.pending.findIndex((p) => p.nonce === nonce);
   if (index < 0) return 'stale';
   const answered = state.pending.splice(0, index + 1);

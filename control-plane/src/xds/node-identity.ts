@@ -31,7 +31,11 @@ export function claimsOf(uris: readonly string[]): CertificateNodeClaims {
  * Whether a stream may speak as `nodeId`. `peer` is the client certificate of a TLS connection, or `local` for the
  * private socket of `run`'s own Envoy (only this process's user can open it). Returns why not, or undefined.
  */
-export function nodeRefusal(nodeId: string, peer: Uint8Array | 'local' | undefined, allowedNodeIds: readonly string[]): string | undefined {
+export function nodeRefusal(
+  nodeId: string,
+  peer: Uint8Array | 'local' | undefined,
+  allowedNodeIds: readonly string[],
+): string | undefined {
   let claims: CertificateNodeClaims | undefined;
   if (peer !== 'local' && peer !== undefined) {
     try {
@@ -44,16 +48,26 @@ export function nodeRefusal(nodeId: string, peer: Uint8Array | 'local' | undefin
 }
 
 /** `nodeRefusal` with the certificate's claims already read (PeerPolicy caches them per certificate). */
-export function nodeRefusalFor(nodeId: string, peer: Uint8Array | 'local' | undefined, claims: CertificateNodeClaims | undefined, allowedNodeIds: readonly string[]): string | undefined {
+export function nodeRefusalFor(
+  nodeId: string,
+  peer: Uint8Array | 'local' | undefined,
+  claims: CertificateNodeClaims | undefined,
+  allowedNodeIds: readonly string[],
+): string | undefined {
   if (nodeId === '') return 'the stream names no node id';
   if (peer === 'local') return undefined;
   if (peer === undefined || claims === undefined) return 'the connection presented no client certificate';
   const listed = allowedNodeIds.includes(nodeId);
   if (claims.nodes.includes(nodeId)) {
-    return allowedNodeIds.length === 0 || listed ? undefined : `node id ${JSON.stringify(nodeId)} is not in xds_node_ids`;
+    return allowedNodeIds.length === 0 || listed
+      ? undefined
+      : `node id ${JSON.stringify(nodeId)} is not in xds_node_ids`;
   }
   if (claims.fleets.length > 0 && listed) return undefined;
-  const names = [...claims.nodes.map((n) => `node ${JSON.stringify(n)}`), ...claims.fleets.map((f) => `fleet ${JSON.stringify(f)}`)];
+  const names = [
+    ...claims.nodes.map((n) => `node ${JSON.stringify(n)}`),
+    ...claims.fleets.map((f) => `fleet ${JSON.stringify(f)}`),
+  ];
   const named = names.length > 0 ? `names ${names.join(', ')}` : `names no node (a URI SAN ${NODE_URI_PREFIX}<id>)`;
   const fleetHint = claims.fleets.length > 0 ? `; a fleet certificate may only use the node ids in xds_node_ids` : '';
   return `node id ${JSON.stringify(nodeId)} is not the one the client certificate ${named}${fleetHint}`;
@@ -63,7 +77,11 @@ export function nodeRefusalFor(nodeId: string, peer: Uint8Array | 'local' | unde
  * Whether a unary call (ext_authz Check) may be answered: Check carries no node id, so the caller's certificate must
  * name a node this control plane serves (listed in `xds_node_ids` when that is set), or a fleet while it is set.
  */
-export function callerRefusalFor(peer: Uint8Array | 'local' | undefined, claims: CertificateNodeClaims | undefined, allowedNodeIds: readonly string[]): string | undefined {
+export function callerRefusalFor(
+  peer: Uint8Array | 'local' | undefined,
+  claims: CertificateNodeClaims | undefined,
+  allowedNodeIds: readonly string[],
+): string | undefined {
   if (peer === 'local') return undefined;
   if (peer === undefined || claims === undefined) return 'the connection presented no client certificate';
   if (claims.nodes.some((n) => allowedNodeIds.length === 0 || allowedNodeIds.includes(n))) return undefined;

@@ -30,11 +30,15 @@ export interface NodeStatus {
 }
 
 /** Either protocol's request; each state reads the fields of its own. */
-type DiscoveryRequest = DiscoveryRequestLike & DeltaDiscoveryRequestLike & { node?: { id?: string; cluster?: string }; version_info?: string };
+type DiscoveryRequest = DiscoveryRequestLike &
+  DeltaDiscoveryRequestLike & { node?: { id?: string; cluster?: string }; version_info?: string };
 
 /** What the two protocols' stream states have in common: the server treats them alike. */
 interface ProtocolState {
-  onRequest(req: DiscoveryRequest, snapshot: Snapshot | undefined): { outcome: RequestOutcome; responses: Array<{ type_url: string; nonce: string }> };
+  onRequest(
+    req: DiscoveryRequest,
+    snapshot: Snapshot | undefined,
+  ): { outcome: RequestOutcome; responses: Array<{ type_url: string; nonce: string }> };
   onSnapshot(snapshot: Snapshot): Array<{ type_url: string; nonce: string }>;
   inSync(snapshot: Snapshot): boolean;
 }
@@ -109,7 +113,14 @@ export class AdsServer {
    * callers whose certificate names a node this control plane serves (or `run`'s own Envoy on the private socket).
    */
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
-    this.server.addService(definition, guardUnaryMethods(implementation, { servesPrivateSocket: () => this.servesPrivateSocket, peers: this.peers, log: this.log }));
+    this.server.addService(
+      definition,
+      guardUnaryMethods(implementation, {
+        servesPrivateSocket: () => this.servesPrivateSocket,
+        peers: this.peers,
+        log: this.log,
+      }),
+    );
   }
 
   /** A TCP port: always TLS with a client certificate required (the credentials say which CA). */
@@ -126,7 +137,9 @@ export class AdsServer {
   }
 
   private bind(target: string, credentials: grpc.ServerCredentials): Promise<number> {
-    return new Promise((resolve, reject) => this.server.bindAsync(target, credentials, (err, port) => (err ? reject(err) : resolve(port))));
+    return new Promise((resolve, reject) =>
+      this.server.bindAsync(target, credentials, (err, port) => (err ? reject(err) : resolve(port))),
+    );
   }
 
   /**
@@ -197,7 +210,15 @@ export class AdsServer {
   private handleStream(call: AdsCall, protocol: 'sotw' | 'delta'): void {
     const state = protocol === 'sotw' ? new AdsStreamState() : new DeltaStreamState();
     const peer = peerOf(call, this.servesPrivateSocket);
-    const stream: Stream = { id: this.nextStreamId++, node: '(unknown)', protocol, connectedAt: new Date(), state, call, peer };
+    const stream: Stream = {
+      id: this.nextStreamId++,
+      node: '(unknown)',
+      protocol,
+      connectedAt: new Date(),
+      state,
+      call,
+      peer,
+    };
     let admitted = false;
     let refused = false;
     call.on('data', (req: DiscoveryRequest) => {
@@ -216,7 +237,13 @@ export class AdsServer {
         this.streams.add(stream);
       }
       const { outcome, responses } = stream.state.onRequest(req, this.snapshot);
-      const fields = { node: stream.node, stream: stream.id, typeUrl: req.type_url, version: req.version_info, nonce: req.response_nonce };
+      const fields = {
+        node: stream.node,
+        stream: stream.id,
+        typeUrl: req.type_url,
+        version: req.version_info,
+        nonce: req.response_nonce,
+      };
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
       else this.log.debug({ ...fields, outcome }, 'xds request');
       this.send(stream, responses);
@@ -275,10 +302,20 @@ export class AdsServer {
     const rejected = this.snapshot;
     if (!rejected) return;
     this.pendingPrune = undefined; // it is the rejected config without its extra clusters
-    this.lastRejected = { version: rejected.version, node, typeUrl: req.type_url, message: req.error_detail?.message ?? '', at: new Date().toISOString(), active: true };
+    this.lastRejected = {
+      version: rejected.version,
+      node,
+      typeUrl: req.type_url,
+      message: req.error_detail?.message ?? '',
+      at: new Date().toISOString(),
+      active: true,
+    };
     if (this.lastGood && this.lastGood !== rejected) {
       const restored = rollBackType(rejected, this.lastGood, req.type_url);
-      this.log.warn({ rejected: rejected.version, restored: restored.version, typeUrl: req.type_url, node }, 'envoy rejected part of the config; serving the last acknowledged version of that part');
+      this.log.warn(
+        { rejected: rejected.version, restored: restored.version, typeUrl: req.type_url, node },
+        'envoy rejected part of the config; serving the last acknowledged version of that part',
+      );
       this.serve(restored);
     }
   }

@@ -41,10 +41,18 @@ export interface Snapshot {
 }
 
 /** Make-before-break: clusters exist before the listeners and routes that use them (DESIGN.md, xDS). */
-export const PUSH_ORDER: readonly string[] = [TYPE_URL.cluster, TYPE_URL.secret, TYPE_URL.listener, TYPE_URL.routeConfiguration];
+export const PUSH_ORDER: readonly string[] = [
+  TYPE_URL.cluster,
+  TYPE_URL.secret,
+  TYPE_URL.listener,
+  TYPE_URL.routeConfiguration,
+];
 
 /** One response per subscribed type that has something to send, in make-before-break order. */
-export function inPushOrder<S, R>(types: ReadonlyMap<string, S>, respond: (typeUrl: string, state: S) => R | undefined): R[] {
+export function inPushOrder<S, R>(
+  types: ReadonlyMap<string, S>,
+  respond: (typeUrl: string, state: S) => R | undefined,
+): R[] {
   const out: R[] = [];
   for (const typeUrl of PUSH_ORDER) {
     const state = types.get(typeUrl);
@@ -77,7 +85,12 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
       types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map });
       continue;
     }
-    const stale = staleRouteConfigurations(resources.staleRouteConfiguration, resources.closedRouteConfiguration, map, codec);
+    const stale = staleRouteConfigurations(
+      resources.staleRouteConfiguration,
+      resources.closedRouteConfiguration,
+      map,
+      codec,
+    );
     types.set(typeUrl, { typeUrl, version: versionOf([...map.values()]), resources: map, ...stale });
   }
   return { version: snapshotVersion(types), types };
@@ -90,7 +103,12 @@ export function buildSnapshot(resources: EnvoyResources, codec: ResourceCodec): 
  */
 const MAX_STALE_COPIES = 64;
 
-function staleRouteConfigurations(template: () => NamedResource, closedTemplate: NamedResource | undefined, current: ReadonlyMap<string, VersionedResource>, codec: ResourceCodec) {
+function staleRouteConfigurations(
+  template: () => NamedResource,
+  closedTemplate: NamedResource | undefined,
+  current: ReadonlyMap<string, VersionedResource>,
+  codec: ResourceCodec,
+) {
   const typeUrl = TYPE_URL.routeConfiguration;
   const copies = new Map<string, VersionedResource>();
   const resolve = (name: string): VersionedResource | undefined => {
@@ -108,10 +126,12 @@ function staleRouteConfigurations(template: () => NamedResource, closedTemplate:
     const any = codec.encode(typeUrl, { ...codec.decode(resource.any), name });
     return { name, any, hash: sha256(any.value) };
   };
-  const closed = closedTemplate && ((name: string): VersionedResource => {
-    const any = codec.encode(typeUrl, { ...closedTemplate.resource, name });
-    return { name, any, hash: sha256(any.value), failClosed: true as const };
-  });
+  const closed =
+    closedTemplate &&
+    ((name: string): VersionedResource => {
+      const any = codec.encode(typeUrl, { ...closedTemplate.resource, name });
+      return { name, any, hash: sha256(any.value), failClosed: true as const };
+    });
   return { resolve, rename, ...(closed ? { closed } : {}) };
 }
 
@@ -124,7 +144,10 @@ export function resourceNamed(type: TypeSnapshot, name: string): VersionedResour
  * The resources a subscription gets and the version they carry. For named subscriptions the version
  * covers only the requested names, so a change elsewhere is not re-sent to this stream.
  */
-export function selectResources(type: TypeSnapshot, names: readonly string[] | 'wildcard'): { version: string; resources: VersionedResource[] } {
+export function selectResources(
+  type: TypeSnapshot,
+  names: readonly string[] | 'wildcard',
+): { version: string; resources: VersionedResource[] } {
   if (names === 'wildcard') return { version: type.version, resources: [...type.resources.values()] };
   const resources = [...new Set(names)]
     .sort()
@@ -144,11 +167,22 @@ export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType
     const now = current.types.get(typeUrl);
     const before = lastGood.types.get(typeUrl);
     const resources =
-      typeUrl === rejectedType ? keptUnderNewNames(before, now) : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
+      typeUrl === rejectedType
+        ? keptUnderNewNames(before, now)
+        : new Map([...(before?.resources ?? []), ...(now?.resources ?? [])]);
     if (typeUrl === TYPE_URL.routeConfiguration) withoutOldGenerations(resources, now, typeUrl === rejectedType);
     const from = typeUrl === rejectedType ? before : (now ?? before);
-    const onRequest = { ...(from?.resolve ? { resolve: from.resolve } : {}), ...(from?.rename ? { rename: from.rename } : {}), ...(now?.closed ? { closed: now.closed } : {}) };
-    types.set(typeUrl, { typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources, ...onRequest });
+    const onRequest = {
+      ...(from?.resolve ? { resolve: from.resolve } : {}),
+      ...(from?.rename ? { rename: from.rename } : {}),
+      ...(now?.closed ? { closed: now.closed } : {}),
+    };
+    types.set(typeUrl, {
+      typeUrl,
+      version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))),
+      resources,
+      ...onRequest,
+    });
   }
   return { version: snapshotVersion(types), types };
 }
@@ -159,7 +193,11 @@ export function rollBackType(current: Snapshot, lastGood: Snapshot, rejectedType
  * accepted this edit's routes, the current snapshot's stale template answers those names (`resolve`); when it
  * refused them, the template holds the same refused routes, so those names answer 495 to everything instead.
  */
-function withoutOldGenerations(resources: Map<string, VersionedResource>, now: TypeSnapshot | undefined, routesRefused: boolean): void {
+function withoutOldGenerations(
+  resources: Map<string, VersionedResource>,
+  now: TypeSnapshot | undefined,
+  routesRefused: boolean,
+): void {
   for (const name of [...resources.keys()]) {
     // A rolled-back snapshot (Envoy may refuse twice) holds old names as fail-closed copies: still old names.
     const current = now?.resources.get(name);
@@ -174,7 +212,10 @@ function withoutOldGenerations(resources: Map<string, VersionedResource>, now: T
  * edit is named anew by the listener Envoy accepted: it gets the kept content under that new name, so the new
  * chain serves the routes as they were (its handshake already checks the new trust).
  */
-function keptUnderNewNames(before: TypeSnapshot | undefined, now: TypeSnapshot | undefined): Map<string, VersionedResource> {
+function keptUnderNewNames(
+  before: TypeSnapshot | undefined,
+  now: TypeSnapshot | undefined,
+): Map<string, VersionedResource> {
   const kept = new Map(before?.resources);
   if (!before?.rename || !now) return kept;
   const byClass = new Map([...kept.values()].map((r) => [r.name.split('@')[0], r]));
@@ -195,7 +236,12 @@ export function keepRemoved(next: Snapshot, previous: Snapshot, typeUrl: string)
   if ([...before.keys()].every((name) => now.has(name))) return next;
   const resources = new Map([...before, ...now]);
   const types = new Map(next.types);
-  types.set(typeUrl, { ...next.types.get(typeUrl), typeUrl, version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))), resources });
+  types.set(typeUrl, {
+    ...next.types.get(typeUrl),
+    typeUrl,
+    version: versionOf([...resources.values()].sort((a, b) => (a.name < b.name ? -1 : 1))),
+    resources,
+  });
   return { version: snapshotVersion(types), types };
 }
 

@@ -35,7 +35,11 @@ export class AdsStreamState {
   readonly types = new Map<string, TypeState>();
   private nonceCounter = 0;
 
-  onRequest(req: DiscoveryRequestLike, snapshot: Snapshot | undefined, now = new Date()): { outcome: RequestOutcome; responses: DiscoveryResponseLike[] } {
+  onRequest(
+    req: DiscoveryRequestLike,
+    snapshot: Snapshot | undefined,
+    now = new Date(),
+  ): { outcome: RequestOutcome; responses: DiscoveryResponseLike[] } {
     const typeUrl = req.type_url;
     const state = this.types.get(typeUrl) ?? { names: 'wildcard' };
     const nonce = req.response_nonce ?? '';
@@ -45,14 +49,19 @@ export class AdsStreamState {
     let outcome: RequestOutcome = 'subscribe';
     if (nonce !== '' && req.error_detail) {
       outcome = 'nack';
-      state.nack = { version: state.sent?.version ?? '', message: req.error_detail.message ?? '(no message)', at: now.toISOString() };
+      state.nack = {
+        version: state.sent?.version ?? '',
+        message: req.error_detail.message ?? '(no message)',
+        at: now.toISOString(),
+      };
     } else if (nonce !== '') {
       outcome = 'ack';
       state.acked = req.version_info ?? '';
       if (state.acked === state.sent?.version) state.nack = undefined;
     }
     const names = req.resource_names ?? [];
-    state.names = WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*')) ? 'wildcard' : [...names].sort();
+    state.names =
+      WILDCARD_TYPES.has(typeUrl) && (names.length === 0 || names.includes('*')) ? 'wildcard' : [...names].sort();
     this.types.set(typeUrl, state);
     const response = snapshot ? this.responseIfChanged(typeUrl, state, snapshot) : undefined;
     return { outcome, responses: response ? [response] : [] };

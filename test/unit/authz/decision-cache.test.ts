@@ -39,7 +39,10 @@ describe('DecisionCache', () => {
     assert.equal(DecisionCache.key(plain, 'ab12', 'GET', '/x'), 'route-1\0ab12');
     assert.equal(DecisionCache.key(plain, undefined, 'GET', '/x'), 'route-1\0-');
     assert.equal(DecisionCache.key(byMethod, 'ab12', 'GET', '/x'), 'route-2\0ab12\0GET\0/x');
-    assert.notEqual(DecisionCache.key(byMethod, 'ab12', 'GET', '/x'), DecisionCache.key(byMethod, 'ab12', 'DELETE', '/x'));
+    assert.notEqual(
+      DecisionCache.key(byMethod, 'ab12', 'GET', '/x'),
+      DecisionCache.key(byMethod, 'ab12', 'DELETE', '/x'),
+    );
   });
 
   test('counts hits and misses; an entry only serves the route object it was made for', () => {

@@ -1,11 +1,20 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
+import type {
+  PolicyClause,
+  PolicyCriterion,
+  RoutePolicy,
+  StringMatcher,
+} from '../../../control-plane/src/config/index.js';
 import type { AuthorizationRoute, AuthorizationTable, CheckRequest } from '../../../control-plane/src/authz/index.js';
 import { AssertionSigner, signingKeyFromPem, type SigningKey } from '../../../control-plane/src/identity/index.js';
 import type { ClientTrust } from '../../../control-plane/src/identity/verify-certificate.js';
-import { createRootCa, issueClientCertificate, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
+import {
+  createRootCa,
+  issueClientCertificate,
+  type CertificateAuthority,
+} from '../../../control-plane/src/pki/index.js';
 
 export const at = { file: 'config.yaml', line: 1, key: 'routes[0].policy' };
 
@@ -30,7 +39,11 @@ export interface AuthzPki {
 let fixtureTrust: ClientTrust | undefined;
 
 export function client(pem: string): ClientCertificate {
-  return { pem, encoded: encodeURIComponent(pem), fingerprint: new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase() };
+  return {
+    pem,
+    encoded: encodeURIComponent(pem),
+    fingerprint: new X509Certificate(pem).fingerprint256.replace(/:/g, '').toLowerCase(),
+  };
 }
 
 export async function createAuthzPki(): Promise<AuthzPki> {
@@ -39,7 +52,13 @@ export async function createAuthzPki(): Promise<AuthzPki> {
   const bob = await issueClientCertificate(ca, { commonName: 'bob', email: 'bob@example.org' });
   const device = await issueClientCertificate(ca, { commonName: 'device-7' });
   fixtureTrust = { caPem: ca.certPem, crlPem: '', maxVerifyDepth: 1, matchSubjectAltNames: [] };
-  return { ca, trust: fixtureTrust, alice: client(alice.certPem), bob: client(bob.certPem), device: client(device.certPem) };
+  return {
+    ca,
+    trust: fixtureTrust,
+    alice: client(alice.certPem),
+    bob: client(bob.certPem),
+    device: client(device.certPem),
+  };
 }
 
 export function newSigningKey(): SigningKey {
@@ -66,7 +85,16 @@ export const or = (...criteria: PolicyCriterion[]): PolicyClause => ({ operator:
 
 /** A route trusting the fixture CA (once createAuthzPki ran); `{ clientTrust: undefined }` for one that trusts none. */
 export function route(name: string, policy: RoutePolicy, over: Partial<AuthorizationRoute> = {}): AuthorizationRoute {
-  return { name, audience: `${name}.mtls.test`, policy, passIdentityHeaders: false, claimsHeaders: [], clientCaRequired: true, clientTrust: fixtureTrust, ...over };
+  return {
+    name,
+    audience: `${name}.mtls.test`,
+    policy,
+    passIdentityHeaders: false,
+    claimsHeaders: [],
+    clientCaRequired: true,
+    clientTrust: fixtureTrust,
+    ...over,
+  };
 }
 
 export function tableOf(...routes: AuthorizationRoute[]): AuthorizationTable {
@@ -86,7 +114,13 @@ export function checkRequest(o: RequestOptions): CheckRequest {
   return {
     attributes: {
       source: { certificate: o.cert?.encoded ?? '', principal: '' },
-      request: { http: { method: o.method ?? 'GET', path: o.path ?? '/', headers: { ':authority': 'x.mtls.test', ...o.headers } } },
+      request: {
+        http: {
+          method: o.method ?? 'GET',
+          path: o.path ?? '/',
+          headers: { ':authority': 'x.mtls.test', ...o.headers },
+        },
+      },
       context_extensions: o.route === undefined ? {} : { route: o.route },
     },
   };
@@ -97,7 +131,8 @@ export function capturingLogger(): { log: Logger; lines: Array<Record<string, un
   const lines: Array<Record<string, unknown>> = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });

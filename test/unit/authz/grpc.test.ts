@@ -1,23 +1,48 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { ASSERTION_HEADER, AuthorizationService, loadAuthorizationService, type CheckRequest } from '../../../control-plane/src/authz/index.js';
+import {
+  ASSERTION_HEADER,
+  AuthorizationService,
+  loadAuthorizationService,
+  type CheckRequest,
+} from '../../../control-plane/src/authz/index.js';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdsServer, ControlChannelCredentials } from '../../../control-plane/src/xds/index.js';
 import { channelCredentials, createControlChannelPki } from '../../support/control-channel-pki.js';
-import { checkRequest, createAuthzPki, criterion, is, newSigner, or, route, silentLogger, tableOf, type AuthzPki } from './fixtures.js';
+import {
+  checkRequest,
+  createAuthzPki,
+  criterion,
+  is,
+  newSigner,
+  or,
+  route,
+  silentLogger,
+  tableOf,
+  type AuthzPki,
+} from './fixtures.js';
 
 /** The decoded CheckResponse as a grpc-js client built from the same proto sees it (enums as names, oneofs named). */
 interface WireResponse {
   status?: { code?: number; message?: string };
   http_response?: string;
-  ok_response?: { headers?: Array<{ header?: { key?: string; value?: string }; append_action?: string }>; headers_to_remove?: string[] };
-  denied_response?: { status?: { code?: string }; headers?: Array<{ header?: { key?: string; value?: string } }>; body?: string };
+  ok_response?: {
+    headers?: Array<{ header?: { key?: string; value?: string }; append_action?: string }>;
+    headers_to_remove?: string[];
+  };
+  denied_response?: {
+    status?: { code?: string };
+    headers?: Array<{ header?: { key?: string; value?: string } }>;
+    body?: string;
+  };
 }
 
-type CheckClient = grpc.Client & { Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: WireResponse) => void): void };
+type CheckClient = grpc.Client & {
+  Check(req: CheckRequest, cb: (err: grpc.ServiceError | null, res: WireResponse) => void): void;
+};
 
 function clientFor(port: number, credentials = grpc.credentials.createInsecure()): CheckClient {
   const Client = grpc.makeGenericClientConstructor(loadAuthorizationService(), 'Authorization');
@@ -32,7 +57,11 @@ let pki: AuthzPki;
 const signer = newSigner();
 const table = () =>
   tableOf(
-    route('route-1', { allow: [or(criterion.email(is('alice@example.com')))], deny: [] }, { passIdentityHeaders: true, claimsHeaders: [['X-Pomerium-Claim-Email', 'email']] }),
+    route(
+      'route-1',
+      { allow: [or(criterion.email(is('alice@example.com')))], deny: [] },
+      { passIdentityHeaders: true, claimsHeaders: [['X-Pomerium-Claim-Email', 'email']] },
+    ),
   );
 const newService = () => new AuthorizationService({ table, signer: () => signer, log: silentLogger() });
 
@@ -46,7 +75,9 @@ describe('over gRPC', () => {
 
   before(async () => {
     server.addService(loadAuthorizationService(), newService().implementation());
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+    );
     client = clientFor(port);
   });
   after(async () => {
@@ -71,7 +102,10 @@ describe('over gRPC', () => {
     assert.equal(res.http_response, 'denied_response');
     assert.equal(res.denied_response?.status?.code, 'Forbidden');
     assert.equal(res.denied_response?.body, "no allow rule matched (allow rule 1 needs: email is 'alice@example.com')");
-    assert.deepEqual(res.denied_response?.headers?.[0]?.header, { key: 'content-type', value: 'text/plain; charset=utf-8' });
+    assert.deepEqual(res.denied_response?.headers?.[0]?.header, {
+      key: 'content-type',
+      value: 'text/plain; charset=utf-8',
+    });
   });
 });
 
@@ -80,7 +114,11 @@ describe('sharing the xDS server', () => {
     const ads = new AdsServer(silentLogger());
     ads.addService(loadAuthorizationService(), newService().implementation());
     const channel = await createControlChannelPki(mkdtempSync(join(tmpdir(), 'mtls-edge-grpc-')));
-    const credentials = new ControlChannelCredentials({ certPem: readFileSync(channel.certFile, 'utf8'), keyPem: readFileSync(channel.keyFile, 'utf8'), clientCaPem: channel.ca.certPem });
+    const credentials = new ControlChannelCredentials({
+      certPem: readFileSync(channel.certFile, 'utf8'),
+      keyPem: readFileSync(channel.keyFile, 'utf8'),
+      clientCaPem: channel.ca.certPem,
+    });
     const port = await ads.listen({ host: '127.0.0.1', port: 0 }, credentials.credentials);
     const client = clientFor(port, channelCredentials(channel.ca.certPem, await channel.node('edge-1')));
     try {

@@ -63,7 +63,12 @@ function assertDenied(response: CheckResponse, reason: string | RegExp): void {
   const denied = response.denied_response;
   assert.ok(denied, 'a denied_response');
   assert.equal(denied.status.code, 'Forbidden');
-  assert.deepEqual(denied.headers, [{ header: { key: 'content-type', value: 'text/plain; charset=utf-8' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]);
+  assert.deepEqual(denied.headers, [
+    {
+      header: { key: 'content-type', value: 'text/plain; charset=utf-8' },
+      append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+    },
+  ]);
   if (typeof reason === 'string') assert.equal(denied.body, reason);
   else assert.match(denied.body, reason);
 }
@@ -80,7 +85,10 @@ describe('decisions', () => {
   test('the policy allows alice and denies bob, with the reason as the body', async () => {
     const { service } = harness(tableOf(aliceOnly()));
     assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
-    assertDenied(await service.check(checkRequest({ route: 'route-1', cert: pki.bob })), "no allow rule matched (allow rule 1 needs: email is 'alice@example.com')");
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1', cert: pki.bob })),
+      "no allow rule matched (allow rule 1 needs: email is 'alice@example.com')",
+    );
   });
 
   test('without a certificate there is no identity', async () => {
@@ -89,10 +97,16 @@ describe('decisions', () => {
   });
 
   test('deny wins', async () => {
-    const r = route('route-1', { allow: [or(criterion.authenticated())], deny: [or(criterion.domain(is('example.org')))] });
+    const r = route('route-1', {
+      allow: [or(criterion.authenticated())],
+      deny: [or(criterion.domain(is('example.org')))],
+    });
     const { service } = harness(tableOf(r));
     assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
-    assertDenied(await service.check(checkRequest({ route: 'route-1', cert: pki.bob })), "denied by deny rule 1: domain is 'example.org'");
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1', cert: pki.bob })),
+      "denied by deny rule 1: domain is 'example.org'",
+    );
   });
 
   test('an unknown route is denied, asking to try again', async () => {
@@ -105,14 +119,27 @@ describe('decisions', () => {
 
   test('the `invalid` marker header means no identity, and invalid_client_certificate when the route trusts a CA', async () => {
     const r = route('route-1', { allow: [or(criterion.accept())], deny: [or(criterion.invalidCert())] });
-    const open = route('route-2', { allow: [or(criterion.authenticated())], deny: [or(criterion.invalidCert())] }, { clientCaRequired: false });
+    const open = route(
+      'route-2',
+      { allow: [or(criterion.authenticated())], deny: [or(criterion.invalidCert())] },
+      { clientCaRequired: false },
+    );
     const { service } = harness(tableOf(r, open));
     const invalid = { [CLIENT_CERTIFICATE_STATE_HEADER]: 'invalid' };
     assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
-    assertDenied(await service.check(checkRequest({ route: 'route-1', cert: pki.alice, headers: invalid })), 'denied by deny rule 1: a missing or invalid client certificate');
-    assertDenied(await service.check(checkRequest({ route: 'route-1' })), 'denied by deny rule 1: a missing or invalid client certificate');
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1', cert: pki.alice, headers: invalid })),
+      'denied by deny rule 1: a missing or invalid client certificate',
+    );
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1' })),
+      'denied by deny rule 1: a missing or invalid client certificate',
+    );
     // A route without a client CA: no certificate is not an invalid one, but it is no identity either.
-    assertDenied(await service.check(checkRequest({ route: 'route-2', cert: pki.alice, headers: invalid })), 'no allow rule matched (allow rule 1 needs: a valid client certificate)');
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-2', cert: pki.alice, headers: invalid })),
+      'no allow rule matched (allow rule 1 needs: a valid client certificate)',
+    );
     assertAllowed(await service.check(checkRequest({ route: 'route-2', cert: pki.alice })));
   });
 
@@ -129,8 +156,14 @@ describe('decisions', () => {
     const r = route('route-1', { allow: [and(criterion.path(is('/reports')), criterion.method(is('GET')))], deny: [] });
     const { service } = harness(tableOf(r));
     assertAllowed(await service.check(checkRequest({ route: 'route-1', path: '/reports?year=2024' })));
-    assertDenied(await service.check(checkRequest({ route: 'route-1', path: '/reports/x?year=2024' })), /path is '\/reports'/);
-    assertDenied(await service.check(checkRequest({ route: 'route-1', path: '/reports', method: 'POST' })), /needs: method is 'GET'/);
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1', path: '/reports/x?year=2024' })),
+      /path is '\/reports'/,
+    );
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1', path: '/reports', method: 'POST' })),
+      /needs: method is 'GET'/,
+    );
   });
 
   test('the body holds no markup characters and stays on one line', async () => {
@@ -147,9 +180,14 @@ describe('failing closed', () => {
     const { log, lines } = capturingLogger();
     const { service, outcomes } = harness(tableOf(aliceOnly()), { log });
     const request = checkRequest({ route: 'route-1' });
-    request.attributes!.source!.certificate = encodeURIComponent('-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n');
+    request.attributes!.source!.certificate = encodeURIComponent(
+      '-----BEGIN CERTIFICATE-----\nnot a certificate\n-----END CERTIFICATE-----\n',
+    );
     assertDenied(await service.check(request), ERROR_REASON);
-    assert.ok(lines.some((l) => l['level'] === 50 && String(l['msg']).includes('ext_authz')), 'an error is logged');
+    assert.ok(
+      lines.some((l) => l['level'] === 50 && String(l['msg']).includes('ext_authz')),
+      'an error is logged',
+    );
     assert.deepEqual(outcomes, [{ allowed: false, cached: false }]);
   });
 
@@ -175,7 +213,10 @@ describe('failing closed', () => {
     const r = route('route-1', { allow: [or(criterion.authenticated())], deny: [] }, { passIdentityHeaders: true });
     const real = newSigner();
     let fail = true;
-    const flaky = { sign: (...args: Parameters<AssertionSigner['sign']>) => (fail ? Promise.reject(new Error('hsm offline')) : real.sign(...args)) } as unknown as AssertionSigner;
+    const flaky = {
+      sign: (...args: Parameters<AssertionSigner['sign']>) =>
+        fail ? Promise.reject(new Error('hsm offline')) : real.sign(...args),
+    } as unknown as AssertionSigner;
     const { service } = harness(tableOf(r), { signer: () => flaky });
     assertDenied(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })), ERROR_REASON);
     fail = false;
@@ -188,8 +229,13 @@ describe('failing closed', () => {
     const { service } = harness(tableOf(aliceOnly()));
     service.check = () => Promise.reject(new Error('unexpected'));
     const response = await new Promise<CheckResponse>((resolve, reject) => {
-      const handler = service.implementation()['Check'] as (call: unknown, cb: (err: unknown, value: CheckResponse) => void) => void;
-      handler({ request: checkRequest({ route: 'route-1' }) }, (err, value) => (err ? reject(err as Error) : resolve(value)));
+      const handler = service.implementation()['Check'] as (
+        call: unknown,
+        cb: (err: unknown, value: CheckResponse) => void,
+      ) => void;
+      handler({ request: checkRequest({ route: 'route-1' }) }, (err, value) =>
+        err ? reject(err as Error) : resolve(value),
+      );
     });
     assertDenied(response, ERROR_REASON);
   });
@@ -216,7 +262,10 @@ describe('decision cache', () => {
 
   test('method and path are part of the key only when the policy looks at them', async () => {
     const plain = route('route-1', { allow: [or(criterion.email(is('alice@example.com')))], deny: [] });
-    const byPath = route('route-2', { allow: [and(criterion.authenticated(), criterion.path({ op: 'starts_with', value: '/public' }))], deny: [] });
+    const byPath = route('route-2', {
+      allow: [and(criterion.authenticated(), criterion.path({ op: 'starts_with', value: '/public' }))],
+      deny: [],
+    });
     const { service } = harness(tableOf(plain, byPath));
 
     await service.check(checkRequest({ route: 'route-1', cert: pki.alice, path: '/a' }));
@@ -224,7 +273,10 @@ describe('decision cache', () => {
     assert.deepEqual(service.stats(), { hits: 1, misses: 1, size: 1 });
 
     assertAllowed(await service.check(checkRequest({ route: 'route-2', cert: pki.alice, path: '/public/x' })));
-    assertDenied(await service.check(checkRequest({ route: 'route-2', cert: pki.alice, path: '/admin' })), /path starts with '\/public'/);
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-2', cert: pki.alice, path: '/admin' })),
+      /path starts with '\/public'/,
+    );
     assert.deepEqual(service.stats(), { hits: 1, misses: 3, size: 3 });
     // The query string is not part of the path.
     assertAllowed(await service.check(checkRequest({ route: 'route-2', cert: pki.alice, path: '/public/x?page=2' })));
@@ -236,7 +288,12 @@ describe('decision cache', () => {
     assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
     assertDenied(await service.check(checkRequest({ route: 'route-1', cert: pki.bob })), /needs/);
     assertDenied(await service.check(checkRequest({ route: 'route-1' })), /needs/);
-    assertDenied(await service.check(checkRequest({ route: 'route-1', cert: pki.alice, headers: { [CLIENT_CERTIFICATE_STATE_HEADER]: 'invalid' } })), /needs/);
+    assertDenied(
+      await service.check(
+        checkRequest({ route: 'route-1', cert: pki.alice, headers: { [CLIENT_CERTIFICATE_STATE_HEADER]: 'invalid' } }),
+      ),
+      /needs/,
+    );
     assert.deepEqual(service.stats(), { hits: 1, misses: 3, size: 3 });
   });
 });
@@ -247,7 +304,12 @@ describe('identity headers', () => {
     ['X-Pomerium-Claim-Fingerprint', 'fingerprint'],
     ['X-Pomerium-Claim-Groups', 'groups'],
   ];
-  const passing = () => route('route-1', { allow: [or(criterion.authenticated())], deny: [] }, { passIdentityHeaders: true, claimsHeaders, audience: 'app.mtls.test' });
+  const passing = () =>
+    route(
+      'route-1',
+      { allow: [or(criterion.authenticated())], deny: [] },
+      { passIdentityHeaders: true, claimsHeaders, audience: 'app.mtls.test' },
+    );
 
   test('the assertion verifies against the JWKS and names the certificate; claims go in their headers', async () => {
     const key = newSigningKey();
@@ -258,7 +320,11 @@ describe('identity headers', () => {
 
     const jwt = header(response, ASSERTION_HEADER);
     assert.ok(jwt, 'an assertion');
-    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(jwks([key])), { issuer: 'app.mtls.test', audience: 'app.mtls.test', algorithms: ['ES256'] });
+    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(jwks([key])), {
+      issuer: 'app.mtls.test',
+      audience: 'app.mtls.test',
+      algorithms: ['ES256'],
+    });
     assert.equal(protectedHeader.kid, key.kid);
     assert.equal(payload['email'], 'alice@example.com');
     assert.equal(payload['fingerprint'], pki.alice.fingerprint);
@@ -287,10 +353,13 @@ describe('identity headers', () => {
   test('the signed assertion is reused until a minute before it expires', async () => {
     const signer = newSigner();
     let signed = 0;
-    const counting = { sign: (...args: Parameters<AssertionSigner['sign']>) => (signed++, signer.sign(...args)) } as unknown as AssertionSigner;
+    const counting = {
+      sign: (...args: Parameters<AssertionSigner['sign']>) => (signed++, signer.sign(...args)),
+    } as unknown as AssertionSigner;
     let now = Date.now();
     const { service } = harness(tableOf(passing()), { signer: () => counting, now: () => now });
-    const jwtOf = async (cert = pki.alice) => header(await service.check(checkRequest({ route: 'route-1', cert })), ASSERTION_HEADER);
+    const jwtOf = async (cert = pki.alice) =>
+      header(await service.check(checkRequest({ route: 'route-1', cert })), ASSERTION_HEADER);
 
     const first = await jwtOf();
     assert.equal(await jwtOf(), first);
@@ -311,9 +380,13 @@ describe('identity headers', () => {
   test('concurrent requests share one signature', async () => {
     const signer = newSigner();
     let signed = 0;
-    const counting = { sign: (...args: Parameters<AssertionSigner['sign']>) => (signed++, signer.sign(...args)) } as unknown as AssertionSigner;
+    const counting = {
+      sign: (...args: Parameters<AssertionSigner['sign']>) => (signed++, signer.sign(...args)),
+    } as unknown as AssertionSigner;
     const { service } = harness(tableOf(passing()), { signer: () => counting });
-    const responses = await Promise.all(Array.from({ length: 5 }, () => service.check(checkRequest({ route: 'route-1', cert: pki.alice }))));
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => service.check(checkRequest({ route: 'route-1', cert: pki.alice }))),
+    );
     assert.equal(signed, 1);
     assert.equal(new Set(responses.map((r) => header(r, ASSERTION_HEADER))).size, 1);
   });
@@ -321,7 +394,8 @@ describe('identity headers', () => {
   test('a new signing key, or a new table, signs a new assertion', async () => {
     let signer = newSigner();
     const h = harness(tableOf(passing()), { signer: () => signer });
-    const jwtOf = async () => header(await h.service.check(checkRequest({ route: 'route-1', cert: pki.alice })), ASSERTION_HEADER);
+    const jwtOf = async () =>
+      header(await h.service.check(checkRequest({ route: 'route-1', cert: pki.alice })), ASSERTION_HEADER);
     const first = await jwtOf();
     signer = newSigner();
     const second = await jwtOf();
@@ -332,13 +406,22 @@ describe('identity headers', () => {
   });
 
   test('an allowed request without a certificate gets no assertion, and a forged one is removed', async () => {
-    const open = route('route-1', { allow: [or(criterion.accept())], deny: [] }, { passIdentityHeaders: true, claimsHeaders, clientCaRequired: false });
+    const open = route(
+      'route-1',
+      { allow: [or(criterion.accept())], deny: [] },
+      { passIdentityHeaders: true, claimsHeaders, clientCaRequired: false },
+    );
     const signer = newSigner();
     const { service } = harness(tableOf(open), { signer: () => signer });
     const response = await service.check(checkRequest({ route: 'route-1', headers: { [ASSERTION_HEADER]: 'forged' } }));
     assertAllowed(response);
     assert.deepEqual(response.ok_response!.headers, []);
-    assert.deepEqual(response.ok_response!.headers_to_remove, [ASSERTION_HEADER, 'x-pomerium-claim-email', 'x-pomerium-claim-fingerprint', 'x-pomerium-claim-groups']);
+    assert.deepEqual(response.ok_response!.headers_to_remove, [
+      ASSERTION_HEADER,
+      'x-pomerium-claim-email',
+      'x-pomerium-claim-fingerprint',
+      'x-pomerium-claim-groups',
+    ]);
   });
 
   test('a route that does not pass identity headers sends none', async () => {

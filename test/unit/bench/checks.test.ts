@@ -30,7 +30,11 @@ async function captured(fn: () => unknown): Promise<{ out: string; exitCode: num
 
 describe('verdicts', () => {
   test('a run whose checks passed says met or missed per target', () => {
-    assert.deepEqual(closingLines([], targets), ['checks: all passed', 'envoy ratio 0.99 (met)', 'envoy ratio 0.90 (missed)']);
+    assert.deepEqual(closingLines([], targets), [
+      'checks: all passed',
+      'envoy ratio 0.99 (met)',
+      'envoy ratio 0.90 (missed)',
+    ]);
   });
 
   test('a run with a failed check says INVALID and why, and no verdict at all', () => {

@@ -50,7 +50,13 @@ function oidBytes(dotted: string): Buffer {
 /** A Name's DER: RDNs in DER order (least specific first), each a list of attributes. */
 function nameDer(rdns: Attribute[][]): Buffer {
   const atv = ([type, tag, value]: Attribute): Buffer =>
-    der(0x30, Buffer.concat([der(0x06, oidBytes(type)), der(tag, typeof value === 'string' ? Buffer.from(value, 'utf8') : value)]));
+    der(
+      0x30,
+      Buffer.concat([
+        der(0x06, oidBytes(type)),
+        der(tag, typeof value === 'string' ? Buffer.from(value, 'utf8') : value),
+      ]),
+    );
   return der(0x30, Buffer.concat(rdns.map((rdn) => der(0x31, Buffer.concat(rdn.map(atv))))));
 }
 
@@ -68,14 +74,30 @@ function wide(text: string, width: 2 | 4): Buffer {
 
 describe('separators: most specific RDN first, "," between RDNs, "+" inside a multi-valued one', () => {
   it('prints the RDNs in reverse DER order', () => {
-    assert.equal(printName(nameDer([[[C, PRINTABLE, 'DE']], [[O, UTF8, 'Org']], [[CN, UTF8, 'alice']]])), 'CN=alice,O=Org,C=DE');
+    assert.equal(
+      printName(nameDer([[[C, PRINTABLE, 'DE']], [[O, UTF8, 'Org']], [[CN, UTF8, 'alice']]])),
+      'CN=alice,O=Org,C=DE',
+    );
   });
 
   it('prints a multi-valued RDN reversed too, joined with "+"', () => {
-    const name = nameDer([[[C, PRINTABLE, 'DE']], [[CN, UTF8, 'a'], [UID, UTF8, 'u1']]]);
+    const name = nameDer([
+      [[C, PRINTABLE, 'DE']],
+      [
+        [CN, UTF8, 'a'],
+        [UID, UTF8, 'u1'],
+      ],
+    ]);
     assert.equal(printName(name), 'UID=u1+CN=a,C=DE');
     const attributes = readNameAttributes(name, readTlv(name, 0, name.length));
-    assert.deepEqual(attributes.map((a) => [a.rdn, a.shortName, a.text]), [[0, 'C', 'DE'], [1, 'CN', 'a'], [1, 'UID', 'u1']]);
+    assert.deepEqual(
+      attributes.map((a) => [a.rdn, a.shortName, a.text]),
+      [
+        [0, 'C', 'DE'],
+        [1, 'CN', 'a'],
+        [1, 'UID', 'u1'],
+      ],
+    );
   });
 
   it('prints an empty name as nothing', () => {
@@ -117,7 +139,13 @@ describe('escaping', () => {
 
   it('keeps look-alike names apart: Cyrillic, full-width and dotless letters print as their bytes', () => {
     const printed = ['alice', '\u0430lice', 'ａlice', 'al\u0131ce', 'alice\u200b'].map((v) => printCn(v));
-    assert.deepEqual(printed, ['CN=alice', 'CN=\\D0\\B0lice', 'CN=\\EF\\BD\\81lice', 'CN=al\\C4\\B1ce', 'CN=alice\\E2\\80\\8B']);
+    assert.deepEqual(printed, [
+      'CN=alice',
+      'CN=\\D0\\B0lice',
+      'CN=\\EF\\BD\\81lice',
+      'CN=al\\C4\\B1ce',
+      'CN=alice\\E2\\80\\8B',
+    ]);
     assert.equal(new Set(printed).size, printed.length);
   });
 });
@@ -139,7 +167,10 @@ describe('values and types printed as #hex of their DER', () => {
 describe('the common name', () => {
   it('is the most specific one, the first printed', () => {
     const name = nameDer([[[CN, UTF8, 'outer']], [[O, UTF8, 'Org']], [[CN, UTF8, 'inner']]]);
-    assert.deepEqual(readName(name, readTlv(name, 0, name.length)), { rfc2253: 'CN=inner,O=Org,CN=outer', commonName: 'inner' });
+    assert.deepEqual(readName(name, readTlv(name, 0, name.length)), {
+      rfc2253: 'CN=inner,O=Org,CN=outer',
+      commonName: 'inner',
+    });
   });
 });
 
@@ -160,7 +191,14 @@ describe('certificates and CRLs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'certificates-test-'));
     try {
       const subjects: Attribute[][][] = [
-        [[[C, PRINTABLE, 'DE']], [[O, UTF8, 'A, B + C']], [[CN, UTF8, 'x'], [UID, UTF8, 'y']]],
+        [
+          [[C, PRINTABLE, 'DE']],
+          [[O, UTF8, 'A, B + C']],
+          [
+            [CN, UTF8, 'x'],
+            [UID, UTF8, 'y'],
+          ],
+        ],
         [[[CN, UTF8, ' lead and trail ']], [[O, UTF8, '#hash=eq;semi<lt>gt"q\\b']]],
         [[[CN, UTF8, 'nul\x00ctl\x01del\x7f']], [[O, UTF8, 'jürgen 𝔸 \u0430lice']]],
         [[[CN, BMP, wide('bmp é', 2)]], [[O, PRINTABLE, 'Printable']]],
@@ -169,7 +207,9 @@ describe('certificates and CRLs', () => {
         const leaf = await issueLeaf({ subject: new x509.Name(new Uint8Array(nameDer(rdns))) });
         const file = join(dir, `leaf-${i}.pem`);
         writeFileSync(file, leaf.certPem);
-        const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+        const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253'], {
+          encoding: 'utf8',
+        });
         assert.equal(out, `subject=${certificateSubject(pemDer(leaf.certPem)).rfc2253}\n`, `subject ${i}`);
       }
     } finally {

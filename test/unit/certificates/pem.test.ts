@@ -25,7 +25,10 @@ describe('PEM text', async () => {
 
   it('splits blocks by type, in order, and certificates alone', () => {
     const text = `junk\n${ca.certPem}\n${crl}\n${server.keyPem}\n${server.certPem}`;
-    assert.deepEqual(pemBlocks(text).map((b) => b.type), ['CERTIFICATE', 'X509 CRL', 'PRIVATE KEY', 'CERTIFICATE']);
+    assert.deepEqual(
+      pemBlocks(text).map((b) => b.type),
+      ['CERTIFICATE', 'X509 CRL', 'PRIVATE KEY', 'CERTIFICATE'],
+    );
     assert.deepEqual(certificateBlocks(text), [ca.certPem.trim(), server.certPem.trim()]);
   });
 
@@ -45,7 +48,9 @@ describe('PEM text', async () => {
     assert.deepEqual(certificateDnsNames(parsed.certs[0]!), ['a.example', 'b.example']);
     const broken = parseCertificates(`${ca.certPem}-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n`);
     assert.match('error' in broken ? broken.error : '', /^certificate 2 does not parse/);
-    assert.deepEqual(parseCertificates('nothing'), { error: 'no PEM certificate found (expected "-----BEGIN CERTIFICATE-----")' });
+    assert.deepEqual(parseCertificates('nothing'), {
+      error: 'no PEM certificate found (expected "-----BEGIN CERTIFICATE-----")',
+    });
     assert.ok('key' in parsePrivateKey(server.keyPem));
     assert.ok('error' in parsePrivateKey('x'));
   });

@@ -1,7 +1,17 @@
 // Route timeouts are Go durations (Pomerium's format), read into whole milliseconds; 0 disables the timeout.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryFiles, SERVER_CERT_LINES, assertError, expectErrors, expectOk, loadPems, run, standardFiles, type Pems } from './fixture.js';
+import {
+  MemoryFiles,
+  SERVER_CERT_LINES,
+  assertError,
+  expectErrors,
+  expectOk,
+  loadPems,
+  run,
+  standardFiles,
+  type Pems,
+} from './fixture.js';
 
 let pems: Pems;
 
@@ -21,7 +31,7 @@ function withTimeout(value: string | undefined) {
 const timeoutMs = (value: string | undefined) => expectOk(withTimeout(value)).routes[0]!.timeoutMs;
 
 describe('accepted durations', () => {
-  test('no timeout means Pomerium\'s default of 30s', () => {
+  test("no timeout means Pomerium's default of 30s", () => {
     assert.equal(timeoutMs(undefined), 30_000);
   });
 
@@ -77,7 +87,11 @@ describe('refused durations', () => {
   for (const [name, value] of cases) {
     test(name, () => {
       const errors = expectErrors(withTimeout(value));
-      assertError(errors, { key: 'routes[0].timeout', line: 6, message: /^expected a duration such as "30s" or "1m30s", got / });
+      assertError(errors, {
+        key: 'routes[0].timeout',
+        line: 6,
+        message: /^expected a duration such as "30s" or "1m30s", got /,
+      });
       assert.equal(errors.length, 1);
     });
   }

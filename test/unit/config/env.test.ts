@@ -30,7 +30,9 @@ before(async () => {
 /** The standard files, plus copies under the cwd so a test can see which directory a path went to. */
 function filesWithCwdCopies(): MemoryFiles {
   const std = standardFiles(pems);
-  const copies = Object.fromEntries(Object.entries(std).map(([path, text]) => [path.replace('/etc/edge/', '/srv/run/certs/'), text]));
+  const copies = Object.fromEntries(
+    Object.entries(std).map(([path, text]) => [path.replace('/etc/edge/', '/srv/run/certs/'), text]),
+  );
   return new MemoryFiles({ ...std, ...copies });
 }
 
@@ -51,7 +53,10 @@ describe('file options from the environment', () => {
   test('CLIENT_CA_FILE replaces client_ca_file; the YAML file is not read', () => {
     const f = filesWithCwdCopies();
     const config = expectOk(
-      run(`${SERVER_CERT_LINES}client_ca_file: ca.pem\n${ANY_USER_ROUTE}`, { files: f, env: { CLIENT_CA_FILE: '/etc/edge/ca-b.pem' } }),
+      run(`${SERVER_CERT_LINES}client_ca_file: ca.pem\n${ANY_USER_ROUTE}`, {
+        files: f,
+        env: { CLIENT_CA_FILE: '/etc/edge/ca-b.pem' },
+      }),
     );
     assert.deepEqual(config.clientCa!.fingerprints, [fingerprint(pems.caB)]);
     assert.equal(config.clientCa!.origin, 'client_ca_file (/etc/edge/ca-b.pem)');
@@ -71,14 +76,20 @@ describe('file options from the environment', () => {
   test('CERTIFICATE_FILE and CERTIFICATE_KEY_FILE replace the YAML pair', () => {
     const f = filesWithCwdCopies();
     const config = expectOk(
-      run(`certificate_file: missing.pem\ncertificate_key_file: missing-key.pem\n${ANY_USER_ROUTE}client_ca_file: ca.pem\n`, {
-        files: f,
-        env: { CERTIFICATE_FILE: 'certs/server.pem', CERTIFICATE_KEY_FILE: '/srv/run/certs/server-key.pem' },
-      }),
+      run(
+        `certificate_file: missing.pem\ncertificate_key_file: missing-key.pem\n${ANY_USER_ROUTE}client_ca_file: ca.pem\n`,
+        {
+          files: f,
+          env: { CERTIFICATE_FILE: 'certs/server.pem', CERTIFICATE_KEY_FILE: '/srv/run/certs/server-key.pem' },
+        },
+      ),
     );
     assert.deepEqual(f.reads.slice(0, 2), ['/srv/run/certs/server.pem', '/srv/run/certs/server-key.pem']);
     const at = config.certificates[0]!.at;
-    assert.deepEqual([at.file, at.line, at.key], ['environment variable CERTIFICATE_FILE', undefined, 'certificate_file']);
+    assert.deepEqual(
+      [at.file, at.line, at.key],
+      ['environment variable CERTIFICATE_FILE', undefined, 'certificate_file'],
+    );
   });
 
   test('one half from the environment, the other from YAML, each resolved against its own directory', () => {
@@ -94,7 +105,9 @@ describe('file options from the environment', () => {
 
   test('CLIENT_CA takes base64 and raw PEM', () => {
     for (const value of [base64(pems.ca), pems.ca]) {
-      const config = expectOk(run(SERVER_CERT_LINES + ANY_USER_ROUTE, { files: filesWithCwdCopies(), env: { CLIENT_CA: value } }));
+      const config = expectOk(
+        run(SERVER_CERT_LINES + ANY_USER_ROUTE, { files: filesWithCwdCopies(), env: { CLIENT_CA: value } }),
+      );
       assert.deepEqual(config.clientCa!.fingerprints, [fingerprint(pems.ca)]);
       assert.equal(config.clientCa!.origin, 'client_ca');
     }
@@ -104,7 +117,12 @@ describe('file options from the environment', () => {
     const config = expectOk(
       run(`${SERVER_CERT_LINES}address: ":443"\n${ANY_USER_ROUTE}client_ca_file: ca.pem\n`, {
         files: filesWithCwdCopies(),
-        env: { ADDRESS: ':8443', ADMIN_ADDRESS: '127.0.0.1:1', XDS_ADDRESS: '[::1]:2', ENVOY_ADMIN_ADDRESS: 'localhost:3' },
+        env: {
+          ADDRESS: ':8443',
+          ADMIN_ADDRESS: '127.0.0.1:1',
+          XDS_ADDRESS: '[::1]:2',
+          ENVOY_ADMIN_ADDRESS: 'localhost:3',
+        },
       }),
     );
     assert.deepEqual(config.address, { host: '0.0.0.0', port: 8443 });
@@ -139,16 +157,25 @@ describe('file options from the environment', () => {
       }),
     );
     assert.equal(config.sourceFile, '(environment)');
-    assert.deepEqual(config.routes.map((r) => r.from.host), ['env.example.com']);
-    assert.ok(f.reads.every((p) => p.startsWith('/srv/run/certs/')), f.reads.join(', '));
+    assert.deepEqual(
+      config.routes.map((r) => r.from.host),
+      ['env.example.com'],
+    );
+    assert.ok(
+      f.reads.every((p) => p.startsWith('/srv/run/certs/')),
+      f.reads.join(', '),
+    );
   });
 
   test('nothing at all reports what is missing', () => {
     const errors = expectErrors(run(undefined, { env: {} }));
-    assert.deepEqual(errors.map((e) => [e.file, e.key]), [
-      ['(environment)', '(document)'],
-      ['(environment)', '(document)'],
-    ]);
+    assert.deepEqual(
+      errors.map((e) => [e.file, e.key]),
+      [
+        ['(environment)', '(document)'],
+        ['(environment)', '(document)'],
+      ],
+    );
   });
 });
 
@@ -163,14 +190,20 @@ describe('errors from environment variables name the variable', () => {
       line: undefined,
       message: /^cannot read file "\/srv\/run\/nope\/ca\.pem": ENOENT$/,
     });
-    assert.equal(formatError(e), 'environment variable CLIENT_CA_FILE: client_ca_file: cannot read file "/srv/run/nope/ca.pem": ENOENT');
+    assert.equal(
+      formatError(e),
+      'environment variable CLIENT_CA_FILE: client_ca_file: cannot read file "/srv/run/nope/ca.pem": ENOENT',
+    );
     // The route's "needs a client CA" would only repeat the same problem.
     assert.equal(errors.length, 1);
   });
 
   test('CLIENT_CA_FILE that is not a CA', () => {
     const errors = expectErrors(
-      run(SERVER_CERT_LINES + ANY_USER_ROUTE, { files: filesWithCwdCopies(), env: { CLIENT_CA_FILE: 'certs/client.pem' } }),
+      run(SERVER_CERT_LINES + ANY_USER_ROUTE, {
+        files: filesWithCwdCopies(),
+        env: { CLIENT_CA_FILE: 'certs/client.pem' },
+      }),
     );
     assertError(errors, {
       file: 'environment variable CLIENT_CA_FILE',
@@ -191,7 +224,8 @@ describe('errors from environment variables name the variable', () => {
       file: 'environment variable CERTIFICATE_KEY_FILE',
       key: 'certificate_key_file',
       line: undefined,
-      message: /^certificate_key_file \(certs\/other-key\.pem\) does not match the certificate in certificate_file \(server\.pem\)/,
+      message:
+        /^certificate_key_file \(certs\/other-key\.pem\) does not match the certificate in certificate_file \(server\.pem\)/,
     });
   });
 
@@ -212,9 +246,17 @@ describe('errors from environment variables name the variable', () => {
 
   test('a bad ADDRESS', () => {
     const errors = expectErrors(
-      run(`${SERVER_CERT_LINES}client_ca_file: ca.pem\n${ANY_USER_ROUTE}`, { files: filesWithCwdCopies(), env: { ADDRESS: '443' } }),
+      run(`${SERVER_CERT_LINES}client_ca_file: ca.pem\n${ANY_USER_ROUTE}`, {
+        files: filesWithCwdCopies(),
+        env: { ADDRESS: '443' },
+      }),
     );
-    assertError(errors, { file: 'environment variable ADDRESS', key: 'address', line: undefined, message: /^expected an address .* got "443"$/ });
+    assertError(errors, {
+      file: 'environment variable ADDRESS',
+      key: 'address',
+      line: undefined,
+      message: /^expected an address .* got "443"$/,
+    });
   });
 });
 
@@ -229,16 +271,25 @@ describe('ROUTES and CERTIFICATES as YAML in a variable', () => {
 
   test('plain YAML and JSON are taken as they are', () => {
     assert.deepEqual(hostsOf({ ROUTES: ROUTES_YAML }), ['env.example.com']);
-    const json = JSON.stringify([{ from: 'https://json.example.com', to: ['http://127.0.0.1:9'], allow_public_unauthenticated_access: true }]);
+    const json = JSON.stringify([
+      { from: 'https://json.example.com', to: ['http://127.0.0.1:9'], allow_public_unauthenticated_access: true },
+    ]);
     assert.deepEqual(hostsOf({ ROUTES: json }), ['json.example.com']);
     assert.deepEqual(hostsOf({ ROUTES: base64(json) }), ['json.example.com']);
   });
 
   test('base64 wrapped at 76 columns, as `base64` prints it', () => {
-    const many = Array.from({ length: 4 }, (_, i) => ROUTES_YAML.replace('env.example.com', `env${i}.example.com`)).join('');
+    const many = Array.from({ length: 4 }, (_, i) =>
+      ROUTES_YAML.replace('env.example.com', `env${i}.example.com`),
+    ).join('');
     const wrapped = base64(many).replace(/.{76}/g, '$&\n');
     assert.ok(wrapped.includes('\n'));
-    assert.deepEqual(hostsOf({ ROUTES: wrapped }), ['env0.example.com', 'env1.example.com', 'env2.example.com', 'env3.example.com']);
+    assert.deepEqual(hostsOf({ ROUTES: wrapped }), [
+      'env0.example.com',
+      'env1.example.com',
+      'env2.example.com',
+      'env3.example.com',
+    ]);
   });
 
   test('an empty ROUTES keeps the file routes', () => {
@@ -255,19 +306,38 @@ describe('ROUTES and CERTIFICATES as YAML in a variable', () => {
         allow_public_unauthenticated_acces: true
     `;
     const errors = expectErrors(run(base, { files: filesWithCwdCopies(), env: { ROUTES: base64(text) } }));
-    assertError(errors, { file: 'environment variable ROUTES', key: 'routes[1].from', line: 4, message: /must be an https URL/ });
-    assertError(errors, { file: 'environment variable ROUTES', key: 'routes[1].allow_public_unauthenticated_acces', line: 6, message: /did you mean "allow_public_unauthenticated_access"/ });
+    assertError(errors, {
+      file: 'environment variable ROUTES',
+      key: 'routes[1].from',
+      line: 4,
+      message: /must be an https URL/,
+    });
+    assertError(errors, {
+      file: 'environment variable ROUTES',
+      key: 'routes[1].allow_public_unauthenticated_acces',
+      line: 6,
+      message: /did you mean "allow_public_unauthenticated_access"/,
+    });
   });
 
   test('a syntax error in ROUTES', () => {
-    const errors = expectErrors(run(base, { files: filesWithCwdCopies(), env: { ROUTES: '- from: https://a.example.com\n  to: [\n' } }));
+    const errors = expectErrors(
+      run(base, { files: filesWithCwdCopies(), env: { ROUTES: '- from: https://a.example.com\n  to: [\n' } }),
+    );
     assert.equal(errors.length, 1);
     assertError(errors, { file: 'environment variable ROUTES', key: 'routes', line: 3, message: /^YAML syntax: / });
   });
 
   test('ROUTES that is not a list', () => {
-    const errors = expectErrors(run(base, { files: filesWithCwdCopies(), env: { ROUTES: base64('from: https://a.example.com\n') } }));
-    assertError(errors, { file: 'environment variable ROUTES', key: 'routes', line: 1, message: /^expected a list, got a mapping$/ });
+    const errors = expectErrors(
+      run(base, { files: filesWithCwdCopies(), env: { ROUTES: base64('from: https://a.example.com\n') } }),
+    );
+    assertError(errors, {
+      file: 'environment variable ROUTES',
+      key: 'routes',
+      line: 1,
+      message: /^expected a list, got a mapping$/,
+    });
   });
 
   test('file paths inside ROUTES resolve against cwd, like every other variable', () => {
@@ -287,7 +357,11 @@ describe('ROUTES and CERTIFICATES as YAML in a variable', () => {
     const list = `- cert: /etc/edge/server.pem\n  key: ${base64(pems.serverKey)}\n`;
     const config = expectOk(run(base, { files: filesWithCwdCopies(), env: { CERTIFICATES: base64(list) } }));
     assert.equal(config.certificates.length, 2);
-    assert.deepEqual(config.certificates[1]!.at, { file: 'environment variable CERTIFICATES', line: 1, key: 'certificates[0].cert' });
+    assert.deepEqual(config.certificates[1]!.at, {
+      file: 'environment variable CERTIFICATES',
+      line: 1,
+      key: 'certificates[0].cert',
+    });
   });
 
   test('booleans inside ROUTES are YAML booleans', () => {
@@ -307,7 +381,17 @@ describe('boolean spellings of environment values', () => {
   const read = (value: string | boolean, fromEnv: boolean) => {
     const map: MapValue = {
       kind: 'map',
-      entries: new Map([['flag', { kind: 'scalar', value, at: { file: fromEnv ? 'environment variable FLAG' : CONFIG_FILE, key: 'flag' }, fromEnv }]]),
+      entries: new Map([
+        [
+          'flag',
+          {
+            kind: 'scalar',
+            value,
+            at: { file: fromEnv ? 'environment variable FLAG' : CONFIG_FILE, key: 'flag' },
+            fromEnv,
+          },
+        ],
+      ]),
       at: { file: CONFIG_FILE, line: 1, key: '(document)' },
     };
     const diag = new Diagnostics();

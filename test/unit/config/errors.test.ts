@@ -33,7 +33,11 @@ describe('unknown keys', () => {
       client_ca_fil: ca.pem
       routes: []
     `);
-    assertError(errors, { key: 'client_ca_fil', line: 3, message: /^unknown key \(did you mean "client_ca_file"\?\)$/ });
+    assertError(errors, {
+      key: 'client_ca_fil',
+      line: 3,
+      message: /^unknown key \(did you mean "client_ca_file"\?\)$/,
+    });
     assert.equal(errors.length, 1);
   });
 
@@ -86,7 +90,11 @@ describe('wrong types', () => {
       certificate_key_file: server-key.pem
       routes: https://a.example.com
     `);
-    assertError(errors, { key: 'routes', line: 3, message: /^expected a list, got string "https:\/\/a\.example\.com"$/ });
+    assertError(errors, {
+      key: 'routes',
+      line: 3,
+      message: /^expected a list, got string "https:\/\/a\.example\.com"$/,
+    });
   });
 
   test('a string where a map, a bool or a mapping route is expected', () => {
@@ -106,9 +114,17 @@ describe('wrong types', () => {
       line: 6,
       message: /^expected true or false, got string "true"$/,
     });
-    assertError(errors, { key: 'routes[0].set_request_headers', line: 7, message: /^expected a mapping, got string "X-Env=prod"$/ });
+    assertError(errors, {
+      key: 'routes[0].set_request_headers',
+      line: 7,
+      message: /^expected a mapping, got string "X-Env=prod"$/,
+    });
     // YAML 1.2: `yes` is a string, not a boolean; say so rather than guess.
-    assertError(errors, { key: 'routes[0].preserve_host_header', line: 8, message: /^expected true or false, got string "yes"$/ });
+    assertError(errors, {
+      key: 'routes[0].preserve_host_header',
+      line: 8,
+      message: /^expected true or false, got string "yes"$/,
+    });
     assertError(errors, { key: 'routes[1]', line: 9, message: /^expected a mapping, got string "just a string"$/ });
     // No "says nobody may use it" on top of the mistyped allow_public_unauthenticated_access.
     assert.equal(errors.length, 4);
@@ -142,7 +158,11 @@ describe('wrong types', () => {
             X-Ok: fine
             X-Bad: [a, b]
     `);
-    assertError(errors, { key: 'routes[0].set_request_headers.X-Bad', line: 9, message: /^expected a string value, got a list$/ });
+    assertError(errors, {
+      key: 'routes[0].set_request_headers.X-Bad',
+      line: 9,
+      message: /^expected a string value, got a list$/,
+    });
   });
 
   test('a document that is not a mapping', () => {
@@ -185,7 +205,8 @@ describe('inline value and file both set', () => {
     assertError(errors, {
       key: 'routes[1].tls_downstream_client_ca_file',
       line: 10,
-      message: /set either tls_downstream_client_ca or tls_downstream_client_ca_file, not both \(tls_downstream_client_ca is set at \/etc\/edge\/config\.yaml:9\)/,
+      message:
+        /set either tls_downstream_client_ca or tls_downstream_client_ca_file, not both \(tls_downstream_client_ca is set at \/etc\/edge\/config\.yaml:9\)/,
     });
   });
 
@@ -196,7 +217,11 @@ describe('inline value and file both set', () => {
       certificate_key_file: server-key.pem
       routes: []
     `);
-    assertError(errors, { key: 'certificate_file', line: 2, message: /set either certificate or certificate_file, not both/ });
+    assertError(errors, {
+      key: 'certificate_file',
+      line: 2,
+      message: /set either certificate or certificate_file, not both/,
+    });
   });
 });
 
@@ -212,7 +237,11 @@ describe('files that cannot be read', () => {
           tls_downstream_client_ca_file: /nowhere/route-ca.pem
           allow_any_authenticated_user: true
     `);
-    assertError(errors, { key: 'client_ca_file', line: 3, message: /^cannot read file "\/etc\/edge\/missing-ca\.pem": ENOENT$/ });
+    assertError(errors, {
+      key: 'client_ca_file',
+      line: 3,
+      message: /^cannot read file "\/etc\/edge\/missing-ca\.pem": ENOENT$/,
+    });
     assertError(errors, {
       key: 'routes[0].tls_downstream_client_ca_file',
       line: 7,
@@ -226,7 +255,11 @@ describe('files that cannot be read', () => {
       certificate_key_file: keys/server-key.pem
       routes: []
     `);
-    assertError(errors, { key: 'certificate_key_file', line: 2, message: /cannot read file "\/etc\/edge\/keys\/server-key\.pem": ENOENT/ });
+    assertError(errors, {
+      key: 'certificate_key_file',
+      line: 2,
+      message: /cannot read file "\/etc\/edge\/keys\/server-key\.pem": ENOENT/,
+    });
     // The certificate alone is fine; no second, misleading "key is not set" error.
     assert.equal(errors.length, 1);
   });
@@ -242,14 +275,21 @@ describe('files that cannot be read', () => {
       },
     };
     const errors = expectErrors(
-      run(yaml`
+      run(
+        yaml`
         certificate_file: server.pem
         certificate_key_file: server-key.pem
         client_ca_file: ca.pem
         routes: []
-      `, { files: failing }),
+      `,
+        { files: failing },
+      ),
     );
-    assertError(errors, { key: 'client_ca_file', line: 3, message: /^cannot read file "\/etc\/edge\/ca\.pem": permission denied$/ });
+    assertError(errors, {
+      key: 'client_ca_file',
+      line: 3,
+      message: /^cannot read file "\/etc\/edge\/ca\.pem": permission denied$/,
+    });
   });
 });
 
@@ -305,7 +345,8 @@ describe('PEM that does not parse', () => {
     assertError(errors, {
       key: 'routes[1].tls_downstream_client_ca_file',
       line: 9,
-      message: /^tls_downstream_client_ca_file \(client\.pem\): certificate "CN=alice" is not a CA \(basicConstraints CA:TRUE is missing\)$/,
+      message:
+        /^tls_downstream_client_ca_file \(client\.pem\): certificate "CN=alice" is not a CA \(basicConstraints CA:TRUE is missing\)$/,
     });
   });
 
@@ -315,14 +356,22 @@ describe('PEM that does not parse', () => {
       certificate_key_file: server-key.pem
       routes: []
     `);
-    assertError(certErrors, { key: 'certificate_file', line: 1, message: /^certificate_file \(garbage\.pem\): no PEM certificate found/ });
+    assertError(certErrors, {
+      key: 'certificate_file',
+      line: 1,
+      message: /^certificate_file \(garbage\.pem\): no PEM certificate found/,
+    });
 
     const keyErrors = errorsOf(yaml`
       certificate_file: server.pem
       certificate_key_file: garbage.pem
       routes: []
     `);
-    assertError(keyErrors, { key: 'certificate_key_file', line: 2, message: /^certificate_key_file \(garbage\.pem\): no PEM private key found/ });
+    assertError(keyErrors, {
+      key: 'certificate_key_file',
+      line: 2,
+      message: /^certificate_key_file \(garbage\.pem\): no PEM private key found/,
+    });
   });
 
   test('base64 that decodes to garbage', () => {
@@ -346,7 +395,8 @@ describe('server certificate and key', () => {
     assertError(errors, {
       key: 'certificate_key_file',
       line: 2,
-      message: /^certificate_key_file \(other-key\.pem\) does not match the certificate in certificate_file \(server\.pem\) \(subject CN=a\.example\.com\)$/,
+      message:
+        /^certificate_key_file \(other-key\.pem\) does not match the certificate in certificate_file \(server\.pem\) \(subject CN=a\.example\.com\)$/,
     });
   });
 
@@ -359,14 +409,26 @@ describe('server certificate and key', () => {
           key: other-key.pem
       routes: []
     `);
-    assertError(errors, { key: 'certificates[1].key', line: 5, message: /does not match the certificate in certificates\[1\]\.cert \(server\.pem\)/ });
+    assertError(errors, {
+      key: 'certificates[1].key',
+      line: 5,
+      message: /does not match the certificate in certificates\[1\]\.cert \(server\.pem\)/,
+    });
   });
 
   test('a certificate without a key, and a key without a certificate', () => {
     const onlyCert = errorsOf('certificate_file: server.pem\nroutes: []\n');
-    assertError(onlyCert, { key: 'certificate_file', line: 1, message: /is set but certificate_key \/ certificate_key_file is not/ });
+    assertError(onlyCert, {
+      key: 'certificate_file',
+      line: 1,
+      message: /is set but certificate_key \/ certificate_key_file is not/,
+    });
     const onlyKey = errorsOf('routes: []\ncertificate_key_file: server-key.pem\n');
-    assertError(onlyKey, { key: 'certificate_key_file', line: 2, message: /is set but certificate \/ certificate_file is not/ });
+    assertError(onlyKey, {
+      key: 'certificate_key_file',
+      line: 2,
+      message: /is set but certificate \/ certificate_file is not/,
+    });
   });
 
   test('no server certificate at all', () => {
@@ -385,12 +447,24 @@ describe('from', () => {
         allow_public_unauthenticated_access: true
   `;
   const cases: Array<[string, string, RegExp]> = [
-    ['not https', 'http://a.example.com', /^must be an https URL \(client certificates need TLS\), got "http:\/\/a\.example\.com"$/],
-    ['with a path', 'https://a.example.com/admin', /^must be only scheme and host; match paths with prefix, path or regex/],
+    [
+      'not https',
+      'http://a.example.com',
+      /^must be an https URL \(client certificates need TLS\), got "http:\/\/a\.example\.com"$/,
+    ],
+    [
+      'with a path',
+      'https://a.example.com/admin',
+      /^must be only scheme and host; match paths with prefix, path or regex/,
+    ],
     ['with a query', 'https://a.example.com?x=1', /^must be only scheme and host/],
     ['with a fragment', 'https://a.example.com#top', /^must be only scheme and host/],
     ['with a partial wildcard label', 'https://app*.example.com', /^a wildcard may only be the whole first label/],
-    ['with a wildcard below the first label', 'https://a.*.example.com', /^a wildcard may only be the whole first label/],
+    [
+      'with a wildcard below the first label',
+      'https://a.*.example.com',
+      /^a wildcard may only be the whole first label/,
+    ],
     ['with two wildcards', 'https://*.*.example.com', /^a wildcard may only be the whole first label/],
     ['with only a wildcard', 'https://*', /^a wildcard may only be the whole first label/],
     ['not a URL', 'a.example.com', /^not a URL: "a\.example\.com"$/],
@@ -423,7 +497,11 @@ describe('to', () => {
           to: tcp://127.0.0.1:5432
           allow_public_unauthenticated_access: true
     `);
-    assertError(errors, { key: 'routes[0].to', line: 5, message: /^must be an http or https URL, got "tcp:\/\/127\.0\.0\.1:5432"$/ });
+    assertError(errors, {
+      key: 'routes[0].to',
+      line: 5,
+      message: /^must be an http or https URL, got "tcp:\/\/127\.0\.0\.1:5432"$/,
+    });
   });
 
   test('one bad entry in a list is named by its index and line', () => {
@@ -437,7 +515,11 @@ describe('to', () => {
             - ftp://10.0.0.2
           allow_public_unauthenticated_access: true
     `);
-    assertError(errors, { key: 'routes[0].to[1]', line: 7, message: /^must be an http or https URL, got "ftp:\/\/10\.0\.0\.2"$/ });
+    assertError(errors, {
+      key: 'routes[0].to[1]',
+      line: 7,
+      message: /^must be an http or https URL, got "ftp:\/\/10\.0\.0\.2"$/,
+    });
   });
 
   test('an empty list is an error, not a crash', () => {
@@ -491,7 +573,11 @@ describe('to', () => {
           tls_custom_ca_file: ca.pem
           allow_public_unauthenticated_access: true
     `);
-    for (const [key, line] of [['tls_skip_verify', 6], ['tls_server_name', 7], ['tls_custom_ca_file', 8]] as const) {
+    for (const [key, line] of [
+      ['tls_skip_verify', 6],
+      ['tls_server_name', 7],
+      ['tls_custom_ca_file', 8],
+    ] as const) {
       assertError(errors, { key: `routes[0].${key}`, line, message: /applies only to https upstreams/ });
     }
   });
@@ -549,7 +635,8 @@ describe('access', () => {
     assertError(errors, {
       key: 'routes[1]',
       line: 7,
-      message: /^says nobody may use it: add allow_any_authenticated_user: true .* or allow_public_unauthenticated_access: true/,
+      message:
+        /^says nobody may use it: add allow_any_authenticated_user: true .* or allow_public_unauthenticated_access: true/,
     });
   });
 
@@ -569,7 +656,8 @@ describe('access', () => {
     assertError(errors, {
       key: 'routes[0].policy[0].allow.or[0].email',
       line: 9,
-      message: /^email reads the client certificate, but this route asks for none .*set client_ca \/ client_ca_file, or tls_downstream_client_ca \/ tls_downstream_client_ca_file/,
+      message:
+        /^email reads the client certificate, but this route asks for none .*set client_ca \/ client_ca_file, or tls_downstream_client_ca \/ tls_downstream_client_ca_file/,
     });
     // Not also "says nobody may use it": the policy says who may.
     assert.equal(errors.length, 1);
@@ -589,7 +677,11 @@ describe('access', () => {
           allow_public_unauthenticated_access: true
           pass_identity_headers: false
     `);
-    assertError(errors, { key: 'routes[0].pass_identity_headers', line: 7, message: /^pass_identity_headers needs a client CA: .*set client_ca \/ client_ca_file/ });
+    assertError(errors, {
+      key: 'routes[0].pass_identity_headers',
+      line: 7,
+      message: /^pass_identity_headers needs a client CA: .*set client_ca \/ client_ca_file/,
+    });
     assert.equal(errors.length, 1);
   });
 
@@ -606,7 +698,12 @@ describe('access', () => {
           to: http://127.0.0.1:8080
           allow_any_authenticated_user: true
     `);
-    assertError(errors, { key: 'routes[1].allow_any_authenticated_user', line: 10, message: /^allow_any_authenticated_user needs a client CA: set client_ca \/ client_ca_file, or tls_downstream_client_ca/ });
+    assertError(errors, {
+      key: 'routes[1].allow_any_authenticated_user',
+      line: 10,
+      message:
+        /^allow_any_authenticated_user needs a client CA: set client_ca \/ client_ca_file, or tls_downstream_client_ca/,
+    });
     assert.equal(errors.length, 1);
   });
 
@@ -623,7 +720,10 @@ describe('access', () => {
           to: http://127.0.0.1:8080
           allow_any_authenticated_user: true
     `);
-    assert.deepEqual(errors.map((e) => e.key), ['client_ca_file']);
+    assert.deepEqual(
+      errors.map((e) => e.key),
+      ['client_ca_file'],
+    );
   });
 
   test('a route CA that does not parse is not reported again as a missing CA', () => {
@@ -636,7 +736,10 @@ describe('access', () => {
           tls_downstream_client_ca_file: garbage.pem
           allow_any_authenticated_user: true
     `);
-    assert.deepEqual(errors.map((e) => e.key), ['routes[0].tls_downstream_client_ca_file']);
+    assert.deepEqual(
+      errors.map((e) => e.key),
+      ['routes[0].tls_downstream_client_ca_file'],
+    );
   });
 
   test('public and any-authenticated-user together', () => {
@@ -666,7 +769,11 @@ describe('matching', () => {
           regex: ^/api/v[0-9]+
           allow_public_unauthenticated_access: true
     `);
-    assertError(errors, { key: 'routes[0].regex', line: 7, message: /^set only one of prefix, path and regex \(also set: prefix\)$/ });
+    assertError(errors, {
+      key: 'routes[0].regex',
+      line: 7,
+      message: /^set only one of prefix, path and regex \(also set: prefix\)$/,
+    });
   });
 
   test('a prefix without a leading slash, a bad regex, and prefix_rewrite with regex', () => {
@@ -690,7 +797,11 @@ describe('matching', () => {
     `);
     assertError(errors, { key: 'routes[0].prefix', line: 6, message: /^must start with "\/", got "api"$/ });
     assertError(errors, { key: 'routes[1].regex', line: 10, message: /^not a valid regular expression/ });
-    assertError(errors, { key: 'routes[2].prefix_rewrite', line: 15, message: /prefix_rewrite cannot be used with regex/ });
+    assertError(errors, {
+      key: 'routes[2].prefix_rewrite',
+      line: 15,
+      message: /prefix_rewrite cannot be used with regex/,
+    });
   });
 });
 
@@ -705,7 +816,11 @@ describe('timeouts and addresses', () => {
           timeout: 30 seconds
           allow_public_unauthenticated_access: true
     `);
-    assertError(errors, { key: 'routes[0].timeout', line: 6, message: /^expected a duration such as "30s" or "1m30s", got "30 seconds"$/ });
+    assertError(errors, {
+      key: 'routes[0].timeout',
+      line: 6,
+      message: /^expected a duration such as "30s" or "1m30s", got "30 seconds"$/,
+    });
   });
 
   const addressCases: Array<[string, string]> = [
@@ -736,7 +851,11 @@ describe('timeouts and addresses', () => {
       address: 443
       routes: []
     `);
-    assertError(errors, { key: 'address', line: 3, message: /^expected an address "host:port" or ":port", got "443"$/ });
+    assertError(errors, {
+      key: 'address',
+      line: 3,
+      message: /^expected an address "host:port" or ":port", got "443"$/,
+    });
   });
 });
 
@@ -747,7 +866,9 @@ describe('routes', () => {
   });
 
   test('an empty routes list is valid', () => {
-    const r = run('certificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes: []\n', { files: files() });
+    const r = run('certificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes: []\n', {
+      files: files(),
+    });
     assert.ok(r.ok);
   });
 });
@@ -805,7 +926,12 @@ describe('every error at once', () => {
     `);
     assert.deepEqual(
       errors.map((e) => `${e.line} ${e.key}`).sort(),
-      ['4 routes[0].from', '7 routes[0].preserve_host_header', '8 routes[0].set_request_headers', '9 routes[0].remove_request_headers'].sort(),
+      [
+        '4 routes[0].from',
+        '7 routes[0].preserve_host_header',
+        '8 routes[0].set_request_headers',
+        '9 routes[0].remove_request_headers',
+      ].sort(),
     );
   });
 });
@@ -813,7 +939,12 @@ describe('every error at once', () => {
 describe('formatError', () => {
   test('file:line: key: message', () => {
     assert.equal(
-      formatError({ file: '/etc/edge/config.yaml', line: 7, key: 'routes[1].tls_downstream_client_ca_file', message: 'cannot read file "/x": ENOENT' }),
+      formatError({
+        file: '/etc/edge/config.yaml',
+        line: 7,
+        key: 'routes[1].tls_downstream_client_ca_file',
+        message: 'cannot read file "/x": ENOENT',
+      }),
       '/etc/edge/config.yaml:7: routes[1].tls_downstream_client_ca_file: cannot read file "/x": ENOENT',
     );
   });
@@ -863,9 +994,21 @@ describe('what Envoy would refuse is refused here first', () => {
           remove_request_headers: [":authority", "bad header"]
           allow_public_unauthenticated_access: true
     `);
-    assertError(errors, { key: 'routes[0].set_request_headers', line: 6, message: /cannot set or remove Host: use preserve_host_header/ });
-    assertError(errors, { key: 'routes[0].remove_request_headers[0]', line: 9, message: /cannot set or remove :authority/ });
-    assertError(errors, { key: 'routes[0].remove_request_headers[1]', line: 9, message: /"bad header" is not a valid HTTP header name/ });
+    assertError(errors, {
+      key: 'routes[0].set_request_headers',
+      line: 6,
+      message: /cannot set or remove Host: use preserve_host_header/,
+    });
+    assertError(errors, {
+      key: 'routes[0].remove_request_headers[0]',
+      line: 9,
+      message: /cannot set or remove :authority/,
+    });
+    assertError(errors, {
+      key: 'routes[0].remove_request_headers[1]',
+      line: 9,
+      message: /"bad header" is not a valid HTTP header name/,
+    });
     assert.equal(errors.length, 3);
   });
 });

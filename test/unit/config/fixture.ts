@@ -100,7 +100,8 @@ export interface RunOptions {
 
 export function run(yaml: string | undefined, opts: RunOptions = {}): Result<Config> {
   const given = opts.files ?? {};
-  const files: FileAccess = typeof given.readFile === 'function' ? (given as FileAccess) : new MemoryFiles(given as Record<string, string>);
+  const files: FileAccess =
+    typeof given.readFile === 'function' ? (given as FileAccess) : new MemoryFiles(given as Record<string, string>);
   const input: ConfigInput = {
     yaml: yaml === undefined ? undefined : { text: yaml, file: opts.file ?? CONFIG_FILE },
     env: opts.env ?? {},
@@ -148,7 +149,10 @@ export function assertError(
  */
 export function yaml(strings: TemplateStringsArray, ...values: unknown[]): string {
   const text = strings.reduce((acc, s, i) => acc + s + (i < values.length ? String(values[i]) : ''), '');
-  const lines = text.replace(/^\n/, '').replace(/\n[ \t]*$/, '').split('\n');
+  const lines = text
+    .replace(/^\n/, '')
+    .replace(/\n[ \t]*$/, '')
+    .split('\n');
   const indent = Math.min(...lines.filter((l) => l.trim() !== '').map((l) => /^ */.exec(l)![0].length));
   return lines.map((l) => l.slice(indent)).join('\n') + '\n';
 }
@@ -163,5 +167,11 @@ export function base64(text: string): string {
 /** Indents a multi-line value for a YAML block scalar (`key: |`). */
 export function indentBlock(text: string, spaces: number): string {
   const pad = ' '.repeat(spaces);
-  return text.trimEnd().split('\n').map((l) => pad + l).join('\n') + '\n';
+  return (
+    text
+      .trimEnd()
+      .split('\n')
+      .map((l) => pad + l)
+      .join('\n') + '\n'
+  );
 }

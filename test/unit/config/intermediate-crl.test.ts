@@ -5,8 +5,18 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { before, describe, test } from 'node:test';
 import { crlIssuerName } from '../../../control-plane/src/certificates/index.js';
-import { casWithoutCrl, configuredClientCas, crlsForBundle, type CertificateBundle } from '../../../control-plane/src/config/index.js';
-import { createCrl, createIntermediateCa, createRootCa, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
+import {
+  casWithoutCrl,
+  configuredClientCas,
+  crlsForBundle,
+  type CertificateBundle,
+} from '../../../control-plane/src/config/index.js';
+import {
+  createCrl,
+  createIntermediateCa,
+  createRootCa,
+  type CertificateAuthority,
+} from '../../../control-plane/src/pki/index.js';
 import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles, yaml } from './fixture.js';
 
 let root: CertificateAuthority;
@@ -53,14 +63,14 @@ describe("an intermediate's CRL (issuer: none of the client CAs)", () => {
   });
 
   test("loads under depth 1 (Pomerium's default), where no certificate an intermediate issued is accepted: one file may hold a PKI's CRLs", () => {
-    for (const depth of ['1', undefined]) assert.equal(expectOk(run(config(depth), { files })).clientCertificateRules.crls.length, 1, `depth ${depth}`);
+    for (const depth of ['1', undefined])
+      assert.equal(expectOk(run(config(depth), { files })).clientCertificateRules.crls.length, 1, `depth ${depth}`);
   });
 
   test('is refused when no client CA is configured at all', () => {
     const errors = expectErrors(run(config('2', 'intermediate-crl.pem', ''), { files }));
     assertError(errors, { key: 'downstream_mtls.crl_file', line: 4, message: /no client CA is configured/ });
   });
-
 });
 
 describe('crlsForBundle and casWithoutCrl', () => {
@@ -68,7 +78,11 @@ describe('crlsForBundle and casWithoutCrl', () => {
     const crls = [entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)];
     const configured = configuredClientCas([bundle(root), undefined, bundle(otherRoot)]);
     assert.deepEqual([...configured.subjects].sort(), ['CN=Config CRL Other Root', 'CN=Config CRL Root']);
-    assert.equal(crlsForBundle(crls, bundle(root)), crl.root, 'direct issuers only: no intermediate CRL, no other CA CRL');
+    assert.equal(
+      crlsForBundle(crls, bundle(root)),
+      crl.root,
+      'direct issuers only: no intermediate CRL, no other CA CRL',
+    );
     assert.equal(crlsForBundle(crls, bundle(root), configured), crl.root + crl.intermediate);
     assert.equal(crlsForBundle(crls, bundle(otherRoot), configured), crl.intermediate + crl.otherRoot);
     assert.equal(crlsForBundle([], bundle(root), configured), '');
@@ -79,14 +93,27 @@ describe('crlsForBundle and casWithoutCrl', () => {
     const configured = configuredClientCas([bundle(root), bundle(intermediate), bundle(otherRoot)]);
     assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(root)), true);
     assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(otherRoot)), false);
-    assert.equal(crlsForBundle(crls, bundle(root), configured), crl.root + crl.intermediate, "the root's trust checks the intermediate's leaves");
+    assert.equal(
+      crlsForBundle(crls, bundle(root), configured),
+      crl.root + crl.intermediate,
+      "the root's trust checks the intermediate's leaves",
+    );
     assert.equal(crlsForBundle(crls, bundle(intermediate), configured), crl.intermediate);
-    assert.equal(crlsForBundle(crls, bundle(otherRoot), configured), crl.otherRoot, "another root's CA CRLs never apply");
+    assert.equal(
+      crlsForBundle(crls, bundle(otherRoot), configured),
+      crl.otherRoot,
+      "another root's CA CRLs never apply",
+    );
   });
 
   test("casWithoutCrl counts only the bundle's own CAs: an intermediate's CRL covers no root, and hides no uncovered one", () => {
     assert.deepEqual(casWithoutCrl([entry(crl.intermediate)], bundle(root, otherRoot)), []);
-    assert.deepEqual(casWithoutCrl([entry(crl.root), entry(crl.intermediate)], bundle(root, otherRoot)), ['CN=Config CRL Other Root']);
-    assert.deepEqual(casWithoutCrl([entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)], bundle(root, otherRoot)), []);
+    assert.deepEqual(casWithoutCrl([entry(crl.root), entry(crl.intermediate)], bundle(root, otherRoot)), [
+      'CN=Config CRL Other Root',
+    ]);
+    assert.deepEqual(
+      casWithoutCrl([entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)], bundle(root, otherRoot)),
+      [],
+    );
   });
 });

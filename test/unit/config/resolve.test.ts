@@ -80,7 +80,14 @@ describe('defaults', () => {
   test('the exported key lists cover every option the stage reads', () => {
     assert.ok(SCALAR_KEYS.includes('client_ca_file'));
     assert.deepEqual([...STRUCTURED_KEYS], ['certificates', 'routes', 'forward_client_cert']);
-    for (const k of ['from', 'to', 'timeout', 'tls_downstream_client_ca_file', 'allow_any_authenticated_user', 'policy']) {
+    for (const k of [
+      'from',
+      'to',
+      'timeout',
+      'tls_downstream_client_ca_file',
+      'allow_any_authenticated_user',
+      'policy',
+    ]) {
       assert.ok((ROUTE_KEYS as readonly string[]).includes(k), k);
     }
   });
@@ -125,8 +132,13 @@ describe('addresses', () => {
   for (const [text, expected] of cases) {
     test(JSON.stringify(text), () => {
       // An xds_address other machines can reach needs the control channel's mutual TLS (control-channel.test.ts).
-      const channel = 'xds_certificate_file: server.pem\nxds_certificate_key_file: server-key.pem\nxds_client_ca_file: ca.pem\n';
-      const config = expectOk(run(`${SERVER_CERT_LINES}address: "${text}"\nxds_address: "${text}"\n${channel}${PUBLIC_ROUTE}`, { files: files() }));
+      const channel =
+        'xds_certificate_file: server.pem\nxds_certificate_key_file: server-key.pem\nxds_client_ca_file: ca.pem\n';
+      const config = expectOk(
+        run(`${SERVER_CERT_LINES}address: "${text}"\nxds_address: "${text}"\n${channel}${PUBLIC_ROUTE}`, {
+          files: files(),
+        }),
+      );
       assert.deepEqual(config.address, expected);
       assert.deepEqual(config.xdsAddress, expected);
     });
@@ -177,7 +189,10 @@ describe('client CA', () => {
   });
 
   test('a bundle of two CAs keeps both, fingerprints sorted', () => {
-    const bundleFiles = new MemoryFiles({ ...standardFiles(pems), '/etc/edge/bundle.pem': `# comment lines are ignored\n${pems.caB}\n${pems.ca}` });
+    const bundleFiles = new MemoryFiles({
+      ...standardFiles(pems),
+      '/etc/edge/bundle.pem': `# comment lines are ignored\n${pems.caB}\n${pems.ca}`,
+    });
     const ca = expectOk(run(withCa('client_ca_file: bundle.pem\n'), { files: bundleFiles })).clientCa!;
     assert.deepEqual(ca.fingerprints, [fingerprint(pems.ca), fingerprint(pems.caB)].sort());
     assert.equal(ca.pem, canonical(pems.caB) + canonical(pems.ca));
@@ -241,13 +256,22 @@ describe('file paths', () => {
         { files: f },
       ),
     );
-    assert.deepEqual(f.reads, ['/etc/edge/tls/server.pem', '/etc/server-key.pem', '/opt/pki/ca.pem', '/etc/edge/routes/ca-b.pem']);
+    assert.deepEqual(f.reads, [
+      '/etc/edge/tls/server.pem',
+      '/etc/server-key.pem',
+      '/opt/pki/ca.pem',
+      '/etc/edge/routes/ca-b.pem',
+    ]);
     assert.equal(config.routes[0]!.clientCa!.origin, 'tls_downstream_client_ca_file (./routes/ca-b.pem)');
   });
 
   test('the config directory is the one passed in, not the cwd', () => {
     const f = new MemoryFiles(
-      { '/opt/conf/server.pem': pems.serverCert, '/opt/conf/server-key.pem': pems.serverKey, '/srv/run/server.pem': 'wrong' },
+      {
+        '/opt/conf/server.pem': pems.serverCert,
+        '/opt/conf/server-key.pem': pems.serverKey,
+        '/srv/run/server.pem': 'wrong',
+      },
       { configDir: '/opt/conf', cwd: '/srv/run' },
     );
     expectOk(run(SERVER_CERT_LINES + PUBLIC_ROUTE, { files: f, file: '/opt/conf/edge.yaml' }));
@@ -263,7 +287,9 @@ describe('file paths', () => {
 describe('server certificates', () => {
   test('inline base64 certificate and key', () => {
     const config = expectOk(
-      run(`certificate: ${base64(pems.serverCert)}\ncertificate_key: ${base64(pems.serverKey)}\n${PUBLIC_ROUTE}`, { files: files() }),
+      run(`certificate: ${base64(pems.serverCert)}\ncertificate_key: ${base64(pems.serverKey)}\n${PUBLIC_ROUTE}`, {
+        files: files(),
+      }),
     );
     assert.equal(config.certificates[0]!.certPem, canonical(pems.serverCert));
     assert.deepEqual(config.certificates[0]!.at, { file: CONFIG_FILE, line: 1, key: 'certificate' });
@@ -309,7 +335,9 @@ describe('server certificates', () => {
   });
 
   test('the certificates list alone is enough', () => {
-    const config = expectOk(run(`certificates:\n  - cert: server.pem\n    key: server-key.pem\n${PUBLIC_ROUTE}`, { files: files() }));
+    const config = expectOk(
+      run(`certificates:\n  - cert: server.pem\n    key: server-key.pem\n${PUBLIC_ROUTE}`, { files: files() }),
+    );
     assert.equal(config.certificates.length, 1);
   });
 });
@@ -317,7 +345,9 @@ describe('server certificates', () => {
 describe('routes', () => {
   const one = (lines: string) =>
     expectOk(
-      run(`${SERVER_CERT_LINES}client_ca_file: ca.pem\nroutes:\n  - from: https://a.example.com\n${lines}`, { files: files() }),
+      run(`${SERVER_CERT_LINES}client_ca_file: ca.pem\nroutes:\n  - from: https://a.example.com\n${lines}`, {
+        files: files(),
+      }),
     ).routes[0]!;
 
   test('from: wildcard first label, upper case, trailing slash', () => {
@@ -343,8 +373,12 @@ describe('routes', () => {
   });
 
   test('to: one URL or several, default ports, IPv6, path prefix', () => {
-    assert.deepEqual(one('    to: http://backend\n    allow_any_authenticated_user: true\n').to, [{ scheme: 'http', host: 'backend', port: 80 }]);
-    const r = one('    to:\n      - https://[2001:db8::1]/api/\n      - https://Backend.internal:8443/api/\n    allow_any_authenticated_user: true\n');
+    assert.deepEqual(one('    to: http://backend\n    allow_any_authenticated_user: true\n').to, [
+      { scheme: 'http', host: 'backend', port: 80 },
+    ]);
+    const r = one(
+      '    to:\n      - https://[2001:db8::1]/api/\n      - https://Backend.internal:8443/api/\n    allow_any_authenticated_user: true\n',
+    );
     assert.deepEqual(r.to, [
       { scheme: 'https', host: '2001:db8::1', port: 443 },
       { scheme: 'https', host: 'backend.internal', port: 8443 },
@@ -353,14 +387,28 @@ describe('routes', () => {
   });
 
   test('path matching: prefix, exact path, regex, prefix_rewrite', () => {
-    assert.deepEqual(one('    to: http://x\n    prefix: /api/\n    prefix_rewrite: /\n    allow_any_authenticated_user: true\n').match, { kind: 'prefix', value: '/api/' });
-    assert.equal(one('    to: http://x\n    prefix: /api/\n    prefix_rewrite: /v2/\n    allow_any_authenticated_user: true\n').prefixRewrite, '/v2/');
-    assert.deepEqual(one('    to: http://x\n    path: /healthz\n    allow_any_authenticated_user: true\n').match, { kind: 'path', value: '/healthz' });
-    assert.deepEqual(one('    to: http://x\n    regex: "^/v[0-9]+/.*"\n    allow_any_authenticated_user: true\n').match, { kind: 'regex', value: '^/v[0-9]+/.*' });
+    assert.deepEqual(
+      one('    to: http://x\n    prefix: /api/\n    prefix_rewrite: /\n    allow_any_authenticated_user: true\n').match,
+      { kind: 'prefix', value: '/api/' },
+    );
+    assert.equal(
+      one('    to: http://x\n    prefix: /api/\n    prefix_rewrite: /v2/\n    allow_any_authenticated_user: true\n')
+        .prefixRewrite,
+      '/v2/',
+    );
+    assert.deepEqual(one('    to: http://x\n    path: /healthz\n    allow_any_authenticated_user: true\n').match, {
+      kind: 'path',
+      value: '/healthz',
+    });
+    assert.deepEqual(
+      one('    to: http://x\n    regex: "^/v[0-9]+/.*"\n    allow_any_authenticated_user: true\n').match,
+      { kind: 'regex', value: '^/v[0-9]+/.*' },
+    );
   });
 
   test('header values: Pomerium substitutions parsed, $$ a literal dollar, unknown ones refused', () => {
-    const r = one(yaml`
+    const r = one(
+      yaml`
       to: http://x
       allow_any_authenticated_user: true
       set_request_headers:
@@ -368,25 +416,39 @@ describe('routes', () => {
         X-Who: "\${pomerium.client_cert_san_email} via \${pomerium.client_cert_san_dns}"
         X-Copy: '\${pomerium.request.headers["User-Agent"]}'
         X-Price: "$$5 100%"
-    `.replace(/^/gm, '    '));
+    `.replace(/^/gm, '    '),
+    );
     assert.deepEqual(r.setRequestHeaders, [
       ['X-Fp', [{ text: 'sha256=' }, { clientCert: 'fingerprint' }]],
       ['X-Who', [{ clientCert: 'san_email' }, { text: ' via ' }, { clientCert: 'san_dns' }]],
       ['X-Copy', [{ requestHeader: 'User-Agent' }]],
       ['X-Price', [{ text: '$5 100%' }]],
     ]);
-    const errors = expectErrors(run(SERVER_CERT_LINES + 'client_ca_file: ca.pem\nroutes:\n  - from: https://a.example.com\n    to: http://x\n    allow_any_authenticated_user: true\n    set_request_headers:\n      X-Token: "${pomerium.id_token}"\n', { files: files() }));
+    const errors = expectErrors(
+      run(
+        SERVER_CERT_LINES +
+          'client_ca_file: ca.pem\nroutes:\n  - from: https://a.example.com\n    to: http://x\n    allow_any_authenticated_user: true\n    set_request_headers:\n      X-Token: "${pomerium.id_token}"\n',
+        { files: files() },
+      ),
+    );
     assert.equal(errors.length, 1);
     assert.match(errors[0]!.message, /\$\{pomerium\.id_token\} is not available: .*identity provider/);
     assert.equal(errors[0]!.line, 8);
     for (const bad of ['${toString}', '${constructor}', '${pomerium.request.headers["a)%START_TIME%(b"]}']) {
-      const e = expectErrors(run(SERVER_CERT_LINES + `routes:\n  - from: https://a.example.com\n    to: http://x\n    allow_public_unauthenticated_access: true\n    set_request_headers:\n      X-T: '${bad}'\n`, { files: files() }));
+      const e = expectErrors(
+        run(
+          SERVER_CERT_LINES +
+            `routes:\n  - from: https://a.example.com\n    to: http://x\n    allow_public_unauthenticated_access: true\n    set_request_headers:\n      X-T: '${bad}'\n`,
+          { files: files() },
+        ),
+      );
       assert.match(e[0]!.message, /is not available/, bad);
     }
   });
 
   test('headers: values as strings in file order, removals lower-cased', () => {
-    const r = one(yaml`
+    const r = one(
+      yaml`
       to: http://x
       allow_any_authenticated_user: true
       preserve_host_header: true
@@ -395,7 +457,8 @@ describe('routes', () => {
         X-Count: 3
         X-Flag: true
       remove_request_headers: [X-Secret, Cookie]
-    `.replace(/^/gm, '    '));
+    `.replace(/^/gm, '    '),
+    );
     assert.equal(r.preserveHostHeader, true);
     assert.deepEqual(r.setRequestHeaders, [
       ['X-Env', [{ text: 'prod' }]],
@@ -403,25 +466,37 @@ describe('routes', () => {
       ['X-Flag', [{ text: 'true' }]],
     ]);
     assert.deepEqual(r.removeRequestHeaders, ['x-secret', 'cookie']);
-    assert.deepEqual(one('    to: http://x\n    allow_any_authenticated_user: true\n    remove_request_headers: X-One\n').removeRequestHeaders, ['x-one']);
+    assert.deepEqual(
+      one('    to: http://x\n    allow_any_authenticated_user: true\n    remove_request_headers: X-One\n')
+        .removeRequestHeaders,
+      ['x-one'],
+    );
   });
 
   test('upstream TLS settings on an https upstream', () => {
-    const r = one(yaml`
+    const r = one(
+      yaml`
       to: https://backend.internal
       allow_any_authenticated_user: true
       tls_skip_verify: false
       tls_server_name: backend.example.com
       tls_custom_ca_file: ca-b.pem
-    `.replace(/^/gm, '    '));
+    `.replace(/^/gm, '    '),
+    );
     assert.equal(r.upstreamTls.skipVerify, false);
     assert.equal(r.upstreamTls.serverName, 'backend.example.com');
     assert.deepEqual(r.upstreamTls.customCa!.fingerprints, [fingerprint(pems.caB)]);
-    assert.equal(one('    to: https://x\n    allow_any_authenticated_user: true\n    tls_skip_verify: true\n').upstreamTls.skipVerify, true);
+    assert.equal(
+      one('    to: https://x\n    allow_any_authenticated_user: true\n    tls_skip_verify: true\n').upstreamTls
+        .skipVerify,
+      true,
+    );
   });
 
   test('pass_identity_headers: false and allow_public_unauthenticated_access: false with another grant', () => {
-    const r = one('    to: http://x\n    pass_identity_headers: false\n    allow_public_unauthenticated_access: false\n    allow_any_authenticated_user: true\n');
+    const r = one(
+      '    to: http://x\n    pass_identity_headers: false\n    allow_public_unauthenticated_access: false\n    allow_any_authenticated_user: true\n',
+    );
     assert.equal(r.access, 'any_authenticated_user');
   });
 });

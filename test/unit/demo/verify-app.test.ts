@@ -8,7 +8,12 @@ import { decodeJwtPayload, JWKS_PATH, startVerifyApp } from '../../../control-pl
 
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const sign = (claims: Record<string, unknown>) =>
-  new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'test' }).setIssuedAt().setExpirationTime('5m').setJti('j-1').sign(privateKey);
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: 'ES256', kid: 'test' })
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .setJti('j-1')
+    .sign(privateKey);
 
 const ALICE = {
   iss: 'verify.localhost.pomerium.io',
@@ -31,7 +36,8 @@ describe('the verify app shows the identity the edge asserts', () => {
   });
   after(() => server?.close());
 
-  const get = (accept: string, headers: Record<string, string>) => fetch(`${base}/hello?x=1`, { headers: { accept, ...headers } });
+  const get = (accept: string, headers: Record<string, string>) =>
+    fetch(`${base}/hello?x=1`, { headers: { accept, ...headers } });
 
   it('JSON: the decoded JWT claims (marked unverified, with the JWKS path) and the X-Pomerium-Claim-* headers', async () => {
     const jwt = await sign(ALICE);
@@ -58,16 +64,30 @@ describe('the verify app shows the identity the edge asserts', () => {
     assert.deepEqual(body.assertion.claims['san_email'], ['alice@example.com']);
     assert.equal(body.assertion.claims['jti'], 'j-1');
     assert.equal(typeof body.assertion.claims['exp'], 'number');
-    assert.deepEqual(body.claimHeaders, { 'x-pomerium-claim-email': 'alice@example.com', 'x-pomerium-claim-user': 'alice' });
+    assert.deepEqual(body.claimHeaders, {
+      'x-pomerium-claim-email': 'alice@example.com',
+      'x-pomerium-claim-user': 'alice',
+    });
     assert.equal(body.path, '/hello?x=1');
   });
 
   it('identity.email: the claim header, else the JWT email, else the older X-Client-Email', async () => {
     const email = async (headers: Record<string, string>) =>
-      ((await (await get('application/json', headers)).json()) as { identity: { email: string | null } }).identity.email;
+      ((await (await get('application/json', headers)).json()) as { identity: { email: string | null } }).identity
+        .email;
     const jwt = await sign(ALICE);
-    assert.equal(await email({ 'x-pomerium-claim-email': 'claim@example.com', 'x-pomerium-jwt-assertion': jwt, 'x-client-email': 'old@example.com' }), 'claim@example.com');
-    assert.equal(await email({ 'x-pomerium-jwt-assertion': jwt, 'x-client-email': 'old@example.com' }), 'alice@example.com');
+    assert.equal(
+      await email({
+        'x-pomerium-claim-email': 'claim@example.com',
+        'x-pomerium-jwt-assertion': jwt,
+        'x-client-email': 'old@example.com',
+      }),
+      'claim@example.com',
+    );
+    assert.equal(
+      await email({ 'x-pomerium-jwt-assertion': jwt, 'x-client-email': 'old@example.com' }),
+      'alice@example.com',
+    );
     assert.equal(await email({ 'x-client-email': 'old@example.com' }), 'old@example.com');
     assert.equal(await email({}), null);
   });
@@ -75,7 +95,11 @@ describe('the verify app shows the identity the edge asserts', () => {
   it('HTML: shows the claims with the JWKS hint, and escapes a <script> claim everywhere', async () => {
     const evil = '<script>alert(1)</script>';
     const jwt = await sign({ ...ALICE, email: evil, user: `"${evil}` });
-    const res = await get('text/html', { 'x-pomerium-jwt-assertion': jwt, 'x-pomerium-claim-email': evil, 'x-pomerium-claim-user': 'alice' });
+    const res = await get('text/html', {
+      'x-pomerium-jwt-assertion': jwt,
+      'x-pomerium-claim-email': evil,
+      'x-pomerium-claim-user': 'alice',
+    });
     assert.equal(res.status, 200);
     assert.match(String(res.headers.get('content-type')), /text\/html/);
     const html = await res.text();
@@ -92,7 +116,9 @@ describe('the verify app shows the identity the edge asserts', () => {
     const html = await (await get('text/html', {})).text();
     assert.match(html, /<h1>No client identity<\/h1>/);
     assert.match(html, /No X-Pomerium-Jwt-Assertion header/);
-    const body = (await (await get('application/json', { 'x-pomerium-jwt-assertion': 'forged' })).json()) as { assertion: { claims: unknown } };
+    const body = (await (await get('application/json', { 'x-pomerium-jwt-assertion': 'forged' })).json()) as {
+      assertion: { claims: unknown };
+    };
     assert.equal(body.assertion.claims, null);
     assert.equal(decodeJwtPayload('a.!!!.c'), undefined);
     assert.equal(decodeJwtPayload(`a.${Buffer.from('[1]').toString('base64url')}.c`), undefined);

@@ -25,7 +25,10 @@ interface ComposeService {
   environment?: Record<string, string>;
 }
 
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, ComposeService>; volumes?: Record<string, unknown> };
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+};
 const services = compose.services;
 
 /** `./host/path:/container/path[:ro]` → { host, container }. */
@@ -64,7 +67,11 @@ describe('docker-compose.yml', () => {
     const loaded = resolveConfig({
       yaml: { text: readFileSync(configFile, 'utf8'), file: configFile },
       env: {},
-      files: { configDir: '/etc/mtls-edge', cwd: '/', readFile: (p) => readFileSync(resolve(pki.dir, certFiles[p] ?? `missing:${p}`), 'utf8') },
+      files: {
+        configDir: '/etc/mtls-edge',
+        cwd: '/',
+        readFile: (p) => readFileSync(resolve(pki.dir, certFiles[p] ?? `missing:${p}`), 'utf8'),
+      },
     });
     assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
     config = loaded.value;
@@ -77,11 +84,18 @@ describe('docker-compose.yml', () => {
     const version = /^envoyproxy\/envoy:v(\d+\.\d+\.\d+)$/.exec(envoy.image ?? '')?.[1];
     assert.ok(version, `envoy image is pinned: ${envoy.image}`);
     const local = execFileSync(requireEnvoy(), ['--version'], { encoding: 'utf8' });
-    assert.match(local, new RegExp(`/${version.replace(/\./g, '\\.')}/`), 'the image runs the Envoy version the tests run');
+    assert.match(
+      local,
+      new RegExp(`/${version.replace(/\./g, '\\.')}/`),
+      'the image runs the Envoy version the tests run',
+    );
     const named = readFileSync(join(ROOT, 'envoy', 'VERSION'), 'utf8').trim();
     assert.equal(version, named, 'envoy/VERSION names the image version (and the binary and the generated Envoy API)');
     const generated = readFileSync(join(ROOT, 'control-plane', 'src', 'envoy-api', 'generated', 'index.ts'), 'utf8');
-    assert.ok(generated.includes(`go-control-plane/envoy v${named}.`), 'the Envoy API is generated from the same version');
+    assert.ok(
+      generated.includes(`go-control-plane/envoy v${named}.`),
+      'the Envoy API is generated from the same version',
+    );
   });
 
   it('the control plane runs `run --no-envoy` on the mounted config, and mounts the certificates it names', () => {
@@ -97,20 +111,49 @@ describe('docker-compose.yml', () => {
     assert.deepEqual(envoy.command?.slice(0, 3), ['envoy', '-c', '/etc/envoy/bootstrap.yaml']);
     const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
     assert.ok(existsSync(bootstrapFile));
-    const xds = { kind: 'tls' as const, address: { host: 'control-plane', port: config.xdsAddress.port }, serverName: 'control-plane', caFile: '/certs/control-plane-ca.pem', certFile: '/certs/envoy-edge-1.pem', keyFile: '/certs/envoy-edge-1-key.pem' };
-    const expected = renderBootstrap(readBootstrapTemplate(), { nodeId: 'edge-1', xds, envoyAdmin: { host: '127.0.0.1', port: 9901 } });
-    const committed = readFileSync(bootstrapFile, 'utf8').split('\n').filter((l, i) => !(i === 0 && l.startsWith('#'))).join('\n');
+    const xds = {
+      kind: 'tls' as const,
+      address: { host: 'control-plane', port: config.xdsAddress.port },
+      serverName: 'control-plane',
+      caFile: '/certs/control-plane-ca.pem',
+      certFile: '/certs/envoy-edge-1.pem',
+      keyFile: '/certs/envoy-edge-1-key.pem',
+    };
+    const expected = renderBootstrap(readBootstrapTemplate(), {
+      nodeId: 'edge-1',
+      xds,
+      envoyAdmin: { host: '127.0.0.1', port: 9901 },
+    });
+    const committed = readFileSync(bootstrapFile, 'utf8')
+      .split('\n')
+      .filter((l, i) => !(i === 0 && l.startsWith('#')))
+      .join('\n');
     assert.equal(committed, expected, 'regenerate envoy/bootstrap.compose.yaml from envoy/bootstrap.yaml');
     assert.equal(config.xdsAddress.host, '0.0.0.0', 'the control plane listens where the envoy container can reach it');
     assert.ok(config.xdsTls, 'over mutual TLS');
-    assert.equal(mountedFile(envoy, '/certs'), resolve(ROOT, 'certs'), "Envoy's client certificate comes from the same certs folder");
+    assert.equal(
+      mountedFile(envoy, '/certs'),
+      resolve(ROOT, 'certs'),
+      "Envoy's client certificate comes from the same certs folder",
+    );
   });
 
   it("publishes the config's HTTPS port from the envoy service, and routes reach the upstream service by name", () => {
-    assert.ok((envoy.ports ?? []).some((p) => p.endsWith(`:${config.address.port}`)), `envoy publishes ${config.address.port}`);
+    assert.ok(
+      (envoy.ports ?? []).some((p) => p.endsWith(`:${config.address.port}`)),
+      `envoy publishes ${config.address.port}`,
+    );
     assert.equal(config.address.host, '0.0.0.0');
-    for (const r of config.routes) assert.ok(r.to.every((u) => u.host in services), `route ${r.from.host} goes to a compose service`);
-    assert.deepEqual(services['upstream']!.command, ['verify-app', '--address', '0.0.0.0:8000'], 'the verify app from the same image');
+    for (const r of config.routes)
+      assert.ok(
+        r.to.every((u) => u.host in services),
+        `route ${r.from.host} goes to a compose service`,
+      );
+    assert.deepEqual(
+      services['upstream']!.command,
+      ['verify-app', '--address', '0.0.0.0:8000'],
+      'the verify app from the same image',
+    );
   });
 
   it('the Dockerfile builds in one stage and runs in another, as a non-root user, with the CLI as entrypoint', () => {
@@ -119,14 +162,18 @@ describe('docker-compose.yml', () => {
     assert.match(dockerfile, /^USER node$/m);
     assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/control-plane\/src\/cli\.js"\]$/m);
     assert.match(dockerfile, /npm ci --omit=dev/);
-    for (const dir of ['envoy', 'protos']) assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
+    for (const dir of ['envoy', 'protos'])
+      assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
   });
 
   it('keeps the JWT signing key in a named volume at MTLS_EDGE_STATE_DIR, a folder the image makes for the node user', () => {
     const stateDir = cp.environment?.['MTLS_EDGE_STATE_DIR'];
     assert.equal(stateDir, '/var/lib/mtls-edge');
     // The config mount is read-only: without the state dir the key would be written next to it, and fail.
-    assert.equal(defaultSigningKeyPath('/etc/mtls-edge/config.yaml', { MTLS_EDGE_STATE_DIR: stateDir }, '/app'), '/var/lib/mtls-edge/signing-key.pem');
+    assert.equal(
+      defaultSigningKeyPath('/etc/mtls-edge/config.yaml', { MTLS_EDGE_STATE_DIR: stateDir }, '/app'),
+      '/var/lib/mtls-edge/signing-key.pem',
+    );
     const volume = (cp.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
     assert.equal(volume, `mtls-edge-state:${stateDir}`, 'a named volume, writable (no :ro), at the state dir');
     assert.ok(compose.volumes && 'mtls-edge-state' in compose.volumes, 'the named volume is declared at the top level');
@@ -142,7 +189,10 @@ describe('docker-compose.yml', () => {
     const identityRoutes = config.routes.filter((r) => r.passIdentityHeaders);
     assert.ok(identityRoutes.length >= 1, 'a route has pass_identity_headers: true');
     for (const r of identityRoutes) assert.ok(r.policy, `route ${r.from.host} says who may use it with a policy`);
-    assert.deepEqual(config.jwtClaimsHeaders, [['X-Pomerium-Claim-Email', 'email'], ['X-Pomerium-Claim-User', 'user']]);
+    assert.deepEqual(config.jwtClaimsHeaders, [
+      ['X-Pomerium-Claim-Email', 'email'],
+      ['X-Pomerium-Claim-User', 'user'],
+    ]);
     assert.equal(config.signingKey, undefined, 'the key is generated in the state dir, not written into the config');
   });
 });

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EncodeError, ResourceCodec, TYPE_URL, loadResourceRoot, type EnvoyJson } from '../../../control-plane/src/envoy-api/index.js';
+import {
+  EncodeError,
+  ResourceCodec,
+  TYPE_URL,
+  loadResourceRoot,
+  type EnvoyJson,
+} from '../../../control-plane/src/envoy-api/index.js';
 
 // protobufjs alone drops whatever a message does not declare; the codec refuses it and says where it was.
 
@@ -8,7 +14,10 @@ const codec = new ResourceCodec(loadResourceRoot());
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
 function listenerWith(hcm: EnvoyJson): EnvoyJson {
-  return { name: 'https', filter_chains: [{ filters: [{ name: 'hcm', typed_config: { '@type': HCM, stat_prefix: 'edge', ...hcm } }] }] };
+  return {
+    name: 'https',
+    filter_chains: [{ filters: [{ name: 'hcm', typed_config: { '@type': HCM, stat_prefix: 'edge', ...hcm } }] }],
+  };
 }
 
 function refusal(typeUrl: string, resource: EnvoyJson): string[] {
@@ -36,7 +45,10 @@ test('an unknown top-level field, and a camelCase spelling, are refused', () => 
 });
 
 test('an unknown @type is refused', () => {
-  const listener = { name: 'https', listener_filters: [{ name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.Nope' } }] };
+  const listener = {
+    name: 'https',
+    listener_filters: [{ name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.Nope' } }],
+  };
   assert.deepEqual(refusal(TYPE_URL.listener, listener), [
     "listener.listener_filters[0].typed_config['@type']: type.googleapis.com/envoy.Nope is not a message of the Envoy API this edge loads",
   ]);
@@ -50,7 +62,11 @@ test('fields inside map values, nested Anys and lists are checked', () => {
         name: 'vh',
         domains: ['*'],
         typed_per_filter_config: {
-          lua: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute', disabled: true, nope: 1 },
+          lua: {
+            '@type': 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute',
+            disabled: true,
+            nope: 1,
+          },
         },
       },
     ],
@@ -81,7 +97,10 @@ test('every problem is reported, not only the first', () => {
 });
 
 test('what the API declares encodes and decodes unchanged', () => {
-  const listener = listenerWith({ codec_type: 'AUTO', common_http_protocol_options: { idle_timeout: { seconds: 60 } } });
+  const listener = listenerWith({
+    codec_type: 'AUTO',
+    common_http_protocol_options: { idle_timeout: { seconds: 60 } },
+  });
   assert.deepEqual(codec.problems(TYPE_URL.listener, listener), []);
   assert.deepEqual(codec.decode(codec.encode(TYPE_URL.listener, listener)), listener);
 });

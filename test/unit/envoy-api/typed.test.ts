@@ -18,7 +18,10 @@ const listener: envoy_config_listener_v3.Listener = {
   address: { socket_address: { address: '127.0.0.1', port_value: 8443 } },
   per_connection_buffer_limit_bytes: { value: 32768 },
   listener_filters: [
-    { name: 'envoy.filters.listener.tls_inspector', typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector', {}) },
+    {
+      name: 'envoy.filters.listener.tls_inspector',
+      typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector', {}),
+    },
   ],
   filter_chains: [
     {
@@ -37,7 +40,10 @@ const listener: envoy_config_listener_v3.Listener = {
                   mutations: { request_mutations: [{ remove_on_match: { key_matcher: { prefix: 'x-pomerium-' } } }] },
                 }),
               },
-              { name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router', {}) },
+              {
+                name: 'envoy.filters.http.router',
+                typed_config: typed('envoy.extensions.filters.http.router.v3.Router', {}),
+              },
             ],
           }),
         },

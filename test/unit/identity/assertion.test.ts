@@ -96,7 +96,10 @@ test('the JWKS lists every key given, public parts only, and a key rotation keep
   const old = newKey();
   const current = newKey();
   const doc = jwks([current, old]);
-  assert.deepEqual(doc.keys.map((k) => k.kid), [current.kid, old.kid]);
+  assert.deepEqual(
+    doc.keys.map((k) => k.kid),
+    [current.kid, old.kid],
+  );
   for (const k of doc.keys) {
     assert.deepEqual(Object.keys(k).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
   }
@@ -131,10 +134,21 @@ test('buildAssertionClaims: iss is the host of a URL audience; sub falls back to
   assert.equal(url.iss, 'x.mtls.test:8443');
   assert.equal(url.aud, 'https://x.mtls.test:8443/');
 
-  const anonymous: CertificateIdentity = certificateIdentity((await issueLeaf({ sans: [{ type: 'ip', value: '192.0.2.1' }] })).certPem);
+  const anonymous: CertificateIdentity = certificateIdentity(
+    (await issueLeaf({ sans: [{ type: 'ip', value: '192.0.2.1' }] })).certPem,
+  );
   const claims = buildAssertionClaims(anonymous, 'y.mtls.test');
   assert.equal(claims.sub, anonymous.fingerprint);
-  for (const absent of ['email', 'user', 'domain', 'common_name', 'san_dns', 'san_email', 'san_uri', 'san_user_principal_name']) {
+  for (const absent of [
+    'email',
+    'user',
+    'domain',
+    'common_name',
+    'san_dns',
+    'san_email',
+    'san_uri',
+    'san_user_principal_name',
+  ]) {
     assert.equal(absent in claims, false, absent);
   }
   assert.deepEqual(claims.san_ip_address, ['192.0.2.1']);
@@ -154,5 +168,9 @@ test('claimHeaderValue: strings as they are, arrays joined with ",", absent or u
   assert.equal(claimHeaderValue({ ...claims, user: 'tab\tok' }, 'user'), 'tab\tok');
   // One SAN with a comma would read as two once joined: no header (the JWT has the list).
   assert.equal(claimHeaderValue({ ...claims, san_dns: ['evil.ex,victim.ex'] }, 'san_dns'), undefined);
-  assert.equal(claimHeaderValue({ ...claims, common_name: 'a,b' }, 'common_name'), 'a,b', 'a single value is not a list');
+  assert.equal(
+    claimHeaderValue({ ...claims, common_name: 'a,b' }, 'common_name'),
+    'a,b',
+    'a single value is not a list',
+  );
 });

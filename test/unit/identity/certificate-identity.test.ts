@@ -30,7 +30,13 @@ test('a client certificate from the shared PKI: email from the SAN, user from th
   assert.equal(id.user, 'alice');
   assert.equal(id.subject, 'CN=alice');
   assert.equal(id.issuer, 'CN=Identity Test CA');
-  assert.deepEqual(id.sans, { dns: [], email: ['alice@Example.COM'], uri: [], ip_address: [], user_principal_name: [] });
+  assert.deepEqual(id.sans, {
+    dns: [],
+    email: ['alice@Example.COM'],
+    uri: [],
+    ip_address: [],
+    user_principal_name: [],
+  });
 });
 
 test('the email SAN wins over an email-like CN, and the first email SAN is taken', async () => {
@@ -48,7 +54,7 @@ test('the email SAN wins over an email-like CN, and the first email SAN is taken
 });
 
 test('without an email SAN, a CN that is an email address is the email', async () => {
-  for (const cn of ['Bob@Example.ORG', 'bob@localhost', 'o\'neil+tag@sub.Example.org']) {
+  for (const cn of ['Bob@Example.ORG', 'bob@localhost', "o'neil+tag@sub.Example.org"]) {
     const id = certificateIdentity((await issueLeaf({ subject: cn })).certPem);
     assert.equal(id.email, cn, cn);
     assert.equal(id.domain, cn.slice(cn.lastIndexOf('@') + 1).toLowerCase(), cn);
@@ -57,7 +63,14 @@ test('without an email SAN, a CN that is an email address is the email', async (
 });
 
 test('a CN that is not an email address gives no email and no domain', async () => {
-  for (const cn of ['carol', 'carol smith@example.com', 'a@b@example.com', '@example.com', 'carol@', 'carol@ example.com']) {
+  for (const cn of [
+    'carol',
+    'carol smith@example.com',
+    'a@b@example.com',
+    '@example.com',
+    'carol@',
+    'carol@ example.com',
+  ]) {
     const id = certificateIdentity((await issueLeaf({ subject: cn })).certPem);
     assert.equal(id.email, undefined, cn);
     assert.equal(id.domain, undefined, cn);
@@ -68,7 +81,15 @@ test('a CN that is not an email address gives no email and no domain', async () 
 
 test('user: the first UPN SAN, else the CN; nothing without either', async () => {
   const withUpn = certificateIdentity(
-    (await issueLeaf({ subject: 'Dave', sans: [{ type: 'upn', value: 'dave@corp.example' }, { type: 'upn', value: 'other@corp.example' }] })).certPem,
+    (
+      await issueLeaf({
+        subject: 'Dave',
+        sans: [
+          { type: 'upn', value: 'dave@corp.example' },
+          { type: 'upn', value: 'other@corp.example' },
+        ],
+      })
+    ).certPem,
   );
   assert.equal(withUpn.user, 'dave@corp.example');
   assert.deepEqual(withUpn.sans.user_principal_name, ['dave@corp.example', 'other@corp.example']);
@@ -166,7 +187,9 @@ test('names print exactly as OpenSSL prints them with -nameopt RFC2253 (what Env
   try {
     const file = join(dir, 'leaf.pem');
     writeFileSync(file, leaf.certPem);
-    const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+    const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-issuer', '-nameopt', 'RFC2253'], {
+      encoding: 'utf8',
+    });
     const id = certificateIdentity(leaf.certPem);
     assert.equal(out, `subject=${id.subject}\nissuer=${id.issuer}\n`);
   } finally {
@@ -176,8 +199,14 @@ test('names print exactly as OpenSSL prints them with -nameopt RFC2253 (what Env
 
 test('text that is not a certificate is an error', () => {
   assert.throws(() => certificateIdentity(''), /no PEM certificate/);
-  assert.throws(() => certificateIdentity('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'), /no PEM certificate/);
-  assert.throws(() => certificateIdentity('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), /does not parse/);
+  assert.throws(
+    () => certificateIdentity('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
+    /no PEM certificate/,
+  );
+  assert.throws(
+    () => certificateIdentity('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'),
+    /does not parse/,
+  );
 });
 
 test("Envoy's URL-encoded certificate gives the same identity", async () => {

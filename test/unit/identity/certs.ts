@@ -33,7 +33,11 @@ export async function issueLeaf(opts: LeafOptions): Promise<Leaf> {
   const issuer = await testCa();
   const keys = (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const subject =
-    opts.subject === undefined ? new x509.Name([]) : typeof opts.subject === 'string' ? new x509.Name([{ CN: [{ utf8String: opts.subject }] }]) : opts.subject;
+    opts.subject === undefined
+      ? new x509.Name([])
+      : typeof opts.subject === 'string'
+        ? new x509.Name([{ CN: [{ utf8String: opts.subject }] }])
+        : opts.subject;
   const extensions: x509.Extension[] = [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])];
   if ((opts.sans?.length ?? 0) + (opts.rawSans?.length ?? 0) > 0) {
     const generated = new x509.SubjectAlternativeNameExtension(opts.sans ?? []);

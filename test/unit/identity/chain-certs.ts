@@ -67,5 +67,13 @@ export async function nonCaIssuer(parent: CertificateAuthority, commonName: stri
   });
   const certPem = cert.toString('pem') + '\n';
   const keyPem = KeyObject.from(pair.privateKey).export({ type: 'pkcs8', format: 'pem' }) as string;
-  return { cert, certPem, keyPem, serialHex: cert.serialNumber.toLowerCase(), chainPem: certPem, isRoot: false, keys: pair };
+  return {
+    cert,
+    certPem,
+    keyPem,
+    serialHex: cert.serialNumber.toLowerCase(),
+    chainPem: certPem,
+    isRoot: false,
+    keys: pair,
+  };
 }

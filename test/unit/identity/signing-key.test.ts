@@ -5,7 +5,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { calculateJwkThumbprint } from 'jose';
-import { defaultSigningKeyPath, loadOrCreateSigningKey, signingKeyFromPem } from '../../../control-plane/src/identity/index.js';
+import {
+  defaultSigningKeyPath,
+  loadOrCreateSigningKey,
+  signingKeyFromPem,
+} from '../../../control-plane/src/identity/index.js';
 
 function withDir<T>(fn: (dir: string) => T): T {
   const dir = mkdtempSync(join(tmpdir(), 'signing-key-test-'));
@@ -63,7 +67,15 @@ test('kid is the RFC 7638 thumbprint, as jose computes it; the public JWK is for
   const nodeJwk = createPublicKey(privateKey).export({ format: 'jwk' });
   assert.equal(key.kid, await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: nodeJwk.x, y: nodeJwk.y }));
   assert.equal(key.kid, await calculateJwkThumbprint(key.publicJwk));
-  assert.deepEqual(key.publicJwk, { kty: 'EC', crv: 'P-256', x: nodeJwk.x, y: nodeJwk.y, kid: key.kid, alg: 'ES256', use: 'sig' });
+  assert.deepEqual(key.publicJwk, {
+    kty: 'EC',
+    crv: 'P-256',
+    x: nodeJwk.x,
+    y: nodeJwk.y,
+    kid: key.kid,
+    alg: 'ES256',
+    use: 'sig',
+  });
   assert.equal('d' in key.publicJwk, false, 'no private part in the public JWK');
 });
 
@@ -76,16 +88,30 @@ test('a SEC1 ("EC PRIVATE KEY") file is accepted and kept as it is; the key is g
     const { key, created } = ok(loadOrCreateSigningKey(path));
     assert.equal(created, false);
     assert.match(key.privateKeyPem, /^-----BEGIN PRIVATE KEY-----\n/);
-    assert.deepEqual(createPrivateKey(key.privateKeyPem).export({ format: 'jwk' }), privateKey.export({ format: 'jwk' }));
+    assert.deepEqual(
+      createPrivateKey(key.privateKeyPem).export({ format: 'jwk' }),
+      privateKey.export({ format: 'jwk' }),
+    );
     assert.equal(readFileSync(path, 'utf8'), sec1);
   }));
 
 test('a file that is not a P-256 private key is an error naming the path, without key bytes, and is left alone', () =>
   withDir((dir) => {
-    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string;
     const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const encrypted = p256.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' }) as string;
+    const encrypted = p256.privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'secret',
+    }) as string;
     const publicOnly = p256.publicKey.export({ type: 'spki', format: 'pem' }) as string;
     const cases: Array<[string, string, RegExp]> = [
       ['garbage.pem', 'not a key at all\n', /not a PEM private key/],
@@ -103,7 +129,8 @@ test('a file that is not a P-256 private key is an error naming the path, withou
       if (r.ok) continue;
       assert.ok(r.error.startsWith(`${path}: `), r.error);
       assert.match(r.error, message);
-      if (text.startsWith('-----')) assert.ok(!r.error.includes(keyBytesSample(text)), `${name}: key bytes in "${r.error}"`);
+      if (text.startsWith('-----'))
+        assert.ok(!r.error.includes(keyBytesSample(text)), `${name}: key bytes in "${r.error}"`);
       assert.equal(readFileSync(path, 'utf8'), text, `${name} is not replaced`);
     }
   }));
@@ -121,7 +148,8 @@ test('a key that cannot be written is an error naming the path', () =>
     const path = join(file, 'signing-key.pem');
     const r = loadOrCreateSigningKey(path);
     assert.equal(r.ok, false);
-    if (!r.ok) assert.match(r.error, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot (read|write)`));
+    if (!r.ok)
+      assert.match(r.error, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot (read|write)`));
   }));
 
 test('a folder in place of the key file is an error, not a new key', () =>
@@ -134,10 +162,19 @@ test('a folder in place of the key file is an error, not a new key', () =>
   }));
 
 test('defaultSigningKeyPath: the state folder, else next to the config file, else the working folder', () => {
-  assert.equal(defaultSigningKeyPath('/etc/edge/config.yaml', { MTLS_EDGE_STATE_DIR: '/var/lib/edge' }, '/cwd'), '/var/lib/edge/signing-key.pem');
-  assert.equal(defaultSigningKeyPath(undefined, { MTLS_EDGE_STATE_DIR: 'state' }, '/cwd'), '/cwd/state/signing-key.pem');
+  assert.equal(
+    defaultSigningKeyPath('/etc/edge/config.yaml', { MTLS_EDGE_STATE_DIR: '/var/lib/edge' }, '/cwd'),
+    '/var/lib/edge/signing-key.pem',
+  );
+  assert.equal(
+    defaultSigningKeyPath(undefined, { MTLS_EDGE_STATE_DIR: 'state' }, '/cwd'),
+    '/cwd/state/signing-key.pem',
+  );
   assert.equal(defaultSigningKeyPath('/etc/edge/config.yaml', {}, '/cwd'), '/etc/edge/.mtls-edge/signing-key.pem');
-  assert.equal(defaultSigningKeyPath('conf/edge.yaml', { MTLS_EDGE_STATE_DIR: '' }, '/cwd'), '/cwd/conf/.mtls-edge/signing-key.pem');
+  assert.equal(
+    defaultSigningKeyPath('conf/edge.yaml', { MTLS_EDGE_STATE_DIR: '' }, '/cwd'),
+    '/cwd/conf/.mtls-edge/signing-key.pem',
+  );
   assert.equal(defaultSigningKeyPath(undefined, {}, '/cwd'), '/cwd/.mtls-edge/signing-key.pem');
   assert.equal(defaultSigningKeyPath(undefined, {}), join(process.cwd(), '.mtls-edge', 'signing-key.pem'));
 });

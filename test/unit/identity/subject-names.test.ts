@@ -33,8 +33,13 @@ function rawName(rdns: Array<Array<[string, number, string | Buffer]>>): x509.Na
     return Buffer.from(bytes);
   };
   const atv = ([type, tag, value]: [string, number, string | Buffer]) =>
-    der(0x30, Buffer.concat([der(0x06, oid(type)), der(tag, typeof value === 'string' ? Buffer.from(value, 'utf8') : value)]));
-  return new x509.Name(new Uint8Array(der(0x30, Buffer.concat(rdns.map((rdn) => der(0x31, Buffer.concat(rdn.map(atv))))))));
+    der(
+      0x30,
+      Buffer.concat([der(0x06, oid(type)), der(tag, typeof value === 'string' ? Buffer.from(value, 'utf8') : value)]),
+    );
+  return new x509.Name(
+    new Uint8Array(der(0x30, Buffer.concat(rdns.map((rdn) => der(0x31, Buffer.concat(rdn.map(atv))))))),
+  );
 }
 const CN = '2.5.4.3';
 const UTF8 = 0x0c;
@@ -99,7 +104,11 @@ test('common names that are not email addresses: no "@", several, an empty part,
 });
 
 test('two common names: the most specific (last in the DER, first printed) is the one used', async () => {
-  const subject = rawName([[[CN, UTF8, 'outer@x.example']], [['2.5.4.10', UTF8, 'Org, Inc']], [[CN, UTF8, 'inner@y.example']]]);
+  const subject = rawName([
+    [[CN, UTF8, 'outer@x.example']],
+    [['2.5.4.10', UTF8, 'Org, Inc']],
+    [[CN, UTF8, 'inner@y.example']],
+  ]);
   const id = certificateIdentity((await issueLeaf({ subject })).certPem);
   assert.equal(id.subject, 'CN=inner@y.example,O=Org\\, Inc,CN=outer@x.example');
   assert.equal(id.commonName, 'inner@y.example');
@@ -108,13 +117,27 @@ test('two common names: the most specific (last in the DER, first printed) is th
   assert.equal(id.user, 'inner@y.example');
 
   // Most specific but not an email address: no email, although a less specific CN is one.
-  const notEmail = certificateIdentity((await issueLeaf({ subject: rawName([[[CN, UTF8, 'outer@x.example']], [[CN, UTF8, 'inner']]]) })).certPem);
+  const notEmail = certificateIdentity(
+    (await issueLeaf({ subject: rawName([[[CN, UTF8, 'outer@x.example']], [[CN, UTF8, 'inner']]]) })).certPem,
+  );
   assert.equal(notEmail.subject, 'CN=inner,CN=outer@x.example');
   assert.equal(notEmail.email, undefined);
   assert.equal(notEmail.user, 'inner');
 
   // A multi-valued RDN prints in reverse too, joined with "+".
-  const multi = certificateIdentity((await issueLeaf({ subject: rawName([[['2.5.4.6', 0x13, 'DE']], [[CN, UTF8, 'a@b.example'], ['0.9.2342.19200300.100.1.1', UTF8, 'uid1']]]) })).certPem);
+  const multi = certificateIdentity(
+    (
+      await issueLeaf({
+        subject: rawName([
+          [['2.5.4.6', 0x13, 'DE']],
+          [
+            [CN, UTF8, 'a@b.example'],
+            ['0.9.2342.19200300.100.1.1', UTF8, 'uid1'],
+          ],
+        ]),
+      })
+    ).certPem,
+  );
   assert.equal(multi.subject, 'UID=uid1+CN=a@b.example,C=DE');
   assert.equal(multi.email, 'a@b.example');
 });
@@ -143,21 +166,68 @@ const ENVOY_CN_IS_EMAIL = new RegExp(`^(?:${EMAIL_COMMON_NAME_REGEX})$`);
 
 test('a common name is an email address exactly when a regex over the RFC 2253 subject says so', async () => {
   const cns = [
-    'bob+x@contractors.example.com', 'jürgen@example.com', 'x=y@example.com', '#a@b.example', 'a,b;c@x', 'q"<>\\@x', '𝔸@x',
-    'c\x01tl\x7f@x', 'nbsp\u00a0@x', 'a@b', ' lead@x', 'trail@x ', 'a b@x', 'a\tb@x', 'a@x\n', 'v\x0bt@x', '@x', 'a@', 'a@@b',
-    '#', '=', ' ', 'carol', 'C@x', 'CN@x', 'x,CN=alice@example.com', 'a@b.c,x', 'a@b.c+x', 'a.@b', '.a@b', 'a@b.', 'a@-b', 'a@b-',
-    'a+b#c@d', '#@d', 'a@b\u0000', 'a\u0000@b', "!#$%&'*+/=?^_`{|}~-@x-y.z9", 'a@xn--bcher-kva.example', 'a@B\u212Aexample',
+    'bob+x@contractors.example.com',
+    'jürgen@example.com',
+    'x=y@example.com',
+    '#a@b.example',
+    'a,b;c@x',
+    'q"<>\\@x',
+    '𝔸@x',
+    'c\x01tl\x7f@x',
+    'nbsp\u00a0@x',
+    'a@b',
+    ' lead@x',
+    'trail@x ',
+    'a b@x',
+    'a\tb@x',
+    'a@x\n',
+    'v\x0bt@x',
+    '@x',
+    'a@',
+    'a@@b',
+    '#',
+    '=',
+    ' ',
+    'carol',
+    'C@x',
+    'CN@x',
+    'x,CN=alice@example.com',
+    'a@b.c,x',
+    'a@b.c+x',
+    'a.@b',
+    '.a@b',
+    'a@b.',
+    'a@-b',
+    'a@b-',
+    'a+b#c@d',
+    '#@d',
+    'a@b\u0000',
+    'a\u0000@b',
+    "!#$%&'*+/=?^_`{|}~-@x-y.z9",
+    'a@xn--bcher-kva.example',
+    'a@B\u212Aexample',
   ];
   const subjects: Array<(cn: string) => x509.Name> = [
     (cn) => rawName([[[CN, UTF8, cn]]]),
     (cn) => rawName([[['2.5.4.10', UTF8, 'CN=a@b, Inc']], [[CN, UTF8, cn]], [['2.5.4.11', UTF8, 'o@u']]]),
-    (cn) => rawName([[[CN, UTF8, 'outer@x.example']], [[CN, UTF8, cn], ['2.5.4.4', UTF8, 's@n']]]),
+    (cn) =>
+      rawName([
+        [[CN, UTF8, 'outer@x.example']],
+        [
+          [CN, UTF8, cn],
+          ['2.5.4.4', UTF8, 's@n'],
+        ],
+      ]),
     (cn) => rawName([[[CN, UTF8, cn]], [[CN, UTF8, 'inner']]]),
   ];
   for (const cn of cns) {
     for (const [i, make] of subjects.entries()) {
       const id = certificateIdentity((await issueLeaf({ subject: make(cn) })).certPem);
-      assert.equal(ENVOY_CN_IS_EMAIL.test(id.subject), id.email !== undefined, `${JSON.stringify(cn)} in subject ${i}: ${id.subject}`);
+      assert.equal(
+        ENVOY_CN_IS_EMAIL.test(id.subject),
+        id.email !== undefined,
+        `${JSON.stringify(cn)} in subject ${i}: ${id.subject}`,
+      );
     }
   }
 });
@@ -166,12 +236,24 @@ test('names with escapes print exactly as OpenSSL prints them with -nameopt RFC2
   const openssl = requireOpenssl();
   const dir = mkdtempSync(join(tmpdir(), 'identity-test-'));
   try {
-    const cns = ['bob+x@contractors.example.com', 'jürgen@example.com', 'x=y@example.com', '#a@b.example', ' lead ', 'a\tb', '𝔸;<>"\\'];
+    const cns = [
+      'bob+x@contractors.example.com',
+      'jürgen@example.com',
+      'x=y@example.com',
+      '#a@b.example',
+      ' lead ',
+      'a\tb',
+      '𝔸;<>"\\',
+    ];
     for (const [i, cn] of cns.entries()) {
-      const leaf = await issueLeaf({ subject: rawName([[[CN, UTF8, 'outer']], [['2.5.4.10', UTF8, 'O, Inc']], [[CN, UTF8, cn]]]) });
+      const leaf = await issueLeaf({
+        subject: rawName([[[CN, UTF8, 'outer']], [['2.5.4.10', UTF8, 'O, Inc']], [[CN, UTF8, cn]]]),
+      });
       const file = join(dir, `leaf-${i}.pem`);
       writeFileSync(file, leaf.certPem);
-      const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253'], { encoding: 'utf8' });
+      const out = execFileSync(openssl, ['x509', '-in', file, '-noout', '-subject', '-nameopt', 'RFC2253'], {
+        encoding: 'utf8',
+      });
       assert.equal(out, `subject=${certificateIdentity(leaf.certPem).subject}\n`, JSON.stringify(cn));
     }
   } finally {

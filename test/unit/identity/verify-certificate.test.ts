@@ -1,8 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { createCrl, createIntermediateCa, createRootCa, issueClientCertificate } from '../../../control-plane/src/pki/index.js';
-import { clientTrustId, verifyClientCertificate, type ClientTrust } from '../../../control-plane/src/identity/verify-certificate.js';
+import {
+  createCrl,
+  createIntermediateCa,
+  createRootCa,
+  issueClientCertificate,
+} from '../../../control-plane/src/pki/index.js';
+import {
+  clientTrustId,
+  verifyClientCertificate,
+  type ClientTrust,
+} from '../../../control-plane/src/identity/verify-certificate.js';
 import { nonCaIssuer, selfSignedClient } from './chain-certs.js';
 
 const DAY_MS = 24 * 3_600_000;
@@ -44,66 +53,130 @@ test('a CA of the same name but another key issues nothing this route accepts', 
   // Its authority key identifier already tells it apart (OpenSSL's check_issued), whatever the name says.
   refused(verifyClientCertificate(mallory.certPem, [], trust(), Date.now()), /not issued by a CA this route trusts/);
   // Sent along, the look-alike is an intermediate that names the real CA but is not signed by it.
-  refused(verifyClientCertificate(mallory.certPem, [lookAlike.certPem], trust({ maxVerifyDepth: 2 }), Date.now()), /intermediate CN=Verify Root CA does not verify with the key/);
+  refused(
+    verifyClientCertificate(mallory.certPem, [lookAlike.certPem], trust({ maxVerifyDepth: 2 }), Date.now()),
+    /intermediate CN=Verify Root CA does not verify with the key/,
+  );
 });
 
 test('a certificate from another CA is refused', async () => {
   const bob = await issueClientCertificate(other, { commonName: 'bob', email: 'bob@example.com' });
-  refused(verifyClientCertificate(bob.certPem, [], trust(), Date.now()), /not issued by a CA this route trusts \(issuer: CN=Verify Other CA\)/);
-  assert.equal(verifyClientCertificate(bob.certPem, [], trust({ caPem: root.certPem + other.certPem }), Date.now()).ok, true);
+  refused(
+    verifyClientCertificate(bob.certPem, [], trust(), Date.now()),
+    /not issued by a CA this route trusts \(issuer: CN=Verify Other CA\)/,
+  );
+  assert.equal(
+    verifyClientCertificate(bob.certPem, [], trust({ caPem: root.certPem + other.certPem }), Date.now()).ok,
+    true,
+  );
 });
 
 test('an expired leaf, a leaf not yet valid, and an expired intermediate are refused', async () => {
   const now = Date.now();
-  const expired = await issueClientCertificate(root, { commonName: 'eve', notBefore: new Date(now - 10 * DAY_MS), notAfter: new Date(now - DAY_MS) });
+  const expired = await issueClientCertificate(root, {
+    commonName: 'eve',
+    notBefore: new Date(now - 10 * DAY_MS),
+    notAfter: new Date(now - DAY_MS),
+  });
   refused(verifyClientCertificate(expired.certPem, [], trust(), now), /it expired at/);
   const notBefore = new Date(Math.ceil((now + DAY_MS) / 1000) * 1000);
-  const early = await issueClientCertificate(root, { commonName: 'eve', notBefore, notAfter: new Date(now + 10 * DAY_MS) });
+  const early = await issueClientCertificate(root, {
+    commonName: 'eve',
+    notBefore,
+    notAfter: new Date(now + 10 * DAY_MS),
+  });
   const result = verifyClientCertificate(early.certPem, [], trust(), now);
   refused(result, /it is not valid before/);
   // The refusal holds until the certificate becomes valid, not for ever.
   assert.equal(result.validUntilMs, notBefore.getTime());
   assert.equal(verifyClientCertificate(early.certPem, [], trust(), notBefore.getTime() + 1000).ok, true);
-  const old = await createIntermediateCa(root, { commonName: 'Old Intermediate', notBefore: new Date(now - 10 * DAY_MS), notAfter: new Date(now - DAY_MS) });
+  const old = await createIntermediateCa(root, {
+    commonName: 'Old Intermediate',
+    notBefore: new Date(now - 10 * DAY_MS),
+    notAfter: new Date(now - DAY_MS),
+  });
   const dave = await issueClientCertificate(old, { commonName: 'dave', notBefore: new Date(now - 5 * DAY_MS) });
-  refused(verifyClientCertificate(dave.certPem, [old.certPem], trust({ maxVerifyDepth: 2 }), now), /the intermediate CN=Old Intermediate expired/);
+  refused(
+    verifyClientCertificate(dave.certPem, [old.certPem], trust({ maxVerifyDepth: 2 }), now),
+    /the intermediate CN=Old Intermediate expired/,
+  );
 });
 
 test('a leaf via an intermediate verifies with the chain and depth 2; not without the chain, nor at depth 1', () => {
-  assert.equal(verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ maxVerifyDepth: 2 }), Date.now()).ok, true);
+  assert.equal(
+    verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ maxVerifyDepth: 2 }), Date.now()).ok,
+    true,
+  );
   // Envoy's peer chain starts with the leaf itself: that must not count as an intermediate.
-  assert.equal(verifyClientCertificate(carol.certPem, [carol.certPem, intermediate.certPem], trust({ maxVerifyDepth: 2 }), Date.now()).ok, true);
-  assert.equal(verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ maxVerifyDepth: 0 }), Date.now()).ok, true);
-  refused(verifyClientCertificate(carol.certPem, [], trust({ maxVerifyDepth: 2 }), Date.now()), /not issued by a CA this route trusts/);
-  refused(verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ maxVerifyDepth: 1 }), Date.now()), /issued directly by one of its CAs/);
+  assert.equal(
+    verifyClientCertificate(
+      carol.certPem,
+      [carol.certPem, intermediate.certPem],
+      trust({ maxVerifyDepth: 2 }),
+      Date.now(),
+    ).ok,
+    true,
+  );
+  assert.equal(
+    verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ maxVerifyDepth: 0 }), Date.now()).ok,
+    true,
+  );
+  refused(
+    verifyClientCertificate(carol.certPem, [], trust({ maxVerifyDepth: 2 }), Date.now()),
+    /not issued by a CA this route trusts/,
+  );
+  refused(
+    verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ maxVerifyDepth: 1 }), Date.now()),
+    /issued directly by one of its CAs/,
+  );
 });
 
 test('depth counts every certificate above the leaf, the anchor included (Envoy max_verify_depth)', async () => {
   const second = await createIntermediateCa(intermediate, { commonName: 'Verify Second Intermediate' });
   const dan = await issueClientCertificate(second, { commonName: 'dan' });
   const chain = [second.certPem, intermediate.certPem];
-  refused(verifyClientCertificate(dan.certPem, chain, trust({ maxVerifyDepth: 2 }), Date.now()), /3 certificates above it, and this route allows 2/);
+  refused(
+    verifyClientCertificate(dan.certPem, chain, trust({ maxVerifyDepth: 2 }), Date.now()),
+    /3 certificates above it, and this route allows 2/,
+  );
   assert.equal(verifyClientCertificate(dan.certPem, chain, trust({ maxVerifyDepth: 3 }), Date.now()).ok, true);
   // An intermediate in the bundle is an anchor itself (partial chains): the path is shorter.
-  assert.equal(verifyClientCertificate(dan.certPem, [second.certPem], trust({ caPem: intermediate.certPem, maxVerifyDepth: 2 }), Date.now()).ok, true);
+  assert.equal(
+    verifyClientCertificate(
+      dan.certPem,
+      [second.certPem],
+      trust({ caPem: intermediate.certPem, maxVerifyDepth: 2 }),
+      Date.now(),
+    ).ok,
+    true,
+  );
 });
 
 test('pathLenConstraint of an intermediate is enforced', async () => {
   const limited = await createIntermediateCa(root, { commonName: 'Limited Intermediate', pathLength: 0 });
   const below = await createIntermediateCa(limited, { commonName: 'Below Limited' });
   const erin = await issueClientCertificate(below, { commonName: 'erin' });
-  refused(verifyClientCertificate(erin.certPem, [below.certPem, limited.certPem], trust({ maxVerifyDepth: 5 }), Date.now()), /allows 0 intermediates below it/);
+  refused(
+    verifyClientCertificate(erin.certPem, [below.certPem, limited.certPem], trust({ maxVerifyDepth: 5 }), Date.now()),
+    /allows 0 intermediates below it/,
+  );
 });
 
 test('an issuer without the basicConstraints cA flag issues nothing valid', async () => {
   const fake = await nonCaIssuer(root, 'Not A CA');
   const frank = await issueClientCertificate(fake, { commonName: 'frank', email: 'alice@example.com' });
-  refused(verifyClientCertificate(frank.certPem, [fake.certPem], trust({ maxVerifyDepth: 2 }), Date.now()), /the intermediate CN=Not A CA is not a CA/);
+  refused(
+    verifyClientCertificate(frank.certPem, [fake.certPem], trust({ maxVerifyDepth: 2 }), Date.now()),
+    /the intermediate CN=Not A CA is not a CA/,
+  );
 });
 
 test('extended key usage: serverAuth only is refused, none at all is accepted', async () => {
   const server = await issueClientCertificate(root, { commonName: 'srv', extendedKeyUsage: 'serverAuth' });
-  refused(verifyClientCertificate(server.certPem, [], trust(), Date.now()), /does not include TLS client authentication/);
+  refused(
+    verifyClientCertificate(server.certPem, [], trust(), Date.now()),
+    /does not include TLS client authentication/,
+  );
   const none = await issueClientCertificate(root, { commonName: 'plain', extendedKeyUsage: 'none' });
   assert.equal(verifyClientCertificate(none.certPem, [], trust(), Date.now()).ok, true);
 });
@@ -118,49 +191,111 @@ test('a revoked leaf is refused; an unrevoked one passes; the CRL must come from
   // A CRL that names the issuer but is signed by someone else is no CRL of the issuer.
   const lookAlike = await createRootCa({ commonName: 'Verify Root CA' });
   const forgedCrl = await createCrl(lookAlike, [alice.serialHex]);
-  refused(verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl }), Date.now()), /not signed by that issuer/);
+  refused(
+    verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl }), Date.now()),
+    /not signed by that issuer/,
+  );
   // Next to the genuine CRL, the forged one is ignored (it cannot revoke alice).
   assert.equal(verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl + crl }), Date.now()).ok, true);
 
   const now = Date.now();
-  const stale = await createCrl(root, [], { thisUpdate: new Date(now - 3 * DAY_MS), nextUpdate: new Date(now - DAY_MS) });
+  const stale = await createCrl(root, [], {
+    thisUpdate: new Date(now - 3 * DAY_MS),
+    nextUpdate: new Date(now - DAY_MS),
+  });
   refused(verifyClientCertificate(alice.certPem, [], trust({ crlPem: stale }), now), /has expired/);
   // CRLs on: a leaf whose issuer has none is refused (BoringSSL: unable to get CRL).
-  refused(verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ crlPem: crl, maxVerifyDepth: 2 }), now), /no CRL from its issuer/);
+  refused(
+    verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ crlPem: crl, maxVerifyDepth: 2 }), now),
+    /no CRL from its issuer/,
+  );
 });
 
 test('match_subject_alt_names: some matcher must match one whole SAN of its type', async () => {
   const emails = trust({ matchSubjectAltNames: [{ type: 'email', regex: 'alice@example\\.com' }] });
   assert.equal(verifyClientCertificate(alice.certPem, [], emails, Date.now()).ok, true);
-  const bob = await issueClientCertificate(root, { commonName: 'bob', email: 'bob@example.com', dnsNames: ['alice@example.com'] });
-  refused(verifyClientCertificate(bob.certPem, [], emails, Date.now()), /none of its subject alternative names matches/);
+  const bob = await issueClientCertificate(root, {
+    commonName: 'bob',
+    email: 'bob@example.com',
+    dnsNames: ['alice@example.com'],
+  });
+  refused(
+    verifyClientCertificate(bob.certPem, [], emails, Date.now()),
+    /none of its subject alternative names matches/,
+  );
   // A separator inside one SAN does not make two SANs, and the match is on the whole SAN.
   const joined = await issueClientCertificate(root, { commonName: 'x', email: 'mallory@evil.test,alice@example.com' });
   refused(verifyClientCertificate(joined.certPem, [], emails, Date.now()), /none of its subject alternative names/);
   const suffixed = await issueClientCertificate(root, { commonName: 'x', email: 'alice@example.com.evil.test' });
   refused(verifyClientCertificate(suffixed.certPem, [], emails, Date.now()), /none of its subject alternative names/);
-  const either = trust({ matchSubjectAltNames: [{ type: 'dns', regex: '.*\\.corp\\.test' }, { type: 'email', regex: 'bob@.*' }] });
+  const either = trust({
+    matchSubjectAltNames: [
+      { type: 'dns', regex: '.*\\.corp\\.test' },
+      { type: 'email', regex: 'bob@.*' },
+    ],
+  });
   assert.equal(verifyClientCertificate(bob.certPem, [], either, Date.now()).ok, true);
   // UPN SANs (otherName) match by their UTF-8 value; an email matcher does not look at them.
   const upn = await issueClientCertificate(root, { commonName: 'u', userPrincipalNames: ['alice@corp.example'] });
-  assert.equal(verifyClientCertificate(upn.certPem, [], trust({ matchSubjectAltNames: [{ type: 'user_principal_name', regex: 'alice@corp\\.example' }] }), Date.now()).ok, true);
-  refused(verifyClientCertificate(upn.certPem, [], trust({ matchSubjectAltNames: [{ type: 'email', regex: 'alice@corp\\.example' }] }), Date.now()), /none of its subject/);
+  assert.equal(
+    verifyClientCertificate(
+      upn.certPem,
+      [],
+      trust({ matchSubjectAltNames: [{ type: 'user_principal_name', regex: 'alice@corp\\.example' }] }),
+      Date.now(),
+    ).ok,
+    true,
+  );
+  refused(
+    verifyClientCertificate(
+      upn.certPem,
+      [],
+      trust({ matchSubjectAltNames: [{ type: 'email', regex: 'alice@corp\\.example' }] }),
+      Date.now(),
+    ),
+    /none of its subject/,
+  );
 });
 
 test('direct issuer only (a shared host): the route CA must have issued the leaf itself', () => {
   const shared = trust({ maxVerifyDepth: 1, directIssuerOnly: true });
   assert.equal(verifyClientCertificate(alice.certPem, [], shared, Date.now()).ok, true);
-  refused(verifyClientCertificate(carol.certPem, [intermediate.certPem], { ...shared, maxVerifyDepth: 3 }, Date.now()), /issued directly by one of its CAs/);
+  refused(
+    verifyClientCertificate(carol.certPem, [intermediate.certPem], { ...shared, maxVerifyDepth: 3 }, Date.now()),
+    /issued directly by one of its CAs/,
+  );
   // The issuing intermediate in the route's own file: direct again.
-  assert.equal(verifyClientCertificate(carol.certPem, [], { ...shared, caPem: intermediate.certPem }, Date.now()).ok, true);
+  assert.equal(
+    verifyClientCertificate(carol.certPem, [], { ...shared, caPem: intermediate.certPem }, Date.now()).ok,
+    true,
+  );
 });
 
 test('garbage, empty input and long chains are refused without throwing', async () => {
   refused(verifyClientCertificate('', [], trust(), Date.now()), /no certificate was sent/);
-  refused(verifyClientCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', [], trust(), Date.now()), /does not parse/);
-  refused(verifyClientCertificate(alice.certPem, ['-----BEGIN CERTIFICATE-----\n\u0000\n-----END CERTIFICATE-----'], trust(), Date.now()), /does not parse/);
+  refused(
+    verifyClientCertificate('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', [], trust(), Date.now()),
+    /does not parse/,
+  );
+  refused(
+    verifyClientCertificate(
+      alice.certPem,
+      ['-----BEGIN CERTIFICATE-----\n\u0000\n-----END CERTIFICATE-----'],
+      trust(),
+      Date.now(),
+    ),
+    /does not parse/,
+  );
   const many = await Promise.all(Array.from({ length: 9 }, (_, i) => createRootCa({ commonName: `Noise ${i}` })));
-  refused(verifyClientCertificate(alice.certPem, many.map((c) => c.certPem), trust(), Date.now()), /at most 8 are considered/);
+  refused(
+    verifyClientCertificate(
+      alice.certPem,
+      many.map((c) => c.certPem),
+      trust(),
+      Date.now(),
+    ),
+    /at most 8 are considered/,
+  );
   refused(verifyClientCertificate(alice.certPem, [], trust({ caPem: 'not a pem' }), Date.now()), /trust does not load/);
 });
 
@@ -172,7 +307,13 @@ test('the trust id changes with what the verdict depends on, and only with that'
   assert.equal(clientTrustId(trust({ caPem: `# comment\n${root.certPem}\n` })), base);
   // Direct issuer only is depth 1, which this trust already has.
   assert.equal(clientTrustId(trust({ directIssuerOnly: true, maxVerifyDepth: 3 })), base);
-  const changed = [trust({ caPem: other.certPem }), trust({ crlPem: crl }), trust({ maxVerifyDepth: 2 }), trust({ caPem: root.certPem + other.certPem }), trust({ matchSubjectAltNames: [{ type: 'email', regex: '.*' }] })];
+  const changed = [
+    trust({ caPem: other.certPem }),
+    trust({ crlPem: crl }),
+    trust({ maxVerifyDepth: 2 }),
+    trust({ caPem: root.certPem + other.certPem }),
+    trust({ matchSubjectAltNames: [{ type: 'email', regex: '.*' }] }),
+  ];
   const ids = changed.map(clientTrustId);
   assert.equal(new Set([base, ...ids]).size, ids.length + 1);
 });

@@ -18,7 +18,9 @@ const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 function rawName(rdns: Array<Array<[number[], string]>>): x509.Name {
   const atv = ([oid, value]: [number[], string]) =>
     der(0x30, Buffer.concat([der(0x06, Buffer.from(oid)), der(0x0c, Buffer.from(value, 'utf8'))]));
-  return new x509.Name(new Uint8Array(der(0x30, Buffer.concat(rdns.map((rdn) => der(0x31, Buffer.concat(rdn.map(atv))))))));
+  return new x509.Name(
+    new Uint8Array(der(0x30, Buffer.concat(rdns.map((rdn) => der(0x31, Buffer.concat(rdn.map(atv))))))),
+  );
 }
 const CN = [0x55, 0x04, 0x03];
 const O = [0x55, 0x04, 0x0a];
@@ -46,7 +48,12 @@ async function caBundle(subject: x509.Name | string, origin: string): Promise<Ce
 function sharedHost(a: CertificateBundle, b: CertificateBundle): Config {
   const route = (index: number, clientCa: CertificateBundle): RouteConfig =>
     routeConfig('s.test', index, { match: { kind: 'prefix', value: `/r${index}` }, clientCa });
-  const rules = { enforcement: 'policy_with_default_deny' as const, maxVerifyDepth: 1, crls: [], matchSubjectAltNames: [] };
+  const rules = {
+    enforcement: 'policy_with_default_deny' as const,
+    maxVerifyDepth: 1,
+    crls: [],
+    matchSubjectAltNames: [],
+  };
   return edgeConfig([route(0, a), route(1, b)], { clientCertificateRules: rules });
 }
 
@@ -66,9 +73,21 @@ describe("a shared host's CA names", () => {
   const refused: Array<[string, () => x509.Name]> = [
     ['a comma', () => rawName([[[CN, 'A, Inc']]])],
     ['a plus sign', () => rawName([[[CN, 'A+B']]])],
-    ['a multi-valued RDN', () => rawName([[[CN, 'x'], [O, 'y']]])],
+    [
+      'a multi-valued RDN',
+      () =>
+        rawName([
+          [
+            [CN, 'x'],
+            [O, 'y'],
+          ],
+        ]),
+    ],
     ['non-ASCII', () => rawName([[[CN, 'Müller CA']]])],
-    ['a type Envoy prints as #hex (organizationIdentifier)', () => rawName([[[ORGANIZATION_IDENTIFIER, 'VAT1']], [[CN, 'Id CA']]])],
+    [
+      'a type Envoy prints as #hex (organizationIdentifier)',
+      () => rawName([[[ORGANIZATION_IDENTIFIER, 'VAT1']], [[CN, 'Id CA']]]),
+    ],
     ['a leading "#"', () => rawName([[[CN, '#1 CA']]])],
   ];
   for (const [what, name] of refused) {

@@ -22,16 +22,34 @@ const yamlOf = (entries: object[]) => JSON.stringify(entries);
 describe('the mutation list', () => {
   it('parses entries and refuses malformed ones, naming the entry and the key', () => {
     assert.deepEqual(parseMutations(yamlOf([entry()]), 'm.yaml'), { ok: true, mutations: [entry()] });
-    const bad = parseMutations(yamlOf([entry(), entry({ tests: ['dist/a.js'] }), entry({ id: 'y', find: '' }), entry({ id: 'z', colour: 1 })]), 'm.yaml');
+    const bad = parseMutations(
+      yamlOf([entry(), entry({ tests: ['dist/a.js'] }), entry({ id: 'y', find: '' }), entry({ id: 'z', colour: 1 })]),
+      'm.yaml',
+    );
     assert.equal(bad.ok, false);
     const errors = bad.ok ? [] : bad.errors;
-    assert.ok(errors.includes('m.yaml: entry 2: `tests` must list test files like test/e2e/x.test.ts'), errors.join('\n'));
+    assert.ok(
+      errors.includes('m.yaml: entry 2: `tests` must list test files like test/e2e/x.test.ts'),
+      errors.join('\n'),
+    );
     assert.ok(errors.includes('m.yaml: entry 2: id x is used twice'));
     assert.ok(errors.includes('m.yaml: entry 3: `find` must be a non-empty string'));
     assert.ok(errors.some((e) => e.startsWith('m.yaml: entry 4: unknown keys colour')));
-    for (const file of ['test/support/x.ts', 'control-plane/src/../../etc/x.ts', '/etc/passwd', 'control-plane/src/a.js']) {
+    for (const file of [
+      'test/support/x.ts',
+      'control-plane/src/../../etc/x.ts',
+      '/etc/passwd',
+      'control-plane/src/a.js',
+    ]) {
       const parsed = parseMutations(yamlOf([entry({ file })]), 'm.yaml');
-      assert.deepEqual(parsed, { ok: false, errors: ['m.yaml: entry 1: `file` must be a source file under control-plane/src or control-plane/bench'] }, file);
+      assert.deepEqual(
+        parsed,
+        {
+          ok: false,
+          errors: ['m.yaml: entry 1: `file` must be a source file under control-plane/src or control-plane/bench'],
+        },
+        file,
+      );
     }
     assert.equal(parseMutations('a: [', 'm.yaml').ok, false);
     assert.equal(parseMutations(yamlOf([entry({ replace: 'a === b' })]), 'm.yaml').ok, false, 'a no-op mutation');
@@ -40,7 +58,10 @@ describe('the mutation list', () => {
   it('applies a mutation only where its text occurs exactly once', () => {
     const m = entry() as Mutation;
     assert.deepEqual(applyMutation(m, 'if (a === b) go();'), { ok: true, text: 'if (a !== b) go();' });
-    assert.match((applyMutation(m, 'if (a == b) go();') as { error: string }).error, /no longer in control-plane\/src\/a\.ts/);
+    assert.match(
+      (applyMutation(m, 'if (a == b) go();') as { error: string }).error,
+      /no longer in control-plane\/src\/a\.ts/,
+    );
     assert.match((applyMutation(m, 'a === b || a === b') as { error: string }).error, /more than once/);
     assert.equal(compiledPath('control-plane/src/x/y.ts'), 'dist/control-plane/src/x/y.js');
   });

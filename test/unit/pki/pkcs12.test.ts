@@ -28,7 +28,11 @@ const bob = await issueClientCertificate(inter2, { commonName: 'bob' });
 const server = await issueServerCertificate(root, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
 
 const modern = await createPkcs12(alice.keyPem, alice.certPem, [], { password: PASSWORD, friendlyName: 'alice' });
-const legacy = await createPkcs12(alice.keyPem, alice.certPem, [], { password: PASSWORD, friendlyName: 'alice', legacy: true });
+const legacy = await createPkcs12(alice.keyPem, alice.certPem, [], {
+  password: PASSWORD,
+  friendlyName: 'alice',
+  legacy: true,
+});
 
 interface Run {
   status: number | null;
@@ -128,7 +132,10 @@ test('modern: OpenSSL extracts the same certificate and a key matching it, paire
   // Key and certificate bags carry the same name and localKeyID (SHA-1 of the certificate).
   assert.equal(out.match(/friendlyName: alice$/gm)?.length, 2);
   const ids = [...out.matchAll(/localKeyID: ([0-9A-F ]+)/g)].map((m) => m[1]?.trim().replaceAll(' ', ':'));
-  assert.deepEqual(ids, [new X509Certificate(alice.certPem).fingerprint, new X509Certificate(alice.certPem).fingerprint]);
+  assert.deepEqual(ids, [
+    new X509Certificate(alice.certPem).fingerprint,
+    new X509Certificate(alice.certPem).fingerprint,
+  ]);
 });
 
 test('modern: Node tls accepts the pfx and completes a handshake with it as the client certificate', async () => {

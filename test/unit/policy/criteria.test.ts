@@ -75,7 +75,9 @@ test('the parser takes every criterion of the table, and names them all when it 
   assert.equal(errors.length, 1);
   assert.match(errors[0]!, /^"groups" needs an identity provider/);
   const unknown = read('no_such_criterion: true').errors;
-  assert.deepEqual(unknown, [`unknown criterion "no_such_criterion"; supported criteria: ${CRITERION_NAMES.join(', ')}`]);
+  assert.deepEqual(unknown, [
+    `unknown criterion "no_such_criterion"; supported criteria: ${CRITERION_NAMES.join(', ')}`,
+  ]);
 });
 
 // Type-level: these lines are compiled with the tests, and each must fail to compile (else tsc reports an

@@ -1,8 +1,19 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import type { CertificateCondition, PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
+import type {
+  CertificateCondition,
+  PolicyClause,
+  PolicyCriterion,
+  RoutePolicy,
+  StringMatcher,
+} from '../../../control-plane/src/config/index.js';
 import type { CertificateIdentity } from '../../../control-plane/src/identity/types.js';
-import { describeCriterion, evaluatePolicy, usesRequest, type RequestFacts } from '../../../control-plane/src/policy/index.js';
+import {
+  describeCriterion,
+  evaluatePolicy,
+  usesRequest,
+  type RequestFacts,
+} from '../../../control-plane/src/policy/index.js';
 
 const at = { file: 'config.yaml', line: 1, key: 'routes[0].policy' };
 
@@ -12,7 +23,13 @@ const alice: CertificateIdentity = {
   subject: 'CN=alice',
   issuer: 'CN=Test CA A',
   commonName: 'alice',
-  sans: { dns: ['alice.example.com'], email: ['alice@example.com'], uri: ['spiffe://example.com/alice'], user_principal_name: ['alice@corp'], ip_address: [] },
+  sans: {
+    dns: ['alice.example.com'],
+    email: ['alice@example.com'],
+    uri: ['spiffe://example.com/alice'],
+    user_principal_name: ['alice@corp'],
+    ip_address: [],
+  },
   email: 'alice@example.com',
   user: 'alice@corp',
   domain: 'example.com',
@@ -94,8 +111,14 @@ describe('criteria', () => {
   });
 
   test('several matchers in one criterion must all match', () => {
-    assert.equal(holds(c.email({ op: 'starts_with', value: 'alice' }, { op: 'ends_with', value: '@example.com' })), true);
-    assert.equal(holds(c.email({ op: 'starts_with', value: 'alice' }, { op: 'ends_with', value: '@example.org' })), false);
+    assert.equal(
+      holds(c.email({ op: 'starts_with', value: 'alice' }, { op: 'ends_with', value: '@example.com' })),
+      true,
+    );
+    assert.equal(
+      holds(c.email({ op: 'starts_with', value: 'alice' }, { op: 'ends_with', value: '@example.org' })),
+      false,
+    );
   });
 
   test('http_method and http_path look at the request', () => {
@@ -117,12 +140,18 @@ describe('criteria', () => {
   test('client_certificate san: some SAN of the type matches every matcher', () => {
     assert.equal(holds(c.cert({ kind: 'san', san: 'dns', match: [{ op: 'ends_with', value: '.example.com' }] })), true);
     assert.equal(holds(c.cert({ kind: 'san', san: 'email', match: [is('alice@example.com')] })), true);
-    assert.equal(holds(c.cert({ kind: 'san', san: 'uri', match: [{ op: 'starts_with', value: 'spiffe://example.com/' }] })), true);
+    assert.equal(
+      holds(c.cert({ kind: 'san', san: 'uri', match: [{ op: 'starts_with', value: 'spiffe://example.com/' }] })),
+      true,
+    );
     assert.equal(holds(c.cert({ kind: 'san', san: 'user_principal_name', match: [is('alice@corp')] })), true);
     // The DNS name is not an email SAN.
     assert.equal(holds(c.cert({ kind: 'san', san: 'email', match: [is('alice.example.com')] })), false);
     // No SAN of the type at all.
-    assert.equal(holds(c.cert({ kind: 'san', san: 'dns', match: [{ op: 'contains', value: '' }] }), facts({ identity: device })), false);
+    assert.equal(
+      holds(c.cert({ kind: 'san', san: 'dns', match: [{ op: 'contains', value: '' }] }), facts({ identity: device })),
+      false,
+    );
   });
 
   test('DNS SANs compare as host names: in lower case, and one that is no host name matches nothing, not even `not`', () => {
@@ -130,13 +159,23 @@ describe('criteria', () => {
     const dns = (...match: StringMatcher[]) => c.cert({ kind: 'san', san: 'dns', match });
     assert.equal(holds(dns(is('victim.ex')), withDns('WWW.Victim.EX', 'Victim.EX')), true);
     // One SAN "evil.ex,victim.ex" is not two, and is no host name.
-    for (const m of [is('victim.ex'), is('evil.ex'), { op: 'ends_with', value: '.ex' } as const, { op: 'contains', value: 'victim' } as const, { op: 'not', value: 'x.ex' } as const]) {
+    for (const m of [
+      is('victim.ex'),
+      is('evil.ex'),
+      { op: 'ends_with', value: '.ex' } as const,
+      { op: 'contains', value: 'victim' } as const,
+      { op: 'not', value: 'x.ex' } as const,
+    ]) {
       assert.equal(holds(dns(m), withDns('evil.ex,victim.ex')), false, JSON.stringify(m));
     }
     for (const lookalike of ['victim.\u0435x', 'ｖictim.ex', 'victim\u3002ex', '*.victim.ex', 'victim.ex.']) {
       assert.equal(holds(dns({ op: 'ends_with', value: 'victim.ex' }), withDns(lookalike)), false, lookalike);
     }
-    assert.equal(holds(dns({ op: 'not', value: 'victim.ex' }), withDns('evil.ex,victim.ex', 'other.ex')), true, 'another SAN is a host name');
+    assert.equal(
+      holds(dns({ op: 'not', value: 'victim.ex' }), withDns('evil.ex,victim.ex', 'other.ex')),
+      true,
+      'another SAN is a host name',
+    );
     // Email and URI SANs compare as written, commas and all: per SAN, never per piece.
     const withUri = facts({ identity: { ...alice, sans: { ...alice.sans, uri: ['spiffe://example.com/a,b'] } } });
     assert.equal(holds(c.cert({ kind: 'san', san: 'uri', match: [is('spiffe://example.com/a,b')] }), withUri), true);
@@ -144,11 +183,20 @@ describe('criteria', () => {
   });
 
   test('client_certificate: every condition must hold, and it needs a certificate', () => {
-    const both = c.cert({ kind: 'fingerprint', values: [alice.fingerprint] }, { kind: 'san', san: 'email', match: [is('alice@example.com')] });
+    const both = c.cert(
+      { kind: 'fingerprint', values: [alice.fingerprint] },
+      { kind: 'san', san: 'email', match: [is('alice@example.com')] },
+    );
     assert.equal(holds(both), true);
-    const mixed = c.cert({ kind: 'fingerprint', values: [alice.fingerprint] }, { kind: 'san', san: 'email', match: [is('bob@example.com')] });
+    const mixed = c.cert(
+      { kind: 'fingerprint', values: [alice.fingerprint] },
+      { kind: 'san', san: 'email', match: [is('bob@example.com')] },
+    );
     assert.equal(holds(mixed), false);
-    assert.equal(holds(c.cert({ kind: 'fingerprint', values: [alice.fingerprint] }), facts({ identity: undefined })), false);
+    assert.equal(
+      holds(c.cert({ kind: 'fingerprint', values: [alice.fingerprint] }), facts({ identity: undefined })),
+      false,
+    );
   });
 });
 
@@ -253,9 +301,15 @@ describe('reasons', () => {
   });
 
   test('no allow matched names what each rule needs; for `and` only the missing criteria', () => {
-    const policy = allow(and(c.authenticated(), c.domain(is('corp.example'))), or(c.email(is('root@example.com')), c.user(is('root'))));
+    const policy = allow(
+      and(c.authenticated(), c.domain(is('corp.example'))),
+      or(c.email(is('root@example.com')), c.user(is('root'))),
+    );
     const d = evaluatePolicy(policy, facts());
-    assert.equal(d.reason, 'no allow rule matched (allow rule 1 needs: domain is "corp.example"; allow rule 2 needs: (email is "root@example.com") or (user is "root"))');
+    assert.equal(
+      d.reason,
+      'no allow rule matched (allow rule 1 needs: domain is "corp.example"; allow rule 2 needs: (email is "root@example.com") or (user is "root"))',
+    );
   });
 
   test('the example from the brief', () => {
@@ -265,14 +319,26 @@ describe('reasons', () => {
 
   test('allowed names the rule', () => {
     assert.equal(evaluatePolicy(allow(and(c.accept())), facts()).reason, 'allowed by allow rule 1: accept (anyone)');
-    assert.equal(evaluatePolicy(allow(or(c.reject(), c.authenticated())), facts()).reason, 'allowed by allow rule 1: a valid client certificate');
+    assert.equal(
+      evaluatePolicy(allow(or(c.reject(), c.authenticated())), facts()).reason,
+      'allowed by allow rule 1: a valid client certificate',
+    );
   });
 
   test('not and nor read as negations', () => {
     const notPolicy: RoutePolicy = { allow: [and(c.accept())], deny: [not(c.authenticated())] };
-    assert.equal(evaluatePolicy(notPolicy, facts({ identity: undefined })).reason, 'denied by deny rule 1: not (a valid client certificate)');
-    const norPolicy: RoutePolicy = { allow: [and(c.accept())], deny: [nor(c.authenticated(), c.domain(is('example.com')))] };
-    assert.equal(evaluatePolicy(norPolicy, facts({ identity: device })).reason, 'denied by deny rule 1: not (domain is "example.com")');
+    assert.equal(
+      evaluatePolicy(notPolicy, facts({ identity: undefined })).reason,
+      'denied by deny rule 1: not (a valid client certificate)',
+    );
+    const norPolicy: RoutePolicy = {
+      allow: [and(c.accept())],
+      deny: [nor(c.authenticated(), c.domain(is('example.com')))],
+    };
+    assert.equal(
+      evaluatePolicy(norPolicy, facts({ identity: device })).reason,
+      'denied by deny rule 1: not (domain is "example.com")',
+    );
     assert.equal(
       evaluatePolicy(allow(nor(c.accept(), c.authenticated())), facts()).reason,
       'no allow rule matched (allow rule 1 needs: not ((accept (anyone)) and (a valid client certificate)))',
@@ -294,15 +360,30 @@ describe('reasons', () => {
   test('describeCriterion', () => {
     assert.equal(describeCriterion(c.email(is('bob@example.com'))), 'email is "bob@example.com"');
     assert.equal(describeCriterion(c.email({ op: 'not', value: 'x' })), 'email is not "x"');
-    assert.equal(describeCriterion(c.domain({ op: 'in', values: ['a.com', 'b.com'] })), 'domain is one of "a.com", "b.com"');
-    assert.equal(describeCriterion(c.user({ op: 'in', values: ['1', '2', '3', '4', '5', '6', '7'] })), 'user is one of "1", "2", "3", "4", "5" (and 2 more)');
+    assert.equal(
+      describeCriterion(c.domain({ op: 'in', values: ['a.com', 'b.com'] })),
+      'domain is one of "a.com", "b.com"',
+    );
+    assert.equal(
+      describeCriterion(c.user({ op: 'in', values: ['1', '2', '3', '4', '5', '6', '7'] })),
+      'user is one of "1", "2", "3", "4", "5" (and 2 more)',
+    );
     assert.equal(describeCriterion(c.method(is('POST'))), 'method is "POST"');
-    assert.equal(describeCriterion(c.path({ op: 'starts_with', value: '/admin' }, { op: 'contains', value: 'x' })), 'path starts with "/admin" and path contains "x"');
+    assert.equal(
+      describeCriterion(c.path({ op: 'starts_with', value: '/admin' }, { op: 'contains', value: 'x' })),
+      'path starts with "/admin" and path contains "x"',
+    );
     assert.equal(describeCriterion(c.email({ op: 'ends_with', value: '@x' })), 'email ends with "@x"');
     assert.equal(describeCriterion(c.invalidCert()), 'a missing or invalid client certificate');
     assert.equal(describeCriterion(c.cert({ kind: 'fingerprint', values: ['ab'] })), 'certificate fingerprint is "ab"');
-    assert.equal(describeCriterion(c.cert({ kind: 'spki_hash', values: ['x', 'y'] })), 'certificate public key hash is one of "x", "y"');
-    assert.equal(describeCriterion(c.cert({ kind: 'san', san: 'dns', match: [{ op: 'ends_with', value: '.corp' }] })), 'a certificate DNS SAN ends with ".corp"');
+    assert.equal(
+      describeCriterion(c.cert({ kind: 'spki_hash', values: ['x', 'y'] })),
+      'certificate public key hash is one of "x", "y"',
+    );
+    assert.equal(
+      describeCriterion(c.cert({ kind: 'san', san: 'dns', match: [{ op: 'ends_with', value: '.corp' }] })),
+      'a certificate DNS SAN ends with ".corp"',
+    );
   });
 });
 

@@ -23,10 +23,19 @@ describe('identity extraction and the two deciders, on random certificates', () 
   let policies: Array<{ criterion: string; policy: RoutePolicy }>;
   let issuer: FuzzIssuer;
   before(async () => {
-    const routes = FUZZ_CRITERIA.map((c, i) => `  - from: https://r${i}.example.com\n    to: http://127.0.0.1:8080\n    policy:\n      allow:\n        or:\n          - ${c}\n`);
-    const config = expectOk(run(`certificate_file: server.pem\ncertificate_key_file: server-key.pem\nclient_ca_file: ca.pem\nroutes:\n${routes.join('')}`, { files: new MemoryFiles(standardFiles(await loadPems())) }));
+    const routes = FUZZ_CRITERIA.map(
+      (c, i) =>
+        `  - from: https://r${i}.example.com\n    to: http://127.0.0.1:8080\n    policy:\n      allow:\n        or:\n          - ${c}\n`,
+    );
+    const config = expectOk(
+      run(
+        `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nclient_ca_file: ca.pem\nroutes:\n${routes.join('')}`,
+        { files: new MemoryFiles(standardFiles(await loadPems())) },
+      ),
+    );
     policies = config.routes.map((r, i) => ({ criterion: FUZZ_CRITERIA[i]!, policy: r.policy! }));
-    for (const { criterion, policy } of policies) assert.ok(!needsExtAuthz(policy), `${criterion} is one Envoy decides`);
+    for (const { criterion, policy } of policies)
+      assert.ok(!needsExtAuthz(policy), `${criterion} is one Envoy decides`);
     issuer = new FuzzIssuer(await testCa());
   });
 
@@ -38,9 +47,19 @@ describe('identity extraction and the two deciders, on random certificates', () 
         const identity = certificateIdentity(certPem);
         const view = envoyView(identity);
         for (const { criterion, policy } of policies) {
-          const principal = (buildRbacPolicies(policy, true).allow['policies'] as Record<string, { principals: Array<Record<string, unknown>> }>)['allow-rule-1']!.principals[0]!;
+          const principal = (
+            buildRbacPolicies(policy, true).allow['policies'] as Record<
+              string,
+              { principals: Array<Record<string, unknown>> }
+            >
+          )['allow-rule-1']!.principals[0]!;
           const envoy = principalHolds(principal, view);
-          const service = evaluatePolicy(policy, { identity, invalidClientCertificate: false, method: 'GET', path: '/' }).allowed;
+          const service = evaluatePolicy(policy, {
+            identity,
+            invalidClientCertificate: false,
+            method: 'GET',
+            path: '/',
+          }).allowed;
           assert.equal(envoy, service, `${criterion}: Envoy ${envoy}, service ${service}, for ${JSON.stringify(c)}`);
           if (service) allowed.add(criterion);
         }

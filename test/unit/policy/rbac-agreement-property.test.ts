@@ -5,7 +5,12 @@ import type { RoutePolicy } from '../../../control-plane/src/config/index.js';
 import { certificateIdentity } from '../../../control-plane/src/identity/index.js';
 import type { CertificateIdentity } from '../../../control-plane/src/identity/types.js';
 import { needsExtAuthz } from '../../../control-plane/src/model/authorization.js';
-import { clauseHolds, criterionHolds, evaluatePolicy, type RequestFacts } from '../../../control-plane/src/policy/index.js';
+import {
+  clauseHolds,
+  criterionHolds,
+  evaluatePolicy,
+  type RequestFacts,
+} from '../../../control-plane/src/policy/index.js';
 import { envoyAllows, envoyRouteFilters, serviceFacts, type PolicyRequest } from '../../support/envoy-policy-route.js';
 import { fuzzCertificate, FuzzIssuer } from '../../support/identity-fuzz.js';
 import { ALL_FEATURES, plainCertificate, policyCase, policyFeatures } from '../../support/policy-arbitraries.js';
@@ -20,7 +25,11 @@ import { propertyRuns } from '../../support/property-runs.js';
  * and the ext_authz service's evaluator give the same answer. The certificates are real, parsed as the service
  * parses them; test/e2e/policy-operators-agreement.test.ts checks a sample against a real Envoy.
  */
-const CLIENT_CA = { pem: 'unused: only its presence matters to the model', fingerprints: ['00'], origin: 'client_ca_file (ca.pem)' };
+const CLIENT_CA = {
+  pem: 'unused: only its presence matters to the model',
+  fingerprints: ['00'],
+  origin: 'client_ca_file (ca.pem)',
+};
 
 function routeWith(policy: RoutePolicy) {
   return routeConfig('app.example.com', 0, { policy, access: 'policy', clientCa: CLIENT_CA });
@@ -40,7 +49,10 @@ function outcomes(policy: RoutePolicy, facts: RequestFacts): string[] {
     for (const k of c.criteria) {
       out.push(`${k.kind} ${criterionHolds(k, facts)}`);
       if (k.kind !== 'client_certificate') continue;
-      for (const cond of k.conditions) out.push(`${cond.kind === 'san' ? `san ${cond.san}` : cond.kind} ${criterionHolds({ ...k, conditions: [cond] }, facts)}`);
+      for (const cond of k.conditions)
+        out.push(
+          `${cond.kind === 'san' ? `san ${cond.san}` : cond.kind} ${criterionHolds({ ...k, conditions: [cond] }, facts)}`,
+        );
     }
   }
   return out;
@@ -53,7 +65,10 @@ describe('Envoy RBAC and the ext_authz evaluator agree on random policies and re
   let identities: CertificateIdentity[];
   before(async () => {
     const issuer = new FuzzIssuer(await testCa());
-    const specs = [...fc.sample(plainCertificate, { seed: 11, numRuns: 40 }), ...fc.sample(fuzzCertificate, { seed: 12, numRuns: 12 })];
+    const specs = [
+      ...fc.sample(plainCertificate, { seed: 11, numRuns: 40 }),
+      ...fc.sample(fuzzCertificate, { seed: 12, numRuns: 12 }),
+    ];
     identities = [];
     for (const spec of specs) identities.push(certificateIdentity((await issuer.issue(spec)).certPem));
   });
@@ -66,8 +81,13 @@ describe('Envoy RBAC and the ext_authz evaluator agree on random policies and re
       fc.property(policyCase(identities), ({ policy, request }) => {
         assert.ok(!needsExtAuthz(policy), 'the generator makes only policies Envoy decides');
         const { envoy, service } = decide(policy, request);
-        assert.equal(envoy, service, `Envoy ${envoy}, service ${service}: ${describeRequest(request)}\npolicy ${JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v))}`);
-        for (const f of [...policyFeatures(policy), ...outcomes(policy, serviceFacts(request, true))]) seen.set(f, (seen.get(f) ?? 0) + 1);
+        assert.equal(
+          envoy,
+          service,
+          `Envoy ${envoy}, service ${service}: ${describeRequest(request)}\npolicy ${JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v))}`,
+        );
+        for (const f of [...policyFeatures(policy), ...outcomes(policy, serviceFacts(request, true))])
+          seen.set(f, (seen.get(f) ?? 0) + 1);
         answers[service ? 'allowed' : 'denied']++;
         byPeer.set(request.peer.state, (byPeer.get(request.peer.state) ?? new Set()).add(service));
       }),
@@ -75,10 +95,31 @@ describe('Envoy RBAC and the ext_authz evaluator agree on random policies and re
     );
     const total = answers.allowed + answers.denied;
     // A generator that lets nothing (or everything) through would agree trivially.
-    assert.ok(answers.allowed > total / 5 && answers.denied > total / 5, `allowed ${answers.allowed}, denied ${answers.denied}`);
-    for (const f of ALL_FEATURES) assert.ok((seen.get(f) ?? 0) >= 30, `the generator made "${f}" only ${seen.get(f) ?? 0} times`);
-    const decided = ['and', 'or', 'not', 'nor', 'authenticated_user', 'invalid_client_certificate', 'http_method', 'http_path', 'email', 'domain', 'fingerprint', 'san dns', 'san email', 'san uri'];
-    for (const f of decided.flatMap((k) => [`${k} true`, `${k} false`])) assert.ok((seen.get(f) ?? 0) >= 30, `"${f}" came out only ${seen.get(f) ?? 0} times`);
-    for (const state of ['valid', 'none', 'unverified', 'other-route']) assert.deepEqual(byPeer.get(state), new Set([true, false]), `both answers with certificate ${state}`);
+    assert.ok(
+      answers.allowed > total / 5 && answers.denied > total / 5,
+      `allowed ${answers.allowed}, denied ${answers.denied}`,
+    );
+    for (const f of ALL_FEATURES)
+      assert.ok((seen.get(f) ?? 0) >= 30, `the generator made "${f}" only ${seen.get(f) ?? 0} times`);
+    const decided = [
+      'and',
+      'or',
+      'not',
+      'nor',
+      'authenticated_user',
+      'invalid_client_certificate',
+      'http_method',
+      'http_path',
+      'email',
+      'domain',
+      'fingerprint',
+      'san dns',
+      'san email',
+      'san uri',
+    ];
+    for (const f of decided.flatMap((k) => [`${k} true`, `${k} false`]))
+      assert.ok((seen.get(f) ?? 0) >= 30, `"${f}" came out only ${seen.get(f) ?? 0} times`);
+    for (const state of ['valid', 'none', 'unverified', 'other-route'])
+      assert.deepEqual(byPeer.get(state), new Set([true, false]), `both answers with certificate ${state}`);
   });
 });

@@ -7,22 +7,36 @@ import { describe, it } from 'node:test';
 import type { Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { jwksDocument, SigningKeys } from '../../../control-plane/src/runtime/signing-keys.js';
 
-const pem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+const pem = () =>
+  generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const at = { file: 'config.yaml', key: 'signing_key', line: 1 };
 const config = (signingKey: string | undefined, passIdentityHeaders = false) =>
-  ({ sourceFile: 'config.yaml', signingKey: signingKey ? { pem: signingKey, at } : undefined, routes: [{ passIdentityHeaders } as RouteConfig] }) as Config;
+  ({
+    sourceFile: 'config.yaml',
+    signingKey: signingKey ? { pem: signingKey, at } : undefined,
+    routes: [{ passIdentityHeaders } as RouteConfig],
+  }) as Config;
 
 describe('SigningKeys', () => {
   it('signing_key is used; after a rotation the JWKS lists the new key and the one before it', () => {
     const keys = new SigningKeys(undefined, {});
     const a = keys.forConfig(config(pem()));
     assert.ok(a.ok && a.value);
-    assert.deepEqual(keys.published().map((k) => k.kid), [a.value.kid]);
+    assert.deepEqual(
+      keys.published().map((k) => k.kid),
+      [a.value.kid],
+    );
     const b = keys.forConfig(config(pem()));
     assert.ok(b.ok && b.value);
-    assert.deepEqual(keys.published().map((k) => k.kid), [b.value.kid, a.value.kid]);
+    assert.deepEqual(
+      keys.published().map((k) => k.kid),
+      [b.value.kid, a.value.kid],
+    );
     const doc = JSON.parse(jwksDocument(keys.published())!) as { keys: Array<{ kid: string }> };
-    assert.deepEqual(doc.keys.map((k) => k.kid), [b.value.kid, a.value.kid]);
+    assert.deepEqual(
+      doc.keys.map((k) => k.kid),
+      [b.value.kid, a.value.kid],
+    );
   });
 
   it('no key until a route passes identity headers; then one is generated, kept (0600) and reused', () => {

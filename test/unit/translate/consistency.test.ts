@@ -3,17 +3,29 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { inconsistencies, type EnvoyResources, type NamedResource } from '../../../control-plane/src/translate/index.js';
+import {
+  inconsistencies,
+  type EnvoyResources,
+  type NamedResource,
+} from '../../../control-plane/src/translate/index.js';
 import { expectedResources, renderCase } from '../../support/golden-cases.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../../test/golden/', import.meta.url));
 const ROOTS = [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')];
-const resourcesOf = (name: string): EnvoyResources => expectedResources({ name }, renderCase(join(GOLDEN, name), ROOTS));
+const resourcesOf = (name: string): EnvoyResources =>
+  expectedResources({ name }, renderCase(join(GOLDEN, name), ROOTS));
 const without = (list: NamedResource[], i: number) => list.filter((_, j) => j !== i);
 
 describe('the snapshot consistency check', () => {
   it('passes what the translator makes (cases with per-route CAs, policies, shared hosts, CRLs)', () => {
-    for (const name of ['all-routes', 'per-route', 'policies', 'route-options', 'shared-host-cas', 'shared-host-crls-policy']) {
+    for (const name of [
+      'all-routes',
+      'per-route',
+      'policies',
+      'route-options',
+      'shared-host-cas',
+      'shared-host-crls-policy',
+    ]) {
       assert.deepEqual(inconsistencies(resourcesOf(name)), [], name);
     }
   });
@@ -24,7 +36,10 @@ describe('the snapshot consistency check', () => {
       assert.ok(r[kind].length > 0, kind);
       r[kind].forEach((resource, i) => {
         const problems = inconsistencies({ ...r, [kind]: without(r[kind], i) });
-        assert.ok(problems.some((p) => p.includes(`"${resource.name}", which the snapshot does not hold`)), `${kind} ${resource.name}: ${problems.join('; ')}`);
+        assert.ok(
+          problems.some((p) => p.includes(`"${resource.name}", which the snapshot does not hold`)),
+          `${kind} ${resource.name}: ${problems.join('; ')}`,
+        );
       });
     }
   });
@@ -32,10 +47,18 @@ describe('the snapshot consistency check', () => {
   it('finds what is served but named by nothing', () => {
     const r = resourcesOf('per-route');
     const extra = (name: string) => ({ name, resource: { name } });
-    assert.deepEqual(inconsistencies({ ...r, clusters: [...r.clusters, extra('orphan-cluster')], secrets: [...r.secrets, extra('orphan-secret')], routeConfigurations: [...r.routeConfigurations, extra('orphan-routes')] }), [
-      'route configuration "orphan-routes" is served but nothing names it',
-      'cluster "orphan-cluster" is served but nothing names it',
-      'secret "orphan-secret" is served but nothing names it',
-    ]);
+    assert.deepEqual(
+      inconsistencies({
+        ...r,
+        clusters: [...r.clusters, extra('orphan-cluster')],
+        secrets: [...r.secrets, extra('orphan-secret')],
+        routeConfigurations: [...r.routeConfigurations, extra('orphan-routes')],
+      }),
+      [
+        'route configuration "orphan-routes" is served but nothing names it',
+        'cluster "orphan-cluster" is served but nothing names it',
+        'secret "orphan-secret" is served but nothing names it',
+      ],
+    );
   });
 });

@@ -22,7 +22,8 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
 
   it(`finds the golden cases in ${GOLDEN}, the baseline ones among them`, () => {
     const names = cases.map((c) => c.name);
-    for (const name of BASELINE_CASES) assert.ok(names.includes(name), `case ${name} not found among ${names.join(', ')}`);
+    for (const name of BASELINE_CASES)
+      assert.ok(names.includes(name), `case ${name} not found among ${names.join(', ')}`);
   });
 
   for (const c of cases) {
@@ -37,16 +38,28 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
       // A new case (nothing declared yet) takes what it renders; a declared one never changes kind silently.
       const expects = c.expects ?? out.kind;
       const shown = Object.values(out.files).join('\n').slice(0, 4000);
-      assert.equal(out.kind, expects, `${name} declares ${expects} but renders ${out.kind} (delete its ${expects} files if that is intended):\n${shown}`);
+      assert.equal(
+        out.kind,
+        expects,
+        `${name} declares ${expects} but renders ${out.kind} (delete its ${expects} files if that is intended):\n${shown}`,
+      );
       if (UPDATE) {
         for (const [file, text] of Object.entries(out.files)) writeFileSync(join(dir, file), text);
         for (const file of orphanFiles(out)) rmSync(join(dir, file), { force: true });
       }
       for (const [file, text] of Object.entries(out.files)) {
         assert.ok(existsSync(join(dir, file)), `${name}/${file} is missing; run npm run golden:update and review it`);
-        assert.equal(text, readFileSync(join(dir, file), 'utf8'), `${name}/${file} differs; run npm run golden:update and review the diff`);
+        assert.equal(
+          text,
+          readFileSync(join(dir, file), 'utf8'),
+          `${name}/${file} differs; run npm run golden:update and review the diff`,
+        );
       }
-      for (const file of orphanFiles(out)) assert.ok(!existsSync(join(dir, file)), `${name}/${file} is not an output of this case any more: npm run golden:update removes it`);
+      for (const file of orphanFiles(out))
+        assert.ok(
+          !existsSync(join(dir, file)),
+          `${name}/${file} is not an output of this case any more: npm run golden:update removes it`,
+        );
     });
 
     // Only cases that expect resources have any to encode; one that renders errors instead fails here too.
@@ -60,7 +73,10 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
           [TYPE_URL.secret, resources.secrets],
           [TYPE_URL.routeConfiguration, resources.staleRouteConfiguration ? [resources.staleRouteConfiguration()] : []],
         ];
-        assert.ok(resources.listeners.length > 0 && resources.routeConfigurations.length > 0, `${name} renders no listener or route configuration to check`);
+        assert.ok(
+          resources.listeners.length > 0 && resources.routeConfigurations.length > 0,
+          `${name} renders no listener or route configuration to check`,
+        );
         for (const [typeUrl, list] of lists) {
           for (const { resource } of list) {
             assert.deepStrictEqual(codec.decode(codec.encode(typeUrl, resource as Record<string, unknown>)), resource);
@@ -106,10 +122,20 @@ describe('golden cases declare what they expect, and a folder that is no case fa
   it('a case that expects resources but renders errors fails the round-trip check, with the errors', () => {
     const out = render(join(root, 'resources'));
     assert.equal(out.kind, 'errors');
-    assert.throws(() => expectedResources({ name: 'resources' }, out), /resources expects resources but its config renders errors:\n.*routes/s);
+    assert.throws(
+      () => expectedResources({ name: 'resources' }, out),
+      /resources expects resources but its config renders errors:\n.*routes/s,
+    );
   });
 
   it('rewriting a case removes the files of the other kind and the retired envoy.json', () => {
-    assert.deepEqual(orphanFiles({ kind: 'errors', files: { 'errors.txt': '' } }), ['clusters.yaml', 'listeners.yaml', 'model.yaml', 'routes.yaml', 'secrets.yaml', 'envoy.json']);
+    assert.deepEqual(orphanFiles({ kind: 'errors', files: { 'errors.txt': '' } }), [
+      'clusters.yaml',
+      'listeners.yaml',
+      'model.yaml',
+      'routes.yaml',
+      'secrets.yaml',
+      'envoy.json',
+    ]);
   });
 });

@@ -5,23 +5,53 @@ import type { StringMatcher } from '../../../control-plane/src/config/index.js';
 import { hostNameValue } from '../../../control-plane/src/policy/matcher-values.js';
 import { comparableHostName, isMailAddress } from '../../../control-plane/src/certificates/host-names.js';
 import { matches } from '../../../control-plane/src/policy/matching.js';
-import { HOST_NAME_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX } from '../../../control-plane/src/policy/host-name-regex.js';
+import {
+  HOST_NAME_REGEX,
+  hostNameRegex,
+  MAIL_ADDRESS_REGEX,
+} from '../../../control-plane/src/policy/host-name-regex.js';
 import { propertyRuns } from '../../support/property-runs.js';
 
 // Envoy matches a whole value; RE2 and JavaScript agree on everything these regexes use.
 const full = (re: string) => new RegExp(`^(?:${re})$`);
 
 /** Characters that make host names valid, invalid, or look-alikes. */
-const HOST_CHARS = ['a', 'b', 'x', 'A', 'B', '0', '7', '-', '.', '.', ',', '*', '_', ' ', 'ü', '\u0435', 'ｖ', '\u212A', '\u3002', '\0', '\n'];
-const label = fc.array(fc.constantFrom('a', 'b', 'x', 'A', 'B', '0', '7', '-'), { minLength: 1, maxLength: 4 }).map((cs) => cs.join(''));
+const HOST_CHARS = [
+  'a',
+  'b',
+  'x',
+  'A',
+  'B',
+  '0',
+  '7',
+  '-',
+  '.',
+  '.',
+  ',',
+  '*',
+  '_',
+  ' ',
+  'ü',
+  '\u0435',
+  'ｖ',
+  '\u212A',
+  '\u3002',
+  '\0',
+  '\n',
+];
+const label = fc
+  .array(fc.constantFrom('a', 'b', 'x', 'A', 'B', '0', '7', '-'), { minLength: 1, maxLength: 4 })
+  .map((cs) => cs.join(''));
 /** Mostly names that are (nearly) host names, some with one odd character put in, some anything at all. */
 const hostish = fc.oneof(
   fc.array(label, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('.')),
-  fc.tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom(...HOST_CHARS), fc.nat()).map(([ls, c, at]) => {
-    const name = ls.join('.');
-    const i = at % (name.length + 1);
-    return name.slice(0, i) + c + name.slice(i);
-  }),
+  fc
+    .tuple(fc.array(label, { minLength: 1, maxLength: 3 }), fc.constantFrom(...HOST_CHARS), fc.nat())
+    .map(([ls, c, at]) => {
+      const name = ls.join('.');
+      const i = at % (name.length + 1);
+      return name.slice(0, i) + c + name.slice(i);
+    }),
   fc.array(fc.constantFrom(...HOST_CHARS), { maxLength: 12 }).map((cs) => cs.join('')),
 );
 const OPS = ['is', 'not', 'starts_with', 'ends_with', 'contains', 'in'] as const;
@@ -36,10 +66,24 @@ function keptMatcher(op: (typeof OPS)[number], values: string[]): StringMatcher 
 
 /** A SAN and a matcher, whose value is often a piece of the SAN (in another case), so that matches happen. */
 const sanAndMatcher = fc
-  .tuple(hostish, fc.constantFrom(...OPS), fc.array(hostish, { minLength: 1, maxLength: 3 }), fc.nat(), fc.nat(), fc.boolean())
+  .tuple(
+    hostish,
+    fc.constantFrom(...OPS),
+    fc.array(hostish, { minLength: 1, maxLength: 3 }),
+    fc.nat(),
+    fc.nat(),
+    fc.boolean(),
+  )
   .map(([san, op, others, i, j, related]) => {
     const [from, to] = [i % (san.length + 1), j % (san.length + 1)].sort((x, y) => x - y) as [number, number];
-    const piece = op === 'is' || op === 'not' || op === 'in' ? san : op === 'starts_with' ? san.slice(0, to) : op === 'ends_with' ? san.slice(from) : san.slice(from, to);
+    const piece =
+      op === 'is' || op === 'not' || op === 'in'
+        ? san
+        : op === 'starts_with'
+          ? san.slice(0, to)
+          : op === 'ends_with'
+            ? san.slice(from)
+            : san.slice(from, to);
     return { san, m: keptMatcher(op, related ? [piece.toUpperCase(), ...others] : others) };
   });
 
@@ -84,6 +128,7 @@ describe('host-name regexes say what certificates/host-names.ts says', () => {
       ['ab-c.d', { op: 'contains', value: '-' }, true],
       ['a.b', { op: 'in', values: [] }, false],
     ];
-    for (const [san, m, want] of cases) assert.equal(full(hostNameRegex(m)).test(san), want, `${san} ${JSON.stringify(m)}`);
+    for (const [san, m, want] of cases)
+      assert.equal(full(hostNameRegex(m)).test(san), want, `${san} ${JSON.stringify(m)}`);
   });
 });

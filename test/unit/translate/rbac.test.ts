@@ -1,16 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PolicyClause, PolicyCriterion, RoutePolicy, StringMatcher } from '../../../control-plane/src/config/index.js';
+import type {
+  PolicyClause,
+  PolicyCriterion,
+  RoutePolicy,
+  StringMatcher,
+} from '../../../control-plane/src/config/index.js';
 import { buildRbacPolicies } from '../../../control-plane/src/translate/rbac.js';
 import { firstElementRegex } from '../../../control-plane/src/policy/rbac-rules.js';
-import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/policy/distinguished-name.js';
+import {
+  commonNameDomainRegex,
+  commonNameRegex,
+  EMAIL_COMMON_NAME_REGEX,
+} from '../../../control-plane/src/policy/distinguished-name.js';
 import { quoteRegex } from '../../../control-plane/src/policy/regex-text.js';
 
 // RE2 and JavaScript agree on everything these regexes use; Envoy matches the whole value.
 const full = (re: string) => new RegExp(`^(?:${re})$`);
 const at = { file: 'c.yaml', key: 'k', line: 1 };
 const is = (value: string): StringMatcher => ({ op: 'is', value });
-const clause = (operator: PolicyClause['operator'], ...criteria: PolicyCriterion[]): PolicyClause => ({ operator, criteria, at });
+const clause = (operator: PolicyClause['operator'], ...criteria: PolicyCriterion[]): PolicyClause => ({
+  operator,
+  criteria,
+  at,
+});
 const email = (m: StringMatcher): PolicyCriterion => ({ kind: 'email', match: [m], at });
 const method = (m: StringMatcher): PolicyCriterion => ({ kind: 'http_method', match: [m], at });
 
@@ -65,7 +78,8 @@ describe('RBAC regexes over the values Envoy formats', () => {
       ['CN=a#b@c.example', { op: 'contains', value: '#b' }, true],
       ['CN=a#b@c.example', is('#b@c.example'), false],
     ];
-    for (const [subject, m, want] of cases) assert.equal(full(commonNameRegex(m)).test(subject), want, `${subject} ${JSON.stringify(m)}`);
+    for (const [subject, m, want] of cases)
+      assert.equal(full(commonNameRegex(m)).test(subject), want, `${subject} ${JSON.stringify(m)}`);
     assert.ok(full(EMAIL_COMMON_NAME_REGEX).test('CN=bob\\+x@contractors.example.com'));
     assert.ok(full(commonNameDomainRegex(is('contractors.example.com'))).test('CN=bob\\+x@Contractors.Example.com'));
   });
@@ -95,9 +109,13 @@ describe('buildRbacPolicies', () => {
   it('not = none holds (¬A ∧ ¬B), nor = one does not hold (¬A ∨ ¬B), as Pomerium defines them', () => {
     const a = method(is('GET'));
     const b = method(is('PUT'));
-    const policy: RoutePolicy = { allow: [clause('not', a, b), clause('nor', a, b)], deny: [clause('or', { kind: 'reject', at })] };
+    const policy: RoutePolicy = {
+      allow: [clause('not', a, b), clause('nor', a, b)],
+      deny: [clause('or', { kind: 'reject', at })],
+    };
     const out = buildRbacPolicies(policy, true);
-    const principal = (name: string) => ((out.allow['policies'] as Record<string, { principals: unknown[] }>)[name]!.principals[0]);
+    const principal = (name: string) =>
+      (out.allow['policies'] as Record<string, { principals: unknown[] }>)[name]!.principals[0];
     const get = { header: { name: ':method', string_match: { exact: 'GET' } } };
     const put = { header: { name: ':method', string_match: { exact: 'PUT' } } };
     assert.deepEqual(principal('allow-rule-1'), { and_ids: { ids: [{ not_id: get }, { not_id: put }] } });
@@ -106,30 +124,48 @@ describe('buildRbacPolicies', () => {
   });
 
   it('SAN matchers test each SAN on its own (mtls_authenticated), on a certificate valid for the route', () => {
-    const san = (kind: 'dns' | 'email' | 'uri', m: StringMatcher): RoutePolicy => ({ allow: [clause('or', { kind: 'client_certificate', conditions: [{ kind: 'san', san: kind, match: [m] }], at })], deny: [] });
-    const principal = (p: RoutePolicy) => (buildRbacPolicies(p, true).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!.principals[0];
+    const san = (kind: 'dns' | 'email' | 'uri', m: StringMatcher): RoutePolicy => ({
+      allow: [clause('or', { kind: 'client_certificate', conditions: [{ kind: 'san', san: kind, match: [m] }], at })],
+      deny: [],
+    });
+    const principal = (p: RoutePolicy) =>
+      (buildRbacPolicies(p, true).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!
+        .principals[0];
     const some = (san_type: string, matcher: unknown) => ({
       custom: {
         name: 'envoy.rbac.principals.mtls_authenticated',
-        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.rbac.principals.mtls_authenticated.v3.Config', san_matcher: { san_type, matcher } },
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.rbac.principals.mtls_authenticated.v3.Config',
+          san_matcher: { san_type, matcher },
+        },
       },
     });
     const valid = { header: { name: 'x-mtls-edge-peer-fingerprint', present_match: true } };
-    assert.deepEqual(principal(san('uri', is('spiffe://x/a,b'))), { and_ids: { ids: [valid, some('URI', { exact: 'spiffe://x/a,b' })] } });
+    assert.deepEqual(principal(san('uri', is('spiffe://x/a,b'))), {
+      and_ids: { ids: [valid, some('URI', { exact: 'spiffe://x/a,b' })] },
+    });
     assert.deepEqual(principal(san('email', { op: 'in', values: ['a@x', 'b@x'] })), {
-      and_ids: { ids: [valid, { or_ids: { ids: [some('EMAIL', { exact: 'a@x' }), some('EMAIL', { exact: 'b@x' })] } }] },
+      and_ids: {
+        ids: [valid, { or_ids: { ids: [some('EMAIL', { exact: 'a@x' }), some('EMAIL', { exact: 'b@x' })] } }],
+      },
     });
     // Never `exact` for DNS: Envoy would compare it with wildcard rules (*.x.example would match a.x.example).
     const dns = principal(san('dns', is('a.x.example'))) as { and_ids: { ids: Array<ReturnType<typeof some>> } };
-    const regex = (dns.and_ids.ids[1]!.custom.typed_config.san_matcher.matcher as { safe_regex: { regex: string } }).safe_regex.regex;
+    const regex = (dns.and_ids.ids[1]!.custom.typed_config.san_matcher.matcher as { safe_regex: { regex: string } })
+      .safe_regex.regex;
     assert.ok(full(regex).test('A.X.Example'));
-    for (const no of ['*.x.example', 'b.a.x.example', 'a.x.example,b', 'a.x.\u0435xample']) assert.ok(!full(regex).test(no), no);
+    for (const no of ['*.x.example', 'b.a.x.example', 'a.x.example,b', 'a.x.\u0435xample'])
+      assert.ok(!full(regex).test(no), no);
   });
 
   it('invalid_client_certificate never holds on a route without a client CA (as in Pomerium)', () => {
     const policy: RoutePolicy = { allow: [clause('or', { kind: 'invalid_client_certificate', at })], deny: [] };
-    const principals = (ca: boolean) => (buildRbacPolicies(policy, ca).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!.principals;
+    const principals = (ca: boolean) =>
+      (buildRbacPolicies(policy, ca).allow['policies'] as Record<string, { principals: unknown[] }>)['allow-rule-1']!
+        .principals;
     assert.deepEqual(principals(false), [{ not_id: { any: true } }]);
-    assert.deepEqual(principals(true), [{ not_id: { header: { name: 'x-mtls-edge-peer-fingerprint', present_match: true } } }]);
+    assert.deepEqual(principals(true), [
+      { not_id: { header: { name: 'x-mtls-edge-peer-fingerprint', present_match: true } } },
+    ]);
   });
 });

@@ -3,7 +3,11 @@ import { describe, it } from 'node:test';
 import type { CertificateBundle, Config, RouteConfig } from '../../../control-plane/src/config/index.js';
 import { buildEdgeModel } from '../../../control-plane/src/model/index.js';
 import { edgeConfig, routeConfig } from '../model/config-fixtures.js';
-import { isGenerationRouteConfigurationName, translate, type EnvoyJson } from '../../../control-plane/src/translate/index.js';
+import {
+  isGenerationRouteConfigurationName,
+  translate,
+  type EnvoyJson,
+} from '../../../control-plane/src/translate/index.js';
 
 const caA: CertificateBundle = { pem: 'A', fingerprints: ['aa'], origin: 'ca-a.pem' };
 /** ca-b.pem after a rotation: same file, other content. */
@@ -15,14 +19,24 @@ function route(index: number, host: string, extra: Partial<RouteConfig> = {}): R
 }
 
 /** x and y trust a CA file each, public.example none. */
-function config(o: { yCa?: CertificateBundle; rules?: Partial<Config['clientCertificateRules']>; xPort?: number } = {}): Config {
+function config(
+  o: { yCa?: CertificateBundle; rules?: Partial<Config['clientCertificateRules']>; xPort?: number } = {},
+): Config {
   return edgeConfig(
     [
       route(0, 'x.example', { clientCa: caA, to: [{ scheme: 'http', host: '127.0.0.1', port: o.xPort ?? 8080 }] }),
       route(1, 'y.example', { clientCa: o.yCa ?? caB }),
       route(2, 'public.example', { access: 'public' }),
     ],
-    { clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [], ...o.rules } },
+    {
+      clientCertificateRules: {
+        enforcement: 'reject_connection',
+        maxVerifyDepth: 0,
+        crls: [],
+        matchSubjectAltNames: [],
+        ...o.rules,
+      },
+    },
   );
 }
 
@@ -36,7 +50,9 @@ function rdsNames(c: Config): Record<string, string> {
   const out: Record<string, string> = {};
   for (const fc of [...listener.filter_chains, listener.default_filter_chain]) {
     const name = fc.filters[0]!.typed_config.rds.route_config_name;
-    const rc = resources.routeConfigurations.find((r) => r.name === name)!.resource as { virtual_hosts: Array<{ name: string }> };
+    const rc = resources.routeConfigurations.find((r) => r.name === name)!.resource as {
+      virtual_hosts: Array<{ name: string }>;
+    };
     for (const vh of rc.virtual_hosts) if (!vh.name.startsWith('misdirected')) out[vh.name] = name;
   }
   return out;
@@ -49,7 +65,8 @@ describe('trust generations in route configuration names', () => {
     assert.deepEqual(Object.keys(base).sort(), ['public.example', 'x.example', 'y.example']);
     assert.deepEqual(rdsNames(config()), base);
     assert.equal(base['public.example'], 'routes-none');
-    for (const host of ['x.example', 'y.example']) assert.ok(isGenerationRouteConfigurationName(base[host]!), base[host]);
+    for (const host of ['x.example', 'y.example'])
+      assert.ok(isGenerationRouteConfigurationName(base[host]!), base[host]);
     assert.notEqual(base['x.example'], base['y.example']);
   });
 
@@ -82,10 +99,15 @@ describe('trust generations in route configuration names', () => {
 describe('the stale template', () => {
   const m = buildEdgeModel(config());
   if (!m.ok) throw new Error('model');
-  const stale = translate(m.value).staleRouteConfiguration!().resource as { virtual_hosts: Array<{ name: string; domains: string[]; routes: EnvoyJson[] }> };
+  const stale = translate(m.value).staleRouteConfiguration!().resource as {
+    virtual_hosts: Array<{ name: string; domains: string[]; routes: EnvoyJson[] }>;
+  };
 
   it('holds every host with a CA, and answers 421 for the others and for any other name', () => {
-    assert.deepEqual(stale.virtual_hosts.map((v) => v.name), ['misdirected:public.example', 'x.example', 'y.example', 'misdirected']);
+    assert.deepEqual(
+      stale.virtual_hosts.map((v) => v.name),
+      ['misdirected:public.example', 'x.example', 'y.example', 'misdirected'],
+    );
     assert.equal((stale.virtual_hosts[0]!.routes[0]!['direct_response'] as { status: number }).status, 421);
     assert.deepEqual(stale.virtual_hosts.at(-1)!.domains, ['*']);
   });
@@ -93,12 +115,18 @@ describe('the stale template', () => {
   it("every route of a host with a CA asks ext_authz to verify the certificate (with the client's chain); the edge's own answers do not", () => {
     for (const vh of stale.virtual_hosts.filter((v) => !v.name.startsWith('misdirected'))) {
       for (const r of vh.routes) {
-        const perFilter = (r['typed_per_filter_config'] ?? {}) as Record<string, { check_settings?: { context_extensions: { route: string } } }>;
+        const perFilter = (r['typed_per_filter_config'] ?? {}) as Record<
+          string,
+          { check_settings?: { context_extensions: { route: string } } }
+        >;
         if (r['direct_response']) {
           assert.equal(perFilter['mtls-edge.ext-authz'], undefined, `${vh.name} ${String(r['name'])}`);
           continue;
         }
-        assert.match(perFilter['mtls-edge.ext-authz']!.check_settings!.context_extensions.route, /^trust\.[0-9a-f]{16}$/);
+        assert.match(
+          perFilter['mtls-edge.ext-authz']!.check_settings!.context_extensions.route,
+          /^trust\.[0-9a-f]{16}$/,
+        );
         assert.ok(perFilter['mtls-edge.peer-chain'], `${vh.name}: the chain is forwarded`);
       }
     }
@@ -106,10 +134,15 @@ describe('the stale template', () => {
 
   it('the service knows every trust entry the template names, with the trust to verify against', () => {
     const names = new Set(m.value.authorizationRoutes.filter((a) => a.clientTrust).map((a) => a.name));
-    const named = stale.virtual_hosts.flatMap((v) => v.routes).flatMap((r) => {
-      const ext = (r['typed_per_filter_config'] as Record<string, { check_settings?: { context_extensions: { route: string } } }> | undefined)?.['mtls-edge.ext-authz'];
-      return ext ? [ext.check_settings!.context_extensions.route] : [];
-    });
+    const named = stale.virtual_hosts
+      .flatMap((v) => v.routes)
+      .flatMap((r) => {
+        const ext = (
+          r['typed_per_filter_config'] as
+            Record<string, { check_settings?: { context_extensions: { route: string } } }> | undefined
+        )?.['mtls-edge.ext-authz'];
+        return ext ? [ext.check_settings!.context_extensions.route] : [];
+      });
     assert.ok(named.length >= 2);
     for (const n of named) assert.ok(names.has(n), n);
   });

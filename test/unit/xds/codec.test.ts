@@ -29,7 +29,9 @@ const listener = {
             stat_prefix: 'edge',
             rds: { route_config_name: 'routes-none', config_source: { ads: {}, resource_api_version: 'V3' } },
             // An Any inside an Any: the router config must survive two levels of expansion.
-            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER, suppress_envoy_headers: true } }],
+            http_filters: [
+              { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER, suppress_envoy_headers: true } },
+            ],
           },
         },
       ],
@@ -45,8 +47,13 @@ test('a listener with nested typed_config round-trips through the codec', () => 
 });
 
 test('the tls_inspector typed_config is encoded as its own type, not dropped', () => {
-  const decoded = codec.decode(codec.encode(TYPE_URL.listener, { name: 'https', listener_filters: listener.listener_filters })) as typeof listener;
-  assert.deepEqual(decoded.listener_filters[0]!.typed_config, { '@type': TLS_INSPECTOR, enable_ja3_fingerprinting: { value: true } });
+  const decoded = codec.decode(
+    codec.encode(TYPE_URL.listener, { name: 'https', listener_filters: listener.listener_filters }),
+  ) as typeof listener;
+  assert.deepEqual(decoded.listener_filters[0]!.typed_config, {
+    '@type': TLS_INSPECTOR,
+    enable_ja3_fingerprinting: { value: true },
+  });
 });
 
 test('encoding is deterministic', () => {

@@ -24,12 +24,21 @@ import {
 } from './fixtures.js';
 
 function only(responses: DeltaResponse[]): DeltaResponse {
-  assert.equal(responses.length, 1, `expected exactly one response, got ${responses.map((r) => r.type_url).join(', ') || 'none'}`);
+  assert.equal(
+    responses.length,
+    1,
+    `expected exactly one response, got ${responses.map((r) => r.type_url).join(', ') || 'none'}`,
+  );
   return responses[0]!;
 }
 
 /** Subscribes and ACKs in one go; returns the response that was ACKed. */
-function subscribeAndAck(stream: DeltaStreamState, typeUrl: string, names: string[], snapshot: Snapshot): DeltaResponse {
+function subscribeAndAck(
+  stream: DeltaStreamState,
+  typeUrl: string,
+  names: string[],
+  snapshot: Snapshot,
+): DeltaResponse {
   const r = only(stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot).responses);
   assert.equal(stream.onRequest(deltaAckOf(r), snapshot).outcome, 'ack');
   return r;
@@ -58,25 +67,34 @@ describe('first request for a type', () => {
   });
 
   test("listeners are wildcard too, also when asked for with '*'", () => {
-    const r = only(new DeltaStreamState().onRequest({ type_url: LDS, resource_names_subscribe: ['*'] }, snapshot).responses);
+    const r = only(
+      new DeltaStreamState().onRequest({ type_url: LDS, resource_names_subscribe: ['*'] }, snapshot).responses,
+    );
     assert.deepEqual(deltaNames(r), ['https']);
     assert.equal(r.system_version_info, snapshot.types.get(LDS)!.version);
   });
 
   test('a first cluster request naming clusters (and no "*") subscribes to those names only', () => {
     const stream = new DeltaStreamState();
-    assert.deepEqual(deltaNames(only(stream.onRequest({ type_url: CDS, resource_names_subscribe: ['c2'] }, snapshot).responses)), ['c2']);
+    assert.deepEqual(
+      deltaNames(only(stream.onRequest({ type_url: CDS, resource_names_subscribe: ['c2'] }, snapshot).responses)),
+      ['c2'],
+    );
     assert.equal(stream.types.get(CDS)!.wildcard, false);
   });
 
   test('route configurations are named: only the requested ones are sent', () => {
-    const r = only(new DeltaStreamState().onRequest({ type_url: RDS, resource_names_subscribe: ['r2'] }, snapshot).responses);
+    const r = only(
+      new DeltaStreamState().onRequest({ type_url: RDS, resource_names_subscribe: ['r2'] }, snapshot).responses,
+    );
     assert.deepEqual(deltaNames(r), ['r2']);
     assert.equal(r.system_version_info, snapshot.types.get(RDS)!.version);
   });
 
   test('secrets are named: only the requested ones are sent', () => {
-    const r = only(new DeltaStreamState().onRequest({ type_url: SDS, resource_names_subscribe: ['s1'] }, snapshot).responses);
+    const r = only(
+      new DeltaStreamState().onRequest({ type_url: SDS, resource_names_subscribe: ['s1'] }, snapshot).responses,
+    );
     assert.deepEqual(deltaNames(r), ['s1']);
   });
 
@@ -96,7 +114,12 @@ describe('first request for a type', () => {
     assert.deepEqual(r.removed_resources, []);
     stream.onRequest(deltaAckOf(r), empty);
     // Only the first time: after that, nothing to say means no response.
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { listeners: [], clusters: [cluster('c9')] }))).map((x) => x.type_url), []);
+    assert.deepEqual(
+      stream
+        .onSnapshot(snapshotOf(withChange(baseResources(), { listeners: [], clusters: [cluster('c9')] })))
+        .map((x) => x.type_url),
+      [],
+    );
   });
 
   test('a request before any snapshot exists is remembered and answered by the first snapshot', () => {
@@ -147,10 +170,30 @@ describe('snapshot changes send only what changed', () => {
   });
 
   for (const { label, change, typeUrl, names } of [
-    { label: 'a route-only change', change: { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] }, typeUrl: RDS, names: ['r1'] },
-    { label: 'a cluster-only change', change: { clusters: [cluster('c1'), cluster('c2'), cluster('c3')] }, typeUrl: CDS, names: ['c3'] },
-    { label: 'a secret-only change', change: { secrets: [secret('s1', 'CA-1'), secret('s2', 'CA-2-rotated')] }, typeUrl: SDS, names: ['s2'] },
-    { label: 'a listener-only change', change: { listeners: [listener('https', 'edge')] }, typeUrl: LDS, names: ['https'] },
+    {
+      label: 'a route-only change',
+      change: { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] },
+      typeUrl: RDS,
+      names: ['r1'],
+    },
+    {
+      label: 'a cluster-only change',
+      change: { clusters: [cluster('c1'), cluster('c2'), cluster('c3')] },
+      typeUrl: CDS,
+      names: ['c3'],
+    },
+    {
+      label: 'a secret-only change',
+      change: { secrets: [secret('s1', 'CA-1'), secret('s2', 'CA-2-rotated')] },
+      typeUrl: SDS,
+      names: ['s2'],
+    },
+    {
+      label: 'a listener-only change',
+      change: { listeners: [listener('https', 'edge')] },
+      typeUrl: LDS,
+      names: ['https'],
+    },
   ]) {
     test(`${label} sends only that type, and only the changed resource`, () => {
       const { stream } = settledDeltaStream(snapshotOf(baseResources()));
@@ -164,9 +207,17 @@ describe('snapshot changes send only what changed', () => {
     const snapshot = snapshotOf(baseResources());
     const stream = new DeltaStreamState();
     subscribeAndAck(stream, RDS, ['r1'], snapshot);
-    const r2Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'elsewhere.example')] }));
+    const r2Changed = snapshotOf(
+      withChange(baseResources(), {
+        routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'elsewhere.example')],
+      }),
+    );
     assert.deepEqual(stream.onSnapshot(r2Changed), []);
-    const r1Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'elsewhere.example')] }));
+    const r1Changed = snapshotOf(
+      withChange(baseResources(), {
+        routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'elsewhere.example')],
+      }),
+    );
     assert.deepEqual(deltaNames(only(stream.onSnapshot(r1Changed))), ['r1']);
   });
 });
@@ -197,9 +248,16 @@ describe('subscribing and unsubscribing', () => {
     assert.deepEqual(stream.onRequest({ type_url: RDS, resource_names_subscribe: ['later'] }, without).responses, []);
 
     // Unrelated snapshots in between must not make the stream forget the name.
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1'), routes('other')] }))), []);
+    assert.deepEqual(
+      stream.onSnapshot(
+        snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1'), routes('other')] })),
+      ),
+      [],
+    );
 
-    const withIt = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('later', 'late.example'), routes('r1')] }));
+    const withIt = snapshotOf(
+      withChange(baseResources(), { routeConfigurations: [routes('later', 'late.example'), routes('r1')] }),
+    );
     const r = only(stream.onSnapshot(withIt));
     assert.deepEqual(deltaNames(r), ['later']);
     assert.deepEqual(r.removed_resources, []);
@@ -224,11 +282,22 @@ describe('subscribing and unsubscribing', () => {
     assert.deepEqual([...stream.types.get(RDS)!.names], ['r1']);
     assert.equal(stream.types.get(RDS)!.ackedVersions.has('r2'), false);
 
-    const r2Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'changed.example')] }));
+    const r2Changed = snapshotOf(
+      withChange(baseResources(), {
+        routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'changed.example')],
+      }),
+    );
     assert.deepEqual(stream.onSnapshot(r2Changed), []);
     // Removing it is not news to Envoy either.
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example')] }))), []);
-    const bothChanged = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'again.example')] }));
+    assert.deepEqual(
+      stream.onSnapshot(snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example')] }))),
+      [],
+    );
+    const bothChanged = snapshotOf(
+      withChange(baseResources(), {
+        routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'again.example')],
+      }),
+    );
     assert.deepEqual(deltaNames(only(stream.onSnapshot(bothChanged))), ['r1']);
   });
 
@@ -244,8 +313,15 @@ describe('subscribing and unsubscribing', () => {
     const snapshot = snapshotOf(baseResources());
     const stream = new DeltaStreamState();
     subscribeAndAck(stream, CDS, [], snapshot);
-    assert.deepEqual(stream.onRequest({ type_url: CDS, resource_names_subscribe: ['c1', 'ghost'] }, snapshot).responses.map(deltaNames), [['c1']]);
-    const r = only(stream.onRequest({ type_url: CDS, resource_names_unsubscribe: ['c1', 'ghost'] }, snapshot).responses);
+    assert.deepEqual(
+      stream
+        .onRequest({ type_url: CDS, resource_names_subscribe: ['c1', 'ghost'] }, snapshot)
+        .responses.map(deltaNames),
+      [['c1']],
+    );
+    const r = only(
+      stream.onRequest({ type_url: CDS, resource_names_unsubscribe: ['c1', 'ghost'] }, snapshot).responses,
+    );
     assert.deepEqual(deltaNames(r), ['c1']);
     assert.deepEqual(r.removed_resources, ['ghost']);
     assert.equal(stream.types.get(CDS)!.wildcard, true);
@@ -257,7 +333,10 @@ describe('subscribing and unsubscribing', () => {
     subscribeAndAck(stream, CDS, [], snapshot);
     assert.deepEqual(stream.onRequest({ type_url: CDS, resource_names_unsubscribe: ['*'] }, snapshot).responses, []);
     assert.equal(stream.types.get(CDS)!.wildcard, false);
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 9), cluster('c3')] }))), []);
+    assert.deepEqual(
+      stream.onSnapshot(snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 9), cluster('c3')] }))),
+      [],
+    );
   });
 
   test('an empty request after the first does not turn a named cluster subscription into a wildcard', () => {
@@ -277,7 +356,11 @@ describe('reconnect with initial_resource_versions', () => {
     const held = new Map<string, DeltaResponse>();
     for (const { typeUrl, names } of SUBSCRIPTIONS) {
       const { outcome, responses } = stream.onRequest(
-        { type_url: typeUrl, resource_names_subscribe: names, initial_resource_versions: heldVersions(before, typeUrl) },
+        {
+          type_url: typeUrl,
+          resource_names_subscribe: names,
+          initial_resource_versions: heldVersions(before, typeUrl),
+        },
         before,
       );
       assert.equal(outcome, 'subscribe');
@@ -292,14 +375,21 @@ describe('reconnect with initial_resource_versions', () => {
     for (const r of held.values()) stream.onRequest(deltaAckOf(r), before);
     assert.equal(stream.inSync(before), true);
     // /status shows the named types as acknowledged too: Envoy holds exactly their current content.
-    for (const typeUrl of [RDS, SDS]) assert.equal(stream.types.get(typeUrl)!.acked, before.types.get(typeUrl)!.version);
+    for (const typeUrl of [RDS, SDS])
+      assert.equal(stream.types.get(typeUrl)!.acked, before.types.get(typeUrl)!.version);
   });
 
   test('changed resources are sent, vanished ones removed, new ones added', () => {
     const after = snapshotOf(withChange(baseResources(), { clusters: [cluster('c2', 5), cluster('c3')] }));
     const stream = new DeltaStreamState();
-    const r = only(stream.onRequest({ type_url: CDS, initial_resource_versions: heldVersions(before, CDS) }, after).responses);
-    assert.equal(stream.types.get(CDS)!.wildcard, true, "an empty subscribe list with initial versions is still the legacy wildcard");
+    const r = only(
+      stream.onRequest({ type_url: CDS, initial_resource_versions: heldVersions(before, CDS) }, after).responses,
+    );
+    assert.equal(
+      stream.types.get(CDS)!.wildcard,
+      true,
+      'an empty subscribe list with initial versions is still the legacy wildcard',
+    );
     assert.deepEqual(deltaNames(r), ['c2', 'c3']);
     assert.deepEqual(r.removed_resources, ['c1']);
     assert.equal(stream.inSync(after), false);
@@ -308,11 +398,17 @@ describe('reconnect with initial_resource_versions', () => {
   });
 
   test('named: only the stale one of the held names is sent, a vanished one removed', () => {
-    const after = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'moved.example')] }));
+    const after = snapshotOf(
+      withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'moved.example')] }),
+    );
     const stream = new DeltaStreamState();
     const r = only(
       stream.onRequest(
-        { type_url: RDS, resource_names_subscribe: ['r1', 'r2', 'r3'], initial_resource_versions: { ...heldVersions(before, RDS), r3: 'old' } },
+        {
+          type_url: RDS,
+          resource_names_subscribe: ['r1', 'r2', 'r3'],
+          initial_resource_versions: { ...heldVersions(before, RDS), r3: 'old' },
+        },
         after,
       ).responses,
     );
@@ -322,7 +418,16 @@ describe('reconnect with initial_resource_versions', () => {
 
   test('a held resource Envoy did not subscribe to is not tracked', () => {
     const stream = new DeltaStreamState();
-    const r = only(stream.onRequest({ type_url: RDS, resource_names_subscribe: ['r1'], initial_resource_versions: { r1: 'stale', r2: hashOf(before, RDS, 'r2') } }, before).responses);
+    const r = only(
+      stream.onRequest(
+        {
+          type_url: RDS,
+          resource_names_subscribe: ['r1'],
+          initial_resource_versions: { r1: 'stale', r2: hashOf(before, RDS, 'r2') },
+        },
+        before,
+      ).responses,
+    );
     assert.deepEqual(deltaNames(r), ['r1']);
     assert.equal(stream.types.get(RDS)!.ackedVersions.has('r2'), false);
   });
@@ -330,7 +435,12 @@ describe('reconnect with initial_resource_versions', () => {
   test('initial versions after the first request for a type are ignored', () => {
     const stream = new DeltaStreamState();
     subscribeAndAck(stream, RDS, ['r1'], before);
-    const r = only(stream.onRequest({ type_url: RDS, resource_names_subscribe: ['r2'], initial_resource_versions: heldVersions(before, RDS) }, before).responses);
+    const r = only(
+      stream.onRequest(
+        { type_url: RDS, resource_names_subscribe: ['r2'], initial_resource_versions: heldVersions(before, RDS) },
+        before,
+      ).responses,
+    );
     assert.deepEqual(deltaNames(r), ['r2']);
   });
 });
@@ -402,11 +512,18 @@ describe('NACK', () => {
     const state = stream.types.get(CDS)!;
     assert.equal(state.acked, last.get(CDS)!.system_version_info);
     assert.equal(state.ackedVersions.get('c1'), hashOf(good, CDS, 'c1'));
-    assert.deepEqual(state.nack, { version: pushed.system_version_info, message: 'bad cluster', at: now.toISOString() });
+    assert.deepEqual(state.nack, {
+      version: pushed.system_version_info,
+      message: 'bad cluster',
+      at: now.toISOString(),
+    });
 
     // Another push of the same content (e.g. a reload with no effect) stays quiet too.
     assert.deepEqual(stream.onSnapshot(bad), []);
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2')] }))), []);
+    assert.deepEqual(
+      stream.onSnapshot(snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2')] }))),
+      [],
+    );
   });
 
   test('a later, different version is sent, and its ACK clears the error', () => {
@@ -431,7 +548,9 @@ describe('NACK', () => {
     const { stream } = settledDeltaStream(snapshotOf(baseResources()));
     const bad = snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2')] }));
     stream.onRequest(deltaNackOf(only(stream.onSnapshot(bad))), bad);
-    const more = snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2'), cluster('c3')] }));
+    const more = snapshotOf(
+      withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2'), cluster('c3')] }),
+    );
     const r = only(stream.onSnapshot(more));
     assert.deepEqual(deltaNames(r), ['c3']);
     stream.onRequest(deltaAckOf(r), more);
@@ -454,9 +573,13 @@ describe('NACK', () => {
 
   test('a NACK of one response in flight is recorded even when a later one is ACKed', () => {
     const { stream } = settledDeltaStream(snapshotOf(baseResources()));
-    const withC3 = snapshotOf(withChange(baseResources(), { clusters: [cluster('c1'), cluster('c2'), cluster('c3', 99)] }));
+    const withC3 = snapshotOf(
+      withChange(baseResources(), { clusters: [cluster('c1'), cluster('c2'), cluster('c3', 99)] }),
+    );
     const first = only(stream.onSnapshot(withC3));
-    const alsoC1 = snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 3), cluster('c2'), cluster('c3', 99)] }));
+    const alsoC1 = snapshotOf(
+      withChange(baseResources(), { clusters: [cluster('c1', 3), cluster('c2'), cluster('c3', 99)] }),
+    );
     const second = only(stream.onSnapshot(alsoC1));
 
     assert.equal(stream.onRequest(deltaNackOf(first, 'bad c3'), alsoC1).outcome, 'nack');
@@ -489,7 +612,10 @@ describe('stale nonces', () => {
     const lds = only(stream.onRequest({ type_url: LDS }, snapshot).responses);
     const cross = stream.onRequest({ type_url: LDS, response_nonce: cds.nonce }, snapshot);
     assert.equal(cross.outcome, 'stale');
-    assert.deepEqual(stream.types.get(LDS)!.pending.map((p) => p.nonce), [lds.nonce]);
+    assert.deepEqual(
+      stream.types.get(LDS)!.pending.map((p) => p.nonce),
+      [lds.nonce],
+    );
     assert.equal(stream.types.get(LDS)!.acked, undefined);
   });
 
@@ -502,10 +628,15 @@ describe('stale nonces', () => {
     assert.equal(sub.outcome, 'stale');
     assert.deepEqual(deltaNames(only(sub.responses)), ['r2']);
 
-    const unsub = stream.onRequest({ type_url: RDS, response_nonce: 'made-up', resource_names_unsubscribe: ['r1'] }, snapshot);
+    const unsub = stream.onRequest(
+      { type_url: RDS, response_nonce: 'made-up', resource_names_unsubscribe: ['r1'] },
+      snapshot,
+    );
     assert.equal(unsub.outcome, 'stale');
     assert.deepEqual([...stream.types.get(RDS)!.names], ['r2']);
-    const r1Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] }));
+    const r1Changed = snapshotOf(
+      withChange(baseResources(), { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] }),
+    );
     assert.deepEqual(stream.onSnapshot(r1Changed), []);
   });
 
@@ -520,8 +651,12 @@ describe('stale nonces', () => {
 test('onSnapshot pushes in make-before-break order: clusters, secrets, listeners, route configurations', () => {
   const stream = new DeltaStreamState();
   // Subscribe in the reverse order, before any snapshot, so the order can only come from onSnapshot.
-  for (const { typeUrl, names } of [...SUBSCRIPTIONS].reverse()) stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, undefined);
-  assert.deepEqual(stream.onSnapshot(snapshotOf(baseResources())).map((r) => r.type_url), [CDS, SDS, LDS, RDS]);
+  for (const { typeUrl, names } of [...SUBSCRIPTIONS].reverse())
+    stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, undefined);
+  assert.deepEqual(
+    stream.onSnapshot(snapshotOf(baseResources())).map((r) => r.type_url),
+    [CDS, SDS, LDS, RDS],
+  );
 
   // And again for a change that touches every type on a settled stream.
   const { stream: settled } = settledDeltaStream(snapshotOf(baseResources()));
@@ -532,8 +667,14 @@ test('onSnapshot pushes in make-before-break order: clusters, secrets, listeners
     secrets: [secret('s1', 'CA-new')],
   });
   const pushed = settled.onSnapshot(everything);
-  assert.deepEqual(pushed.map((r) => r.type_url), [CDS, SDS, LDS, RDS]);
-  assert.deepEqual(pushed.map((r) => r.removed_resources), [['c2'], ['s2'], [], ['r2']]);
+  assert.deepEqual(
+    pushed.map((r) => r.type_url),
+    [CDS, SDS, LDS, RDS],
+  );
+  assert.deepEqual(
+    pushed.map((r) => r.removed_resources),
+    [['c2'], ['s2'], [], ['r2']],
+  );
 });
 
 describe('inSync', () => {
@@ -543,7 +684,8 @@ describe('inSync', () => {
     assert.equal(stream.inSync(snapshot), false, 'a stream that asked for nothing is not in sync');
 
     const pending: DeltaResponse[] = [];
-    for (const { typeUrl, names } of SUBSCRIPTIONS) pending.push(only(stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot).responses));
+    for (const { typeUrl, names } of SUBSCRIPTIONS)
+      pending.push(only(stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot).responses));
     assert.equal(stream.inSync(snapshot), false, 'sent is not acked');
 
     for (const [i, r] of pending.entries()) {
@@ -616,7 +758,8 @@ test('nonces are unique per response', () => {
   const stream = new DeltaStreamState();
   const seen: DeltaResponse[] = [];
   let snapshot = snapshotOf(baseResources());
-  for (const { typeUrl, names } of SUBSCRIPTIONS) seen.push(...stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot).responses);
+  for (const { typeUrl, names } of SUBSCRIPTIONS)
+    seen.push(...stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot).responses);
   for (let i = 2; i < 6; i++) {
     snapshot = snapshotOf({
       clusters: [cluster('c1', i)],
@@ -629,6 +772,9 @@ test('nonces are unique per response', () => {
     seen.push(...pushed);
   }
   const nonces = seen.map((r) => r.nonce);
-  assert.ok(nonces.every((n) => n !== ''), 'an empty nonce would read as a spontaneous request');
+  assert.ok(
+    nonces.every((n) => n !== ''),
+    'an empty nonce would read as a spontaneous request',
+  );
   assert.equal(new Set(nonces).size, nonces.length);
 });

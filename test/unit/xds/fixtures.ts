@@ -1,5 +1,16 @@
-import { AdsStreamState, ResourceCodec, buildSnapshot, loadResourceRoot, type Snapshot } from '../../../control-plane/src/xds/index.js';
-import { TYPE_URL, type EnvoyJson, type EnvoyResources, type NamedResource } from '../../../control-plane/src/translate/index.js';
+import {
+  AdsStreamState,
+  ResourceCodec,
+  buildSnapshot,
+  loadResourceRoot,
+  type Snapshot,
+} from '../../../control-plane/src/xds/index.js';
+import {
+  TYPE_URL,
+  type EnvoyJson,
+  type EnvoyResources,
+  type NamedResource,
+} from '../../../control-plane/src/translate/index.js';
 import { DeltaStreamState } from '../../../control-plane/src/xds/index.js';
 
 // The request/response shapes are not re-exported from the xds index; derive them so tests only use the public surface.
@@ -59,11 +70,21 @@ export function decodedNames(response: Response): string[] {
 
 /** What Envoy sends to accept `response`, keeping (or changing) its subscription. */
 export function ackOf(response: Response, names: string[] = []): Request {
-  return { type_url: response.type_url, version_info: response.version_info, response_nonce: response.nonce, resource_names: names };
+  return {
+    type_url: response.type_url,
+    version_info: response.version_info,
+    response_nonce: response.nonce,
+    resource_names: names,
+  };
 }
 
 /** What Envoy sends to reject `response`: the last version it accepted, and the error. */
-export function nackOf(response: Response, acceptedVersion: string, names: string[] = [], message = 'rejected'): Request {
+export function nackOf(
+  response: Response,
+  acceptedVersion: string,
+  names: string[] = [],
+  message = 'rejected',
+): Request {
   return {
     type_url: response.type_url,
     version_info: acceptedVersion,
@@ -90,7 +111,8 @@ export function settledStream(snapshot: Snapshot): { stream: AdsStreamState; las
   for (const { typeUrl, names } of SUBSCRIPTIONS) {
     const { responses } = stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot);
     const response = responses[0];
-    if (responses.length !== 1 || !response) throw new Error(`expected one response for ${typeUrl}, got ${responses.length}`);
+    if (responses.length !== 1 || !response)
+      throw new Error(`expected one response for ${typeUrl}, got ${responses.length}`);
     last.set(typeUrl, response);
     const ack = stream.onRequest(ackOf(response, names), snapshot);
     if (ack.outcome !== 'ack' || ack.responses.length !== 0) throw new Error(`ACK of ${typeUrl} was not quiet`);
@@ -117,7 +139,10 @@ export function deltaNames(response: DeltaResponse): string[] {
 }
 
 /** What Envoy sends to accept a delta response, optionally changing its subscription in the same message. */
-export function deltaAckOf(response: DeltaResponse, change: { subscribe?: string[]; unsubscribe?: string[] } = {}): DeltaRequest {
+export function deltaAckOf(
+  response: DeltaResponse,
+  change: { subscribe?: string[]; unsubscribe?: string[] } = {},
+): DeltaRequest {
   return {
     type_url: response.type_url,
     response_nonce: response.nonce,
@@ -134,7 +159,8 @@ export function deltaNackOf(response: DeltaResponse, message = 'rejected'): Delt
 /** The per-resource versions Envoy reports in `initial_resource_versions` after holding `snapshot`'s resources of a type. */
 export function heldVersions(snapshot: Snapshot, typeUrl: string, names?: string[]): Record<string, string> {
   const held: Record<string, string> = {};
-  for (const [name, resource] of snapshot.types.get(typeUrl)!.resources) if (!names || names.includes(name)) held[name] = resource.hash;
+  for (const [name, resource] of snapshot.types.get(typeUrl)!.resources)
+    if (!names || names.includes(name)) held[name] = resource.hash;
   return held;
 }
 
@@ -148,7 +174,8 @@ export function settledDeltaStream(snapshot: Snapshot): { stream: DeltaStreamSta
   for (const { typeUrl, names } of SUBSCRIPTIONS) {
     const { responses } = stream.onRequest({ type_url: typeUrl, resource_names_subscribe: names }, snapshot);
     const response = responses[0];
-    if (responses.length !== 1 || !response) throw new Error(`expected one delta response for ${typeUrl}, got ${responses.length}`);
+    if (responses.length !== 1 || !response)
+      throw new Error(`expected one delta response for ${typeUrl}, got ${responses.length}`);
     last.set(typeUrl, response);
     const ack = stream.onRequest(deltaAckOf(response), snapshot);
     if (ack.outcome !== 'ack' || ack.responses.length !== 0) throw new Error(`delta ACK of ${typeUrl} was not quiet`);

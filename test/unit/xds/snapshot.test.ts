@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { keepRemoved, PUSH_ORDER, rollBackType, selectResources, type Snapshot } from '../../../control-plane/src/xds/index.js';
+import {
+  keepRemoved,
+  PUSH_ORDER,
+  rollBackType,
+  selectResources,
+  type Snapshot,
+} from '../../../control-plane/src/xds/index.js';
 import { CDS, LDS, RDS, SDS, baseResources, cluster, routes, secret, snapshotOf, withChange } from './fixtures.js';
 
 function typeVersions(s: Snapshot): Record<string, string> {
@@ -20,7 +26,8 @@ test('building the same resources twice gives the same versions and bytes', () =
   assert.equal(a.version, b.version);
   assert.deepEqual(typeVersions(a), typeVersions(b));
   for (const [url, type] of a.types) {
-    for (const [name, r] of type.resources) assert.ok(r.any.value.equals(b.types.get(url)!.resources.get(name)!.any.value), `${name} encodes the same`);
+    for (const [name, r] of type.resources)
+      assert.ok(r.any.value.equals(b.types.get(url)!.resources.get(name)!.any.value), `${name} encodes the same`);
   }
 });
 
@@ -29,7 +36,12 @@ test('changing one byte of one resource changes only its type version', () => {
   const cases: Array<[string, Snapshot]> = [
     [CDS, snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 2), cluster('c2')] }))],
     [SDS, snapshotOf(withChange(baseResources(), { secrets: [secret('s1', 'CA-1'), secret('s2', 'CA-3')] }))],
-    [RDS, snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'c.example')] }))],
+    [
+      RDS,
+      snapshotOf(
+        withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'c.example')] }),
+      ),
+    ],
   ];
   for (const [changed, after] of cases) {
     assert.notEqual(after.version, before.version, `${changed}: overall version moves`);
@@ -42,20 +54,34 @@ test('changing one byte of one resource changes only its type version', () => {
 
 test("a named selection's version covers only the requested names", () => {
   const before = snapshotOf(baseResources()).types.get(RDS)!;
-  const after = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'other.example')] })).types.get(RDS)!;
+  const after = snapshotOf(
+    withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'other.example')] }),
+  ).types.get(RDS)!;
   assert.equal(selectResources(before, ['r1']).version, selectResources(after, ['r1']).version);
   assert.notEqual(selectResources(before, ['r2']).version, selectResources(after, ['r2']).version);
   // Order and duplicates in the request do not matter, the resource set does.
   assert.equal(selectResources(before, ['r2', 'r1', 'r2']).version, selectResources(before, ['r1', 'r2']).version);
-  assert.deepEqual(selectResources(before, ['r2', 'r1']).resources.map((r) => r.name), ['r1', 'r2']);
+  assert.deepEqual(
+    selectResources(before, ['r2', 'r1']).resources.map((r) => r.name),
+    ['r1', 'r2'],
+  );
   // Names that do not exist (yet) are left out rather than failing.
-  assert.deepEqual(selectResources(before, ['missing', 'r1']).resources.map((r) => r.name), ['r1']);
+  assert.deepEqual(
+    selectResources(before, ['missing', 'r1']).resources.map((r) => r.name),
+    ['r1'],
+  );
   assert.equal(selectResources(before, 'wildcard').version, before.version);
 });
 
 test('renaming a resource with identical content changes the version', () => {
   const a = snapshotOf(withChange(baseResources(), { secrets: [secret('s1', 'same')] }));
-  const b = snapshotOf(withChange(baseResources(), { secrets: [{ name: 'other', resource: { name: 's1', validation_context: { trusted_ca: { inline_string: 'same' } } } }] }));
+  const b = snapshotOf(
+    withChange(baseResources(), {
+      secrets: [
+        { name: 'other', resource: { name: 's1', validation_context: { trusted_ca: { inline_string: 'same' } } } },
+      ],
+    }),
+  );
   assert.notEqual(a.types.get(SDS)!.version, b.types.get(SDS)!.version);
 });
 
@@ -71,14 +97,23 @@ test('rollBackType: the rejected type as it was, the accepted types as they are,
   const restored = rollBackType(next, good, RDS);
   assert.equal(restored.types.get(RDS)!.version, good.types.get(RDS)!.version);
   assert.equal(restored.types.get(SDS)!.version, next.types.get(SDS)!.version, 'the accepted secrets stay');
-  assert.deepEqual([...restored.types.get(CDS)!.resources.keys()].sort(), ['c1', 'c2', 'c3'], 'the old routes still find their clusters');
+  assert.deepEqual(
+    [...restored.types.get(CDS)!.resources.keys()].sort(),
+    ['c1', 'c2', 'c3'],
+    'the old routes still find their clusters',
+  );
   assert.notEqual(restored.version, next.version);
   assert.equal(rollBackType(next, good, RDS).version, restored.version, 'deterministic');
 });
 
 test('keepRemoved: clusters only the previous snapshot had are kept; nothing else changes; no removal, no copy', () => {
   const previous = snapshotOf(baseResources());
-  const next = snapshotOf(withChange(baseResources(), { clusters: [cluster('c2'), cluster('c3')], routeConfigurations: [routes('r1', 'moved.example'), routes('r2')] }));
+  const next = snapshotOf(
+    withChange(baseResources(), {
+      clusters: [cluster('c2'), cluster('c3')],
+      routeConfigurations: [routes('r1', 'moved.example'), routes('r2')],
+    }),
+  );
   const staged = keepRemoved(next, previous, CDS);
   assert.deepEqual([...staged.types.get(CDS)!.resources.keys()].sort(), ['c1', 'c2', 'c3']);
   assert.equal(staged.types.get(RDS), next.types.get(RDS));

@@ -24,11 +24,16 @@ import {
 
 /** Envoy always holds CDS and LDS subscriptions; without them a stream is never in sync. */
 function subscribeWildcards(stream: AdsStreamState, snapshot: Snapshot): void {
-  for (const type_url of [CDS, LDS]) stream.onRequest(ackOf(only(stream.onRequest({ type_url, resource_names: [] }, snapshot).responses)), snapshot);
+  for (const type_url of [CDS, LDS])
+    stream.onRequest(ackOf(only(stream.onRequest({ type_url, resource_names: [] }, snapshot).responses)), snapshot);
 }
 
 function only(responses: Response[]): Response {
-  assert.equal(responses.length, 1, `expected exactly one response, got ${responses.map((r) => r.type_url).join(', ') || 'none'}`);
+  assert.equal(
+    responses.length,
+    1,
+    `expected exactly one response, got ${responses.map((r) => r.type_url).join(', ') || 'none'}`,
+  );
   return responses[0]!;
 }
 
@@ -120,7 +125,10 @@ describe('NACK', () => {
 
     // Another push of the same snapshot (e.g. a config reload with no effect) stays quiet too.
     assert.deepEqual(stream.onSnapshot(bad), []);
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2')] }))), []);
+    assert.deepEqual(
+      stream.onSnapshot(snapshotOf(withChange(baseResources(), { clusters: [cluster('c1', 99), cluster('c2')] }))),
+      [],
+    );
   });
 
   test('a later, different snapshot is sent, and its ACK clears the error', () => {
@@ -179,7 +187,9 @@ describe('stale nonces', () => {
     const v1 = snapshotOf(baseResources());
     const stream = new AdsStreamState();
     const first = only(stream.onRequest({ type_url: RDS, resource_names: ['r1'] }, v1).responses);
-    stream.onSnapshot(snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'changed.example'), routes('r2')] })));
+    stream.onSnapshot(
+      snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'changed.example'), routes('r2')] })),
+    );
     assert.deepEqual(stream.onRequest(ackOf(first, ['r1', 'r2']), v1).responses, []);
     assert.deepEqual(stream.types.get(RDS)!.names, ['r1']);
   });
@@ -189,10 +199,16 @@ describe('stale nonces', () => {
     const stream = new AdsStreamState();
     const cds = only(stream.onRequest({ type_url: CDS, resource_names: [] }, snapshot).responses);
     // The nonce of a CDS response says nothing about LDS.
-    const cross = stream.onRequest({ type_url: LDS, response_nonce: cds.nonce, version_info: cds.version_info }, snapshot);
+    const cross = stream.onRequest(
+      { type_url: LDS, response_nonce: cds.nonce, version_info: cds.version_info },
+      snapshot,
+    );
     assert.equal(cross.outcome, 'stale');
     assert.deepEqual(cross.responses, []);
-    assert.equal(stream.onRequest({ type_url: CDS, response_nonce: 'made-up', version_info: cds.version_info }, snapshot).outcome, 'stale');
+    assert.equal(
+      stream.onRequest({ type_url: CDS, response_nonce: 'made-up', version_info: cds.version_info }, snapshot).outcome,
+      'stale',
+    );
     assert.equal(stream.types.get(CDS)!.acked, undefined);
   });
 });
@@ -206,9 +222,14 @@ describe('named resources requested before they exist', () => {
     stream.onRequest(ackOf(empty, ['later']), without);
 
     // Unrelated snapshots in between must not make the stream forget the name.
-    assert.deepEqual(stream.onSnapshot(snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'x.example')] }))), []);
+    assert.deepEqual(
+      stream.onSnapshot(snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'x.example')] }))),
+      [],
+    );
 
-    const withIt = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('later', 'late.example'), routes('r1')] }));
+    const withIt = snapshotOf(
+      withChange(baseResources(), { routeConfigurations: [routes('later', 'late.example'), routes('r1')] }),
+    );
     const r = only(stream.onSnapshot(withIt));
     assert.equal(r.type_url, RDS);
     assert.deepEqual(decodedNames(r), ['later']);
@@ -229,7 +250,11 @@ describe('changes reach only the streams and types they touch', () => {
     const r = only(stream.onRequest({ type_url: RDS, resource_names: ['r1'] }, snapshot).responses);
     stream.onRequest(ackOf(r, ['r1']), snapshot);
 
-    const r2Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'elsewhere.example')] }));
+    const r2Changed = snapshotOf(
+      withChange(baseResources(), {
+        routeConfigurations: [routes('r1', 'a.example'), routes('r2', 'elsewhere.example')],
+      }),
+    );
     assert.notEqual(r2Changed.types.get(RDS)!.version, snapshot.types.get(RDS)!.version);
     assert.deepEqual(stream.onSnapshot(r2Changed), []);
     // Not ready all the same: the snapshot holds r2 (and secrets), which this stream never asked for.
@@ -239,15 +264,32 @@ describe('changes reach only the streams and types they touch', () => {
   test('a change to a requested route configuration is sent', () => {
     const snapshot = snapshotOf(baseResources());
     const stream = new AdsStreamState();
-    stream.onRequest(ackOf(only(stream.onRequest({ type_url: RDS, resource_names: ['r1'] }, snapshot).responses), ['r1']), snapshot);
-    const r1Changed = snapshotOf(withChange(baseResources(), { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] }));
+    stream.onRequest(
+      ackOf(only(stream.onRequest({ type_url: RDS, resource_names: ['r1'] }, snapshot).responses), ['r1']),
+      snapshot,
+    );
+    const r1Changed = snapshotOf(
+      withChange(baseResources(), { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] }),
+    );
     assert.deepEqual(decodedNames(only(stream.onSnapshot(r1Changed))), ['r1']);
   });
 
   for (const { label, change, typeUrl } of [
-    { label: 'a route-only change', change: { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] }, typeUrl: RDS },
-    { label: 'a cluster-only change', change: { clusters: [cluster('c1'), cluster('c2'), cluster('c3')] }, typeUrl: CDS },
-    { label: 'a secret-only change', change: { secrets: [secret('s1', 'CA-1'), secret('s2', 'CA-2-rotated')] }, typeUrl: SDS },
+    {
+      label: 'a route-only change',
+      change: { routeConfigurations: [routes('r1', 'new.example'), routes('r2', 'b.example')] },
+      typeUrl: RDS,
+    },
+    {
+      label: 'a cluster-only change',
+      change: { clusters: [cluster('c1'), cluster('c2'), cluster('c3')] },
+      typeUrl: CDS,
+    },
+    {
+      label: 'a secret-only change',
+      change: { secrets: [secret('s1', 'CA-1'), secret('s2', 'CA-2-rotated')] },
+      typeUrl: SDS,
+    },
     { label: 'a listener-only change', change: { listeners: [listener('https', 'edge')] }, typeUrl: LDS },
   ]) {
     test(`${label} resends only that type`, () => {
@@ -261,9 +303,13 @@ describe('changes reach only the streams and types they touch', () => {
 test('onSnapshot pushes in make-before-break order: clusters, secrets, listeners, route configurations', () => {
   const stream = new AdsStreamState();
   // Subscribe in the reverse order, before any snapshot, so the order can only come from onSnapshot.
-  for (const { typeUrl, names } of [...SUBSCRIPTIONS].reverse()) stream.onRequest({ type_url: typeUrl, resource_names: names }, undefined);
+  for (const { typeUrl, names } of [...SUBSCRIPTIONS].reverse())
+    stream.onRequest({ type_url: typeUrl, resource_names: names }, undefined);
   const initial = stream.onSnapshot(snapshotOf(baseResources()));
-  assert.deepEqual(initial.map((r) => r.type_url), [CDS, SDS, LDS, RDS]);
+  assert.deepEqual(
+    initial.map((r) => r.type_url),
+    [CDS, SDS, LDS, RDS],
+  );
 
   // And again for a change that touches every type on a settled stream.
   const { stream: settled } = settledStream(snapshotOf(baseResources()));
@@ -273,7 +319,10 @@ test('onSnapshot pushes in make-before-break order: clusters, secrets, listeners
     routeConfigurations: [routes('r1', 'z.example')],
     secrets: [secret('s1', 'CA-new')],
   });
-  assert.deepEqual(settled.onSnapshot(everything).map((r) => r.type_url), [CDS, SDS, LDS, RDS]);
+  assert.deepEqual(
+    settled.onSnapshot(everything).map((r) => r.type_url),
+    [CDS, SDS, LDS, RDS],
+  );
 });
 
 describe('inSync', () => {
@@ -283,7 +332,8 @@ describe('inSync', () => {
     assert.equal(stream.inSync(snapshot), false, 'a stream that asked for nothing is not in sync');
 
     const pending: Response[] = [];
-    for (const { typeUrl, names } of SUBSCRIPTIONS) pending.push(only(stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses));
+    for (const { typeUrl, names } of SUBSCRIPTIONS)
+      pending.push(only(stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses));
     assert.equal(stream.inSync(snapshot), false, 'sent is not acked');
 
     for (const [i, r] of pending.entries()) {
@@ -297,14 +347,23 @@ describe('inSync', () => {
     // Envoy asks for LDS only once its clusters have warmed, after the CDS ACK: /readyz must not pass in between.
     const snapshot = snapshotOf(baseResources());
     const stream = new AdsStreamState();
-    stream.onRequest(ackOf(only(stream.onRequest({ type_url: CDS, resource_names: [] }, snapshot).responses)), snapshot);
+    stream.onRequest(
+      ackOf(only(stream.onRequest({ type_url: CDS, resource_names: [] }, snapshot).responses)),
+      snapshot,
+    );
     assert.equal(stream.inSync(snapshot), false);
-    stream.onRequest(ackOf(only(stream.onRequest({ type_url: LDS, resource_names: [] }, snapshot).responses)), snapshot);
+    stream.onRequest(
+      ackOf(only(stream.onRequest({ type_url: LDS, resource_names: [] }, snapshot).responses)),
+      snapshot,
+    );
     // The listener names route configurations and secrets that Envoy has not asked for yet.
     assert.equal(stream.inSync(snapshot), false);
     for (const typeUrl of [RDS, SDS]) {
       const names = namesFor(typeUrl);
-      stream.onRequest(ackOf(only(stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses), names), snapshot);
+      stream.onRequest(
+        ackOf(only(stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses), names),
+        snapshot,
+      );
     }
     assert.equal(stream.inSync(snapshot), true);
   });
@@ -336,7 +395,10 @@ describe('inSync', () => {
     assert.equal(stream.inSync(snapshot), false);
     stream.onRequest(ackOf(both, ['r1', 'r2']), snapshot);
     const sds = namesFor(SDS);
-    stream.onRequest(ackOf(only(stream.onRequest({ type_url: SDS, resource_names: sds }, snapshot).responses), sds), snapshot);
+    stream.onRequest(
+      ackOf(only(stream.onRequest({ type_url: SDS, resource_names: sds }, snapshot).responses), sds),
+      snapshot,
+    );
     assert.equal(stream.inSync(snapshot), true);
   });
 });
@@ -346,7 +408,8 @@ test('nonces are unique per response', () => {
   const seen: Response[] = [];
   const base = baseResources();
   let snapshot = snapshotOf(base);
-  for (const { typeUrl, names } of SUBSCRIPTIONS) seen.push(...stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses);
+  for (const { typeUrl, names } of SUBSCRIPTIONS)
+    seen.push(...stream.onRequest({ type_url: typeUrl, resource_names: names }, snapshot).responses);
   for (let i = 2; i < 6; i++) {
     snapshot = snapshotOf({
       clusters: [cluster('c1', i)],
@@ -359,6 +422,9 @@ test('nonces are unique per response', () => {
     seen.push(...pushed);
   }
   const nonces = seen.map((r) => r.nonce);
-  assert.ok(nonces.every((n) => n !== ''), 'an empty nonce would read as a first request');
+  assert.ok(
+    nonces.every((n) => n !== ''),
+    'an empty nonce would read as a first request',
+  );
   assert.equal(new Set(nonces).size, nonces.length);
 });

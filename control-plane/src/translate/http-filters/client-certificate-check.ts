@@ -18,7 +18,8 @@ export function checksClientCertificates(tlsClass: TlsClass): boolean {
 const PAGE_TITLE = 'A valid client certificate is required';
 
 function clientCertificateCheckSource(issuers?: string[]): string {
-  const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
+  const allowed =
+    issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
   return `
 local ALLOWED_ISSUERS = ${allowed}
 
@@ -62,7 +63,10 @@ end
  * validated client certificate: an HTML page for people, JSON for programs that ask for it.
  */
 function clientCertificateCheckFilter(): EnvoyJson {
-  return { name: CLIENT_CERTIFICATE_FILTER, typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }) };
+  return {
+    name: CLIENT_CERTIFICATE_FILTER,
+    typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }),
+  };
 }
 
 /** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check, the JWKS). */
@@ -77,8 +81,11 @@ function skipClientCertificateCheck(): EnvoyJson {
  * properties for the policy filters, and a mark that tells the ext_authz service the certificate is invalid.
  */
 function markUnverifiedCertificateSource(issuers?: string[]): string {
-  const allowed = issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
-  const removals = ['x-forwarded-client-cert', ...Object.values(PEER_HEADERS)].map((h) => `    headers:remove("${h}")`).join('\n');
+  const allowed =
+    issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
+  const removals = ['x-forwarded-client-cert', ...Object.values(PEER_HEADERS)]
+    .map((h) => `    headers:remove("${h}")`)
+    .join('\n');
   return `
 local ALLOWED_ISSUERS = ${allowed}
 

@@ -9,10 +9,15 @@ const FORBIDDEN_HTML = `<!doctype html>
 <p>If you think you should have access, send this page to the site's administrator.</p></body></html>
 `;
 
-const FORBIDDEN_JSON = '{"status":403,"error":"forbidden","message":"%LOCAL_REPLY_BODY%","reason":"%RESPONSE_CODE_DETAILS%"}\n';
+const FORBIDDEN_JSON =
+  '{"status":403,"error":"forbidden","message":"%LOCAL_REPLY_BODY%","reason":"%RESPONSE_CODE_DETAILS%"}\n';
 
 function status403(): EnvoyJson {
-  return { status_code_filter: { comparison: { op: 'EQ', value: { default_value: 403, runtime_key: 'mtls_edge.forbidden_status' } } } };
+  return {
+    status_code_filter: {
+      comparison: { op: 'EQ', value: { default_value: 403, runtime_key: 'mtls_edge.forbidden_status' } },
+    },
+  };
 }
 
 /**
@@ -25,12 +30,25 @@ export function buildLocalReplyConfig(): EnvoyJson {
   return {
     mappers: [
       {
-        filter: { and_filter: { filters: [status403(), { header_filter: { header: { name: 'accept', string_match: { contains: 'application/json' } } } }] } },
-        body_format_override: { text_format_source: { inline_string: FORBIDDEN_JSON }, content_type: 'application/json' },
+        filter: {
+          and_filter: {
+            filters: [
+              status403(),
+              { header_filter: { header: { name: 'accept', string_match: { contains: 'application/json' } } } },
+            ],
+          },
+        },
+        body_format_override: {
+          text_format_source: { inline_string: FORBIDDEN_JSON },
+          content_type: 'application/json',
+        },
       },
       {
         filter: status403(),
-        body_format_override: { text_format_source: { inline_string: FORBIDDEN_HTML }, content_type: 'text/html; charset=utf-8' },
+        body_format_override: {
+          text_format_source: { inline_string: FORBIDDEN_HTML },
+          content_type: 'text/html; charset=utf-8',
+        },
       },
     ],
   };

@@ -25,7 +25,13 @@ function envoy_on_request(handle)
   end
 end
 `;
-  return { name: PEER_CHAIN_FILTER, disabled: true, typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', { source_codes: { [PEER_CHAIN_SOURCE]: { inline_string: code } } }) };
+  return {
+    name: PEER_CHAIN_FILTER,
+    disabled: true,
+    typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', {
+      source_codes: { [PEER_CHAIN_SOURCE]: { inline_string: code } },
+    }),
+  };
 }
 
 /**

@@ -28,7 +28,10 @@ function peerIdentityPerRoute(ctx: RouteContext): EnvoyJson | undefined {
   return typed('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
     mutations: {
       request_mutations: formatted.map((p) => ({
-        append: { header: { key: PEER_HEADERS[p], value: PEER_FORMATTER[p] }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        append: {
+          header: { key: PEER_HEADERS[p], value: PEER_FORMATTER[p] },
+          append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
+        },
       })),
     },
   });
