@@ -184,7 +184,10 @@ export function h1Get(
   });
 }
 
-/** One GET on an HTTP/2 session; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError otherwise. */
+/**
+ * One GET on an HTTP/2 session; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError
+ * otherwise.
+ */
 export function h2Get(session: ClientHttp2Session, host: string, path = '/', expectBody?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const s = session.request({ ':path': path, ':authority': host });
@@ -223,7 +226,9 @@ export interface Upstream {
  */
 export async function startUpstream(body: string): Promise<Upstream> {
   const script =
-    "const s=require('http').createServer((q,r)=>r.end(q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
+    "const s=require('http').createServer((q,r)=>r.end(" +
+    "q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));" +
+    "s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
   const child = spawn(process.execPath, ['-e', script], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, UPSTREAM_BODY: body },

@@ -210,14 +210,17 @@ await runBench(async (checks) => {
   const logFd = openSync(logPath, 'a');
 
   console.log(
-    `\nwhat a route policy costs through Envoy (1 worker): one host (${HOST}, client_ca_file, reject_connection), the same upstream behind four routes:`,
+    `\nwhat a route policy costs through Envoy (1 worker): one host (${HOST}, client_ca_file, ` +
+      `reject_connection), the same upstream behind four routes:`,
   );
   for (const r of ROUTES) console.log(`  ${r.prefix.padEnd(10)} ${r.what}`);
   console.log(
-    `${CLIENTS} client certificates (CN bench-0..${CLIENTS - 1}, bench-i@example.com), requests spread across them; requests/s and p99 (ms) per route`,
+    `${CLIENTS} client certificates (CN bench-0..${CLIENTS - 1}, bench-i@example.com), requests spread ` +
+      `across them; requests/s and p99 (ms) per route`,
   );
   console.log(
-    `(two ${SECONDS} s runs each, after a warm-up, in the order none..identity, identity..none) and the ratios route/none.`,
+    `(two ${SECONDS} s runs each, after a warm-up, in the order none..identity, identity..none) and the ` +
+      `ratios route/none.`,
   );
   console.log(`target: a policy Envoy decides costs under 5 % throughput (/envoy rps ratio >= ${ENVOY_TARGET}).`);
 
@@ -231,7 +234,8 @@ await runBench(async (checks) => {
     await checkRoutes(checks, ports.port, clients[0]!, outsider, upstream.body);
     checks.stopIfFailed('routes');
     console.log(
-      'checks: every route answers the upstream to bench-0 (only /identity passes a JWT upstream) and the three policies answer 403 to outsider@example.org',
+      'checks: every route answers the upstream to bench-0 (only /identity passes a JWT upstream) and ' +
+        'the three policies answer 403 to outsider@example.org',
     );
 
     const before = await readMetrics(ports.admin);
@@ -256,7 +260,9 @@ await runBench(async (checks) => {
       for (const [i, r] of ROUTES.entries()) {
         const res = results[i]!;
         console.log(
-          `${mode.padEnd(16)} | ${r.name.padEnd(9)} | ${res.rps.toFixed(0).padStart(6)} | ${res.p99.toFixed(1).padStart(6)} | ${(res.rps / base.rps).toFixed(2).padStart(9)} | ${(res.p99 / base.p99).toFixed(2).padStart(9)}`,
+          `${mode.padEnd(16)} | ${r.name.padEnd(9)} | ${res.rps.toFixed(0).padStart(6)} | ` +
+            `${res.p99.toFixed(1).padStart(6)} | ${(res.rps / base.rps).toFixed(2).padStart(9)} | ` +
+            `${(res.p99 / base.p99).toFixed(2).padStart(9)}`,
         );
         if (r.name === 'envoy')
           checks.target(
@@ -267,11 +273,13 @@ await runBench(async (checks) => {
       }
       const end = await readMetrics(ports.admin);
       perMode.push({ mode, hits: end.hits - start.hits, misses: end.misses - start.misses });
-      // One check per request on the ext_authz routes and none on the others: the routes are decided where the table says.
+      // One check per request on the ext_authz routes and none on the others: the routes are decided where the table
+      // says.
       const expected = all.reduce((n, [r, res]) => n + (r.extAuthz ? res.requests : 0), 0);
       checks.expect(
         end.checks - start.checks === expected,
-        `${mode}: the ext_authz service answered ${end.checks - start.checks} checks for ${expected} requests on /extauthz and /identity`,
+        `${mode}: the ext_authz service answered ${end.checks - start.checks} checks for ${expected} ` +
+          `requests on /extauthz and /identity`,
       );
     }
 
@@ -284,7 +292,8 @@ await runBench(async (checks) => {
     ).envoyPid;
     if (envoyPid === null) throw new Error('the control plane reports no Envoy process');
     console.log(
-      `\n/envoy vs /none only, ${PAIRS} cycles of (none, envoy, envoy, none), ${SECONDS} s each: rps ratio per cycle, median; Envoy CPU µs per request`,
+      `\n/envoy vs /none only, ${PAIRS} cycles of (none, envoy, envoy, none), ${SECONDS} s each: rps ` +
+        `ratio per cycle, median; Envoy CPU µs per request`,
     );
     for (const mode of ['h1 keep-alive', 'h2 keep-alive'] as const) {
       const checks0 = (await readMetrics(ports.admin)).checks;
@@ -313,17 +322,20 @@ await runBench(async (checks) => {
       }
       checks.expect(
         (await readMetrics(ports.admin)).checks === checks0,
-        `${mode}: the ext_authz service answered checks during the /none and /envoy cycles (Envoy should decide them alone)`,
+        `${mode}: the ext_authz service answered checks during the /none and /envoy cycles (Envoy should ` +
+          `decide them alone)`,
       );
       const [cpuNone, cpuEnvoy, ratio] = [median(cpu.none), median(cpu.envoy), median(ratios)];
       console.log(
         `  ${mode.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}  median ${ratio.toFixed(3)}` +
-          `; Envoy CPU per request: none ${cpuNone.toFixed(1)} µs, envoy ${cpuEnvoy.toFixed(1)} µs (+${(((cpuEnvoy - cpuNone) / cpuNone) * 100).toFixed(1)} %)`,
+          `; Envoy CPU per request: none ${cpuNone.toFixed(1)} µs, envoy ${cpuEnvoy.toFixed(1)} µs ` +
+          `(+${(((cpuEnvoy - cpuNone) / cpuNone) * 100).toFixed(1)} %)`,
       );
       checks.target(
         ratio >= ENVOY_TARGET,
         (word) =>
-          `target (/envoy rps ratio >= ${ENVOY_TARGET}), ${mode}, median of ${PAIRS} cycles: ${ratio.toFixed(3)} (${word})`,
+          `target (/envoy rps ratio >= ${ENVOY_TARGET}), ${mode}, median of ${PAIRS} cycles: ` +
+          `${ratio.toFixed(3)} (${word})`,
       );
     }
 
@@ -331,12 +343,14 @@ await runBench(async (checks) => {
     const hits = after.hits - before.hits;
     const misses = after.misses - before.misses;
     console.log(
-      `\next_authz decision cache (control plane /metrics, mtls_edge_authz_cache_{hits,misses}_total), during the load:`,
+      `\next_authz decision cache (control plane /metrics, mtls_edge_authz_cache_{hits,misses}_total), ` +
+        `during the load:`,
     );
     for (const m of perMode)
       console.log(`  ${m.mode.padEnd(16)} hit rate ${hitRate(m.hits, m.misses)} (hits ${m.hits}, misses ${m.misses})`);
     console.log(
-      `  all modes        hit rate ${hitRate(hits, misses)} (hits ${hits}, misses ${misses}); since start, with the checks: hits ${after.hits}, misses ${after.misses}`,
+      `  all modes        hit rate ${hitRate(hits, misses)} (hits ${hits}, misses ${misses}); since ` +
+        `start, with the checks: hits ${after.hits}, misses ${after.misses}`,
     );
     for (const line of after.decisions) console.log(`  ${line}`);
     const stats = await (await fetch(`http://127.0.0.1:${ports.envoyAdmin}/stats?filter=ext_authz`)).text();
@@ -350,7 +364,8 @@ await runBench(async (checks) => {
   }
 
   console.log(
-    `\next_authz check() in-process, no gRPC (cached identity, verification verdict and decision): ${(await inProcessCheckMicros(clients[0]!, HOST)).toFixed(2)} µs per check`,
+    `\next_authz check() in-process, no gRPC (cached identity, verification verdict and decision): ` +
+      `${(await inProcessCheckMicros(clients[0]!, HOST)).toFixed(2)} µs per check`,
   );
   console.log('client certificate verification in the ext_authz service (in-process, no gRPC):');
   for (const line of await verificationCost()) console.log(`  ${line}`);

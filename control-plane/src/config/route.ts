@@ -205,7 +205,8 @@ function readMatch(map: MapValue, diag: Diagnostics): RouteMatch | undefined {
     if (/\(\?<?[=!]|\\[1-9]|\\k</.test(g.read.value)) {
       diag.error(
         g.read.at,
-        'lookaround ((?=, (?!, (?<=, (?<!) and backreferences (\\1, \\k<name>) are not supported: Envoy matches with RE2',
+        'lookaround ((?=, (?!, (?<=, (?<!) and backreferences (\\1, \\k<name>) are not supported: Envoy ' +
+          'matches with RE2',
       );
       return undefined;
     }
@@ -260,7 +261,8 @@ function readAccess(
   if (identity?.value && noCa) {
     diag.error(
       identity.at,
-      `pass_identity_headers needs a client CA: the identity headers are made from the client certificate, and this route asks for none; ${CLIENT_CA_HINT}`,
+      `pass_identity_headers needs a client CA: the identity headers are made from the client ` +
+        `certificate, and this route asks for none; ${CLIENT_CA_HINT}`,
     );
     failed = true;
   }
@@ -269,7 +271,8 @@ function readAccess(
     for (const c of identityCriteria(read.partial)) {
       diag.error(
         c.at,
-        `${c.kind} reads the client certificate, but this route asks for none (it has no client CA), so it could never match; ${CLIENT_CA_HINT}`,
+        `${c.kind} reads the client certificate, but this route asks for none (it has no client CA), so ` +
+          `it could never match; ${CLIENT_CA_HINT}`,
       );
       failed = true;
     }
@@ -284,7 +287,8 @@ function readAccess(
   if (publicAccess?.value && policyValue) {
     diag.error(
       publicAccess.at,
-      'allow_public_unauthenticated_access skips every check, so the policy of this route would be ignored; remove one of them',
+      'allow_public_unauthenticated_access skips every check, so the policy of this route would be ' +
+        'ignored; remove one of them',
     );
     return undefined;
   }
@@ -310,7 +314,9 @@ function readAccess(
       // Access needs an allow clause that matches: deny rules alone refuse everyone.
       diag.error(
         policyValue.at,
-        'says nobody may use it: the policy has only deny rules, and a request needs a matching allow rule; add one, or allow_any_authenticated_user: true to admit every valid client certificate the deny rules do not refuse',
+        'says nobody may use it: the policy has only deny rules, and a request needs a matching allow ' +
+          'rule; add one, or allow_any_authenticated_user: true to admit every valid client certificate ' +
+          'the deny rules do not refuse',
       );
       return undefined;
     }
@@ -323,7 +329,9 @@ function readAccess(
   if (!mistyped) {
     diag.error(
       map.at,
-      'says nobody may use it: add allow_any_authenticated_user: true (any valid client certificate) or allow_public_unauthenticated_access: true (anyone who passes the TLS requirement), or a policy saying who may (e.g. policy: {allow: {or: [{email: {is: alice@example.com}}]}})',
+      'says nobody may use it: add allow_any_authenticated_user: true (any valid client certificate) or ' +
+        'allow_public_unauthenticated_access: true (anyone who passes the TLS requirement), or a policy ' +
+        'saying who may (e.g. policy: {allow: {or: [{email: {is: alice@example.com}}]}})',
     );
   }
   return undefined;

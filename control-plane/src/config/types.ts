@@ -89,7 +89,9 @@ export interface RouteConfig {
   at: Location;
   from: { host: string };
   to: UpstreamUrl[];
-  /** Path of the `to` URL; as in Pomerium it replaces the leading "/" of the request path (`/api/` + `/x` → `/api/x`). */
+  /**
+   * Path of the `to` URL; as in Pomerium it replaces the leading "/" of the request path (`/api/` + `/x` → `/api/x`).
+   */
   toPathPrefix?: string;
   match: RouteMatch;
   prefixRewrite?: string;
@@ -142,7 +144,10 @@ export interface Config {
   clientCertificateRules: ClientCertificateRules;
   /** Empty: x-forwarded-client-cert is only removed from requests; else set from the verified certificate. */
   forwardClientCert: ForwardedCertField[];
-  /** What https upstreams are verified against unless a route has its own CA: the system roots plus `certificate_authority`. */
+  /**
+   * What https upstreams are verified against unless a route has its own CA: the system roots plus
+   * `certificate_authority`.
+   */
   upstreamTrustPem: string;
   routes: RouteConfig[];
   /** From `signing_key`; absent: the runner generates one and keeps it on disk. */

@@ -39,7 +39,9 @@ export interface ClientTrust {
   /** Envoy's max_verify_depth: certificates above the leaf, the anchor included; 0: no limit (BoringSSL's 100). */
   maxVerifyDepth: number;
   matchSubjectAltNames: SanMatcher[];
-  /** Only certificates issued directly by a CA of caPem (a host whose routes trust different CAs: model/shared-host.ts). */
+  /**
+   * Only certificates issued directly by a CA of caPem (a host whose routes trust different CAs: model/shared-host.ts).
+   */
   directIssuerOnly?: boolean;
 }
 
@@ -76,7 +78,10 @@ export function clientTrustId(trust: ClientTrust): string {
   return parsedTrust(trust).id;
 }
 
-/** Verifies a client certificate (`leafPem`: its first PEM block) and the intermediates sent with it against `trust` at `nowMs`. */
+/**
+ * Verifies a client certificate (`leafPem`: its first PEM block) and the intermediates sent with it against `trust` at
+ * `nowMs`.
+ */
 export function verifyClientCertificate(
   leafPem: string,
   chainPems: readonly string[],
@@ -243,10 +248,13 @@ function findPath(
   if (firstFailure) return firstFailure;
   if (badSignature)
     return fail(
-      `the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does not verify with the key of the CA it names`,
+      `the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does ` +
+        `not verify with the key of the CA it names`,
     );
   return fail(
-    `it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`,
+    `it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}${
+      offered.length > 0 ? `, ` + `with ${offered.length} intermediate(s) sent` : ''
+    })`,
   );
 }
 
@@ -256,7 +264,8 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
   if (above > t.depth) {
     return fail(
       t.depth === 1
-        ? 'this route accepts only certificates issued directly by one of its CAs, and this one comes through an intermediate'
+        ? 'this route accepts only certificates issued directly by one of its CAs, and this one comes ' +
+            'through an intermediate'
         : `its chain has ${above} certificates above it, and this route allows ${t.depth} (max_verify_depth)`,
     );
   }
@@ -278,7 +287,8 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
       return fail(`the intermediate ${c.name} is restricted to other uses than TLS client authentication`);
     if (c.unhandledCritical)
       return fail(
-        `the intermediate ${c.name} has a critical extension (${c.unhandledCritical}) that TLS verification does not handle`,
+        `the intermediate ${c.name} has a critical extension (${c.unhandledCritical}) that TLS ` +
+          `verification does not handle`,
       );
   }
   if (t.crls.length > 0) {
@@ -306,5 +316,8 @@ function checkSubjectAltNames(leaf: ParsedCertificate, t: ParsedTrust): string |
   if (t.sanMatchers.length === 0) return undefined;
   const sans = subjectAltNames(leaf);
   if (t.sanMatchers.some((m) => sans[m.type].some((value) => m.regex.test(value)))) return undefined;
-  return `none of its subject alternative names matches this route's match_subject_alt_names (${t.sanMatchers.map((m) => `${SAN_TYPE_NAMES[m.type]} ${m.source}`).join('; ')})`;
+  return (
+    `none of its subject alternative names matches this route's match_subject_alt_names ` +
+    `(${t.sanMatchers.map((m) => `${SAN_TYPE_NAMES[m.type]} ${m.source}`).join('; ')})`
+  );
 }

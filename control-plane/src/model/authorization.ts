@@ -66,7 +66,10 @@ function authorizationKey(route: RouteConfig, decided: object): string {
   return `${routeName(route)}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
-/** A path from leaf to CA may hold intermediates: depth unlimited (0) or above 1, and not a shared host's direct-issuer rule. */
+/**
+ * A path from leaf to CA may hold intermediates: depth unlimited (0) or above 1, and not a shared host's direct-issuer
+ * rule.
+ */
 function acceptsIntermediates(trust: ClientTrust): boolean {
   return !trust.directIssuerOnly && trust.maxVerifyDepth !== 1;
 }

@@ -224,7 +224,8 @@ export class AdsServer {
     call.on('data', (req: DiscoveryRequest) => {
       if (refused) return;
       if (!admitted || (req.node?.id && req.node.id !== stream.node)) {
-        // The first message names the node; a stream never changes node, and speaks only as the one its certificate names.
+        // The first message names the node; a stream never changes node, and speaks only as the one its certificate
+        // names.
         const nodeId = req.node?.id ?? '';
         const refusal = admitted ? 'a stream cannot change its node id' : this.peers.streamRefusal(nodeId, peer);
         if (refusal) {
