@@ -33,4 +33,10 @@ export {
   pemBlocks,
   pemDer,
 } from './pem.js';
-export { readGeneralNames, readSubjectAltNames, type SanKind, type SubjectAltNames } from './subject-alt-names.js';
+export {
+  readGeneralNames,
+  readSubjectAltNames,
+  type SanKind,
+  type SanMatcher,
+  type SubjectAltNames,
+} from './subject-alt-names.js';

@@ -41,7 +41,8 @@ export async function makeControlPlaneCertificate(o: CertsOptions, hosts: string
     o.force,
   );
   if (written.error) return { ok: false, error: written.error };
-  const writtenNames = [...(planned.length > 0 ? [CA_FILE, CA_KEY_FILE] : []), 'control-plane.pem', 'control-plane-key.pem'];
+  const caFiles = planned.length > 0 ? [CA_FILE, CA_KEY_FILE] : [];
+  const writtenNames = [...caFiles, 'control-plane.pem', 'control-plane-key.pem'];
   const reused = planned.length > 0 ? '' : ` (reusing the CA in ${show(o, CA_FILE)})`;
   return {
     ok: true,

@@ -1,3 +1,4 @@
+import type { SanMatcher } from '../certificates/index.js';
 import type { Location } from '../source/diagnostics.js';
 import type { RoutePolicy } from '../policy/types.js';
 
@@ -28,11 +29,8 @@ export interface ServerCertificate {
 /** Pomerium's `downstream_mtls.enforcement`: where a missing or invalid client certificate is stopped. */
 export type Enforcement = 'policy_with_default_deny' | 'policy' | 'reject_connection';
 
-export interface SanMatcher {
-  type: 'dns' | 'email' | 'ip_address' | 'uri' | 'user_principal_name';
-  /** RE2, matched against the whole SAN. */
-  regex: string;
-}
+// Defined with the certificates it matches (identity/ checks it too, and imports nothing from config/).
+export type { SanMatcher };
 
 /** What every client certificate is checked against, whichever CA (global or a route's) it must chain to. */
 export interface ClientCertificateRules {
