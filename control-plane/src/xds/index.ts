@@ -1,5 +1,5 @@
 export { ResourceCodec, loadResourceRoot, type EncodedAny } from '../envoy-api/index.js';
-export { AdsServer, type NodeStatus, type RejectedSnapshot, type TypeStatus } from './server.js';
+export { AdsServer } from './server.js';
 export { buildSnapshot, keepRemoved, rollBackType, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
 export { AdsStreamState } from './stream-state.js';
 export {
