@@ -17,18 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
-import {
-  average,
-  drive as driveFor,
-  edgePorts,
-  h1Get,
-  h2Get,
-  h2Session,
-  startEdge as runEdge,
-  startUpstream,
-  type RunningEdge,
-  type Tls,
-} from './load.js';
+import { average, drive as driveFor, h1Get, h2Get, h2Session, type Tls } from './load.js';
+import { edgePorts, startEdge as runEdge, startUpstream, type RunningEdge } from './processes.js';
 
 const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };

@@ -19,20 +19,8 @@ import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { inProcessCheckMicros, verificationCost } from './verify-cost.js';
 import { authzChecksAnswered, probe, runBench, type BenchChecks } from './checks.js';
-import {
-  average,
-  cpuMicros,
-  drive,
-  edgePorts,
-  h1Get,
-  h2Get,
-  h2Session,
-  median,
-  startEdge,
-  startUpstream,
-  type LoadResult,
-  type Tls,
-} from './load.js';
+import { average, cpuMicros, drive, h1Get, h2Get, h2Session, median, type LoadResult, type Tls } from './load.js';
+import { edgePorts, startEdge, startUpstream } from './processes.js';
 
 const SECONDS = Number(process.env['POLICY_BENCH_SECONDS'] ?? 2);
 const HOST = 'policy.bench.test';

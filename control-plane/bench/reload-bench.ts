@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
 import { runBench, type BenchChecks } from './checks.js';
-import { CLI, freePort, percentile } from './load.js';
+import { freePort, percentile } from './load.js';
+import { CLI } from './processes.js';
 
 const SIZES = (process.env['RELOAD_BENCH_SIZES'] ?? '10,1000,10000').split(',').map(Number);
 const EDITS = 20;

@@ -19,19 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { authzChecksAnswered, runBench } from './checks.js';
-import {
-  clockTicksPerSecond,
-  cpuMicros,
-  edgePorts,
-  h1Get,
-  h2Get,
-  h2Session,
-  median,
-  percentile,
-  startEdge,
-  startUpstream,
-  type Tls,
-} from './load.js';
+import { clockTicksPerSecond, cpuMicros, h1Get, h2Get, h2Session, median, percentile, type Tls } from './load.js';
+import { edgePorts, startEdge, startUpstream } from './processes.js';
 
 const CONNECTIONS = Number(process.env['TRUST_BENCH_CONNECTIONS'] ?? 200);
 const CYCLES = Number(process.env['TRUST_BENCH_CYCLES'] ?? 3);
