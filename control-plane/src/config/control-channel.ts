@@ -117,7 +117,7 @@ function readNodeIds(root: MapValue, diag: Diagnostics): string[] {
 }
 
 /** 127.0.0.0/8 and ::1: only this machine can connect. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost';
 }
 

@@ -5,7 +5,7 @@ import { certificateBlocks, certificateSubject, crlIssuerName, pemBlocks, pemDer
 import type { ConfiguredClientCas } from './client-ca-chains.js';
 import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
 
-export const DOWNSTREAM_MTLS_KEYS = [
+const DOWNSTREAM_MTLS_KEYS = [
   'ca',
   'ca_file',
   'crl',

@@ -14,7 +14,7 @@ import {
 } from './control-channel.js';
 import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
-import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
+import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';
 
 export const SCALAR_KEYS = [

@@ -2,7 +2,7 @@
 // checked against whether the route asks for a client certificate at all.
 import type { Diagnostics } from '../source/diagnostics.js';
 import { readBool, type MapValue } from '../source/fields.js';
-import { anyAuthenticatedUserClause, identityCriteria, readPolicy } from '../policy/parse.js';
+import { anyAuthenticatedUserClause, identityCriteria, readPolicy } from '../policy/index.js';
 import type { CertificateBundle, RouteAccess, RoutePolicy } from './types.js';
 
 const CLIENT_CA_HINT =

@@ -1,6 +1,6 @@
 import type { SanMatcher } from '../certificates/index.js';
 import type { Location } from '../source/diagnostics.js';
-import type { RoutePolicy } from '../policy/types.js';
+import type { RoutePolicy } from '../policy/index.js';
 
 export interface SocketAddress {
   host: string;
@@ -77,9 +77,8 @@ export type {
   PolicyClause,
   PolicyCriterion,
   RoutePolicy,
-  SanType,
   StringMatcher,
-} from '../policy/types.js';
+} from '../policy/index.js';
 
 export interface RouteConfig {
   /** Position in `routes`, kept so output order follows the user's order. */

@@ -15,7 +15,7 @@ import type { SigningKey } from './types.js';
 /** An outcome for people: the value, or a message that says what to fix (never key material). */
 export type Fallible<T> = { ok: true; value: T } | { ok: false; error: string };
 
-export const SIGNING_KEY_FILE = 'signing-key.pem';
+const SIGNING_KEY_FILE = 'signing-key.pem';
 const STATE_FOLDER = '.mtls-edge';
 
 /**

@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config, RouteConfig } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
-import { criterionSpec } from '../policy/criteria.js';
-import type { PeerProperty } from '../policy/internal-headers.js';
-import type { PolicyCriterion, RoutePolicy } from '../policy/types.js';
+import { criterionSpec, type PeerProperty, type PolicyCriterion, type RoutePolicy } from '../policy/index.js';
 import type { RouteAuthorization } from './types.js';
 
 /**

@@ -13,7 +13,7 @@ import type {
   UpstreamUrl,
 } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
-import type { PeerProperty } from '../policy/internal-headers.js';
+import type { PeerProperty } from '../policy/index.js';
 
 export type { PeerProperty };
 
@@ -22,7 +22,7 @@ export type ClientCaRequirement =
   { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
 
 /** How Envoy validates a client certificate for one CA: the global downstream_mtls rules, applied to that CA. */
-export interface ClientCertificateValidation {
+interface ClientCertificateValidation {
   enforcement: Enforcement;
   /** The CRLs Envoy checks for this bundle (PEM): its CAs' and, when intermediates may issue, intermediates'. */
   crlPem: string;

@@ -82,11 +82,11 @@ export async function generateKeys(): Promise<KeyPair> {
   return await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
 }
 
-export function pkcs8Pem(key: webcrypto.CryptoKey): string {
+function pkcs8Pem(key: webcrypto.CryptoKey): string {
   return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
 }
 
-export function randomSerialHex(): string {
+function randomSerialHex(): string {
   const bytes = randomBytes(16);
   // Clear the sign bit (serials must be positive) and avoid a leading zero byte, which DER
   // would strip, so the value stays 16 bytes and serialHex equals what the cert encodes.

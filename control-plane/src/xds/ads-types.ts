@@ -11,7 +11,7 @@ export interface ListenAddress {
   port: number;
 }
 
-export interface TypeStatus {
+interface TypeStatus {
   typeUrl: string;
   /** `wildcard`, or the names Envoy asked for. */
   subscribed: 'wildcard' | string[];
@@ -32,7 +32,7 @@ export type DiscoveryRequest = DiscoveryRequestLike &
   DeltaDiscoveryRequestLike & { node?: { id?: string; cluster?: string }; version_info?: string };
 
 /** What the two protocols' stream states have in common: the server treats them alike. */
-export interface ProtocolState {
+interface ProtocolState {
   onRequest(
     req: DiscoveryRequest,
     snapshot: Snapshot | undefined,
