@@ -226,13 +226,11 @@ await runBench(async (checks) => {
         for (const c of [...old, ...now]) c.close();
       }
       const f = (xs: number[]) => median(xs).toFixed(2);
+      const latency = (r: typeof stale) => `${f(r.median)} / ${f(r.p99)}`.padStart(21);
       console.log(
         `${protocol.padEnd(9)} | ${median(stale.rps).toFixed(0).padStart(9)} | ` +
-          `${median(fresh.rps).toFixed(0).padStart(9)} | ${(`${f(stale.median)} / ` + `${f(stale.p99)}`).padStart(
-            21,
-          )} | ${(`${f(fresh.median)} / ` + `${f(fresh.p99)}`).padStart(
-            21,
-          )} | ${median(stale.cpu).toFixed(0).padStart(26)} | ${median(fresh.cpu).toFixed(0)}`,
+          `${median(fresh.rps).toFixed(0).padStart(9)} | ${latency(stale)} | ${latency(fresh)} | ` +
+          `${median(stale.cpu).toFixed(0).padStart(26)} | ${median(fresh.cpu).toFixed(0)}`,
       );
       console.log(
         `          (old connections told to close right after their answer: ${closingOld} of ${CYCLES * CONNECTIONS})`,
