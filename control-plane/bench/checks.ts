@@ -138,7 +138,10 @@ export async function probe(
   }
 }
 
-/** ext_authz checks the control plane has answered: mtls_edge_authz_decisions_total summed over its labels, from /metrics text. */
+/**
+ * ext_authz checks the control plane has answered: mtls_edge_authz_decisions_total summed over its labels, from
+ * /metrics text.
+ */
 export function authzChecksAnswered(metrics: string): number {
   return metrics
     .split('\n')

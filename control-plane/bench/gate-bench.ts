@@ -17,18 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
-import {
-  average,
-  drive as driveFor,
-  edgePorts,
-  h1Get,
-  h2Get,
-  h2Session,
-  startEdge as runEdge,
-  startUpstream,
-  type RunningEdge,
-  type Tls,
-} from './load.js';
+import { average, drive as driveFor, h1Get, h2Get, h2Session, type Tls } from './load.js';
+import { edgePorts, startEdge as runEdge, startUpstream, type RunningEdge } from './processes.js';
 
 const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };
@@ -75,7 +65,10 @@ async function measure(mode: Mode, port: number, host: string, tls: Tls, body: s
 const show = (o: Outcome) =>
   'error' in o ? `error ${o.error}` : `HTTP ${o.status} ${JSON.stringify(o.body.slice(0, 80))}`;
 
-/** The gate does what the table says it costs: it refuses a client without a certificate, and lets one with a certificate through. */
+/**
+ * The gate does what the table says it costs: it refuses a client without a certificate, and lets one with a
+ * certificate through.
+ */
 async function checkGate(
   checks: BenchChecks,
   enforcement: Enforcement,
@@ -92,23 +85,27 @@ async function checkGate(
         /^ERR_SSL_(TLSV13_ALERT_CERTIFICATE_REQUIRED|SSLV3_ALERT_HANDSHAKE_FAILURE)$/.test(refused.error);
       checks.expect(
         ok,
-        `${enforcement}, ${protocol}: the gated host must refuse the handshake of a client without a certificate, got ${show(refused)}`,
+        `${enforcement}, ${protocol}: the gated host must refuse the handshake of a client without a ` +
+          `certificate, got ${show(refused)}`,
       );
     } else {
       checks.expect(
         'status' in refused && refused.status === 495,
-        `${enforcement}, ${protocol}: the gated host must answer 495 to a client without a certificate, got ${show(refused)}`,
+        `${enforcement}, ${protocol}: the gated host must answer 495 to a client without a certificate, ` +
+          `got ${show(refused)}`,
       );
     }
     const accepted = await probe(protocol, port, HOSTS.gated, tls.client);
     checks.expect(
       'status' in accepted && accepted.status === 200 && accepted.body === body,
-      `${enforcement}, ${protocol}: the gated host must pass a client with a certificate to the upstream, got ${show(accepted)}`,
+      `${enforcement}, ${protocol}: the gated host must pass a client with a certificate to the ` +
+        `upstream, got ${show(accepted)}`,
     );
     const open = await probe(protocol, port, HOSTS.open, tls.anonymous);
     checks.expect(
       'status' in open && open.status === 200 && open.body === body,
-      `${enforcement}, ${protocol}: the open host must pass a client without a certificate to the upstream, got ${show(open)}`,
+      `${enforcement}, ${protocol}: the open host must pass a client without a certificate to the ` +
+        `upstream, got ${show(open)}`,
     );
   }
 }
@@ -166,7 +163,8 @@ await runBench(async (checks) => {
   };
 
   console.log(
-    `\nthe client-certificate gate through Envoy (1 worker): requests/s and p99 (ms), with a CA vs without (two ${SECONDS} s runs each, after a warm-up)`,
+    `\nthe client-certificate gate through Envoy (1 worker): requests/s and p99 (ms), with a CA vs ` +
+      `without (two ${SECONDS} s runs each, after a warm-up)`,
   );
   try {
     // The gate under both enforcements before timing anything; then again on the edge that is timed.
@@ -180,7 +178,9 @@ await runBench(async (checks) => {
     }
     checks.stopIfFailed('the gate');
     console.log(
-      'checks: under both enforcements the gated host refuses a client without a certificate (reject_connection: in the handshake; policy_with_default_deny: 495) and passes one with a certificate to the upstream; the open host passes a client without one',
+      'checks: under both enforcements the gated host refuses a client without a certificate ' +
+        '(reject_connection: in the handshake; policy_with_default_deny: 495) and passes one with a ' +
+        'certificate to the upstream; the open host passes a client without one',
     );
     console.log(
       'enforcement              | mode             |  with CA rps |  p99 |   no CA rps |  p99 | rps ratio | p99 ratio',
@@ -203,7 +203,10 @@ await runBench(async (checks) => {
           const gated = average(g1, g2);
           const open = average(o1, o2);
           console.log(
-            `${enforcement.padEnd(24)} | ${mode.padEnd(16)} | ${gated.rps.toFixed(0).padStart(12)} | ${gated.p99.toFixed(1).padStart(4)} | ${open.rps.toFixed(0).padStart(11)} | ${open.p99.toFixed(1).padStart(4)} | ${(gated.rps / open.rps).toFixed(2).padStart(9)} | ${(gated.p99 / open.p99).toFixed(2).padStart(9)}`,
+            `${enforcement.padEnd(24)} | ${mode.padEnd(16)} | ${gated.rps.toFixed(0).padStart(12)} | ` +
+              `${gated.p99.toFixed(1).padStart(4)} | ${open.rps.toFixed(0).padStart(11)} | ` +
+              `${open.p99.toFixed(1).padStart(4)} | ${(gated.rps / open.rps).toFixed(2).padStart(9)} | ` +
+              `${(gated.p99 / open.p99).toFixed(2).padStart(9)}`,
           );
         }
       } finally {

@@ -1,16 +1,12 @@
 // Load-generation helpers shared by the benchmarks that drive a real Envoy (gate-bench, policy-bench,
-// trust-bench): free ports, an upstream that answers a token of its own, a closed-loop driver that reports
-// requests/s (over the measured elapsed time) and p99, HTTP/1.1 and HTTP/2 clients that check the status and
-// the body of every answer, Envoy's CPU time from /proc, and starting `mtls-edge run` and waiting until it is ready.
-import { execFileSync, spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { once } from 'node:events';
+// trust-bench): free ports, a closed-loop driver that reports requests/s (over the measured elapsed time) and
+// p99, HTTP/1.1 and HTTP/2 clients that check the status and the body of every answer, and Envoy's CPU time
+// from /proc. The processes they measure start in processes.ts.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { connect as connectH2, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
-
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 
 /** Ports handed out by this process: the OS may offer a just-closed port again, and one bench asks for several. */
 const handedOut = new Set<number>();
@@ -184,7 +180,10 @@ export function h1Get(
   });
 }
 
-/** One GET on an HTTP/2 session; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError otherwise. */
+/**
+ * One GET on an HTTP/2 session; resolves on 200 whose body is `expectBody` (when given), rejects with a StatusError
+ * otherwise.
+ */
 export function h2Get(session: ClientHttp2Session, host: string, path = '/', expectBody?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const s = session.request({ ':path': path, ':authority': host });
@@ -208,40 +207,6 @@ export function h2Session(port: number, host: string, tls: Tls): Promise<ClientH
     s.once('connect', () => resolve(s));
     s.once('error', reject);
   });
-}
-
-export interface Upstream {
-  port: number;
-  /** What the upstream answers (a token of this run): a response with another body came from elsewhere. */
-  body: string;
-  stop(): Promise<void>;
-}
-
-/**
- * An upstream in its own process, so that it does not share the load generator's event loop. It answers
- * `body`, and echoes the request headers as JSON on any path ending in /__headers; resolves once it listens.
- */
-export async function startUpstream(body: string): Promise<Upstream> {
-  const script =
-    "const s=require('http').createServer((q,r)=>r.end(q.url.endsWith('/__headers')?JSON.stringify(q.headers):process.env.UPSTREAM_BODY));s.listen(0,'127.0.0.1',()=>console.log(s.address().port))";
-  const child = spawn(process.execPath, ['-e', script], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, UPSTREAM_BODY: body },
-  });
-  const exited = once(child, 'exit');
-  const [line] = (await Promise.race([once(child.stdout, 'data'), exited.then(() => [undefined])])) as [
-    Buffer | undefined,
-  ];
-  if (!line) throw new Error('the upstream exited before it listened');
-  return {
-    port: Number(line.toString().trim()),
-    body,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill();
-      await exited;
-    },
-  };
 }
 
 /** utime + stime of a /proc/<pid>/stat line, in clock ticks (fields 14 and 15, man 5 proc). */
@@ -274,73 +239,4 @@ export function clockTicksPerSecond(): number {
 /** User + system CPU time of a process so far, in microseconds (Linux /proc; `ticksPerSecond` for tests). */
 export function cpuMicros(pid: number, ticksPerSecond = clockTicksPerSecond()): number {
   return ticksToMicros(parseProcStatCpuTicks(readFileSync(`/proc/${pid}/stat`, 'utf8')), ticksPerSecond);
-}
-
-export interface EdgePorts {
-  port: number;
-  admin: number;
-  xds: number;
-  envoyAdmin: number;
-}
-
-/** Four free loopback ports, and the config lines that put the edge on them. */
-export async function edgePorts(): Promise<EdgePorts & { yaml: string[] }> {
-  const [port, admin, xds, envoyAdmin] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  return {
-    port,
-    admin,
-    xds,
-    envoyAdmin,
-    yaml: [
-      `address: 127.0.0.1:${port}`,
-      `admin_address: 127.0.0.1:${admin}`,
-      `xds_address: 127.0.0.1:${xds}`,
-      `envoy_admin_address: 127.0.0.1:${envoyAdmin}`,
-    ],
-  };
-}
-
-export interface RunningEdge {
-  child: ChildProcess;
-  /** SIGTERM, and wait until the control plane (and with it Envoy) has exited. */
-  stop(): Promise<void>;
-}
-
-/**
- * Starts `mtls-edge run --config FILE --envoy-concurrency 1` and waits until the control plane's /readyz
- * answers 200 (every Envoy has ACKed the config). `stdio` defaults to 'ignore'.
- */
-export async function startEdge(
-  config: string,
-  adminPort: number,
-  stdio: StdioOptions = 'ignore',
-  args: string[] = [],
-): Promise<RunningEdge> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1', ...args], {
-    stdio,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
-  });
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200) return { child, stop };
-    } catch {
-      // not up yet
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        child.exitCode !== null
-          ? `the edge exited with code ${child.exitCode} before it was ready`
-          : 'edge did not become ready',
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

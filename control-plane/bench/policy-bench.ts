@@ -12,162 +12,29 @@
 // none for /none and /envoy. A failed check prints no verdict, and the bench exits with code 1.
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import type { ClientHttp2Session } from 'node:http2';
-import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { inProcessCheckMicros, verificationCost } from './verify-cost.js';
-import { authzChecksAnswered, probe, runBench, type BenchChecks } from './checks.js';
+import { runBench } from './checks.js';
+import { average, cpuMicros, median, type LoadResult, type Tls } from './load.js';
 import {
-  average,
-  cpuMicros,
-  drive,
-  edgePorts,
-  h1Get,
-  h2Get,
-  h2Session,
-  median,
-  startEdge,
-  startUpstream,
-  type LoadResult,
-  type Tls,
-} from './load.js';
+  checkRoutes,
+  hitRate,
+  HOST,
+  measure,
+  MODES,
+  readMetrics,
+  ROUTES,
+  SECONDS,
+  type Mode,
+  type Route,
+} from './policy-bench-routes.js';
+import { edgePorts, startEdge, startUpstream } from './processes.js';
 
-const SECONDS = Number(process.env['POLICY_BENCH_SECONDS'] ?? 2);
-const HOST = 'policy.bench.test';
 const CLIENTS = 20;
 const ENVOY_TARGET = 0.95;
 const PAIRS = Number(process.env['POLICY_BENCH_PAIRS'] ?? 5);
-
-const ROUTES = [
-  {
-    name: 'none',
-    prefix: '/none',
-    extAuthz: false,
-    what: 'allow_any_authenticated_user, no policy (the baseline)',
-    yaml: ['    allow_any_authenticated_user: true'],
-  },
-  {
-    name: 'envoy',
-    prefix: '/envoy',
-    extAuthz: false,
-    what: 'domain is example.com, decided by Envoy (RBAC)',
-    yaml: ['    policy:', '      allow:', '        or:', '          - domain: { is: example.com }'],
-  },
-  {
-    name: 'extauthz',
-    prefix: '/extauthz',
-    extAuthz: true,
-    what: 'user starts_with bench, decided by the ext_authz service',
-    yaml: ['    policy:', '      allow:', '        or:', '          - user: { starts_with: bench }'],
-  },
-  {
-    name: 'identity',
-    prefix: '/identity',
-    extAuthz: true,
-    what: "/envoy's policy + pass_identity_headers (ext_authz, ES256 JWT per certificate, cached)",
-    yaml: [
-      '    policy:',
-      '      allow:',
-      '        or:',
-      '          - domain: { is: example.com }',
-      '    pass_identity_headers: true',
-    ],
-  },
-] as const;
-type Route = (typeof ROUTES)[number];
-type Mode = 'h1 keep-alive' | 'h2 keep-alive' | 'h1 new handshake';
-const MODES: Mode[] = ['h1 keep-alive', 'h2 keep-alive', 'h1 new handshake'];
-
-/**
- * One measurement of one route. Keep-alive modes hold one connection per certificate (20) and cycle
- * through them request by request (HTTP/1.1: 8 requests in flight; HTTP/2: 16); the handshake mode makes a
- * new connection per request (4 in flight), cycling the certificate.
- */
-async function measure(mode: Mode, port: number, route: Route, clients: Tls[], body: string): Promise<LoadResult> {
-  let next = 0;
-  const pick = () => next++ % clients.length;
-  const path = `${route.prefix}/`;
-  if (mode === 'h1 keep-alive') {
-    const agents = clients.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
-    try {
-      return await drive(SECONDS, 8, () => {
-        const i = pick();
-        return h1Get(port, HOST, clients[i]!, agents[i]!, path, body);
-      });
-    } finally {
-      for (const a of agents) a.destroy();
-    }
-  }
-  if (mode === 'h1 new handshake')
-    return drive(SECONDS, 4, () => h1Get(port, HOST, clients[pick()]!, false, path, body));
-  const sessions: ClientHttp2Session[] = await Promise.all(clients.map((tls) => h2Session(port, HOST, tls)));
-  try {
-    return await drive(SECONDS, 16, () => h2Get(sessions[pick()]!, HOST, path, body));
-  } finally {
-    for (const s of sessions) s.close();
-  }
-}
-
-interface Metrics {
-  hits: number;
-  misses: number;
-  /** ext_authz checks answered (mtls_edge_authz_decisions_total, summed over its labels). */
-  checks: number;
-  decisions: string[];
-}
-
-async function readMetrics(adminPort: number): Promise<Metrics> {
-  const text = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
-  const gauge = (name: string) => {
-    const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-    if (!m) throw new Error(`${name} is not in the control plane's /metrics`);
-    return Number(m[1]);
-  };
-  const decisions = text.split('\n').filter((l) => l.startsWith('mtls_edge_authz_decisions_total{'));
-  return {
-    hits: gauge('mtls_edge_authz_cache_hits_total'),
-    misses: gauge('mtls_edge_authz_cache_misses_total'),
-    checks: authzChecksAnswered(text),
-    decisions,
-  };
-}
-
-function hitRate(hits: number, misses: number): string {
-  return hits + misses === 0 ? 'n/a (no ext_authz checks)' : `${((100 * hits) / (hits + misses)).toFixed(2)} %`;
-}
-
-/** Each route answers as the table says it does, before anything is timed. */
-async function checkRoutes(checks: BenchChecks, port: number, bench0: Tls, outsider: Tls, body: string): Promise<void> {
-  for (const r of ROUTES) {
-    const ok = await probe('HTTP/1.1', port, HOST, bench0, `${r.prefix}/__headers`);
-    if (
-      !checks.expect(
-        'status' in ok && ok.status === 200,
-        `${r.prefix} answered ${JSON.stringify(ok).slice(0, 500)} to bench-0 (expected 200)`,
-      ) ||
-      !('body' in ok)
-    )
-      continue;
-    const jwt = 'x-pomerium-jwt-assertion' in (JSON.parse(ok.body) as Record<string, string>);
-    checks.expect(
-      jwt === (r.name === 'identity'),
-      `${r.prefix}: the upstream request ${jwt ? 'carries' : 'lacks'} x-pomerium-jwt-assertion`,
-    );
-    const plain = await probe('HTTP/1.1', port, HOST, bench0, `${r.prefix}/`);
-    checks.expect(
-      'body' in plain && plain.body === body,
-      `${r.prefix}: bench-0 must get the upstream's own body, got ${JSON.stringify(plain).slice(0, 300)}`,
-    );
-    const denied = await probe('HTTP/1.1', port, HOST, outsider, `${r.prefix}/`);
-    const expected = r.name === 'none' ? 200 : 403;
-    checks.expect(
-      'status' in denied && denied.status === expected,
-      `${r.prefix} answered ${JSON.stringify(denied).slice(0, 500)} to outsider (expected ${expected})`,
-    );
-  }
-}
 
 await runBench(async (checks) => {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-policy-bench-'));
@@ -210,14 +77,17 @@ await runBench(async (checks) => {
   const logFd = openSync(logPath, 'a');
 
   console.log(
-    `\nwhat a route policy costs through Envoy (1 worker): one host (${HOST}, client_ca_file, reject_connection), the same upstream behind four routes:`,
+    `\nwhat a route policy costs through Envoy (1 worker): one host (${HOST}, client_ca_file, ` +
+      `reject_connection), the same upstream behind four routes:`,
   );
   for (const r of ROUTES) console.log(`  ${r.prefix.padEnd(10)} ${r.what}`);
   console.log(
-    `${CLIENTS} client certificates (CN bench-0..${CLIENTS - 1}, bench-i@example.com), requests spread across them; requests/s and p99 (ms) per route`,
+    `${CLIENTS} client certificates (CN bench-0..${CLIENTS - 1}, bench-i@example.com), requests spread ` +
+      `across them; requests/s and p99 (ms) per route`,
   );
   console.log(
-    `(two ${SECONDS} s runs each, after a warm-up, in the order none..identity, identity..none) and the ratios route/none.`,
+    `(two ${SECONDS} s runs each, after a warm-up, in the order none..identity, identity..none) and the ` +
+      `ratios route/none.`,
   );
   console.log(`target: a policy Envoy decides costs under 5 % throughput (/envoy rps ratio >= ${ENVOY_TARGET}).`);
 
@@ -231,7 +101,8 @@ await runBench(async (checks) => {
     await checkRoutes(checks, ports.port, clients[0]!, outsider, upstream.body);
     checks.stopIfFailed('routes');
     console.log(
-      'checks: every route answers the upstream to bench-0 (only /identity passes a JWT upstream) and the three policies answer 403 to outsider@example.org',
+      'checks: every route answers the upstream to bench-0 (only /identity passes a JWT upstream) and ' +
+        'the three policies answer 403 to outsider@example.org',
     );
 
     const before = await readMetrics(ports.admin);
@@ -256,7 +127,9 @@ await runBench(async (checks) => {
       for (const [i, r] of ROUTES.entries()) {
         const res = results[i]!;
         console.log(
-          `${mode.padEnd(16)} | ${r.name.padEnd(9)} | ${res.rps.toFixed(0).padStart(6)} | ${res.p99.toFixed(1).padStart(6)} | ${(res.rps / base.rps).toFixed(2).padStart(9)} | ${(res.p99 / base.p99).toFixed(2).padStart(9)}`,
+          `${mode.padEnd(16)} | ${r.name.padEnd(9)} | ${res.rps.toFixed(0).padStart(6)} | ` +
+            `${res.p99.toFixed(1).padStart(6)} | ${(res.rps / base.rps).toFixed(2).padStart(9)} | ` +
+            `${(res.p99 / base.p99).toFixed(2).padStart(9)}`,
         );
         if (r.name === 'envoy')
           checks.target(
@@ -267,11 +140,13 @@ await runBench(async (checks) => {
       }
       const end = await readMetrics(ports.admin);
       perMode.push({ mode, hits: end.hits - start.hits, misses: end.misses - start.misses });
-      // One check per request on the ext_authz routes and none on the others: the routes are decided where the table says.
+      // One check per request on the ext_authz routes and none on the others: the routes are decided where the table
+      // says.
       const expected = all.reduce((n, [r, res]) => n + (r.extAuthz ? res.requests : 0), 0);
       checks.expect(
         end.checks - start.checks === expected,
-        `${mode}: the ext_authz service answered ${end.checks - start.checks} checks for ${expected} requests on /extauthz and /identity`,
+        `${mode}: the ext_authz service answered ${end.checks - start.checks} checks for ${expected} ` +
+          `requests on /extauthz and /identity`,
       );
     }
 
@@ -284,7 +159,8 @@ await runBench(async (checks) => {
     ).envoyPid;
     if (envoyPid === null) throw new Error('the control plane reports no Envoy process');
     console.log(
-      `\n/envoy vs /none only, ${PAIRS} cycles of (none, envoy, envoy, none), ${SECONDS} s each: rps ratio per cycle, median; Envoy CPU µs per request`,
+      `\n/envoy vs /none only, ${PAIRS} cycles of (none, envoy, envoy, none), ${SECONDS} s each: rps ` +
+        `ratio per cycle, median; Envoy CPU µs per request`,
     );
     for (const mode of ['h1 keep-alive', 'h2 keep-alive'] as const) {
       const checks0 = (await readMetrics(ports.admin)).checks;
@@ -313,17 +189,20 @@ await runBench(async (checks) => {
       }
       checks.expect(
         (await readMetrics(ports.admin)).checks === checks0,
-        `${mode}: the ext_authz service answered checks during the /none and /envoy cycles (Envoy should decide them alone)`,
+        `${mode}: the ext_authz service answered checks during the /none and /envoy cycles (Envoy should ` +
+          `decide them alone)`,
       );
       const [cpuNone, cpuEnvoy, ratio] = [median(cpu.none), median(cpu.envoy), median(ratios)];
       console.log(
         `  ${mode.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}  median ${ratio.toFixed(3)}` +
-          `; Envoy CPU per request: none ${cpuNone.toFixed(1)} µs, envoy ${cpuEnvoy.toFixed(1)} µs (+${(((cpuEnvoy - cpuNone) / cpuNone) * 100).toFixed(1)} %)`,
+          `; Envoy CPU per request: none ${cpuNone.toFixed(1)} µs, envoy ${cpuEnvoy.toFixed(1)} µs ` +
+          `(+${(((cpuEnvoy - cpuNone) / cpuNone) * 100).toFixed(1)} %)`,
       );
       checks.target(
         ratio >= ENVOY_TARGET,
         (word) =>
-          `target (/envoy rps ratio >= ${ENVOY_TARGET}), ${mode}, median of ${PAIRS} cycles: ${ratio.toFixed(3)} (${word})`,
+          `target (/envoy rps ratio >= ${ENVOY_TARGET}), ${mode}, median of ${PAIRS} cycles: ` +
+          `${ratio.toFixed(3)} (${word})`,
       );
     }
 
@@ -331,12 +210,14 @@ await runBench(async (checks) => {
     const hits = after.hits - before.hits;
     const misses = after.misses - before.misses;
     console.log(
-      `\next_authz decision cache (control plane /metrics, mtls_edge_authz_cache_{hits,misses}_total), during the load:`,
+      `\next_authz decision cache (control plane /metrics, mtls_edge_authz_cache_{hits,misses}_total), ` +
+        `during the load:`,
     );
     for (const m of perMode)
       console.log(`  ${m.mode.padEnd(16)} hit rate ${hitRate(m.hits, m.misses)} (hits ${m.hits}, misses ${m.misses})`);
     console.log(
-      `  all modes        hit rate ${hitRate(hits, misses)} (hits ${hits}, misses ${misses}); since start, with the checks: hits ${after.hits}, misses ${after.misses}`,
+      `  all modes        hit rate ${hitRate(hits, misses)} (hits ${hits}, misses ${misses}); since ` +
+        `start, with the checks: hits ${after.hits}, misses ${after.misses}`,
     );
     for (const line of after.decisions) console.log(`  ${line}`);
     const stats = await (await fetch(`http://127.0.0.1:${ports.envoyAdmin}/stats?filter=ext_authz`)).text();
@@ -350,7 +231,8 @@ await runBench(async (checks) => {
   }
 
   console.log(
-    `\next_authz check() in-process, no gRPC (cached identity, verification verdict and decision): ${(await inProcessCheckMicros(clients[0]!, HOST)).toFixed(2)} µs per check`,
+    `\next_authz check() in-process, no gRPC (cached identity, verification verdict and decision): ` +
+      `${(await inProcessCheckMicros(clients[0]!, HOST)).toFixed(2)} µs per check`,
   );
   console.log('client certificate verification in the ext_authz service (in-process, no gRPC):');
   for (const line of await verificationCost()) console.log(`  ${line}`);

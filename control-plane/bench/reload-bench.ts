@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
 import { runBench, type BenchChecks } from './checks.js';
-import { CLI, freePort, percentile } from './load.js';
+import { freePort, percentile } from './load.js';
+import { CLI } from './processes.js';
 
 const SIZES = (process.env['RELOAD_BENCH_SIZES'] ?? '10,1000,10000').split(',').map(Number);
 const EDITS = 20;
@@ -108,7 +109,8 @@ async function measure(
       const [now, old] = [9000 + (i % 2), 9000 + ((i + 1) % 2)].map((p) => clusters.includes(`127.0.0.1:${p}`));
       checks.expect(
         now === true && old === false,
-        `${n} routes, ${protocol}, edit ${i}: after the ACK Envoy's clusters ${now ? 'include' : 'lack'} the new upstream 127.0.0.1:${9000 + (i % 2)} and ${old ? 'still include' : 'no longer include'} the old one`,
+        `${n} routes, ${protocol}, edit ${i}: after the ACK Envoy's clusters ${now ? 'include' : 'lack'} ` +
+          `the new upstream 127.0.0.1:${9000 + (i % 2)} and ${old ? 'still include' : 'no longer include'} the old one`,
       );
     }
     const statusJson = (await (await fetch(`${adminUrl}/status`)).json()) as { envoyPid: number };
@@ -135,14 +137,16 @@ await runBench(async (checks) => {
   writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
 
   console.log(
-    `\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms apart; ms) and resident memory after them (MiB)`,
+    `\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms ` +
+      `apart; ms) and resident memory after them (MiB)`,
   );
   console.log('   routes | protocol |      p50 |      p95 | control plane RSS | Envoy RSS');
   for (const n of SIZES) {
     for (const protocol of ['sotw', 'delta'] as const) {
       const r = await measure(checks, dir, n, protocol);
       console.log(
-        `${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`,
+        `${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ` +
+          `${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`,
       );
     }
   }

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
-import { CLI, cpuMicros, edgePorts, median, percentile, startUpstream, type Tls } from './load.js';
+import { cpuMicros, median, percentile, type Tls } from './load.js';
+import { CLI, edgePorts, startUpstream } from './processes.js';
 
 const RUNS = Number(process.env['STARTUP_BENCH_RUNS'] ?? '5');
 const ROUTES = 10;

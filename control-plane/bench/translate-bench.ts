@@ -40,7 +40,10 @@ async function writeFixtures(dir: string): Promise<void> {
   writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
 }
 
-/** N routes on N hosts, to min(N, 100) upstreams: most use the global CA, every tenth its own CA (ca-b.pem); prefixes /app0/../app6/. */
+/**
+ * N routes on N hosts, to min(N, 100) upstreams: most use the global CA, every tenth its own CA (ca-b.pem); prefixes
+ * /app0/../app6/.
+ */
 function configYaml(n: number): string {
   const lines = [
     'address: 127.0.0.1:8443',
@@ -61,7 +64,10 @@ function configYaml(n: number): string {
   return lines.join('\n') + '\n';
 }
 
-/** What is timed is a translation of this config: one virtual host per route's host with its one route, one cluster per upstream. */
+/**
+ * What is timed is a translation of this config: one virtual host per route's host with its one route, one cluster per
+ * upstream.
+ */
 export function checkTranslation(resources: EnvoyResources, n: number): void {
   const routesByHost = new Map<string, number>();
   for (const rc of resources.routeConfigurations) {
@@ -77,7 +83,8 @@ export function checkTranslation(resources: EnvoyResources, n: number): void {
   const missing = Array.from({ length: n }, (_, i) => `r${i}.bench.test`).filter((h) => routesByHost.get(h) !== 1);
   if (missing.length > 0 || routesByHost.size !== n)
     throw new Error(
-      `translated ${routesByHost.size} hosts for ${n} routes; without exactly one route: ${missing.slice(0, 3).join(', ')}`,
+      `translated ${routesByHost.size} hosts for ${n} routes; without exactly one route: ` +
+        `${missing.slice(0, 3).join(', ')}`,
     );
   if (resources.clusters.length !== Math.min(n, 100))
     throw new Error(`translated ${resources.clusters.length} clusters for ${Math.min(n, 100)} upstreams`);
@@ -165,7 +172,8 @@ if (sizeArg > 0) {
     for (const r of rows) {
       const lt = r.loadMs + r.modelMs + r.translateMs;
       console.log(
-        `${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} |      ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`,
+        `${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} | ` +
+          `     ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`,
       );
     }
     const big = rows.find((r) => r.routes === 10_000);
@@ -174,7 +182,8 @@ if (sizeArg > 0) {
     checks.target(
       lt < 250,
       (word) =>
-        `10,000 routes: load+translate ${lt.toFixed(0)} ms (target < 250 ms: ${word}); translate alone ${big.translateMs.toFixed(0)} ms`,
+        `10,000 routes: load+translate ${lt.toFixed(0)} ms (target < 250 ms: ${word}); translate alone ` +
+        `${big.translateMs.toFixed(0)} ms`,
     );
   });
 }

@@ -19,19 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { authzChecksAnswered, runBench } from './checks.js';
-import {
-  clockTicksPerSecond,
-  cpuMicros,
-  edgePorts,
-  h1Get,
-  h2Get,
-  h2Session,
-  median,
-  percentile,
-  startEdge,
-  startUpstream,
-  type Tls,
-} from './load.js';
+import { clockTicksPerSecond, cpuMicros, h1Get, h2Get, h2Session, median, percentile, type Tls } from './load.js';
+import { edgePorts, startEdge, startUpstream } from './processes.js';
 
 const CONNECTIONS = Number(process.env['TRUST_BENCH_CONNECTIONS'] ?? 200);
 const CYCLES = Number(process.env['TRUST_BENCH_CYCLES'] ?? 3);
@@ -39,7 +28,10 @@ const HOST = 'trust.bench.test';
 /** One open connection: a request on it, whether the edge has told it to close, and closing it. */
 interface Connection {
   get(): Promise<void>;
-  /** Whether the edge has told the connection to close (HTTP/1.1: its last answer said Connection: close; HTTP/2: a GOAWAY). */
+  /**
+   * Whether the edge has told the connection to close (HTTP/1.1: its last answer said Connection: close; HTTP/2: a
+   * GOAWAY).
+   */
   closing(): boolean;
   close(): void;
 }
@@ -106,7 +98,10 @@ await runBench(async (checks) => {
     return out;
   }
 
-  /** One request on each connection, 8 in flight: latencies (ms), requests/s over the measured time, Envoy's CPU time per request (µs), failures. */
+  /**
+   * One request on each connection, 8 in flight: latencies (ms), requests/s over the measured time, Envoy's CPU time
+   * per request (µs), failures.
+   */
   async function oneRequestEach(connections: Connection[], envoyPid: number) {
     const latencies: number[] = [];
     const failures: string[] = [];
@@ -159,12 +154,15 @@ await runBench(async (checks) => {
     }
   }
 
-  /** The old connections went through ext_authz once each, the new ones not at all; no new connection is told to close. */
+  /**
+   * The old connections went through ext_authz once each, the new ones not at all; no new connection is told to close.
+   */
   function checkCycle(what: string, stale: boolean, connections: Connection[], authzChecks: number): number {
     const expected = stale ? connections.length : 0;
     checks.expect(
       authzChecks === expected,
-      `${what}: the ext_authz service answered ${authzChecks} checks for ${connections.length} ${stale ? 'old' : 'new'} connections (expected ${expected})`,
+      `${what}: the ext_authz service answered ${authzChecks} checks for ${connections.length} ` +
+        `${stale ? 'old' : 'new'} connections (expected ${expected})`,
     );
     const closing = connections.filter((x) => x.closing()).length;
     if (!stale)
@@ -178,14 +176,17 @@ await runBench(async (checks) => {
     const { envoyPid } = await status();
     if (envoyPid === null) throw new Error('the control plane reports no Envoy process');
     console.log(
-      `\none request on each of ${CONNECTIONS} connections made before a trust change (re-verified by ext_authz; the drain closes them gradually) vs made after it; ${CYCLES} cycles, alternating order`,
+      `\none request on each of ${CONNECTIONS} connections made before a trust change (re-verified by ` +
+        `ext_authz; the drain closes them gradually) vs made after it; ${CYCLES} cycles, alternating order`,
     );
     const tickMicros = 1_000_000 / clockTicksPerSecond();
     console.log(
-      `(Envoy's CPU time comes in clock ticks of ${tickMicros} µs: ${(tickMicros / CONNECTIONS).toFixed(0)} µs per request at ${CONNECTIONS} connections is its resolution)`,
+      `(Envoy's CPU time comes in clock ticks of ${tickMicros} µs: ` +
+        `${(tickMicros / CONNECTIONS).toFixed(0)} µs per request at ${CONNECTIONS} connections is its resolution)`,
     );
     console.log(
-      'protocol  | stale rps | fresh rps | stale median / p99 ms | fresh median / p99 ms | Envoy CPU µs/request stale | fresh',
+      'protocol  | stale rps | fresh rps | stale median / p99 ms | fresh median / p99 ms | Envoy CPU ' +
+        'µs/request stale | fresh',
     );
     let toggle = false;
     for (const protocol of ['HTTP/2', 'HTTP/1.1'] as const) {
@@ -225,8 +226,11 @@ await runBench(async (checks) => {
         for (const c of [...old, ...now]) c.close();
       }
       const f = (xs: number[]) => median(xs).toFixed(2);
+      const latency = (r: typeof stale) => `${f(r.median)} / ${f(r.p99)}`.padStart(21);
       console.log(
-        `${protocol.padEnd(9)} | ${median(stale.rps).toFixed(0).padStart(9)} | ${median(fresh.rps).toFixed(0).padStart(9)} | ${`${f(stale.median)} / ${f(stale.p99)}`.padStart(21)} | ${`${f(fresh.median)} / ${f(fresh.p99)}`.padStart(21)} | ${median(stale.cpu).toFixed(0).padStart(26)} | ${median(fresh.cpu).toFixed(0)}`,
+        `${protocol.padEnd(9)} | ${median(stale.rps).toFixed(0).padStart(9)} | ` +
+          `${median(fresh.rps).toFixed(0).padStart(9)} | ${latency(stale)} | ${latency(fresh)} | ` +
+          `${median(stale.cpu).toFixed(0).padStart(26)} | ${median(fresh.cpu).toFixed(0)}`,
       );
       console.log(
         `          (old connections told to close right after their answer: ${closingOld} of ${CYCLES * CONNECTIONS})`,

@@ -17,7 +17,10 @@ export function compile(config: Config, codec: ResourceCodec, options: ModelOpti
   // Never served: Envoy would wait for a resource that does not come. A bug here, not in the user's file.
   const problems = inconsistencies(resources);
   if (problems.length > 0) {
-    const message = `mtls-edge translated this config into resources that do not fit together (${problems.join('; ')}). This is a bug in mtls-edge, not in your file: the last good config keeps serving; please report it with the config`;
+    const message =
+      `mtls-edge translated this config into resources that do not fit together ` +
+      `(${problems.join('; ')}). This is a bug in mtls-edge, not in your file: the last good config ` +
+      `keeps serving; please report it with the config`;
     return { ok: false, errors: [{ file: config.sourceFile, key: 'routes', message }] };
   }
   return { ok: true, value: { model: model.value, resources, snapshot: buildSnapshot(resources, codec) } };

@@ -64,6 +64,7 @@ export const CERTIFICATE_ERROR_STATUS = 495;
 export function denied(reason: string, httpStatus: 'Forbidden' | number = 'Forbidden'): CheckResponse {
   // Envoy pastes this text into the 403 page, HTML or JSON (translate/policy-filters.ts): no markup, no quotes.
   const body = reason
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
     .replace(/</g, '‹')
     .replace(/>/g, '›')

@@ -7,19 +7,6 @@ export {
   type AuthorizationServiceOptions,
   type DecisionOutcome,
 } from './service.js';
-export {
-  CERTIFICATE_ERROR_STATUS,
-  denied,
-  loadAuthorizationService,
-  type CheckRequest,
-  type CheckResponse,
-  type HeaderValueOption,
-} from './check-wire.js';
-export { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
-export {
-  VerificationCache,
-  chainKey,
-  DEFAULT_VERIFICATION_CACHE_SIZE,
-  type PresentedCertificates,
-} from './verification-cache.js';
+export { loadAuthorizationService, type CheckRequest, type CheckResponse } from './check-wire.js';
+export { DecisionCache, LruCache } from './decision-cache.js';
 export type { AuthorizationRoute, AuthorizationTable } from './types.js';

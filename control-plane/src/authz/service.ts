@@ -39,7 +39,10 @@ export interface DecisionOutcome {
 export interface AuthorizationServiceOptions {
   /** The current table; a different Map object than last time means a new config, and empties the caches. */
   table: () => AuthorizationTable;
-  /** Signs X-Pomerium-Jwt-Assertion; undefined while no signing key is loaded (routes passing identity then fail closed). */
+  /**
+   * Signs X-Pomerium-Jwt-Assertion; undefined while no signing key is loaded (routes passing identity then fail
+   * closed).
+   */
   signer: () => AssertionSigner | undefined;
   log: Logger;
   /** Milliseconds since the epoch (tests move time). */
@@ -133,7 +136,8 @@ export class AuthorizationService {
         // Whoever sent this check, the certificate must pass the route's current trust before it names anyone.
         const problem = this.verify(route, identity, certificate, requestHeader(http, PEER_HEADERS.chain) ?? '');
         // 495 as Envoy's own check answers: typically a connection made before a trust change (a CA rotated, a
-        // certificate revoked…), whose requests the stale route configuration sends here (translate/stale-route-configuration.ts).
+        // certificate revoked…), whose requests the stale route configuration sends here
+        // (translate/stale-route-configuration.ts).
         if (problem !== undefined) return denied(`${INVALID_CERTIFICATE_REASON}: ${problem}`, CERTIFICATE_ERROR_STATUS);
       }
       const method = http.method ?? '';

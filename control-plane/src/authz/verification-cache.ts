@@ -8,7 +8,7 @@ import {
 } from '../identity/verify-certificate.js';
 import { LruCache, type CacheStats } from './decision-cache.js';
 
-export const DEFAULT_VERIFICATION_CACHE_SIZE = 20_000;
+const DEFAULT_VERIFICATION_CACHE_SIZE = 20_000;
 
 /** The certificates of one check, read only when the verdict is not cached. */
 export interface PresentedCertificates {

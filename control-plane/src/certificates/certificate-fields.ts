@@ -35,7 +35,7 @@ export function readCertificateFields(pem: string): CertificateFields {
   try {
     cert = new x509.X509Certificate(block);
   } catch (e) {
-    throw new Error(`the certificate does not parse: ${(e as Error).message}`);
+    throw new Error(`the certificate does not parse: ${(e as Error).message}`, { cause: e });
   }
   const der = new Uint8Array(cert.rawData);
   const tbs = readTbsCertificate(der);

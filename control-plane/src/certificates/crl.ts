@@ -31,7 +31,10 @@ export interface ParsedCrl {
   verifiedBy: Map<string, boolean>;
 }
 
-/** Signature algorithms CAs sign CRLs with, by OID. RSA-PSS is not among them here: such a CRL never verifies (fail closed). */
+/**
+ * Signature algorithms CAs sign CRLs with, by OID. RSA-PSS is not among them here: such a CRL never verifies (fail
+ * closed).
+ */
 const DIGEST_BY_ALGORITHM: Record<string, string | null> = {
   '1.2.840.10045.4.3.2': 'sha256', // ecdsa-with-SHA256
   '1.2.840.10045.4.3.3': 'sha384',
@@ -49,7 +52,8 @@ export function parseCrl(pem: string): ParsedCrl {
   const [tbs, algorithm, bits] = children(der, readTlv(der, 0, der.length));
   if (tbs?.tag !== SEQUENCE || algorithm?.tag !== SEQUENCE || bits?.tag !== 0x03) throw new Error('not an X.509 CRL');
   const algorithmOid = children(der, algorithm)[0];
-  // tbsCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature, issuer, thisUpdate, nextUpdate OPTIONAL, revokedCertificates OPTIONAL, [0] crlExtensions OPTIONAL }
+  // tbsCertList ::= SEQUENCE { version INTEGER OPTIONAL, signature, issuer, thisUpdate, nextUpdate OPTIONAL,
+  // revokedCertificates OPTIONAL, [0] crlExtensions OPTIONAL }
   const fields = children(der, tbs);
   const rest = fields[0]?.tag === 0x02 ? fields.slice(1) : fields;
   const [, issuer, thisUpdate, ...tail] = rest;

@@ -86,7 +86,9 @@ function normaliseLabel(label: string, piece: boolean): { value: string } | { er
     }
     if (!LABEL.test(lower) || lower.length > MAX_LABEL) {
       return {
-        error: `${JSON.stringify(label)} is not a DNS label (1 to ${MAX_LABEL} letters, digits or "-", a letter or digit at each end)`,
+        error:
+          `${JSON.stringify(label)} is not a DNS label (1 to ${MAX_LABEL} letters, digits or "-", a ` +
+          `letter or digit at each end)`,
       };
     }
     if (lower.startsWith('xn--') && domainToUnicode(lower) === '')
@@ -95,7 +97,9 @@ function normaliseLabel(label: string, piece: boolean): { value: string } | { er
   }
   if (piece)
     return {
-      error: `${JSON.stringify(label)} is part of an internationalised label: write whole labels (such as .bücher.example) or the A-label (xn--…)`,
+      error:
+        `${JSON.stringify(label)} is part of an internationalised label: write whole labels (such ` +
+        `as .bücher.example) or the A-label (xn--…)`,
     };
   const lower = label.toLowerCase();
   const ascii = domainToASCII(lower);

@@ -1,8 +1,7 @@
 // Certificates, CRLs and PEM text, read as Envoy (BoringSSL) reads them. The bottom of the control plane:
 // this module imports nothing from config/, model/, translate/, xds/, identity/ or policy/.
-export { readCertificateFields, type CertificateFields } from './certificate-fields.js';
+export { readCertificateFields } from './certificate-fields.js';
 export { crlIssuerName, parseCrl, type ParsedCrl } from './crl.js';
-export { sha256Fingerprint, spkiHash } from './digests.js';
 export {
   certificateSubject,
   printName,
@@ -10,14 +9,12 @@ export {
   readNameAttributes,
   type NameAttribute,
 } from './distinguished-name.js';
-export { comparableHostName, isHostName, isMailAddress, normaliseHostName, type HostNamePart } from './host-names.js';
+export { comparableHostName, isMailAddress, normaliseHostName, type HostNamePart } from './host-names.js';
 export {
   isoSeconds,
   KEY_USAGE,
-  normalizeSerial,
   OID_CLIENT_AUTH,
   parseCertificate,
-  readTime,
   subjectAltNames,
   type ParsedCertificate,
 } from './parsed-certificate.js';
@@ -33,4 +30,4 @@ export {
   pemBlocks,
   pemDer,
 } from './pem.js';
-export { readGeneralNames, readSubjectAltNames, type SanKind, type SubjectAltNames } from './subject-alt-names.js';
+export { type SanKind, type SanMatcher, type SubjectAltNames } from './subject-alt-names.js';

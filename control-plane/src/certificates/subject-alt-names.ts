@@ -9,6 +9,13 @@ const SAN_OID = '2.5.29.17';
 /** The kinds of SAN this edge matches on (config's SanMatcher types, and IP addresses). */
 export type SanKind = 'dns' | 'email' | 'uri' | 'ip_address' | 'user_principal_name';
 
+/** A route's `match_subject_alt_names` entry: an RE2 matched against each whole SAN of its kind. */
+export interface SanMatcher {
+  type: SanKind;
+  /** RE2, matched against the whole SAN. */
+  regex: string;
+}
+
 /**
  * Each SAN as it is in the certificate (never split on ","); IA5String bytes that are not UTF-8 as
  * U+DC80…U+DCFF.

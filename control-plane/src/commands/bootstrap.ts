@@ -15,7 +15,9 @@ export interface BootstrapOptions {
   xdsHost?: string;
   /** The name Envoy expects in the control plane's certificate (and sends as SNI); default: the host it dials. */
   xdsServerName?: string;
-  /** Paths as the Envoy sees them: the CA of the control plane's certificate, and the Envoy's own certificate and key. */
+  /**
+   * Paths as the Envoy sees them: the CA of the control plane's certificate, and the Envoy's own certificate and key.
+   */
   xdsCa?: string;
   xdsClientCert?: string;
   xdsClientKey?: string;
@@ -25,8 +27,10 @@ export interface BootstrapOptions {
 }
 
 const NEEDS_FILES =
-  'the bootstrap needs the files this Envoy uses on the control channel, as paths on its machine: --xds-client-cert FILE and --xds-client-key FILE ' +
-  '(`mtls-edge certs envoy NODE_ID` creates them) and --xds-ca FILE (the CA of the control plane certificate, e.g. certs/control-plane-ca.pem)';
+  'the bootstrap needs the files this Envoy uses on the control channel, as paths on its machine: ' +
+  '--xds-client-cert FILE and --xds-client-key FILE ' +
+  '(`mtls-edge certs envoy NODE_ID` creates them) and --xds-ca FILE (the CA of the control plane ' +
+  'certificate, e.g. certs/control-plane-ca.pem)';
 
 export function bootstrapCommand(configPath: string | undefined, o: BootstrapOptions): number {
   const result = loadAndCompile(configPath);

@@ -41,10 +41,13 @@ export async function makeControlPlaneCertificate(o: CertsOptions, hosts: string
     o.force,
   );
   if (written.error) return { ok: false, error: written.error };
+  const caFiles = planned.length > 0 ? [CA_FILE, CA_KEY_FILE] : [];
+  const writtenNames = [...caFiles, 'control-plane.pem', 'control-plane-key.pem'];
+  const reused = planned.length > 0 ? '' : ` (reusing the CA in ${show(o, CA_FILE)})`;
   return {
     ok: true,
     lines: [
-      `wrote ${[...(planned.length > 0 ? [CA_FILE, CA_KEY_FILE] : []), 'control-plane.pem', 'control-plane-key.pem'].map((n) => show(o, n)).join(', ')} for ${hosts.join(', ')}${planned.length > 0 ? '' : ` (reusing the CA in ${show(o, CA_FILE)})`}`,
+      `wrote ${writtenNames.map((n) => show(o, n)).join(', ')} for ${hosts.join(', ')}${reused}`,
       '',
       'config (xDS and ext_authz over mutual TLS; Envoys need a certificate from this CA: certs envoy NODE_ID):',
       `  xds_certificate_file: ${show(o, 'control-plane.pem')}`,
@@ -64,7 +67,9 @@ export async function makeEnvoyCertificate(o: CertsOptions, args: string[]): Pro
   if (!NODE_ID_PATTERN.test(name))
     return {
       ok: false,
-      error: `${JSON.stringify(name)} is not usable: letters, digits, ".", "_" and "-", starting with a letter or digit`,
+      error:
+        `${JSON.stringify(name)} is not usable: letters, digits, ".", "_" and "-", starting with a ` +
+        `letter or digit`,
     };
   const { ca } = await controlPlaneCa(o, false);
   const uri = nodeId ? NODE_URI_PREFIX + nodeId : FLEET_URI_PREFIX + fleet!;
@@ -80,7 +85,9 @@ export async function makeEnvoyCertificate(o: CertsOptions, args: string[]): Pro
     o.force,
   );
   if (written.error) return { ok: false, error: written.error };
-  const flags = `--xds-client-cert ${show(o, `${base}.pem`)} --xds-client-key ${show(o, `${base}-key.pem`)} --xds-ca ${show(o, CA_FILE)}`;
+  const flags =
+    `--xds-client-cert ${show(o, `${base}.pem`)} --xds-client-key ` +
+    `${show(o, `${base}-key.pem`)} --xds-ca ${show(o, CA_FILE)}`;
   return {
     ok: true,
     lines: [
@@ -88,12 +95,15 @@ export async function makeEnvoyCertificate(o: CertsOptions, args: string[]): Pro
       '',
       nodeId
         ? `bootstrap for this Envoy: mtls-edge bootstrap --config FILE --node-id ${nodeId} ${flags}`
-        : `list each member's node id in the config (xds_node_ids: [edge-1, edge-2]), then per member: mtls-edge bootstrap --config FILE --node-id edge-1 ${flags}`,
+        : `list each member's node id in the config (xds_node_ids: [edge-1, edge-2]), then per member: ` +
+          `mtls-edge bootstrap --config FILE --node-id edge-1 ${flags}`,
     ],
   };
 }
 
-/** The control-plane CA: reused when present (a new one would orphan every Envoy certificate), else made when allowed. */
+/**
+ * The control-plane CA: reused when present (a new one would orphan every Envoy certificate), else made when allowed.
+ */
 async function controlPlaneCa(
   o: CertsOptions,
   create: boolean,

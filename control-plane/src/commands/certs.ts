@@ -125,11 +125,13 @@ async function makeClient(o: CertsOptions, args: string[]): Promise<Out> {
   return {
     ok: true,
     lines: [
-      `wrote ${show(o, `${base}.pem`)}, ${show(o, `${base}-key.pem`)} and ${show(o, `${base}.p12`)} (password "${password}"${o.legacy ? ', legacy 3DES/RC2/SHA-1 form' : ''})`,
+      `wrote ${show(o, `${base}.pem`)}, ${show(o, `${base}-key.pem`)} and ${show(o, `${base}.p12`)} ` +
+        `(password "${password}"${o.legacy ? ', legacy 3DES/RC2/SHA-1 form' : ''})`,
       `serial ${cert.serialHex}`,
       '',
       'import the .p12 into your browser (Chrome: Settings → Privacy and security → Security → Manage certificates;',
-      'Firefox: Settings → Privacy & Security → Certificates → View Certificates → Your Certificates → Import), or use it with curl:',
+      'Firefox: Settings → Privacy & Security → Certificates → View Certificates → Your Certificates → ' +
+        'Import), or use it with curl:',
       `  curl --cert ${show(o, `${base}.pem`)} --key ${show(o, `${base}-key.pem`)} https://…`,
     ],
   };

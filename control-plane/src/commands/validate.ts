@@ -9,7 +9,8 @@ export function validateCommand(configPath: string | undefined): number {
   }
   const s = summarize(result.compiled);
   process.stdout.write(
-    `config OK: ${s.routes} routes on ${s.hosts} hosts, ${s.filterChains} filter chains, ${s.clusters} clusters, ${s.secrets} secrets (version ${result.compiled.snapshot.version})\n`,
+    `config OK: ${s.routes} routes on ${s.hosts} hosts, ${s.filterChains} filter chains, ${s.clusters} ` +
+      `clusters, ${s.secrets} secrets (version ${result.compiled.snapshot.version})\n`,
   );
   return 0;
 }

@@ -9,7 +9,10 @@ import type { CertificateBundle } from './types.js';
  */
 export interface ConfiguredClientCas {
   subjects: ReadonlySet<string>;
-  /** Whether a configured CA with this subject is issued, directly or through other configured CAs, by one of the bundle's. */
+  /**
+   * Whether a configured CA with this subject is issued, directly or through other configured CAs, by one of the
+   * bundle's.
+   */
   issuedUnder(issuerSubject: string, bundle: CertificateBundle): boolean;
 }
 

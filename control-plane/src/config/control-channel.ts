@@ -17,7 +17,8 @@ export const CONTROL_CHANNEL_LIST_KEYS = ['xds_node_ids'] as const;
 
 /** What to tell a user who must secure the control channel. */
 export const CONTROL_CHANNEL_HOW_TO =
-  'set xds_certificate_file, xds_certificate_key_file and xds_client_ca_file (or XDS_CERTIFICATE_FILE, XDS_CERTIFICATE_KEY_FILE, XDS_CLIENT_CA_FILE); ' +
+  'set xds_certificate_file, xds_certificate_key_file and xds_client_ca_file (or XDS_CERTIFICATE_FILE, ' +
+  'XDS_CERTIFICATE_KEY_FILE, XDS_CLIENT_CA_FILE); ' +
   '`mtls-edge certs control-plane HOST…` creates them and `mtls-edge certs envoy NODE_ID` a certificate for each Envoy';
 
 /** A node id as it may appear in a certificate's URI SAN and in Envoy's bootstrap: no separators, no spaces. */
@@ -48,7 +49,8 @@ export function readControlChannelTls(
         : `${xdsAddress.host}:${xdsAddress.port}`;
       diag.error(
         at,
-        `${shown} is reachable from other machines, and the control channel hands out private keys and signs identities: ${CONTROL_CHANNEL_HOW_TO}`,
+        `${shown} is reachable from other machines, and the control channel hands out private keys and ` +
+          `signs identities: ${CONTROL_CHANNEL_HOW_TO}`,
       );
     }
     if (nodeIds.length > 0)
@@ -67,7 +69,8 @@ export function readControlChannelTls(
       const names = unset.map((k) => `${k}_file`);
       diag.error(
         firstAt(root),
-        `the control channel needs its certificate, its key and the CA that issues the Envoys' certificates: set ${names.join(' and ')} too`,
+        `the control channel needs its certificate, its key and the CA that issues the Envoys' ` +
+          `certificates: set ${names.join(' and ')} too`,
       );
     }
     return undefined;
@@ -114,7 +117,7 @@ function readNodeIds(root: MapValue, diag: Diagnostics): string[] {
 }
 
 /** 127.0.0.0/8 and ::1: only this machine can connect. */
-export function isLoopback(host: string): boolean {
+function isLoopback(host: string): boolean {
   return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === '::1' || host === 'localhost';
 }
 
@@ -142,6 +145,7 @@ export function checkControlChannelCaApart(
   const at = (root.entries.get('xds_client_ca_file') ?? root.entries.get('xds_client_ca'))?.at ?? root.at;
   diag.error(
     at,
-    `shares a CA with ${shared.origin}, which issues users' certificates: any user could then open the control channel. Give the control channel a CA of its own (\`mtls-edge certs control-plane HOST…\`)`,
+    `shares a CA with ${shared.origin}, which issues users' certificates: any user could then open the ` +
+      `control channel. Give the control channel a CA of its own (\`mtls-edge certs control-plane HOST…\`)`,
   );
 }

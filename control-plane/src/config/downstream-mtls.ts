@@ -5,7 +5,7 @@ import { certificateBlocks, certificateSubject, crlIssuerName, pemBlocks, pemDer
 import type { ConfiguredClientCas } from './client-ca-chains.js';
 import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
 
-export const DOWNSTREAM_MTLS_KEYS = [
+const DOWNSTREAM_MTLS_KEYS = [
   'ca',
   'ca_file',
   'crl',
@@ -47,7 +47,8 @@ export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diag
   if (legacy && modern)
     diag.error(
       modern.at,
-      `set the client CA once: downstream_mtls.${modern.origin.startsWith('ca_file') ? 'ca_file' : 'ca'} or ${legacy.at.key}, not both`,
+      `set the client CA once: downstream_mtls.${modern.origin.startsWith('ca_file') ? 'ca_file' : 'ca'} ` +
+        `or ${legacy.at.key}, not both`,
     );
   const caInput = modern ?? legacy;
   const ca = caInput && toCertificateBundle(caInput, diag);
@@ -200,6 +201,8 @@ export function checkIntermediateCrls(
   const which = crls.map((c, i) => `CRL ${i + 1} (issuer ${c.issuer})`).join(', ');
   diag.error(
     crlAt,
-    `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the CA, or remove the CRL`,
+    `${which}: no client CA is configured (downstream_mtls.ca_file, client_ca_file or a route's ` +
+      `tls_downstream_client_ca_file), so no certificate would ever be checked against it: configure the ` +
+      `CA, or remove the CRL`,
   );
 }

@@ -1,5 +1,5 @@
 export { formatError, type ConfigError, type Location, type Result } from '../source/diagnostics.js';
-export { loadConfigFile, type LoadedConfig } from './load.js';
+export { loadConfigFile } from './load.js';
 export { resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from './resolve.js';
 export { ROUTE_KEYS } from './route.js';
 export type * from './types.js';

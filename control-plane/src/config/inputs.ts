@@ -84,7 +84,7 @@ export function readReferencedFile(
   }
 }
 
-export function resolvePath(path: string, at: Location, files: FileAccess): string {
+function resolvePath(path: string, at: Location, files: FileAccess): string {
   if (isAbsolute(path)) return path;
   // Values parsed from ROUTES / CERTIFICATES have lines (within the variable) but still come from the environment.
   // (Not `at.line`: reading it computes line numbers, which a valid config never needs.)

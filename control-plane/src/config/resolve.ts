@@ -14,7 +14,7 @@ import {
 } from './control-channel.js';
 import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
-import { INTERNAL_HEADER_PREFIX } from '../policy/internal-headers.js';
+import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';
 
 export const SCALAR_KEYS = [
@@ -49,7 +49,9 @@ export interface ConfigInput {
   yaml?: { text: string; file: string };
   env: Readonly<Record<string, string | undefined>>;
   files: FileAccess;
-  /** PEM roots that https upstreams are verified against by default (Node's Mozilla store unless a test says otherwise). */
+  /**
+   * PEM roots that https upstreams are verified against by default (Node's Mozilla store unless a test says otherwise).
+   */
   systemRoots?: readonly string[];
 }
 
@@ -93,7 +95,8 @@ function buildConfig(
   if (certificates.length === 0 && !hasAnyCertificateKey(root)) {
     diag.error(
       root.at,
-      'no server certificate: set certificate_file and certificate_key_file (or certificate / certificate_key, or certificates)',
+      'no server certificate: set certificate_file and certificate_key_file (or certificate / ' +
+        'certificate_key, or certificates)',
     );
   }
   const globalClientCa = readGlobalClientCa(root, files, diag);
@@ -209,7 +212,10 @@ export const JWT_CLAIMS: readonly string[] = [
 function reservedClaimHeader(lower: string): string | undefined {
   if (lower === 'host' || lower === 'x-pomerium-jwt-assertion') return '';
   if (lower.startsWith(INTERNAL_HEADER_PREFIX)) {
-    return `: headers starting with ${INTERNAL_HEADER_PREFIX} are internal to mtls-edge, and removed before the request reaches the upstream`;
+    return (
+      `: headers starting with ${INTERNAL_HEADER_PREFIX} are internal to mtls-edge, and removed ` +
+      `before the request reaches the upstream`
+    );
   }
   if (lower === 'x-forwarded-client-cert')
     return ': Envoy sets (or removes) x-forwarded-client-cert itself; see forward_client_cert';
@@ -248,7 +254,8 @@ function readJwtClaimsHeaders(root: MapValue, diag: Diagnostics): Array<[string,
   } else {
     diag.error(
       v.at,
-      `expected a mapping of header name to claim, a list of claims, or claims separated by commas; got ${describeKind(v)}`,
+      `expected a mapping of header name to claim, a list of claims, or claims separated by commas; got ` +
+        `${describeKind(v)}`,
     );
   }
   const out: Array<[string, string]> = [];
@@ -257,7 +264,8 @@ function readJwtClaimsHeaders(root: MapValue, diag: Diagnostics): Array<[string,
     if (!JWT_CLAIMS.includes(g.claim)) {
       diag.error(
         g.at,
-        `unknown claim ${JSON.stringify(g.claim)}: the claims mtls-edge has (from the client certificate) are ${JWT_CLAIMS.join(', ')}`,
+        `unknown claim ${JSON.stringify(g.claim)}: the claims mtls-edge has (from the client ` +
+          `certificate) are ${JWT_CLAIMS.join(', ')}`,
       );
       continue;
     }

@@ -1,5 +1,6 @@
+import type { SanMatcher } from '../certificates/index.js';
 import type { Location } from '../source/diagnostics.js';
-import type { RoutePolicy } from '../policy/types.js';
+import type { RoutePolicy } from '../policy/index.js';
 
 export interface SocketAddress {
   host: string;
@@ -28,11 +29,8 @@ export interface ServerCertificate {
 /** Pomerium's `downstream_mtls.enforcement`: where a missing or invalid client certificate is stopped. */
 export type Enforcement = 'policy_with_default_deny' | 'policy' | 'reject_connection';
 
-export interface SanMatcher {
-  type: 'dns' | 'email' | 'ip_address' | 'uri' | 'user_principal_name';
-  /** RE2, matched against the whole SAN. */
-  regex: string;
-}
+// Defined with the certificates it matches (identity/ checks it too, and imports nothing from config/).
+export type { SanMatcher };
 
 /** What every client certificate is checked against, whichever CA (global or a route's) it must chain to. */
 export interface ClientCertificateRules {
@@ -79,9 +77,8 @@ export type {
   PolicyClause,
   PolicyCriterion,
   RoutePolicy,
-  SanType,
   StringMatcher,
-} from '../policy/types.js';
+} from '../policy/index.js';
 
 export interface RouteConfig {
   /** Position in `routes`, kept so output order follows the user's order. */
@@ -89,7 +86,9 @@ export interface RouteConfig {
   at: Location;
   from: { host: string };
   to: UpstreamUrl[];
-  /** Path of the `to` URL; as in Pomerium it replaces the leading "/" of the request path (`/api/` + `/x` → `/api/x`). */
+  /**
+   * Path of the `to` URL; as in Pomerium it replaces the leading "/" of the request path (`/api/` + `/x` → `/api/x`).
+   */
   toPathPrefix?: string;
   match: RouteMatch;
   prefixRewrite?: string;
@@ -142,7 +141,10 @@ export interface Config {
   clientCertificateRules: ClientCertificateRules;
   /** Empty: x-forwarded-client-cert is only removed from requests; else set from the verified certificate. */
   forwardClientCert: ForwardedCertField[];
-  /** What https upstreams are verified against unless a route has its own CA: the system roots plus `certificate_authority`. */
+  /**
+   * What https upstreams are verified against unless a route has its own CA: the system roots plus
+   * `certificate_authority`.
+   */
   upstreamTrustPem: string;
   routes: RouteConfig[];
   /** From `signing_key`; absent: the runner generates one and keeps it on disk. */

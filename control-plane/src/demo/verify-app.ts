@@ -47,9 +47,13 @@ const text = (v: unknown): string | null =>
     ? null
     : Array.isArray(v)
       ? v.map(String).join(', ')
-      : typeof v === 'object'
-        ? JSON.stringify(v)
-        : String(v);
+      : typeof v === 'string'
+        ? v
+        : JSON.stringify(v); // numbers and booleans print as String() prints them
+
+const PAGE_STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:48rem;margin:3rem auto;padding:0 1rem}' +
+  'th{text-align:left;padding-right:1rem;vertical-align:top}td{font-family:monospace;word-break:break-all}';
 
 /**
  * A demo upstream in the spirit of Pomerium's verify app: it shows who the edge says the client is (the
@@ -87,12 +91,13 @@ function createVerifyApp(): express.Express {
       ? '<p>No X-Pomerium-Jwt-Assertion header (the route has no <code>pass_identity_headers: true</code>).</p>'
       : `<p>Decoded, not verified: verify it with the JWKS at <a href="${JWKS_PATH}">${JWKS_PATH}</a>.</p>` +
         (claims ? `<table>${rows(claims)}</table>` : '<p>The header is not a JWT.</p>');
+    const claimTable = Object.keys(claimHeaders).length ? `<table>${rows(claimHeaders)}</table>` : '<p>None.</p>';
     res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mtls-edge verify</title>
-<style>body{font-family:system-ui,sans-serif;max-width:48rem;margin:3rem auto;padding:0 1rem}th{text-align:left;padding-right:1rem;vertical-align:top}td{font-family:monospace;word-break:break-all}</style></head>
+<style>${PAGE_STYLE}</style></head>
 <body><h1>${who ? `Hello, ${escape(who)}` : 'No client identity'}</h1>
 <h2>Identity (as the edge verified it)</h2><table>${rows(identity)}</table>
 <h2>JWT claims (X-Pomerium-Jwt-Assertion)</h2>${asserted}
-<h2>Claim headers (X-Pomerium-Claim-*)</h2>${Object.keys(claimHeaders).length ? `<table>${rows(claimHeaders)}</table>` : '<p>None.</p>'}
+<h2>Claim headers (X-Pomerium-Claim-*)</h2>${claimTable}
 <h2>Request headers</h2><table>${rows(req.headers)}</table></body></html>`);
   });
   return app;

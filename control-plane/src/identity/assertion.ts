@@ -4,7 +4,7 @@ import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { AssertionClaims, CertificateIdentity, SigningKey } from './types.js';
 
-export const DEFAULT_ASSERTION_LIFETIME_SECONDS = 300;
+const DEFAULT_ASSERTION_LIFETIME_SECONDS = 300;
 
 export class AssertionSigner {
   readonly kid: string;

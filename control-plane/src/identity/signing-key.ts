@@ -15,7 +15,7 @@ import type { SigningKey } from './types.js';
 /** An outcome for people: the value, or a message that says what to fix (never key material). */
 export type Fallible<T> = { ok: true; value: T } | { ok: false; error: string };
 
-export const SIGNING_KEY_FILE = 'signing-key.pem';
+const SIGNING_KEY_FILE = 'signing-key.pem';
 const STATE_FOLDER = '.mtls-edge';
 
 /**
@@ -29,12 +29,14 @@ export function signingKeyFromPem(pem: string): SigningKey {
     key = createPrivateKey({ key: pem, format: 'pem' });
   } catch {
     throw new Error(
-      'not a PEM private key (expected an unencrypted "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC PRIVATE KEY-----")',
+      'not a PEM private key (expected an unencrypted "-----BEGIN PRIVATE KEY-----" or "-----BEGIN EC ' +
+        'PRIVATE KEY-----")',
     );
   }
   if (key.asymmetricKeyType !== 'ec') {
     throw new Error(
-      `the key is ${key.asymmetricKeyType?.toUpperCase() ?? 'of an unknown type'}, but an ECDSA P-256 key is needed for ES256`,
+      `the key is ${key.asymmetricKeyType?.toUpperCase() ?? 'of an unknown type'}, but an ECDSA P-256 ` +
+        `key is needed for ES256`,
     );
   }
   const curve = key.asymmetricKeyDetails?.namedCurve;

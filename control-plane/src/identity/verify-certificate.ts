@@ -15,33 +15,20 @@
 // - the CRL of the leaf's issuer when the route has CRLs (only_verify_leaf_cert_crl);
 // - match_subject_alt_names: some matcher matches one whole SAN of its type.
 // Name constraints are not evaluated: a path through a CA that has them is refused (fail closed).
-import { createHash } from 'node:crypto';
-import type { SanMatcher } from '../config/index.js';
 import {
   certificateBlocks,
   isoSeconds,
   KEY_USAGE,
   OID_CLIENT_AUTH,
   parseCertificate,
-  parseCrl,
   subjectAltNames,
   type ParsedCertificate,
-  type ParsedCrl,
+  type SanKind,
 } from '../certificates/index.js';
+import { parsedTrust, type ClientTrust, type ParsedTrust } from './client-trust.js';
 import { checkRevocation } from './revocation-list.js';
 
-/** What a route trusts: the client certificate rules of its validation context (model/authorization.ts). */
-export interface ClientTrust {
-  /** The route's CA bundle (PEM): its own, else the global one. */
-  caPem: string;
-  /** The CRLs (PEM) issued by CAs of the bundle; empty: no revocation check. */
-  crlPem: string;
-  /** Envoy's max_verify_depth: certificates above the leaf, the anchor included; 0: no limit (BoringSSL's 100). */
-  maxVerifyDepth: number;
-  matchSubjectAltNames: SanMatcher[];
-  /** Only certificates issued directly by a CA of caPem (a host whose routes trust different CAs: model/shared-host.ts). */
-  directIssuerOnly?: boolean;
-}
+export { clientTrustId, type ClientTrust } from './client-trust.js';
 
 /**
  * The outcome, and until when it holds if nothing but time changes (the first notAfter or CRL nextUpdate on
@@ -50,33 +37,13 @@ export interface ClientTrust {
 export type CertificateVerification =
   { ok: true; validUntilMs: number } | { ok: false; reason: string; validUntilMs: number };
 
-/** BoringSSL's default verify depth, the limit when max_verify_depth is 0. */
-const DEFAULT_DEPTH = 100;
 /** Intermediates a client may send; more is refused rather than searched. */
-export const MAX_CHAIN_CERTIFICATES = 8;
-
-interface ParsedTrust {
-  id: string;
-  anchors: ParsedCertificate[];
-  anchorFingerprints: Set<string>;
-  crls: ParsedCrl[];
-  sanMatchers: Array<{ type: SanMatcher['type']; regex: RegExp; source: string }>;
-  /** Certificates allowed above the leaf. */
-  depth: number;
-  error?: string;
-}
-
-const parsedTrusts = new WeakMap<ClientTrust, ParsedTrust>();
+const MAX_CHAIN_CERTIFICATES = 8;
 
 /**
- * A digest of everything the verdict depends on besides the certificates and the time: CA and CRL content,
- * depth and SAN matchers. Equal trusts (also from two control planes reading one YAML) have equal ids.
+ * Verifies a client certificate (`leafPem`: its first PEM block) and the intermediates sent with it against `trust` at
+ * `nowMs`.
  */
-export function clientTrustId(trust: ClientTrust): string {
-  return parsedTrust(trust).id;
-}
-
-/** Verifies a client certificate (`leafPem`: its first PEM block) and the intermediates sent with it against `trust` at `nowMs`. */
 export function verifyClientCertificate(
   leafPem: string,
   chainPems: readonly string[],
@@ -123,55 +90,6 @@ function verify(leafPem: string, chainPems: readonly string[], t: ParsedTrust, n
 
 function fail(reason: string, validUntilMs = Infinity): CertificateVerification {
   return { ok: false, reason, validUntilMs };
-}
-
-function parsedTrust(trust: ClientTrust): ParsedTrust {
-  let parsed = parsedTrusts.get(trust);
-  if (!parsed) {
-    parsed = parseTrust(trust);
-    parsedTrusts.set(trust, parsed);
-  }
-  return parsed;
-}
-
-function parseTrust(trust: ClientTrust): ParsedTrust {
-  const depthLimit = trust.maxVerifyDepth > 0 ? trust.maxVerifyDepth : DEFAULT_DEPTH;
-  const out: ParsedTrust = {
-    id: '',
-    anchors: [],
-    anchorFingerprints: new Set(),
-    crls: [],
-    sanMatchers: [],
-    depth: trust.directIssuerOnly ? Math.min(1, depthLimit) : depthLimit,
-  };
-  const crlDigests: string[] = [];
-  try {
-    out.anchors = certificateBlocks(trust.caPem).map(parseCertificate);
-    if (out.anchors.length === 0) throw new Error('no CA certificate');
-    out.anchorFingerprints = new Set(out.anchors.map((a) => a.fingerprint));
-    for (const m of trust.crlPem.matchAll(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g)) {
-      const crl = parseCrl(m[0]);
-      out.crls.push(crl);
-      crlDigests.push(createHash('sha256').update(crl.tbs).update(crl.signature).digest('hex'));
-    }
-    // RE2 full match, as Envoy's safe_regex matchers: anchored here.
-    out.sanMatchers = trust.matchSubjectAltNames.map((m) => ({
-      type: m.type,
-      regex: new RegExp(`^(?:${m.regex})$`),
-      source: m.regex,
-    }));
-  } catch (e) {
-    out.error = (e as Error).message;
-  }
-  const content = {
-    anchors: [...out.anchorFingerprints].sort(),
-    crls: crlDigests.sort(),
-    depth: out.depth,
-    san: trust.matchSubjectAltNames.map((m) => [m.type, m.regex]),
-    error: out.error ?? null,
-  };
-  out.id = createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 24);
-  return out;
 }
 
 /** What BoringSSL's ssl_client purpose asks of the leaf itself. */
@@ -243,10 +161,12 @@ function findPath(
   if (firstFailure) return firstFailure;
   if (badSignature)
     return fail(
-      `the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does not verify with the key of the CA it names`,
+      `the signature on ${badSignature === leaf ? 'it' : `the intermediate ${badSignature.name}`} does ` +
+        `not verify with the key of the CA it names`,
     );
   return fail(
-    `it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`,
+    `it is not issued by a CA this route trusts (issuer: ${leaf.issuerName}` +
+      `${offered.length > 0 ? `, with ${offered.length} intermediate(s) sent` : ''})`,
   );
 }
 
@@ -256,7 +176,8 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
   if (above > t.depth) {
     return fail(
       t.depth === 1
-        ? 'this route accepts only certificates issued directly by one of its CAs, and this one comes through an intermediate'
+        ? 'this route accepts only certificates issued directly by one of its CAs, and this one comes ' +
+            'through an intermediate'
         : `its chain has ${above} certificates above it, and this route allows ${t.depth} (max_verify_depth)`,
     );
   }
@@ -278,7 +199,8 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
       return fail(`the intermediate ${c.name} is restricted to other uses than TLS client authentication`);
     if (c.unhandledCritical)
       return fail(
-        `the intermediate ${c.name} has a critical extension (${c.unhandledCritical}) that TLS verification does not handle`,
+        `the intermediate ${c.name} has a critical extension (${c.unhandledCritical}) that TLS ` +
+          `verification does not handle`,
       );
   }
   if (t.crls.length > 0) {
@@ -294,7 +216,7 @@ function checkPath(path: ParsedCertificate[], t: ParsedTrust, nowMs: number): Ce
   return { ok: true, validUntilMs };
 }
 
-const SAN_TYPE_NAMES: Record<SanMatcher['type'], string> = {
+const SAN_TYPE_NAMES: Record<SanKind, string> = {
   dns: 'DNS',
   email: 'email',
   ip_address: 'IP address',
@@ -306,5 +228,8 @@ function checkSubjectAltNames(leaf: ParsedCertificate, t: ParsedTrust): string |
   if (t.sanMatchers.length === 0) return undefined;
   const sans = subjectAltNames(leaf);
   if (t.sanMatchers.some((m) => sans[m.type].some((value) => m.regex.test(value)))) return undefined;
-  return `none of its subject alternative names matches this route's match_subject_alt_names (${t.sanMatchers.map((m) => `${SAN_TYPE_NAMES[m.type]} ${m.source}`).join('; ')})`;
+  return (
+    `none of its subject alternative names matches this route's match_subject_alt_names ` +
+    `(${t.sanMatchers.map((m) => `${SAN_TYPE_NAMES[m.type]} ${m.source}`).join('; ')})`
+  );
 }

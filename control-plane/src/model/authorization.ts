@@ -2,9 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Config, RouteConfig } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
 import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
-import { criterionSpec } from '../policy/criteria.js';
-import type { PeerProperty } from '../policy/internal-headers.js';
-import type { PolicyCriterion, RoutePolicy } from '../policy/types.js';
+import { criterionSpec, type PeerProperty, type PolicyCriterion, type RoutePolicy } from '../policy/index.js';
 import type { RouteAuthorization } from './types.js';
 
 /**
@@ -66,7 +64,10 @@ function authorizationKey(route: RouteConfig, decided: object): string {
   return `${routeName(route)}.${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
 }
 
-/** A path from leaf to CA may hold intermediates: depth unlimited (0) or above 1, and not a shared host's direct-issuer rule. */
+/**
+ * A path from leaf to CA may hold intermediates: depth unlimited (0) or above 1, and not a shared host's direct-issuer
+ * rule.
+ */
 function acceptsIntermediates(trust: ClientTrust): boolean {
   return !trust.directIssuerOnly && trust.maxVerifyDepth !== 1;
 }

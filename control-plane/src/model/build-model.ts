@@ -63,7 +63,10 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
         const at = routes.find((r) => 'ca' in r.requirement)!.route.at;
         errors.push({
           ...at,
-          message: `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: add their CRLs (an empty CRL will do)`,
+          message:
+            `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ` +
+            `${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: ` +
+            `add their CRLs (an empty CRL will do)`,
         });
         continue;
       }
@@ -93,7 +96,9 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
           ...r.route.at,
           key: `${r.route.at.key}.set_request_headers`,
           message:
-            'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, so an unverified certificate would be described to the upstream: require one (allow_any_authenticated_user) or drop those headers',
+            'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, ' +
+            'so an unverified certificate would be described to the upstream: require one ' +
+            '(allow_any_authenticated_user) or drop those headers',
         });
       }
     });

@@ -33,7 +33,11 @@ export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]
     const route = config.routes.find((x) => x.from.host === host.name);
     errors.push({
       ...(route?.at ?? rules.crlAt ?? { file: config.sourceFile, key: 'downstream_mtls.crl' }),
-      message: `host ${host.name}: ${which} is an intermediate's, which every client CA that accepts intermediates gets (nothing tells whose intermediate it is), and this host's CAs (${r.ca.origin}) have no CRL: Envoy would refuse every certificate under them. Add their CRLs and those of their intermediates (empty ones will do)`,
+      message:
+        `host ${host.name}: ${which} is an intermediate's, which every client CA that accepts ` +
+        `intermediates gets (nothing tells whose intermediate it is), and this host's CAs ` +
+        `(${r.ca.origin}) have no CRL: Envoy would refuse every certificate under them. Add their CRLs ` +
+        `and those of their intermediates (empty ones will do)`,
     });
   }
   return errors;

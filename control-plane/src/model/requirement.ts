@@ -30,7 +30,10 @@ export function routeRequirement(route: RouteConfig, config: Config): ClientCaRe
   };
 }
 
-/** The CRLs of the route's CA and, when its depth lets intermediates issue, those of intermediates (config/downstream-mtls.ts). */
+/**
+ * The CRLs of the route's CA and, when its depth lets intermediates issue, those of intermediates
+ * (config/downstream-mtls.ts).
+ */
 function routeCrls(config: Config, ca: CertificateBundle): string {
   const rules = config.clientCertificateRules;
   if (rules.crls.length === 0) return '';
@@ -45,7 +48,10 @@ function routeCrls(config: Config, ca: CertificateBundle): string {
 
 const configuredCasByConfig = new WeakMap<Config, ConfiguredClientCas>();
 
-/** What a route checks itself; under reject_connection the handshake already refused clients without a valid certificate. */
+/**
+ * What a route checks itself; under reject_connection the handshake already refused clients without a valid
+ * certificate.
+ */
 export function certificateCheck(
   route: RouteConfig,
   requirement: ClientCaRequirement,

@@ -35,7 +35,10 @@ export function sharedHostRequirement(
     if (!isPlainName(subject.attributes)) {
       errors.push({
         ...firstCaRoute.at,
-        message: `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare reliably: rename the CA, or give the routes distinct hosts`,
+        message:
+          `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a ` +
+          `name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare ` +
+          `reliably: rename the CA, or give the routes distinct hosts`,
       });
       continue;
     }
@@ -43,7 +46,9 @@ export function sharedHostRequirement(
     if (other) {
       errors.push({
         ...firstCaRoute.at,
-        message: `host ${host} has routes with different client CAs, and two of those CAs have the same subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts`,
+        message:
+          `host ${host} has routes with different client CAs, and two of those CAs have the same ` +
+          `subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts`,
       });
     }
     bySubject.set(subject.rfc2253, c);

@@ -13,7 +13,7 @@ import type {
   UpstreamUrl,
 } from '../config/index.js';
 import type { AuthorizationRoute } from '../authz/types.js';
-import type { PeerProperty } from '../policy/internal-headers.js';
+import type { PeerProperty } from '../policy/index.js';
 
 export type { PeerProperty };
 
@@ -22,7 +22,7 @@ export type ClientCaRequirement =
   { id: 'none' } | { id: string; ca: CertificateBundle; validation: ClientCertificateValidation };
 
 /** How Envoy validates a client certificate for one CA: the global downstream_mtls rules, applied to that CA. */
-export interface ClientCertificateValidation {
+interface ClientCertificateValidation {
   enforcement: Enforcement;
   /** The CRLs Envoy checks for this bundle (PEM): its CAs' and, when intermediates may issue, intermediates'. */
   crlPem: string;
@@ -63,7 +63,9 @@ export interface EdgeRoute {
   timeoutMs: number;
   upstream: string;
   access: RouteAccess;
-  /** Checked at the HTTP layer (495), under the two policy enforcements and on hosts whose routes trust different CAs. */
+  /**
+   * Checked at the HTTP layer (495), under the two policy enforcements and on hosts whose routes trust different CAs.
+   */
   certificateCheck: CertificateCheck;
   authorization: RouteAuthorization;
   /**
@@ -86,7 +88,9 @@ export interface TlsClass {
   hosts: EdgeHost[];
   /** Hosts of other classes that a wildcard of this class would otherwise answer for: they get 421. */
   misdirectedHosts: string[];
-  /** `["h2", "http/1.1"]`, or only HTTP/1.1 where a server certificate also covers another class (DESIGN.md point 8). */
+  /**
+   * `["h2", "http/1.1"]`, or only HTTP/1.1 where a server certificate also covers another class (DESIGN.md point 8).
+   */
   alpn: string[];
 }
 

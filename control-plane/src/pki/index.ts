@@ -1,41 +1,20 @@
 // Small ECDSA P-256 PKI for tests and the `certs` CLI: root/intermediate CAs,
 // server and client leaves, and CRLs, all accepted by OpenSSL and BoringSSL (Envoy).
-import { createPrivateKey, createPublicKey, KeyObject, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, webcrypto, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as x509 from '@peculiar/x509';
+import {
+  generateKeys,
+  KEY_ALG,
+  sign,
+  toPem,
+  type CertificateAuthority,
+  type Issued,
+  type Validity,
+} from './signing.js';
 
-// The library's typings use DOM globals (Crypto, CryptoKey) that are absent without lib "DOM"
-// and subtly differ from @types/node's with it. This module uses Node's types and casts to the
-// library's at the boundary, so it compiles either way. At runtime they are the same objects.
-type LibCrypto = ReturnType<typeof x509.cryptoProvider.get>;
-type LibCryptoKey = Parameters<typeof x509.X509CrlGenerator.create>[0]['signingKey'];
-const libKey = (key: webcrypto.CryptoKey): LibCryptoKey => key as unknown as LibCryptoKey;
-
-x509.cryptoProvider.set(webcrypto as unknown as LibCrypto);
-
-type KeyPair = webcrypto.CryptoKeyPair;
-
-export interface Issued {
-  certPem: string;
-  /** PKCS#8, "-----BEGIN PRIVATE KEY-----". */
-  keyPem: string;
-  /** Lower-case hex, exactly as encoded in the certificate (no leading 00). */
-  serialHex: string;
-}
-
-export interface CertificateAuthority extends Issued {
-  /** Own cert followed by the intermediates above it, never the root; for a root just its own cert. */
-  chainPem: string;
-  /** True for a self-signed root: its cert is the trust anchor, so it is never sent in chains. */
-  isRoot: boolean;
-  cert: x509.X509Certificate;
-  keys: KeyPair;
-}
-
-export interface Validity {
-  notBefore?: Date;
-  notAfter?: Date;
-}
+export { createCrl } from './crl.js';
+export type { CertificateAuthority, Issued } from './signing.js';
 
 export interface CaOptions extends Validity {
   commonName: string;
@@ -62,10 +41,6 @@ export interface ClientCertOptions extends Validity {
   extendedKeyUsage?: 'clientAuth' | 'serverAuth' | 'none';
 }
 
-const HOUR_MS = 3_600_000;
-const DAY_MS = 24 * HOUR_MS;
-const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
-const SIGNING_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 // RFC 5280 ub-common-name; a longer CN would make the certificate non-conformant.
 const MAX_CN_LENGTH = 64;
 
@@ -108,7 +83,7 @@ export async function loadCertificateAuthority(certPem: string, keyPem: string):
     serialHex: cert.serialNumber.toLowerCase(),
     chainPem: certPem,
     isRoot: cert.subject === cert.issuer,
-    keys: { privateKey, publicKey } as KeyPair,
+    keys: { privateKey, publicKey },
   };
 }
 
@@ -176,75 +151,6 @@ export async function issueClientCertificate(
   return issueLeaf(issuer, subject, opts, extensions);
 }
 
-export async function createCrl(
-  issuer: CertificateAuthority,
-  revokedSerialsHex: string[],
-  opts: { thisUpdate?: Date; nextUpdate?: Date } = {},
-): Promise<string> {
-  const now = Date.now();
-  // Backdated like certificates, to tolerate clock skew between generator and proxy. Whole
-  // seconds because the invalidityDate below is written with any milliseconds as a fraction,
-  // which RFC 5280 forbids.
-  const thisUpdate = new Date(Math.floor((opts.thisUpdate?.getTime() ?? now - HOUR_MS) / 1000) * 1000);
-  // An expired CRL makes BoringSSL reject every client, so default to the certificates' lifetime.
-  const nextUpdate = opts.nextUpdate ?? new Date(now + 365 * DAY_MS);
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: issuer.cert.subjectName,
-    thisUpdate,
-    nextUpdate,
-    signingKey: libKey(issuer.keys.privateKey),
-    signingAlgorithm: SIGNING_ALG,
-    // RFC 5280 requires both; the CRL number is time-based so successive CRLs increase.
-    extensions: [
-      new x509.AuthorityKeyIdentifierExtension(subjectKeyId(issuer.cert)),
-      new x509.Extension('2.5.29.20', false, derPositiveInteger(Math.floor(thisUpdate.getTime() / 1000).toString(16))),
-    ],
-    entries: revokedSerialsHex.map((serial) => ({
-      // The generator copies entry serials verbatim, so they must already be minimal DER.
-      serialNumber: Buffer.from(derPositiveInteger(serial).subarray(2)).toString('hex'),
-      revocationDate: thisUpdate,
-      // Without any entry extension the generator writes an empty crlEntryExtensions SEQUENCE,
-      // which BoringSSL (Envoy: "Failed to load CRL") rejects; an invalidityDate equal to the
-      // revocation date is truthful and keeps the list non-empty. OpenSSL accepts either.
-      invalidity: thisUpdate,
-    })),
-  });
-  return toPem(crl.rawData, 'X509 CRL');
-}
-
-// ---- internals ----
-
-interface SignParams {
-  subject: x509.Name;
-  keys: KeyPair;
-  /** Omitted for a self-signed certificate. */
-  issuer?: CertificateAuthority;
-  extensions: x509.Extension[];
-  validity: Validity;
-}
-
-async function sign(p: SignParams): Promise<Issued & { cert: x509.X509Certificate }> {
-  const now = Date.now();
-  const serialHex = randomSerialHex();
-  const extensions = [...p.extensions, await x509.SubjectKeyIdentifierExtension.create(libKey(p.keys.publicKey))];
-  if (p.issuer) extensions.push(new x509.AuthorityKeyIdentifierExtension(subjectKeyId(p.issuer.cert)));
-
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialHex,
-    subject: p.subject,
-    // Reuse the issuer's encoded Name so issuer/subject bytes match exactly for chain building.
-    issuer: p.issuer ? p.issuer.cert.subjectName : p.subject,
-    // Backdated to tolerate clock skew between generator and peers.
-    notBefore: p.validity.notBefore ?? new Date(now - HOUR_MS),
-    notAfter: p.validity.notAfter ?? new Date(now + 365 * DAY_MS),
-    publicKey: libKey(p.keys.publicKey),
-    signingKey: libKey((p.issuer?.keys ?? p.keys).privateKey),
-    signingAlgorithm: SIGNING_ALG,
-    extensions,
-  });
-  return { cert, certPem: toPem(cert.rawData, 'CERTIFICATE'), keyPem: pkcs8Pem(p.keys.privateKey), serialHex };
-}
-
 async function issueLeaf(
   issuer: CertificateAuthority,
   subject: x509.Name,
@@ -293,47 +199,4 @@ function cnName(commonName: string): x509.Name {
   // The object form is the only one taken literally: plain strings, even in the JSON form, get
   // quotes stripped, backslashes unescaped and a leading '#' read as hex. UTF8String per RFC 5280.
   return new x509.Name([{ CN: [{ utf8String: commonName }] }]);
-}
-
-function subjectKeyId(cert: x509.X509Certificate): string {
-  const ski = cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  if (!ski) throw new Error(`CA certificate ${cert.subject} has no subjectKeyIdentifier`);
-  return ski.keyId;
-}
-
-async function generateKeys(): Promise<KeyPair> {
-  return (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as KeyPair;
-}
-
-function pkcs8Pem(key: webcrypto.CryptoKey): string {
-  return KeyObject.from(key).export({ type: 'pkcs8', format: 'pem' }) as string;
-}
-
-function randomSerialHex(): string {
-  const bytes = randomBytes(16);
-  // Clear the sign bit (serials must be positive) and avoid a leading zero byte, which DER
-  // would strip, so the value stays 16 bytes and serialHex equals what the cert encodes.
-  bytes[0] = bytes.readUInt8(0) & 0x7f || 0x01;
-  return bytes.toString('hex');
-}
-
-/** DER INTEGER (tag + length + minimal positive content) from hex such as "0A:1B" or "a1b". */
-function derPositiveInteger(hex: string) {
-  let digits = hex.replace(/[:\s]/g, '').toLowerCase();
-  if (!/^[0-9a-f]+$/.test(digits)) throw new Error(`not a hex serial number: ${hex}`);
-  digits = digits.replace(/^0+(?=.)/, '');
-  if (digits.length % 2 === 1) digits = `0${digits}`;
-  let content = Buffer.from(digits, 'hex');
-  if (content.readUInt8(0) & 0x80) content = Buffer.concat([Buffer.of(0), content]);
-  if (content.length > 127) throw new Error(`serial number too long: ${hex}`);
-  // A fresh Uint8Array: DOM typings reject a Buffer (possibly pooled memory) as BufferSource.
-  return new Uint8Array(Buffer.concat([Buffer.of(0x02, content.length), content]));
-}
-
-function toPem(der: ArrayBuffer, label: string): string {
-  const lines =
-    Buffer.from(der)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }

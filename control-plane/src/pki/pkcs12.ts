@@ -167,7 +167,7 @@ async function pbes2Aes256(plaintext: Buffer, password: string): Promise<Encrypt
 
 /** RFC 7292 Appendix C PBE: key and IV both from the PKCS#12 KDF with SHA-1. */
 function pkcs12Pbe(oid: string, keyBytes: number, encrypt: (key: Buffer, iv: Buffer, data: Buffer) => Buffer) {
-  return async (plaintext: Buffer, password: string): Promise<Encrypted> => {
+  return (plaintext: Buffer, password: string): Promise<Encrypted> => {
     // 8 bytes, as OpenSSL 1.x wrote: the old readers this profile exists for expect that.
     const salt = randomBytes(8);
     const pw = bmpPassword(password);
@@ -175,7 +175,7 @@ function pkcs12Pbe(oid: string, keyBytes: number, encrypt: (key: Buffer, iv: Buf
     const iv = pkcs12Kdf('sha1', pw, salt, KDF_ID.iv, ITERATIONS, 8);
     const params = new PbeParams({ salt: new OctetString(salt), iterations: ITERATIONS });
     const algorithm = new AlgorithmIdentifier({ algorithm: oid, parameters: derBuffer(params) });
-    return { algorithm, ciphertext: encrypt(key, iv, plaintext) };
+    return Promise.resolve({ algorithm, ciphertext: encrypt(key, iv, plaintext) });
   };
 }
 

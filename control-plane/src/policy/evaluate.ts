@@ -26,7 +26,10 @@ export function evaluatePolicy(policy: RoutePolicy, facts: RequestFacts): Decisi
   };
 }
 
-/** True when the policy looks at the request's method or path, i.e. its decision depends on more than certificate + route. */
+/**
+ * True when the policy looks at the request's method or path, i.e. its decision depends on more than certificate +
+ * route.
+ */
 export function usesRequest(policy: RoutePolicy): boolean {
   const clauses = [...policy.allow, ...policy.deny];
   return clauses.some((clause) => clause.criteria.some((c) => criterionSpec(c.kind).readsRequest));
@@ -66,7 +69,7 @@ function joinCriteria(criteria: PolicyCriterion[], word: 'and' | 'or'): string {
 }
 
 /** What a clause requires, as a phrase. */
-export function describeClause(clause: PolicyClause): string {
+function describeClause(clause: PolicyClause): string {
   if (clause.criteria.length === 0) return EMPTY_CLAUSE;
   switch (clause.operator) {
     case 'and':

@@ -18,7 +18,10 @@ export const NOTHING_REGEX = '[^\\s\\S]';
 /** Labels joined by dots: after the first letter or digit, each further one follows hyphens, a dot or nothing. */
 export const HOST_NAME_REGEX = `${ALNUM}(?:(?:-*|\\.)${ALNUM})*`;
 
-/** RFC 5322 atext (0x21, 0x23-0x27, 0x2A, 0x2B, 0x2D, 0x2F-0x39, 0x3D, 0x3F, 0x41-0x5A, 0x5E-0x7E), and a dot-atom of it. */
+/**
+ * RFC 5322 atext (0x21, 0x23-0x27, 0x2A, 0x2B, 0x2D, 0x2F-0x39, 0x3D, 0x3F, 0x41-0x5A, 0x5E-0x7E), and a dot-atom of
+ * it.
+ */
 const ATEXT = "[!#-'*+\\-/-9=?A-Z^-~]";
 export const DOT_ATOM_REGEX = `${ATEXT}(?:\\.?${ATEXT})*`;
 export const MAIL_ADDRESS_REGEX = `${DOT_ATOM_REGEX}@${HOST_NAME_REGEX}`;

@@ -7,7 +7,9 @@ export const INTERNAL_HEADER_PREFIX = 'x-mtls-edge-';
 /** Set to `invalid` when the connection has no client certificate valid for the route (policy enforcement modes). */
 export const CLIENT_CERTIFICATE_STATE_HEADER = 'x-mtls-edge-client-certificate';
 
-/** The verified certificate's properties, from Envoy's own formatters (%DOWNSTREAM_PEER_*%), comma-joined when several. */
+/**
+ * The verified certificate's properties, from Envoy's own formatters (%DOWNSTREAM_PEER_*%), comma-joined when several.
+ */
 export const PEER_HEADERS = {
   fingerprint: 'x-mtls-edge-peer-fingerprint',
   email: 'x-mtls-edge-peer-email',

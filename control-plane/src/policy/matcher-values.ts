@@ -34,7 +34,9 @@ export const domainValue: MatcherValue = (op, value) =>
   // The domain is what follows the "@" of the email address: it never holds one. Surely an address meant for `email`.
   value.includes('@')
     ? {
-        error: `domain takes a domain (such as example.com), not an email address like ${JSON.stringify(value)}: use email`,
+        error:
+          `domain takes a domain (such as example.com), not an email address like ` +
+          `${JSON.stringify(value)}: use email`,
       }
     : hostNameValue(op, value);
 

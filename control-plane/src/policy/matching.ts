@@ -1,4 +1,4 @@
-import { comparableHostName } from '../certificates/host-names.js';
+import { comparableHostName } from '../certificates/index.js';
 import type { CertificateIdentity } from '../identity/types.js';
 import type { CertificateCondition, StringMatcher } from './types.js';
 

@@ -5,7 +5,9 @@ import { hostNameValue, anyValue, type MatcherValue } from './matcher-values.js'
 import { pinnedCertificateFingerprint } from './pinned-certificate.js';
 import type { CertificateCondition, CriterionName, CriterionOperands, SanType, StringMatcher } from './types.js';
 
-/** Reads a criterion's value (what follows its name) into its operands; undefined, with errors reported, if it cannot. */
+/**
+ * Reads a criterion's value (what follows its name) into its operands; undefined, with errors reported, if it cannot.
+ */
 export type OperandReader<K extends CriterionName> = (
   value: SourceValue,
   name: K,
@@ -40,7 +42,8 @@ export function requireTrue(value: SourceValue, name: string, diag: Diagnostics)
   if (value.kind === 'scalar' && value.value === false) {
     diag.error(
       value.at,
-      `must be true: Pomerium ignores this value, so "${name}: false" would still mean ${name}; to negate it, put "${name}: true" under not`,
+      `must be true: Pomerium ignores this value, so "${name}: false" would still mean ${name}; to ` +
+        `negate it, put "${name}: true" under not`,
     );
   } else {
     diag.error(value.at, `expected true, got ${describeKind(value)}`);
@@ -160,7 +163,9 @@ function normaliseFingerprint(v: string): string | { error: string } {
   if (FINGERPRINT_SHORT.test(v)) return v;
   if (FINGERPRINT_LONG.test(v)) return v.replace(/:/g, '').toLowerCase();
   return {
-    error: `${JSON.stringify(v)} is not a SHA-256 fingerprint: expected 64 lower-case hex digits, or 32 upper-case hex pairs separated by colons (as printed by openssl x509 -noout -fingerprint -sha256)`,
+    error:
+      `${JSON.stringify(v)} is not a SHA-256 fingerprint: expected 64 lower-case hex digits, or 32 ` +
+      `upper-case hex pairs separated by colons (as printed by openssl x509 -noout -fingerprint -sha256)`,
   };
 }
 
@@ -171,7 +176,9 @@ function normaliseSpkiHash(v: string): string | { error: string } {
     if (bytes.length === 32) return bytes.toString('base64');
   }
   return {
-    error: `${JSON.stringify(v)} is not an SPKI hash: expected the base64 of a 32-byte SHA-256 (44 characters ending in "=")`,
+    error:
+      `${JSON.stringify(v)} is not an SPKI hash: expected the base64 of a 32-byte SHA-256 (44 ` +
+      `characters ending in "=")`,
   };
 }
 

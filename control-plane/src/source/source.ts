@@ -64,12 +64,8 @@ function convert(data: unknown, key: string, file: string, lines: () => Readonly
       entries.set(name, convert(value, key ? `${key}.${name}` : name, file, lines));
     return { kind: 'map', entries, at };
   }
-  const value =
-    data === undefined || data === null
-      ? null
-      : typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean'
-        ? data
-        : String(data);
+  // js-yaml's core schema yields only these scalars and null (undefined: an empty document).
+  const value = typeof data === 'string' || typeof data === 'number' || typeof data === 'boolean' ? data : null;
   return { kind: 'scalar', value, at, fromEnv: false };
 }
 

@@ -76,7 +76,10 @@ export function peerOf(
   return servesPrivateSocket && call.getPeer() === 'unknown' ? 'local' : undefined;
 }
 
-/** Wraps a service's unary handlers (ext_authz Check): only callers whose certificate names a node we serve get an answer. */
+/**
+ * Wraps a service's unary handlers (ext_authz Check): only callers whose certificate names a node we serve get an
+ * answer.
+ */
 export function guardUnaryMethods(
   implementation: grpc.UntypedServiceImplementation,
   o: { servesPrivateSocket: () => boolean; peers: PeerPolicy; log: Logger },

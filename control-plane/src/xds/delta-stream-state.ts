@@ -23,7 +23,7 @@ export interface DeltaDiscoveryResponseLike {
 }
 
 /** A response Envoy has not answered yet, and what it changes. */
-export interface PendingDeltaResponse {
+interface PendingDeltaResponse {
   nonce: string;
   /** Its `system_version_info`. */
   version: string;

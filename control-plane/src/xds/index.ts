@@ -1,13 +1,8 @@
-export { ResourceCodec, loadResourceRoot, type EncodedAny } from '../envoy-api/index.js';
-export { AdsServer, type NodeStatus, type RejectedSnapshot, type TypeStatus } from './server.js';
+export { ResourceCodec, loadResourceRoot } from '../envoy-api/index.js';
+export { AdsServer } from './server.js';
 export { buildSnapshot, keepRemoved, rollBackType, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
 export { AdsStreamState } from './stream-state.js';
-export {
-  DeltaStreamState,
-  type DeltaDiscoveryRequestLike,
-  type DeltaDiscoveryResponseLike,
-  type DeltaTypeState,
-} from './delta-stream-state.js';
+export { DeltaStreamState } from './delta-stream-state.js';
 export { ControlChannelCredentials, type ChannelTlsMaterial } from './control-channel.js';
 export { FLEET_URI_PREFIX, NODE_URI_PREFIX, nodeRefusal } from './node-identity.js';
 export { PeerPolicy } from './peer-policy.js';

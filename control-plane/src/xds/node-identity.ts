@@ -15,7 +15,7 @@ export interface CertificateNodeClaims {
 }
 
 /** The node ids and fleets a DER certificate names in its URI SANs. */
-export function nodeClaims(der: Uint8Array): CertificateNodeClaims {
+function nodeClaims(der: Uint8Array): CertificateNodeClaims {
   return claimsOf(subjectAltNames(parseCertificate(der)).uri);
 }
 

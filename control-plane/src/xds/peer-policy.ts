@@ -2,7 +2,9 @@ import type { X509Certificate } from 'node:crypto';
 import { certificateBlocks, parseCertificate, subjectAltNames } from '../certificates/index.js';
 import { claimsOf, nodeRefusalFor, callerRefusalFor, type CertificateNodeClaims } from './node-identity.js';
 
-/** What the control plane knows of a peer certificate: whom it names, whether the current CA issued it, and until when. */
+/**
+ * What the control plane knows of a peer certificate: whom it names, whether the current CA issued it, and until when.
+ */
 interface PeerFacts {
   claims?: CertificateNodeClaims;
   /** Why the certificate is not (or no longer) one the control channel takes; undefined when it is. */
@@ -72,7 +74,8 @@ function examine(der: Uint8Array, cas: X509Certificate[], nowMs: number): PeerFa
   }
   const notAfterMs = cert.notAfterMs;
   if (nowMs < cert.notBeforeMs) return { claims, problem: 'the client certificate is not valid yet', notAfterMs };
-  // Issued directly by a CA of the current bundle (`certs envoy` issues so): a CA removed from the file no longer counts.
+  // Issued directly by a CA of the current bundle (`certs envoy` issues so): a CA removed from the file no longer
+  // counts.
   if (cas.length > 0 && !cas.some((ca) => cert.node.checkIssued(ca) && cert.node.verify(ca.publicKey))) {
     return { claims, problem: 'the client certificate is not issued by a CA in xds_client_ca_file', notAfterMs };
   }

@@ -2,72 +2,20 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { loadServiceDefinitions, TYPE_URL } from '../envoy-api/index.js';
 import { keepRemoved, rollBackType, type Snapshot } from './snapshot.js';
-import { DeltaStreamState, type DeltaDiscoveryRequestLike } from './delta-stream-state.js';
-import { AdsStreamState, type DiscoveryRequestLike, type RequestOutcome } from './stream-state.js';
+import { DeltaStreamState } from './delta-stream-state.js';
+import { AdsStreamState } from './stream-state.js';
 import { PeerPolicy } from './peer-policy.js';
 import { guardUnaryMethods, peerOf } from './control-channel.js';
-
-/** Where the control channel listens (config's SocketAddress has this shape). */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
-
-export interface TypeStatus {
-  typeUrl: string;
-  /** `wildcard`, or the names Envoy asked for. */
-  subscribed: 'wildcard' | string[];
-  acked?: string;
-  nack?: { version: string; message: string; at: string };
-}
-
-export interface NodeStatus {
-  node: string;
-  stream: number;
-  protocol: 'sotw' | 'delta';
-  connectedAt: string;
-  types: TypeStatus[];
-}
-
-/** Either protocol's request; each state reads the fields of its own. */
-type DiscoveryRequest = DiscoveryRequestLike &
-  DeltaDiscoveryRequestLike & { node?: { id?: string; cluster?: string }; version_info?: string };
-
-/** What the two protocols' stream states have in common: the server treats them alike. */
-interface ProtocolState {
-  onRequest(
-    req: DiscoveryRequest,
-    snapshot: Snapshot | undefined,
-  ): { outcome: RequestOutcome; responses: Array<{ type_url: string; nonce: string }> };
-  onSnapshot(snapshot: Snapshot): Array<{ type_url: string; nonce: string }>;
-  inSync(snapshot: Snapshot): boolean;
-}
-
-export interface RejectedSnapshot {
-  version: string;
-  node: string;
-  typeUrl: string;
-  message: string;
-  at: string;
-  /** True while the rolled-back config serves, i.e. until the next config edit. */
-  active: boolean;
-}
-
-/** `synced`: every connected Envoy runs the latest config; `settled`: and nothing more is on its way to them. */
-export type AdsEvent = RequestOutcome | 'snapshot' | 'stream-closed' | 'synced' | 'settled';
-
-type AdsCall = grpc.ServerDuplexStream<DiscoveryRequest, object>;
-
-interface Stream {
-  id: number;
-  node: string;
-  protocol: 'sotw' | 'delta';
-  connectedAt: Date;
-  state: ProtocolState & (AdsStreamState | DeltaStreamState);
-  call: AdsCall;
-  /** The client certificate the stream was opened with (`local`: the private socket). */
-  peer: Uint8Array | 'local' | undefined;
-}
+import type {
+  AdsCall,
+  AdsEvent,
+  AdsPackage,
+  DiscoveryRequest,
+  ListenAddress,
+  NodeStatus,
+  RejectedSnapshot,
+  Stream,
+} from './ads-types.js';
 
 /** ADS (state of the world) over gRPC. It never builds config: it serves whatever snapshot it was given. */
 export class AdsServer {
@@ -224,7 +172,8 @@ export class AdsServer {
     call.on('data', (req: DiscoveryRequest) => {
       if (refused) return;
       if (!admitted || (req.node?.id && req.node.id !== stream.node)) {
-        // The first message names the node; a stream never changes node, and speaks only as the one its certificate names.
+        // The first message names the node; a stream never changes node, and speaks only as the one its certificate
+        // names.
         const nodeId = req.node?.id ?? '';
         const refusal = admitted ? 'a stream cannot change its node id' : this.peers.streamRefusal(nodeId, peer);
         if (refusal) {
@@ -330,8 +279,4 @@ export class AdsServer {
   private notify(event: AdsEvent): void {
     for (const l of this.listeners) l(event);
   }
-}
-
-interface AdsPackage {
-  envoy: { service: { discovery: { v3: { AggregatedDiscoveryService: { service: grpc.ServiceDefinition } } } } };
 }
