@@ -1,5 +1,5 @@
 import type * as grpc from '@grpc/grpc-js';
-import type { Logger } from '../runtime/logger.js';
+import type { Logger } from 'pino';
 import {
   buildAssertionClaims,
   claimHeaderValue,

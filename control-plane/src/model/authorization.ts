@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Config, RouteConfig } from '../config/index.js';
-import type { AuthorizationRoute } from '../authz/types.js';
+import type { AuthorizationRoute } from './types.js';
 import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
 import { criterionSpec, type PeerProperty, type PolicyCriterion, type RoutePolicy } from '../policy/index.js';
 import type { RouteAuthorization } from './types.js';

@@ -1,6 +1,6 @@
 import { casWithoutCrl, type Config, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
-import type { AuthorizationRoute } from '../authz/types.js';
+import type { AuthorizationRoute } from './types.js';
 import { routeAuthorization, routeName } from './authorization.js';
 import { hostPatternCovers } from './hostnames.js';
 import { intermediateCrlErrors } from './intermediate-crls.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RouteConfig, RoutePolicy } from '../config/index.js';
-import type { AuthorizationRoute } from '../authz/types.js';
+import type { AuthorizationRoute } from './types.js';
 import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
 
