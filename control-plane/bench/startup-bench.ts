@@ -15,6 +15,8 @@ import { cpuMicros, median, percentile, type Tls } from './load.js';
 import { CLI, edgePorts, startUpstream } from './processes.js';
 
 const RUNS = Number(process.env['STARTUP_BENCH_RUNS'] ?? '5');
+/** Another build's dist/control-plane/src/cli.js (for example of the commit before a change), run alternately. */
+const BASELINE_CLI = process.env['STARTUP_BENCH_BASELINE'] || undefined;
 const ROUTES = 10;
 const POLL_MS = 5;
 const TIMEOUT_MS = 60_000;
@@ -68,11 +70,12 @@ async function startOnce(
   dir: string,
   tls: Tls,
   upstream: { port: number; body: string },
+  cli: string,
 ): Promise<Run> {
   const ports = await edgePorts();
   const configPath = join(dir, `config-${ports.port}.yaml`);
   writeFileSync(configPath, configYaml(ports.yaml, upstream.port));
-  const args = [CLI, 'run', '--config', configPath, '--envoy-concurrency', '1'];
+  const args = [cli, 'run', '--config', configPath, '--envoy-concurrency', '1'];
   const start = Date.now();
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -117,6 +120,19 @@ function row(label: string, values: Array<number | undefined>): string {
   return `${label.padEnd(28)} | ${cell(median(known))} | ${cell(percentile(known, 90))}`;
 }
 
+function printRuns(title: string, runs: Run[]): void {
+  const table: Array<[string, Array<number | undefined>]> = [
+    ...STAGES.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.stages[label])]),
+    ['every type ACKed', runs.map((r) => r.firstAck)],
+    ['first 200 through the edge', runs.map((r) => r.first200)],
+    ['control plane CPU by then', runs.map((r) => r.cpuMs)],
+  ];
+  console.log(`\nstart-up of ${title}: process start → stage, ${ROUTES} routes, ${runs.length} runs`);
+  console.log('(ms since spawn; CPU: ms used)');
+  console.log('stage                        |   median |      p90');
+  for (const [label, values] of table) console.log(row(label, values));
+}
+
 await runBench(async (checks) => {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-startup-bench-'));
   const upstream = await startUpstream(`startup-bench-${process.pid}-${Date.now()}`);
@@ -129,18 +145,24 @@ await runBench(async (checks) => {
     writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
     const tls: Tls = { ca: ca.certPem, cert: client.certPem, key: client.keyPem };
 
-    const runs: Run[] = [];
-    for (let i = 0; i < RUNS; i++) runs.push(await startOnce(checks, dir, tls, upstream));
-
-    const table: Array<[string, Array<number | undefined>]> = [
-      ...STAGES.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.stages[label])]),
-      ['every type ACKed', runs.map((r) => r.firstAck)],
-      ['first 200 through the edge', runs.map((r) => r.first200)],
-      ['control plane CPU by then', runs.map((r) => r.cpuMs)],
-    ];
-    console.log(`\nstart-up: process start → stage, ${ROUTES} routes, ${RUNS} runs (ms since spawn; CPU: ms used)`);
-    console.log('stage                        |   median |      p90');
-    for (const [label, values] of table) console.log(row(label, values));
+    // Side by side: with a baseline build, its runs and this build's alternate, so that the machine's load
+    // falls on both alike; the ratio of medians is the figure to trust on a busy machine.
+    const sides: Array<[string, string]> = [['this build', CLI]];
+    if (BASELINE_CLI !== undefined) sides.unshift(['baseline', BASELINE_CLI]);
+    const runs = new Map<string, Run[]>(sides.map(([name]) => [name, []]));
+    for (let i = 0; i < RUNS; i++) {
+      for (const [name, cli] of i % 2 === 0 ? sides : [...sides].reverse()) {
+        runs.get(name)!.push(await startOnce(checks, dir, tls, upstream, cli));
+      }
+    }
+    for (const [name, cli] of sides) printRuns(`${name} (${cli})`, runs.get(name)!);
+    if (BASELINE_CLI !== undefined) {
+      const ratio = (pick: (r: Run) => number) =>
+        (median(runs.get('this build')!.map(pick)) / median(runs.get('baseline')!.map(pick))).toFixed(2);
+      console.log(
+        `this build / baseline, medians: first 200 ${ratio((r) => r.first200)}, CPU ${ratio((r) => r.cpuMs)}`,
+      );
+    }
   } finally {
     await upstream.stop();
     rmSync(dir, { recursive: true, force: true });
