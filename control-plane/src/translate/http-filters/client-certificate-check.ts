@@ -1,9 +1,8 @@
 import type { TlsClass } from '../../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
+import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import { luaLongString } from './lua-long-string.js';
-import type { HttpFilterModule, RouteContext } from './types.js';
+import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate' as const;
 const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
@@ -62,7 +61,7 @@ end
  * HTTP 495 (SSL Certificate Error, as nginx and Pomerium use it) for a request whose connection has no
  * validated client certificate: an HTML page for people, JSON for programs that ask for it.
  */
-function clientCertificateCheckFilter(): EnvoyJson {
+function clientCertificateCheckFilter(): HttpFilter {
   return {
     name: CLIENT_CERTIFICATE_FILTER,
     typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }),
@@ -70,7 +69,7 @@ function clientCertificateCheckFilter(): EnvoyJson {
 }
 
 /** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check, the JWKS). */
-function skipClientCertificateCheck(): EnvoyJson {
+function skipClientCertificateCheck(): google_protobuf.Any {
   return typed(LUA_PER_ROUTE, { disabled: true });
 }
 
@@ -102,7 +101,7 @@ end
 `;
 }
 
-function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
+function allowWithoutClientCertificate(issuers?: string[]): google_protobuf.Any {
   return typed(LUA_PER_ROUTE, { source_code: { inline_string: markUnverifiedCertificateSource(issuers) } });
 }
 
@@ -110,11 +109,11 @@ function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
  * Per-route: the certificate must also be issued by one of `issuers` (RFC 2253 names), for routes of one host
  * that trust different CAs. The handshake validated it against all of them; the issuer says which one.
  */
-function checkClientCertificateIssuer(issuers: string[]): EnvoyJson {
+function checkClientCertificateIssuer(issuers: string[]): google_protobuf.Any {
   return typed(LUA_PER_ROUTE, { source_code: { inline_string: clientCertificateCheckSource(issuers) } });
 }
 
-function clientCertificatePerRoute(ctx: RouteContext): EnvoyJson | undefined {
+function clientCertificatePerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   // A chain without the filter has nothing to configure.
   if (!ctx.chain.checksClientCertificates) return undefined;
   if (ctx.kind !== 'host-route') return skipClientCertificateCheck();

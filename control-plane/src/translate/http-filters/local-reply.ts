@@ -1,4 +1,7 @@
-import type { EnvoyJson } from '../types.js';
+import type {
+  envoy_config_accesslog_v3,
+  envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
+} from '../../envoy-api/index.js';
 
 const FORBIDDEN_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>403 Access denied</title>
@@ -12,7 +15,7 @@ const FORBIDDEN_HTML = `<!doctype html>
 const FORBIDDEN_JSON =
   '{"status":403,"error":"forbidden","message":"%LOCAL_REPLY_BODY%","reason":"%RESPONSE_CODE_DETAILS%"}\n';
 
-function status403(): EnvoyJson {
+function status403(): envoy_config_accesslog_v3.AccessLogFilter {
   return {
     status_code_filter: {
       comparison: { op: 'EQ', value: { default_value: 403, runtime_key: 'mtls_edge.forbidden_status' } },
@@ -26,7 +29,7 @@ function status403(): EnvoyJson {
  * page are Envoy's details (rule names this project chooses) and the ext_authz service's reason, which
  * holds no markup or quotes (authz/service.ts).
  */
-export function buildLocalReplyConfig(): EnvoyJson {
+export function buildLocalReplyConfig(): hcm_v3.LocalReplyConfig {
   return {
     mappers: [
       {
