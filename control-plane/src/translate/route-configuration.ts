@@ -83,7 +83,10 @@ function jwksRoute(jwks: string, chain: RouteChain): route_v3.Route {
   return withTypedPerFilterConfig(route, { kind: 'jwks', chain });
 }
 
-/** The edge's own liveness answer, on every host, reachable without a client certificate under the policy enforcements. */
+/**
+ * The edge's own liveness answer, on every host, reachable without a client certificate under the policy
+ * enforcements.
+ */
 const EDGE_HEALTH_PATH = '/.mtls-edge/healthz';
 
 function edgeHealthRoute(chain: RouteChain): route_v3.Route {

@@ -19,8 +19,8 @@ const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
  * connection manager, which reads the old route configuration name. Those requests must meet the CURRENT trust,
  * and Envoy verified their certificate only at the handshake, so every route here first asks the ext_authz
  * service to verify the certificate again against the route's current trust; one that no longer verifies
- * gets 495 (authz/service.ts) and never reaches the upstream, one that does is served (and the drain then closes the connection
- * gracefully). The xDS layer serves this template under any older generation name Envoy asks for
+ * gets 495 (authz/service.ts) and never reaches the upstream, one that does is served (and the drain then closes
+ * the connection gracefully). The xDS layer serves this template under any older generation name Envoy asks for
  * (`isGenerationRouteConfigurationName`), so several narrowings in a row and a control-plane restart during a
  * drain need no memory of past generations.
  *
@@ -57,7 +57,8 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'r
 export function buildClosedRouteConfiguration(): NamedResource<'routeConfiguration'> {
   const name = CLOSED_ROUTE_CONFIGURATION_TEMPLATE;
   const body =
-    'The trust this connection was checked against has changed. Open a new connection (reload the page): it will be checked against the current trust.\n';
+    'The trust this connection was checked against has changed. ' +
+    'Open a new connection (reload the page): it will be checked against the current trust.\n';
   const route: route_v3.Route = {
     match: { prefix: '/' },
     direct_response: { status: 495, body: { inline_string: body } },

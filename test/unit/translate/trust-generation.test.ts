@@ -63,7 +63,7 @@ function rdsNames(c: Config): Record<string, string> {
 describe('trust generations in route configuration names', () => {
   const base = rdsNames(config());
 
-  it('a chain with a CA reads routes-<chain>@<generation>; the chain without one, a plain name; twice the same config, the same names', () => {
+  it('a chain with a CA reads routes-<chain>@<generation>, one without a plain name; same config, same names', () => {
     assert.deepEqual(Object.keys(base).sort(), ['public.example', 'x.example', 'y.example']);
     assert.deepEqual(rdsNames(config()), base);
     assert.equal(base['public.example'], 'routes-none');
@@ -114,7 +114,7 @@ describe('the stale template', () => {
     assert.deepEqual(stale.virtual_hosts.at(-1)!.domains, ['*']);
   });
 
-  it("every route of a host with a CA asks ext_authz to verify the certificate (with the client's chain); the edge's own answers do not", () => {
+  it("every route of a host with a CA has ext_authz check the certificate (and chain), not the edge's answers", () => {
     for (const vh of stale.virtual_hosts.filter((v) => !v.name.startsWith('misdirected'))) {
       for (const r of vh.routes) {
         const perFilter = (r['typed_per_filter_config'] ?? {}) as Record<

@@ -15,6 +15,18 @@ export function checksClientCertificates(tlsClass: TlsClass): boolean {
 }
 
 const PAGE_TITLE = 'A valid client certificate is required';
+const PAGE_STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}' +
+  'h1{font-size:1.4rem}';
+/** The Lua table of the HTML answer's headers. */
+const HTML_HEADERS =
+  '{[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}';
+const NOT_VALID_REASON =
+  'The certificate your browser sent is not valid here: ' +
+  'it is expired, revoked, or not issued by a trusted authority.';
+const OTHER_ISSUER_REASON =
+  'The certificate your browser sent is valid on this site, but not for this page: ' +
+  'another authority issues the certificates it accepts.';
 
 function clientCertificateCheckSource(issuers?: string[]): string {
   const allowed =
@@ -25,7 +37,7 @@ local ALLOWED_ISSUERS = ${allowed}
 local function page(reason)
   return [[<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>495 ${PAGE_TITLE}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
+<style>${PAGE_STYLE}</style>
 </head><body><h1>${PAGE_TITLE}</h1><p>]] .. reason .. [[</p>
 <p>This site accepts only clients that present a certificate issued by its certificate authority.
 Install your client certificate in your browser or operating system, then open this page again
@@ -39,7 +51,7 @@ local function refuse(handle, reason)
     handle:respond({[":status"] = "495", ["content-type"] = "application/json", ["cache-control"] = "no-store"},
       '{"status":495,"error":"client_certificate_required","message":"' .. reason .. '"}')
   else
-    handle:respond({[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}, page(reason))
+    handle:respond(${HTML_HEADERS}, page(reason))
   end
 end
 
@@ -48,10 +60,10 @@ function envoy_on_request(handle)
   local presented = ssl ~= nil and ssl:peerCertificatePresented()
   if not presented then return refuse(handle, "Your browser did not send a client certificate.") end
   if not ssl:peerCertificateValidated() then
-    return refuse(handle, "The certificate your browser sent is not valid here: it is expired, revoked, or not issued by a trusted authority.")
+    return refuse(handle, "${NOT_VALID_REASON}")
   end
   if ALLOWED_ISSUERS ~= nil and not ALLOWED_ISSUERS[ssl:issuerPeerCertificate()] then
-    return refuse(handle, "The certificate your browser sent is valid on this site, but not for this page: another authority issues the certificates it accepts.")
+    return refuse(handle, "${OTHER_ISSUER_REASON}")
   end
 end
 `;

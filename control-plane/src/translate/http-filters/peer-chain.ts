@@ -14,13 +14,14 @@ const PEER_CHAIN_SOURCE = 'peer-chain';
  * Disabled unless a route names it; a client's own header was removed by the strip filter before.
  */
 function peerChainFilter(): HttpFilter {
+  const setChainHeader = `handle:headers():replace("${PEER_HEADERS.chain}", chain)`;
   const code = `
 function envoy_on_request(handle)
   local ssl = handle:streamInfo():downstreamSslConnection()
   if ssl ~= nil and ssl:peerCertificatePresented() then
     local chain = ssl:urlEncodedPemEncodedPeerCertificateChain()
     -- A leaf sent alone needs no header: the check request carries the leaf already.
-    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then handle:headers():replace("${PEER_HEADERS.chain}", chain) end
+    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then ${setChainHeader} end
   end
 end
 `;

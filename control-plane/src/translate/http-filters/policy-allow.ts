@@ -1,4 +1,4 @@
-import { typed, type google_protobuf } from '../../envoy-api/index.js';
+import { typed } from '../../envoy-api/index.js';
 import { RBAC, rbacPerRoute, routeRbac } from './route-rbac.js';
 import type { HttpFilter, HttpFilterModule } from './types.js';
 

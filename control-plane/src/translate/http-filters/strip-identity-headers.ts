@@ -1,4 +1,4 @@
-import { typed, type envoy_type_matcher_v3, type google_protobuf } from '../../envoy-api/index.js';
+import { typed, type envoy_type_matcher_v3 } from '../../envoy-api/index.js';
 import { INTERNAL_HEADER_PREFIX } from '../../policy/internal-headers.js';
 import type { HttpFilter, HttpFilterModule } from './types.js';
 
