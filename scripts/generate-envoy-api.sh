@@ -2,7 +2,9 @@
 # Regenerates the Envoy API the control plane loads, from the descriptors go-control-plane embeds at the Envoy
 # version named in envoy/VERSION (the same file names the Envoy binary: scripts/install-envoy.sh):
 #   protos/envoy-api.binpb, protos/envoy-services.binpb, control-plane/src/envoy-api/generated/*.ts
-# (scripts/envoy-api/main.go says what each holds). Needs Go; the Go module proxy supplies the module.
+# (scripts/envoy-api/main.go says what each holds), then the protobufjs JSON form of each descriptor set, which
+# the control plane loads: protos/envoy-api.json, protos/envoy-services.json (scripts/envoy-api/protobufjs-json.mjs).
+# Needs Go (the Go module proxy supplies the module) and the npm packages installed (protobufjs).
 #   --check  regenerate into a temporary folder and fail if anything differs from what is committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,16 +30,22 @@ if [ "$pinned" != "$version" ]; then
   (cd scripts/envoy-api && "$go_binary" get "$module@$version" && "$go_binary" mod tidy)
 fi
 
-outputs=(protos/envoy-api.binpb protos/envoy-services.binpb control-plane/src/envoy-api/generated)
+outputs=(protos/envoy-api.binpb protos/envoy-services.binpb protos/envoy-api.json protos/envoy-services.json
+  control-plane/src/envoy-api/generated)
+# Writes every output under the folder $1 stands for as the repository root.
+generate() {
+  (cd scripts/envoy-api && "$go_binary" run . -out "$1")
+  node scripts/envoy-api/protobufjs-json.mjs "$1"
+}
 if ! $check; then
-  (cd scripts/envoy-api && "$go_binary" run . -out ../..)
+  generate "$PWD"
   echo "generate-envoy-api: wrote ${outputs[*]} from $module $version"
   exit 0
 fi
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
-(cd scripts/envoy-api && "$go_binary" run . -out "$scratch")
+generate "$scratch"
 status=0
 for output in "${outputs[@]}"; do
   if ! diff -r "$output" "$scratch/$output" >/dev/null; then

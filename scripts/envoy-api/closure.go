@@ -172,6 +172,9 @@ func (c *apiClosure) pruneMessages(in []*descriptorpb.DescriptorProto, scope str
 		}
 		m.Extension = nil
 		m.ExtensionRange = nil
+		// Reserved numbers and names guard a .proto file against reuse; encoding never reads them, and
+		// protobufjs checks every field it adds against them.
+		m.ReservedRange, m.ReservedName = nil, nil
 		for _, f := range m.Field {
 			f.Options = nil
 			f.JsonName = nil
@@ -191,6 +194,7 @@ func (c *apiClosure) pruneEnums(in []*descriptorpb.EnumDescriptorProto, scope st
 	for _, e := range in {
 		if c.kept(scope + "." + e.GetName()) {
 			e.Options = nil
+			e.ReservedRange, e.ReservedName = nil, nil
 			for _, v := range e.Value {
 				v.Options = nil
 			}

@@ -103,4 +103,3 @@ func findDescriptor(name protoreflect.FullName) (protoreflect.Descriptor, error)
 	}
 	return d, nil
 }
-

@@ -47,7 +47,7 @@ export class ResourceCodec {
     const problems = this.problems(typeUrl, resource);
     if (problems.length > 0) throw new EncodeError(typeUrl, problems);
     const type = this.typeOf(typeUrl);
-    const message = type.fromObject(resource as EnvoyJson);
+    const message = type.fromObject(resource);
     return { type_url: typeUrl, value: Buffer.from(type.encode(message).finish()) };
   }
 
@@ -55,6 +55,6 @@ export class ResourceCodec {
   decode(any: EncodedAny): EnvoyJson {
     const type = this.typeOf(any.type_url);
     const options = { json: true, enums: String, longs: Number, defaults: false };
-    return type.toObject(type.decode(any.value), options) as EnvoyJson;
+    return type.toObject(type.decode(any.value), options);
   }
 }

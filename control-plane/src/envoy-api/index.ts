@@ -9,6 +9,6 @@ export {
   type ResourceKind,
 } from './resources.js';
 export { ResourceCodec, EncodeError, type EncodedAny } from './codec.js';
-export { loadResourceRoot, loadServiceDefinitions, protosDirectory } from './load.js';
-export { typed, type TypedAny } from './typed.js';
+export { loadResourceRoot, loadServiceDefinitions } from './load.js';
+export { typed } from './typed.js';
 export type * from './generated/index.js';

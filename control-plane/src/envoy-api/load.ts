@@ -3,45 +3,40 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
-import descriptor from 'protobufjs/ext/descriptor/index.js';
 
-// The Envoy API as scripts/generate-envoy-api.sh writes it from the Envoy version in envoy/VERSION:
-// descriptor sets holding only the messages the edge emits (protos/envoy-api.binpb) and the two services
-// it serves (protos/envoy-services.binpb). Loading them takes tens of milliseconds; parsing .proto files took ~1 s.
+// The Envoy API as scripts/generate-envoy-api.sh writes it from the Envoy version in envoy/VERSION: descriptor
+// sets holding only the messages the edge emits (protos/envoy-api.binpb) and the two services it serves
+// (protos/envoy-services.binpb), and the protobufjs JSON form of each (protos/*.json), derived from the sets
+// by the same script. Start-up loads the JSON: it skips decoding descriptors and building types from them,
+// half of the time the sets took to load (parsing .proto files took ~1 s).
 
-export const RESOURCES_DESCRIPTOR_SET = 'envoy-api.binpb';
-export const SERVICES_DESCRIPTOR_SET = 'envoy-services.binpb';
+const RESOURCES_JSON = 'envoy-api.json';
+const SERVICES_JSON = 'envoy-services.json';
 
 /** `protos/` of this repository, from src or dist. */
-export function protosDirectory(): string {
+function protosDirectory(): string {
   const here = fileURLToPath(import.meta.url);
   let dir = dirname(here);
-  while (!existsSync(join(dir, 'protos', RESOURCES_DESCRIPTOR_SET))) {
+  while (!existsSync(join(dir, 'protos', RESOURCES_JSON))) {
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`protos/${RESOURCES_DESCRIPTOR_SET} not found above ${here}`);
+    if (parent === dir) throw new Error(`protos/${RESOURCES_JSON} not found above ${here}`);
     dir = parent;
   }
   return join(dir, 'protos');
 }
 
-type FromDescriptor = (set: protobuf.Message) => protobuf.Root;
 type GenerateConstructor = (type: protobuf.Type) => () => protobuf.Constructor<object>;
 const TypeStatics = protobuf.Type as unknown as { generateConstructor: GenerateConstructor };
 const compileConstructor = TypeStatics.generateConstructor;
 
-interface DescriptorSet {
-  file: Array<{ package?: string; messageType?: DescriptorMessage[] }>;
-}
-
-interface DescriptorMessage {
-  name: string;
-  nestedType?: DescriptorMessage[];
-  options?: { mapEntry?: boolean };
+function readJson(file: string): protobuf.INamespace {
+  return JSON.parse(readFileSync(join(protosDirectory(), file), 'utf8')) as protobuf.INamespace;
 }
 
 /** A protobufjs root with every message the edge emits, for encoding resources (envoy-api/codec.ts). */
-export function loadResourceRoot(path = join(protosDirectory(), RESOURCES_DESCRIPTOR_SET)): protobuf.Root {
-  return rootFromDescriptorSet(readFileSync(path));
+export function loadResourceRoot(): protobuf.Root {
+  const json = readJson(RESOURCES_JSON);
+  return withLazyConstructors(() => protobuf.Root.fromJSON(json));
 }
 
 const SERVICE_OPTIONS: protoLoader.Options = {
@@ -56,30 +51,15 @@ let services: protoLoader.PackageDefinition | undefined;
 
 /**
  * ADS and ext_authz for @grpc/grpc-js, loaded once: `envoy.service.discovery.v3.…`, `envoy.service.auth.v3.…`.
- * Not through proto-loader's loadFileDescriptorSetFromBuffer: it builds the root with protobufjs's
+ * From the JSON form, not proto-loader's loadFileDescriptorSetFromBuffer: that builds the root with protobufjs's
  * fromDescriptor, which reads map fields as lists of entries (CheckRequest's headers would not encode).
  */
 export function loadServiceDefinitions(): protoLoader.PackageDefinition {
   if (!services) {
-    const root = rootFromDescriptorSet(readFileSync(join(protosDirectory(), SERVICES_DESCRIPTOR_SET)));
-    const json = root.toJSON();
+    const json = readJson(SERVICES_JSON);
     services = withLazyConstructors(() => protoLoader.fromJSON(json, SERVICE_OPTIONS));
   }
   return services;
-}
-
-function rootFromDescriptorSet(bytes: Uint8Array): protobuf.Root {
-  const set = descriptor.FileDescriptorSet.decode(bytes) as unknown as DescriptorSet;
-  const entries = new Set<string>();
-  for (const file of set.file) {
-    collectMapEntries(file.messageType ?? [], file.package ? `.${file.package}` : '', entries);
-  }
-  return withLazyConstructors(() => {
-    const Root = protobuf.Root as unknown as { fromDescriptor: FromDescriptor };
-    const root = Root.fromDescriptor(set as unknown as protobuf.Message);
-    restoreMaps(root, entries);
-    return root.resolveAll() as protobuf.Root;
-  });
 }
 
 /**
@@ -92,35 +72,6 @@ function withLazyConstructors<T>(build: () => T): T {
     return build();
   } finally {
     TypeStatics.generateConstructor = compileConstructor;
-  }
-}
-
-function collectMapEntries(messages: DescriptorMessage[], scope: string, into: Set<string>): void {
-  for (const m of messages) {
-    const name = `${scope}.${m.name}`;
-    if (m.options?.mapEntry) into.add(name);
-    collectMapEntries(m.nestedType ?? [], name, into);
-  }
-}
-
-/** fromDescriptor leaves `map<K, V>` as a repeated field of its entry message: make it a map again. */
-function restoreMaps(namespace: protobuf.NamespaceBase, entries: ReadonlySet<string>): void {
-  for (const nested of [...namespace.nestedArray]) {
-    if (nested instanceof protobuf.Type) {
-      let changed = false;
-      for (const field of [...nested.fieldsArray]) {
-        const entry = field.resolvedType;
-        if (!field.repeated || !(entry instanceof protobuf.Type) || !entries.has(entry.fullName)) continue;
-        const key = entry.fields['key']!;
-        const value = entry.fields['value']!;
-        nested.remove(field);
-        nested.add(new protobuf.MapField(field.name, field.id, key.type, value.resolvedType?.fullName ?? value.type));
-        if (entry.parent === nested) nested.remove(entry);
-        changed = true;
-      }
-      if (changed) nested.ctor = messageConstructor(nested);
-    }
-    if (nested instanceof protobuf.Namespace || nested instanceof protobuf.Type) restoreMaps(nested, entries);
   }
 }
 

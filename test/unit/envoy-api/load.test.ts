@@ -7,18 +7,26 @@ function cpuMilliseconds(): number {
   return (user + system) / 1000;
 }
 
-// Start-up loads the Envoy API once. Parsing the .proto files of @grpc/grpc-js-xds took 450-1,000 ms; the
-// descriptor sets take well under half of that. CPU time, not wall time: test machines are shared and busy,
-// and the bound is generous, the point being that it is not the old second.
-test('loading the Envoy API (resources and services) takes a fraction of a second', () => {
+// Start-up loads the Envoy API once (issue 12: under 100 ms). Parsing the .proto files of @grpc/grpc-js-xds took
+// 450-1,000 ms, decoding the descriptor sets 115-160 ms of CPU; their JSON form takes 85-120 ms on a 2-core
+// machine under a load of 10 (resources 45-70, services 35-50), less on a quiet one. CPU time, not wall time:
+// test machines are shared and busy. The bound leaves room for a slow machine; the figures are in the output.
+const CPU_BOUND_MS = 150;
+
+test(`loading the Envoy API (resources and services) takes under ${CPU_BOUND_MS} ms of CPU`, (t) => {
   const started = cpuMilliseconds();
+  const wallStarted = performance.now();
   const root = loadResourceRoot();
+  const resources = cpuMilliseconds() - started;
   const services = loadServiceDefinitions();
   const elapsed = cpuMilliseconds() - started;
+  const wall = performance.now() - wallStarted;
+  const figures = `resources ${resources.toFixed(0)} ms + services ${(elapsed - resources).toFixed(0)} ms`;
+  t.diagnostic(`CPU ${elapsed.toFixed(0)} ms (${figures}), wall ${wall.toFixed(0)} ms`);
   assert.ok(root.lookupType('envoy.config.listener.v3.Listener'));
   assert.ok(services['envoy.service.discovery.v3.AggregatedDiscoveryService']);
   assert.ok(services['envoy.service.auth.v3.Authorization']);
-  assert.ok(elapsed < 350, `loading took ${elapsed.toFixed(0)} ms of CPU time`);
+  assert.ok(elapsed < CPU_BOUND_MS, `loading took ${elapsed.toFixed(0)} ms of CPU time (${figures})`);
 });
 
 test('map fields stay maps (protobufjs fromDescriptor would make them lists of entries)', () => {

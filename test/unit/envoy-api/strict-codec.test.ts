@@ -50,7 +50,8 @@ test('an unknown @type is refused', () => {
     listener_filters: [{ name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.Nope' } }],
   };
   assert.deepEqual(refusal(TYPE_URL.listener, listener), [
-    "listener.listener_filters[0].typed_config['@type']: type.googleapis.com/envoy.Nope is not a message of the Envoy API this edge loads",
+    "listener.listener_filters[0].typed_config['@type']: type.googleapis.com/envoy.Nope" +
+      ' is not a message of the Envoy API this edge loads',
   ]);
 });
 
@@ -72,7 +73,8 @@ test('fields inside map values, nested Anys and lists are checked', () => {
     ],
   };
   assert.deepEqual(refusal(TYPE_URL.routeConfiguration, route), [
-    'routeConfiguration.virtual_hosts[0].typed_per_filter_config["lua"].nope: not a field of envoy.extensions.filters.http.lua.v3.LuaPerRoute',
+    'routeConfiguration.virtual_hosts[0].typed_per_filter_config["lua"].nope:' +
+      ' not a field of envoy.extensions.filters.http.lua.v3.LuaPerRoute',
   ]);
 });
 
