@@ -1,3 +1,4 @@
+import { typed, type envoy_config_rbac_v3, type envoy_type_matcher_v3 } from '../envoy-api/index.js';
 import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from './distinguished-name.js';
 import { DOT_ATOM_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX, NOTHING_REGEX } from './host-name-regex.js';
 import { PEER_HEADERS } from './internal-headers.js';
@@ -5,7 +6,7 @@ import { quoteRegex } from './regex-text.js';
 import type { CertificateCondition, StringMatcher } from './types.js';
 
 /**
- * The criteria's Envoy RBAC principals (plain JSON, as Envoy's RBAC filter config reads it), over the request
+ * The criteria's Envoy RBAC principals (as Envoy's RBAC filter config reads them), over the request
  * (`:method`, the path) and the internal headers that carry the certificate's properties (set from Envoy's own
  * %DOWNSTREAM_PEER_*% formatters, removed by the client-certificate filter when the certificate is not valid
  * for the route; see translate/http-filters.ts).
@@ -16,7 +17,8 @@ import type { CertificateCondition, StringMatcher } from './types.js';
  * first email SAN, else a common name that is a mail address: the same rule the ext_authz service applies to
  * the parsed certificate (identity/certificate-identity.ts).
  */
-export type RbacPrincipal = { [field: string]: unknown };
+export type RbacPrincipal = envoy_config_rbac_v3.Principal;
+type EnvoyStringMatcher = envoy_type_matcher_v3.StringMatcher;
 
 export const ANY: RbacPrincipal = { any: true };
 export const NOTHING: RbacPrincipal = { not_id: ANY };
@@ -38,7 +40,7 @@ export function pathPrincipal(match: StringMatcher[]): RbacPrincipal {
 }
 
 /** One string matcher as an Envoy StringMatcher (`not` as a negated `is`, `in` as any of several). */
-function matcherPrincipal(m: StringMatcher, wrap: (sm: RbacPrincipal) => RbacPrincipal): RbacPrincipal {
+function matcherPrincipal(m: StringMatcher, wrap: (sm: EnvoyStringMatcher) => RbacPrincipal): RbacPrincipal {
   switch (m.op) {
     case 'is':
       return wrap({ exact: m.value });
@@ -59,11 +61,8 @@ function matcherPrincipal(m: StringMatcher, wrap: (sm: RbacPrincipal) => RbacPri
 const REST_OF_LIST = '(?:,[\\s\\S]*)?';
 
 /** Some SAN of the certificate, each tested on its own (only certificates Envoy validated have any). */
-function someSan(type: 'DNS' | 'EMAIL' | 'URI', matcher: RbacPrincipal): RbacPrincipal {
-  const typedConfig = {
-    '@type': `type.googleapis.com/${MTLS_AUTHENTICATED}`,
-    san_matcher: { san_type: type, matcher },
-  };
+function someSan(type: 'DNS' | 'EMAIL' | 'URI', matcher: EnvoyStringMatcher): RbacPrincipal {
+  const typedConfig = typed(MTLS_AUTHENTICATED, { san_matcher: { san_type: type, matcher } });
   return { custom: { name: 'envoy.rbac.principals.mtls_authenticated', typed_config: typedConfig } };
 }
 const MTLS_AUTHENTICATED = 'envoy.extensions.rbac.principals.mtls_authenticated.v3.Config';

@@ -1,12 +1,17 @@
 import type { Upstream } from '../model/index.js';
 import { isIpAddress } from '../model/hostnames.js';
-import { duration, sdsSecretConfig, typed } from './common.js';
+import {
+  typed,
+  type envoy_config_cluster_v3,
+  type envoy_extensions_transport_sockets_tls_v3 as tls_v3,
+} from '../envoy-api/index.js';
+import { duration, sdsSecretConfig } from './common.js';
 import { UPSTREAM_TRUST_SECRET } from './names.js';
-import type { EnvoyJson, NamedResource } from './types.js';
+import type { NamedResource } from './types.js';
 
-export function buildCluster(upstream: Upstream): NamedResource {
+export function buildCluster(upstream: Upstream): NamedResource<'cluster'> {
   const allIps = upstream.endpoints.every((e) => isIpAddress(e.host));
-  const resource: EnvoyJson = {
+  const resource: envoy_config_cluster_v3.Cluster = {
     name: upstream.name,
     type: allIps ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: duration(10_000),
@@ -29,29 +34,29 @@ export function buildCluster(upstream: Upstream): NamedResource {
     },
   };
   if (upstream.tls)
-    resource['transport_socket'] = {
+    resource.transport_socket = {
       name: 'envoy.transport_sockets.tls',
       typed_config: buildUpstreamTlsContext(upstream),
     };
   return { name: upstream.name, resource };
 }
 
-function buildUpstreamTlsContext(upstream: Upstream): EnvoyJson {
+function buildUpstreamTlsContext(upstream: Upstream) {
   const tls = upstream.tls!;
-  const common: EnvoyJson = {};
+  const common: tls_v3.CommonTlsContext = {};
   if (!tls.skipVerify) {
     // Envoy checks the name only when told to; without these matchers any trusted certificate would do.
-    const names = {
+    const names: tls_v3.CertificateValidationContext = {
       match_typed_subject_alt_names: tls.expectedSans.map((san) => ({
         san_type: san.type,
         matcher: { exact: san.value },
       })),
     };
     if (tls.customCa) {
-      common['validation_context'] = { trusted_ca: { inline_string: tls.customCa.pem }, ...names };
+      common.validation_context = { trusted_ca: { inline_string: tls.customCa.pem }, ...names };
     } else {
       // The system roots travel once, as an SDS secret, instead of inline in every cluster.
-      common['combined_validation_context'] = {
+      common.combined_validation_context = {
         default_validation_context: names,
         validation_context_sds_secret_config: sdsSecretConfig(UPSTREAM_TRUST_SECRET),
       };

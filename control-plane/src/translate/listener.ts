@@ -1,6 +1,13 @@
 import type { ForwardedCertField } from '../config/index.js';
 import type { EdgeModel, TlsClass } from '../model/index.js';
-import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig, typed } from './common.js';
+import {
+  typed,
+  type envoy_config_listener_v3,
+  type envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
+  type envoy_extensions_transport_sockets_tls_v3,
+  type xds_type_matcher_v3,
+} from '../envoy-api/index.js';
+import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig } from './common.js';
 import {
   buildLocalReplyConfig,
   checksClientCertificates,
@@ -8,25 +15,25 @@ import {
   type ChainContext,
 } from './http-filters/index.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
-import type { EnvoyJson, NamedResource } from './types.js';
+import type { NamedResource } from './types.js';
 
 /**
  * One HTTPS listener; one filter chain per TLS class, the class without a client CA as the default chain.
  * A matcher on the SNI picks the chain (rather than each chain's own `server_names`), so that adding or
  * removing a host changes only the matcher: Envoy then drains no connection of an unchanged chain.
  */
-export function buildListener(model: EdgeModel): NamedResource {
+export function buildListener(model: EdgeModel): NamedResource<'listener'> {
   const serverSecrets = model.serverCertificates.map((_, i) => serverCertificateSecretName(i));
   // Hosts without a CA are matched by name too: a CA-protected `*.example.com` must not take `public.example.com`.
   const withSni = model.classes.filter((c) => c.hosts.length > 0);
   const fallback = model.classes.find((c) => c.requirement.id === 'none');
-  const resource: EnvoyJson = {
+  const resource: envoy_config_listener_v3.Listener = {
     name: LISTENER_NAME,
     address: { socket_address: { address: model.address.host, port_value: model.address.port } },
     listener_filters: [
       {
         name: 'envoy.filters.listener.tls_inspector',
-        typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector'),
+        typed_config: typed('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector', {}),
       },
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
@@ -41,10 +48,13 @@ export function buildListener(model: EdgeModel): NamedResource {
 }
 
 /** SNI → filter chain name; exact names first, then the longest wildcard suffix; no match → the default chain. */
-export function buildServerNameMatcher(classes: TlsClass[]): EnvoyJson {
+function buildServerNameMatcher(classes: TlsClass[]): xds_type_matcher_v3.Matcher {
   return {
     matcher_tree: {
-      input: { name: 'sni', typed_config: typed('envoy.extensions.matching.common_inputs.network.v3.ServerNameInput') },
+      input: {
+        name: 'sni',
+        typed_config: typed('envoy.extensions.matching.common_inputs.network.v3.ServerNameInput', {}),
+      },
       custom_match: {
         name: 'server-names',
         typed_config: typed('xds.type.matcher.v3.ServerNameMatcher', {
@@ -73,7 +83,7 @@ function chainContext(tlsClass: TlsClass, model: Pick<EdgeModel, 'claimHeaders' 
   };
 }
 
-export function buildFilterChain(chain: ChainContext, serverSecrets: string[]): EnvoyJson {
+function buildFilterChain(chain: ChainContext, serverSecrets: string[]): envoy_config_listener_v3.FilterChain {
   const { tlsClass } = chain;
   return {
     name: tlsClass.requirement.id,
@@ -85,9 +95,9 @@ export function buildFilterChain(chain: ChainContext, serverSecrets: string[]): 
   };
 }
 
-export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: string[]): EnvoyJson {
+function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: string[]) {
   const r = tlsClass.requirement;
-  const common: EnvoyJson = {
+  const common: envoy_extensions_transport_sockets_tls_v3.CommonTlsContext = {
     tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
     tls_certificate_sds_secret_configs: serverSecrets.map(sdsSecretConfig),
     alpn_protocols: tlsClass.alpn,
@@ -107,14 +117,17 @@ export function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: str
   });
 }
 
-function forwardClientCertDetails(fields: ForwardedCertField[]): EnvoyJson {
+function forwardClientCertDetails(fields: ForwardedCertField[]): hcm_v3.HttpConnectionManager {
   if (fields.length === 0) return { forward_client_cert_details: 'SANITIZE' };
-  const set: EnvoyJson = {};
-  for (const f of fields) set[f] = f === 'subject' ? { value: true } : true;
+  const set: hcm_v3.HttpConnectionManager_SetCurrentClientCertDetails = {};
+  for (const f of fields) {
+    if (f === 'subject') set.subject = { value: true };
+    else set[f] = true;
+  }
   return { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: set };
 }
 
-export function buildHttpConnectionManager(chain: ChainContext): EnvoyJson {
+function buildHttpConnectionManager(chain: ChainContext): envoy_config_listener_v3.Filter {
   const { tlsClass } = chain;
   return {
     name: 'envoy.filters.network.http_connection_manager',

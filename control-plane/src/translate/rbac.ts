@@ -1,7 +1,7 @@
 import { criterionSpec } from '../policy/criteria.js';
 import { and, NOTHING, not, or, type RbacPrincipal } from '../policy/rbac-rules.js';
 import type { PolicyClause, PolicyCriterion, RoutePolicy } from '../policy/types.js';
-import type { EnvoyJson } from './types.js';
+import type { envoy_config_rbac_v3 } from '../envoy-api/index.js';
 
 /**
  * A PPL policy as Envoy RBAC policies: the boolean structure of its rules here, each criterion's principal
@@ -9,12 +9,12 @@ import type { EnvoyJson } from './types.js';
  */
 export interface RbacPolicies {
   /** One RBAC policy per clause, named `deny-rule-N`: the name Envoy reports in the 403's details. */
-  deny?: EnvoyJson;
-  allow: EnvoyJson;
+  deny?: envoy_config_rbac_v3.RBAC;
+  allow: envoy_config_rbac_v3.RBAC;
 }
 
 export function buildRbacPolicies(policy: RoutePolicy, clientCaRequired: boolean): RbacPolicies {
-  const rules = (action: 'ALLOW' | 'DENY', clauses: PolicyClause[], prefix: string): EnvoyJson => ({
+  const rules = (action: 'ALLOW' | 'DENY', clauses: PolicyClause[], prefix: string): envoy_config_rbac_v3.RBAC => ({
     action,
     policies: Object.fromEntries(
       clauses.map((c, i) => [

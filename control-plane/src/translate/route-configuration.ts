@@ -1,12 +1,13 @@
 import type { HeaderValuePart } from '../config/index.js';
 import type { EdgeHost, EdgeRoute, TlsClass } from '../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/internal-headers.js';
+import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
 import { duration } from './common.js';
 import { checksClientCertificates, withTypedPerFilterConfig, type RouteChain } from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
-import type { EnvoyJson, NamedResource } from './types.js';
+import type { NamedResource } from './types.js';
 
-const MISDIRECTED: EnvoyJson = {
+const MISDIRECTED: route_v3.Route = {
   match: { prefix: '/' },
   direct_response: {
     status: 421,
@@ -20,7 +21,7 @@ const MISDIRECTED: EnvoyJson = {
  * The routes one filter chain may serve: only hosts whose requirement its handshake met.
  * Any other Host/:authority gets 421, which closes connection coalescing and keep-alive host switching.
  */
-export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource {
+export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource<'routeConfiguration'> {
   const name = routeConfigurationName(tlsClass.requirement);
   const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass) };
   const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, chain, jwks, (r) => buildRoute(r, chain)));
@@ -30,7 +31,10 @@ export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): Name
   return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
 }
 
-export function buildRouteConfigurationResource(name: string, virtualHosts: EnvoyJson[]): EnvoyJson {
+export function buildRouteConfigurationResource(
+  name: string,
+  virtualHosts: route_v3.VirtualHost[],
+): route_v3.RouteConfiguration {
   // The certificate's properties are for this edge's filters only, never for an upstream.
   const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS)];
   return { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal };
@@ -41,8 +45,8 @@ export function buildVirtualHost(
   host: EdgeHost,
   chain: RouteChain,
   jwks: string | undefined,
-  buildHostRoute: (r: EdgeRoute) => EnvoyJson,
-): EnvoyJson {
+  buildHostRoute: (r: EdgeRoute) => route_v3.Route,
+): route_v3.VirtualHost {
   return {
     name: host.name,
     domains: [host.name],
@@ -55,20 +59,20 @@ export function buildVirtualHost(
 }
 
 /** A 421 needs no certificate: the client should go elsewhere, whatever it holds. */
-export function misdirectedRoute(chain: RouteChain): EnvoyJson {
+export function misdirectedRoute(chain: RouteChain): route_v3.Route {
   return withTypedPerFilterConfig({ ...MISDIRECTED }, { kind: 'misdirected', chain });
 }
 
-export function misdirectedVirtualHost(host: string, route: EnvoyJson): EnvoyJson {
+export function misdirectedVirtualHost(host: string, route: route_v3.Route): route_v3.VirtualHost {
   return { name: `misdirected:${host}`, domains: [host], routes: [route] };
 }
 
 /** Pomerium's path for the key that verifies X-Pomerium-Jwt-Assertion. */
-export const JWKS_PATH = '/.well-known/pomerium/jwks.json';
+const JWKS_PATH = '/.well-known/pomerium/jwks.json';
 
 /** The public signing key, on every host, to anyone: an upstream (or its users) must be able to fetch it. */
-function jwksRoute(jwks: string, chain: RouteChain): EnvoyJson {
-  const route: EnvoyJson = {
+function jwksRoute(jwks: string, chain: RouteChain): route_v3.Route {
+  const route: route_v3.Route = {
     name: 'jwks',
     match: { path: JWKS_PATH },
     direct_response: { status: 200, body: { inline_string: jwks } },
@@ -79,11 +83,14 @@ function jwksRoute(jwks: string, chain: RouteChain): EnvoyJson {
   return withTypedPerFilterConfig(route, { kind: 'jwks', chain });
 }
 
-/** The edge's own liveness answer, on every host, reachable without a client certificate under the policy enforcements. */
-export const EDGE_HEALTH_PATH = '/.mtls-edge/healthz';
+/**
+ * The edge's own liveness answer, on every host, reachable without a client certificate under the policy
+ * enforcements.
+ */
+const EDGE_HEALTH_PATH = '/.mtls-edge/healthz';
 
-function edgeHealthRoute(chain: RouteChain): EnvoyJson {
-  const route: EnvoyJson = {
+function edgeHealthRoute(chain: RouteChain): route_v3.Route {
+  const route: route_v3.Route = {
     name: 'edge-health',
     match: { path: EDGE_HEALTH_PATH },
     direct_response: { status: 200, body: { inline_string: 'ok\n' } },
@@ -92,22 +99,22 @@ function edgeHealthRoute(chain: RouteChain): EnvoyJson {
 }
 
 /** `staleTrust`: for the template served to connections made under an older trust (stale-route-configuration.ts). */
-export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = false): EnvoyJson {
-  const action: EnvoyJson = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
-  if (route.rewrite?.kind === 'prefix') action['prefix_rewrite'] = route.rewrite.value;
+export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = false): route_v3.Route {
+  const action: route_v3.RouteAction = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
+  if (route.rewrite?.kind === 'prefix') action.prefix_rewrite = route.rewrite.value;
   if (route.rewrite?.kind === 'replace-leading-slash') {
-    action['regex_rewrite'] = { pattern: { regex: '^/' }, substitution: route.rewrite.value };
+    action.regex_rewrite = { pattern: { regex: '^/' }, substitution: route.rewrite.value };
   }
   // Pomerium sends the upstream's own host name unless preserve_host_header is set.
-  if (!route.preserveHostHeader) action['auto_host_rewrite'] = { value: true };
-  const out: EnvoyJson = { name: route.name, match: buildRouteMatch(route), route: action };
+  if (!route.preserveHostHeader) action.auto_host_rewrite = { value: true };
+  const out: route_v3.Route = { name: route.name, match: buildRouteMatch(route), route: action };
   if (route.setRequestHeaders.length > 0) {
-    out['request_headers_to_add'] = route.setRequestHeaders.map(([key, parts]) => ({
+    out.request_headers_to_add = route.setRequestHeaders.map(([key, parts]) => ({
       header: { key, value: headerFormat(parts) },
       append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
     }));
   }
-  if (route.removeRequestHeaders.length > 0) out['request_headers_to_remove'] = route.removeRequestHeaders;
+  if (route.removeRequestHeaders.length > 0) out.request_headers_to_remove = route.removeRequestHeaders;
   return withTypedPerFilterConfig(out, { kind: 'host-route', route, chain, staleTrust });
 }
 
@@ -118,7 +125,7 @@ const CLIENT_CERT_OPERATOR = {
 } as const;
 
 /** A header value as an Envoy format string: `%` in text doubled, substitutions as command operators. */
-export function headerFormat(parts: HeaderValuePart[]): string {
+function headerFormat(parts: HeaderValuePart[]): string {
   return parts
     .map((p) =>
       'text' in p
@@ -130,7 +137,7 @@ export function headerFormat(parts: HeaderValuePart[]): string {
     .join('');
 }
 
-function buildRouteMatch(route: EdgeRoute): EnvoyJson {
+function buildRouteMatch(route: EdgeRoute): route_v3.RouteMatch {
   const m = route.match;
   if (m.kind === 'prefix') return { prefix: m.value };
   if (m.kind === 'path') return { path: m.value };

@@ -1,7 +1,8 @@
 import type { ClientCaRequirement, EdgeModel } from '../model/index.js';
 import { usesUpstreamTrust } from './cluster.js';
 import { clientCaSecretName, serverCertificateSecretName, UPSTREAM_TRUST_SECRET } from './names.js';
-import type { EnvoyJson, NamedResource } from './types.js';
+import type { envoy_extensions_transport_sockets_tls_v3 as tls_v3 } from '../envoy-api/index.js';
+import type { NamedResource } from './types.js';
 
 const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
 const SAN_TYPE = {
@@ -13,7 +14,9 @@ const SAN_TYPE = {
 } as const;
 
 /** A client CA with Pomerium's downstream_mtls rules: CRLs (leaf issuer only), chain depth, SAN matchers. */
-export function buildClientValidationContext(r: Extract<ClientCaRequirement, { ca: unknown }>): EnvoyJson {
+function buildClientValidationContext(
+  r: Extract<ClientCaRequirement, { ca: unknown }>,
+): tls_v3.CertificateValidationContext {
   const v = r.validation;
   return {
     trusted_ca: { inline_string: r.ca.pem },
@@ -37,8 +40,8 @@ export function buildClientValidationContext(r: Extract<ClientCaRequirement, { c
 }
 
 /** Server certificates and client CAs as SDS secrets, so that rotating one never rebuilds a listener. */
-export function buildSecrets(model: EdgeModel): NamedResource[] {
-  const secrets: NamedResource[] = model.serverCertificates.map((cert, i) => {
+export function buildSecrets(model: EdgeModel): NamedResource<'secret'>[] {
+  const secrets: NamedResource<'secret'>[] = model.serverCertificates.map((cert, i) => {
     const name = serverCertificateSecretName(i);
     return {
       name,

@@ -7,10 +7,11 @@ import {
   misdirectedRoute,
   misdirectedVirtualHost,
 } from './route-configuration.js';
-import type { EnvoyJson, NamedResource } from './types.js';
+import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
+import type { NamedResource } from './types.js';
 
 /** The template's own name; every copy Envoy gets carries the name it asked for instead. */
-export const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
+const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
 
 /**
  * What a connection made under an older trust reads: when a chain's trust generation changes, Envoy drains the
@@ -18,8 +19,8 @@ export const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
  * connection manager, which reads the old route configuration name. Those requests must meet the CURRENT trust,
  * and Envoy verified their certificate only at the handshake, so every route here first asks the ext_authz
  * service to verify the certificate again against the route's current trust; one that no longer verifies
- * gets 495 (authz/service.ts) and never reaches the upstream, one that does is served (and the drain then closes the connection
- * gracefully). The xDS layer serves this template under any older generation name Envoy asks for
+ * gets 495 (authz/service.ts) and never reaches the upstream, one that does is served (and the drain then closes
+ * the connection gracefully). The xDS layer serves this template under any older generation name Envoy asks for
  * (`isGenerationRouteConfigurationName`), so several narrowings in a row and a control-plane restart during a
  * drain need no memory of past generations.
  *
@@ -27,8 +28,8 @@ export const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
  * against its own route's trust. A request for another chain's host is then served only to a certificate that
  * this host's trust accepts, as a new connection would be; hosts without a client CA (or unknown) get 421.
  */
-export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
-  const virtualHosts: EnvoyJson[] = [];
+export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'routeConfiguration'> {
+  const virtualHosts: route_v3.VirtualHost[] = [];
   const misdirected = misdirectedRoute({ checksClientCertificates: true });
   for (const tlsClass of model.classes) {
     if (!('ca' in tlsClass.requirement)) {
@@ -38,10 +39,10 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
     const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass) };
     // Each route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the
     // policy, if it did): see the peer-chain and ext-authz filters (http-filters/).
-    const staleRoute = (r: EdgeRoute): EnvoyJson => buildRoute(r, chain, true);
+    const staleRoute = (r: EdgeRoute): route_v3.Route => buildRoute(r, chain, true);
     for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, chain, model.jwks, staleRoute));
   }
-  virtualHosts.sort((a, b) => (String(a['name']) < String(b['name']) ? -1 : 1));
+  virtualHosts.sort((a, b) => ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
   const name = STALE_ROUTE_CONFIGURATION_TEMPLATE;
   return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
@@ -53,15 +54,19 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource {
  * would refuse it too). Every request on such a connection gets 495 and a new handshake checks the certificate
  * against the current trust: it fails closed until the next good edit. Nothing in it comes from the user's config.
  */
-export function buildClosedRouteConfiguration(): NamedResource {
+export function buildClosedRouteConfiguration(): NamedResource<'routeConfiguration'> {
   const name = CLOSED_ROUTE_CONFIGURATION_TEMPLATE;
   const body =
-    'The trust this connection was checked against has changed. Open a new connection (reload the page): it will be checked against the current trust.\n';
-  const route = { match: { prefix: '/' }, direct_response: { status: 495, body: { inline_string: body } } };
+    'The trust this connection was checked against has changed. ' +
+    'Open a new connection (reload the page): it will be checked against the current trust.\n';
+  const route: route_v3.Route = {
+    match: { prefix: '/' },
+    direct_response: { status: 495, body: { inline_string: body } },
+  };
   return {
     name,
     resource: buildRouteConfigurationResource(name, [{ name: 'closed', domains: ['*'], routes: [route] }]),
   };
 }
 
-export const CLOSED_ROUTE_CONFIGURATION_TEMPLATE = 'routes-closed';
+const CLOSED_ROUTE_CONFIGURATION_TEMPLATE = 'routes-closed';

@@ -5,6 +5,7 @@ import { buildListener } from './listener.js';
 import { buildRouteConfiguration } from './route-configuration.js';
 import { buildSecrets } from './secrets.js';
 import { buildClosedRouteConfiguration, buildStaleRouteConfiguration } from './stale-route-configuration.js';
+import type { ResourceKind } from '../envoy-api/index.js';
 import type { EnvoyResources, NamedResource } from './types.js';
 
 /** Edge model → Envoy resources. Pure and deterministic: the same model gives byte-identical output. */
@@ -25,7 +26,7 @@ function once<T>(build: () => T): () => T {
   return () => (built ??= { value: build() }).value;
 }
 
-function sortByName(list: NamedResource[]): NamedResource[] {
+function sortByName<K extends ResourceKind>(list: NamedResource<K>[]): NamedResource<K>[] {
   const sorted = list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   // A repeated name would make one resource silently replace another in the snapshot.
   sorted.forEach((r, i) => {

@@ -41,7 +41,8 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
       assert.equal(
         out.kind,
         expects,
-        `${name} declares ${expects} but renders ${out.kind} (delete its ${expects} files if that is intended):\n${shown}`,
+        `${name} declares ${expects} but renders ${out.kind} ` +
+          `(delete its ${expects} files if that is intended):\n${shown}`,
       );
       if (UPDATE) {
         for (const [file, text] of Object.entries(out.files)) writeFileSync(join(dir, file), text);

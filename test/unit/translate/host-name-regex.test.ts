@@ -102,7 +102,7 @@ describe('host-name regexes say what certificates/host-names.ts says', () => {
     }
   });
 
-  it('a DNS SAN meets a matcher in Envoy exactly when it does in the evaluator (in any case, never when it is no host name)', () => {
+  it('a DNS SAN meets a matcher in Envoy exactly when it does in the evaluator (any case; never a non-host)', () => {
     fc.assert(
       fc.property(sanAndMatcher, ({ san, m }) => {
         // A generated matcher the config would drop is no case: fast-check counts it as skipped, not as a pass.

@@ -13,7 +13,6 @@ import {
   type RouteContext,
   type TypedPerFilterConfig,
 } from '../../../control-plane/src/translate/http-filters/index.js';
-import type { EnvoyJson } from '../../../control-plane/src/translate/index.js';
 import { discoverCases, expectedResources, renderCase } from '../../support/golden-cases.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../../test/golden/', import.meta.url));
@@ -26,13 +25,15 @@ const REGISTERED: ReadonlySet<string> = new Set(HTTP_FILTERS.map((f) => f.name))
 const unregistered: TypedPerFilterConfig = { 'mtls-edge.not-a-filter': {} };
 void unregistered;
 
+/** Decoded output, read loosely: only the fields these checks look at. */
+type Json = Record<string, unknown>;
 type Chain = {
   name: string;
-  filters: Array<{ typed_config: { rds: { route_config_name: string }; http_filters: EnvoyJson[] } }>;
+  filters: Array<{ typed_config: { rds: { route_config_name: string }; http_filters: Json[] } }>;
 };
 type RouteConfiguration = {
   name: string;
-  virtual_hosts: Array<{ routes: Array<{ typed_per_filter_config?: EnvoyJson }> }>;
+  virtual_hosts: Array<{ routes: Array<{ typed_per_filter_config?: Json }> }>;
 };
 
 /** Every chain of a golden case: the HTTP filters it runs, and the per-route keys of the routes it reads. */
@@ -40,7 +41,10 @@ function goldenChains(): Array<{ where: string; filters: string[]; perRouteKeys:
   const out: Array<{ where: string; filters: string[]; perRouteKeys: string[] }> = [];
   for (const c of discoverCases(GOLDEN, false).filter((c) => c.expects === 'resources')) {
     const resources = expectedResources(c, renderCase(c.dir, SYSTEM_ROOTS));
-    const listener = resources.listeners[0]!.resource as { filter_chains: Chain[]; default_filter_chain?: Chain };
+    const listener = resources.listeners[0]!.resource as unknown as {
+      filter_chains: Chain[];
+      default_filter_chain?: Chain;
+    };
     const chains = [
       ...listener.filter_chains,
       ...(listener.default_filter_chain ? [listener.default_filter_chain] : []),
@@ -48,7 +52,7 @@ function goldenChains(): Array<{ where: string; filters: string[]; perRouteKeys:
     for (const chain of chains) {
       const manager = chain.filters[0]!.typed_config;
       const routes = resources.routeConfigurations.find((r) => r.name === manager.rds.route_config_name)!;
-      const perRouteKeys = (routes.resource as RouteConfiguration).virtual_hosts
+      const perRouteKeys = (routes.resource as unknown as RouteConfiguration).virtual_hosts
         .flatMap((vh) => vh.routes)
         .flatMap((r) => Object.keys(r.typed_per_filter_config ?? {}));
       out.push({

@@ -67,7 +67,7 @@ describe('RBAC regexes over the values Envoy formats', () => {
     assert.ok(full(commonNameRegex(is('carol@x.io'))).test('O=x+CN=carol@x.io'), 'multi-valued RDN');
   });
 
-  it('as BoringSSL prints values: escaped separators, non-ASCII bytes, "=" as is, "#" and spaces only at the ends', () => {
+  it('as BoringSSL prints values: escaped separators, non-ASCII bytes, "=" as is, "#" and spaces at the ends', () => {
     const cases: Array<[string, StringMatcher, boolean]> = [
       ['CN=bob\\+x@contractors.example.com', is('bob+x@contractors.example.com'), true],
       ['CN=j\\C3\\BCrgen@example.com', is('jürgen@example.com'), true],

@@ -5,12 +5,8 @@ import {
   loadResourceRoot,
   type Snapshot,
 } from '../../../control-plane/src/xds/index.js';
-import {
-  TYPE_URL,
-  type EnvoyJson,
-  type EnvoyResources,
-  type NamedResource,
-} from '../../../control-plane/src/translate/index.js';
+import { TYPE_URL, type EnvoyResources, type NamedResource } from '../../../control-plane/src/translate/index.js';
+import type { ResourceKind } from '../../../control-plane/src/envoy-api/index.js';
 import { DeltaStreamState } from '../../../control-plane/src/xds/index.js';
 
 // The request/response shapes are not re-exported from the xds index; derive them so tests only use the public surface.
@@ -25,23 +21,23 @@ export const SDS = TYPE_URL.secret;
 // Loading the Envoy protos is the slow part; one root serves every test in a file.
 export const codec = new ResourceCodec(loadResourceRoot());
 
-function named(resource: EnvoyJson & { name: string }): NamedResource {
+function named<K extends ResourceKind>(resource: NamedResource<K>['resource'] & { name: string }): NamedResource<K> {
   return { name: resource.name, resource };
 }
 
-export function cluster(name: string, seconds = 1): NamedResource {
+export function cluster(name: string, seconds = 1): NamedResource<'cluster'> {
   return named({ name, connect_timeout: { seconds } });
 }
 
-export function routes(name: string, domain?: string): NamedResource {
+export function routes(name: string, domain?: string): NamedResource<'routeConfiguration'> {
   return named({ name, virtual_hosts: domain ? [{ name: `vh-${domain}`, domains: [domain], routes: [] }] : [] });
 }
 
-export function secret(name: string, pem = 'PEM'): NamedResource {
+export function secret(name: string, pem = 'PEM'): NamedResource<'secret'> {
   return named({ name, validation_context: { trusted_ca: { inline_string: pem } } });
 }
 
-export function listener(name: string, statPrefix?: string): NamedResource {
+export function listener(name: string, statPrefix?: string): NamedResource<'listener'> {
   return named(statPrefix ? { name, stat_prefix: statPrefix } : { name });
 }
 

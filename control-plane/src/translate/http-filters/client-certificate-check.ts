@@ -1,9 +1,8 @@
 import type { TlsClass } from '../../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
+import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import { luaLongString } from './lua-long-string.js';
-import type { HttpFilterModule, RouteContext } from './types.js';
+import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate' as const;
 const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
@@ -16,6 +15,18 @@ export function checksClientCertificates(tlsClass: TlsClass): boolean {
 }
 
 const PAGE_TITLE = 'A valid client certificate is required';
+const PAGE_STYLE =
+  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}' +
+  'h1{font-size:1.4rem}';
+/** The Lua table of the HTML answer's headers. */
+const HTML_HEADERS =
+  '{[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}';
+const NOT_VALID_REASON =
+  'The certificate your browser sent is not valid here: ' +
+  'it is expired, revoked, or not issued by a trusted authority.';
+const OTHER_ISSUER_REASON =
+  'The certificate your browser sent is valid on this site, but not for this page: ' +
+  'another authority issues the certificates it accepts.';
 
 function clientCertificateCheckSource(issuers?: string[]): string {
   const allowed =
@@ -26,7 +37,7 @@ local ALLOWED_ISSUERS = ${allowed}
 local function page(reason)
   return [[<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>495 ${PAGE_TITLE}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}</style>
+<style>${PAGE_STYLE}</style>
 </head><body><h1>${PAGE_TITLE}</h1><p>]] .. reason .. [[</p>
 <p>This site accepts only clients that present a certificate issued by its certificate authority.
 Install your client certificate in your browser or operating system, then open this page again
@@ -40,7 +51,7 @@ local function refuse(handle, reason)
     handle:respond({[":status"] = "495", ["content-type"] = "application/json", ["cache-control"] = "no-store"},
       '{"status":495,"error":"client_certificate_required","message":"' .. reason .. '"}')
   else
-    handle:respond({[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}, page(reason))
+    handle:respond(${HTML_HEADERS}, page(reason))
   end
 end
 
@@ -49,10 +60,10 @@ function envoy_on_request(handle)
   local presented = ssl ~= nil and ssl:peerCertificatePresented()
   if not presented then return refuse(handle, "Your browser did not send a client certificate.") end
   if not ssl:peerCertificateValidated() then
-    return refuse(handle, "The certificate your browser sent is not valid here: it is expired, revoked, or not issued by a trusted authority.")
+    return refuse(handle, "${NOT_VALID_REASON}")
   end
   if ALLOWED_ISSUERS ~= nil and not ALLOWED_ISSUERS[ssl:issuerPeerCertificate()] then
-    return refuse(handle, "The certificate your browser sent is valid on this site, but not for this page: another authority issues the certificates it accepts.")
+    return refuse(handle, "${OTHER_ISSUER_REASON}")
   end
 end
 `;
@@ -62,7 +73,7 @@ end
  * HTTP 495 (SSL Certificate Error, as nginx and Pomerium use it) for a request whose connection has no
  * validated client certificate: an HTML page for people, JSON for programs that ask for it.
  */
-function clientCertificateCheckFilter(): EnvoyJson {
+function clientCertificateCheckFilter(): HttpFilter {
   return {
     name: CLIENT_CERTIFICATE_FILTER,
     typed_config: typed(LUA, { default_source_code: { inline_string: clientCertificateCheckSource() } }),
@@ -70,7 +81,7 @@ function clientCertificateCheckFilter(): EnvoyJson {
 }
 
 /** Per-route: no check at all, for answers Envoy gives itself (421, the edge's health check, the JWKS). */
-function skipClientCertificateCheck(): EnvoyJson {
+function skipClientCertificateCheck(): google_protobuf.Any {
   return typed(LUA_PER_ROUTE, { disabled: true });
 }
 
@@ -102,7 +113,7 @@ end
 `;
 }
 
-function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
+function allowWithoutClientCertificate(issuers?: string[]): google_protobuf.Any {
   return typed(LUA_PER_ROUTE, { source_code: { inline_string: markUnverifiedCertificateSource(issuers) } });
 }
 
@@ -110,11 +121,11 @@ function allowWithoutClientCertificate(issuers?: string[]): EnvoyJson {
  * Per-route: the certificate must also be issued by one of `issuers` (RFC 2253 names), for routes of one host
  * that trust different CAs. The handshake validated it against all of them; the issuer says which one.
  */
-function checkClientCertificateIssuer(issuers: string[]): EnvoyJson {
+function checkClientCertificateIssuer(issuers: string[]): google_protobuf.Any {
   return typed(LUA_PER_ROUTE, { source_code: { inline_string: clientCertificateCheckSource(issuers) } });
 }
 
-function clientCertificatePerRoute(ctx: RouteContext): EnvoyJson | undefined {
+function clientCertificatePerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   // A chain without the filter has nothing to configure.
   if (!ctx.chain.checksClientCertificates) return undefined;
   if (ctx.kind !== 'host-route') return skipClientCertificateCheck();

@@ -1,7 +1,7 @@
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
-import { duration, typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
-import type { HttpFilterModule, RouteContext } from './types.js';
+import { typed, type google_protobuf } from '../../envoy-api/index.js';
+import { duration } from '../common.js';
+import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const EXT_AUTHZ_FILTER = 'mtls-edge.ext-authz' as const;
 const EXT_AUTHZ_PER_ROUTE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
@@ -9,7 +9,7 @@ const EXT_AUTHZ_PER_ROUTE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz
 /** The bootstrap's cluster to the control plane (envoy/bootstrap.yaml): ext_authz shares it with ADS. */
 export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
 
-function extAuthzFilter(): EnvoyJson {
+function extAuthzFilter(): HttpFilter {
   return {
     name: EXT_AUTHZ_FILTER,
     // Enabled only by the routes that name it in typed_per_filter_config.
@@ -33,7 +33,7 @@ function extAuthzFilter(): EnvoyJson {
  * trust, every route whose host asks for a certificate is checked again against its current trust; a route
  * the service decides anyway keeps its own key (it digests the trust too).
  */
-function extAuthzPerRoute(ctx: RouteContext): EnvoyJson | undefined {
+function extAuthzPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const { route } = ctx;
   const a = route.authorization;

@@ -10,7 +10,6 @@ export {
   httpFilters,
   typedPerFilterConfig,
   withTypedPerFilterConfig,
-  type HttpFilterName,
   type TypedPerFilterConfig,
 } from './registry.js';
 export type { ChainContext, EdgeAnswer, HttpFilterModule, RouteChain, RouteContext } from './types.js';

@@ -1,7 +1,6 @@
 import { PEER_HEADERS } from '../../policy/internal-headers.js';
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
-import type { HttpFilterModule, RouteContext } from './types.js';
+import { typed, type google_protobuf } from '../../envoy-api/index.js';
+import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const PEER_CHAIN_FILTER = 'mtls-edge.peer-chain' as const;
 
@@ -14,14 +13,15 @@ const PEER_CHAIN_SOURCE = 'peer-chain';
  * keeps both encodings per connection, so comparing their lengths costs no PEM encoding per request).
  * Disabled unless a route names it; a client's own header was removed by the strip filter before.
  */
-function peerChainFilter(): EnvoyJson {
+function peerChainFilter(): HttpFilter {
+  const setChainHeader = `handle:headers():replace("${PEER_HEADERS.chain}", chain)`;
   const code = `
 function envoy_on_request(handle)
   local ssl = handle:streamInfo():downstreamSslConnection()
   if ssl ~= nil and ssl:peerCertificatePresented() then
     local chain = ssl:urlEncodedPemEncodedPeerCertificateChain()
     -- A leaf sent alone needs no header: the check request carries the leaf already.
-    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then handle:headers():replace("${PEER_HEADERS.chain}", chain) end
+    if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then ${setChainHeader} end
   end
 end
 `;
@@ -38,7 +38,7 @@ end
  * Per-route: the filter on (it is off unless a route enables it), for a route whose policy reads the chain, and
  * on every route the ext_authz service re-verifies for a connection made under an older trust.
  */
-function peerChainPerRoute(ctx: RouteContext): EnvoyJson | undefined {
+function peerChainPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const a = ctx.route.authorization;
   const policyReadsChain = a.kind !== 'none' && a.peerProperties.includes('chain');

@@ -1,8 +1,7 @@
 import type { PeerProperty } from '../../model/index.js';
 import { PEER_HEADERS } from '../../policy/internal-headers.js';
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
-import type { HttpFilterModule, RouteContext } from './types.js';
+import { typed, type google_protobuf } from '../../envoy-api/index.js';
+import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const PEER_IDENTITY_FILTER = 'mtls-edge.peer-identity' as const;
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
@@ -14,12 +13,12 @@ const PEER_FORMATTER: Record<Exclude<PeerProperty, 'chain'>, string> = {
   subject: '%DOWNSTREAM_PEER_SUBJECT%',
 };
 
-function peerIdentityFilter(): EnvoyJson {
+function peerIdentityFilter(): HttpFilter {
   return { name: PEER_IDENTITY_FILTER, typed_config: typed(HEADER_MUTATION, { mutations: {} }) };
 }
 
 /** Per-route: the certificate's properties the route's policy reads, copied into internal request headers. */
-function peerIdentityPerRoute(ctx: RouteContext): EnvoyJson | undefined {
+function peerIdentityPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const a = ctx.route.authorization;
   if (a.kind === 'none') return undefined;

@@ -1,12 +1,11 @@
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
+import { typed } from '../../envoy-api/index.js';
 import { RBAC, rbacPerRoute, routeRbac } from './route-rbac.js';
-import type { HttpFilterModule } from './types.js';
+import type { HttpFilter, HttpFilterModule } from './types.js';
 
 export const POLICY_ALLOW_FILTER = 'mtls-edge.policy-allow' as const;
 
-function policyAllowFilter(): EnvoyJson {
-  return { name: POLICY_ALLOW_FILTER, typed_config: typed(RBAC) };
+function policyAllowFilter(): HttpFilter {
+  return { name: POLICY_ALLOW_FILTER, typed_config: typed(RBAC, {}) };
 }
 
 /** The route's allow rules: a request none matches gets 403. */

@@ -1,12 +1,11 @@
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
+import { typed } from '../../envoy-api/index.js';
 import { RBAC, rbacPerRoute, routeRbac } from './route-rbac.js';
-import type { HttpFilterModule } from './types.js';
+import type { HttpFilter, HttpFilterModule } from './types.js';
 
 export const POLICY_DENY_FILTER = 'mtls-edge.policy-deny' as const;
 
-function policyDenyFilter(): EnvoyJson {
-  return { name: POLICY_DENY_FILTER, typed_config: typed(RBAC) };
+function policyDenyFilter(): HttpFilter {
+  return { name: POLICY_DENY_FILTER, typed_config: typed(RBAC, {}) };
 }
 
 /** The route's deny rules (a request one matches gets 403 `deny-rule-N`), before its allow rules. */

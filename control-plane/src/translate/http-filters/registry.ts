@@ -1,5 +1,5 @@
 import type { EdgeModel } from '../../model/index.js';
-import type { EnvoyJson } from '../types.js';
+import type { envoy_config_route_v3, google_protobuf } from '../../envoy-api/index.js';
 import { clientCertificateCheck } from './client-certificate-check.js';
 import { extAuthz } from './ext-authz.js';
 import { peerChain } from './peer-chain.js';
@@ -8,7 +8,7 @@ import { policyAllow } from './policy-allow.js';
 import { policyDeny } from './policy-deny.js';
 import { router } from './router.js';
 import { stripIdentityHeaders } from './strip-identity-headers.js';
-import type { ChainContext, FilterResources, HttpFilterModule, RouteContext } from './types.js';
+import type { ChainContext, FilterResources, HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 /**
  * Every HTTP filter, in the order Envoy runs them on each request. Order matters: forged headers go first; the
@@ -31,20 +31,20 @@ export const HTTP_FILTERS = [
   router,
 ] as const satisfies readonly HttpFilterModule[];
 
-export type HttpFilterName = (typeof HTTP_FILTERS)[number]['name'];
+type HttpFilterName = (typeof HTTP_FILTERS)[number]['name'];
 
 /** Per-route configs by filter name: a key is always a registered filter's own name. */
-export type TypedPerFilterConfig = Partial<Record<HttpFilterName, EnvoyJson>>;
+export type TypedPerFilterConfig = Partial<Record<HttpFilterName, google_protobuf.Any>>;
 
 /** The connection manager's `http_filters` for one chain. */
-export function httpFilters(chain: ChainContext): EnvoyJson[] {
-  const entries: EnvoyJson[] = [];
+export function httpFilters(chain: ChainContext): HttpFilter[] {
+  const entries: HttpFilter[] = [];
   for (const filter of HTTP_FILTERS) {
     const entry = filter.connectionManagerEntry(chain);
     if (entry === undefined) continue;
     // Envoy finds a route's per-filter config by this name: an entry named otherwise would silently ignore it.
-    if (entry['name'] !== filter.name) {
-      throw new Error(`translator bug: the HTTP filter ${filter.name} made an entry named ${String(entry['name'])}`);
+    if (entry.name !== filter.name) {
+      throw new Error(`translator bug: the HTTP filter ${filter.name} made an entry named ${String(entry.name)}`);
     }
     entries.push(entry);
   }
@@ -62,9 +62,12 @@ export function typedPerFilterConfig(route: RouteContext): TypedPerFilterConfig 
 }
 
 /** Adds its per-filter configs to `route` (a new object, changed in place) as the last field, if any. */
-export function withTypedPerFilterConfig(route: EnvoyJson, context: RouteContext): EnvoyJson {
+export function withTypedPerFilterConfig(
+  route: envoy_config_route_v3.Route,
+  context: RouteContext,
+): envoy_config_route_v3.Route {
   const perFilter = typedPerFilterConfig(context);
-  if (perFilter !== undefined) route['typed_per_filter_config'] = perFilter;
+  if (perFilter !== undefined) route.typed_per_filter_config = perFilter;
   return route;
 }
 

@@ -1,6 +1,5 @@
-import { typed } from '../common.js';
+import { typed, type envoy_config_rbac_v3, type google_protobuf } from '../../envoy-api/index.js';
 import { buildRbacPolicies, type RbacPolicies } from '../rbac.js';
-import type { EnvoyJson } from '../types.js';
 import type { RouteContext } from './types.js';
 
 export const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
@@ -20,6 +19,6 @@ export function routeRbac(ctx: RouteContext): RbacPolicies | undefined {
   return last.rbac;
 }
 
-export function rbacPerRoute(rules: EnvoyJson): EnvoyJson {
+export function rbacPerRoute(rules: envoy_config_rbac_v3.RBAC): google_protobuf.Any {
   return typed('envoy.extensions.filters.http.rbac.v3.RBACPerRoute', { rbac: { rules } });
 }

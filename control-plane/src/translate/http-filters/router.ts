@@ -1,11 +1,13 @@
-import { typed } from '../common.js';
-import type { EnvoyJson } from '../types.js';
-import type { HttpFilterModule } from './types.js';
+import { typed } from '../../envoy-api/index.js';
+import type { HttpFilter, HttpFilterModule } from './types.js';
 
 export const ROUTER_FILTER = 'envoy.filters.http.router' as const;
 
-function routerFilter(): EnvoyJson {
-  return { name: 'envoy.filters.http.router', typed_config: typed('envoy.extensions.filters.http.router.v3.Router') };
+function routerFilter(): HttpFilter {
+  return {
+    name: 'envoy.filters.http.router',
+    typed_config: typed('envoy.extensions.filters.http.router.v3.Router', {}),
+  };
 }
 
 /** Envoy requires the router last: it sends the request upstream (or gives the route's direct response). */

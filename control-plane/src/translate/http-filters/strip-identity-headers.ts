@@ -1,7 +1,6 @@
 import { typed, type envoy_type_matcher_v3 } from '../../envoy-api/index.js';
 import { INTERNAL_HEADER_PREFIX } from '../../policy/internal-headers.js';
-import type { EnvoyJson } from '../types.js';
-import type { HttpFilterModule } from './types.js';
+import type { HttpFilter, HttpFilterModule } from './types.js';
 
 export const STRIP_IDENTITY_HEADERS_FILTER = 'mtls-edge.strip-identity-headers' as const;
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
@@ -17,7 +16,7 @@ function identityHeaderRemovals(claimHeaders: string[]): envoy_type_matcher_v3.S
 }
 
 /** `claimHeaders`: jwt_claims_headers names (lower case) outside x-pomerium-*, which only this edge may set too. */
-function stripIdentityHeadersFilter(claimHeaders: string[] = []): EnvoyJson {
+function stripIdentityHeadersFilter(claimHeaders: string[] = []): HttpFilter {
   const requestMutations = identityHeaderRemovals(claimHeaders).map((matcher) => ({
     remove_on_match: { key_matcher: matcher },
   }));

@@ -1,6 +1,13 @@
 import type { ForwardedCertField } from '../../config/index.js';
 import type { EdgeModel, EdgeRoute, TlsClass } from '../../model/index.js';
-import type { EnvoyJson, NamedResource } from '../types.js';
+import type {
+  envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
+  google_protobuf,
+} from '../../envoy-api/index.js';
+import type { NamedResource } from '../types.js';
+
+/** One entry of the connection manager's `http_filters`. */
+export type HttpFilter = hcm_v3.HttpFilter;
 
 /** One filter chain of the listener (one TLS class), and the model-wide settings its filters read. */
 export interface ChainContext {
@@ -34,8 +41,8 @@ export type RouteContext =
 
 /** Resources a filter needs beside the listener and the routes (a cluster it calls, a secret it reads). */
 export interface FilterResources {
-  clusters?: NamedResource[];
-  secrets?: NamedResource[];
+  clusters?: NamedResource<'cluster'>[];
+  secrets?: NamedResource<'secret'>[];
 }
 
 /**
@@ -46,7 +53,7 @@ export interface FilterResources {
  */
 export interface HttpFilterModule<Name extends string = string> {
   readonly name: Name;
-  connectionManagerEntry(chain: ChainContext): EnvoyJson | undefined;
-  perRoute?(route: RouteContext): EnvoyJson | undefined;
+  connectionManagerEntry(chain: ChainContext): HttpFilter | undefined;
+  perRoute?(route: RouteContext): google_protobuf.Any | undefined;
   resources?(model: EdgeModel): FilterResources;
 }
