@@ -5,5 +5,5 @@ export type TypedAny<T extends keyof TypedConfigs> = TypedConfigs[T] & { '@type'
 
 /** `typed('envoy.extensions.filters.http.router.v3.Router', {...})`: the config is checked against its message. */
 export function typed<T extends keyof TypedConfigs>(typeName: T, value: TypedConfigs[T]): TypedAny<T> {
-  return { '@type': `type.googleapis.com/${typeName}`, ...value } as TypedAny<T>;
+  return { '@type': `type.googleapis.com/${typeName}`, ...value };
 }
