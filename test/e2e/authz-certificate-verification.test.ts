@@ -126,9 +126,9 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     const [leaf, intermediate] = ctx.pki.clientAViaIntermediate.cert.match(
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
     )!;
-    assert.equal((await ctx.client.check(check(ctx.route, leaf!))).status.code, 7);
+    assert.equal((await ctx.client.check(check(ctx.route, leaf))).status.code, 7);
     const response = await ctx.client.check(
-      check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(leaf! + intermediate!) }),
+      check(ctx.route, leaf, { [CHAIN_HEADER]: encodeURIComponent(leaf + intermediate!) }),
     );
     assert.equal(response.status.code, 0, response.denied_response?.body);
     assert.ok(jwtOf(response));
@@ -171,7 +171,7 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     // The service, asked directly with the same chain, says the same.
     const [leaf] = dan.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
     const response = await ctx.client.check(
-      check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(dan.chainPem) }),
+      check(ctx.route, leaf, { [CHAIN_HEADER]: encodeURIComponent(dan.chainPem) }),
     );
     assert.match(response.denied_response?.body ?? '', /3 certificates above it, and this route allows 2/);
   });
@@ -239,7 +239,7 @@ describe('a host whose routes trust different CAs: each ext_authz route verifies
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
     )!;
     assert.match(
-      await denied(ctx.keys.a, leaf!, ctx.pki.clientAViaIntermediate.cert),
+      await denied(ctx.keys.a, leaf, ctx.pki.clientAViaIntermediate.cert),
       /issued directly by one of its CAs/,
     );
     const forged = await selfSignedClient('alice', 'alice@example.com', 'Test CA A');

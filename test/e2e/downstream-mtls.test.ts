@@ -448,7 +448,7 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
       const before = ctx.up.seen.length;
       const wrong = await get('/b/2', ctx.pki.clientA, { accept: 'application/json' });
       assert.equal(wrong.status, 495);
-      assert.match(JSON.parse(wrong.body).message, /not for this page/);
+      assert.match((JSON.parse(wrong.body) as { message: string }).message, /not for this page/);
       assert.equal((await get('/a/2', ctx.pki.clientB)).status, 495);
       assert.equal(ctx.up.seen.length, before);
     });

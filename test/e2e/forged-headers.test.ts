@@ -95,7 +95,7 @@ interface Ctx {
 /** A claim's text in a header, as an upstream reading the JWT would expect it: lists joined with commas. */
 function claimText(value: unknown): string[] {
   if (value === undefined) return [];
-  return [Array.isArray(value) ? value.join(',') : String(value)];
+  return [Array.isArray(value) ? value.join(',') : typeof value === 'string' ? value : JSON.stringify(value)];
 }
 
 function suite(variant: Variant): void {

@@ -111,7 +111,7 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
           ca: pki.caA,
           ...pki.clientA,
         });
-        s.on('error', (e) => tally.failed.push(`h2 session: ${e.message}`));
+        s.on('error', (e: Error) => tally.failed.push(`h2 session: ${e.message}`));
         s.on('goaway', () => (goaway = true));
         await new Promise<void>((resolve) => s.once('connect', () => resolve()));
         if (s.alpnProtocol !== 'h2') tally.failed.push(`negotiated ${String(s.alpnProtocol)}, not h2`);
@@ -138,7 +138,7 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
                   : `h2 ${host}: ${status} ${body.slice(0, 80)}`,
             ),
           );
-          stream.on('error', (e) => resolve(goneFirst() ? undefined : `h2 ${host}: ${e.message}`));
+          stream.on('error', (e: Error) => resolve(goneFirst() ? undefined : `h2 ${host}: ${e.message}`));
           stream.end();
         });
       let n = 0;

@@ -2,7 +2,7 @@
 // routes' CAs, so that union must carry every CA's CRL. Checked under each enforcement, next to hosts that
 // trust one CA each (their own chains, their own CRL), with real Envoy and certificates made here.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Enforcement } from '../../control-plane/src/config/index.js';
@@ -75,7 +75,7 @@ for (const enforcement of ENFORCEMENTS) {
         const res = await get(host, path, c);
         assert.equal(res.status, 495, `${host}${path}: ${res.status} ${res.body.slice(0, 120)}`);
         // Revoked, not merely another CA's: the per-route issuer check alone would say "not for this page".
-        assert.match(JSON.parse(res.body).message, /not valid here/);
+        assert.match((JSON.parse(res.body) as { message: string }).message, /not valid here/);
       } else {
         assert.match(
           await expectHandshakeRefused({ port: edge.httpsPort, servername: host, ca: pki.serverCa, path, ...c }),

@@ -124,7 +124,7 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
     return route.clientTrust;
   };
   async function verdicts(c: Case): Promise<{ envoy: boolean; service: boolean }> {
-    const [leaf, ...rest] = blocks(c.chain);
+    const [leaf] = blocks(c.chain);
     let envoy: boolean;
     if (c.key === '') {
       // No key: the forgery is handed to the service only (Envoy could not even complete a handshake with it).

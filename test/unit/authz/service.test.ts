@@ -231,11 +231,9 @@ describe('failing closed', () => {
     const response = await new Promise<CheckResponse>((resolve, reject) => {
       const handler = service.implementation()['Check'] as (
         call: unknown,
-        cb: (err: unknown, value: CheckResponse) => void,
+        cb: (err: Error | null, value: CheckResponse) => void,
       ) => void;
-      handler({ request: checkRequest({ route: 'route-1' }) }, (err, value) =>
-        err ? reject(err as Error) : resolve(value),
-      );
+      handler({ request: checkRequest({ route: 'route-1' }) }, (err, value) => (err ? reject(err) : resolve(value)));
     });
     assertDenied(response, ERROR_REASON);
   });

@@ -17,7 +17,7 @@ import {
   createRootCa,
   type CertificateAuthority,
 } from '../../../control-plane/src/pki/index.js';
-import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles, yaml } from './fixture.js';
+import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles } from './fixture.js';
 
 let root: CertificateAuthority;
 let otherRoot: CertificateAuthority;

@@ -98,13 +98,13 @@ async function tlsExchange(clientOptions: tls.ConnectionOptions): Promise<{ repl
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const { port } = srv.address() as AddressInfo;
   try {
-    return await new Promise((resolve) => {
+    return await new Promise<{ reply: string; error?: string }>((resolve) => {
       let reply = '';
       let error: string | undefined;
       const socket = tls.connect({ host: '127.0.0.1', port, ca: root.certPem, ...clientOptions });
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => (reply += chunk));
-      socket.on('error', (err) => (error = err.message));
+      socket.on('error', (err: Error) => (error = err.message));
       socket.on('close', () => resolve(error === undefined ? { reply } : { reply, error }));
     });
   } finally {
