@@ -66,22 +66,25 @@ describe('run: the child Envoy over a private channel', () => {
     },
   );
 
-  it("the configured TCP xds_address requires a client certificate that nobody but this run's CA could issue", async () => {
-    // The client accepts any server certificate: what fails is the server's demand for a certificate it trusts.
-    const anyServer = { rejectUnauthorized: false, checkServerIdentity: () => undefined };
-    const withoutCert = grpc.credentials.createSsl(null, null, null, anyServer);
-    const otherCa = grpc.credentials.createSsl(
-      null,
-      Buffer.from(pki.clientA.key),
-      Buffer.from(pki.clientA.cert),
-      anyServer,
-    );
-    for (const credentials of [grpc.credentials.createInsecure(), withoutCert, otherCa]) {
-      const attempt = await tryAdsStream(xdsTarget, credentials, 'mtls-edge');
-      assert.deepEqual(attempt.responses, []);
-      assert.equal(attempt.error?.code, grpc.status.UNAVAILABLE, JSON.stringify(attempt.error));
-    }
-  });
+  it(
+    'the configured TCP xds_address requires a client ' + "certificate that nobody but this run's CA could issue",
+    async () => {
+      // The client accepts any server certificate: what fails is the server's demand for a certificate it trusts.
+      const anyServer = { rejectUnauthorized: false, checkServerIdentity: () => undefined };
+      const withoutCert = grpc.credentials.createSsl(null, null, null, anyServer);
+      const otherCa = grpc.credentials.createSsl(
+        null,
+        Buffer.from(pki.clientA.key),
+        Buffer.from(pki.clientA.cert),
+        anyServer,
+      );
+      for (const credentials of [grpc.credentials.createInsecure(), withoutCert, otherCa]) {
+        const attempt = await tryAdsStream(xdsTarget, credentials, 'mtls-edge');
+        assert.deepEqual(attempt.responses, []);
+        assert.equal(attempt.error?.code, grpc.status.UNAVAILABLE, JSON.stringify(attempt.error));
+      }
+    },
+  );
 
   it('stopping removes the private folder', async () => {
     assert.equal(await edge.stop(), 0);

@@ -156,17 +156,21 @@ routes:
       assert.equal((await fetch(`${adminUrl}/readyz`)).status, 200);
     });
 
-    it('SIGKILL of the control plane leaves Envoy serving its last config; on return Envoy reconnects to the same version', async () => {
-      const before = await waitFor('synced', bothSynced);
-      const served = (await request()).body;
-      await stop(controlPlane, 'SIGKILL');
-      assert.equal((await request()).body, served, 'Envoy serves without its control plane');
-      startControlPlane();
-      const after = await waitFor('both Envoys back', bothSynced);
-      assert.equal(after.configVersion, before.configVersion, 'the same config gives the same version');
-      for (const n of after.nodes) for (const t of n.types) assert.ok(t.acked, `${n.node} acknowledged ${t.typeUrl}`);
-      assert.equal((await request()).body, served, 'no change in behaviour');
-    });
+    it(
+      'SIGKILL of the control plane leaves Envoy serving its last ' +
+        'config; on return Envoy reconnects to the same version',
+      async () => {
+        const before = await waitFor('synced', bothSynced);
+        const served = (await request()).body;
+        await stop(controlPlane, 'SIGKILL');
+        assert.equal((await request()).body, served, 'Envoy serves without its control plane');
+        startControlPlane();
+        const after = await waitFor('both Envoys back', bothSynced);
+        assert.equal(after.configVersion, before.configVersion, 'the same config gives the same version');
+        for (const n of after.nodes) for (const t of n.types) assert.ok(t.acked, `${n.node} acknowledged ${t.typeUrl}`);
+        assert.equal((await request()).body, served, 'no change in behaviour');
+      },
+    );
 
     it('a restarted Envoy reconnects and gets the current config', async () => {
       const before = (await waitFor('synced', bothSynced)).configVersion;

@@ -92,15 +92,22 @@ for (const enforcement of ENFORCEMENTS) {
     }
 
     // The shared host's handshake cannot know the route, so it refuses nothing itself: 495 under every enforcement.
-    it("shared host: CA 1's route refuses the certificate CA 1's CRL revokes, and admits CA 1's unrevoked one", async () => {
-      await assertRefused(SHARED, '/one/revoked', pki.revoked1, '495');
-      await assertAdmitted(SHARED, '/one/good', pki.good1);
-    });
-    it("shared host: CA 2's route refuses the certificate CA 2's CRL revokes, and admits CA 2's unrevoked one", async () => {
-      await assertRefused(SHARED, '/two/revoked', pki.revoked2, '495');
-      await assertAdmitted(SHARED, '/two/good', pki.good2);
-    });
-    // A host with one CA has a chain of its own, given only that CA's CRL; the handshake refuses under reject_connection.
+    it(
+      "shared host: CA 1's route refuses the certificate " + "CA 1's CRL revokes, and admits CA 1's unrevoked one",
+      async () => {
+        await assertRefused(SHARED, '/one/revoked', pki.revoked1, '495');
+        await assertAdmitted(SHARED, '/one/good', pki.good1);
+      },
+    );
+    it(
+      "shared host: CA 2's route refuses the certificate " + "CA 2's CRL revokes, and admits CA 2's unrevoked one",
+      async () => {
+        await assertRefused(SHARED, '/two/revoked', pki.revoked2, '495');
+        await assertAdmitted(SHARED, '/two/good', pki.good2);
+      },
+    );
+    // A host with one CA has a chain of its own, given only that CA's CRL; the handshake refuses under
+    // reject_connection.
     const single = enforcement === 'reject_connection' ? 'revoked at the handshake' : '495';
     it(`hosts of one CA each: the revoked certificate is refused (${single}), the unrevoked one admitted`, async () => {
       await assertRefused(HOSTS.y, '/revoked', pki.revoked1, single);

@@ -63,31 +63,34 @@ describe('decisions', () => {
     assert.deepEqual(outcomes, Array(3).fill({ allowed: false, cached: false }));
   });
 
-  test('the `invalid` marker header means no identity, and invalid_client_certificate when the route trusts a CA', async () => {
-    const r = route('route-1', { allow: [or(criterion.accept())], deny: [or(criterion.invalidCert())] });
-    const open = route(
-      'route-2',
-      { allow: [or(criterion.authenticated())], deny: [or(criterion.invalidCert())] },
-      { clientCaRequired: false },
-    );
-    const { service } = harness(tableOf(r, open));
-    const invalid = { [CLIENT_CERTIFICATE_STATE_HEADER]: 'invalid' };
-    assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
-    assertDenied(
-      await service.check(checkRequest({ route: 'route-1', cert: pki.alice, headers: invalid })),
-      'denied by deny rule 1: a missing or invalid client certificate',
-    );
-    assertDenied(
-      await service.check(checkRequest({ route: 'route-1' })),
-      'denied by deny rule 1: a missing or invalid client certificate',
-    );
-    // A route without a client CA: no certificate is not an invalid one, but it is no identity either.
-    assertDenied(
-      await service.check(checkRequest({ route: 'route-2', cert: pki.alice, headers: invalid })),
-      'no allow rule matched (allow rule 1 needs: a valid client certificate)',
-    );
-    assertAllowed(await service.check(checkRequest({ route: 'route-2', cert: pki.alice })));
-  });
+  test(
+    'the `invalid` marker header means no identity, and ' + 'invalid_client_certificate when the route trusts a CA',
+    async () => {
+      const r = route('route-1', { allow: [or(criterion.accept())], deny: [or(criterion.invalidCert())] });
+      const open = route(
+        'route-2',
+        { allow: [or(criterion.authenticated())], deny: [or(criterion.invalidCert())] },
+        { clientCaRequired: false },
+      );
+      const { service } = harness(tableOf(r, open));
+      const invalid = { [CLIENT_CERTIFICATE_STATE_HEADER]: 'invalid' };
+      assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
+      assertDenied(
+        await service.check(checkRequest({ route: 'route-1', cert: pki.alice, headers: invalid })),
+        'denied by deny rule 1: a missing or invalid client certificate',
+      );
+      assertDenied(
+        await service.check(checkRequest({ route: 'route-1' })),
+        'denied by deny rule 1: a missing or invalid client certificate',
+      );
+      // A route without a client CA: no certificate is not an invalid one, but it is no identity either.
+      assertDenied(
+        await service.check(checkRequest({ route: 'route-2', cert: pki.alice, headers: invalid })),
+        'no allow rule matched (allow rule 1 needs: a valid client certificate)',
+      );
+      assertAllowed(await service.check(checkRequest({ route: 'route-2', cert: pki.alice })));
+    },
+  );
 
   test('the marker also counts when Envoy sends header_map instead of headers', async () => {
     const { service } = harness(tableOf(route('route-1', { allow: [or(criterion.authenticated())], deny: [] })));

@@ -93,45 +93,49 @@ describe('jwt_claims_headers', () => {
     assert.equal(config.jwtClaimsHeaders.find(([, c]) => c === 'common_name')![0], 'X-Pomerium-Claim-Common-Name');
   });
 
-  test("headers of mtls-edge's own (x-mtls-edge-*) and Envoy's x-forwarded-client-cert are refused, each at its key", () => {
-    const errors = errorsOf(
-      `jwt_claims_headers:\n  X-Email: email\n  X-Mtls-Edge-Peer-Email: email\n  x-mtls-edge-anything: user\n  X-Forwarded-Client-Cert: subject\n${BASE}`,
-    );
-    assert.deepEqual(
-      errors.map((e) => `${e.line} ${e.key}`),
-      [
-        '3 jwt_claims_headers.X-Mtls-Edge-Peer-Email',
-        '4 jwt_claims_headers.x-mtls-edge-anything',
-        '5 jwt_claims_headers.X-Forwarded-Client-Cert',
-      ],
-    );
-    const internal =
-      /^cannot use (X-Mtls-Edge-Peer-Email|x-mtls-edge-anything) as a claim header: headers starting with x-mtls-edge- are internal to mtls-edge, and removed before the request reaches the upstream$/;
-    assert.match(errors[0]!.message, internal);
-    assert.match(errors[1]!.message, internal);
-    assert.match(
-      errors[2]!.message,
-      /^cannot use X-Forwarded-Client-Cert as a claim header: Envoy sets \(or removes\) x-forwarded-client-cert itself; see forward_client_cert$/,
-    );
-    // A name that merely resembles them is fine.
-    const near = expectOk(
-      run(`jwt_claims_headers:\n  X-Mtls-Edge: email\n  X-Forwarded-Client-Certificate: subject\n${BASE}`, {
-        files: files(),
-      }),
-    );
-    assert.deepEqual(near.jwtClaimsHeaders, [
-      ['X-Mtls-Edge', 'email'],
-      ['X-Forwarded-Client-Certificate', 'subject'],
-    ]);
-    // The list form names its headers X-Pomerium-Claim-*: never reserved. From the environment, the variable is the place.
-    assertError(errorsOf(BASE, { JWT_CLAIMS_HEADERS: '{"x-mtls-edge-peer-subject": "subject"}' }), {
-      file: 'environment variable JWT_CLAIMS_HEADERS',
-      key: 'jwt_claims_headers.x-mtls-edge-peer-subject',
-      line: 1,
-      message:
-        /^cannot use x-mtls-edge-peer-subject as a claim header: headers starting with x-mtls-edge- are internal/,
-    });
-  });
+  test(
+    "headers of mtls-edge's own (x-mtls-edge-*) and Envoy's " + 'x-forwarded-client-cert are refused, each at its key',
+    () => {
+      const errors = errorsOf(
+        `jwt_claims_headers:\n  X-Email: email\n  X-Mtls-Edge-Peer-Email: email\n  x-mtls-edge-anything: user\n  X-Forwarded-Client-Cert: subject\n${BASE}`,
+      );
+      assert.deepEqual(
+        errors.map((e) => `${e.line} ${e.key}`),
+        [
+          '3 jwt_claims_headers.X-Mtls-Edge-Peer-Email',
+          '4 jwt_claims_headers.x-mtls-edge-anything',
+          '5 jwt_claims_headers.X-Forwarded-Client-Cert',
+        ],
+      );
+      const internal =
+        /^cannot use (X-Mtls-Edge-Peer-Email|x-mtls-edge-anything) as a claim header: headers starting with x-mtls-edge- are internal to mtls-edge, and removed before the request reaches the upstream$/;
+      assert.match(errors[0]!.message, internal);
+      assert.match(errors[1]!.message, internal);
+      assert.match(
+        errors[2]!.message,
+        /^cannot use X-Forwarded-Client-Cert as a claim header: Envoy sets \(or removes\) x-forwarded-client-cert itself; see forward_client_cert$/,
+      );
+      // A name that merely resembles them is fine.
+      const near = expectOk(
+        run(`jwt_claims_headers:\n  X-Mtls-Edge: email\n  X-Forwarded-Client-Certificate: subject\n${BASE}`, {
+          files: files(),
+        }),
+      );
+      assert.deepEqual(near.jwtClaimsHeaders, [
+        ['X-Mtls-Edge', 'email'],
+        ['X-Forwarded-Client-Certificate', 'subject'],
+      ]);
+      // The list form names its headers X-Pomerium-Claim-*: never reserved. From the environment, the variable is the
+      // place.
+      assertError(errorsOf(BASE, { JWT_CLAIMS_HEADERS: '{"x-mtls-edge-peer-subject": "subject"}' }), {
+        file: 'environment variable JWT_CLAIMS_HEADERS',
+        key: 'jwt_claims_headers.x-mtls-edge-peer-subject',
+        line: 1,
+        message:
+          /^cannot use x-mtls-edge-peer-subject as a claim header: headers starting with x-mtls-edge- are internal/,
+      });
+    },
+  );
 
   test('unknown claims, invalid or reserved header names, duplicates, wrong types', () => {
     const errors = errorsOf(

@@ -16,14 +16,20 @@ test('a leaf issued directly by the CA verifies, until its own notAfter', () => 
   assert.equal(result.validUntilMs, Math.min(notAfter(alice.certPem), notAfter(root.certPem)));
 });
 
-test('a self-signed certificate claiming alice@example.com is refused, also when it names the CA as its issuer', async () => {
-  const forged = await selfSignedClient('alice', 'alice@example.com');
-  refused(verifyClientCertificate(forged, [], trust(), Date.now()), /not issued by a CA this route trusts/);
-  const namingTheCa = await selfSignedClient('alice', 'alice@example.com', 'Verify Root CA');
-  refused(verifyClientCertificate(namingTheCa, [], trust(), Date.now()), /signature on it does not verify/);
-  // Sending the real CA along as "chain" changes nothing: the forger's signature is still the forger's.
-  refused(verifyClientCertificate(namingTheCa, [root.certPem], trust(), Date.now()), /signature on it does not verify/);
-});
+test(
+  'a self-signed certificate claiming alice@example.com ' + 'is refused, also when it names the CA as its issuer',
+  async () => {
+    const forged = await selfSignedClient('alice', 'alice@example.com');
+    refused(verifyClientCertificate(forged, [], trust(), Date.now()), /not issued by a CA this route trusts/);
+    const namingTheCa = await selfSignedClient('alice', 'alice@example.com', 'Verify Root CA');
+    refused(verifyClientCertificate(namingTheCa, [], trust(), Date.now()), /signature on it does not verify/);
+    // Sending the real CA along as "chain" changes nothing: the forger's signature is still the forger's.
+    refused(
+      verifyClientCertificate(namingTheCa, [root.certPem], trust(), Date.now()),
+      /signature on it does not verify/,
+    );
+  },
+);
 
 test('a CA of the same name but another key issues nothing this route accepts', async () => {
   const lookAlike = await createRootCa({ commonName: 'Verify Root CA' });

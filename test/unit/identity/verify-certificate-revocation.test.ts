@@ -6,35 +6,38 @@ import { createCrl, createRootCa, issueClientCertificate } from '../../../contro
 import { clientTrustId, verifyClientCertificate } from '../../../control-plane/src/identity/verify-certificate.js';
 import { DAY_MS, root, other, intermediate, alice, carol, trust, refused } from './verify-certificate-fixture.js';
 
-test('a revoked leaf is refused; an unrevoked one passes; the CRL must come from the issuer and be current', async () => {
-  const revoked = await issueClientCertificate(root, { commonName: 'revoked' });
-  const crl = await createCrl(root, [revoked.serialHex]);
-  refused(verifyClientCertificate(revoked.certPem, [], trust({ crlPem: crl }), Date.now()), /it is revoked/);
-  const ok = verifyClientCertificate(alice.certPem, [], trust({ crlPem: crl }), Date.now());
-  assert.equal(ok.ok, true);
+test(
+  'a revoked leaf is refused; an unrevoked one passes; ' + 'the CRL must come from the issuer and be current',
+  async () => {
+    const revoked = await issueClientCertificate(root, { commonName: 'revoked' });
+    const crl = await createCrl(root, [revoked.serialHex]);
+    refused(verifyClientCertificate(revoked.certPem, [], trust({ crlPem: crl }), Date.now()), /it is revoked/);
+    const ok = verifyClientCertificate(alice.certPem, [], trust({ crlPem: crl }), Date.now());
+    assert.equal(ok.ok, true);
 
-  // A CRL that names the issuer but is signed by someone else is no CRL of the issuer.
-  const lookAlike = await createRootCa({ commonName: 'Verify Root CA' });
-  const forgedCrl = await createCrl(lookAlike, [alice.serialHex]);
-  refused(
-    verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl }), Date.now()),
-    /not signed by that issuer/,
-  );
-  // Next to the genuine CRL, the forged one is ignored (it cannot revoke alice).
-  assert.equal(verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl + crl }), Date.now()).ok, true);
+    // A CRL that names the issuer but is signed by someone else is no CRL of the issuer.
+    const lookAlike = await createRootCa({ commonName: 'Verify Root CA' });
+    const forgedCrl = await createCrl(lookAlike, [alice.serialHex]);
+    refused(
+      verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl }), Date.now()),
+      /not signed by that issuer/,
+    );
+    // Next to the genuine CRL, the forged one is ignored (it cannot revoke alice).
+    assert.equal(verifyClientCertificate(alice.certPem, [], trust({ crlPem: forgedCrl + crl }), Date.now()).ok, true);
 
-  const now = Date.now();
-  const stale = await createCrl(root, [], {
-    thisUpdate: new Date(now - 3 * DAY_MS),
-    nextUpdate: new Date(now - DAY_MS),
-  });
-  refused(verifyClientCertificate(alice.certPem, [], trust({ crlPem: stale }), now), /has expired/);
-  // CRLs on: a leaf whose issuer has none is refused (BoringSSL: unable to get CRL).
-  refused(
-    verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ crlPem: crl, maxVerifyDepth: 2 }), now),
-    /no CRL from its issuer/,
-  );
-});
+    const now = Date.now();
+    const stale = await createCrl(root, [], {
+      thisUpdate: new Date(now - 3 * DAY_MS),
+      nextUpdate: new Date(now - DAY_MS),
+    });
+    refused(verifyClientCertificate(alice.certPem, [], trust({ crlPem: stale }), now), /has expired/);
+    // CRLs on: a leaf whose issuer has none is refused (BoringSSL: unable to get CRL).
+    refused(
+      verifyClientCertificate(carol.certPem, [intermediate.certPem], trust({ crlPem: crl, maxVerifyDepth: 2 }), now),
+      /no CRL from its issuer/,
+    );
+  },
+);
 
 test('match_subject_alt_names: some matcher must match one whole SAN of its type', async () => {
   const emails = trust({ matchSubjectAltNames: [{ type: 'email', regex: 'alice@example\\.com' }] });

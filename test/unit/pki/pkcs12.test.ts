@@ -210,17 +210,21 @@ test('friendlyName is optional', async () => {
   assert.equal(out.match(/localKeyID/g)?.length, 2);
 });
 
-test('non-ASCII passwords are encoded as OpenSSL and Node expect (UTF-8 for PBES2, BMPString for the MAC and old PBEs)', async () => {
-  const password = 'pässwört ☃ 𝄞'; // Latin-1, BMP and a surrogate pair
-  const p12 = await createPkcs12(alice.keyPem, alice.certPem, [], { password });
-  const out = readOk(p12, ['-passin', `pass:${password}`, '-nodes']);
-  assertKeyAndLeaf(out, alice);
-  assert.doesNotMatch(out, /broken|Warning/i);
-  assert.doesNotThrow(() => tls.createSecureContext({ pfx: p12, passphrase: password }));
+test(
+  'non-ASCII passwords are encoded as OpenSSL and Node expect ' +
+    '(UTF-8 for PBES2, BMPString for the MAC and old PBEs)',
+  async () => {
+    const password = 'pässwört ☃ 𝄞'; // Latin-1, BMP and a surrogate pair
+    const p12 = await createPkcs12(alice.keyPem, alice.certPem, [], { password });
+    const out = readOk(p12, ['-passin', `pass:${password}`, '-nodes']);
+    assertKeyAndLeaf(out, alice);
+    assert.doesNotMatch(out, /broken|Warning/i);
+    assert.doesNotThrow(() => tls.createSecureContext({ pfx: p12, passphrase: password }));
 
-  const old = await createPkcs12(alice.keyPem, alice.certPem, [], { password, legacy: true });
-  assertKeyAndLeaf(readOk(old, ['-legacy', '-passin', `pass:${password}`, '-nodes']), alice);
-});
+    const old = await createPkcs12(alice.keyPem, alice.certPem, [], { password, legacy: true });
+    assertKeyAndLeaf(readOk(old, ['-legacy', '-passin', `pass:${password}`, '-nodes']), alice);
+  },
+);
 
 test('salts and IVs are fresh for every file', async () => {
   const again = await createPkcs12(alice.keyPem, alice.certPem, [], { password: PASSWORD, friendlyName: 'alice' });

@@ -82,33 +82,36 @@ describe('criteria', () => {
     );
   });
 
-  test('DNS SANs compare as host names: in lower case, and one that is no host name matches nothing, not even `not`', () => {
-    const withDns = (...dns: string[]) => facts({ identity: { ...alice, sans: { ...alice.sans, dns } } });
-    const dns = (...match: StringMatcher[]) => c.cert({ kind: 'san', san: 'dns', match });
-    assert.equal(holds(dns(is('victim.ex')), withDns('WWW.Victim.EX', 'Victim.EX')), true);
-    // One SAN "evil.ex,victim.ex" is not two, and is no host name.
-    for (const m of [
-      is('victim.ex'),
-      is('evil.ex'),
-      { op: 'ends_with', value: '.ex' } as const,
-      { op: 'contains', value: 'victim' } as const,
-      { op: 'not', value: 'x.ex' } as const,
-    ]) {
-      assert.equal(holds(dns(m), withDns('evil.ex,victim.ex')), false, JSON.stringify(m));
-    }
-    for (const lookalike of ['victim.\u0435x', 'ｖictim.ex', 'victim\u3002ex', '*.victim.ex', 'victim.ex.']) {
-      assert.equal(holds(dns({ op: 'ends_with', value: 'victim.ex' }), withDns(lookalike)), false, lookalike);
-    }
-    assert.equal(
-      holds(dns({ op: 'not', value: 'victim.ex' }), withDns('evil.ex,victim.ex', 'other.ex')),
-      true,
-      'another SAN is a host name',
-    );
-    // Email and URI SANs compare as written, commas and all: per SAN, never per piece.
-    const withUri = facts({ identity: { ...alice, sans: { ...alice.sans, uri: ['spiffe://example.com/a,b'] } } });
-    assert.equal(holds(c.cert({ kind: 'san', san: 'uri', match: [is('spiffe://example.com/a,b')] }), withUri), true);
-    assert.equal(holds(c.cert({ kind: 'san', san: 'uri', match: [is('b')] }), withUri), false);
-  });
+  test(
+    'DNS SANs compare as host names: in lower case, and one ' + 'that is no host name matches nothing, not even `not`',
+    () => {
+      const withDns = (...dns: string[]) => facts({ identity: { ...alice, sans: { ...alice.sans, dns } } });
+      const dns = (...match: StringMatcher[]) => c.cert({ kind: 'san', san: 'dns', match });
+      assert.equal(holds(dns(is('victim.ex')), withDns('WWW.Victim.EX', 'Victim.EX')), true);
+      // One SAN "evil.ex,victim.ex" is not two, and is no host name.
+      for (const m of [
+        is('victim.ex'),
+        is('evil.ex'),
+        { op: 'ends_with', value: '.ex' } as const,
+        { op: 'contains', value: 'victim' } as const,
+        { op: 'not', value: 'x.ex' } as const,
+      ]) {
+        assert.equal(holds(dns(m), withDns('evil.ex,victim.ex')), false, JSON.stringify(m));
+      }
+      for (const lookalike of ['victim.\u0435x', 'ｖictim.ex', 'victim\u3002ex', '*.victim.ex', 'victim.ex.']) {
+        assert.equal(holds(dns({ op: 'ends_with', value: 'victim.ex' }), withDns(lookalike)), false, lookalike);
+      }
+      assert.equal(
+        holds(dns({ op: 'not', value: 'victim.ex' }), withDns('evil.ex,victim.ex', 'other.ex')),
+        true,
+        'another SAN is a host name',
+      );
+      // Email and URI SANs compare as written, commas and all: per SAN, never per piece.
+      const withUri = facts({ identity: { ...alice, sans: { ...alice.sans, uri: ['spiffe://example.com/a,b'] } } });
+      assert.equal(holds(c.cert({ kind: 'san', san: 'uri', match: [is('spiffe://example.com/a,b')] }), withUri), true);
+      assert.equal(holds(c.cert({ kind: 'san', san: 'uri', match: [is('b')] }), withUri), false);
+    },
+  );
 
   test('client_certificate: every condition must hold, and it needs a certificate', () => {
     const both = c.cert(

@@ -85,7 +85,8 @@ describe('reasons', () => {
     const d = evaluatePolicy(policy, facts());
     assert.equal(
       d.reason,
-      'no allow rule matched (allow rule 1 needs: domain is "corp.example"; allow rule 2 needs: (email is "root@example.com") or (user is "root"))',
+      'no allow rule matched (allow rule 1 needs: domain is "corp.example"; ' +
+        'allow rule 2 needs: (email is "root@example.com") or (user is "root"))',
     );
   });
 

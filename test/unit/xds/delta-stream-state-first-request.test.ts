@@ -79,21 +79,25 @@ describe('first request for a type', () => {
     assert.equal(stream.types.get(SDS)!.wildcard, false);
   });
 
-  test('a wildcard subscription to an empty type is answered with an empty response, which Envoy waits for at startup', () => {
-    const empty = snapshotOf(withChange(baseResources(), { listeners: [] }));
-    const stream = new DeltaStreamState();
-    const r = only(stream.onRequest({ type_url: LDS }, empty).responses);
-    assert.deepEqual(r.resources, []);
-    assert.deepEqual(r.removed_resources, []);
-    stream.onRequest(deltaAckOf(r), empty);
-    // Only the first time: after that, nothing to say means no response.
-    assert.deepEqual(
-      stream
-        .onSnapshot(snapshotOf(withChange(baseResources(), { listeners: [], clusters: [cluster('c9')] })))
-        .map((x) => x.type_url),
-      [],
-    );
-  });
+  test(
+    'a wildcard subscription to an empty type is answered ' +
+      'with an empty response, which Envoy waits for at startup',
+    () => {
+      const empty = snapshotOf(withChange(baseResources(), { listeners: [] }));
+      const stream = new DeltaStreamState();
+      const r = only(stream.onRequest({ type_url: LDS }, empty).responses);
+      assert.deepEqual(r.resources, []);
+      assert.deepEqual(r.removed_resources, []);
+      stream.onRequest(deltaAckOf(r), empty);
+      // Only the first time: after that, nothing to say means no response.
+      assert.deepEqual(
+        stream
+          .onSnapshot(snapshotOf(withChange(baseResources(), { listeners: [], clusters: [cluster('c9')] })))
+          .map((x) => x.type_url),
+        [],
+      );
+    },
+  );
 
   test('a request before any snapshot exists is remembered and answered by the first snapshot', () => {
     const stream = new DeltaStreamState();
