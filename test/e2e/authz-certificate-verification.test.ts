@@ -39,7 +39,10 @@ function check(route: string, certificatePem: string, headers: Record<string, st
   };
 }
 
-/** The control channel's PKI for a test folder: the Check caller holds a valid Envoy certificate, so only the service's own checks stand between it and a JWT. */
+/**
+ * The control channel's PKI for a test folder: the Check caller holds a valid Envoy certificate, so only the
+ * service's own checks stand between it and a JWT.
+ */
 const channels = new Map<string, Promise<ControlChannelPki>>();
 const channel = (pki: TestPki) =>
   channels.get(pki.dir) ?? channels.set(pki.dir, createControlChannelPki(pki.dir)).get(pki.dir)!;

@@ -60,7 +60,9 @@ describe('run: the child Envoy over a private channel', () => {
     'another local user cannot open it',
     { skip: process.getuid?.() !== 0 && 'needs root to run a probe as another user' },
     async () => {
-      const probe = `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
+      const probe =
+        `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); ` +
+        `process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
       const { stdout } = await run('runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe]);
       assert.equal(stdout.trim(), 'EACCES');
     },

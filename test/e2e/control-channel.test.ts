@@ -31,7 +31,10 @@ interface Status {
   nodes: Array<{ node: string; types: Array<{ acked?: string }> }>;
 }
 
-/** Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from `mtls-edge bootstrap`. */
+/**
+ * Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from `mtls-edge
+ * bootstrap`.
+ */
 describe('the control channel: only our Envoys, over mutual TLS', () => {
   let pki: TestPki;
   let channel: ControlChannelPki;

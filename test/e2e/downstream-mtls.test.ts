@@ -16,8 +16,8 @@ describe('downstream_mtls with its default enforcement (policy_with_default_deny
       route(
         HOSTS.x,
         up.url,
-        '    set_request_headers:\n      X-Client-Fingerprint: ' +
-          '"${pomerium.client_cert_fingerprint}"\n      X-Client-Email: ' +
+        '    set_request_headers:\n' +
+          '      X-Client-Fingerprint: "${pomerium.client_cert_fingerprint}"\n      X-Client-Email: ' +
           '"${pomerium.client_cert_san_email}"\n      X-Literal: "100% $$real"\n    allow_any_authenticated_user: true',
       ),
   );
@@ -90,7 +90,8 @@ describe(
   () => {
     const ctx = withEdge(
       (up) =>
-        `${SERVER}forward_client_cert: [subject, uri]\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+        `${SERVER}forward_client_cert: [subject, uri]\ndownstream_mtls:\n ` +
+        ` ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
         route(HOSTS.x, up.url, '    prefix: /admin\n    allow_any_authenticated_user: true') +
         route(HOSTS.x, up.url, '    allow_public_unauthenticated_access: true'),
     );
@@ -138,7 +139,10 @@ describe('reject_connection with a CRL, SAN matchers and max_verify_depth 1', ()
   >;
   const ctx = withEdge(
     (up) =>
-      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  crl_file: crl.pem\n  enforcement: reject_connection\n  max_verify_depth: 1\n  match_subject_alt_names:\n    - email: .*@example\\.com\n    - dns: victim\\.ex\nroutes:\n${route(HOSTS.x, up.url)}`,
+      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  crl_file: ` +
+      `crl.pem\n  enforcement: reject_connection\n  max_verify_depth: ` +
+      `1\n  match_subject_alt_names:\n    - email: .*@example\\.com\n ` +
+      `   - dns: victim\\.ex\nroutes:\n${route(HOSTS.x, up.url)}`,
     async (pki) => {
       const a = pki.caAuthority;
       extra.victim = client(
@@ -207,7 +211,8 @@ describe('reject_connection with a CRL, SAN matchers and max_verify_depth 1', ()
 describe('max_verify_depth 2 accepts a certificate issued through an intermediate', () => {
   const ctx = withEdge(
     (up) =>
-      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: reject_connection\n  max_verify_depth: 2\nroutes:\n${route(HOSTS.x, up.url)}`,
+      `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: ` +
+      `reject_connection\n  max_verify_depth: 2\nroutes:\n${route(HOSTS.x, up.url)}`,
   );
   it('accepted', async () => {
     assert.equal(

@@ -17,8 +17,8 @@ describe('fields of the Envoy 1.40 API that older protos lack', () => {
     edge = await startEdge({
       dir: pki.dir,
       yaml:
-        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n' +
-        'jwt_claims_headers:\n  X-User-Email: email\ndownstream_mtls:\n  ca_file: ca-a.pem\nroutes:\n' +
+        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\njwt_claims_headers:\n' +
+        '  X-User-Email: email\ndownstream_mtls:\n  ca_file: ca-a.pem\nroutes:\n' +
         `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    policy:\n      allow:\n        or:\n` +
         '          - client_certificate: { san_dns: { ends_with: .corp.example } }\n',
     });

@@ -17,7 +17,10 @@ interface Status {
   nodes: Array<{ node: string; types: Array<{ typeUrl: string; acked?: string }> }>;
 }
 
-/** Production layout: the control plane (`run --no-envoy`) and Envoys started on their own, from `mtls-edge bootstrap`. */
+/**
+ * Production layout: the control plane (`run --no-envoy`) and Envoys started on their own, from `mtls-edge
+ * bootstrap`.
+ */
 for (const xdsProtocol of ['sotw', 'delta'] as const)
   describe(`faults: the control plane and Envoy restart independently (${xdsProtocol} xDS)`, () => {
     let pki: TestPki;

@@ -64,7 +64,8 @@ export function configYaml(
     route('identity', '    allow_any_authenticated_user: true\n    pass_identity_headers: true\n') +
     route(
       'set-headers',
-      `    allow_any_authenticated_user: true\n    set_request_headers:\n${SET_HEADERS.map(([h, v]) => `      ${h}: "${v}"\n`).join('')}`,
+      '    allow_any_authenticated_user: true\n    set_request_headers:\n' +
+        SET_HEADERS.map(([h, v]) => `      ${h}: "${v}"\n`).join(''),
     )
   );
 }

@@ -69,7 +69,10 @@ function suite(variant: Variant): void {
         kind === 'set-headers' ? SET_HEADERS.map(([h]) => h) : [],
       );
 
-    /** Sends every forgeable header twice, in two cases, on a path of its own; returns the answer and what reached the upstream. */
+    /**
+     * Sends every forgeable header twice, in two cases, on a path of its own; returns the answer and what reached
+     * the upstream.
+     */
     const forge = async (
       kind: Kind,
       protocol: Protocol,
@@ -98,7 +101,10 @@ function suite(variant: Variant): void {
       return seen;
     };
 
-    /** x-forwarded-client-cert: absent on the named-claims edge and without a verified certificate; else Envoy's one value for it. */
+    /**
+     * x-forwarded-client-cert: absent on the named-claims edge and without a verified certificate; else Envoy's one
+     * value for it.
+     */
     const checkForwardedCert = (seen: SeenRequest, verified: ClientCert | undefined) => {
       const xfcc = receivedValues(seen, 'x-forwarded-client-cert');
       if (variant === 'named-claims' || !verified) return assert.deepEqual(xfcc, []);
@@ -145,46 +151,64 @@ function suite(variant: Variant): void {
 
     for (const kind of KINDS) {
       for (const protocol of PROTOCOLS) {
-        it(`${kind} route over ${protocol}: forged copies (mixed case, twice) are gone; the edge's own headers arrive once`, () =>
-          checkRoute(kind, protocol));
+        it(
+          `${kind} route over ${protocol}: forged copies (mixed ` +
+            `case, twice) are gone; the edge's own headers arrive once`,
+          () => checkRoute(kind, protocol),
+        );
       }
     }
 
     for (const protocol of PROTOCOLS) {
-      it(`identity and set-headers routes over ${protocol}, for a certificate without an email: claims it lacks arrive neither forged nor empty`, async () => {
-        await checkRoute('identity', protocol, ctx.dan);
-        await checkRoute('set-headers', protocol, ctx.dan);
-      });
+      it(
+        `identity and set-headers routes over ${protocol}, for a certificate ` +
+          `without an email: claims it lacks arrive neither forged nor empty`,
+        async () => {
+          await checkRoute('identity', protocol, ctx.dan);
+          await checkRoute('set-headers', protocol, ctx.dan);
+        },
+      );
 
-      it(`public route over ${protocol} without a certificate, and with one from an untrusted CA: nothing forged, no certificate described`, async () => {
-        for (const who of [undefined, ctx.pki.clientB]) {
-          const seen = await served('public', protocol, who);
-          assertOnlyEdgeValues(seen, namesFor('public'), {}, []);
-        }
-      });
+      it(
+        `public route over ${protocol} without a certificate, and with one ` +
+          `from an untrusted CA: nothing forged, no certificate described`,
+        async () => {
+          for (const who of [undefined, ctx.pki.clientB]) {
+            const seen = await served('public', protocol, who);
+            assertOnlyEdgeValues(seen, namesFor('public'), {}, []);
+          }
+        },
+      );
 
-      it(`RBAC route over ${protocol}: a forged x-mtls-edge-peer-email does not admit a certificate without an email`, async () => {
-        const { res, seen } = await forge('rbac', protocol, ctx.dan);
-        assert.deepEqual('status' in res ? res.status : res, 403);
-        assert.equal(seen, undefined);
-      });
+      it(
+        `RBAC route over ${protocol}: a forged x-mtls-edge-peer-email ` +
+          `does not admit a certificate without an email`,
+        async () => {
+          const { res, seen } = await forge('rbac', protocol, ctx.dan);
+          assert.deepEqual('status' in res ? res.status : res, 403);
+          assert.equal(seen, undefined);
+        },
+      );
 
-      it(`over ${protocol}, a claim header spelt with underscores (read as dashes by some upstreams) is refused`, async () => {
-        const path = `/public/underscore-${++ctx.requests}`;
-        const res = await SENDERS[protocol]({
-          port: ctx.edge.httpsPort,
-          servername: HOSTS.x,
-          ca: ctx.pki.caA,
-          ...ctx.alice,
-          path,
-          headers: [['X_Pomerium_Claim_Email', 'forged-by-client@example.com']],
-        });
-        assert.ok('error' in res || res.status === 400, JSON.stringify(res).slice(0, 300));
-        assert.equal(
-          ctx.up.seen.find((s) => s.url === path),
-          undefined,
-        );
-      });
+      it(
+        `over ${protocol}, a claim header spelt with underscores ` + `(read as dashes by some upstreams) is refused`,
+        async () => {
+          const path = `/public/underscore-${++ctx.requests}`;
+          const res = await SENDERS[protocol]({
+            port: ctx.edge.httpsPort,
+            servername: HOSTS.x,
+            ca: ctx.pki.caA,
+            ...ctx.alice,
+            path,
+            headers: [['X_Pomerium_Claim_Email', 'forged-by-client@example.com']],
+          });
+          assert.ok('error' in res || res.status === 400, JSON.stringify(res).slice(0, 300));
+          assert.equal(
+            ctx.up.seen.find((s) => s.url === path),
+            undefined,
+          );
+        },
+      );
     }
 
     it('the RBAC route is decided by Envoy, the ext_authz and identity routes by the ext_authz service', async () => {

@@ -10,7 +10,9 @@ import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
-/** Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols. */
+/**
+ * Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols.
+ */
 for (const xdsProtocol of ['sotw', 'delta'] as const)
   describe(`hot reload (${xdsProtocol} xDS)`, () => {
     let pki: TestPki;
@@ -261,25 +263,29 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
     ];
 
     for (const edit of brokenEdits) {
-      it(`${edit.name}: the last good config keeps serving, the error (file, key, line) shows in /status, the next good edit applies`, async () => {
-        const before = await edge.status();
-        edit.break();
-        const broken = await rejected(before.reload.failures);
-        assert.equal(broken.configVersion, before.configVersion, 'nothing new was served');
-        const error = broken.reload.errors[0]!;
-        assert.match(error.text, edit.error);
-        assert.ok(error.file.endsWith(edit.file), error.file);
-        if (edit.file === 'config.yaml' && !/YAML/.test(edit.name))
-          assert.ok(error.line && error.line > 0, 'the line is named');
-        assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200, 'the serving config is still ready');
-        assert.equal((await getX()).body, 'upstream one /', 'the old routes still answer');
-        const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
-        assert.match(metrics, /^mtls_edge_config_error 1$/m);
+      it(
+        `${edit.name}: the last good config keeps serving, the error ` +
+          `(file, key, line) shows in /status, the next good edit applies`,
+        async () => {
+          const before = await edge.status();
+          edit.break();
+          const broken = await rejected(before.reload.failures);
+          assert.equal(broken.configVersion, before.configVersion, 'nothing new was served');
+          const error = broken.reload.errors[0]!;
+          assert.match(error.text, edit.error);
+          assert.ok(error.file.endsWith(edit.file), error.file);
+          if (edit.file === 'config.yaml' && !/YAML/.test(edit.name))
+            assert.ok(error.line && error.line > 0, 'the line is named');
+          assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200, 'the serving config is still ready');
+          assert.equal((await getX()).body, 'upstream one /', 'the old routes still answer');
+          const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
+          assert.match(metrics, /^mtls_edge_config_error 1$/m);
 
-        edit.fix();
-        await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.ready);
-        assert.equal((await getX()).body, 'upstream one /');
-      });
+          edit.fix();
+          await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.ready);
+          assert.equal((await getX()).body, 'upstream one /');
+        },
+      );
     }
 
     it(

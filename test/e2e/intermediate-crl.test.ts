@@ -19,7 +19,8 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 /** pass_identity_headers makes the route an ext_authz one: the control plane verifies the certificate again. */
 const configYaml = (enforcement: Enforcement, upstream: string) =>
   'certificate_file: ../server.pem\ncertificate_key_file: ../server-key.pem\n' +
-  `downstream_mtls:\n  ca_file: ../ca-a.pem\n  crl_file: ../intermediate-crl.pem\n  enforcement: ${enforcement}\n  max_verify_depth: 2\n` +
+  `downstream_mtls:\n  ca_file: ../ca-a.pem\n  crl_file: ` +
+  `../intermediate-crl.pem\n  enforcement: ${enforcement}\n  max_verify_depth: 2\n` +
   `routes:\n  - from: https://${HOSTS.x}\n    to: ${upstream}\n    allow_any_authenticated_user: true\n    pass_identity_headers: true\n`;
 
 const shared = {} as { pki: TestPki; revoked: ClientCert & { chain: string }; good: ClientCert };
@@ -66,16 +67,20 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
       ...c,
     });
 
-    it(`a certificate the intermediate revoked is refused (${enforcement === 'reject_connection' ? 'at the handshake' : '495'}), before the upstream`, async () => {
-      const seen = up.seen.length;
-      if (enforcement === 'reject_connection') {
-        assert.match(await expectHandshakeRefused(request('/revoked', shared.revoked)), /CERTIFICATE_REVOKED/);
-      } else {
-        const res = await httpsGet(request('/revoked', shared.revoked));
-        assert.equal(res.status, 495, `${res.status} ${res.body.slice(0, 120)}`);
-      }
-      assert.equal(up.seen.length, seen, 'the revoked certificate reached the upstream');
-    });
+    it(
+      `a certificate the intermediate revoked is refused ` +
+        `(${enforcement === 'reject_connection' ? 'at the handshake' : '495'}), before the upstream`,
+      async () => {
+        const seen = up.seen.length;
+        if (enforcement === 'reject_connection') {
+          assert.match(await expectHandshakeRefused(request('/revoked', shared.revoked)), /CERTIFICATE_REVOKED/);
+        } else {
+          const res = await httpsGet(request('/revoked', shared.revoked));
+          assert.equal(res.status, 495, `${res.status} ${res.body.slice(0, 120)}`);
+        }
+        assert.equal(up.seen.length, seen, 'the revoked certificate reached the upstream');
+      },
+    );
 
     it(
       'an unrevoked certificate of the intermediate reaches the ' +

@@ -77,7 +77,10 @@ const POLICIES: Record<string, (fp: (who: Who) => string) => string> = {
           - http_method: GET`,
 };
 
-/** [GET, POST] on a path holding /public (the nor policy denies every other), for each certificate: worked out by hand from the rules above. */
+/**
+ * [GET, POST] on a path holding /public (the nor policy denies every other), for each certificate: worked out by
+ * hand from the rules above.
+ */
 const EXPECTED: Record<string, Record<Who, [number, number]>> = {
   not: {
     other: [200, 200],
@@ -192,7 +195,9 @@ describe('Envoy and the ext_authz service decide alike on not, nor, several rule
     routes.push(
       `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: /ca-c\n    tls_downstream_client_ca_file: ca-c.pem\n    allow_any_authenticated_user: true\n`,
     );
-    const yaml = `certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n${routes.join('')}`;
+    const yaml =
+      `certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n ` +
+      ` ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n${routes.join('')}`;
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml });
   });
   after(async () => {

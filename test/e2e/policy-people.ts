@@ -117,17 +117,20 @@ export function policyRoutes(up: TestUpstream, people: People): string {
     policyRoute(
       up,
       '/deny-wins',
-      '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - email: alice@example.com\n',
+      '      - allow:\n          or:\n            - accept: true\n' +
+        '      - deny:\n          or:\n            - email: alice@example.com\n',
     ),
     policyRoute(
       up,
       '/deny-and',
-      '      allow:\n        or:\n          - accept: true\n      deny:\n        and:\n          - domain: example.com\n          - http_method: GET\n',
+      '      allow:\n        or:\n          - accept: true\n      deny:\n' +
+        '        and:\n          - domain: example.com\n          - http_method: GET\n',
     ),
     policyRoute(
       up,
       '/deny-not',
-      '      allow:\n        or:\n          - accept: true\n      deny:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n',
+      '      allow:\n        or:\n          - accept: true\n      deny:\n        not:\n' +
+        '          - email: alice@example.com\n          - email: bob@example.com\n',
     ),
     policyRoute(
       up,
@@ -138,7 +141,8 @@ export function policyRoutes(up: TestUpstream, people: People): string {
     policyRoute(
       up,
       '/two-rules',
-      '      - allow:\n          or:\n            - email: alice@example.com\n      - allow:\n          or:\n            - user: dan\n',
+      '      - allow:\n          or:\n            - email: alice@example.com\n' +
+        '      - allow:\n          or:\n            - user: dan\n',
     ),
   ].join('');
 }

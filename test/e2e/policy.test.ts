@@ -130,7 +130,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     const route = (prefix: string, policy: string) =>
       `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
     ctx.yaml =
-      `${SERVER}jwt_claims_headers:\n  X-Email: email\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+      `${SERVER}jwt_claims_headers:\n  X-Email: email\ndownstream_mtls:\n ` +
+      ` ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
       route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
       // Decided by the ext_authz service, which learns from Envoy's mark that a certificate is not valid here.
       route('/ext-user', '      allow:\n        or:\n          - user: alice\n') +
@@ -141,8 +142,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
       route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
       route(
         '/no-invalid',
-        '      - allow:\n          or:\n            - accept: true\n      - ' +
-          'deny:\n          or:\n            - invalid_client_certificate: true\n',
+        '      - allow:\n          or:\n            - accept: true\n      - deny:\n' +
+          '          or:\n            - invalid_client_certificate: true\n',
       ) +
       route('/email', '      allow:\n        or:\n          - email: bob@example.com\n') +
       `  - from: https://${HOSTS.y}\n    to: ${ctx.up.url}\n    allow_any_authenticated_user: true\n`;

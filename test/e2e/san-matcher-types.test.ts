@@ -29,8 +29,8 @@ describe('SAN matchers of each type (reject_connection): uri and user_principal_
     edge = await startEdge({
       dir: pki.dir,
       yaml:
-        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n' +
-        'downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: reject_connection\n  match_subject_alt_names:\n' +
+        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n' +
+        '  ca_file: ca-a.pem\n  enforcement: reject_connection\n  match_subject_alt_names:\n' +
         '    - uri: spiffe://corp\\.example/.*\n    - user_principal_name: .*@corp\\.example\n' +
         `routes:\n  - from: https://${HOSTS.x}\n    to: ${up.url}\n    allow_any_authenticated_user: true\n`,
     });

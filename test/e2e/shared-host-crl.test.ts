@@ -63,7 +63,10 @@ for (const enforcement of ENFORCEMENTS) {
         ...c,
       });
 
-    /** The request must not reach the upstream: a 495 naming an invalid certificate, or a TLS alert saying it is revoked. */
+    /**
+     * The request must not reach the upstream: a 495 naming an invalid certificate, or a TLS alert saying it is
+     * revoked.
+     */
     async function assertRefused(
       host: string,
       path: string,

@@ -45,7 +45,8 @@ describe('file options from the environment', () => {
     const f = filesWithCwdCopies();
     const config = expectOk(
       run(
-        `certificate_file: missing.pem\ncertificate_key_file: missing-key.pem\n${ANY_USER_ROUTE}client_ca_file: ca.pem\n`,
+        `certificate_file: missing.pem\ncertificate_key_file: ` +
+          `missing-key.pem\n${ANY_USER_ROUTE}client_ca_file: ca.pem\n`,
         {
           files: f,
           env: { CERTIFICATE_FILE: 'certs/server.pem', CERTIFICATE_KEY_FILE: '/srv/run/certs/server-key.pem' },

@@ -97,7 +97,8 @@ describe('jwt_claims_headers', () => {
     "headers of mtls-edge's own (x-mtls-edge-*) and Envoy's " + 'x-forwarded-client-cert are refused, each at its key',
     () => {
       const errors = errorsOf(
-        `jwt_claims_headers:\n  X-Email: email\n  X-Mtls-Edge-Peer-Email: email\n  x-mtls-edge-anything: user\n  X-Forwarded-Client-Cert: subject\n${BASE}`,
+        `jwt_claims_headers:\n  X-Email: email\n  X-Mtls-Edge-Peer-Email: email\n ` +
+          ` x-mtls-edge-anything: user\n  X-Forwarded-Client-Cert: subject\n${BASE}`,
       );
       assert.deepEqual(
         errors.map((e) => `${e.line} ${e.key}`),
@@ -139,7 +140,8 @@ describe('jwt_claims_headers', () => {
 
   test('unknown claims, invalid or reserved header names, duplicates, wrong types', () => {
     const errors = errorsOf(
-      `jwt_claims_headers:\n  X-Groups: groups\n  "Bad Header": email\n  Host: user\n  X-Pomerium-Jwt-Assertion: sub\n  X-A: email\n  x-a: user\n  X-B: [email]\n${BASE}`,
+      `jwt_claims_headers:\n  X-Groups: groups\n  "Bad Header": email\n  Host: user\n  ` +
+        `X-Pomerium-Jwt-Assertion: sub\n  X-A: email\n  x-a: user\n  X-B: [email]\n${BASE}`,
     );
     assert.deepEqual(
       errors.map((e) => `${e.line} ${e.key}`),

@@ -95,7 +95,8 @@ describe('policy errors', () => {
         key,
         line: 10,
         message: new RegExp(
-          `^must be true: Pomerium ignores this value, so "${name}: false" would still mean ${name}; to negate it, put "${name}: true" under not$`,
+          `^must be true: Pomerium ignores this value, so "${name}: false" would ` +
+            `still mean ${name}; to negate it, put "${name}: true" under not$`,
         ),
       });
       only(errorsOf(withPolicy(`allow:\n  or:\n    - ${name}: yes\n`)), {

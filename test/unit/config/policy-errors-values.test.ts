@@ -127,7 +127,8 @@ describe('policy errors', () => {
     const lowerPairs = Array(32).fill('ab').join(':');
     const errors = errorsOf(
       withPolicy(
-        `allow:\n  or:\n    - client_certificate:\n        fingerprint:\n          - ${'a'.repeat(64)}\n          - ${upper}\n          - "${lowerPairs}"\n          - abc\n`,
+        `allow:\n  or:\n    - client_certificate:\n        fingerprint:\n          - ` +
+          `${'a'.repeat(64)}\n          - ${upper}\n          - "${lowerPairs}"\n          - abc\n`,
       ),
     );
     assert.deepEqual(
@@ -141,7 +142,8 @@ describe('policy errors', () => {
     assert.match(
       errors[0]!.message,
       new RegExp(
-        `^"${upper}" is not a SHA-256 fingerprint: expected 64 lower-case hex digits, or 32 upper-case hex pairs separated by colons`,
+        `^"${upper}" is not a SHA-256 fingerprint: expected 64 lower-case ` +
+          `hex digits, or 32 upper-case hex pairs separated by colons`,
       ),
     );
     assert.match(errors[2]!.message, /^"abc" is not a SHA-256 fingerprint/);
