@@ -39,7 +39,10 @@ function check(route: string, certificatePem: string, headers: Record<string, st
   };
 }
 
-/** The control channel's PKI for a test folder: the Check caller holds a valid Envoy certificate, so only the service's own checks stand between it and a JWT. */
+/**
+ * The control channel's PKI for a test folder: the Check caller holds a valid Envoy certificate, so only the
+ * service's own checks stand between it and a JWT.
+ */
 const channels = new Map<string, Promise<ControlChannelPki>>();
 const channel = (pki: TestPki) =>
   channels.get(pki.dir) ?? channels.set(pki.dir, createControlChannelPki(pki.dir)).get(pki.dir)!;
@@ -126,55 +129,63 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     const [leaf, intermediate] = ctx.pki.clientAViaIntermediate.cert.match(
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
     )!;
-    assert.equal((await ctx.client.check(check(ctx.route, leaf!))).status.code, 7);
+    assert.equal((await ctx.client.check(check(ctx.route, leaf))).status.code, 7);
     const response = await ctx.client.check(
-      check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(leaf! + intermediate!) }),
+      check(ctx.route, leaf, { [CHAIN_HEADER]: encodeURIComponent(leaf + intermediate!) }),
     );
     assert.equal(response.status.code, 0, response.denied_response?.body);
     assert.ok(jwtOf(response));
   });
 
-  it('through Envoy, a certificate issued by an intermediate (depth 2) gets its identity headers; the chain header stays internal', async () => {
-    const before = ctx.up.seen.length;
-    const res = await get(ctx.pki.clientAViaIntermediate, { headers: { [CHAIN_HEADER]: 'forged' } });
-    assert.deepEqual(res, { status: 200, body: 'upstream app /hello' });
-    assert.equal(ctx.up.seen.length, before + 1);
-    const seen = ctx.up.seen.at(-1)!.headers;
-    assert.equal(seen[CHAIN_HEADER], undefined);
-    assert.equal(seen['x-pomerium-claim-email'], 'carol@example.com');
-    const { payload } = await jwtVerify(String(seen[ASSERTION]), createLocalJWKSet(ctx.jwks), {
-      issuer: HOSTS.y,
-      audience: HOSTS.y,
-    });
-    assert.equal(payload.email, 'carol@example.com');
-    // And a client sending its own chain header cannot make a leaf chain to the CA that Envoy would not.
-    assert.equal(
-      (
-        await get(ctx.pki.clientA, {
-          headers: { [CHAIN_HEADER]: encodeURIComponent(ctx.pki.clientAViaIntermediate.cert) },
-        })
-      ).status,
-      200,
-    );
-  });
+  it(
+    'through Envoy, a certificate issued by an intermediate (depth ' +
+      '2) gets its identity headers; the chain header stays internal',
+    async () => {
+      const before = ctx.up.seen.length;
+      const res = await get(ctx.pki.clientAViaIntermediate, { headers: { [CHAIN_HEADER]: 'forged' } });
+      assert.deepEqual(res, { status: 200, body: 'upstream app /hello' });
+      assert.equal(ctx.up.seen.length, before + 1);
+      const seen = ctx.up.seen.at(-1)!.headers;
+      assert.equal(seen[CHAIN_HEADER], undefined);
+      assert.equal(seen['x-pomerium-claim-email'], 'carol@example.com');
+      const { payload } = await jwtVerify(String(seen[ASSERTION]), createLocalJWKSet(ctx.jwks), {
+        issuer: HOSTS.y,
+        audience: HOSTS.y,
+      });
+      assert.equal(payload.email, 'carol@example.com');
+      // And a client sending its own chain header cannot make a leaf chain to the CA that Envoy would not.
+      assert.equal(
+        (
+          await get(ctx.pki.clientA, {
+            headers: { [CHAIN_HEADER]: encodeURIComponent(ctx.pki.clientAViaIntermediate.cert) },
+          })
+        ).status,
+        200,
+      );
+    },
+  );
 
-  it('through Envoy, an intermediate two levels down (depth 3) is refused by the handshake and never reaches ext_authz', async () => {
-    const second = await createIntermediateCa(ctx.pki.intermediateA, { commonName: 'Test Intermediate A2' });
-    const dan = await issueClientCertificate(second, { commonName: 'dan', email: 'dan@example.com' });
-    const before = ctx.up.seen.length;
-    const res = await get({ cert: dan.chainPem, key: dan.keyPem }).catch((e: Error) => ({
-      status: 0,
-      body: e.message,
-    }));
-    assert.notEqual(res.status, 200);
-    assert.equal(ctx.up.seen.length, before);
-    // The service, asked directly with the same chain, says the same.
-    const [leaf] = dan.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
-    const response = await ctx.client.check(
-      check(ctx.route, leaf!, { [CHAIN_HEADER]: encodeURIComponent(dan.chainPem) }),
-    );
-    assert.match(response.denied_response?.body ?? '', /3 certificates above it, and this route allows 2/);
-  });
+  it(
+    'through Envoy, an intermediate two levels down (depth 3) ' +
+      'is refused by the handshake and never reaches ext_authz',
+    async () => {
+      const second = await createIntermediateCa(ctx.pki.intermediateA, { commonName: 'Test Intermediate A2' });
+      const dan = await issueClientCertificate(second, { commonName: 'dan', email: 'dan@example.com' });
+      const before = ctx.up.seen.length;
+      const res = await get({ cert: dan.chainPem, key: dan.keyPem }).catch((e: Error) => ({
+        status: 0,
+        body: e.message,
+      }));
+      assert.notEqual(res.status, 200);
+      assert.equal(ctx.up.seen.length, before);
+      // The service, asked directly with the same chain, says the same.
+      const [leaf] = dan.chainPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g)!;
+      const response = await ctx.client.check(
+        check(ctx.route, leaf, { [CHAIN_HEADER]: encodeURIComponent(dan.chainPem) }),
+      );
+      assert.match(response.denied_response?.body ?? '', /3 certificates above it, and this route allows 2/);
+    },
+  );
 });
 
 /** One host, two routes that pass identity headers: CA A's and CA B's. */
@@ -194,58 +205,65 @@ ${[
   )
   .join('')}`;
 
-describe('a host whose routes trust different CAs: each ext_authz route verifies against its own CA, direct issuer only', () => {
-  const ctx = {} as {
-    pki: TestPki;
-    up: TestUpstream;
-    edge: RunningEdge;
-    client: CheckClient;
-    keys: { a: string; b: string };
-  };
-  before(async () => {
-    ctx.pki = await createTestPki();
-    ctx.up = await startUpstream('app');
-    ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: (await channel(ctx.pki)).yaml + sharedHostYaml(ctx.up) });
-    ctx.client = checkClient(ctx.edge, await channelClient(ctx.pki));
-    const keys = extAuthzRouteKeys(ctx.edge, HOSTS.z);
-    const byIndex = (i: number) => keys.find((k) => k.startsWith(`route-${i}.`))!;
-    ctx.keys = { a: byIndex(0), b: byIndex(1) };
-  });
-  after(async () => {
-    ctx.client?.close();
-    await ctx.edge?.stop();
-    await ctx.up?.close();
-  });
-  const get = (path: string, who: ClientCert) =>
-    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, path, ...who });
-  const email = () => ctx.up.seen.at(-1)!.headers['x-pomerium-claim-email'];
+describe(
+  'a host whose routes trust different CAs: each ext_authz ' + 'route verifies against its own CA, direct issuer only',
+  () => {
+    const ctx = {} as {
+      pki: TestPki;
+      up: TestUpstream;
+      edge: RunningEdge;
+      client: CheckClient;
+      keys: { a: string; b: string };
+    };
+    before(async () => {
+      ctx.pki = await createTestPki();
+      ctx.up = await startUpstream('app');
+      ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: (await channel(ctx.pki)).yaml + sharedHostYaml(ctx.up) });
+      ctx.client = checkClient(ctx.edge, await channelClient(ctx.pki));
+      const keys = extAuthzRouteKeys(ctx.edge, HOSTS.z);
+      const byIndex = (i: number) => keys.find((k) => k.startsWith(`route-${i}.`))!;
+      ctx.keys = { a: byIndex(0), b: byIndex(1) };
+    });
+    after(async () => {
+      ctx.client?.close();
+      await ctx.edge?.stop();
+      await ctx.up?.close();
+    });
+    const get = (path: string, who: ClientCert) =>
+      httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.z, ca: ctx.pki.caA, path, ...who });
+    const email = () => ctx.up.seen.at(-1)!.headers['x-pomerium-claim-email'];
 
-  it("through Envoy: each CA's client gets its identity on its own route only", async () => {
-    assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
-    assert.equal(email(), 'alice@example.com');
-    assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
-    assert.equal(email(), 'bob@example.com');
-    assert.equal((await get('/b/2', ctx.pki.clientA)).status, 495);
-    // Under an intermediate: the handshake (union, depth 1) does not validate it, so no route takes it.
-    assert.equal((await get('/a/2', ctx.pki.clientAViaIntermediate)).status, 495);
-  });
+    it("through Envoy: each CA's client gets its identity on its own route only", async () => {
+      assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
+      assert.equal(email(), 'alice@example.com');
+      assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
+      assert.equal(email(), 'bob@example.com');
+      assert.equal((await get('/b/2', ctx.pki.clientA)).status, 495);
+      // Under an intermediate: the handshake (union, depth 1) does not validate it, so no route takes it.
+      assert.equal((await get('/a/2', ctx.pki.clientAViaIntermediate)).status, 495);
+    });
 
-  it("Check called directly: another CA's certificate, one under an intermediate (with its chain) or a forgery is no identity on CA A's route", async () => {
-    const denied = async (key: string, cert: string, chain?: string) =>
-      (await ctx.client.check(check(key, cert, chain ? { [CHAIN_HEADER]: encodeURIComponent(chain) } : {})))
-        .denied_response?.body ?? '';
-    assert.match(await denied(ctx.keys.a, ctx.pki.clientB.cert), /not issued by a CA this route trusts/);
-    const [leaf] = ctx.pki.clientAViaIntermediate.cert.match(
-      /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
-    )!;
-    assert.match(
-      await denied(ctx.keys.a, leaf!, ctx.pki.clientAViaIntermediate.cert),
-      /issued directly by one of its CAs/,
+    it(
+      "Check called directly: another CA's certificate, one under an " +
+        "intermediate (with its chain) or a forgery is no identity on CA A's route",
+      async () => {
+        const denied = async (key: string, cert: string, chain?: string) =>
+          (await ctx.client.check(check(key, cert, chain ? { [CHAIN_HEADER]: encodeURIComponent(chain) } : {})))
+            .denied_response?.body ?? '';
+        assert.match(await denied(ctx.keys.a, ctx.pki.clientB.cert), /not issued by a CA this route trusts/);
+        const [leaf] = ctx.pki.clientAViaIntermediate.cert.match(
+          /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g,
+        )!;
+        assert.match(
+          await denied(ctx.keys.a, leaf, ctx.pki.clientAViaIntermediate.cert),
+          /issued directly by one of its CAs/,
+        );
+        const forged = await selfSignedClient('alice', 'alice@example.com', 'Test CA A');
+        assert.match(await denied(ctx.keys.a, forged), /does not verify with the key/);
+        const ok = await ctx.client.check(check(ctx.keys.b, ctx.pki.clientB.cert));
+        assert.equal(ok.status.code, 0, ok.denied_response?.body);
+        assert.ok(jwtOf(ok));
+      },
     );
-    const forged = await selfSignedClient('alice', 'alice@example.com', 'Test CA A');
-    assert.match(await denied(ctx.keys.a, forged), /does not verify with the key/);
-    const ok = await ctx.client.check(check(ctx.keys.b, ctx.pki.clientB.cert));
-    assert.equal(ok.status.code, 0, ok.denied_response?.body);
-    assert.ok(jwtOf(ok));
-  });
-});
+  },
+);

@@ -124,31 +124,41 @@ routes:
     await upstream?.close();
   });
 
-  it('with the control plane: both routes allow alice and deny another client with 403, before the upstream', async () => {
-    await controlPlaneUp();
-    assert.deepEqual(await get('/envoy', pki.clientA), allowed);
-    assert.deepEqual(await get('/ext', pki.clientA), allowed);
-    assert.deepEqual(await get('/envoy', mallory), denied);
-    assert.deepEqual(await get('/ext', mallory), denied);
-  });
+  it(
+    'with the control plane: both routes allow alice and ' + 'deny another client with 403, before the upstream',
+    async () => {
+      await controlPlaneUp();
+      assert.deepEqual(await get('/envoy', pki.clientA), allowed);
+      assert.deepEqual(await get('/ext', pki.clientA), allowed);
+      assert.deepEqual(await get('/envoy', mallory), denied);
+      assert.deepEqual(await get('/ext', mallory), denied);
+    },
+  );
 
-  it('without it: the Envoy-decided route still allows alice and denies the other client (403); the ext_authz route answers 503 to both', async () => {
-    await controlPlaneUp();
-    await stop(controlPlane, 'SIGKILL');
-    assert.deepEqual(await get('/envoy', pki.clientA), allowed);
-    assert.deepEqual(await get('/envoy', mallory), denied);
-    // Fails closed: neither the allowed client nor the denied one reaches the upstream.
-    assert.deepEqual(await get('/ext', pki.clientA), { status: 503, reached: 0 });
-    assert.deepEqual(await get('/ext', mallory), { status: 503, reached: 0 });
-  });
+  it(
+    'without it: the Envoy-decided route still allows alice and denies ' +
+      'the other client (403); the ext_authz route answers 503 to both',
+    async () => {
+      await controlPlaneUp();
+      await stop(controlPlane, 'SIGKILL');
+      assert.deepEqual(await get('/envoy', pki.clientA), allowed);
+      assert.deepEqual(await get('/envoy', mallory), denied);
+      // Fails closed: neither the allowed client nor the denied one reaches the upstream.
+      assert.deepEqual(await get('/ext', pki.clientA), { status: 503, reached: 0 });
+      assert.deepEqual(await get('/ext', mallory), { status: 503, reached: 0 });
+    },
+  );
 
-  it('back again after a SIGKILL: the denied client gets 403 on both routes again, alice passes both again', async () => {
-    await stop(controlPlane, 'SIGKILL'); // a no-op when an earlier test left it down
-    assert.equal((await get('/ext', mallory)).status, 503, 'the control plane is down');
-    await controlPlaneUp();
-    assert.deepEqual(await get('/envoy', mallory), denied);
-    assert.deepEqual(await get('/ext', mallory), denied);
-    assert.deepEqual(await get('/envoy', pki.clientA), allowed);
-    assert.deepEqual(await get('/ext', pki.clientA), allowed);
-  });
+  it(
+    'back again after a SIGKILL: the denied client gets ' + '403 on both routes again, alice passes both again',
+    async () => {
+      await stop(controlPlane, 'SIGKILL'); // a no-op when an earlier test left it down
+      assert.equal((await get('/ext', mallory)).status, 503, 'the control plane is down');
+      await controlPlaneUp();
+      assert.deepEqual(await get('/envoy', mallory), denied);
+      assert.deepEqual(await get('/ext', mallory), denied);
+      assert.deepEqual(await get('/envoy', pki.clientA), allowed);
+      assert.deepEqual(await get('/ext', pki.clientA), allowed);
+    },
+  );
 });

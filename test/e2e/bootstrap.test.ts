@@ -102,51 +102,62 @@ describe('Envoy bootstrap', () => {
     );
   });
 
-  it('`mtls-edge bootstrap` prints a bootstrap that Envoy itself validates, and refuses one the control plane would refuse', async () => {
-    const envoy = requireEnvoy();
-    const config = join(pki.dir, 'config.yaml');
-    writeFileSync(
-      config,
-      `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nxds_address: 0.0.0.0:18123\n${channel.yaml}routes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
-    );
-    const edge7 = await channel.node('prod-edge-7');
-    const files = ['--xds-client-cert', edge7.certFile, '--xds-client-key', edge7.keyFile, '--xds-ca', channel.caFile];
-    const res = await runCli([
-      'bootstrap',
-      '--config',
-      config,
-      '--node-id',
-      'prod-edge-7',
-      '--xds-host',
-      'xds.internal',
-      ...files,
-    ]);
-    assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, /id: "prod-edge-7"/);
-    assert.match(res.stdout, /address: "xds.internal", port_value: 18123/);
-    const file = join(pki.dir, 'bootstrap.yaml');
-    writeFileSync(file, res.stdout);
-    const { stdout, stderr } = await run(envoy, [
-      '--mode',
-      'validate',
-      '-c',
-      file,
-      '--disable-hot-restart',
-      '--log-level',
-      'error',
-    ]);
-    assert.match(stdout + stderr, /configuration '.*bootstrap\.yaml' OK/);
+  it(
+    '`mtls-edge bootstrap` prints a bootstrap that Envoy itself ' +
+      'validates, and refuses one the control plane would refuse',
+    async () => {
+      const envoy = requireEnvoy();
+      const config = join(pki.dir, 'config.yaml');
+      writeFileSync(
+        config,
+        `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nxds_address: 0.0.0.0:18123\n${channel.yaml}routes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
+      );
+      const edge7 = await channel.node('prod-edge-7');
+      const files = [
+        '--xds-client-cert',
+        edge7.certFile,
+        '--xds-client-key',
+        edge7.keyFile,
+        '--xds-ca',
+        channel.caFile,
+      ];
+      const res = await runCli([
+        'bootstrap',
+        '--config',
+        config,
+        '--node-id',
+        'prod-edge-7',
+        '--xds-host',
+        'xds.internal',
+        ...files,
+      ]);
+      assert.equal(res.code, 0, res.stderr);
+      assert.match(res.stdout, /id: "prod-edge-7"/);
+      assert.match(res.stdout, /address: "xds.internal", port_value: 18123/);
+      const file = join(pki.dir, 'bootstrap.yaml');
+      writeFileSync(file, res.stdout);
+      const { stdout, stderr } = await run(envoy, [
+        '--mode',
+        'validate',
+        '-c',
+        file,
+        '--disable-hot-restart',
+        '--log-level',
+        'error',
+      ]);
+      assert.match(stdout + stderr, /configuration '.*bootstrap\.yaml' OK/);
 
-    const wrongNode = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-8', ...files]);
-    assert.equal(wrongNode.code, 1);
-    assert.match(
-      wrongNode.stderr,
-      /would refuse this Envoy: node id "prod-edge-8" is not the one the client certificate names node "prod-edge-7"/,
-    );
-    const noFiles = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-7']);
-    assert.equal(noFiles.code, 1);
-    assert.match(noFiles.stderr, /--xds-client-cert FILE and --xds-client-key FILE .*--xds-ca FILE/);
-  });
+      const wrongNode = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-8', ...files]);
+      assert.equal(wrongNode.code, 1);
+      assert.match(
+        wrongNode.stderr,
+        /would refuse this Envoy: node id "prod-edge-8" is not the one the client certificate names node "prod-edge-7"/,
+      );
+      const noFiles = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-7']);
+      assert.equal(noFiles.code, 1);
+      assert.match(noFiles.stderr, /--xds-client-cert FILE and --xds-client-key FILE .*--xds-ca FILE/);
+    },
+  );
 
   it('`mtls-edge bootstrap` without control channel certificates says which keys to set', async () => {
     const config = join(pki.dir, 'config-plain.yaml');

@@ -13,7 +13,8 @@ import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 // Screenshots land here for people to look at (CI keeps the folder as an artifact).
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
-// Playwright sends client certificates through its own connection, which resolves names itself: localhost resolves everywhere.
+// Playwright sends client certificates through its own connection, which resolves names itself: localhost resolves
+// everywhere.
 const HOST = 'localhost';
 
 /** Tests that claim browser behaviour fail, never skip, without a browser. */

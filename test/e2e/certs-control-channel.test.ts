@@ -9,7 +9,10 @@ import { CLI, requireEnvoy, runCli } from '../support/edge.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 
-/** The production steps with this project's commands only: certs control-plane, certs envoy, bootstrap, run --no-envoy. */
+/**
+ * The production steps with this project's commands only: certs control-plane, certs envoy, bootstrap, run
+ * --no-envoy.
+ */
 describe('mtls-edge certs control-plane / envoy, then a real Envoy on the control channel', () => {
   let dir: string;
   let pki: TestPki;

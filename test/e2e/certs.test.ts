@@ -91,72 +91,77 @@ describe('mtls-edge certs: the guide without mkcert', () => {
     assert.deepEqual(readdirSync(join(dir, 'certs')).sort(), before, 'the failed commands wrote nothing');
   });
 
-  it('the edge serves with those files: the .p12 gets in (password changeit); after certs crl the same certificate is refused', async () => {
-    const write = (crl: boolean) =>
-      `certificate_file: certs/_wildcard.localhost.pomerium.io.pem\ncertificate_key_file: certs/_wildcard.localhost.pomerium.io-key.pem\ndownstream_mtls:\n  ca_file: certs/ca.pem\n  enforcement: reject_connection\n${crl ? '  crl_file: certs/crl.pem\n' : ''}routes:\n  - from: https://${HOST}\n    to: ${up.url}\n    allow_any_authenticated_user: true\n`;
-    for (const step of [serverStep, clientStep]) assert.equal((await step()).code, 0);
-    edge = await startEdge({ dir, yaml: write(false) });
-    const ca = readFileSync(join(dir, 'certs', 'ca.pem'), 'utf8');
-    const pfx = readFileSync(join(dir, 'certs', `${ID}-client.p12`));
-    const viaP12 = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = request(
-          {
-            host: '127.0.0.1',
-            port: edge!.httpsPort,
-            servername: HOST,
-            headers: { host: HOST },
-            ca,
-            pfx,
-            passphrase: 'changeit',
-            agent: false,
-          },
-          (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          },
-        );
-        req.on('error', reject);
-        req.end();
-      });
-    assert.equal(await viaP12(), 200);
-    // curl (OpenSSL 3) takes the .p12 as it is, password and all. (Not spawnSync: the upstream lives in this process.)
-    const curlBinary = requireTool(
-      'curl',
-      'Install it: apt-get install curl (Debian/Ubuntu), dnf install curl, apk add curl, brew install curl.',
-    );
-    const curl = await execFileAsync(
-      curlBinary,
-      [
-        '-sS',
-        '-o',
-        '/dev/null',
-        '-w',
-        '%{http_code}',
-        '--resolve',
-        `${HOST}:${edge.httpsPort}:127.0.0.1`,
-        '--cacert',
-        join(dir, 'certs', 'ca.pem'),
-        '--cert-type',
-        'P12',
-        '--cert',
-        `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`,
-        `https://${HOST}:${edge.httpsPort}/`,
-      ],
-      { encoding: 'utf8' },
-    );
-    assert.equal(curl.stdout, '200', curl.stderr);
+  it(
+    'the edge serves with those files: the .p12 gets in (password ' +
+      'changeit); after certs crl the same certificate is refused',
+    async () => {
+      const write = (crl: boolean) =>
+        `certificate_file: certs/_wildcard.localhost.pomerium.io.pem\ncertificate_key_file: certs/_wildcard.localhost.pomerium.io-key.pem\ndownstream_mtls:\n  ca_file: certs/ca.pem\n  enforcement: reject_connection\n${crl ? '  crl_file: certs/crl.pem\n' : ''}routes:\n  - from: https://${HOST}\n    to: ${up.url}\n    allow_any_authenticated_user: true\n`;
+      for (const step of [serverStep, clientStep]) assert.equal((await step()).code, 0);
+      edge = await startEdge({ dir, yaml: write(false) });
+      const ca = readFileSync(join(dir, 'certs', 'ca.pem'), 'utf8');
+      const pfx = readFileSync(join(dir, 'certs', `${ID}-client.p12`));
+      const viaP12 = () =>
+        new Promise<number>((resolve, reject) => {
+          const req = request(
+            {
+              host: '127.0.0.1',
+              port: edge!.httpsPort,
+              servername: HOST,
+              headers: { host: HOST },
+              ca,
+              pfx,
+              passphrase: 'changeit',
+              agent: false,
+            },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
+          req.on('error', reject);
+          req.end();
+        });
+      assert.equal(await viaP12(), 200);
+      // curl (OpenSSL 3) takes the .p12 as it is, password and all. (Not spawnSync: the upstream lives in this
+      // process.)
+      const curlBinary = requireTool(
+        'curl',
+        'Install it: apt-get install curl (Debian/Ubuntu), dnf install curl, apk add curl, brew install curl.',
+      );
+      const curl = await execFileAsync(
+        curlBinary,
+        [
+          '-sS',
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          '--resolve',
+          `${HOST}:${edge.httpsPort}:127.0.0.1`,
+          '--cacert',
+          join(dir, 'certs', 'ca.pem'),
+          '--cert-type',
+          'P12',
+          '--cert',
+          `${join(dir, 'certs', `${ID}-client.p12`)}:changeit`,
+          `https://${HOST}:${edge.httpsPort}/`,
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.equal(curl.stdout, '200', curl.stderr);
 
-    const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);
-    assert.equal(revoke.code, 0, revoke.stderr);
-    const { configVersion } = await edge.status();
-    edge.writeConfig(write(true));
-    await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
-    const cert = readFileSync(join(dir, 'certs', `${ID}-client.pem`), 'utf8');
-    const key = readFileSync(join(dir, 'certs', `${ID}-client-key.pem`), 'utf8');
-    assert.match(
-      await expectHandshakeRefused({ port: edge.httpsPort, servername: HOST, ca, cert, key }),
-      /CERTIFICATE_REVOKED/,
-    );
-  });
+      const revoke = await certs(['crl', join(dir, 'certs', `${ID}-client.pem`)]);
+      assert.equal(revoke.code, 0, revoke.stderr);
+      const { configVersion } = await edge.status();
+      edge.writeConfig(write(true));
+      await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+      const cert = readFileSync(join(dir, 'certs', `${ID}-client.pem`), 'utf8');
+      const key = readFileSync(join(dir, 'certs', `${ID}-client-key.pem`), 'utf8');
+      assert.match(
+        await expectHandshakeRefused({ port: edge.httpsPort, servername: HOST, ca, cert, key }),
+        /CERTIFICATE_REVOKED/,
+      );
+    },
+  );
 });

@@ -60,28 +60,33 @@ describe('run: the child Envoy over a private channel', () => {
     'another local user cannot open it',
     { skip: process.getuid?.() !== 0 && 'needs root to run a probe as another user' },
     async () => {
-      const probe = `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
+      const probe =
+        `require('net').connect(${JSON.stringify(socket)}).on('connect', () => { console.log('connected'); ` +
+        `process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); })`;
       const { stdout } = await run('runuser', ['-u', 'nobody', '--', process.execPath, '-e', probe]);
       assert.equal(stdout.trim(), 'EACCES');
     },
   );
 
-  it("the configured TCP xds_address requires a client certificate that nobody but this run's CA could issue", async () => {
-    // The client accepts any server certificate: what fails is the server's demand for a certificate it trusts.
-    const anyServer = { rejectUnauthorized: false, checkServerIdentity: () => undefined };
-    const withoutCert = grpc.credentials.createSsl(null, null, null, anyServer);
-    const otherCa = grpc.credentials.createSsl(
-      null,
-      Buffer.from(pki.clientA.key),
-      Buffer.from(pki.clientA.cert),
-      anyServer,
-    );
-    for (const credentials of [grpc.credentials.createInsecure(), withoutCert, otherCa]) {
-      const attempt = await tryAdsStream(xdsTarget, credentials, 'mtls-edge');
-      assert.deepEqual(attempt.responses, []);
-      assert.equal(attempt.error?.code, grpc.status.UNAVAILABLE, JSON.stringify(attempt.error));
-    }
-  });
+  it(
+    'the configured TCP xds_address requires a client ' + "certificate that nobody but this run's CA could issue",
+    async () => {
+      // The client accepts any server certificate: what fails is the server's demand for a certificate it trusts.
+      const anyServer = { rejectUnauthorized: false, checkServerIdentity: () => undefined };
+      const withoutCert = grpc.credentials.createSsl(null, null, null, anyServer);
+      const otherCa = grpc.credentials.createSsl(
+        null,
+        Buffer.from(pki.clientA.key),
+        Buffer.from(pki.clientA.cert),
+        anyServer,
+      );
+      for (const credentials of [grpc.credentials.createInsecure(), withoutCert, otherCa]) {
+        const attempt = await tryAdsStream(xdsTarget, credentials, 'mtls-edge');
+        assert.deepEqual(attempt.responses, []);
+        assert.equal(attempt.error?.code, grpc.status.UNAVAILABLE, JSON.stringify(attempt.error));
+      }
+    },
+  );
 
   it('stopping removes the private folder', async () => {
     assert.equal(await edge.stop(), 0);

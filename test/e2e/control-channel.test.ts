@@ -31,7 +31,10 @@ interface Status {
   nodes: Array<{ node: string; types: Array<{ acked?: string }> }>;
 }
 
-/** Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from `mtls-edge bootstrap`. */
+/**
+ * Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from `mtls-edge
+ * bootstrap`.
+ */
 describe('the control channel: only our Envoys, over mutual TLS', () => {
   let pki: TestPki;
   let channel: ControlChannelPki;
@@ -118,16 +121,20 @@ routes:
     await upstream?.close();
   });
 
-  it('an Envoy with its certificate gets its config and ext_authz answers it (a signed identity reaches the upstream)', async () => {
-    assert.equal(
-      (await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/p' })).body,
-      'upstream c /p',
-    );
-    const before = upstream.seen.length;
-    const res = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/id', ...pki.clientA });
-    assert.equal(res.status, 200, res.body);
-    assert.match(String(upstream.seen[before]?.headers['x-pomerium-jwt-assertion']), /^ey/);
-  });
+  it(
+    'an Envoy with its certificate gets its config and ext_authz ' +
+      'answers it (a signed identity reaches the upstream)',
+    async () => {
+      assert.equal(
+        (await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: '/p' })).body,
+        'upstream c /p',
+      );
+      const before = upstream.seen.length;
+      const res = await httpsGet({ port: httpsPort, servername: HOSTS.x, ca: pki.caA, path: '/id', ...pki.clientA });
+      assert.equal(res.status, 200, res.body);
+      assert.match(String(upstream.seen[before]?.headers['x-pomerium-jwt-assertion']), /^ey/);
+    },
+  );
 
   it('no certificate, plaintext, another CA or an expired certificate: no ADS stream, no Check', async () => {
     const attackers: Array<[string, grpc.ChannelCredentials]> = [
@@ -151,30 +158,33 @@ routes:
     }
   });
 
-  it("a valid certificate cannot ask for another node's config; a fleet certificate only for the listed node ids", async () => {
-    const edge2 = await channel.node('edge-2');
-    const asOther = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-1');
-    assert.deepEqual(asOther.responses, []);
-    assert.equal(asOther.error?.code, PERMISSION_DENIED);
-    assert.match(
-      asOther.error?.details ?? '',
-      /node id "edge-1" is not the one the client certificate names node "edge-2"/,
-    );
-    const unlisted = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-2');
-    assert.equal(unlisted.error?.code, PERMISSION_DENIED, 'edge-2 is not in xds_node_ids');
-    const fleet = await channel.fleet('blue');
-    const fleetOutside = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, fleet), 'edge-9');
-    assert.equal(fleetOutside.error?.code, PERMISSION_DENIED);
-    assert.match(fleetOutside.error?.details ?? '', /fleet certificate may only use the node ids in xds_node_ids/);
-    // The positive controls: the same client code gets config when the certificate names the node.
-    const fleetMember = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, fleet), 'fleet-member-1');
-    assert.equal(fleetMember.error, undefined);
-    assert.equal(fleetMember.responses[0]?.type_url, 'type.googleapis.com/envoy.config.listener.v3.Listener');
-    const own = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge1), 'edge-1');
-    assert.equal(own.error, undefined);
-    assert.ok(own.responses.length > 0);
-    await waitFor('the real edge-1 still synced', synced);
-  });
+  it(
+    "a valid certificate cannot ask for another node's " + 'config; a fleet certificate only for the listed node ids',
+    async () => {
+      const edge2 = await channel.node('edge-2');
+      const asOther = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-1');
+      assert.deepEqual(asOther.responses, []);
+      assert.equal(asOther.error?.code, PERMISSION_DENIED);
+      assert.match(
+        asOther.error?.details ?? '',
+        /node id "edge-1" is not the one the client certificate names node "edge-2"/,
+      );
+      const unlisted = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge2), 'edge-2');
+      assert.equal(unlisted.error?.code, PERMISSION_DENIED, 'edge-2 is not in xds_node_ids');
+      const fleet = await channel.fleet('blue');
+      const fleetOutside = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, fleet), 'edge-9');
+      assert.equal(fleetOutside.error?.code, PERMISSION_DENIED);
+      assert.match(fleetOutside.error?.details ?? '', /fleet certificate may only use the node ids in xds_node_ids/);
+      // The positive controls: the same client code gets config when the certificate names the node.
+      const fleetMember = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, fleet), 'fleet-member-1');
+      assert.equal(fleetMember.error, undefined);
+      assert.equal(fleetMember.responses[0]?.type_url, 'type.googleapis.com/envoy.config.listener.v3.Listener');
+      const own = await tryAdsStream(target(), channelCredentials(channel.ca.certPem, edge1), 'edge-1');
+      assert.equal(own.error, undefined);
+      assert.ok(own.responses.length > 0);
+      await waitFor('the real edge-1 still synced', synced);
+    },
+  );
 
   it('Check answers only a certificate that names a node this control plane serves', async () => {
     const request = {
@@ -198,94 +208,100 @@ routes:
       request,
     );
     assert.equal(noNode.error?.code, PERMISSION_DENIED, 'a CN is not a node id');
-    // The positive control: the same call with edge-1's certificate reaches the service (which denies the unknown route).
+    // The positive control: the same call with edge-1's certificate reaches the service (which denies the unknown
+    // route).
     const answered = await tryCheck(target(), channelCredentials(channel.ca.certPem, edge1), request);
     assert.equal(answered.error, undefined);
     assert.match(answered.response?.denied_response?.body ?? '', /not known to the control plane/);
   });
 
-  it('rotating the control channel certificate under load: no failed request, new handshakes get the new certificate', async () => {
-    const seenCertificate = () =>
-      new Promise<string>((resolve, reject) => {
-        const socket = connect(
-          {
-            host: '127.0.0.1',
-            port: xdsPort,
-            ca: channel.ca.certPem,
-            cert: edge1.cert,
-            key: edge1.key,
-            servername: 'localhost',
-            ALPNProtocols: ['h2'],
-          },
-          () => {
-            resolve(createHash('sha256').update(socket.getPeerX509Certificate()!.raw).digest('hex'));
-            socket.destroy();
-          },
-        );
-        socket.on('error', reject);
-      });
-    const before = await seenCertificate();
-    const failures: string[] = [];
-    let served = 0;
-    let loading = true;
-    const load = (async () => {
-      while (loading) {
-        try {
-          const r = await httpsGet({
-            port: httpsPort,
-            servername: HOSTS.x,
-            ca: pki.caA,
-            path: '/load',
-            ...pki.clientA,
-          });
-          if (r.status === 200) served++;
-          else failures.push(`${r.status} ${r.body}`);
-        } catch (e) {
-          failures.push((e as Error).message);
+  it(
+    'rotating the control channel certificate under load: no ' +
+      'failed request, new handshakes get the new certificate',
+    async () => {
+      const seenCertificate = () =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(
+            {
+              host: '127.0.0.1',
+              port: xdsPort,
+              ca: channel.ca.certPem,
+              cert: edge1.cert,
+              key: edge1.key,
+              servername: 'localhost',
+              ALPNProtocols: ['h2'],
+            },
+            () => {
+              resolve(createHash('sha256').update(socket.getPeerX509Certificate()!.raw).digest('hex'));
+              socket.destroy();
+            },
+          );
+          socket.on('error', reject);
+        });
+      const before = await seenCertificate();
+      const failures: string[] = [];
+      let served = 0;
+      let loading = true;
+      const load = (async () => {
+        while (loading) {
+          try {
+            const r = await httpsGet({
+              port: httpsPort,
+              servername: HOSTS.x,
+              ca: pki.caA,
+              path: '/load',
+              ...pki.clientA,
+            });
+            if (r.status === 200) served++;
+            else failures.push(`${r.status} ${r.body}`);
+          } catch (e) {
+            failures.push((e as Error).message);
+          }
         }
-      }
-    })();
-    await new Promise((r) => setTimeout(r, 300));
-    const next = await issueServerCertificate(channel.ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
-    const lastApplied = (await status()).reload.lastApplied;
-    // As a certificate manager does: each file replaced whole, the key first.
-    writeFileSync(`${channel.keyFile}.new`, next.keyPem);
-    writeFileSync(`${channel.certFile}.new`, next.chainPem);
-    renameSync(`${channel.keyFile}.new`, channel.keyFile);
-    renameSync(`${channel.certFile}.new`, channel.certFile);
-    await waitFor(
-      'the new certificate applied',
-      (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0,
-    );
-    const after = await seenCertificate();
-    assert.notEqual(after, before);
-    assert.equal(
-      after,
-      createHash('sha256')
-        .update(new (await import('node:crypto')).X509Certificate(next.certPem).raw)
-        .digest('hex'),
-    );
-    // The channel still carries config: an edit reaches Envoy after the rotation.
-    const version = (await status()).configVersion;
-    prefix = uniquePath('/after-rotation');
-    writeFileSync(configPath, config(prefix));
-    await waitFor('Envoy acknowledged an edit after the rotation', (s) => s.configVersion !== version && synced(s));
-    await new Promise((r) => setTimeout(r, 300));
-    loading = false;
-    await load;
-    assert.deepEqual(failures, []);
-    assert.ok(served > 10, `requests were served during the rotation (${served})`);
-    assert.equal(
-      (await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: `${prefix}/x` })).status,
-      200,
-    );
-    // A new connection of Envoy's own accepts the new certificate too: restart the control plane, and Envoy syncs again.
-    const stopped = new Promise((r) => controlPlane.once('exit', r));
-    controlPlane.kill('SIGTERM');
-    await stopped;
-    controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
-    await waitFor('Envoy reconnected to the new certificate', synced, 30_000);
-  });
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+      const next = await issueServerCertificate(channel.ca, { dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+      const lastApplied = (await status()).reload.lastApplied;
+      // As a certificate manager does: each file replaced whole, the key first.
+      writeFileSync(`${channel.keyFile}.new`, next.keyPem);
+      writeFileSync(`${channel.certFile}.new`, next.chainPem);
+      renameSync(`${channel.keyFile}.new`, channel.keyFile);
+      renameSync(`${channel.certFile}.new`, channel.certFile);
+      await waitFor(
+        'the new certificate applied',
+        (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0,
+      );
+      const after = await seenCertificate();
+      assert.notEqual(after, before);
+      assert.equal(
+        after,
+        createHash('sha256')
+          .update(new (await import('node:crypto')).X509Certificate(next.certPem).raw)
+          .digest('hex'),
+      );
+      // The channel still carries config: an edit reaches Envoy after the rotation.
+      const version = (await status()).configVersion;
+      prefix = uniquePath('/after-rotation');
+      writeFileSync(configPath, config(prefix));
+      await waitFor('Envoy acknowledged an edit after the rotation', (s) => s.configVersion !== version && synced(s));
+      await new Promise((r) => setTimeout(r, 300));
+      loading = false;
+      await load;
+      assert.deepEqual(failures, []);
+      assert.ok(served > 10, `requests were served during the rotation (${served})`);
+      assert.equal(
+        (await httpsGet({ port: httpsPort, servername: HOSTS.z, ca: pki.caA, path: `${prefix}/x` })).status,
+        200,
+      );
+      // A new connection of Envoy's own accepts the new certificate too: restart the control plane, and Envoy syncs
+      // again.
+      const stopped = new Promise((r) => controlPlane.once('exit', r));
+      controlPlane.kill('SIGTERM');
+      await stopped;
+      controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+      await waitFor('Envoy reconnected to the new certificate', synced, 30_000);
+    },
+  );
 
   it('an open stream ends when its node leaves xds_node_ids; later calls from it are refused too', async () => {
     const fleet = await channel.fleet('green');

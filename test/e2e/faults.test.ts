@@ -17,7 +17,10 @@ interface Status {
   nodes: Array<{ node: string; types: Array<{ typeUrl: string; acked?: string }> }>;
 }
 
-/** Production layout: the control plane (`run --no-envoy`) and Envoys started on their own, from `mtls-edge bootstrap`. */
+/**
+ * Production layout: the control plane (`run --no-envoy`) and Envoys started on their own, from `mtls-edge
+ * bootstrap`.
+ */
 for (const xdsProtocol of ['sotw', 'delta'] as const)
   describe(`faults: the control plane and Envoy restart independently (${xdsProtocol} xDS)`, () => {
     let pki: TestPki;
@@ -156,17 +159,21 @@ routes:
       assert.equal((await fetch(`${adminUrl}/readyz`)).status, 200);
     });
 
-    it('SIGKILL of the control plane leaves Envoy serving its last config; on return Envoy reconnects to the same version', async () => {
-      const before = await waitFor('synced', bothSynced);
-      const served = (await request()).body;
-      await stop(controlPlane, 'SIGKILL');
-      assert.equal((await request()).body, served, 'Envoy serves without its control plane');
-      startControlPlane();
-      const after = await waitFor('both Envoys back', bothSynced);
-      assert.equal(after.configVersion, before.configVersion, 'the same config gives the same version');
-      for (const n of after.nodes) for (const t of n.types) assert.ok(t.acked, `${n.node} acknowledged ${t.typeUrl}`);
-      assert.equal((await request()).body, served, 'no change in behaviour');
-    });
+    it(
+      'SIGKILL of the control plane leaves Envoy serving its last ' +
+        'config; on return Envoy reconnects to the same version',
+      async () => {
+        const before = await waitFor('synced', bothSynced);
+        const served = (await request()).body;
+        await stop(controlPlane, 'SIGKILL');
+        assert.equal((await request()).body, served, 'Envoy serves without its control plane');
+        startControlPlane();
+        const after = await waitFor('both Envoys back', bothSynced);
+        assert.equal(after.configVersion, before.configVersion, 'the same config gives the same version');
+        for (const n of after.nodes) for (const t of n.types) assert.ok(t.acked, `${n.node} acknowledged ${t.typeUrl}`);
+        assert.equal((await request()).body, served, 'no change in behaviour');
+      },
+    );
 
     it('a restarted Envoy reconnects and gets the current config', async () => {
       const before = (await waitFor('synced', bothSynced)).configVersion;

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { claimHeaderName, JWT_CLAIMS } from '../../control-plane/src/config/resolve.js';
 import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
-import { startEdge, type RunningEdge } from '../support/edge.js';
+import { startEdge } from '../support/edge.js';
 import {
   assertOnlyEdgeValues,
   forgeableHeaderNames,
@@ -13,90 +12,21 @@ import {
 } from '../support/forged-headers.js';
 import { SENDERS, type Protocol, type SendOutcome } from '../support/header-clients.js';
 import { httpsGet } from '../support/https-client.js';
-import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
-import { startUpstream, type SeenRequest, type TestUpstream } from '../support/upstream.js';
-
-const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n';
-/** jwt_claims_headers names outside x-pomerium-*: only the edge may set them too. */
-const CUSTOM_CLAIM_HEADERS: Array<[string, string]> = [
-  ['X-User-Email', 'email'],
-  ['X-Cert-Fingerprint', 'fingerprint'],
-];
-const SET_HEADERS: Array<[string, string]> = [
-  ['X-Client-Fingerprint', '${pomerium.client_cert_fingerprint}'],
-  ['X-Client-Note', 'set by the edge'],
-];
-const KINDS = ['public', 'rbac', 'ext-authz', 'identity', 'set-headers'] as const;
-type Kind = (typeof KINDS)[number];
-const PROTOCOLS: Protocol[] = ['HTTP/1.1', 'HTTP/2'];
-
-const fingerprintOf = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-const spkiHashOf = (pem: string) =>
-  createHash('sha256')
-    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
-
-/**
- * Two edges: `named-claims` gives jwt_claims_headers as a map (every X-Pomerium-Claim-* name and names of its
- * own) and leaves x-forwarded-client-cert to be removed; `xfcc` lists the claims (Pomerium's names) and has
- * Envoy set x-forwarded-client-cert from the verified certificate. Both serve one host, under enforcement
- * `policy` (public routes admit requests without a valid certificate), with one route of each kind.
- */
-type Variant = 'named-claims' | 'xfcc';
-
-/** `added`: names given to more claims (named-claims only), by a hot reload. */
-function claimHeadersOf(variant: Variant, added: Array<[string, string]> = []): Array<[string, string]> {
-  const pomerium = JWT_CLAIMS.map((c): [string, string] => [claimHeaderName(c), c]);
-  return variant === 'named-claims' ? [...pomerium, ...CUSTOM_CLAIM_HEADERS, ...added] : pomerium;
-}
-
-function configYaml(
-  variant: Variant,
-  up: TestUpstream,
-  allowedSpki: string,
-  added: Array<[string, string]> = [],
-): string {
-  const claims =
-    variant === 'named-claims'
-      ? `jwt_claims_headers:\n${claimHeadersOf(variant, added)
-          .map(([h, c]) => `  ${h}: ${c}\n`)
-          .join('')}`
-      : `jwt_claims_headers: ${JWT_CLAIMS.join(',')}\nforward_client_cert: [subject, uri, dns]\n`;
-  const route = (kind: Kind, rest: string) =>
-    `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: /${kind}/\n${rest}`;
-  const allow = (criterion: string) => `    policy:\n      - allow:\n          or:\n            - ${criterion}\n`;
-  return (
-    `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\n${claims}routes:\n` +
-    route('public', '    allow_public_unauthenticated_access: true\n') +
-    route('rbac', allow('email: { ends_with: "@example.com" }')) +
-    route('ext-authz', allow(`client_certificate: { spki_hash: "${allowedSpki}" }`)) +
-    route('identity', '    allow_any_authenticated_user: true\n    pass_identity_headers: true\n') +
-    route(
-      'set-headers',
-      `    allow_any_authenticated_user: true\n    set_request_headers:\n${SET_HEADERS.map(([h, v]) => `      ${h}: "${v}"\n`).join('')}`,
-    )
-  );
-}
-
-interface Ctx {
-  pki: TestPki;
-  /** CA A: CN alice, two email SANs, a DNS, a URI and a UPN SAN: every SAN claim has a value. */
-  alice: ClientCert;
-  /** CA A, no email at all: the email policy refuses it unless a forged header speaks for it. */
-  dan: ClientCert;
-  up: TestUpstream;
-  edge: RunningEdge;
-  jwks: JSONWebKeySet;
-  requests: number;
-  /** Claim headers a hot reload added. */
-  added: Array<[string, string]>;
-}
-
-/** A claim's text in a header, as an upstream reading the JWT would expect it: lists joined with commas. */
-function claimText(value: unknown): string[] {
-  if (value === undefined) return [];
-  return [Array.isArray(value) ? value.join(',') : String(value)];
-}
+import { createTestPki, HOSTS, type ClientCert } from '../support/pki-fixture.js';
+import { startUpstream, type SeenRequest } from '../support/upstream.js';
+import {
+  SET_HEADERS,
+  KINDS,
+  Kind,
+  PROTOCOLS,
+  fingerprintOf,
+  spkiHashOf,
+  Variant,
+  claimHeadersOf,
+  configYaml,
+  Ctx,
+  claimText,
+} from './forged-headers-fixture.js';
 
 function suite(variant: Variant): void {
   describe(`forged headers on every kind of route (${variant})`, () => {
@@ -139,7 +69,10 @@ function suite(variant: Variant): void {
         kind === 'set-headers' ? SET_HEADERS.map(([h]) => h) : [],
       );
 
-    /** Sends every forgeable header twice, in two cases, on a path of its own; returns the answer and what reached the upstream. */
+    /**
+     * Sends every forgeable header twice, in two cases, on a path of its own; returns the answer and what reached
+     * the upstream.
+     */
     const forge = async (
       kind: Kind,
       protocol: Protocol,
@@ -168,7 +101,10 @@ function suite(variant: Variant): void {
       return seen;
     };
 
-    /** x-forwarded-client-cert: absent on the named-claims edge and without a verified certificate; else Envoy's one value for it. */
+    /**
+     * x-forwarded-client-cert: absent on the named-claims edge and without a verified certificate; else Envoy's one
+     * value for it.
+     */
     const checkForwardedCert = (seen: SeenRequest, verified: ClientCert | undefined) => {
       const xfcc = receivedValues(seen, 'x-forwarded-client-cert');
       if (variant === 'named-claims' || !verified) return assert.deepEqual(xfcc, []);
@@ -215,46 +151,64 @@ function suite(variant: Variant): void {
 
     for (const kind of KINDS) {
       for (const protocol of PROTOCOLS) {
-        it(`${kind} route over ${protocol}: forged copies (mixed case, twice) are gone; the edge's own headers arrive once`, () =>
-          checkRoute(kind, protocol));
+        it(
+          `${kind} route over ${protocol}: forged copies (mixed ` +
+            `case, twice) are gone; the edge's own headers arrive once`,
+          () => checkRoute(kind, protocol),
+        );
       }
     }
 
     for (const protocol of PROTOCOLS) {
-      it(`identity and set-headers routes over ${protocol}, for a certificate without an email: claims it lacks arrive neither forged nor empty`, async () => {
-        await checkRoute('identity', protocol, ctx.dan);
-        await checkRoute('set-headers', protocol, ctx.dan);
-      });
+      it(
+        `identity and set-headers routes over ${protocol}, for a certificate ` +
+          `without an email: claims it lacks arrive neither forged nor empty`,
+        async () => {
+          await checkRoute('identity', protocol, ctx.dan);
+          await checkRoute('set-headers', protocol, ctx.dan);
+        },
+      );
 
-      it(`public route over ${protocol} without a certificate, and with one from an untrusted CA: nothing forged, no certificate described`, async () => {
-        for (const who of [undefined, ctx.pki.clientB]) {
-          const seen = await served('public', protocol, who);
-          assertOnlyEdgeValues(seen, namesFor('public'), {}, []);
-        }
-      });
+      it(
+        `public route over ${protocol} without a certificate, and with one ` +
+          `from an untrusted CA: nothing forged, no certificate described`,
+        async () => {
+          for (const who of [undefined, ctx.pki.clientB]) {
+            const seen = await served('public', protocol, who);
+            assertOnlyEdgeValues(seen, namesFor('public'), {}, []);
+          }
+        },
+      );
 
-      it(`RBAC route over ${protocol}: a forged x-mtls-edge-peer-email does not admit a certificate without an email`, async () => {
-        const { res, seen } = await forge('rbac', protocol, ctx.dan);
-        assert.deepEqual('status' in res ? res.status : res, 403);
-        assert.equal(seen, undefined);
-      });
+      it(
+        `RBAC route over ${protocol}: a forged x-mtls-edge-peer-email ` +
+          `does not admit a certificate without an email`,
+        async () => {
+          const { res, seen } = await forge('rbac', protocol, ctx.dan);
+          assert.deepEqual('status' in res ? res.status : res, 403);
+          assert.equal(seen, undefined);
+        },
+      );
 
-      it(`over ${protocol}, a claim header spelt with underscores (read as dashes by some upstreams) is refused`, async () => {
-        const path = `/public/underscore-${++ctx.requests}`;
-        const res = await SENDERS[protocol]({
-          port: ctx.edge.httpsPort,
-          servername: HOSTS.x,
-          ca: ctx.pki.caA,
-          ...ctx.alice,
-          path,
-          headers: [['X_Pomerium_Claim_Email', 'forged-by-client@example.com']],
-        });
-        assert.ok('error' in res || res.status === 400, JSON.stringify(res).slice(0, 300));
-        assert.equal(
-          ctx.up.seen.find((s) => s.url === path),
-          undefined,
-        );
-      });
+      it(
+        `over ${protocol}, a claim header spelt with underscores ` + `(read as dashes by some upstreams) is refused`,
+        async () => {
+          const path = `/public/underscore-${++ctx.requests}`;
+          const res = await SENDERS[protocol]({
+            port: ctx.edge.httpsPort,
+            servername: HOSTS.x,
+            ca: ctx.pki.caA,
+            ...ctx.alice,
+            path,
+            headers: [['X_Pomerium_Claim_Email', 'forged-by-client@example.com']],
+          });
+          assert.ok('error' in res || res.status === 400, JSON.stringify(res).slice(0, 300));
+          assert.equal(
+            ctx.up.seen.find((s) => s.url === path),
+            undefined,
+          );
+        },
+      );
     }
 
     it('the RBAC route is decided by Envoy, the ext_authz and identity routes by the ext_authz service', async () => {
@@ -272,35 +226,40 @@ function suite(variant: Variant): void {
     });
 
     if (variant === 'named-claims') {
-      it('a claim header name added by a hot reload is stripped on every kind of route once Envoy has the new listener', async () => {
-        const listener = async () => ctx.edge.envoyStats('listener_manager.');
-        const [version, updated] = [
-          (await ctx.edge.status()).configVersion,
-          (await listener())['listener_manager.listener_in_place_updated'] ?? 0,
-        ];
-        ctx.added = [['X-Added-Later', 'common_name']];
-        ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
-        await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
-        // The strip list lives in the listener's filter chains: wait until Envoy serves new connections with the new ones.
-        const deadline = Date.now() + 10_000;
-        for (
-          let stats = await listener();
-          !(
-            stats['listener_manager.listener_in_place_updated']! > updated &&
-            stats['listener_manager.total_listeners_warming'] === 0
-          );
-          stats = await listener()
-        ) {
-          assert.ok(Date.now() < deadline, `Envoy did not update the listener in place: ${JSON.stringify(stats)}`);
-          await new Promise((r) => setTimeout(r, 50));
-        }
-        for (const kind of KINDS) for (const protocol of PROTOCOLS) await checkRoute(kind, protocol);
-        // Put the first config back, so that no test depends on running before this one.
-        const edited = (await ctx.edge.status()).configVersion;
-        ctx.added = [];
-        ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
-        await ctx.edge.waitForStatus((s) => s.configVersion !== edited && s.ready && s.reload.errors.length === 0);
-      });
+      it(
+        'a claim header name added by a hot reload is stripped ' +
+          'on every kind of route once Envoy has the new listener',
+        async () => {
+          const listener = async () => ctx.edge.envoyStats('listener_manager.');
+          const [version, updated] = [
+            (await ctx.edge.status()).configVersion,
+            (await listener())['listener_manager.listener_in_place_updated'] ?? 0,
+          ];
+          ctx.added = [['X-Added-Later', 'common_name']];
+          ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
+          await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
+          // The strip list lives in the listener's filter chains: wait until Envoy serves new connections with the new
+          // ones.
+          const deadline = Date.now() + 10_000;
+          for (
+            let stats = await listener();
+            !(
+              stats['listener_manager.listener_in_place_updated']! > updated &&
+              stats['listener_manager.total_listeners_warming'] === 0
+            );
+            stats = await listener()
+          ) {
+            assert.ok(Date.now() < deadline, `Envoy did not update the listener in place: ${JSON.stringify(stats)}`);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          for (const kind of KINDS) for (const protocol of PROTOCOLS) await checkRoute(kind, protocol);
+          // Put the first config back, so that no test depends on running before this one.
+          const edited = (await ctx.edge.status()).configVersion;
+          ctx.added = [];
+          ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
+          await ctx.edge.waitForStatus((s) => s.configVersion !== edited && s.ready && s.reload.errors.length === 0);
+        },
+      );
     }
   });
 }

@@ -24,10 +24,13 @@ describe('edge hardening', () => {
   const get = (path: string, extra: Record<string, unknown> = {}) =>
     httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...extra });
 
-  it("the edge's own /.mtls-edge/healthz answers without a client certificate; everything else asks for one", async () => {
-    assert.deepEqual(await get('/.mtls-edge/healthz'), { status: 200, body: 'ok\n' });
-    assert.equal((await get('/')).status, 495);
-  });
+  it(
+    "the edge's own /.mtls-edge/healthz answers without " + 'a client certificate; everything else asks for one',
+    async () => {
+      assert.deepEqual(await get('/.mtls-edge/healthz'), { status: 200, body: 'ok\n' });
+      assert.equal((await get('/')).status, 495);
+    },
+  );
 
   it('headers with underscores are refused (they could smuggle past header checks)', async () => {
     const res = await get('/', { ...pki.clientA, headers: { x_client_verified: 'yes' } });

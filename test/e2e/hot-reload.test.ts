@@ -10,7 +10,9 @@ import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
-/** Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols. */
+/**
+ * Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols.
+ */
 for (const xdsProtocol of ['sotw', 'delta'] as const)
   describe(`hot reload (${xdsProtocol} xDS)`, () => {
     let pki: TestPki;
@@ -84,49 +86,53 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
       assert.equal((await edge.status()).envoyPid, envoyPid, 'Envoy was not restarted');
     });
 
-    it('adding and removing a host changes only the SNI matcher: an open connection to an unchanged host is not drained', async () => {
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      const viaAgent = () =>
-        new Promise<{ port: number; body: string; connection?: string }>((resolve, reject) => {
-          const req = request(
-            {
-              host: '127.0.0.1',
-              port: edge.httpsPort,
-              servername: HOSTS.x,
-              headers: { host: HOSTS.x },
-              ca: pki.caA,
-              ...pki.clientA,
-              agent,
-            },
-            (res) => {
-              let body = '';
-              const port = res.socket.localPort ?? 0;
-              res.on('data', (d: Buffer) => (body += d.toString()));
-              res.on('end', () => resolve({ port, body, connection: res.headers.connection }));
-            },
-          );
-          req.on('error', reject);
-          req.end();
-        });
-      try {
-        const first = await viaAgent();
-        for (const more of [
-          `  - from: https://added.mtls.test\n    to: ${two.url}\n    allow_any_authenticated_user: true\n`,
-          '',
-        ]) {
-          const { configVersion } = await edge.status();
-          edge.writeConfig(config({ more }));
-          await applied(configVersion);
-          await new Promise((r) => setTimeout(r, 1500)); // longer than --drain-time-s 1
-          const again = await viaAgent();
-          assert.equal(again.port, first.port, 'the same TLS connection still serves');
-          assert.notEqual(again.connection, 'close');
+    it(
+      'adding and removing a host changes only the SNI matcher: ' +
+        'an open connection to an unchanged host is not drained',
+      async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const viaAgent = () =>
+          new Promise<{ port: number; body: string; connection?: string }>((resolve, reject) => {
+            const req = request(
+              {
+                host: '127.0.0.1',
+                port: edge.httpsPort,
+                servername: HOSTS.x,
+                headers: { host: HOSTS.x },
+                ca: pki.caA,
+                ...pki.clientA,
+                agent,
+              },
+              (res) => {
+                let body = '';
+                const port = res.socket.localPort ?? 0;
+                res.on('data', (d: Buffer) => (body += d.toString()));
+                res.on('end', () => resolve({ port, body, connection: res.headers.connection }));
+              },
+            );
+            req.on('error', reject);
+            req.end();
+          });
+        try {
+          const first = await viaAgent();
+          for (const more of [
+            `  - from: https://added.mtls.test\n    to: ${two.url}\n    allow_any_authenticated_user: true\n`,
+            '',
+          ]) {
+            const { configVersion } = await edge.status();
+            edge.writeConfig(config({ more }));
+            await applied(configVersion);
+            await new Promise((r) => setTimeout(r, 1500)); // longer than --drain-time-s 1
+            const again = await viaAgent();
+            assert.equal(again.port, first.port, 'the same TLS connection still serves');
+            assert.notEqual(again.connection, 'close');
+          }
+          assert.equal((await listenerStats())['listener_manager.total_filter_chains_draining'], 0);
+        } finally {
+          agent.destroy();
         }
-        assert.equal((await listenerStats())['listener_manager.total_filter_chains_draining'], 0);
-      } finally {
-        agent.destroy();
-      }
-    });
+      },
+    );
 
     it('an in-place write (no rename) is seen too', async () => {
       for (const [to, name] of [
@@ -140,83 +146,90 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
       }
     });
 
-    it("rotating the client CA file is a trust change: the new CA applies, and Envoy drains only that CA's filter chain", async () => {
-      const stats = await listenerStats();
-      const { configVersion } = await edge.status();
-      const newCa = await createRootCa({ commonName: 'Rotated client CA' });
-      const newClient = await issueClientCertificate(newCa, { commonName: 'dave' });
-      // A keep-alive connection to z, whose chain (CA B) the rotation does not touch.
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      const getZ = () =>
-        new Promise<{ port: number; status: number }>((resolve, reject) => {
-          const req = request(
-            {
-              host: '127.0.0.1',
-              port: edge.httpsPort,
-              path: '/z',
-              servername: HOSTS.z,
-              headers: { host: HOSTS.z },
-              ca: pki.caA,
-              ...pki.clientB,
-              agent,
-            },
-            (res) => {
-              const port = res.socket.localPort ?? 0;
-              res.resume();
-              res.on('end', () => resolve({ port, status: res.statusCode ?? 0 }));
-            },
+    it(
+      'rotating the client CA file is a trust change: the new ' +
+        "CA applies, and Envoy drains only that CA's filter chain",
+      async () => {
+        const stats = await listenerStats();
+        const { configVersion } = await edge.status();
+        const newCa = await createRootCa({ commonName: 'Rotated client CA' });
+        const newClient = await issueClientCertificate(newCa, { commonName: 'dave' });
+        // A keep-alive connection to z, whose chain (CA B) the rotation does not touch.
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const getZ = () =>
+          new Promise<{ port: number; status: number }>((resolve, reject) => {
+            const req = request(
+              {
+                host: '127.0.0.1',
+                port: edge.httpsPort,
+                path: '/z',
+                servername: HOSTS.z,
+                headers: { host: HOSTS.z },
+                ca: pki.caA,
+                ...pki.clientB,
+                agent,
+              },
+              (res) => {
+                const port = res.socket.localPort ?? 0;
+                res.resume();
+                res.on('end', () => resolve({ port, status: res.statusCode ?? 0 }));
+              },
+            );
+            req.on('error', reject);
+            req.end();
+          });
+        try {
+          const first = await getZ();
+          const tmp = join(pki.dir, 'client-ca.pem.new');
+          writeFileSync(tmp, newCa.certPem);
+          renameSync(tmp, join(pki.dir, 'client-ca.pem'));
+          await applied(configVersion);
+          assert.equal((await getX({ cert: newClient.certPem, key: newClient.keyPem })).status, 200);
+          assert.match(
+            await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }),
+            /UNKNOWN_CA/,
           );
-          req.on('error', reject);
-          req.end();
-        });
-      try {
-        const first = await getZ();
-        const tmp = join(pki.dir, 'client-ca.pem.new');
-        writeFileSync(tmp, newCa.certPem);
-        renameSync(tmp, join(pki.dir, 'client-ca.pem'));
-        await applied(configVersion);
-        assert.equal((await getX({ cert: newClient.certPem, key: newClient.keyPem })).status, 200);
-        assert.match(
-          await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }),
-          /UNKNOWN_CA/,
-        );
-        const after = await listenerStats();
-        // One listener update, made in place: only the filter chains that differ (x's, whose trust changed) drain.
-        assert.equal(
-          after['listener_manager.listener_in_place_updated'],
-          stats['listener_manager.listener_in_place_updated']! + 1,
-        );
-        await new Promise((r) => setTimeout(r, 1500)); // longer than --drain-time-s 1
-        const again = await getZ();
-        assert.deepEqual(again, first, 'the connection to the untouched chain still serves');
-      } finally {
-        agent.destroy();
-      }
-      writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
-      // The same content gives the same version again: versions are content hashes.
-      await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
-    });
+          const after = await listenerStats();
+          // One listener update, made in place: only the filter chains that differ (x's, whose trust changed) drain.
+          assert.equal(
+            after['listener_manager.listener_in_place_updated'],
+            stats['listener_manager.listener_in_place_updated']! + 1,
+          );
+          await new Promise((r) => setTimeout(r, 1500)); // longer than --drain-time-s 1
+          const again = await getZ();
+          assert.deepEqual(again, first, 'the connection to the untouched chain still serves');
+        } finally {
+          agent.destroy();
+        }
+        writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
+        // The same content gives the same version again: versions are content hashes.
+        await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
+      },
+    );
 
-    it('rotating the server certificate changes only an SDS secret and new handshakes get the new certificate', async () => {
-      const stats = await listenerStats();
-      const { configVersion } = await edge.status();
-      const newCa = await createRootCa({ commonName: 'Rotated server CA' });
-      const rotated = await issueServerCertificate(newCa, { dnsNames: Object.values(HOSTS) });
-      writeFileSync(join(pki.dir, 'server.pem.new'), rotated.chainPem);
-      writeFileSync(join(pki.dir, 'server-key.pem.new'), rotated.keyPem);
-      renameSync(join(pki.dir, 'server-key.pem.new'), join(pki.dir, 'server-key.pem'));
-      renameSync(join(pki.dir, 'server.pem.new'), join(pki.dir, 'server.pem'));
-      await applied(configVersion);
-      const res = await httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: newCa.certPem, ...pki.clientA });
-      assert.equal(res.status, 200, 'the client trusts only the new server CA, so the new certificate was served');
-      assert.equal(
-        (await listenerStats())['listener_manager.listener_modified'],
-        stats['listener_manager.listener_modified'],
-      );
-      writeFileSync(join(pki.dir, 'server.pem'), pki.serverCert);
-      writeFileSync(join(pki.dir, 'server-key.pem'), pki.serverKey);
-      await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
-    });
+    it(
+      'rotating the server certificate changes only an SDS ' + 'secret and new handshakes get the new certificate',
+      async () => {
+        const stats = await listenerStats();
+        const { configVersion } = await edge.status();
+        const newCa = await createRootCa({ commonName: 'Rotated server CA' });
+        const rotated = await issueServerCertificate(newCa, { dnsNames: Object.values(HOSTS) });
+        writeFileSync(join(pki.dir, 'server.pem.new'), rotated.chainPem);
+        writeFileSync(join(pki.dir, 'server-key.pem.new'), rotated.keyPem);
+        renameSync(join(pki.dir, 'server-key.pem.new'), join(pki.dir, 'server-key.pem'));
+        renameSync(join(pki.dir, 'server.pem.new'), join(pki.dir, 'server.pem'));
+        await applied(configVersion);
+        const res = await httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: newCa.certPem, ...pki.clientA });
+        assert.equal(res.status, 200, 'the client trusts only the new server CA, so the new certificate was served');
+        assert.equal(
+          (await listenerStats())['listener_manager.listener_modified'],
+          stats['listener_manager.listener_modified'],
+        );
+        writeFileSync(join(pki.dir, 'server.pem'), pki.serverCert);
+        writeFileSync(join(pki.dir, 'server-key.pem'), pki.serverKey);
+        await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
+      },
+    );
 
     const brokenEdits: Array<{ name: string; break: () => void; fix: () => void; error: RegExp; file: string }> = [
       {
@@ -250,89 +263,102 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
     ];
 
     for (const edit of brokenEdits) {
-      it(`${edit.name}: the last good config keeps serving, the error (file, key, line) shows in /status, the next good edit applies`, async () => {
-        const before = await edge.status();
-        edit.break();
-        const broken = await rejected(before.reload.failures);
-        assert.equal(broken.configVersion, before.configVersion, 'nothing new was served');
-        const error = broken.reload.errors[0]!;
-        assert.match(error.text, edit.error);
-        assert.ok(error.file.endsWith(edit.file), error.file);
-        if (edit.file === 'config.yaml' && !/YAML/.test(edit.name))
-          assert.ok(error.line && error.line > 0, 'the line is named');
-        assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200, 'the serving config is still ready');
-        assert.equal((await getX()).body, 'upstream one /', 'the old routes still answer');
-        const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
-        assert.match(metrics, /^mtls_edge_config_error 1$/m);
+      it(
+        `${edit.name}: the last good config keeps serving, the error ` +
+          `(file, key, line) shows in /status, the next good edit applies`,
+        async () => {
+          const before = await edge.status();
+          edit.break();
+          const broken = await rejected(before.reload.failures);
+          assert.equal(broken.configVersion, before.configVersion, 'nothing new was served');
+          const error = broken.reload.errors[0]!;
+          assert.match(error.text, edit.error);
+          assert.ok(error.file.endsWith(edit.file), error.file);
+          if (edit.file === 'config.yaml' && !/YAML/.test(edit.name))
+            assert.ok(error.line && error.line > 0, 'the line is named');
+          assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200, 'the serving config is still ready');
+          assert.equal((await getX()).body, 'upstream one /', 'the old routes still answer');
+          const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
+          assert.match(metrics, /^mtls_edge_config_error 1$/m);
 
-        edit.fix();
-        await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.ready);
-        assert.equal((await getX()).body, 'upstream one /');
-      });
+          edit.fix();
+          await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.ready);
+          assert.equal((await getX()).body, 'upstream one /');
+        },
+      );
     }
 
-    it('a config Envoy refuses (NACK) is recorded, not re-sent, and the last acknowledged one is served again', async () => {
-      const before = await edge.status();
-      const nacks = async () =>
-        Number(/^mtls_edge_xds_nacks_total (\d+)$/m.exec(await (await fetch(`${edge.adminUrl}/metrics`)).text())?.[1]);
-      const nacksBefore = await nacks();
-      // A valid RE2 pattern, but its compiled program is larger than Envoy allows (max_program_size): only Envoy can refuse it.
-      edge.writeConfig(
-        config({
-          extraRoute: `  - from: https://${HOSTS.x}\n    regex: ^/[a-z]{1,1000}\n    to: ${two.url}\n    allow_any_authenticated_user: true\n`,
-        }),
-      );
-      const nacked = await edge.waitForStatus(
-        (s) => s.rejected !== null && s.rejected.version !== before.configVersion && s.ready,
-      );
-      assert.match(nacked.rejected!.message, /program size/i);
-      assert.equal(nacked.rejected!.node, 'mtls-edge');
-      const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
-      assert.equal(
-        nacked.typeVersions[rds],
-        before.typeVersions[rds],
-        'route configurations rolled back to the acknowledged ones',
-      );
-      await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(await nacks(), nacksBefore + 1, 'rejected once, not re-sent in a loop');
-      const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
-      assert.match(metrics, /^mtls_edge_config_error 1$/m, 'the config on disk is not what serves');
-      assert.equal((await getX()).body, 'upstream one /');
+    it(
+      'a config Envoy refuses (NACK) is recorded, not ' + 're-sent, and the last acknowledged one is served again',
+      async () => {
+        const before = await edge.status();
+        const nacks = async () =>
+          Number(
+            /^mtls_edge_xds_nacks_total (\d+)$/m.exec(await (await fetch(`${edge.adminUrl}/metrics`)).text())?.[1],
+          );
+        const nacksBefore = await nacks();
+        // A valid RE2 pattern, but its compiled program is larger than Envoy allows (max_program_size): only Envoy can
+        // refuse it.
+        edge.writeConfig(
+          config({
+            extraRoute: `  - from: https://${HOSTS.x}\n    regex: ^/[a-z]{1,1000}\n    to: ${two.url}\n    allow_any_authenticated_user: true\n`,
+          }),
+        );
+        const nacked = await edge.waitForStatus(
+          (s) => s.rejected !== null && s.rejected.version !== before.configVersion && s.ready,
+        );
+        assert.match(nacked.rejected!.message, /program size/i);
+        assert.equal(nacked.rejected!.node, 'mtls-edge');
+        const rds = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
+        assert.equal(
+          nacked.typeVersions[rds],
+          before.typeVersions[rds],
+          'route configurations rolled back to the acknowledged ones',
+        );
+        await new Promise((r) => setTimeout(r, 1000));
+        assert.equal(await nacks(), nacksBefore + 1, 'rejected once, not re-sent in a loop');
+        const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
+        assert.match(metrics, /^mtls_edge_config_error 1$/m, 'the config on disk is not what serves');
+        assert.equal((await getX()).body, 'upstream one /');
 
-      edge.writeConfig(config({ xTo: two.url }));
-      await applied(nacked.configVersion);
-      assert.equal((await getX()).body, 'upstream two /');
-      assert.match(await (await fetch(`${edge.adminUrl}/metrics`)).text(), /^mtls_edge_config_error 0$/m);
-    });
+        edge.writeConfig(config({ xTo: two.url }));
+        await applied(nacked.configVersion);
+        assert.equal((await getX()).body, 'upstream two /');
+        assert.match(await (await fetch(`${edge.adminUrl}/metrics`)).text(), /^mtls_edge_config_error 0$/m);
+      },
+    );
 
-    it('only the rejected part rolls back: a CA rotated in the same edit as a refused route stays rotated', async () => {
-      const before = await edge.status();
-      const newCa = await createRootCa({ commonName: 'Rotated with a bad route' });
-      const newClient = await issueClientCertificate(newCa, { commonName: 'erin' });
-      writeFileSync(join(pki.dir, 'client-ca.pem'), newCa.certPem);
-      edge.writeConfig(
-        config({
-          xTo: two.url,
-          extraRoute: `  - from: https://${HOSTS.x}\n    regex: ^/[a-z]{1,999}\n    to: ${one.url}\n    allow_any_authenticated_user: true\n`,
-        }),
-      );
-      await edge.waitForStatus(
-        (s) => s.rejected !== null && s.rejected.version !== before.rejected?.version && s.ready,
-      );
-      assert.equal(
-        (await getX({ cert: newClient.certPem, key: newClient.keyPem })).status,
-        200,
-        'the new CA (an accepted secret) serves',
-      );
-      assert.match(
-        await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }),
-        /UNKNOWN_CA/,
-        'the old CA is not back',
-      );
-      writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
-      edge.writeConfig(config());
-      await edge.waitForStatus(
-        (s) => s.configVersion === before.configVersion && s.ready && s.reload.errors.length === 0,
-      );
-    });
+    it(
+      'only the rejected part rolls back: a CA rotated ' + 'in the same edit as a refused route stays rotated',
+      async () => {
+        const before = await edge.status();
+        const newCa = await createRootCa({ commonName: 'Rotated with a bad route' });
+        const newClient = await issueClientCertificate(newCa, { commonName: 'erin' });
+        writeFileSync(join(pki.dir, 'client-ca.pem'), newCa.certPem);
+        edge.writeConfig(
+          config({
+            xTo: two.url,
+            extraRoute: `  - from: https://${HOSTS.x}\n    regex: ^/[a-z]{1,999}\n    to: ${one.url}\n    allow_any_authenticated_user: true\n`,
+          }),
+        );
+        await edge.waitForStatus(
+          (s) => s.rejected !== null && s.rejected.version !== before.rejected?.version && s.ready,
+        );
+        assert.equal(
+          (await getX({ cert: newClient.certPem, key: newClient.keyPem })).status,
+          200,
+          'the new CA (an accepted secret) serves',
+        );
+        assert.match(
+          await expectHandshakeRefused({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...pki.clientA }),
+          /UNKNOWN_CA/,
+          'the old CA is not back',
+        );
+        writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
+        edge.writeConfig(config());
+        await edge.waitForStatus(
+          (s) => s.configVersion === before.configVersion && s.ready && s.reload.errors.length === 0,
+        );
+      },
+    );
   });

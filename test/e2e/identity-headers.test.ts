@@ -53,41 +53,48 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
   };
   const apply = (yaml: string) => applyConfig(ctx.edge, yaml);
 
-  it('yourUsername@localhost.pomerium.io is denied by the domain policy (403), and nothing reaches the upstream', async () => {
-    const before = ctx.up.seen.length;
-    const res = await get(HOSTS.y, ctx.guideUser);
-    assert.equal(res.status, 403);
-    assert.match(res.body, /Access denied/);
-    assert.match(res.body, /domain is 'example\.com'/);
-    assert.equal(ctx.up.seen.length, before);
-  });
+  it(
+    'yourUsername@localhost.pomerium.io is denied by the ' + 'domain policy (403), and nothing reaches the upstream',
+    async () => {
+      const before = ctx.up.seen.length;
+      const res = await get(HOSTS.y, ctx.guideUser);
+      assert.equal(res.status, 403);
+      assert.match(res.body, /Access denied/);
+      assert.match(res.body, /domain is 'example\.com'/);
+      assert.equal(ctx.up.seen.length, before);
+    },
+  );
 
-  it('alice@example.com is allowed; the upstream gets her identity headers and a JWT that verifies against the JWKS', async () => {
-    const path = uniquePath('/hello');
-    const res = await get(HOSTS.y, ctx.pki.clientA, {
-      path,
-      headers: {
-        'x-pomerium-jwt-assertion': 'forged',
-        'x-pomerium-claim-email': 'ceo@example.com',
-        'x-mtls-edge-peer-fingerprint': 'forged',
-      },
-    });
-    assert.deepEqual(res, { status: 200, body: `upstream app ${path}` });
-    const seen = onlyRequestFor(ctx.up, path).headers;
-    assert.equal(seen['x-pomerium-claim-email'], 'alice@example.com');
-    assert.equal(seen['x-pomerium-claim-user'], 'alice');
-    assert.equal(seen['x-mtls-edge-peer-fingerprint'], undefined);
-    const jwt = String(seen['x-pomerium-jwt-assertion']);
-    assert.notEqual(jwt, 'forged');
+  it(
+    'alice@example.com is allowed; the upstream gets her ' +
+      'identity headers and a JWT that verifies against the JWKS',
+    async () => {
+      const path = uniquePath('/hello');
+      const res = await get(HOSTS.y, ctx.pki.clientA, {
+        path,
+        headers: {
+          'x-pomerium-jwt-assertion': 'forged',
+          'x-pomerium-claim-email': 'ceo@example.com',
+          'x-mtls-edge-peer-fingerprint': 'forged',
+        },
+      });
+      assert.deepEqual(res, { status: 200, body: `upstream app ${path}` });
+      const seen = onlyRequestFor(ctx.up, path).headers;
+      assert.equal(seen['x-pomerium-claim-email'], 'alice@example.com');
+      assert.equal(seen['x-pomerium-claim-user'], 'alice');
+      assert.equal(seen['x-mtls-edge-peer-fingerprint'], undefined);
+      const jwt = String(seen['x-pomerium-jwt-assertion']);
+      assert.notEqual(jwt, 'forged');
 
-    const jwks = await fetchJwks(HOSTS.y);
-    assert.equal(decodeProtectedHeader(jwt).alg, 'ES256');
-    const { payload } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: HOSTS.y, audience: HOSTS.y });
-    assert.equal(payload.email, 'alice@example.com');
-    assert.equal(payload.sub, 'alice');
-    assert.ok(typeof payload.jti === 'string' && payload.jti.length > 0);
-    assert.ok(typeof payload.iat === 'number' && typeof payload.exp === 'number' && payload.exp > payload.iat);
-  });
+      const jwks = await fetchJwks(HOSTS.y);
+      assert.equal(decodeProtectedHeader(jwt).alg, 'ES256');
+      const { payload } = await jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: HOSTS.y, audience: HOSTS.y });
+      assert.equal(payload.email, 'alice@example.com');
+      assert.equal(payload.sub, 'alice');
+      assert.ok(typeof payload.jti === 'string' && payload.jti.length > 0);
+      assert.ok(typeof payload.iat === 'number' && typeof payload.exp === 'number' && payload.exp > payload.iat);
+    },
+  );
 
   it('the JWKS is served on every route host, also one without identity headers, with the same key', async () => {
     assert.deepEqual(await fetchJwks(HOSTS.x), await fetchJwks(HOSTS.y));
@@ -105,56 +112,63 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
 
   // The two edits below put the first config back, so that every test of this describe, run alone or in
   // any order, starts from the domain example.com.
-  it('a policy edit is applied by hot reload: localhost.pomerium.io instead of example.com turns alice away', async () => {
-    const before = await ctx.edge.status();
-    const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
-    try {
-      ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io'));
-      // The route's policy runs in the ext_authz service; Envoy gets only a new name for it (a route change).
-      const s = await ctx.edge.waitForStatus((x) => x.configVersion !== before.configVersion && x.ready);
-      assert.equal(s.typeVersions[listener], before.typeVersions[listener]);
-      assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
-      const path = uniquePath('/hello');
-      assert.equal((await get(HOSTS.y, ctx.guideUser, { path })).status, 200);
-      assert.equal(
-        onlyRequestFor(ctx.up, path).headers['x-pomerium-claim-email'],
-        'yourUsername@localhost.pomerium.io',
-      );
-    } finally {
-      await apply(configYaml(ctx.up));
-    }
-  });
+  it(
+    'a policy edit is applied by hot reload: ' + 'localhost.pomerium.io instead of example.com turns alice away',
+    async () => {
+      const before = await ctx.edge.status();
+      const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+      try {
+        ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io'));
+        // The route's policy runs in the ext_authz service; Envoy gets only a new name for it (a route change).
+        const s = await ctx.edge.waitForStatus((x) => x.configVersion !== before.configVersion && x.ready);
+        assert.equal(s.typeVersions[listener], before.typeVersions[listener]);
+        assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
+        const path = uniquePath('/hello');
+        assert.equal((await get(HOSTS.y, ctx.guideUser, { path })).status, 200);
+        assert.equal(
+          onlyRequestFor(ctx.up, path).headers['x-pomerium-claim-email'],
+          'yourUsername@localhost.pomerium.io',
+        );
+      } finally {
+        await apply(configYaml(ctx.up));
+      }
+    },
+  );
 
-  it('a broken policy edit (a criterion that needs an identity provider) is refused with file, key and line; the last good policy keeps deciding', async () => {
-    try {
-      // The last good policy: another domain than the first config's, so that it shows which one decides.
-      await apply(configYaml(ctx.up, 'localhost.pomerium.io'));
-      const failures = (await ctx.edge.status()).reload.failures;
-      ctx.edge.writeConfig(
-        configYaml(ctx.up, 'localhost.pomerium.io').replace(
-          '- domain:\n                is: localhost.pomerium.io',
-          '- groups:\n                has: admins',
-        ),
-      );
-      const s = await ctx.edge.waitForStatus((x) => x.reload.failures > failures);
-      const error = s.reload.errors[0]!;
-      assert.match(error.key, /^routes\[0\]\.policy\[0\]\.allow\.or\[0\]\.groups$/);
-      // The config file starts with four address lines the harness adds.
-      assert.equal(
-        error.line,
-        4 +
-          configYaml(ctx.up)
-            .split('\n')
-            .findIndex((l) => l.includes('- domain:')) +
-          1,
-      );
-      assert.match(error.message, /identity provider/);
-      assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
-      assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
-    } finally {
-      await apply(configYaml(ctx.up));
-    }
-  });
+  it(
+    'a broken policy edit (a criterion that needs an identity provider) is ' +
+      'refused with file, key and line; the last good policy keeps deciding',
+    async () => {
+      try {
+        // The last good policy: another domain than the first config's, so that it shows which one decides.
+        await apply(configYaml(ctx.up, 'localhost.pomerium.io'));
+        const failures = (await ctx.edge.status()).reload.failures;
+        ctx.edge.writeConfig(
+          configYaml(ctx.up, 'localhost.pomerium.io').replace(
+            '- domain:\n                is: localhost.pomerium.io',
+            '- groups:\n                has: admins',
+          ),
+        );
+        const s = await ctx.edge.waitForStatus((x) => x.reload.failures > failures);
+        const error = s.reload.errors[0]!;
+        assert.match(error.key, /^routes\[0\]\.policy\[0\]\.allow\.or\[0\]\.groups$/);
+        // The config file starts with four address lines the harness adds.
+        assert.equal(
+          error.line,
+          4 +
+            configYaml(ctx.up)
+              .split('\n')
+              .findIndex((l) => l.includes('- domain:')) +
+            1,
+        );
+        assert.match(error.message, /identity provider/);
+        assert.equal((await get(HOSTS.y, ctx.guideUser)).status, 200);
+        assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
+      } finally {
+        await apply(configYaml(ctx.up));
+      }
+    },
+  );
 });
 
 describe('signing_key from the config: the JWKS and the JWT use it', () => {

@@ -19,7 +19,8 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 /** pass_identity_headers makes the route an ext_authz one: the control plane verifies the certificate again. */
 const configYaml = (enforcement: Enforcement, upstream: string) =>
   'certificate_file: ../server.pem\ncertificate_key_file: ../server-key.pem\n' +
-  `downstream_mtls:\n  ca_file: ../ca-a.pem\n  crl_file: ../intermediate-crl.pem\n  enforcement: ${enforcement}\n  max_verify_depth: 2\n` +
+  `downstream_mtls:\n  ca_file: ../ca-a.pem\n  crl_file: ` +
+  `../intermediate-crl.pem\n  enforcement: ${enforcement}\n  max_verify_depth: 2\n` +
   `routes:\n  - from: https://${HOSTS.x}\n    to: ${upstream}\n    allow_any_authenticated_user: true\n    pass_identity_headers: true\n`;
 
 const shared = {} as { pki: TestPki; revoked: ClientCert & { chain: string }; good: ClientCert };
@@ -66,44 +67,60 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
       ...c,
     });
 
-    it(`a certificate the intermediate revoked is refused (${enforcement === 'reject_connection' ? 'at the handshake' : '495'}), before the upstream`, async () => {
-      const seen = up.seen.length;
-      if (enforcement === 'reject_connection') {
-        assert.match(await expectHandshakeRefused(request('/revoked', shared.revoked)), /CERTIFICATE_REVOKED/);
-      } else {
-        const res = await httpsGet(request('/revoked', shared.revoked));
-        assert.equal(res.status, 495, `${res.status} ${res.body.slice(0, 120)}`);
-      }
-      assert.equal(up.seen.length, seen, 'the revoked certificate reached the upstream');
-    });
+    it(
+      `a certificate the intermediate revoked is refused ` +
+        `(${enforcement === 'reject_connection' ? 'at the handshake' : '495'}), before the upstream`,
+      async () => {
+        const seen = up.seen.length;
+        if (enforcement === 'reject_connection') {
+          assert.match(await expectHandshakeRefused(request('/revoked', shared.revoked)), /CERTIFICATE_REVOKED/);
+        } else {
+          const res = await httpsGet(request('/revoked', shared.revoked));
+          assert.equal(res.status, 495, `${res.status} ${res.body.slice(0, 120)}`);
+        }
+        assert.equal(up.seen.length, seen, 'the revoked certificate reached the upstream');
+      },
+    );
 
-    it("an unrevoked certificate of the intermediate reaches the upstream (the intermediate's CRL is current and signed by it)", async () => {
-      assert.deepEqual(await httpsGet(request('/good', shared.good)), { status: 200, body: 'upstream u /good' });
-      assert.equal(up.seen.at(-1)?.url, '/good');
-    });
+    it(
+      'an unrevoked certificate of the intermediate reaches the ' +
+        "upstream (the intermediate's CRL is current and signed by it)",
+      async () => {
+        assert.deepEqual(await httpsGet(request('/good', shared.good)), { status: 200, body: 'upstream u /good' });
+        assert.equal(up.seen.at(-1)?.url, '/good');
+      },
+    );
 
-    it('the ext_authz trust the control plane builds from this config has the CRL too: given the chain as Envoy forwards it (leaf, intermediate), it refuses the revoked one', () => {
-      const [route] = extAuthzRoutes(edge, HOSTS.x);
-      assert.ok(route?.clientTrust, 'the route has a trust');
-      const verdict = verifyClientCertificate(
-        shared.revoked.chain,
-        [shared.revoked.chain],
-        route.clientTrust,
-        Date.now(),
-      );
-      assert.match(verdict.ok ? 'accepted' : verdict.reason, /it is revoked/);
-      assert.equal(
-        verifyClientCertificate(shared.good.cert, [shared.good.cert], route.clientTrust, Date.now()).ok,
-        true,
-      );
-    });
+    it(
+      'the ext_authz trust the control plane builds from this config has the CRL too: given ' +
+        'the chain as Envoy forwards it (leaf, intermediate), it refuses the revoked one',
+      () => {
+        const [route] = extAuthzRoutes(edge, HOSTS.x);
+        assert.ok(route?.clientTrust, 'the route has a trust');
+        const verdict = verifyClientCertificate(
+          shared.revoked.chain,
+          [shared.revoked.chain],
+          route.clientTrust,
+          Date.now(),
+        );
+        assert.match(verdict.ok ? 'accepted' : verdict.reason, /it is revoked/);
+        assert.equal(
+          verifyClientCertificate(shared.good.cert, [shared.good.cert], route.clientTrust, Date.now()).ok,
+          true,
+        );
+      },
+    );
 
-    it('a certificate issued directly by the root finds no CRL for its issuer and is refused (only_verify_leaf_cert_crl: expected)', async () => {
-      const seen = up.seen.length;
-      if (enforcement === 'reject_connection') await expectHandshakeRefused(request('/direct', shared.pki.clientA));
-      else assert.equal((await httpsGet(request('/direct', shared.pki.clientA))).status, 495);
-      assert.equal(up.seen.length, seen);
-    });
+    it(
+      'a certificate issued directly by the root finds no CRL for its ' +
+        'issuer and is refused (only_verify_leaf_cert_crl: expected)',
+      async () => {
+        const seen = up.seen.length;
+        if (enforcement === 'reject_connection') await expectHandshakeRefused(request('/direct', shared.pki.clientA));
+        else assert.equal((await httpsGet(request('/direct', shared.pki.clientA))).status, 495);
+        assert.equal(up.seen.length, seen);
+      },
+    );
   });
 }
 
@@ -135,23 +152,26 @@ describe("an intermediate's CRL revokes a certificate in use: its open connectio
     await up?.close();
   });
 
-  it('the revoked client gets 495 on its open connection; another client of the intermediate is still served', async (t) => {
-    const issue = (name: string) =>
-      issueClientCertificate(shared.pki.intermediateA, { commonName: name, email: `${name}@example.com` });
-    const [rex, kim] = [await issue('rex'), await issue('kim')];
-    await acrossTheChange({
-      connect: (protocol, client) =>
-        openConnection[protocol]({ port: edge.httpsPort, servername: HOSTS.x, ca: shared.pki.caA, ...client }),
-      change: async () => {
-        const { configVersion } = await edge.status();
-        revoked.push(rex.serialHex);
-        await writeCrl();
-        await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
-      },
-      upstreamPaths: () => up.seen.map((s) => s.url),
-      refused: { cert: rex.chainPem, key: rex.keyPem },
-      kept: { cert: kim.chainPem, key: kim.keyPem },
-      log: (line) => t.diagnostic(line),
-    });
-  });
+  it(
+    'the revoked client gets 495 on its open connection; ' + 'another client of the intermediate is still served',
+    async (t) => {
+      const issue = (name: string) =>
+        issueClientCertificate(shared.pki.intermediateA, { commonName: name, email: `${name}@example.com` });
+      const [rex, kim] = [await issue('rex'), await issue('kim')];
+      await acrossTheChange({
+        connect: (protocol, client) =>
+          openConnection[protocol]({ port: edge.httpsPort, servername: HOSTS.x, ca: shared.pki.caA, ...client }),
+        change: async () => {
+          const { configVersion } = await edge.status();
+          revoked.push(rex.serialHex);
+          await writeCrl();
+          await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+        },
+        upstreamPaths: () => up.seen.map((s) => s.url),
+        refused: { cert: rex.chainPem, key: rex.keyPem },
+        kept: { cert: kim.chainPem, key: kim.keyPem },
+        log: (line) => t.diagnostic(line),
+      });
+    },
+  );
 });

@@ -41,29 +41,36 @@ describe('max_verify_depth 1 (reject_connection, no CRL): only certificates issu
   it('a certificate issued by the CA is admitted', async () => {
     assert.deepEqual(await httpsGet(request(pki.clientA)), { status: 200, body: 'upstream u /p' });
   });
-  it("one issued by the CA's intermediate (sent with the intermediate) is refused at the handshake, before the upstream", async () => {
-    const seen = up.seen.length;
-    assert.match(await expectHandshakeRefused(request(pki.clientAViaIntermediate)), /ALERT/);
-    assert.equal(up.seen.length, seen);
-  });
-  it('the same certificate is admitted once max_verify_depth is 2: the refusal above was the depth, nothing else', async () => {
-    const applied = async (depth: number) => {
-      const version = (await edge.status()).configVersion;
-      edge.writeConfig(configWithDepth(depth));
-      await edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
-    };
-    await applied(2);
-    try {
-      // A new generation of trust is a new filter chain: retry while Envoy warms it.
-      const deadline = Date.now() + 10_000;
-      let outcome = await httpsGet(request(pki.clientAViaIntermediate)).catch((e: Error) => e.message);
-      while (typeof outcome === 'string' && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        outcome = await httpsGet(request(pki.clientAViaIntermediate)).catch((e: Error) => e.message);
+  it(
+    "one issued by the CA's intermediate (sent with the " +
+      'intermediate) is refused at the handshake, before the upstream',
+    async () => {
+      const seen = up.seen.length;
+      assert.match(await expectHandshakeRefused(request(pki.clientAViaIntermediate)), /ALERT/);
+      assert.equal(up.seen.length, seen);
+    },
+  );
+  it(
+    'the same certificate is admitted once max_verify_depth ' + 'is 2: the refusal above was the depth, nothing else',
+    async () => {
+      const applied = async (depth: number) => {
+        const version = (await edge.status()).configVersion;
+        edge.writeConfig(configWithDepth(depth));
+        await edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
+      };
+      await applied(2);
+      try {
+        // A new generation of trust is a new filter chain: retry while Envoy warms it.
+        const deadline = Date.now() + 10_000;
+        let outcome = await httpsGet(request(pki.clientAViaIntermediate)).catch((e: Error) => e.message);
+        while (typeof outcome === 'string' && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          outcome = await httpsGet(request(pki.clientAViaIntermediate)).catch((e: Error) => e.message);
+        }
+        assert.deepEqual(outcome, { status: 200, body: 'upstream u /p' });
+      } finally {
+        await applied(1);
       }
-      assert.deepEqual(outcome, { status: 200, body: 'upstream u /p' });
-    } finally {
-      await applied(1);
-    }
-  });
+    },
+  );
 });

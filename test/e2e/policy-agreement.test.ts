@@ -102,7 +102,8 @@ const CRITERIA = [
     'domain: { not: example.com }',
     // Larger regexes than Envoy's default RE2 limit (100) admits: the bootstrap raises it.
     'domain: { ends_with: contractors.example.com }',
-    `email: { in: [${Array.from({ length: 9 }, (_, i) => `user${i}@contractors.example.com`).join(', ')}, "bob+x@contractors.example.com"] }`,
+    `email: { in: [${Array.from({ length: 9 }, (_, i) => `user${i}@contractors.example.com`).join(', ')}, ` +
+      '"bob+x@contractors.example.com"] }',
     ...FUZZ_CRITERIA,
   ]),
 ];
@@ -154,7 +155,9 @@ describe('Envoy and the ext_authz service decide alike, on tricky and on random 
     ]);
     ctx.edge = await startEdge({
       dir: ctx.pki.dir,
-      yaml: `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nclient_ca_file: ca-a.pem\nroutes:\n${routes.join('')}`,
+      yaml:
+        `certificate_file: server.pem\ncertificate_key_file: ` +
+        `server-key.pem\nclient_ca_file: ca-a.pem\nroutes:\n${routes.join('')}`,
     });
   });
   after(async () => {

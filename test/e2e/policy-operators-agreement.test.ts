@@ -14,7 +14,8 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
  * on one host: as written (Envoy's RBAC decides) and with pass_identity_headers (the ext_authz service decides).
  * Under `enforcement: policy` requests without a certificate, or with one Envoy could not validate, reach the
  * policy too, and so do certificates of CA C, which another route of the host trusts: valid at the handshake,
- * but not for these routes (Envoy's per-SAN principal still sees their SANs). Every request must get the same answer from both, and the answers below must be the right ones.
+ * but not for these routes (Envoy's per-SAN principal still sees their SANs). Every request must get the same
+ * answer from both, and the answers below must be the right ones.
  * (test/unit/policy/rbac-agreement-property.test.ts compares the two on random policies, without Envoy.)
  */
 type Who = 'alice' | 'bob' | 'carol' | 'dan' | 'none' | 'stranger' | 'expired' | 'other';
@@ -76,7 +77,10 @@ const POLICIES: Record<string, (fp: (who: Who) => string) => string> = {
           - http_method: GET`,
 };
 
-/** [GET, POST] on a path holding /public (the nor policy denies every other), for each certificate: worked out by hand from the rules above. */
+/**
+ * [GET, POST] on a path holding /public (the nor policy denies every other), for each certificate: worked out by
+ * hand from the rules above.
+ */
 const EXPECTED: Record<string, Record<Who, [number, number]>> = {
   not: {
     other: [200, 200],
@@ -191,7 +195,9 @@ describe('Envoy and the ext_authz service decide alike on not, nor, several rule
     routes.push(
       `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: /ca-c\n    tls_downstream_client_ca_file: ca-c.pem\n    allow_any_authenticated_user: true\n`,
     );
-    const yaml = `certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n${routes.join('')}`;
+    const yaml =
+      `certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n ` +
+      ` ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n${routes.join('')}`;
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml });
   });
   after(async () => {
@@ -233,21 +239,24 @@ describe('Envoy and the ext_authz service decide alike on not, nor, several rule
     assert.deepEqual(wrong, []);
   });
 
-  it('the certificate of CA C is valid at the handshake (its own route lets it in), those of CA B are not', async () => {
-    const status = async (who: Who) => {
-      const client = keepAliveClient({
-        port: ctx.edge.httpsPort,
-        servername: HOSTS.x,
-        ca: ctx.pki.caA,
-        ...ctx.certs[who],
-      });
-      try {
-        return await client.send('GET', '/ca-c/x');
-      } finally {
-        client.close();
-      }
-    };
-    assert.equal(await status('other'), 200);
-    assert.equal(await status('stranger'), 495);
-  });
+  it(
+    'the certificate of CA C is valid at the handshake ' + '(its own route lets it in), those of CA B are not',
+    async () => {
+      const status = async (who: Who) => {
+        const client = keepAliveClient({
+          port: ctx.edge.httpsPort,
+          servername: HOSTS.x,
+          ca: ctx.pki.caA,
+          ...ctx.certs[who],
+        });
+        try {
+          return await client.send('GET', '/ca-c/x');
+        } finally {
+          client.close();
+        }
+      };
+      assert.equal(await status('other'), 200);
+      assert.equal(await status('stranger'), 495);
+    },
+  );
 });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash, X509Certificate } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createRootCa, issueClientCertificate } from '../../control-plane/src/pki/index.js';
 import { applyConfig } from '../support/config-edits.js';
@@ -8,181 +7,16 @@ import { expectHandshakeRefused, httpsGet, type ClientRequest } from '../support
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { onlyRequestFor, uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-
-const SERVER = 'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n';
-
-interface People {
-  /** CN alice, email SAN alice@example.com */
-  alice: ClientCert;
-  /** CN bob@example.com, no SAN: the email comes from the common name */
-  bob: ClientCert;
-  /** CN carol; UPN carol@corp.example; emails carol@example.org, second@example.com; a DNS and a URI SAN */
-  carol: ClientCert;
-  /** CN dan; no email at all */
-  dan: ClientCert;
-}
-
-async function issuePeople(pki: TestPki): Promise<People> {
-  const ca = pki.caAuthority;
-  const pair = (c: { certPem: string; keyPem: string }): ClientCert => ({ cert: c.certPem, key: c.keyPem });
-  return {
-    alice: pki.clientA,
-    bob: pair(await issueClientCertificate(ca, { commonName: 'bob@example.com' })),
-    carol: pair(
-      await issueClientCertificate(ca, {
-        commonName: 'carol',
-        email: 'carol@example.org',
-        moreEmails: ['second@example.com'],
-        dnsNames: ['device1.corp.example'],
-        uris: ['spiffe://corp.example/carol'],
-        userPrincipalNames: ['carol@corp.example'],
-      }),
-    ),
-    dan: pair(await issueClientCertificate(ca, { commonName: 'dan' })),
-  };
-}
-
-const fingerprint = (pem: string) => createHash('sha256').update(new X509Certificate(pem).raw).digest('hex');
-const spkiHash = (pem: string) =>
-  createHash('sha256')
-    .update(new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' }))
-    .digest('base64');
-
-/** A route on host x for each criterion and operator; `policy` is YAML indented for a route. */
-function policyRoute(up: TestUpstream, prefix: string, policy: string, extra = ''): string {
-  return `  - from: https://${HOSTS.x}\n    to: ${up.url}\n    prefix: ${prefix}\n${extra}    policy:\n${policy}`;
-}
-
-/** One criterion each: tested as the only allow rule, and as the only deny rule beside `accept`. */
-const SINGLE_CRITERIA: Array<[string, (people: People) => string]> = [
-  ['/email-is', () => 'email: { is: alice@example.com }'],
-  ['/email-bare', () => 'email: alice@example.com'],
-  ['/email-starts', () => 'email: { starts_with: ali }'],
-  ['/email-ends', () => 'email: { ends_with: "@example.com" }'],
-  ['/email-contains', () => 'email: { contains: "ob@ex" }'],
-  ['/email-in', () => 'email: { in: [bob@example.com, zed@example.com] }'],
-  ['/email-not', () => 'email: { not: alice@example.com }'],
-  ['/domain', () => 'domain: { is: example.com }'],
-  ['/user-cn', () => 'user: { is: alice }'],
-  ['/user-upn', () => 'user: { is: carol@corp.example }'],
-  ['/fingerprint', (people) => `client_certificate: { fingerprint: "${fingerprint(people.alice.cert)}" }`],
-  [
-    '/long-fingerprint',
-    (people) => `client_certificate: { fingerprint: "${new X509Certificate(people.bob.cert).fingerprint256}" }`,
-  ],
-  ['/spki', (people) => `client_certificate: { spki_hash: "${spkiHash(people.alice.cert)}" }`],
-  [
-    '/certificate',
-    (people) =>
-      `client_certificate:\n              certificate: |\n${people.bob.cert
-        .trim()
-        .split('\n')
-        .map((l) => `                ${l}`)
-        .join('\n')}`,
-  ],
-  ['/san-dns', () => 'client_certificate: { san_dns: { ends_with: .corp.example } }'],
-  ['/san-uri', () => 'client_certificate: { san_uri: { starts_with: "spiffe://corp.example/" } }'],
-  ['/san-email', () => 'client_certificate: { san_email: second@example.com }'],
-  ['/san-upn', () => 'client_certificate: { san_user_principal_name: { ends_with: "@corp.example" } }'],
-  ['/method', () => 'http_method: { in: [GET, HEAD] }'],
-  ['/path', () => 'http_path: { contains: /open/ }'],
-  ['/accept', () => 'accept: true'],
-  ['/reject', () => 'reject: true'],
-  ['/authenticated', () => 'authenticated_user: true'],
-];
-
-/** Where each single criterion is also a deny rule: `/deny-as/email-is` and so on. */
-const DENY_AS = '/deny-as';
-
-function policyRoutes(up: TestUpstream, people: People): string {
-  const allow = (criterion: string) => `      allow:\n        or:\n          - ${criterion}\n`;
-  const denyBesideAccept = (criterion: string) =>
-    `      allow:\n        or:\n          - accept: true\n      deny:\n        or:\n          - ${criterion}\n`;
-  return [
-    ...SINGLE_CRITERIA.flatMap(([path, criterion]) => [
-      policyRoute(up, path, allow(criterion(people))),
-      policyRoute(up, DENY_AS + path, denyBesideAccept(criterion(people))),
-    ]),
-    policyRoute(
-      up,
-      '/and',
-      '      allow:\n        and:\n          - domain: example.com\n          - http_method: GET\n',
-    ),
-    policyRoute(
-      up,
-      '/not',
-      '      allow:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n',
-    ),
-    policyRoute(
-      up,
-      '/nor',
-      '      allow:\n        nor:\n          - email: alice@example.com\n          - http_method: GET\n',
-    ),
-    policyRoute(
-      up,
-      '/deny-wins',
-      '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - email: alice@example.com\n',
-    ),
-    policyRoute(
-      up,
-      '/deny-and',
-      '      allow:\n        or:\n          - accept: true\n      deny:\n        and:\n          - domain: example.com\n          - http_method: GET\n',
-    ),
-    policyRoute(
-      up,
-      '/deny-not',
-      '      allow:\n        or:\n          - accept: true\n      deny:\n        not:\n          - email: alice@example.com\n          - email: bob@example.com\n',
-    ),
-    policyRoute(
-      up,
-      '/any-user-but-bob',
-      '      deny:\n        or:\n          - email: bob@example.com\n',
-      '    allow_any_authenticated_user: true\n',
-    ),
-    policyRoute(
-      up,
-      '/two-rules',
-      '      - allow:\n          or:\n            - email: alice@example.com\n      - allow:\n          or:\n            - user: dan\n',
-    ),
-  ].join('');
-}
-
-/** path → who gets 200 (everyone else among alice, bob, carol and dan gets 403). */
-const EXPECTED: Array<[string, Array<keyof People>]> = [
-  ['/email-is', ['alice']],
-  ['/email-bare', ['alice']],
-  ['/email-starts', ['alice']],
-  ['/email-ends', ['alice', 'bob']],
-  ['/email-contains', ['bob']],
-  ['/email-in', ['bob']],
-  // dan has no email: a matcher on an absent value does not hold.
-  ['/email-not', ['bob', 'carol']],
-  // carol's first email SAN is at example.org; the second one does not count.
-  ['/domain', ['alice', 'bob']],
-  ['/user-cn', ['alice']],
-  ['/user-upn', ['carol']],
-  ['/fingerprint', ['alice']],
-  ['/long-fingerprint', ['bob']],
-  ['/spki', ['alice']],
-  ['/certificate', ['bob']],
-  ['/san-dns', ['carol']],
-  ['/san-uri', ['carol']],
-  ['/san-email', ['carol']],
-  ['/san-upn', ['carol']],
-  ['/method', ['alice', 'bob', 'carol', 'dan']],
-  ['/accept', ['alice', 'bob', 'carol', 'dan']],
-  ['/reject', []],
-  ['/authenticated', ['alice', 'bob', 'carol', 'dan']],
-  ['/and', ['alice', 'bob']],
-  ['/not', ['carol', 'dan']],
-  // nor = at least one does not hold: with GET, everyone but alice.
-  ['/nor', ['bob', 'carol', 'dan']],
-  ['/deny-wins', ['bob', 'carol', 'dan']],
-  ['/deny-and', ['carol', 'dan']],
-  ['/deny-not', ['alice', 'bob']],
-  ['/any-user-but-bob', ['alice', 'carol', 'dan']],
-  ['/two-rules', ['alice', 'dan']],
-];
+import {
+  SERVER,
+  People,
+  issuePeople,
+  fingerprint,
+  SINGLE_CRITERIA,
+  DENY_AS,
+  policyRoutes,
+  EXPECTED,
+} from './policy-people.js';
 
 describe('route policies through Envoy: every criterion and operator, allow and deny', () => {
   const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge; people: People };
@@ -260,9 +94,17 @@ describe('route policies through Envoy: every criterion and operator, allow and 
     assert.match(ext.message, /user/);
   });
 
-  it('no certificate at all: the handshake refuses it before any policy (client_ca_file means reject_connection)', async () => {
-    await expectHandshakeRefused({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/accept/x' });
-  });
+  it(
+    'no certificate at all: the handshake refuses it before ' + 'any policy (client_ca_file means reject_connection)',
+    async () => {
+      await expectHandshakeRefused({
+        port: ctx.edge.httpsPort,
+        servername: HOSTS.x,
+        ca: ctx.pki.caA,
+        path: '/accept/x',
+      });
+    },
+  );
 
   it('forged internal and identity headers cannot grant access or reach the upstream', async () => {
     const forged = {
@@ -288,7 +130,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     const route = (prefix: string, policy: string) =>
       `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
     ctx.yaml =
-      `${SERVER}jwt_claims_headers:\n  X-Email: email\ndownstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+      `${SERVER}jwt_claims_headers:\n  X-Email: email\ndownstream_mtls:\n ` +
+      ` ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
       route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
       // Decided by the ext_authz service, which learns from Envoy's mark that a certificate is not valid here.
       route('/ext-user', '      allow:\n        or:\n          - user: alice\n') +
@@ -299,7 +142,8 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
       route('/strangers', '      allow:\n        or:\n          - invalid_client_certificate: true\n') +
       route(
         '/no-invalid',
-        '      - allow:\n          or:\n            - accept: true\n      - deny:\n          or:\n            - invalid_client_certificate: true\n',
+        '      - allow:\n          or:\n            - accept: true\n      - deny:\n' +
+          '          or:\n            - invalid_client_certificate: true\n',
       ) +
       route('/email', '      allow:\n        or:\n          - email: bob@example.com\n') +
       `  - from: https://${HOSTS.y}\n    to: ${ctx.up.url}\n    allow_any_authenticated_user: true\n`;
@@ -328,17 +172,21 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
   it('an untrusted certificate carries no identity: bob@example.com from another CA is not bob', async () => {
     assert.equal((await get('/email', ctx.pki.clientB)).status, 403);
   });
-  it('nor in the ext_authz service: "alice" from another CA is not alice; no JWT is ever made from such a certificate', async () => {
-    const stranger = await createRootCa({ commonName: 'Stranger CA' });
-    const fakeAlice = await issueClientCertificate(stranger, { commonName: 'alice', email: 'alice@example.com' });
-    assert.equal((await get('/ext-user/1', ctx.pki.clientA)).status, 200);
-    assert.equal((await get('/ext-user/2', { cert: fakeAlice.certPem, key: fakeAlice.keyPem })).status, 403);
-    const path = uniquePath('/strangers-identity/3');
-    assert.equal((await get(path, { cert: fakeAlice.certPem, key: fakeAlice.keyPem })).status, 200);
-    const seen = onlyRequestFor(ctx.up, path);
-    assert.equal(seen.headers['x-pomerium-jwt-assertion'], undefined);
-    assert.equal(seen.headers['x-email'], undefined);
-  });
+  it(
+    'nor in the ext_authz service: "alice" from another CA is ' +
+      'not alice; no JWT is ever made from such a certificate',
+    async () => {
+      const stranger = await createRootCa({ commonName: 'Stranger CA' });
+      const fakeAlice = await issueClientCertificate(stranger, { commonName: 'alice', email: 'alice@example.com' });
+      assert.equal((await get('/ext-user/1', ctx.pki.clientA)).status, 200);
+      assert.equal((await get('/ext-user/2', { cert: fakeAlice.certPem, key: fakeAlice.keyPem })).status, 403);
+      const path = uniquePath('/strangers-identity/3');
+      assert.equal((await get(path, { cert: fakeAlice.certPem, key: fakeAlice.keyPem })).status, 200);
+      const seen = onlyRequestFor(ctx.up, path);
+      assert.equal(seen.headers['x-pomerium-jwt-assertion'], undefined);
+      assert.equal(seen.headers['x-email'], undefined);
+    },
+  );
   it('the JWKS is served without a client certificate where the handshake lets such clients in', async () => {
     const res = await get('/.well-known/pomerium/jwks.json');
     assert.equal(res.status, 200);
@@ -349,76 +197,87 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
     assert.equal((await get(path, ctx.pki.clientA, { headers: { 'x-email': 'ceo@example.com' } })).status, 200);
     assert.equal(onlyRequestFor(ctx.up, path).headers['x-email'], undefined);
   });
-  it('a policy edit, and a first policy on a host, apply by hot reload as route changes only (the listener, and its connections, stay)', async () => {
-    const onY = (who?: ClientCert) =>
-      httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/y', ...who });
-    assert.equal((await get('/email', ctx.pki.clientA)).status, 403);
-    assert.equal((await onY(ctx.pki.clientA)).status, 200);
-    const before = await ctx.edge.status();
-    const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
-    try {
-      ctx.edge.writeConfig(
-        ctx.yaml
-          .replace('email: bob@example.com', 'email: alice@example.com')
-          .replace(
-            `    allow_any_authenticated_user: true\n`,
-            `    policy:\n      allow:\n        or:\n          - email: bob@example.com\n`,
-          ),
-      );
-      const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.ready);
-      assert.equal(after.typeVersions[listener], before.typeVersions[listener]);
-      assert.equal((await get('/email', ctx.pki.clientA)).status, 200);
-      assert.equal((await onY(ctx.pki.clientA)).status, 403);
-    } finally {
-      // The other tests of this describe, in any order, find the first config.
-      await applyConfig(ctx.edge, ctx.yaml);
-    }
-  });
+  it(
+    'a policy edit, and a first policy on a host, apply by hot reload ' +
+      'as route changes only (the listener, and its connections, stay)',
+    async () => {
+      const onY = (who?: ClientCert) =>
+        httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.y, ca: ctx.pki.caA, path: '/y', ...who });
+      assert.equal((await get('/email', ctx.pki.clientA)).status, 403);
+      assert.equal((await onY(ctx.pki.clientA)).status, 200);
+      const before = await ctx.edge.status();
+      const listener = 'type.googleapis.com/envoy.config.listener.v3.Listener';
+      try {
+        ctx.edge.writeConfig(
+          ctx.yaml
+            .replace('email: bob@example.com', 'email: alice@example.com')
+            .replace(
+              `    allow_any_authenticated_user: true\n`,
+              `    policy:\n      allow:\n        or:\n          - email: bob@example.com\n`,
+            ),
+        );
+        const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.ready);
+        assert.equal(after.typeVersions[listener], before.typeVersions[listener]);
+        assert.equal((await get('/email', ctx.pki.clientA)).status, 200);
+        assert.equal((await onY(ctx.pki.clientA)).status, 403);
+      } finally {
+        // The other tests of this describe, in any order, find the first config.
+        await applyConfig(ctx.edge, ctx.yaml);
+      }
+    },
+  );
 });
 
-describe('a host whose routes trust different CAs (enforcement policy): a certificate counts only on its own CA’s routes', () => {
-  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
-  before(async () => {
-    ctx.pki = await createTestPki();
-    ctx.up = await startUpstream('u');
-    const route = (prefix: string, ca: string, policy: string) =>
-      `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    tls_downstream_client_ca_file: ${ca}\n    policy:\n${policy}`;
-    ctx.edge = await startEdge({
-      dir: ctx.pki.dir,
-      yaml:
-        `${SERVER}downstream_mtls:\n  enforcement: policy\nroutes:\n` +
-        route('/a', 'ca-a.pem', '      allow:\n        or:\n          - email: { ends_with: "@example.com" }\n') +
-        // Envoy tests SANs on the connection (per-SAN principal): the route's own check must still count.
-        route(
-          '/san-a',
-          'ca-a.pem',
-          '      allow:\n        or:\n          - client_certificate: { san_email: { ends_with: "@example.com" } }\n',
-        ) +
-        route('/b', 'ca-b.pem', '      allow:\n        or:\n          - authenticated_user: true\n'),
+describe(
+  'a host whose routes trust different CAs (enforcement ' + 'policy): a certificate counts only on its own CA’s routes',
+  () => {
+    const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+    before(async () => {
+      ctx.pki = await createTestPki();
+      ctx.up = await startUpstream('u');
+      const route = (prefix: string, ca: string, policy: string) =>
+        `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    tls_downstream_client_ca_file: ${ca}\n    policy:\n${policy}`;
+      ctx.edge = await startEdge({
+        dir: ctx.pki.dir,
+        yaml:
+          `${SERVER}downstream_mtls:\n  enforcement: policy\nroutes:\n` +
+          route('/a', 'ca-a.pem', '      allow:\n        or:\n          - email: { ends_with: "@example.com" }\n') +
+          // Envoy tests SANs on the connection (per-SAN principal): the route's own check must still count.
+          route(
+            '/san-a',
+            'ca-a.pem',
+            '      allow:\n        or:\n          - client_certificate: { san_email: { ends_with: "@example.com" } }\n',
+          ) +
+          route('/b', 'ca-b.pem', '      allow:\n        or:\n          - authenticated_user: true\n'),
+      });
     });
-  });
-  after(async () => {
-    await ctx.edge?.stop();
-    await ctx.up?.close();
-  });
-  const get = (path: string, who?: ClientCert) =>
-    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
+    after(async () => {
+      await ctx.edge?.stop();
+      await ctx.up?.close();
+    });
+    const get = (path: string, who?: ClientCert) =>
+      httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who });
 
-  it("each CA's certificate is an identity on its own routes only", async () => {
-    assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
-    assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
-    // Valid in the handshake (it trusts both CAs), but not issued for the other route: no identity there.
-    assert.equal((await get('/a/2', ctx.pki.clientB)).status, 403, 'bob@example.com from CA B on a CA A route');
-    assert.equal((await get('/b/2', ctx.pki.clientA)).status, 403, 'alice from CA A on a CA B route');
-    assert.equal((await get('/b/3')).status, 403);
-    assert.equal((await get('/san-a/1', ctx.pki.clientA)).status, 200);
-    assert.equal((await get('/san-a/2', ctx.pki.clientB)).status, 403, 'SAN bob@example.com from CA B on a CA A route');
-    const stranger = await createRootCa({ commonName: 'Stranger CA' });
-    const fake = await issueClientCertificate(stranger, { commonName: 'mallory', email: 'mallory@example.com' });
-    assert.equal(
-      (await get('/san-a/3', { cert: fake.certPem, key: fake.keyPem })).status,
-      403,
-      'a SAN in an untrusted certificate',
-    );
-  });
-});
+    it("each CA's certificate is an identity on its own routes only", async () => {
+      assert.equal((await get('/a/1', ctx.pki.clientA)).status, 200);
+      assert.equal((await get('/b/1', ctx.pki.clientB)).status, 200);
+      // Valid in the handshake (it trusts both CAs), but not issued for the other route: no identity there.
+      assert.equal((await get('/a/2', ctx.pki.clientB)).status, 403, 'bob@example.com from CA B on a CA A route');
+      assert.equal((await get('/b/2', ctx.pki.clientA)).status, 403, 'alice from CA A on a CA B route');
+      assert.equal((await get('/b/3')).status, 403);
+      assert.equal((await get('/san-a/1', ctx.pki.clientA)).status, 200);
+      assert.equal(
+        (await get('/san-a/2', ctx.pki.clientB)).status,
+        403,
+        'SAN bob@example.com from CA B on a CA A route',
+      );
+      const stranger = await createRootCa({ commonName: 'Stranger CA' });
+      const fake = await issueClientCertificate(stranger, { commonName: 'mallory', email: 'mallory@example.com' });
+      assert.equal(
+        (await get('/san-a/3', { cert: fake.certPem, key: fake.keyPem })).status,
+        403,
+        'a SAN in an untrusted certificate',
+      );
+    });
+  },
+);

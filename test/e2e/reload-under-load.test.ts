@@ -111,7 +111,7 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
           ca: pki.caA,
           ...pki.clientA,
         });
-        s.on('error', (e) => tally.failed.push(`h2 session: ${e.message}`));
+        s.on('error', (e: Error) => tally.failed.push(`h2 session: ${e.message}`));
         s.on('goaway', () => (goaway = true));
         await new Promise<void>((resolve) => s.once('connect', () => resolve()));
         if (s.alpnProtocol !== 'h2') tally.failed.push(`negotiated ${String(s.alpnProtocol)}, not h2`);
@@ -119,7 +119,10 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
       };
       let goaway = false;
       let session = await connect();
-      /** One request; `undefined` when it got no response because the connection was going away (GOAWAY: not processed, RFC 9113 §6.8). */
+      /**
+       * One request; `undefined` when it got no response because the connection was going away (GOAWAY: not
+       * processed, RFC 9113 §6.8).
+       */
       const once = (host: string) =>
         new Promise<string | undefined>((resolve) => {
           const stream = session.request({ ':path': '/h2', ':authority': host });
@@ -138,7 +141,7 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
                   : `h2 ${host}: ${status} ${body.slice(0, 80)}`,
             ),
           );
-          stream.on('error', (e) => resolve(goneFirst() ? undefined : `h2 ${host}: ${e.message}`));
+          stream.on('error', (e: Error) => resolve(goneFirst() ? undefined : `h2 ${host}: ${e.message}`));
           stream.end();
         });
       let n = 0;
@@ -163,76 +166,81 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
       session.close();
     }
 
-    it(`${EDITS} edits, zero failed requests on unchanged routes, every changed route behaves as edited once acknowledged`, async () => {
-      const otherCa = await createRootCa({ commonName: 'Second client CA' });
-      const h1: Tally = { ok: 0, failed: [] };
-      const h2: Tally = { ok: 0, failed: [] };
-      let done = false;
-      const load = Promise.all([
-        http1Load(HOSTS.x, h1, () => done),
-        http1Load(HOSTS.y, h1, () => done),
-        http2Load(h2, () => done),
-      ]);
+    it(
+      `${EDITS} edits, zero failed requests on unchanged routes, ` +
+        `every changed route behaves as edited once acknowledged`,
+      async () => {
+        const otherCa = await createRootCa({ commonName: 'Second client CA' });
+        const h1: Tally = { ok: 0, failed: [] };
+        const h2: Tally = { ok: 0, failed: [] };
+        let done = false;
+        const load = Promise.all([
+          http1Load(HOSTS.x, h1, () => done),
+          http1Load(HOSTS.y, h1, () => done),
+          http2Load(h2, () => done),
+        ]);
 
-      let zTo = one.url;
-      let added: number | undefined;
-      const checks: string[] = [];
-      try {
-        for (let i = 0; i < EDITS; i++) {
-          const before = (await edge.status()).configVersion;
-          const kind = i % 5;
-          if (kind === 0) added = i;
-          if (kind === 1) added = undefined;
-          if (kind === 2) zTo = zTo === one.url ? two.url : one.url;
-          if (kind === 3) {
-            // Rotate the server certificate: a fresh one for the same names from CA A.
-            const fresh = await issueServerCertificate(pki.caAuthority, { dnsNames: Object.values(HOSTS) });
-            writeFileSync(join(pki.dir, 'server-key.pem.new'), fresh.keyPem);
-            writeFileSync(join(pki.dir, 'server.pem.new'), fresh.chainPem);
-            renameSync(join(pki.dir, 'server-key.pem.new'), join(pki.dir, 'server-key.pem'));
-            renameSync(join(pki.dir, 'server.pem.new'), join(pki.dir, 'server.pem'));
-          }
-          if (kind === 4) {
-            // Change the client CA: a bundle with a second CA, then back to CA A alone.
-            writeFileSync(join(pki.dir, 'client-ca.pem'), i % 10 === 4 ? pki.caA + otherCa.certPem : pki.caA);
-          }
-          if (kind !== 3 && kind !== 4) edge.writeConfig(config({ zTo, added }));
-          await edge.waitForStatus((s) => s.configVersion !== before && s.ready && s.reload.errors.length === 0);
+        let zTo = one.url;
+        let added: number | undefined;
+        const checks: string[] = [];
+        try {
+          for (let i = 0; i < EDITS; i++) {
+            const before = (await edge.status()).configVersion;
+            const kind = i % 5;
+            if (kind === 0) added = i;
+            if (kind === 1) added = undefined;
+            if (kind === 2) zTo = zTo === one.url ? two.url : one.url;
+            if (kind === 3) {
+              // Rotate the server certificate: a fresh one for the same names from CA A.
+              const fresh = await issueServerCertificate(pki.caAuthority, { dnsNames: Object.values(HOSTS) });
+              writeFileSync(join(pki.dir, 'server-key.pem.new'), fresh.keyPem);
+              writeFileSync(join(pki.dir, 'server.pem.new'), fresh.chainPem);
+              renameSync(join(pki.dir, 'server-key.pem.new'), join(pki.dir, 'server-key.pem'));
+              renameSync(join(pki.dir, 'server.pem.new'), join(pki.dir, 'server.pem'));
+            }
+            if (kind === 4) {
+              // Change the client CA: a bundle with a second CA, then back to CA A alone.
+              writeFileSync(join(pki.dir, 'client-ca.pem'), i % 10 === 4 ? pki.caA + otherCa.certPem : pki.caA);
+            }
+            if (kind !== 3 && kind !== 4) edge.writeConfig(config({ zTo, added }));
+            await edge.waitForStatus((s) => s.configVersion !== before && s.ready && s.reload.errors.length === 0);
 
-          // The changed route behaves as edited.
-          if (kind === 0) {
-            const res = await rawHttp1({
-              port: edge.httpsPort,
-              servername: `added-${i}.mtls.test`,
-              host: `added-${i}.mtls.test`,
-              path: '/new',
-              ...pki.clientA,
-            });
-            if (res.body !== 'upstream one /new')
-              checks.push(`edit ${i}: added route answered ${res.status} ${res.body}`);
+            // The changed route behaves as edited.
+            if (kind === 0) {
+              const res = await rawHttp1({
+                port: edge.httpsPort,
+                servername: `added-${i}.mtls.test`,
+                host: `added-${i}.mtls.test`,
+                path: '/new',
+                ...pki.clientA,
+              });
+              if (res.body !== 'upstream one /new')
+                checks.push(`edit ${i}: added route answered ${res.status} ${res.body}`);
+            }
+            if (kind === 2) {
+              const res = await rawHttp1({
+                port: edge.httpsPort,
+                servername: HOSTS.z,
+                host: HOSTS.z,
+                path: '/z',
+                ...pki.clientA,
+              });
+              const expected = `upstream ${zTo === one.url ? 'one' : 'two'} /z`;
+              if (res.body !== expected) checks.push(`edit ${i}: z answered ${res.body}, not ${expected}`);
+            }
           }
-          if (kind === 2) {
-            const res = await rawHttp1({
-              port: edge.httpsPort,
-              servername: HOSTS.z,
-              host: HOSTS.z,
-              path: '/z',
-              ...pki.clientA,
-            });
-            const expected = `upstream ${zTo === one.url ? 'one' : 'two'} /z`;
-            if (res.body !== expected) checks.push(`edit ${i}: z answered ${res.body}, not ${expected}`);
-          }
+        } finally {
+          done = true;
+          await load;
         }
-      } finally {
-        done = true;
-        await load;
-      }
-      assert.deepEqual(checks, []);
-      assert.deepEqual(h1.failed, [], 'HTTP/1.1 requests to unchanged routes');
-      assert.deepEqual(h2.failed, [], 'HTTP/2 requests to unchanged routes');
-      assert.ok(h1.ok > 100 && h2.ok > 100, `load ran throughout (h1 ${h1.ok}, h2 ${h2.ok})`);
-      console.log(
-        `reload under load (${xdsProtocol}): ${EDITS} edits, ${h1.ok} HTTP/1.1 and ${h2.ok} HTTP/2 requests, none failed`,
-      );
-    });
+        assert.deepEqual(checks, []);
+        assert.deepEqual(h1.failed, [], 'HTTP/1.1 requests to unchanged routes');
+        assert.deepEqual(h2.failed, [], 'HTTP/2 requests to unchanged routes');
+        assert.ok(h1.ok > 100 && h2.ok > 100, `load ran throughout (h1 ${h1.ok}, h2 ${h2.ok})`);
+        console.log(
+          `reload under load (${xdsProtocol}): ${EDITS} edits, ` +
+            `${h1.ok} HTTP/1.1 and ${h2.ok} HTTP/2 requests, none failed`,
+        );
+      },
+    );
   });

@@ -29,8 +29,8 @@ describe('SAN matchers of each type (reject_connection): uri and user_principal_
     edge = await startEdge({
       dir: pki.dir,
       yaml:
-        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\n' +
-        'downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: reject_connection\n  match_subject_alt_names:\n' +
+        'certificate_file: server.pem\ncertificate_key_file: server-key.pem\ndownstream_mtls:\n' +
+        '  ca_file: ca-a.pem\n  enforcement: reject_connection\n  match_subject_alt_names:\n' +
         '    - uri: spiffe://corp\\.example/.*\n    - user_principal_name: .*@corp\\.example\n' +
         `routes:\n  - from: https://${HOSTS.x}\n    to: ${up.url}\n    allow_any_authenticated_user: true\n`,
     });
@@ -45,10 +45,14 @@ describe('SAN matchers of each type (reject_connection): uri and user_principal_
     assert.deepEqual(await httpsGet(request(certs.uri)), { status: 200, body: 'upstream u /p' });
     assert.deepEqual(await httpsGet(request(certs.upn)), { status: 200, body: 'upstream u /p' });
   });
-  it("an email SAN with the UPN matcher's text, a URI or UPN that does not match, other SAN types: refused at the handshake", async () => {
-    const seen = up.seen.length;
-    for (const c of [certs.emailLikeUpn, certs.otherUri, certs.otherUpn, certs.dnsLikeUri])
-      assert.match(await expectHandshakeRefused(request(c)), /ALERT/);
-    assert.equal(up.seen.length, seen);
-  });
+  it(
+    "an email SAN with the UPN matcher's text, a URI or UPN that " +
+      'does not match, other SAN types: refused at the handshake',
+    async () => {
+      const seen = up.seen.length;
+      for (const c of [certs.emailLikeUpn, certs.otherUri, certs.otherUpn, certs.dnsLikeUri])
+        assert.match(await expectHandshakeRefused(request(c)), /ALERT/);
+      assert.equal(up.seen.length, seen);
+    },
+  );
 });

@@ -2,7 +2,7 @@
 // routes' CAs, so that union must carry every CA's CRL. Checked under each enforcement, next to hosts that
 // trust one CA each (their own chains, their own CRL), with real Envoy and certificates made here.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Enforcement } from '../../control-plane/src/config/index.js';
@@ -63,7 +63,10 @@ for (const enforcement of ENFORCEMENTS) {
         ...c,
       });
 
-    /** The request must not reach the upstream: a 495 naming an invalid certificate, or a TLS alert saying it is revoked. */
+    /**
+     * The request must not reach the upstream: a 495 naming an invalid certificate, or a TLS alert saying it is
+     * revoked.
+     */
     async function assertRefused(
       host: string,
       path: string,
@@ -75,7 +78,7 @@ for (const enforcement of ENFORCEMENTS) {
         const res = await get(host, path, c);
         assert.equal(res.status, 495, `${host}${path}: ${res.status} ${res.body.slice(0, 120)}`);
         // Revoked, not merely another CA's: the per-route issuer check alone would say "not for this page".
-        assert.match(JSON.parse(res.body).message, /not valid here/);
+        assert.match((JSON.parse(res.body) as { message: string }).message, /not valid here/);
       } else {
         assert.match(
           await expectHandshakeRefused({ port: edge.httpsPort, servername: host, ca: pki.serverCa, path, ...c }),
@@ -92,15 +95,22 @@ for (const enforcement of ENFORCEMENTS) {
     }
 
     // The shared host's handshake cannot know the route, so it refuses nothing itself: 495 under every enforcement.
-    it("shared host: CA 1's route refuses the certificate CA 1's CRL revokes, and admits CA 1's unrevoked one", async () => {
-      await assertRefused(SHARED, '/one/revoked', pki.revoked1, '495');
-      await assertAdmitted(SHARED, '/one/good', pki.good1);
-    });
-    it("shared host: CA 2's route refuses the certificate CA 2's CRL revokes, and admits CA 2's unrevoked one", async () => {
-      await assertRefused(SHARED, '/two/revoked', pki.revoked2, '495');
-      await assertAdmitted(SHARED, '/two/good', pki.good2);
-    });
-    // A host with one CA has a chain of its own, given only that CA's CRL; the handshake refuses under reject_connection.
+    it(
+      "shared host: CA 1's route refuses the certificate " + "CA 1's CRL revokes, and admits CA 1's unrevoked one",
+      async () => {
+        await assertRefused(SHARED, '/one/revoked', pki.revoked1, '495');
+        await assertAdmitted(SHARED, '/one/good', pki.good1);
+      },
+    );
+    it(
+      "shared host: CA 2's route refuses the certificate " + "CA 2's CRL revokes, and admits CA 2's unrevoked one",
+      async () => {
+        await assertRefused(SHARED, '/two/revoked', pki.revoked2, '495');
+        await assertAdmitted(SHARED, '/two/good', pki.good2);
+      },
+    );
+    // A host with one CA has a chain of its own, given only that CA's CRL; the handshake refuses under
+    // reject_connection.
     const single = enforcement === 'reject_connection' ? 'revoked at the handshake' : '495';
     it(`hosts of one CA each: the revoked certificate is refused (${single}), the unrevoked one admitted`, async () => {
       await assertRefused(HOSTS.y, '/revoked', pki.revoked1, single);

@@ -143,34 +143,42 @@ ${settings.refusedRoute ? REFUSED_ROUTE(HOSTS.x, up.url) : ''}`;
       });
     });
 
-    it('a client certificate is revoked by the CRL: its connections get 495, another client on the same host is still served', async (t) => {
-      const revoked = await newClient('rex');
-      settings.revoked.push(revoked.serialHex);
-      await acrossTheChange(t, {
-        host: HOSTS.x,
-        refused: revoked,
-        kept: await newClient('kim'),
-        change: async () => replaceFile('crl.pem', await crl()),
-      });
-    });
+    it(
+      'a client certificate is revoked by the CRL: its connections ' +
+        'get 495, another client on the same host is still served',
+      async (t) => {
+        const revoked = await newClient('rex');
+        settings.revoked.push(revoked.serialHex);
+        await acrossTheChange(t, {
+          host: HOSTS.x,
+          refused: revoked,
+          kept: await newClient('kim'),
+          change: async () => replaceFile('crl.pem', await crl()),
+        });
+      },
+    );
 
-    it("max_verify_depth is lowered below the client's chain: 495 for the client two intermediates down, not for one under one", async (t) => {
-      // z must trust CA B: the path-change test above leaves it so; run alone, this test makes the change itself.
-      if (settings.zCa !== 'z-ca-b.pem') {
-        settings.zCa = 'z-ca-b.pem';
-        await applied(() => edge.writeConfig(config()));
-      }
-      await acrossTheChange(t, {
-        // z trusts CA B since the path change above; CA B has no CRL, so intermediates' leaves need none either.
-        host: HOSTS.z,
-        refused: await newClient('ivan', intermediateB2),
-        kept: await newClient('dina', intermediateB1),
-        change: () => {
-          settings.depth = 2;
-          edge.writeConfig(config());
-        },
-      });
-    });
+    it(
+      "max_verify_depth is lowered below the client's chain: 495 " +
+        'for the client two intermediates down, not for one under one',
+      async (t) => {
+        // z must trust CA B: the path-change test above leaves it so; run alone, this test makes the change itself.
+        if (settings.zCa !== 'z-ca-b.pem') {
+          settings.zCa = 'z-ca-b.pem';
+          await applied(() => edge.writeConfig(config()));
+        }
+        await acrossTheChange(t, {
+          // z trusts CA B since the path change above; CA B has no CRL, so intermediates' leaves need none either.
+          host: HOSTS.z,
+          refused: await newClient('ivan', intermediateB2),
+          kept: await newClient('dina', intermediateB1),
+          change: () => {
+            settings.depth = 2;
+            edge.writeConfig(config());
+          },
+        });
+      },
+    );
 
     it('the SAN matcher is tightened: 495 for the client it no longer matches, not for the one it does', async (t) => {
       await acrossTheChange(t, {
@@ -205,28 +213,32 @@ ${settings.refusedRoute ? REFUSED_ROUTE(HOSTS.x, up.url) : ''}`;
       });
     });
 
-    it('a narrowing in the same edit as a route Envoy refuses: old connections fail closed (495), never the upstream', async (t) => {
-      const revoked = await newClient('alice-nack');
-      await acrossTheChange(t, {
-        host: HOSTS.x,
-        refused: revoked,
-        change: async () => {
-          // One edit: the CRL (a new file, so that one write of the config carries both) and a route Envoy refuses.
-          settings.revoked.push(revoked.serialHex);
-          writeFileSync(join(pki.dir, 'crl-2.pem'), await crl());
-          settings.crlFile = 'crl-2.pem';
-          settings.refusedRoute = true;
-          edge.writeConfig(config());
-          await edge.waitForStatus((s) => s.rejected !== null && s.ready, 15_000);
-        },
-      });
-      assert.match((await edge.status()).rejected?.message ?? '', /RE2|regex|program size/i);
-      // The next good edit serves the stale template again (and the CRL file of the tests after this one).
-      replaceFile('crl.pem', await crl());
-      settings.crlFile = 'crl.pem';
-      settings.refusedRoute = false;
-      await applied(() => edge.writeConfig(config()));
-    });
+    it(
+      'a narrowing in the same edit as a route Envoy refuses: ' +
+        'old connections fail closed (495), never the upstream',
+      async (t) => {
+        const revoked = await newClient('alice-nack');
+        await acrossTheChange(t, {
+          host: HOSTS.x,
+          refused: revoked,
+          change: async () => {
+            // One edit: the CRL (a new file, so that one write of the config carries both) and a route Envoy refuses.
+            settings.revoked.push(revoked.serialHex);
+            writeFileSync(join(pki.dir, 'crl-2.pem'), await crl());
+            settings.crlFile = 'crl-2.pem';
+            settings.refusedRoute = true;
+            edge.writeConfig(config());
+            await edge.waitForStatus((s) => s.rejected !== null && s.ready, 15_000);
+          },
+        });
+        assert.match((await edge.status()).rejected?.message ?? '', /RE2|regex|program size/i);
+        // The next good edit serves the stale template again (and the CRL file of the tests after this one).
+        replaceFile('crl.pem', await crl());
+        settings.crlFile = 'crl.pem';
+        settings.refusedRoute = false;
+        await applied(() => edge.writeConfig(config()));
+      },
+    );
 
     it('a TLS session made before a narrowing never resumes after it (TLS 1.2 and 1.3)', async () => {
       const revoked = await newClient('alice-sid');

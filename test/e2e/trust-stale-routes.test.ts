@@ -115,74 +115,91 @@ routes:
       log: (line) => t.diagnostic(line),
     });
 
-  it('a route the service decides: a revoked certificate gets 495, a valid one its policy (200 for alice, 403 for bob)', async (t) => {
-    const revoked = await newClient('alice-revoked');
-    await across(t, HOSTS.x, {
-      refused: revoked,
-      kept: await newClient('alice-kept'),
-      change: () => revoke(revoked.serialHex),
-    });
-    // bob never passed the policy; a trust change does not make his connection any better.
-    const bob = await newClient('bob');
-    const conn = await openHttp2({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...bob });
-    try {
-      const mallory = await newClient('mallory');
-      await applied(() => revoke(mallory.serialHex));
-      const outcome = await conn.get('/bob-after');
-      assert.ok('status' in outcome && outcome.status === 403, JSON.stringify(outcome).slice(0, 300));
-      assert.ok(!up.seen.some((s) => s.url === '/bob-after'));
-    } finally {
-      conn.close();
-    }
-  });
-
-  it('on a stale connection, another host is served only to a certificate its own trust accepts; a host without a CA gets 421', async () => {
-    const alice = await newClient('alice-coalesce');
-    const asks = [
-      { authority: HOSTS.z, status: 495, why: "alice (CA A) asks for z, which trusts CA B: z's trust refuses her" },
-      { authority: PUBLIC_HOST, status: 421, why: 'a host without a CA is never served on a connection of a CA chain' },
-      {
-        authority: HOSTS.x,
-        status: 200,
-        why: "alice asks for x: x's trust and policy accept her, as they would on a new connection",
-      },
-    ];
-    // One connection per question: a drained connection answers one request, then says GOAWAY.
-    const conns = await Promise.all(
-      asks.map(() => openHttp2({ port: edge.httpsPort, servername: HOSTS.y, ca: pki.caA, ...alice })),
-    );
-    try {
-      for (const c of conns)
-        assert.deepEqual(await c.get('/warm'), { status: 200, body: 'upstream u /warm', connectionClose: false });
-      // Revoking an unrelated certificate makes a new generation of every chain that trusts CA A: y's connections are stale.
-      const other = await newClient('unrelated');
-      await applied(() => revoke(other.serialHex));
-      for (const [i, a] of asks.entries()) {
-        const path = `/cross/${a.authority}`;
-        const outcome = await conns[i]!.get(path, a.authority);
-        assert.ok(
-          'status' in outcome && outcome.status === a.status,
-          `${a.why}: ${JSON.stringify(outcome).slice(0, 200)}`,
-        );
-        assert.equal(
-          up.seen.some((s) => s.url === path),
-          a.status === 200,
-          a.why,
-        );
+  it(
+    'a route the service decides: a revoked certificate gets ' +
+      '495, a valid one its policy (200 for alice, 403 for bob)',
+    async (t) => {
+      const revoked = await newClient('alice-revoked');
+      await across(t, HOSTS.x, {
+        refused: revoked,
+        kept: await newClient('alice-kept'),
+        change: () => revoke(revoked.serialHex),
+      });
+      // bob never passed the policy; a trust change does not make his connection any better.
+      const bob = await newClient('bob');
+      const conn = await openHttp2({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, ...bob });
+      try {
+        const mallory = await newClient('mallory');
+        await applied(() => revoke(mallory.serialHex));
+        const outcome = await conn.get('/bob-after');
+        assert.ok('status' in outcome && outcome.status === 403, JSON.stringify(outcome).slice(0, 300));
+        assert.ok(!up.seen.some((s) => s.url === '/bob-after'));
+      } finally {
+        conn.close();
       }
-    } finally {
-      for (const c of conns) c.close();
-    }
-  });
+    },
+  );
 
-  it('the enforcement narrows from policy to policy_with_default_deny: a connection without a certificate now gets 495 on the public route', async (t) => {
-    await across(t, HOSTS.y, {
-      refused: {},
-      kept: await newClient('kept-y'),
-      change: () => {
-        settings.enforcement = 'policy_with_default_deny';
-        edge.writeConfig(config());
-      },
-    });
-  });
+  it(
+    'on a stale connection, another host is served only to a ' +
+      'certificate its own trust accepts; a host without a CA gets 421',
+    async () => {
+      const alice = await newClient('alice-coalesce');
+      const asks = [
+        { authority: HOSTS.z, status: 495, why: "alice (CA A) asks for z, which trusts CA B: z's trust refuses her" },
+        {
+          authority: PUBLIC_HOST,
+          status: 421,
+          why: 'a host without a CA is never served on a connection of a CA chain',
+        },
+        {
+          authority: HOSTS.x,
+          status: 200,
+          why: "alice asks for x: x's trust and policy accept her, as they would on a new connection",
+        },
+      ];
+      // One connection per question: a drained connection answers one request, then says GOAWAY.
+      const conns = await Promise.all(
+        asks.map(() => openHttp2({ port: edge.httpsPort, servername: HOSTS.y, ca: pki.caA, ...alice })),
+      );
+      try {
+        for (const c of conns)
+          assert.deepEqual(await c.get('/warm'), { status: 200, body: 'upstream u /warm', connectionClose: false });
+        // Revoking an unrelated certificate makes a new generation of every chain that trusts CA A: y's connections
+        // are stale.
+        const other = await newClient('unrelated');
+        await applied(() => revoke(other.serialHex));
+        for (const [i, a] of asks.entries()) {
+          const path = `/cross/${a.authority}`;
+          const outcome = await conns[i]!.get(path, a.authority);
+          assert.ok(
+            'status' in outcome && outcome.status === a.status,
+            `${a.why}: ${JSON.stringify(outcome).slice(0, 200)}`,
+          );
+          assert.equal(
+            up.seen.some((s) => s.url === path),
+            a.status === 200,
+            a.why,
+          );
+        }
+      } finally {
+        for (const c of conns) c.close();
+      }
+    },
+  );
+
+  it(
+    'the enforcement narrows from policy to policy_with_default_deny: a ' +
+      'connection without a certificate now gets 495 on the public route',
+    async (t) => {
+      await across(t, HOSTS.y, {
+        refused: {},
+        kept: await newClient('kept-y'),
+        change: () => {
+          settings.enforcement = 'policy_with_default_deny';
+          edge.writeConfig(config());
+        },
+      });
+    },
+  );
 });

@@ -124,7 +124,7 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
     return route.clientTrust;
   };
   async function verdicts(c: Case): Promise<{ envoy: boolean; service: boolean }> {
-    const [leaf, ...rest] = blocks(c.chain);
+    const [leaf] = blocks(c.chain);
     let envoy: boolean;
     if (c.key === '') {
       // No key: the forgery is handed to the service only (Envoy could not even complete a handshake with it).
@@ -186,25 +186,32 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
   }
   const serialOf = (c: Case) => new X509Certificate(blocks(c.chain)[0]!).serialNumber;
 
-  it('with a CRL of the CA: revoked is refused by both; a leaf under an intermediate (whose CRL is missing) too', async () => {
-    const crl = await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)]);
-    await withCrls(crl, { direct: true, revoked: false, 'via-intermediate': false, expired: false, 'no-eku': true }, [
-      ...ctx.cases,
-      ctx.revoked,
-    ]);
-  });
+  it(
+    'with a CRL of the CA: revoked is refused by both; a ' + 'leaf under an intermediate (whose CRL is missing) too',
+    async () => {
+      const crl = await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)]);
+      await withCrls(crl, { direct: true, revoked: false, 'via-intermediate': false, expired: false, 'no-eku': true }, [
+        ...ctx.cases,
+        ctx.revoked,
+      ]);
+    },
+  );
 
-  it('with the CRLs of the CA and of its intermediate: the leaf under the intermediate is accepted by both, the one the intermediate revoked refused by both', async () => {
-    const crls =
-      (await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)])) +
-      (await createCrl(ctx.pki.intermediateA, [serialOf(ctx.revokedViaIntermediate)]));
-    const expected = {
-      direct: true,
-      revoked: false,
-      'via-intermediate': true,
-      'revoked-via-intermediate': false,
-      'two-intermediates': false,
-    };
-    await withCrls(crls, expected, [...ctx.cases, ctx.revoked, ctx.revokedViaIntermediate]);
-  });
+  it(
+    'with the CRLs of the CA and of its intermediate: the leaf under the intermediate ' +
+      'is accepted by both, the one the intermediate revoked refused by both',
+    async () => {
+      const crls =
+        (await createCrl(ctx.pki.caAuthority, [serialOf(ctx.revoked)])) +
+        (await createCrl(ctx.pki.intermediateA, [serialOf(ctx.revokedViaIntermediate)]));
+      const expected = {
+        direct: true,
+        revoked: false,
+        'via-intermediate': true,
+        'revoked-via-intermediate': false,
+        'two-intermediates': false,
+      };
+      await withCrls(crls, expected, [...ctx.cases, ctx.revoked, ctx.revokedViaIntermediate]);
+    },
+  );
 });

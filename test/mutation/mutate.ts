@@ -124,7 +124,8 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
   if (withoutSourceMap(built) !== withoutSourceMap(original.js))
     return done(
       'error',
-      `${compiledPath(m.file)} is not what ${m.file} compiles to alone: rebuild (npm run build), or the file needs the whole program to compile`,
+      `${compiledPath(m.file)} is not what ${m.file} compiles to alone: ` +
+        `rebuild (npm run build), or the file needs the whole program to compile`,
     );
   writeFileSync(target, changed.js);
   try {
@@ -177,7 +178,9 @@ async function main(): Promise<number> {
       const baseline = await runTests(workspace, [test]);
       if (baseline.code !== 0 || baseline.timedOut) {
         console.error(
-          `${test} fails without any mutation (${baseline.failed.join('; ') || (baseline.timedOut ? 'timed out' : `exit ${baseline.code}`)}): fix it first`,
+          `${test} fails without any mutation ` +
+            `(${baseline.failed.join('; ') || (baseline.timedOut ? 'timed out' : `exit ${baseline.code}`)}): ` +
+            'fix it first',
         );
         return 1;
       }
@@ -190,7 +193,8 @@ async function main(): Promise<number> {
     }
     const count = (r: Outcome['result']) => outcomes.filter((o) => o.result === r).length;
     console.log(
-      `\n${count('caught')} caught, ${count('survived')} survived, ${count('error')} could not be applied, of ${outcomes.length}`,
+      `\n${count('caught')} caught, ${count('survived')} survived, ` +
+        `${count('error')} could not be applied, of ${outcomes.length}`,
     );
     if (count('survived') > 0)
       console.log('A survivor is a change the tests let through: add a test that fails with it.');

@@ -17,7 +17,10 @@ export interface ChannelClient {
   keyFile: string;
 }
 
-/** The control channel's PKI, as `mtls-edge certs control-plane` / `certs envoy` make it, plus what an attacker might hold. */
+/**
+ * The control channel's PKI, as `mtls-edge certs control-plane` / `certs envoy` make it, plus what an attacker might
+ * hold.
+ */
 export interface ControlChannelPki {
   ca: CertificateAuthority;
   /** Files: control-plane-ca.pem, control-plane.pem, control-plane-key.pem. */
@@ -69,7 +72,9 @@ export async function createControlChannelPki(dir: string, prefix = 'cp'): Promi
   return {
     ca,
     ...files,
-    yaml: `xds_certificate_file: ${files.certFile}\nxds_certificate_key_file: ${files.keyFile}\nxds_client_ca_file: ${files.caFile}\n`,
+    yaml:
+      `xds_certificate_file: ${files.certFile}\nxds_certificate_key_file: ` +
+      `${files.keyFile}\nxds_client_ca_file: ${files.caFile}\n`,
     node: (nodeId) => issue(nodeId, ca, NODE_URI_PREFIX + nodeId),
     fleet: (name) => issue(`fleet-${name}`, ca, FLEET_URI_PREFIX + name),
     foreign: await issue('intruder', other, NODE_URI_PREFIX + 'mtls-edge'),
@@ -80,7 +85,9 @@ export async function createControlChannelPki(dir: string, prefix = 'cp'): Promi
   };
 }
 
-/** gRPC client credentials for the control channel: the server verified against `caPem`, `client` presented if given. */
+/**
+ * gRPC client credentials for the control channel: the server verified against `caPem`, `client` presented if given.
+ */
 export function channelCredentials(caPem: string, client?: { cert: string; key: string }): grpc.ChannelCredentials {
   return client
     ? grpc.credentials.createSsl(Buffer.from(caPem), Buffer.from(client.key), Buffer.from(client.cert))

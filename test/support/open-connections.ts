@@ -184,14 +184,16 @@ export async function acrossTheChange(o: AcrossTheChange): Promise<void> {
       const path = `/${tag}/after/${who}/${conn.protocol}`;
       const outcome = await conn.get(path);
       o.log(
-        `${conn.protocol} ${who}: ${'status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error}`,
+        `${conn.protocol} ${who}: ` +
+          ('status' in outcome ? `${outcome.status}${outcome.connectionClose ? ' (then closed)' : ''}` : outcome.error),
       );
       const reached = o.upstreamPaths().filter((p) => p === path).length;
       if (who === 'refused') {
         if ('status' in outcome)
           check(
             outcome.status === (o.refusedStatus ?? 495),
-            `${conn.protocol}: expected ${o.refusedStatus ?? 495}, got ${outcome.status}: ${outcome.body.slice(0, 200)}`,
+            `${conn.protocol}: expected ${o.refusedStatus ?? 495}, ` +
+              `got ${outcome.status}: ${outcome.body.slice(0, 200)}`,
           );
         check(reached === 0, `${conn.protocol}: the refused request reached the upstream`);
       } else {

@@ -29,7 +29,8 @@ export function requireTool(name: string, howToInstall: string, env: NodeJS.Proc
 }
 
 export const OPENSSL_INSTALL =
-  'Install it: apt-get install openssl (Debian/Ubuntu), dnf install openssl (Fedora), apk add openssl (Alpine), brew install openssl (macOS).';
+  'Install it: apt-get install openssl (Debian/Ubuntu), dnf install openssl ' +
+  '(Fedora), apk add openssl (Alpine), brew install openssl (macOS).';
 
 /** The openssl binary on PATH; throws with install instructions when there is none. */
 export function requireOpenssl(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,7 +6,10 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
-  /** Names and values as they arrived, in order, duplicates kept (`headers` merges them): [name, value, name, value, …]. */
+  /**
+   * Names and values as they arrived, in order, duplicates kept (`headers` merges them): [name, value, name, value,
+   * …].
+   */
   rawHeaders: string[];
 }
 

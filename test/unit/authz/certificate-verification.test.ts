@@ -63,22 +63,25 @@ function assertRefused(r: CheckResponse, reason: RegExp): void {
   assert.match(r.denied_response!.body, reason);
 }
 
-test('a forged self-signed certificate claiming alice@example.com is denied with no JWT, and logged without its PEM', async () => {
-  const { log, lines } = capturingLogger();
-  const s = service(tableOf(identityRoute()), { log });
-  assertRefused(
-    await s.check(checkRequest({ route: 'route-1', cert: forgedAlice })),
-    /not issued by a CA this route trusts/,
-  );
-  const warning = lines.find((l) => l['level'] === 40);
-  assert.ok(warning, 'a warning');
-  assert.equal(warning['route'], 'route-1');
-  assert.equal(warning['fingerprint'], forgedAlice.fingerprint);
-  assert.ok(!JSON.stringify(lines).includes('BEGIN CERTIFICATE'), 'no PEM in the log');
-  // A second try is refused from the cache, and does not warn again.
-  assertRefused(await s.check(checkRequest({ route: 'route-1', cert: forgedAlice })), /not issued/);
-  assert.equal(lines.filter((l) => l['level'] === 40).length, 1);
-});
+test(
+  'a forged self-signed certificate claiming alice@example.com ' + 'is denied with no JWT, and logged without its PEM',
+  async () => {
+    const { log, lines } = capturingLogger();
+    const s = service(tableOf(identityRoute()), { log });
+    assertRefused(
+      await s.check(checkRequest({ route: 'route-1', cert: forgedAlice })),
+      /not issued by a CA this route trusts/,
+    );
+    const warning = lines.find((l) => l['level'] === 40);
+    assert.ok(warning, 'a warning');
+    assert.equal(warning['route'], 'route-1');
+    assert.equal(warning['fingerprint'], forgedAlice.fingerprint);
+    assert.ok(!JSON.stringify(lines).includes('BEGIN CERTIFICATE'), 'no PEM in the log');
+    // A second try is refused from the cache, and does not warn again.
+    assertRefused(await s.check(checkRequest({ route: 'route-1', cert: forgedAlice })), /not issued/);
+    assert.equal(lines.filter((l) => l['level'] === 40).length, 1);
+  },
+);
 
 test('the genuine certificate is allowed with a JWT; the second check verifies from the cache', async () => {
   const s = service(tableOf(identityRoute()));
@@ -134,34 +137,40 @@ test('a certificate Envoy marked invalid is not verified again: no identity, the
   assert.equal(s.verificationStats().misses, 0);
 });
 
-test('intermediates come in the peer-chain header; without it, or with a forged one, the leaf does not chain', async () => {
-  const intermediate = await createIntermediateCa(pki.ca, { commonName: 'Authz Intermediate' });
-  const carol = client(
-    (await issueClientCertificate(intermediate, { commonName: 'carol', email: 'alice@example.com' })).certPem,
-  );
-  const deep = identityRoute({ clientTrust: { ...pki.trust, maxVerifyDepth: 2 } });
-  const s = service(tableOf(deep));
-  assertRefused(await s.check(checkRequest({ route: 'route-1', cert: carol })), /not issued by a CA this route trusts/);
-  const chain = encodeURIComponent(carol.pem + intermediate.certPem);
-  assert.ok(
-    jwt(await s.check(checkRequest({ route: 'route-1', cert: carol, headers: { [PEER_HEADERS.chain]: chain } }))),
-  );
-  // A chain of the attacker's making: its own "intermediate" of the same name.
-  const fake = await createIntermediateCa(await createRootCa({ commonName: 'Authz Test CA' }), {
-    commonName: 'Authz Intermediate',
-  });
-  assertRefused(
-    await s.check(
-      checkRequest({
-        route: 'route-1',
-        cert: carol,
-        headers: { [PEER_HEADERS.chain]: encodeURIComponent(fake.certPem) },
-      }),
-    ),
-    /does not verify|not issued/,
-  );
-  assertRefused(
-    await s.check(checkRequest({ route: 'route-1', cert: carol, headers: { [PEER_HEADERS.chain]: '%E0%A4%A' } })),
-    /not issued/,
-  );
-});
+test(
+  'intermediates come in the peer-chain header; without ' + 'it, or with a forged one, the leaf does not chain',
+  async () => {
+    const intermediate = await createIntermediateCa(pki.ca, { commonName: 'Authz Intermediate' });
+    const carol = client(
+      (await issueClientCertificate(intermediate, { commonName: 'carol', email: 'alice@example.com' })).certPem,
+    );
+    const deep = identityRoute({ clientTrust: { ...pki.trust, maxVerifyDepth: 2 } });
+    const s = service(tableOf(deep));
+    assertRefused(
+      await s.check(checkRequest({ route: 'route-1', cert: carol })),
+      /not issued by a CA this route trusts/,
+    );
+    const chain = encodeURIComponent(carol.pem + intermediate.certPem);
+    assert.ok(
+      jwt(await s.check(checkRequest({ route: 'route-1', cert: carol, headers: { [PEER_HEADERS.chain]: chain } }))),
+    );
+    // A chain of the attacker's making: its own "intermediate" of the same name.
+    const fake = await createIntermediateCa(await createRootCa({ commonName: 'Authz Test CA' }), {
+      commonName: 'Authz Intermediate',
+    });
+    assertRefused(
+      await s.check(
+        checkRequest({
+          route: 'route-1',
+          cert: carol,
+          headers: { [PEER_HEADERS.chain]: encodeURIComponent(fake.certPem) },
+        }),
+      ),
+      /does not verify|not issued/,
+    );
+    assertRefused(
+      await s.check(checkRequest({ route: 'route-1', cert: carol, headers: { [PEER_HEADERS.chain]: '%E0%A4%A' } })),
+      /not issued/,
+    );
+  },
+);

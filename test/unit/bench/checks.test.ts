@@ -68,9 +68,9 @@ describe('verdicts', () => {
 
   test('runBench: a bench body that throws, or stops on a failed check, is invalid', async () => {
     const thrown = await captured(() =>
-      runBench(async (checks) => {
+      runBench((checks) => {
         checks.target(true, (w) => `ratio (${w})`);
-        throw new Error('the edge did not start');
+        return Promise.reject(new Error('the edge did not start'));
       }),
     );
     assert.equal(thrown.exitCode, 1);
@@ -79,11 +79,12 @@ describe('verdicts', () => {
 
     let timedAfterFailure = false;
     const stopped = await captured(() =>
-      runBench(async (checks) => {
+      runBench((checks) => {
         checks.fail('no 495');
         checks.stopIfFailed('policy_with_default_deny');
         timedAfterFailure = true;
         checks.target(true, (w) => `ratio (${w})`);
+        return Promise.resolve();
       }),
     );
     assert.equal(stopped.exitCode, 1);
@@ -91,9 +92,10 @@ describe('verdicts', () => {
     assert.doesNotMatch(stopped.out, /\bmet\b/);
 
     const passed = await captured(() =>
-      runBench(async (checks) => {
+      runBench((checks) => {
         checks.stopIfFailed('nothing failed');
         checks.target(true, (w) => `ratio (${w})`);
+        return Promise.resolve();
       }),
     );
     assert.equal(passed.exitCode, undefined);

@@ -12,9 +12,11 @@ import {
   ticksToMicros,
 } from '../../../control-plane/bench/load.js';
 
-// A /proc/<pid>/stat line whose command name holds spaces and ")" (a process may name itself so): utime 1234, stime 566.
+// A /proc/<pid>/stat line whose command name holds spaces and ")" (a process may name itself so): utime 1234, stime
+// 566.
 const STAT =
-  '4242 (we) ird name) S 1 4242 4242 0 -1 4194560 5000 0 0 0 1234 566 7 8 20 0 3 0 12345 1000000 2500 18446744073709551615';
+  '4242 (we) ird name) S 1 4242 4242 0 -1 4194560 5000 0 0 0 ' +
+  '1234 566 7 8 20 0 3 0 12345 1000000 2500 18446744073709551615';
 
 /** Keeps this thread busy for `ms` of wall time, so that it has used CPU time the reader must see. */
 function burnCpu(ms: number): void {

@@ -155,13 +155,16 @@ describe('values and types printed as #hex of their DER', () => {
     assert.equal(printName(nameDer([[['2.5.4.97', UTF8, 'VAT']]])), '2.5.4.97=#0C03564154');
   });
 
-  it('a value of a type that is not a string, or UTF-8 that does not decode, prints as #hex and is no common name', () => {
-    const integer = nameDer([[[CN, 0x02, Buffer.from([0x01])]]]);
-    assert.deepEqual(readName(integer, readTlv(integer, 0, integer.length)), { rfc2253: 'CN=#020101' });
-    const broken = nameDer([[[CN, UTF8, Buffer.from([0x61, 0xff])]]]);
-    assert.deepEqual(readName(broken, readTlv(broken, 0, broken.length)), { rfc2253: 'CN=#0C0261FF' });
-    assert.equal(printCn(Buffer.from([0x00, 0x61, 0x00]), BMP), 'CN=#1E03006100'); // odd length
-  });
+  it(
+    'a value of a type that is not a string, or UTF-8 that ' + 'does not decode, prints as #hex and is no common name',
+    () => {
+      const integer = nameDer([[[CN, 0x02, Buffer.from([0x01])]]]);
+      assert.deepEqual(readName(integer, readTlv(integer, 0, integer.length)), { rfc2253: 'CN=#020101' });
+      const broken = nameDer([[[CN, UTF8, Buffer.from([0x61, 0xff])]]]);
+      assert.deepEqual(readName(broken, readTlv(broken, 0, broken.length)), { rfc2253: 'CN=#0C0261FF' });
+      assert.equal(printCn(Buffer.from([0x00, 0x61, 0x00]), BMP), 'CN=#1E03006100'); // odd length
+    },
+  );
 });
 
 describe('the common name', () => {

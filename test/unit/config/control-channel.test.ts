@@ -139,18 +139,21 @@ describe('the control channel (xds_certificate_file, xds_certificate_key_file, x
     expectOk(run(SERVER_CERT_LINES + 'client_ca_file: ca-b.pem\n' + CHANNEL + ROUTE, { files: files() }));
   });
 
-  test('from the environment: XDS_CERTIFICATE_FILE, XDS_CERTIFICATE_KEY, XDS_CLIENT_CA (base64) and XDS_NODE_IDS', () => {
-    const env = {
-      XDS_ADDRESS: '0.0.0.0:18000',
-      XDS_CERTIFICATE_FILE: `${CONFIG_DIR}/server.pem`,
-      XDS_CERTIFICATE_KEY: base64(pems.serverKey),
-      XDS_CLIENT_CA: base64(pems.ca),
-      XDS_NODE_IDS: 'edge-2, edge-1',
-    };
-    const config = expectOk(run(SERVER_CERT_LINES + ROUTE, { files: files(), env }));
-    assert.deepEqual(config.xdsTls?.nodeIds, ['edge-1', 'edge-2']);
-    assert.deepEqual(config.xdsAddress, { host: '0.0.0.0', port: 18000 });
-  });
+  test(
+    'from the environment: XDS_CERTIFICATE_FILE, ' + 'XDS_CERTIFICATE_KEY, XDS_CLIENT_CA (base64) and XDS_NODE_IDS',
+    () => {
+      const env = {
+        XDS_ADDRESS: '0.0.0.0:18000',
+        XDS_CERTIFICATE_FILE: `${CONFIG_DIR}/server.pem`,
+        XDS_CERTIFICATE_KEY: base64(pems.serverKey),
+        XDS_CLIENT_CA: base64(pems.ca),
+        XDS_NODE_IDS: 'edge-2, edge-1',
+      };
+      const config = expectOk(run(SERVER_CERT_LINES + ROUTE, { files: files(), env }));
+      assert.deepEqual(config.xdsTls?.nodeIds, ['edge-1', 'edge-2']);
+      assert.deepEqual(config.xdsAddress, { host: '0.0.0.0', port: 18000 });
+    },
+  );
 
   test('xds_node_ids: a list; ids with separators, spaces or NUL are refused; without TLS it is an error', () => {
     const ok = expectOk(

@@ -17,7 +17,7 @@ import {
   createRootCa,
   type CertificateAuthority,
 } from '../../../control-plane/src/pki/index.js';
-import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles, yaml } from './fixture.js';
+import { CONFIG_DIR, assertError, expectErrors, expectOk, loadPems, run, standardFiles } from './fixture.js';
 
 let root: CertificateAuthority;
 let otherRoot: CertificateAuthority;
@@ -62,10 +62,14 @@ describe("an intermediate's CRL (issuer: none of the client CAs)", () => {
     }
   });
 
-  test("loads under depth 1 (Pomerium's default), where no certificate an intermediate issued is accepted: one file may hold a PKI's CRLs", () => {
-    for (const depth of ['1', undefined])
-      assert.equal(expectOk(run(config(depth), { files })).clientCertificateRules.crls.length, 1, `depth ${depth}`);
-  });
+  test(
+    "loads under depth 1 (Pomerium's default), where no certificate an " +
+      "intermediate issued is accepted: one file may hold a PKI's CRLs",
+    () => {
+      for (const depth of ['1', undefined])
+        assert.equal(expectOk(run(config(depth), { files })).clientCertificateRules.crls.length, 1, `depth ${depth}`);
+    },
+  );
 
   test('is refused when no client CA is configured at all', () => {
     const errors = expectErrors(run(config('2', 'intermediate-crl.pem', ''), { files }));
@@ -88,32 +92,40 @@ describe('crlsForBundle and casWithoutCrl', () => {
     assert.equal(crlsForBundle([], bundle(root), configured), '');
   });
 
-  test("an intermediate that is also some route's CA: its CRL goes to its own trust and to the trust of the CA above it, not to others", () => {
-    const crls = [entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)];
-    const configured = configuredClientCas([bundle(root), bundle(intermediate), bundle(otherRoot)]);
-    assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(root)), true);
-    assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(otherRoot)), false);
-    assert.equal(
-      crlsForBundle(crls, bundle(root), configured),
-      crl.root + crl.intermediate,
-      "the root's trust checks the intermediate's leaves",
-    );
-    assert.equal(crlsForBundle(crls, bundle(intermediate), configured), crl.intermediate);
-    assert.equal(
-      crlsForBundle(crls, bundle(otherRoot), configured),
-      crl.otherRoot,
-      "another root's CA CRLs never apply",
-    );
-  });
+  test(
+    "an intermediate that is also some route's CA: its CRL goes to " +
+      'its own trust and to the trust of the CA above it, not to others',
+    () => {
+      const crls = [entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)];
+      const configured = configuredClientCas([bundle(root), bundle(intermediate), bundle(otherRoot)]);
+      assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(root)), true);
+      assert.equal(configured.issuedUnder('CN=Config CRL Intermediate', bundle(otherRoot)), false);
+      assert.equal(
+        crlsForBundle(crls, bundle(root), configured),
+        crl.root + crl.intermediate,
+        "the root's trust checks the intermediate's leaves",
+      );
+      assert.equal(crlsForBundle(crls, bundle(intermediate), configured), crl.intermediate);
+      assert.equal(
+        crlsForBundle(crls, bundle(otherRoot), configured),
+        crl.otherRoot,
+        "another root's CA CRLs never apply",
+      );
+    },
+  );
 
-  test("casWithoutCrl counts only the bundle's own CAs: an intermediate's CRL covers no root, and hides no uncovered one", () => {
-    assert.deepEqual(casWithoutCrl([entry(crl.intermediate)], bundle(root, otherRoot)), []);
-    assert.deepEqual(casWithoutCrl([entry(crl.root), entry(crl.intermediate)], bundle(root, otherRoot)), [
-      'CN=Config CRL Other Root',
-    ]);
-    assert.deepEqual(
-      casWithoutCrl([entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)], bundle(root, otherRoot)),
-      [],
-    );
-  });
+  test(
+    "casWithoutCrl counts only the bundle's own CAs: an " +
+      "intermediate's CRL covers no root, and hides no uncovered one",
+    () => {
+      assert.deepEqual(casWithoutCrl([entry(crl.intermediate)], bundle(root, otherRoot)), []);
+      assert.deepEqual(casWithoutCrl([entry(crl.root), entry(crl.intermediate)], bundle(root, otherRoot)), [
+        'CN=Config CRL Other Root',
+      ]);
+      assert.deepEqual(
+        casWithoutCrl([entry(crl.root), entry(crl.intermediate), entry(crl.otherRoot)], bundle(root, otherRoot)),
+        [],
+      );
+    },
+  );
 });

@@ -39,37 +39,40 @@ describe('the verify app shows the identity the edge asserts', () => {
   const get = (accept: string, headers: Record<string, string>) =>
     fetch(`${base}/hello?x=1`, { headers: { accept, ...headers } });
 
-  it('JSON: the decoded JWT claims (marked unverified, with the JWKS path) and the X-Pomerium-Claim-* headers', async () => {
-    const jwt = await sign(ALICE);
-    const res = await get('application/json', {
-      'x-pomerium-jwt-assertion': jwt,
-      'x-pomerium-claim-email': 'alice@example.com',
-      'x-pomerium-claim-user': 'alice',
-      'x-client-email': 'old@example.com',
-    });
-    assert.equal(res.status, 200);
-    const body = (await res.json()) as {
-      identity: Record<string, string | null>;
-      assertion: { verified: boolean; jwks: string; claims: Record<string, unknown> };
-      claimHeaders: Record<string, string>;
-      path: string;
-    };
-    assert.equal(body.identity['email'], 'alice@example.com', 'the claim header wins over x-client-email');
-    assert.equal(body.identity['user'], 'alice');
-    assert.equal(body.identity['fingerprint'], 'ab'.repeat(32));
-    assert.equal(body.identity['subject'], 'CN=alice');
-    assert.equal(body.assertion.verified, false);
-    assert.equal(body.assertion.jwks, JWKS_PATH);
-    assert.equal(body.assertion.claims['email'], 'alice@example.com');
-    assert.deepEqual(body.assertion.claims['san_email'], ['alice@example.com']);
-    assert.equal(body.assertion.claims['jti'], 'j-1');
-    assert.equal(typeof body.assertion.claims['exp'], 'number');
-    assert.deepEqual(body.claimHeaders, {
-      'x-pomerium-claim-email': 'alice@example.com',
-      'x-pomerium-claim-user': 'alice',
-    });
-    assert.equal(body.path, '/hello?x=1');
-  });
+  it(
+    'JSON: the decoded JWT claims (marked unverified, with ' + 'the JWKS path) and the X-Pomerium-Claim-* headers',
+    async () => {
+      const jwt = await sign(ALICE);
+      const res = await get('application/json', {
+        'x-pomerium-jwt-assertion': jwt,
+        'x-pomerium-claim-email': 'alice@example.com',
+        'x-pomerium-claim-user': 'alice',
+        'x-client-email': 'old@example.com',
+      });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as {
+        identity: Record<string, string | null>;
+        assertion: { verified: boolean; jwks: string; claims: Record<string, unknown> };
+        claimHeaders: Record<string, string>;
+        path: string;
+      };
+      assert.equal(body.identity['email'], 'alice@example.com', 'the claim header wins over x-client-email');
+      assert.equal(body.identity['user'], 'alice');
+      assert.equal(body.identity['fingerprint'], 'ab'.repeat(32));
+      assert.equal(body.identity['subject'], 'CN=alice');
+      assert.equal(body.assertion.verified, false);
+      assert.equal(body.assertion.jwks, JWKS_PATH);
+      assert.equal(body.assertion.claims['email'], 'alice@example.com');
+      assert.deepEqual(body.assertion.claims['san_email'], ['alice@example.com']);
+      assert.equal(body.assertion.claims['jti'], 'j-1');
+      assert.equal(typeof body.assertion.claims['exp'], 'number');
+      assert.deepEqual(body.claimHeaders, {
+        'x-pomerium-claim-email': 'alice@example.com',
+        'x-pomerium-claim-user': 'alice',
+      });
+      assert.equal(body.path, '/hello?x=1');
+    },
+  );
 
   it('identity.email: the claim header, else the JWT email, else the older X-Client-Email', async () => {
     const email = async (headers: Record<string, string>) =>

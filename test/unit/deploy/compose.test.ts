@@ -107,36 +107,44 @@ describe('docker-compose.yml', () => {
     for (const p of paths) assert.match(p, /^\/certs\//, `${p} is inside the certs mount`);
   });
 
-  it("Envoy's bootstrap points at the control-plane service on the config's xds port, and is what envoy/bootstrap.yaml renders to", () => {
-    assert.deepEqual(envoy.command?.slice(0, 3), ['envoy', '-c', '/etc/envoy/bootstrap.yaml']);
-    const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
-    assert.ok(existsSync(bootstrapFile));
-    const xds = {
-      kind: 'tls' as const,
-      address: { host: 'control-plane', port: config.xdsAddress.port },
-      serverName: 'control-plane',
-      caFile: '/certs/control-plane-ca.pem',
-      certFile: '/certs/envoy-edge-1.pem',
-      keyFile: '/certs/envoy-edge-1-key.pem',
-    };
-    const expected = renderBootstrap(readBootstrapTemplate(), {
-      nodeId: 'edge-1',
-      xds,
-      envoyAdmin: { host: '127.0.0.1', port: 9901 },
-    });
-    const committed = readFileSync(bootstrapFile, 'utf8')
-      .split('\n')
-      .filter((l, i) => !(i === 0 && l.startsWith('#')))
-      .join('\n');
-    assert.equal(committed, expected, 'regenerate envoy/bootstrap.compose.yaml from envoy/bootstrap.yaml');
-    assert.equal(config.xdsAddress.host, '0.0.0.0', 'the control plane listens where the envoy container can reach it');
-    assert.ok(config.xdsTls, 'over mutual TLS');
-    assert.equal(
-      mountedFile(envoy, '/certs'),
-      resolve(ROOT, 'certs'),
-      "Envoy's client certificate comes from the same certs folder",
-    );
-  });
+  it(
+    "Envoy's bootstrap points at the control-plane service on the " +
+      "config's xds port, and is what envoy/bootstrap.yaml renders to",
+    () => {
+      assert.deepEqual(envoy.command?.slice(0, 3), ['envoy', '-c', '/etc/envoy/bootstrap.yaml']);
+      const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
+      assert.ok(existsSync(bootstrapFile));
+      const xds = {
+        kind: 'tls' as const,
+        address: { host: 'control-plane', port: config.xdsAddress.port },
+        serverName: 'control-plane',
+        caFile: '/certs/control-plane-ca.pem',
+        certFile: '/certs/envoy-edge-1.pem',
+        keyFile: '/certs/envoy-edge-1-key.pem',
+      };
+      const expected = renderBootstrap(readBootstrapTemplate(), {
+        nodeId: 'edge-1',
+        xds,
+        envoyAdmin: { host: '127.0.0.1', port: 9901 },
+      });
+      const committed = readFileSync(bootstrapFile, 'utf8')
+        .split('\n')
+        .filter((l, i) => !(i === 0 && l.startsWith('#')))
+        .join('\n');
+      assert.equal(committed, expected, 'regenerate envoy/bootstrap.compose.yaml from envoy/bootstrap.yaml');
+      assert.equal(
+        config.xdsAddress.host,
+        '0.0.0.0',
+        'the control plane listens where the envoy container can reach it',
+      );
+      assert.ok(config.xdsTls, 'over mutual TLS');
+      assert.equal(
+        mountedFile(envoy, '/certs'),
+        resolve(ROOT, 'certs'),
+        "Envoy's client certificate comes from the same certs folder",
+      );
+    },
+  );
 
   it("publishes the config's HTTPS port from the envoy service, and routes reach the upstream service by name", () => {
     assert.ok(
@@ -166,24 +174,32 @@ describe('docker-compose.yml', () => {
       assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
   });
 
-  it('keeps the JWT signing key in a named volume at MTLS_EDGE_STATE_DIR, a folder the image makes for the node user', () => {
-    const stateDir = cp.environment?.['MTLS_EDGE_STATE_DIR'];
-    assert.equal(stateDir, '/var/lib/mtls-edge');
-    // The config mount is read-only: without the state dir the key would be written next to it, and fail.
-    assert.equal(
-      defaultSigningKeyPath('/etc/mtls-edge/config.yaml', { MTLS_EDGE_STATE_DIR: stateDir }, '/app'),
-      '/var/lib/mtls-edge/signing-key.pem',
-    );
-    const volume = (cp.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
-    assert.equal(volume, `mtls-edge-state:${stateDir}`, 'a named volume, writable (no :ro), at the state dir');
-    assert.ok(compose.volumes && 'mtls-edge-state' in compose.volumes, 'the named volume is declared at the top level');
-    // A new named volume takes the owner of the image's folder; without it the volume is root's and node cannot write.
-    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-    const mkdir = runStage.search(/^RUN mkdir -p \/var\/lib\/mtls-edge && chown node:node \/var\/lib\/mtls-edge$/m);
-    assert.ok(mkdir >= 0, 'the run stage creates the state dir and gives it to node');
-    assert.ok(mkdir < runStage.search(/^USER node$/m), 'as root, before USER node');
-  });
+  it(
+    'keeps the JWT signing key in a named volume at ' +
+      'MTLS_EDGE_STATE_DIR, a folder the image makes for the node user',
+    () => {
+      const stateDir = cp.environment?.['MTLS_EDGE_STATE_DIR'];
+      assert.equal(stateDir, '/var/lib/mtls-edge');
+      // The config mount is read-only: without the state dir the key would be written next to it, and fail.
+      assert.equal(
+        defaultSigningKeyPath('/etc/mtls-edge/config.yaml', { MTLS_EDGE_STATE_DIR: stateDir }, '/app'),
+        '/var/lib/mtls-edge/signing-key.pem',
+      );
+      const volume = (cp.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
+      assert.equal(volume, `mtls-edge-state:${stateDir}`, 'a named volume, writable (no :ro), at the state dir');
+      assert.ok(
+        compose.volumes && 'mtls-edge-state' in compose.volumes,
+        'the named volume is declared at the top level',
+      );
+      // A new named volume takes the owner of the image's folder; without it the volume is root's and node cannot
+      // write.
+      const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+      const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+      const mkdir = runStage.search(/^RUN mkdir -p \/var\/lib\/mtls-edge && chown node:node \/var\/lib\/mtls-edge$/m);
+      assert.ok(mkdir >= 0, 'the run stage creates the state dir and gives it to node');
+      assert.ok(mkdir < runStage.search(/^USER node$/m), 'as root, before USER node');
+    },
+  );
 
   it("the compose config's routes pass identity headers (a signed JWT and the email and user claim headers)", () => {
     const identityRoutes = config.routes.filter((r) => r.passIdentityHeaders);

@@ -14,7 +14,7 @@ import {
   MAX_CACHED_IDENTITIES,
 } from '../../../control-plane/src/identity/index.js';
 import { requireOpenssl } from '../../support/tools.js';
-import { der, issueLeaf, testCa, unknownOtherName } from './certs.js';
+import { issueLeaf, testCa, unknownOtherName } from './certs.js';
 
 /** What Envoy does to the PEM (ConnectionInfo::urlEncodedPemEncodedPeerCertificate). */
 function envoyEncode(pem: string): string {

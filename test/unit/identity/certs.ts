@@ -4,8 +4,6 @@ import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { createRootCa, type CertificateAuthority } from '../../../control-plane/src/pki/index.js';
 
-type LibCryptoKey = Parameters<typeof x509.X509CrlGenerator.create>[0]['signingKey'];
-const libKey = (key: webcrypto.CryptoKey): LibCryptoKey => key as unknown as LibCryptoKey;
 const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 
 export interface LeafOptions {
@@ -31,7 +29,7 @@ export async function testCa(): Promise<CertificateAuthority> {
 
 export async function issueLeaf(opts: LeafOptions): Promise<Leaf> {
   const issuer = await testCa();
-  const keys = (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
   const subject =
     opts.subject === undefined
       ? new x509.Name([])
@@ -50,8 +48,8 @@ export async function issueLeaf(opts: LeafOptions): Promise<Leaf> {
     issuer: issuer.cert.subjectName,
     notBefore: new Date(now - 3_600_000),
     notAfter: new Date(now + 86_400_000),
-    publicKey: libKey(keys.publicKey),
-    signingKey: libKey(issuer.keys.privateKey),
+    publicKey: keys.publicKey,
+    signingKey: issuer.keys.privateKey,
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
     extensions,
   });

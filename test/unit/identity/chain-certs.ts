@@ -4,8 +4,6 @@ import { KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import type { CertificateAuthority } from '../../../control-plane/src/pki/index.js';
 
-type LibCryptoKey = Parameters<typeof x509.X509CrlGenerator.create>[0]['signingKey'];
-const libKey = (key: webcrypto.CryptoKey): LibCryptoKey => key as unknown as LibCryptoKey;
 const KEY_ALG = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGNING_ALG = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const HOUR_MS = 3_600_000;
@@ -15,7 +13,7 @@ function serial(): string {
 }
 
 async function keys(): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  return await webcrypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
 }
 
 /** A self-signed client certificate claiming whatever name and email it likes (a forgery: nobody vouches for it). */
@@ -29,8 +27,8 @@ export async function selfSignedClient(commonName: string, email: string, issuer
     issuer: new x509.Name([{ CN: [{ utf8String: issuerName ?? commonName }] }]),
     notBefore: new Date(now - HOUR_MS),
     notAfter: new Date(now + 24 * HOUR_MS),
-    publicKey: libKey(pair.publicKey),
-    signingKey: libKey(pair.privateKey),
+    publicKey: pair.publicKey,
+    signingKey: pair.privateKey,
     signingAlgorithm: SIGNING_ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -55,13 +53,13 @@ export async function nonCaIssuer(parent: CertificateAuthority, commonName: stri
     issuer: parent.cert.subjectName,
     notBefore: new Date(now - HOUR_MS),
     notAfter: new Date(now + 24 * HOUR_MS),
-    publicKey: libKey(pair.publicKey),
-    signingKey: libKey(parent.keys.privateKey),
+    publicKey: pair.publicKey,
+    signingKey: parent.keys.privateKey,
     signingAlgorithm: SIGNING_ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(libKey(pair.publicKey)),
+      await x509.SubjectKeyIdentifierExtension.create(pair.publicKey),
       ...(parentSki ? [new x509.AuthorityKeyIdentifierExtension(parentSki.keyId)] : []),
     ],
   });

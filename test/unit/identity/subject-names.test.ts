@@ -44,36 +44,39 @@ function rawName(rdns: Array<Array<[string, number, string | Buffer]>>): x509.Na
 const CN = '2.5.4.3';
 const UTF8 = 0x0c;
 
-test('common names with characters RFC 2253 escapes: printed as Envoy prints them; an email only if a mail address', async () => {
-  const cases: Array<[cn: string, subject: string, domain: string | undefined]> = [
-    ['bob+x@contractors.example.com', 'CN=bob\\+x@contractors.example.com', 'contractors.example.com'],
-    ['x=y@example.com', 'CN=x=y@example.com', 'example.com'],
-    ['#a@b.example', 'CN=\\#a@b.example', 'b.example'],
-    ["a.b!#$%&'*/=?^_`{|}~-@X-1.Example", "CN=a.b!#$%&'*/=?^_`{|}~-@X-1.Example", 'x-1.example'],
-    ['jürgen@example.com', 'CN=j\\C3\\BCrgen@example.com', undefined],
-    ['a@bücher.example', 'CN=a@b\\C3\\BCcher.example', undefined],
-    ['x,CN=alice@example.com', 'CN=x\\,CN=alice@example.com', undefined],
-    ['a,b;c@Example.org', 'CN=a\\,b\\;c@Example.org', undefined],
-    ['q"<>\\@x.example', 'CN=q\\"\\<\\>\\\\@x.example', undefined],
-    ['"alice"@example.com', 'CN=\\"alice\\"@example.com', undefined],
-    ['𝔸@astral.example', 'CN=\\F0\\9D\\94\\B8@astral.example', undefined],
-    ['c\x01tl\x7f@x.example', 'CN=c\\01tl\\7F@x.example', undefined],
-    ['nul\x00@x.example', 'CN=nul\\00@x.example', undefined],
-    ['nbsp\u00a0@x.example', 'CN=nbsp\\C2\\A0@x.example', undefined],
-    ['a..b@x.example', 'CN=a..b@x.example', undefined],
-    ['.a@x.example', 'CN=.a@x.example', undefined],
-    ['a@x.example,evil', 'CN=a@x.example\\,evil', undefined],
-    ['a@x_y.example', 'CN=a@x_y.example', undefined],
-  ];
-  for (const [cn, subject, domain] of cases) {
-    const id = certificateIdentity((await issueLeaf({ subject: cn })).certPem);
-    assert.equal(id.subject, subject, JSON.stringify(cn));
-    assert.equal(id.commonName, cn, JSON.stringify(cn));
-    assert.equal(id.email, domain === undefined ? undefined : cn, JSON.stringify(cn));
-    assert.equal(id.domain, domain, JSON.stringify(cn));
-    assert.equal(id.user, cn, JSON.stringify(cn));
-  }
-});
+test(
+  'common names with characters RFC 2253 escapes: printed ' + 'as Envoy prints them; an email only if a mail address',
+  async () => {
+    const cases: Array<[cn: string, subject: string, domain: string | undefined]> = [
+      ['bob+x@contractors.example.com', 'CN=bob\\+x@contractors.example.com', 'contractors.example.com'],
+      ['x=y@example.com', 'CN=x=y@example.com', 'example.com'],
+      ['#a@b.example', 'CN=\\#a@b.example', 'b.example'],
+      ["a.b!#$%&'*/=?^_`{|}~-@X-1.Example", "CN=a.b!#$%&'*/=?^_`{|}~-@X-1.Example", 'x-1.example'],
+      ['jürgen@example.com', 'CN=j\\C3\\BCrgen@example.com', undefined],
+      ['a@bücher.example', 'CN=a@b\\C3\\BCcher.example', undefined],
+      ['x,CN=alice@example.com', 'CN=x\\,CN=alice@example.com', undefined],
+      ['a,b;c@Example.org', 'CN=a\\,b\\;c@Example.org', undefined],
+      ['q"<>\\@x.example', 'CN=q\\"\\<\\>\\\\@x.example', undefined],
+      ['"alice"@example.com', 'CN=\\"alice\\"@example.com', undefined],
+      ['𝔸@astral.example', 'CN=\\F0\\9D\\94\\B8@astral.example', undefined],
+      ['c\x01tl\x7f@x.example', 'CN=c\\01tl\\7F@x.example', undefined],
+      ['nul\x00@x.example', 'CN=nul\\00@x.example', undefined],
+      ['nbsp\u00a0@x.example', 'CN=nbsp\\C2\\A0@x.example', undefined],
+      ['a..b@x.example', 'CN=a..b@x.example', undefined],
+      ['.a@x.example', 'CN=.a@x.example', undefined],
+      ['a@x.example,evil', 'CN=a@x.example\\,evil', undefined],
+      ['a@x_y.example', 'CN=a@x_y.example', undefined],
+    ];
+    for (const [cn, subject, domain] of cases) {
+      const id = certificateIdentity((await issueLeaf({ subject: cn })).certPem);
+      assert.equal(id.subject, subject, JSON.stringify(cn));
+      assert.equal(id.commonName, cn, JSON.stringify(cn));
+      assert.equal(id.email, domain === undefined ? undefined : cn, JSON.stringify(cn));
+      assert.equal(id.domain, domain, JSON.stringify(cn));
+      assert.equal(id.user, cn, JSON.stringify(cn));
+    }
+  },
+);
 
 test('common names that are not email addresses: no "@", several, an empty part, or ASCII white space', async () => {
   const cases: Array<[cn: string, subject: string]> = [
@@ -142,24 +145,29 @@ test('two common names: the most specific (last in the DER, first printed) is th
   assert.equal(multi.email, 'a@b.example');
 });
 
-test("attribute types: BoringSSL's short names, dotted OIDs with #hex values for the types it does not know", async () => {
-  const subject = rawName([
-    [['2.5.4.97', UTF8, 'VATDE-123']], // organizationIdentifier: OpenSSL knows it, BoringSSL does not
-    [['1.3.6.1.4.1.311.60.2.1.3', 0x13, 'DE']], // jurisdictionC
-    [['2.5.4.20', 0x13, '+49 1']], // telephoneNumber
-    [['0.9.2342.19200300.100.1.3', 0x16, 'm@x.example']], // mail
-    [['1.2.840.113549.1.9.2', 0x16, 'host']], // unstructuredName
-    [['1.3.6.1.5.5.7.9.1', 0x18, '19700101000000Z']], // dateOfBirth
-    [['2.5.4.14', UTF8, 'g']], // searchGuide
-    [[CN, 0x14, Buffer.from([0x61, 0xe9, 0x40, 0x62])]], // T61String: Latin-1
-  ]);
-  const id = certificateIdentity((await issueLeaf({ subject })).certPem);
-  assert.equal(
-    id.subject,
-    'CN=a\\C3\\A9@b,searchGuide=g,id-pda-dateOfBirth=19700101000000Z,unstructuredName=host,mail=m@x.example,telephoneNumber=\\+49 1,1.3.6.1.4.1.311.60.2.1.3=#13024445,2.5.4.97=#0C0956415444452D313233',
-  );
-  assert.equal(id.commonName, 'aé@b');
-});
+test(
+  "attribute types: BoringSSL's short names, dotted " + 'OIDs with #hex values for the types it does not know',
+  async () => {
+    const subject = rawName([
+      [['2.5.4.97', UTF8, 'VATDE-123']], // organizationIdentifier: OpenSSL knows it, BoringSSL does not
+      [['1.3.6.1.4.1.311.60.2.1.3', 0x13, 'DE']], // jurisdictionC
+      [['2.5.4.20', 0x13, '+49 1']], // telephoneNumber
+      [['0.9.2342.19200300.100.1.3', 0x16, 'm@x.example']], // mail
+      [['1.2.840.113549.1.9.2', 0x16, 'host']], // unstructuredName
+      [['1.3.6.1.5.5.7.9.1', 0x18, '19700101000000Z']], // dateOfBirth
+      [['2.5.4.14', UTF8, 'g']], // searchGuide
+      [[CN, 0x14, Buffer.from([0x61, 0xe9, 0x40, 0x62])]], // T61String: Latin-1
+    ]);
+    const id = certificateIdentity((await issueLeaf({ subject })).certPem);
+    assert.equal(
+      id.subject,
+      'CN=a\\C3\\A9@b,searchGuide=g,id-pda-dateOfBirth=19700101000000Z,unstructuredName=host,' +
+        'mail=m@x.example,telephoneNumber=\\+49 1,' +
+        '1.3.6.1.4.1.311.60.2.1.3=#13024445,2.5.4.97=#0C0956415444452D313233',
+    );
+    assert.equal(id.commonName, 'aé@b');
+  },
+);
 
 // What Envoy's RBAC filter decides from the subject: the translator's regex, matched whole as Envoy does.
 const ENVOY_CN_IS_EMAIL = new RegExp(`^(?:${EMAIL_COMMON_NAME_REGEX})$`);

@@ -1,6 +1,7 @@
 // Where the model puts an intermediate's CRL (issuer: none of the client CAs, or a configured CA under the
 // bundle's): into the validation context (Envoy) and the ext_authz trust of every requirement that accepts
-// intermediates, not into a shared host's union or its routes' trusts (direct issuers only); and the ext_authz verifier, given the chain Envoy forwards (leaf first, then
+// intermediates, not into a shared host's union or its routes' trusts (direct issuers only); and the ext_authz
+// verifier, given the chain Envoy forwards (leaf first, then
 // the intermediate), refuses what that CRL revokes.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
@@ -73,22 +74,26 @@ const trust = (m: EdgeModel, index: number) =>
   m.authorizationRoutes.find((r) => r.name.startsWith(`route-${index}.`))!.clientTrust!;
 
 describe("an intermediate's CRL in the model", () => {
-  it('goes to Envoy and the ext_authz trust of every CA that accepts intermediates (depth 2, 0), beside its own CA CRL', () => {
-    for (const depth of [2, 0]) {
-      const routes = [route('a.test', 0), route('b.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
-      const m = model(
-        config(routes, depth, [pki.rootCrl, pki.interCrl, pki.otherCrl], { clientCa: bundle(pki.root, 'root.pem') }),
-      );
-      assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl, `depth ${depth}: root's host`);
-      assert.equal(
-        envoyCrls(m, 'b.test'),
-        pki.interCrl + pki.otherCrl,
-        `depth ${depth}: the other root's host (Envoy ignores a CRL off the chain)`,
-      );
-      assert.equal(trust(m, 0).crlPem, pki.rootCrl + pki.interCrl);
-      assert.equal(trust(m, 1).crlPem, pki.interCrl + pki.otherCrl);
-    }
-  });
+  it(
+    'goes to Envoy and the ext_authz trust of every CA that ' +
+      'accepts intermediates (depth 2, 0), beside its own CA CRL',
+    () => {
+      for (const depth of [2, 0]) {
+        const routes = [route('a.test', 0), route('b.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
+        const m = model(
+          config(routes, depth, [pki.rootCrl, pki.interCrl, pki.otherCrl], { clientCa: bundle(pki.root, 'root.pem') }),
+        );
+        assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl, `depth ${depth}: root's host`);
+        assert.equal(
+          envoyCrls(m, 'b.test'),
+          pki.interCrl + pki.otherCrl,
+          `depth ${depth}: the other root's host (Envoy ignores a CRL off the chain)`,
+        );
+        assert.equal(trust(m, 0).crlPem, pki.rootCrl + pki.interCrl);
+        assert.equal(trust(m, 1).crlPem, pki.interCrl + pki.otherCrl);
+      }
+    },
+  );
 
   it('does not go where only direct issuers are accepted: depth 1, and a shared host union', () => {
     const direct = model(
@@ -106,62 +111,75 @@ describe("an intermediate's CRL in the model", () => {
     assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl);
   });
 
-  it("applies nowhere on hosts shared by routes with different CAs (direct issuers only): neither the union nor the routes' ext_authz trusts carry it", () => {
-    const shared = [
-      route('s.test', 0, { clientCa: bundle(pki.root, 'root.pem') }),
-      route('s.test', 1, { clientCa: bundle(pki.other, 'other.pem') }),
-    ];
-    const m = model(config(shared, 2, [pki.interCrl]));
-    assert.equal(envoyCrls(m, 's.test'), '');
-    // Neither root has a CRL: carrying the intermediate's would make the verifier demand one, and refuse all their certificates.
-    assert.equal(trust(m, 0).crlPem, '');
-    assert.equal(trust(m, 1).crlPem, '');
-    // Beside a host of the root alone: that is the one trust the CRL can apply to, so it needs no CRL of the root's.
-    const beside = model(
-      config([...shared, route('a.test', 2, { clientCa: bundle(pki.root, 'root.pem') })], 2, [pki.interCrl]),
-    );
-    assert.equal(envoyCrls(beside, 's.test'), '');
-    assert.equal(envoyCrls(beside, 'a.test'), pki.interCrl);
-    const withOwn = model(config(shared, 2, [pki.rootCrl, pki.interCrl, pki.otherCrl]));
-    assert.equal(envoyCrls(withOwn, 's.test'), pki.rootCrl + pki.otherCrl);
-    assert.equal(trust(withOwn, 0).crlPem, pki.rootCrl);
-    assert.equal(trust(withOwn, 1).crlPem, pki.otherCrl);
-  });
+  it(
+    'applies nowhere on hosts shared by routes with different CAs (direct ' +
+      "issuers only): neither the union nor the routes' ext_authz trusts carry it",
+    () => {
+      const shared = [
+        route('s.test', 0, { clientCa: bundle(pki.root, 'root.pem') }),
+        route('s.test', 1, { clientCa: bundle(pki.other, 'other.pem') }),
+      ];
+      const m = model(config(shared, 2, [pki.interCrl]));
+      assert.equal(envoyCrls(m, 's.test'), '');
+      // Neither root has a CRL: carrying the intermediate's would make the verifier demand one, and refuse all their
+      // certificates.
+      assert.equal(trust(m, 0).crlPem, '');
+      assert.equal(trust(m, 1).crlPem, '');
+      // Beside a host of the root alone: that is the one trust the CRL can apply to, so it needs no CRL of the root's.
+      const beside = model(
+        config([...shared, route('a.test', 2, { clientCa: bundle(pki.root, 'root.pem') })], 2, [pki.interCrl]),
+      );
+      assert.equal(envoyCrls(beside, 's.test'), '');
+      assert.equal(envoyCrls(beside, 'a.test'), pki.interCrl);
+      const withOwn = model(config(shared, 2, [pki.rootCrl, pki.interCrl, pki.otherCrl]));
+      assert.equal(envoyCrls(withOwn, 's.test'), pki.rootCrl + pki.otherCrl);
+      assert.equal(trust(withOwn, 0).crlPem, pki.rootCrl);
+      assert.equal(trust(withOwn, 1).crlPem, pki.otherCrl);
+    },
+  );
 
-  it("an intermediate that is also a route's CA: its CRL reaches the trust of the root above it, not another root's", () => {
-    const routes = [
-      route('a.test', 0),
-      route('i.test', 1, { clientCa: bundle(pki.intermediate, 'intermediate.pem') }),
-      route('o.test', 2, { clientCa: bundle(pki.other, 'other.pem') }),
-    ];
-    const m = model(
-      config(routes, 0, [pki.rootCrl, pki.interCrl, pki.otherCrl], { clientCa: bundle(pki.root, 'root.pem') }),
-    );
-    assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl);
-    assert.equal(trust(m, 0).crlPem, pki.rootCrl + pki.interCrl);
-    assert.equal(envoyCrls(m, 'i.test'), pki.interCrl);
-    assert.equal(envoyCrls(m, 'o.test'), pki.otherCrl);
-  });
+  it(
+    "an intermediate that is also a route's CA: its CRL " +
+      "reaches the trust of the root above it, not another root's",
+    () => {
+      const routes = [
+        route('a.test', 0),
+        route('i.test', 1, { clientCa: bundle(pki.intermediate, 'intermediate.pem') }),
+        route('o.test', 2, { clientCa: bundle(pki.other, 'other.pem') }),
+      ];
+      const m = model(
+        config(routes, 0, [pki.rootCrl, pki.interCrl, pki.otherCrl], { clientCa: bundle(pki.root, 'root.pem') }),
+      );
+      assert.equal(envoyCrls(m, 'a.test'), pki.rootCrl + pki.interCrl);
+      assert.equal(trust(m, 0).crlPem, pki.rootCrl + pki.interCrl);
+      assert.equal(envoyCrls(m, 'i.test'), pki.interCrl);
+      assert.equal(envoyCrls(m, 'o.test'), pki.otherCrl);
+    },
+  );
 
-  it('with several CAs that accept intermediates, one without a CRL of its own is refused (Envoy would refuse all its certificates)', () => {
-    const routes = [route('a.test', 0), route('b.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
-    const withoutOwn = buildEdgeModel(
-      config(routes, 2, [pki.rootCrl, pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') }),
-    );
-    assert.ok(!withoutOwn.ok);
-    assert.deepEqual(
-      withoutOwn.errors.map((e) => e.key),
-      ['routes[1]'],
-    );
-    assert.match(
-      withoutOwn.errors[0]!.message,
-      /host b\.test: CRL 2 \(issuer CN=Model Intermediate\) is an intermediate's.*\(other\.pem\) have no CRL/,
-    );
-    // With one such CA the intermediate can only be under it: its own CRL is not needed.
-    assert.ok(
-      buildEdgeModel(config([route('a.test', 0)], 2, [pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') })).ok,
-    );
-  });
+  it(
+    'with several CAs that accept intermediates, one without a CRL ' +
+      'of its own is refused (Envoy would refuse all its certificates)',
+    () => {
+      const routes = [route('a.test', 0), route('b.test', 1, { clientCa: bundle(pki.other, 'other.pem') })];
+      const withoutOwn = buildEdgeModel(
+        config(routes, 2, [pki.rootCrl, pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') }),
+      );
+      assert.ok(!withoutOwn.ok);
+      assert.deepEqual(
+        withoutOwn.errors.map((e) => e.key),
+        ['routes[1]'],
+      );
+      assert.match(
+        withoutOwn.errors[0]!.message,
+        /host b\.test: CRL 2 \(issuer CN=Model Intermediate\) is an intermediate's.*\(other\.pem\) have no CRL/,
+      );
+      // With one such CA the intermediate can only be under it: its own CRL is not needed.
+      assert.ok(
+        buildEdgeModel(config([route('a.test', 0)], 2, [pki.interCrl], { clientCa: bundle(pki.root, 'root.pem') })).ok,
+      );
+    },
+  );
 
   it("is no root's CRL: a bundle with only an intermediate's CRL loads; a partly covered one is still refused", () => {
     const only = buildEdgeModel(
@@ -182,20 +200,24 @@ describe("an intermediate's CRL in the model", () => {
     );
   });
 
-  it('the ext_authz verifier, with the chain Envoy forwards (leaf, intermediate), refuses the revoked and accepts the others', async () => {
-    const revoked = await issueClientCertificate(pki.intermediate, { commonName: 'revoked' });
-    const good = await issueClientCertificate(pki.intermediate, { commonName: 'good' });
-    const revokingCrl = await createCrl(pki.intermediate, [revoked.serialHex]);
-    const m = model(
-      config([route('a.test', 0)], 2, [pki.rootCrl, revokingCrl], { clientCa: bundle(pki.root, 'root.pem') }),
-    );
-    const now = Date.now();
-    const bad = verifyClientCertificate(revoked.certPem, [revoked.chainPem], trust(m, 0), now);
-    assert.equal(bad.ok, false);
-    assert.match(!bad.ok ? bad.reason : '', /it is revoked/);
-    assert.deepEqual(
-      { ...verifyClientCertificate(good.certPem, [good.chainPem], trust(m, 0), now), validUntilMs: 0 },
-      { ok: true, validUntilMs: 0 },
-    );
-  });
+  it(
+    'the ext_authz verifier, with the chain Envoy forwards (leaf, ' +
+      'intermediate), refuses the revoked and accepts the others',
+    async () => {
+      const revoked = await issueClientCertificate(pki.intermediate, { commonName: 'revoked' });
+      const good = await issueClientCertificate(pki.intermediate, { commonName: 'good' });
+      const revokingCrl = await createCrl(pki.intermediate, [revoked.serialHex]);
+      const m = model(
+        config([route('a.test', 0)], 2, [pki.rootCrl, revokingCrl], { clientCa: bundle(pki.root, 'root.pem') }),
+      );
+      const now = Date.now();
+      const bad = verifyClientCertificate(revoked.certPem, [revoked.chainPem], trust(m, 0), now);
+      assert.equal(bad.ok, false);
+      assert.match(!bad.ok ? bad.reason : '', /it is revoked/);
+      assert.deepEqual(
+        { ...verifyClientCertificate(good.certPem, [good.chainPem], trust(m, 0), now), validUntilMs: 0 },
+        { ok: true, validUntilMs: 0 },
+      );
+    },
+  );
 });

@@ -11,7 +11,6 @@ import { issuerNames } from '../../../control-plane/src/model/shared-host.js';
 import { der } from '../identity/certs.js';
 import { edgeConfig, routeConfig } from './config-fixtures.js';
 
-type LibCryptoKey = Parameters<typeof x509.X509CrlGenerator.create>[0]['signingKey'];
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 /** The DER of a Name: RDNs in DER order, each a list of [attribute OID as DER content bytes, UTF8String value]. */
@@ -28,7 +27,7 @@ const ORGANIZATION_IDENTIFIER = [0x55, 0x04, 0x61];
 
 /** A self-signed CA certificate with this subject, as a bundle of its own. */
 async function caBundle(subject: x509.Name | string, origin: string): Promise<CertificateBundle> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const name = typeof subject === 'string' ? rawName([[[CN, subject]]]) : subject;
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: '01',
@@ -36,8 +35,8 @@ async function caBundle(subject: x509.Name | string, origin: string): Promise<Ce
     issuer: name,
     notBefore: new Date(Date.now() - 60_000),
     notAfter: new Date(Date.now() + 86_400_000),
-    publicKey: keys.publicKey as unknown as LibCryptoKey,
-    signingKey: keys.privateKey as unknown as LibCryptoKey,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
     signingAlgorithm: ALG,
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
   });

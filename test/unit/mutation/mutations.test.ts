@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { applyMutation, compiledPath, failedTests, parseMutations, type Mutation } from '../../mutation/mutations.js';
+import { applyMutation, compiledPath, failedTests, parseMutations } from '../../mutation/mutations.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const LIST = 'test/mutation/mutations.yaml';
@@ -56,7 +56,7 @@ describe('the mutation list', () => {
   });
 
   it('applies a mutation only where its text occurs exactly once', () => {
-    const m = entry() as Mutation;
+    const m = entry();
     assert.deepEqual(applyMutation(m, 'if (a === b) go();'), { ok: true, text: 'if (a !== b) go();' });
     assert.match(
       (applyMutation(m, 'if (a == b) go();') as { error: string }).error,

@@ -98,13 +98,13 @@ async function tlsExchange(clientOptions: tls.ConnectionOptions): Promise<{ repl
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const { port } = srv.address() as AddressInfo;
   try {
-    return await new Promise((resolve) => {
+    return await new Promise<{ reply: string; error?: string }>((resolve) => {
       let reply = '';
       let error: string | undefined;
       const socket = tls.connect({ host: '127.0.0.1', port, ca: root.certPem, ...clientOptions });
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => (reply += chunk));
-      socket.on('error', (err) => (error = err.message));
+      socket.on('error', (err: Error) => (error = err.message));
       socket.on('close', () => resolve(error === undefined ? { reply } : { reply, error }));
     });
   } finally {
@@ -210,17 +210,21 @@ test('friendlyName is optional', async () => {
   assert.equal(out.match(/localKeyID/g)?.length, 2);
 });
 
-test('non-ASCII passwords are encoded as OpenSSL and Node expect (UTF-8 for PBES2, BMPString for the MAC and old PBEs)', async () => {
-  const password = 'pässwört ☃ 𝄞'; // Latin-1, BMP and a surrogate pair
-  const p12 = await createPkcs12(alice.keyPem, alice.certPem, [], { password });
-  const out = readOk(p12, ['-passin', `pass:${password}`, '-nodes']);
-  assertKeyAndLeaf(out, alice);
-  assert.doesNotMatch(out, /broken|Warning/i);
-  assert.doesNotThrow(() => tls.createSecureContext({ pfx: p12, passphrase: password }));
+test(
+  'non-ASCII passwords are encoded as OpenSSL and Node expect ' +
+    '(UTF-8 for PBES2, BMPString for the MAC and old PBEs)',
+  async () => {
+    const password = 'pässwört ☃ 𝄞'; // Latin-1, BMP and a surrogate pair
+    const p12 = await createPkcs12(alice.keyPem, alice.certPem, [], { password });
+    const out = readOk(p12, ['-passin', `pass:${password}`, '-nodes']);
+    assertKeyAndLeaf(out, alice);
+    assert.doesNotMatch(out, /broken|Warning/i);
+    assert.doesNotThrow(() => tls.createSecureContext({ pfx: p12, passphrase: password }));
 
-  const old = await createPkcs12(alice.keyPem, alice.certPem, [], { password, legacy: true });
-  assertKeyAndLeaf(readOk(old, ['-legacy', '-passin', `pass:${password}`, '-nodes']), alice);
-});
+    const old = await createPkcs12(alice.keyPem, alice.certPem, [], { password, legacy: true });
+    assertKeyAndLeaf(readOk(old, ['-legacy', '-passin', `pass:${password}`, '-nodes']), alice);
+  },
+);
 
 test('salts and IVs are fresh for every file', async () => {
   const again = await createPkcs12(alice.keyPem, alice.certPem, [], { password: PASSWORD, friendlyName: 'alice' });

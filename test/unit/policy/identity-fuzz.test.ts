@@ -29,7 +29,8 @@ describe('identity extraction and the two deciders, on random certificates', () 
     );
     const config = expectOk(
       run(
-        `certificate_file: server.pem\ncertificate_key_file: server-key.pem\nclient_ca_file: ca.pem\nroutes:\n${routes.join('')}`,
+        `certificate_file: server.pem\ncertificate_key_file: ` +
+          `server-key.pem\nclient_ca_file: ca.pem\nroutes:\n${routes.join('')}`,
         { files: new MemoryFiles(standardFiles(await loadPems())) },
       ),
     );

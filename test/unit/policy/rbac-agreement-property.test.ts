@@ -41,7 +41,10 @@ function decide(policy: RoutePolicy, request: PolicyRequest): { envoy: boolean; 
   return { envoy, service };
 }
 
-/** Each criterion, certificate condition and clause of the policy with whether it held: matches must happen, and fail. */
+/**
+ * Each criterion, certificate condition and clause of the policy with whether it held: matches must happen, and
+ * fail.
+ */
 function outcomes(policy: RoutePolicy, facts: RequestFacts): string[] {
   const out: string[] = [];
   for (const c of [...policy.allow, ...policy.deny]) {
@@ -51,7 +54,8 @@ function outcomes(policy: RoutePolicy, facts: RequestFacts): string[] {
       if (k.kind !== 'client_certificate') continue;
       for (const cond of k.conditions)
         out.push(
-          `${cond.kind === 'san' ? `san ${cond.san}` : cond.kind} ${criterionHolds({ ...k, conditions: [cond] }, facts)}`,
+          `${cond.kind === 'san' ? `san ${cond.san}` : cond.kind} ` +
+            `${criterionHolds({ ...k, conditions: [cond] }, facts)}`,
         );
     }
   }
@@ -59,7 +63,10 @@ function outcomes(policy: RoutePolicy, facts: RequestFacts): string[] {
 }
 
 const describeRequest = (r: PolicyRequest) =>
-  `${r.method} ${r.path}, certificate ${r.peer.state}${r.peer.state === 'none' ? '' : ` ${JSON.stringify({ ...r.peer.identity, fingerprint: r.peer.identity.fingerprint.slice(0, 8) })}`}`;
+  `${r.method} ${r.path}, certificate ${r.peer.state}` +
+  (r.peer.state === 'none'
+    ? ''
+    : ` ${JSON.stringify({ ...r.peer.identity, fingerprint: r.peer.identity.fingerprint.slice(0, 8) })}`);
 
 describe('Envoy RBAC and the ext_authz evaluator agree on random policies and requests', () => {
   let identities: CertificateIdentity[];
@@ -84,7 +91,8 @@ describe('Envoy RBAC and the ext_authz evaluator agree on random policies and re
         assert.equal(
           envoy,
           service,
-          `Envoy ${envoy}, service ${service}: ${describeRequest(request)}\npolicy ${JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v))}`,
+          `Envoy ${envoy}, service ${service}: ${describeRequest(request)}\npolicy ` +
+            `${JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v))}`,
         );
         for (const f of [...policyFeatures(policy), ...outcomes(policy, serviceFacts(request, true))])
           seen.set(f, (seen.get(f) ?? 0) + 1);

@@ -17,13 +17,16 @@ describe('tools the tests compare against are found on PATH, and their absence f
     assert.throws(() => requireOpenssl({}), /openssl is not on PATH/);
   });
 
-  it('the first executable file of that name wins; a non-executable one, a folder or a relative entry do not count', () => {
-    const [notExecutable, folder, good, later] = [0, 1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'tools-')));
-    writeFileSync(join(notExecutable!, 'openssl'), '#!/bin/sh\n', { mode: 0o644 });
-    chmodSync(join(notExecutable!, 'openssl'), 0o644);
-    execFileSync('mkdir', [join(folder!, 'openssl')]);
-    for (const dir of [good!, later!]) writeFileSync(join(dir, 'openssl'), '#!/bin/sh\n', { mode: 0o755 });
-    const PATH = ['', '.', notExecutable, folder, good, later].join(delimiter);
-    assert.equal(findOnPath('openssl', { PATH }), join(good!, 'openssl'));
-  });
+  it(
+    'the first executable file of that name wins; a non-executable ' + 'one, a folder or a relative entry do not count',
+    () => {
+      const [notExecutable, folder, good, later] = [0, 1, 2, 3].map(() => mkdtempSync(join(tmpdir(), 'tools-')));
+      writeFileSync(join(notExecutable!, 'openssl'), '#!/bin/sh\n', { mode: 0o644 });
+      chmodSync(join(notExecutable!, 'openssl'), 0o644);
+      execFileSync('mkdir', [join(folder!, 'openssl')]);
+      for (const dir of [good!, later!]) writeFileSync(join(dir, 'openssl'), '#!/bin/sh\n', { mode: 0o755 });
+      const PATH = ['', '.', notExecutable, folder, good, later].join(delimiter);
+      assert.equal(findOnPath('openssl', { PATH }), join(good!, 'openssl'));
+    },
+  );
 });

@@ -152,7 +152,10 @@ export function deltaNackOf(response: DeltaResponse, message = 'rejected'): Delt
   return { ...deltaAckOf(response), error_detail: { message } };
 }
 
-/** The per-resource versions Envoy reports in `initial_resource_versions` after holding `snapshot`'s resources of a type. */
+/**
+ * The per-resource versions Envoy reports in `initial_resource_versions` after holding `snapshot`'s resources of a
+ * type.
+ */
 export function heldVersions(snapshot: Snapshot, typeUrl: string, names?: string[]): Record<string, string> {
   const held: Record<string, string> = {};
   for (const [name, resource] of snapshot.types.get(typeUrl)!.resources)

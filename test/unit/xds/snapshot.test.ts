@@ -85,26 +85,29 @@ test('renaming a resource with identical content changes the version', () => {
   assert.notEqual(a.types.get(SDS)!.version, b.types.get(SDS)!.version);
 });
 
-test('rollBackType: the rejected type as it was, the accepted types as they are, plus what the old type may name', () => {
-  const good = snapshotOf(baseResources());
-  const next = snapshotOf(
-    withChange(baseResources(), {
-      clusters: [cluster('c3')],
-      routeConfigurations: [routes('r1', 'changed.example'), routes('r2', 'b.example')],
-      secrets: [secret('s1', 'CA-1-rotated'), secret('s2', 'CA-2')],
-    }),
-  );
-  const restored = rollBackType(next, good, RDS);
-  assert.equal(restored.types.get(RDS)!.version, good.types.get(RDS)!.version);
-  assert.equal(restored.types.get(SDS)!.version, next.types.get(SDS)!.version, 'the accepted secrets stay');
-  assert.deepEqual(
-    [...restored.types.get(CDS)!.resources.keys()].sort(),
-    ['c1', 'c2', 'c3'],
-    'the old routes still find their clusters',
-  );
-  assert.notEqual(restored.version, next.version);
-  assert.equal(rollBackType(next, good, RDS).version, restored.version, 'deterministic');
-});
+test(
+  'rollBackType: the rejected type as it was, the accepted ' + 'types as they are, plus what the old type may name',
+  () => {
+    const good = snapshotOf(baseResources());
+    const next = snapshotOf(
+      withChange(baseResources(), {
+        clusters: [cluster('c3')],
+        routeConfigurations: [routes('r1', 'changed.example'), routes('r2', 'b.example')],
+        secrets: [secret('s1', 'CA-1-rotated'), secret('s2', 'CA-2')],
+      }),
+    );
+    const restored = rollBackType(next, good, RDS);
+    assert.equal(restored.types.get(RDS)!.version, good.types.get(RDS)!.version);
+    assert.equal(restored.types.get(SDS)!.version, next.types.get(SDS)!.version, 'the accepted secrets stay');
+    assert.deepEqual(
+      [...restored.types.get(CDS)!.resources.keys()].sort(),
+      ['c1', 'c2', 'c3'],
+      'the old routes still find their clusters',
+    );
+    assert.notEqual(restored.version, next.version);
+    assert.equal(rollBackType(next, good, RDS).version, restored.version, 'deterministic');
+  },
+);
 
 test('keepRemoved: clusters only the previous snapshot had are kept; nothing else changes; no removal, no copy', () => {
   const previous = snapshotOf(baseResources());

@@ -101,54 +101,65 @@ test('delta: an old name subscribed is sent, acknowledged, and counts towards sy
   assert.ok(stream.inSync(snapshot));
 });
 
-test('a refused route edit that came with a trust change: the new name keeps the old routes, the old name fails closed', () => {
-  const good = snapshotOf(resources('aaa', 'old.example'));
-  const refused = snapshotOf(resources('bbb', 'new.example'));
-  const restored = rollBackType(refused, good, RDS).types.get(RDS)!;
-  const kept = restored.resources.get('routes-client-ca-1@bbb');
-  assert.ok(kept, 'the name the accepted listener reads exists');
-  assert.deepEqual(
-    (codec.decode(kept.any) as { virtual_hosts: Array<{ domains: string[] }> }).virtual_hosts[0]!.domains,
-    ['old.example'],
-  );
-  // Connections made before the change read @aaa: never the routes they had (the new trust was not applied to them),
-  // and not the stale template either (it holds the routes Envoy refused): 495 to everything, until the next good edit.
-  const old = restored.resources.get('routes-client-ca-1@aaa');
-  assert.ok(old);
-  assert.equal(nameOf(old.any), 'routes-client-ca-1@aaa');
-  assert.deepEqual(
-    (codec.decode(old.any) as { virtual_hosts: Array<{ domains: string[] }> }).virtual_hosts[0]!.domains,
-    ['closed.example'],
-  );
-  assert.ok(restored.resolve, 'older names still resolve');
-  // Envoy may refuse a second response of the same edit (delta sends per subscription): rolling back the rolled-back
-  // snapshot must not bring the old routes back either.
-  const twice = rollBackType({ ...refused, types: new Map([...refused.types, [RDS, restored]]) }, good, RDS).types.get(
-    RDS,
-  )!;
-  assert.deepEqual(
-    (
-      codec.decode(twice.resources.get('routes-client-ca-1@aaa')!.any) as {
-        virtual_hosts: Array<{ domains: string[] }>;
-      }
-    ).virtual_hosts[0]!.domains,
-    ['closed.example'],
-  );
-});
-
-test('a refused listener (or cluster, or secret) edit that came with a trust change: old names get the stale template, not their old routes', () => {
-  const good = snapshotOf(resources('aaa', 'old.example'));
-  const next = snapshotOf(resources('bbb', 'new.example'));
-  for (const rejected of [
-    'type.googleapis.com/envoy.config.listener.v3.Listener',
-    'type.googleapis.com/envoy.config.cluster.v3.Cluster',
-  ]) {
-    const restored = rollBackType(next, good, rejected).types.get(RDS)!;
-    assert.equal(restored.resources.has('routes-client-ca-1@aaa'), false, 'not pushed with its old content');
-    const old = selectResources(restored, ['routes-client-ca-1@aaa']).resources[0]!;
+test(
+  'a refused route edit that came with a trust change: the ' +
+    'new name keeps the old routes, the old name fails closed',
+  () => {
+    const good = snapshotOf(resources('aaa', 'old.example'));
+    const refused = snapshotOf(resources('bbb', 'new.example'));
+    const restored = rollBackType(refused, good, RDS).types.get(RDS)!;
+    const kept = restored.resources.get('routes-client-ca-1@bbb');
+    assert.ok(kept, 'the name the accepted listener reads exists');
+    assert.deepEqual(
+      (codec.decode(kept.any) as { virtual_hosts: Array<{ domains: string[] }> }).virtual_hosts[0]!.domains,
+      ['old.example'],
+    );
+    // Connections made before the change read @aaa: never the routes they had (the new trust was not applied to them),
+    // and not the stale template either (it holds the routes Envoy refused): 495 to everything, until the next good
+    // edit.
+    const old = restored.resources.get('routes-client-ca-1@aaa');
+    assert.ok(old);
+    assert.equal(nameOf(old.any), 'routes-client-ca-1@aaa');
     assert.deepEqual(
       (codec.decode(old.any) as { virtual_hosts: Array<{ domains: string[] }> }).virtual_hosts[0]!.domains,
-      ['stale.example'],
+      ['closed.example'],
     );
-  }
-});
+    assert.ok(restored.resolve, 'older names still resolve');
+    // Envoy may refuse a second response of the same edit (delta sends per subscription): rolling back the rolled-back
+    // snapshot must not bring the old routes back either.
+    const twice = rollBackType(
+      { ...refused, types: new Map([...refused.types, [RDS, restored]]) },
+      good,
+      RDS,
+    ).types.get(RDS)!;
+    assert.deepEqual(
+      (
+        codec.decode(twice.resources.get('routes-client-ca-1@aaa')!.any) as {
+          virtual_hosts: Array<{ domains: string[] }>;
+        }
+      ).virtual_hosts[0]!.domains,
+      ['closed.example'],
+    );
+  },
+);
+
+test(
+  'a refused listener (or cluster, or secret) edit that came with a ' +
+    'trust change: old names get the stale template, not their old routes',
+  () => {
+    const good = snapshotOf(resources('aaa', 'old.example'));
+    const next = snapshotOf(resources('bbb', 'new.example'));
+    for (const rejected of [
+      'type.googleapis.com/envoy.config.listener.v3.Listener',
+      'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    ]) {
+      const restored = rollBackType(next, good, rejected).types.get(RDS)!;
+      assert.equal(restored.resources.has('routes-client-ca-1@aaa'), false, 'not pushed with its old content');
+      const old = selectResources(restored, ['routes-client-ca-1@aaa']).resources[0]!;
+      assert.deepEqual(
+        (codec.decode(old.any) as { virtual_hosts: Array<{ domains: string[] }> }).virtual_hosts[0]!.domains,
+        ['stale.example'],
+      );
+    }
+  },
+);
