@@ -20,21 +20,13 @@ import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 import { uniquePath } from '../support/seen.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import * as fixture from './control-channel-fixture.js';
 
 const UNAVAILABLE = grpc.status.UNAVAILABLE;
 const PERMISSION_DENIED = grpc.status.PERMISSION_DENIED;
 
-interface Status {
-  ready: boolean;
-  configVersion: string;
-  reload: { lastApplied?: string; errors: unknown[] };
-  nodes: Array<{ node: string; types: Array<{ acked?: string }> }>;
-}
-
-/**
- * Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from `mtls-edge
- * bootstrap`.
- */
+// Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from
+// `mtls-edge bootstrap`.
 describe('the control channel: only our Envoys, over mutual TLS', () => {
   let pki: TestPki;
   let channel: ControlChannelPki;
@@ -50,34 +42,13 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
   let nodeIds = ['edge-1', 'fleet-member-1'];
   /** The route prefix of the config on disk, so that a test that changes something else keeps it (and the version). */
   let prefix = '/';
-  const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as Status;
-  const waitFor = async (what: string, done: (s: Status) => boolean, timeoutMs = 20_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const s = await status().catch(() => undefined);
-      if (s && done(s)) return s;
-      if (Date.now() > deadline) throw new Error(`${what}: not reached; last status ${JSON.stringify(s)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  const synced = (s: Status) => s.ready && s.nodes.some((n) => n.node === 'edge-1' && n.types.every((t) => t.acked));
-  const config = (prefix: string) => `address: 127.0.0.1:${httpsPort}
-admin_address: ${new URL(adminUrl).host}
-xds_address: 127.0.0.1:${xdsPort}
-${channel.yaml}xds_node_ids: [${nodeIds.join(', ')}]
-certificate_file: server.pem
-certificate_key_file: server-key.pem
-routes:
-  - from: https://${HOSTS.z}
-    to: ${upstream.url}
-    prefix: ${prefix}
-    allow_public_unauthenticated_access: true
-  - from: https://${HOSTS.x}
-    to: ${upstream.url}
-    tls_downstream_client_ca_file: ca-a.pem
-    allow_any_authenticated_user: true
-    pass_identity_headers: true
-`;
+  const status = () => fixture.fetchStatus(adminUrl);
+  const waitFor = (what: string, done: (s: fixture.Status) => boolean, timeoutMs = 20_000) =>
+    fixture.waitForStatus(adminUrl, what, done, timeoutMs);
+  const synced = (s: fixture.Status) =>
+    s.ready && s.nodes.some((n) => n.node === 'edge-1' && n.types.every((t) => t.acked));
+  const config = (prefix: string) =>
+    fixture.controlChannelConfig({ httpsPort, adminUrl, xdsPort, channel, nodeIds, upstream, prefix });
 
   before(async () => {
     requireEnvoy();
@@ -90,16 +61,8 @@ routes:
     configPath = join(pki.dir, 'config.yaml');
     writeFileSync(configPath, config('/'));
     const tls = ['--xds-client-cert', edge1.certFile, '--xds-client-key', edge1.keyFile, '--xds-ca', channel.caFile];
-    const res = await runCli([
-      'bootstrap',
-      '--config',
-      configPath,
-      '--node-id',
-      'edge-1',
-      '--envoy-admin-address',
-      `127.0.0.1:${await freePort()}`,
-      ...tls,
-    ]);
+    const admin = ['--envoy-admin-address', `127.0.0.1:${await freePort()}`];
+    const res = await runCli(['bootstrap', '--config', configPath, '--node-id', 'edge-1', ...admin, ...tls]);
     assert.equal(res.code, 0, res.stderr);
     const bootstrap = join(pki.dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, res.stdout);
@@ -112,12 +75,7 @@ routes:
     await waitFor('Envoy edge-1 synced over mutual TLS', synced, 30_000);
   });
   after(async () => {
-    for (const child of [envoy, controlPlane]) {
-      if (!child || child.exitCode !== null || child.signalCode !== null) continue;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
+    await fixture.stopChildren([envoy, controlPlane]);
     await upstream?.close();
   });
 
@@ -338,22 +296,5 @@ routes:
         (s) => s.reload.lastApplied !== lastApplied && s.reload.errors.length === 0,
       );
     }
-  });
-});
-
-describe('--no-envoy without the control channel certificates', () => {
-  it('does not start, and says which keys to set', async () => {
-    const pki = await createTestPki();
-    const file = join(pki.dir, 'plain.yaml');
-    writeFileSync(
-      file,
-      `admin_address: 127.0.0.1:${await freePort()}\nxds_address: 127.0.0.1:${await freePort()}\ncertificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
-    );
-    const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
-    assert.equal(res.code, 1);
-    assert.match(
-      res.stderr,
-      /--no-envoy serves Envoys over the network, which needs mutual TLS on the control channel: set xds_certificate_file, xds_certificate_key_file and xds_client_ca_file/,
-    );
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
+import { renameSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
@@ -9,10 +9,9 @@ import { startEdge, type RunningEdge } from '../support/edge.js';
 import { expectHandshakeRefused, httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { brokenConfigEdits, hotReloadConfig, restoreFiles, type ConfigOptions } from './hot-reload-fixture.js';
 
-/**
- * Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols.
- */
+// Edits of the config and the files it names, applied to a running Envoy without a restart, over both xDS protocols.
 for (const xdsProtocol of ['sotw', 'delta'] as const)
   describe(`hot reload (${xdsProtocol} xDS)`, () => {
     let pki: TestPki;
@@ -21,20 +20,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
     let edge: RunningEdge;
     let envoyPid: number | null;
 
-    const config = (o: { xTo?: string; extraRoute?: string; more?: string } = {}) => `
-certificate_file: server.pem
-certificate_key_file: server-key.pem
-client_ca_file: client-ca.pem
-routes:
-  - from: https://${HOSTS.x}
-    to: ${o.xTo ?? one.url}
-    allow_any_authenticated_user: true
-  - from: https://${HOSTS.z}
-    prefix: /z
-    to: ${one.url}
-    tls_downstream_client_ca_file: ca-b.pem
-    allow_any_authenticated_user: true
-${o.extraRoute ?? ''}${o.more ?? ''}`;
+    const config = (o: ConfigOptions = {}) => hotReloadConfig(o, one.url);
 
     before(async () => {
       pki = await createTestPki();
@@ -44,27 +30,17 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
       edge = await startEdge({ dir: pki.dir, yaml: config(), xdsProtocol });
       const status = await edge.status();
       envoyPid = status.envoyPid;
-      assert.deepEqual(
-        status.nodes.map((n) => n.protocol),
-        [xdsProtocol],
-      );
+      const protocols = status.nodes.map((n) => n.protocol);
+      assert.deepEqual(protocols, [xdsProtocol]);
     });
     after(async () => {
       await edge?.stop();
-      await one?.close();
-      await two?.close();
+      await Promise.all([one?.close(), two?.close()]);
     });
 
     // Every test starts from the first config and files, whatever the tests before it left, so that each
     // passes alone and in any order.
-    beforeEach(() =>
-      applyConfig(edge, config(), () => {
-        writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
-        writeFileSync(join(pki.dir, 'ca-b.pem'), pki.caB);
-        writeFileSync(join(pki.dir, 'server.pem'), pki.serverCert);
-        writeFileSync(join(pki.dir, 'server-key.pem'), pki.serverKey);
-      }),
-    );
+    beforeEach(() => applyConfig(edge, config(), () => restoreFiles(pki)));
 
     const getX = (client = pki.clientA, path = '/') =>
       httpsGet({ port: edge.httpsPort, servername: HOSTS.x, ca: pki.caA, path, ...client });
@@ -91,28 +67,22 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
         'an open connection to an unchanged host is not drained',
       async () => {
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-        const viaAgent = () =>
-          new Promise<{ port: number; body: string; connection?: string }>((resolve, reject) => {
-            const req = request(
-              {
-                host: '127.0.0.1',
-                port: edge.httpsPort,
-                servername: HOSTS.x,
-                headers: { host: HOSTS.x },
-                ca: pki.caA,
-                ...pki.clientA,
-                agent,
-              },
-              (res) => {
-                let body = '';
-                const port = res.socket.localPort ?? 0;
-                res.on('data', (d: Buffer) => (body += d.toString()));
-                res.on('end', () => resolve({ port, body, connection: res.headers.connection }));
-              },
-            );
-            req.on('error', reject);
-            req.end();
+        const viaAgent = async () => {
+          const r = await httpsGet({
+            port: edge.httpsPort,
+            servername: HOSTS.x,
+            ca: pki.caA,
+            ...pki.clientA,
+            agent,
+            includeHeaders: true,
           });
+          const connection = r.headers?.['connection'];
+          return {
+            port: r.localPort ?? 0,
+            body: r.body,
+            connection: typeof connection === 'string' ? connection : undefined,
+          };
+        };
         try {
           const first = await viaAgent();
           for (const more of [
@@ -156,28 +126,17 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
         const newClient = await issueClientCertificate(newCa, { commonName: 'dave' });
         // A keep-alive connection to z, whose chain (CA B) the rotation does not touch.
         const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-        const getZ = () =>
-          new Promise<{ port: number; status: number }>((resolve, reject) => {
-            const req = request(
-              {
-                host: '127.0.0.1',
-                port: edge.httpsPort,
-                path: '/z',
-                servername: HOSTS.z,
-                headers: { host: HOSTS.z },
-                ca: pki.caA,
-                ...pki.clientB,
-                agent,
-              },
-              (res) => {
-                const port = res.socket.localPort ?? 0;
-                res.resume();
-                res.on('end', () => resolve({ port, status: res.statusCode ?? 0 }));
-              },
-            );
-            req.on('error', reject);
-            req.end();
+        const getZ = async () => {
+          const r = await httpsGet({
+            port: edge.httpsPort,
+            path: '/z',
+            servername: HOSTS.z,
+            ca: pki.caA,
+            ...pki.clientB,
+            agent,
           });
+          return { port: r.localPort ?? 0, status: r.status };
+        };
         try {
           const first = await getZ();
           const tmp = join(pki.dir, 'client-ca.pem.new');
@@ -231,36 +190,12 @@ ${o.extraRoute ?? ''}${o.more ?? ''}`;
       },
     );
 
-    const brokenEdits: Array<{ name: string; break: () => void; fix: () => void; error: RegExp; file: string }> = [
-      {
-        name: 'invalid YAML',
-        break: () => edge.writeConfig(config({ more: '  - from: [unclosed\n' })),
-        fix: () => edge.writeConfig(config()),
-        error: /YAML syntax/,
-        file: 'config.yaml',
-      },
-      {
-        name: 'a failed validation',
-        break: () => edge.writeConfig(config({ more: 'clinet_ca_file: x.pem\n' })),
-        fix: () => edge.writeConfig(config()),
-        error: /clinet_ca_file: unknown key/,
-        file: 'config.yaml',
-      },
-      {
-        name: 'a CA file that disappears (then is created again)',
-        break: () => rmSync(join(pki.dir, 'ca-b.pem')),
-        fix: () => writeFileSync(join(pki.dir, 'ca-b.pem'), pki.caB),
-        error: /tls_downstream_client_ca_file: cannot read file ".*ca-b\.pem": ENOENT/,
-        file: 'config.yaml',
-      },
-      {
-        name: 'a PEM that does not parse',
-        break: () => writeFileSync(join(pki.dir, 'ca-b.pem'), 'garbage\n'),
-        fix: () => writeFileSync(join(pki.dir, 'ca-b.pem'), pki.caB),
-        error: /no PEM certificate found/,
-        file: 'config.yaml',
-      },
-    ];
+    const brokenEdits = brokenConfigEdits({
+      writeConfig: (yaml) => edge.writeConfig(yaml),
+      config,
+      dir: () => pki.dir,
+      caB: () => pki.caB,
+    });
 
     for (const edit of brokenEdits) {
       it(

@@ -1,4 +1,4 @@
-import { request } from 'node:https';
+import { request, type Agent } from 'node:https';
 import { connect } from 'node:tls';
 
 export interface ClientRequest {
@@ -17,6 +17,8 @@ export interface ClientRequest {
   method?: string;
   /** Also return the response headers. */
   includeHeaders?: boolean;
+  /** A keep-alive agent whose connection the request may reuse; a fresh connection when absent. */
+  agent?: Agent;
 }
 
 export interface ClientResponse {
@@ -24,6 +26,8 @@ export interface ClientResponse {
   body: string;
   /** Response headers (lower-case names), when the client saw them. */
   headers?: Record<string, string | string[] | undefined>;
+  /** The client's port: which connection carried the request. */
+  localPort?: number;
 }
 
 /** One HTTPS request over a fresh TLS connection to 127.0.0.1, with the given SNI and optional client certificate. */
@@ -40,15 +44,21 @@ export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
         ca: r.ca,
         cert: r.cert,
         key: r.key,
-        agent: false,
+        agent: r.agent ?? false,
         timeout: 10_000,
       },
       (res) => {
         let body = '';
+        const localPort = res.socket.localPort ?? 0;
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => (body += chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body, ...(r.includeHeaders ? { headers: res.headers } : {}) }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body,
+            localPort,
+            ...(r.includeHeaders ? { headers: res.headers } : {}),
+          }),
         );
         res.on('error', reject);
       },
