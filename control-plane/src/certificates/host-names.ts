@@ -1,5 +1,5 @@
 // What counts as a host name and as a mail address in a certificate. One definition for the ext_authz
-// identity, the policy evaluator and the config loader; translate/host-name-regex.ts says the same in RE2
+// identity, the policy evaluator and the config loader; policy/host-name-regex.ts says the same in RE2
 // for Envoy's RBAC filter, and the two are tested against each other.
 import { domainToASCII, domainToUnicode } from 'node:url';
 

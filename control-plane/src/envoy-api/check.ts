@@ -56,7 +56,8 @@ export class MessageChecker {
     }
     for (const key in value) {
       if (anyType !== undefined && key === '@type') continue;
-      const field = messageType.fields[key];
+      // Own properties only: `constructor` or `toString` are not fields, whatever every object inherits.
+      const field = Object.hasOwn(messageType.fields, key) ? messageType.fields[key] : undefined;
       const fieldValue = value[key];
       this.path.push(key);
       if (!field) this.report(`: not a field of ${messageType.fullName.slice(1)}`);
@@ -112,8 +113,8 @@ export class MessageChecker {
     if (resolved instanceof protobuf.Type) {
       this.message(resolved, value);
     } else if (resolved instanceof protobuf.Enum) {
-      const byName = typeof value === 'string' && value in resolved.values;
-      const known = byName || (typeof value === 'number' && value in resolved.valuesById);
+      const byName = typeof value === 'string' && Object.hasOwn(resolved.values, value);
+      const known = byName || (typeof value === 'number' && Object.hasOwn(resolved.valuesById, value));
       if (!known) this.report(`: ${describe(value)} is not a value of ${resolved.fullName.slice(1)}`);
     } else if (!scalarMatches(field.type, value)) {
       this.report(`: expected ${field.type}, got ${describe(value)}`);

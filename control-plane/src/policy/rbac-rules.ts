@@ -9,7 +9,7 @@ import type { CertificateCondition, StringMatcher } from './types.js';
  * The criteria's Envoy RBAC principals (as Envoy's RBAC filter config reads them), over the request
  * (`:method`, the path) and the internal headers that carry the certificate's properties (set from Envoy's own
  * %DOWNSTREAM_PEER_*% formatters, removed by the client-certificate filter when the certificate is not valid
- * for the route; see translate/http-filters.ts).
+ * for the route; see translate/http-filters/client-certificate-check.ts).
  *
  * Header values are Envoy's: several SANs are joined with ",", the subject is RFC 2253 (`CN=a,O=Org\, Inc`).
  * In the joined list a SAN holding a comma looks like two SANs, so SAN matchers do not read it: they use
