@@ -26,7 +26,7 @@ export interface ClientResponse {
   body: string;
   /** Response headers (lower-case names), when the client saw them. */
   headers?: Record<string, string | string[] | undefined>;
-  /** The client's port: which connection carried the request. */
+  /** With an agent: the client's port, which says which connection carried the request. */
   localPort?: number;
 }
 
@@ -56,7 +56,8 @@ export function httpsGet(r: ClientRequest): Promise<ClientResponse> {
           resolve({
             status: res.statusCode ?? 0,
             body,
-            localPort,
+            // Only where a connection may carry several requests: results compare whole elsewhere.
+            ...(r.agent ? { localPort } : {}),
             ...(r.includeHeaders ? { headers: res.headers } : {}),
           }),
         );
