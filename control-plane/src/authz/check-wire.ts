@@ -62,7 +62,8 @@ export const CERTIFICATE_ERROR_STATUS = 495;
 
 /** The 403 (or 495) Envoy sends: the reason as one line of plain text, with nothing a browser could take for markup. */
 export function denied(reason: string, httpStatus: 'Forbidden' | number = 'Forbidden'): CheckResponse {
-  // Envoy pastes this text into the 403 page, HTML or JSON (translate/http-filters/local-reply.ts): no markup, no quotes.
+  // Envoy pastes this text into the 403 page, HTML or JSON (translate/http-filters/local-reply.ts):
+  // no markup, no quotes.
   const body = reason
     // eslint-disable-next-line no-control-regex -- control characters are exactly what this removes
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
