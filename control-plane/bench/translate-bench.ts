@@ -4,6 +4,7 @@
 // The warm-up run checks what is timed: every host has its virtual host with its one route, and each
 // distinct upstream its cluster. A failed check (or a config the loader refuses) prints no verdict on the
 // 250 ms target, and the bench exits with code 1.
+import { type EnvoyResources, loadResourceRoot, ResourceCodec } from '../src/envoy-api/index.js';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +14,7 @@ import { loadConfigFile } from '../src/config/index.js';
 import { buildEdgeModel } from '../src/model/index.js';
 import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
 import { inconsistencies, translate } from '../src/translate/index.js';
-import type { EnvoyResources } from '../src/translate/index.js';
-import { buildSnapshot, loadResourceRoot, ResourceCodec } from '../src/xds/index.js';
+import { buildSnapshot } from '../src/xds/index.js';
 import { runBench } from './checks.js';
 
 const SIZES = [10, 1_000, 10_000];

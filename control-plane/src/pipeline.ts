@@ -1,7 +1,8 @@
+import type { EnvoyResources, ResourceCodec } from './envoy-api/index.js';
 import type { Config, Result } from './config/index.js';
 import { buildEdgeModel, type EdgeModel, type ModelOptions } from './model/index.js';
-import { inconsistencies, translate, type EnvoyResources } from './translate/index.js';
-import { buildSnapshot, type ResourceCodec, type Snapshot } from './xds/index.js';
+import { inconsistencies, translate } from './translate/index.js';
+import { buildSnapshot, type Snapshot } from './xds/index.js';
 
 export interface Compiled {
   model: EdgeModel;

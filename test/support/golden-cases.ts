@@ -1,3 +1,4 @@
+import type { EnvoyResources } from '../../control-plane/src/envoy-api/index.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { formatError, resolveConfig } from '../../control-plane/src/config/index
 import { signingKeyFromPem } from '../../control-plane/src/identity/index.js';
 import { buildEdgeModel, type EdgeModel } from '../../control-plane/src/model/index.js';
 import { jwksDocument } from '../../control-plane/src/runtime/signing-keys.js';
-import { translate, type EnvoyResources } from '../../control-plane/src/translate/index.js';
+import { translate } from '../../control-plane/src/translate/index.js';
 import { stringify } from 'yaml';
 
 /**

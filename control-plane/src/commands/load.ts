@@ -1,6 +1,6 @@
+import { loadResourceRoot, ResourceCodec } from '../envoy-api/index.js';
 import { formatError, loadConfigFile, type Config, type ConfigError } from '../config/index.js';
 import { compile, type Compiled } from '../pipeline.js';
-import { loadResourceRoot, ResourceCodec } from '../xds/index.js';
 
 /** Loads, validates and compiles a config; errors come back as values for the command to print. */
 export function loadAndCompile(

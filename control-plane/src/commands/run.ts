@@ -1,3 +1,4 @@
+import { loadResourceRoot, ResourceCodec } from '../envoy-api/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ import { openControlChannel, type ControlChannel } from '../runtime/control-chan
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
-import { AdsServer, loadResourceRoot, PeerPolicy, ResourceCodec } from '../xds/index.js';
+import { AdsServer, PeerPolicy } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
 import { printErrors } from './load.js';
 

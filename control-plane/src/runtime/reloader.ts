@@ -1,8 +1,9 @@
+import type { ResourceCodec } from '../envoy-api/index.js';
 import type { Logger } from 'pino';
 import { formatError, loadConfigFile, type Config, type ConfigError } from '../config/index.js';
 import { compile, summarize, type Compiled } from '../pipeline.js';
 import type { SigningKey } from '../identity/index.js';
-import type { AdsServer, ResourceCodec } from '../xds/index.js';
+import type { AdsServer } from '../xds/index.js';
 import { jwksDocument, SigningKeys } from './signing-keys.js';
 
 export interface ReloadState {

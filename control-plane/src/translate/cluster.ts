@@ -7,7 +7,7 @@ import {
 } from '../envoy-api/index.js';
 import { duration, sdsSecretConfig } from './common.js';
 import { UPSTREAM_TRUST_SECRET } from './names.js';
-import type { NamedResource } from './types.js';
+import type { NamedResource } from '../envoy-api/index.js';
 
 export function buildCluster(upstream: Upstream): NamedResource<'cluster'> {
   const allIps = upstream.endpoints.every((e) => isIpAddress(e.host));

@@ -1,5 +1,5 @@
 import { CONTROL_PLANE_CLUSTER } from './http-filters/index.js';
-import type { EnvoyResources } from './types.js';
+import type { EnvoyResources } from '../envoy-api/index.js';
 
 /** Clusters Envoy has from its bootstrap, not from the snapshot: resources may name them. */
 const BOOTSTRAP_CLUSTERS: ReadonlySet<string> = new Set([CONTROL_PLANE_CLUSTER]);

@@ -15,7 +15,7 @@ import {
   type ChainContext,
 } from './http-filters/index.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
-import type { NamedResource } from './types.js';
+import type { NamedResource } from '../envoy-api/index.js';
 
 /**
  * One HTTPS listener; one filter chain per TLS class, the class without a client CA as the default chain.

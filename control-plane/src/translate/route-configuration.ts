@@ -5,7 +5,7 @@ import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
 import { duration } from './common.js';
 import { checksClientCertificates, withTypedPerFilterConfig, type RouteChain } from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
-import type { NamedResource } from './types.js';
+import type { NamedResource } from '../envoy-api/index.js';
 
 const MISDIRECTED: route_v3.Route = {
   match: { prefix: '/' },

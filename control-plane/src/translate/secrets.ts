@@ -2,7 +2,7 @@ import type { ClientCaRequirement, EdgeModel } from '../model/index.js';
 import { usesUpstreamTrust } from './cluster.js';
 import { clientCaSecretName, serverCertificateSecretName, UPSTREAM_TRUST_SECRET } from './names.js';
 import type { envoy_extensions_transport_sockets_tls_v3 as tls_v3 } from '../envoy-api/index.js';
-import type { NamedResource } from './types.js';
+import type { NamedResource } from '../envoy-api/index.js';
 
 const UPN_OID = '1.3.6.1.4.1.311.20.2.3';
 const SAN_TYPE = {

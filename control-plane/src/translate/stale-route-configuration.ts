@@ -8,7 +8,7 @@ import {
   misdirectedVirtualHost,
 } from './route-configuration.js';
 import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
-import type { NamedResource } from './types.js';
+import type { NamedResource } from '../envoy-api/index.js';
 
 /** The template's own name; every copy Envoy gets carries the name it asked for instead. */
 const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';

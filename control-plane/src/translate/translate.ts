@@ -6,7 +6,7 @@ import { buildRouteConfiguration } from './route-configuration.js';
 import { buildSecrets } from './secrets.js';
 import { buildClosedRouteConfiguration, buildStaleRouteConfiguration } from './stale-route-configuration.js';
 import type { ResourceKind } from '../envoy-api/index.js';
-import type { EnvoyResources, NamedResource } from './types.js';
+import type { EnvoyResources, NamedResource } from '../envoy-api/index.js';
 
 /** Edge model → Envoy resources. Pure and deterministic: the same model gives byte-identical output. */
 export function translate(model: EdgeModel): EnvoyResources {

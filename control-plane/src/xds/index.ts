@@ -1,4 +1,3 @@
-export { ResourceCodec, loadResourceRoot } from '../envoy-api/index.js';
 export { AdsServer } from './server.js';
 export { buildSnapshot, keepRemoved, rollBackType, selectResources, PUSH_ORDER, type Snapshot } from './snapshot.js';
 export { AdsStreamState } from './stream-state.js';

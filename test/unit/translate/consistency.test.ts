@@ -1,13 +1,10 @@
+import type { EnvoyResources, NamedResource } from '../../../control-plane/src/envoy-api/index.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import {
-  inconsistencies,
-  type EnvoyResources,
-  type NamedResource,
-} from '../../../control-plane/src/translate/index.js';
+import { inconsistencies } from '../../../control-plane/src/translate/index.js';
 import { expectedResources, renderCase } from '../../support/golden-cases.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../../test/golden/', import.meta.url));

@@ -1,11 +1,10 @@
+import { TYPE_URL, loadResourceRoot, ResourceCodec } from '../../../control-plane/src/envoy-api/index.js';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { TYPE_URL } from '../../../control-plane/src/translate/index.js';
-import { loadResourceRoot, ResourceCodec } from '../../../control-plane/src/xds/index.js';
 import { discoverCases, expectedResources, orphanFiles, renderCase } from '../../support/golden-cases.js';
 
 // Golden files live in the source tree (test/golden/<case>/), not in dist/.

@@ -1,6 +1,6 @@
+import { TYPE_URL } from '../../../control-plane/src/envoy-api/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TYPE_URL } from '../../../control-plane/src/translate/index.js';
 import { codec } from './fixtures.js';
 
 const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';

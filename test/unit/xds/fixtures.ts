@@ -1,11 +1,11 @@
 import {
-  AdsStreamState,
   ResourceCodec,
-  buildSnapshot,
   loadResourceRoot,
-  type Snapshot,
-} from '../../../control-plane/src/xds/index.js';
-import { TYPE_URL, type EnvoyResources, type NamedResource } from '../../../control-plane/src/translate/index.js';
+  TYPE_URL,
+  type EnvoyResources,
+  type NamedResource,
+} from '../../../control-plane/src/envoy-api/index.js';
+import { AdsStreamState, buildSnapshot, type Snapshot } from '../../../control-plane/src/xds/index.js';
 import type { ResourceKind } from '../../../control-plane/src/envoy-api/index.js';
 import { DeltaStreamState } from '../../../control-plane/src/xds/index.js';
 

@@ -1,3 +1,4 @@
+import type { EnvoyResources } from '../../../control-plane/src/envoy-api/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -6,7 +7,6 @@ import {
   rollBackType,
   selectResources,
 } from '../../../control-plane/src/xds/index.js';
-import type { EnvoyResources } from '../../../control-plane/src/translate/index.js';
 import { ackOf, codec, decodedNames, RDS, routes, snapshotOf } from './fixtures.js';
 
 /** A chain's route configuration at trust generation `aaa`, and the stale template for older generations. */

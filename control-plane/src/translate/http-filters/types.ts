@@ -4,7 +4,7 @@ import type {
   envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
   google_protobuf,
 } from '../../envoy-api/index.js';
-import type { NamedResource } from '../types.js';
+import type { NamedResource } from '../../envoy-api/index.js';
 
 /** One entry of the connection manager's `http_filters`. */
 export type HttpFilter = hcm_v3.HttpFilter;
