@@ -47,22 +47,30 @@ export function inconsistencies(resources: EnvoyResources): string[] {
   return problems;
 }
 
-/** Names by the fields Envoy's API uses for them, anywhere in a resource (typed filter configs included). */
+/**
+ * Names by the fields Envoy's API uses for them, anywhere in a resource (typed filter configs included). It walks
+ * every object of every resource on each snapshot, so it allocates nothing on the way (`for…in`, no entry arrays).
+ */
 function collect(value: unknown, refs: References): void {
+  if (typeof value !== 'object' || value === null) return;
   if (Array.isArray(value)) {
-    for (const v of value) collect(v, refs);
+    for (const v of value) if (typeof v === 'object') collect(v, refs);
     return;
   }
-  if (typeof value !== 'object' || value === null) return;
   const o = value as Record<string, unknown>;
   // An SDS reference: { name, sds_config } (certificates, validation contexts).
   if (typeof o['name'] === 'string' && 'sds_config' in o) refs.secrets.add(o['name']);
-  for (const [key, v] of Object.entries(o)) {
-    if (key === 'load_assignment') continue; // its cluster_name is the cluster's own
-    if (key === 'route_config_name' && typeof v === 'string') refs.routeConfigurations.add(v);
-    else if ((key === 'cluster' || key === 'cluster_name') && typeof v === 'string') refs.clusters.add(v);
-    else if (key === 'weighted_clusters')
+  for (const key in o) {
+    const v = o[key];
+    if (typeof v === 'string') {
+      if (key === 'route_config_name') refs.routeConfigurations.add(v);
+      else if (key === 'cluster' || key === 'cluster_name') refs.clusters.add(v);
+    } else if (typeof v !== 'object' || v === null || key === 'load_assignment') {
+      // a scalar, or load_assignment: its cluster_name is the cluster's own
+    } else if (key === 'weighted_clusters') {
       for (const c of (v as { clusters?: Array<{ name: string }> }).clusters ?? []) refs.clusters.add(c.name);
-    else collect(v, refs);
+    } else {
+      collect(v, refs);
+    }
   }
 }

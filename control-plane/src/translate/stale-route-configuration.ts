@@ -4,6 +4,7 @@ import {
   buildRoute,
   buildRouteConfigurationResource,
   buildVirtualHost,
+  edgeRoutes,
   misdirectedRoute,
   misdirectedVirtualHost,
 } from './route-configuration.js';
@@ -40,7 +41,8 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'r
     // Each route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the
     // policy, if it did): see the peer-chain and ext-authz filters (http-filters/).
     const staleRoute = (r: EdgeRoute): route_v3.Route => buildRoute(r, chain, true);
-    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, chain, model.jwks, staleRoute));
+    const own = edgeRoutes(chain, model.jwks);
+    for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, own, staleRoute));
   }
   virtualHosts.sort((a, b) => ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });

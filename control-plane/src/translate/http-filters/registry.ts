@@ -51,11 +51,16 @@ export function httpFilters(chain: ChainContext): HttpFilter[] {
   return entries;
 }
 
+/** The filters that may configure a route: asked for every route, so the others are left out once here. */
+const PER_ROUTE_FILTERS = HTTP_FILTERS.flatMap((filter) =>
+  filter.perRoute === undefined ? [] : [{ name: filter.name, perRoute: filter.perRoute }],
+);
+
 /** One route's `typed_per_filter_config`, in filter order (undefined: no filter configures the route). */
 export function typedPerFilterConfig(route: RouteContext): TypedPerFilterConfig | undefined {
   let out: TypedPerFilterConfig | undefined;
-  for (const filter of HTTP_FILTERS) {
-    const config = filter.perRoute?.(route);
+  for (const filter of PER_ROUTE_FILTERS) {
+    const config = filter.perRoute(route);
     if (config !== undefined) (out ??= {})[filter.name] = config;
   }
   return out;

@@ -54,6 +54,6 @@ export interface FilterResources {
 export interface HttpFilterModule<Name extends string = string> {
   readonly name: Name;
   connectionManagerEntry(chain: ChainContext): HttpFilter | undefined;
-  perRoute?(route: RouteContext): google_protobuf.Any | undefined;
+  perRoute?: (route: RouteContext) => google_protobuf.Any | undefined;
   resources?(model: EdgeModel): FilterResources;
 }
