@@ -1,6 +1,6 @@
 // Distinguished names printed exactly as Envoy prints them (BoringSSL's X509_NAME_print_ex, XN_FLAG_RFC2253),
 // so that what the control plane compares is what Envoy's RBAC regexes and issuer checks see
-// (policy/distinguished-name.ts, model/shared-host.ts). The one printer of names.
+// (policy/subject-regex.ts, model/shared-host.ts). The one printer of names.
 import { children, OID, readOid, readTbsCertificate, readTlv, SEQUENCE, SET, type Tlv } from './der.js';
 
 /**

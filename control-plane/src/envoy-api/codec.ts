@@ -1,5 +1,5 @@
 import type protobuf from 'protobufjs';
-import { MessageChecker } from './check.js';
+import { MessageEncoder } from './encoder.js';
 import type { EnvoyJson } from './resources.js';
 
 export interface EncodedAny {
@@ -21,10 +21,10 @@ export class EncodeError extends Error {
 /** Turns resources as proto3 objects (snake_case, `Any` with '@type') into protobuf bytes, and back for tests. */
 export class ResourceCodec {
   private readonly types = new Map<string, protobuf.Type>();
-  private readonly checker: MessageChecker;
+  private readonly encoder: MessageEncoder;
 
   constructor(private readonly root: protobuf.Root) {
-    this.checker = new MessageChecker(root);
+    this.encoder = new MessageEncoder(root);
   }
 
   private typeOf(typeUrl: string): protobuf.Type {
@@ -36,19 +36,17 @@ export class ResourceCodec {
     return type;
   }
 
-  /** What `encode` would drop or refuse, one line per place: the path from the resource down. */
+  /** What `encode` would refuse, one line per place: the path from the resource down. */
   problems(typeUrl: string, resource: object): string[] {
     const type = this.typeOf(typeUrl);
-    return this.checker.check(type, resource, type.name[0]!.toLowerCase() + type.name.slice(1));
+    return this.encoder.problemsOf(type, resource, type.name[0]!.toLowerCase() + type.name.slice(1));
   }
 
   /** Throws EncodeError for anything the type does not declare, where protobufjs alone would drop it. */
   encode(typeUrl: string, resource: object): EncodedAny {
-    const problems = this.problems(typeUrl, resource);
-    if (problems.length > 0) throw new EncodeError(typeUrl, problems);
-    const type = this.typeOf(typeUrl);
-    const message = type.fromObject(resource);
-    return { type_url: typeUrl, value: Buffer.from(type.encode(message).finish()) };
+    const value = this.encoder.encode(this.typeOf(typeUrl), resource);
+    if (value === undefined) throw new EncodeError(typeUrl, this.problems(typeUrl, resource));
+    return { type_url: typeUrl, value };
   }
 
   /** Back to objects with `Any` expanded: what Envoy will see. */

@@ -1,5 +1,5 @@
 import { typed, type envoy_config_rbac_v3, type envoy_type_matcher_v3 } from '../envoy-api/index.js';
-import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from './distinguished-name.js';
+import { commonNameDomainRegex, commonNameRegex, EMAIL_COMMON_NAME_REGEX } from './subject-regex.js';
 import { DOT_ATOM_REGEX, hostNameRegex, MAIL_ADDRESS_REGEX, NOTHING_REGEX } from './host-name-regex.js';
 import { PEER_HEADERS } from './internal-headers.js';
 import { quoteRegex } from './regex-text.js';

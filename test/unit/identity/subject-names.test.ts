@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { certificateIdentity } from '../../../control-plane/src/identity/index.js';
-import { EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/policy/distinguished-name.js';
+import { EMAIL_COMMON_NAME_REGEX } from '../../../control-plane/src/policy/subject-regex.js';
 import { requireOpenssl } from '../../support/tools.js';
 import { der, issueLeaf } from './certs.js';
 

@@ -12,7 +12,7 @@ import {
   commonNameDomainRegex,
   commonNameRegex,
   EMAIL_COMMON_NAME_REGEX,
-} from '../../../control-plane/src/policy/distinguished-name.js';
+} from '../../../control-plane/src/policy/subject-regex.js';
 import { quoteRegex } from '../../../control-plane/src/policy/regex-text.js';
 
 // RE2 and JavaScript agree on everything these regexes use; Envoy matches the whole value.

@@ -1,0 +1,123 @@
+// Protobuf's wire format written back to front. A length-delimited field (a message, a string, a packed list)
+// needs its length before its bytes; written from the end of the buffer towards the start, the bytes come first
+// and the length is known when it is written in front of them. One pass over the resource, no size pass, no
+// intermediate message objects, and one scratch buffer reused for every resource.
+
+export const WIRE = { varint: 0, fixed64: 1, lengthDelimited: 2, fixed32: 5 } as const;
+
+const INITIAL_BYTES = 64 * 1024;
+
+export class ReverseWriter {
+  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** The bytes written so far are buf[pos, buf.length). */
+  private pos = INITIAL_BYTES;
+
+  /** Bytes written so far: mark it before a length-delimited value, then `lengthSince(mark)`. */
+  get length(): number {
+    return this.buf.length - this.pos;
+  }
+
+  reset(): void {
+    this.pos = this.buf.length;
+  }
+
+  /** A copy of what was written: the scratch buffer is reused for the next resource. */
+  finish(): Buffer {
+    return Buffer.from(this.buf.subarray(this.pos));
+  }
+
+  private room(n: number): void {
+    if (this.pos >= n) return;
+    const used = this.length;
+    const size = Math.max(this.buf.length * 2, used + n + INITIAL_BYTES);
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, size - used, this.pos);
+    this.buf = next;
+    this.pos = size - used;
+  }
+
+  tag(fieldNumber: number, wireType: number): void {
+    this.varint32(((fieldNumber << 3) | wireType) >>> 0);
+  }
+
+  /** The length of what was written since `mark` (a `length` read earlier), in front of it. */
+  lengthSince(mark: number): void {
+    this.varint32(this.length - mark);
+  }
+
+  /** `value` as an unsigned 32-bit integer. */
+  varint32(value: number): void {
+    let v = value >>> 0;
+    const n = v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5;
+    this.room(n);
+    this.pos -= n;
+    let p = this.pos;
+    while (v >= 0x80) {
+      this.buf[p++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buf[p] = v;
+  }
+
+  /** int32 and enums: a negative value takes ten bytes, as its 64-bit two's complement. */
+  int32(value: number): void {
+    if (value >= 0) this.varint32(value);
+    else this.varint64(BigInt.asUintN(64, BigInt(value)));
+  }
+
+  /** Any 64-bit varint, `value` in [0, 2^64). */
+  varint64(value: bigint): void {
+    if (value <= 0xffffffffn) return this.varint32(Number(value));
+    let n = 1;
+    for (let v = value >> 7n; v > 0n; v >>= 7n) n++;
+    this.room(n);
+    this.pos -= n;
+    let p = this.pos;
+    let v = value;
+    while (v >= 0x80n) {
+      this.buf[p++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[p] = Number(v);
+  }
+
+  fixed32(value: number): void {
+    this.room(4);
+    this.pos -= 4;
+    this.buf.writeUInt32LE(value >>> 0, this.pos);
+  }
+
+  fixed64(value: bigint): void {
+    this.room(8);
+    this.pos -= 8;
+    this.buf.writeBigUInt64LE(BigInt.asUintN(64, value), this.pos);
+  }
+
+  float(value: number): void {
+    this.room(4);
+    this.pos -= 4;
+    this.buf.writeFloatLE(value, this.pos);
+  }
+
+  double(value: number): void {
+    this.room(8);
+    this.pos -= 8;
+    this.buf.writeDoubleLE(value, this.pos);
+  }
+
+  /** UTF-8 bytes, then their length in front. */
+  string(value: string): void {
+    const n = Buffer.byteLength(value, 'utf8');
+    this.room(n);
+    this.pos -= n;
+    this.buf.write(value, this.pos, n, 'utf8');
+    this.varint32(n);
+  }
+
+  bytes(value: Uint8Array): void {
+    this.room(value.length);
+    this.pos -= value.length;
+    this.buf.set(value, this.pos);
+    this.varint32(value.length);
+  }
+}
