@@ -19,12 +19,26 @@ import { runBench } from './checks.js';
 
 const SIZES = [10, 1_000, 10_000];
 const RUNS = 5;
+const BASELINE_BENCH = process.env['TRANSLATE_BENCH_BASELINE'] || undefined;
+const BASELINE_ROUNDS = Number(process.env['TRANSLATE_BENCH_ROUNDS'] || 4);
+/** What the baseline mode compares; a baseline older than the consistency check has none (0). */
+type Stage = readonly [name: string, pick: (f: Figures) => number];
+const STAGES: readonly Stage[] = [
+  ['parse+validate', (f) => f.loadMs],
+  ['model', (f) => f.modelMs],
+  ['translate', (f) => f.translateMs - (f.consistencyMs ?? 0)],
+  ['translate+check', (f) => f.translateMs],
+  ['encode', (f) => f.encodeMs],
+  ['translate+check+encode', (f) => f.translateMs + f.encodeMs],
+];
 
 interface Figures {
   routes: number;
   loadMs: number;
   modelMs: number;
   translateMs: number;
+  /** Of translateMs, the snapshot consistency check (new in issue 12: an older baseline has none). */
+  consistencyMs?: number;
   encodeMs: number;
   rssMiB: number;
   baselineRssMiB: number;
@@ -98,10 +112,11 @@ function median(xs: number[]): number {
 function measure(configPath: string, routes: number): Figures {
   const baselineRssMiB = process.memoryUsage().rss / 2 ** 20;
   const codec = new ResourceCodec(loadResourceRoot());
-  const t: Record<'load' | 'model' | 'translate' | 'encode', number[]> = {
+  const t: Record<'load' | 'model' | 'translate' | 'consistency' | 'encode', number[]> = {
     load: [],
     model: [],
     translate: [],
+    consistency: [],
     encode: [],
   };
   for (let run = 0; run <= RUNS; run++) {
@@ -113,6 +128,7 @@ function measure(configPath: string, routes: number): Figures {
     if (!model.ok) throw new Error(JSON.stringify(model.errors.slice(0, 3)));
     const t2 = performance.now();
     const resources = translate(model.value);
+    const tc = performance.now();
     // As the pipeline does before serving: the consistency check counts in the translate time.
     const problems = inconsistencies(resources);
     if (problems.length > 0) throw new Error(problems.slice(0, 3).join('; '));
@@ -126,6 +142,7 @@ function measure(configPath: string, routes: number): Figures {
     t.load.push(t1 - t0);
     t.model.push(t2 - t1);
     t.translate.push(t3 - t2);
+    t.consistency.push(t3 - tc);
     t.encode.push(t4 - t3);
   }
   return {
@@ -133,6 +150,7 @@ function measure(configPath: string, routes: number): Figures {
     loadMs: median(t.load),
     modelMs: median(t.model),
     translateMs: median(t.translate),
+    consistencyMs: median(t.consistency),
     encodeMs: median(t.encode),
     rssMiB: process.memoryUsage().rss / 2 ** 20,
     baselineRssMiB,
@@ -153,29 +171,10 @@ if (sizeArg > 0) {
     for (const n of SIZES) {
       const configPath = join(dir, `routes-${n}.yaml`);
       writeFileSync(configPath, configYaml(n));
-      // A check that fails in the child makes it exit non-zero, and execFileSync throw: the run is invalid.
-      rows.push(
-        JSON.parse(
-          execFileSync(process.execPath, [self, '--size', String(n), configPath], {
-            encoding: 'utf8',
-            maxBuffer: 1 << 20,
-            stdio: ['ignore', 'pipe', 'inherit'],
-          }),
-        ) as Figures,
-      );
+      if (BASELINE_BENCH === undefined) rows.push(measureInChild(self, n, configPath));
+      else rows.push(compareWithBaseline(self, BASELINE_BENCH, n, configPath));
     }
-    const f = (x: number) => x.toFixed(1).padStart(9);
-    console.log(`load + translate, median of ${RUNS} runs after a warm-up (ms); resident memory after the runs (MiB)`);
-    console.log(
-      '   routes |  parse+validate |    model | translate | load+translate |  encode (xDS) |      RSS | RSS before',
-    );
-    for (const r of rows) {
-      const lt = r.loadMs + r.modelMs + r.translateMs;
-      console.log(
-        `${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} | ` +
-          `     ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`,
-      );
-    }
+    printTable(rows);
     const big = rows.find((r) => r.routes === 10_000);
     if (!checks.expect(big !== undefined, 'no figures for 10,000 routes') || !big) return;
     const lt = big.loadMs + big.modelMs + big.translateMs;
@@ -186,4 +185,66 @@ if (sizeArg > 0) {
         `${big.translateMs.toFixed(0)} ms`,
     );
   });
+}
+
+/** One size in a fresh process. A check that fails in the child makes it exit non-zero: the run is invalid. */
+function measureInChild(script: string, n: number, configPath: string): Figures {
+  const out = execFileSync(process.execPath, [script, '--size', String(n), configPath], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(out) as Figures;
+}
+
+/**
+ * TRANSLATE_BENCH_BASELINE=<an older build's translate-bench.js>: each size runs in both builds in turn, the order
+ * swapped every round, so that a busy machine weighs on both sides alike; prints the ratios of the medians.
+ */
+function compareWithBaseline(self: string, baseline: string, n: number, configPath: string): Figures {
+  const sides: Record<'this' | 'baseline', Figures[]> = { this: [], baseline: [] };
+  for (let round = 0; round < BASELINE_ROUNDS; round++) {
+    const order: Array<['this' | 'baseline', string]> = [
+      ['this', self],
+      ['baseline', baseline],
+    ];
+    for (const [side, script] of round % 2 === 0 ? order : order.reverse())
+      sides[side].push(measureInChild(script, n, configPath));
+  }
+  const mid = (side: 'this' | 'baseline', stage: Stage) => median(sides[side].map(stage[1]));
+  const line = STAGES.map((stage) => {
+    const [name] = stage;
+    const ratio = (mid('this', stage) / mid('baseline', stage)).toFixed(2);
+    return `${name} ${mid('baseline', stage).toFixed(1)} → ${mid('this', stage).toFixed(1)} (${ratio})`;
+  });
+  console.log(`${n} routes, medians of ${BASELINE_ROUNDS} alternating rounds, baseline → this build ms (ratio):`);
+  console.log(`  ${line.join(', ')}`);
+  const median0 = (pick: (f: Figures) => number) => median(sides.this.map(pick));
+  return {
+    routes: n,
+    loadMs: median0((f) => f.loadMs),
+    modelMs: median0((f) => f.modelMs),
+    translateMs: median0((f) => f.translateMs),
+    consistencyMs: median0((f) => f.consistencyMs ?? 0),
+    encodeMs: median0((f) => f.encodeMs),
+    rssMiB: median0((f) => f.rssMiB),
+    baselineRssMiB: median0((f) => f.baselineRssMiB),
+  };
+}
+
+function printTable(rows: Figures[]): void {
+  const f = (x: number) => x.toFixed(1).padStart(9);
+  console.log(`load + translate, median of ${RUNS} runs after a warm-up (ms); resident memory after the runs (MiB)`);
+  console.log('(translate includes the snapshot consistency check, shown apart as "check")');
+  console.log(
+    '   routes |  parse+validate |    model | translate |     check | load+translate |  encode (xDS) ' +
+      '|      RSS | RSS before',
+  );
+  for (const r of rows) {
+    const lt = r.loadMs + r.modelMs + r.translateMs;
+    console.log(
+      `${String(r.routes).padStart(9)} | ${f(r.loadMs)}       | ${f(r.modelMs)}| ${f(r.translateMs)} | ` +
+        `${f(r.consistencyMs ?? NaN)} |      ${f(lt)} |     ${f(r.encodeMs)} | ${f(r.rssMiB)}| ${f(r.baselineRssMiB)}`,
+    );
+  }
 }
