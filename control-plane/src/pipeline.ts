@@ -1,4 +1,4 @@
-import type { EnvoyResources, ResourceCodec } from './envoy-api/index.js';
+import { EncodeError, type EnvoyResources, type ResourceCodec } from './envoy-api/index.js';
 import type { Config, Result } from './config/index.js';
 import { buildEdgeModel, type EdgeModel, type ModelOptions } from './model/index.js';
 import { inconsistencies, translate } from './translate/index.js';
@@ -24,7 +24,19 @@ export function compile(config: Config, codec: ResourceCodec, options: ModelOpti
       `keeps serving; please report it with the config`;
     return { ok: false, errors: [{ file: config.sourceFile, key: 'routes', message }] };
   }
-  return { ok: true, value: { model: model.value, resources, snapshot: buildSnapshot(resources, codec) } };
+  let snapshot: Snapshot;
+  try {
+    snapshot = buildSnapshot(resources, codec);
+  } catch (e) {
+    if (!(e instanceof EncodeError)) throw e;
+    // A value Envoy's API cannot carry (a string with a lone surrogate, say) or a translation bug: either way the
+    // edit is refused whole, with where it failed, and the last good config keeps serving.
+    const message =
+      `a value of this config cannot be sent to Envoy: ${e.message}. Check the value it names; ` +
+      `if the config looks right, this is a bug in mtls-edge: please report it with the config`;
+    return { ok: false, errors: [{ file: config.sourceFile, key: 'routes', message }] };
+  }
+  return { ok: true, value: { model: model.value, resources, snapshot } };
 }
 
 export function summarize(c: Compiled): {

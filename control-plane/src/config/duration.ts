@@ -1,5 +1,8 @@
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The longest duration protobuf (and so Envoy) accepts: 315,576,000,000 s, ten thousand years. */
+export const MAX_DURATION_MS = 315_576_000_000_000;
+
 /** Parses a Go duration ("30s", "1m30s", "250ms", "0"), the format Pomerium uses for timeouts. */
 export function parseGoDuration(text: string): number | undefined {
   const s = text.trim();

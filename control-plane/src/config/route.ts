@@ -1,5 +1,5 @@
 import type { Diagnostics, Location } from '../source/diagnostics.js';
-import { parseGoDuration } from './duration.js';
+import { MAX_DURATION_MS, parseGoDuration } from './duration.js';
 import {
   asMap,
   checkKeys,
@@ -66,6 +66,8 @@ export function readRoute(
   const timeoutMs = timeout ? parseGoDuration(timeout.value) : DEFAULT_TIMEOUT_MS;
   if (timeout && timeoutMs === undefined)
     diag.error(timeout.at, `expected a duration such as "30s" or "1m30s", got ${JSON.stringify(timeout.value)}`);
+  else if (timeout && timeoutMs !== undefined && timeoutMs > MAX_DURATION_MS)
+    diag.error(timeout.at, `${timeout.value} is longer than Envoy accepts (at most 87660000h); use 0 for no timeout`);
 
   const customCaInput = readInlineOrFile(map, 'tls_custom_ca', 'tls_custom_ca_file', files, diag);
   const customCa = customCaInput && toCertificateBundle(customCaInput, diag);

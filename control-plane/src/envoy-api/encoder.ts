@@ -1,12 +1,21 @@
 import protobuf from 'protobufjs';
 import { ReverseWriter, WIRE } from './wire-writer.js';
-import { describe, isObject, mapKeyMatches, scalarMatches, wireTypeOf, writeScalar, type Json } from './scalars.js';
+import {
+  describe,
+  isObject,
+  mapKeyMatches,
+  scalarMatches,
+  scalarMismatch,
+  wireTypeOf,
+  writeScalar,
+  type Json,
+} from './scalars.js';
 
 // protobufjs `fromObject` drops what a message does not declare (a misspelt field, a field of a newer Envoy,
 // an enum name it does not know, an `Any` of a type it does not have) and encodes the rest: Envoy then runs a
 // config nobody wrote. This walk refuses each such place, and writes the bytes of what it accepts.
 // One walk, two modes, one set of rules. Encoding writes each message's fields in field-number order (the bytes
-// protobufjs writes for the same object) and stops at the first problem; reporting then walks the resource in
+// protobufjs writes for an object both accept) and stops at the first problem; reporting then walks the resource in
 // its own key order and names every problem by its path. The path is a stack, printed only for a problem.
 
 const TYPE_URL_PREFIX = 'type.googleapis.com/';
@@ -98,8 +107,11 @@ export class MessageEncoder {
       return undefined;
     }
     if (!this.anyTypes.has(typeUrl)) {
-      const found = this.root.lookup(typeUrl.slice(TYPE_URL_PREFIX.length));
-      this.anyTypes.set(typeUrl, found instanceof protobuf.Type ? found : undefined);
+      const name = typeUrl.slice(TYPE_URL_PREFIX.length);
+      const found = this.root.lookup(name);
+      // lookup also resolves a partial name ("Duration"): Envoy reads the URL as written and knows no such type.
+      const exact = found instanceof protobuf.Type && found.fullName === `.${name}`;
+      this.anyTypes.set(typeUrl, exact ? found : undefined);
     }
     const type = this.anyTypes.get(typeUrl);
     if (!type) this.report(`['@type']: ${typeUrl} is not a message of the Envoy API this edge loads`);
@@ -192,8 +204,7 @@ export class MessageEncoder {
       this.path.push({ mapKey: key });
       const mark = w?.length ?? 0;
       this.value(field, value[key]);
-      if (!mapKeyMatches(keyType, key))
-        this.report(`: the key is not ${/^[aeiou]/.test(keyType) ? 'an' : 'a'} ${keyType}`);
+      if (!mapKeyMatches(keyType, key)) this.report(keyMismatch(keyType));
       if (w) {
         w.tag(2, wireTypeOf(field));
         writeScalar(w, keyType, key);
@@ -225,11 +236,16 @@ export class MessageEncoder {
         return this.report(`: ${describe(value)} is not a value of ${resolved.fullName.slice(1)}`);
       this.writer?.int32(number);
     } else if (!scalarMatches(field.type, value)) {
-      this.report(`: expected ${field.type}, got ${describe(value)}`);
+      this.report(scalarMismatch(field.type, value));
     } else if (this.writer) {
       writeScalar(this.writer, field.type, value);
     }
   }
+}
+
+function keyMismatch(keyType: string): string {
+  if (keyType === 'string') return ': the key holds a lone surrogate (no UTF-8 form)';
+  return `: the key is not ${/^[aeiou]/.test(keyType) ? 'an' : 'a'} ${keyType}`;
 }
 
 /** Keeps `fields` ordered by field number: a message sets a handful, mostly in order already. */

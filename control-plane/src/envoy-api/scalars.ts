@@ -24,9 +24,23 @@ const SCALAR_WIRE_TYPES: Readonly<Record<string, number>> = {
   bytes: WIRE.lengthDelimited,
 };
 
-const NUMBER_TYPES = new Set(['double', 'float', 'int32', 'uint32', 'sint32', 'fixed32', 'sfixed32']);
+/** The integer types' ranges, [lowest, end): a value outside would wrap on the wire. Powers of 2 are exact doubles. */
+const INTEGER_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  int32: [-(2 ** 31), 2 ** 31],
+  sint32: [-(2 ** 31), 2 ** 31],
+  sfixed32: [-(2 ** 31), 2 ** 31],
+  uint32: [0, 2 ** 32],
+  fixed32: [0, 2 ** 32],
+  int64: [-(2 ** 63), 2 ** 63],
+  sint64: [-(2 ** 63), 2 ** 63],
+  sfixed64: [-(2 ** 63), 2 ** 63],
+  uint64: [0, 2 ** 64],
+  fixed64: [0, 2 ** 64],
+};
 const LONG_TYPES = new Set(['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64']);
 const DECIMAL = /^-?\d+$/;
+/** Standard base64 (protobuf's JSON form of bytes), padded or not; not base64url, no stray characters. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
 /** The wire type of the field's values, or of `scalarType` (a map's key type). */
 export function wireTypeOf(field: protobuf.FieldBase, scalarType?: string): number {
@@ -41,28 +55,53 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-/** Whether `value` is a `type` as an object holds it. */
+/**
+ * Whether `value` is a `type` as an object holds it: an integer in the type's range (a 64-bit one may also be a
+ * decimal string or a Long), a string of well-formed UTF-16 (a lone surrogate has no UTF-8 form), bytes as a
+ * Uint8Array or standard base64.
+ */
 export function scalarMatches(type: string, value: unknown): boolean {
-  if (type === 'string') return typeof value === 'string';
+  if (type === 'string') return typeof value === 'string' && isWellFormed(value);
   if (type === 'bool') return typeof value === 'boolean';
-  if (type === 'bytes') return typeof value === 'string' || value instanceof Uint8Array;
-  if (NUMBER_TYPES.has(type)) return typeof value === 'number';
-  if (LONG_TYPES.has(type)) {
-    if (typeof value === 'number') return Number.isFinite(value);
-    if (typeof value === 'string') return DECIMAL.test(value);
-    return isObject(value) && typeof value['low'] === 'number' && typeof value['high'] === 'number';
+  if (type === 'bytes') return value instanceof Uint8Array || (typeof value === 'string' && BASE64.test(value));
+  if (type === 'double' || type === 'float') return typeof value === 'number';
+  const range = INTEGER_RANGES[type];
+  if (range === undefined) return true;
+  if (typeof value === 'number') return Number.isInteger(value) && value >= range[0] && value < range[1];
+  if (!LONG_TYPES.has(type)) return false;
+  if (typeof value === 'string') return DECIMAL.test(value) && inRange(BigInt(value), range);
+  return isObject(value) && typeof value['low'] === 'number' && typeof value['high'] === 'number';
+}
+
+/** Why `scalarMatches` refused `value`, after the path: ": expected uint32, got number -1 (out of range)". */
+export function scalarMismatch(type: string, value: unknown): string {
+  const got = `: expected ${type}, got ${describe(value)}`;
+  if (typeof value === 'string' && type === 'string') return `${got}, which holds a lone surrogate (no UTF-8 form)`;
+  if (typeof value === 'string' && type === 'bytes') return `${got}, which is not standard base64`;
+  if (typeof value === 'number' && INTEGER_RANGES[type]) {
+    return Number.isInteger(value) ? `${got} (out of range)` : `${got} (not an integer)`;
   }
-  return true;
+  if (typeof value === 'string' && LONG_TYPES.has(type) && DECIMAL.test(value)) return `${got} (out of range)`;
+  return got;
+}
+
+function inRange(value: bigint, [lowest, end]: readonly [number, number]): boolean {
+  return value >= BigInt(lowest) && value < BigInt(end);
+}
+
+function isWellFormed(value: string): boolean {
+  return (value as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** Whether a map's key (a string, as object keys are) is a `keyType`: "7" is an int64, "true" a bool. */
 export function mapKeyMatches(keyType: string, key: string): boolean {
-  if (keyType === 'string') return true;
+  if (keyType === 'string') return isWellFormed(key);
   if (keyType === 'bool') return key === 'true' || key === 'false';
-  return DECIMAL.test(key);
+  const range = INTEGER_RANGES[keyType];
+  return range !== undefined && DECIMAL.test(key) && inRange(BigInt(key), range);
 }
 
-/** Writes a value `scalarMatches` accepted. Numbers convert as protobufjs converts them (`| 0`, `>>> 0`). */
+/** Writes a value `scalarMatches` (or `mapKeyMatches`) accepted: integers in range, so nothing wraps. */
 export function writeScalar(w: ReverseWriter, type: string, value: unknown): void {
   switch (type) {
     case 'string':
@@ -113,5 +152,6 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'number') return `number ${value}`;
+  if (value === undefined) return 'undefined';
   return `${typeof value} ${JSON.stringify(value)}`;
 }

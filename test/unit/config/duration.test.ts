@@ -96,6 +96,15 @@ describe('refused durations', () => {
     });
   }
 
+  test('longer than Envoy accepts (a protobuf Duration holds at most ten thousand years)', () => {
+    assert.equal(timeoutMs('87660000h'), 315_576_000_000_000, 'the longest one is accepted');
+    for (const value of ['87660001h', '18446744073709551616s']) {
+      const errors = expectErrors(withTimeout(value));
+      assertError(errors, { key: 'routes[0].timeout', line: 6, message: /is longer than Envoy accepts/ });
+      assert.equal(errors.length, 1, value);
+    }
+  });
+
   test('an empty string', () => {
     const errors = expectErrors(withTimeout('""'));
     assertError(errors, { key: 'routes[0].timeout', line: 6, message: /^expected a string/ });

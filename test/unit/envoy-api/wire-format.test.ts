@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
-import { EncodeError, ResourceCodec, loadResourceRoot } from '../../../control-plane/src/envoy-api/index.js';
+import { ResourceCodec, loadResourceRoot } from '../../../control-plane/src/envoy-api/index.js';
 import { MessageEncoder } from '../../../control-plane/src/envoy-api/encoder.js';
 
 // The codec writes protobuf itself (envoy-api/encoder.ts, wire-writer.ts). For every message of the API the edge
@@ -175,26 +175,4 @@ test('a resource larger than the scratch buffer is written whole', () => {
   const encoded = codec.encode(typeUrl, resource);
   assert.ok(encoded.value.length > 64 * 1024, `only ${encoded.value.length} bytes`);
   assert.deepEqual(codec.decode(encoded), resource);
-});
-
-test('64-bit fields refuse what is not an integer; map keys must be of the key type', () => {
-  const problems = (typeUrl: string, value: object) => {
-    try {
-      codec.encode(PREFIX + typeUrl, value);
-    } catch (e) {
-      assert.ok(e instanceof EncodeError);
-      return e.problems;
-    }
-    return [];
-  };
-  assert.deepEqual(problems('google.protobuf.Duration', { seconds: '12abc' }), [
-    'duration.seconds: expected int64, got string "12abc"',
-  ]);
-  assert.deepEqual(problems('google.protobuf.Duration', { seconds: Number.NaN }), [
-    'duration.seconds: expected int64, got number NaN',
-  ]);
-  const expr = 'google.api.expr.v1alpha1.SourceInfo';
-  const withKey = (key: string) => ({ positions: { [key]: 3 } });
-  assert.deepEqual(problems(expr, withKey('12')), []);
-  assert.deepEqual(problems(expr, withKey('twelve')), ['sourceInfo.positions["twelve"]: the key is not an int64']);
 });
