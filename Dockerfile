@@ -15,8 +15,6 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY envoy ./envoy
 COPY protos ./protos
-# MTLS_EDGE_STATE_DIR in docker-compose.yml: a new named volume copies this folder's owner, so node can write the signing key.
-RUN mkdir -p /var/lib/mtls-edge && chown node:node /var/lib/mtls-edge
 USER node
 EXPOSE 9902 18000
 ENTRYPOINT ["node", "dist/control-plane/src/cli.js"]

@@ -74,7 +74,7 @@ export interface RunningEdge {
 }
 
 /**
- * Starts `mtls-edge run --config FILE --envoy-concurrency 1` and waits until the control plane's /readyz
+ * Starts `mtls-edge run --config FILE --envoy-concurrency 1` and waits until the control plane's /synced
  * answers 200 (every Envoy has ACKed the config). `stdio` defaults to 'ignore'.
  */
 export async function startEdge(
@@ -96,7 +96,7 @@ export async function startEdge(
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      if ((await fetch(`http://127.0.0.1:${adminPort}/readyz`)).status === 200) return { child, stop };
+      if ((await fetch(`http://127.0.0.1:${adminPort}/synced`)).status === 200) return { child, stop };
     } catch {
       // not up yet
     }

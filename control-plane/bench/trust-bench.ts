@@ -146,7 +146,7 @@ await runBench(async (checks) => {
     for (const deadline = Date.now() + 30_000; ;) {
       if (
         (await status()).configVersion !== before &&
-        (await fetch(`http://127.0.0.1:${ports.admin}/readyz`)).status === 200
+        (await fetch(`http://127.0.0.1:${ports.admin}/synced`)).status === 200
       )
         return;
       if (Date.now() > deadline) throw new Error('the trust change did not apply');

@@ -30,7 +30,7 @@ const app = await startVerifyApp('127.0.0.1', 8000);
 const edge = spawn(process.execPath, [CLI, 'run', '--config', CONFIG], { stdio: 'inherit' });
 const r = '--resolve verify.localhost.pomerium.io:8443:127.0.0.1';
 console.log(`
-mtls-edge demo — once Envoy is up (http://127.0.0.1:9902/readyz answers 200):
+mtls-edge demo — once Envoy runs the config (http://127.0.0.1:9902/synced answers 200):
 
   browser: import certs/${IDENTITY}-client.p12 (password "changeit"), then open
            https://verify.localhost.pomerium.io:8443/   (your identity, from the certificate)

@@ -16,6 +16,7 @@ commands:
              edits to the config or any file it names reload without a restart (unless --no-watch)
   validate   --config FILE   check a config; exits 1 and lists every error (file:line: key: message)
   certs      ca | server NAME... | client IDENTITY | crl CERT... | control-plane HOST... | envoy NODE_ID|--fleet NAME
+             | signing-key
              [--dir DIR] [--force] [--password P] [--legacy]
              development certificates instead of mkcert (see mtls-edge certs --help)
   verify-app [--address HOST:PORT]

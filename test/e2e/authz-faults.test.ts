@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
-import { CLI, requireEnvoy, runCli } from '../support/edge.js';
+import { startReplica } from '../support/replica-key.js';
+import { requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import { createControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
@@ -36,14 +37,13 @@ describe('policies without the control plane: Envoy-decided ones keep working, e
   };
   const running = (child: ChildProcess | undefined) =>
     child !== undefined && child.exitCode === null && child.signalCode === null;
-  /** Starts the control plane unless it runs, and waits until Envoy has its config again (/readyz). */
+  /** Starts the control plane unless it runs, and waits until Envoy has its config again (/synced). */
   const controlPlaneUp = async () => {
-    if (!running(controlPlane))
-      controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+    if (!running(controlPlane)) controlPlane = startReplica(configPath);
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        if ((await fetch(`${adminUrl}/readyz`)).status === 200) return;
+        if ((await fetch(`${adminUrl}/synced`)).status === 200) return;
       } catch {
         // not up yet
       }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -10,8 +10,8 @@ import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 
 /**
- * The production steps with this project's commands only: certs control-plane, certs envoy, bootstrap, run
- * --no-envoy.
+ * The production steps with this project's commands only: certs control-plane, certs envoy, certs signing-key,
+ * bootstrap, run --no-envoy.
  */
 describe('mtls-edge certs control-plane / envoy, then a real Envoy on the control channel', () => {
   let dir: string;
@@ -77,13 +77,29 @@ describe('mtls-edge certs control-plane / envoy, then a real Envoy on the contro
     assert.match(forced.stdout, /reusing the CA/, 'a new CA would orphan every Envoy certificate');
   });
 
+  it('certs signing-key writes a P-256 key (0600) once, reuses it, and says how every replica gets it', async () => {
+    const made = await certs(['signing-key']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stdout, /wrote .*signing-key\.pem/);
+    assert.match(made.stdout, /signing_key_file: .*signing-key\.pem/);
+    assert.match(made.stdout, /SIGNING_KEY=\$\(base64 -w0 .*signing-key\.pem\)/);
+    const path = join(dir, 'certs', 'signing-key.pem');
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    const key = createPrivateKey(readFileSync(path, 'utf8'));
+    assert.equal(key.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+    const again = await certs(['signing-key']);
+    assert.match(again.stdout, /reusing the signing key/);
+    assert.equal(readFileSync(path, 'utf8'), key.export({ type: 'pkcs8', format: 'pem' }).toString(), 'unchanged');
+    assert.equal((await certs(['signing-key', 'extra'])).code, 2);
+  });
+
   it('Envoys with those certificates (one per node, and a fleet member) get their config over mutual TLS', async () => {
     const c = join(dir, 'certs');
     const [xdsPort, adminPort, httpsPort] = [await freePort(), await freePort(), await freePort()];
     const configPath = join(dir, 'config.yaml');
     writeFileSync(
       configPath,
-      `address: 127.0.0.1:${httpsPort}\nadmin_address: 127.0.0.1:${adminPort}\nxds_address: 0.0.0.0:${xdsPort}\nxds_certificate_file: ${c}/control-plane.pem\nxds_certificate_key_file: ${c}/control-plane-key.pem\nxds_client_ca_file: ${c}/control-plane-ca.pem\nxds_node_ids: [edge-1, blue-1]\ncertificate_file: ${pki.dir}/server.pem\ncertificate_key_file: ${pki.dir}/server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
+      `address: 127.0.0.1:${httpsPort}\nadmin_address: 127.0.0.1:${adminPort}\nxds_address: 0.0.0.0:${xdsPort}\nxds_certificate_file: ${c}/control-plane.pem\nxds_certificate_key_file: ${c}/control-plane-key.pem\nxds_client_ca_file: ${c}/control-plane-ca.pem\nxds_node_ids: [edge-1, blue-1]\nsigning_key_file: ${c}/signing-key.pem\ncertificate_file: ${pki.dir}/server.pem\ncertificate_key_file: ${pki.dir}/server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
     );
     children.push(spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' }));
     for (const [node, base] of [
@@ -122,9 +138,9 @@ describe('mtls-edge certs control-plane / envoy, then a real Envoy on the contro
       const s = (await fetch(`http://127.0.0.1:${adminPort}/status`).then(
         (r) => r.json(),
         () => undefined,
-      )) as { ready?: boolean; nodes?: Array<{ node: string }> } | undefined;
+      )) as { ready?: boolean; synced?: boolean; nodes?: Array<{ node: string }> } | undefined;
       nodes = (s?.nodes ?? []).map((n) => n.node).sort();
-      if (s?.ready && nodes.join() === 'blue-1,edge-1') break;
+      if (s?.synced && nodes.join() === 'blue-1,edge-1') break;
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(nodes, ['blue-1', 'edge-1']);

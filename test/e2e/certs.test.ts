@@ -155,7 +155,7 @@ describe('mtls-edge certs: the guide without mkcert', () => {
       assert.equal(revoke.code, 0, revoke.stderr);
       const { configVersion } = await edge.status();
       edge.writeConfig(write(true));
-      await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+      await edge.waitForStatus((s) => s.configVersion !== configVersion && s.synced && s.reload.errors.length === 0);
       const cert = readFileSync(join(dir, 'certs', `${ID}-client.pem`), 'utf8');
       const key = readFileSync(join(dir, 'certs', `${ID}-client-key.pem`), 'utf8');
       assert.match(

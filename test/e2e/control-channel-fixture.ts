@@ -6,7 +6,9 @@ import type { TestUpstream } from '../support/upstream.js';
 /** The parts of the control plane's /status these tests read. */
 export interface Status {
   ready: boolean;
+  synced: boolean;
   configVersion: string;
+  typeVersions: Record<string, string>;
   reload: { lastApplied?: string; errors: unknown[] };
   nodes: Array<{ node: string; types: Array<{ acked?: string }> }>;
 }

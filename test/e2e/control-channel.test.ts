@@ -7,7 +7,8 @@ import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { issueClientCertificate, issueServerCertificate } from '../../control-plane/src/pki/index.js';
-import { CLI, requireEnvoy, runCli } from '../support/edge.js';
+import { startReplica } from '../support/replica-key.js';
+import { requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import {
   channelCredentials,
@@ -25,8 +26,7 @@ import * as fixture from './control-channel-fixture.js';
 const UNAVAILABLE = grpc.status.UNAVAILABLE;
 const PERMISSION_DENIED = grpc.status.PERMISSION_DENIED;
 
-// Production layout: `run --no-envoy` with the control channel over mutual TLS, and an Envoy from
-// `mtls-edge bootstrap`.
+// Production layout: `run --no-envoy` with the control channel over mutual TLS, an Envoy from `mtls-edge bootstrap`.
 describe('the control channel: only our Envoys, over mutual TLS', () => {
   let pki: TestPki;
   let channel: ControlChannelPki;
@@ -46,7 +46,7 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
   const waitFor = (what: string, done: (s: fixture.Status) => boolean, timeoutMs = 20_000) =>
     fixture.waitForStatus(adminUrl, what, done, timeoutMs);
   const synced = (s: fixture.Status) =>
-    s.ready && s.nodes.some((n) => n.node === 'edge-1' && n.types.every((t) => t.acked));
+    s.synced && s.nodes.some((n) => n.node === 'edge-1' && n.types.every((t) => t.acked));
   const config = (prefix: string) =>
     fixture.controlChannelConfig({ httpsPort, adminUrl, xdsPort, channel, nodeIds, upstream, prefix });
 
@@ -66,7 +66,7 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
     assert.equal(res.code, 0, res.stderr);
     const bootstrap = join(pki.dir, 'bootstrap.yaml');
     writeFileSync(bootstrap, res.stdout);
-    controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+    controlPlane = startReplica(configPath);
     envoy = spawn(
       requireEnvoy(),
       ['-c', bootstrap, '--disable-hot-restart', '--concurrency', '1', '--drain-time-s', '1', '--log-level', 'warning'],
@@ -256,7 +256,7 @@ describe('the control channel: only our Envoys, over mutual TLS', () => {
       const stopped = new Promise((r) => controlPlane.once('exit', r));
       controlPlane.kill('SIGTERM');
       await stopped;
-      controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+      controlPlane = startReplica(configPath);
       await waitFor('Envoy reconnected to the new certificate', synced, 30_000);
     },
   );

@@ -32,7 +32,7 @@ describe('fields of the Envoy 1.40 API that older protos lack', () => {
     'Envoy acknowledges every type, and its config holds ' + 'header_mutation remove_on_match and Principal.custom',
     async () => {
       const status = await edge.waitForStatus(
-        (s) => s.ready && s.nodes.length > 0 && s.nodes.every((n) => n.types.every((t) => t.acked)),
+        (s) => s.synced && s.nodes.length > 0 && s.nodes.every((n) => n.types.every((t) => t.acked)),
       );
       assert.equal(status.rejected, null);
       for (const node of status.nodes)

@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, requireEnvoy, runCli } from '../support/edge.js';
+import { startReplica } from '../support/replica-key.js';
+import { requireEnvoy, runCli } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import { createControlChannelPki, type ControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
@@ -14,6 +15,7 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
 interface Status {
   configVersion: string;
   ready: boolean;
+  synced: boolean;
   nodes: Array<{ node: string; types: Array<{ typeUrl: string; acked?: string }> }>;
 }
 
@@ -32,7 +34,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
     const envoys = new Map<string, { bootstrap: string; adminUrl: string; child?: ChildProcess }>();
 
     const startControlPlane = () => {
-      controlPlane = spawn(process.execPath, [CLI, 'run', '--config', configPath, '--no-envoy'], { stdio: 'ignore' });
+      controlPlane = startReplica(configPath);
     };
     const startEnvoy = (node: string) => {
       const e = envoys.get(node)!;
@@ -76,7 +78,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
       }
     };
     const bothSynced = (s: Status) =>
-      s.ready &&
+      s.synced &&
       s.nodes
         .map((n) => n.node)
         .sort()
@@ -136,7 +138,7 @@ routes:
       await upstream?.close();
     });
 
-    it('tracks each Envoy by node id, and /readyz waits for every one of them', async () => {
+    it('tracks each Envoy by node id, and /synced waits for every one of them', async () => {
       const before = await waitFor('synced', bothSynced);
       const b = envoys.get('edge-b')!.child!;
       b.kill('SIGSTOP'); // edge-b cannot ACK while stopped
@@ -149,14 +151,14 @@ routes:
             x.configVersion !== before.configVersion &&
             x.nodes.some((n) => n.node === 'edge-a' && n.types.every((t) => t.acked !== undefined)),
         );
-        assert.equal((await fetch(`${adminUrl}/readyz`)).status, 503, 'not ready while edge-b has not acknowledged');
-        assert.equal((await status())!.ready, false);
+        assert.equal((await fetch(`${adminUrl}/synced`)).status, 503, 'not ready while edge-b has not acknowledged');
+        assert.equal((await status())!.synced, false);
         assert.ok(s.nodes.length === 2);
       } finally {
         b.kill('SIGCONT');
       }
       await waitFor('edge-b caught up', bothSynced);
-      assert.equal((await fetch(`${adminUrl}/readyz`)).status, 200);
+      assert.equal((await fetch(`${adminUrl}/synced`)).status, 200);
     });
 
     it(
@@ -184,7 +186,7 @@ routes:
       await stop(envoys.get('edge-a')!.child);
       await stop(envoys.get('edge-b')!.child);
       const down = await waitFor('no Envoy connected', (s) => s.nodes.length === 0);
-      assert.equal(down.ready, false);
+      assert.equal(down.synced, false);
       startEnvoy('edge-a');
       startEnvoy('edge-b');
       const back = await waitFor('both Envoys synced again', bothSynced);

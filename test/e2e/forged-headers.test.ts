@@ -237,7 +237,7 @@ function suite(variant: Variant): void {
           ];
           ctx.added = [['X-Added-Later', 'common_name']];
           ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
-          await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
+          await ctx.edge.waitForStatus((s) => s.configVersion !== version && s.synced && s.reload.errors.length === 0);
           // The strip list lives in the listener's filter chains: wait until Envoy serves new connections with the new
           // ones.
           const deadline = Date.now() + 10_000;
@@ -257,7 +257,7 @@ function suite(variant: Variant): void {
           const edited = (await ctx.edge.status()).configVersion;
           ctx.added = [];
           ctx.edge.writeConfig(configYaml(variant, ctx.up, spkiHashOf(ctx.alice.cert), ctx.added));
-          await ctx.edge.waitForStatus((s) => s.configVersion !== edited && s.ready && s.reload.errors.length === 0);
+          await ctx.edge.waitForStatus((s) => s.configVersion !== edited && s.synced && s.reload.errors.length === 0);
         },
       );
     }

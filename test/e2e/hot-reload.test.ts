@@ -47,7 +47,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
     const listenerStats = () => edge.envoyStats('listener_manager.');
     /** Waits for a new version to be applied and acknowledged by Envoy. */
     const applied = async (before: string) =>
-      edge.waitForStatus((s) => s.configVersion !== before && s.ready && s.reload.errors.length === 0);
+      edge.waitForStatus((s) => s.configVersion !== before && s.synced && s.reload.errors.length === 0);
     const rejected = async (failuresBefore: number) => edge.waitForStatus((s) => s.reload.failures > failuresBefore);
 
     it('a route-only edit (another upstream) reaches Envoy and re-sends no listener, so nothing drains', async () => {
@@ -162,7 +162,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
         }
         writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
         // The same content gives the same version again: versions are content hashes.
-        await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
+        await edge.waitForStatus((s) => s.configVersion === configVersion && s.synced);
       },
     );
 
@@ -186,7 +186,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
         );
         writeFileSync(join(pki.dir, 'server.pem'), pki.serverCert);
         writeFileSync(join(pki.dir, 'server-key.pem'), pki.serverKey);
-        await edge.waitForStatus((s) => s.configVersion === configVersion && s.ready);
+        await edge.waitForStatus((s) => s.configVersion === configVersion && s.synced);
       },
     );
 
@@ -211,13 +211,14 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
           assert.ok(error.file.endsWith(edit.file), error.file);
           if (edit.file === 'config.yaml' && !/YAML/.test(edit.name))
             assert.ok(error.line && error.line > 0, 'the line is named');
-          assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200, 'the serving config is still ready');
+          const synced = (await fetch(`${edge.adminUrl}/synced`)).status;
+          assert.equal(synced, 200, 'the serving config is still what Envoy runs');
           assert.equal((await getX()).body, 'upstream one /', 'the old routes still answer');
           const metrics = await (await fetch(`${edge.adminUrl}/metrics`)).text();
           assert.match(metrics, /^mtls_edge_config_error 1$/m);
 
           edit.fix();
-          await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.ready);
+          await edge.waitForStatus((s) => s.reload.errors.length === 0 && s.synced);
           assert.equal((await getX()).body, 'upstream one /');
         },
       );
@@ -240,7 +241,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
           }),
         );
         const nacked = await edge.waitForStatus(
-          (s) => s.rejected !== null && s.rejected.version !== before.configVersion && s.ready,
+          (s) => s.rejected !== null && s.rejected.version !== before.configVersion && s.synced,
         );
         assert.match(nacked.rejected!.message, /program size/i);
         assert.equal(nacked.rejected!.node, 'mtls-edge');
@@ -277,7 +278,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
           }),
         );
         await edge.waitForStatus(
-          (s) => s.rejected !== null && s.rejected.version !== before.rejected?.version && s.ready,
+          (s) => s.rejected !== null && s.rejected.version !== before.rejected?.version && s.synced,
         );
         assert.equal(
           (await getX({ cert: newClient.certPem, key: newClient.keyPem })).status,
@@ -292,7 +293,7 @@ for (const xdsProtocol of ['sotw', 'delta'] as const)
         writeFileSync(join(pki.dir, 'client-ca.pem'), pki.caA);
         edge.writeConfig(config());
         await edge.waitForStatus(
-          (s) => s.configVersion === before.configVersion && s.ready && s.reload.errors.length === 0,
+          (s) => s.configVersion === before.configVersion && s.synced && s.reload.errors.length === 0,
         );
       },
     );

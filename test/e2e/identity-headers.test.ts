@@ -120,7 +120,7 @@ describe("the guide's route: domain policy, identity headers and a JWT an upstre
       try {
         ctx.edge.writeConfig(configYaml(ctx.up, 'localhost.pomerium.io'));
         // The route's policy runs in the ext_authz service; Envoy gets only a new name for it (a route change).
-        const s = await ctx.edge.waitForStatus((x) => x.configVersion !== before.configVersion && x.ready);
+        const s = await ctx.edge.waitForStatus((x) => x.configVersion !== before.configVersion && x.synced);
         assert.equal(s.typeVersions[listener], before.typeVersions[listener]);
         assert.equal((await get(HOSTS.y, ctx.pki.clientA)).status, 403);
         const path = uniquePath('/hello');

@@ -165,7 +165,9 @@ describe("an intermediate's CRL revokes a certificate in use: its open connectio
           const { configVersion } = await edge.status();
           revoked.push(rex.serialHex);
           await writeCrl();
-          await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+          await edge.waitForStatus(
+            (s) => s.configVersion !== configVersion && s.synced && s.reload.errors.length === 0,
+          );
         },
         upstreamPaths: () => up.seen.map((s) => s.url),
         refused: { cert: rex.chainPem, key: rex.keyPem },

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { REPLICA_ENV } from '../support/replica-key.js';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { freePort } from '../support/ports.js';
 import { httpsGet } from '../support/https-client.js';
@@ -49,11 +50,13 @@ describe('mtls-edge run: admin endpoints and a clean stop', () => {
     assert.deepEqual(await res.json(), { status: 'ok' });
   });
 
-  it('/readyz is 200 and /status shows the node with every type acknowledged at the current version', async () => {
+  it('/readyz and /synced are 200; /status shows the node with every type ACKed at the current version', async () => {
     assert.equal((await fetch(`${edge.adminUrl}/readyz`)).status, 200);
+    assert.equal((await fetch(`${edge.adminUrl}/synced`)).status, 200);
     const status = await edge.status();
     assert.match(status.configVersion, /^[0-9a-f]{16}$/);
     assert.equal(status.ready, true);
+    assert.equal(status.synced, true);
     assert.equal(status.nodes.length, 1);
     const node = status.nodes[0]!;
     assert.equal(node.node, 'mtls-edge');
@@ -108,7 +111,7 @@ it('exits with an error instead of hanging when a port it needs is taken', async
     `admin_address: 127.0.0.1:${taken}\nxds_address: 127.0.0.1:${await freePort()}\n${channel.yaml}certificate_file: server.pem\ncertificate_key_file: server-key.pem\nroutes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_public_unauthenticated_access: true\n`,
   );
   try {
-    const res = await runCli(['run', '--config', file, '--no-envoy'], {}, 10_000);
+    const res = await runCli(['run', '--config', file, '--no-envoy'], REPLICA_ENV, 10_000);
     assert.notEqual(res.code, 0);
     assert.match(res.stderr, /EADDRINUSE/);
   } finally {

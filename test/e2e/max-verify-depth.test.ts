@@ -56,7 +56,7 @@ describe('max_verify_depth 1 (reject_connection, no CRL): only certificates issu
       const applied = async (depth: number) => {
         const version = (await edge.status()).configVersion;
         edge.writeConfig(configWithDepth(depth));
-        await edge.waitForStatus((s) => s.configVersion !== version && s.ready && s.reload.errors.length === 0);
+        await edge.waitForStatus((s) => s.configVersion !== version && s.synced && s.reload.errors.length === 0);
       };
       await applied(2);
       try {

@@ -216,7 +216,7 @@ describe('enforcement policy: invalid_client_certificate and authenticated_user 
               `    policy:\n      allow:\n        or:\n          - email: bob@example.com\n`,
             ),
         );
-        const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.ready);
+        const after = await ctx.edge.waitForStatus((s) => s.configVersion !== before.configVersion && s.synced);
         assert.equal(after.typeVersions[listener], before.typeVersions[listener]);
         assert.equal((await get('/email', ctx.pki.clientA)).status, 200);
         assert.equal((await onY(ctx.pki.clientA)).status, 403);

@@ -203,7 +203,7 @@ ${o.added === undefined ? '' : `  - from: https://added-${o.added}.mtls.test\n  
               writeFileSync(join(pki.dir, 'client-ca.pem'), i % 10 === 4 ? pki.caA + otherCa.certPem : pki.caA);
             }
             if (kind !== 3 && kind !== 4) edge.writeConfig(config({ zTo, added }));
-            await edge.waitForStatus((s) => s.configVersion !== before && s.ready && s.reload.errors.length === 0);
+            await edge.waitForStatus((s) => s.configVersion !== before && s.synced && s.reload.errors.length === 0);
 
             // The changed route behaves as edited.
             if (kind === 0) {

@@ -106,7 +106,7 @@ ${settings.refusedRoute ? REFUSED_ROUTE(HOSTS.x, up.url) : ''}`;
     const applied = async (change: () => void | Promise<void>) => {
       const { configVersion } = await edge.status();
       await change();
-      await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+      await edge.waitForStatus((s) => s.configVersion !== configVersion && s.synced && s.reload.errors.length === 0);
     };
 
     /** One host's clients across a change (test/support/open-connections.ts). */
@@ -228,7 +228,7 @@ ${settings.refusedRoute ? REFUSED_ROUTE(HOSTS.x, up.url) : ''}`;
             settings.crlFile = 'crl-2.pem';
             settings.refusedRoute = true;
             edge.writeConfig(config());
-            await edge.waitForStatus((s) => s.rejected !== null && s.ready, 15_000);
+            await edge.waitForStatus((s) => s.rejected !== null && s.synced, 15_000);
           },
         });
         assert.match((await edge.status()).rejected?.message ?? '', /RE2|regex|program size/i);

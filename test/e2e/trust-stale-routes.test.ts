@@ -83,7 +83,7 @@ routes:
   const applied = async (change: () => void | Promise<void>) => {
     const { configVersion } = await edge.status();
     await change();
-    await edge.waitForStatus((s) => s.configVersion !== configVersion && s.ready && s.reload.errors.length === 0);
+    await edge.waitForStatus((s) => s.configVersion !== configVersion && s.synced && s.reload.errors.length === 0);
   };
   const revoke = async (serialHex: string) => {
     settings.revoked.push(serialHex);

@@ -168,7 +168,7 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
       await ctx.edge.waitForStatus(
         (s) =>
           s.configVersion !== version &&
-          s.ready &&
+          s.synced &&
           s.nodes.every((n) => n.types.every((t) => t.acked === s.typeVersions[t.typeUrl])),
         15_000,
       );

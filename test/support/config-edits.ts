@@ -14,5 +14,5 @@ export async function applyConfig(
   // Written in the same tick as the config, so that the watcher's debounce makes one reload of them all.
   writeFilesFirst();
   edge.writeConfig(yaml);
-  return edge.waitForStatus((s) => s.reload.lastApplied !== before && s.reload.errors.length === 0 && s.ready);
+  return edge.waitForStatus((s) => s.reload.lastApplied !== before && s.reload.errors.length === 0 && s.synced);
 }

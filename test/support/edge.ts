@@ -40,6 +40,7 @@ export interface EdgeStatus {
   typeVersions: Record<string, string>;
   envoyPid: number | null;
   ready: boolean;
+  synced: boolean;
   reload: {
     reloads: number;
     failures: number;
@@ -163,7 +164,7 @@ async function waitReady(
     if (child.exitCode !== null)
       throw new Error(`mtls-edge exited with ${child.exitCode} before it was ready:\n${output()}`);
     try {
-      const res = await fetch(`${adminUrl}/readyz`);
+      const res = await fetch(`${adminUrl}/synced`);
       if (res.status === 200) return;
     } catch {
       // not listening yet

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express from 'express';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { gauge, registerFleetMetrics, sourcedCounter } from './fleet-metrics.js';
 import type { SocketAddress } from '../config/index.js';
 import { formatError } from '../config/index.js';
 import type { ReloadState } from '../runtime/reloader.js';
@@ -26,62 +27,45 @@ export function createMetrics(
 ): AdminMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mtls_edge_' });
-  new Gauge({
-    name: 'mtls_edge_authz_cache_hits_total',
-    help: 'ext_authz decisions answered from the cache (per certificate fingerprint and route)',
-    registers: [registry],
-    collect() {
-      this.set(authzCache().hits);
-    },
-  });
-  new Gauge({
-    name: 'mtls_edge_authz_cache_misses_total',
-    help: 'ext_authz decisions that evaluated the policy',
-    registers: [registry],
-    collect() {
-      this.set(authzCache().misses);
-    },
-  });
-  new Gauge({
-    name: 'mtls_edge_xds_streams',
-    help: 'Connected Envoy ADS streams',
-    registers: [registry],
-    collect() {
-      this.set(ads.status().length);
-    },
-  });
-  new Gauge({
-    name: 'mtls_edge_ready',
-    help: '1 when every connected Envoy has acknowledged the current snapshot',
-    registers: [registry],
-    collect() {
-      this.set(ads.isReady() ? 1 : 0);
-    },
-  });
-  new Gauge({
-    name: 'mtls_edge_config_reloads_total',
-    help: 'Config changes applied since start',
-    registers: [registry],
-    collect() {
-      this.set(reload.reloads);
-    },
-  });
-  new Gauge({
-    name: 'mtls_edge_config_reload_failures_total',
-    help: 'Config edits rejected (the last good config kept serving)',
-    registers: [registry],
-    collect() {
-      this.set(reload.failures);
-    },
-  });
-  new Gauge({
-    name: 'mtls_edge_config_error',
-    help: '1 while the config on disk is not what serves: it has errors, or Envoy rejected part of it',
-    registers: [registry],
-    collect() {
-      this.set(reload.errors.length > 0 || ads.rejected?.active ? 1 : 0);
-    },
-  });
+  // prom-client reports these counts of the moment as gauges named `_total`, which Prometheus reserves for
+  // counters (promtool refuses them); the process metrics that matter stay.
+  for (const name of ['active_handles_total', 'active_requests_total', 'active_resources_total'])
+    registry.removeSingleMetric(`mtls_edge_nodejs_${name}`);
+  sourcedCounter(registry, 'mtls_edge_authz_cache_hits_total', 'ext_authz decisions answered from the cache', () => [
+    [{}, authzCache().hits],
+  ]);
+  sourcedCounter(
+    registry,
+    'mtls_edge_authz_cache_misses_total',
+    'ext_authz decisions that evaluated the policy',
+    () => [[{}, authzCache().misses]],
+  );
+  sourcedCounter(registry, 'mtls_edge_config_reloads_total', 'Config changes applied since start', () => [
+    [{}, reload.reloads],
+  ]);
+  sourcedCounter(
+    registry,
+    'mtls_edge_config_reload_failures_total',
+    'Config edits rejected (the last good config kept serving)',
+    () => [[{}, reload.failures]],
+  );
+  gauge(registry, 'mtls_edge_xds_streams', 'Connected Envoy ADS streams', () => ads.status().length);
+  gauge(registry, 'mtls_edge_ready', '1 when this replica has a valid snapshot and serves xDS (/readyz)', () =>
+    ads.servesXds() ? 1 : 0,
+  );
+  gauge(
+    registry,
+    'mtls_edge_envoys_synced',
+    '1 when at least one Envoy is connected and every connected one has acknowledged the current snapshot',
+    () => (ads.everyEnvoySynced() ? 1 : 0),
+  );
+  gauge(
+    registry,
+    'mtls_edge_config_error',
+    '1 while the config on disk is not what serves: it has errors, or Envoy rejected part of it',
+    () => (reload.errors.length > 0 || ads.rejected?.active ? 1 : 0),
+  );
+  registerFleetMetrics(registry, ads);
   return {
     registry,
     nacks: new Counter({
@@ -103,7 +87,11 @@ export function createMetrics(
   };
 }
 
-/** /healthz (the process is up), /readyz (Envoy serves the current config), /status, /metrics. */
+/**
+ * /healthz (the process is up), /readyz (this replica has a valid snapshot and serves xDS: a readiness probe),
+ * /synced (every connected Envoy runs the current snapshot: what `run`, the demo and the tests wait on), /status,
+ * /metrics.
+ */
 export function createAdminApp(ads: AdsServer, state: AdminState, metrics: AdminMetrics): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -111,21 +99,29 @@ export function createAdminApp(ads: AdsServer, state: AdminState, metrics: Admin
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
-    const ready = ads.isReady();
+    const ready = ads.servesXds();
     res.status(ready ? 200 : 503).json({ ready, version: ads.current?.version ?? null });
+  });
+  app.get('/synced', (_req, res) => {
+    const synced = ads.everyEnvoySynced();
+    const envoys = ads.status().length;
+    res.status(synced ? 200 : 503).json({ synced, envoys, version: ads.current?.version ?? null });
   });
   app.get('/status', (_req, res) => {
     res.json({
       configFile: state.configFile,
       configVersion: ads.current?.version ?? null,
       typeVersions: Object.fromEntries([...(ads.current?.types.values() ?? [])].map((t) => [t.typeUrl, t.version])),
-      ready: ads.isReady(),
+      ready: ads.servesXds(),
+      synced: ads.everyEnvoySynced(),
       syncedAt: ads.syncedAt?.toISOString() ?? null,
       envoyPid: state.envoyPid() ?? null,
       reload: { ...state.reload, errors: state.reload.errors.map((e) => ({ ...e, text: formatError(e) })) },
       rejected: ads.rejected ?? null,
       memory: process.memoryUsage(),
       nodes: ads.status(),
+      // Per Envoy, connected or not: the version it runs, time since its last ACK, its last NACK.
+      envoys: ads.fleet.view(),
     });
   });
   app.get('/metrics', async (_req, res) => {

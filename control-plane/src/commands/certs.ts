@@ -12,6 +12,7 @@ import {
 } from '../pki/index.js';
 import { createPkcs12 } from '../pki/pkcs12.js';
 import { makeControlPlaneCertificate, makeEnvoyCertificate } from './certs-control-channel.js';
+import { makeSigningKey } from './certs-signing-key.js';
 import { file, secret, show, type CertsOptions, type Out } from './certs-output.js';
 
 export type { CertsOptions } from './certs-output.js';
@@ -26,7 +27,9 @@ const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--force]
   control-plane HOST...   the control channel: a CA for it (control-plane-ca.pem; reused if present) and a server
                           certificate for the names Envoys dial (control-plane.pem, control-plane-key.pem)
   envoy NODE_ID           a client certificate for the Envoy NODE_ID, from the control-plane CA
-  envoy --fleet NAME      one client certificate for a fleet of Envoys (their node ids go in xds_node_ids)`;
+  envoy --fleet NAME      one client certificate for a fleet of Envoys (their node ids go in xds_node_ids)
+  signing-key             the key that signs identity headers, shared by every control-plane replica
+                          (signing-key.pem, 0600; reused if present)`;
 
 /** `mtls-edge certs …`: the steps of Pomerium's mTLS guide that used mkcert. Writes all of a step's files or none. */
 export async function certsCommand(args: string[], o: CertsOptions): Promise<number> {
@@ -46,7 +49,9 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
                 ? await makeControlPlaneCertificate(o, rest)
                 : sub === 'envoy'
                   ? await makeEnvoyCertificate(o, rest)
-                  : { ok: false, error: `unknown or missing command ${JSON.stringify(sub ?? '')}\n${CERTS_USAGE}` };
+                  : sub === 'signing-key'
+                    ? makeSigningKey(o, rest)
+                    : { ok: false, error: `unknown or missing command ${JSON.stringify(sub ?? '')}\n${CERTS_USAGE}` };
   } catch (e) {
     out = { ok: false, error: (e as Error).message };
   }

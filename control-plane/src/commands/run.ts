@@ -59,6 +59,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     ads,
     log,
     (compiled, key) => authz.apply(compiled.model.authorizationRoutes, key),
+    !o.startEnvoy,
   );
   const first = reloader.reload();
   if (!first.ok) {

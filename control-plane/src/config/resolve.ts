@@ -1,9 +1,8 @@
 import { Diagnostics, type Location, type Result } from '../source/diagnostics.js';
 import { overlayEnvironment } from './env.js';
-import { checkKeys, readList, readString, readStringOrList, scalarString, type MapValue } from '../source/fields.js';
+import { checkKeys, readList, readStringOrList, scalarString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
-import { decodeInlinePem, parsePrivateKey } from '../certificates/index.js';
 import { isHeaderName, readRoute } from './route.js';
 import { readAddress, readServerCertificates } from './server.js';
 import {
@@ -15,7 +14,8 @@ import {
 import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
 import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
-import type { Config, ForwardedCertField, SigningKeyInput } from './types.js';
+import type { Config, ForwardedCertField } from './types.js';
+import { readSigningKey } from './signing-key.js';
 
 export const SCALAR_KEYS = [
   'address',
@@ -31,6 +31,7 @@ export const SCALAR_KEYS = [
   'certificate_authority',
   'certificate_authority_file',
   'signing_key',
+  'signing_key_file',
   ...CONTROL_CHANNEL_KEYS,
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
@@ -128,7 +129,7 @@ function buildConfig(
     else diag.error(f.at, `expected fields from ${FORWARDED_CERT_FIELDS.join(', ')}, got ${JSON.stringify(f.value)}`);
   }
 
-  const signingKey = readSigningKey(root, diag);
+  const signingKey = readSigningKey(root, files, diag);
   const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag);
 
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress)
@@ -159,33 +160,6 @@ function hasAnyCertificateKey(root: MapValue): boolean {
   return ['certificate', 'certificate_key', 'certificate_file', 'certificate_key_file', 'certificates'].some((k) =>
     root.entries.has(k),
   );
-}
-
-/**
- * `signing_key` (SIGNING_KEY), as Pomerium takes it: base64 of a PEM EC P-256 private key, which signs the
- * X-Pomerium-Jwt-Assertion (ES256). The PEM itself is taken too. Kept as PKCS#8 PEM. Messages never show the key.
- */
-function readSigningKey(root: MapValue, diag: Diagnostics): SigningKeyInput | undefined {
-  const read = readString(root, 'signing_key', diag);
-  if (!read) return undefined;
-  const expected =
-    'expected base64 of a PEM EC P-256 private key (e.g. openssl ecparam -genkey -name prime256v1 | base64 -w0)';
-  const parsed = parsePrivateKey(decodeInlinePem(read.value));
-  if ('error' in parsed) {
-    diag.error(read.at, `${expected}: ${parsed.error}`);
-    return undefined;
-  }
-  const key = parsed.key;
-  const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType !== 'ec' || curve !== 'prime256v1') {
-    const got =
-      key.asymmetricKeyType === 'ec'
-        ? `an EC key on curve ${curve ?? 'unknown'}`
-        : `a${key.asymmetricKeyType === 'rsa' ? 'n' : ''} ${key.asymmetricKeyType ?? 'unknown'} key`;
-    diag.error(read.at, `must be an EC P-256 (prime256v1) private key, as ES256 needs; got ${got}`);
-    return undefined;
-  }
-  return { pem: key.export({ type: 'pkcs8', format: 'pem' }).toString(), at: read.at };
 }
 
 /** What mtls-edge can put in a claim header: what the client certificate says, and the JWT's own claims. */

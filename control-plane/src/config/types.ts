@@ -119,9 +119,12 @@ export interface ControlChannelTls {
   nodeIds: string[];
 }
 
-/** `signing_key`: base64 of a PEM EC P-256 private key (ES256), as Pomerium takes it. */
+/** `signing_key` / `signing_key_file`: one or more PEM EC P-256 private keys (ES256), as Pomerium takes them. */
 export interface SigningKeyInput {
+  /** The key that signs, as PKCS#8 PEM: the first of the option's keys. */
   pem: string;
+  /** The option's other keys, published in the JWKS but never used to sign: the keys being rotated out (or in). */
+  others: string[];
   at: Location;
 }
 
@@ -147,7 +150,7 @@ export interface Config {
    */
   upstreamTrustPem: string;
   routes: RouteConfig[];
-  /** From `signing_key`; absent: the runner generates one and keeps it on disk. */
+  /** From `signing_key` or `signing_key_file`; absent: `run` generates one and keeps it on disk (not `--no-envoy`). */
   signingKey?: SigningKeyInput;
   /** `jwt_claims_headers`: [header name, claim] pairs, e.g. ['X-Pomerium-Claim-Email', 'email']. */
   jwtClaimsHeaders: Array<[string, string]>;

@@ -36,8 +36,13 @@ export class ConfigReloader {
     private readonly ads: AdsServer,
     private readonly log: Logger,
     private readonly onApplied: AppliedListener = () => {},
-    private readonly signingKeys = new SigningKeys(configPath, env, (path) =>
-      log.info({ path }, 'generated a signing key for identity headers'),
+    /** One replica of several (`--no-envoy`): signing keys come only from the config (SigningKeys). */
+    replica = false,
+    private readonly signingKeys = new SigningKeys(
+      configPath,
+      env,
+      (path) => log.info({ path }, 'generated a signing key for identity headers'),
+      replica,
     ),
   ) {}
 

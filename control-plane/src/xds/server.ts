@@ -5,6 +5,7 @@ import { keepRemoved, rollBackType, type Snapshot } from './snapshot.js';
 import { DeltaStreamState } from './delta-stream-state.js';
 import { AdsStreamState } from './stream-state.js';
 import { PeerPolicy } from './peer-policy.js';
+import { EnvoyFleet, streamStatus } from './fleet.js';
 import { guardUnaryMethods, peerOf } from './control-channel.js';
 import type {
   AdsCall,
@@ -42,6 +43,10 @@ export class AdsServer {
   private readonly listeners: Array<(event: AdsEvent) => void> = [];
   /** Set once a private Unix socket is bound: a connection without a remote address then comes through it. */
   private servesPrivateSocket = false;
+  /** Every Envoy served, by node id, connected or not: /status and the per-Envoy metrics. */
+  readonly fleet = new EnvoyFleet();
+  /** Addresses the gRPC server is bound to (a Unix socket, a TCP port, or both). */
+  private bound = 0;
 
   /** `peers`: who may use the channel, with the current client CA and `xds_node_ids`. */
   constructor(
@@ -86,7 +91,11 @@ export class AdsServer {
 
   private bind(target: string, credentials: grpc.ServerCredentials): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(target, credentials, (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync(target, credentials, (err, port) => {
+        if (err) return reject(err);
+        this.bound++;
+        resolve(port);
+      }),
     );
   }
 
@@ -113,8 +122,16 @@ export class AdsServer {
     return this.snapshot;
   }
 
-  /** Ready when at least one Envoy is connected and every connected Envoy has ACKed the current snapshot. */
-  isReady(): boolean {
+  /**
+   * This replica can serve: it has a valid snapshot and its xDS server listens. What a readiness probe asks; it
+   * never waits for an Envoy (a new replica would otherwise never get one, and a fleet would wait on itself).
+   */
+  servesXds(): boolean {
+    return this.snapshot !== undefined && this.bound > 0;
+  }
+
+  /** At least one Envoy is connected and every connected Envoy has ACKed the current snapshot. */
+  everyEnvoySynced(): boolean {
     const snapshot = this.snapshot;
     if (!snapshot || this.streams.size === 0) return false;
     return [...this.streams].every((s) => s.state.inSync(snapshot));
@@ -131,18 +148,7 @@ export class AdsServer {
   }
 
   status(): NodeStatus[] {
-    return [...this.streams].map((s) => ({
-      node: s.node,
-      stream: s.id,
-      connectedAt: s.connectedAt.toISOString(),
-      protocol: s.protocol,
-      types: [...s.state.types].map(([typeUrl, t]) => ({
-        typeUrl,
-        subscribed: 'wildcard' in t ? (t.wildcard ? 'wildcard' : [...t.names]) : t.names,
-        acked: t.acked,
-        nack: t.nack,
-      })),
-    }));
+    return [...this.streams].map(streamStatus);
   }
 
   /** Called after anything that may change readiness or status. */
@@ -184,6 +190,7 @@ export class AdsServer {
         admitted = true;
         // Only now does the stream count for readiness and get snapshots.
         this.streams.add(stream);
+        this.fleet.connected(nodeId);
       }
       const { outcome, responses } = stream.state.onRequest(req, this.snapshot);
       const fields = {
@@ -196,7 +203,13 @@ export class AdsServer {
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
       else this.log.debug({ ...fields, outcome }, 'xds request');
       this.send(stream, responses);
-      if (outcome === 'ack' && this.isReady() && this.snapshot) {
+      this.fleet.request(
+        stream.node,
+        outcome,
+        req,
+        this.snapshot && stream.state.inSync(this.snapshot) ? this.snapshot.version : undefined,
+      );
+      if (outcome === 'ack' && this.everyEnvoySynced() && this.snapshot) {
         this.lastGood = this.snapshot;
         // Every Envoy now runs the edit (a staged snapshot already holds all of it, plus clusters on their way out).
         if (this.snapshot.version === this.editVersion && this.synced?.version !== this.editVersion) {
@@ -213,6 +226,7 @@ export class AdsServer {
     });
     const drop = (why: string) => {
       if (!this.streams.delete(stream)) return;
+      this.fleet.disconnected(stream.node);
       this.log.info({ node: stream.node, stream: stream.id, why }, 'xds stream closed');
       this.notify('stream-closed');
     };
@@ -238,7 +252,10 @@ export class AdsServer {
 
   private refuse(stream: Stream, nodeId: string, reason: string): void {
     this.log.warn({ node: nodeId, stream: stream.id, peer: stream.call.getPeer(), reason }, 'xds stream refused');
-    if (this.streams.delete(stream)) this.notify('stream-closed');
+    if (this.streams.delete(stream)) {
+      this.fleet.disconnected(stream.node);
+      this.notify('stream-closed');
+    }
     stream.call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: reason });
   }
 

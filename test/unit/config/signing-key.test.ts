@@ -2,7 +2,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { assertError, base64, expectOk, run } from './fixture.js';
+import { assertError, base64, expectErrors, expectOk, run } from './fixture.js';
 import { pems, loadTestPems, files, at, errorsOf, BASE } from './policy-fixture.js';
 
 before(loadTestPems);
@@ -91,6 +91,45 @@ describe('signing_key', () => {
       key: 'signing_key',
       line: undefined,
       message: /got an rsa key/,
+    });
+  });
+
+  test('several keys (rotation): the first signs, the others are published; each is checked, duplicates go', () => {
+    const [a, b] = [p256().privateKey, p256().privateKey];
+    const text = sec1(a) + sec1(b) + a.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const config = expectOk(run(`signing_key: ${base64(text)}\n${BASE}`, { files: files() }));
+    samePublicKey(config.signingKey!.pem, a);
+    assert.equal(config.signingKey!.others.length, 1, 'the same key twice is published once');
+    samePublicKey(config.signingKey!.others[0]!, b);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    assertError(errorsOf(`signing_key: ${base64(sec1(a) + rsa)}\n${BASE}`), {
+      key: 'signing_key',
+      line: 1,
+      message: /^key 2 of 2: must be an EC P-256 \(prime256v1\) private key, as ES256 needs; got an rsa key$/,
+    });
+  });
+
+  test('signing_key_file (SIGNING_KEY_FILE): a PEM file, as a mounted Secret gives it; not both options', () => {
+    const { privateKey } = p256();
+    const withKey = files();
+    withKey.contents.set('/etc/edge/signing-key.pem', sec1(privateKey));
+    const config = expectOk(run(`signing_key_file: signing-key.pem\n${BASE}`, { files: withKey }));
+    samePublicKey(config.signingKey!.pem, privateKey);
+    assert.deepEqual(config.signingKey!.at, at(1, 'signing_key_file'));
+    const fromEnv = expectOk(run(BASE, { files: withKey, env: { SIGNING_KEY_FILE: '/etc/edge/signing-key.pem' } }));
+    samePublicKey(fromEnv.signingKey!.pem, privateKey);
+    assertError(errorsOf(`signing_key_file: missing.pem\n${BASE}`), {
+      key: 'signing_key_file',
+      line: 1,
+      message: /^cannot read file "\/etc\/edge\/missing.pem": ENOENT$/,
+    });
+    const both = `signing_key: ${base64(sec1(privateKey))}\nsigning_key_file: signing-key.pem\n${BASE}`;
+    assertError(expectErrors(run(both, { files: withKey })), {
+      key: 'signing_key_file',
+      line: 2,
+      message: /^set either signing_key or signing_key_file, not both/,
     });
   });
 });

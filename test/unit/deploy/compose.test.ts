@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { resolveConfig, type Config } from '../../../control-plane/src/config/index.js';
-import { defaultSigningKeyPath } from '../../../control-plane/src/identity/index.js';
 import { readBootstrapTemplate, renderBootstrap } from '../../../control-plane/src/runtime/bootstrap.js';
 import { requireEnvoy } from '../../support/edge.js';
 import { createTestPki, type TestPki } from '../../support/pki-fixture.js';
@@ -45,6 +45,10 @@ function mountedFile(service: ComposeService, containerPath: string): string {
   return m.host;
 }
 
+const signingKeyPem = generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+  .privateKey.export({ type: 'pkcs8', format: 'pem' })
+  .toString();
+
 describe('docker-compose.yml', () => {
   let pki: TestPki;
   let config: Config;
@@ -63,7 +67,9 @@ describe('docker-compose.yml', () => {
       '/certs/control-plane.pem': channel.certFile,
       '/certs/control-plane-key.pem': channel.keyFile,
       '/certs/control-plane-ca.pem': channel.caFile,
+      '/certs/signing-key.pem': join(pki.dir, 'signing-key.pem'),
     };
+    writeFileSync(join(pki.dir, 'signing-key.pem'), signingKeyPem);
     const loaded = resolveConfig({
       yaml: { text: readFileSync(configFile, 'utf8'), file: configFile },
       env: {},
@@ -174,32 +180,15 @@ describe('docker-compose.yml', () => {
       assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
   });
 
-  it(
-    'keeps the JWT signing key in a named volume at ' +
-      'MTLS_EDGE_STATE_DIR, a folder the image makes for the node user',
-    () => {
-      const stateDir = cp.environment?.['MTLS_EDGE_STATE_DIR'];
-      assert.equal(stateDir, '/var/lib/mtls-edge');
-      // The config mount is read-only: without the state dir the key would be written next to it, and fail.
-      assert.equal(
-        defaultSigningKeyPath('/etc/mtls-edge/config.yaml', { MTLS_EDGE_STATE_DIR: stateDir }, '/app'),
-        '/var/lib/mtls-edge/signing-key.pem',
-      );
-      const volume = (cp.volumes ?? []).find((v) => v.split(':')[1] === stateDir);
-      assert.equal(volume, `mtls-edge-state:${stateDir}`, 'a named volume, writable (no :ro), at the state dir');
-      assert.ok(
-        compose.volumes && 'mtls-edge-state' in compose.volumes,
-        'the named volume is declared at the top level',
-      );
-      // A new named volume takes the owner of the image's folder; without it the volume is root's and node cannot
-      // write.
-      const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-      const runStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
-      const mkdir = runStage.search(/^RUN mkdir -p \/var\/lib\/mtls-edge && chown node:node \/var\/lib\/mtls-edge$/m);
-      assert.ok(mkdir >= 0, 'the run stage creates the state dir and gives it to node');
-      assert.ok(mkdir < runStage.search(/^USER node$/m), 'as root, before USER node');
-    },
-  );
+  it('signs identity headers with the key in ./certs (signing_key_file), the same across restarts and replicas', () => {
+    assert.deepEqual(config.signingKey?.at, {
+      file: join(mountedFile(cp, '/etc/mtls-edge'), 'config.yaml'),
+      key: 'signing_key_file',
+      line: config.signingKey?.at.line,
+    });
+    assert.equal(config.signingKey?.pem, signingKeyPem, 'read from the mounted ./certs/signing-key.pem');
+    assert.ok(!cp.environment?.['MTLS_EDGE_STATE_DIR'], 'no key is generated in the container');
+  });
 
   it("the compose config's routes pass identity headers (a signed JWT and the email and user claim headers)", () => {
     const identityRoutes = config.routes.filter((r) => r.passIdentityHeaders);
@@ -209,6 +198,5 @@ describe('docker-compose.yml', () => {
       ['X-Pomerium-Claim-Email', 'email'],
       ['X-Pomerium-Claim-User', 'user'],
     ]);
-    assert.equal(config.signingKey, undefined, 'the key is generated in the state dir, not written into the config');
   });
 });

@@ -10,10 +10,10 @@ import { jwksDocument, SigningKeys } from '../../../control-plane/src/runtime/si
 const pem = () =>
   generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
 const at = { file: 'config.yaml', key: 'signing_key', line: 1 };
-const config = (signingKey: string | undefined, passIdentityHeaders = false) =>
+const config = (signingKey: string | undefined, passIdentityHeaders = false, others: string[] = []) =>
   ({
     sourceFile: 'config.yaml',
-    signingKey: signingKey ? { pem: signingKey, at } : undefined,
+    signingKey: signingKey ? { pem: signingKey, others, at } : undefined,
     routes: [{ passIdentityHeaders } as RouteConfig],
   }) as Config;
 
@@ -52,6 +52,32 @@ describe('SigningKeys', () => {
     assert.equal(statSync(created[0]!).mode & 0o777, 0o600);
     const again = new SigningKeys(join(dir, 'config.yaml'), {}).forConfig(config(undefined, true));
     assert.ok(again.ok && again.value?.kid === first.value.kid);
+  });
+
+  it("several keys: the first signs, all are published in the config's order; a rotation is an edit", () => {
+    const [k1, k2, k3] = [pem(), pem(), pem()];
+    const keys = new SigningKeys(undefined, {}, () => {}, true);
+    const first = keys.forConfig(config(k1, true, [k2]));
+    assert.ok(first.ok && first.value);
+    const kids = () => keys.published().map((k) => k.kid);
+    const [kid1, kid2] = kids();
+    assert.equal(first.value.kid, kid1);
+    assert.equal(kids().length, 2);
+    // Rotate: the new key first, the old one kept while its JWTs live; then dropped.
+    const rotated = keys.forConfig(config(k3, true, [k1]));
+    assert.ok(rotated.ok && rotated.value);
+    assert.deepEqual(kids(), [rotated.value.kid, kid1]);
+    assert.ok(!kids().includes(kid2!), 'a replica publishes only what the config lists');
+    keys.forConfig(config(k3, true));
+    assert.deepEqual(kids(), [rotated.value.kid]);
+  });
+
+  it('a replica (--no-envoy) without signing_key refuses the config and says how to make one', () => {
+    const r = new SigningKeys(undefined, {}, () => {}, true).forConfig(config(undefined, false));
+    assert.ok(!r.ok);
+    assert.equal(r.errors[0]!.key, 'signing_key');
+    assert.match(r.errors[0]!.message, /set signing_key, SIGNING_KEY or signing_key_file/);
+    assert.match(r.errors[0]!.message, /mtls-edge certs signing-key/);
   });
 
   it('a bad signing_key is a config error at its key, without the key in the message', () => {

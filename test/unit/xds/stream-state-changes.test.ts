@@ -156,7 +156,7 @@ describe('inSync', () => {
   });
 
   test('is false while Envoy has ACKed clusters but not yet asked for listeners', () => {
-    // Envoy asks for LDS only once its clusters have warmed, after the CDS ACK: /readyz must not pass in between.
+    // Envoy asks for LDS only once its clusters have warmed, after the CDS ACK: /synced must not pass in between.
     const snapshot = snapshotOf(baseResources());
     const stream = new AdsStreamState();
     stream.onRequest(
