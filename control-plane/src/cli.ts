@@ -22,7 +22,8 @@ commands:
   verify-app [--address HOST:PORT]
              a demo upstream that shows the client identity the edge forwards (default 127.0.0.1:8000)
   bootstrap  --config FILE --node-id ID --xds-client-cert FILE --xds-client-key FILE --xds-ca FILE
-             [--xds-host HOST] [--xds-server-name NAME] [--envoy-admin-address HOST:PORT] [--xds-protocol sotw|delta]
+             [--xds-host HOST[:PORT]]... [--xds-server-name NAME] [--envoy-admin-address HOST:PORT]
+             [--xds-protocol sotw|delta]
              print the Envoy bootstrap that points an Envoy at this control plane over mutual TLS
 
 Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
@@ -49,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
       'no-watch': { type: 'boolean' },
       'envoy-concurrency': { type: 'string' },
       'drain-time-s': { type: 'string' },
-      'xds-host': { type: 'string' },
+      'xds-host': { type: 'string', multiple: true },
       'xds-server-name': { type: 'string' },
       'xds-ca': { type: 'string' },
       'xds-client-cert': { type: 'string' },
@@ -97,7 +98,7 @@ async function main(argv: string[]): Promise<number> {
     case 'bootstrap':
       return bootstrapCommand(configPath, {
         nodeId: values['node-id'],
-        xdsHost: values['xds-host'],
+        xdsHosts: values['xds-host'] ?? [],
         xdsServerName: values['xds-server-name'],
         xdsCa: values['xds-ca'],
         xdsClientCert: values['xds-client-cert'],

@@ -32,6 +32,7 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/matching/common_inputs/network/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/rbac/principals/mtls_authenticated/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
@@ -58,6 +59,7 @@ var resourceRoots = []protoreflect.FullName{
 	"envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
 	"envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute",
 	"envoy.extensions.rbac.principals.mtls_authenticated.v3.Config",
+	"envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
 	"envoy.extensions.matching.common_inputs.network.v3.ServerNameInput",
 	"xds.type.matcher.v3.ServerNameMatcher",
 	"google.protobuf.StringValue",

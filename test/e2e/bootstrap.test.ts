@@ -133,7 +133,7 @@ describe('Envoy bootstrap', () => {
       ]);
       assert.equal(res.code, 0, res.stderr);
       assert.match(res.stdout, /id: "prod-edge-7"/);
-      assert.match(res.stdout, /address: "xds.internal", port_value: 18123/);
+      assert.match(res.stdout, /"address":"xds.internal","port_value":18123/);
       const file = join(pki.dir, 'bootstrap.yaml');
       writeFileSync(file, res.stdout);
       const { stdout, stderr } = await run(envoy, [
@@ -146,6 +146,33 @@ describe('Envoy bootstrap', () => {
         'error',
       ]);
       assert.match(stdout + stderr, /configuration '.*bootstrap\.yaml' OK/);
+
+      // Several replicas: one endpoint each (HOST or HOST:PORT), and Envoy accepts it.
+      const hosts = ['--xds-host', 'xds-a.internal', '--xds-host', '10.0.0.7:18200,xds-c.internal:18300'];
+      const replicas = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-7', ...hosts, ...files]);
+      assert.equal(replicas.code, 0, replicas.stderr);
+      const endpoints = [...replicas.stdout.matchAll(/"address":"([^"]+)","port_value":(\d+)/g)].map((m) => m.slice(1));
+      assert.deepEqual(endpoints, [
+        ['xds-a.internal', '18123'],
+        ['10.0.0.7', '18200'],
+        ['xds-c.internal', '18300'],
+      ]);
+      assert.match(replicas.stdout, /type: STRICT_DNS/, 'names among the hosts: DNS');
+      writeFileSync(file, replicas.stdout);
+      const validated = await run(envoy, ['--mode', 'validate', '-c', file, '--disable-hot-restart']);
+      assert.match(validated.stdout + validated.stderr, /configuration '.*bootstrap\.yaml' OK/);
+      const badHost = await runCli([
+        'bootstrap',
+        '--config',
+        config,
+        '--node-id',
+        'prod-edge-7',
+        '--xds-host',
+        'a b',
+        ...files,
+      ]);
+      assert.equal(badHost.code, 1);
+      assert.match(badHost.stderr, /--xds-host/);
 
       const wrongNode = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-8', ...files]);
       assert.equal(wrongNode.code, 1);

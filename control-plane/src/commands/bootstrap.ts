@@ -3,6 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import { CONTROL_CHANNEL_HOW_TO } from '../config/control-channel.js';
 import { Diagnostics } from '../source/diagnostics.js';
 import { parseAddress } from '../config/server.js';
+import type { SocketAddress } from '../config/index.js';
+import { isIpAddress } from '../model/hostnames.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
 import { nodeRefusal } from '../xds/index.js';
 import { loadAndCompile, printErrors } from './load.js';
@@ -11,8 +13,11 @@ export const DEFAULT_NODE_ID = 'mtls-edge';
 
 export interface BootstrapOptions {
   nodeId?: string;
-  /** The control plane's host as Envoy reaches it (a service name, say); the port is the config's xds_address port. */
-  xdsHost?: string;
+  /**
+   * The control plane as Envoy reaches it: one entry per replica (a service name, an address), each HOST or
+   * HOST:PORT (default port: the config's xds_address port). Empty: the config's xds_address.
+   */
+  xdsHosts: string[];
   /** The name Envoy expects in the control plane's certificate (and sends as SNI); default: the host it dials. */
   xdsServerName?: string;
   /**
@@ -63,11 +68,17 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
     );
     if (refusal) return fail(`${o.xdsClientCert}: the control plane would refuse this Envoy: ${refusal}`);
   }
-  const address = { ...result.config.xdsAddress, host: o.xdsHost ?? result.config.xdsAddress.host };
+  const addresses = xdsAddresses(o.xdsHosts, result.config.xdsAddress, diag);
+  const [address, ...otherAddresses] = addresses ?? [];
+  if (!address) {
+    printErrors(diag.errors);
+    return 1;
+  }
   const serverName = o.xdsServerName ?? (address.host === '0.0.0.0' ? '127.0.0.1' : address.host);
   const xds = {
     kind: 'tls' as const,
     address,
+    otherAddresses,
     serverName,
     caFile: o.xdsCa,
     certFile: o.xdsClientCert,
@@ -75,4 +86,24 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
   };
   process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId, xds, envoyAdmin, protocol: o.protocol }));
   return 0;
+}
+
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+
+/** Each `--xds-host HOST[:PORT]`, the port defaulting to the config's; none given: the config's xds_address. */
+function xdsAddresses(hosts: string[], configured: SocketAddress, diag: Diagnostics): SocketAddress[] | undefined {
+  if (hosts.length === 0) return [configured];
+  const out: SocketAddress[] = [];
+  for (const entry of hosts.flatMap((h) => h.split(','))) {
+    const withPort = /:\d+$/.test(entry) && !/^[^[]*:.*:/.test(entry) ? entry : `${entry}:${configured.port}`;
+    const at = { file: 'command line', key: '--xds-host' };
+    const address = parseAddress(withPort, at, diag);
+    if (!address) return undefined;
+    if (!isIpAddress(address.host) && !HOST_NAME.test(address.host)) {
+      diag.error(at, `not a host name or IP address: ${JSON.stringify(address.host)}`);
+      return undefined;
+    }
+    out.push(address);
+  }
+  return out;
 }

@@ -12,7 +12,16 @@ export type XdsProtocol = 'sotw' | 'delta';
  * `run`'s child Envoy. File paths are as Envoy sees them (inside its container, say).
  */
 export type XdsChannel =
-  | { kind: 'tls'; address: SocketAddress; serverName: string; caFile: string; certFile: string; keyFile: string }
+  | {
+      kind: 'tls';
+      address: SocketAddress;
+      /** Further control-plane replicas Envoy may use (each `--xds-host` after the first). */
+      otherAddresses?: SocketAddress[];
+      serverName: string;
+      caFile: string;
+      certFile: string;
+      keyFile: string;
+    }
   | { kind: 'private-socket'; path: string };
 
 export interface BootstrapValues {
@@ -28,17 +37,21 @@ const XDS_CLUSTER = ['static_resources', 'clusters', 0];
 /** Fills the `${NAME}` placeholders of envoy/bootstrap.yaml. Unknown placeholders are an error, never left in. */
 export function renderBootstrap(template: string, v: BootstrapValues): string {
   const tls = v.xds.kind === 'tls' ? v.xds : undefined;
-  const host = tls ? (tls.address.host === '0.0.0.0' ? '127.0.0.1' : tls.address.host) : '127.0.0.1';
+  const dialed = (a: SocketAddress) => ({ host: a.host === '0.0.0.0' ? '127.0.0.1' : a.host, port: a.port });
+  const addresses = tls ? [tls.address, ...(tls.otherAddresses ?? [])].map(dialed) : [{ host: '127.0.0.1', port: 1 }];
   const serverName = tls?.serverName ?? 'localhost';
+  const endpoints = addresses.map((a) => ({
+    endpoint: { address: { socket_address: { address: a.host, port_value: a.port } } },
+  }));
   const values: Record<string, string> = {
     NODE_ID: JSON.stringify(v.nodeId),
     ADS_API_TYPE: v.protocol === 'delta' ? 'DELTA_GRPC' : 'GRPC',
     ENVOY_ADMIN_HOST: JSON.stringify(v.envoyAdmin.host),
     ENVOY_ADMIN_PORT: String(v.envoyAdmin.port),
-    XDS_HOST: JSON.stringify(host),
-    XDS_PORT: String(tls?.address.port ?? 1),
-    // A host name (a compose service, say) needs DNS; an address does not.
-    XDS_CLUSTER_TYPE: isIpAddress(host) ? 'STATIC' : 'STRICT_DNS',
+    // JSON is YAML: a flow sequence of endpoints.
+    XDS_LB_ENDPOINTS: JSON.stringify(endpoints),
+    // A host name (a compose service, say) needs DNS; addresses do not.
+    XDS_CLUSTER_TYPE: addresses.every((a) => isIpAddress(a.host)) ? 'STATIC' : 'STRICT_DNS',
     XDS_SERVER_NAME: JSON.stringify(serverName),
     XDS_SERVER_SAN_TYPE: isIpAddress(serverName) ? 'IP_ADDRESS' : 'DNS',
     XDS_CA_FILE: JSON.stringify(tls?.caFile ?? ''),

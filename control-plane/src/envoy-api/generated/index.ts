@@ -19,6 +19,7 @@ import type * as envoy_extensions_filters_listener_tls_inspector_v3 from './envo
 import type * as envoy_extensions_filters_network_http_connection_manager_v3 from './envoy.extensions.filters.network.http_connection_manager.v3.js';
 import type * as envoy_extensions_matching_common_inputs_network_v3 from './envoy.extensions.matching.common_inputs.network.v3.js';
 import type * as envoy_extensions_rbac_principals_mtls_authenticated_v3 from './envoy.extensions.rbac.principals.mtls_authenticated.v3.js';
+import type * as envoy_extensions_retry_host_previous_hosts_v3 from './envoy.extensions.retry.host.previous_hosts.v3.js';
 import type * as envoy_extensions_transport_sockets_tls_v3 from './envoy.extensions.transport_sockets.tls.v3.js';
 import type * as envoy_type_http_v3 from './envoy.type.http.v3.js';
 import type * as envoy_type_matcher_v3 from './envoy.type.matcher.v3.js';
@@ -51,6 +52,7 @@ export type {
   envoy_extensions_filters_network_http_connection_manager_v3,
   envoy_extensions_matching_common_inputs_network_v3,
   envoy_extensions_rbac_principals_mtls_authenticated_v3,
+  envoy_extensions_retry_host_previous_hosts_v3,
   envoy_extensions_transport_sockets_tls_v3,
   envoy_type_http_v3,
   envoy_type_matcher_v3,
@@ -343,6 +345,7 @@ export interface TypedConfigs {
   'envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes.ScopeKeyBuilder.FragmentBuilder.HeaderValueExtractor.KvElement': envoy_extensions_filters_network_http_connection_manager_v3.ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_KvElement;
   'envoy.extensions.matching.common_inputs.network.v3.ServerNameInput': envoy_extensions_matching_common_inputs_network_v3.ServerNameInput;
   'envoy.extensions.rbac.principals.mtls_authenticated.v3.Config': envoy_extensions_rbac_principals_mtls_authenticated_v3.Config;
+  'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate': envoy_extensions_retry_host_previous_hosts_v3.PreviousHostsPredicate;
   'envoy.extensions.transport_sockets.tls.v3.CertificateProviderPluginInstance': envoy_extensions_transport_sockets_tls_v3.CertificateProviderPluginInstance;
   'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': envoy_extensions_transport_sockets_tls_v3.CertificateValidationContext;
   'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.SystemRootCerts': envoy_extensions_transport_sockets_tls_v3.CertificateValidationContext_SystemRootCerts;

@@ -15,7 +15,24 @@ function extAuthzFilter(): HttpFilter {
     // Enabled only by the routes that name it in typed_per_filter_config.
     disabled: true,
     typed_config: typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', {
-      grpc_service: { envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER }, timeout: duration(2000) },
+      grpc_service: {
+        envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER },
+        timeout: duration(2000),
+        // Several control-plane replicas: a Check that could not reach one (it died, or is restarting) goes to
+        // another. A Check decides and signs, nothing more, so sending it twice is safe.
+        retry_policy: {
+          retry_on: 'connect-failure,refused-stream,reset,unavailable',
+          num_retries: { value: 2 },
+          retry_back_off: { base_interval: duration(25), max_interval: duration(250) },
+          retry_host_predicate: [
+            {
+              name: 'envoy.retry_host_predicates.previous_hosts',
+              typed_config: typed('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate', {}),
+            },
+          ],
+          host_selection_retry_max_attempts: 3,
+        },
+      },
       transport_api_version: 'V3',
       include_peer_certificate: true,
       // The service reads the certificate, the method and the path; of the headers, only Envoy's own mark

@@ -1,0 +1,136 @@
+// Two control-plane replicas and Envoys whose bootstraps name both (`mtls-edge bootstrap --xds-host` twice), on one
+// config: a public route (z) and a route whose identity headers the control plane signs over ext_authz (x).
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requireEnvoy, runCli } from '../support/edge.js';
+import { createControlChannelPki, type ControlChannelPki } from '../support/control-channel-pki.js';
+import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
+import { freePort } from '../support/ports.js';
+import { startReplica } from '../support/replica-key.js';
+import type { LoadTarget } from '../support/steady-load.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import * as fixture from './control-channel-fixture.js';
+
+export interface Replica {
+  child: ChildProcess;
+  adminUrl: string;
+  xdsPort: number;
+}
+
+export interface Fleet {
+  pki: TestPki;
+  upstream: TestUpstream;
+  configPath: string;
+  httpsPort: number;
+  nodes: string[];
+  replicas: Replica[];
+  writeConfig(edit: string): void;
+  /** Waits until the node ids streaming from the live replicas satisfy `done`. */
+  waitForNodes(what: string, done: (seen: string[]) => boolean, timeoutMs?: number): Promise<void>;
+  /** The replica `node` streams from. */
+  replicaOf(node: string): Promise<Replica>;
+  target(host: string, path: string): LoadTarget;
+  stop(): Promise<void>;
+}
+
+export async function startFleet(name: string, nodes: string[]): Promise<Fleet> {
+  requireEnvoy();
+  const pki = await createTestPki();
+  const channel: ControlChannelPki = await createControlChannelPki(pki.dir);
+  const upstream = await startUpstream(name);
+  const httpsPort = await freePort();
+  const configPath = join(pki.dir, `${name}.yaml`);
+  const writeConfig = (edit: string) =>
+    writeFileSync(configPath, configYaml(channel, nodes, httpsPort, upstream, edit));
+  writeConfig('1');
+  const replicas: Replica[] = [];
+  const envoys: ChildProcess[] = [];
+  for (let i = 0; i < 2; i++) {
+    const [admin, xdsPort] = [await freePort(), await freePort()];
+    const env = { ADMIN_ADDRESS: `127.0.0.1:${admin}`, XDS_ADDRESS: `127.0.0.1:${xdsPort}` };
+    replicas.push({ child: startReplica(configPath, env), adminUrl: `http://127.0.0.1:${admin}`, xdsPort });
+  }
+  for (const r of replicas) await fixture.waitForStatus(r.adminUrl, 'replica ready', (s) => s.ready, 20_000);
+  for (const node of nodes) {
+    const client = await channel.node(node);
+    const hosts = replicas.flatMap((r) => ['--xds-host', `127.0.0.1:${r.xdsPort}`]);
+    const res = await runCli([
+      'bootstrap',
+      ...['--config', configPath, '--node-id', node, ...hosts],
+      ...['--envoy-admin-address', `127.0.0.1:${await freePort()}`],
+      ...['--xds-client-cert', client.certFile, '--xds-client-key', client.keyFile, '--xds-ca', channel.caFile],
+    ]);
+    assert.equal(res.code, 0, res.stderr);
+    const file = join(pki.dir, `bootstrap-${node}.yaml`);
+    writeFileSync(file, res.stdout);
+    const args = ['-c', file, '--disable-hot-restart', '--concurrency', '1', '--drain-time-s', '1'];
+    envoys.push(spawn(requireEnvoy(), [...args, '--log-level', 'warning'], { stdio: 'ignore' }));
+  }
+  const alive = (r: Replica) => r.child.exitCode === null && r.child.signalCode === null;
+  const nodesOn = async (r: Replica) =>
+    (await fixture.fetchStatus(r.adminUrl).catch(() => undefined))?.nodes.map((n) => n.node) ?? [];
+  const waitForNodes = async (what: string, done: (seen: string[]) => boolean, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = (await Promise.all(replicas.filter(alive).map(nodesOn))).flat();
+      if (done(seen)) return;
+      if (Date.now() > deadline) throw new Error(`${what}: not reached; nodes seen ${seen.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  await waitForNodes('every Envoy streams from a replica', (seen) => nodes.every((n) => seen.includes(n)));
+  return {
+    pki,
+    upstream,
+    configPath,
+    httpsPort,
+    nodes,
+    replicas,
+    writeConfig,
+    waitForNodes,
+    replicaOf: async (node) => {
+      const index = (await Promise.all(replicas.map(nodesOn))).findIndex((seen) => seen.includes(node));
+      assert.ok(index >= 0, `${node} streams from one of the replicas`);
+      return replicas[index]!;
+    },
+    target: (host, path) => ({
+      port: httpsPort,
+      host,
+      path,
+      ca: pki.caA,
+      ...pki.clientA,
+      expect: (status, body) => status === 200 && body.startsWith(`upstream ${name}`),
+    }),
+    stop: async () => {
+      await fixture.stopChildren([...envoys, ...replicas.map((r) => r.child)]);
+      await upstream.close();
+    },
+  };
+}
+
+function configYaml(
+  channel: ControlChannelPki,
+  nodes: string[],
+  httpsPort: number,
+  upstream: TestUpstream,
+  edit: string,
+): string {
+  return `address: 127.0.0.1:${httpsPort}
+${channel.yaml}xds_node_ids: [${nodes.join(', ')}]
+certificate_file: server.pem
+certificate_key_file: server-key.pem
+routes:
+  - from: https://${HOSTS.z}
+    to: ${upstream.url}
+    allow_public_unauthenticated_access: true
+    set_request_headers:
+      x-edit: "${edit}"
+  - from: https://${HOSTS.x}
+    to: ${upstream.url}
+    tls_downstream_client_ca_file: ca-a.pem
+    allow_any_authenticated_user: true
+    pass_identity_headers: true
+`;
+}
