@@ -161,18 +161,35 @@ describe('Envoy bootstrap', () => {
       writeFileSync(file, replicas.stdout);
       const validated = await run(envoy, ['--mode', 'validate', '-c', file, '--disable-hot-restart']);
       assert.match(validated.stdout + validated.stderr, /configuration '.*bootstrap\.yaml' OK/);
-      const badHost = await runCli([
+      for (const bad of ['a b', 'xds-a.internal,', 'xds-a.internal,,xds-b.internal', '', 'host:99999', '::1']) {
+        const refused = await runCli([
+          'bootstrap',
+          '--config',
+          config,
+          '--node-id',
+          'prod-edge-7',
+          '--xds-host',
+          bad,
+          ...files,
+        ]);
+        assert.equal(refused.code, 1, `--xds-host ${JSON.stringify(bad)} is refused`);
+        assert.match(refused.stderr, /--xds-host: expected HOST, HOST:PORT or \[IPv6\]:PORT/);
+      }
+      // Kept as written: "localhost" is the DNS name `certs control-plane localhost` puts in the certificate.
+      const local = await runCli([
         'bootstrap',
         '--config',
         config,
         '--node-id',
         'prod-edge-7',
         '--xds-host',
-        'a b',
+        'localhost:18200,[::1]',
         ...files,
       ]);
-      assert.equal(badHost.code, 1);
-      assert.match(badHost.stderr, /--xds-host/);
+      assert.equal(local.code, 0, local.stderr);
+      assert.match(local.stdout, /"address":"localhost","port_value":18200.*"address":"::1","port_value":18123/);
+      assert.match(local.stdout, /sni: "localhost"/);
+      assert.match(local.stdout, /san_type: DNS/);
 
       const wrongNode = await runCli(['bootstrap', '--config', config, '--node-id', 'prod-edge-8', ...files]);
       assert.equal(wrongNode.code, 1);

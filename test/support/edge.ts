@@ -62,7 +62,7 @@ export function requireEnvoy(): string {
   return found.path;
 }
 
-/** Starts `mtls-edge run` (control plane + real Envoy) and waits until /readyz says Envoy has ACKed. */
+/** Starts `mtls-edge run` (control plane + real Envoy) and waits until /synced says Envoy has ACKed. */
 export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   requireEnvoy();
   const [httpsPort, adminPort, xdsPort, envoyAdminPort] = [

@@ -19,14 +19,14 @@ export function gauge(registry: Registry, name: string, help: string, read: () =
 }
 
 /**
- * A counter over a count kept elsewhere: each scrape adds what the count grew by. A count that went down (a node
- * forgotten and seen again) is taken as a restart of that series' count: it adds the new value.
+ * A counter over a count kept elsewhere: each scrape adds what the count grew by. A count that restarts from zero
+ * (a node forgotten and seen again) comes with another `epoch`, and is added whole; one that went down is too.
  */
 export function sourcedCounter(
   registry: Registry,
   name: string,
   help: string,
-  read: () => Array<[Labels, number]>,
+  read: () => Array<[Labels, number, epoch?: string]>,
   labelNames: readonly string[] = [],
 ): void {
   const last = new Map<string, number>();
@@ -36,14 +36,18 @@ export function sourcedCounter(
     labelNames,
     registers: [registry],
     collect() {
-      for (const [labels, value] of read()) {
-        const key = JSON.stringify(labels);
+      const present = new Set<string>();
+      for (const [labels, value, epoch] of read()) {
+        const key = JSON.stringify([labels, epoch ?? '']);
+        present.add(key);
         const before = last.get(key) ?? 0;
         const grew = value >= before ? value - before : value;
         if (grew > 0) this.inc(labels, grew);
         else if (!last.has(key)) this.inc(labels, 0);
         last.set(key, value);
       }
+      // Series the source no longer has (a node forgotten): their last values would only grow this map.
+      for (const key of last.keys()) if (!present.has(key)) last.delete(key);
     },
   });
 }
@@ -85,7 +89,7 @@ export function registerFleetMetrics(registry: Registry, ads: AdsServer): void {
     registry,
     'mtls_edge_envoy_nacks_total',
     'Responses the Envoy refused (NACK)',
-    () => envoys().map((e): [Labels, number] => [{ node: e.node }, e.nacks]),
+    () => envoys().map((e): [Labels, number, string] => [{ node: e.node }, e.nacks, e.firstSeenAt]),
     ['node'],
   );
 }

@@ -89,21 +89,28 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
 }
 
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+/** HOST, HOST:PORT, [IPv6] or [IPv6]:PORT. */
+const HOST_AND_PORT = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::(\d{1,5}))?$/i;
 
-/** Each `--xds-host HOST[:PORT]`, the port defaulting to the config's; none given: the config's xds_address. */
+/**
+ * Each `--xds-host HOST[:PORT]` (repeated, or separated by commas), kept as written: it is also the name Envoy checks
+ * the control plane's certificate against. The port defaults to the config's; none given: the config's xds_address.
+ */
 function xdsAddresses(hosts: string[], configured: SocketAddress, diag: Diagnostics): SocketAddress[] | undefined {
   if (hosts.length === 0) return [configured];
+  const at = { file: 'command line', key: '--xds-host' };
   const out: SocketAddress[] = [];
-  for (const entry of hosts.flatMap((h) => h.split(','))) {
-    const withPort = /:\d+$/.test(entry) && !/^[^[]*:.*:/.test(entry) ? entry : `${entry}:${configured.port}`;
-    const at = { file: 'command line', key: '--xds-host' };
-    const address = parseAddress(withPort, at, diag);
-    if (!address) return undefined;
-    if (!isIpAddress(address.host) && !HOST_NAME.test(address.host)) {
-      diag.error(at, `not a host name or IP address: ${JSON.stringify(address.host)}`);
+  for (const raw of hosts.flatMap((h) => h.split(','))) {
+    const entry = raw.trim();
+    const m = HOST_AND_PORT.exec(entry);
+    const host = m?.[1] ?? m?.[2];
+    const port = m?.[3] === undefined ? configured.port : Number(m[3]);
+    if (!m || host === undefined || !(isIpAddress(host) || HOST_NAME.test(host)) || port < 1 || port > 65535) {
+      const hint = entry === '' ? 'an empty entry' : JSON.stringify(entry);
+      diag.error(at, `expected HOST, HOST:PORT or [IPv6]:PORT for each control-plane replica, got ${hint}`);
       return undefined;
     }
-    out.push(address);
+    out.push({ host, port });
   }
   return out;
 }

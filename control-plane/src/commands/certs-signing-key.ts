@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { writeAllOrNothing } from '../certs/files.js';
 import { signingKeyFromPem } from '../identity/index.js';
@@ -33,10 +33,10 @@ function configLines(o: CertsOptions): string[] {
   return [
     '',
     'give every control-plane replica the same file, in the config:',
-    `  signing_key_file: ${show(o, FILE)}`,
+    `  signing_key_file: ${resolve(o.dir, FILE)}`,
     `or in the environment: SIGNING_KEY=$(base64 -w0 ${show(o, FILE)})`,
     '',
-    'to rotate: put a new key first in the file and keep this one after it for five minutes (the JWTs it signed',
-    'live that long; every key in the file is published in the JWKS), then remove it.',
+    'to rotate (every key in the file is published in the JWKS, the first signs): add a new key after this one and',
+    'wait until every replica has reloaded; move it first; five minutes later (the life of a JWT), remove this one.',
   ];
 }

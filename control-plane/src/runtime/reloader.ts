@@ -51,11 +51,11 @@ export class ConfigReloader {
     const loaded = loadConfigFile(this.configPath, this.env);
     if (!loaded.result.ok) return this.reject(loaded.result.errors, loaded.files);
     const config = loaded.result.value;
-    const key = this.signingKeys.forConfig(config);
-    if (!key.ok) return this.reject(key.errors, loaded.files);
-    const compiled = compile(config, this.codec, { jwks: jwksDocument(this.signingKeys.published()) });
+    const keys = this.signingKeys.forConfig(config);
+    if (!keys.ok) return this.reject(keys.errors, loaded.files);
+    const compiled = compile(config, this.codec, { jwks: jwksDocument(keys.value.published) });
     if (!compiled.ok) return this.reject(compiled.errors, loaded.files);
-    this.onApplied(compiled.value, key.value);
+    this.onApplied(compiled.value, keys.value.signer);
 
     this.state.errors = [];
     this.state.lastApplied = now.toISOString();

@@ -7,20 +7,24 @@ import {
   type SigningKey,
 } from '../identity/index.js';
 
+/** What one config asks for: the key that signs, and the keys the JWKS lists. */
+export interface ChosenKeys {
+  signer: SigningKey | undefined;
+  published: SigningKey[];
+}
+
 /**
- * The key that signs identity assertions: the first of `signing_key`'s keys when the config has them (all of them
- * published), else a key generated once and kept on disk (so that upstreams holding the JWKS keep trusting
- * assertions across restarts). No key is generated until a route passes identity headers.
+ * The keys of identity assertions, as a function of the config alone: `signing_key`'s keys when it has them (the
+ * first signs, all are published; rotating is an edit that lists the new key beside the old one, then drops the
+ * old), else a key generated once and kept on disk (so that upstreams holding the JWKS keep trusting assertions
+ * across restarts; none until a route passes identity headers). Nothing is remembered from an earlier config: a key
+ * the config drops (a leaked one, say) is gone from the JWKS at once, every replica publishes what its config says,
+ * and an edit that is refused later on changes nothing.
  */
 export class SigningKeys {
-  private fromConfig: { pem: string; key: SigningKey } | undefined;
-  /** The config's other keys (published, never signing), by PEM: parsed once. */
-  private othersByPem = new Map<string, SigningKey>();
+  /** Parsed keys by PEM, so that an unchanged key is not parsed on every reload (bounded: reloads bring new PEMs). */
+  private parsed = new Map<string, SigningKey>();
   private kept: SigningKey | undefined;
-  /** The generated key's predecessor: still published, so that JWTs it signed verify until they expire. */
-  private retired: SigningKey | undefined;
-  private active: SigningKey | undefined;
-  private configured: SigningKey[] | undefined;
 
   /**
    * `requireConfigured`: `--no-envoy`, one replica of several. Each must sign with the same key and publish the
@@ -34,19 +38,8 @@ export class SigningKeys {
     private readonly requireConfigured = false,
   ) {}
 
-  /**
-   * The keys the JWKS lists: the config's keys in their order, or the generated key; then, for a single `run`, the
-   * key that signed before the last change, if the config no longer lists it (replicas publish only the config's).
-   */
-  published(): SigningKey[] {
-    const current = this.configured ?? (this.active ? [this.active] : []);
-    const retired = this.retired;
-    if (!retired || current.some((k) => k.kid === retired.kid)) return current;
-    return [...current, retired];
-  }
-
-  forConfig(config: Config): Result<SigningKey | undefined> {
-    if (config.signingKey) return this.fromConfigKeys(config.signingKey);
+  forConfig(config: Config): Result<ChosenKeys> {
+    if (config.signingKey) return this.configured(config.signingKey);
     if (this.requireConfigured) {
       const message =
         'set signing_key, SIGNING_KEY or signing_key_file: with --no-envoy this is one of several replicas, which ' +
@@ -54,32 +47,29 @@ export class SigningKeys {
         'the same file to every replica (signing_key_file, e.g. a mounted Secret)';
       return { ok: false, errors: [{ file: config.sourceFile, key: 'signing_key', message }] };
     }
-    const chosen = this.generated(config);
-    if (chosen.ok) {
-      this.retire(chosen.value);
-      this.configured = undefined;
-    }
-    return chosen;
+    const generated = this.generated(config);
+    if (!generated.ok) return generated;
+    const signer = generated.value;
+    return { ok: true, value: { signer, published: signer ? [signer] : [] } };
   }
 
-  /** `next` signs from now on; the key it replaces stays published (a single `run` only: see published()). */
-  private retire(next: SigningKey | undefined): void {
-    if (next?.kid === this.active?.kid) return;
-    if (this.active && !this.requireConfigured) this.retired = this.active;
-    this.active = next;
-  }
-
-  private fromConfigKeys(input: NonNullable<Config['signingKey']>): Result<SigningKey | undefined> {
+  private configured(input: NonNullable<Config['signingKey']>): Result<ChosenKeys> {
     try {
-      if (this.fromConfig?.pem !== input.pem) this.fromConfig = { pem: input.pem, key: signingKeyFromPem(input.pem) };
-      const others = input.others.map((pem) => this.othersByPem.get(pem) ?? signingKeyFromPem(pem));
-      this.othersByPem = new Map(input.others.map((pem, i) => [pem, others[i]!]));
-      this.retire(this.fromConfig.key);
-      this.configured = [this.fromConfig.key, ...others];
-      return { ok: true, value: this.fromConfig.key };
+      const keys = [input.pem, ...input.others].map((pem) => this.parse(pem));
+      return { ok: true, value: { signer: keys[0], published: keys } };
     } catch (e) {
       return { ok: false, errors: [{ ...input.at, message: (e as Error).message }] };
     }
+  }
+
+  private parse(pem: string): SigningKey {
+    let key = this.parsed.get(pem);
+    if (!key) {
+      key = signingKeyFromPem(pem);
+      if (this.parsed.size >= 16) this.parsed.clear();
+      this.parsed.set(pem, key);
+    }
+    return key;
   }
 
   private generated(config: Config): Result<SigningKey | undefined> {

@@ -16,6 +16,8 @@ export interface EnvoyNack {
 
 export interface EnvoyView {
   node: string;
+  /** When this replica first saw the node (since it was last forgotten): its counts start there. */
+  firstSeenAt: string;
   connected: boolean;
   /** Open streams of this node (a restarting Envoy may briefly hold two). */
   streams: number;
@@ -30,6 +32,7 @@ export interface EnvoyView {
 }
 
 interface NodeRecord {
+  firstSeenAt: Date;
   streams: number;
   syncedVersion?: string;
   lastAckAt?: Date;
@@ -44,7 +47,7 @@ export class EnvoyFleet {
   private record(node: string): NodeRecord {
     let r = this.nodes.get(node);
     if (!r) {
-      r = { streams: 0, nacks: 0 };
+      r = { firstSeenAt: new Date(), streams: 0, nacks: 0 };
       this.nodes.set(node, r);
     }
     return r;
@@ -94,6 +97,7 @@ export class EnvoyFleet {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([node, r]) => ({
         node,
+        firstSeenAt: r.firstSeenAt.toISOString(),
         connected: r.streams > 0,
         streams: r.streams,
         syncedVersion: r.syncedVersion ?? null,

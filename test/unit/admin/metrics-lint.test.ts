@@ -53,6 +53,27 @@ test('promtool finds nothing to say about the exposition, with Envoys connected,
   await ads.close();
 });
 
+test("a node forgotten and seen again: its NACKs add up, they do not restart the counter's count", async () => {
+  const ads = new AdsServer(pino({ level: 'silent' }));
+  const metrics = createMetrics(ads, { reloads: 0, failures: 0, errors: [] });
+  const nack = () => ({ typeUrl: 'type.googleapis.com/x', message: 'no', at: new Date().toISOString() });
+  ads.fleet.connected('edge-x');
+  for (let i = 0; i < 5; i++) ads.fleet.nacked('edge-x', nack());
+  ads.fleet.disconnected('edge-x', new Date(1));
+  assert.equal(sample(await metrics.registry.metrics(), 'mtls_edge_envoy_nacks_total', '{node="edge-x"}'), 5);
+  // A thousand nodes leave after it: the fleet forgets edge-x, which then comes back and is refused 7 times.
+  for (let i = 0; i < 1000; i++) {
+    ads.fleet.connected(`gone-${i}`);
+    ads.fleet.disconnected(`gone-${i}`, new Date(1000 + i));
+  }
+  assert.ok(!ads.fleet.view().some((e) => e.node === 'edge-x'), 'forgotten');
+  await new Promise((r) => setTimeout(r, 2)); // a new first-seen time
+  ads.fleet.connected('edge-x');
+  for (let i = 0; i < 7; i++) ads.fleet.nacked('edge-x', nack());
+  assert.equal(sample(await metrics.registry.metrics(), 'mtls_edge_envoy_nacks_total', '{node="edge-x"}'), 12);
+  await ads.close();
+});
+
 test('the linter is real: it refuses a gauge named like a counter', () => {
   const bad = '# HELP x_total a count\n# TYPE x_total gauge\nx_total 1\n';
   const lint = promtool(bad);

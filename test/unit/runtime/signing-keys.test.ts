@@ -18,24 +18,48 @@ const config = (signingKey: string | undefined, passIdentityHeaders = false, oth
   }) as Config;
 
 describe('SigningKeys', () => {
-  it('signing_key is used; after a rotation the JWKS lists the new key and the one before it', () => {
+  const kidsOf = (r: ReturnType<SigningKeys['forConfig']>) => {
+    assert.ok(r.ok, JSON.stringify(!r.ok && r.errors));
+    return { signer: r.value.signer?.kid, published: r.value.published.map((k) => k.kid) };
+  };
+
+  it('publishes exactly the keys the config lists, the first signing; a rotation is two edits', () => {
+    const [a, b] = [pem(), pem()];
     const keys = new SigningKeys(undefined, {});
-    const a = keys.forConfig(config(pem()));
-    assert.ok(a.ok && a.value);
+    const one = kidsOf(keys.forConfig(config(a, true)));
+    assert.deepEqual(one.published, [one.signer]);
+    const both = kidsOf(keys.forConfig(config(b, true, [a])));
+    assert.equal(both.published.length, 2);
+    assert.deepEqual(both.published, [both.signer, one.signer], 'the new key signs, the old one is still published');
+  });
+
+  it('a key the config drops leaves the JWKS at once (a leaked key must stop verifying), in a single run too', () => {
+    const [a, b] = [pem(), pem()];
+    const keys = new SigningKeys(undefined, {});
+    const first = kidsOf(keys.forConfig(config(a, true)));
+    kidsOf(keys.forConfig(config(b, true, [a])));
+    const dropped = kidsOf(keys.forConfig(config(b, true)));
+    assert.deepEqual(dropped.published, [dropped.signer]);
+    assert.ok(first.signer && !dropped.published.includes(first.signer));
+    const swapped = kidsOf(keys.forConfig(config(a, true)));
+    assert.deepEqual(swapped.published, [first.signer], 'nothing remembered from the config before');
+  });
+
+  it('the same config gives the same keys in any process: replicas publish alike', () => {
+    const [a, b] = [pem(), pem()];
+    const replica1 = new SigningKeys(undefined, {}, () => {}, true);
+    const replica2 = new SigningKeys(undefined, {}, () => {}, true);
+    kidsOf(replica1.forConfig(config(a, true))); // replica 1 has seen another config before
     assert.deepEqual(
-      keys.published().map((k) => k.kid),
-      [a.value.kid],
+      kidsOf(replica1.forConfig(config(b, true, [a]))),
+      kidsOf(replica2.forConfig(config(b, true, [a]))),
     );
-    const b = keys.forConfig(config(pem()));
-    assert.ok(b.ok && b.value);
-    assert.deepEqual(
-      keys.published().map((k) => k.kid),
-      [b.value.kid, a.value.kid],
-    );
-    const doc = JSON.parse(jwksDocument(keys.published())!) as { keys: Array<{ kid: string }> };
+    const r = replica1.forConfig(config(b, true, [a]));
+    assert.ok(r.ok);
+    const doc = JSON.parse(jwksDocument(r.value.published)!) as { keys: Array<{ kid: string }> };
     assert.deepEqual(
       doc.keys.map((k) => k.kid),
-      [b.value.kid, a.value.kid],
+      r.value.published.map((k) => k.kid),
     );
   });
 
@@ -43,33 +67,16 @@ describe('SigningKeys', () => {
     const dir = mkdtempSync(join(tmpdir(), 'signing-keys-'));
     const created: string[] = [];
     const keys = new SigningKeys(join(dir, 'config.yaml'), {}, (p) => created.push(p));
-    const none = keys.forConfig(config(undefined));
-    assert.ok(none.ok && none.value === undefined);
-    assert.equal(jwksDocument(keys.published()), undefined);
-    const first = keys.forConfig(config(undefined, true));
-    assert.ok(first.ok && first.value);
+    const none = kidsOf(keys.forConfig(config(undefined)));
+    assert.deepEqual(none, { signer: undefined, published: [] });
+    assert.equal(jwksDocument([]), undefined, 'no keys, no JWKS route');
+    const first = kidsOf(keys.forConfig(config(undefined, true)));
+    assert.ok(first.signer);
+    assert.deepEqual(first.published, [first.signer]);
     assert.deepEqual(created, [join(dir, '.mtls-edge', 'signing-key.pem')]);
     assert.equal(statSync(created[0]!).mode & 0o777, 0o600);
-    const again = new SigningKeys(join(dir, 'config.yaml'), {}).forConfig(config(undefined, true));
-    assert.ok(again.ok && again.value?.kid === first.value.kid);
-  });
-
-  it("several keys: the first signs, all are published in the config's order; a rotation is an edit", () => {
-    const [k1, k2, k3] = [pem(), pem(), pem()];
-    const keys = new SigningKeys(undefined, {}, () => {}, true);
-    const first = keys.forConfig(config(k1, true, [k2]));
-    assert.ok(first.ok && first.value);
-    const kids = () => keys.published().map((k) => k.kid);
-    const [kid1, kid2] = kids();
-    assert.equal(first.value.kid, kid1);
-    assert.equal(kids().length, 2);
-    // Rotate: the new key first, the old one kept while its JWTs live; then dropped.
-    const rotated = keys.forConfig(config(k3, true, [k1]));
-    assert.ok(rotated.ok && rotated.value);
-    assert.deepEqual(kids(), [rotated.value.kid, kid1]);
-    assert.ok(!kids().includes(kid2!), 'a replica publishes only what the config lists');
-    keys.forConfig(config(k3, true));
-    assert.deepEqual(kids(), [rotated.value.kid]);
+    const again = kidsOf(new SigningKeys(join(dir, 'config.yaml'), {}).forConfig(config(undefined, true)));
+    assert.equal(again.signer, first.signer);
   });
 
   it('a replica (--no-envoy) without signing_key refuses the config and says how to make one', () => {
