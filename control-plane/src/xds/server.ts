@@ -47,6 +47,7 @@ export class AdsServer {
   readonly fleet = new EnvoyFleet();
   /** Addresses the gRPC server is bound to (a Unix socket, a TCP port, or both). */
   private bound = 0;
+  private closing = false;
 
   /** `peers`: who may use the channel, with the current client CA and `xds_node_ids`. */
   constructor(
@@ -122,12 +123,9 @@ export class AdsServer {
     return this.snapshot;
   }
 
-  /**
-   * This replica can serve: it has a valid snapshot and its xDS server listens. What a readiness probe asks; it
-   * never waits for an Envoy (a new replica would otherwise never get one, and a fleet would wait on itself).
-   */
+  /** Has a valid snapshot, listens, is not shutting down: a readiness probe's question, never waiting for an Envoy. */
   servesXds(): boolean {
-    return this.snapshot !== undefined && this.bound > 0;
+    return this.snapshot !== undefined && this.bound > 0 && !this.closing;
   }
 
   /** At least one Envoy is connected and every connected Envoy has ACKed the current snapshot. */
@@ -157,6 +155,8 @@ export class AdsServer {
   }
 
   close(): Promise<void> {
+    // A replica shutting down is not ready: a load balancer or Kubernetes stops sending it Envoys first.
+    this.closing = true;
     for (const s of this.streams) s.call.end();
     return new Promise((resolve) => this.server.tryShutdown(() => resolve()));
   }

@@ -60,3 +60,10 @@ test('ready once it has a snapshot and listens, with no Envoy connected; /synced
   assert.equal(await metric('mtls_edge_ready'), 'mtls_edge_ready 1');
   assert.equal(await metric('mtls_edge_envoys_synced'), 'mtls_edge_envoys_synced 0');
 });
+
+test('not ready once it shuts down (SIGTERM closes the xDS server first)', async () => {
+  const closing = ads.close();
+  assert.equal((await get('/readyz')).status, 503);
+  assert.equal(await metric('mtls_edge_ready'), 'mtls_edge_ready 0');
+  await closing;
+});
