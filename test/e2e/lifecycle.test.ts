@@ -44,6 +44,16 @@ describe('mtls-edge run: admin endpoints and a clean stop', () => {
     await upstream?.close();
   });
 
+  it("Envoy's Prometheus stats name each cluster whole: no address dots for tag extraction to cut at", async () => {
+    assert.equal((await httpsGet({ port: edge.httpsPort, servername: HOSTS.z, ca: pki.caA })).status, 200);
+    const text = await (await fetch(`${edge.envoyAdminUrl}/stats/prometheus`)).text();
+    const names = new Set([...text.matchAll(/envoy_cluster_name="([^"]*)"/g)].map((m) => m[1]));
+    const upstreamPort = new URL(upstream.url).port;
+    assert.ok(names.has(`http-127_0_0_1-${upstreamPort}`), `cluster names: ${[...names].join(', ')}`);
+    for (const name of names) assert.doesNotMatch(name ?? '', /\./, `a dot in a cluster's stat name: ${name}`);
+    assert.doesNotMatch(text, /^envoy_cluster_0_0_1/m, 'no metric named after a piece of an address');
+  });
+
   it('/healthz answers while the process is up', async () => {
     const res = await fetch(`${edge.adminUrl}/healthz`);
     assert.equal(res.status, 200);

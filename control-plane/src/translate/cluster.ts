@@ -13,6 +13,9 @@ export function buildCluster(upstream: Upstream): NamedResource<'cluster'> {
   const allIps = upstream.endpoints.every((e) => isIpAddress(e.host));
   const resource: envoy_config_cluster_v3.Cluster = {
     name: upstream.name,
+    // Envoy's stat names are dot-separated, and its tag extraction (the cluster's name as a Prometheus label) cuts
+    // at the first dot: "cluster.http-127.0.0.1-8080.upstream_rq" would name a cluster "http-127". No dots here.
+    alt_stat_name: statName(upstream.name),
     type: allIps ? 'STATIC' : 'STRICT_DNS',
     connect_timeout: duration(10_000),
     lb_policy: 'ROUND_ROBIN',
@@ -39,6 +42,11 @@ export function buildCluster(upstream: Upstream): NamedResource<'cluster'> {
       typed_config: buildUpstreamTlsContext(upstream),
     };
   return { name: upstream.name, resource };
+}
+
+/** A cluster name as a stat name: the dots and colons of an address become underscores. */
+function statName(clusterName: string): string {
+  return clusterName.replace(/[.:]/g, '_');
 }
 
 function buildUpstreamTlsContext(upstream: Upstream) {
