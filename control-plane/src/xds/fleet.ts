@@ -74,9 +74,12 @@ export class EnvoyFleet {
     if (syncedVersion !== undefined) r.syncedVersion = syncedVersion;
   }
 
-  /** What one request of a node's stream says: an ACK (`syncedVersion` if it now runs all of it) or a NACK. */
-  request(node: string, outcome: AdsEvent, req: DiscoveryRequest, syncedVersion: string | undefined): void {
-    if (outcome === 'ack') this.acked(node, syncedVersion);
+  /**
+   * What one request of a node's stream says: an ACK (with the version it now runs in full, if any: asked only
+   * for an ACK, not on every request) or a NACK.
+   */
+  request(node: string, outcome: AdsEvent, req: DiscoveryRequest, syncedVersion: () => string | undefined): void {
+    if (outcome === 'ack') this.acked(node, syncedVersion());
     if (outcome === 'nack') {
       this.nacked(node, {
         typeUrl: req.type_url,

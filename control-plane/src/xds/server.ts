@@ -128,6 +128,11 @@ export class AdsServer {
     return this.snapshot !== undefined && this.bound > 0 && !this.closing;
   }
 
+  /** The snapshot version `stream` runs in full, if it runs the current one. */
+  private syncedVersionOf(stream: Stream): string | undefined {
+    return this.snapshot && stream.state.inSync(this.snapshot) ? this.snapshot.version : undefined;
+  }
+
   /** At least one Envoy is connected and every connected Envoy has ACKed the current snapshot. */
   everyEnvoySynced(): boolean {
     const snapshot = this.snapshot;
@@ -203,12 +208,7 @@ export class AdsServer {
       if (outcome === 'nack') this.log.warn({ ...fields, error: req.error_detail?.message }, 'xds nack');
       else this.log.debug({ ...fields, outcome }, 'xds request');
       this.send(stream, responses);
-      this.fleet.request(
-        stream.node,
-        outcome,
-        req,
-        this.snapshot && stream.state.inSync(this.snapshot) ? this.snapshot.version : undefined,
-      );
+      this.fleet.request(stream.node, outcome, req, () => this.syncedVersionOf(stream));
       if (outcome === 'ack' && this.everyEnvoySynced() && this.snapshot) {
         this.lastGood = this.snapshot;
         // Every Envoy now runs the edit (a staged snapshot already holds all of it, plus clusters on their way out).
