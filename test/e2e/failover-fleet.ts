@@ -47,6 +47,7 @@ export async function startFleet(name: string, nodes: string[]): Promise<Fleet> 
   writeConfig('1');
   const replicas: Replica[] = [];
   const envoys: ChildProcess[] = [];
+  const envoyAdminPorts: number[] = [];
   for (let i = 0; i < 2; i++) {
     const [admin, xdsPort] = [await freePort(), await freePort()];
     const env = { ADMIN_ADDRESS: `127.0.0.1:${admin}`, XDS_ADDRESS: `127.0.0.1:${xdsPort}` };
@@ -56,10 +57,11 @@ export async function startFleet(name: string, nodes: string[]): Promise<Fleet> 
   for (const node of nodes) {
     const client = await channel.node(node);
     const hosts = replicas.flatMap((r) => ['--xds-host', `127.0.0.1:${r.xdsPort}`]);
+    envoyAdminPorts.push(await freePort());
     const res = await runCli([
       'bootstrap',
       ...['--config', configPath, '--node-id', node, ...hosts],
-      ...['--envoy-admin-address', `127.0.0.1:${await freePort()}`],
+      ...['--envoy-admin-address', `127.0.0.1:${envoyAdminPorts.at(-1)}`],
       ...['--xds-client-cert', client.certFile, '--xds-client-key', client.keyFile, '--xds-ca', channel.caFile],
     ]);
     assert.equal(res.code, 0, res.stderr);
@@ -81,6 +83,8 @@ export async function startFleet(name: string, nodes: string[]): Promise<Fleet> 
     }
   };
   await waitForNodes('every Envoy streams from a replica', (seen) => nodes.every((n) => seen.includes(n)));
+  // Streaming is not serving: Envoy's /ready turns 200 once its first listeners, routes and secrets are in place.
+  for (const port of envoyAdminPorts) await waitForEnvoyLive(port);
   return {
     pki,
     upstream,
@@ -133,4 +137,14 @@ routes:
     allow_any_authenticated_user: true
     pass_identity_headers: true
 `;
+}
+
+async function waitForEnvoyLive(adminPort: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`http://127.0.0.1:${adminPort}/ready`).catch(() => undefined);
+    if (res?.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`Envoy (admin ${adminPort}) not live after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
