@@ -4,6 +4,7 @@ import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { bootstrapCommand } from './commands/bootstrap.js';
 import { certsCommand } from './commands/certs.js';
+import { drainCommand } from './commands/drain.js';
 import { startVerifyApp } from './demo/verify-app.js';
 import type { XdsProtocol } from './runtime/bootstrap.js';
 
@@ -23,8 +24,11 @@ commands:
              a demo upstream that shows the client identity the edge forwards (default 127.0.0.1:8000)
   bootstrap  --config FILE --node-id ID --xds-client-cert FILE --xds-client-key FILE --xds-ca FILE
              [--xds-host HOST[:PORT]]... [--xds-server-name NAME] [--envoy-admin-address HOST:PORT]
-             [--xds-protocol sotw|delta]
+             [--health-address HOST:PORT] [--metrics-address HOST:PORT] [--xds-protocol sotw|delta]
              print the Envoy bootstrap that points an Envoy at this control plane over mutual TLS
+  drain      [--envoy-admin-address HOST:PORT] [--seconds N] [--drain-time-s N]
+             before Envoy is stopped (a preStop hook): fail its /healthz for N s (5), then drain its
+             connections (up to 15 s); exits when Envoy can be stopped without cutting a request
 
 Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
 
@@ -57,6 +61,9 @@ async function main(argv: string[]): Promise<number> {
       'xds-client-key': { type: 'string' },
       fleet: { type: 'string' },
       'envoy-admin-address': { type: 'string' },
+      'health-address': { type: 'string' },
+      'metrics-address': { type: 'string' },
+      seconds: { type: 'string' },
       'xds-protocol': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -104,7 +111,15 @@ async function main(argv: string[]): Promise<number> {
         xdsClientCert: values['xds-client-cert'],
         xdsClientKey: values['xds-client-key'],
         envoyAdminAddress: values['envoy-admin-address'],
+        healthAddress: values['health-address'],
+        metricsAddress: values['metrics-address'],
         protocol: xdsProtocol(values['xds-protocol']),
+      });
+    case 'drain':
+      return drainCommand({
+        envoyAdminAddress: values['envoy-admin-address'],
+        seconds: values.seconds,
+        drainSeconds: values['drain-time-s'],
       });
     default:
       process.stderr.write(USAGE + '\n');

@@ -97,7 +97,12 @@ async function http2(target: LoadTarget, tally: Tally, stopped: () => boolean): 
     });
     s.on('error', (e: Error) => tally.failed.push(`h2 session: ${e.message}`));
     s.on('goaway', () => (goaway = true));
-    await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+    // A connection that fails (its error is a failure, above) is tried again after a pause, not awaited forever.
+    const connected = await new Promise<boolean>((resolve) => {
+      s.once('connect', () => resolve(true));
+      s.once('close', () => resolve(false));
+    });
+    if (!connected) await new Promise((r) => setTimeout(r, 50));
     return s;
   };
   let session = await connect();

@@ -28,6 +28,9 @@ export interface BootstrapOptions {
   xdsClientKey?: string;
   /** Overrides the config's envoy_admin_address, so that several Envoys can share a machine. */
   envoyAdminAddress?: string;
+  /** Override the config's envoy_health_address and metrics_address for this Envoy. */
+  healthAddress?: string;
+  metricsAddress?: string;
   protocol?: XdsProtocol;
 }
 
@@ -51,10 +54,12 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
     return fail(`the control plane accepts Envoys over the network only with mutual TLS: ${CONTROL_CHANNEL_HOW_TO}`);
   if (!o.xdsCa || !o.xdsClientCert || !o.xdsClientKey) return fail(NEEDS_FILES);
   const diag = new Diagnostics();
-  const envoyAdmin = o.envoyAdminAddress
-    ? parseAddress(o.envoyAdminAddress, { file: 'command line', key: '--envoy-admin-address' }, diag)
-    : result.config.envoyAdminAddress;
-  if (!envoyAdmin) {
+  const flag = (value: string | undefined, key: string, configured: SocketAddress | undefined) =>
+    value === undefined ? configured : parseAddress(value, { file: 'command line', key }, diag);
+  const envoyAdmin = flag(o.envoyAdminAddress, '--envoy-admin-address', result.config.envoyAdminAddress);
+  const health = flag(o.healthAddress, '--health-address', result.config.envoyHealthAddress);
+  const metrics = flag(o.metricsAddress, '--metrics-address', result.config.metricsAddress);
+  if (!envoyAdmin || !diag.ok) {
     printErrors(diag.errors);
     return 1;
   }
@@ -84,7 +89,9 @@ export function bootstrapCommand(configPath: string | undefined, o: BootstrapOpt
     certFile: o.xdsClientCert,
     keyFile: o.xdsClientKey,
   };
-  process.stdout.write(renderBootstrap(readBootstrapTemplate(), { nodeId, xds, envoyAdmin, protocol: o.protocol }));
+  process.stdout.write(
+    renderBootstrap(readBootstrapTemplate(), { nodeId, xds, envoyAdmin, health, metrics, protocol: o.protocol }),
+  );
   return 0;
 }
 

@@ -12,7 +12,10 @@ import {
 } from '../authz/index.js';
 import { AssertionSigner, type SigningKey } from '../identity/index.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
-import { EnvoyProcess } from '../runtime/envoy-process.js';
+import { DEFAULT_DRAIN_SECONDS, EnvoyProcess } from '../runtime/envoy-process.js';
+import { drainEnvoy } from '../runtime/envoy-drain.js';
+import type { Config } from '../config/index.js';
+import type { Logger } from 'pino';
 import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
 import { openControlChannel, type ControlChannel } from '../runtime/control-channel.js';
@@ -153,6 +156,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
         nodeId: o.nodeId ?? DEFAULT_NODE_ID,
         xds: xdsChannel,
         envoyAdmin: config.envoyAdminAddress,
+        health: config.envoyHealthAddress,
+        metrics: config.metricsAddress,
         protocol: o.xdsProtocol,
       }),
       { mode: 0o600 },
@@ -174,12 +179,14 @@ export async function runCommand(o: RunOptions): Promise<number> {
 
   // The first signal stops gracefully; a second one (an impatient Ctrl-C) stops Envoy at once.
   let stopping = false;
+  let drainFirst = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       envoy?.killNow();
       process.exit(130);
     }
     stopping = true;
+    drainFirst = true;
     log.info({ signal }, 'shutting down');
     resolveDone(0);
   };
@@ -195,6 +202,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const code = await done;
   clearInterval(expiryCheck);
   watcher.close();
+  // Envoy goes first, while the control plane still answers its ext_authz Checks.
+  if (envoy && drainFirst) await drainBeforeStop(config, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
   await envoy?.stop();
   await ads.close();
   admin.closeAllConnections();
@@ -202,6 +211,20 @@ export async function runCommand(o: RunOptions): Promise<number> {
   if (workDir) rmSync(workDir, { recursive: true, force: true });
   log.info({ code }, 'stopped');
   return code;
+}
+
+/**
+ * On a stop signal: /healthz fails first (for as long as the drain time, when a health listener is there for
+ * balancers to watch), then the listeners drain until no connection is open or the drain time is over.
+ */
+async function drainBeforeStop(config: Config, drainSeconds: number, log: Logger): Promise<void> {
+  const outcome = await drainEnvoy({
+    admin: config.envoyAdminAddress,
+    announceMs: config.envoyHealthAddress ? drainSeconds * 1000 : 0,
+    drainMs: drainSeconds * 1000,
+    onStep: (step, detail) => log.info(detail, `envoy ${step}`),
+  });
+  if (!outcome.ok) log.warn({ err: outcome.error }, 'envoy could not drain; stopping it anyway');
 }
 
 /**

@@ -4,7 +4,7 @@ import { checkKeys, readList, readStringOrList, scalarString, type MapValue } fr
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
 import { isHeaderName, readRoute } from './route.js';
-import { readAddress, readServerCertificates } from './server.js';
+import { readAddress, readOptionalAddress, readServerCertificates } from './server.js';
 import {
   checkControlChannelCaApart,
   CONTROL_CHANNEL_KEYS,
@@ -22,6 +22,8 @@ export const SCALAR_KEYS = [
   'admin_address',
   'xds_address',
   'envoy_admin_address',
+  'envoy_health_address',
+  'metrics_address',
   'certificate',
   'certificate_key',
   'certificate_file',
@@ -91,6 +93,8 @@ function buildConfig(
   const adminAddress = readAddress(root, 'admin_address', '127.0.0.1:9902', diag);
   const xdsAddress = readAddress(root, 'xds_address', '127.0.0.1:18000', diag);
   const envoyAdminAddress = readAddress(root, 'envoy_admin_address', '127.0.0.1:9901', diag);
+  const envoyHealthAddress = readOptionalAddress(root, 'envoy_health_address', diag);
+  const metricsAddress = readOptionalAddress(root, 'metrics_address', diag);
   const xdsTls = readControlChannelTls(root, xdsAddress, files, diag);
   const certificates = readServerCertificates(root, files, diag);
   if (certificates.length === 0 && !hasAnyCertificateKey(root)) {
@@ -144,6 +148,8 @@ function buildConfig(
       xdsAddressConfigured: root.entries.has('xds_address'),
       xdsTls,
       envoyAdminAddress,
+      envoyHealthAddress,
+      metricsAddress,
       certificates,
       clientCa,
       clientCertificateRules,

@@ -26,6 +26,12 @@ export function readAddress(
   return parseAddress(v?.value ?? fallback, v?.at ?? { file: '(default)', key }, diag);
 }
 
+/** An address that is off unless set (the Envoy health and metrics listeners). */
+export function readOptionalAddress(map: MapValue, key: string, diag: Diagnostics): SocketAddress | undefined {
+  const v = readString(map, key, diag);
+  return v && parseAddress(v.value, v.at, diag);
+}
+
 /** Server certificates from `certificate[_file]` + `certificate_key[_file]` and the `certificates` list. */
 export function readServerCertificates(root: MapValue, files: FileAccess, diag: Diagnostics): ServerCertificate[] {
   const out: ServerCertificate[] = [];

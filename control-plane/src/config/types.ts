@@ -139,6 +139,10 @@ export interface Config {
   /** The control channel over mutual TLS; required for every Envoy that is not `run`'s own child. */
   xdsTls?: ControlChannelTls;
   envoyAdminAddress: SocketAddress;
+  /** Each Envoy's own listener for load balancers and probes: GET /healthz, 503 once it shuts down. Off if unset. */
+  envoyHealthAddress?: SocketAddress;
+  /** Each Envoy's listener for Prometheus: GET /metrics (Envoy's stats, not the admin port). Off if unset. */
+  metricsAddress?: SocketAddress;
   certificates: ServerCertificate[];
   clientCa?: CertificateBundle;
   clientCertificateRules: ClientCertificateRules;

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDocument } from 'yaml';
 import type { SocketAddress } from '../config/index.js';
 import { isIpAddress } from '../model/hostnames.js';
+import { envoyAdminCluster, healthListener, metricsListener } from './bootstrap-listeners.js';
 
 export type XdsProtocol = 'sotw' | 'delta';
 
@@ -30,6 +31,10 @@ export interface BootstrapValues {
   envoyAdmin: SocketAddress;
   /** State of the world (the default) or incremental xDS. */
   protocol?: XdsProtocol;
+  /** The health listener (GET /healthz), if any. */
+  health?: SocketAddress;
+  /** The metrics listener (GET /metrics), if any. */
+  metrics?: SocketAddress;
 }
 
 const XDS_CLUSTER = ['static_resources', 'clusters', 0];
@@ -63,7 +68,17 @@ export function renderBootstrap(template: string, v: BootstrapValues): string {
     if (value === undefined) throw new Error(`envoy/bootstrap.yaml: unknown placeholder \${${name}}`);
     return value;
   });
-  return v.xds.kind === 'private-socket' ? overPrivateSocket(text, v.xds.path) : text;
+  const withSocket = v.xds.kind === 'private-socket' ? overPrivateSocket(text, v.xds.path) : text;
+  return v.health || v.metrics ? withOwnListeners(withSocket, v) : withSocket;
+}
+
+/** Adds the health and metrics listeners (and, for metrics, the cluster to the admin API) to static_resources. */
+function withOwnListeners(text: string, v: BootstrapValues): string {
+  const doc = parseDocument(text);
+  const listeners = [v.health && healthListener(v.health), v.metrics && metricsListener(v.metrics)].filter(Boolean);
+  doc.setIn(['static_resources', 'listeners'], doc.createNode(listeners));
+  if (v.metrics) doc.addIn(['static_resources', 'clusters'], doc.createNode(envoyAdminCluster(v.envoyAdmin)));
+  return doc.toString();
 }
 
 /** The same bootstrap, with the ADS cluster on a Unix socket and no TLS (the socket's folder is the access control). */

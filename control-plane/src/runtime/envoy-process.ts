@@ -3,6 +3,9 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 
+/** Envoy's own default: how long listeners drain (on an edit, and on a stop). */
+export const DEFAULT_DRAIN_SECONDS = 15;
+
 export interface EnvoyProcessOptions {
   binary: string;
   bootstrapPath: string;
@@ -34,7 +37,7 @@ export class EnvoyProcess {
       '--concurrency',
       String(o.concurrency ?? availableParallelism()),
       '--drain-time-s',
-      String(o.drainTimeSeconds ?? 15),
+      String(o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS),
       '--log-level',
       o.logLevel ?? 'info',
       '--log-format',

@@ -1,0 +1,61 @@
+import { parseAddress } from '../config/server.js';
+import { Diagnostics } from '../source/diagnostics.js';
+import { drainEnvoy } from '../runtime/envoy-drain.js';
+import { printErrors } from './load.js';
+
+export interface DrainCommandOptions {
+  envoyAdminAddress?: string;
+  /** Seconds /healthz fails before the listeners drain. */
+  seconds?: string;
+  /** Seconds the open connections get to finish. */
+  drainSeconds?: string;
+}
+
+/**
+ * `mtls-edge drain`: for a preStop hook next to an Envoy (Kubernetes, compose, systemd's ExecStop). It returns when
+ * Envoy may be stopped without cutting a request; the orchestrator's SIGTERM to Envoy follows.
+ */
+export async function drainCommand(o: DrainCommandOptions): Promise<number> {
+  const diag = new Diagnostics();
+  const admin = parseAddress(
+    o.envoyAdminAddress ?? '127.0.0.1:9901',
+    { file: 'command line', key: '--envoy-admin-address' },
+    diag,
+  );
+  const announce = seconds(o.seconds, '--seconds', 5, diag);
+  const drain = seconds(o.drainSeconds, '--drain-time-s', 15, diag);
+  if (!admin || announce === undefined || drain === undefined) {
+    printErrors(diag.errors);
+    return 2;
+  }
+  const outcome = await drainEnvoy({
+    admin,
+    announceMs: announce * 1000,
+    drainMs: drain * 1000,
+    onStep: (step, detail) => process.stderr.write(`mtls-edge drain: ${describe(step, detail)}\n`),
+  });
+  if (!outcome.ok) {
+    process.stderr.write(`mtls-edge drain: ${outcome.error}; is Envoy running with that admin address?\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function describe(step: string, detail: Record<string, unknown>): string {
+  if (step === 'health-failed')
+    return `health check failing; waiting ${Number(detail['announceMs']) / 1000} s for balancers`;
+  if (step === 'draining')
+    return `listeners draining; up to ${Number(detail['drainMs']) / 1000} s for open connections`;
+  const open = Number(detail['openConnections']);
+  return open === 0 ? 'drained: Envoy can be stopped' : `drain time over with ${open} connection(s) open`;
+}
+
+function seconds(value: string | undefined, key: string, fallback: number, diag: Diagnostics): number | undefined {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 3600) {
+    diag.error({ file: 'command line', key }, `expected seconds from 0 to 3600, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return n;
+}
