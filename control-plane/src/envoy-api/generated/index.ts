@@ -10,6 +10,7 @@ import type * as envoy_config_rbac_v3 from './envoy.config.rbac.v3.js';
 import type * as envoy_config_route_v3 from './envoy.config.route.v3.js';
 import type * as envoy_config_trace_v3 from './envoy.config.trace.v3.js';
 import type * as envoy_data_accesslog_v3 from './envoy.data.accesslog.v3.js';
+import type * as envoy_extensions_access_loggers_stream_v3 from './envoy.extensions.access_loggers.stream.v3.js';
 import type * as envoy_extensions_filters_http_ext_authz_v3 from './envoy.extensions.filters.http.ext_authz.v3.js';
 import type * as envoy_extensions_filters_http_header_mutation_v3 from './envoy.extensions.filters.http.header_mutation.v3.js';
 import type * as envoy_extensions_filters_http_lua_v3 from './envoy.extensions.filters.http.lua.v3.js';
@@ -43,6 +44,7 @@ export type {
   envoy_config_route_v3,
   envoy_config_trace_v3,
   envoy_data_accesslog_v3,
+  envoy_extensions_access_loggers_stream_v3,
   envoy_extensions_filters_http_ext_authz_v3,
   envoy_extensions_filters_http_header_mutation_v3,
   envoy_extensions_filters_http_lua_v3,
@@ -305,6 +307,7 @@ export interface TypedConfigs {
   'envoy.config.route.v3.WeightedCluster.ClusterWeight': envoy_config_route_v3.WeightedCluster_ClusterWeight;
   'envoy.config.trace.v3.Tracing': envoy_config_trace_v3.Tracing;
   'envoy.config.trace.v3.Tracing.Http': envoy_config_trace_v3.Tracing_Http;
+  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': envoy_extensions_access_loggers_stream_v3.StdoutAccessLog;
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationRequest': envoy_extensions_filters_http_ext_authz_v3.AuthorizationRequest;
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse': envoy_extensions_filters_http_ext_authz_v3.AuthorizationResponse;
   'envoy.extensions.filters.http.ext_authz.v3.BufferSettings': envoy_extensions_filters_http_ext_authz_v3.BufferSettings;
