@@ -116,7 +116,8 @@ export function readAccessLogFields(root: MapValue, diag: Diagnostics): string[]
   const given: Array<{ name: string; at: typeof v.at }> = [];
   if (v.kind === 'list') {
     for (const item of v.items) {
-      if (item.kind === 'scalar' && typeof item.value === 'string') given.push({ name: item.value.trim(), at: item.at });
+      if (item.kind === 'scalar' && typeof item.value === 'string')
+        given.push({ name: item.value.trim(), at: item.at });
       else diag.error(item.at, `expected a field name, got ${describeKind(item)}`);
     }
   } else if (v.kind === 'scalar' && typeof v.value === 'string') {
@@ -131,8 +132,8 @@ export function readAccessLogFields(root: MapValue, diag: Diagnostics): string[]
     if (!(Object.hasOwn(ACCESS_LOG_FIELDS, g.name) || HEADER_FIELD.test(g.name))) {
       diag.error(
         g.at,
-        `unknown access log field ${JSON.stringify(g.name)}: the fields are ${Object.keys(ACCESS_LOG_FIELDS).join(', ')}, ` +
-          `headers.<header name>, or "${OFF}" to log nothing`,
+        `unknown access log field ${JSON.stringify(g.name)}: the fields are ` +
+          `${Object.keys(ACCESS_LOG_FIELDS).join(', ')}, headers.<header name>, or "${OFF}" to log nothing`,
       );
     } else if (out.includes(g.name)) diag.error(g.at, `access log field ${g.name} is given twice`);
     else out.push(g.name);

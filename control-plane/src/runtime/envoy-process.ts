@@ -120,7 +120,7 @@ function parseAccessLogLine(line: string): Record<string, unknown> | undefined {
 }
 
 /** `GET example.com/path → 403 (reason)`, from whichever of those fields the line has. */
-export function accessLogSummary(entry: Record<string, unknown>): string {
+function accessLogSummary(entry: Record<string, unknown>): string {
   const text = (key: string): string => {
     const v = entry[key];
     return typeof v === 'string' || typeof v === 'number' ? String(v) : '';

@@ -27,7 +27,11 @@ describe('access_log_fields', () => {
   });
 
   test('ACCESS_LOG_FIELDS: names separated by commas, a list, or off; it replaces the file', () => {
-    assert.deepEqual(fieldsOf(BASE, { ACCESS_LOG_FIELDS: 'authority, path,duration' }), ['authority', 'path', 'duration']);
+    assert.deepEqual(fieldsOf(BASE, { ACCESS_LOG_FIELDS: 'authority, path,duration' }), [
+      'authority',
+      'path',
+      'duration',
+    ]);
     assert.deepEqual(fieldsOf(BASE, { ACCESS_LOG_FIELDS: '["size"]' }), ['size']);
     assert.deepEqual(fieldsOf(`access_log_fields: [path]\n${BASE}`, { ACCESS_LOG_FIELDS: 'off' }), []);
     assert.deepEqual(fieldsOf(`access_log_fields: off\n${BASE}`, { ACCESS_LOG_FIELDS: 'ip' }), ['ip']);
@@ -35,7 +39,11 @@ describe('access_log_fields', () => {
 
   test('an unknown name is an error naming the file, key and line, and the names there are', () => {
     const errors = errorsOf(`access_log_fields:\n  - path\n  - status\n${BASE}`);
-    const e = assertError(errors, { key: 'access_log_fields[1]', line: 3, message: /unknown access log field "status"/ });
+    const e = assertError(errors, {
+      key: 'access_log_fields[1]',
+      line: 3,
+      message: /unknown access log field "status"/,
+    });
     assert.match(e.message, /response-code/);
     assert.match(e.message, /headers\.<header name>/);
   });
