@@ -16,6 +16,7 @@ import { rootCertificates } from 'node:tls';
 import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import type { Config, ForwardedCertField } from './types.js';
 import { readSigningKey } from './signing-key.js';
+import { readAccessLogFields } from './access-log-fields.js';
 
 export const SCALAR_KEYS = [
   'address',
@@ -38,7 +39,7 @@ export const SCALAR_KEYS = [
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
 /** Structured, but JWT_CLAIMS_HEADERS is never base64 (`user` would pass for it): a list, a mapping or `email,user`. */
-const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers', ...CONTROL_CHANNEL_LIST_KEYS] as const;
+const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers', 'access_log_fields', ...CONTROL_CHANNEL_LIST_KEYS] as const;
 const TOP_LEVEL_KEYS: readonly string[] = [
   ...SCALAR_KEYS,
   ...STRUCTURED_KEYS,
@@ -135,6 +136,7 @@ function buildConfig(
 
   const signingKey = readSigningKey(root, files, diag);
   const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag);
+  const accessLogFields = readAccessLogFields(root, diag);
 
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress)
     return { ok: false, errors: diag.errors };
@@ -158,6 +160,7 @@ function buildConfig(
       routes: routes.filter((r) => r !== undefined),
       signingKey,
       jwtClaimsHeaders,
+      accessLogFields,
     },
   };
 }

@@ -158,4 +158,6 @@ export interface Config {
   signingKey?: SigningKeyInput;
   /** `jwt_claims_headers`: [header name, claim] pairs, e.g. ['X-Pomerium-Claim-Email', 'email']. */
   jwtClaimsHeaders: Array<[string, string]>;
+  /** `access_log_fields`: the field names each access log line holds, in order; empty: no access log. */
+  accessLogFields: string[];
 }

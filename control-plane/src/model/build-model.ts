@@ -120,6 +120,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       authorizationRoutes: [...authorizationRoutes, ...trustChecks.values()].sort((a, b) =>
         a.name.localeCompare(b.name),
       ),
+      accessLogFields: config.accessLogFields,
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
     },

@@ -118,6 +118,8 @@ export interface EdgeModel {
   authorizationRoutes: AuthorizationRoute[];
   /** jwt_claims_headers names, lower case: a client's own copies are removed on every route. */
   claimHeaders: string[];
+  /** access_log_fields: the fields of each access log line, in order (empty: no access log). */
+  accessLogFields: string[];
   /** The JSON Web Key Set served at /.well-known/pomerium/jwks.json on every host (absent: no signing key given). */
   jwks?: string;
 }

@@ -14,6 +14,8 @@ export interface EnvoyProcessOptions {
   /** How long changed listeners drain; short in tests. */
   drainTimeSeconds?: number;
   logLevel?: string;
+  /** How often Envoy writes buffered access log lines out. */
+  accessLogFlushMs?: number;
 }
 
 /** Envoy as a child process: logs forwarded as JSON lines, stopped with the control plane. */
@@ -42,13 +44,16 @@ export class EnvoyProcess {
       o.logLevel ?? 'info',
       '--log-format',
       '%l|%n|%v',
+      // Access log lines reach stdout when this timer flushes them (Envoy's default: every 10 s).
+      '--file-flush-interval-msec',
+      String(o.accessLogFlushMs ?? 250),
     ];
     const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.log.info({ pid: child.pid, binary: o.binary, args }, 'envoy started');
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => this.forward(line));
-    }
+    // Envoy writes its own logs to stderr and the access log (one JSON object per request) to stdout.
+    if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => this.forward(line));
+    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => this.forwardAccessLog(line));
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         this.log.info({ pid: child.pid, code, signal }, 'envoy exited');
@@ -87,6 +92,13 @@ export class EnvoyProcess {
     clearTimeout(timer);
   }
 
+  /** An access log line as a structured log entry: the summary as its message, every field under `access`. */
+  private forwardAccessLog(line: string): void {
+    const entry = parseAccessLogLine(line);
+    if (entry === undefined) return this.forward(line);
+    this.log.info({ src: 'envoy', access: entry }, accessLogSummary(entry));
+  }
+
   private forward(line: string): void {
     const [level, logger, ...rest] = line.split('|');
     const msg = rest.join('|');
@@ -97,4 +109,27 @@ export class EnvoyProcess {
     else if (msg) this.log.info(fields, msg);
     else this.log.info({ src: 'envoy' }, line);
   }
+}
+
+function parseAccessLogLine(line: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(line);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `GET example.com/path → 403 (reason)`, from whichever of those fields the line has. */
+function accessLogSummary(entry: Record<string, unknown>): string {
+  const text = (key: string): string => {
+    const v = entry[key];
+    return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
+  };
+  const request = [text('method'), `${text('authority')}${text('path')}`].filter((s) => s !== '').join(' ');
+  const reason = text('reason');
+  const status = `${text('response-code')}${reason !== '' ? ` (${reason})` : ''}`;
+  return ['http-request', request, status !== '' ? `→ ${status}` : ''].filter((s) => s !== '').join(' ');
 }

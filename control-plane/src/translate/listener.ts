@@ -2,12 +2,14 @@ import type { ForwardedCertField } from '../config/index.js';
 import type { EdgeModel, TlsClass } from '../model/index.js';
 import {
   typed,
+  type envoy_config_accesslog_v3,
   type envoy_config_listener_v3,
   type envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
   type envoy_extensions_transport_sockets_tls_v3,
   type xds_type_matcher_v3,
 } from '../envoy-api/index.js';
 import { ADS_CONFIG_SOURCE, duration, sdsSecretConfig } from './common.js';
+import { buildAccessLog } from './access-log.js';
 import {
   buildLocalReplyConfig,
   checksClientCertificates,
@@ -27,6 +29,7 @@ export function buildListener(model: EdgeModel): NamedResource<'listener'> {
   // Hosts without a CA are matched by name too: a CA-protected `*.example.com` must not take `public.example.com`.
   const withSni = model.classes.filter((c) => c.hosts.length > 0);
   const fallback = model.classes.find((c) => c.requirement.id === 'none');
+  const accessLog = buildAccessLog(model.accessLogFields);
   const resource: envoy_config_listener_v3.Listener = {
     name: LISTENER_NAME,
     address: { socket_address: { address: model.address.host, port_value: model.address.port } },
@@ -38,10 +41,15 @@ export function buildListener(model: EdgeModel): NamedResource<'listener'> {
     ],
     // Bounds what one slow or hostile client can make Envoy buffer (Envoy's edge-proxy guidance).
     per_connection_buffer_limit_bytes: { value: 32768 },
-    filter_chains: withSni.map((c) => buildFilterChain(chainContext(c, model), serverSecrets)),
+    filter_chains: withSni.map((c) => buildFilterChain(chainContext(c, model), serverSecrets, accessLog)),
     ...(withSni.length > 0 ? { filter_chain_matcher: buildServerNameMatcher(withSni) } : {}),
     ...(fallback
-      ? { default_filter_chain: { ...buildFilterChain(chainContext(fallback, model), serverSecrets), name: 'default' } }
+      ? {
+          default_filter_chain: {
+            ...buildFilterChain(chainContext(fallback, model), serverSecrets, accessLog),
+            name: 'default',
+          },
+        }
       : {}),
   };
   return { name: LISTENER_NAME, resource };
@@ -83,11 +91,15 @@ function chainContext(tlsClass: TlsClass, model: Pick<EdgeModel, 'claimHeaders' 
   };
 }
 
-function buildFilterChain(chain: ChainContext, serverSecrets: string[]): envoy_config_listener_v3.FilterChain {
+function buildFilterChain(
+  chain: ChainContext,
+  serverSecrets: string[],
+  accessLog: envoy_config_accesslog_v3.AccessLog[],
+): envoy_config_listener_v3.FilterChain {
   const { tlsClass } = chain;
   return {
     name: tlsClass.requirement.id,
-    filters: [buildHttpConnectionManager(chain)],
+    filters: [buildHttpConnectionManager(chain, accessLog)],
     transport_socket: {
       name: 'envoy.transport_sockets.tls',
       typed_config: buildDownstreamTlsContext(tlsClass, serverSecrets),
@@ -127,7 +139,10 @@ function forwardClientCertDetails(fields: ForwardedCertField[]): hcm_v3.HttpConn
   return { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: set };
 }
 
-function buildHttpConnectionManager(chain: ChainContext): envoy_config_listener_v3.Filter {
+function buildHttpConnectionManager(
+  chain: ChainContext,
+  accessLog: envoy_config_accesslog_v3.AccessLog[],
+): envoy_config_listener_v3.Filter {
   const { tlsClass } = chain;
   return {
     name: 'envoy.filters.network.http_connection_manager',
@@ -138,6 +153,7 @@ function buildHttpConnectionManager(chain: ChainContext): envoy_config_listener_
       // In the order the registry declares (http-filters/registry.ts).
       http_filters: httpFilters(chain),
       local_reply_config: buildLocalReplyConfig(),
+      ...(accessLog.length > 0 ? { access_log: accessLog } : {}),
       // Virtual hosts list bare names; a Host with a port must find them too.
       strip_any_host_port: true,
       use_remote_address: { value: true },

@@ -3,12 +3,15 @@ import type { EdgeHost, EdgeRoute, TlsClass } from '../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/internal-headers.js';
 import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
 import { duration } from './common.js';
+import { edgeReasonMetadata } from './access-log.js';
 import { checksClientCertificates, withTypedPerFilterConfig, type RouteChain } from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
 import type { NamedResource } from '../envoy-api/index.js';
 
 const MISDIRECTED: route_v3.Route = {
+  name: 'misdirected',
   match: { prefix: '/' },
+  metadata: edgeReasonMetadata('misdirected_request'),
   direct_response: {
     status: 421,
     body: {

@@ -9,6 +9,7 @@ import {
   misdirectedVirtualHost,
 } from './route-configuration.js';
 import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
+import { edgeReasonMetadata } from './access-log.js';
 import type { NamedResource } from '../envoy-api/index.js';
 
 /** The template's own name; every copy Envoy gets carries the name it asked for instead. */
@@ -62,7 +63,9 @@ export function buildClosedRouteConfiguration(): NamedResource<'routeConfigurati
     'The trust this connection was checked against has changed. ' +
     'Open a new connection (reload the page): it will be checked against the current trust.\n';
   const route: route_v3.Route = {
+    name: 'trust-changed',
     match: { prefix: '/' },
+    metadata: edgeReasonMetadata('trust_changed'),
     direct_response: { status: 495, body: { inline_string: body } },
   };
   return {

@@ -35,6 +35,7 @@ export function edgeConfig(routes: RouteConfig[], extra: Partial<Config> = {}): 
     clientCertificateRules: { enforcement: 'reject_connection', maxVerifyDepth: 0, crls: [], matchSubjectAltNames: [] },
     forwardClientCert: [],
     jwtClaimsHeaders: [],
+    accessLogFields: [],
     routes,
     ...extra,
   };

@@ -87,6 +87,7 @@ describe('the HTTP filter registry', () => {
       HTTP_FILTERS.map((f) => f.name),
       [
         'mtls-edge.strip-identity-headers',
+        'mtls-edge.request-authority',
         'mtls-edge.peer-identity',
         'mtls-edge.peer-chain',
         CLIENT_CERTIFICATE,

@@ -10,11 +10,14 @@ import type * as envoy_config_rbac_v3 from './envoy.config.rbac.v3.js';
 import type * as envoy_config_route_v3 from './envoy.config.route.v3.js';
 import type * as envoy_config_trace_v3 from './envoy.config.trace.v3.js';
 import type * as envoy_data_accesslog_v3 from './envoy.data.accesslog.v3.js';
+import type * as envoy_extensions_access_loggers_stream_v3 from './envoy.extensions.access_loggers.stream.v3.js';
+import type * as envoy_extensions_filters_common_set_filter_state_v3 from './envoy.extensions.filters.common.set_filter_state.v3.js';
 import type * as envoy_extensions_filters_http_ext_authz_v3 from './envoy.extensions.filters.http.ext_authz.v3.js';
 import type * as envoy_extensions_filters_http_header_mutation_v3 from './envoy.extensions.filters.http.header_mutation.v3.js';
 import type * as envoy_extensions_filters_http_lua_v3 from './envoy.extensions.filters.http.lua.v3.js';
 import type * as envoy_extensions_filters_http_rbac_v3 from './envoy.extensions.filters.http.rbac.v3.js';
 import type * as envoy_extensions_filters_http_router_v3 from './envoy.extensions.filters.http.router.v3.js';
+import type * as envoy_extensions_filters_http_set_filter_state_v3 from './envoy.extensions.filters.http.set_filter_state.v3.js';
 import type * as envoy_extensions_filters_listener_tls_inspector_v3 from './envoy.extensions.filters.listener.tls_inspector.v3.js';
 import type * as envoy_extensions_filters_network_http_connection_manager_v3 from './envoy.extensions.filters.network.http_connection_manager.v3.js';
 import type * as envoy_extensions_matching_common_inputs_network_v3 from './envoy.extensions.matching.common_inputs.network.v3.js';
@@ -43,11 +46,14 @@ export type {
   envoy_config_route_v3,
   envoy_config_trace_v3,
   envoy_data_accesslog_v3,
+  envoy_extensions_access_loggers_stream_v3,
+  envoy_extensions_filters_common_set_filter_state_v3,
   envoy_extensions_filters_http_ext_authz_v3,
   envoy_extensions_filters_http_header_mutation_v3,
   envoy_extensions_filters_http_lua_v3,
   envoy_extensions_filters_http_rbac_v3,
   envoy_extensions_filters_http_router_v3,
+  envoy_extensions_filters_http_set_filter_state_v3,
   envoy_extensions_filters_listener_tls_inspector_v3,
   envoy_extensions_filters_network_http_connection_manager_v3,
   envoy_extensions_matching_common_inputs_network_v3,
@@ -305,6 +311,8 @@ export interface TypedConfigs {
   'envoy.config.route.v3.WeightedCluster.ClusterWeight': envoy_config_route_v3.WeightedCluster_ClusterWeight;
   'envoy.config.trace.v3.Tracing': envoy_config_trace_v3.Tracing;
   'envoy.config.trace.v3.Tracing.Http': envoy_config_trace_v3.Tracing_Http;
+  'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': envoy_extensions_access_loggers_stream_v3.StdoutAccessLog;
+  'envoy.extensions.filters.common.set_filter_state.v3.FilterStateValue': envoy_extensions_filters_common_set_filter_state_v3.FilterStateValue;
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationRequest': envoy_extensions_filters_http_ext_authz_v3.AuthorizationRequest;
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse': envoy_extensions_filters_http_ext_authz_v3.AuthorizationResponse;
   'envoy.extensions.filters.http.ext_authz.v3.BufferSettings': envoy_extensions_filters_http_ext_authz_v3.BufferSettings;
@@ -321,6 +329,7 @@ export interface TypedConfigs {
   'envoy.extensions.filters.http.rbac.v3.RBACPerRoute': envoy_extensions_filters_http_rbac_v3.RBACPerRoute;
   'envoy.extensions.filters.http.router.v3.Router': envoy_extensions_filters_http_router_v3.Router;
   'envoy.extensions.filters.http.router.v3.Router.UpstreamAccessLogOptions': envoy_extensions_filters_http_router_v3.Router_UpstreamAccessLogOptions;
+  'envoy.extensions.filters.http.set_filter_state.v3.Config': envoy_extensions_filters_http_set_filter_state_v3.Config;
   'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector': envoy_extensions_filters_listener_tls_inspector_v3.TlsInspector;
   'envoy.extensions.filters.network.http_connection_manager.v3.ForwardProtoConfig': envoy_extensions_filters_network_http_connection_manager_v3.ForwardProtoConfig;
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': envoy_extensions_filters_network_http_connection_manager_v3.HttpConnectionManager;

@@ -2,6 +2,7 @@ import type { TlsClass } from '../../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import { luaLongString } from './lua-long-string.js';
+import { EDGE_METADATA_NAMESPACE } from '../../config/index.js';
 import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const CLIENT_CERTIFICATE_FILTER = 'mtls-edge.client-certificate' as const;
@@ -45,7 +46,8 @@ Install your client certificate in your browser or operating system, then open t
 ]]
 end
 
-local function refuse(handle, reason)
+local function refuse(handle, code, reason)
+  handle:streamInfo():dynamicMetadata():set("${EDGE_METADATA_NAMESPACE}", "reason", code)
   local accept = handle:headers():get("accept") or ""
   if string.find(accept, "application/json", 1, true) then
     handle:respond({[":status"] = "495", ["content-type"] = "application/json", ["cache-control"] = "no-store"},
@@ -58,12 +60,14 @@ end
 function envoy_on_request(handle)
   local ssl = handle:streamInfo():downstreamSslConnection()
   local presented = ssl ~= nil and ssl:peerCertificatePresented()
-  if not presented then return refuse(handle, "Your browser did not send a client certificate.") end
+  if not presented then
+    return refuse(handle, "client_certificate_missing", "Your browser did not send a client certificate.")
+  end
   if not ssl:peerCertificateValidated() then
-    return refuse(handle, "${NOT_VALID_REASON}")
+    return refuse(handle, "client_certificate_invalid", "${NOT_VALID_REASON}")
   end
   if ALLOWED_ISSUERS ~= nil and not ALLOWED_ISSUERS[ssl:issuerPeerCertificate()] then
-    return refuse(handle, "${OTHER_ISSUER_REASON}")
+    return refuse(handle, "client_certificate_wrong_ca", "${OTHER_ISSUER_REASON}")
   end
 end
 `;

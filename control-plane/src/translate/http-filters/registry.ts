@@ -6,6 +6,7 @@ import { peerChain } from './peer-chain.js';
 import { peerIdentity } from './peer-identity.js';
 import { policyAllow } from './policy-allow.js';
 import { policyDeny } from './policy-deny.js';
+import { requestAuthority } from './request-authority.js';
 import { router } from './router.js';
 import { stripIdentityHeaders } from './strip-identity-headers.js';
 import type { ChainContext, FilterResources, HttpFilter, HttpFilterModule, RouteContext } from './types.js';
@@ -22,6 +23,7 @@ import type { ChainContext, FilterResources, HttpFilter, HttpFilterModule, Route
  */
 export const HTTP_FILTERS = [
   stripIdentityHeaders,
+  requestAuthority,
   peerIdentity,
   peerChain,
   clientCertificateCheck,
