@@ -6,7 +6,7 @@
 // use, so only the route configuration changes. A simulated Envoy times itself (its ACK of the route configuration
 // whose first route names the new cluster); a real Envoy is timed by its replica's fleet view (`/status`: the ACK
 // that made it run the new snapshot in full), and its own /config_dump must show the edit.
-import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBench, type BenchChecks } from './checks.js';
@@ -210,6 +210,14 @@ async function checkFleetViews(
 
 await runBench(async (checks) => {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-fanout-bench-'));
+  try {
+    await fanout(checks, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true }); // 102 private keys
+  }
+});
+
+async function fanout(checks: BenchChecks, dir: string): Promise<void> {
   const nodeIds = [...Array.from({ length: SIMULATED }, (_, j) => `sim-${j}`), 'envoy-0', 'envoy-1'];
   const pki = await fleet.createFanoutPki(dir, nodeIds);
   console.log(
@@ -250,7 +258,7 @@ await runBench(async (checks) => {
     worstPeak < TARGET_RSS_MIB,
     (w) => `control-plane resident memory under ${TARGET_RSS_MIB} MiB: ${w} (peak ${fmt(worstPeak, 0)} MiB)`,
   );
-});
+}
 
 function sortedCopy(xs: readonly number[]): number[] {
   return [...xs].sort((a, b) => a - b);
