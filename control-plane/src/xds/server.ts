@@ -6,6 +6,7 @@ import { DeltaStreamState } from './delta-stream-state.js';
 import { AdsStreamState } from './stream-state.js';
 import { PeerPolicy } from './peer-policy.js';
 import { EnvoyFleet, streamStatus } from './fleet.js';
+import { OpenStreams } from './open-streams.js';
 import { guardUnaryMethods, peerOf } from './control-channel.js';
 import type {
   AdsCall,
@@ -21,7 +22,7 @@ import type {
 /** ADS (state of the world) over gRPC. It never builds config: it serves whatever snapshot it was given. */
 export class AdsServer {
   private snapshot: Snapshot | undefined;
-  private readonly streams = new Set<Stream>();
+  private readonly streams = new OpenStreams();
   private readonly server = new grpc.Server({
     // Thousands of routes make large responses; Envoy's requests carry NACK details that can be large too.
     'grpc.max_send_message_length': 256 * 1024 * 1024,
@@ -116,6 +117,7 @@ export class AdsServer {
   private serve(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     for (const s of this.streams) this.send(s, s.state.onSnapshot(snapshot));
+    this.streams.recheckAll(snapshot);
     this.notify('snapshot');
   }
 
@@ -130,14 +132,12 @@ export class AdsServer {
 
   /** The snapshot version `stream` runs in full, if it runs the current one. */
   private syncedVersionOf(stream: Stream): string | undefined {
-    return this.snapshot && stream.state.inSync(this.snapshot) ? this.snapshot.version : undefined;
+    return this.snapshot && this.streams.inSync(stream) ? this.snapshot.version : undefined;
   }
 
   /** At least one Envoy is connected and every connected Envoy has ACKed the current snapshot. */
   everyEnvoySynced(): boolean {
-    const snapshot = this.snapshot;
-    if (!snapshot || this.streams.size === 0) return false;
-    return [...this.streams].every((s) => s.state.inSync(snapshot));
+    return this.snapshot !== undefined && this.streams.allInSync();
   }
 
   /** When every connected Envoy last finished acknowledging a new snapshot (the end of a reload, as Envoy sees it). */
@@ -198,6 +198,7 @@ export class AdsServer {
         this.fleet.connected(nodeId);
       }
       const { outcome, responses } = stream.state.onRequest(req, this.snapshot);
+      this.streams.recheck(stream, this.snapshot);
       const fields = {
         node: stream.node,
         stream: stream.id,
