@@ -240,6 +240,7 @@ export interface Bootstrap {
       };
       transport_socket: {
         typed_config: {
+          sni: string;
           common_tls_context: {
             tls_certificates: Array<{ certificate_chain: FileSource; private_key: FileSource }>;
             validation_context: { trusted_ca: FileSource };
