@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +114,17 @@ export function requireKubectl(): string {
     `${kubectl} has kustomize ${version.kustomizeVersion ?? 'none'}, needs v5+: ${KUBECTL_INSTALL}`,
   );
   return kubectl;
+}
+
+const DOCS = join(ROOT, 'docs', 'kubernetes.md');
+const MARKER = '<!-- test/unit/deploy/kubernetes-docs.test.ts runs this block';
+
+/** The shell block of docs/kubernetes.md that creates the certificates and Secrets, as written. */
+export function documentedBlock(): string {
+  const text = readFileSync(DOCS, 'utf8');
+  const start = text.indexOf('```sh\n', text.indexOf(MARKER));
+  assert.ok(text.includes(MARKER) && start > 0, `${DOCS} has the block the Kubernetes tests run`);
+  return text.slice(start + 6, text.indexOf('\n```', start));
 }
 
 export function overlayNames(): string[] {

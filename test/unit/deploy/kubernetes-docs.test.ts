@@ -11,6 +11,7 @@ import { nodeRefusal } from '../../../control-plane/src/xds/index.js';
 import { requireEnvoy } from '../../support/edge.js';
 import {
   all,
+  documentedBlock,
   containerOf,
   find,
   KUBERNETES_DIR,
@@ -30,15 +31,6 @@ import {
 
 // docs/kubernetes.md's step 2, run as written (kubectl with --dry-run=client: no cluster), must make the Secrets the
 // pods mount, with the keys they read, holding certificates the control plane and Envoy accept.
-const DOCS = join(ROOT, 'docs', 'kubernetes.md');
-const MARKER = '<!-- test/unit/deploy/kubernetes-docs.test.ts runs this block';
-
-function documentedBlock(): string {
-  const text = readFileSync(DOCS, 'utf8');
-  const start = text.indexOf('```sh\n', text.indexOf(MARKER));
-  assert.ok(text.includes(MARKER) && start > 0, `${DOCS} has the block this test runs`);
-  return text.slice(start + 6, text.indexOf('\n```', start));
-}
 
 /** Writes the files a container sees (its ConfigMap and Secret mounts) under `root`, at their paths. */
 function podFiles(root: string, d: Deployment, c: Container, objects: K8sObject[], secrets: Secret[]): void {
