@@ -32,6 +32,7 @@ interface Probe {
   httpGet?: { path: string; port: PortRef };
   tcpSocket?: { port: PortRef };
   periodSeconds?: number;
+  failureThreshold?: number;
 }
 export interface Container {
   name: string;
@@ -40,6 +41,7 @@ export interface Container {
   args?: string[];
   ports?: Array<{ name?: string; containerPort: number }>;
   livenessProbe?: Probe;
+  startupProbe?: Probe;
   readinessProbe?: Probe;
   lifecycle?: { preStop?: { exec?: { command: string[] } } };
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };

@@ -9,6 +9,7 @@ import {
   KUBERNETES_DIR,
   mountedConfig,
   portIn,
+  portOf,
   render,
   type K8sObject,
 } from '../../support/kubernetes.js';
@@ -46,6 +47,9 @@ function expected(objects: K8sObject[]): string {
         keyFile: `${channel}/tls.key`,
       },
       envoyAdmin: { host: admin.split(':')[0]!, port: portIn(admin) },
+      // On the pod's address, for the kubelet's probes and Prometheus.
+      health: { host: '0.0.0.0', port: portOf(envoy, 'health') },
+      metrics: { host: '0.0.0.0', port: portOf(envoy, 'metrics') },
     })
   );
 }

@@ -147,15 +147,34 @@ for (const overlay of overlayNames()) {
       const preStop = envoy.lifecycle?.preStop?.exec?.command ?? [];
       assert.deepEqual(preStop.slice(0, 2), ['mtls-edge', 'drain']);
       assert.equal(preStop[preStop.indexOf('--envoy-admin-address') + 1], `127.0.0.1:${admin.port_value}`);
-      const seconds = Number(preStop[preStop.indexOf('--seconds') + 1]);
+      const flag = (name: string, args: string[]) => Number(args[args.indexOf(name) + 1]);
+      const [announce, drain] = [flag('--seconds', preStop), flag('--drain-time-s', preStop)];
       const grace = envoyDeployment.spec.template.spec.terminationGracePeriodSeconds ?? 30;
-      assert.ok(grace > 2 * seconds, 'SIGTERM comes after both waits of the drain');
+      assert.ok(grace > announce + drain, 'SIGTERM comes after the drain');
+      assert.equal(flag('--drain-time-s', command), drain, "Envoy's drain time is the hook's");
+      const readiness = envoy.readinessProbe!;
+      assert.ok(
+        (readiness.periodSeconds ?? 10) * (readiness.failureThreshold ?? 3) <= announce,
+        'readiness notices the failed health check before the listeners drain',
+      );
     });
 
     it("Envoy's probes ask its health listener; its metrics listener has a port of its own", () => {
       assert.deepEqual(envoy.readinessProbe?.httpGet, { path: '/healthz', port: 'health' });
       assert.equal(envoy.livenessProbe?.tcpSocket?.port, 'health');
+      assert.equal(envoy.startupProbe?.tcpSocket?.port, 'health', 'Envoy opens it once it has its first config');
       assert.deepEqual([portOf(envoy, 'health'), portOf(envoy, 'metrics')], [9903, 9904]);
+      const listeners = (parse(mountedBootstrap(objects)) as Bootstrap).static_resources.listeners ?? [];
+      assert.deepEqual(
+        listeners.map((l) => [l.name, l.address.socket_address]),
+        [
+          ['mtls-edge-health', { address: '0.0.0.0', port_value: portOf(envoy, 'health') }],
+          ['mtls-edge-metrics', { address: '0.0.0.0', port_value: portOf(envoy, 'metrics') }],
+        ],
+        "the bootstrap's health and metrics listeners are on the probed and published ports",
+      );
+      const health = JSON.stringify(listeners[0]);
+      assert.ok(health.includes('envoy.filters.http.health_check') && health.includes('"/healthz"'));
     });
 
     it('routes to upstreams in the cluster name a Service and its port', () => {
