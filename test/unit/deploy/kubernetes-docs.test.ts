@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { resolveConfig } from '../../../control-plane/src/config/index.js';
+import { loadResourceRoot, ResourceCodec } from '../../../control-plane/src/envoy-api/index.js';
+import { compile } from '../../../control-plane/src/pipeline.js';
 import { nodeRefusal } from '../../../control-plane/src/xds/index.js';
 import { requireEnvoy } from '../../support/edge.js';
 import {
@@ -101,7 +103,7 @@ describe('docs/kubernetes.md: the certificates and Secrets', () => {
         objects = render(join(KUBERNETES_DIR, 'overlays', overlay)).objects;
       });
 
-      it('the control plane loads the mounted config with the files of the Secrets, at their paths in the pod', () => {
+      it("the control plane compiles the mounted config with the Secrets' files at their paths in the pod", () => {
         const cp = find(objects, 'Deployment', 'mtls-edge-control-plane');
         const root = join(dir, `${overlay}-control-plane`);
         podFiles(root, cp, containerOf(cp, 'control-plane'), objects, all(created, 'Secret'));
@@ -118,6 +120,8 @@ describe('docs/kubernetes.md: the certificates and Secrets', () => {
         assert.ok(loaded.ok, JSON.stringify(!loaded.ok && loaded.errors));
         assert.ok(loaded.value.xdsTls, 'the control channel is mutual TLS');
         assert.ok(loaded.value.signingKey, 'every replica reads the same signing key');
+        const compiled = compile(loaded.value, new ResourceCodec(loadResourceRoot()));
+        assert.ok(compiled.ok, JSON.stringify(!compiled.ok && compiled.errors));
       });
 
       it("Envoy's bootstrap validates in Envoy, names the control plane's certificate, and its own is accepted", () => {
