@@ -10,6 +10,8 @@ import type { AdsServer } from '../xds/index.js';
 export interface AdminState {
   configFile: string;
   envoyPid: () => number | undefined;
+  /** Whether `run`'s Envoy is one a previous run left serving (its logs are not forwarded). */
+  envoyAdopted?: () => boolean;
   reload: ReloadState;
 }
 
@@ -116,6 +118,7 @@ export function createAdminApp(ads: AdsServer, state: AdminState, metrics: Admin
       synced: ads.everyEnvoySynced(),
       syncedAt: ads.syncedAt?.toISOString() ?? null,
       envoyPid: state.envoyPid() ?? null,
+      envoyAdopted: state.envoyAdopted?.() ?? false,
       reload: { ...state.reload, errors: state.reload.errors.map((e) => ({ ...e, text: formatError(e) })) },
       rejected: ads.rejected ?? null,
       memory: process.memoryUsage(),

@@ -1,8 +1,5 @@
 import { loadResourceRoot, ResourceCodec } from '../envoy-api/index.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
 import {
   AuthorizationService,
@@ -11,8 +8,10 @@ import {
   type AuthorizationTable,
 } from '../authz/index.js';
 import { AssertionSigner, type SigningKey } from '../identity/index.js';
-import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from '../runtime/bootstrap.js';
-import { DEFAULT_DRAIN_SECONDS, EnvoyProcess } from '../runtime/envoy-process.js';
+import type { XdsProtocol } from '../runtime/bootstrap.js';
+import { DEFAULT_DRAIN_SECONDS } from '../runtime/envoy-process.js';
+import type { LocalEnvoy } from '../runtime/adopted-envoy.js';
+import { findEnvoyPlace, leaveEnvoyPlace, startLocalEnvoy } from '../runtime/local-envoy.js';
 import { drainEnvoy } from '../runtime/envoy-drain.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from 'pino';
@@ -87,16 +86,24 @@ export async function runCommand(o: RunOptions): Promise<number> {
     if (event === 'settled') collectGarbageIfGrown();
   });
 
-  // The child Envoy's private channel and its bootstrap live in a folder only this user can enter (mkdtemp: 0700).
-  const workDir = envoyBinary ? mkdtempSync(join(tmpdir(), 'mtls-edge-')) : undefined;
-  // On a failed start, release what did bind (an open gRPC server would keep the process alive) and the folder.
+  // The child Envoy's private channel and its bootstrap live in a folder only this user can enter, named after the
+  // Envoy's admin address: an Envoy a killed run left serving is found there and adopted (runtime/local-envoy.ts).
+  const place = envoyBinary ? findEnvoyPlace(config) : undefined;
+  if (place && 'error' in place) {
+    log.error({}, place.error);
+    process.stderr.write(`mtls-edge: ${place.error}\n`);
+    return 1;
+  }
+  const workDir = place?.dir;
+  // On a failed start, release what did bind (an open gRPC server would keep the process alive) and the folder
+  // (unless an adopted Envoy still serves from it: the next run adopts it then).
   const release = async () => {
     await ads.close();
-    if (workDir) rmSync(workDir, { recursive: true, force: true });
+    if (!place?.survivor) leaveEnvoyPlace(place);
   };
   let channel: ControlChannel;
   let admin: Server;
-  let envoy: EnvoyProcess | undefined;
+  let envoy: LocalEnvoy | undefined;
   try {
     const opened = await openControlChannel(ads, config, workDir, log);
     if ('error' in opened) {
@@ -109,7 +116,12 @@ export async function runCommand(o: RunOptions): Promise<number> {
     admin = await listen(
       createAdminApp(
         ads,
-        { configFile: config.sourceFile, envoyPid: () => envoy?.pid, reload: reloader.state },
+        {
+          configFile: config.sourceFile,
+          envoyPid: () => envoy?.pid,
+          envoyAdopted: () => envoy?.adopted ?? false,
+          reload: reloader.state,
+        },
         metrics,
       ),
       config.adminAddress,
@@ -147,31 +159,17 @@ export async function runCommand(o: RunOptions): Promise<number> {
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
-  if (envoyBinary && 'path' in envoyBinary && workDir && channel.privateSocket) {
-    const bootstrapPath = join(workDir, 'bootstrap.yaml');
-    const xdsChannel = { kind: 'private-socket' as const, path: channel.privateSocket };
-    writeFileSync(
-      bootstrapPath,
-      renderBootstrap(readBootstrapTemplate(), {
-        nodeId: o.nodeId ?? DEFAULT_NODE_ID,
-        xds: xdsChannel,
-        envoyAdmin: config.envoyAdminAddress,
-        health: config.envoyHealthAddress,
-        metrics: config.metricsAddress,
-        protocol: o.xdsProtocol,
-      }),
-      { mode: 0o600 },
-    );
-    envoy = new EnvoyProcess(
-      {
-        binary: envoyBinary.path,
-        bootstrapPath,
-        concurrency: o.envoyConcurrency,
-        drainTimeSeconds: o.drainTimeSeconds,
-      },
-      log,
-    );
-    envoy.start((code, signal) => {
+  if (envoyBinary && 'path' in envoyBinary && place && channel.privateSocket) {
+    const options = {
+      place,
+      privateSocket: channel.privateSocket,
+      binary: envoyBinary.path,
+      nodeId: o.nodeId ?? DEFAULT_NODE_ID,
+      protocol: o.xdsProtocol,
+      concurrency: o.envoyConcurrency,
+      drainTimeSeconds: o.drainTimeSeconds,
+    };
+    envoy = startLocalEnvoy(config, options, log, (code, signal) => {
       log.error({ code, signal }, 'envoy exited unexpectedly; stopping');
       resolveDone(1);
     });
@@ -208,7 +206,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   await ads.close();
   admin.closeAllConnections();
   await new Promise<void>((resolve) => admin.close(() => resolve()));
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  leaveEnvoyPlace(place);
   log.info({ code }, 'stopped');
   return code;
 }

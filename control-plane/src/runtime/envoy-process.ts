@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import type { LocalEnvoy } from './adopted-envoy.js';
 
 /** Envoy's own default: how long listeners drain (on an edit, and on a stop). */
 export const DEFAULT_DRAIN_SECONDS = 15;
@@ -19,7 +20,8 @@ export interface EnvoyProcessOptions {
 }
 
 /** Envoy as a child process: logs forwarded as JSON lines, stopped with the control plane. */
-export class EnvoyProcess {
+export class EnvoyProcess implements LocalEnvoy {
+  readonly adopted = false;
   private child: ChildProcess | undefined;
   private stopRequested = false;
   private exited: Promise<number | null> | undefined;
@@ -48,7 +50,9 @@ export class EnvoyProcess {
       '--file-flush-interval-msec',
       String(o.accessLogFlushMs ?? 250),
     ];
-    const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A process group of its own: a Ctrl-C in the terminal reaches `run`, which drains Envoy before stopping it,
+    // not Envoy directly (which would stop at once, cutting requests).
+    const child = spawn(o.binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.child = child;
     this.log.info({ pid: child.pid, binary: o.binary, args }, 'envoy started');
     // Envoy writes its own logs to stderr and the access log (one JSON object per request) to stdout.

@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+import { isAlive } from './envoy-home.js';
+
+/** What `run` does with its Envoy, whether it started it or adopted it. */
+export interface LocalEnvoy {
+  readonly pid: number | undefined;
+  readonly adopted: boolean;
+  start(onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void): void;
+  stop(graceMs?: number): Promise<void>;
+  killNow(): void;
+}
+
+/**
+ * An Envoy a previous `run` started and left serving when it died. It is not our child: its exit is seen by polling,
+ * and its logs went to the pipes of the run that died (they are not forwarded; the next start of `run` after a clean
+ * stop has them again).
+ */
+export class AdoptedEnvoy implements LocalEnvoy {
+  readonly adopted = true;
+  private watch: NodeJS.Timeout | undefined;
+  private stopRequested = false;
+
+  constructor(
+    readonly pid: number,
+    private readonly log: Logger,
+    private readonly pollMs = 250,
+  ) {}
+
+  start(onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.log.warn(
+      { pid: this.pid },
+      'adopted the Envoy a previous run left serving; its logs are not forwarded until the next clean restart',
+    );
+    this.watch = setInterval(() => {
+      if (isAlive(this.pid)) return;
+      clearInterval(this.watch);
+      this.log.info({ pid: this.pid }, 'envoy exited');
+      if (!this.stopRequested) onUnexpectedExit(null, null);
+    }, this.pollMs);
+  }
+
+  killNow(): void {
+    this.stopRequested = true;
+    clearInterval(this.watch);
+    if (isAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
+  }
+
+  async stop(graceMs = 5000): Promise<void> {
+    this.stopRequested = true;
+    clearInterval(this.watch);
+    if (!isAlive(this.pid)) return;
+    process.kill(this.pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (isAlive(this.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    if (isAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
+    while (isAlive(this.pid)) await new Promise((r) => setTimeout(r, 20));
+    this.log.info({ pid: this.pid }, 'envoy exited');
+  }
+}

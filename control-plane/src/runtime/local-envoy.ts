@@ -1,0 +1,102 @@
+// `run`'s own Envoy: started as a child, or adopted when a previous `run` died and left it serving.
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
+import { AdoptedEnvoy, type LocalEnvoy } from './adopted-envoy.js';
+import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from './bootstrap.js';
+import {
+  clearHome,
+  envoyHome,
+  isLiveRun,
+  readRecord,
+  survivingEnvoy,
+  writeRecord,
+  type EnvoyRecord,
+} from './envoy-home.js';
+import { EnvoyProcess } from './envoy-process.js';
+
+/** The folder, and the Envoy found serving from it, if any. */
+export interface EnvoyPlace {
+  dir: string;
+  survivor?: EnvoyRecord;
+}
+
+/**
+ * Before the control plane opens its private socket: the Envoy's folder, and whether a previous run's Envoy still
+ * serves from it. A run that is still alive keeps its Envoy: starting a second one on the same admin address is an
+ * error. A record of an Envoy that is gone is cleared.
+ */
+export function findEnvoyPlace(config: Config): EnvoyPlace | { error: string } {
+  const home = envoyHome(config.envoyAdminAddress);
+  if ('error' in home) return home;
+  const record = readRecord(home.dir);
+  if (record && record.runPid !== process.pid && isLiveRun(record.runPid) && survivingEnvoy(record)) {
+    const { host, port } = config.envoyAdminAddress;
+    return {
+      error:
+        `another mtls-edge run (pid ${record.runPid}) serves the Envoy with admin address ${host}:${port}: ` +
+        `stop it first, or give this one another envoy_admin_address`,
+    };
+  }
+  if (record && survivingEnvoy(record)) {
+    // Its socket file is the dead run's: the new server binds the same path, and Envoy reconnects to it.
+    rmSync(join(home.dir, 'xds.sock'), { force: true });
+    return { dir: home.dir, survivor: record };
+  }
+  clearHome(home.dir);
+  const fresh = envoyHome(config.envoyAdminAddress);
+  return 'error' in fresh ? fresh : { dir: fresh.dir };
+}
+
+export interface LocalEnvoyOptions {
+  place: EnvoyPlace;
+  privateSocket: string;
+  binary: string;
+  nodeId: string;
+  protocol: XdsProtocol;
+  concurrency?: number;
+  drainTimeSeconds?: number;
+}
+
+/** Adopts the surviving Envoy, or renders the bootstrap and starts a new one; records who serves it either way. */
+export function startLocalEnvoy(
+  config: Config,
+  o: LocalEnvoyOptions,
+  log: Logger,
+  onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void,
+): LocalEnvoy {
+  const { dir, survivor } = o.place;
+  if (survivor) {
+    const envoy = new AdoptedEnvoy(survivor.envoyPid, log);
+    writeRecord(dir, { ...survivor, runPid: process.pid });
+    envoy.start(onUnexpectedExit);
+    return envoy;
+  }
+  const bootstrapPath = join(dir, 'bootstrap.yaml');
+  writeFileSync(
+    bootstrapPath,
+    renderBootstrap(readBootstrapTemplate(), {
+      nodeId: o.nodeId,
+      xds: { kind: 'private-socket', path: o.privateSocket },
+      envoyAdmin: config.envoyAdminAddress,
+      health: config.envoyHealthAddress,
+      metrics: config.metricsAddress,
+      protocol: o.protocol,
+    }),
+    { mode: 0o600 },
+  );
+  const envoy = new EnvoyProcess(
+    { binary: o.binary, bootstrapPath, concurrency: o.concurrency, drainTimeSeconds: o.drainTimeSeconds },
+    log,
+  );
+  envoy.start(onUnexpectedExit);
+  if (envoy.pid !== undefined)
+    writeRecord(dir, { envoyPid: envoy.pid, runPid: process.pid, bootstrapPath, startedAt: new Date().toISOString() });
+  return envoy;
+}
+
+/** After a clean stop: nothing left to adopt. */
+export function leaveEnvoyPlace(place: EnvoyPlace | undefined): void {
+  if (place && existsSync(place.dir)) clearHome(place.dir);
+}
