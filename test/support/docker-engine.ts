@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { command } from './commands.js';
 import { requireTool } from './tools.js';
 
-const DOCKER_INSTALL = 'Install Debian\'s Docker engine: apt-get install docker.io (.ci/run does, as root).';
+const DOCKER_INSTALL = "Install Debian's Docker engine: apt-get install docker.io (.ci/run does, as root).";
 const IP_FORWARD = '/proc/sys/net/ipv4/ip_forward';
 /** The iptables tables dockerd writes to (IPv4 only: it leaves ip6tables alone unless told otherwise). */
 const TABLES = ['filter', 'nat'] as const;
@@ -33,22 +33,28 @@ interface HostNetwork {
  */
 export async function startDockerEngine(): Promise<DockerEngine> {
   if (process.getuid?.() !== 0)
-    throw new Error('starting a Docker engine needs root (bridges, iptables, mounts): run this test as root, as CI does');
+    throw new Error(
+      'starting a Docker engine needs root (bridges, iptables, mounts): run this test as root, as CI does',
+    );
   const dockerd = requireTool('dockerd', DOCKER_INSTALL);
   const docker = requireTool('docker', DOCKER_INSTALL);
   requireTool('iptables', 'Install it: apt-get install iptables.');
   requireTool('ip', 'Install it: apt-get install iproute2.');
   const before = await hostNetwork();
   if (before.links.has('docker0'))
-    throw new Error('a docker0 bridge exists: another Docker engine runs here; stop it first (this test starts its own)');
+    throw new Error(
+      'a docker0 bridge exists: another Docker engine runs here; stop it first (this test starts its own)',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-docker-'));
   const socket = `unix://${join(dir, 'docker.sock')}`;
   const logFile = join(dir, 'dockerd.log');
   const out = openSync(logFile, 'a');
   const child = spawn(
     dockerd,
-    ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid')]
-      .concat(['--host', socket]),
+    ['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', join(dir, 'dockerd.pid')].concat([
+      '--host',
+      socket,
+    ]),
     { stdio: ['ignore', out, out] },
   );
   const env = { ...process.env, DOCKER_HOST: socket };
