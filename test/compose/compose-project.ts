@@ -62,6 +62,11 @@ export class ComposeProject {
     }
   }
 
+  /** A command in the service's running container, as the container's user. */
+  async exec(service: string, args: string[]): Promise<string> {
+    return this.docker(['exec', await this.container(service), ...args]);
+  }
+
   /** The host pid of the service's main process. */
   async pid(service: string): Promise<number> {
     return Number(await this.inspect(service, '{{.State.Pid}}'));

@@ -22,6 +22,15 @@ const HOST = 'verify.localhost.pomerium.io';
 const USER = 'yourUsername@localhost.pomerium.io';
 /** What a user's clone has that the test's copy does not need (or must not share: the user's own certs). */
 const NOT_COPIED = new Set(['node_modules', 'dist', '.git', 'certs', '.tmp', 'test-artifacts']);
+/** Files the control plane and Envoy read (examples/compose/config.yaml, envoy/bootstrap.compose.yaml). */
+const CERT_PATHS = [
+  '_wildcard.localhost.pomerium.io-key.pem',
+  'control-plane-key.pem',
+  'signing-key.pem',
+  'envoy-edge-1-key.pem',
+  'ca.pem',
+  'control-plane-ca.pem',
+].map((f) => `/certs/${f}`);
 /** Another user's uid on the host: some of the certificates belong to it, the rest to root. */
 const OTHER_UID = 4242;
 
@@ -114,6 +123,20 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
     assert.equal(await compose.processUid('envoy'), 101);
     assert.equal(await compose.processUid('control-plane'), 1000);
     assert.equal(await compose.processUid('upstream'), 1000);
+  });
+
+  it('the containers read the keys from a volume, root:mtls-edge 0440, without the CA or client keys', async () => {
+    requireUp();
+    // `stat` in the container: name, mode, owner uid, group name.
+    const listing = await compose.exec('control-plane', ['stat', '-c', '%n %a %u %G', ...CERT_PATHS]);
+    for (const line of listing.split('\n')) assert.match(line, / 440 0 mtls-edge$/, line);
+    const names = (await compose.exec('envoy', ['ls', '/certs'])).split('\n');
+    assert.deepEqual(
+      names.filter((n) => /ca-key|client-key/.test(n)),
+      [],
+      'CA and client keys stay on the host',
+    );
+    assert.ok(names.includes('envoy-edge-1-key.pem'), "the key uid 4242 made is in the volume: Envoy's own");
   });
 
   it('with a client certificate the edge serves (over the secured control channel); without, it refuses', async () => {
