@@ -67,6 +67,13 @@ export class ComposeProject {
     return this.docker(['exec', await this.container(service), ...args]);
   }
 
+  /** The service's healthcheck test as Docker runs it (`CMD` form), for `exec`. */
+  async healthcheckCommand(service: string): Promise<string[]> {
+    const test = JSON.parse(await this.inspect(service, '{{json .Config.Healthcheck.Test}}')) as string[];
+    if (test[0] !== 'CMD') throw new Error(`${service}: healthcheck ${JSON.stringify(test)} is not in CMD form`);
+    return test.slice(1);
+  }
+
   /** The host pid of the service's main process. */
   async pid(service: string): Promise<number> {
     return Number(await this.inspect(service, '{{.State.Pid}}'));

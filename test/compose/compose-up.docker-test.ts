@@ -52,6 +52,7 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
   let engine: DockerEngine | undefined;
   let compose: ComposeProject;
   let httpsPort = 0;
+  let metricsPort = 0;
   /** Whether the stack came up: the tests after the first fail at once, not one timeout after another. */
   let up = false;
   const requireUp = (): void => assert.ok(up, 'the stack did not come up (see the first test)');
@@ -73,10 +74,12 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
       await command(process.execPath, [CLI, 'certs', ...step], { cwd: project });
     for (const f of ['envoy-edge-1.pem', 'envoy-edge-1-key.pem']) chownSync(join(certs, f), OTHER_UID, OTHER_UID);
     httpsPort = await freePort();
+    metricsPort = await freePort();
     compose = new ComposeProject(engine, project, {
       MTLS_EDGE_BASE_IMAGE: baseImage,
       MTLS_EDGE_HTTPS_PORT: String(httpsPort),
       MTLS_EDGE_ADMIN_PORT: String(await freePort()),
+      MTLS_EDGE_METRICS_PORT: String(metricsPort),
     });
   });
 
@@ -151,6 +154,9 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
     const { payload } = await jwtVerify(jwt, signingKey);
     assert.equal(payload['email'], USER);
     assert.equal((await edge({ cert: false })).status, 495, 'no client certificate: 495');
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^envoy_server_live(\{[^}]*\})? 1$/m, "Envoy's metrics, published on loopback");
   });
 
   it('a control plane that dies comes back by its restart policy, and the edge serves again', async () => {
@@ -173,6 +179,14 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
         return (await edge({ cert: true })).status === 403;
       }),
     );
+  });
+
+  it("`mtls-edge drain` in the envoy container fails Envoy's health check, as before a planned stop", async () => {
+    requireUp();
+    await compose.exec('envoy', ['mtls-edge', 'drain', '--seconds', '0', '--drain-time-s', '1']);
+    // The compose file's own healthcheck command, run now: it exits non-zero, so Docker would mark Envoy unhealthy.
+    const check = await compose.healthcheckCommand('envoy');
+    await assert.rejects(compose.exec('envoy', check), /: exit code 1\n/);
   });
 
   it('docker compose down removes the containers, the network and the certificate volume', async () => {

@@ -22,7 +22,8 @@ export function command(
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr });
         const tail = `${stdout}\n${stderr}`.trim().split('\n').slice(-40).join('\n');
-        reject(new Error(`${file} ${args.join(' ')}: ${error.message.split('\n')[0]}\n${tail}`));
+        const how = typeof error.code === 'number' ? `exit code ${error.code}` : error.message.split('\n')[0];
+        reject(new Error(`${file} ${args.join(' ')}: ${how}\n${tail}`));
       },
     );
     if (o.input !== undefined) child.stdin?.end(o.input);
