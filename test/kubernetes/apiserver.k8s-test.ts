@@ -20,9 +20,9 @@ import {
 } from '../support/kubernetes.js';
 
 // `npm run test:apiserver`, not part of `npm test` or CI: building kube-apiserver on a fresh machine takes 5 to 10
-// minutes of CI's 30. A real Kubernetes API server (kube-apiserver on etcd, no nodes, nothing scheduled) takes the documented Secrets for
-// real and every overlay with `kubectl apply --dry-run=server`: its validation goes past the schema (selectors that
-// match their template, port names, immutable fields, admission).
+// minutes of CI's 30. A real Kubernetes API server (kube-apiserver on etcd, no nodes, nothing scheduled) takes the
+// documented Secrets for real and every overlay with `kubectl apply --dry-run=server`: its validation goes past the
+// schema (selectors that match their template, port names, immutable fields, admission).
 const run = promisify(execFile);
 const INSTALL = 'bash scripts/install-kubernetes-tools.sh --with-apiserver builds it from the Go module proxy.';
 
