@@ -128,7 +128,7 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
     assert.equal(await compose.processUid('upstream'), 1000);
   });
 
-  it('the containers read the keys from a volume, root:mtls-edge 0440, without the CA or client keys', async () => {
+  it('the keys are in volumes, root:mtls-edge 0440, without CA or client keys; Envoy has only its own', async () => {
     requireUp();
     // `stat` in the container: name, mode, owner uid, group name.
     const listing = await compose.exec('control-plane', ['stat', '-c', '%n %a %u %G', ...CERT_PATHS]);
@@ -140,6 +140,12 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
       'CA and client keys stay on the host',
     );
     assert.ok(names.includes('envoy-edge-1-key.pem'), "the key uid 4242 made is in the volume: Envoy's own");
+    // Envoy faces the internet: it holds its own key and the control plane's CA, nothing that signs or serves xDS.
+    assert.deepEqual(names.filter(Boolean).sort(), [
+      'control-plane-ca.pem',
+      'envoy-edge-1-key.pem',
+      'envoy-edge-1.pem',
+    ]);
   });
 
   it('with a client certificate the edge serves (over the secured control channel); without, it refuses', async () => {

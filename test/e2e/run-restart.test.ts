@@ -33,6 +33,7 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
   let upstream: TestUpstream;
   let edge: RunningEdge;
   let second: ChildProcess | undefined;
+  let envoyPid: number | undefined;
   let output = '';
 
   before(async () => {
@@ -46,6 +47,8 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
       await new Promise((r) => second!.once('exit', r));
     }
     await edge?.stop();
+    // Its own process group: if the test failed between the kill and the second run, nothing else stops it.
+    if (envoyPid !== undefined && isAlive(envoyPid)) process.kill(envoyPid, 'SIGKILL');
     await upstream?.close();
   });
 
@@ -62,14 +65,14 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
       steadyLoad(target(HOSTS.z, `/public-${p}`), p),
       steadyLoad(target(HOSTS.x, `/policy-${p}`), p),
     ]);
-    let envoyPid: number;
     let status: EdgeStatus & { envoyAdopted?: boolean };
     try {
       await new Promise((r) => setTimeout(r, 500));
-      envoyPid = (await edge.status()).envoyPid!;
+      const pid = (await edge.status()).envoyPid!;
+      envoyPid = pid;
       assert.equal(await edge.stop('SIGKILL'), null, 'killed');
       await new Promise((r) => setTimeout(r, 700));
-      assert.ok(isAlive(envoyPid), 'Envoy serves on without its control plane');
+      assert.ok(isAlive(pid), 'Envoy serves on without its control plane');
       second = spawn(
         process.execPath,
         [CLI, 'run', '--config', edge.configPath, '--envoy-concurrency', '1', '--drain-time-s', '1'],
@@ -77,7 +80,7 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
       );
       for (const s of [second.stdout, second.stderr]) s?.on('data', (d: Buffer) => (output += d.toString()));
       status = await waitSynced(edge.adminUrl, second);
-      assert.equal(status.envoyPid, envoyPid, 'the same Envoy');
+      assert.equal(status.envoyPid, pid, 'the same Envoy');
       assert.equal(status.envoyAdopted, true);
       edge.writeConfig(yaml(upstream, '2'));
       await waitFor(edge.adminUrl, (s) => s.configVersion !== status.configVersion && s.synced);

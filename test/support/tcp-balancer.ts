@@ -15,11 +15,14 @@ export interface TcpBalancer {
   connections: number[];
   /** Each backend's health as the balancer last saw it. */
   healthy: boolean[];
+  /** Each backend's health answers in order (a status, or 0 when the port refused), changes only. */
+  answers: number[][];
   close(): Promise<void>;
 }
 
 export async function startTcpBalancer(backends: Backend[], intervalMs = 100): Promise<TcpBalancer> {
   const healthy = backends.map(() => false);
+  const answers: number[][] = backends.map(() => []);
   const connections = backends.map(() => 0);
   const sockets = new Set<Socket>();
   let next = 0;
@@ -29,6 +32,8 @@ export async function startTcpBalancer(backends: Backend[], intervalMs = 100): P
       () => undefined,
     );
     healthy[i] = res?.status === 200;
+    const seen = answers[i]!;
+    if (seen.at(-1) !== (res?.status ?? 0)) seen.push(res?.status ?? 0);
     await res?.arrayBuffer();
   };
   const probing = (async () => {
@@ -62,6 +67,7 @@ export async function startTcpBalancer(backends: Backend[], intervalMs = 100): P
     port: address.port,
     connections,
     healthy,
+    answers,
     close: async () => {
       closed = true;
       await probing;

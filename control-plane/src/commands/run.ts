@@ -11,7 +11,7 @@ import { AssertionSigner, type SigningKey } from '../identity/index.js';
 import type { XdsProtocol } from '../runtime/bootstrap.js';
 import { DEFAULT_DRAIN_SECONDS } from '../runtime/envoy-process.js';
 import type { LocalEnvoy } from '../runtime/adopted-envoy.js';
-import { findEnvoyPlace, leaveEnvoyPlace, startLocalEnvoy } from '../runtime/local-envoy.js';
+import { findEnvoyPlace, leaveEnvoyPlace, releaseEnvoyPlace, startLocalEnvoy } from '../runtime/local-envoy.js';
 import { drainEnvoy } from '../runtime/envoy-drain.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from 'pino';
@@ -99,7 +99,8 @@ export async function runCommand(o: RunOptions): Promise<number> {
   // (unless an adopted Envoy still serves from it: the next run adopts it then).
   const release = async () => {
     await ads.close();
-    if (!place?.survivor) leaveEnvoyPlace(place);
+    if (place?.survivor) releaseEnvoyPlace(place);
+    else leaveEnvoyPlace(place);
   };
   let channel: ControlChannel;
   let admin: Server;
@@ -141,6 +142,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     const outcome = reloader.reload();
     if (outcome.ok) {
       channel.apply(outcome.config);
+      warnIfRestartNeeded(config, outcome.config, log);
       if (outcome.config.xdsTls) {
         allowedNodeIds = outcome.config.xdsTls.nodeIds;
         peers.setClientCa(outcome.config.xdsTls.clientCaPem);
@@ -209,6 +211,16 @@ export async function runCommand(o: RunOptions): Promise<number> {
   leaveEnvoyPlace(place);
   log.info({ code }, 'stopped');
   return code;
+}
+
+/** Addresses are bound at start: an edit of one applies at the next start, and the log says so. */
+function warnIfRestartNeeded(started: Config, edited: Config, log: Logger): void {
+  const keys = ['adminAddress', 'xdsAddress', 'envoyAdminAddress', 'envoyHealthAddress', 'metricsAddress'];
+  const changed = keys.filter(
+    (k) => JSON.stringify(started[k as keyof Config]) !== JSON.stringify(edited[k as keyof Config]),
+  );
+  if (changed.length > 0)
+    log.warn({ changed }, 'these addresses apply at the next start of run (the rest of the edit applies now)');
 }
 
 /**

@@ -42,18 +42,29 @@ export class AdoptedEnvoy implements LocalEnvoy {
   killNow(): void {
     this.stopRequested = true;
     clearInterval(this.watch);
-    if (isAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
+    this.signal('SIGKILL');
   }
 
   async stop(graceMs = 5000): Promise<void> {
     this.stopRequested = true;
     clearInterval(this.watch);
     if (!isAlive(this.pid)) return;
-    process.kill(this.pid, 'SIGTERM');
+    this.signal('SIGTERM');
     const deadline = Date.now() + graceMs;
     while (isAlive(this.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (isAlive(this.pid)) process.kill(this.pid, 'SIGKILL');
-    while (isAlive(this.pid)) await new Promise((r) => setTimeout(r, 20));
+    this.signal('SIGKILL');
+    // SIGKILL cannot be ignored; a second is the most the kernel takes to end it.
+    const killed = Date.now() + 1000;
+    while (isAlive(this.pid) && Date.now() < killed) await new Promise((r) => setTimeout(r, 20));
     this.log.info({ pid: this.pid }, 'envoy exited');
+  }
+
+  /** It may have exited (and been reaped by another) since we looked: that is the outcome wanted. */
+  private signal(signal: NodeJS.Signals): void {
+    try {
+      if (isAlive(this.pid)) process.kill(this.pid, signal);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') this.log.warn({ err: String(e) }, `cannot send ${signal}`);
+    }
   }
 }

@@ -57,6 +57,8 @@ async function openConnections(base: string): Promise<number> {
     signal: AbortSignal.timeout(5000),
   });
   const text = await res.text();
+  // An error page is not "no connection open": the drain would end early.
+  if (!res.ok) throw new Error(`/stats: ${res.status} ${text.trim()}`);
   let total = 0;
   for (const line of text.split('\n')) {
     const m = /^listener\.(.+)\.downstream_cx_active: (\d+)$/.exec(line.trim());

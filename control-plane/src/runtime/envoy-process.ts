@@ -135,5 +135,7 @@ function accessLogSummary(entry: Record<string, unknown>): string {
   const request = [text('method'), `${text('authority')}${text('path')}`].filter((s) => s !== '').join(' ');
   const reason = text('reason');
   const status = `${text('response-code')}${reason !== '' ? ` (${reason})` : ''}`;
-  return ['http-request', request, status !== '' ? `→ ${status}` : ''].filter((s) => s !== '').join(' ');
+  const summary = ['http-request', request, status !== '' ? `→ ${status}` : ''].filter((s) => s !== '').join(' ');
+  // The fields come from the request: a terminal must not get its control characters (the JSON form keeps them).
+  return [...summary].map((c) => (c < ' ' || (c >= '\u007f' && c <= '\u009f') ? '?' : c)).join('');
 }

@@ -1,5 +1,5 @@
 // `run`'s own Envoy: started as a child, or adopted when a previous `run` died and left it serving.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.js';
@@ -7,10 +7,13 @@ import { AdoptedEnvoy, type LocalEnvoy } from './adopted-envoy.js';
 import { readBootstrapTemplate, renderBootstrap, type XdsProtocol } from './bootstrap.js';
 import {
   clearHome,
+  clearHomeKeepingLock,
   envoyHome,
-  isLiveRun,
+  lockHome,
+  processStartTime,
   readRecord,
   survivingEnvoy,
+  unlockHome,
   writeRecord,
   type EnvoyRecord,
 } from './envoy-home.js';
@@ -23,30 +26,32 @@ export interface EnvoyPlace {
 }
 
 /**
- * Before the control plane opens its private socket: the Envoy's folder, and whether a previous run's Envoy still
- * serves from it. A run that is still alive keeps its Envoy: starting a second one on the same admin address is an
- * error. A record of an Envoy that is gone is cleared.
+ * Before the control plane opens its private socket: the Envoy's folder, locked for this run, and whether a previous
+ * run's Envoy still serves from it. While another run holds the folder (it lives), starting a second one on the same
+ * admin address is an error. A record of an Envoy that is gone is cleared.
  */
 export function findEnvoyPlace(config: Config): EnvoyPlace | { error: string } {
   const home = envoyHome(config.envoyAdminAddress);
   if ('error' in home) return home;
-  const record = readRecord(home.dir);
-  if (record && record.runPid !== process.pid && isLiveRun(record.runPid) && survivingEnvoy(record)) {
+  const lock = lockHome(home.dir);
+  if ('error' in lock) {
     const { host, port } = config.envoyAdminAddress;
     return {
       error:
-        `another mtls-edge run (pid ${record.runPid}) serves the Envoy with admin address ${host}:${port}: ` +
-        `stop it first, or give this one another envoy_admin_address`,
+        'holder' in lock
+          ? `another mtls-edge run (pid ${lock.holder}) serves the Envoy with admin address ${host}:${port}: ` +
+            `stop it first, or give this one another envoy_admin_address`
+          : lock.error,
     };
   }
+  const record = readRecord(home.dir);
   if (record && survivingEnvoy(record)) {
     // Its socket file is the dead run's: the new server binds the same path, and Envoy reconnects to it.
     rmSync(join(home.dir, 'xds.sock'), { force: true });
     return { dir: home.dir, survivor: record };
   }
-  clearHome(home.dir);
-  const fresh = envoyHome(config.envoyAdminAddress);
-  return 'error' in fresh ? fresh : { dir: fresh.dir };
+  clearHomeKeepingLock(home.dir);
+  return { dir: home.dir };
 }
 
 export interface LocalEnvoyOptions {
@@ -67,36 +72,49 @@ export function startLocalEnvoy(
   onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void,
 ): LocalEnvoy {
   const { dir, survivor } = o.place;
+  const bootstrap = renderBootstrap(readBootstrapTemplate(), {
+    nodeId: o.nodeId,
+    xds: { kind: 'private-socket', path: o.privateSocket },
+    envoyAdmin: config.envoyAdminAddress,
+    health: config.envoyHealthAddress,
+    metrics: config.metricsAddress,
+    protocol: o.protocol,
+  });
   if (survivor) {
     const envoy = new AdoptedEnvoy(survivor.envoyPid, log);
-    writeRecord(dir, { ...survivor, runPid: process.pid });
+    // The adopted Envoy keeps what it was started with: say so when this run would have started it otherwise.
+    if (readFileSync(survivor.bootstrapPath, 'utf8') !== bootstrap)
+      log.warn(
+        { pid: survivor.envoyPid },
+        'the adopted Envoy runs the previous bootstrap (node id, protocol, health or metrics address differ): ' +
+          'stop run with SIGTERM and start it again to apply them',
+      );
     envoy.start(onUnexpectedExit);
     return envoy;
   }
   const bootstrapPath = join(dir, 'bootstrap.yaml');
-  writeFileSync(
-    bootstrapPath,
-    renderBootstrap(readBootstrapTemplate(), {
-      nodeId: o.nodeId,
-      xds: { kind: 'private-socket', path: o.privateSocket },
-      envoyAdmin: config.envoyAdminAddress,
-      health: config.envoyHealthAddress,
-      metrics: config.metricsAddress,
-      protocol: o.protocol,
-    }),
-    { mode: 0o600 },
-  );
+  writeFileSync(bootstrapPath, bootstrap, { mode: 0o600 });
   const envoy = new EnvoyProcess(
     { binary: o.binary, bootstrapPath, concurrency: o.concurrency, drainTimeSeconds: o.drainTimeSeconds },
     log,
   );
   envoy.start(onUnexpectedExit);
   if (envoy.pid !== undefined)
-    writeRecord(dir, { envoyPid: envoy.pid, runPid: process.pid, bootstrapPath, startedAt: new Date().toISOString() });
+    writeRecord(dir, {
+      envoyPid: envoy.pid,
+      envoyStart: processStartTime(envoy.pid),
+      bootstrapPath,
+      startedAt: new Date().toISOString(),
+    });
   return envoy;
 }
 
 /** After a clean stop: nothing left to adopt. */
 export function leaveEnvoyPlace(place: EnvoyPlace | undefined): void {
   if (place && existsSync(place.dir)) clearHome(place.dir);
+}
+
+/** After a failed start with an adopted Envoy: it serves on, and the next run may adopt it. */
+export function releaseEnvoyPlace(place: EnvoyPlace | undefined): void {
+  if (place) unlockHome(place.dir);
 }

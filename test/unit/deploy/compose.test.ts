@@ -155,7 +155,12 @@ describe('docker-compose.yml', () => {
         'the control plane listens where the envoy container can reach it',
       );
       assert.ok(config.xdsTls, 'over mutual TLS');
-      assert.equal(mountedFile(envoy, '/certs'), 'volume:certs', "Envoy's client certificate: the same volume");
+      // Envoy's own volume: the certs step puts only its certificate, its key and the control plane's CA there.
+      assert.equal(
+        mountedFile(envoy, '/certs'),
+        'volume:envoy-certs',
+        "Envoy's client certificate: a volume of its own",
+      );
     },
   );
 

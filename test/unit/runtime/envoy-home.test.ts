@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   envoyHome,
   isAlive,
-  isLiveRun,
+  lockHome,
+  processStartTime,
   readRecord,
   survivingEnvoy,
+  unlockHome,
   writeRecord,
 } from '../../../control-plane/src/runtime/envoy-home.js';
 
@@ -46,20 +48,33 @@ describe("run's Envoy folder", () => {
     const home = envoyHome(admin, base);
     assert.ok('dir' in home);
     assert.equal(readRecord(home.dir), undefined);
-    const record = { envoyPid: 4242, runPid: 4343, bootstrapPath: '/x/bootstrap.yaml', startedAt: 'now' };
+    const record = { envoyPid: 4242, envoyStart: '77', bootstrapPath: '/x/bootstrap.yaml', startedAt: 'now' };
     writeRecord(home.dir, record);
     assert.deepEqual(readRecord(home.dir), record);
     writeRecord(home.dir, { ...record, envoyPid: 1 });
     assert.equal(readRecord(home.dir), undefined, 'pid 1 is never ours');
   });
 
-  it('an Envoy survives only if its pid lives and runs the recorded bootstrap (a reused pid is not ours)', async () => {
-    const child = spawn('sleep', ['30', '/x/bootstrap.yaml'], { stdio: 'ignore' });
+  it('an Envoy survives only as the same process (pid, start time) running envoy on its bootstrap', async () => {
+    // A stand-in whose command line reads as Envoy's: argv[0] "envoy", the bootstrap among its arguments.
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)', '/x/bootstrap.yaml'], {
+      stdio: 'ignore',
+      argv0: 'envoy',
+    });
+    await new Promise((r) => child.once('spawn', r));
     try {
-      const record = { envoyPid: child.pid!, runPid: process.pid, bootstrapPath: '/x/bootstrap.yaml', startedAt: '' };
+      const pid = child.pid!;
+      const record = {
+        envoyPid: pid,
+        envoyStart: processStartTime(pid),
+        bootstrapPath: '/x/bootstrap.yaml',
+        startedAt: '',
+      };
       assert.equal(survivingEnvoy(record), true);
-      assert.equal(survivingEnvoy({ ...record, bootstrapPath: '/y/bootstrap.yaml' }), false, 'another program');
-      assert.equal(survivingEnvoy({ ...record, envoyPid: process.pid }), false, 'this test is no Envoy');
+      assert.equal(survivingEnvoy({ ...record, bootstrapPath: '/y/bootstrap.yaml' }), false, 'another bootstrap');
+      assert.equal(survivingEnvoy({ ...record, envoyStart: '1' }), false, 'the pid given to another process since');
+      const notEnvoy = { ...record, envoyPid: process.pid, envoyStart: processStartTime(process.pid) };
+      assert.equal(survivingEnvoy(notEnvoy), false, 'this test is no Envoy');
     } finally {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
@@ -67,8 +82,26 @@ describe("run's Envoy folder", () => {
     assert.equal(isAlive(child.pid!), false, 'gone once it exited');
   });
 
-  it('a live process that is not `mtls-edge run` (a reused pid) holds no Envoy', () => {
-    assert.equal(isLiveRun(process.pid), false, 'the test runner is not `mtls-edge run`');
-    assert.equal(isAlive(process.pid), true);
+  it("a live run's lock is never taken: a second run is refused; a dead run's lock is taken over", async () => {
+    const base = mkdtempSync(join(tmpdir(), 'home-'));
+    const home = envoyHome(admin, base);
+    assert.ok('dir' in home);
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((r) => other.once('spawn', r));
+    try {
+      const lock = join(home.dir, 'run.lock');
+      writeFileSync(lock, JSON.stringify({ pid: other.pid, start: processStartTime(other.pid!) }));
+      const refused = lockHome(home.dir);
+      assert.ok('holder' in refused && refused.holder === other.pid, JSON.stringify(refused));
+      // The same pid with another start time is another process: the run that held the lock is gone.
+      writeFileSync(lock, JSON.stringify({ pid: other.pid, start: '1' }));
+      assert.deepEqual(lockHome(home.dir), { ok: true });
+      assert.deepEqual(lockHome(home.dir), { ok: true }, 'this run holds it already');
+      unlockHome(home.dir);
+      assert.deepEqual(lockHome(home.dir), { ok: true }, 'free again');
+    } finally {
+      other.kill('SIGKILL');
+      await new Promise((r) => other.once('exit', r));
+    }
   });
 });
