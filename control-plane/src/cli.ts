@@ -4,7 +4,7 @@ import { runCommand } from './commands/run.js';
 import { validateCommand } from './commands/validate.js';
 import { bootstrapCommand } from './commands/bootstrap.js';
 import { certsCommand } from './commands/certs.js';
-import { drainCommand } from './commands/drain.js';
+import { drainCommand, envoyCommand } from './commands/drain.js';
 import { startVerifyApp } from './demo/verify-app.js';
 import type { XdsProtocol } from './runtime/bootstrap.js';
 
@@ -29,6 +29,8 @@ commands:
   drain      [--envoy-admin-address HOST:PORT] [--seconds N] [--drain-time-s N]
              before Envoy is stopped (a preStop hook): fail its /healthz for N s (5), then drain its
              connections (up to 15 s); exits when Envoy can be stopped without cutting a request
+  envoy      [--envoy-admin-address HOST:PORT] [--seconds N] [--drain-time-s N] -- ENVOY_ARGS...
+             run Envoy so that SIGTERM drains it first (as drain, above), where no preStop hook exists
 
 Every config option can also be set with its upper-case environment variable (CLIENT_CA_FILE, ...).`;
 
@@ -70,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
     strict: true,
   });
   const configPath = values.config ?? process.env['MTLS_EDGE_CONFIG'];
-  if (positionals.length > 0 && command !== 'certs')
+  if (positionals.length > 0 && command !== 'certs' && command !== 'envoy')
     throw new Error(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
   switch (values.help ? 'help' : command) {
     case 'run':
@@ -117,6 +119,12 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'drain':
       return drainCommand({
+        envoyAdminAddress: values['envoy-admin-address'],
+        seconds: values.seconds,
+        drainSeconds: values['drain-time-s'],
+      });
+    case 'envoy':
+      return envoyCommand(positionals, {
         envoyAdminAddress: values['envoy-admin-address'],
         seconds: values.seconds,
         drainSeconds: values['drain-time-s'],

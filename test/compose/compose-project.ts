@@ -63,6 +63,10 @@ export class ComposeProject {
   }
 
   /** A command in the service's running container, as the container's user. */
+  async exitCode(service: string): Promise<number> {
+    return Number(await this.inspect(service, '{{.State.ExitCode}}'));
+  }
+
   async exec(service: string, args: string[]): Promise<string> {
     return this.docker(['exec', await this.container(service), ...args]);
   }

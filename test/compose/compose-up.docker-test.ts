@@ -195,6 +195,15 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
     await assert.rejects(compose.exec('envoy', check), /: exit code 1\n/);
   });
 
+  it('docker compose stop envoy drains it first (mtls-edge envoy) and it exits 0', async () => {
+    requireUp();
+    await timed('compose stop envoy', () => compose.run(['stop', '--timeout', '30', 'envoy']));
+    const logs = await compose.run(['logs', '--no-color', 'envoy']);
+    assert.match(logs, /mtls-edge drain: health check failing; waiting 5 s for balancers/);
+    assert.match(logs, /mtls-edge drain: drained: Envoy can be stopped/);
+    assert.equal(await compose.exitCode('envoy'), 0, 'stopped by its own SIGTERM after the drain, not killed');
+  });
+
   it('docker compose down removes the containers, the network and the certificate volume', async () => {
     await timed('compose down', () => compose.down());
     assert.deepEqual(await compose.leftovers(), []);

@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import type { SocketAddress } from '../config/index.js';
 import { parseAddress } from '../config/server.js';
+import { findEnvoy } from '../runtime/find-envoy.js';
 import { Diagnostics } from '../source/diagnostics.js';
 import { drainEnvoy } from '../runtime/envoy-drain.js';
 import { printErrors } from './load.js';
@@ -16,6 +19,56 @@ export interface DrainCommandOptions {
  * Envoy may be stopped without cutting a request; the orchestrator's SIGTERM to Envoy follows.
  */
 export async function drainCommand(o: DrainCommandOptions): Promise<number> {
+  const plan = drainPlan(o);
+  if ('errors' in plan) {
+    printErrors(plan.errors);
+    return 2;
+  }
+  return drainNow(plan);
+}
+
+/**
+ * `mtls-edge envoy [drain options] -- ENVOY_ARGS…`: Envoy as a child that drains on SIGTERM, for where no preStop
+ * hook exists (docker compose, a plain `docker stop`): Envoy itself stops at once on SIGTERM, cutting requests.
+ * A second signal stops Envoy at once.
+ */
+export async function envoyCommand(args: string[], o: DrainCommandOptions): Promise<number> {
+  const plan = drainPlan(o);
+  if ('errors' in plan) {
+    printErrors(plan.errors);
+    return 2;
+  }
+  const found = findEnvoy(process.env);
+  if ('error' in found) {
+    process.stderr.write(`mtls-edge envoy: ${found.error}\n`);
+    return 1;
+  }
+  const child = spawn(found.path, args, { stdio: 'inherit' });
+  let stopping = false;
+  const onSignal = () => {
+    if (stopping) return void child.kill('SIGKILL');
+    stopping = true;
+    void drainNow(plan).finally(() => child.kill('SIGTERM'));
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, onSignal);
+  const code = await new Promise<number>((resolve) => {
+    child.on('error', (e) => {
+      process.stderr.write(`mtls-edge envoy: ${e.message}\n`);
+      resolve(1);
+    });
+    child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === 'SIGTERM' && stopping ? 0 : 1)));
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.off(signal, onSignal);
+  return code;
+}
+
+interface DrainPlan {
+  admin: SocketAddress;
+  announce: number;
+  drain: number;
+}
+
+function drainPlan(o: DrainCommandOptions): DrainPlan | { errors: Diagnostics['errors'] } {
   const diag = new Diagnostics();
   const admin = parseAddress(
     o.envoyAdminAddress ?? '127.0.0.1:9901',
@@ -24,14 +77,15 @@ export async function drainCommand(o: DrainCommandOptions): Promise<number> {
   );
   const announce = seconds(o.seconds, '--seconds', 5, diag);
   const drain = seconds(o.drainSeconds, '--drain-time-s', 15, diag);
-  if (!admin || announce === undefined || drain === undefined) {
-    printErrors(diag.errors);
-    return 2;
-  }
+  if (!admin || announce === undefined || drain === undefined) return { errors: diag.errors };
+  return { admin, announce, drain };
+}
+
+async function drainNow(plan: DrainPlan): Promise<number> {
   const outcome = await drainEnvoy({
-    admin,
-    announceMs: announce * 1000,
-    drainMs: drain * 1000,
+    admin: plan.admin,
+    announceMs: plan.announce * 1000,
+    drainMs: plan.drain * 1000,
     onStep: (step, detail) => process.stderr.write(`mtls-edge drain: ${describe(step, detail)}\n`),
   });
   if (!outcome.ok) {

@@ -122,8 +122,13 @@ describe('docker-compose.yml', () => {
     "Envoy's bootstrap points at the control-plane service on the " +
       "config's xds port, and is what envoy/bootstrap.yaml renders to",
     () => {
-      assert.deepEqual(envoy.entrypoint, ['envoy']);
-      assert.deepEqual(envoy.command?.slice(0, 2), ['-c', '/etc/envoy/bootstrap.yaml']);
+      // The image's entrypoint (mtls-edge) runs Envoy so that SIGTERM drains it: 5 s announce + 15 s drain, within
+      // the stop grace period.
+      assert.equal(envoy.entrypoint, undefined);
+      const args = envoy.command ?? [];
+      assert.deepEqual(args.slice(0, 6), ['envoy', '--seconds', '5', '--drain-time-s', '15', '--']);
+      assert.deepEqual(args.slice(6, 8), ['-c', '/etc/envoy/bootstrap.yaml']);
+      assert.equal((envoy as { stop_grace_period?: string }).stop_grace_period, '30s');
       const bootstrapFile = mountedFile(envoy, '/etc/envoy/bootstrap.yaml');
       assert.ok(existsSync(bootstrapFile));
       const xds = {
