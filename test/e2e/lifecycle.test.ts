@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { isAlive } from '../../control-plane/src/runtime/envoy-home.js';
 import { REPLICA_ENV } from '../support/replica-key.js';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { freePort } from '../support/ports.js';
@@ -10,15 +11,6 @@ import { httpsGet } from '../support/https-client.js';
 import { createControlChannelPki } from '../support/control-channel-pki.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const yaml = (upstream: TestUpstream) => `
 certificate_file: server.pem

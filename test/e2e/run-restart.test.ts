@@ -3,11 +3,14 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { CLI, startEdge, type EdgeStatus, type RunningEdge } from '../support/edge.js';
+import { CLI, startEdge, type RunningEdge } from '../support/edge.js';
+import { waitForStatus, type Status } from './control-channel-fixture.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { steadyLoad, type LoadTarget, type RunningLoad } from '../support/steady-load.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 import { isAlive } from '../../control-plane/src/runtime/envoy-home.js';
+
+type RunStatus = Status & { envoyPid: number | null; envoyAdopted: boolean };
 
 const yaml = (upstream: TestUpstream, edit: string) => `
 certificate_file: server.pem
@@ -65,7 +68,7 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
       steadyLoad(target(HOSTS.z, `/public-${p}`), p),
       steadyLoad(target(HOSTS.x, `/policy-${p}`), p),
     ]);
-    let status: EdgeStatus & { envoyAdopted?: boolean };
+    let status: RunStatus;
     try {
       await new Promise((r) => setTimeout(r, 500));
       const pid = (await edge.status()).envoyPid!;
@@ -83,7 +86,12 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
       assert.equal(status.envoyPid, pid, 'the same Envoy');
       assert.equal(status.envoyAdopted, true);
       edge.writeConfig(yaml(upstream, '2'));
-      await waitFor(edge.adminUrl, (s) => s.configVersion !== status.configVersion && s.synced);
+      await waitForStatus(
+        edge.adminUrl,
+        'the edit synced',
+        (s) => s.configVersion !== status.configVersion && s.synced,
+        20_000,
+      );
       // Requests already routed when the ACK came may carry the old header: count from a little later.
       await new Promise((r) => setTimeout(r, 200));
       const mark = upstream.seen.length;
@@ -105,20 +113,16 @@ describe('run killed and started again: the Envoy that kept serving is adopted, 
   });
 });
 
-async function waitFor(adminUrl: string, done: (s: EdgeStatus) => boolean, timeoutMs = 20_000): Promise<EdgeStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = (await (await fetch(`${adminUrl}/status`).catch(() => undefined))?.json().catch(() => undefined)) as
-      EdgeStatus | undefined;
-    if (s && done(s)) return s;
-    if (Date.now() > deadline) throw new Error(`not reached: ${JSON.stringify(s)?.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function waitSynced(adminUrl: string, child: ChildProcess): Promise<EdgeStatus & { envoyAdopted?: boolean }> {
-  return waitFor(adminUrl, (s) => {
-    if (child.exitCode !== null) throw new Error(`run exited with ${child.exitCode}`);
-    return s.synced;
-  });
+/** /status once this run is synced (its Envoy ACKed everything); a run that exited instead fails at once. */
+async function waitSynced(adminUrl: string, child: ChildProcess): Promise<RunStatus> {
+  const status = await waitForStatus(
+    adminUrl,
+    'the second run synced',
+    (s) => {
+      if (child.exitCode !== null) throw new Error(`run exited with ${child.exitCode}`);
+      return s.synced;
+    },
+    20_000,
+  );
+  return status as RunStatus;
 }
