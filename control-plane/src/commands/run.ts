@@ -179,14 +179,12 @@ export async function runCommand(o: RunOptions): Promise<number> {
 
   // The first signal stops gracefully; a second one (an impatient Ctrl-C) stops Envoy at once.
   let stopping = false;
-  let drainFirst = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       envoy?.killNow();
       process.exit(130);
     }
     stopping = true;
-    drainFirst = true;
     log.info({ signal }, 'shutting down');
     resolveDone(0);
   };
@@ -203,7 +201,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
   clearInterval(expiryCheck);
   watcher.close();
   // Envoy goes first, while the control plane still answers its ext_authz Checks.
-  if (envoy && drainFirst) await drainBeforeStop(config, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
+  if (envoy && stopping) await drainBeforeStop(config, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
   await envoy?.stop();
   await ads.close();
   admin.closeAllConnections();
