@@ -35,7 +35,14 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
-export async function startFleet(name: string, nodes: string[]): Promise<Fleet> {
+export interface FleetOptions {
+  /** Real replicas (`run --no-envoy`), 2 by default. */
+  replicas?: number;
+  /** Starts another control-plane endpoint on the control channel's PKI; its port is named in every bootstrap. */
+  standIn?: (channel: ControlChannelPki) => Promise<number>;
+}
+
+export async function startFleet(name: string, nodes: string[], options: FleetOptions = {}): Promise<Fleet> {
   requireEnvoy();
   const pki = await createTestPki();
   const channel: ControlChannelPki = await createControlChannelPki(pki.dir);
@@ -48,15 +55,17 @@ export async function startFleet(name: string, nodes: string[]): Promise<Fleet> 
   const replicas: Replica[] = [];
   const envoys: ChildProcess[] = [];
   const envoyAdminPorts: number[] = [];
-  for (let i = 0; i < 2; i++) {
+  for (let i = 0; i < (options.replicas ?? 2); i++) {
     const [admin, xdsPort] = [await freePort(), await freePort()];
     const env = { ADMIN_ADDRESS: `127.0.0.1:${admin}`, XDS_ADDRESS: `127.0.0.1:${xdsPort}` };
     replicas.push({ child: startReplica(configPath, env), adminUrl: `http://127.0.0.1:${admin}`, xdsPort });
   }
   for (const r of replicas) await fixture.waitForStatus(r.adminUrl, 'replica ready', (s) => s.ready, 20_000);
+  const xdsPorts = replicas.map((r) => r.xdsPort);
+  if (options.standIn) xdsPorts.push(await options.standIn(channel));
   for (const node of nodes) {
     const client = await channel.node(node);
-    const hosts = replicas.flatMap((r) => ['--xds-host', `127.0.0.1:${r.xdsPort}`]);
+    const hosts = xdsPorts.flatMap((port) => ['--xds-host', `127.0.0.1:${port}`]);
     envoyAdminPorts.push(await freePort());
     const res = await runCli([
       'bootstrap',

@@ -12,7 +12,7 @@ describe('a replica dies under load: Envoys move to the other one, and an edit r
   before(async () => (fleet = await startFleet('failover', ['edge-1', 'edge-2'])));
   after(() => fleet?.stop());
 
-  it('serves on and applies the edit via the survivor; only a Check cut mid-answer may fail', async (t) => {
+  it('serves on, without a failed request, and applies the edit via the survivor', async (t) => {
     const loads: RunningLoad[] = [];
     for (const protocol of ['h1', 'h2'] as const) {
       loads.push(steadyLoad(fleet.target(HOSTS.z, `/public-${protocol}`), protocol));
@@ -35,16 +35,10 @@ describe('a replica dies under load: Envoys move to the other one, and an edit r
     assert.ok(identity.length > 0, 'identity requests after the edit');
     for (const s of identity) assert.match(String(s.headers['x-pomerium-jwt-assertion']), /^ey/, 'a signed JWT');
     for (const tally of loads.map((l) => l.tally)) assert.ok(tally.ok > 20, `progress: ${tally.ok} answered`);
-    // The public routes never ask the control plane: not one failure.
+    // Not one failure: a Check the dead replica could not answer is retried by Envoy, and one whose answer it cut
+    // off is asked again by the second ext_authz filter (ext-authz-cut-answer.test.ts makes that happen every time).
     assert.deepEqual([...h1Public!.failed, ...h2Public!.failed], []);
-    // A Check whose answer had started when its replica died cannot be retried by Envoy (a response already under
-    // way is never retried), and grpc-js sends a unary answer's trailers one turn after its message: at most the
-    // one Check in flight on each Envoy at the kill fails, as a 503 (the filter's status_on_error). Seen in about
-    // one run in four, one request. Any other failure, or more of them, fails the test.
-    const identityFailures = [...h1Identity!.failed, ...h2Identity!.failed];
-    t.diagnostic(`identity failures: ${identityFailures.length} ${identityFailures.join('; ')}`);
-    assert.ok(identityFailures.length <= fleet.nodes.length, identityFailures.join('; '));
-    for (const f of identityFailures) assert.match(f, /^h[12] x\.mtls\.test: 503 $/);
+    assert.deepEqual([...h1Identity!.failed, ...h2Identity!.failed], []);
   });
 });
 

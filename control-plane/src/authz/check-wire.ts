@@ -1,11 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServiceDefinitions } from '../envoy-api/index.js';
+import { CHECK_ALLOWED_METADATA_KEY } from '../policy/index.js';
 
 // The ext_authz gRPC contract (envoy.service.auth.v3) as the service speaks it: the service definition, the
 // parts of the messages it reads and writes, and the deny it sends.
 
 /** google.rpc.Code values the filter looks at. */
-export const GRPC_OK = 0;
+const GRPC_OK = 0;
 const GRPC_PERMISSION_DENIED = 7;
 
 let serviceDefinition: grpc.ServiceDefinition | undefined;
@@ -49,8 +50,22 @@ export interface HeaderValueOption {
 export interface CheckResponse {
   status: { code: number; message?: string };
   ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
+  /** google.protobuf.Struct: Envoy files it under the ext_authz filter's namespace for the filters after it. */
+  dynamic_metadata?: { fields: Record<string, { bool_value: boolean }> };
   /** `code`: Forbidden, or 495 for a certificate that does not verify (Envoy passes any HTTP status on). */
   denied_response?: { status: { code: 'Forbidden' | number }; headers: HeaderValueOption[]; body: string };
+}
+
+/**
+ * An allow: the request goes on with `headers` set and `remove` removed. It carries the mark that tells Envoy's
+ * second ext_authz filter this request was decided (translate/http-filters/ext-authz.ts).
+ */
+export function allowResponse(headers: HeaderValueOption[], remove: string[]): CheckResponse {
+  return {
+    status: { code: GRPC_OK },
+    ok_response: { headers, headers_to_remove: remove },
+    dynamic_metadata: { fields: { [CHECK_ALLOWED_METADATA_KEY]: { bool_value: true } } },
+  };
 }
 
 export function overwrite(key: string, value: string): HeaderValueOption {

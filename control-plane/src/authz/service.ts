@@ -14,7 +14,7 @@ import type { AuthorizationRoute, AuthorizationTable } from './types.js';
 import {
   CERTIFICATE_ERROR_STATUS,
   denied,
-  GRPC_OK,
+  allowResponse,
   overwrite,
   requestHeader,
   type CheckRequest,
@@ -233,7 +233,7 @@ export class AuthorizationService {
     const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter(
       (name) => !set.has(name),
     );
-    return { status: { code: GRPC_OK }, ok_response: { headers, headers_to_remove: [...new Set(remove)] } };
+    return allowResponse(headers, [...new Set(remove)]);
   }
 
   private async assertion(route: AuthorizationRoute, identity: CertificateIdentity): Promise<Assertion> {

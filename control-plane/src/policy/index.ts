@@ -2,5 +2,10 @@ export { evaluatePolicy, usesRequest, describeCriterion, criterionHolds, clauseH
 export { criterionSpec } from './criteria.js';
 export { readPolicy, identityCriteria, anyAuthenticatedUserClause } from './parse.js';
 export type * from './types.js';
-export { INTERNAL_HEADER_PREFIX, CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from './internal-headers.js';
+export {
+  INTERNAL_HEADER_PREFIX,
+  CLIENT_CERTIFICATE_STATE_HEADER,
+  PEER_HEADERS,
+  CHECK_ALLOWED_METADATA_KEY,
+} from './internal-headers.js';
 export type { PeerProperty } from './internal-headers.js';

@@ -27,3 +27,11 @@ export const PEER_HEADERS = {
  * the chain the client sent (for the ext_authz service, which Envoy otherwise sends only the leaf).
  */
 export type PeerProperty = keyof typeof PEER_HEADERS;
+
+/**
+ * The ext_authz service's mark on every Check it allows: a dynamic metadata key in Envoy's ext_authz namespace.
+ * A Check cut off by a dying replica after its answer had started cannot be retried by Envoy; the second ext_authz
+ * filter runs only when this mark is missing and asks again (translate/http-filters/ext-authz.ts).
+ */
+export const EXT_AUTHZ_METADATA_NAMESPACE = 'envoy.filters.http.ext_authz';
+export const CHECK_ALLOWED_METADATA_KEY = 'mtls_edge_allowed';

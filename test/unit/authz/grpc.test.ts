@@ -33,6 +33,7 @@ interface WireResponse {
     headers?: Array<{ header?: { key?: string; value?: string }; append_action?: string }>;
     headers_to_remove?: string[];
   };
+  dynamic_metadata?: { fields?: Record<string, { bool_value?: boolean; kind?: string }> };
   denied_response?: {
     status?: { code?: string };
     headers?: Array<{ header?: { key?: string; value?: string } }>;
@@ -94,12 +95,15 @@ describe('over gRPC', () => {
     assert.match(headers[0]?.header?.value ?? '', /^ey[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal(headers[0]?.append_action, 'OVERWRITE_IF_EXISTS_OR_ADD');
     assert.deepEqual(headers[1]?.header, { key: 'X-Pomerium-Claim-Email', value: 'alice@example.com' });
+    // The mark the second ext_authz filter reads, encoded as a Struct.
+    assert.deepEqual(res.dynamic_metadata?.fields, { mtls_edge_allowed: { bool_value: true, kind: 'bool_value' } });
   });
 
   test('a denied Check is a 403 with the reason as plain text', async () => {
     const res = await call(client, checkRequest({ route: 'route-1', cert: pki.bob }));
     assert.equal(res.status?.code, 7);
     assert.equal(res.http_response, 'denied_response');
+    assert.equal(res.dynamic_metadata, undefined);
     assert.equal(res.denied_response?.status?.code, 'Forbidden');
     assert.equal(res.denied_response?.body, "no allow rule matched (allow rule 1 needs: email is 'alice@example.com')");
     assert.deepEqual(res.denied_response?.headers?.[0]?.header, {

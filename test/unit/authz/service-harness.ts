@@ -40,6 +40,7 @@ export function header(response: CheckResponse, name: string): string | undefine
 export function assertDenied(response: CheckResponse, reason: string | RegExp): void {
   assert.equal(response.status.code, 7);
   assert.equal(response.ok_response, undefined);
+  assert.equal(response.dynamic_metadata, undefined, 'no mark of an allow');
   const denied = response.denied_response;
   assert.ok(denied, 'a denied_response');
   assert.equal(denied.status.code, 'Forbidden');
@@ -57,6 +58,8 @@ export function assertAllowed(response: CheckResponse): void {
   assert.equal(response.status.code, 0, response.denied_response?.body);
   assert.equal(response.denied_response, undefined);
   assert.ok(response.ok_response);
+  // What tells Envoy's second ext_authz filter that this request was decided (it asks again otherwise).
+  assert.deepEqual(response.dynamic_metadata, { fields: { mtls_edge_allowed: { bool_value: true } } });
 }
 
 export const aliceOnly = () => route('route-1', { allow: [or(criterion.email(is('alice@example.com')))], deny: [] });

@@ -94,6 +94,7 @@ describe('the HTTP filter registry', () => {
         'mtls-edge.policy-deny',
         'mtls-edge.policy-allow',
         'mtls-edge.ext-authz',
+        'mtls-edge.ext-authz-again',
         'envoy.filters.http.router',
       ],
     );
@@ -167,6 +168,7 @@ describe('the HTTP filter registry', () => {
       'mtls-edge.peer-chain',
       CLIENT_CERTIFICATE,
       'mtls-edge.ext-authz',
+      'mtls-edge.ext-authz-again',
     ]);
   });
 

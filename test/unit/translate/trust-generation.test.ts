@@ -123,12 +123,14 @@ describe('the stale template', () => {
         >;
         if (r['direct_response']) {
           assert.equal(perFilter['mtls-edge.ext-authz'], undefined, `${vh.name} ${String(r['name'])}`);
+          assert.equal(perFilter['mtls-edge.ext-authz-again'], undefined, `${vh.name} ${String(r['name'])}`);
           continue;
         }
         assert.match(
           perFilter['mtls-edge.ext-authz']!.check_settings!.context_extensions.route,
           /^trust\.[0-9a-f]{16}$/,
         );
+        assert.deepEqual(perFilter['mtls-edge.ext-authz-again'], perFilter['mtls-edge.ext-authz'], 'asked again alike');
         assert.ok(perFilter['mtls-edge.peer-chain'], `${vh.name}: the chain is forwarded`);
       }
     }

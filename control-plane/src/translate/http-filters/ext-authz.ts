@@ -1,17 +1,31 @@
-import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
+import {
+  CHECK_ALLOWED_METADATA_KEY,
+  CLIENT_CERTIFICATE_STATE_HEADER,
+  EXT_AUTHZ_METADATA_NAMESPACE,
+  PEER_HEADERS,
+} from '../../policy/internal-headers.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import { duration } from '../common.js';
 import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const EXT_AUTHZ_FILTER = 'mtls-edge.ext-authz' as const;
+export const EXT_AUTHZ_AGAIN_FILTER = 'mtls-edge.ext-authz-again' as const;
 const EXT_AUTHZ_PER_ROUTE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
 
 /** The bootstrap's cluster to the control plane (envoy/bootstrap.yaml): ext_authz shares it with ADS. */
 export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
 
-function extAuthzFilter(): HttpFilter {
+/**
+ * Two filters ask the service, the second only when the first did not get an answer. Envoy retries a Check that
+ * could not reach a replica, but not one whose answer had started: grpc-js sends a unary answer's trailers a turn
+ * after its message, so a replica killed in between leaves the first filter with half an answer (an error). The
+ * first filter lets an error through (failure_mode_allow) to the second, which runs only when the request carries
+ * no mark of an allow from the service (CheckResponse.dynamic_metadata, authz/check-wire.ts) and asks again,
+ * failing closed. A deny ends the request at the first filter; an allow is marked, so the second stays off.
+ */
+function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
   return {
-    name: EXT_AUTHZ_FILTER,
+    name,
     // Enabled only by the routes that name it in typed_per_filter_config.
     disabled: true,
     typed_config: typed('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', {
@@ -39,8 +53,18 @@ function extAuthzFilter(): HttpFilter {
       // and the client's chain (set only on routes that accept intermediates). (Every header more is bytes
       // to encode and decode on each check.)
       allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.chain }] },
-      // Fail closed, and say why: the decision could not be made (not "you may not").
-      status_on_error: { code: 'ServiceUnavailable' },
+      ...(ask === 'first'
+        ? { failure_mode_allow: true }
+        : {
+            filter_enabled_metadata: {
+              filter: EXT_AUTHZ_METADATA_NAMESPACE,
+              path: [{ key: CHECK_ALLOWED_METADATA_KEY }],
+              value: { bool_match: true },
+              invert: true,
+            },
+            // Fail closed, and say why: the decision could not be made (not "you may not").
+            status_on_error: { code: 'ServiceUnavailable' },
+          }),
     }),
   };
 }
@@ -59,9 +83,16 @@ function extAuthzPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   return typed(EXT_AUTHZ_PER_ROUTE, { check_settings: { context_extensions: { route: key } } });
 }
 
-/** Last before the router: it decides what Envoy's own policy filters cannot. */
+/** After the policy filters: it decides what Envoy's own policy filters cannot. */
 export const extAuthz: HttpFilterModule<typeof EXT_AUTHZ_FILTER> = {
   name: EXT_AUTHZ_FILTER,
-  connectionManagerEntry: () => extAuthzFilter(),
+  connectionManagerEntry: () => extAuthzFilter(EXT_AUTHZ_FILTER, 'first'),
+  perRoute: extAuthzPerRoute,
+};
+
+/** Right after the first: on the same routes, with the same settings, when the first got no answer. */
+export const extAuthzAgain: HttpFilterModule<typeof EXT_AUTHZ_AGAIN_FILTER> = {
+  name: EXT_AUTHZ_AGAIN_FILTER,
+  connectionManagerEntry: () => extAuthzFilter(EXT_AUTHZ_AGAIN_FILTER, 'again'),
   perRoute: extAuthzPerRoute,
 };
