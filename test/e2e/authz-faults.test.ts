@@ -18,10 +18,11 @@ import { startUpstream, type TestUpstream } from '../support/upstream.js';
  * gone. Envoy-decided policies keep deciding; routes that need the ext_authz service fail closed (503).
  * Each test brings the control plane into the state it needs, so that it passes alone and in any order.
  */
-describe('policies without the control plane: Envoy-decided ones keep working, ext_authz ones fail closed', () => {
+describe('without the control plane: Envoy-decided policies and kept allows go on, the rest fails closed', () => {
   let pki: TestPki;
   /** From the CA the edge trusts, but neither alice@example.com nor user alice: both policies deny it. */
   let mallory: ClientCert;
+  let aliceTwin: ClientCert;
   let upstream: TestUpstream;
   let controlPlane: ChildProcess | undefined;
   let envoy: ChildProcess | undefined;
@@ -65,6 +66,8 @@ describe('policies without the control plane: Envoy-decided ones keep working, e
     pki = await createTestPki();
     const m = await issueClientCertificate(pki.caAuthority, { commonName: 'mallory', email: 'mallory@example.com' });
     mallory = { cert: m.certPem, key: m.keyPem };
+    const twin = await issueClientCertificate(pki.caAuthority, { commonName: 'alice', email: 'alice@example.com' });
+    aliceTwin = { cert: twin.certPem, key: twin.keyPem };
     const channel = await createControlChannelPki(pki.dir);
     const envoyCert = await channel.node('edge');
     upstream = await startUpstream('p');
@@ -136,16 +139,20 @@ routes:
   );
 
   it(
-    'without it: the Envoy-decided route still allows alice and denies ' +
-      'the other client (403); the ext_authz route answers 503 to both',
+    'without it: the Envoy-decided route still allows alice and denies the other client (403); the ext_authz ' +
+      "route answers alice from Envoy's cache of the service's allows, and 503 to whoever it has no allow for",
     async () => {
       await controlPlaneUp();
+      // Alice's allow on /ext, kept by Envoy (translate/http-filters/identity-cache.ts).
+      assert.deepEqual(await get('/ext', pki.clientA), allowed);
       await stop(controlPlane, 'SIGKILL');
       assert.deepEqual(await get('/envoy', pki.clientA), allowed);
       assert.deepEqual(await get('/envoy', mallory), denied);
-      // Fails closed: neither the allowed client nor the denied one reaches the upstream.
-      assert.deepEqual(await get('/ext', pki.clientA), { status: 503, reached: 0 });
+      assert.deepEqual(await get('/ext', pki.clientA), allowed);
+      // Fails closed for everyone else: a deny is never kept, and a certificate with alice's name but another key
+      // is another certificate.
       assert.deepEqual(await get('/ext', mallory), { status: 503, reached: 0 });
+      assert.deepEqual(await get('/ext', aliceTwin), { status: 503, reached: 0 });
     },
   );
 

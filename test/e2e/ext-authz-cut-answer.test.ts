@@ -3,6 +3,7 @@
 // replica (test/support/half-answer-replica.ts) dies at exactly that moment, on its first Check, every time.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { issueClientCertificate } from '../../control-plane/src/pki/index.js';
 import { httpsGet } from '../support/https-client.js';
 import { startHalfAnswerReplica, type HalfAnswerReplica } from '../support/half-answer-replica.js';
 import { HOSTS } from '../support/pki-fixture.js';
@@ -17,8 +18,17 @@ async function fleetWithStandIn(name: string): Promise<{ fleet: Fleet; standIn: 
   return { fleet, standIn: standIn! };
 }
 
-function identityRequest(fleet: Fleet, path: string) {
-  return httpsGet({ port: fleet.httpsPort, servername: HOSTS.x, path, ca: fleet.pki.caA, ...fleet.pki.clientA });
+/** A request with a certificate of its own: Envoy has kept no allow for it, so it is a Check. */
+async function identityRequest(fleet: Fleet, path: string) {
+  const c = await issueClientCertificate(fleet.pki.caAuthority, { commonName: `cut${path.replace(/\W/g, '-')}` });
+  return httpsGet({
+    port: fleet.httpsPort,
+    servername: HOSTS.x,
+    path,
+    ca: fleet.pki.caA,
+    cert: c.certPem,
+    key: c.keyPem,
+  });
 }
 
 describe('a Check cut off mid-answer is asked again of another replica', () => {

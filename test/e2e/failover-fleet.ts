@@ -1,5 +1,6 @@
 // Two control-plane replicas and Envoys whose bootstraps name both (`mtls-edge bootstrap --xds-host` twice), on one
-// config: a public route (z) and a route whose identity headers the control plane signs over ext_authz (x).
+// config: a public route (z) and a route whose identity headers the control plane signs over ext_authz (x). Its policy
+// reads the path, so Envoy keeps none of its allows (identity-cache.ts): every request is a Check, failover or not.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -143,8 +144,13 @@ routes:
   - from: https://${HOSTS.x}
     to: ${upstream.url}
     tls_downstream_client_ca_file: ca-a.pem
-    allow_any_authenticated_user: true
     pass_identity_headers: true
+    policy:
+      - allow:
+          and:
+            - authenticated_user: true
+            - http_path:
+                starts_with: /
 `;
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../../control-plane/src/authz/index.js';
 import { loadConfigFile } from '../../control-plane/src/config/index.js';
 import { buildEdgeModel } from '../../control-plane/src/model/index.js';
+import { jwksDocument, SigningKeys } from '../../control-plane/src/runtime/signing-keys.js';
 import type { RunningEdge } from './edge.js';
 
 export interface CheckClient {
@@ -66,7 +67,10 @@ export function extAuthzRouteKeys(edge: RunningEdge, host: string): string[] {
 export function extAuthzRoutes(edge: RunningEdge, host: string): AuthorizationRoute[] {
   const loaded = loadConfigFile(edge.configPath, process.env);
   if (!loaded.result.ok) throw new Error(`config does not load: ${JSON.stringify(loaded.result.errors)}`);
-  const model = buildEdgeModel(loaded.result.value);
+  // The published keys are part of an identity route's key: read them as the edge does (its key file is made by now).
+  const keys = new SigningKeys(edge.configPath, process.env).forConfig(loaded.result.value);
+  if (!keys.ok) throw new Error(`signing keys do not load: ${JSON.stringify(keys.errors)}`);
+  const model = buildEdgeModel(loaded.result.value, { jwks: jwksDocument(keys.value.published) });
   if (!model.ok) throw new Error(`config does not build: ${JSON.stringify(model.errors)}`);
   // `trust.*` entries only re-verify certificates on connections made under an older trust (model/trust.ts).
   return model.value.authorizationRoutes.filter((r) => r.audience === host && !r.name.startsWith('trust.'));

@@ -1,6 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServiceDefinitions } from '../envoy-api/index.js';
-import { CHECK_ALLOWED_METADATA_KEY } from '../policy/index.js';
+import { CHECK_ALLOWED_METADATA_KEY, CHECK_CACHE_METADATA_KEY } from '../policy/index.js';
 
 // The ext_authz gRPC contract (envoy.service.auth.v3) as the service speaks it: the service definition, the
 // parts of the messages it reads and writes, and the deny it sends.
@@ -41,6 +41,13 @@ export interface CheckRequest {
   } | null;
 }
 
+/** google.protobuf.Struct and Value as proto-loader encodes them (keepCase, oneofs by field name). */
+interface WireStruct {
+  fields: Record<string, WireValue>;
+}
+type WireValue =
+  { bool_value: boolean } | { number_value: number } | { string_value: string } | { struct_value: WireStruct };
+
 export interface HeaderValueOption {
   header: { key: string; value: string };
   append_action: 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';
@@ -51,20 +58,30 @@ export interface CheckResponse {
   status: { code: number; message?: string };
   ok_response?: { headers: HeaderValueOption[]; headers_to_remove: string[] };
   /** google.protobuf.Struct: Envoy files it under the ext_authz filter's namespace for the filters after it. */
-  dynamic_metadata?: { fields: Record<string, { bool_value: boolean }> };
+  dynamic_metadata?: WireStruct;
   /** `code`: Forbidden, or 495 for a certificate that does not verify (Envoy passes any HTTP status on). */
   denied_response?: { status: { code: 'Forbidden' | number }; headers: HeaderValueOption[]; body: string };
 }
 
 /**
  * An allow: the request goes on with `headers` set and `remove` removed. It carries the mark that tells Envoy's
- * second ext_authz filter this request was decided (translate/http-filters/ext-authz.ts).
+ * second ext_authz filter this request was decided (translate/http-filters/ext-authz.ts), and, when the decision
+ * holds for every request of this certificate on this route, what Envoy's identity cache may keep until `cacheUntil`
+ * (Unix seconds; translate/http-filters/identity-cache.ts).
  */
-export function allowResponse(headers: HeaderValueOption[], remove: string[]): CheckResponse {
+export function allowResponse(headers: HeaderValueOption[], remove: string[], cacheUntil?: number): CheckResponse {
+  const fields: Record<string, WireValue> = { [CHECK_ALLOWED_METADATA_KEY]: { bool_value: true } };
+  if (cacheUntil !== undefined) {
+    const set: Record<string, WireValue> = {};
+    for (const h of headers) set[h.header.key.toLowerCase()] = { string_value: h.header.value };
+    fields[CHECK_CACHE_METADATA_KEY] = {
+      struct_value: { fields: { until: { number_value: cacheUntil }, headers: { struct_value: { fields: set } } } },
+    };
+  }
   return {
     status: { code: GRPC_OK },
     ok_response: { headers, headers_to_remove: remove },
-    dynamic_metadata: { fields: { [CHECK_ALLOWED_METADATA_KEY]: { bool_value: true } } },
+    dynamic_metadata: { fields },
   };
 }
 

@@ -57,7 +57,8 @@ interface Entry {
 /** Whether a policy looks at method or path, computed once per policy object. */
 const requestDependent = new WeakMap<object, boolean>();
 
-function policyUsesRequest(route: AuthorizationRoute): boolean {
+/** Whether the route's decision can differ between two requests of the same certificate (its method or path). */
+export function policyUsesRequest(route: AuthorizationRoute): boolean {
   let uses = requestDependent.get(route.policy);
   if (uses === undefined) {
     uses = usesRequest(route.policy);

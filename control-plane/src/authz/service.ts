@@ -1,14 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import {
-  buildAssertionClaims,
-  claimHeaderValue,
-  identityFromEnvoyCertificate,
-  type AssertionSigner,
-} from '../identity/index.js';
-import type { AssertionClaims, CertificateIdentity } from '../identity/types.js';
+import { claimHeaderValue, identityFromEnvoyCertificate, type AssertionSigner } from '../identity/index.js';
+import type { CertificateIdentity } from '../identity/types.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, PEER_HEADERS, type RequestFacts } from '../policy/index.js';
-import { DecisionCache, LruCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import { AssertionCache, DenyError } from './assertions.js';
+import { DecisionCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import { envoyCacheUntil } from './envoy-cache.js';
 import { chainKey, VerificationCache } from './verification-cache.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
 import {
@@ -27,8 +24,6 @@ export const UNKNOWN_ROUTE_REASON =
   'this route is not known to the control plane (a config change is in flight); try again';
 export const ERROR_REASON = 'authorization error';
 export const INVALID_CERTIFICATE_REASON = 'the client certificate is not valid for this route';
-/** A cached assertion is signed again this long before it expires. */
-const ASSERTION_RENEW_MS = 60_000;
 
 export interface DecisionOutcome {
   allowed: boolean;
@@ -55,16 +50,6 @@ export interface AuthorizationServiceOptions {
   cacheSize?: number;
 }
 
-interface Assertion {
-  claims: AssertionClaims;
-  jwt: string;
-  /** Milliseconds since the epoch. */
-  expiresAtMs: number;
-}
-
-/** Thrown for a deny that is not the policy's (no signing key): its message is shown. */
-class DenyError extends Error {}
-
 /**
  * Envoy's ext_authz service: decides a route's PPL policy for the request's client certificate, and signs
  * the identity assertion for routes that pass identity headers. It fails closed: any error is a 403.
@@ -72,17 +57,15 @@ class DenyError extends Error {}
 export class AuthorizationService {
   private readonly decisions: DecisionCache;
   private readonly verifications: VerificationCache;
-  /** Signed assertions by route + fingerprint; pending signatures are shared by concurrent requests. */
-  private readonly assertions: LruCache<Promise<Assertion>>;
+  private readonly assertions: AssertionCache;
   private readonly now: () => number;
-  private lastSigner: AssertionSigner | undefined;
 
   constructor(private readonly options: AuthorizationServiceOptions) {
     const size = options.cacheSize ?? DEFAULT_DECISION_CACHE_SIZE;
     this.decisions = new DecisionCache(size);
     this.verifications = new VerificationCache(options.verificationCacheSize);
-    this.assertions = new LruCache(size);
     this.now = options.now ?? Date.now;
+    this.assertions = new AssertionCache(size, options.signer, this.now);
   }
 
   /** Decision cache counters. */
@@ -220,8 +203,10 @@ export class AuthorizationService {
 
   private async allowed(route: AuthorizationRoute, identity: CertificateIdentity | undefined): Promise<CheckResponse> {
     const headers: HeaderValueOption[] = [];
+    let assertionExpiresAtMs: number | undefined;
     if (route.passIdentityHeaders && identity) {
-      const assertion = await this.assertion(route, identity);
+      const assertion = await this.assertions.get(route, identity);
+      assertionExpiresAtMs = assertion.expiresAtMs;
       headers.push(overwrite(ASSERTION_HEADER, assertion.jwt));
       for (const [name, claim] of route.claimsHeaders) {
         const value = claimHeaderValue(assertion.claims, claim);
@@ -233,45 +218,8 @@ export class AuthorizationService {
     const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter(
       (name) => !set.has(name),
     );
-    return allowResponse(headers, [...new Set(remove)]);
-  }
-
-  private async assertion(route: AuthorizationRoute, identity: CertificateIdentity): Promise<Assertion> {
-    const signer = this.options.signer();
-    if (!signer)
-      throw new DenyError(
-        'the identity assertion for this route cannot be signed yet (no signing key is loaded); try again',
-      );
-    if (signer !== this.lastSigner) {
-      // A new key: assertions signed with the old one may not verify against the published keys.
-      this.assertions.clear();
-      this.lastSigner = signer;
-    }
-    const key = `${route.name}\0${identity.fingerprint}`;
-    const cached = this.assertions.get(key);
-    if (cached) {
-      const assertion = await cached.catch(() => undefined);
-      if (assertion && this.now() < assertion.expiresAtMs - ASSERTION_RENEW_MS) return assertion;
-      // Expired or failed. A request that got here first may already be signing the next one: share it.
-      const current = this.assertions.get(key);
-      if (current && current !== cached) return current;
-    }
-    const pending = this.sign(signer, route, identity);
-    this.assertions.set(key, pending);
-    pending.catch(() => {
-      if (this.assertions.get(key) === pending) this.assertions.delete(key);
-    });
-    return pending;
-  }
-
-  private async sign(
-    signer: AssertionSigner,
-    route: AuthorizationRoute,
-    identity: CertificateIdentity,
-  ): Promise<Assertion> {
-    const claims = buildAssertionClaims(identity, route.audience);
-    const { jwt, expiresAt } = await signer.sign(claims);
-    return { claims, jwt, expiresAtMs: expiresAt * 1000 };
+    const until = envoyCacheUntil(route, identity, this.now(), assertionExpiresAtMs);
+    return allowResponse(headers, [...new Set(remove)], until);
   }
 
   private report(outcome: DecisionOutcome): void {

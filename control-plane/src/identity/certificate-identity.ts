@@ -20,6 +20,7 @@ export function certificateIdentity(pem: string): CertificateIdentity {
     subject: fields.subject,
     issuer: fields.issuer,
     sans,
+    notAfterMs: fields.notAfterMs,
   };
   if (commonName !== undefined) identity.commonName = commonName;
   if (email !== undefined) {

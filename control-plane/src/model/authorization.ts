@@ -16,6 +16,7 @@ export function routeAuthorization(
   route: RouteConfig,
   config: Config,
   clientTrust?: ClientTrust,
+  jwks?: string,
 ): { authorization: RouteAuthorization; extAuthz?: AuthorizationRoute } {
   if (!route.policy && !route.passIdentityHeaders) return { authorization: { kind: 'none' } };
   const policy = route.policy ?? impliedPolicy(route);
@@ -29,7 +30,9 @@ export function routeAuthorization(
       clientCaRequired,
       ...(clientTrust ? { clientTrust } : {}),
     };
-    const key = authorizationKey(route, decided);
+    // The published keys too, where the service signs: a new signing key renames the route, so no assertion made
+    // with the old one is served from a cache (the service's or Envoy's identity cache) after it.
+    const key = authorizationKey(route, route.passIdentityHeaders ? { ...decided, signingKeys: jwks ?? '' } : decided);
     // The service reads the certificate Envoy sends and the mark of an invalid one; of the copied properties
     // only the chain, where intermediates may stand between the leaf and the CA (Envoy sends only the leaf).
     const peerProperties: PeerProperty[] = clientTrust && acceptsIntermediates(clientTrust) ? ['chain'] : [];

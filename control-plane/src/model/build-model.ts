@@ -76,7 +76,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
     }
     const edgeRoutes = routes.map((r) => {
       const clientTrust = routeClientTrust(r.requirement, shared);
-      const { authorization, extAuthz } = routeAuthorization(r.route, config, clientTrust);
+      const { authorization, extAuthz } = routeAuthorization(r.route, config, clientTrust, options.jwks);
       if (extAuthz) authorizationRoutes.push(extAuthz);
       const check = certificateCheck(r.route, r.requirement, shared);
       const edgeRoute = toEdgeRoute(r.route, r.upstream, check, authorization);

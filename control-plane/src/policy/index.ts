@@ -7,5 +7,6 @@ export {
   CLIENT_CERTIFICATE_STATE_HEADER,
   PEER_HEADERS,
   CHECK_ALLOWED_METADATA_KEY,
+  CHECK_CACHE_METADATA_KEY,
 } from './internal-headers.js';
 export type { PeerProperty } from './internal-headers.js';

@@ -35,3 +35,10 @@ export type PeerProperty = keyof typeof PEER_HEADERS;
  */
 export const EXT_AUTHZ_METADATA_NAMESPACE = 'envoy.filters.http.ext_authz';
 export const CHECK_ALLOWED_METADATA_KEY = 'mtls_edge_allowed';
+
+/**
+ * On an allow that depends only on the route and the certificate: what Envoy's identity cache keeps for that pair
+ * (translate/http-filters/identity-cache.ts), as a Struct in the same namespace. `until`: Unix seconds after which the
+ * entry is not used; `headers`: the request headers to set.
+ */
+export const CHECK_CACHE_METADATA_KEY = 'mtls_edge_cache';

@@ -33,12 +33,20 @@ interface WireResponse {
     headers?: Array<{ header?: { key?: string; value?: string }; append_action?: string }>;
     headers_to_remove?: string[];
   };
-  dynamic_metadata?: { fields?: Record<string, { bool_value?: boolean; kind?: string }> };
+  dynamic_metadata?: { fields?: Record<string, WireValue> };
   denied_response?: {
     status?: { code?: string };
     headers?: Array<{ header?: { key?: string; value?: string } }>;
     body?: string;
   };
+}
+
+interface WireValue {
+  kind?: string;
+  bool_value?: boolean;
+  number_value?: number;
+  string_value?: string;
+  struct_value?: { fields?: Record<string, WireValue> };
 }
 
 type CheckClient = grpc.Client & {
@@ -95,8 +103,17 @@ describe('over gRPC', () => {
     assert.match(headers[0]?.header?.value ?? '', /^ey[\w-]+\.[\w-]+\.[\w-]+$/);
     assert.equal(headers[0]?.append_action, 'OVERWRITE_IF_EXISTS_OR_ADD');
     assert.deepEqual(headers[1]?.header, { key: 'X-Pomerium-Claim-Email', value: 'alice@example.com' });
-    // The mark the second ext_authz filter reads, encoded as a Struct.
-    assert.deepEqual(res.dynamic_metadata?.fields, { mtls_edge_allowed: { bool_value: true, kind: 'bool_value' } });
+    // The mark the ext_authz filters read, and what Envoy's identity cache keeps, encoded as a Struct.
+    const fields = res.dynamic_metadata?.fields ?? {};
+    assert.deepEqual(fields['mtls_edge_allowed'], { bool_value: true, kind: 'bool_value' });
+    const cache = fields['mtls_edge_cache']?.struct_value?.fields ?? {};
+    const until = cache['until']?.number_value ?? 0;
+    const now = Date.now() / 1000;
+    assert.ok(until > now + 60 && until <= now + 300, `kept until ${until}, now ${now}`);
+    const cachedHeaders = cache['headers']?.struct_value?.fields ?? {};
+    assert.deepEqual(Object.keys(cachedHeaders), [ASSERTION_HEADER, 'x-pomerium-claim-email']);
+    assert.equal(cachedHeaders[ASSERTION_HEADER]?.string_value, headers[0]?.header?.value);
+    assert.equal(cachedHeaders['x-pomerium-claim-email']?.string_value, 'alice@example.com');
   });
 
   test('a denied Check is a 403 with the reason as plain text', async () => {

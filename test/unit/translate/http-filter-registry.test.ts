@@ -93,6 +93,7 @@ describe('the HTTP filter registry', () => {
         CLIENT_CERTIFICATE,
         'mtls-edge.policy-deny',
         'mtls-edge.policy-allow',
+        'mtls-edge.identity-cache',
         'mtls-edge.ext-authz',
         'mtls-edge.ext-authz-again',
         'envoy.filters.http.router',

@@ -19,8 +19,8 @@ export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
  * Two filters ask the service, the second only when the first did not get an answer. Envoy retries a Check that
  * could not reach a replica, but not one whose answer had started: grpc-js sends a unary answer's trailers a turn
  * after its message, so a replica killed in between leaves the first filter with half an answer (an error). The
- * first filter lets an error through (failure_mode_allow) to the second, which runs only when the request carries
- * no mark of an allow from the service (CheckResponse.dynamic_metadata, authz/check-wire.ts) and asks again,
+ * first filter lets an error through (failure_mode_allow) to the second. Each runs only when the request carries
+ * no mark of an allow from the service (CheckResponse.dynamic_metadata, authz/check-wire.ts): the second asks again,
  * failing closed. A deny ends the request at the first filter; an allow is marked, so the second stays off.
  */
 function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
@@ -53,18 +53,17 @@ function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
       // and the client's chain (set only on routes that accept intermediates). (Every header more is bytes
       // to encode and decode on each check.)
       allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.chain }] },
-      ...(ask === 'first'
-        ? { failure_mode_allow: true }
-        : {
-            filter_enabled_metadata: {
-              filter: EXT_AUTHZ_METADATA_NAMESPACE,
-              path: [{ key: CHECK_ALLOWED_METADATA_KEY }],
-              value: { bool_match: true },
-              invert: true,
-            },
-            // Fail closed, and say why: the decision could not be made (not "you may not").
-            status_on_error: { code: 'ServiceUnavailable' },
-          }),
+      // Off once the request carries the service's mark of an allow: set by the first filter's answer, or by the
+      // identity cache (identity-cache.ts) before either asks.
+      filter_enabled_metadata: {
+        filter: EXT_AUTHZ_METADATA_NAMESPACE,
+        path: [{ key: CHECK_ALLOWED_METADATA_KEY }],
+        value: { bool_match: true },
+        invert: true,
+      },
+      // The first lets a Check without an answer through to the second; the second fails closed, and says why:
+      // the decision could not be made (not "you may not").
+      ...(ask === 'first' ? { failure_mode_allow: true } : { status_on_error: { code: 'ServiceUnavailable' } }),
     }),
   };
 }

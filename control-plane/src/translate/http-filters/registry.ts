@@ -2,6 +2,7 @@ import type { EdgeModel } from '../../model/index.js';
 import type { envoy_config_route_v3, google_protobuf } from '../../envoy-api/index.js';
 import { clientCertificateCheck } from './client-certificate-check.js';
 import { extAuthz, extAuthzAgain } from './ext-authz.js';
+import { identityCache } from './identity-cache.js';
 import { peerChain } from './peer-chain.js';
 import { peerIdentity } from './peer-identity.js';
 import { policyAllow } from './policy-allow.js';
@@ -15,9 +16,9 @@ import type { ChainContext, FilterResources, HttpFilter, HttpFilterModule, Route
  * Every HTTP filter, in the order Envoy runs them on each request. Order matters: forged headers go first; the
  * certificate's properties (and the client's chain) are copied before the certificate check, which removes them
  * when the certificate is not valid for the route; then deny rules, allow rules, and the ext_authz service for
- * what Envoy cannot decide (asked again when the first answer was cut off); the router last. The policy filters
- * are no-ops unless a route configures them, so every chain carries all of them: adding the first policy to a host
- * then changes only its route configuration, and Envoy drains no connection.
+ * what Envoy cannot decide (its allows cached per worker; asked again when the first answer was cut off); the
+ * router last. The policy filters are no-ops unless a route configures them, so every chain carries all of them:
+ * adding the first policy to a host then changes only its route configuration, and Envoy drains no connection.
  *
  * A new filter is one module (an `HttpFilterModule` with a literal name) and one line here.
  */
@@ -29,6 +30,7 @@ export const HTTP_FILTERS = [
   clientCertificateCheck,
   policyDeny,
   policyAllow,
+  identityCache,
   extAuthz,
   extAuthzAgain,
   router,

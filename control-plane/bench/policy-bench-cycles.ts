@@ -1,0 +1,80 @@
+// The targets of policy-bench.ts, each a ratio of two routes measured side by side: PAIRS alternating cycles of
+// (base, other, other, base), 2 s each, the median of the cycles' ratios, with Envoy's own CPU time per request
+// (from /proc), which the load generator's share of the cores does not blur as it blurs requests per second.
+import type { BenchChecks } from './checks.js';
+import { cpuMicros, median, type Tls } from './load.js';
+import { measure, readMetrics, ROUTES, type Mode, type Route } from './policy-bench-routes.js';
+
+const PAIRS = Number(process.env['POLICY_BENCH_PAIRS'] ?? 5);
+
+export interface Comparison {
+  base: Route['name'];
+  other: Route['name'];
+  /** The least rps ratio other/base the issue asks for. */
+  target: number;
+  why: string;
+}
+
+/** Issue 10 (Envoy's RBAC), issue 14 (identity headers without a round trip; criteria only the service decides). */
+export const COMPARISONS: readonly Comparison[] = [
+  { base: 'none', other: 'envoy', target: 0.95, why: 'a policy Envoy decides costs under 5 %' },
+  { base: 'envoy', other: 'identity', target: 0.9, why: 'pass_identity_headers costs under 10 %' },
+  { base: 'none', other: 'extauthz', target: 0.8, why: 'a policy only the service decides keeps 80 %' },
+];
+
+const route = (name: Route['name']) => ROUTES.find((r) => r.name === name)!;
+
+export async function compareInCycles(
+  checks: BenchChecks,
+  c: Comparison,
+  o: { port: number; admin: number; envoyPid: number; clients: Tls[]; body: string },
+): Promise<void> {
+  const [base, other] = [route(c.base), route(c.other)];
+  console.log(
+    `\n/${c.other} vs /${c.base}, ${PAIRS} cycles of (${c.base}, ${c.other}, ${c.other}, ${c.base}): rps ratio per ` +
+      `cycle, median; Envoy CPU µs per request (target ${c.target}: ${c.why})`,
+  );
+  for (const mode of ['h1 keep-alive', 'h2 keep-alive'] as Mode[]) {
+    const checks0 = (await readMetrics(o.admin)).checks;
+    const run = async (r: Route) => {
+      const cpu0 = cpuMicros(o.envoyPid);
+      const result = await measure(mode, o.port, r, o.clients, o.body);
+      checks.noErrors(`${mode} ${r.prefix} (cycles)`, result);
+      return { ...result, cpuPerRequest: (cpuMicros(o.envoyPid) - cpu0) / result.requests };
+    };
+    const ratios: number[] = [];
+    const cpu = { base: [] as number[], other: [] as number[] };
+    for (let i = 0; i < PAIRS; i++) {
+      const [b1, o1, o2, b2] = [await run(base), await run(other), await run(other), await run(base)];
+      ratios.push(
+        (o1.requests + o2.requests) /
+          (o1.elapsedMs + o2.elapsedMs) /
+          ((b1.requests + b2.requests) / (b1.elapsedMs + b2.elapsedMs)),
+      );
+      cpu.base.push(b1.cpuPerRequest, b2.cpuPerRequest);
+      cpu.other.push(o1.cpuPerRequest, o2.cpuPerRequest);
+    }
+    // Envoy keeps the service's allows: a certificate is asked about once per route (again when its entry
+    // expires, after at most five minutes), never once per request.
+    const asked = (await readMetrics(o.admin)).checks - checks0;
+    const mostChecks = (Number(base.extAuthz) + Number(other.extAuthz)) * o.clients.length;
+    checks.expect(
+      asked <= mostChecks,
+      `${mode}: the ext_authz service answered ${asked} checks during the /${c.base} and /${c.other} cycles ` +
+        `(at most ${mostChecks}: one per certificate and route the service decides)`,
+    );
+    const [cpuBase, cpuOther, ratio] = [median(cpu.base), median(cpu.other), median(ratios)];
+    console.log(
+      `  ${mode.padEnd(16)} ${ratios.map((r) => r.toFixed(3)).join(' ')}  median ${ratio.toFixed(3)}` +
+        `; Envoy CPU per request: ${c.base} ${cpuBase.toFixed(1)} µs, ${c.other} ${cpuOther.toFixed(1)} µs ` +
+        `(${cpuOther >= cpuBase ? '+' : ''}${(((cpuOther - cpuBase) / cpuBase) * 100).toFixed(1)} %); ` +
+        `${asked} checks`,
+    );
+    checks.target(
+      ratio >= c.target,
+      (word) =>
+        `target (/${c.other} rps ratio to /${c.base} >= ${c.target}), ${mode}, median of ${PAIRS} cycles: ` +
+        `${ratio.toFixed(3)} (${word})`,
+    );
+  }
+}

@@ -1,0 +1,101 @@
+import {
+  CHECK_ALLOWED_METADATA_KEY,
+  CHECK_CACHE_METADATA_KEY,
+  EXT_AUTHZ_METADATA_NAMESPACE,
+} from '../../policy/internal-headers.js';
+import { typed, type google_protobuf } from '../../envoy-api/index.js';
+import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
+
+export const IDENTITY_CACHE_FILTER = 'mtls-edge.identity-cache' as const;
+
+const IDENTITY_CACHE_SOURCE = 'identity-cache';
+
+/** Entries per Envoy worker; past it the table starts empty again (a bound, not an eviction policy). */
+const MAX_ENTRIES = 10_000;
+
+/**
+ * A per-worker cache of the ext_authz service's allows, so that a route it decides (pass_identity_headers, criteria
+ * Envoy cannot test) costs a round trip to the control plane once per certificate, not once per request.
+ *
+ * The key is the route's authorization key (a digest of everything the service decides for it: policy, trust,
+ * claims, signing keys; model/authorization.ts) and the SHA-256 of the certificate Envoy verified on this
+ * connection. An entry is filled only from an allow the service marked as cacheable (it holds for every request of
+ * that certificate on that route), with the headers to set and a deadline the service chose (never past the
+ * certificate's notAfter or the assertion's renewal). On a hit the filter sets those headers and the service's
+ * allow mark, which turns both ext_authz filters off for the request; on a miss it does nothing and the ext_authz
+ * filters ask the service, and the response path stores the answer. An edit to a route's policy or trust, or a new
+ * signing key, renames the route: the next request misses.
+ */
+function identityCacheFilter(): HttpFilter {
+  const code = `
+local NS = "${EXT_AUTHZ_METADATA_NAMESPACE}"
+local entries = {}
+local count = 0
+
+local function key(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  if ssl == nil or not ssl:peerCertificateValidated() then return nil end
+  local route = handle:filterContext():get("route")
+  if route == nil then return nil end
+  return route .. " " .. ssl:sha256PeerCertificateDigest()
+end
+
+function envoy_on_request(handle)
+  local k = key(handle)
+  if k == nil then return end
+  local entry = entries[k]
+  if entry == nil then return end
+  if os.time() >= entry.expires then
+    entries[k] = nil
+    count = count - 1
+    return
+  end
+  local headers = handle:headers()
+  for name, value in pairs(entry.headers) do headers:replace(name, value) end
+  handle:streamInfo():dynamicMetadata():set(NS, "${CHECK_ALLOWED_METADATA_KEY}", true)
+end
+
+function envoy_on_response(handle)
+  local decided = handle:streamInfo():dynamicMetadata():get(NS)
+  if decided == nil then return end
+  local fill = decided["${CHECK_CACHE_METADATA_KEY}"]
+  if fill == nil then return end
+  local k = key(handle)
+  if k == nil or entries[k] ~= nil then return end
+  if count >= ${MAX_ENTRIES} then
+    entries = {}
+    count = 0
+  end
+  entries[k] = { expires = fill["until"], headers = fill["headers"] or {} }
+  count = count + 1
+end
+`;
+  return {
+    name: IDENTITY_CACHE_FILTER,
+    disabled: true,
+    typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', {
+      source_codes: { [IDENTITY_CACHE_SOURCE]: { inline_string: code } },
+    }),
+  };
+}
+
+/**
+ * Per-route: on for the routes the service decides, keyed by their authorization key. Not on a stale route
+ * configuration's routes (connections made under an older trust): those ask the service on every request.
+ */
+function identityCachePerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
+  if (ctx.kind !== 'host-route' || ctx.staleTrust) return undefined;
+  const a = ctx.route.authorization;
+  if (a.kind !== 'ext-authz') return undefined;
+  return typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', {
+    name: IDENTITY_CACHE_SOURCE,
+    filter_context: { fields: { route: { string_value: a.key } } },
+  });
+}
+
+/** Right before the ext_authz filters it can turn off. */
+export const identityCache: HttpFilterModule<typeof IDENTITY_CACHE_FILTER> = {
+  name: IDENTITY_CACHE_FILTER,
+  connectionManagerEntry: () => identityCacheFilter(),
+  perRoute: identityCachePerRoute,
+};
