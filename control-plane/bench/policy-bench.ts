@@ -8,8 +8,8 @@
 // then each target's two routes alone in alternating cycles (policy-bench-cycles.ts); then the decision cache's
 // hit rate from the control plane's /metrics and Envoy's ext_authz stats. Checked before the load: each route's
 // answers (200 from the upstream, 403 to a certificate outside the policies, the JWT only on /identity); during
-// it: every request a 200 from the upstream, and the ext_authz service answering at most one check per
-// certificate and route on /extauthz and /identity, and none for /none and /envoy. A failed check prints no
+// it: every request a 200 from the upstream, and the ext_authz service answering at most one check per hundred
+// requests on /extauthz and /identity, and none for /none and /envoy. A failed check prints no
 // verdict, and the bench exits with code 1.
 import { randomUUID } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';

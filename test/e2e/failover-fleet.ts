@@ -27,6 +27,8 @@ export interface Fleet {
   httpsPort: number;
   nodes: string[];
   replicas: Replica[];
+  /** Each Envoy's admin address, in the order of `nodes`. */
+  envoyAdminUrls: string[];
   writeConfig(edit: string): void;
   /** Waits until the node ids streaming from the live replicas satisfy `done`. */
   waitForNodes(what: string, done: (seen: string[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -102,6 +104,7 @@ export async function startFleet(name: string, nodes: string[], options: FleetOp
     httpsPort,
     nodes,
     replicas,
+    envoyAdminUrls: envoyAdminPorts.map((port) => `http://127.0.0.1:${port}`),
     writeConfig,
     waitForNodes,
     replicaOf: async (node) => {

@@ -65,17 +65,17 @@ export interface CheckResponse {
 
 /**
  * An allow: the request goes on with `headers` set and `remove` removed. It carries the mark that tells Envoy's
- * second ext_authz filter this request was decided (translate/http-filters/ext-authz.ts), and, when the decision
- * holds for every request of this certificate on this route, what Envoy's identity cache may keep until `cacheUntil`
- * (Unix seconds; translate/http-filters/identity-cache.ts).
+ * ext_authz filters this request was decided (translate/http-filters/ext-authz.ts), and, when the decision holds for
+ * every request of this certificate on this route, what Envoy's identity cache may keep for `keepSeconds`
+ * (translate/http-filters/identity-cache.ts).
  */
-export function allowResponse(headers: HeaderValueOption[], remove: string[], cacheUntil?: number): CheckResponse {
+export function allowResponse(headers: HeaderValueOption[], remove: string[], keepSeconds?: number): CheckResponse {
   const fields: Record<string, WireValue> = { [CHECK_ALLOWED_METADATA_KEY]: { bool_value: true } };
-  if (cacheUntil !== undefined) {
+  if (keepSeconds !== undefined) {
     const set: Record<string, WireValue> = {};
     for (const h of headers) set[h.header.key.toLowerCase()] = { string_value: h.header.value };
     fields[CHECK_CACHE_METADATA_KEY] = {
-      struct_value: { fields: { until: { number_value: cacheUntil }, headers: { struct_value: { fields: set } } } },
+      struct_value: { fields: { ttl: { number_value: keepSeconds }, headers: { struct_value: { fields: set } } } },
     };
   }
   return {

@@ -5,7 +5,7 @@ import type { CertificateIdentity } from '../identity/types.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, PEER_HEADERS, type RequestFacts } from '../policy/index.js';
 import { AssertionCache, DenyError } from './assertions.js';
 import { DecisionCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
-import { envoyCacheUntil } from './envoy-cache.js';
+import { envoyCacheSeconds } from './envoy-cache.js';
 import { chainKey, VerificationCache } from './verification-cache.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
 import {
@@ -115,13 +115,17 @@ export class AuthorizationService {
         certificate !== '' && route.clientTrust && requestHeader(http, CLIENT_CERTIFICATE_STATE_HEADER) !== 'invalid'
           ? identityFromEnvoyCertificate(certificate)
           : undefined;
+      /** Until when the certificate's chain and CRLs hold (ms): what Envoy may keep an allow for, at most. */
+      let trustedUntilMs: number | undefined;
       if (identity) {
         // Whoever sent this check, the certificate must pass the route's current trust before it names anyone.
-        const problem = this.verify(route, identity, certificate, requestHeader(http, PEER_HEADERS.chain) ?? '');
+        const verdict = this.verify(route, identity, certificate, requestHeader(http, PEER_HEADERS.chain) ?? '');
         // 495 as Envoy's own check answers: typically a connection made before a trust change (a CA rotated, a
         // certificate revoked…), whose requests the stale route configuration sends here
         // (translate/stale-route-configuration.ts).
-        if (problem !== undefined) return denied(`${INVALID_CERTIFICATE_REASON}: ${problem}`, CERTIFICATE_ERROR_STATUS);
+        if ('reason' in verdict)
+          return denied(`${INVALID_CERTIFICATE_REASON}: ${verdict.reason}`, CERTIFICATE_ERROR_STATUS);
+        trustedUntilMs = verdict.trustedUntilMs;
       }
       const method = http.method ?? '';
       const path = stripQuery(http.path ?? '');
@@ -152,7 +156,7 @@ export class AuthorizationService {
           'ext_authz decision',
         );
       if (!decision.allowed) return denied(decision.reason);
-      const response = await this.allowed(route, identity);
+      const response = await this.allowed(route, identity, trustedUntilMs);
       outcome = { ...outcome, allowed: true };
       return response;
     } catch (err) {
@@ -170,15 +174,18 @@ export class AuthorizationService {
     }
   }
 
-  /** Why the certificate does not verify under the route's trust (cached verdicts), or undefined when it does. */
+  /**
+   * Why the certificate does not verify under the route's trust (cached verdicts), or until when it does: the first
+   * notAfter on its path and its issuer's CRL's nextUpdate (none without a trust).
+   */
   private verify(
     route: AuthorizationRoute,
     identity: CertificateIdentity,
     certificate: string,
     chain: string,
-  ): string | undefined {
+  ): { reason: string } | { trustedUntilMs?: number } {
     const trust = route.clientTrust;
-    if (!trust) return undefined;
+    if (!trust) return {};
     const { result, cached } = this.verifications.verify(
       trust,
       identity.fingerprint,
@@ -189,7 +196,7 @@ export class AuthorizationService {
         chainPems: chain === '' ? [] : [safeDecode(chain)],
       }),
     );
-    if (result.ok) return undefined;
+    if (result.ok) return { trustedUntilMs: result.validUntilMs };
     // Warn once per verdict: a client retrying with the same certificate must not flood the log.
     const fields = { route: route.name, fingerprint: identity.fingerprint, reason: result.reason };
     if (cached) this.options.log.debug(fields, 'ext_authz refused a client certificate (cached verdict)');
@@ -198,10 +205,14 @@ export class AuthorizationService {
         fields,
         "ext_authz refused a client certificate that does not verify under the route's trust",
       );
-    return result.reason;
+    return { reason: result.reason };
   }
 
-  private async allowed(route: AuthorizationRoute, identity: CertificateIdentity | undefined): Promise<CheckResponse> {
+  private async allowed(
+    route: AuthorizationRoute,
+    identity: CertificateIdentity | undefined,
+    trustedUntilMs: number | undefined,
+  ): Promise<CheckResponse> {
     const headers: HeaderValueOption[] = [];
     let assertionExpiresAtMs: number | undefined;
     if (route.passIdentityHeaders && identity) {
@@ -218,8 +229,11 @@ export class AuthorizationService {
     const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter(
       (name) => !set.has(name),
     );
-    const until = envoyCacheUntil(route, identity, this.now(), assertionExpiresAtMs);
-    return allowResponse(headers, [...new Set(remove)], until);
+    const keep =
+      identity && trustedUntilMs !== undefined
+        ? envoyCacheSeconds(route, this.now(), trustedUntilMs, assertionExpiresAtMs)
+        : undefined;
+    return allowResponse(headers, [...new Set(remove)], keep);
   }
 
   private report(outcome: DecisionOutcome): void {

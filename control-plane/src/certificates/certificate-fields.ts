@@ -22,8 +22,6 @@ export interface CertificateFields {
   /** The subject's most specific common name, if any (see distinguished-name.ts). */
   commonName?: string;
   sans: SubjectAltNames;
-  /** notAfter, in ms since the epoch: nothing about the certificate is kept past it. */
-  notAfterMs: number;
 }
 
 /**
@@ -48,7 +46,6 @@ export function readCertificateFields(pem: string): CertificateFields {
     subject: subject.rfc2253,
     issuer: readName(der, tbs.issuer).rfc2253,
     sans: readSubjectAltNames(der, tbs.extensions),
-    notAfterMs: cert.notAfter.getTime(),
   };
   if (subject.commonName !== undefined) fields.commonName = subject.commonName;
   return fields;

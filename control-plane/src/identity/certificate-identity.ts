@@ -20,7 +20,6 @@ export function certificateIdentity(pem: string): CertificateIdentity {
     subject: fields.subject,
     issuer: fields.issuer,
     sans,
-    notAfterMs: fields.notAfterMs,
   };
   if (commonName !== undefined) identity.commonName = commonName;
   if (email !== undefined) {

@@ -22,8 +22,6 @@ export interface CertificateIdentity {
   user?: string;
   /** The host name after the "@" of `email`, lower case. */
   domain?: string;
-  /** The certificate's notAfter (ms since the epoch): no decision about it is kept past this. */
-  notAfterMs: number;
 }
 
 /** The claims of an X-Pomerium-Jwt-Assertion, before signing. */

@@ -38,7 +38,7 @@ export const CHECK_ALLOWED_METADATA_KEY = 'mtls_edge_allowed';
 
 /**
  * On an allow that depends only on the route and the certificate: what Envoy's identity cache keeps for that pair
- * (translate/http-filters/identity-cache.ts), as a Struct in the same namespace. `until`: Unix seconds after which the
- * entry is not used; `headers`: the request headers to set.
+ * (translate/http-filters/identity-cache.ts), as a Struct in the same namespace. `ttl`: for how many seconds the entry
+ * may be used; `headers`: the request headers to set.
  */
 export const CHECK_CACHE_METADATA_KEY = 'mtls_edge_cache';

@@ -1,10 +1,10 @@
 // What the service lets Envoy's identity cache keep (authz/check-wire.ts allowResponse, its dynamic_metadata):
 // only an allow that holds for every request of a verified certificate on the route, and never past the certificate's
-// notAfter, the assertion's renewal or five minutes.
+// chain (notAfter) or CRL (nextUpdate), the assertion's renewal or five minutes; as a duration, in seconds.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt } from 'jose';
-import { issueClientCertificate } from '../../../control-plane/src/pki/index.js';
+import { createCrl, issueClientCertificate } from '../../../control-plane/src/pki/index.js';
 import type { CheckResponse } from '../../../control-plane/src/authz/index.js';
 import {
   and,
@@ -22,22 +22,21 @@ import { assertAllowed, assertDenied, harness, loadTestPki, pki } from './servic
 before(loadTestPki);
 
 const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
-const seconds = (ms: number) => Math.floor(ms / 1000);
 
-function kept(response: CheckResponse): { until: number; headers: Record<string, string> } | undefined {
+function kept(response: CheckResponse): { ttl: number; headers: Record<string, string> } | undefined {
   const value = response.dynamic_metadata?.fields['mtls_edge_cache'];
   if (value === undefined) return undefined;
   assert.ok('struct_value' in value);
   const fields = value.struct_value.fields;
-  const until = fields['until'];
+  const ttl = fields['ttl'];
   const headers = fields['headers'];
-  assert.ok(until && 'number_value' in until && headers && 'struct_value' in headers);
+  assert.ok(ttl && 'number_value' in ttl && headers && 'struct_value' in headers);
   const out: Record<string, string> = {};
   for (const [name, v] of Object.entries(headers.struct_value.fields)) {
     assert.ok('string_value' in v);
     out[name] = v.string_value;
   }
-  return { until: until.number_value, headers: out };
+  return { ttl: ttl.number_value, headers: out };
 }
 
 const anyone = () => route('route-1', { allow: [or(criterion.authenticated())], deny: [] });
@@ -47,7 +46,7 @@ describe("what Envoy's identity cache may keep", () => {
     const { service } = harness(tableOf(anyone()), { now: () => NOW });
     const response = await service.check(checkRequest({ route: 'route-1', cert: pki.alice }));
     assertAllowed(response);
-    assert.deepEqual(kept(response), { until: seconds(NOW) + 300, headers: {} });
+    assert.deepEqual(kept(response), { ttl: 300, headers: {} });
   });
 
   test("never past the certificate's notAfter", async () => {
@@ -59,7 +58,20 @@ describe("what Envoy's identity cache may keep", () => {
     const { service } = harness(tableOf(anyone()), { now: () => NOW });
     const response = await service.check(checkRequest({ route: 'route-1', cert: client(soon.certPem) }));
     assertAllowed(response);
-    assert.equal(kept(response)?.until, seconds(NOW + 42_000));
+    assert.equal(kept(response)?.ttl, 42);
+  });
+
+  test("never past the issuer's CRL's nextUpdate", async () => {
+    const crlPem = await createCrl(pki.ca, [], {
+      thisUpdate: new Date(NOW - 3600_000),
+      nextUpdate: new Date(NOW + 30_000),
+    });
+    const { service } = harness(tableOf(route('route-1', anyone().policy, { clientTrust: { ...pki.trust, crlPem } })), {
+      now: () => NOW,
+    });
+    const response = await service.check(checkRequest({ route: 'route-1', cert: pki.alice }));
+    assertAllowed(response);
+    assert.equal(kept(response)?.ttl, 30);
   });
 
   test('with identity headers: the headers as set, until a minute before the assertion expires', async () => {
@@ -76,7 +88,7 @@ describe("what Envoy's identity cache may keep", () => {
     assert.ok(entry);
     const jwt = response.ok_response!.headers[0]!.header.value;
     assert.deepEqual(entry.headers, { 'x-pomerium-jwt-assertion': jwt, 'x-claim-email': 'alice@example.com' });
-    assert.equal(entry.until, decodeJwt(jwt).exp! - 60);
+    assert.equal(entry.ttl, Math.floor((decodeJwt(jwt).exp! * 1000 - 60_000 - now) / 1000));
   });
 
   test('nothing for a decision that reads the method or path, or for a request without a certificate', async () => {

@@ -27,7 +27,6 @@ export const alice: CertificateIdentity = {
   email: 'alice@example.com',
   user: 'alice@corp',
   domain: 'example.com',
-  notAfterMs: Date.UTC(2099, 0, 1),
 };
 
 /** A certificate with a CN only: no email, no domain, user = CN. */
@@ -39,7 +38,6 @@ export const device: CertificateIdentity = {
   commonName: 'device-7',
   sans: { dns: [], email: [], uri: [], user_principal_name: [], ip_address: [] },
   user: 'device-7',
-  notAfterMs: Date.UTC(2099, 0, 1),
 };
 
 export function facts(over: Partial<RequestFacts> = {}): RequestFacts {

@@ -22,6 +22,8 @@ export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
  * first filter lets an error through (failure_mode_allow) to the second. Each runs only when the request carries
  * no mark of an allow from the service (CheckResponse.dynamic_metadata, authz/check-wire.ts): the second asks again,
  * failing closed. A deny ends the request at the first filter; an allow is marked, so the second stays off.
+ * The first's errors include its timeout: a live but slow service is asked twice then (each with its retries), and a
+ * replica too old to mark its allows is asked twice for every uncached allow (a rolling upgrade's while).
  */
 function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
   return {

@@ -20,11 +20,13 @@ const MAX_ENTRIES = 10_000;
  * The key is the route's authorization key (a digest of everything the service decides for it: policy, trust,
  * claims, signing keys; model/authorization.ts) and the SHA-256 of the certificate Envoy verified on this
  * connection. An entry is filled only from an allow the service marked as cacheable (it holds for every request of
- * that certificate on that route), with the headers to set and a deadline the service chose (never past the
- * certificate's notAfter or the assertion's renewal). On a hit the filter sets those headers and the service's
- * allow mark, which turns both ext_authz filters off for the request; on a miss it does nothing and the ext_authz
- * filters ask the service, and the response path stores the answer. An edit to a route's policy or trust, or a new
- * signing key, renames the route: the next request misses.
+ * that certificate on that route), with the headers to set and for how long (never past the certificate's chain or
+ * CRL, nor the assertion's renewal; a duration, so that Envoy's clock need not agree with the control plane's). On a
+ * hit the filter sets those headers and the service's allow mark, which turns both ext_authz filters off for the
+ * request; on a miss it does nothing and the ext_authz filters ask the service, and the response path stores the
+ * answer. An edit to a route's policy or trust, or a new signing key, renames the route: the next request misses.
+ * A hit removes no header: the strip filter at the head of the chain has already removed a client's copies of every
+ * identity header. Each worker's Lua state, per filter chain, holds its own entries; a listener change empties them.
  */
 function identityCacheFilter(): HttpFilter {
   const code = `
@@ -59,14 +61,14 @@ function envoy_on_response(handle)
   local decided = handle:streamInfo():dynamicMetadata():get(NS)
   if decided == nil then return end
   local fill = decided["${CHECK_CACHE_METADATA_KEY}"]
-  if fill == nil then return end
+  if fill == nil or type(fill["ttl"]) ~= "number" then return end
   local k = key(handle)
   if k == nil or entries[k] ~= nil then return end
   if count >= ${MAX_ENTRIES} then
     entries = {}
     count = 0
   end
-  entries[k] = { expires = fill["until"], headers = fill["headers"] or {} }
+  entries[k] = { expires = os.time() + fill["ttl"], headers = fill["headers"] or {} }
   count = count + 1
 end
 `;
