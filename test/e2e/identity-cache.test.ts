@@ -27,7 +27,7 @@ describe('the identity cache: one Check per certificate, route and worker; the n
   let pki: TestPki;
   let up: TestUpstream;
   let edge: RunningEdge;
-  const settings = { userPolicy: 'alice' };
+  const settings = { userPolicy: 'alice', accessLog: 'time, response-code' };
   // y: identity headers for any valid certificate; x: a `user` policy only the service can decide.
   const config = () => `certificate_file: server.pem
 certificate_key_file: server-key.pem
@@ -36,6 +36,7 @@ downstream_mtls:
   ca_file: ca-a.pem
   crl_file: crl.pem
 jwt_claims_headers: [email]
+access_log_fields: [${settings.accessLog}]
 routes:
   - from: https://${HOSTS.y}
     to: ${up.url}
@@ -109,6 +110,26 @@ routes:
     } finally {
       conn.close();
     }
+  });
+
+  it('a listener change keeps the entries: the routes still decide the same, so no new Check', async () => {
+    const issued = await issueClientCertificate(pki.caAuthority, { commonName: 'lena', email: 'lena@example.com' });
+    const lena = { cert: issued.certPem, key: issued.keyPem };
+    for (const c of await openAndWarm(HOSTS.y, lena, 'listener')) c.close();
+    const listeners = async () =>
+      (await edge.envoyStats('listener_manager.'))['listener_manager.listener_modified'] ?? 0;
+    const modified = await listeners();
+    settings.accessLog = 'time, response-code, path';
+    await applyConfig(edge, config());
+    assert.ok((await listeners()) > modified, 'the edit changed the listener');
+    const before = await checks();
+    const conn = await connect('HTTP/1.1', HOSTS.y, lena);
+    try {
+      assert.equal(status(await conn.get('/listener/after')), 200);
+    } finally {
+      conn.close();
+    }
+    assert.equal((await checks()) - before, 0, 'answered from the entry kept across the listener change');
   });
 
   it('never keeps a deny: each request of a refused certificate is a Check', async () => {

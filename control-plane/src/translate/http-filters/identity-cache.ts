@@ -26,7 +26,7 @@ const MAX_ENTRIES = 10_000;
  * request; on a miss it does nothing and the ext_authz filters ask the service, and the response path stores the
  * answer. An edit to a route's policy or trust, or a new signing key, renames the route: the next request misses.
  * A hit removes no header: the strip filter at the head of the chain has already removed a client's copies of every
- * identity header. Each worker's Lua state, per filter chain, holds its own entries; a listener change empties them.
+ * identity header. Each worker holds one table of entries for all filter chains (shared_vm_id).
  */
 function identityCacheFilter(): HttpFilter {
   const code = `
@@ -77,6 +77,9 @@ end
     disabled: true,
     typed_config: typed('envoy.extensions.filters.http.lua.v3.Lua', {
       source_codes: { [IDENTITY_CACHE_SOURCE]: { inline_string: code } },
+      // One VM per worker for every chain's copy of this script, kept while any listener uses it: the entries
+      // outlive a listener change (their keys still say what was decided) and are not kept once per chain.
+      shared_vm_id: IDENTITY_CACHE_FILTER,
     }),
   };
 }
