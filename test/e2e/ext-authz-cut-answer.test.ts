@@ -9,15 +9,6 @@ import { startHalfAnswerReplica, type HalfAnswerReplica } from '../support/half-
 import { HOSTS } from '../support/pki-fixture.js';
 import { startFleet, type Fleet } from './failover-fleet.js';
 
-/** Envoy's count of Checks the first ext_authz filter got no answer to and passed on to the second. */
-async function passedOn(fleet: Fleet): Promise<number> {
-  const text = await (await fetch(`${fleet.envoyAdminUrls[0]}/stats?filter=ext_authz.failure_mode_allowed$`)).text();
-  return [...text.matchAll(/^http\.[^:]*\.ext_authz\.failure_mode_allowed: (\d+)$/gm)].reduce(
-    (n, m) => n + Number(m[1]),
-    0,
-  );
-}
-
 async function fleetWithStandIn(name: string): Promise<{ fleet: Fleet; standIn: HalfAnswerReplica }> {
   let standIn: HalfAnswerReplica | undefined;
   const fleet = await startFleet(name, ['edge-1'], {
@@ -51,14 +42,14 @@ describe('a Check cut off mid-answer is asked again of another replica', () => {
 
   it('answers the request whose Check was cut off, with the identity the live replica signs', async () => {
     const answered: Array<[string, number]> = [];
-    const before = await passedOn(fleet);
+    const before = await fleet.passedOn();
     // Envoy spreads Checks over both endpoints (round robin): the stand-in gets one within a few requests.
     for (let i = 0; i < 40 && standIn.cut === 0; i++) {
       const path = `/cut-${i}`;
       answered.push([path, (await identityRequest(fleet, path)).status]);
     }
     assert.equal(standIn.cut, 1, 'the stand-in was asked a Check and cut its answer off');
-    assert.equal((await passedOn(fleet)) - before, 1, 'the first filter got no answer once, and passed it on');
+    assert.equal((await fleet.passedOn()) - before, 1, 'the first filter got no answer once, and passed it on');
     for (const [path, status] of answered) {
       assert.equal(status, 200, `${path}: ${status}`);
       const seen = fleet.upstream.seen.filter((s) => s.url === path);
@@ -81,10 +72,10 @@ describe('a Check cut off mid-answer with no replica left to ask', () => {
     const live = fleet.replicas[0]!;
     live.child.kill('SIGKILL');
     await new Promise((r) => live.child.once('exit', r));
-    const before = await passedOn(fleet);
+    const before = await fleet.passedOn();
     const res = await identityRequest(fleet, '/alone');
     assert.equal(standIn.cut, 1, 'the stand-in was asked a Check and cut its answer off');
-    assert.equal((await passedOn(fleet)) - before, 1, 'the first filter got no answer, and passed it on');
+    assert.equal((await fleet.passedOn()) - before, 1, 'the first filter got no answer, and passed it on');
     assert.equal(res.status, 503);
     assert.deepEqual(
       fleet.upstream.seen.filter((s) => s.url === '/alone'),

@@ -29,6 +29,11 @@ export interface Fleet {
   replicas: Replica[];
   /** Each Envoy's admin address, in the order of `nodes`. */
   envoyAdminUrls: string[];
+  /**
+   * Checks the first ext_authz filter got no answer to and passed on to the second (Envoy's
+   * ext_authz.failure_mode_allowed, over every Envoy): a Check cut off mid-answer, or one no retry could place.
+   */
+  passedOn(): Promise<number>;
   writeConfig(edit: string): void;
   /** Waits until the node ids streaming from the live replicas satisfy `done`. */
   waitForNodes(what: string, done: (seen: string[]) => boolean, timeoutMs?: number): Promise<void>;
@@ -105,6 +110,15 @@ export async function startFleet(name: string, nodes: string[], options: FleetOp
     nodes,
     replicas,
     envoyAdminUrls: envoyAdminPorts.map((port) => `http://127.0.0.1:${port}`),
+    passedOn: async () => {
+      let n = 0;
+      for (const port of envoyAdminPorts) {
+        const url = `http://127.0.0.1:${port}/stats?filter=ext_authz.failure_mode_allowed$`;
+        const text = await (await fetch(url)).text();
+        for (const m of text.matchAll(/^http\.[^:]*\.ext_authz\.failure_mode_allowed: (\d+)$/gm)) n += Number(m[1]);
+      }
+      return n;
+    },
     writeConfig,
     waitForNodes,
     replicaOf: async (node) => {

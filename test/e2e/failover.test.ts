@@ -52,6 +52,7 @@ describe('a replica dies while no Check is in flight: the next Checks go to the 
     dead.child.kill('SIGKILL');
     await new Promise((r) => dead.child.once('exit', r));
     // Envoy has not noticed yet: round robin sends every other Check to the dead address until it is ejected.
+    const passedOn = await fleet.passedOn();
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       const res = await httpsGet({
@@ -64,6 +65,9 @@ describe('a replica dies while no Check is in flight: the next Checks go to the 
       statuses.push(res.status);
     }
     assert.deepEqual(statuses, Array<number>(12).fill(200));
+    // Each Check the dead replica refused was retried on the other by the first ext_authz filter itself: none had to
+    // be asked again by the second (that one is for answers cut off mid-way).
+    assert.equal((await fleet.passedOn()) - passedOn, 0, 'Checks the first ext_authz filter could not place');
   });
 });
 
