@@ -31,9 +31,37 @@ const STAGES = [
   ['xds stream opened', 'first xDS stream'],
 ] as const;
 
+/** The steps `run` times itself before it listens, cumulated: ms since its process started. */
+const STEPS = [
+  ['modulesLoadedMs', 'Node started, modules loaded'],
+  ['envoyApiMs', 'Envoy API loaded'],
+  ['firstConfigMs', 'first config translated'],
+] as const;
+
+/** The 'start-up steps' line's durations, added up into times since the process started. */
+function stepTimes(log: string): Run['steps'] {
+  for (const line of log.split('\n')) {
+    if (!line.startsWith('{')) continue;
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    if (entry['msg'] !== 'start-up steps') continue;
+    const out: Run['steps'] = {};
+    let at = 0;
+    for (const [field, label] of STEPS) {
+      const value = entry[field];
+      if (typeof value !== 'number') break;
+      at += value;
+      out[label] = at;
+    }
+    return out;
+  }
+  return {};
+}
+
 interface Run {
   /** Milliseconds from spawn to each stage; a stage whose log line never came is absent. */
   stages: Record<string, number>;
+  /** The control plane's own account of its first steps ('start-up steps'), ms since its process started. */
+  steps: Partial<Record<(typeof STEPS)[number][1], number>>;
   firstAck?: number;
   first200: number;
   /** CPU time (user + system) the control plane process had used by the first 200: less swayed by a busy machine. */
@@ -106,7 +134,13 @@ async function startOnce(
       syncedAt: string | null;
     };
     const firstAck = status.syncedAt ? Date.parse(status.syncedAt) - start : undefined;
-    return { stages: stageTimes(log, start), first200, cpuMs, ...(firstAck !== undefined ? { firstAck } : {}) };
+    return {
+      stages: stageTimes(log, start),
+      steps: stepTimes(log),
+      first200,
+      cpuMs,
+      ...(firstAck !== undefined ? { firstAck } : {}),
+    };
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
@@ -124,13 +158,16 @@ function row(label: string, values: Array<number | undefined>): string {
 
 function printRuns(title: string, runs: Run[]): void {
   const table: Array<[string, Array<number | undefined>]> = [
+    ...STEPS.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.steps[label])]),
     ...STAGES.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.stages[label])]),
     ['every type ACKed', runs.map((r) => r.firstAck)],
     ['first 200 through the edge', runs.map((r) => r.first200)],
     ['control plane CPU by then', runs.map((r) => r.cpuMs)],
   ];
   console.log(`\nstart-up of ${title}: process start → stage, ${ROUTES} routes, ${runs.length} runs`);
-  console.log('(ms since spawn; CPU: ms used)');
+  console.log(
+    "(ms since spawn; the first three by the control plane's own clock, from its process's start; CPU: ms used)",
+  );
   console.log('stage                        |   median |      p90');
   for (const [label, values] of table) console.log(row(label, values));
 }
