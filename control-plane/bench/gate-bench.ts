@@ -1,7 +1,8 @@
 // `npm run bench` (third part): what the client-certificate gate costs through Envoy. The same upstream
 // behind a host with a client CA (gated) and a host without (open), over HTTP/1.1 and HTTP/2, reusing
 // connections (HTTP/1.1: 8 connections, 8 requests in flight; HTTP/2: one connection, 16 streams in flight)
-// and with a new, full TLS handshake per request (no session resumption; 4 in flight); under
+// with a new, full TLS handshake per request (no session resumption; 4 in flight), and with a new connection per
+// request that resumes the last one's TLS session (issue 14, point 4: where sessions resume; 4 in flight); under
 // reject_connection (the handshake is the gate: no certificate, no connection) and under
 // policy_with_default_deny (the handshake asks for a certificate but completes without one; the
 // client-certificate Lua filter then answers 495). Before timing anything, per enforcement and protocol: the
@@ -24,7 +25,17 @@ const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };
 const ENFORCEMENTS = ['reject_connection', 'policy_with_default_deny'] as const;
 type Enforcement = (typeof ENFORCEMENTS)[number];
-type Mode = 'h1 keep-alive' | 'h2 keep-alive' | 'h1 new handshake' | 'h2 new handshake';
+const MODES = [
+  'h1 keep-alive',
+  'h2 keep-alive',
+  'h1 new handshake',
+  'h2 new handshake',
+  'h1 resumed',
+  'h2 resumed',
+] as const;
+type Mode = (typeof MODES)[number];
+/** Where TLS sessions resume on the gated host (translate/session-resumption.ts); elsewhere each is a full one. */
+const RESUMES: Record<Enforcement, boolean> = { reject_connection: true, policy_with_default_deny: false };
 
 function drive(concurrency: number, worker: () => Promise<unknown>) {
   return driveFor(SECONDS, concurrency, worker);
@@ -45,6 +56,8 @@ async function measure(mode: Mode, port: number, host: string, tls: Tls, body: s
   }
   if (mode === 'h1 new handshake')
     return drive(4, async () => fullHandshake((await h1Get(port, host, tls, false, '/', body)).sessionReused));
+  if (mode === 'h1 resumed') return resuming((session) => h1Resumed(port, host, { ...tls, session }, body));
+  if (mode === 'h2 resumed') return resuming((session) => h2Resumed(port, host, { ...tls, session }, body));
   if (mode === 'h2 keep-alive') {
     const session = await h2Session(port, host, tls);
     const r = await drive(16, () => h2Get(session, host, '/', body));
@@ -60,6 +73,37 @@ async function measure(mode: Mode, port: number, host: string, tls: Tls, body: s
       session.close();
     }
   });
+}
+
+/**
+ * A new connection per request (4 in flight), each offering the session the last one got: after the workers' first
+ * connections, every one must resume (a full handshake would measure more than the mode says).
+ */
+function resuming(connect: (session: Buffer | undefined) => Promise<{ reused: boolean; session?: Buffer }>) {
+  let session: Buffer | undefined;
+  return drive(4, async () => {
+    const offered = session;
+    const r = await connect(offered);
+    if (offered !== undefined && !r.reused) throw new Error('the TLS session was not resumed: a full handshake');
+    session = r.session ?? session;
+  });
+}
+
+async function h1Resumed(port: number, host: string, tls: Tls, body: string) {
+  const answer = await h1Get(port, host, tls, false, '/', body);
+  return { reused: answer.sessionReused === true, session: answer.session };
+}
+
+async function h2Resumed(port: number, host: string, tls: Tls, body: string) {
+  const session = await h2Session(port, host, tls);
+  try {
+    const socket = session.socket as TLSSocket;
+    const reused = socket.isSessionReused();
+    await h2Get(session, host, '/', body);
+    return { reused, session: socket.getSession() };
+  } finally {
+    session.close();
+  }
 }
 
 const show = (o: Outcome) =>
@@ -190,7 +234,10 @@ await runBench(async (checks) => {
       try {
         await checkGate(checks, enforcement, edge.port, tls, upstream.body);
         checks.stopIfFailed(enforcement);
-        for (const mode of ['h1 keep-alive', 'h2 keep-alive', 'h1 new handshake', 'h2 new handshake'] as const) {
+        for (const mode of MODES) {
+          // Where the gated host makes a full handshake every time, "resumed" would compare a full one with a
+          // resumed one: not a cost of the gate.
+          if (mode.endsWith('resumed') && !RESUMES[enforcement]) continue;
           // Warm both up, then measure in the order open, gated, gated, open and combine, so that neither
           // side profits from going second (JIT, caches) or suffers from a burst of other work on the machine.
           const runGated = () => measure(mode, edge.port, HOSTS.gated, tls.client, upstream.body);

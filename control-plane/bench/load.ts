@@ -29,6 +29,8 @@ export interface Tls {
   ca: string;
   cert?: string;
   key?: string;
+  /** A TLS session to offer for resumption. */
+  session?: Buffer;
 }
 
 export interface LoadResult {
@@ -147,6 +149,8 @@ export interface Answer {
   headers: Record<string, string | string[] | undefined>;
   /** HTTP/1.1 only: whether the TLS session was resumed (a "new handshake" must be a full one). */
   sessionReused?: boolean;
+  /** HTTP/1.1 only: the connection's TLS session, to offer on the next one. */
+  session?: Buffer;
 }
 
 /**
@@ -166,12 +170,13 @@ export function h1Get(
       { host: '127.0.0.1', port, servername: host, headers: { host }, path, ...tls, agent },
       (res) => {
         const chunks: Buffer[] = [];
-        const sessionReused = (res.socket as { isSessionReused?: () => boolean }).isSessionReused?.() ?? false;
+        const socket = res.socket as { isSessionReused?: () => boolean; getSession?: () => Buffer | undefined };
+        const sessionReused = socket.isSessionReused?.() ?? false;
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const failure = checkAnswer(res.statusCode ?? 0, Buffer.concat(chunks).toString(), expectBody);
           if (failure) reject(failure);
-          else resolve({ headers: res.headers, sessionReused });
+          else resolve({ headers: res.headers, sessionReused, session: socket.getSession?.() });
         });
       },
     );

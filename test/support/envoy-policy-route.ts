@@ -51,8 +51,8 @@ export function envoyRouteFilters(route: RouteConfig): Json {
     authorization,
   };
   // A chain without the HTTP-layer certificate check: only the policy filters configure the route.
-  const chain = { checksClientCertificates: false };
-  return typedPerFilterConfig({ kind: 'host-route', route: edgeRoute, chain, staleTrust: false }) ?? {};
+  const chain = { checksClientCertificates: false, resumesSessions: false };
+  return typedPerFilterConfig({ kind: 'host-route', route: edgeRoute, chain, certificate: 'handshake' }) ?? {};
 }
 
 /** The values Envoy's formatters give for a presented certificate (validated or not: they format what was sent). */

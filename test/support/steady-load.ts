@@ -3,6 +3,9 @@ import { Agent, request } from 'node:https';
 
 // Requests sent back to back through the edge while something happens to it (a replica killed, an edit), on
 // HTTP/1.1 keep-alive or one HTTP/2 connection; every answer that is not the expected one is a failure, with why.
+// A connection or request that gets no answer in time is a failure too, never a wait: a listener that stopped
+// accepting (a drain the balancer was not told about) would otherwise hold the test, and its process, forever.
+const ANSWER_TIMEOUT_MS = 10_000;
 
 export interface LoadTarget {
   port: number;
@@ -63,6 +66,7 @@ async function http1(target: LoadTarget, tally: Tally, stopped: () => boolean): 
           key: target.key,
           agent,
           path: target.path,
+          timeout: ANSWER_TIMEOUT_MS,
         },
         (res) => {
           let body = '';
@@ -73,6 +77,7 @@ async function http1(target: LoadTarget, tally: Tally, stopped: () => boolean): 
           });
         },
       );
+      req.on('timeout', () => req.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)));
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (retry && req.reusedSocket && e.code === 'ECONNRESET') return void once(false).then(resolve);
         tally.failed.push(`h1 ${target.host}: ${e.message}`);
@@ -99,8 +104,12 @@ async function http2(target: LoadTarget, tally: Tally, stopped: () => boolean): 
     s.on('goaway', () => (goaway = true));
     // A connection that fails (its error is a failure, above) is tried again after a pause, not awaited forever.
     const connected = await new Promise<boolean>((resolve) => {
-      s.once('connect', () => resolve(true));
-      s.once('close', () => resolve(false));
+      const timer = setTimeout(
+        () => s.destroy(new Error(`no connection within ${ANSWER_TIMEOUT_MS} ms`)),
+        ANSWER_TIMEOUT_MS,
+      );
+      s.once('connect', () => (clearTimeout(timer), resolve(true)));
+      s.once('close', () => (clearTimeout(timer), resolve(false)));
     });
     if (!connected) await new Promise((r) => setTimeout(r, 50));
     return s;
@@ -111,6 +120,7 @@ async function http2(target: LoadTarget, tally: Tally, stopped: () => boolean): 
       const stream = session.request({ ':path': target.path, ':authority': target.host });
       let body = '';
       let status = 0;
+      stream.setTimeout(ANSWER_TIMEOUT_MS, () => stream.destroy(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms`)));
       stream.on('response', (h) => (status = Number(h[':status'])));
       stream.on('data', (d: Buffer) => (body += d.toString()));
       const unprocessed = () => status === 0 && (goaway || session.destroyed);

@@ -18,6 +18,7 @@ import {
 } from './http-filters/index.js';
 import { clientCaSecretName, LISTENER_NAME, routeConfigurationName, serverCertificateSecretName } from './names.js';
 import type { NamedResource } from '../envoy-api/index.js';
+import { resumesSessions, sessionResumptionSettings } from './session-resumption.js';
 
 /**
  * One HTTPS listener; one filter chain per TLS class, the class without a client CA as the default chain.
@@ -86,6 +87,7 @@ function chainContext(tlsClass: TlsClass, model: Pick<EdgeModel, 'claimHeaders' 
   return {
     tlsClass,
     checksClientCertificates: checksClientCertificates(tlsClass),
+    resumesSessions: resumesSessions(tlsClass),
     claimHeaders: model.claimHeaders,
     forwardClientCert: model.forwardClientCert,
   };
@@ -123,9 +125,8 @@ function buildDownstreamTlsContext(tlsClass: TlsClass, serverSecrets: string[]) 
     require_client_certificate: {
       value: r.validation.enforcement === 'reject_connection' && !r.validation.checkedPerRoute,
     },
-    // A session made on a chain without this CA must never resume here (DESIGN.md point 7).
-    disable_stateless_session_resumption: true,
-    disable_stateful_session_resumption: true,
+    // Sessions resume only on the chain that made them, and only where the handshake verified every one of them.
+    ...sessionResumptionSettings(tlsClass),
   });
 }
 

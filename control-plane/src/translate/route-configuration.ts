@@ -4,8 +4,14 @@ import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/interna
 import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
 import { duration } from './common.js';
 import { edgeReasonMetadata } from './access-log.js';
-import { checksClientCertificates, withTypedPerFilterConfig, type RouteChain } from './http-filters/index.js';
+import {
+  checksClientCertificates,
+  withTypedPerFilterConfig,
+  type CertificateOnConnection,
+  type RouteChain,
+} from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
+import { needsResumedSessionTwin, resumedSessionMatch, resumesSessions } from './session-resumption.js';
 import type { NamedResource } from '../envoy-api/index.js';
 
 const MISDIRECTED: route_v3.Route = {
@@ -26,9 +32,16 @@ const MISDIRECTED: route_v3.Route = {
  */
 export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource<'routeConfiguration'> {
   const name = routeConfigurationName(tlsClass.requirement);
-  const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass) };
+  const chain: RouteChain = {
+    checksClientCertificates: checksClientCertificates(tlsClass),
+    resumesSessions: resumesSessions(tlsClass),
+  };
   const own = edgeRoutes(chain, jwks);
-  const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, own, (r) => buildRoute(r, chain)));
+  const hostRoutes = (r: EdgeRoute): route_v3.Route[] =>
+    chain.resumesSessions && needsResumedSessionTwin(r)
+      ? [buildRoute(r, chain, 'resumed'), buildRoute(r, chain)]
+      : [buildRoute(r, chain)];
+  const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, own, hostRoutes));
   const misdirected = misdirectedRoute(chain);
   for (const host of tlsClass.misdirectedHosts) virtualHosts.push(misdirectedVirtualHost(host, misdirected));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
@@ -52,13 +65,13 @@ export function edgeRoutes(chain: RouteChain, jwks: string | undefined): route_v
   return [edgeHealthRoute(chain), ...(jwks !== undefined ? [jwksRoute(jwks, chain)] : [])];
 }
 
-/** One host: the edge's own answers first, then the host's routes as `buildHostRoute` makes them. */
+/** One host: the edge's own answers first, then the host's routes as `buildHostRoutes` makes them, in order. */
 export function buildVirtualHost(
   host: EdgeHost,
   own: readonly route_v3.Route[],
-  buildHostRoute: (r: EdgeRoute) => route_v3.Route,
+  buildHostRoutes: (r: EdgeRoute) => route_v3.Route[],
 ): route_v3.VirtualHost {
-  return { name: host.name, domains: [host.name], routes: [...own, ...host.routes.map(buildHostRoute)] };
+  return { name: host.name, domains: [host.name], routes: [...own, ...host.routes.flatMap(buildHostRoutes)] };
 }
 
 /** A 421 needs no certificate: the client should go elsewhere, whatever it holds. */
@@ -101,8 +114,12 @@ function edgeHealthRoute(chain: RouteChain): route_v3.Route {
   return withTypedPerFilterConfig(route, { kind: 'edge-health', chain });
 }
 
-/** `staleTrust`: for the template served to connections made under an older trust (stale-route-configuration.ts). */
-export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = false): route_v3.Route {
+/** `certificate`: what Envoy knows of the certificate on the connections this copy of the route serves. */
+export function buildRoute(
+  route: EdgeRoute,
+  chain: RouteChain,
+  certificate: CertificateOnConnection = 'handshake',
+): route_v3.Route {
   const action: route_v3.RouteAction = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
   if (route.rewrite?.kind === 'prefix') action.prefix_rewrite = route.rewrite.value;
   if (route.rewrite?.kind === 'replace-leading-slash') {
@@ -110,7 +127,12 @@ export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = fal
   }
   // Pomerium sends the upstream's own host name unless preserve_host_header is set.
   if (!route.preserveHostHeader) action.auto_host_rewrite = { value: true };
-  const out: route_v3.Route = { name: route.name, match: buildRouteMatch(route), route: action };
+  const match = buildRouteMatch(route);
+  const out: route_v3.Route = {
+    name: route.name,
+    match: certificate === 'resumed' ? resumedSessionMatch(match) : match,
+    route: action,
+  };
   if (route.setRequestHeaders.length > 0) {
     out.request_headers_to_add = route.setRequestHeaders.map(([key, parts]) => ({
       header: { key, value: headerFormat(parts) },
@@ -118,7 +140,7 @@ export function buildRoute(route: EdgeRoute, chain: RouteChain, staleTrust = fal
     }));
   }
   if (route.removeRequestHeaders.length > 0) out.request_headers_to_remove = route.removeRequestHeaders;
-  return withTypedPerFilterConfig(out, { kind: 'host-route', route, chain, staleTrust });
+  return withTypedPerFilterConfig(out, { kind: 'host-route', route, chain, certificate });
 }
 
 const CLIENT_CERT_OPERATOR = {

@@ -32,16 +32,17 @@ const STALE_ROUTE_CONFIGURATION_TEMPLATE = 'routes-stale';
  */
 export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'routeConfiguration'> {
   const virtualHosts: route_v3.VirtualHost[] = [];
-  const misdirected = misdirectedRoute({ checksClientCertificates: true });
+  const misdirected = misdirectedRoute({ checksClientCertificates: true, resumesSessions: false });
   for (const tlsClass of model.classes) {
     if (!('ca' in tlsClass.requirement)) {
       for (const host of tlsClass.hosts) virtualHosts.push(misdirectedVirtualHost(host.name, misdirected));
       continue;
     }
-    const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass) };
+    // Resumed sessions never reach an old chain's routes: a session resumes only on the chain that made it.
+    const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass), resumesSessions: false };
     // Each route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the
     // policy, if it did): see the peer-chain and ext-authz filters (http-filters/).
-    const staleRoute = (r: EdgeRoute): route_v3.Route => buildRoute(r, chain, true);
+    const staleRoute = (r: EdgeRoute): route_v3.Route[] => [buildRoute(r, chain, 'stale-trust')];
     const own = edgeRoutes(chain, model.jwks);
     for (const host of tlsClass.hosts) virtualHosts.push(buildVirtualHost(host, own, staleRoute));
   }

@@ -135,12 +135,12 @@ describe('the HTTP filter registry', () => {
   it('configures the certificate check of no route on a chain without it, of every route on one with it', () => {
     const answers: EdgeAnswer[] = ['misdirected', 'edge-health', 'jwks'];
     for (const checksClientCertificates of [false, true]) {
-      const chain = { checksClientCertificates };
+      const chain = { checksClientCertificates, resumesSessions: !checksClientCertificates };
       const contexts: RouteContext[] = [
         ...answers.map((kind): RouteContext => ({ kind, chain })),
-        ...[false, true].flatMap((staleTrust) =>
+        ...(['handshake', 'resumed', 'stale-trust'] as const).flatMap((certificate) =>
           [hostRoute({ kind: 'none' }), hostRoute({ kind: 'issued-by', issuers: ['CN=A'] })].map(
-            (route): RouteContext => ({ kind: 'host-route', route, chain, staleTrust }),
+            (route): RouteContext => ({ kind: 'host-route', route, chain, certificate }),
           ),
         ),
       ];
@@ -161,8 +161,8 @@ describe('the HTTP filter registry', () => {
     const config = typedPerFilterConfig({
       kind: 'host-route',
       route,
-      chain: { checksClientCertificates: true },
-      staleTrust: true,
+      chain: { checksClientCertificates: true, resumesSessions: false },
+      certificate: 'stale-trust',
     });
     assert.deepEqual(Object.keys(config ?? {}), [
       'mtls-edge.peer-identity',

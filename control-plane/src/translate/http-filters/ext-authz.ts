@@ -72,14 +72,14 @@ function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
 
 /**
  * Per-route: the filter on, with the route key the service decides by. On a connection made under an older
- * trust, every route whose host asks for a certificate is checked again against its current trust; a route
- * the service decides anyway keeps its own key (it digests the trust too).
+ * trust, or a resumed TLS session, every route whose host asks for a certificate is checked again against its
+ * current trust; a route the service decides anyway keeps its own key (it digests the trust too).
  */
 function extAuthzPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const { route } = ctx;
   const a = route.authorization;
-  const key = a.kind === 'ext-authz' ? a.key : ctx.staleTrust ? route.trustCheck : undefined;
+  const key = a.kind === 'ext-authz' ? a.key : ctx.certificate !== 'handshake' ? route.trustCheck : undefined;
   if (key === undefined) return undefined;
   return typed(EXT_AUTHZ_PER_ROUTE, { check_settings: { context_extensions: { route: key } } });
 }

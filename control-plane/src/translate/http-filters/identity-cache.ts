@@ -36,8 +36,11 @@ local count = 0
 
 local function key(handle)
   local ssl = handle:streamInfo():downstreamSslConnection()
-  if ssl == nil or not ssl:peerCertificateValidated() then return nil end
-  local route = handle:filterContext():get("route")
+  if ssl == nil or not ssl:peerCertificatePresented() then return nil end
+  local context = handle:filterContext()
+  -- A resumed session's certificate was verified when the session was made; Envoy says "not validated" then.
+  if not ssl:peerCertificateValidated() and context:get("resumes") ~= true then return nil end
+  local route = context:get("route")
   if route == nil then return nil end
   return route .. " " .. ssl:sha256PeerCertificateDigest()
 end
@@ -85,16 +88,22 @@ end
 }
 
 /**
- * Per-route: on for the routes the service decides, keyed by their authorization key. Not on a stale route
+ * Per-route: on for the routes the service decides, keyed by their authorization key, and for the trust check of a
+ * resumed TLS session (the session was verified under this chain's current trust when it was made: only time can
+ * have passed, and an allow is kept no longer than the certificate's path is valid). Not on a stale route
  * configuration's routes (connections made under an older trust): those ask the service on every request.
  */
 function identityCachePerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
-  if (ctx.kind !== 'host-route' || ctx.staleTrust) return undefined;
+  if (ctx.kind !== 'host-route' || ctx.certificate === 'stale-trust') return undefined;
   const a = ctx.route.authorization;
-  if (a.kind !== 'ext-authz') return undefined;
+  const key = a.kind === 'ext-authz' ? a.key : ctx.certificate === 'resumed' ? ctx.route.trustCheck : undefined;
+  if (key === undefined) return undefined;
+  // On a chain where sessions resume, a certificate Envoy did not verify on the connection is a resumed session's.
+  const fields: Record<string, google_protobuf.Value> = { route: { string_value: key } };
+  if (ctx.chain.resumesSessions) fields['resumes'] = { bool_value: true };
   return typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', {
     name: IDENTITY_CACHE_SOURCE,
-    filter_context: { fields: { route: { string_value: a.key } } },
+    filter_context: { fields },
   });
 }
 

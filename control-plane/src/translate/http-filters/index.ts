@@ -12,4 +12,11 @@ export {
   withTypedPerFilterConfig,
   type TypedPerFilterConfig,
 } from './registry.js';
-export type { ChainContext, EdgeAnswer, HttpFilterModule, RouteChain, RouteContext } from './types.js';
+export type {
+  CertificateOnConnection,
+  ChainContext,
+  EdgeAnswer,
+  HttpFilterModule,
+  RouteChain,
+  RouteContext,
+} from './types.js';

@@ -36,13 +36,13 @@ end
 
 /**
  * Per-route: the filter on (it is off unless a route enables it), for a route whose policy reads the chain, and
- * on every route the ext_authz service re-verifies for a connection made under an older trust.
+ * on every route the ext_authz service re-verifies (a connection made under an older trust, a resumed session).
  */
 function peerChainPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const a = ctx.route.authorization;
   const policyReadsChain = a.kind !== 'none' && a.peerProperties.includes('chain');
-  const reverified = ctx.staleTrust && ctx.route.trustCheck !== undefined;
+  const reverified = ctx.certificate !== 'handshake' && ctx.route.trustCheck !== undefined;
   if (!policyReadsChain && !reverified) return undefined;
   return typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE });
 }

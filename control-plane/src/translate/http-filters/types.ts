@@ -14,29 +14,34 @@ export interface ChainContext {
   tlsClass: TlsClass;
   /** Requests on this chain (some or all) are checked for a client certificate at the HTTP layer. */
   checksClientCertificates: boolean;
+  /**
+   * TLS sessions resume on this chain (session-resumption.ts): its handshake verifies every certificate, so one that
+   * Envoy did not verify on the connection is a resumed session's, verified when the session was made.
+   */
+  resumesSessions: boolean;
   /** jwt_claims_headers names (lower case): only this edge may set them. */
   claimHeaders: string[];
   forwardClientCert: ForwardedCertField[];
 }
 
 /** What a route needs to know of its chain (the stale-trust template serves the hosts of several chains). */
-export type RouteChain = Pick<ChainContext, 'checksClientCertificates'>;
+export type RouteChain = Pick<ChainContext, 'checksClientCertificates' | 'resumesSessions'>;
 
 /** The answers the edge gives itself on every host: 421 for another chain's host, its health check, the JWKS. */
 export type EdgeAnswer = 'misdirected' | 'edge-health' | 'jwks';
 
+/**
+ * What Envoy knows of the certificate on the connections a host route serves:
+ * - `handshake`: verified at this connection's own handshake, against the chain's current trust;
+ * - `resumed`: a TLS session resumed on the chain (session-resumption.ts), verified when it was made, under the
+ *   same trust, but maybe long ago: the ext_authz service verifies the certificate again (its expiry too);
+ * - `stale-trust`: made under an older trust (stale-route-configuration.ts): verified again against the current one.
+ */
+export type CertificateOnConnection = 'handshake' | 'resumed' | 'stale-trust';
+
 /** Which route a per-route config is for, and on which chain. */
 export type RouteContext =
-  | {
-      kind: 'host-route';
-      route: EdgeRoute;
-      chain: RouteChain;
-      /**
-       * Served to connections made under an older trust (stale-route-configuration.ts): the ext_authz service
-       * verifies the certificate again against the route's current trust.
-       */
-      staleTrust: boolean;
-    }
+  | { kind: 'host-route'; route: EdgeRoute; chain: RouteChain; certificate: CertificateOnConnection }
   | { kind: EdgeAnswer; chain: RouteChain };
 
 /** Resources a filter needs beside the listener and the routes (a cluster it calls, a secret it reads). */
