@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { connect as connectH2, type ClientHttp2Session, type IncomingHttpHeaders } from 'node:http2';
 import { Agent, request } from 'node:https';
 import { createServer } from 'node:net';
+import type { SecureContext } from 'node:tls';
 
 /** Ports handed out by this process: the OS may offer a just-closed port again, and one bench asks for several. */
 const handedOut = new Set<number>();
@@ -31,6 +32,8 @@ export interface Tls {
   key?: string;
   /** A TLS session to offer for resumption. */
   session?: Buffer;
+  /** Made once from ca, cert and key (Node then ignores those): a key parsed once, not per connection. */
+  secureContext?: SecureContext;
 }
 
 export interface LoadResult {

@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createCrl, issueClientCertificate } from '../../control-plane/src/pki/index.js';
+import {
+  createCrl,
+  createRootCa,
+  issueClientCertificate,
+  type CertificateAuthority,
+} from '../../control-plane/src/pki/index.js';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { requestOverSession, type SessionOutcome, type TlsVersion } from '../support/tls-session.js';
@@ -22,14 +27,18 @@ describe('TLS sessions resume within a chain that demands a valid certificate, a
   let pki: TestPki;
   let up: TestUpstream;
   let edge: RunningEdge;
+  // y's CA, with a CRL of its own: where intermediates are accepted, every CA needs one (Envoy checks them all).
+  let caY: CertificateAuthority;
   const revoked: string[] = [];
-  // x: CA A (and its CRL), a policy Envoy decides; y: CA B; z: no client CA. reject_connection throughout.
+  // x: CA A (and its CRL, and its intermediate's: intermediates are accepted), a policy Envoy decides; y: CA Y;
+  // z: no client CA. reject_connection throughout.
   const config = () => `certificate_file: server.pem
 certificate_key_file: server-key.pem
 signing_key_file: signing-key.pem
 downstream_mtls:
   crl_file: crl.pem
   enforcement: reject_connection
+  max_verify_depth: 0
 routes:
   - from: https://${HOSTS.x}
     to: ${up.url}
@@ -41,20 +50,27 @@ routes:
                 is: alice@example.com
   - from: https://${HOSTS.y}
     to: ${up.url}
-    tls_downstream_client_ca_file: ca-b.pem
+    tls_downstream_client_ca_file: ca-y.pem
     allow_any_authenticated_user: true
   - from: https://${HOSTS.z}
     to: ${up.url}
     allow_public_unauthenticated_access: true
 `;
   const writeCrl = async () => {
-    writeFileSync(join(pki.dir, 'crl.tmp'), await createCrl(pki.caAuthority, revoked));
+    const crls = [
+      await createCrl(pki.caAuthority, revoked),
+      await createCrl(pki.intermediateA, []),
+      await createCrl(caY, []),
+    ];
+    writeFileSync(join(pki.dir, 'crl.tmp'), crls.join(''));
     renameSync(join(pki.dir, 'crl.tmp'), join(pki.dir, 'crl.pem'));
   };
 
   before(async () => {
     pki = await createTestPki();
     assert.equal((await runCli(['certs', 'signing-key', '--dir', pki.dir])).code, 0);
+    caY = await createRootCa({ commonName: 'Test CA Y' });
+    writeFileSync(join(pki.dir, 'ca-y.pem'), caY.certPem);
     await writeCrl();
     up = await startUpstream('resumed');
     edge = await startEdge({ dir: pki.dir, yaml: config() });
@@ -121,14 +137,27 @@ routes:
     });
   }
 
+  it('under an intermediate: resumed sessions are served (the service is sent the chain)', async () => {
+    const issued = await issueClientCertificate(pki.intermediateA, { commonName: 'alice', email: 'alice@example.com' });
+    const viaIntermediate = { cert: issued.chainPem, key: issued.keyPem };
+    for (const kind of KINDS) {
+      const { first, after } = await resumeRepeatedly(kind, HOSTS.x, viaIntermediate, 2);
+      assert.deepEqual(
+        [first.status, ...after.map((o) => [o.reused, o.status])],
+        [200, [true, 200], [true, 200]],
+        kind.name,
+      );
+    }
+  });
+
   it('a session never crosses chains: not to another CA, not to the host without one', async () => {
     for (const kind of KINDS) {
       const { first } = await resumeRepeatedly(kind, HOSTS.x, pki.clientA, 0);
       assert.ok(first.session, `${kind.name}: a session to offer`);
-      // CA B's chain: the session is not resumed, so the handshake asks for a certificate of CA B.
+      // CA Y's chain: the session is not resumed, so the handshake asks for a certificate of CA Y.
       const other = await request(kind, HOSTS.y, pki.clientA, first.session);
-      assert.equal(other.reused, false, `${kind.name}: resumed on CA B's chain`);
-      assert.equal(typeof other.status, 'string', `${kind.name}: CA B's chain served a CA A certificate`);
+      assert.equal(other.reused, false, `${kind.name}: resumed on CA Y's chain`);
+      assert.equal(typeof other.status, 'string', `${kind.name}: CA Y's chain served a CA A certificate`);
       const open = await request(kind, HOSTS.z, undefined, first.session);
       assert.deepEqual([open.reused, open.status], [false, 200], `${kind.name}: on the host without a CA`);
       // And the other way: a session of the host without a CA does not open CA A's host.

@@ -2,6 +2,7 @@ import {
   CHECK_ALLOWED_METADATA_KEY,
   CHECK_CACHE_METADATA_KEY,
   EXT_AUTHZ_METADATA_NAMESPACE,
+  PEER_HEADERS,
 } from '../../policy/internal-headers.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
@@ -45,14 +46,26 @@ local function key(handle)
   return route .. " " .. ssl:sha256PeerCertificateDigest()
 end
 
+-- What the peer-chain filter does, for the routes that ask only on a miss (a resumed session's trust check).
+local function pass_chain(handle)
+  local ssl = handle:streamInfo():downstreamSslConnection()
+  local chain = ssl:urlEncodedPemEncodedPeerCertificateChain()
+  if #chain > #ssl:urlEncodedPemEncodedPeerCertificate() then
+    handle:headers():replace("${PEER_HEADERS.chain}", chain)
+  end
+end
+
 function envoy_on_request(handle)
   local k = key(handle)
   if k == nil then return end
   local entry = entries[k]
-  if entry == nil then return end
-  if os.time() >= entry.expires then
+  if entry ~= nil and os.time() >= entry.expires then
     entries[k] = nil
     count = count - 1
+    entry = nil
+  end
+  if entry == nil then
+    if handle:filterContext():get("chain") == true then pass_chain(handle) end
     return
   end
   local headers = handle:headers()
@@ -101,6 +114,9 @@ function identityCachePerRoute(ctx: RouteContext): google_protobuf.Any | undefin
   // On a chain where sessions resume, a certificate Envoy did not verify on the connection is a resumed session's.
   const fields: Record<string, google_protobuf.Value> = { route: { string_value: key } };
   if (ctx.chain.resumesSessions) fields['resumes'] = { bool_value: true };
+  // A resumed session's trust check sends the client's intermediates on a miss only (peer-chain.ts would on every
+  // request): a hit needs nothing from the certificate but its digest.
+  if (ctx.certificate === 'resumed') fields['chain'] = { bool_value: true };
   return typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', {
     name: IDENTITY_CACHE_SOURCE,
     filter_context: { fields },

@@ -36,13 +36,14 @@ end
 
 /**
  * Per-route: the filter on (it is off unless a route enables it), for a route whose policy reads the chain, and
- * on every route the ext_authz service re-verifies (a connection made under an older trust, a resumed session).
+ * on every route the ext_authz service re-verifies on a connection made under an older trust. (A resumed session's
+ * trust check gets the chain from the identity cache, on a miss only: identity-cache.ts.)
  */
 function peerChainPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route') return undefined;
   const a = ctx.route.authorization;
   const policyReadsChain = a.kind !== 'none' && a.peerProperties.includes('chain');
-  const reverified = ctx.certificate !== 'handshake' && ctx.route.trustCheck !== undefined;
+  const reverified = ctx.certificate === 'stale-trust' && ctx.route.trustCheck !== undefined;
   if (!policyReadsChain && !reverified) return undefined;
   return typed('envoy.extensions.filters.http.lua.v3.LuaPerRoute', { name: PEER_CHAIN_SOURCE });
 }
