@@ -32,6 +32,13 @@ export class MessageEncoder {
   private readonly scratch = new ReverseWriter();
   /** Set while encoding; undefined while reporting. */
   private writer: ReverseWriter | undefined;
+  /**
+   * Where each `Any` object met so far in this resource was written (the writer's length after it, and its size), by
+   * identity: the translator shares one per-route config object among thousands of routes (resumed-session twins),
+   * encoded once and copied after. Emptied for each resource, so an object changed between two encodings is never
+   * written from stale bytes.
+   */
+  private readonly anyWritten = new Map<object, { end: number; size: number }>();
 
   /** Compared by identity: `fullName` is computed on every read. Absent from a root without Anys. */
   private readonly any: protobuf.Type | undefined;
@@ -54,6 +61,7 @@ export class MessageEncoder {
       throw e;
     } finally {
       this.writer = undefined;
+      this.anyWritten.clear();
     }
     return writer.finish();
   }
@@ -93,12 +101,15 @@ export class MessageEncoder {
     if (!inner) return;
     const w = this.writer;
     if (!w) return this.fields(inner, value, true);
+    const known = this.anyWritten.get(value);
+    if (known) return w.again(known.end, known.size);
     const mark = w.length;
     this.fields(inner, value, true);
     w.lengthSince(mark);
     w.tag(2, WIRE.lengthDelimited);
     w.string(typeUrl as string);
     w.tag(1, WIRE.lengthDelimited);
+    this.anyWritten.set(value, { end: w.length, size: w.length - mark });
   }
 
   private anyType(typeUrl: unknown): protobuf.Type | undefined {

@@ -120,4 +120,15 @@ export class ReverseWriter {
     this.buf.set(value, this.pos);
     this.varint32(value.length);
   }
+
+  /**
+   * The `size` bytes that were written first when `length` was `end`, written again in front. Growing the buffer
+   * keeps every byte at its distance from the end, so that place is still where it was.
+   */
+  again(end: number, size: number): void {
+    this.room(size);
+    const from = this.buf.length - end;
+    this.pos -= size;
+    this.buf.copy(this.buf, this.pos, from, from + size);
+  }
 }

@@ -6,8 +6,10 @@ import { duration } from './common.js';
 import { edgeReasonMetadata } from './access-log.js';
 import {
   checksClientCertificates,
+  typedPerFilterConfig,
   withTypedPerFilterConfig,
   type CertificateOnConnection,
+  type TypedPerFilterConfig,
   type RouteChain,
 } from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
@@ -37,9 +39,10 @@ export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): Name
     resumesSessions: resumesSessions(tlsClass),
   };
   const own = edgeRoutes(chain, jwks);
+  const twinConfigs = new Map<string, TypedPerFilterConfig | undefined>();
   const hostRoutes = (r: EdgeRoute): route_v3.Route[] =>
     chain.resumesSessions && needsResumedSessionTwin(r)
-      ? [buildRoute(r, chain, 'resumed'), buildRoute(r, chain)]
+      ? [buildRoute(r, chain, 'resumed', twinConfigs), buildRoute(r, chain)]
       : [buildRoute(r, chain)];
   const virtualHosts = tlsClass.hosts.map((host) => buildVirtualHost(host, own, hostRoutes));
   const misdirected = misdirectedRoute(chain);
@@ -114,11 +117,16 @@ function edgeHealthRoute(chain: RouteChain): route_v3.Route {
   return withTypedPerFilterConfig(route, { kind: 'edge-health', chain });
 }
 
-/** `certificate`: what Envoy knows of the certificate on the connections this copy of the route serves. */
+/**
+ * `certificate`: what Envoy knows of the certificate on the connections this copy of the route serves.
+ * `sharedTwinConfigs`: the per-filter configs of resumed-session twins of routes without a policy, by trust check:
+ * they depend on nothing else, so ten thousand twins share a few objects (memory) instead of holding a copy each.
+ */
 export function buildRoute(
   route: EdgeRoute,
   chain: RouteChain,
   certificate: CertificateOnConnection = 'handshake',
+  sharedTwinConfigs?: Map<string, TypedPerFilterConfig | undefined>,
 ): route_v3.Route {
   const action: route_v3.RouteAction = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
   if (route.rewrite?.kind === 'prefix') action.prefix_rewrite = route.rewrite.value;
@@ -140,7 +148,15 @@ export function buildRoute(
     }));
   }
   if (route.removeRequestHeaders.length > 0) out.request_headers_to_remove = route.removeRequestHeaders;
-  return withTypedPerFilterConfig(out, { kind: 'host-route', route, chain, certificate });
+  const context = { kind: 'host-route', route, chain, certificate } as const;
+  if (sharedTwinConfigs && certificate === 'resumed' && route.authorization.kind === 'none') {
+    const key = route.trustCheck ?? '';
+    if (!sharedTwinConfigs.has(key)) sharedTwinConfigs.set(key, typedPerFilterConfig(context));
+    const shared = sharedTwinConfigs.get(key);
+    if (shared !== undefined) out.typed_per_filter_config = shared;
+    return out;
+  }
+  return withTypedPerFilterConfig(out, context);
 }
 
 const CLIENT_CERT_OPERATOR = {

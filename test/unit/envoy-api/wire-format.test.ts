@@ -176,3 +176,32 @@ test('a resource larger than the scratch buffer is written whole', () => {
   assert.ok(encoded.value.length > 64 * 1024, `only ${encoded.value.length} bytes`);
   assert.deepEqual(codec.decode(encoded), resource);
 });
+
+test('an Any object shared by many routes is written like copies of it, also across a buffer that grows', () => {
+  const perRoute = (key: string) => ({
+    'envoy.filters.http.ext_authz': {
+      '@type': `${PREFIX}envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute`,
+      check_settings: { context_extensions: { route: key } },
+    },
+  });
+  const shared = perRoute('trust.0123456789abcdef');
+  const route = (i: number, config: object) => ({
+    name: `route-${i}`,
+    match: { prefix: `/p${i}/` },
+    direct_response: { status: 200 },
+    typed_per_filter_config: config,
+  });
+  // Enough routes that the scratch buffer grows (and moves) while the shared object's first bytes are in it.
+  const sharing = Array.from({ length: 3000 }, (_, i) => route(i, i % 7 === 0 ? perRoute(`own-${i}`) : shared));
+  const copies = sharing.map((r) =>
+    r.typed_per_filter_config === shared ? { ...r, typed_per_filter_config: structuredClone(shared) } : r,
+  );
+  const typeUrl = `${PREFIX}envoy.config.route.v3.RouteConfiguration`;
+  const encode = (routes: object[]) =>
+    codec.encode(typeUrl, { name: 'shared', virtual_hosts: [{ name: 'vh', domains: ['*'], routes }] }).value;
+  const mine = encode(sharing);
+  assert.ok(mine.length > 4 * 64 * 1024, `only ${mine.length} bytes`);
+  assert.ok(mine.equals(encode(copies)));
+  // And each resource starts afresh: the next encoding of the same object is not taken from the last one's buffer.
+  assert.ok(encode(sharing.slice(0, 10)).equals(encode(copies.slice(0, 10))));
+});
