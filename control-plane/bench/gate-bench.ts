@@ -12,13 +12,13 @@
 // is not makes the run invalid (exit code 1).
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createSecureContext, type TLSSocket } from 'node:tls';
-import { Agent } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { probe, runBench, type BenchChecks, type Outcome } from './checks.js';
-import { average, drive as driveFor, h1Get, h2Get, h2Session, type Tls } from './load.js';
+import { MODES, measure as measureMode, sideBySide } from './connection-modes.js';
+import { average, type LoadResult, type Tls } from './load.js';
 import { edgePorts, startEdge as runEdge, startUpstream, type RunningEdge } from './processes.js';
 
 const SECONDS = Number(process.env['GATE_BENCH_SECONDS'] ?? 2);
@@ -27,86 +27,8 @@ const ONLY_MODES = process.env['GATE_BENCH_MODES']?.split(',').map((m) => m.trim
 const HOSTS = { gated: 'gated.bench.test', open: 'open.bench.test' };
 const ENFORCEMENTS = ['reject_connection', 'policy_with_default_deny'] as const;
 type Enforcement = (typeof ENFORCEMENTS)[number];
-const MODES = [
-  'h1 keep-alive',
-  'h2 keep-alive',
-  'h1 new handshake',
-  'h2 new handshake',
-  'h1 resumed',
-  'h2 resumed',
-] as const;
-type Mode = (typeof MODES)[number];
 /** Where TLS sessions resume on the gated host (translate/session-resumption.ts); elsewhere each is a full one. */
 const RESUMES: Record<Enforcement, boolean> = { reject_connection: true, policy_with_default_deny: false };
-
-function drive(concurrency: number, worker: () => Promise<unknown>) {
-  return driveFor(SECONDS, concurrency, worker);
-}
-
-/** A "new handshake" that resumed a TLS session would measure less than it says. */
-function fullHandshake(reused: boolean | undefined): void {
-  if (reused !== false)
-    throw new Error(`the TLS session was ${reused ? 'resumed' : 'not inspectable'}: not a full handshake`);
-}
-
-async function measure(mode: Mode, port: number, host: string, tls: Tls, body: string) {
-  if (mode === 'h1 keep-alive') {
-    const agent = new Agent({ keepAlive: true, maxSockets: 8 });
-    const r = await drive(8, () => h1Get(port, host, tls, agent, '/', body));
-    agent.destroy();
-    return r;
-  }
-  if (mode === 'h1 new handshake')
-    return drive(4, async () => fullHandshake((await h1Get(port, host, tls, false, '/', body)).sessionReused));
-  if (mode === 'h1 resumed') return resuming((session) => h1Resumed(port, host, { ...tls, session }, body));
-  if (mode === 'h2 resumed') return resuming((session) => h2Resumed(port, host, { ...tls, session }, body));
-  if (mode === 'h2 keep-alive') {
-    const session = await h2Session(port, host, tls);
-    const r = await drive(16, () => h2Get(session, host, '/', body));
-    session.close();
-    return r;
-  }
-  return drive(4, async () => {
-    const session = await h2Session(port, host, tls);
-    try {
-      fullHandshake((session.socket as TLSSocket).isSessionReused());
-      await h2Get(session, host, '/', body);
-    } finally {
-      session.close();
-    }
-  });
-}
-
-/**
- * A new connection per request (4 in flight), each offering the session the last one got: after the workers' first
- * connections, every one must resume (a full handshake would measure more than the mode says).
- */
-function resuming(connect: (session: Buffer | undefined) => Promise<{ reused: boolean; session?: Buffer }>) {
-  let session: Buffer | undefined;
-  return drive(4, async () => {
-    const offered = session;
-    const r = await connect(offered);
-    if (offered !== undefined && !r.reused) throw new Error('the TLS session was not resumed: a full handshake');
-    session = r.session ?? session;
-  });
-}
-
-async function h1Resumed(port: number, host: string, tls: Tls, body: string) {
-  const answer = await h1Get(port, host, tls, false, '/', body);
-  return { reused: answer.sessionReused === true, session: answer.session };
-}
-
-async function h2Resumed(port: number, host: string, tls: Tls, body: string) {
-  const session = await h2Session(port, host, tls);
-  try {
-    const socket = session.socket as TLSSocket;
-    const reused = socket.isSessionReused();
-    await h2Get(session, host, '/', body);
-    return { reused, session: socket.getSession() };
-  } finally {
-    session.close();
-  }
-}
 
 const show = (o: Outcome) =>
   'error' in o ? `error ${o.error}` : `HTTP ${o.status} ${JSON.stringify(o.body.slice(0, 80))}`;
@@ -244,15 +166,13 @@ await runBench(async (checks) => {
           // resumed one: not a cost of the gate.
           if (mode.endsWith('resumed') && !RESUMES[enforcement]) continue;
           if (ONLY_MODES && !ONLY_MODES.includes(mode)) continue;
-          // Warm both up, then measure in the order open, gated, gated, open and combine, so that neither
-          // side profits from going second (JIT, caches) or suffers from a burst of other work on the machine.
-          const runGated = () => measure(mode, edge.port, HOSTS.gated, tls.client, upstream.body);
-          const runOpen = () => measure(mode, edge.port, HOSTS.open, tls.anonymous, upstream.body);
-          const warm = [await runGated(), await runOpen()];
-          const [o1, g1, g2, o2] = [await runOpen(), await runGated(), await runGated(), await runOpen()];
-          const labels = ['gated warm-up', 'open warm-up', 'open 1', 'gated 1', 'gated 2', 'open 2'];
-          for (const [i, r] of [...warm, o1, g1, g2, o2].entries())
-            checks.noErrors(`${enforcement}, ${mode}, ${labels[i]}`, r);
+          const runGated = () => measureMode(mode, edge.port, HOSTS.gated, tls.client, upstream.body, SECONDS);
+          const runOpen = () => measureMode(mode, edge.port, HOSTS.open, tls.anonymous, upstream.body, SECONDS);
+          const runs = await sideBySide(runGated, runOpen);
+          const [g1, g2] = runs.a as [LoadResult, LoadResult];
+          const [o1, o2] = runs.b as [LoadResult, LoadResult];
+          const labeled = { 'gated warm-up': runs.warmUp[0]!, 'open warm-up': runs.warmUp[1]!, g1, g2, o1, o2 };
+          for (const [label, r] of Object.entries(labeled)) checks.noErrors(`${enforcement}, ${mode}, ${label}`, r);
           const gated = average(g1, g2);
           const open = average(o1, o2);
           console.log(

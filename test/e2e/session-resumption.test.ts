@@ -41,6 +41,25 @@ downstream_mtls:
   max_verify_depth: 0
 routes:
   - from: https://${HOSTS.x}
+    prefix: /san-deny
+    to: ${up.url}
+    tls_downstream_client_ca_file: ca-a.pem
+    policy:
+      - allow:
+          or:
+            - authenticated_user: true
+      - deny:
+          or:
+            - client_certificate: { san_email: mallory@example.com }
+  - from: https://${HOSTS.x}
+    prefix: /san-allow
+    to: ${up.url}
+    tls_downstream_client_ca_file: ca-a.pem
+    policy:
+      - allow:
+          or:
+            - client_certificate: { san_email: alice@example.com }
+  - from: https://${HOSTS.x}
     to: ${up.url}
     tls_downstream_client_ca_file: ca-a.pem
     policy:
@@ -147,6 +166,34 @@ routes:
         [200, [true, 200], [true, 200]],
         kind.name,
       );
+    }
+  });
+
+  // Envoy's SAN principal (mtls_authenticated) says no to a certificate it did not verify on the connection: on a
+  // resumed session the service decides the whole policy, so SAN rules keep their meaning.
+  it('SAN rules mean on a resumed session what they mean at a handshake: deny, allow, a comma in a SAN', async () => {
+    const issue = async (email: string) => {
+      const c = await issueClientCertificate(pki.caAuthority, { commonName: 'someone', email });
+      return { cert: c.certPem, key: c.keyPem };
+    };
+    const cases = [
+      { who: await issue('mallory@example.com'), path: '/san-deny/x', status: 403 },
+      { who: await issue('alice@example.com'), path: '/san-deny/x', status: 200 },
+      { who: await issue('alice@example.com'), path: '/san-allow/x', status: 200 },
+      { who: await issue('mallory@example.com'), path: '/san-allow/x', status: 403 },
+      // One email SAN that holds a comma: not alice, whatever a comma-joined list would suggest.
+      { who: await issue('alice@example.com,zz'), path: '/by-email', status: 403 },
+    ];
+    for (const kind of KINDS) {
+      for (const { who, path, status } of cases) {
+        const first = await request(kind, HOSTS.x, who, undefined, path);
+        const resumed = await request(kind, HOSTS.x, who, first.session, path);
+        assert.deepEqual(
+          [first.status, resumed.reused, resumed.status],
+          [status, true, status],
+          `${kind.name} ${path}`,
+        );
+      }
     }
   });
 

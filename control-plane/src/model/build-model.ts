@@ -81,7 +81,9 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       const check = certificateCheck(r.route, r.requirement, shared);
       const edgeRoute = toEdgeRoute(r.route, r.upstream, check, authorization);
       if (clientTrust) {
-        const trustCheck = trustCheckRoute(r.route, clientTrust, requiresValidCertificate(check, requirement));
+        const envoyPolicy = authorization.kind === 'envoy' ? authorization.policy : undefined;
+        const required = requiresValidCertificate(check, requirement);
+        const trustCheck = trustCheckRoute(r.route, clientTrust, required, envoyPolicy);
         trustChecks.set(trustCheck.name, trustCheck);
         edgeRoute.trustCheck = trustCheck.name;
       }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { RouteConfig, RoutePolicy } from '../config/index.js';
+import type { PolicyClause } from '../policy/index.js';
 import type { AuthorizationRoute } from './types.js';
 import { clientTrustId, type ClientTrust } from '../identity/verify-certificate.js';
 import type { CertificateCheck, ClientCaRequirement } from './types.js';
@@ -35,24 +36,37 @@ export function trustGeneration(r: CaRequirement): string {
 }
 
 /**
- * What the ext_authz service must know to re-verify, on a connection made under an older trust, the
- * certificate of a route that Envoy decides itself (or that needs no policy): allow when the certificate
- * still meets the route's current trust, and — where the route needs one — when there is one.
- * Named by a digest of the trust, so a check from a route configuration Envoy kept from an even older
- * generation meets no entry (a deny), never a trust it was not built for.
+ * What the ext_authz service must know to decide, on a connection whose certificate Envoy did not verify at that
+ * connection's own handshake (one made under an older trust, a resumed TLS session), a route that Envoy decides
+ * itself (or that needs no policy): allow when the certificate still meets the route's current trust, and — where
+ * the route needs one — when there is one. A route with a policy Envoy decides (`envoyPolicy`) has the service
+ * decide that policy too: on such connections Envoy's own SAN matcher (the mtls_authenticated principal) says no
+ * to every certificate, so its deny rules would let anyone through and its allow rules no one.
+ * Named by a digest of the trust (and the policy), so a check from a route configuration Envoy kept from an even
+ * older generation meets no entry (a deny), never a trust it was not built for.
  */
 export function trustCheckRoute(
   route: RouteConfig,
   trust: ClientTrust,
   certificateRequired: boolean,
+  envoyPolicy?: RoutePolicy,
 ): AuthorizationRoute {
   const kind = certificateRequired ? 'authenticated_user' : 'accept';
-  const policy: RoutePolicy = {
-    allow: [{ operator: 'or', criteria: [{ kind, at: route.at }], at: route.at }],
-    deny: [],
-  };
+  const requirement = (operator: PolicyClause['operator']): PolicyClause => ({
+    operator,
+    criteria: [{ kind, at: route.at }],
+    at: route.at,
+  });
+  // The policy's allows, but only with a certificate where the route requires one (`nor`: deny unless it holds).
+  const policy: RoutePolicy = envoyPolicy
+    ? {
+        allow: envoyPolicy.allow,
+        deny: certificateRequired ? [requirement('nor'), ...envoyPolicy.deny] : envoyPolicy.deny,
+      }
+    : { allow: [requirement('or')], deny: [] };
+  const decided = envoyPolicy ? JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v)) : kind;
   const digest = createHash('sha256')
-    .update(`${kind}\n${clientTrustId(trust)}`)
+    .update(`${decided}\n${clientTrustId(trust)}`)
     .digest('hex')
     .slice(0, 16);
   // Routes of several hosts share one entry (same trust, same name); it signs nothing, so it names no audience.

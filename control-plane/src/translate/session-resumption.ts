@@ -19,14 +19,20 @@ import { checksClientCertificates } from './http-filters/index.js';
  *
  * Envoy does not verify a certificate again when a session resumes, so a resumed session could outlive the
  * certificate (or its issuer, or its CRL). Each route Envoy decides itself therefore has a twin for resumed sessions
- * (`resumedSessionRoutes`): the ext_authz service verifies the certificate again, and Envoy's identity cache keeps
- * that allow no longer than the certificate's path is valid. Routes the service decides verify on every miss anyway.
+ * (`needsResumedSessionTwin`, `resumedSessionMatch`): the ext_authz service verifies the certificate again and
+ * decides the route's policy (Envoy's SAN principal says no to a certificate it did not verify on the connection),
+ * and Envoy's identity cache keeps that allow no longer than the certificate's path is valid. Routes the service
+ * decides verify on every miss anyway.
  */
 export function resumesSessions(tlsClass: TlsClass): boolean {
   return 'ca' in tlsClass.requirement && !checksClientCertificates(tlsClass);
 }
 
-/** How long a session may resume: an hour, as long as an idle connection is kept open. */
+/**
+ * How long a TLS 1.2 session may resume: an hour, as long as an idle connection is kept open. (Envoy sets no
+ * lifetime for TLS 1.3 tickets: BoringSSL's default, two days, renewed on use up to seven. Nothing rests on it:
+ * every resumed session is verified again, and a trust change is a new chain.)
+ */
 const SESSION_LIFETIME_MS = 3_600_000;
 
 /** The DownstreamTlsContext fields of a chain with a client CA. */
@@ -45,7 +51,9 @@ export function needsResumedSessionTwin(route: EdgeRoute): boolean {
 /**
  * A route's twin for resumed sessions: placed right before it, matched only when the certificate was not verified
  * on this connection. On a chain that demands a valid certificate at the handshake, only a resumed session is that.
+ * (Should an Envoy release mark resumed sessions validated without verifying them again, the twins would stop
+ * matching: test/e2e/session-resumption.test.ts's expiry test would fail, as it should.)
  */
 export function resumedSessionMatch(match: route_v3.RouteMatch): route_v3.RouteMatch {
-  return { ...match, tls_context: { presented: { value: true }, validated: { value: false } } };
+  return { ...match, tls_context: { validated: { value: false } } };
 }

@@ -38,7 +38,7 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'r
       for (const host of tlsClass.hosts) virtualHosts.push(misdirectedVirtualHost(host.name, misdirected));
       continue;
     }
-    // Resumed sessions never reach an old chain's routes: a session resumes only on the chain that made it.
+    // No identity cache here (every request asks the service), so the cache's flag for resumed sessions is moot.
     const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass), resumesSessions: false };
     // Each route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the
     // policy, if it did): see the peer-chain and ext-authz filters (http-filters/).

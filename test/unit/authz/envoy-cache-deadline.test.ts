@@ -21,7 +21,7 @@ import { assertAllowed, assertDenied, harness, loadTestPki, pki } from './servic
 
 before(loadTestPki);
 
-// The service's clock, fixed for each run at the time the test PKI was made (its CA and certificates are valid now).
+// The service's clock, fixed for each run at the time it starts (the test PKI, made at that time, is valid then).
 const NOW = Math.floor(Date.now() / 1000) * 1000; // whole seconds, as in certificates
 
 function kept(response: CheckResponse): { ttl: number; headers: Record<string, string> } | undefined {

@@ -10,9 +10,14 @@ export const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
  */
 let last: { ctx: RouteContext; rbac: RbacPolicies } | undefined;
 
-/** The RBAC policies of a host route whose policy Envoy decides itself (none for any other route). */
+/**
+ * The RBAC policies of a host route whose policy Envoy decides itself (none for any other route), on connections
+ * whose certificate Envoy verified at their own handshake. On the others (a resumed session, one made under an older
+ * trust) the ext_authz service decides the policy (model/trust.ts trustCheckRoute): Envoy's SAN principal says no to
+ * a certificate it did not verify on the connection.
+ */
 export function routeRbac(ctx: RouteContext): RbacPolicies | undefined {
-  if (ctx.kind !== 'host-route') return undefined;
+  if (ctx.kind !== 'host-route' || ctx.certificate !== 'handshake') return undefined;
   const a = ctx.route.authorization;
   if (a.kind !== 'envoy') return undefined;
   if (last?.ctx !== ctx) last = { ctx, rbac: buildRbacPolicies(a.policy, a.clientCaRequired) };
