@@ -10,6 +10,8 @@ export interface OpenConnection {
   /** `authority`: the Host (HTTP/1.1) or :authority (HTTP/2) to ask for, by default the connection's SNI. */
   get(path: string, authority?: string): Promise<Outcome>;
   close(): void;
+  /** HTTP/1.1 only: whether the handshake resumed the session offered in `ConnectOptions.session`. */
+  resumed?: boolean;
 }
 
 export interface ConnectOptions {
@@ -19,6 +21,8 @@ export interface ConnectOptions {
   /** Absent: no client certificate. */
   cert?: string;
   key?: string;
+  /** HTTP/1.1 only: a TLS session to offer for resumption. */
+  session?: Buffer;
 }
 
 /** HTTP/1.1 keep-alive over one raw TLS socket: requests are written by hand and answers read by Content-Length. */
@@ -33,6 +37,7 @@ export async function openHttp1(o: ConnectOptions): Promise<OpenConnection> {
         cert: o.cert,
         key: o.key,
         ALPNProtocols: ['http/1.1'],
+        ...(o.session ? { session: o.session } : {}),
       },
       () => resolve(s),
     );
@@ -82,6 +87,7 @@ export async function openHttp1(o: ConnectOptions): Promise<OpenConnection> {
       return readResponse();
     },
     close: () => socket.destroy(),
+    resumed: socket.isSessionReused(),
   };
 }
 

@@ -4,6 +4,13 @@ import type { ClientCert } from './pki-fixture.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
 
+/** The ways a client resumes: TLS 1.3 tickets, TLS 1.2 tickets, TLS 1.2 session ids. */
+export const SESSION_KINDS = [
+  { name: 'TLS 1.3 ticket', version: 'TLSv1.3', sessionIds: false },
+  { name: 'TLS 1.2 ticket', version: 'TLSv1.2', sessionIds: false },
+  { name: 'TLS 1.2 session id', version: 'TLSv1.2', sessionIds: true },
+] as const satisfies ReadonlyArray<{ name: string; version: TlsVersion; sessionIds: boolean }>;
+
 export interface SessionRequest {
   port: number;
   servername: string;
