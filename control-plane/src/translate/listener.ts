@@ -83,13 +83,17 @@ function buildServerNameMatcher(classes: TlsClass[]): xds_type_matcher_v3.Matche
 }
 
 /** What the HTTP filters of one chain read: its TLS class and the model-wide settings. */
-function chainContext(tlsClass: TlsClass, model: Pick<EdgeModel, 'claimHeaders' | 'forwardClientCert'>): ChainContext {
+function chainContext(
+  tlsClass: TlsClass,
+  model: Pick<EdgeModel, 'claimHeaders' | 'forwardClientCert' | 'accessLogFields'>,
+): ChainContext {
   return {
     tlsClass,
     checksClientCertificates: checksClientCertificates(tlsClass),
     resumesSessions: resumesSessions(tlsClass),
     claimHeaders: model.claimHeaders,
     forwardClientCert: model.forwardClientCert,
+    logsAuthority: model.accessLogFields.includes('authority'),
   };
 }
 

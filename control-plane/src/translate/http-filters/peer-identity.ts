@@ -14,7 +14,8 @@ const PEER_FORMATTER: Record<Exclude<PeerProperty, 'chain'>, string> = {
 };
 
 function peerIdentityFilter(): HttpFilter {
-  return { name: PEER_IDENTITY_FILTER, typed_config: typed(HEADER_MUTATION, { mutations: {} }) };
+  // Off unless a route's policy reads the certificate's properties (issue 14, point 6).
+  return { name: PEER_IDENTITY_FILTER, disabled: true, typed_config: typed(HEADER_MUTATION, { mutations: {} }) };
 }
 
 /** Per-route: the certificate's properties the route's policy reads, copied into internal request headers. */

@@ -5,7 +5,8 @@ import type { HttpFilter, HttpFilterModule } from './types.js';
 export const POLICY_ALLOW_FILTER = 'mtls-edge.policy-allow' as const;
 
 function policyAllowFilter(): HttpFilter {
-  return { name: POLICY_ALLOW_FILTER, typed_config: typed(RBAC, {}) };
+  // Off unless a route configures it: a route without a policy runs no RBAC at all (issue 14, point 6).
+  return { name: POLICY_ALLOW_FILTER, disabled: true, typed_config: typed(RBAC, {}) };
 }
 
 /** The route's allow rules: a request none matches gets 403. */

@@ -26,5 +26,6 @@ function requestAuthorityFilter(): HttpFilter {
  */
 export const requestAuthority: HttpFilterModule<typeof REQUEST_AUTHORITY_FILTER> = {
   name: REQUEST_AUTHORITY_FILTER,
-  connectionManagerEntry: () => requestAuthorityFilter(),
+  // Only where the access log reads it: on every other chain it would be work per request for nothing.
+  connectionManagerEntry: (chain) => (chain.logsAuthority ? requestAuthorityFilter() : undefined),
 };

@@ -22,6 +22,8 @@ export interface ChainContext {
   /** jwt_claims_headers names (lower case): only this edge may set them. */
   claimHeaders: string[];
   forwardClientCert: ForwardedCertField[];
+  /** The access log has an `authority` field (it reads the :authority the client sent, kept in filter state). */
+  logsAuthority: boolean;
 }
 
 /** What a route needs to know of its chain (the stale-trust template serves the hosts of several chains). */
