@@ -23,6 +23,8 @@ const MODES: Mode[] = ['h1 keep-alive', 'h2 keep-alive', 'h1 new handshake', 'h2
 /** The issue's bar for a / b. */
 const TARGET = 0.97;
 
+const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+
 /** The hand-written side: what any Envoy serving this one route with client certificates needs, and no more. */
 function minimalEnvoyConfig(dir: string, ports: { https: number; admin: number; upstream: number }): string {
   return `admin:
@@ -47,7 +49,7 @@ static_resources:
           filters:
             - name: envoy.filters.network.http_connection_manager
               typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+                "@type": ${HCM}
                 stat_prefix: https
                 codec_type: AUTO
                 route_config:
@@ -115,10 +117,9 @@ async function startMtlsEdge(dir: string, upstream: number) {
   if (process.env['LIMIT_BENCH_NO_LOG']) lines.unshift('access_log_fields: off');
   writeFileSync(config, [...lines, ...route, ...access, ''].join('\n'));
   const edge = await startEdge(config, ports.admin);
-  const status = await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json();
-  const envoyPid = (status as { envoyPid: number | null }).envoyPid;
-  if (envoyPid === null) throw new Error('the control plane reports no Envoy process');
-  return { port: ports.port, envoyPid, stop: edge.stop };
+  const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { envoyPid: number | null };
+  if (status.envoyPid === null) throw new Error('the control plane reports no Envoy process');
+  return { port: ports.port, envoyPid: status.envoyPid, stop: () => edge.stop() };
 }
 
 /** One run, with the Envoy's CPU time (all threads) per request over it. */
@@ -139,7 +140,8 @@ async function compare(checks: BenchChecks, mode: Mode, a: Side, b: Side, tls: T
   const ratio = ra.rps / rb.rps;
   console.log(
     `${mode.padEnd(16)} | ${ra.rps.toFixed(0).padStart(11)} | ${rb.rps.toFixed(0).padStart(11)} | ` +
-      `${ratio.toFixed(2).padStart(9)} | ${cpu(runs.a).toFixed(0).padStart(13)} | ${cpu(runs.b).toFixed(0).padStart(13)} | ` +
+      `${ratio.toFixed(2).padStart(9)} | ${cpu(runs.a).toFixed(0).padStart(13)} | ` +
+      `${cpu(runs.b).toFixed(0).padStart(13)} | ` +
       `${ratio >= TARGET ? 'met' : 'NOT met'}`,
   );
 }
@@ -155,7 +157,7 @@ await runBench(async (checks) => {
   const options = { ca: ca.certPem, cert: client.certPem, key: client.keyPem };
   const tls: Tls = { ...options, secureContext: createSecureContext(options) };
   const upstream = await startUpstream('limit-bench upstream');
-  const stops: Array<() => Promise<void>> = [upstream.stop];
+  const stops: Array<() => Promise<void>> = [() => upstream.stop()];
   try {
     const minimal = await startMinimalEnvoy(dir, upstream.port);
     stops.push(minimal.stop);

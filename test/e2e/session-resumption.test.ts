@@ -89,7 +89,8 @@ routes:
     writeFileSync(join(pki.dir, 'ca-y.pem'), caY.certPem);
     await writeCrl();
     up = await startUpstream('resumed');
-    edge = await startEdge({ dir: pki.dir, yaml: config() });
+    // A long drain: a connection open across a trust change stays open, so its next request is decided, not cut.
+    edge = await startEdge({ dir: pki.dir, yaml: config(), drainTimeSeconds: 60 });
   });
   after(async () => {
     await edge?.stop();
@@ -261,8 +262,7 @@ routes:
     }
     const after = await open.get('/san-deny/revoked');
     open.close();
-    assert.notEqual('status' in after ? after.status : 0, 200, 'the open resumed connection was served after');
-    if ('status' in after) assert.equal(after.status, 495);
+    assert.equal('status' in after ? after.status : after.error, 495, 'the open resumed connection, after');
     // The others' sessions still resume on the new chain once they have one.
     const alice = await resumeRepeatedly(KINDS[0], HOSTS.x, pki.clientA, 1);
     assert.deepEqual([alice.after[0]?.reused, alice.after[0]?.status], [true, 200]);

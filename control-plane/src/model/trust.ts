@@ -40,8 +40,9 @@ export function trustGeneration(r: CaRequirement): string {
  * connection's own handshake (one made under an older trust, a resumed TLS session), a route that Envoy decides
  * itself (or that needs no policy): allow when the certificate still meets the route's current trust, and — where
  * the route needs one — when there is one. A route with a policy Envoy decides (`envoyPolicy`) has the service
- * decide that policy too: on such connections Envoy's own SAN matcher (the mtls_authenticated principal) says no
- * to every certificate, so its deny rules would let anyone through and its allow rules no one.
+ * decide that policy too: on a resumed session (also one made under an older trust) Envoy's own SAN matcher (the
+ * mtls_authenticated principal) says no to every certificate, so its deny rules would let anyone through and its
+ * allow rules no one.
  * Named by a digest of the trust (and the policy), so a check from a route configuration Envoy kept from an even
  * older generation meets no entry (a deny), never a trust it was not built for.
  */
@@ -57,11 +58,12 @@ export function trustCheckRoute(
     criteria: [{ kind, at: route.at }],
     at: route.at,
   });
-  // The policy's allows, but only with a certificate where the route requires one (`nor`: deny unless it holds).
+  // The policy's allows, but only with a certificate where the route requires one (`nor`: deny unless it holds),
+  // after the user's deny rules, so that a 403 names the same rule as at a handshake (`deny rule N`).
   const policy: RoutePolicy = envoyPolicy
     ? {
         allow: envoyPolicy.allow,
-        deny: certificateRequired ? [requirement('nor'), ...envoyPolicy.deny] : envoyPolicy.deny,
+        deny: certificateRequired ? [...envoyPolicy.deny, requirement('nor')] : envoyPolicy.deny,
       }
     : { allow: [requirement('or')], deny: [] };
   const decided = envoyPolicy ? JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v)) : kind;

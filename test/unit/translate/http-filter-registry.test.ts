@@ -164,8 +164,8 @@ describe('the HTTP filter registry', () => {
       chain: { checksClientCertificates: true, resumesSessions: false },
       certificate: 'stale-trust',
     });
+    // No peer-identity copies: on a stale-trust copy the service decides in Envoy's place, and nothing reads them.
     assert.deepEqual(Object.keys(config ?? {}), [
-      'mtls-edge.peer-identity',
       'mtls-edge.peer-chain',
       CLIENT_CERTIFICATE,
       'mtls-edge.ext-authz',

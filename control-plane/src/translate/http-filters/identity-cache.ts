@@ -20,8 +20,9 @@ const MAX_ENTRIES = 10_000;
  *
  * The key is the route's authorization key (a digest of everything the service decides for it: policy, trust,
  * claims, signing keys; model/authorization.ts) and the SHA-256 of the certificate Envoy verified on this
- * connection, or on a chain where sessions resume, at the handshake that made the resumed session. An entry is filled only from an allow the service marked as cacheable (it holds for every request of
- * that certificate on that route), with the headers to set and for how long (never past the certificate's chain or
+ * connection, or on a chain where sessions resume, at the handshake that made the resumed session. An entry is
+ * filled only from an allow the service marked as cacheable (it holds for every request of that certificate on that
+ * route), with the headers to set and for how long (never past the certificate's chain or
  * CRL, nor the assertion's renewal; a duration, so that Envoy's clock need not agree with the control plane's). On a
  * hit the filter sets those headers and the service's allow mark, which turns both ext_authz filters off for the
  * request; on a miss it does nothing and the ext_authz filters ask the service, and the response path stores the

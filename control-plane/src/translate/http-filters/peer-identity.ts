@@ -1,6 +1,7 @@
 import type { PeerProperty } from '../../model/index.js';
 import { PEER_HEADERS } from '../../policy/internal-headers.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
+import { serviceDecidesInstead } from './route-rbac.js';
 import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const PEER_IDENTITY_FILTER = 'mtls-edge.peer-identity' as const;
@@ -20,7 +21,8 @@ function peerIdentityFilter(): HttpFilter {
 
 /** Per-route: the certificate's properties the route's policy reads, copied into internal request headers. */
 function peerIdentityPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
-  if (ctx.kind !== 'host-route') return undefined;
+  // Only the RBAC filters read these headers: none where the service decides instead.
+  if (ctx.kind !== 'host-route' || serviceDecidesInstead(ctx)) return undefined;
   const a = ctx.route.authorization;
   if (a.kind === 'none') return undefined;
   const formatted = a.peerProperties.filter((p): p is Exclude<PeerProperty, 'chain'> => p !== 'chain');

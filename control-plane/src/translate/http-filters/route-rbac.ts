@@ -11,13 +11,19 @@ export const RBAC = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 let last: { ctx: RouteContext; rbac: RbacPolicies } | undefined;
 
 /**
- * The RBAC policies of a host route whose policy Envoy decides itself (none for any other route), on connections
- * whose certificate Envoy verified at their own handshake. On the others (a resumed session, one made under an older
- * trust) the ext_authz service decides the policy (model/trust.ts trustCheckRoute): Envoy's SAN principal says no to
- * a certificate it did not verify on the connection.
+ * Whether the ext_authz service decides this copy of a route in Envoy's place (model/trust.ts trustCheckRoute): on a
+ * connection whose certificate Envoy did not verify at that connection's own handshake (a resumed session, or one
+ * made under an older trust, which may itself have been resumed), where Envoy's SAN principal says no to every
+ * certificate. A route that trusts no CA (on a host shared with routes that do) has no trust check: its policy
+ * reads no certificate, so Envoy still decides it.
  */
+export function serviceDecidesInstead(ctx: RouteContext): boolean {
+  return ctx.kind === 'host-route' && ctx.certificate !== 'handshake' && ctx.route.trustCheck !== undefined;
+}
+
+/** The RBAC policies of a host route whose policy Envoy decides itself (none for any other route). */
 export function routeRbac(ctx: RouteContext): RbacPolicies | undefined {
-  if (ctx.kind !== 'host-route' || ctx.certificate !== 'handshake') return undefined;
+  if (ctx.kind !== 'host-route' || serviceDecidesInstead(ctx)) return undefined;
   const a = ctx.route.authorization;
   if (a.kind !== 'envoy') return undefined;
   if (last?.ctx !== ctx) last = { ctx, rbac: buildRbacPolicies(a.policy, a.clientCaRequired) };
