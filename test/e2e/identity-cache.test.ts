@@ -64,14 +64,7 @@ routes:
     await up?.close();
   });
 
-  /** ext_authz Checks the control plane has answered so far. */
-  const checks = async () => {
-    const text = await (await fetch(`${edge.adminUrl}/metrics`)).text();
-    return [...text.matchAll(/^mtls_edge_authz_decisions_total\{[^}]*\} (\d+)$/gm)].reduce(
-      (n, m) => n + Number(m[1]),
-      0,
-    );
-  };
+  const checks = () => edge.authzChecks();
   const connect = (protocol: (typeof PROTOCOLS)[number], host: string, who: ClientCert) =>
     openConnection[protocol]({ port: edge.httpsPort, servername: host, ca: pki.caA, ...who });
   const status = (o: Outcome) => ('status' in o ? o.status : o.error);

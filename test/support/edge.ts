@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { authzChecksAnswered } from '../../control-plane/bench/checks.js';
 import { findEnvoy } from '../../control-plane/src/runtime/find-envoy.js';
 import { freePort } from './ports.js';
 
@@ -26,6 +27,8 @@ export interface RunningEdge {
   waitForStatus(done: (s: EdgeStatus) => boolean, timeoutMs?: number): Promise<EdgeStatus>;
   /** Envoy admin counters and gauges whose names start with `prefix`. */
   envoyStats(prefix: string): Promise<Record<string, number>>;
+  /** ext_authz Checks the control plane has answered so far (its /metrics). */
+  authzChecks(): Promise<number>;
   httpsPort: number;
   adminUrl: string;
   envoyAdminUrl: string;
@@ -125,6 +128,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
       }
       return last;
     },
+    authzChecks: async () => authzChecksAnswered(await (await fetch(`${adminUrl}/metrics`)).text()),
     envoyStats: async (prefix) => {
       const text = await (
         await fetch(`${envoyAdminUrl}/stats?filter=${encodeURIComponent('^' + prefix.replace(/\./g, '\\.'))}`)
