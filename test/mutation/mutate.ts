@@ -61,10 +61,7 @@ function runTests(workspace: string, tests: string[]): Promise<TestRun> {
   // The golden test would rewrite its expectations from the mutated output, and pass.
   delete env['UPDATE_GOLDEN'];
   return new Promise((resolve) => {
-    // --test-force-exit: a mutated product can leave a server or socket open after its tests have ended (a test that
-    // timed out never reached its cleanup); the file's verdict is in, and waiting for the handle would hang the run.
-    const args = ['--test', '--test-force-exit', '--test-concurrency=1', '--test-reporter=tap', ...files];
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=tap', ...files], {
       cwd: workspace,
       env,
       detached: true,
