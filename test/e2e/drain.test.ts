@@ -10,8 +10,8 @@ import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
 import { httpsGet } from '../support/https-client.js';
-import { steadyLoad, type LoadTarget } from '../support/steady-load.js';
-import { startTcpBalancer } from '../support/tcp-balancer.js';
+import { steadyLoad, type LoadTarget, type RunningLoad } from '../support/steady-load.js';
+import { startTcpBalancer, type TcpBalancer } from '../support/tcp-balancer.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const yaml = (upstream: TestUpstream, health: number, metrics?: number) => `
@@ -151,7 +151,13 @@ describe('two Envoys behind a TCP balancer: one is stopped under load, and no re
       edges.push(await startEdge({ dir, yaml: yaml(upstream, port), drainTimeSeconds: 1 }));
     }
   });
+  // The test's load and balancer, stopped here too: a test that timed out never reaches its own cleanup, and a load
+  // still running (or a listening balancer) would keep this file's process alive for good.
+  let balancer: TcpBalancer | undefined;
+  let loads: RunningLoad[] = [];
   after(async () => {
+    await Promise.allSettled(loads.map((l) => l.stop()));
+    await balancer?.close();
     for (const e of edges) await e.stop();
     await upstream?.close();
   });
@@ -160,33 +166,34 @@ describe('two Envoys behind a TCP balancer: one is stopped under load, and no re
     'SIGTERM to one: its /healthz fails first, the balancer moves new connections, open ones finish',
     { timeout: 60_000 },
     async () => {
-      const balancer = await startTcpBalancer(
+      const lb = await startTcpBalancer(
         edges.map((e, i) => ({ port: e.httpsPort, healthUrl: healthUrls[i]! })),
         100,
       );
+      balancer = lb;
       const target = (host: string, path: string): LoadTarget => ({
-        port: balancer.port,
+        port: lb.port,
         host,
         path,
         ca: pki.caA,
         ...pki.clientA,
         expect: (status, body) => status === 200 && body.startsWith('upstream drain'),
       });
-      const loads = (['h1', 'h2'] as const).flatMap((p) => [
+      loads = (['h1', 'h2'] as const).flatMap((p) => [
         steadyLoad(target(HOSTS.z, `/public-${p}`), p),
         steadyLoad(target(HOSTS.x, `/identity-${p}`), p),
       ]);
       try {
         await new Promise((r) => setTimeout(r, 1000));
-        const before = [...balancer.connections];
+        const before = [...lb.connections];
         assert.equal(await edges[0]!.stop('SIGTERM'), 0, 'a clean exit');
         await new Promise((r) => setTimeout(r, 1000));
-        assert.ok(balancer.connections[1]! > before[1]!, 'new connections went to the other Envoy');
+        assert.ok(lb.connections[1]! > before[1]!, 'new connections went to the other Envoy');
         // 200 while it served, 503 (failing on purpose while Envoy still ran), and only then refused (gone).
-        assert.deepEqual(balancer.answers[0], [200, 503, 0], 'the balancer saw /healthz fail before Envoy went away');
+        assert.deepEqual(lb.answers[0], [200, 503, 0], 'the balancer saw /healthz fail before Envoy went away');
       } finally {
         await Promise.all(loads.map((l) => l.stop()));
-        await balancer.close();
+        await lb.close();
       }
       for (const { tally } of loads) {
         assert.deepEqual(tally.failed, []);

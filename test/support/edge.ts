@@ -114,6 +114,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as EdgeStatus;
   const envoyAdminUrl = `http://127.0.0.1:${envoyAdminPort}`;
+  let envoyPid: number | undefined;
   const edge: RunningEdge = {
     configPath,
     writeConfig,
@@ -146,10 +147,11 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     envoyAdminUrl,
     output: () => out,
     status,
-    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal),
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, envoyPid),
   };
   try {
     await waitReady(adminUrl, child, () => out);
+    envoyPid = (await status()).envoyPid ?? undefined;
   } catch (e) {
     await edge.stop();
     throw e;
@@ -178,13 +180,25 @@ async function waitReady(
   throw new Error(`mtls-edge not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
+/**
+ * Signals `run` and waits for it. One that has not exited after 10 s is killed, and so is its Envoy: `run` starts
+ * Envoy in a process group of its own (so that it outlives a crashed `run`), so nothing else would end it.
+ */
 async function stopChild(
   child: ChildProcess,
   exited: Promise<number | null>,
   signal: NodeJS.Signals,
+  envoyPid: number | undefined,
 ): Promise<number | null> {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  const timer = setTimeout(() => {
+    child.kill('SIGKILL');
+    try {
+      if (envoyPid !== undefined) process.kill(envoyPid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }, 10_000);
   const code = await exited;
   clearTimeout(timer);
   return code;

@@ -31,7 +31,11 @@ export interface RunningLoad {
 export function steadyLoad(target: LoadTarget, protocol: 'h1' | 'h2'): RunningLoad {
   const tally: Tally = { ok: 0, failed: [] };
   let stopped = false;
-  const done = (protocol === 'h1' ? http1 : http2)(target, tally, () => stopped);
+  // A load that throws (a client library refusing a call) is a failure in its tally, never a rejection no one waits
+  // for: that would end the test as an unhandled rejection and leave this load running.
+  const done = (protocol === 'h1' ? http1 : http2)(target, tally, () => stopped).catch((e: unknown) => {
+    tally.failed.push(`${protocol} load stopped: ${e instanceof Error ? e.message : String(e)}`);
+  });
   return {
     tally,
     stop: async () => {
@@ -117,6 +121,8 @@ async function http2(target: LoadTarget, tally: Tally, stopped: () => boolean): 
   let session = await connect();
   const once = () =>
     new Promise<boolean>((resolve) => {
+      // A session can close between the check below and this request (the balancer cut it): then request() throws.
+      if (session.destroyed || session.closed) return resolve(false);
       const stream = session.request({ ':path': target.path, ':authority': target.host });
       let body = '';
       let status = 0;

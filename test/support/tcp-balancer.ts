@@ -44,6 +44,7 @@ export async function startTcpBalancer(backends: Backend[], intervalMs = 100): P
   })();
   await Promise.all(backends.map((_, i) => probe(i)));
   const server: Server = createServer((client) => {
+    if (closed) return void client.destroy();
     const candidates = backends.map((_, i) => (next + i) % backends.length).filter((i) => healthy[i]);
     const chosen = candidates[0];
     if (chosen === undefined) return void client.destroy();
@@ -68,7 +69,9 @@ export async function startTcpBalancer(backends: Backend[], intervalMs = 100): P
     connections,
     healthy,
     answers,
+    // Idempotent: the test closes it, and so does its `after` hook in case the test timed out first.
     close: async () => {
+      if (closed) return;
       closed = true;
       await probing;
       for (const s of sockets) s.destroy();
