@@ -16,8 +16,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY control-plane ./control-plane
-# One download: compile, then drop the dev dependencies; the run stage copies what is left.
-RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY scripts/bundle.mjs ./scripts/
+# One download: compile and bundle (scripts/bundle.mjs), then drop the dev dependencies; the run stage copies the rest.
+RUN npx tsc -p tsconfig.build.json && node scripts/bundle.mjs \
+  && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM ${BASE_IMAGE}
 # Envoy runs as a user of its own (uid 101, as in Envoy's official image); both it and the control plane (node,

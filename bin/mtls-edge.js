@@ -1,3 +1,3 @@
 #!/usr/bin/env node
-// Runs the compiled CLI (npm run build writes dist/).
-import '../dist/control-plane/src/cli.js';
+// Runs the bundled CLI (npm run build writes dist/mtls-edge.mjs; scripts/bundle.mjs says why one file).
+import '../dist/mtls-edge.mjs';

@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './load.js';
 
-export const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** The bundled CLI, as bin/mtls-edge.js runs it (scripts/bundle.mjs). */
+export const CLI = fileURLToPath(new URL('../../mtls-edge.mjs', import.meta.url));
 
 export interface Upstream {
   port: number;

@@ -17,7 +17,10 @@ import { cpuMicros, median, percentile, type Tls } from './load.js';
 import { CLI, edgePorts, startUpstream } from './processes.js';
 
 const RUNS = Number(process.env['STARTUP_BENCH_RUNS'] ?? '5');
-/** Another build's dist/control-plane/src/cli.js (for example of the commit before a change), run alternately. */
+/**
+ * Another CLI run alternately: another build's dist/mtls-edge.mjs (the commit before a change), or this build's
+ * dist/control-plane/src/cli.js, the same code unbundled.
+ */
 const BASELINE_CLI = process.env['STARTUP_BENCH_BASELINE'] || undefined;
 const ROUTES = 10;
 const POLL_MS = 5;

@@ -10,7 +10,7 @@ import { startVerifyApp } from '../src/demo/verify-app.js';
 const ROOT = resolve(fileURLToPath(new URL('../../../', import.meta.url)));
 const CERTS = join(ROOT, 'certs');
 const CONFIG = join(ROOT, 'examples', 'demo', 'config.yaml');
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../mtls-edge.mjs', import.meta.url));
 const IDENTITY = 'yourUsername@localhost.pomerium.io';
 
 async function ensureCertificates(): Promise<void> {

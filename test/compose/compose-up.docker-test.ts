@@ -17,7 +17,7 @@ import { requireTool } from '../support/tools.js';
 import { ComposeProject } from './compose-project.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CLI = join(ROOT, 'dist', 'control-plane', 'src', 'cli.js');
+const CLI = join(ROOT, 'dist', 'mtls-edge.mjs');
 const HOST = 'verify.localhost.pomerium.io';
 const USER = 'yourUsername@localhost.pomerium.io';
 /** What a user's clone has that the test's copy does not need (or must not share: the user's own certs). */

@@ -97,7 +97,8 @@ function makeWorkspace(): string {
   // What the repository holds (and its packages), not what a run left in the checkout (.mtls-edge/, artifacts).
   for (const entry of [...trackedTopLevel(), 'node_modules'])
     if (!NOT_LINKED.has(entry)) symlinkSync(join(ROOT, entry), join(workspace, entry));
-  for (const entry of COPIED) cpSync(join(ROOT, entry), join(workspace, entry), { recursive: true });
+  for (const entry of COPIED)
+    cpSync(join(ROOT, entry), join(workspace, entry), { recursive: true, preserveTimestamps: true });
   return workspace;
 }
 
@@ -128,6 +129,7 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
         `rebuild (npm run build), or the file needs the whole program to compile`,
     );
   writeFileSync(target, changed.js);
+  rebundle(workspace, target);
   try {
     // Each named file must catch it on its own, by a failing test (not a file that fails to load or a timeout).
     const missed: string[] = [];
@@ -144,7 +146,14 @@ async function tryMutation(workspace: string, m: Mutation): Promise<Outcome> {
     return done('caught', failures.join('; '));
   } finally {
     writeFileSync(target, built);
+    rebundle(workspace, target);
   }
+}
+
+/** The CLI the tests run is the bundle (scripts/bundle.mjs): a mutated file of it counts only once bundled again. */
+function rebundle(workspace: string, compiled: string): void {
+  if (!compiled.startsWith(join(workspace, 'dist', 'control-plane', 'src'))) return;
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.mjs'), workspace], { stdio: 'inherit' });
 }
 
 function trackedTopLevel(): string[] {

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { renameSync, writeFileSync } from 'node:fs';
+import { readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { authzChecksAnswered } from '../../control-plane/bench/checks.js';
 import { findEnvoy } from '../../control-plane/src/runtime/find-envoy.js';
 import { freePort } from './ports.js';
 
-export const CLI = fileURLToPath(new URL('../../control-plane/src/cli.js', import.meta.url));
+/** The bundled CLI, as bin/mtls-edge.js runs it (scripts/bundle.mjs). */
+export const CLI = fileURLToPath(new URL('../../mtls-edge.mjs', import.meta.url));
 
 export interface EdgeOptions {
   /** Folder for config.yaml; certificate paths in the YAML resolve against it. */
@@ -65,9 +66,27 @@ export function requireEnvoy(): string {
   return found.path;
 }
 
+let bundleChecked = false;
+/**
+ * The bundle must be built from the compiled files beside it: after a `tsc` alone, the tests would run yesterday's
+ * CLI and pass or fail for no reason in the source.
+ */
+function requireFreshBundle(): void {
+  if (bundleChecked) return;
+  const bundled = statSync(CLI, { throwIfNoEntry: false })?.mtimeMs;
+  if (bundled === undefined) throw new Error(`${CLI} is missing: run npm run build`);
+  const src = fileURLToPath(new URL('../../control-plane/src/', import.meta.url));
+  const newer = readdirSync(src, { recursive: true, encoding: 'utf8' }).find(
+    (f) => f.endsWith('.js') && statSync(join(src, f)).mtimeMs > bundled,
+  );
+  if (newer !== undefined) throw new Error(`${CLI} is older than ${newer}: run npm run build (it bundles)`);
+  bundleChecked = true;
+}
+
 /** Starts `mtls-edge run` (control plane + real Envoy) and waits until /synced says Envoy has ACKed. */
 export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   requireEnvoy();
+  requireFreshBundle();
   const [httpsPort, adminPort, xdsPort, envoyAdminPort] = [
     await freePort(),
     await freePort(),
