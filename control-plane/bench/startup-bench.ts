@@ -34,26 +34,26 @@ const STAGES = [
   ['xds stream opened', 'first xDS stream'],
 ] as const;
 
-/** The steps `run` times itself before it listens, cumulated: ms since its process started. */
+/**
+ * The steps `run` times itself, in ms since its process started. It reads the config, listens, starts Envoy, and only
+ * then loads the Envoy API and translates, while Envoy starts.
+ */
 const STEPS = [
   ['modulesLoadedMs', 'Node started, modules loaded'],
-  ['envoyApiMs', 'Envoy API loaded'],
-  ['firstConfigMs', 'first config translated'],
+  ['configReadMs', 'config read'],
+  ['firstConfigMs', 'Envoy API loaded, first config translated'],
 ] as const;
 
-/** The 'start-up steps' line's durations, added up into times since the process started. */
+/** The 'start-up steps' line's times. */
 function stepTimes(log: string): Run['steps'] {
   for (const line of log.split('\n')) {
     if (!line.startsWith('{')) continue;
     const entry = JSON.parse(line) as Record<string, unknown>;
     if (entry['msg'] !== 'start-up steps') continue;
     const out: Run['steps'] = {};
-    let at = 0;
     for (const [field, label] of STEPS) {
       const value = entry[field];
-      if (typeof value !== 'number') break;
-      at += value;
-      out[label] = at;
+      if (typeof value === 'number') out[label] = value;
     }
     return out;
   }
@@ -152,17 +152,25 @@ async function startOnce(
   }
 }
 
+const knownOf = (values: Array<number | undefined>) =>
+  values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+const medianOf = (values: Array<number | undefined>) =>
+  knownOf(values).length === 0 ? Infinity : median(knownOf(values));
+
 function row(label: string, values: Array<number | undefined>): string {
-  const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const known = knownOf(values);
   const cell = (v: number) => v.toFixed(0).padStart(8);
-  if (known.length === 0) return `${label.padEnd(28)} |        - |        -`;
-  return `${label.padEnd(28)} | ${cell(median(known))} | ${cell(percentile(known, 90))}`;
+  if (known.length === 0) return `${label.padEnd(41)} |        - |        -`;
+  return `${label.padEnd(41)} | ${cell(median(known))} | ${cell(percentile(known, 90))}`;
 }
 
 function printRuns(title: string, runs: Run[]): void {
   const table: Array<[string, Array<number | undefined>]> = [
-    ...STEPS.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.steps[label])]),
-    ...STAGES.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.stages[label])]),
+    // In the order they happened (the steps and the log's stages interleave).
+    ...[
+      ...STEPS.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.steps[label])]),
+      ...STAGES.map(([, label]): [string, Array<number | undefined>] => [label, runs.map((r) => r.stages[label])]),
+    ].sort(([, a], [, b]) => medianOf(a) - medianOf(b)),
     ['every type ACKed', runs.map((r) => r.firstAck)],
     ['first 200 through the edge', runs.map((r) => r.first200)],
     ['control plane CPU by then', runs.map((r) => r.cpuMs)],
@@ -171,7 +179,7 @@ function printRuns(title: string, runs: Run[]): void {
   console.log(
     "(ms since spawn; the first three by the control plane's own clock, from its process's start; CPU: ms used)",
   );
-  console.log('stage                        |   median |      p90');
+  console.log(`${'stage'.padEnd(41)} |   median |      p90`);
   for (const [label, values] of table) console.log(row(label, values));
 }
 
@@ -185,7 +193,7 @@ function measureApiLoad(checks: BenchChecks): void {
     runs.push(JSON.parse(execFileSync(process.execPath, [script], { encoding: 'utf8' })) as ApiLoadRun);
   }
   console.log(`Envoy API load in a fresh process, ${runs.length} runs (ms)`);
-  console.log('stage                        |   median |      p90');
+  console.log(`${'stage'.padEnd(41)} |   median |      p90`);
   console.log(
     row(
       'resources (codec root)',

@@ -4,7 +4,7 @@ import { formatError, loadConfigFile, type Config, type ConfigError } from '../c
 import { compile, summarize, type Compiled } from '../pipeline.js';
 import type { SigningKey } from '../identity/index.js';
 import type { AdsServer } from '../xds/index.js';
-import { jwksDocument, SigningKeys } from './signing-keys.js';
+import { jwksDocument, SigningKeys, type ChosenKeys } from './signing-keys.js';
 
 export interface ReloadState {
   reloads: number;
@@ -19,6 +19,14 @@ export type ReloadOutcome =
   | { ok: true; config: Config; compiled: Compiled; files: string[] }
   | { ok: false; errors: ConfigError[]; files: string[] };
 
+export interface LoadedConfig {
+  ok: true;
+  config: Config;
+  keys: ChosenKeys;
+  files: string[];
+}
+type LoadOutcome = LoadedConfig | { ok: false; errors: ConfigError[]; files: string[] };
+
 /** A config that compiled, just before Envoy is told: what the ext_authz service must know by then. */
 export type AppliedListener = (compiled: Compiled, signingKey: SigningKey | undefined) => void;
 
@@ -32,7 +40,8 @@ export class ConfigReloader {
   constructor(
     private readonly configPath: string | undefined,
     private readonly env: Readonly<Record<string, string | undefined>>,
-    private readonly codec: ResourceCodec,
+    /** Called on the first compile, not before: `run` starts Envoy while the Envoy API loads (issue 14, point 3). */
+    private readonly codec: () => ResourceCodec,
     private readonly ads: AdsServer,
     private readonly log: Logger,
     private readonly onApplied: AppliedListener = () => {},
@@ -47,15 +56,27 @@ export class ConfigReloader {
   ) {}
 
   reload(now = new Date()): ReloadOutcome {
+    const loaded = this.load(now);
+    return loaded.ok ? this.apply(loaded, now) : loaded;
+  }
+
+  /** Reads and validates the config and its signing keys; nothing is translated or served yet. */
+  load(now = new Date()): LoadOutcome {
     this.state.lastAttempt = now.toISOString();
     const loaded = loadConfigFile(this.configPath, this.env);
     if (!loaded.result.ok) return this.reject(loaded.result.errors, loaded.files);
     const config = loaded.result.value;
     const keys = this.signingKeys.forConfig(config);
     if (!keys.ok) return this.reject(keys.errors, loaded.files);
-    const compiled = compile(config, this.codec, { jwks: jwksDocument(keys.value.published) });
-    if (!compiled.ok) return this.reject(compiled.errors, loaded.files);
-    this.onApplied(compiled.value, keys.value.signer);
+    return { ok: true, config, keys: keys.value, files: loaded.files };
+  }
+
+  /** Translates what `load` read and, when it differs from what is served, hands it to the xDS server. */
+  apply(loaded: LoadedConfig, now = new Date()): ReloadOutcome {
+    const { config, keys, files } = loaded;
+    const compiled = compile(config, this.codec(), { jwks: jwksDocument(keys.published) });
+    if (!compiled.ok) return this.reject(compiled.errors, files);
+    this.onApplied(compiled.value, keys.signer);
 
     this.state.errors = [];
     this.state.lastApplied = now.toISOString();
@@ -68,10 +89,10 @@ export class ConfigReloader {
       this.ads.setSnapshot(compiled.value.snapshot);
       this.log.info({ version, previous, ...summarize(compiled.value), config: config.sourceFile }, 'config applied');
     }
-    return { ok: true, config, compiled: compiled.value, files: loaded.files };
+    return { ok: true, config, compiled: compiled.value, files };
   }
 
-  private reject(errors: ConfigError[], files: string[]): ReloadOutcome {
+  private reject(errors: ConfigError[], files: string[]): { ok: false; errors: ConfigError[]; files: string[] } {
     this.state.failures++;
     this.state.errors = errors;
     for (const e of errors)
