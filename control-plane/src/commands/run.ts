@@ -1,13 +1,8 @@
 import { loadResourceRoot, ResourceCodec } from '../envoy-api/index.js';
 import type { Server } from 'node:http';
 import { createAdminApp, createMetrics, listen } from '../admin/server.js';
-import {
-  AuthorizationService,
-  loadAuthorizationService,
-  type AuthorizationRoute,
-  type AuthorizationTable,
-} from '../authz/index.js';
-import { AssertionSigner, type SigningKey } from '../identity/index.js';
+import { AuthorizationService, loadAuthorizationService } from '../authz/index.js';
+import { authorizationState } from './authorization-state.js';
 import type { XdsProtocol } from '../runtime/bootstrap.js';
 import { DEFAULT_DRAIN_SECONDS } from '../runtime/envoy-process.js';
 import type { LocalEnvoy } from '../runtime/adopted-envoy.js';
@@ -17,7 +12,7 @@ import type { Config } from '../config/index.js';
 import type { Logger } from 'pino';
 import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
-import { openControlChannel, type ControlChannel } from '../runtime/control-channel.js';
+import { openNetworkChannel, openPrivateChannel, type ControlChannel } from '../runtime/control-channel.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
@@ -107,48 +102,29 @@ export async function runCommand(o: RunOptions): Promise<number> {
     if (place?.survivor) releaseEnvoyPlace(place);
     else leaveEnvoyPlace(place);
   };
-  let channel: ControlChannel;
-  let admin: Server;
   let envoy: LocalEnvoy | undefined;
+  let privateSocket: string | undefined;
   try {
-    const opened = await openControlChannel(ads, config, workDir, log);
+    const opened = await openPrivateChannel(ads, config, workDir);
     if ('error' in opened) {
       log.error({}, opened.error);
       process.stderr.write(`mtls-edge: ${opened.error}\n`);
       await release();
       return 1;
     }
-    channel = opened;
-    admin = await listen(
-      createAdminApp(
-        ads,
-        {
-          configFile: config.sourceFile,
-          envoyPid: () => envoy?.pid,
-          envoyAdopted: () => envoy?.adopted ?? false,
-          reload: reloader.state,
-        },
-        metrics,
-      ),
-      config.adminAddress,
-    );
+    privateSocket = opened.privateSocket;
   } catch (e) {
-    await release(); // a port in use, say
+    await release();
     throw e;
   }
-  const xds = channel.tcpPort === undefined ? undefined : `${config.xdsAddress.host}:${channel.tcpPort}`;
-  log.info(
-    { xds, xdsPrivateSocket: channel.privateSocket, admin: `${config.adminAddress.host}:${config.adminAddress.port}` },
-    'control plane listening',
-  );
 
   let resolveDone: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
   const spawnEnvoy = () => {
-    if (!(envoyBinary && 'path' in envoyBinary && place && channel.privateSocket)) return;
+    if (!(envoyBinary && 'path' in envoyBinary && place && privateSocket)) return;
     const options = {
       place,
-      privateSocket: channel.privateSocket,
+      privateSocket,
       binary: envoyBinary.path,
       nodeId: o.nodeId ?? DEFAULT_NODE_ID,
       protocol: o.xdsProtocol,
@@ -181,21 +157,50 @@ export async function runCommand(o: RunOptions): Promise<number> {
   process.on('unhandledRejection', onCrash);
   process.on('exit', () => envoy?.killNow());
 
-  // A new Envoy starts while the first config translates; one a killed run left serving is adopted only once the
-  // config compiled (a run that fails to start leaves it serving as it was).
+  // A new Envoy starts as soon as its socket listens, and translating the first config overlaps its start. One a
+  // killed run left serving is adopted only once the config compiled (a failed start leaves it serving as it was).
   if (!place?.survivor) spawnEnvoy();
   const envoyStartedMs = performance.now();
   const first = reloader.apply(loaded);
-  if (!first.ok) {
-    printErrors(first.errors);
-    await envoy?.stop(1000); // it never got a config
+  const firstConfigMs = performance.now();
+  /** A start that fails from here on stops the Envoy it started. */
+  const abandon = async () => {
+    await envoy?.stop(1000);
     envoy = undefined;
     await release();
-    admin.closeAllConnections();
-    admin.close();
+  };
+  if (!first.ok) {
+    printErrors(first.errors);
+    await abandon(); // its Envoy never got a config
     return 1;
   }
   metrics.snapshots.inc(); // the first one
+  let channel: ControlChannel;
+  let admin: Server;
+  try {
+    channel = await openNetworkChannel(ads, config, log);
+    admin = await listen(
+      createAdminApp(
+        ads,
+        {
+          configFile: config.sourceFile,
+          envoyPid: () => envoy?.pid,
+          envoyAdopted: () => envoy?.adopted ?? false,
+          reload: reloader.state,
+        },
+        metrics,
+      ),
+      config.adminAddress,
+    );
+  } catch (e) {
+    await abandon(); // a port in use, say
+    throw e;
+  }
+  const xds = channel.tcpPort === undefined ? undefined : `${config.xdsAddress.host}:${channel.tcpPort}`;
+  log.info(
+    { xds, xdsPrivateSocket: privateSocket, admin: `${config.adminAddress.host}:${config.adminAddress.port}` },
+    'control plane listening',
+  );
   if (place?.survivor) spawnEnvoy();
   // What each step of a start costs, in ms since the process started (the start-up bench prints them).
   log.info(
@@ -203,7 +208,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
       modulesLoadedMs: Math.round(modulesLoadedMs),
       configReadMs: Math.round(configReadMs),
       envoyStartedMs: Math.round(envoyStartedMs),
-      firstConfigMs: Math.round(performance.now()),
+      firstConfigMs: Math.round(firstConfigMs),
     },
     'start-up steps',
   );
@@ -266,32 +271,4 @@ async function drainBeforeStop(config: Config, drainSeconds: number, log: Logger
     onStep: (step, detail) => log.info(detail, `envoy ${step}`),
   });
   if (!outcome.ok) log.warn({ err: outcome.error }, 'envoy could not drain; stopping it anyway');
-}
-
-/**
- * What the ext_authz service reads: replaced only when the routes it decides (or the key) really change.
- * The previous generation's entries stay, under their own keys, for checks Envoy sends from the route
- * configuration it had before the edit (until it applies the new one, or if it refuses it).
- */
-function authorizationState() {
-  const state = {
-    table: new Map() as AuthorizationTable,
-    signer: undefined as AssertionSigner | undefined,
-    onDecision: (_: { allowed: boolean; cached: boolean }) => {},
-    current: new Map<string, AuthorizationRoute>(),
-    kid: undefined as string | undefined,
-    apply(routes: AuthorizationRoute[], key: SigningKey | undefined) {
-      const next = new Map(routes.map((r) => [r.name, r]));
-      // Keys are digests of what is decided: the same keys, the same decisions; keep the cache then.
-      if (next.size !== state.current.size || [...next.keys()].some((k) => !state.current.has(k))) {
-        state.table = new Map([...state.current, ...next]);
-        state.current = next;
-      }
-      if (key?.kid !== state.kid) {
-        state.signer = key ? new AssertionSigner(key) : undefined;
-        state.kid = key?.kid;
-      }
-    },
-  };
-  return state;
 }

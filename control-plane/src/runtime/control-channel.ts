@@ -7,12 +7,10 @@ import { isIpAddress } from '../model/hostnames.js';
 import { createRootCa, issueServerCertificate } from '../pki/index.js';
 import { ControlChannelCredentials, type AdsServer, type ChannelTlsMaterial } from '../xds/index.js';
 
-/** Where the xDS/ext_authz server listens, as the runner set it up. */
+/** The TCP port of the xDS/ext_authz server, as the runner set it up. */
 export interface ControlChannel {
   /** The TCP port (mutual TLS), if one is open. */
   tcpPort?: number;
-  /** The Unix socket of `run`'s own Envoy, if there is one. */
-  privateSocket?: string;
   /** A config edit: rotates the certificates of the TCP port (the next handshake uses them). */
   apply(config: Config): void;
 }
@@ -21,17 +19,17 @@ export interface ControlChannel {
 const MAX_SOCKET_PATH = 107;
 
 /**
- * Opens the control channel. `privateDir` (a 0700 folder of this run, for its child Envoy) gets a Unix socket that
- * only this user can open. The TCP `xds_address` always requires a client certificate: from `xds_client_ca` when
+ * The control channel opens in two steps, so that `run` can start its Envoy as soon as the first is done (issue 14,
+ * point 3). First `privateDir` (a 0700 folder of this run, for its child Envoy) gets a Unix socket that only this
+ * user can open. Then the TCP `xds_address`, which always requires a client certificate: from `xds_client_ca` when
  * configured, else (a `run` whose config names an xds_address but no certificates) from a CA made for this run and
  * thrown away, so that no Envoy but the child, which uses the socket, can use the control plane.
  */
-export async function openControlChannel(
+export async function openPrivateChannel(
   ads: AdsServer,
   config: Config,
   privateDir: string | undefined,
-  log: Logger,
-): Promise<ControlChannel | { error: string }> {
+): Promise<{ privateSocket: string | undefined } | { error: string }> {
   if (!privateDir && !config.xdsTls) {
     return {
       error:
@@ -39,18 +37,21 @@ export async function openControlChannel(
         `${CONTROL_CHANNEL_HOW_TO}`,
     };
   }
+  if (!privateDir) return { privateSocket: undefined };
+  const socket = join(privateDir, 'xds.sock');
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
+    return {
+      error: `the private socket path ${socket} is too long for a Unix socket; set TMPDIR to a shorter folder`,
+    };
+  chmodSync(privateDir, 0o700);
+  await ads.listenPrivateSocket(socket);
+  chmodSync(socket, 0o600);
+  return { privateSocket: socket };
+}
+
+/** The second step: the TCP port, when the config names one (see openPrivateChannel). */
+export async function openNetworkChannel(ads: AdsServer, config: Config, log: Logger): Promise<ControlChannel> {
   const channel: ControlChannel = { apply: () => {} };
-  if (privateDir) {
-    const socket = join(privateDir, 'xds.sock');
-    if (Buffer.byteLength(socket) > MAX_SOCKET_PATH)
-      return {
-        error: `the private socket path ${socket} is too long for a Unix socket; set TMPDIR to a shorter folder`,
-      };
-    chmodSync(privateDir, 0o700);
-    await ads.listenPrivateSocket(socket);
-    chmodSync(socket, 0o600);
-    channel.privateSocket = socket;
-  }
   if (config.xdsTls || config.xdsAddressConfigured) {
     const credentials = new ControlChannelCredentials(
       config.xdsTls ? material(config.xdsTls) : await perRunMaterial(config.xdsAddress.host),
