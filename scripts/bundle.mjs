@@ -24,6 +24,9 @@ await build({
       "import { createRequire as mtlsEdgeCreateRequire } from 'node:module';\n" +
       'const require = mtlsEdgeCreateRequire(import.meta.url);',
   },
+  // Loaded from node_modules at run time: pino starts pino-pretty (on a terminal) in a worker thread by a file path
+  // it builds from __dirname, which a bundled ES module does not have.
+  external: ['pino', 'pino-pretty', 'thread-stream'],
   // Licences of the bundled packages stay with their code.
   legalComments: 'eof',
   logLevel: 'warning',

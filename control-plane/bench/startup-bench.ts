@@ -53,6 +53,10 @@ function stepTimes(log: string): Run['steps'] {
     const entry = JSON.parse(line) as Record<string, unknown>;
     if (entry['msg'] !== 'start-up steps') continue;
     const out: Run['steps'] = {};
+    // A build before issue 14 logged durations, one after the other: add them up.
+    const { modulesLoadedMs, envoyApiMs, firstConfigMs } = entry;
+    if (typeof modulesLoadedMs === 'number' && typeof envoyApiMs === 'number' && typeof firstConfigMs === 'number')
+      entry['firstConfigMs'] = modulesLoadedMs + envoyApiMs + firstConfigMs;
     for (const [field, label] of STEPS) {
       const value = entry[field];
       if (typeof value === 'number') out[label] = value;

@@ -166,7 +166,8 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     envoyAdminUrl,
     output: () => out,
     status,
-    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, envoyPid),
+    // The pid from /status once ready, else from the log (a run that hung before it was ready).
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, () => envoyPid ?? loggedEnvoyPid(out)),
   };
   try {
     await waitReady(adminUrl, child, () => out);
@@ -199,6 +200,11 @@ async function waitReady(
   throw new Error(`mtls-edge not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
+const loggedEnvoyPid = (log: string) => {
+  const pid = /"pid":(\d+),"binary":[^\n]*"msg":"envoy started"/.exec(log)?.[1];
+  return pid === undefined ? undefined : Number(pid);
+};
+
 /**
  * Signals `run` and waits for it. One that has not exited after 10 s is killed, and so is its Envoy: `run` starts
  * Envoy in a process group of its own (so that it outlives a crashed `run`), so nothing else would end it.
@@ -207,13 +213,14 @@ async function stopChild(
   child: ChildProcess,
   exited: Promise<number | null>,
   signal: NodeJS.Signals,
-  envoyPid: number | undefined,
+  envoyPid: () => number | undefined,
 ): Promise<number | null> {
   if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   const timer = setTimeout(() => {
     child.kill('SIGKILL');
     try {
-      if (envoyPid !== undefined) process.kill(envoyPid, 'SIGKILL');
+      const pid = envoyPid();
+      if (pid !== undefined) process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
     }

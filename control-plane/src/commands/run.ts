@@ -161,20 +161,25 @@ export async function runCommand(o: RunOptions): Promise<number> {
   // killed run left serving is adopted only once the config compiled (a failed start leaves it serving as it was).
   if (!place?.survivor) spawnEnvoy();
   const envoyStartedMs = performance.now();
-  const first = reloader.apply(loaded);
-  const firstConfigMs = performance.now();
   /** A start that fails from here on stops the Envoy it started. */
   const abandon = async () => {
     await envoy?.stop(1000);
     envoy = undefined;
     await release();
   };
+  let first: ReturnType<ConfigReloader['apply']>;
+  try {
+    first = reloader.apply(loaded);
+  } catch (e) {
+    await abandon(); // a bug, or the Envoy API failing to load: nothing may keep running without its control plane
+    throw e;
+  }
+  const firstConfigMs = performance.now();
   if (!first.ok) {
     printErrors(first.errors);
     await abandon(); // its Envoy never got a config
     return 1;
   }
-  metrics.snapshots.inc(); // the first one
   let channel: ControlChannel;
   let admin: Server;
   try {
