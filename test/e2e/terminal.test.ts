@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import { CLI } from '../support/edge.js';
 
+/** pino-pretty's colours (ESC [ … m). */
+const COLOURS = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
 it('on a terminal, run prints readable log lines, and a config error the usual way', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mtls-edge-terminal-'));
   try {
@@ -17,7 +20,7 @@ it('on a terminal, run prints readable log lines, and a config error the usual w
     const command = `${process.execPath} ${CLI} run --config ${config} --no-envoy`;
     const res = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(res.error, undefined, 'script (util-linux) is required');
-    const out = res.stdout.replace(/\x1b\[[0-9;]*m/g, '');
+    const out = res.stdout.replace(COLOURS, '');
     assert.equal(res.status, 1, out);
     assert.match(out, /config\.yaml:1: certificate_file: cannot read file/);
     // pino-pretty's form, not JSON: "[12:34:56.789] ERROR: config rejected…"
