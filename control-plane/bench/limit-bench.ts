@@ -115,6 +115,9 @@ async function startMtlsEdge(dir: string, upstream: number) {
   const access = ['    tls_downstream_client_ca_file: ca.pem', '    allow_any_authenticated_user: true'];
   const lines = [...ports.yaml, 'certificate_file: server.pem', 'certificate_key_file: server-key.pem', 'routes:'];
   if (process.env['LIMIT_BENCH_NO_LOG']) lines.unshift('access_log_fields: off');
+  // Another set of access log fields (comma-separated), to see what each costs.
+  const fields = process.env['LIMIT_BENCH_LOG_FIELDS'];
+  if (fields) lines.unshift(`access_log_fields: [${fields}]`);
   writeFileSync(config, [...lines, ...route, ...access, ''].join('\n'));
   const edge = await startEdge(config, ports.admin);
   const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { envoyPid: number | null };

@@ -14,19 +14,20 @@ const fromMap = (map: string, key: string, otherwise: string): string =>
   `('${NS}' in ${map} && '${key}' in ${map}['${NS}'] ? ${map}['${NS}']['${key}'] : ${otherwise})`;
 
 /**
- * Why the edge answered 4xx/5xx itself, null for every other response: the reason the edge recorded where it
- * refused (the certificate check, ext_authz, its own direct answers such as 421), else Envoy's response code
- * details (`rbac_access_denied_matched_policy[deny-rule-1]`, `via_upstream` for the upstream's own errors).
+ * Why the edge answered 4xx/5xx itself: the reason the edge recorded where it refused (the certificate check,
+ * ext_authz, its own direct answers such as 421), else Envoy's response code details
+ * (`rbac_access_denied_matched_policy[deny-rule-1]`, `via_upstream` for the upstream's own errors). Null for every
+ * other response: the access log formats entries below 400 apart, without this CEL (ERROR_ONLY_FIELDS), so that a
+ * request served costs no CEL evaluation (about 6 µs of Envoy's CPU each, issue 14).
  */
 const REASON =
-  // A lookup that fails is how CEL prints no value (JSON null): its `null` prints "NULL".
-  `%CEL(response.code < 400 ? {}['none'] : ` +
+  '%CEL(' +
   fromMap(
     'metadata.filter_metadata',
     'reason',
     fromMap('xds.route_metadata.filter_metadata', 'reason', 'response.code_details'),
   ) +
-  `)%`;
+  ')%';
 
 /**
  * Every access log field: its name (Pomerium's `access_log_fields` names where they mean the same, ours for the
@@ -96,6 +97,9 @@ export const DEFAULT_ACCESS_LOG_FIELDS: readonly AccessLogFieldName[] = [
 
 /** Pomerium's `headers.<name>`: a request header. A name of token characters only: it goes into `%REQ(…)%`. */
 const HEADER_FIELD = /^headers\.([A-Za-z0-9][A-Za-z0-9-]*)$/;
+
+/** Fields that are null in the entry of a response below 400 (status 0 too: no response was sent). */
+export const ERROR_ONLY_FIELDS: ReadonlySet<string> = new Set<AccessLogFieldName>(['reason']);
 
 /** The Envoy command operator of a field name the config accepted. */
 export function accessLogOperator(field: string): string {

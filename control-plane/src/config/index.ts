@@ -5,4 +5,9 @@ export { ROUTE_KEYS } from './route.js';
 export type * from './types.js';
 export { acceptsIntermediates, casWithoutCrl, crlsForBundle } from './downstream-mtls.js';
 export { configuredClientCas, type ConfiguredClientCas } from './client-ca-chains.js';
-export { accessLogOperator, EDGE_METADATA_NAMESPACE, REQUEST_AUTHORITY_STATE } from './access-log-fields.js';
+export {
+  accessLogOperator,
+  EDGE_METADATA_NAMESPACE,
+  ERROR_ONLY_FIELDS,
+  REQUEST_AUTHORITY_STATE,
+} from './access-log-fields.js';

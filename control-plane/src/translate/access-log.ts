@@ -1,4 +1,4 @@
-import { accessLogOperator, EDGE_METADATA_NAMESPACE } from '../config/index.js';
+import { accessLogOperator, EDGE_METADATA_NAMESPACE, ERROR_ONLY_FIELDS } from '../config/index.js';
 import {
   typed,
   type envoy_config_accesslog_v3,
@@ -14,16 +14,42 @@ import {
  */
 export function buildAccessLog(fields: readonly string[]): envoy_config_accesslog_v3.AccessLog[] {
   if (fields.length === 0) return [];
-  const json: google_protobuf.Struct = { fields: {} };
-  for (const field of fields) json.fields![field] = { string_value: accessLogOperator(field) };
-  return [
-    {
-      name: 'envoy.access_loggers.stdout',
-      typed_config: typed('envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', {
-        log_format: { json_format: json },
-      }),
-    },
-  ];
+  const json = (omitErrorOnly: boolean): google_protobuf.Struct => ({
+    fields: Object.fromEntries(
+      fields.map((f): [string, google_protobuf.Value] => [
+        f,
+        omitErrorOnly && ERROR_ONLY_FIELDS.has(f)
+          ? { null_value: 'NULL_VALUE' }
+          : { string_value: accessLogOperator(f) },
+      ]),
+    ),
+  });
+  if (!fields.some((f) => ERROR_ONLY_FIELDS.has(f))) return [stdoutLog(json(false))];
+  // Two loggers, exactly one of which writes each entry: below 400 without the fields only errors fill.
+  return [stdoutLog(json(true), { op: 'LE', status: 399 }), stdoutLog(json(false), { op: 'GE', status: 400 })];
+}
+
+function stdoutLog(
+  json: google_protobuf.Struct,
+  status?: { op: 'LE' | 'GE'; status: number },
+): envoy_config_accesslog_v3.AccessLog {
+  return {
+    name: 'envoy.access_loggers.stdout',
+    ...(status && {
+      filter: {
+        status_code_filter: {
+          comparison: {
+            op: status.op,
+            // A runtime key is required; none is ever set, so the default holds.
+            value: { default_value: status.status, runtime_key: `mtls_edge.access_log_${status.op.toLowerCase()}` },
+          },
+        },
+      },
+    }),
+    typed_config: typed('envoy.extensions.access_loggers.stream.v3.StdoutAccessLog', {
+      log_format: { json_format: json },
+    }),
+  };
 }
 
 /** Route metadata that names why the edge answers a route itself (the `reason` access log field reads it). */
