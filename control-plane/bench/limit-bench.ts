@@ -117,7 +117,7 @@ async function startMtlsEdge(dir: string, upstream: number) {
   if (process.env['LIMIT_BENCH_NO_LOG']) lines.unshift('access_log_fields: off');
   // Another set of access log fields (comma-separated), to see what each costs.
   const fields = process.env['LIMIT_BENCH_LOG_FIELDS'];
-  if (fields) lines.unshift(`access_log_fields: [${fields}]`);
+  if (fields && !process.env['LIMIT_BENCH_NO_LOG']) lines.unshift(`access_log_fields: [${fields}]`);
   writeFileSync(config, [...lines, ...route, ...access, ''].join('\n'));
   const edge = await startEdge(config, ports.admin);
   const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { envoyPid: number | null };

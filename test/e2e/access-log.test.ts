@@ -110,6 +110,19 @@ describe('access logs: one JSON line per request from Envoy, forwarded by run', 
     assert.match(e['request-id'] as string, /^[0-9a-f-]{36}$/);
   });
 
+  it("the upstream's own statuses either side of 400: logged once each, with a reason from 400 on", async () => {
+    for (const [status, reason] of [
+      [302, null],
+      [399, null],
+      [400, 'via_upstream'],
+    ] as const) {
+      const path = uniquePath(`/status-${status}`);
+      assert.equal((await get(path, pki.clientA)).status, status);
+      const e = await entryFor(edge, path);
+      assert.deepEqual([e['response-code'], e['reason'], e['route']], [status, reason, 'route-1'], path);
+    }
+  });
+
   it('403: the policy denied it, and the reason names the rule', async () => {
     const path = uniquePath('/denied');
     assert.equal((await get(path, pki.clientA)).status, 403);

@@ -17,7 +17,8 @@ it('on a terminal, run prints readable log lines, and a config error the usual w
   try {
     const config = join(dir, 'config.yaml');
     writeFileSync(config, 'certificate_file: missing.pem\n');
-    const command = `${process.execPath} ${CLI} run --config ${config} --no-envoy`;
+    const quoted = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+    const command = [process.execPath, CLI, 'run', '--config', config, '--no-envoy'].map(quoted).join(' ');
     const res = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(res.error, undefined, 'script (util-linux) is required');
     const out = res.stdout.replace(COLOURS, '');

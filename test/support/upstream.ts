@@ -29,12 +29,15 @@ export interface UpstreamOptions {
   slowMs?: number;
 }
 
-/** A loopback server that answers `upstream <name> <path>` and records what reached it. */
+/** A loopback server that answers `upstream <name> <path>` (200) and records what reached it. */
 export async function startUpstream(name: string, options: UpstreamOptions = {}): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: [...req.rawHeaders] });
     const answer = () => {
+      // `/status-NNN` in the path: answer with that status (the access log's boundaries).
+      const status = /\/status-(\d{3})/.exec(req.url ?? '')?.[1];
+      if (status) res.statusCode = Number(status);
       res.setHeader('content-type', 'text/plain');
       res.end(`upstream ${name} ${req.url}`);
     };

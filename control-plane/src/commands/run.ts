@@ -171,7 +171,9 @@ export async function runCommand(o: RunOptions): Promise<number> {
   try {
     first = reloader.apply(loaded);
   } catch (e) {
-    await abandon(); // a bug, or the Envoy API failing to load: nothing may keep running without its control plane
+    // A bug, or the Envoy API failing to load: nothing may keep running without its control plane, and the error
+    // that says why is the one to report.
+    await abandon().catch(() => {});
     throw e;
   }
   const firstConfigMs = performance.now();

@@ -26,6 +26,30 @@ describe('the access log entry of each connection manager', () => {
     });
   });
 
+  it('with reason: one logger below 400 with reason null (no CEL), one from 400 on, the rest alike', () => {
+    const loggers = buildAccessLog(['response-code', 'reason']);
+    assert.equal(loggers.length, 2);
+    const comparisons = loggers.map((l) => l.filter?.status_code_filter?.comparison);
+    assert.deepEqual(
+      comparisons.map((c) => [c?.op, c?.value?.default_value]),
+      [
+        ['LE', 399],
+        ['GE', 400],
+      ],
+    );
+    type Stdout = { log_format: { json_format: { fields: Record<string, unknown> } } };
+    const fields = loggers.map((l) => (l.typed_config as unknown as Stdout).log_format.json_format.fields);
+    assert.deepEqual(fields[0], {
+      'response-code': { string_value: '%RESPONSE_CODE%' },
+      reason: { null_value: 'NULL_VALUE' },
+    });
+    assert.deepEqual(fields[1], {
+      'response-code': { string_value: '%RESPONSE_CODE%' },
+      reason: { string_value: accessLogOperator('reason') },
+    });
+    assert.match(accessLogOperator('reason'), /^%CEL\(/);
+  });
+
   it('every field of the table is one Envoy command operator', () => {
     for (const name of Object.keys(ACCESS_LOG_FIELDS)) {
       assert.match(accessLogOperator(name), /^%[A-Z_0-9]+(\(.*\))?(:[A-Z]+)?%$/s, name);
