@@ -37,16 +37,18 @@ ${extra}routes:
     allow_any_authenticated_user: true
 `;
 
-/** Every access log line `run` forwarded so far (its own JSON log lines that carry `access`). */
-function accessEntries(edge: RunningEdge): Entry[] {
-  const out: Entry[] = [];
+/** Every access log line `run` forwarded so far (JSON log lines from Envoy that carry `access`). */
+function accessLines(edge: RunningEdge): Array<Entry & { access: Entry }> {
+  const out: Array<Entry & { access: Entry }> = [];
   for (const line of edge.output().split('\n')) {
     if (!line.includes('"access"')) continue;
-    const parsed = JSON.parse(line) as { src?: string; access?: Entry };
-    if (parsed.src === 'envoy' && parsed.access) out.push(parsed.access);
+    const parsed = JSON.parse(line) as Entry & { access?: Entry };
+    if (parsed['src'] === 'envoy' && parsed.access) out.push({ ...parsed, access: parsed.access });
   }
   return out;
 }
+
+const accessEntries = (edge: RunningEdge): Entry[] => accessLines(edge).map((l) => l.access);
 
 /** The one access log entry whose path is `path`, or starts with `path*` (each test request has a path of its own). */
 async function entryFor(edge: RunningEdge, path: string): Promise<Entry> {
@@ -132,6 +134,20 @@ describe('access logs: one JSON line per request from Envoy, forwarded by run', 
     assert.equal(e['reason'], 'rbac_access_denied_matched_policy[deny-rule-1]');
     assert.equal(e['upstream-host'], null);
     assert.equal(e['client-certificate-fingerprint'], fingerprintOf(pki.clientA));
+  });
+
+  it("each entry is the edge's own log line: level, time, service, src, msg", async () => {
+    const path = uniquePath('/line');
+    assert.equal((await get(path, pki.clientA)).status, 200);
+    await entryFor(edge, path);
+    const line = accessLines(edge).find((l) => l.access['path'] === path)!;
+    assert.deepEqual(Object.keys(line).sort(), ['access', 'level', 'msg', 'service', 'src', 'time']);
+    assert.deepEqual(
+      [line['level'], line['service'], line['src'], line['msg']],
+      [30, 'mtls-edge', 'envoy', 'http-request'],
+    );
+    assert.equal(line['time'], line.access['time']);
+    assert.ok(Math.abs(Date.parse(line['time'] as string) - Date.now()) < 60_000);
   });
 
   it("421: a connection made for X with X's certificate asks for host Y", async () => {

@@ -9,6 +9,9 @@ import { freePort } from './ports.js';
 /** The bundled CLI, as bin/mtls-edge.js runs it (scripts/bundle.mjs). */
 export const CLI = fileURLToPath(new URL('../../mtls-edge.mjs', import.meta.url));
 
+/** One word for `sh -c`, whatever it holds. */
+export const shellQuoted = (arg: string): string => `'${arg.replace(/'/g, `'\\''`)}'`;
+
 export interface EdgeOptions {
   /** Folder for config.yaml; certificate paths in the YAML resolve against it. */
   dir: string;
@@ -18,6 +21,8 @@ export interface EdgeOptions {
   xdsProtocol?: 'sotw' | 'delta';
   /** Envoy's --drain-time-s (1 by default): how long a drained filter chain's connections may stay open. */
   drainTimeSeconds?: number;
+  /** Runs the CLI on a pseudo-terminal (`script`, util-linux): its log is pretty-printed, as a person sees it. */
+  terminal?: boolean;
 }
 
 export interface RunningEdge {
@@ -107,24 +112,23 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     writeFileSync(tmp, `${addresses}\n${yaml}`);
     renameSync(tmp, configPath);
   };
+  const args = [
+    CLI,
+    'run',
+    '--config',
+    configPath,
+    '--envoy-concurrency',
+    '1',
+    '--drain-time-s',
+    String(o.drainTimeSeconds ?? 1),
+    '--xds-protocol',
+    o.xdsProtocol ?? 'sotw',
+  ];
   const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'run',
-      '--config',
-      configPath,
-      '--envoy-concurrency',
-      '1',
-      '--drain-time-s',
-      String(o.drainTimeSeconds ?? 1),
-      '--xds-protocol',
-      o.xdsProtocol ?? 'sotw',
-    ],
-    {
-      env: { ...process.env, ...o.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    o.terminal ? 'script' : process.execPath,
+    // `script` passes SIGTERM on to the command and exits with its status.
+    o.terminal ? ['-qfec', [process.execPath, ...args].map(shellQuoted).join(' '), '/dev/null'] : args,
+    { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));

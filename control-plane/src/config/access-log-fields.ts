@@ -7,6 +7,14 @@ export const EDGE_METADATA_NAMESPACE = 'mtls_edge';
 
 const NS = EDGE_METADATA_NAMESPACE;
 
+/**
+ * The log line every part of the edge writes (runtime/logger.ts): Envoy writes each access log entry in it whole,
+ * so that `run` passes those lines on without parsing them. `level` is pino's number for info.
+ */
+export const LOG_SERVICE = 'mtls-edge';
+export const INFO_LEVEL = 30;
+export const ACCESS_LOG_MESSAGE = 'http-request';
+
 /** The filter state that keeps the :authority the client sent (translate/http-filters/request-authority.ts). */
 export const REQUEST_AUTHORITY_STATE = `${NS}.authority`;
 /** `map[key]` when the key is there, else `otherwise` (CEL errors on a missing key). */

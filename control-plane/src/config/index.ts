@@ -6,8 +6,11 @@ export type * from './types.js';
 export { acceptsIntermediates, casWithoutCrl, crlsForBundle } from './downstream-mtls.js';
 export { configuredClientCas, type ConfiguredClientCas } from './client-ca-chains.js';
 export {
+  ACCESS_LOG_MESSAGE,
   accessLogOperator,
   EDGE_METADATA_NAMESPACE,
   ERROR_ONLY_FIELDS,
+  INFO_LEVEL,
+  LOG_SERVICE,
   REQUEST_AUTHORITY_STATE,
 } from './access-log-fields.js';

@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
 import type { LocalEnvoy } from './adopted-envoy.js';
+import { forwardAccessLog } from './envoy-access-log.js';
 
 /** Envoy's own default: how long listeners drain (on an edit, and on a stop). */
 export const DEFAULT_DRAIN_SECONDS = 15;
@@ -57,7 +58,7 @@ export class EnvoyProcess implements LocalEnvoy {
     this.log.info({ pid: child.pid, binary: o.binary, args }, 'envoy started');
     // Envoy writes its own logs to stderr and the access log (one JSON object per request) to stdout.
     if (child.stderr) createInterface({ input: child.stderr }).on('line', (line) => this.forward(line));
-    if (child.stdout) createInterface({ input: child.stdout }).on('line', (line) => this.forwardAccessLog(line));
+    if (child.stdout) forwardAccessLog(child.stdout, this.log);
     this.exited = new Promise((resolve) => {
       child.on('exit', (code, signal) => {
         this.log.info({ pid: child.pid, code, signal }, 'envoy exited');
@@ -96,13 +97,6 @@ export class EnvoyProcess implements LocalEnvoy {
     clearTimeout(timer);
   }
 
-  /** An access log line as a structured log entry: the summary as its message, every field under `access`. */
-  private forwardAccessLog(line: string): void {
-    const entry = parseAccessLogLine(line);
-    if (entry === undefined) return this.forward(line);
-    this.log.info({ src: 'envoy', access: entry }, accessLogSummary(entry));
-  }
-
   private forward(line: string): void {
     const [level, logger, ...rest] = line.split('|');
     const msg = rest.join('|');
@@ -113,29 +107,4 @@ export class EnvoyProcess implements LocalEnvoy {
     else if (msg) this.log.info(fields, msg);
     else this.log.info({ src: 'envoy' }, line);
   }
-}
-
-function parseAccessLogLine(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `GET example.com/path → 403 (reason)`, from whichever of those fields the line has. */
-function accessLogSummary(entry: Record<string, unknown>): string {
-  const text = (key: string): string => {
-    const v = entry[key];
-    return typeof v === 'string' || typeof v === 'number' ? String(v) : '';
-  };
-  const request = [text('method'), `${text('authority')}${text('path')}`].filter((s) => s !== '').join(' ');
-  const reason = text('reason');
-  const status = `${text('response-code')}${reason !== '' ? ` (${reason})` : ''}`;
-  const summary = ['http-request', request, status !== '' ? `→ ${status}` : ''].filter((s) => s !== '').join(' ');
-  // The fields come from the request: a terminal must not get its control characters (the JSON form keeps them).
-  return [...summary].map((c) => (c < ' ' || (c >= '\u007f' && c <= '\u009f') ? '?' : c)).join('');
 }

@@ -8,7 +8,7 @@ describe('the access log entry of each connection manager', () => {
     assert.deepEqual(buildAccessLog([]), []);
   });
 
-  it("Envoy's stdout logger with one JSON field per name, in the order given, from the table", () => {
+  it("Envoy's stdout logger writes the edge's log line: the fields under access, in the order given", () => {
     const [entry, ...rest] = buildAccessLog(['path', 'client-certificate-subject', 'headers.x-trace-id']);
     assert.equal(rest.length, 0);
     assert.equal(entry!.name, 'envoy.access_loggers.stdout');
@@ -17,9 +17,20 @@ describe('the access log entry of each connection manager', () => {
       log_format: {
         json_format: {
           fields: {
-            path: { string_value: '%PATH(NQ)%' },
-            'client-certificate-subject': { string_value: '%DOWNSTREAM_PEER_SUBJECT%' },
-            'headers.x-trace-id': { string_value: '%REQ(X-TRACE-ID)%' },
+            level: { number_value: 30 },
+            time: { string_value: '%START_TIME%' },
+            service: { string_value: 'mtls-edge' },
+            src: { string_value: 'envoy' },
+            msg: { string_value: 'http-request' },
+            access: {
+              struct_value: {
+                fields: {
+                  path: { string_value: '%PATH(NQ)%' },
+                  'client-certificate-subject': { string_value: '%DOWNSTREAM_PEER_SUBJECT%' },
+                  'headers.x-trace-id': { string_value: '%REQ(X-TRACE-ID)%' },
+                },
+              },
+            },
           },
         },
       },
@@ -27,7 +38,7 @@ describe('the access log entry of each connection manager', () => {
   });
 
   it('with reason: one logger below 400 with reason null (no CEL), one from 400 on, the rest alike', () => {
-    const loggers = buildAccessLog(['response-code', 'reason']);
+    const loggers = buildAccessLog(['method', 'response-code', 'reason']);
     assert.equal(loggers.length, 2);
     const comparisons = loggers.map((l) => l.filter?.status_code_filter?.comparison);
     assert.deepEqual(
@@ -37,13 +48,16 @@ describe('the access log entry of each connection manager', () => {
         ['GE', 400],
       ],
     );
-    type Stdout = { log_format: { json_format: { fields: Record<string, unknown> } } };
-    const fields = loggers.map((l) => (l.typed_config as unknown as Stdout).log_format.json_format.fields);
-    assert.deepEqual(fields[0], {
+    type Value = { string_value?: string; struct_value?: { fields: Record<string, unknown> } };
+    type Stdout = { log_format: { json_format: { fields: Record<string, Value> } } };
+    const lines = loggers.map((l) => (l.typed_config as unknown as Stdout).log_format.json_format.fields);
+    assert.deepEqual(lines[0]!['access']!.struct_value!.fields, {
+      method: { string_value: '%REQ(:METHOD)%' },
       'response-code': { string_value: '%RESPONSE_CODE%' },
       reason: { null_value: 'NULL_VALUE' },
     });
-    assert.deepEqual(fields[1], {
+    assert.deepEqual(lines[1]!['access']!.struct_value!.fields, {
+      method: { string_value: '%REQ(:METHOD)%' },
       'response-code': { string_value: '%RESPONSE_CODE%' },
       reason: { string_value: accessLogOperator('reason') },
     });
