@@ -18,6 +18,8 @@ import { average, cpuMicros, freePort, type LoadResult, type Tls } from './load.
 import { edgePorts, startEdge, startUpstream } from './processes.js';
 
 const SECONDS = Number(process.env['LIMIT_BENCH_SECONDS'] ?? 2);
+/** Another build's bundled CLI (dist/mtls-edge.mjs) for side (a), to compare builds. */
+const OTHER_CLI = process.env['LIMIT_BENCH_CLI'] || undefined;
 const HOST = 'limit.bench.test';
 const MODES: Mode[] = ['h1 keep-alive', 'h2 keep-alive', 'h1 new handshake', 'h2 new handshake', 'h1 resumed'];
 /** The issue's bar for a / b. */
@@ -75,6 +77,8 @@ static_resources:
 interface Side {
   port: number;
   envoyPid: number;
+  /** mtls-edge's `run`, which passes the access log on. */
+  controlPlanePid?: number | undefined;
 }
 
 /** The minimal Envoy, started as `run` starts its own (one worker, no hot restart), ready when its admin says LIVE. */
@@ -119,17 +123,29 @@ async function startMtlsEdge(dir: string, upstream: number) {
   const fields = process.env['LIMIT_BENCH_LOG_FIELDS'];
   if (fields && !process.env['LIMIT_BENCH_NO_LOG']) lines.unshift(`access_log_fields: [${fields}]`);
   writeFileSync(config, [...lines, ...route, ...access, ''].join('\n'));
-  const edge = await startEdge(config, ports.admin);
+  // At run's own log level: the access log lines go out (to /dev/null here), as they do where it is deployed.
+  const edge = await startEdge(config, ports.admin, 'ignore', [], { logLevel: 'info', cli: OTHER_CLI });
   const status = (await (await fetch(`http://127.0.0.1:${ports.admin}/status`)).json()) as { envoyPid: number | null };
   if (status.envoyPid === null) throw new Error('the control plane reports no Envoy process');
-  return { port: ports.port, envoyPid: status.envoyPid, stop: () => edge.stop() };
+  return { port: ports.port, envoyPid: status.envoyPid, controlPlanePid: edge.child.pid, stop: () => edge.stop() };
 }
 
-/** One run, with the Envoy's CPU time (all threads) per request over it. */
-async function run(mode: Mode, side: Side, tls: Tls, body: string): Promise<LoadResult & { cpuUs: number }> {
-  const before = cpuMicros(side.envoyPid);
+/** One run, with the Envoy's (all threads) and the control plane's CPU time per request over it. */
+async function run(
+  mode: Mode,
+  side: Side,
+  tls: Tls,
+  body: string,
+): Promise<LoadResult & { cpuUs: number; controlPlaneCpuUs: number }> {
+  const cpp = side.controlPlanePid;
+  const before = [cpuMicros(side.envoyPid), cpp === undefined ? 0 : cpuMicros(cpp)] as const;
   const r = await measure(mode, side.port, HOST, tls, body, SECONDS);
-  return { ...r, cpuUs: (cpuMicros(side.envoyPid) - before) / Math.max(1, r.requests) };
+  const per = (us: number) => us / Math.max(1, r.requests);
+  return {
+    ...r,
+    cpuUs: per(cpuMicros(side.envoyPid) - before[0]),
+    controlPlaneCpuUs: cpp === undefined ? 0 : per(cpuMicros(cpp) - before[1]),
+  };
 }
 
 async function compare(checks: BenchChecks, mode: Mode, a: Side, b: Side, tls: Tls, body: string) {
@@ -140,11 +156,12 @@ async function compare(checks: BenchChecks, mode: Mode, a: Side, b: Side, tls: T
   for (const [i, r] of [...runs.warmUp, ...runs.a, ...runs.b].entries()) checks.noErrors(`${mode}, run ${i}`, r);
   const [ra, rb] = [average(runs.a[0]!, runs.a[1]!), average(runs.b[0]!, runs.b[1]!)];
   const cpu = (xs: Array<{ cpuUs: number }>) => (xs[0]!.cpuUs + xs[1]!.cpuUs) / 2;
+  const controlPlaneCpu = (runs.a[0]!.controlPlaneCpuUs + runs.a[1]!.controlPlaneCpuUs) / 2;
   const ratio = ra.rps / rb.rps;
   console.log(
     `${mode.padEnd(16)} | ${ra.rps.toFixed(0).padStart(11)} | ${rb.rps.toFixed(0).padStart(11)} | ` +
       `${ratio.toFixed(2).padStart(9)} | ${cpu(runs.a).toFixed(0).padStart(13)} | ` +
-      `${cpu(runs.b).toFixed(0).padStart(13)} | ` +
+      `${cpu(runs.b).toFixed(0).padStart(13)} | ${controlPlaneCpu.toFixed(1).padStart(17)} | ` +
       `${ratio >= TARGET ? 'met' : 'NOT met'}`,
   );
 }
@@ -170,7 +187,11 @@ await runBench(async (checks) => {
       `\nthe physical limit: mtls-edge's Envoy (a) and a minimal static Envoy (b), same binary, one worker each, ` +
         `same route (two ${SECONDS} s runs a side, alternating, after a warm-up); target a / b ≥ ${TARGET}`,
     );
-    console.log('mode             |  (a) rps    |  (b) rps    | rps a / b | (a) Envoy µs/req | (b) Envoy µs/req |');
+    console.log(
+      'mode             |  (a) rps    |  (b) rps    | rps a / b | (a) Envoy µs/req | (b) Envoy µs/req | ' +
+        '(a) control plane µs/req |',
+    );
+    if (OTHER_CLI) console.log(`(a) runs ${OTHER_CLI}`);
     for (const mode of MODES) await compare(checks, mode, edge, minimal, tls, upstream.body);
   } finally {
     for (const stop of stops.reverse()) await stop();

@@ -76,17 +76,20 @@ export interface RunningEdge {
 
 /**
  * Starts `mtls-edge run --config FILE --envoy-concurrency 1` and waits until the control plane's /synced
- * answers 200 (every Envoy has ACKed the config). `stdio` defaults to 'ignore'.
+ * answers 200 (every Envoy has ACKed the config). `stdio` defaults to 'ignore'; the log level to warn (no access
+ * log lines); `cli` to this build's.
  */
 export async function startEdge(
   config: string,
   adminPort: number,
   stdio: StdioOptions = 'ignore',
   args: string[] = [],
+  options: { logLevel?: string; cli?: string } = {},
 ): Promise<RunningEdge> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', config, '--envoy-concurrency', '1', ...args], {
+  const cli = options.cli ?? CLI;
+  const child = spawn(process.execPath, [cli, 'run', '--config', config, '--envoy-concurrency', '1', ...args], {
     stdio,
-    env: { ...process.env, LOG_LEVEL: 'warn' },
+    env: { ...process.env, LOG_LEVEL: options.logLevel ?? 'warn' },
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
