@@ -161,7 +161,7 @@ async function compare(checks: BenchChecks, mode: Mode, a: Side, b: Side, tls: T
   console.log(
     `${mode.padEnd(16)} | ${ra.rps.toFixed(0).padStart(11)} | ${rb.rps.toFixed(0).padStart(11)} | ` +
       `${ratio.toFixed(2).padStart(9)} | ${cpu(runs.a).toFixed(0).padStart(13)} | ` +
-      `${cpu(runs.b).toFixed(0).padStart(13)} | ${controlPlaneCpu.toFixed(1).padStart(17)} | ` +
+      `${cpu(runs.b).toFixed(0).padStart(13)} | ${controlPlaneCpu.toFixed(1).padStart(24)} | ` +
       `${ratio >= TARGET ? 'met' : 'NOT met'}`,
   );
 }

@@ -131,8 +131,9 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  // Decoded across reads: a character cut between two chunks (the log's `→`) must not become two bad ones.
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   const status = async () => (await (await fetch(`${adminUrl}/status`)).json()) as EdgeStatus;

@@ -54,7 +54,11 @@ function logForTerminal(line: string, log: Logger): void {
     log.info({ src: 'envoy' }, printable(line));
     return;
   }
-  log.info({ src: 'envoy', access }, printable(summary(access as Record<string, unknown>)));
+  // pino-pretty prints the fields too, escaping C0 controls only: DEL and C1 (a terminal's CSI) would pass.
+  const fields = Object.fromEntries(
+    Object.entries(access).map(([k, v]) => [printable(k), typeof v === 'string' ? printable(v) : v]),
+  );
+  log.info({ src: 'envoy', access: fields }, printable(summary(access as Record<string, unknown>)));
 }
 
 /** `http-request GET example.com/path → 403 (reason)`, from whichever of those fields the entry has. */

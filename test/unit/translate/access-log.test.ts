@@ -8,7 +8,7 @@ describe('the access log entry of each connection manager', () => {
     assert.deepEqual(buildAccessLog([]), []);
   });
 
-  it("Envoy's stdout logger writes the edge's log line: the fields under access, in the order given", () => {
+  it("Envoy's stdout logger writes the edge's log line: each field under access, from the table", () => {
     const [entry, ...rest] = buildAccessLog(['path', 'client-certificate-subject', 'headers.x-trace-id']);
     assert.equal(rest.length, 0);
     assert.equal(entry!.name, 'envoy.access_loggers.stdout');
