@@ -3,7 +3,7 @@
 // still end the start cleanly: the new Envoy is stopped, and an Envoy a killed run left serving is not touched.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
+import { runCli, startEdge, startedEnvoys, type RunningEdge } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
@@ -27,10 +27,6 @@ const runOnce = (edge: RunningEdge) =>
   runCli(['run', '--config', edge.configPath, '--envoy-concurrency', '1', '--drain-time-s', '1'], {}, 20_000).catch(
     (e: unknown) => ({ code: null, stdout: e instanceof Error ? e.message : String(e), stderr: '' }),
   );
-
-/** The pids of the Envoys a run's log says it started. */
-const startedEnvoys = (log: string) =>
-  [...log.matchAll(/"pid":(\d+),"binary":[^\n]*"msg":"envoy started"/g)].map((m) => Number(m[1]));
 
 describe('run starts Envoy before it translates the config', () => {
   let pki: TestPki;

@@ -172,7 +172,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     output: () => out,
     status,
     // The pid from /status once ready, else from the log (a run that hung before it was ready).
-    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, () => envoyPid ?? loggedEnvoyPid(out)),
+    stop: (signal = 'SIGTERM') => stopChild(child, exited, signal, () => envoyPid ?? startedEnvoys(out)[0]),
   };
   try {
     await waitReady(adminUrl, child, () => out);
@@ -205,10 +205,9 @@ async function waitReady(
   throw new Error(`mtls-edge not ready after ${timeoutMs} ms:\n${output()}`);
 }
 
-const loggedEnvoyPid = (log: string) => {
-  const pid = /"pid":(\d+),"binary":[^\n]*"msg":"envoy started"/.exec(log)?.[1];
-  return pid === undefined ? undefined : Number(pid);
-};
+/** The pids of the Envoys a run's JSON log says it started, in order. */
+export const startedEnvoys = (log: string): number[] =>
+  [...log.matchAll(/"pid":(\d+),"binary":[^\n]*"msg":"envoy started"/g)].map((m) => Number(m[1]));
 
 /**
  * Signals `run` and waits for it. One that has not exited after 10 s is killed, and so is its Envoy: `run` starts
