@@ -125,6 +125,27 @@ export async function drive(seconds: number, concurrency: number, worker: () => 
   return summarize(latencies, errors, performance.now() - start, firstError);
 }
 
+/**
+ * As `drive`, at a fixed rate: the nth request starts n / rate seconds after the start, or at once when the loops
+ * are behind. For CPU per request at the same load on two sides, whatever each side's limit; its latencies include
+ * the wait, so they mean nothing.
+ */
+export async function drivePaced(
+  seconds: number,
+  concurrency: number,
+  ratePerSecond: number,
+  worker: () => Promise<unknown>,
+): Promise<LoadResult> {
+  let next = 0;
+  const start = performance.now();
+  return drive(seconds, concurrency, async () => {
+    const due = start + (next++ * 1000) / ratePerSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    return worker();
+  });
+}
+
 /** A response that was not 200, or not the expected body; the message carries the status and the start of the body. */
 class StatusError extends Error {
   constructor(

@@ -80,3 +80,54 @@ export async function compareInCycles(
     );
   }
 }
+
+/** Requests per second for the fixed-rate comparison: well below either route's limit on this machine. */
+const FIXED_RATE = Number(process.env['POLICY_BENCH_FIXED_RATE'] ?? 3000);
+/** Issue 14 (2): a policy Envoy decides costs at most this much more of Envoy's CPU per request. */
+const FIXED_RATE_TARGET = 0.03;
+
+/**
+ * Issue 14 (2) asks for Envoy's CPU per request at a fixed request rate, not at each route's limit: the same
+ * alternating cycles as above, paced at FIXED_RATE on both routes. A side that falls short of the rate (by more
+ * than 5 %) makes the run invalid: its CPU per request would be at another load.
+ */
+export async function compareCpuAtFixedRate(
+  checks: BenchChecks,
+  o: { port: number; envoyPid: number; clients: Tls[]; body: string },
+): Promise<void> {
+  const [base, other] = [route('none'), route('envoy')];
+  console.log(
+    `\n/envoy vs /none at ${FIXED_RATE} requests per second, ${PAIRS} cycles of (none, envoy, envoy, none): Envoy ` +
+      `CPU µs per request, medians (target: at most ${FIXED_RATE_TARGET * 100} % more)`,
+  );
+  for (const mode of ['h1 keep-alive', 'h2 keep-alive'] as Mode[]) {
+    const run = async (r: Route) => {
+      const cpu0 = cpuMicros(o.envoyPid);
+      const result = await measure(mode, o.port, r, o.clients, o.body, FIXED_RATE);
+      checks.noErrors(`${mode} ${r.prefix} (fixed rate)`, result);
+      checks.expect(
+        result.rps >= FIXED_RATE * 0.95,
+        `${mode} ${r.prefix}: ${result.rps.toFixed(0)} requests per second, short of the fixed ${FIXED_RATE}`,
+      );
+      return (cpuMicros(o.envoyPid) - cpu0) / result.requests;
+    };
+    const cpu = { base: [] as number[], other: [] as number[] };
+    for (let i = 0; i < PAIRS; i++) {
+      const [b1, o1, o2, b2] = [await run(base), await run(other), await run(other), await run(base)];
+      cpu.base.push(b1, b2);
+      cpu.other.push(o1, o2);
+    }
+    const [cpuBase, cpuOther] = [median(cpu.base), median(cpu.other)];
+    const more = (cpuOther - cpuBase) / cpuBase;
+    console.log(
+      `  ${mode.padEnd(16)} none ${cpuBase.toFixed(1)} µs, envoy ${cpuOther.toFixed(1)} µs ` +
+        `(${more >= 0 ? '+' : ''}${(more * 100).toFixed(1)} %)`,
+    );
+    checks.target(
+      more <= FIXED_RATE_TARGET,
+      (word) =>
+        `target (/envoy Envoy CPU per request at most ${FIXED_RATE_TARGET * 100} % over /none at ${FIXED_RATE} ` +
+        `requests per second), ${mode}: ${(more * 100).toFixed(1)} % (${word})`,
+    );
+  }
+}

@@ -4,7 +4,7 @@
 import type { ClientHttp2Session } from 'node:http2';
 import { Agent } from 'node:https';
 import { authzChecksAnswered, probe, type BenchChecks } from './checks.js';
-import { drive, h1Get, h2Get, h2Session, type LoadResult, type Tls } from './load.js';
+import { drive, drivePaced, h1Get, h2Get, h2Session, type LoadResult, type Tls } from './load.js';
 
 export const SECONDS = Number(process.env['POLICY_BENCH_SECONDS'] ?? 2);
 export const HOST = 'policy.bench.test';
@@ -60,14 +60,18 @@ export async function measure(
   route: Route,
   clients: Tls[],
   body: string,
+  /** Requests per second for the keep-alive modes; as fast as they go when absent. */
+  rate?: number,
 ): Promise<LoadResult> {
   let next = 0;
   const pick = () => next++ % clients.length;
   const path = `${route.prefix}/`;
+  const run = (concurrency: number, worker: () => Promise<unknown>) =>
+    rate === undefined ? drive(SECONDS, concurrency, worker) : drivePaced(SECONDS, concurrency, rate, worker);
   if (mode === 'h1 keep-alive') {
     const agents = clients.map(() => new Agent({ keepAlive: true, maxSockets: 1 }));
     try {
-      return await drive(SECONDS, 8, () => {
+      return await run(8, () => {
         const i = pick();
         return h1Get(port, HOST, clients[i]!, agents[i]!, path, body);
       });
@@ -79,7 +83,7 @@ export async function measure(
     return drive(SECONDS, 4, () => h1Get(port, HOST, clients[pick()]!, false, path, body));
   const sessions: ClientHttp2Session[] = await Promise.all(clients.map((tls) => h2Session(port, HOST, tls)));
   try {
-    return await drive(SECONDS, 16, () => h2Get(sessions[pick()]!, HOST, path, body));
+    return await run(16, () => h2Get(sessions[pick()]!, HOST, path, body));
   } finally {
     for (const s of sessions) s.close();
   }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { inProcessCheckMicros, verificationCost } from './verify-cost.js';
 import { runBench } from './checks.js';
-import { COMPARISONS, compareInCycles } from './policy-bench-cycles.js';
+import { COMPARISONS, compareCpuAtFixedRate, compareInCycles } from './policy-bench-cycles.js';
 import { average, type LoadResult, type Tls } from './load.js';
 import {
   checkRoutes,
@@ -159,6 +159,7 @@ await runBench(async (checks) => {
         clients,
         body: upstream.body,
       });
+    await compareCpuAtFixedRate(checks, { port: ports.port, envoyPid, clients, body: upstream.body });
 
     const after = await readMetrics(ports.admin);
     const hits = after.hits - before.hits;
