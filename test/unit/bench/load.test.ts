@@ -6,6 +6,7 @@ import {
   clockTicksPerSecond,
   cpuMicros,
   drive,
+  drivePaced,
   parseProcStatCpuTicks,
   percentile,
   summarize,
@@ -113,5 +114,19 @@ describe('rates and percentiles', () => {
     assert.equal(r.requests + r.errors, n);
     assert.match(r.firstError ?? '', /^failure \d+$/);
     assert.ok(Math.abs(r.rps - r.requests / (r.elapsedMs / 1000)) < 1e-9);
+  });
+
+  test('drivePaced holds the rate it is given, though its workers could go much faster', async () => {
+    // Instant workers on 4 loops for 0.5 s at 200 per second: about 100 requests, and up to one per loop more,
+    // due just after the end (the run then lasts that much longer: the rate holds).
+    const r = await drivePaced(0.5, 4, 200, () => Promise.resolve());
+    assert.ok(r.requests >= 95 && r.requests <= 106, `${r.requests} requests`);
+    assert.ok(Math.abs(r.rps - 200) < 15, `${r.rps} per second`);
+  });
+
+  test('drivePaced catches up at once when the workers fall behind the rate', async () => {
+    // 10 ms workers on 2 loops can do about 200 per second: at 1,000 asked, they never wait.
+    const r = await drivePaced(0.3, 2, 1000, () => new Promise((resolve) => setTimeout(resolve, 10)));
+    assert.ok(r.rps > 120 && r.rps < 220, `${r.rps} per second`);
   });
 });
