@@ -1,6 +1,7 @@
-// The targets of policy-bench.ts, each a ratio of two routes measured side by side: PAIRS alternating cycles of
-// (base, other, other, base), 2 s each, the median of the cycles' ratios, with Envoy's own CPU time per request
-// (from /proc), which the load generator's share of the cores does not blur as it blurs requests per second.
+// The targets of policy-bench.ts, each comparing two routes measured side by side: PAIRS alternating cycles of
+// (base, other, other, base), 2 s each, the median of the cycles' rps ratios, with Envoy's own CPU time per request
+// (from /proc), which the load generator's share of the cores does not blur as it blurs requests per second; and
+// last, Envoy's CPU per request on two routes at the same fixed request rate.
 import type { BenchChecks } from './checks.js';
 import { cpuMicros, median, type Tls } from './load.js';
 import { measure, readMetrics, ROUTES, type Mode, type Route } from './policy-bench-routes.js';
@@ -83,6 +84,8 @@ export async function compareInCycles(
 
 /** Requests per second for the fixed-rate comparison: well below either route's limit on this machine. */
 const FIXED_RATE = Number(process.env['POLICY_BENCH_FIXED_RATE'] ?? 3000);
+if (!(FIXED_RATE > 0 && Number.isFinite(FIXED_RATE)))
+  throw new Error(`POLICY_BENCH_FIXED_RATE must be a number of requests per second above 0, not ${FIXED_RATE}`);
 /** Issue 14 (2): a policy Envoy decides costs at most this much more of Envoy's CPU per request. */
 const FIXED_RATE_TARGET = 0.03;
 

@@ -5,7 +5,8 @@
 // signs an ES256 JWT per certificate; Envoy keeps the allows per certificate and route). Twenty client
 // certificates, the requests spread across them. Requests per second (over the measured time) and p99 per route
 // and the ratios with the no-policy route, measured in one run (the machine is small and noisy: compare ratios);
-// then each target's two routes alone in alternating cycles (policy-bench-cycles.ts); then the decision cache's
+// then each target's two routes alone in alternating cycles, and /envoy and /none again at a fixed request rate
+// for Envoy's CPU per request (policy-bench-cycles.ts); then the decision cache's
 // hit rate from the control plane's /metrics and Envoy's ext_authz stats. Checked before the load: each route's
 // answers (200 from the upstream, 403 to a certificate outside the policies, the JWT only on /identity); during
 // it: every request a 200 from the upstream, and the ext_authz service answering at most one check per hundred
