@@ -25,6 +25,13 @@ export const COMPARISONS: readonly Comparison[] = [
 
 const route = (name: Route['name']) => ROUTES.find((r) => r.name === name)!;
 
+/** PAIRS cycles of (base, other, other, base), one run after another. */
+async function alternate<T>(runBase: () => Promise<T>, runOther: () => Promise<T>): Promise<Array<[T, T, T, T]>> {
+  const cycles: Array<[T, T, T, T]> = [];
+  for (let i = 0; i < PAIRS; i++) cycles.push([await runBase(), await runOther(), await runOther(), await runBase()]);
+  return cycles;
+}
+
 export async function compareInCycles(
   checks: BenchChecks,
   c: Comparison,
@@ -45,18 +52,20 @@ export async function compareInCycles(
       if (r.extAuthz) onExtAuthz += result.requests;
       return { ...result, cpuPerRequest: (cpuMicros(o.envoyPid) - cpu0) / result.requests };
     };
-    const ratios: number[] = [];
-    const cpu = { base: [] as number[], other: [] as number[] };
-    for (let i = 0; i < PAIRS; i++) {
-      const [b1, o1, o2, b2] = [await run(base), await run(other), await run(other), await run(base)];
-      ratios.push(
+    const cycles = await alternate(
+      () => run(base),
+      () => run(other),
+    );
+    const ratios = cycles.map(
+      ([b1, o1, o2, b2]) =>
         (o1.requests + o2.requests) /
-          (o1.elapsedMs + o2.elapsedMs) /
-          ((b1.requests + b2.requests) / (b1.elapsedMs + b2.elapsedMs)),
-      );
-      cpu.base.push(b1.cpuPerRequest, b2.cpuPerRequest);
-      cpu.other.push(o1.cpuPerRequest, o2.cpuPerRequest);
-    }
+        (o1.elapsedMs + o2.elapsedMs) /
+        ((b1.requests + b2.requests) / (b1.elapsedMs + b2.elapsedMs)),
+    );
+    const cpu = {
+      base: cycles.flatMap(([b1, , , b2]) => [b1.cpuPerRequest, b2.cpuPerRequest]),
+      other: cycles.flatMap(([, o1, o2]) => [o1.cpuPerRequest, o2.cpuPerRequest]),
+    };
     // Envoy keeps the service's allows: a certificate is asked about once per route, and again when its entry
     // expires (after five minutes at most; then each request in flight for it until the answer is kept asks too).
     // At most one check per hundred requests on the routes the service decides; none on the others.
@@ -114,13 +123,12 @@ export async function compareCpuAtFixedRate(
       );
       return (cpuMicros(o.envoyPid) - cpu0) / result.requests;
     };
-    const cpu = { base: [] as number[], other: [] as number[] };
-    for (let i = 0; i < PAIRS; i++) {
-      const [b1, o1, o2, b2] = [await run(base), await run(other), await run(other), await run(base)];
-      cpu.base.push(b1, b2);
-      cpu.other.push(o1, o2);
-    }
-    const [cpuBase, cpuOther] = [median(cpu.base), median(cpu.other)];
+    const cycles = await alternate(
+      () => run(base),
+      () => run(other),
+    );
+    const cpuBase = median(cycles.flatMap(([b1, , , b2]) => [b1, b2]));
+    const cpuOther = median(cycles.flatMap(([, o1, o2]) => [o1, o2]));
     const more = (cpuOther - cpuBase) / cpuBase;
     console.log(
       `  ${mode.padEnd(16)} none ${cpuBase.toFixed(1)} µs, envoy ${cpuOther.toFixed(1)} µs ` +
