@@ -28,6 +28,16 @@ export default tseslint.config(
           ],
         },
       ],
+      // A YAML location's line is a getter on its class (source/source.ts): a spread copies the file and key but
+      // silently drops the line. errorAt(at, message) copies all three.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "ObjectExpression > SpreadElement :matches(MemberExpression[property.name='at'], Identifier[name='at'])",
+          message: "a location's line is a getter that a spread drops: use errorAt(at, message)",
+        },
+      ],
       // `_name` marks a parameter or binding kept for its position or its type.
       '@typescript-eslint/no-unused-vars': [
         'error',

@@ -1,4 +1,4 @@
-export { formatError, type ConfigError, type Location, type Result } from '../source/diagnostics.js';
+export { errorAt, formatError, type ConfigError, type Location, type Result } from '../source/diagnostics.js';
 export { loadConfigFile } from './load.js';
 export { resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from './resolve.js';
 export { ROUTE_KEYS } from './route.js';

@@ -1,4 +1,4 @@
-import { Diagnostics, type Location, type Result } from '../source/diagnostics.js';
+import { Diagnostics, errorAt, type Location, type Result } from '../source/diagnostics.js';
 import { overlayEnvironment } from './env.js';
 import { checkKeys, readList, readStringOrList, scalarString, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
@@ -69,7 +69,7 @@ export function resolveConfig(input: ConfigInput): Result<Config> {
     const doc = parsed.value;
     if (doc && doc.kind === 'map') root = doc;
     else if (doc && !(doc.kind === 'scalar' && doc.value === null)) {
-      return { ok: false, errors: [{ ...doc.at, message: 'the config must be a mapping of options' }] };
+      return { ok: false, errors: [errorAt(doc.at, 'the config must be a mapping of options')] };
     }
   }
   const overlaid = overlayEnvironment(root, input.env, {

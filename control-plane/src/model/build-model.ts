@@ -1,4 +1,4 @@
-import { casWithoutCrl, type Config, type ConfigError, type RouteConfig } from '../config/index.js';
+import { casWithoutCrl, errorAt, type Config, type ConfigError, type RouteConfig } from '../config/index.js';
 import type { Result } from '../config/index.js';
 import type { AuthorizationRoute } from './types.js';
 import { routeAuthorization, routeName } from './authorization.js';
@@ -61,13 +61,14 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       const uncovered = casWithoutCrl(config.clientCertificateRules.crls, requirement.ca);
       if (uncovered.length > 0) {
         const at = routes.find((r) => 'ca' in r.requirement)!.route.at;
-        errors.push({
-          ...at,
-          message:
+        errors.push(
+          errorAt(
+            at,
             `host ${name}: downstream_mtls.crl has CRLs for some of its client CAs but none for ` +
-            `${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: ` +
-            `add their CRLs (an empty CRL will do)`,
-        });
+              `${uncovered.join('; ')}, so Envoy would refuse every certificate those CAs issue directly: ` +
+              `add their CRLs (an empty CRL will do)`,
+          ),
+        );
         continue;
       }
       const seen = origins.get(requirement.id) ?? new Set();
@@ -95,7 +96,8 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       const usesCertificate = r.route.setRequestHeaders.some(([, parts]) => parts.some((p) => 'clientCert' in p));
       if (acceptsUnverified && edgeRoutes[i]!.certificateCheck.kind === 'none' && usesCertificate) {
         errors.push({
-          ...r.route.at,
+          file: r.route.at.file,
+          line: r.route.at.line,
           key: `${r.route.at.key}.set_request_headers`,
           message:
             'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, ' +

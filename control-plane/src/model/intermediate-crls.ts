@@ -1,4 +1,4 @@
-import { acceptsIntermediates, configuredClientCas, type Config, type ConfigError } from '../config/index.js';
+import { acceptsIntermediates, configuredClientCas, errorAt, type Config, type ConfigError } from '../config/index.js';
 import type { EdgeHost } from './types.js';
 
 /**
@@ -31,14 +31,15 @@ export function intermediateCrlErrors(config: Config, hosts: readonly EdgeHost[]
     const own = configuredClientCas([r.ca]).subjects;
     if (rules.crls.some((c) => own.has(c.issuer))) continue;
     const route = config.routes.find((x) => x.from.host === host.name);
-    errors.push({
-      ...(route?.at ?? rules.crlAt ?? { file: config.sourceFile, key: 'downstream_mtls.crl' }),
-      message:
+    errors.push(
+      errorAt(
+        route?.at ?? rules.crlAt ?? { file: config.sourceFile, key: 'downstream_mtls.crl' },
         `host ${host.name}: ${which} is an intermediate's, which every client CA that accepts ` +
-        `intermediates gets (nothing tells whose intermediate it is), and this host's CAs ` +
-        `(${r.ca.origin}) have no CRL: Envoy would refuse every certificate under them. Add their CRLs ` +
-        `and those of their intermediates (empty ones will do)`,
-    });
+          `intermediates gets (nothing tells whose intermediate it is), and this host's CAs ` +
+          `(${r.ca.origin}) have no CRL: Envoy would refuse every certificate under them. Add their CRLs ` +
+          `and those of their intermediates (empty ones will do)`,
+      ),
+    );
   }
   return errors;
 }

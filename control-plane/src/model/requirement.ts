@@ -15,7 +15,19 @@ import type { CertificateCheck, ClientCaRequirement } from './types.js';
 /** A route's own CA replaces the global one (DESIGN.md point 9); with neither, no client certificate is asked for. */
 export function routeRequirement(route: RouteConfig, config: Config): ClientCaRequirement {
   const ca = route.clientCa ?? config.clientCa;
-  if (!ca) return { id: 'none' };
+  if (!ca) return NO_REQUIREMENT;
+  // Routes of one CA share one requirement object, so that what is derived from it is derived once (below).
+  let byCa = requirementsByConfig.get(config);
+  if (!byCa) requirementsByConfig.set(config, (byCa = new WeakMap()));
+  let requirement = byCa.get(ca);
+  if (!requirement) byCa.set(ca, (requirement = caRequirement(ca, config)));
+  return requirement;
+}
+
+const NO_REQUIREMENT: ClientCaRequirement = Object.freeze({ id: 'none' });
+const requirementsByConfig = new WeakMap<Config, WeakMap<CertificateBundle, ClientCaRequirement>>();
+
+function caRequirement(ca: CertificateBundle, config: Config): ClientCaRequirement {
   const rules = config.clientCertificateRules;
   return {
     id: requirementId(ca),
@@ -80,6 +92,18 @@ export function certificateCheck(
  */
 export function routeClientTrust(requirement: ClientCaRequirement, sharedHost: boolean): ClientTrust | undefined {
   if (!('ca' in requirement)) return undefined;
+  let trusts = trustsByRequirement.get(requirement);
+  if (!trusts) trustsByRequirement.set(requirement, (trusts = {}));
+  const kind = sharedHost ? 'shared' : 'plain';
+  return (trusts[kind] ??= sharedClientTrust(requirement, sharedHost));
+}
+
+const trustsByRequirement = new WeakMap<ClientCaRequirement, { shared?: ClientTrust; plain?: ClientTrust }>();
+
+function sharedClientTrust(
+  requirement: Extract<ClientCaRequirement, { ca: unknown }>,
+  sharedHost: boolean,
+): ClientTrust {
   const v = requirement.validation;
   // Thousands of routes share a few trusts, and the verifier parses each ClientTrust object once: share the objects.
   // A shared host's route accepts direct issuers only: an intermediate's CRL would make it demand a CRL of its CA.

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { certificateBlocks, certificateSubject, type NameAttribute } from '../certificates/index.js';
 import {
   crlsForBundle,
+  errorAt,
   type CertificateBundle,
   type ClientCertificateRules,
   type ConfigError,
@@ -33,23 +34,25 @@ export function sharedHostRequirement(
     const subject = certificateSubject(new Uint8Array(c.raw));
     // Envoy prints the issuer in RFC 2253 with its own escaping; plain names are compared exactly, others refused.
     if (!isPlainName(subject.attributes)) {
-      errors.push({
-        ...firstCaRoute.at,
-        message:
+      errors.push(
+        errorAt(
+          firstCaRoute.at,
           `host ${host} has routes with different client CAs, and CA "${subject.rfc2253}" has a ` +
-          `name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare ` +
-          `reliably: rename the CA, or give the routes distinct hosts`,
-      });
+            `name with characters (commas, plus signs, non-ASCII…) that the per-route check cannot compare ` +
+            `reliably: rename the CA, or give the routes distinct hosts`,
+        ),
+      );
       continue;
     }
     const other = bySubject.get(subject.rfc2253);
     if (other) {
-      errors.push({
-        ...firstCaRoute.at,
-        message:
+      errors.push(
+        errorAt(
+          firstCaRoute.at,
           `host ${host} has routes with different client CAs, and two of those CAs have the same ` +
-          `subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts`,
-      });
+            `subject (${subject.rfc2253}): give each CA a distinct name, or the routes distinct hosts`,
+        ),
+      );
     }
     bySubject.set(subject.rfc2253, c);
   }

@@ -67,10 +67,7 @@ export function trustCheckRoute(
       }
     : { allow: [requirement('or')], deny: [] };
   const decided = envoyPolicy ? JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v)) : kind;
-  const digest = createHash('sha256')
-    .update(`${decided}\n${clientTrustId(trust)}`)
-    .digest('hex')
-    .slice(0, 16);
+  const digest = trustCheckDigest(decided, trust);
   // Routes of several hosts share one entry (same trust, same name); it signs nothing, so it names no audience.
   return {
     name: `trust.${digest}`,
@@ -82,6 +79,26 @@ export function trustCheckRoute(
     clientTrust: trust,
   };
 }
+
+// Thousands of routes share a few trusts and kinds: hash each pair once (model/requirement.ts shares the trusts).
+const digestsByTrust = new WeakMap<ClientTrust, Map<string, string>>();
+
+function trustCheckDigest(decided: string, trust: ClientTrust): string {
+  let digests = digestsByTrust.get(trust);
+  if (!digests) digestsByTrust.set(trust, (digests = new Map<string, string>()));
+  let digest = digests.get(decided);
+  if (digest === undefined) {
+    digest = createHash('sha256')
+      .update(`${decided}\n${clientTrustId(trust)}`)
+      .digest('hex')
+      .slice(0, 16);
+    if (digests.size >= MAX_DIGESTS_PER_TRUST) digests.clear(); // policies Envoy decides: one each, new on reload
+    digests.set(decided, digest);
+  }
+  return digest;
+}
+
+const MAX_DIGESTS_PER_TRUST = 4096;
 
 /** Whether a route serves only requests with a valid certificate (its own check, or a handshake that demands one). */
 export function requiresValidCertificate(check: CertificateCheck, requirement: ClientCaRequirement): boolean {

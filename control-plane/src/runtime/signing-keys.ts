@@ -1,4 +1,4 @@
-import type { Config, Result } from '../config/index.js';
+import { errorAt, type Config, type Result } from '../config/index.js';
 import {
   defaultSigningKeyPath,
   jwks,
@@ -58,7 +58,7 @@ export class SigningKeys {
       const keys = [input.pem, ...input.others].map((pem) => this.parse(pem));
       return { ok: true, value: { signer: keys[0], published: keys } };
     } catch (e) {
-      return { ok: false, errors: [{ ...input.at, message: (e as Error).message }] };
+      return { ok: false, errors: [errorAt(input.at, (e as Error).message)] };
     }
   }
 

@@ -17,12 +17,17 @@ export function formatError(e: ConfigError): string {
   return `${where}: ${e.key}: ${e.message}`;
 }
 
+/** An error at a location (a YAML location's line is a getter, which a spread would not copy). */
+export function errorAt(at: Location, message: string): ConfigError {
+  return { file: at.file, line: at.line, key: at.key, message };
+}
+
 /** Collects every error of a pass so that a user sees them all at once, not one per run. */
 export class Diagnostics {
   readonly errors: ConfigError[] = [];
 
   error(at: Location, message: string): void {
-    this.errors.push({ file: at.file, line: at.line, key: at.key, message });
+    this.errors.push(errorAt(at, message));
   }
 
   get ok(): boolean {

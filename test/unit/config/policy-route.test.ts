@@ -3,6 +3,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { yaml } from './fixture.js';
 import { loadTestPems, at, routeOf, policyOf, shape } from './policy-fixture.js';
+import { plainLocations } from '../../support/plain-locations.js';
 
 before(loadTestPems);
 
@@ -23,7 +24,7 @@ describe('the policy of a route', () => {
     `);
     assert.equal(route.access, 'policy');
     assert.equal(route.passIdentityHeaders, false);
-    assert.deepEqual(route.policy, {
+    assert.deepEqual(plainLocations(route.policy), {
       allow: [
         {
           operator: 'or',
@@ -66,16 +67,16 @@ describe('the policy of a route', () => {
     assert.deepEqual(shape(policy.deny), [
       { or: [{ kind: 'email', match: [{ op: 'is', value: 'mallory@example.com' }] }] },
     ]);
-    assert.deepEqual(policy.allow[1]!.at, at(15, 'routes[0].policy[1].allow.and'));
-    assert.deepEqual(policy.deny[0]!.criteria[0]!.at, at(13, 'routes[0].policy[0].deny.or[0].email'));
+    assert.deepEqual(plainLocations(policy.allow[1]!.at), at(15, 'routes[0].policy[1].allow.and'));
+    assert.deepEqual(plainLocations(policy.deny[0]!.criteria[0]!.at), at(13, 'routes[0].policy[0].deny.or[0].email'));
   });
 
   test('a single rule and a one-item list mean the same', () => {
     const single = policyOf('allow:\n  or:\n    - accept: true\n');
     const list = policyOf('- allow:\n    or:\n      - accept: true\n');
     assert.deepEqual(shape(single.allow), shape(list.allow));
-    assert.deepEqual(single.allow[0]!.criteria[0]!.at, at(10, 'routes[0].policy.allow.or[0].accept'));
-    assert.deepEqual(list.allow[0]!.criteria[0]!.at, at(10, 'routes[0].policy[0].allow.or[0].accept'));
+    assert.deepEqual(plainLocations(single.allow[0]!.criteria[0]!.at), at(10, 'routes[0].policy.allow.or[0].accept'));
+    assert.deepEqual(plainLocations(list.allow[0]!.criteria[0]!.at), at(10, 'routes[0].policy[0].allow.or[0].accept'));
   });
 
   test('every operator, in the order written', () => {

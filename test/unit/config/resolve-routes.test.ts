@@ -16,6 +16,7 @@ import {
   yaml,
 } from './fixture.js';
 import { pems, loadTestPems, files, canonical, fingerprint, PUBLIC_ROUTE } from './resolve-fixture.js';
+import { plainLocations } from '../../support/plain-locations.js';
 
 before(loadTestPems);
 
@@ -27,7 +28,7 @@ describe('server certificates', () => {
       }),
     );
     assert.equal(config.certificates[0]!.certPem, canonical(pems.serverCert));
-    assert.deepEqual(config.certificates[0]!.at, { file: CONFIG_FILE, line: 1, key: 'certificate' });
+    assert.deepEqual(plainLocations(config.certificates[0]!.at), { file: CONFIG_FILE, line: 1, key: 'certificate' });
   });
 
   test('a SEC1 ("EC PRIVATE KEY") key is accepted and handed on as PKCS#8', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { assertError, base64, expectErrors, expectOk, run } from './fixture.js';
 import { pems, loadTestPems, files, at, errorsOf, BASE } from './policy-fixture.js';
+import { plainLocations } from '../../support/plain-locations.js';
 
 before(loadTestPems);
 
@@ -25,7 +26,7 @@ describe('signing_key', () => {
     const config = expectOk(run(`signing_key: ${base64(sec1(privateKey))}\n${BASE}`, { files: files() }));
     assert.match(config.signingKey!.pem, /^-----BEGIN PRIVATE KEY-----\n/);
     samePublicKey(config.signingKey!.pem, privateKey);
-    assert.deepEqual(config.signingKey!.at, at(1, 'signing_key'));
+    assert.deepEqual(plainLocations(config.signingKey!.at), at(1, 'signing_key'));
     const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     samePublicKey(
       expectOk(run(`signing_key: ${base64(pkcs8)}\n${BASE}`, { files: files() })).signingKey!.pem,
@@ -47,7 +48,10 @@ describe('signing_key', () => {
     const { privateKey } = p256();
     const config = expectOk(run(BASE, { files: files(), env: { SIGNING_KEY: base64(sec1(privateKey)) } }));
     samePublicKey(config.signingKey!.pem, privateKey);
-    assert.deepEqual(config.signingKey!.at, { file: 'environment variable SIGNING_KEY', key: 'signing_key' });
+    assert.deepEqual(plainLocations(config.signingKey!.at), {
+      file: 'environment variable SIGNING_KEY',
+      key: 'signing_key',
+    });
   });
 
   test('other curves, RSA keys and garbage are refused, without printing the key', () => {
@@ -117,7 +121,7 @@ describe('signing_key', () => {
     withKey.contents.set('/etc/edge/signing-key.pem', sec1(privateKey));
     const config = expectOk(run(`signing_key_file: signing-key.pem\n${BASE}`, { files: withKey }));
     samePublicKey(config.signingKey!.pem, privateKey);
-    assert.deepEqual(config.signingKey!.at, at(1, 'signing_key_file'));
+    assert.deepEqual(plainLocations(config.signingKey!.at), at(1, 'signing_key_file'));
     const fromEnv = expectOk(run(BASE, { files: withKey, env: { SIGNING_KEY_FILE: '/etc/edge/signing-key.pem' } }));
     samePublicKey(fromEnv.signingKey!.pem, privateKey);
     assertError(errorsOf(`signing_key_file: missing.pem\n${BASE}`), {

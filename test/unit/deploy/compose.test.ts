@@ -11,6 +11,7 @@ import { readBootstrapTemplate, renderBootstrap } from '../../../control-plane/s
 import { requireEnvoy } from '../../support/edge.js';
 import { createTestPki, type TestPki } from '../../support/pki-fixture.js';
 import { createControlChannelPki } from '../../support/control-channel-pki.js';
+import { plainLocations } from '../../support/plain-locations.js';
 
 // What the compose set-up runs and mounts, read from the files; test/compose/compose-up.docker-test.ts runs it on a
 // real Docker engine (npm run test:compose, as root).
@@ -216,7 +217,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('signs identity headers with the key in ./certs (signing_key_file), the same across restarts and replicas', () => {
-    assert.deepEqual(config.signingKey?.at, {
+    assert.deepEqual(plainLocations(config.signingKey?.at), {
       file: join(mountedFile(cp, '/etc/mtls-edge'), 'config.yaml'),
       key: 'signing_key_file',
       line: config.signingKey?.at.line,

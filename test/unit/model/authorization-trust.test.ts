@@ -105,6 +105,19 @@ describe('the trust of an ext_authz route', () => {
     assert.deepEqual(authorization(m, 0), { kind: 'ext-authz', key: extAuthz(m, 0).name, peerProperties: [] });
   });
 
+  it('of one CA, is its own on a shared host and on a plain host, whichever comes first', () => {
+    // The global CA is one object for every route: what is derived from it is shared, but per kind of host.
+    const global = bundle(caA, 'a.pem');
+    const shared = [route('s.test', 0), route('s.test', 1, { clientCa: bundle(caB, 'b.pem') })];
+    for (const routes of [[...shared, route('p.test', 2)], [route('p.test', 2), ...shared]]) {
+      const m = model(config(routes, { clientCa: global }, { maxVerifyDepth: 3 }));
+      assert.equal(extAuthz(m, 0).clientTrust?.directIssuerOnly, true);
+      assert.equal(extAuthz(m, 0).clientTrust?.maxVerifyDepth, 1);
+      assert.equal(extAuthz(m, 2).clientTrust?.directIssuerOnly, undefined);
+      assert.equal(extAuthz(m, 2).clientTrust?.maxVerifyDepth, 3);
+    }
+  });
+
   it('is part of the route key: a new CRL makes a new key, the same CA content keeps it', async () => {
     const base = config([route('a.test', 0)], { clientCa: bundle(caA, 'a.pem') });
     const key = extAuthz(model(base), 0).name;
