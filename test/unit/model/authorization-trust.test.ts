@@ -109,7 +109,10 @@ describe('the trust of an ext_authz route', () => {
     // The global CA is one object for every route: what is derived from it is shared, but per kind of host.
     const global = bundle(caA, 'a.pem');
     const shared = [route('s.test', 0), route('s.test', 1, { clientCa: bundle(caB, 'b.pem') })];
-    for (const routes of [[...shared, route('p.test', 2)], [route('p.test', 2), ...shared]]) {
+    for (const routes of [
+      [...shared, route('p.test', 2)],
+      [route('p.test', 2), ...shared],
+    ]) {
       const m = model(config(routes, { clientCa: global }, { maxVerifyDepth: 3 }));
       assert.equal(extAuthz(m, 0).clientTrust?.directIssuerOnly, true);
       assert.equal(extAuthz(m, 0).clientTrust?.maxVerifyDepth, 1);
