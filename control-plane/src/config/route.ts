@@ -155,16 +155,10 @@ function readTo(map: MapValue, diag: Diagnostics): { urls: UpstreamUrl[]; pathPr
   const urls: UpstreamUrl[] = [];
   const paths = new Set<string>();
   for (const entry of entries) {
-    const url = parseUrl(entry, diag);
-    if (!url) continue;
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      diag.error(entry.at, `must be an http or https URL, got ${JSON.stringify(entry.value)}`);
-      continue;
-    }
-    const scheme = url.protocol === 'https:' ? 'https' : 'http';
-    const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
-    urls.push({ scheme, host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(), port });
-    paths.add(url.pathname === '/' ? '' : url.pathname);
+    const upstream = upstreamUrl(entry, diag);
+    if (!upstream) continue;
+    urls.push(upstream.url);
+    paths.add(upstream.path);
   }
   if (urls.length !== entries.length || urls.length === 0) return undefined;
   const at = entries[0]!.at;
@@ -174,10 +168,44 @@ function readTo(map: MapValue, diag: Diagnostics): { urls: UpstreamUrl[]; pathPr
   return { urls, pathPrefix: pathPrefix ? pathPrefix : undefined };
 }
 
+const MATCH_KINDS = ['prefix', 'path', 'regex'] as const;
+
+/**
+ * A `to` URL as scheme, host, port and path. Thousands of routes often name a few upstreams, so each text's
+ * reading is kept (a URL object is large, and parsing one costs a microsecond); errors are never kept.
+ */
+function upstreamUrl(entry: Read<string>, diag: Diagnostics): { url: UpstreamUrl; path: string } | undefined {
+  const known = upstreamUrls.get(entry.value);
+  if (known) return known;
+  const url = parseUrl(entry, diag);
+  if (!url) return undefined;
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    diag.error(entry.at, `must be an http or https URL, got ${JSON.stringify(entry.value)}`);
+    return undefined;
+  }
+  const scheme = url.protocol === 'https:' ? 'https' : 'http';
+  const port = url.port ? Number(url.port) : scheme === 'https' ? 443 : 80;
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const read = Object.freeze({
+    url: Object.freeze({ scheme, host, port }),
+    path: url.pathname === '/' ? '' : url.pathname,
+  });
+  if (upstreamUrls.size >= MAX_KEPT_UPSTREAM_URLS) upstreamUrls.clear();
+  upstreamUrls.set(entry.value, read);
+  return read;
+}
+
+const upstreamUrls = new Map<string, { url: UpstreamUrl; path: string }>();
+const MAX_KEPT_UPSTREAM_URLS = 4096;
+
 function readMatch(map: MapValue, diag: Diagnostics): RouteMatch | undefined {
-  const given = (['prefix', 'path', 'regex'] as const)
-    .map((kind) => ({ kind, read: readString(map, kind, diag) }))
-    .filter((g): g is { kind: 'prefix' | 'path' | 'regex'; read: Read<string> } => g.read !== undefined);
+  // Most routes set one of the three or none: no list is built for them (this runs once per route).
+  const given: Array<{ kind: RouteMatch['kind']; read: Read<string> }> = [];
+  for (const kind of MATCH_KINDS) {
+    if (!map.entries.has(kind)) continue;
+    const read = readString(map, kind, diag);
+    if (read) given.push({ kind, read });
+  }
   if (given.length > 1) {
     diag.error(given[1]!.read.at, `set only one of prefix, path and regex (also set: ${given[0]!.kind})`);
     return undefined;
