@@ -133,7 +133,8 @@ export class MessageEncoder {
     const w = this.writer;
     // Encoding: the fields set, by field number, written last to first (the writer writes back to front).
     const present: protobuf.Field[] | undefined = w ? [] : undefined;
-    let inOneof = false;
+    // The first field set of each oneof met so far: a second one of the same oneof is refused.
+    let oneofsSet: protobuf.Field[] | undefined;
     for (const key in value) {
       if (isAnyBody && key === '@type') continue;
       // Own properties only: `constructor` or `toString` are not fields, whatever every object inherits.
@@ -142,13 +143,12 @@ export class MessageEncoder {
       this.path.push(key);
       if (!field) this.report(`: not a field of ${type.fullName.slice(1)}`);
       else if (fieldValue !== undefined && fieldValue !== null) {
-        if (field.partOf) inOneof = true;
+        if (field.partOf) oneofsSet = this.oneofMember(field, oneofsSet);
         if (present) insertByNumber(present, field);
         else this.field(field, fieldValue);
       }
       this.path.pop();
     }
-    if (inOneof) this.oneofs(type, value);
     if (!present) return;
     for (let i = present.length - 1; i >= 0; i--) {
       const field = present[i]!;
@@ -158,15 +158,21 @@ export class MessageEncoder {
     }
   }
 
-  private oneofs(type: protobuf.Type, value: Json): void {
-    for (const oneof of type.oneofsArray) {
-      let first: string | undefined;
-      for (const name of oneof.oneof) {
-        if (value[name] === undefined || value[name] === null) continue;
-        if (first === undefined) first = name;
-        else this.report(`: ${first} and ${name} are one choice (oneof ${oneof.name}): set one`);
-      }
+  /**
+   * Notes a set field of a oneof, refusing it when another field of that oneof is set. Only the oneofs of the fields
+   * present are looked at (a RouteAction has a dozen oneofs and sets two or three of them).
+   */
+  private oneofMember(field: protobuf.Field, set: protobuf.Field[] | undefined): protobuf.Field[] {
+    const first = set?.find((f) => f.partOf === field.partOf);
+    if (first) {
+      this.path.pop(); // the problem is the message's, as a whole
+      this.report(`: ${first.name} and ${field.name} are one choice (oneof ${field.partOf!.name}): set one`);
+      this.path.push(field.name);
+      return set!;
     }
+    if (!set) return [field];
+    set.push(field);
+    return set;
   }
 
   private field(field: protobuf.Field, value: unknown): void {

@@ -38,7 +38,7 @@ function generator(seed: number) {
 type Gen = ReturnType<typeof generator>;
 
 const SCALARS: Readonly<Record<string, readonly unknown[]>> = {
-  string: ['', 'a', 'héllo ✓ 𝄞', 'x'.repeat(300), 'nul\u0000byte'],
+  string: ['', 'a', 'héllo ✓ 𝄞', 'café', 'x'.repeat(300), 'nul\u0000byte', '\u007f\u0080'],
   bool: [true, false],
   bytes: [new Uint8Array([1, 2, 3]), 'AQID', '', Buffer.alloc(200, 7)],
   double: [0, 1.5, -2.25, 1e300, -0.0001],
