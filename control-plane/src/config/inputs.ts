@@ -93,6 +93,24 @@ function resolvePath(path: string, at: Location, files: FileAccess): string {
 }
 
 export function toCertificateBundle(input: PemInput, diag: Diagnostics): CertificateBundle | undefined {
+  // A thousand routes may name one CA file: parse it once, and let them share the bundle (and what the model
+  // derives from it). Only a bundle without problems is kept: each route reports its own.
+  const key = `${input.origin}\0${input.text}`;
+  const known = bundles.get(key);
+  if (known) return known;
+  const before = diag.errors.length;
+  const bundle = parseBundle(input, diag);
+  if (bundle && diag.errors.length === before) {
+    if (bundles.size >= MAX_KEPT_BUNDLES) bundles.clear();
+    bundles.set(key, bundle);
+  }
+  return bundle;
+}
+
+const bundles = new Map<string, CertificateBundle>();
+const MAX_KEPT_BUNDLES = 256;
+
+function parseBundle(input: PemInput, diag: Diagnostics): CertificateBundle | undefined {
   const parsed = parseCertificates(input.text);
   if ('error' in parsed) {
     diag.error(input.at, `${input.origin}: ${parsed.error}`);
@@ -105,11 +123,11 @@ export function toCertificateBundle(input: PemInput, diag: Diagnostics): Certifi
         `${input.origin}: certificate "${cert.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE is missing)`,
       );
   }
-  return {
+  return Object.freeze({
     pem: certificatesToPem(parsed.certs),
-    fingerprints: parsed.certs.map(fingerprint).sort(),
+    fingerprints: Object.freeze(parsed.certs.map(fingerprint).sort()) as string[],
     origin: input.origin,
-  };
+  });
 }
 
 function describe(at: Location): string {

@@ -147,6 +147,6 @@ export class ReverseWriter {
     this.room(size);
     const from = this.buf.length - end;
     this.pos -= size;
-    this.buf.copy(this.buf, this.pos, from, from + size);
+    this.buf.copyWithin(this.pos, from, from + size); // a memmove within the one buffer
   }
 }

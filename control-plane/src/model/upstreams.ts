@@ -1,10 +1,23 @@
 import { createHash } from 'node:crypto';
-import type { RouteConfig } from '../config/index.js';
+import type { RouteConfig, UpstreamUrl } from '../config/index.js';
 import { isIpAddress } from './hostnames.js';
 import type { Upstream } from './types.js';
 
 /** One cluster per distinct set of endpoints and TLS settings, so routes that share an upstream share a cluster. */
 export function upstreamForRoute(route: RouteConfig): Upstream {
+  // Routes to one plain http upstream share its URL object (config/route.ts keeps each `to` text's reading).
+  const only = route.to.length === 1 ? route.to[0]! : undefined;
+  if (only?.scheme === 'http') {
+    let upstream = plainUpstreams.get(only);
+    if (!upstream) plainUpstreams.set(only, (upstream = buildUpstream(route)));
+    return upstream;
+  }
+  return buildUpstream(route);
+}
+
+const plainUpstreams = new WeakMap<UpstreamUrl, Upstream>();
+
+function buildUpstream(route: RouteConfig): Upstream {
   const endpoints = [...route.to].sort((a, b) => `${a.host}:${a.port}`.localeCompare(`${b.host}:${b.port}`));
   const first = endpoints[0]!;
   const scheme = first.scheme;
