@@ -132,6 +132,36 @@ describe('PEM that does not parse', () => {
     });
   });
 
+  test('a leaf certificate given as a CA on two routes: each route reports it (parsed bundles are shared)', () => {
+    const config = yaml`
+      certificate_file: server.pem
+      certificate_key_file: server-key.pem
+      routes:
+        - from: https://a.example.com
+          to: http://127.0.0.1:8080
+          tls_downstream_client_ca_file: client.pem
+          allow_any_authenticated_user: true
+        - from: https://b.example.com
+          to: http://127.0.0.1:8080
+          tls_downstream_client_ca_file: client.pem
+          allow_any_authenticated_user: true
+    `;
+    // Twice: a second load must not take the first one's bundle for a good one either.
+    for (let load = 0; load < 2; load++) {
+      const errors = errorsOf(config);
+      for (const [route, line] of [
+        [0, 6],
+        [1, 10],
+      ] as const) {
+        assertError(errors, {
+          key: `routes[${route}].tls_downstream_client_ca_file`,
+          line,
+          message: /is not a CA/,
+        });
+      }
+    }
+  });
+
   test('garbage in place of a server certificate and of a key', () => {
     const certErrors = errorsOf(yaml`
       certificate_file: garbage.pem
