@@ -22,7 +22,22 @@ export function collectGarbageIfGrown(): void {
   scheduled = true;
   setImmediate(() => {
     scheduled = false;
-    gc?.();
+    collectAndCompact();
     liveAfterLastCollection = process.memoryUsage().heapUsed;
   });
+}
+
+/**
+ * A full collection that also compacts the old generation. The old config's objects lay between the new one's, and
+ * a plain collection frees them but keeps every page that still holds a live object: at 10,000 routes the heap kept
+ * ~75 MiB of pages for ~25 MiB of objects until V8's memory reducer compacted them some 20 s later. Compacting
+ * moves the ~25 MiB once (tens of ms, after Envoy has settled) and gives the pages back now.
+ */
+function collectAndCompact(): void {
+  setFlagsFromString('--compact-on-every-full-gc');
+  try {
+    gc?.();
+  } finally {
+    setFlagsFromString('--no-compact-on-every-full-gc');
+  }
 }
