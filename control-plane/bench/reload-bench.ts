@@ -1,6 +1,7 @@
 // `npm run bench` (second part): how long from a file save until every Envoy has acknowledged the new
 // config, p50 and p95 over 20 edits, for 10, 1,000 and 10,000 routes, over state-of-the-world and delta
-// xDS; and the control plane's resident memory at each size (at 10,000 routes also once it has idled 25 s). Real Envoy, real control plane (`mtls-edge run`).
+// xDS; and the control plane's resident memory at each size (at 10,000 routes also once it has idled 25 s).
+// Real Envoy, real control plane (`mtls-edge run`).
 // Each edit moves the first route between two upstream ports; after the ACK, Envoy's own /clusters must list the
 // new upstream and not the old one (the time is of an edit Envoy really applied). A failed check, or an edit
 // that never becomes current, makes the run invalid (exit code 1).

@@ -108,7 +108,8 @@ export function toCertificateBundle(input: PemInput, diag: Diagnostics): Certifi
 }
 
 const bundles = new Map<string, CertificateBundle>();
-const MAX_KEPT_BUNDLES = 256;
+// Bounded: an edited CA file adds an entry per reload, and a bundle holds its whole PEM text.
+const MAX_KEPT_BUNDLES = 64;
 
 function parseBundle(input: PemInput, diag: Diagnostics): CertificateBundle | undefined {
   const parsed = parseCertificates(input.text);

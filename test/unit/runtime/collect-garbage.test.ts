@@ -8,13 +8,16 @@ import { collectGarbageIfGrown } from '../../../control-plane/src/runtime/collec
 const oldSpace = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!;
 const MiB = 2 ** 20;
 
-test('a collection after a reload compacts: a fragmented old generation gives its pages back', async () => {
-  // ~150 MiB of small objects, promoted to the old generation, of which one in four stays: every page keeps some.
-  let all: Array<{ n: number; s: string }> | undefined = [];
+/** ~150 MiB of small objects, promoted to the old generation, of which one in four stays: every page keeps some. */
+async function fragmentedOldGeneration(): Promise<Array<{ n: number; s: string }>> {
+  const all: Array<{ n: number; s: string }> = [];
   for (let i = 0; i < 1_500_000; i++) all.push({ n: i, s: `value ${i}` });
   await new Promise((r) => setImmediate(r)); // let scavenges promote them
-  const kept = all.filter((_, i) => i % 4 === 0);
-  all = undefined;
+  return all.filter((_, i) => i % 4 === 0);
+}
+
+test('a collection after a reload compacts: a fragmented old generation gives its pages back', async () => {
+  const kept = await fragmentedOldGeneration();
   collectGarbageIfGrown();
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
