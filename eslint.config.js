@@ -32,11 +32,17 @@ export default tseslint.config(
       // silently drops the line. errorAt(at, message) copies all three.
       'no-restricted-syntax': [
         'error',
-        {
-          selector:
-            "ObjectExpression > SpreadElement :matches(MemberExpression[property.name='at'], Identifier[name='at'])",
-          message: "a location's line is a getter that a spread drops: use errorAt(at, message)",
-        },
+        ...[
+          "ObjectExpression > SpreadElement > Identifier[name='at']",
+          "ObjectExpression > SpreadElement MemberExpression[computed=false][property.name='at']:not(.callee)",
+          "CallExpression[callee.property.name='assign'] > Identifier[name='at']",
+          "CallExpression[callee.property.name='assign'] > MemberExpression[property.name='at']",
+          "CallExpression[callee.name='structuredClone'] > Identifier[name='at']",
+          "CallExpression[callee.name='structuredClone'] > MemberExpression[property.name='at']",
+        ].map((selector) => ({
+          selector,
+          message: "a location's line is a getter that a copy drops: use errorAt(at, message)",
+        })),
       ],
       // `_name` marks a parameter or binding kept for its position or its type.
       '@typescript-eslint/no-unused-vars': [

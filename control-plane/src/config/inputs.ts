@@ -101,7 +101,7 @@ export function toCertificateBundle(input: PemInput, diag: Diagnostics): Certifi
   const before = diag.errors.length;
   const bundle = parseBundle(input, diag);
   if (bundle && diag.errors.length === before) {
-    if (bundles.size >= MAX_KEPT_BUNDLES) bundles.clear();
+    if (bundles.size >= MAX_KEPT_BUNDLES) bundles.delete(bundles.keys().next().value!); // the oldest
     bundles.set(key, bundle);
   }
   return bundle;
@@ -126,7 +126,7 @@ function parseBundle(input: PemInput, diag: Diagnostics): CertificateBundle | un
   }
   return Object.freeze({
     pem: certificatesToPem(parsed.certs),
-    fingerprints: Object.freeze(parsed.certs.map(fingerprint).sort()) as string[],
+    fingerprints: Object.freeze(parsed.certs.map(fingerprint).sort()),
     origin: input.origin,
   });
 }

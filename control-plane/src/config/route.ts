@@ -190,7 +190,7 @@ function upstreamUrl(entry: Read<string>, diag: Diagnostics): { url: UpstreamUrl
     url: Object.freeze({ scheme, host, port }),
     path: url.pathname === '/' ? '' : url.pathname,
   });
-  if (upstreamUrls.size >= MAX_KEPT_UPSTREAM_URLS) upstreamUrls.clear();
+  if (upstreamUrls.size >= MAX_KEPT_UPSTREAM_URLS) upstreamUrls.delete(upstreamUrls.keys().next().value!); // the oldest
   upstreamUrls.set(entry.value, read);
   return read;
 }

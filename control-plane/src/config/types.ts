@@ -11,7 +11,7 @@ export interface SocketAddress {
 export interface CertificateBundle {
   pem: string;
   /** SHA-256 fingerprints of every certificate, sorted: two bundles with the same set are the same CA. */
-  fingerprints: string[];
+  fingerprints: readonly string[];
   /** What the user wrote, e.g. `client_ca_file (ca.pem)`, for messages. */
   origin: string;
 }
@@ -54,10 +54,11 @@ export type ForwardedCertField = 'subject' | 'uri' | 'dns' | 'cert' | 'chain';
 export type RouteMatch =
   { kind: 'prefix'; value: string } | { kind: 'path'; value: string } | { kind: 'regex'; value: string };
 
+/** Shared by the routes that give the same `to` text (config/route.ts): never changed once read. */
 export interface UpstreamUrl {
-  scheme: 'http' | 'https';
-  host: string;
-  port: number;
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
 }
 
 export interface UpstreamTls {
@@ -114,7 +115,7 @@ export interface ControlChannelTls {
   keyPem: string;
   clientCaPem: string;
   /** SHA-256 of each CA in `clientCaPem`: it must share none with the users' client CAs. */
-  clientCaFingerprints: string[];
+  clientCaFingerprints: readonly string[];
   /** Node ids a fleet certificate may claim (sorted); a per-Envoy certificate names its own. */
   nodeIds: string[];
 }

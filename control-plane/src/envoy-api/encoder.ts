@@ -165,8 +165,11 @@ export class MessageEncoder {
   private oneofMember(field: protobuf.Field, set: protobuf.Field[] | undefined): protobuf.Field[] {
     const first = set?.find((f) => f.partOf === field.partOf);
     if (first) {
+      // Named in the oneof's own order, whatever the order of the object's keys.
+      const names = field.partOf!.oneof;
+      const [a, b] = names.indexOf(first.name) < names.indexOf(field.name) ? [first, field] : [field, first];
       this.path.pop(); // the problem is the message's, as a whole
-      this.report(`: ${first.name} and ${field.name} are one choice (oneof ${field.partOf!.name}): set one`);
+      this.report(`: ${a.name} and ${b.name} are one choice (oneof ${field.partOf!.name}): set one`);
       this.path.push(field.name);
       return set!;
     }

@@ -92,6 +92,9 @@ test('unknown enum names, wrong shapes and two members of a oneof are refused', 
   ]);
   const both = refusal(TYPE_URL.cluster, { name: 'c', type: 'STATIC', cluster_type: { name: 'x' } });
   assert.deepEqual(both, ['cluster: type and cluster_type are one choice (oneof cluster_discovery_type): set one']);
+  // Named in the oneof's order, whatever the order of the keys.
+  const reversed = refusal(TYPE_URL.cluster, { name: 'c', cluster_type: { name: 'x' }, type: 'STATIC' });
+  assert.deepEqual(reversed, both);
 });
 
 test('every problem is reported, not only the first', () => {
