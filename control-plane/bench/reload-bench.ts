@@ -1,6 +1,7 @@
 // `npm run bench` (second part): how long from a file save until every Envoy has acknowledged the new
 // config, p50 and p95 over 20 edits, for 10, 1,000 and 10,000 routes, over state-of-the-world and delta
-// xDS; and the control plane's resident memory at each size (at 10,000 routes also once it has idled 25 s).
+// xDS; the control plane's resident memory at each size (at 10,000 routes also once it has idled 25 s); then how
+// long from the save of a new route (new host, new upstream) until it answers through Envoy (new-route.ts).
 // Real Envoy, real control plane (`mtls-edge run`).
 // Each edit moves the first route between two upstream ports; after the ACK, Envoy's own /clusters must list the
 // new upstream and not the old one (the time is of an edit Envoy really applied). A failed check, or an edit
@@ -9,9 +10,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRootCa, issueServerCertificate } from '../src/pki/index.js';
+import { createSecureContext } from 'node:tls';
+import { createRootCa, issueClientCertificate, issueServerCertificate } from '../src/pki/index.js';
 import { runBench, type BenchChecks } from './checks.js';
-import { freePort, percentile } from './load.js';
+import { freePort, percentile, type Tls } from './load.js';
+import { newRouteLines, startNewRouteUpstream, timeNewRoute, type NewRoute } from './new-route.js';
 import { CLI } from './processes.js';
 
 const SIZES = (process.env['RELOAD_BENCH_SIZES'] ?? '10,1000,10000').split(',').map(Number);
@@ -19,8 +22,9 @@ const EDITS = 20;
 const PAUSE_MS = 300;
 const SETTLE_MS = 25_000;
 const SETTLED_RSS_MIN_ROUTES = 10_000;
+const NEW_ROUTES = Number(process.env['RELOAD_BENCH_NEW_ROUTES'] ?? 10);
 
-function configYaml(n: number, ports: number[], firstTo: number): string {
+function configYaml(n: number, ports: number[], firstTo: number, added: readonly NewRoute[] = []): string {
   const [https, admin, xds, envoyAdmin] = ports;
   const lines = [
     `address: 127.0.0.1:${https}`,
@@ -39,6 +43,7 @@ function configYaml(n: number, ports: number[], firstTo: number): string {
       '    allow_any_authenticated_user: true',
     );
   }
+  lines.push(...newRouteLines(added));
   return lines.join('\n') + '\n';
 }
 
@@ -73,12 +78,17 @@ function rssMiB(pid: number): number {
   return kb / 1024;
 }
 
-async function measure(
-  checks: BenchChecks,
-  dir: string,
-  n: number,
-  protocol: 'sotw' | 'delta',
-): Promise<{ p50: number; p95: number; rss: number; settledRss: number | undefined; envoyRss: number }> {
+interface Row {
+  p50: number;
+  p95: number;
+  rss: number;
+  settledRss: number | undefined;
+  envoyRss: number;
+  /** Save → the new route's first answer, p50 (ms). */
+  newRouteP50: number | undefined;
+}
+
+async function measure(checks: BenchChecks, dir: string, n: number, protocol: 'sotw' | 'delta', tls: Tls): Promise<Row> {
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const adminUrl = `http://127.0.0.1:${ports[1]}`;
   const configPath = join(dir, `config-${n}-${protocol}.yaml`);
@@ -127,12 +137,33 @@ async function measure(
       await new Promise((r) => setTimeout(r, SETTLE_MS));
       settledRss = rssMiB(child.pid!);
     }
+    const newRouteTimes: number[] = [];
+    const added: Awaited<ReturnType<typeof startNewRouteUpstream>>[] = [];
+    try {
+      for (let k = 1; k <= NEW_ROUTES; k++) {
+        await new Promise((r) => setTimeout(r, PAUSE_MS));
+        const route = await startNewRouteUpstream(k);
+        added.push(route);
+        const save = (): number => {
+          const tmp = `${configPath}.tmp`;
+          writeFileSync(tmp, configYaml(n, ports, 9000, added));
+          const savedAt = Date.now();
+          renameSync(tmp, configPath);
+          return savedAt;
+        };
+        const ms = await timeNewRoute(checks, ports[0]!, tls, route, save);
+        if (ms !== undefined) newRouteTimes.push(ms);
+      }
+    } finally {
+      for (const r of added) r.server.close();
+    }
     return {
       p50: percentile(sorted, 50),
       p95: percentile(sorted, 95),
       rss,
       settledRss,
       envoyRss: rssMiB(statusJson.envoyPid),
+      newRouteP50: newRouteTimes.length > 0 ? percentile([...newRouteTimes].sort((a, b) => a - b), 50) : undefined,
     };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));
@@ -148,22 +179,46 @@ await runBench(async (checks) => {
   writeFileSync(join(dir, 'ca.pem'), ca.certPem);
   writeFileSync(join(dir, 'server.pem'), server.chainPem);
   writeFileSync(join(dir, 'server-key.pem'), server.keyPem);
+  const client = await issueClientCertificate(ca, { commonName: 'bench' });
+  const clientTls = { ca: ca.certPem, cert: client.chainPem, key: client.keyPem };
+  const tls: Tls = { ...clientTls, secureContext: createSecureContext(clientTls) };
 
   console.log(
     `\nsave → every Envoy ACKed (one route's upstream changed per edit; ${EDITS} edits ${PAUSE_MS} ms ` +
-      `apart; ms) and resident memory after them (MiB)`,
+      `apart; ms), resident memory after them (MiB), and save → a new route's first answer through Envoy ` +
+      `(a new host and upstream per edit, ${NEW_ROUTES} edits; p50, ms)`,
   );
   console.log(
-    `   routes | protocol |      p50 |      p95 | control plane RSS | RSS ${SETTLE_MS / 1000} s later | Envoy RSS`,
+    `   routes | protocol |      p50 |      p95 | control plane RSS | RSS ${SETTLE_MS / 1000} s later | Envoy RSS ` +
+      `| new route answers`,
   );
   for (const n of SIZES) {
     for (const protocol of ['sotw', 'delta'] as const) {
-      const r = await measure(checks, dir, n, protocol);
+      const r = await measure(checks, dir, n, protocol, tls);
       console.log(
         `${String(n).padStart(9)} | ${protocol.padEnd(8)} | ${r.p50.toFixed(1).padStart(8)} | ` +
           `${r.p95.toFixed(1).padStart(8)} | ${r.rss.toFixed(0).padStart(17)} | ` +
-          `${(r.settledRss?.toFixed(0) ?? '-').padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)}`,
+          `${(r.settledRss?.toFixed(0) ?? '-').padStart(17)} | ${r.envoyRss.toFixed(0).padStart(9)} | ` +
+          `${(r.newRouteP50?.toFixed(0) ?? '-').padStart(17)}`,
       );
+      targets(checks, n, protocol, r);
     }
   }
 });
+
+/** Issue 14, point 5: the verdicts printed at the end (only if every check passed). */
+function targets(checks: BenchChecks, n: number, protocol: string, r: Row): void {
+  const at = `${n.toLocaleString('en')} routes (${protocol})`;
+  const ackTarget = n === 1000 ? 50 : n === 10_000 ? 300 : undefined;
+  if (ackTarget !== undefined) {
+    checks.target(r.p50 <= ackTarget, (w) => `save → ACKed p50 ≤ ${ackTarget} ms at ${at}: ${w} (${r.p50.toFixed(0)})`);
+  }
+  if (n !== 10_000) return;
+  const answered = r.newRouteP50;
+  checks.target(
+    answered !== undefined && answered <= 400,
+    (w) => `save → a new route answering ≤ 400 ms at ${at}: ${w} (${answered?.toFixed(0) ?? '-'})`,
+  );
+  const rss = r.settledRss ?? r.rss;
+  checks.target(rss <= 150, (w) => `control-plane RSS ≤ 150 MiB at ${at}, idle: ${w} (${rss.toFixed(0)})`);
+}
