@@ -88,7 +88,13 @@ interface Row {
   newRouteP50: number | undefined;
 }
 
-async function measure(checks: BenchChecks, dir: string, n: number, protocol: 'sotw' | 'delta', tls: Tls): Promise<Row> {
+async function measure(
+  checks: BenchChecks,
+  dir: string,
+  n: number,
+  protocol: 'sotw' | 'delta',
+  tls: Tls,
+): Promise<Row> {
   const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   const adminUrl = `http://127.0.0.1:${ports[1]}`;
   const configPath = join(dir, `config-${n}-${protocol}.yaml`);
@@ -163,7 +169,13 @@ async function measure(checks: BenchChecks, dir: string, n: number, protocol: 's
       rss,
       settledRss,
       envoyRss: rssMiB(statusJson.envoyPid),
-      newRouteP50: newRouteTimes.length > 0 ? percentile([...newRouteTimes].sort((a, b) => a - b), 50) : undefined,
+      newRouteP50:
+        newRouteTimes.length > 0
+          ? percentile(
+              [...newRouteTimes].sort((a, b) => a - b),
+              50,
+            )
+          : undefined,
     };
   } finally {
     const exited = new Promise((r) => child.once('exit', r));

@@ -19,6 +19,7 @@ import { ConfigReloader } from '../runtime/reloader.js';
 import { AdsServer, PeerPolicy } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
 import { printErrors } from './load.js';
+import { startedWith, warnIfRestartNeeded } from './started-with.js';
 
 /** One save touches a file several times within a millisecond or two; cert + key rotations land together. */
 const RELOAD_DEBOUNCE_MS = 15;
@@ -35,6 +36,14 @@ export interface RunOptions {
 
 /** Control plane + (optionally) Envoy, until SIGINT/SIGTERM or Envoy's exit. Config edits hot-reload. */
 export async function runCommand(o: RunOptions): Promise<number> {
+  // The wait is in a function of its own: an async function's suspended frame keeps every value its registers held
+  // (here, the first config and its translation), for as long as it waits.
+  const started = await startRun(o);
+  return typeof started === 'number' ? started : started.untilStopped();
+}
+
+/** Starts everything; returns the exit code of a start that failed, or how to wait for the stop. */
+async function startRun(o: RunOptions): Promise<number | { untilStopped: () => Promise<number> }> {
   // performance.now() counts from the process's start: Node's own start and loading the modules come before this.
   const modulesLoadedMs = performance.now();
   const log = createLogger();
@@ -75,6 +84,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     return 1;
   }
   const { config } = loaded;
+  const started = startedWith(config);
   allowedNodeIds = config.xdsTls?.nodeIds ?? [];
   peers.setClientCa(config.xdsTls?.clientCaPem);
   const metrics = createMetrics(ads, reloader.state, () => authzService.stats());
@@ -131,7 +141,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
       concurrency: o.envoyConcurrency,
       drainTimeSeconds: o.drainTimeSeconds,
     };
-    envoy = startLocalEnvoy(config, options, log, (code, signal) => {
+    envoy = startLocalEnvoy(started, options, log, (code, signal) => {
       log.error({ code, signal }, 'envoy exited unexpectedly; stopping');
       resolveDone(1);
     });
@@ -225,7 +235,7 @@ export async function runCommand(o: RunOptions): Promise<number> {
     const outcome = reloader.reload();
     if (outcome.ok) {
       channel.apply(outcome.config);
-      warnIfRestartNeeded(config, outcome.config, log);
+      warnIfRestartNeeded(started, outcome.config, log);
       if (outcome.config.xdsTls) {
         allowedNodeIds = outcome.config.xdsTls.nodeIds;
         peers.setClientCa(outcome.config.xdsTls.clientCaPem);
@@ -242,35 +252,32 @@ export async function runCommand(o: RunOptions): Promise<number> {
   const expiryCheck = setInterval(() => ads.recheckStreams(), 60_000);
   expiryCheck.unref();
 
-  const code = await done;
-  clearInterval(expiryCheck);
-  watcher.close();
-  // Envoy goes first, while the control plane still answers its ext_authz Checks.
-  if (envoy && stopping) await drainBeforeStop(config, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
-  await envoy?.stop();
-  await ads.close();
-  admin.closeAllConnections();
-  await new Promise<void>((resolve) => admin.close(() => resolve()));
-  leaveEnvoyPlace(place);
-  log.info({ code }, 'stopped');
-  return code;
-}
-
-/** Addresses are bound at start: an edit of one applies at the next start, and the log says so. */
-function warnIfRestartNeeded(started: Config, edited: Config, log: Logger): void {
-  const keys = ['adminAddress', 'xdsAddress', 'envoyAdminAddress', 'envoyHealthAddress', 'metricsAddress'];
-  const changed = keys.filter(
-    (k) => JSON.stringify(started[k as keyof Config]) !== JSON.stringify(edited[k as keyof Config]),
-  );
-  if (changed.length > 0)
-    log.warn({ changed }, 'these addresses apply at the next start of run (the rest of the edit applies now)');
+  const untilStopped = async (): Promise<number> => {
+    const code = await done;
+    clearInterval(expiryCheck);
+    watcher.close();
+    // Envoy goes first, while the control plane still answers its ext_authz Checks.
+    if (envoy && stopping) await drainBeforeStop(started, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
+    await envoy?.stop();
+    await ads.close();
+    admin.closeAllConnections();
+    await new Promise<void>((resolve) => admin.close(() => resolve()));
+    leaveEnvoyPlace(place);
+    log.info({ code }, 'stopped');
+    return code;
+  };
+  return { untilStopped };
 }
 
 /**
  * On a stop signal: /healthz fails first (for as long as the drain time, when a health listener is there for
  * balancers to watch), then the listeners drain until no connection is open or the drain time is over.
  */
-async function drainBeforeStop(config: Config, drainSeconds: number, log: Logger): Promise<void> {
+async function drainBeforeStop(
+  config: Pick<Config, 'envoyAdminAddress' | 'envoyHealthAddress'>,
+  drainSeconds: number,
+  log: Logger,
+): Promise<void> {
   const outcome = await drainEnvoy({
     admin: config.envoyAdminAddress,
     announceMs: config.envoyHealthAddress ? drainSeconds * 1000 : 0,

@@ -191,8 +191,16 @@ function upstreamUrl(entry: Read<string>, diag: Diagnostics): { url: UpstreamUrl
     path: url.pathname === '/' ? '' : url.pathname,
   });
   if (upstreamUrls.size >= MAX_KEPT_UPSTREAM_URLS) upstreamUrls.delete(upstreamUrls.keys().next().value!); // the oldest
-  upstreamUrls.set(entry.value, read);
+  upstreamUrls.set(ownCopy(entry.value), read);
   return read;
+}
+
+/**
+ * The same text in a string of its own. A value js-yaml read is a slice of the whole file's text, and keeps all of
+ * it alive: a key kept across reloads would keep each old version of the file (1 MiB at 10,000 routes).
+ */
+function ownCopy(text: string): string {
+  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 const upstreamUrls = new Map<string, { url: UpstreamUrl; path: string }>();

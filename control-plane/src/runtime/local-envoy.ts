@@ -66,7 +66,7 @@ export interface LocalEnvoyOptions {
 
 /** Adopts the surviving Envoy, or renders the bootstrap and starts a new one; records who serves it either way. */
 export function startLocalEnvoy(
-  config: Config,
+  config: Pick<Config, 'envoyAdminAddress' | 'envoyHealthAddress' | 'metricsAddress'>,
   o: LocalEnvoyOptions,
   log: Logger,
   onUnexpectedExit: (code: number | null, signal: NodeJS.Signals | null) => void,
