@@ -37,7 +37,7 @@ await build({
 // V8 keeps the bundle's text for as long as the process runs, in one byte per character if every character is
 // Latin-1 and two otherwise: one curly quote in a bundled package's comment doubled it, 3.7 MB more resident memory
 // (issue 14, point 5). Such characters in comments become "?"; esbuild escapes those in code (its ASCII charset), and
-// test/unit/bundle-text.test.ts fails should one be left.
+// test/unit/architecture/bundle-text.test.ts fails should one be left.
 const outfile = resolve(root, 'dist/mtls-edge.mjs');
 const code = readFileSync(outfile, 'utf8');
 const BEYOND_LATIN1 = /[\u0100-\uffff]/g;

@@ -1,7 +1,7 @@
 // The reload bench's second figure (issue 14, point 5): from the save of a file that adds a route, for a new host
 // and a new upstream (so a new cluster, a new virtual host and a new route), until that route answers through
 // Envoy with the upstream's own token, to a client with a certificate, on a new connection. Until the save the
-// host must not answer with the token (else the time would measure nothing).
+// host must not answer 200 (else the time would measure nothing).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { probe, type BenchChecks } from './checks.js';
@@ -35,24 +35,29 @@ export function newRouteLines(routes: readonly NewRoute[]): string[] {
 
 /**
  * Saves (`save`, which returns the time of the save) and then asks the new host on a new connection every POLL_MS
- * until it answers 200 with the token; returns ms from the save to that answer.
+ * until it answers 200 with the token; returns ms from the save to that answer. First, the same client must get an
+ * HTTP answer from `knownHost` (its certificate and TLS work) and no 200 from the new host (nothing serves it yet).
  */
 export async function timeNewRoute(
   checks: BenchChecks,
   edgePort: number,
   tls: Tls,
   route: NewRoute,
+  knownHost: string,
   save: () => number,
   timeoutMs = 30_000,
 ): Promise<number | undefined> {
+  const known = await probe('HTTP/1.1', edgePort, knownHost, tls);
+  if (!checks.expect('status' in known, `${knownHost} gave no HTTP answer before the save: ${JSON.stringify(known)}`))
+    return undefined;
   const before = await probe('HTTP/1.1', edgePort, route.host, tls);
-  const answered = (o: typeof before): boolean => 'status' in o && o.status === 200 && o.body === route.token;
-  if (!checks.expect(!answered(before), `${route.host} answered with its token before the save`)) return undefined;
+  if (!checks.expect(!('status' in before && before.status === 200), `${route.host} answered 200 before the save`))
+    return undefined;
   const savedAt = save();
   for (;;) {
     const outcome = await probe('HTTP/1.1', edgePort, route.host, tls);
     const at = Date.now();
-    if (answered(outcome)) return at - savedAt;
+    if ('status' in outcome && outcome.status === 200 && outcome.body === route.token) return at - savedAt;
     if (at - savedAt > timeoutMs) {
       checks.fail(`${route.host} did not answer within ${timeoutMs} ms of the save: ${JSON.stringify(outcome)}`);
       return undefined;

@@ -136,6 +136,7 @@ async function measure(
     const statusJson = (await (await fetch(`${adminUrl}/status`)).json()) as { envoyPid: number };
     const sorted = [...times].sort((a, b) => a - b);
     const rss = rssMiB(child.pid!);
+    const envoyRss = rssMiB(statusJson.envoyPid);
     // What an idle control plane holds: V8 gives back the young generation's pages only when its memory reducer runs,
     // some 10–20 s after the last allocations. (Only at the target's size: it adds half a minute per row.)
     let settledRss: number | undefined;
@@ -157,7 +158,7 @@ async function measure(
           renameSync(tmp, configPath);
           return savedAt;
         };
-        const ms = await timeNewRoute(checks, ports[0]!, tls, route, save);
+        const ms = await timeNewRoute(checks, ports[0]!, tls, route, 'r1.bench.test', save);
         if (ms !== undefined) newRouteTimes.push(ms);
       }
     } finally {
@@ -168,7 +169,7 @@ async function measure(
       p95: percentile(sorted, 95),
       rss,
       settledRss,
-      envoyRss: rssMiB(statusJson.envoyPid),
+      envoyRss,
       newRouteP50:
         newRouteTimes.length > 0
           ? percentile(

@@ -40,7 +40,9 @@ function startProbe(configPath: string, adminPort: number): Probe {
     },
     heapUsed: async () => {
       child.send('heap');
-      const [bytes] = (await once(child, 'message')) as [number];
+      const answer = once(child, 'message') as Promise<[number]>;
+      const died = exited.then(() => assert.fail(`the run exited (code ${child.exitCode}) before it answered`));
+      const [bytes] = await Promise.race([answer, died]);
       return bytes;
     },
     stop: async () => {

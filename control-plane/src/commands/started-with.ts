@@ -6,7 +6,7 @@ import type { Config } from '../config/index.js';
  * route, the YAML source, the first translation) must not outlive the start: a whole generation of the config kept
  * for the process's life was ~20 MiB at 10,000 routes (issue 14, point 5).
  */
-export type StartedWith = Pick<Config, AddressKey | 'sourceFile'>;
+type StartedWith = Pick<Config, AddressKey>;
 const ADDRESS_KEYS = [
   'adminAddress',
   'xdsAddress',
@@ -17,8 +17,8 @@ const ADDRESS_KEYS = [
 type AddressKey = (typeof ADDRESS_KEYS)[number];
 
 export function startedWith(config: Config): StartedWith {
-  const { sourceFile, adminAddress, xdsAddress, envoyAdminAddress, envoyHealthAddress, metricsAddress } = config;
-  return { sourceFile, adminAddress, xdsAddress, envoyAdminAddress, envoyHealthAddress, metricsAddress };
+  const { adminAddress, xdsAddress, envoyAdminAddress, envoyHealthAddress, metricsAddress } = config;
+  return { adminAddress, xdsAddress, envoyAdminAddress, envoyHealthAddress, metricsAddress };
 }
 
 /** Addresses are bound at start: an edit of one applies at the next start, and the log says so. */

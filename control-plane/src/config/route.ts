@@ -12,6 +12,7 @@ import {
 } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs.js';
 import type { SourceValue } from '../source/source.js';
+import { ownCopy } from '../source/own-copy.js';
 import { parseHeaderTemplate } from './header-template.js';
 import { readAccess } from './route-access.js';
 import type { CertificateBundle, HeaderValuePart, RouteConfig, RouteMatch, UpstreamUrl } from './types.js';
@@ -191,16 +192,8 @@ function upstreamUrl(entry: Read<string>, diag: Diagnostics): { url: UpstreamUrl
     path: url.pathname === '/' ? '' : url.pathname,
   });
   if (upstreamUrls.size >= MAX_KEPT_UPSTREAM_URLS) upstreamUrls.delete(upstreamUrls.keys().next().value!); // the oldest
-  upstreamUrls.set(ownCopy(entry.value), read);
+  upstreamUrls.set(ownCopy(entry.value), read); // kept past this reload: not a slice of the file
   return read;
-}
-
-/**
- * The same text in a string of its own. A value js-yaml read is a slice of the whole file's text, and keeps all of
- * it alive: a key kept across reloads would keep each old version of the file (1 MiB at 10,000 routes).
- */
-function ownCopy(text: string): string {
-  return JSON.parse(JSON.stringify(text)) as string;
 }
 
 const upstreamUrls = new Map<string, { url: UpstreamUrl; path: string }>();

@@ -1,5 +1,6 @@
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { asMap, checkKeys, readList, readString, type MapValue } from '../source/fields.js';
+import { ownCopy } from '../source/own-copy.js';
 import { readInlineOrFile, readReferencedFile, type FileAccess, type PemInput } from './inputs.js';
 import { certificateDnsNames, certificatesToPem, parseCertificates, parsePrivateKey } from '../certificates/index.js';
 import type { ServerCertificate, SocketAddress } from './types.js';
@@ -13,7 +14,8 @@ export function parseAddress(text: string, at: Location, diag: Diagnostics): Soc
     return undefined;
   }
   const host = m[1] ?? (m[2] || '0.0.0.0');
-  return { host: host === 'localhost' ? '127.0.0.1' : host, port };
+  // `run` keeps the addresses it started with for its whole life.
+  return { host: host === 'localhost' ? '127.0.0.1' : ownCopy(host), port };
 }
 
 export function readAddress(
