@@ -6,7 +6,7 @@
 // Usage: node scripts/bundle.mjs [PROJECT_ROOT] (the mutation runner bundles its mutated copy this way).
 import { parse } from 'acorn';
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import process from 'node:process';
 
@@ -15,7 +15,8 @@ const root = resolve(process.argv[2] ?? '.');
 await build({
   absWorkingDir: root,
   entryPoints: ['dist/control-plane/src/cli.js'],
-  outfile: 'dist/mtls-edge.mjs',
+  // Written beside the bundle and renamed over it at the end: bin/mtls-edge.js never sees half a file.
+  outfile: 'dist/mtls-edge.mjs.new',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -38,7 +39,7 @@ await build({
 // Latin-1 and two otherwise: one curly quote in a bundled package's comment doubled it, 3.7 MB more resident memory
 // (issue 14, point 5). Such characters in comments become "?"; esbuild escapes those in code (its ASCII charset), and
 // test/unit/architecture/bundle-text.test.ts fails should one be left.
-const outfile = resolve(root, 'dist/mtls-edge.mjs');
+const outfile = resolve(root, 'dist/mtls-edge.mjs.new');
 const code = readFileSync(outfile, 'utf8');
 const BEYOND_LATIN1 = /[\u0100-\uffff]/g;
 if (/[\u0100-\uffff]/.test(code)) {
@@ -57,3 +58,5 @@ if (/[\u0100-\uffff]/.test(code)) {
   }
   writeFileSync(outfile, out + code.slice(at));
 }
+
+renameSync(outfile, resolve(root, 'dist/mtls-edge.mjs'));

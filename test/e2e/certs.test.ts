@@ -71,7 +71,8 @@ describe('mtls-edge certs: the guide without mkcert', () => {
       [['server'], /at least one name/],
       [['server', 'not a name'], /not a host name/],
       [['client', ID], /would overwrite .*-client\.pem/],
-      [['bogus'], /unknown or missing command/],
+      [['bogus'], /unknown step "bogus": one of ca, server, client, crl, control-plane, envoy, signing-key/],
+      [[], /which step\? one of ca, server/],
     ];
     for (const [args, message] of cases) {
       const res = await certs(args);

@@ -15,10 +15,12 @@ import { applyMutation, compiledPath, failedTests, parseMutations, type Mutation
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const LIST = 'test/mutation/mutations.yaml';
 /**
- * Not linked into the copy: the build and the tests are copied instead (a test that writes beside itself, such as
- * the golden test, must never write into the checkout), and the rest the tests never read or write themselves.
+ * Not linked into the copy: the build, the tests and the CLI's launcher are copied instead (a test that writes beside
+ * itself, such as the golden test, must never write into the checkout), and the rest the tests never read or write
+ * themselves.
  */
-const COPIED = ['dist', 'test'];
+// bin/ too: Node runs a linked script from its real path, and bin/mtls-edge.js would load the checkout's bundle.
+const COPIED = ['dist', 'test', 'bin'];
 const NOT_LINKED = new Set(COPIED);
 const TEST_TIMEOUT_MS = 10 * 60_000;
 

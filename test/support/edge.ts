@@ -18,6 +18,8 @@ export interface EdgeOptions {
   /** YAML without the address keys, which the harness adds with free ports. */
   yaml: string;
   env?: Record<string, string>;
+  /** The CLI's working directory (default: the test's). */
+  cwd?: string;
   xdsProtocol?: 'sotw' | 'delta';
   /** Envoy's --drain-time-s (1 by default): how long a drained filter chain's connections may stay open. */
   drainTimeSeconds?: number;
@@ -128,7 +130,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
     o.terminal ? 'script' : process.execPath,
     // `script` passes SIGTERM on to the command and exits with its status.
     o.terminal ? ['-qfec', [process.execPath, ...args].map(shellQuoted).join(' '), '/dev/null'] : args,
-    { env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...o.env }, cwd: o.cwd, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   // Decoded across reads: a character cut between two chunks (the log's `→`) must not become two bad ones.

@@ -17,19 +17,31 @@ import { file, secret, show, type CertsOptions, type Out } from './certs-output.
 
 export type { CertsOptions } from './certs-output.js';
 
-const CERTS_USAGE = `usage: mtls-edge certs <command> [--dir DIR] [--force]
-
-  ca                      a development CA in DIR (default ./certs): ca.pem, ca-key.pem (0600); reused if present
-  server NAME...          a server certificate for NAME... (wildcards allowed) signed by that CA
-  client IDENTITY         a client certificate (email SAN for an email, else a CN) as PEM and PKCS#12
-                          [--password P] (default changeit) [--legacy] (3DES/RC2/SHA-1 for old keychains)
-  crl CERT.pem|SERIAL...  revoke client certificates and write DIR/crl.pem
-  control-plane HOST...   the control channel: a CA for it (control-plane-ca.pem; reused if present) and a server
-                          certificate for the names Envoys dial (control-plane.pem, control-plane-key.pem)
-  envoy NODE_ID           a client certificate for the Envoy NODE_ID, from the control-plane CA
-  envoy --fleet NAME      one client certificate for a fleet of Envoys (their node ids go in xds_node_ids)
-  signing-key             the key that signs identity headers, shared by every control-plane replica
-                          (signing-key.pem, 0600; reused if present)`;
+/** The steps of `mtls-edge certs`, for its help and shell completion (cli/commands.ts). */
+export const CERTS_STEPS = [
+  { name: 'ca', description: 'a development CA in DIR: ca.pem, ca-key.pem (0600); reused if present' },
+  { name: 'server', args: 'NAME...', description: 'a server certificate for NAME... (wildcards allowed), from the CA' },
+  {
+    name: 'client',
+    args: 'IDENTITY',
+    description: 'a client certificate (email SAN, else CN) as PEM and PKCS#12 (see --password)',
+  },
+  { name: 'crl', args: 'CERT.pem|SERIAL...', description: 'revoke client certificates and write DIR/crl.pem' },
+  {
+    name: 'control-plane',
+    args: 'HOST...',
+    description: "the control channel's CA (reused if present) and a certificate for the names Envoys dial",
+  },
+  {
+    name: 'envoy',
+    args: 'NODE_ID | --fleet NAME',
+    description: 'a client certificate for one Envoy, or one for a fleet',
+  },
+  {
+    name: 'signing-key',
+    description: 'the key that signs identity headers, for every replica (reused if present)',
+  },
+] as const;
 
 /** `mtls-edge certs …`: the steps of Pomerium's mTLS guide that used mkcert. Writes all of a step's files or none. */
 export async function certsCommand(args: string[], o: CertsOptions): Promise<number> {
@@ -51,7 +63,7 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
                   ? await makeEnvoyCertificate(o, rest)
                   : sub === 'signing-key'
                     ? makeSigningKey(o, rest)
-                    : { ok: false, error: `unknown or missing command ${JSON.stringify(sub ?? '')}\n${CERTS_USAGE}` };
+                    : { ok: false, error: unknownStep(sub) };
   } catch (e) {
     out = { ok: false, error: (e as Error).message };
   }
@@ -61,6 +73,12 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
   }
   process.stdout.write(out.lines.join('\n') + '\n');
   return 0;
+}
+
+function unknownStep(step: string | undefined): string {
+  const steps = CERTS_STEPS.map((s) => s.name).join(', ');
+  const what = step === undefined ? 'which step?' : `unknown step ${JSON.stringify(step)}:`;
+  return `${what} one of ${steps} (mtls-edge help certs)`;
 }
 
 async function makeCa(o: CertsOptions, rest: string[]): Promise<Out> {

@@ -1,5 +1,6 @@
 import { loadResourceRoot, ResourceCodec } from '../envoy-api/index.js';
 import { formatError, loadConfigFile, type Config, type ConfigError } from '../config/index.js';
+import { sortedErrors } from '../source/diagnostics.js';
 import { compile, type Compiled } from '../pipeline.js';
 
 /** Loads, validates and compiles a config; errors come back as values for the command to print. */
@@ -14,9 +15,13 @@ export function loadAndCompile(
   return { config: loaded.value, compiled: compiled.value, codec };
 }
 
+/** Every error, in reading order (by file and line), on stderr. */
 export function printErrors(errors: ConfigError[]): void {
   const n = errors.length;
   process.stderr.write(
-    `config has ${n} error${n === 1 ? '' : 's'}:\n` + errors.map((e) => `  ${formatError(e)}\n`).join(''),
+    `config has ${n} error${n === 1 ? '' : 's'}:\n` +
+      sortedErrors(errors)
+        .map((e) => `  ${formatError(e)}\n`)
+        .join(''),
   );
 }

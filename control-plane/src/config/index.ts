@@ -1,6 +1,6 @@
 export { errorAt, formatError, type ConfigError, type Location, type Result } from '../source/diagnostics.js';
 export { loadConfigFile } from './load.js';
-export { resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from './resolve.js';
+export { configVariablesSet, resolveConfig, SCALAR_KEYS, STRUCTURED_KEYS, type ConfigInput } from './resolve.js';
 export { ROUTE_KEYS } from './route.js';
 export type * from './types.js';
 export { acceptsIntermediates, casWithoutCrl, crlsForBundle } from './downstream-mtls.js';

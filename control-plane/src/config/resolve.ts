@@ -48,6 +48,15 @@ const TOP_LEVEL_KEYS: readonly string[] = [
 ];
 const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
 
+/** The environment variables that set a config option (names, upper case): none means no option comes from there. */
+export function configVariablesSet(env: Readonly<Record<string, string | undefined>>): string[] {
+  const names = [
+    ...[...SCALAR_KEYS, ...STRUCTURED_KEYS, ...PLAIN_STRUCTURED_KEYS].map((k) => k.toUpperCase()),
+    ...DOWNSTREAM_MTLS_ENV_KEYS.map((k) => `DOWNSTREAM_MTLS_${k.toUpperCase()}`),
+  ];
+  return names.filter((name) => env[name] !== undefined && env[name] !== '');
+}
+
 export interface ConfigInput {
   /** YAML text and its path (for messages); absent when the config is environment only. */
   yaml?: { text: string; file: string };

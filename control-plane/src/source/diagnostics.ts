@@ -2,6 +2,8 @@
 export interface Location {
   file: string;
   line?: number;
+  /** 1-based, where the parser knows it (the key's first character). */
+  column?: number;
   /** Dotted option path, e.g. `routes[2].tls_downstream_client_ca_file`, or the variable name. */
   key: string;
 }
@@ -13,13 +15,26 @@ export interface ConfigError extends Location {
 export type Result<T> = { ok: true; value: T } | { ok: false; errors: ConfigError[] };
 
 export function formatError(e: ConfigError): string {
-  const where = e.line === undefined ? e.file : `${e.file}:${e.line}`;
+  const where =
+    e.line === undefined ? e.file : e.column === undefined ? `${e.file}:${e.line}` : `${e.file}:${e.line}:${e.column}`;
   return `${where}: ${e.key}: ${e.message}`;
 }
 
 /** An error at a location (a YAML location's line is a getter, which a spread would not copy). */
 export function errorAt(at: Location, message: string): ConfigError {
-  return { file: at.file, line: at.line, key: at.key, message };
+  const column = at.column;
+  return { file: at.file, line: at.line, ...(column === undefined ? {} : { column }), key: at.key, message };
+}
+
+/** Errors in reading order: by file, then line and column (those without a line first); otherwise as found. */
+export function sortedErrors(errors: readonly ConfigError[]): ConfigError[] {
+  const position = (n: number | undefined) => n ?? 0;
+  return [...errors].sort(
+    (a, b) =>
+      (a.file < b.file ? -1 : a.file > b.file ? 1 : 0) ||
+      position(a.line) - position(b.line) ||
+      position(a.column) - position(b.column),
+  );
 }
 
 /** Collects every error of a pass so that a user sees them all at once, not one per run. */

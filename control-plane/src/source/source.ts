@@ -36,6 +36,7 @@ export function parseYamlSource(
         {
           file,
           line: err.mark ? err.mark.line + 1 : undefined,
+          ...(err.mark ? { column: err.mark.column + 1 } : {}),
           key: rootKey || '(document)',
           message: `YAML syntax: ${err.reason ?? err.message}`,
         },
@@ -45,18 +46,23 @@ export function parseYamlSource(
   return { value: convert(data, rootKey, file, new LineLookup(text, rootKey)), errors: [] };
 }
 
-/** The line of each option in a YAML text, worked out once, when a location's line is first read. */
+/** The line and column of each option in a YAML text, worked out once, when a location's line is first read. */
 class LineLookup {
-  #index: ReadonlyMap<string, number> | undefined;
+  #index: ReadonlyMap<string, Position> | undefined;
   constructor(
     private readonly text: string,
     private readonly rootKey: string,
   ) {}
 
-  lineOf(key: string): number | undefined {
+  positionOf(key: string): Position | undefined {
     this.#index ??= lineIndex(this.text, this.rootKey);
     return this.#index.get(key);
   }
+}
+
+interface Position {
+  line: number;
+  column: number;
 }
 
 /**
@@ -76,7 +82,11 @@ class YamlLocation implements Location {
   }
 
   get line(): number | undefined {
-    return this.#lines.lineOf(this.key);
+    return this.#lines.positionOf(this.key)?.line;
+  }
+
+  get column(): number | undefined {
+    return this.#lines.positionOf(this.key)?.column;
   }
 
   toJSON(): Location {
@@ -109,19 +119,24 @@ function syntaxErrors(text: string, file: string, rootKey: string): ConfigError[
   return doc.errors.map((e) => ({
     file,
     // linePos is only filled in with prettyErrors, which would also rewrite the message; use the offset.
-    line: lineCounter.linePos(e.pos[0]).line,
+    ...position(lineCounter, e.pos[0]),
     key: rootKey || '(document)',
     message: `YAML syntax: ${e.message.split(' at line ')[0]}`,
   }));
 }
 
-/** Option path (`routes[2].from`) → line of its key, or of the list item. */
-function lineIndex(text: string, rootKey: string): ReadonlyMap<string, number> {
+function position(lineCounter: LineCounter, offset: number): Position {
+  const { line, col } = lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+/** Option path (`routes[2].from`) → line and column of its key, or of the list item. */
+function lineIndex(text: string, rootKey: string): ReadonlyMap<string, Position> {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
-  const index = new Map<string, number>([[rootKey || '(document)', 1]]);
-  const lineOf = (node: Node | null | undefined): number | undefined =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
+  const index = new Map<string, Position>([[rootKey || '(document)', { line: 1, column: 1 }]]);
+  const lineOf = (node: Node | null | undefined): Position | undefined =>
+    node?.range ? position(lineCounter, node.range[0]) : undefined;
   const walk = (node: unknown, key: string): void => {
     if (isMap(node)) {
       for (const pair of node.items) {

@@ -30,7 +30,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   commands: [
     ...VOCABULARIES,
     ...['identity', 'policy', 'config', 'model', 'translate', 'xds', 'authz', 'pki', 'certs', 'runtime', 'admin'],
+    'demo',
   ],
+  // The command line: the table of commands, their help and completion, over the commands themselves.
+  cli: [...VOCABULARIES, 'config', 'runtime', 'commands'],
 };
 
 function sourceFiles(dir: string): string[] {
