@@ -182,13 +182,13 @@ describe('config errors name the file, the key and the line, in validate and in 
       it(`${command}: ${c.name}`, async () => {
         const keyFile = c.name.startsWith('key that') ? 'other-key.pem' : 'server-key.pem';
         const file = join(pki.dir, `${command}-${c.name.replace(/\W+/g, '-')}.yaml`);
-        writeFileSync(
-          file,
-          ['certificate_file: server.pem', `certificate_key_file: ${keyFile}`, ...c.lines, ''].join('\n'),
-        );
+        const lines = ['certificate_file: server.pem', `certificate_key_file: ${keyFile}`, ...c.lines, ''];
+        writeFileSync(file, lines.join('\n'));
         const res = await runCli([command, '--config', file]);
         assert.equal(res.code, 1, `exit code; stderr:\n${res.stderr}`);
-        const expected = `${file}:${c.line}: ${c.key}: `;
+        // The column is the key's first character (a list item's: the first after its dash).
+        const column = lines[c.line - 1]!.search(/[^\s-]/) + 1;
+        const expected = `${file}:${c.line}:${column}: ${c.key}: `;
         const line = res.stderr.split('\n').find((l) => l.includes(expected));
         assert.ok(line, `expected a line with "${expected}" in:\n${res.stderr}`);
         assert.match(line, c.message);

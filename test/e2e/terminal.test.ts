@@ -26,7 +26,7 @@ it('on a terminal, run prints readable log lines, and a config error the usual w
     assert.equal(res.error, undefined, 'script (util-linux) is required');
     const out = res.stdout.replace(COLOURS, '');
     assert.equal(res.status, 1, out);
-    assert.match(out, /config\.yaml:1: certificate_file: cannot read file/);
+    assert.match(out, /config\.yaml:1:1: certificate_file: cannot read file/);
     // pino-pretty's form, not JSON: "[12:34:56.789] ERROR: config rejected…"
     assert.match(out, /^\[\d\d:\d\d:\d\d\.\d{3}\] ERROR: config rejected; the last good config keeps serving/m);
     assert.doesNotMatch(out, /__dirname|"level":/);

@@ -16,6 +16,8 @@ import {
   UsageError,
 } from './spec.js';
 
+const ENVOY_LOG_LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'critical', 'off'] as const;
+
 /**
  * The commands that do the work, in the order `mtls-edge help` lists them. A new command is one entry here (and
  * its module in commands/); help, completion and parsing follow from it. `help`, `completion` and `version`, which
@@ -38,10 +40,17 @@ export const WORK_COMMANDS: readonly CommandSpec[] = [
       'xds-protocol': XDS_PROTOCOL_OPTION,
       'envoy-concurrency': { type: 'string', value: 'N', description: "Envoy's worker threads (default: one per CPU)" },
       'drain-time-s': DRAIN_OPTIONS['drain-time-s'],
+      'envoy-log-level': {
+        type: 'string',
+        value: 'LEVEL',
+        choices: ENVOY_LOG_LEVELS,
+        description: "Envoy's own log level (default: warning on a terminal, info otherwise)",
+      },
     },
     positionals: 'none',
     run: (v) =>
       runCommand({
+        envoyLogLevel: choice('--envoy-log-level', v['envoy-log-level'], ENVOY_LOG_LEVELS),
         configPath: configPathFor(v.config),
         nodeId: v['node-id'],
         startEnvoy: !v['no-envoy'],
@@ -175,6 +184,11 @@ export const WORK_COMMANDS: readonly CommandSpec[] = [
 function xdsProtocol(value: string | undefined): XdsProtocol {
   if (value === undefined || value === 'sotw' || value === 'delta') return value ?? 'sotw';
   throw new UsageError(`--xds-protocol must be sotw or delta, not ${JSON.stringify(value)}`);
+}
+
+function choice(flag: string, value: string | undefined, choices: readonly string[]): string | undefined {
+  if (value === undefined || choices.includes(value)) return value;
+  throw new UsageError(`${flag} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
 }
 
 function number(flag: string, value: string | undefined): number | undefined {

@@ -8,7 +8,7 @@ export interface OptionSpec {
   short?: string;
   multiple?: boolean;
   /** The value's placeholder in help (FILE, N, HOST:PORT). FILE and DIR complete as paths in a shell. */
-  value?: 'FILE' | 'DIR' | 'N' | 'HOST:PORT' | 'HOST[:PORT]' | 'ID' | 'NAME' | 'PASSWORD' | 'PROTOCOL';
+  value?: 'FILE' | 'DIR' | 'N' | 'HOST:PORT' | 'HOST[:PORT]' | 'ID' | 'NAME' | 'PASSWORD' | 'PROTOCOL' | 'LEVEL';
   /** The only values the option takes (completed in a shell, listed in help). */
   choices?: readonly string[];
   description: string;

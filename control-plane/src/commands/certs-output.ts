@@ -8,6 +8,8 @@ export interface CertsOptions {
   legacy: boolean;
   /** `certs envoy --fleet NAME`: one certificate for many Envoys. */
   fleet?: string;
+  /** Print nothing on success (the demo says in one line what it made). */
+  quiet?: boolean;
 }
 
 /** What a `certs` step prints, or why it wrote nothing. */

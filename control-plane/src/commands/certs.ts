@@ -71,7 +71,7 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
     process.stderr.write(`mtls-edge certs: ${out.error}\n`);
     return 2;
   }
-  process.stdout.write(out.lines.join('\n') + '\n');
+  if (!o.quiet) process.stdout.write(out.lines.join('\n') + '\n');
   return 0;
 }
 

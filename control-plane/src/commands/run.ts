@@ -14,7 +14,7 @@ import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
 import { openNetworkChannel, openPrivateChannel, type ControlChannel } from '../runtime/control-channel.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
-import { createLogger } from '../runtime/logger.js';
+import { createLogger, writesToTerminal } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
 import { AdsServer, PeerPolicy } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
@@ -23,6 +23,8 @@ import { startedWith, warnIfRestartNeeded } from './started-with.js';
 
 /** One save touches a file several times within a millisecond or two; cert + key rotations land together. */
 const RELOAD_DEBOUNCE_MS = 15;
+/** Signals closer together than this are one Ctrl-C delivered twice. */
+const SAME_SIGNAL_MS = 500;
 
 export interface RunOptions {
   configPath: string | undefined;
@@ -30,6 +32,8 @@ export interface RunOptions {
   startEnvoy: boolean;
   watch: boolean;
   envoyConcurrency: number | undefined;
+  /** Envoy's --log-level; by default `warning` on a terminal, `info` otherwise. */
+  envoyLogLevel?: string;
   drainTimeSeconds: number | undefined;
   xdsProtocol: XdsProtocol;
 }
@@ -140,6 +144,8 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
       protocol: o.xdsProtocol,
       concurrency: o.envoyConcurrency,
       drainTimeSeconds: o.drainTimeSeconds,
+      // A person at a terminal sees Envoy's warnings and errors, not its start-up chatter (hundreds of lines).
+      logLevel: o.envoyLogLevel ?? (writesToTerminal(log) ? 'warning' : 'info'),
     };
     envoy = startLocalEnvoy(started, options, log, (code, signal) => {
       log.error({ code, signal }, 'envoy exited unexpectedly; stopping');
@@ -147,14 +153,16 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
     });
   };
 
-  // The first signal stops gracefully; a second one (an impatient Ctrl-C) stops Envoy at once.
-  let stopping = false;
+  // The first signal stops gracefully; a second one (an impatient Ctrl-C) stops Envoy at once. One Ctrl-C can arrive
+  // twice, from the terminal and again from a parent that passes it on (npm start, the demo): not a second press.
+  let stoppingSince: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (performance.now() - stoppingSince < SAME_SIGNAL_MS) return;
       envoy?.killNow();
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = performance.now();
     log.info({ signal }, 'shutting down');
     resolveDone(0);
   };
@@ -257,7 +265,8 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
     clearInterval(expiryCheck);
     watcher.close();
     // Envoy goes first, while the control plane still answers its ext_authz Checks.
-    if (envoy && stopping) await drainBeforeStop(started, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
+    const drains = envoy !== undefined && stoppingSince !== undefined;
+    if (drains) await drainBeforeStop(started, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
     await envoy?.stop();
     await ads.close();
     admin.closeAllConnections();

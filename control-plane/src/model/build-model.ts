@@ -95,15 +95,13 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
     routes.forEach((r, i) => {
       const usesCertificate = r.route.setRequestHeaders.some(([, parts]) => parts.some((p) => 'clientCert' in p));
       if (acceptsUnverified && edgeRoutes[i]!.certificateCheck.kind === 'none' && usesCertificate) {
-        errors.push({
-          file: r.route.at.file,
-          line: r.route.at.line,
-          key: `${r.route.at.key}.set_request_headers`,
-          message:
-            'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, ' +
+        const error = errorAt(
+          r.route.at,
+          'uses ${pomerium.client_cert_…} on a route that does not require a valid client certificate, ' +
             'so an unverified certificate would be described to the upstream: require one ' +
             '(allow_any_authenticated_user) or drop those headers',
-        });
+        );
+        errors.push({ ...error, key: `${r.route.at.key}.set_request_headers` });
       }
     });
     hosts.push({ name, requirement, routes: edgeRoutes });

@@ -54,11 +54,9 @@ function logForTerminal(line: string, log: Logger): void {
     log.info({ src: 'envoy' }, printable(line));
     return;
   }
-  // pino-pretty prints the fields too, escaping C0 controls only: DEL and C1 (a terminal's CSI) would pass.
-  const fields = Object.fromEntries(
-    Object.entries(access).map(([k, v]) => [printable(k), typeof v === 'string' ? printable(v) : v]),
-  );
-  log.info({ src: 'envoy', access: fields }, printable(summary(access as Record<string, unknown>)));
+  // One line a request for a person: the summary alone (the whole entry is in the JSON log). printable(): the
+  // client chose the host and path, and a terminal would obey its DEL and C1 controls (a CSI).
+  log.info(printable(summary(access as Record<string, unknown>)));
 }
 
 /** `http-request GET example.com/path → 403 (reason)`, from whichever of those fields the entry has. */

@@ -62,6 +62,8 @@ export interface LocalEnvoyOptions {
   protocol: XdsProtocol;
   concurrency?: number;
   drainTimeSeconds?: number;
+  /** Envoy's own log level (its --log-level). */
+  logLevel?: string;
 }
 
 /** Adopts the surviving Envoy, or renders the bootstrap and starts a new one; records who serves it either way. */
@@ -95,7 +97,13 @@ export function startLocalEnvoy(
   const bootstrapPath = join(dir, 'bootstrap.yaml');
   writeFileSync(bootstrapPath, bootstrap, { mode: 0o600 });
   const envoy = new EnvoyProcess(
-    { binary: o.binary, bootstrapPath, concurrency: o.concurrency, drainTimeSeconds: o.drainTimeSeconds },
+    {
+      binary: o.binary,
+      bootstrapPath,
+      concurrency: o.concurrency,
+      drainTimeSeconds: o.drainTimeSeconds,
+      logLevel: o.logLevel,
+    },
     log,
   );
   envoy.start(onUnexpectedExit);
