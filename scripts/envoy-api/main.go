@@ -23,6 +23,7 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/filters/cel/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
@@ -51,6 +52,7 @@ var resourceRoots = []protoreflect.FullName{
 	"envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
 	"envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
 	"envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+	"envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
 	"envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
 	"envoy.extensions.filters.http.router.v3.Router",
 	"envoy.extensions.filters.http.set_filter_state.v3.Config",

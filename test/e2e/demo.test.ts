@@ -89,6 +89,16 @@ describe('npm run demo, in a terminal', () => {
       path: '/one-line',
     });
     assert.equal(res.status, 200);
+    // Without a certificate the guide's route says that one is missing, and what to do.
+    const none = await httpsGet({
+      port: ports['edge']!,
+      servername: 'verify.localhost.pomerium.io',
+      ca: readFileSync(join(ROOT, 'certs', 'ca.pem'), 'utf8'),
+      path: '/no-certificate',
+    });
+    assert.equal(none.status, 403);
+    assert.match(none.body, /Your browser did not send a client certificate/);
+    assert.match(none.body, /Install the client certificate you were given/);
     const request = /^\[[\d:.]+\] INFO: http-request GET verify\.localhost\.pomerium\.io\/one-line → 200$/m;
     await until('the request is logged', () => request.test(screen()), 10_000);
     const after = screen().split('\n');

@@ -71,12 +71,16 @@ describe('route policies through Envoy: every criterion and operator, allow and 
     assert.equal((await get(`${DENY_AS}/path/closed`, ctx.people.dan)).status, 200);
   });
 
-  it('the 403 page names the reason; JSON on request', async () => {
+  it('the 403 page says in words which kind of rule decided, without internal codes; JSON on request', async () => {
     const html = await get('/deny-wins/x', ctx.people.alice, { includeHeaders: true });
     assert.equal(html.status, 403);
     assert.match(String(html.headers?.['content-type']), /text\/html/);
     assert.match(html.body, /<h1>Access denied<\/h1>/);
-    assert.match(html.body, /deny-rule-1/);
+    assert.match(html.body, /A rule that keeps people out of this page matched your request\./);
+    assert.match(html.body, /<meta name="viewport"/);
+    assert.doesNotMatch(html.body, /deny-rule|rbac_|ext_authz|\[none\]|%[A-Z_]+%/);
+    const none = await get('/email-is/x', ctx.people.bob);
+    assert.match(none.body, /None of the rules that let people into this page matched your request\./);
     const json = await get('/email-is/x', ctx.people.bob, {
       headers: { accept: 'application/json' },
       includeHeaders: true,

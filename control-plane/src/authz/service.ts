@@ -5,6 +5,7 @@ import type { CertificateIdentity } from '../identity/types.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, PEER_HEADERS, type RequestFacts } from '../policy/index.js';
 import { AssertionCache, DenyError } from './assertions.js';
 import { DecisionCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import { denialReason } from './denial-reason.js';
 import { envoyCacheSeconds } from './envoy-cache.js';
 import { chainKey, VerificationCache } from './verification-cache.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
@@ -155,7 +156,16 @@ export class AuthorizationService {
           },
           'ext_authz decision',
         );
-      if (!decision.allowed) return denied(decision.reason);
+      if (!decision.allowed) {
+        const shown = identity
+          ? 'valid'
+          : !route.clientCaRequired
+            ? 'not-asked'
+            : certificate === ''
+              ? 'none'
+              : 'not-valid';
+        return denied(denialReason(decision.reason, shown, route.policy));
+      }
       const response = await this.allowed(route, identity, trustedUntilMs);
       outcome = { ...outcome, allowed: true };
       return response;

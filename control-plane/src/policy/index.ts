@@ -10,3 +10,4 @@ export {
   CHECK_CACHE_METADATA_KEY,
 } from './internal-headers.js';
 export type { PeerProperty } from './internal-headers.js';
+export { INSTALL_CERTIFICATE_TEXT } from './texts.js';

@@ -23,7 +23,7 @@ const MISDIRECTED: route_v3.Route = {
   direct_response: {
     status: 421,
     body: {
-      inline_string: 'Misdirected Request: this connection cannot serve that host. Open a new connection for it.\n',
+      inline_string: 'This connection was opened for another host, and cannot serve this one.',
     },
   },
 };

@@ -39,7 +39,10 @@ describe('decisions', () => {
 
   test('without a certificate there is no identity', async () => {
     const { service } = harness(tableOf(aliceOnly()));
-    assertDenied(await service.check(checkRequest({ route: 'route-1' })), /^no allow rule matched/);
+    assertDenied(
+      await service.check(checkRequest({ route: 'route-1' })),
+      /^Your browser did not send a client certificate, .*\. No allow rule matched .*\. Install the client certificate/,
+    );
   });
 
   test('deny wins', async () => {
@@ -75,13 +78,14 @@ describe('decisions', () => {
       const { service } = harness(tableOf(r, open));
       const invalid = { [CLIENT_CERTIFICATE_STATE_HEADER]: 'invalid' };
       assertAllowed(await service.check(checkRequest({ route: 'route-1', cert: pki.alice })));
+      const rule = 'Denied by deny rule 1: a missing or invalid client certificate\\. Install';
       assertDenied(
         await service.check(checkRequest({ route: 'route-1', cert: pki.alice, headers: invalid })),
-        'denied by deny rule 1: a missing or invalid client certificate',
+        new RegExp(`^The client certificate your browser sent is not valid for this page: .*\\. ${rule}`),
       );
       assertDenied(
         await service.check(checkRequest({ route: 'route-1' })),
-        'denied by deny rule 1: a missing or invalid client certificate',
+        new RegExp(`^Your browser did not send a client certificate, .*\\. ${rule}`),
       );
       // A route without a client CA: no certificate is not an invalid one, but it is no identity either.
       assertDenied(

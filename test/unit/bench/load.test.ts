@@ -125,10 +125,11 @@ describe('rates and percentiles', () => {
   });
 
   test('drivePaced keeps one schedule for all its loops: a loop busy between requests does not slow it', async () => {
-    // 3 ms workers on 4 loops at 200 per second: a request every 5 ms overall. Loops pacing themselves (each every
-    // 20 ms after its last ended) would make about 174 per second.
+    // 3 ms workers on 4 loops at 200 per second: a request every 5 ms overall, 100 in the half second. Loops pacing
+    // themselves (each every 20 ms after its last ended) would send about 87. The count, not the rate: on a busy
+    // machine late timers stretch the elapsed time, but the requests due are sent all the same.
     const r = await drivePaced(0.5, 4, 200, () => new Promise((resolve) => setTimeout(resolve, 3)));
-    assert.ok(Math.abs(r.rps - 200) < 15, `${r.rps} per second`);
+    assert.ok(r.requests >= 94 && r.requests <= 106, `${r.requests} requests (${r.rps} per second)`);
   });
 
   test('drivePaced catches up at once after a stall, so that the rate over the run holds', async () => {

@@ -10,6 +10,7 @@ import type * as envoy_config_rbac_v3 from './envoy.config.rbac.v3.js';
 import type * as envoy_config_route_v3 from './envoy.config.route.v3.js';
 import type * as envoy_config_trace_v3 from './envoy.config.trace.v3.js';
 import type * as envoy_data_accesslog_v3 from './envoy.data.accesslog.v3.js';
+import type * as envoy_extensions_access_loggers_filters_cel_v3 from './envoy.extensions.access_loggers.filters.cel.v3.js';
 import type * as envoy_extensions_access_loggers_stream_v3 from './envoy.extensions.access_loggers.stream.v3.js';
 import type * as envoy_extensions_filters_common_set_filter_state_v3 from './envoy.extensions.filters.common.set_filter_state.v3.js';
 import type * as envoy_extensions_filters_http_ext_authz_v3 from './envoy.extensions.filters.http.ext_authz.v3.js';
@@ -46,6 +47,7 @@ export type {
   envoy_config_route_v3,
   envoy_config_trace_v3,
   envoy_data_accesslog_v3,
+  envoy_extensions_access_loggers_filters_cel_v3,
   envoy_extensions_access_loggers_stream_v3,
   envoy_extensions_filters_common_set_filter_state_v3,
   envoy_extensions_filters_http_ext_authz_v3,
@@ -311,6 +313,7 @@ export interface TypedConfigs {
   'envoy.config.route.v3.WeightedCluster.ClusterWeight': envoy_config_route_v3.WeightedCluster_ClusterWeight;
   'envoy.config.trace.v3.Tracing': envoy_config_trace_v3.Tracing;
   'envoy.config.trace.v3.Tracing.Http': envoy_config_trace_v3.Tracing_Http;
+  'envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter': envoy_extensions_access_loggers_filters_cel_v3.ExpressionFilter;
   'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog': envoy_extensions_access_loggers_stream_v3.StdoutAccessLog;
   'envoy.extensions.filters.common.set_filter_state.v3.FilterStateValue': envoy_extensions_filters_common_set_filter_state_v3.FilterStateValue;
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationRequest': envoy_extensions_filters_http_ext_authz_v3.AuthorizationRequest;

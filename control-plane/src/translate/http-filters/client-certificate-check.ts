@@ -2,6 +2,7 @@ import type { TlsClass } from '../../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../../policy/internal-headers.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import { luaLongString } from './lua-long-string.js';
+import { errorPageHtml, INSTALL_CERTIFICATE } from '../pages.js';
 import { EDGE_METADATA_NAMESPACE } from '../../config/index.js';
 import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
@@ -16,9 +17,6 @@ export function checksClientCertificates(tlsClass: TlsClass): boolean {
 }
 
 const PAGE_TITLE = 'A valid client certificate is required';
-const PAGE_STYLE =
-  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}' +
-  'h1{font-size:1.4rem}';
 /** The Lua table of the HTML answer's headers. */
 const HTML_HEADERS =
   '{[":status"] = "495", ["content-type"] = "text/html; charset=utf-8", ["cache-control"] = "no-store"}';
@@ -29,6 +27,14 @@ const OTHER_ISSUER_REASON =
   'The certificate your browser sent is valid on this site, but not for this page: ' +
   'another authority issues the certificates it accepts.';
 
+/** The shared page (translate/pages.ts), the reason pasted in by Lua. */
+const PAGE_AROUND_REASON = errorPageHtml({
+  status: 495,
+  title: PAGE_TITLE,
+  reason: ']] .. reason .. [[',
+  next: INSTALL_CERTIFICATE,
+});
+
 function clientCertificateCheckSource(issuers?: string[]): string {
   const allowed =
     issuers === undefined ? 'nil' : `{ ${issuers.map((n) => `[ ${luaLongString(n)} ] = true`).join(', ')} }`;
@@ -36,14 +42,7 @@ function clientCertificateCheckSource(issuers?: string[]): string {
 local ALLOWED_ISSUERS = ${allowed}
 
 local function page(reason)
-  return [[<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>495 ${PAGE_TITLE}</title>
-<style>${PAGE_STYLE}</style>
-</head><body><h1>${PAGE_TITLE}</h1><p>]] .. reason .. [[</p>
-<p>This site accepts only clients that present a certificate issued by its certificate authority.
-Install your client certificate in your browser or operating system, then open this page again
-(you may need to restart the browser).</p></body></html>
-]]
+  return [[${PAGE_AROUND_REASON}]]
 end
 
 local function refuse(handle, code, reason)

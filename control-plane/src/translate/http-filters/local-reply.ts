@@ -1,64 +1,138 @@
-import type {
-  envoy_config_accesslog_v3,
-  envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
+import {
+  typed,
+  type envoy_config_accesslog_v3,
+  type envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
 } from '../../envoy-api/index.js';
+import { CLIENT_CERTIFICATE_STATE_HEADER } from '../../policy/index.js';
+import { ASK_ADMINISTRATOR, errorPageHtml, INSTALL_CERTIFICATE, type ErrorPage } from '../pages.js';
 
-const PAGE_STYLE =
-  'body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;color:#222}' +
-  'h1{font-size:1.4rem}code{word-break:break-all}';
-const RULE_NAMES_NOTE =
-  "(<code>deny-rule-N</code>: the route's Nth deny rule matched; <code>[none]</code>: none of its allow rules did.)";
+type Filter = envoy_config_accesslog_v3.AccessLogFilter;
 
-const FORBIDDEN_HTML = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>403 Access denied</title>
-<style>${PAGE_STYLE}</style>
-</head><body><h1>Access denied</h1><p>This page's policy does not let this request in.</p>
-<p>%LOCAL_REPLY_BODY%</p><p>Reason: <code>%RESPONSE_CODE_DETAILS%</code></p>
-<p><small>${RULE_NAMES_NOTE}</small></p>
-<p>If you think you should have access, send this page to the site's administrator.</p></body></html>
-`;
+/**
+ * The answers Envoy gives itself (only local replies pass through here: an upstream's own 403 or 404 is left
+ * alone), as a page in words, or JSON for clients that ask for it. First match wins. The ext_authz service's
+ * reason is already words (authz/service.ts, sanitised in authz/check-wire.ts); Envoy's RBAC says only which
+ * rule decided (`rbac_access_denied_matched_policy[deny-rule-1]`), which a CEL filter reads here. These filters
+ * run on local replies only, never on a request that is served.
+ */
+interface LocalReply {
+  page: ErrorPage;
+  /** `error` in the JSON form. */
+  error: string;
+  /** The reason in the JSON form: plain text. */
+  message: string;
+  when: Filter[];
+}
 
-const FORBIDDEN_JSON =
-  '{"status":403,"error":"forbidden","message":"%LOCAL_REPLY_BODY%","reason":"%RESPONSE_CODE_DETAILS%"}\n';
+const status = (code: number): Filter => ({
+  status_code_filter: {
+    comparison: { op: 'EQ', value: { default_value: code, runtime_key: `mtls_edge.local_reply_${code}` } },
+  },
+});
 
-function status403(): envoy_config_accesslog_v3.AccessLogFilter {
-  return {
-    status_code_filter: {
-      comparison: { op: 'EQ', value: { default_value: 403, runtime_key: 'mtls_edge.forbidden_status' } },
+const cel = (expression: string): Filter => ({
+  extension_filter: {
+    name: 'envoy.access_loggers.extension_filters.cel',
+    typed_config: typed('envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter', { expression }),
+  },
+});
+
+const RBAC_DENIED = "response.code_details.startsWith('rbac_access_denied_matched_policy[')";
+const NO_ALLOW_RULE = "response.code_details == 'rbac_access_denied_matched_policy[none]'";
+/** A route's own direct_response (421, the closed route's 495), not a filter's answer. */
+const DIRECT_RESPONSE = "response.code_details == 'direct_response'";
+const CERTIFICATE_NOT_VALID: Filter = {
+  header_filter: { header: { name: CLIENT_CERTIFICATE_STATE_HEADER, string_match: { exact: 'invalid' } } },
+};
+/** The client presented no certificate on this connection. */
+const NO_CERTIFICATE = '!connection.mtls';
+
+const FORBIDDEN = 'Access denied';
+const NO_CERTIFICATE_TEXT =
+  'Your browser did not send a client certificate, and this page lets in only people whose certificate its ' +
+  'rules accept.';
+const NOT_VALID_TEXT =
+  'The client certificate your browser sent is not valid for this page: it is expired, revoked, or not issued by ' +
+  'an authority this page trusts.';
+const NO_RULE_TEXT = 'None of the rules that let people into this page matched your request.';
+const DENY_RULE_TEXT = 'A rule that keeps people out of this page matched your request.';
+
+const forbidden = (reason: string, next: string, when: Filter[], message = reason): LocalReply => ({
+  page: { status: 403, title: FORBIDDEN, reason, next },
+  error: 'forbidden',
+  message,
+  when: [status(403), ...when],
+});
+
+const LOCAL_REPLIES: LocalReply[] = [
+  forbidden(NO_CERTIFICATE_TEXT, INSTALL_CERTIFICATE, [cel(`${RBAC_DENIED} && ${NO_CERTIFICATE}`)]),
+  // The certificate check marks a request whose certificate is not valid for its route (policy enforcements).
+  forbidden(NOT_VALID_TEXT, INSTALL_CERTIFICATE, [cel(RBAC_DENIED), CERTIFICATE_NOT_VALID]),
+  forbidden(NO_RULE_TEXT, ASK_ADMINISTRATOR, [cel(NO_ALLOW_RULE)]),
+  forbidden(DENY_RULE_TEXT, ASK_ADMINISTRATOR, [cel(RBAC_DENIED)]),
+  // The ext_authz service's words.
+  forbidden('%LOCAL_REPLY_BODY%', ASK_ADMINISTRATOR, [], '%LOCAL_REPLY_BODY%'),
+  {
+    page: {
+      status: 421,
+      title: 'Misdirected request',
+      reason: '%LOCAL_REPLY_BODY%',
+      next: 'Open the address again in a new tab or window: your browser then makes a new connection for it.',
     },
+    error: 'misdirected_request',
+    message: '%LOCAL_REPLY_BODY%',
+    when: [status(421), cel(DIRECT_RESPONSE)],
+  },
+  {
+    page: {
+      status: 495,
+      title: 'Check your certificate again',
+      reason: '%LOCAL_REPLY_BODY%',
+      next: 'Reload the page.',
+    },
+    error: 'trust_changed',
+    message: '%LOCAL_REPLY_BODY%',
+    // The closed route's answer (translate/stale-route-configuration.ts); the certificate check's 495 is a page of
+    // its own (client-certificate-check.ts).
+    when: [status(495), cel(DIRECT_RESPONSE)],
+  },
+  {
+    page: {
+      status: 404,
+      title: 'Not found',
+      reason: 'This site has no page at this address.',
+      next: 'Check the address, or start again from the site’s home page.',
+    },
+    error: 'not_found',
+    message: 'This site has no page at this address.',
+    // Envoy's own 404: no route matched (response flag NR).
+    when: [status(404), { response_flag_filter: { flags: ['NR'] } }],
+  },
+];
+
+function mapperFor(reply: LocalReply, json: boolean): hcm_v3.ResponseMapper {
+  const filters: Filter[] = json
+    ? [...reply.when, { header_filter: { header: { name: 'accept', string_match: { contains: 'application/json' } } } }]
+    : reply.when;
+  const filter: Filter = filters.length === 1 ? filters[0]! : { and_filter: { filters } };
+  return {
+    filter,
+    body_format_override: json
+      ? {
+          json_format: {
+            fields: {
+              status: { number_value: reply.page.status },
+              error: { string_value: reply.error },
+              message: { string_value: reply.message },
+              reason: { string_value: '%RESPONSE_CODE_DETAILS%' },
+            },
+          },
+          content_type: 'application/json',
+        }
+      : { text_format_source: { inline_string: errorPageHtml(reply.page) }, content_type: 'text/html; charset=utf-8' },
   };
 }
 
-/**
- * Envoy's own 403s (RBAC, ext_authz) as a page naming the reason, or JSON for clients that ask for it.
- * Only local replies pass through here: an upstream's own 403 is left alone. The texts that fill the
- * page are Envoy's details (rule names this project chooses) and the ext_authz service's reason, which
- * holds no markup or quotes (authz/service.ts).
- */
 export function buildLocalReplyConfig(): hcm_v3.LocalReplyConfig {
-  return {
-    mappers: [
-      {
-        filter: {
-          and_filter: {
-            filters: [
-              status403(),
-              { header_filter: { header: { name: 'accept', string_match: { contains: 'application/json' } } } },
-            ],
-          },
-        },
-        body_format_override: {
-          text_format_source: { inline_string: FORBIDDEN_JSON },
-          content_type: 'application/json',
-        },
-      },
-      {
-        filter: status403(),
-        body_format_override: {
-          text_format_source: { inline_string: FORBIDDEN_HTML },
-          content_type: 'text/html; charset=utf-8',
-        },
-      },
-    ],
-  };
+  return { mappers: LOCAL_REPLIES.flatMap((reply) => [mapperFor(reply, true), mapperFor(reply, false)]) };
 }

@@ -1,0 +1,61 @@
+// The 403 page in words (issue 15, point 1): when the certificate is missing, or not valid for the route, it says
+// so and what to do, whether Envoy's RBAC decided or the ext_authz service; no internal code reaches the page.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startEdge, type RunningEdge } from '../support/edge.js';
+import { httpsGet, type ClientRequest } from '../support/https-client.js';
+import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
+import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { SERVER } from './policy-people.js';
+
+describe('403 pages under enforcement: policy', () => {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    ctx.up = await startUpstream('u');
+    const route = (prefix: string, policy: string) =>
+      `  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    prefix: ${prefix}\n    policy:\n${policy}`;
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml:
+        `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
+        route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
+        route('/ext-user', '      allow:\n        or:\n          - user: alice\n'),
+    });
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+  const get = (path: string, who?: ClientCert, extra: Partial<ClientRequest> = {}) =>
+    httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
+
+  it('a 403 says when the certificate is missing or not valid here, and what to do, whoever decided', async () => {
+    const missing = /Your browser did not send a client certificate/;
+    const notValid = /The client certificate your browser sent is not valid for this page/;
+    const install = /Install the client certificate you were given \(a \.p12 file\)/;
+    // Envoy decides /members (RBAC); the ext_authz service decides /ext-user.
+    for (const path of ['/members/x', '/ext-user/x']) {
+      const none = await get(path);
+      assert.equal(none.status, 403, path);
+      assert.match(none.body, missing, path);
+      assert.match(none.body, install, path);
+      const other = await get(path, ctx.pki.clientB);
+      assert.equal(other.status, 403, path);
+      assert.match(other.body, notValid, `${path}, a certificate from a CA the route does not trust`);
+      assert.match(other.body, install, path);
+      assert.doesNotMatch(other.body, missing, path);
+      const json = JSON.parse((await get(path, undefined, { headers: { accept: 'application/json' } })).body) as {
+        status: number;
+        message: string;
+      };
+      assert.equal(json.status, 403);
+      assert.match(json.message, missing, path);
+    }
+  });
+  it('shows no internal code, and reads on a phone', async () => {
+    const page = (await get('/members/x')).body;
+    assert.match(page, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
+    assert.doesNotMatch(page, /rbac_|ext_authz|deny-rule|\[none\]|%[A-Z_]+%/);
+  });
+});
