@@ -6,7 +6,7 @@
 // DEMO_APP_ADDRESS moves the verify app off 127.0.0.1:8000 (the demo's test runs on free ports).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { connect } from 'node:tls';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -20,7 +20,7 @@ const CLI = fileURLToPath(new URL('../../mtls-edge.mjs', import.meta.url));
 const IDENTITY = 'yourUsername@localhost.pomerium.io';
 const CONFIG_APP_ADDRESS = '127.0.0.1:8000';
 const READY_WITHIN_MS = 60_000;
-const ACCESS_LOG_FLUSH_MS = 250;
+const SETTLE_MS = 300;
 
 async function ensureCertificates(): Promise<void> {
   const steps: Array<[string, string[]]> = [
@@ -61,26 +61,25 @@ function routesEnv(): Record<string, string> {
   return { ROUTES: JSON.stringify(routes) };
 }
 
-/** One HTTPS GET through the edge to the public route, as a browser on this machine would send it. */
-function publicRouteAnswers(ca: Buffer): Promise<boolean> {
+/**
+ * Ready: every Envoy took the config (the admin /synced), and the edge completes a TLS handshake for the public host
+ * with the demo's server certificate. No HTTP request: its access log line would land under the ready block.
+ */
+async function edgeReady(ca: Buffer): Promise<boolean> {
+  try {
+    if ((await fetch(`http://${adminAddress}/synced`)).status !== 200) return false;
+  } catch {
+    return false;
+  }
   return new Promise((done) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: Number(port),
-        servername: 'public.localhost.pomerium.io',
-        headers: { host: `public.localhost.pomerium.io:${port}` },
-        ca,
-        timeout: 2000,
-      },
-      (res) => {
-        res.resume();
-        done(res.statusCode === 200);
-      },
-    );
-    req.on('error', () => done(false));
-    req.on('timeout', () => req.destroy());
-    req.end();
+    const socket = connect({ host: '127.0.0.1', port: Number(port), servername: 'public.localhost.pomerium.io', ca });
+    socket.setTimeout(2000, () => socket.destroy());
+    socket.on('secureConnect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.on('error', () => done(false));
+    socket.on('close', () => done(false));
   });
 }
 
@@ -88,7 +87,7 @@ async function untilTheEdgeAnswers(): Promise<boolean> {
   const ca = readFileSync(join(CERTS, 'ca.pem'));
   const deadline = Date.now() + READY_WITHIN_MS;
   while (Date.now() < deadline) {
-    if (await publicRouteAnswers(ca)) return true;
+    if (await edgeReady(ca)) return true;
     await new Promise((r) => setTimeout(r, 200));
   }
   return false;
@@ -141,8 +140,8 @@ edge.on('exit', (code, signal) => {
   process.exit(clean ? 0 : (code ?? 1));
 });
 if (await untilTheEdgeAnswers()) {
-  // Envoy writes its access log out every 250 ms (run's --file-flush-interval-msec): the probe's line comes first.
-  await new Promise((r) => setTimeout(r, ACCESS_LOG_FLUSH_MS + 250));
+  // The last of run's start-up lines travel through a pipe and pino-pretty's worker: let them land first.
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   if (!stopping) console.log(readyBlock());
 } else if (!stopping) {
   console.log(`\nThe edge did not answer on ${edgeAddress} within ${READY_WITHIN_MS / 1000} s: see the log above.`);

@@ -165,7 +165,7 @@ describe('./bin/mtls-edge.js from another folder', () => {
   });
   after(() => rmSync(elsewhere, { recursive: true, force: true }));
 
-  it('runs the Envoy `npm run setup` installed, with no envoy on PATH and no ENVOY_BINARY', async () => {
+  it('run starts the Envoy `npm run setup` installed, with no envoy on PATH and no ENVOY_BINARY', async () => {
     const edge = await startEdge({
       dir: pki.dir,
       yaml: `certificate_file: server.pem\ncertificate_key_file: server-key.pem
@@ -181,6 +181,8 @@ routes:\n  - from: https://${HOSTS.z}\n    to: http://127.0.0.1:9\n    allow_pub
         path: '/.mtls-edge/healthz',
       });
       assert.equal(res.status, 200, 'Envoy answers');
+      assert.match(edge.output(), /"msg":"envoy started"/);
+      assert.match(edge.output(), /"binary":"[^"]*\/node_modules\/\.bin\/envoy"/, 'the Envoy beside the build');
     } finally {
       await edge.stop();
     }

@@ -141,6 +141,9 @@ describe('mtls-edge completion', () => {
     const run = record(['mtls-edge', 'run', ''], 3);
     assert.match(run, /--xds-protocol\[[^\]]*\]:protocol:\(sotw delta\)/);
     assert.match(run, /\(-c --config\)-c\[[^\]]*\]:file:_files/);
+    // A colon in the value's name would end _arguments' message: HOST:PORT is escaped.
+    const address = record(['mtls-edge', 'verify-app', ''], 3);
+    assert.match(address, /--address\[[^\]]*\]:host\\:port: /);
     const steps = record(['mtls-edge', 'certs', ''], 3);
     assert.ok(steps.includes('signing-key:'), steps);
   });

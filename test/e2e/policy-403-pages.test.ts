@@ -31,9 +31,9 @@ describe('403 pages under enforcement: policy', () => {
     httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path, ...who, ...extra });
 
   it('a 403 says when the certificate is missing or not valid here, and what to do, whoever decided', async () => {
-    const missing = /Your browser did not send a client certificate/;
-    const notValid = /The client certificate your browser sent is not valid for this page/;
-    const install = /Install the client certificate you were given \(a \.p12 file\)/;
+    const missing = /your browser sent no client certificate|Your browser did not send a client certificate/;
+    const notValid = /the client certificate your browser sent is not valid for this page/i;
+    const install = /[Ii]nstall the client certificate you were given \(a \.p12 file\)/;
     // Envoy decides /members (RBAC); the ext_authz service decides /ext-user.
     for (const path of ['/members/x', '/ext-user/x']) {
       const none = await get(path);
@@ -57,5 +57,30 @@ describe('403 pages under enforcement: policy', () => {
     const page = (await get('/members/x')).body;
     assert.match(page, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
     assert.doesNotMatch(page, /rbac_|ext_authz|deny-rule|\[none\]|%[A-Z_]+%/);
+  });
+});
+
+describe('403 pages on a host that asks for no certificate', () => {
+  const ctx = {} as { pki: TestPki; up: TestUpstream; edge: RunningEdge };
+  before(async () => {
+    ctx.pki = await createTestPki();
+    ctx.up = await startUpstream('u');
+    ctx.edge = await startEdge({
+      dir: ctx.pki.dir,
+      yaml:
+        `${SERVER}routes:\n  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    policy:\n      allow:\n` +
+        '        or:\n          - http_path: { starts_with: /open }\n',
+    });
+  });
+  after(async () => {
+    await ctx.edge?.stop();
+    await ctx.up?.close();
+  });
+
+  it('a rule over the path says so, and never asks for a certificate', async () => {
+    const res = await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/closed' });
+    assert.equal(res.status, 403);
+    assert.match(res.body, /None of the rules that let people into this page matched your request\./);
+    assert.doesNotMatch(res.body, /certificate/);
   });
 });

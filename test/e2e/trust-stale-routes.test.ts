@@ -176,6 +176,11 @@ routes:
             'status' in outcome && outcome.status === a.status,
             `${a.why}: ${JSON.stringify(outcome).slice(0, 200)}`,
           );
+          // The ext_authz service's 495 is the edge's page too, in words (translate/http-filters/local-reply.ts).
+          if (a.status === 495 && 'body' in outcome) {
+            assert.match(outcome.body, /<h1>A valid client certificate is required<\/h1>/);
+            assert.match(outcome.body, /Reload the page\./);
+          }
           assert.equal(
             up.seen.some((s) => s.url === path),
             a.status === 200,

@@ -108,7 +108,7 @@ function zshScript(commands: readonly CommandSpec[]): string {
       const action =
         o.type === 'boolean'
           ? ''
-          : `:${(o.value ?? 'value').toLowerCase()}:${
+          : `:${(o.value ?? 'value').toLowerCase().replaceAll(':', '\\:')}:${
               o.value === 'DIR'
                 ? '_files -/'
                 : o.value === 'FILE'

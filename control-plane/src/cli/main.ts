@@ -68,9 +68,10 @@ function parseArgsMessage(e: unknown): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown option ${option ?? ''}`.trimEnd();
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /does not take an argument/.test(error.message ?? '')
-        ? `${longName} takes no value`
-        : `${longName} needs a value`;
+      if (/does not take an argument/.test(error.message ?? '')) return `${longName} takes no value`;
+      // A value that starts with "-" looks like the next option: Node asks for it joined with "=".
+      if (/ambiguous/.test(error.message ?? '')) return `${longName}'s value starts with "-": write ${longName}=VALUE`;
+      return `${longName} needs a value`;
     default:
       return error.message ?? String(e);
   }

@@ -82,7 +82,10 @@ function parseObject(line: string): Record<string, unknown> | undefined {
   }
 }
 
+const FORMAT = /[\p{Cf}\u2028\u2029]/u;
+
 /** The fields come from the request: a terminal must not get its control characters (the JSON form keeps them). */
 function printable(text: string): string {
-  return [...text].map((c) => (c < ' ' || (c >= '\u007f' && c <= '\u009f') ? '?' : c)).join('');
+  // Also format characters (bidi overrides, zero widths) and line separators: a line that reads otherwise.
+  return [...text].map((c) => (c < ' ' || (c >= '\u007f' && c <= '\u009f') || FORMAT.test(c) ? '?' : c)).join('');
 }

@@ -34,13 +34,19 @@ describe("Envoy's access log lines on their way to run's log", () => {
     const sink = new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) });
     const input = new PassThrough();
     forwardAccessLog(input, pino({ base: null, timestamp: false }, sink));
-    const access = { method: 'GET', authority: 'a\u001b[31m\u0085', path: '/x', 'response-code': 403, reason: 'r' };
+    const access = {
+      method: 'GET',
+      authority: 'a\u001b[31m\u0085\u202e',
+      path: '/x',
+      'response-code': 403,
+      reason: 'r',
+    };
     input.end(`${JSON.stringify({ level: 30, src: 'envoy', msg: 'http-request', access })}\nnot json \u0007\n`);
     await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(
       lines.map((l) => JSON.parse(l) as unknown),
       [
-        { level: 30, msg: 'http-request GET a?[31m?/x → 403 (r)' },
+        { level: 30, msg: 'http-request GET a?[31m??/x → 403 (r)' },
         { level: 30, src: 'envoy', msg: 'not json ?' },
       ],
     );

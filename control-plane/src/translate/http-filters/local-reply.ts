@@ -48,14 +48,15 @@ const CERTIFICATE_NOT_VALID: Filter = {
 const NO_CERTIFICATE = '!connection.mtls';
 
 const FORBIDDEN = 'Access denied';
-const NO_CERTIFICATE_TEXT =
-  'Your browser did not send a client certificate, and this page lets in only people whose certificate its ' +
-  'rules accept.';
-const NOT_VALID_TEXT =
-  'The client certificate your browser sent is not valid for this page: it is expired, revoked, or not issued by ' +
-  'an authority this page trusts.';
-const NO_RULE_TEXT = 'None of the rules that let people into this page matched your request.';
+const NO_RULE_TEXT = 'None of the rules that let people into this page matched your request';
 const DENY_RULE_TEXT = 'A rule that keeps people out of this page matched your request.';
+// Said only as a fact beside the rule: Envoy cannot tell here whether the route's rules read the certificate.
+const SENT_NONE_TEXT = `${NO_RULE_TEXT}, and your browser sent no client certificate.`;
+const NOT_VALID_TEXT =
+  `${NO_RULE_TEXT}, and the client certificate your browser sent is not valid for this page: it is expired, ` +
+  'revoked, or not issued by an authority this page trusts.';
+const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
+const IF_IT_NEEDS_ONE = `If this page needs a client certificate: ${lowerFirst(INSTALL_CERTIFICATE)}`;
 
 const forbidden = (reason: string, next: string, when: Filter[], message = reason): LocalReply => ({
   page: { status: 403, title: FORBIDDEN, reason, next },
@@ -64,11 +65,15 @@ const forbidden = (reason: string, next: string, when: Filter[], message = reaso
   when: [status(403), ...when],
 });
 
-const LOCAL_REPLIES: LocalReply[] = [
-  forbidden(NO_CERTIFICATE_TEXT, INSTALL_CERTIFICATE, [cel(`${RBAC_DENIED} && ${NO_CERTIFICATE}`)]),
+/** Only on a chain that asks for a certificate: elsewhere no certificate is ever expected. */
+const CERTIFICATE_REPLIES: LocalReply[] = [
+  forbidden(SENT_NONE_TEXT, IF_IT_NEEDS_ONE, [cel(`${NO_ALLOW_RULE} && ${NO_CERTIFICATE}`)]),
   // The certificate check marks a request whose certificate is not valid for its route (policy enforcements).
-  forbidden(NOT_VALID_TEXT, INSTALL_CERTIFICATE, [cel(RBAC_DENIED), CERTIFICATE_NOT_VALID]),
-  forbidden(NO_RULE_TEXT, ASK_ADMINISTRATOR, [cel(NO_ALLOW_RULE)]),
+  forbidden(NOT_VALID_TEXT, IF_IT_NEEDS_ONE, [cel(NO_ALLOW_RULE), CERTIFICATE_NOT_VALID]),
+];
+
+const LOCAL_REPLIES: LocalReply[] = [
+  forbidden(`${NO_RULE_TEXT}.`, ASK_ADMINISTRATOR, [cel(NO_ALLOW_RULE)]),
   forbidden(DENY_RULE_TEXT, ASK_ADMINISTRATOR, [cel(RBAC_DENIED)]),
   // The ext_authz service's words.
   forbidden('%LOCAL_REPLY_BODY%', ASK_ADMINISTRATOR, [], '%LOCAL_REPLY_BODY%'),
@@ -86,22 +91,23 @@ const LOCAL_REPLIES: LocalReply[] = [
   {
     page: {
       status: 495,
-      title: 'Check your certificate again',
+      title: 'A valid client certificate is required',
       reason: '%LOCAL_REPLY_BODY%',
-      next: 'Reload the page.',
+      next: `Reload the page. If this page comes back: ${lowerFirst(INSTALL_CERTIFICATE)}`,
     },
-    error: 'trust_changed',
+    error: 'client_certificate_not_valid',
     message: '%LOCAL_REPLY_BODY%',
-    // The closed route's answer (translate/stale-route-configuration.ts); the certificate check's 495 is a page of
+    // The closed route's answer (translate/stale-route-configuration.ts) and the ext_authz service's, for a
+    // certificate that fails the current trust on an older connection; the certificate check's 495 is a page of
     // its own (client-certificate-check.ts).
-    when: [status(495), cel(DIRECT_RESPONSE)],
+    when: [status(495), cel(`${DIRECT_RESPONSE} || response.code_details == 'ext_authz_denied'`)],
   },
   {
     page: {
       status: 404,
       title: 'Not found',
       reason: 'This site has no page at this address.',
-      next: 'Check the address, or start again from the site’s home page.',
+      next: "Check the address, or start again from the site's home page.",
     },
     error: 'not_found',
     message: 'This site has no page at this address.',
@@ -133,6 +139,8 @@ function mapperFor(reply: LocalReply, json: boolean): hcm_v3.ResponseMapper {
   };
 }
 
-export function buildLocalReplyConfig(): hcm_v3.LocalReplyConfig {
-  return { mappers: LOCAL_REPLIES.flatMap((reply) => [mapperFor(reply, true), mapperFor(reply, false)]) };
+/** `asksForCertificate`: the chain has a client CA (the certificate replies come first there). */
+export function buildLocalReplyConfig(asksForCertificate: boolean): hcm_v3.LocalReplyConfig {
+  const replies = asksForCertificate ? [...CERTIFICATE_REPLIES, ...LOCAL_REPLIES] : LOCAL_REPLIES;
+  return { mappers: replies.flatMap((reply) => [mapperFor(reply, true), mapperFor(reply, false)]) };
 }
