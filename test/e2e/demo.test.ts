@@ -58,7 +58,18 @@ describe('npm run demo, in a terminal', () => {
     const command = `cd ${JSON.stringify(ROOT)} && ${process.execPath} ${DEMO}; echo "exit status $?"`;
     tmux('respawn-pane', '-k', '-t', 'demo', `bash -c ${JSON.stringify(command)}`);
   });
-  after(() => {
+  after(async () => {
+    // A test that failed before its Ctrl-C leaves the demo running, and a demo whose terminal is killed under it
+    // lingers: stop it as a person would first (a Ctrl-C to a finished demo does nothing), then the terminal.
+    spawnSync('tmux', ['-L', SOCKET, 'send-keys', '-t', 'demo', 'C-c']);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const dead = spawnSync('tmux', ['-L', SOCKET, 'display', '-p', '-t', 'demo', '#{pane_dead}'], {
+        encoding: 'utf8',
+      });
+      if (dead.status !== 0 || dead.stdout.trim() === '1') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
   });
 
