@@ -104,7 +104,7 @@ export const DEFAULT_ACCESS_LOG_FIELDS: readonly AccessLogFieldName[] = [
 ];
 
 /** Pomerium's `headers.<name>`: a request header. A name of token characters only: it goes into `%REQ(…)%`. */
-const HEADER_FIELD = /^headers\.([A-Za-z0-9][A-Za-z0-9-]*)$/;
+export const HEADER_FIELD = /^headers\.([A-Za-z0-9][A-Za-z0-9-]*)$/;
 
 /** Fields that are null in the entry of a response below 400 (status 0 too: no response was sent). */
 export const ERROR_ONLY_FIELDS: ReadonlySet<string> = new Set<AccessLogFieldName>(['reason']);
@@ -116,7 +116,8 @@ export function accessLogOperator(field: string): string {
   return ACCESS_LOG_FIELDS[field as AccessLogFieldName];
 }
 
-const OFF = 'off';
+export const ACCESS_LOG_OFF = 'off';
+const OFF = ACCESS_LOG_OFF;
 
 /**
  * `access_log_fields` (ACCESS_LOG_FIELDS): a list of field names, or names separated by commas (the environment's

@@ -5,7 +5,7 @@ import { certificateBlocks, certificateSubject, crlIssuerName, pemBlocks, pemDer
 import type { ConfiguredClientCas } from './client-ca-chains.js';
 import type { CertificateBundle, ClientCertificateRules, Enforcement, SanMatcher } from './types.js';
 
-const DOWNSTREAM_MTLS_KEYS = [
+export const DOWNSTREAM_MTLS_KEYS = [
   'ca',
   'ca_file',
   'crl',
@@ -24,8 +24,14 @@ export const DOWNSTREAM_MTLS_ENV_KEYS = [
   'max_verify_depth',
 ] as const;
 
-const ENFORCEMENTS: readonly Enforcement[] = ['policy_with_default_deny', 'policy', 'reject_connection'];
-const SAN_TYPES: ReadonlyArray<SanMatcher['type']> = ['dns', 'email', 'ip_address', 'uri', 'user_principal_name'];
+export const ENFORCEMENTS: readonly Enforcement[] = ['policy_with_default_deny', 'policy', 'reject_connection'];
+export const SAN_TYPES: ReadonlyArray<SanMatcher['type']> = [
+  'dns',
+  'email',
+  'ip_address',
+  'uri',
+  'user_principal_name',
+];
 
 export interface GlobalClientCa {
   ca?: CertificateBundle;

@@ -40,13 +40,14 @@ export const SCALAR_KEYS = [
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
 /** Structured, but JWT_CLAIMS_HEADERS is never base64 (`user` would pass for it): a list, a mapping or `email,user`. */
 const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers', 'access_log_fields', ...CONTROL_CHANNEL_LIST_KEYS] as const;
-const TOP_LEVEL_KEYS: readonly string[] = [
+/** Every top-level key; config/options/top-level.ts describes each (its schema and its reference entry). */
+export const TOP_LEVEL_KEYS = [
   ...SCALAR_KEYS,
   ...STRUCTURED_KEYS,
   ...PLAIN_STRUCTURED_KEYS,
   'downstream_mtls',
-];
-const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
+] as const;
+export const FORWARDED_CERT_FIELDS: readonly ForwardedCertField[] = ['subject', 'uri', 'dns', 'cert', 'chain'];
 
 /** The environment variables that set a config option (names, upper case): none means no option comes from there. */
 export function configVariablesSet(env: Readonly<Record<string, string | undefined>>): string[] {

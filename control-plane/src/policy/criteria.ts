@@ -2,9 +2,9 @@ import { describeCondition, describeMatchers } from './describe-operands.js';
 import { PEER_HEADERS, type PeerProperty } from './internal-headers.js';
 import { anyValue, domainValue, methodValue, pathValue } from './matcher-values.js';
 import { conditionHolds, matchesAll } from './matching.js';
-import { readCertificateMatcher, readStringMatcher, requireTrue, type OperandReader } from './parse-operands.js';
+import { CERTIFICATE_MATCHER, stringMatcher, TRUE_ONLY, type Operand } from './parse-operands.js';
 import * as rbac from './rbac-rules.js';
-import type { CertificateCondition, Criterion, CriterionName, RequestFacts } from './types.js';
+import type { CertificateCondition, Criterion, CriterionName, CriterionOperands, RequestFacts } from './types.js';
 
 /** How Envoy's RBAC filter decides a criterion, when it can. */
 export interface RbacRule<K extends CriterionName> {
@@ -18,12 +18,14 @@ export interface RbacRule<K extends CriterionName> {
 
 /** Everything mtls-edge knows about one PPL criterion. */
 export interface CriterionSpec<K extends CriterionName> {
+  /** When it holds, in words for the configuration reference (Markdown). */
+  summary: string;
   /** It reads the client certificate: on a route that asks for none it could never hold. */
   readsCertificate: boolean;
   /** It reads the request's method or path: a decision depends on more than the certificate and the route. */
   readsRequest: boolean;
-  /** Reads the criterion's value from the config (its operands); errors go to the diagnostics. */
-  read: OperandReader<K>;
+  /** What the criterion takes in the config (its operands): the reader, and its schema for editors. */
+  operand: Operand<CriterionOperands[K]>;
   /** The ext_authz service's evaluation. */
   holds: (c: Criterion<K>, facts: RequestFacts) => boolean;
   /** A short phrase for the 403 page's reason, e.g. `email is "bob@example.com"`. */
@@ -37,7 +39,6 @@ const NO_PROPERTIES = (): readonly PeerProperty[] => [];
 const FINGERPRINT: readonly PeerProperty[] = ['fingerprint'];
 // `email` and `domain` read the first email SAN, else a common name that is a mail address.
 const EMAIL_AND_SUBJECT: readonly PeerProperty[] = ['email', 'subject'];
-const flag = requireTrue;
 
 /**
  * The PPL criteria mtls-edge supports, in the order error messages list them. The type makes a criterion
@@ -47,7 +48,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   accept: {
     readsCertificate: false,
     readsRequest: false,
-    read: flag,
+    summary: 'always (`accept: true`)',
+    operand: TRUE_ONLY,
     holds: () => true,
     describe: () => 'accept (anyone)',
     rbac: { expressible: ALWAYS, principal: () => rbac.ANY, peerProperties: NO_PROPERTIES },
@@ -55,7 +57,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   reject: {
     readsCertificate: false,
     readsRequest: false,
-    read: flag,
+    summary: 'never (`reject: true`)',
+    operand: TRUE_ONLY,
     holds: () => false,
     describe: () => 'reject (no one)',
     rbac: { expressible: ALWAYS, principal: () => rbac.NOTHING, peerProperties: NO_PROPERTIES },
@@ -63,7 +66,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   authenticated_user: {
     readsCertificate: true,
     readsRequest: false,
-    read: flag,
+    summary: 'the request carries a valid client certificate',
+    operand: TRUE_ONLY,
     holds: (_c, facts) => facts.identity !== undefined,
     describe: () => 'a valid client certificate',
     rbac: {
@@ -75,7 +79,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   invalid_client_certificate: {
     readsCertificate: true,
     readsRequest: false,
-    read: flag,
+    summary: 'the client certificate is missing or not valid (with a client CA)',
+    operand: TRUE_ONLY,
     holds: (_c, facts) => facts.invalidClientCertificate,
     describe: () => 'a missing or invalid client certificate',
     rbac: {
@@ -88,7 +93,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   email: {
     readsCertificate: true,
     readsRequest: false,
-    read: readStringMatcher(anyValue),
+    summary: "the certificate's email (first email SAN, else a common name that is an address) matches",
+    operand: stringMatcher(anyValue),
     holds: (c, facts) => identityMatches(facts.identity?.email, c.match),
     describe: (c) => describeMatchers('email', c.match),
     rbac: {
@@ -100,7 +106,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   domain: {
     readsCertificate: true,
     readsRequest: false,
-    read: readStringMatcher(domainValue),
+    summary: 'the domain of that email matches',
+    operand: stringMatcher(domainValue),
     holds: (c, facts) => identityMatches(facts.identity?.domain, c.match),
     describe: (c) => describeMatchers('domain', c.match),
     rbac: {
@@ -112,7 +119,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   user: {
     readsCertificate: true,
     readsRequest: false,
-    read: readStringMatcher(anyValue),
+    summary: "the certificate's user principal name SAN matches",
+    operand: stringMatcher(anyValue),
     holds: (c, facts) => identityMatches(facts.identity?.user, c.match),
     describe: (c) => describeMatchers('user', c.match),
     // The user is the UPN SAN, for which Envoy has no formatter.
@@ -121,7 +129,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   http_method: {
     readsCertificate: false,
     readsRequest: true,
-    read: readStringMatcher(methodValue),
+    summary: 'the request method matches (`GET`, `POST`, …)',
+    operand: stringMatcher(methodValue),
     holds: (c, facts) => matchesAll(facts.method, c.match),
     describe: (c) => describeMatchers('method', c.match),
     rbac: { expressible: ALWAYS, principal: (c) => rbac.methodPrincipal(c.match), peerProperties: NO_PROPERTIES },
@@ -129,7 +138,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   http_path: {
     readsCertificate: false,
     readsRequest: true,
-    read: readStringMatcher(pathValue),
+    summary: 'the request path matches',
+    operand: stringMatcher(pathValue),
     holds: (c, facts) => matchesAll(facts.path, c.match),
     describe: (c) => describeMatchers('path', c.match),
     rbac: { expressible: ALWAYS, principal: (c) => rbac.pathPrincipal(c.match), peerProperties: NO_PROPERTIES },
@@ -137,7 +147,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   client_certificate: {
     readsCertificate: true,
     readsRequest: false,
-    read: readCertificateMatcher,
+    summary: 'the certificate matches: `fingerprint`, `spki_hash`, `certificate`, or SAN matchers',
+    operand: CERTIFICATE_MATCHER,
     holds: (c, facts) => {
       const identity = facts.identity;
       return identity !== undefined && c.conditions.every((cond) => conditionHolds(cond, identity));

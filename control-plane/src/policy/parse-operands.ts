@@ -3,16 +3,16 @@ import { checkKeys, readList, readStringOrList, scalarString, type MapValue } fr
 import { describeKind, type SourceValue } from '../source/source.js';
 import { hostNameValue, anyValue, type MatcherValue } from './matcher-values.js';
 import { pinnedCertificateFingerprint } from './pinned-certificate.js';
-import type { CertificateCondition, CriterionName, CriterionOperands, SanType, StringMatcher } from './types.js';
+import { TEXT, textOrList, type JsonSchema } from '../source/json-schema.js';
+import type { CertificateCondition, CriterionName, SanType, StringMatcher } from './types.js';
 
-/**
- * Reads a criterion's value (what follows its name) into its operands; undefined, with errors reported, if it cannot.
- */
-export type OperandReader<K extends CriterionName> = (
-  value: SourceValue,
-  name: K,
-  diag: Diagnostics,
-) => CriterionOperands[K] | undefined;
+/** What a criterion takes (what follows its name): how the validator reads it, and its JSON Schema for editors. */
+export interface Operand<Operands> {
+  /** The value read into the criterion's operands; undefined, with errors reported, if it cannot be. */
+  read: (value: SourceValue, name: CriterionName, diag: Diagnostics) => Operands | undefined;
+  /** The same shape for the config schema, beside the reader so that the two are written together. */
+  schema: JsonSchema;
+}
 
 const MATCHER_OPS = ['is', 'starts_with', 'ends_with', 'contains', 'not', 'in'] as const;
 const CERTIFICATE_KEYS = [
@@ -37,7 +37,12 @@ const FINGERPRINT_LONG = /^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$/;
 const SPKI_HASH = /^[A-Za-z0-9+/]{43}=$/;
 
 /** Pomerium ignores the value of these criteria: `accept: false` would still accept. Only `true` is taken. */
-export function requireTrue(value: SourceValue, name: string, diag: Diagnostics): Record<never, never> | undefined {
+export const TRUE_ONLY: Operand<Record<never, never>> = {
+  read: requireTrue,
+  schema: { const: true, description: 'only true: to negate it, put it under not' },
+};
+
+function requireTrue(value: SourceValue, name: string, diag: Diagnostics): Record<never, never> | undefined {
   if (value.kind === 'scalar' && value.value === true) return {};
   if (value.kind === 'scalar' && value.value === false) {
     diag.error(
@@ -52,10 +57,46 @@ export function requireTrue(value: SourceValue, name: string, diag: Diagnostics)
 }
 
 /** A criterion whose operand is a string matcher, with values kept as `valueFor` says. */
-export function readStringMatcher(valueFor: MatcherValue) {
-  return (value: SourceValue, _name: string, diag: Diagnostics): { match: StringMatcher[] } | undefined => {
-    const match = readMatchers(value, diag, valueFor);
-    return match && { match };
+export function stringMatcher(valueFor: MatcherValue): Operand<{ match: StringMatcher[] }> {
+  return {
+    read: (value, _name, diag) => {
+      const match = readMatchers(value, diag, valueFor);
+      return match && { match };
+    },
+    schema: { $ref: '#/$defs/string_matcher' },
+  };
+}
+
+/** Pomerium's certificate matcher: every condition given must hold. */
+export const CERTIFICATE_MATCHER: Operand<{ conditions: CertificateCondition[] }> = {
+  read: readCertificateMatcher,
+  schema: { $ref: '#/$defs/certificate_matcher' },
+};
+
+/** The shapes the operands' schemas refer to (`#/$defs/…`). */
+export function operandSchemaDefinitions(): Record<string, JsonSchema> {
+  const operator: JsonSchema = { type: ['string', 'number'] };
+  const ops: Record<string, JsonSchema> = {};
+  for (const op of MATCHER_OPS) ops[op] = op === 'in' ? { type: 'array', minItems: 1, items: operator } : operator;
+  const matcher: JsonSchema = {
+    description: `a value (is), or a mapping of ${MATCHER_OPS.join(', ')}: all given must match`,
+    anyOf: [operator, { type: 'object', properties: ops, additionalProperties: false, minProperties: 1 }],
+  };
+  const certificate: Record<string, JsonSchema> = {};
+  for (const key of CERTIFICATE_KEYS) {
+    if (key === 'fingerprint' || key === 'spki_hash') certificate[key] = textOrList();
+    else if (key === 'certificate') certificate[key] = { ...TEXT, description: 'a PEM certificate to pin' };
+    else certificate[key] = { $ref: '#/$defs/string_matcher' };
+  }
+  return {
+    string_matcher: matcher,
+    certificate_matcher: {
+      description: 'every condition given must hold',
+      type: 'object',
+      properties: certificate,
+      additionalProperties: false,
+      minProperties: 1,
+    },
   };
 }
 
@@ -104,8 +145,7 @@ function readMatchers(value: SourceValue, diag: Diagnostics, valueFor: MatcherVa
   return diag.errors.length > before ? undefined : out;
 }
 
-/** Pomerium's certificate matcher: every condition given must hold. */
-export function readCertificateMatcher(
+function readCertificateMatcher(
   value: SourceValue,
   _name: string,
   diag: Diagnostics,

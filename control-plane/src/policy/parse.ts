@@ -14,8 +14,8 @@ import { unsupportedMessage } from './unsupported-criteria.js';
  * takes is in the criteria table (criteria.ts).
  */
 
-const ACTIONS = ['allow', 'deny'] as const;
-const OPERATORS = ['and', 'or', 'not', 'nor'] as const;
+export const ACTIONS = ['allow', 'deny'] as const;
+export const OPERATORS = ['and', 'or', 'not', 'nor'] as const;
 
 /**
  * Reads a route's `policy`. `policy` is undefined (with every problem reported) when it is not valid;
@@ -143,7 +143,7 @@ function readOperands<K extends CriterionName>(
   value: SourceValue,
   diag: Diagnostics,
 ): Criterion<K> | undefined {
-  const operands = criterionSpec(kind).read(value, kind, diag);
+  const operands = criterionSpec(kind).operand.read(value, kind, diag);
   // The table's reader for K gives K's operands: together with K they make a Criterion<K>.
   return operands && ({ kind, ...operands, at: value.at } as Criterion<K>);
 }

@@ -36,7 +36,9 @@ test('every entry has every part', () => {
     const spec = criterionSpec(name);
     assert.equal(typeof spec.readsCertificate, 'boolean', name);
     assert.equal(typeof spec.readsRequest, 'boolean', name);
-    for (const part of [spec.read, spec.holds, spec.describe]) assert.equal(typeof part, 'function', name);
+    assert.equal(typeof spec.summary, 'string', name);
+    assert.equal(typeof spec.operand.schema, 'object', name);
+    for (const part of [spec.operand.read, spec.holds, spec.describe]) assert.equal(typeof part, 'function', name);
     if (spec.rbac !== 'ext_authz') {
       for (const part of [spec.rbac.expressible, spec.rbac.principal, spec.rbac.peerProperties]) {
         assert.equal(typeof part, 'function', name);
