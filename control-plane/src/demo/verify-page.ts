@@ -15,7 +15,7 @@ const TIME_CLAIMS = new Set(['iat', 'exp', 'nbf', 'auth_time']);
 /** Identity fields that hold an ISO date (the certificate's validity). */
 const DATE_FIELDS = new Set(['notBefore', 'notAfter']);
 /** Longer values fold into a <details>, so a certificate or a JWT does not fill the screen. */
-const FOLD_AT = 96;
+const FOLD_AT = 160;
 const FOLDED_PREVIEW = 40;
 
 export const text = (v: unknown): string | null =>
@@ -33,12 +33,12 @@ const VERIFY_STYLE =
   'main{max-width:52rem;margin-top:2rem}h2{font-size:1.05rem;margin:1.75rem 0 .5rem}' +
   'table{width:100%;border-collapse:collapse;table-layout:fixed}' +
   'th,td{text-align:left;vertical-align:top;padding:.3rem 0;border-top:1px solid #eaeef2}' +
-  'th{width:14rem;padding-right:1rem;font-weight:600;overflow-wrap:anywhere}' +
+  'th{width:14rem;padding-right:1rem;font-size:.9rem;font-weight:600;overflow-wrap:anywhere}' +
   'td,code{font-family:ui-monospace,monospace;font-size:.85rem;overflow-wrap:anywhere}' +
   '.raw,.none,summary small{color:#59636e}summary{cursor:pointer;overflow-wrap:anywhere}' +
   'details[open] summary{margin-bottom:.25rem}' +
-  '@media (max-width:40rem){main{padding:1rem}th,td{display:block;width:auto}th{border-top:1px solid #eaeef2;' +
-  'padding-bottom:0}td{border-top:0}}';
+  '@media (max-width:40rem){main{margin:0;padding:1rem}th,td{display:block;width:auto}' +
+  'th{border-top:1px solid #eaeef2;padding-bottom:0}td{border-top:0}}';
 
 /** An instant (milliseconds) as `2026-12-03 12:15:00 UTC`. */
 function utc(ms: number): string {
@@ -75,7 +75,8 @@ function cellHtml(name: string, value: unknown, dates: Dates): string {
   if (dates === 'certificate' && DATE_FIELDS.has(name) && typeof value === 'string' && !isNaN(Date.parse(value)))
     return timeCell(Date.parse(value));
   const shown = text(value);
-  return shown === null ? '<span class="none">—</span>' : valueHtml(shown);
+  if (shown === null) return '<span class="none">—</span>';
+  return shown === '' ? '<span class="none">(empty)</span>' : valueHtml(shown);
 }
 
 function table(o: Record<string, unknown>, dates: Dates = 'none'): string {

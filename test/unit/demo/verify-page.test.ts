@@ -73,6 +73,11 @@ describe('the verify page', () => {
     );
     assert.match(html, folded);
     assert.match(html, /<th>x-short<\/th><td>short value<\/td>/);
+    // An empty value says so, rather than leaving a blank that reads as a missing row.
+    assert.match(
+      await page({ 'x-forwarded-client-cert': 'Hash=ab;URI=' }),
+      /<th>uri<\/th><td><span class="none">\(empty\)<\/span><\/td>/,
+    );
   });
 
   it('reads on a phone: viewport, a bounded width, values that break anywhere', async () => {
