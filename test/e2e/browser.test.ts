@@ -1,31 +1,18 @@
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { startVerifyApp } from '../../control-plane/src/demo/verify-app.js';
+import { ARTIFACTS, launchChromium } from '../support/chromium.js';
 import { runCli, startEdge, type RunningEdge } from '../support/edge.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-// Screenshots land here for people to look at (CI keeps the folder as an artifact).
-const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 // Playwright sends client certificates through its own connection, which resolves names itself: localhost resolves
 // everywhere.
 const HOST = 'localhost';
-
-/** Tests that claim browser behaviour fail, never skip, without a browser. */
-function requireChromium(): string {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return CHROMIUM;
-  } catch {
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
-  }
-}
 
 describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`', () => {
   let dir: string;
@@ -34,7 +21,6 @@ describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`'
   const edges: RunningEdge[] = [];
 
   before(async () => {
-    const executablePath = requireChromium();
     mkdirSync(ARTIFACTS, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'mtls-edge-browser-'));
     for (const args of [['ca'], ['server', HOST], ['client', 'alice@example.com']]) {
@@ -42,18 +28,7 @@ describe('a real browser (Chromium) with the .p12 from `mtls-edge certs client`'
       assert.equal(res.code, 0, res.stderr);
     }
     app = await startVerifyApp('127.0.0.1', 0);
-    browser = await chromium.launch({
-      executablePath,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-      ],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -1,5 +1,7 @@
+import { X509Certificate } from 'node:crypto';
 import type { Server } from 'node:http';
 import express from 'express';
+import { text, verifyPageHtml, type VerifyView } from './verify-page.js';
 
 /** The parts of x-forwarded-client-cert Envoy sets (By, Hash, Subject, URI, DNS, Cert, Chain). */
 function parseForwardedClientCert(header: string | undefined): Array<Record<string, string>> {
@@ -19,8 +21,6 @@ function parseForwardedClientCert(header: string | undefined): Array<Record<stri
     return fields;
   });
 }
-
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export const JWKS_PATH = '/.well-known/pomerium/jwks.json';
 const CLAIM_HEADER_PREFIX = 'x-pomerium-claim-';
@@ -42,18 +42,21 @@ export function decodeJwtPayload(jwt: string | undefined): Record<string, unknow
   }
 }
 
-const text = (v: unknown): string | null =>
-  v === null || v === undefined
-    ? null
-    : Array.isArray(v)
-      ? v.map(String).join(', ')
-      : typeof v === 'string'
-        ? v
-        : JSON.stringify(v); // numbers and booleans print as String() prints them
+/** The validity of x-forwarded-client-cert's Cert (with forward_client_cert: cert), as ISO dates. */
+function certificateValidity(pem: string | undefined): { notBefore: string | null; notAfter: string | null } {
+  if (!pem) return { notBefore: null, notAfter: null };
+  try {
+    const cert = new X509Certificate(pem);
+    return { notBefore: iso(cert.validFrom), notAfter: iso(cert.validTo) };
+  } catch {
+    return { notBefore: null, notAfter: null };
+  }
+}
 
-const PAGE_STYLE =
-  'body{font-family:system-ui,sans-serif;max-width:48rem;margin:3rem auto;padding:0 1rem}' +
-  'th{text-align:left;padding-right:1rem;vertical-align:top}td{font-family:monospace;word-break:break-all}';
+const iso = (openSslDate: string): string | null => {
+  const ms = Date.parse(openSslDate);
+  return isNaN(ms) ? null : new Date(ms).toISOString();
+};
 
 /**
  * A demo upstream in the spirit of Pomerium's verify app: it shows who the edge says the client is (the
@@ -77,28 +80,20 @@ function createVerifyApp(): express.Express {
       subject: text(claims?.['subject']) ?? certificate['Subject'] ?? null,
       dns: certificate['DNS'] ?? text(claims?.['san_dns']),
       uri: certificate['URI'] ?? text(claims?.['san_uri']),
+      ...certificateValidity(certificate['Cert']),
     };
     // verified: false — this app only decodes the JWT; it says so, and where the key to check it is.
-    const assertion = jwt === undefined ? null : { verified: false, jwks: JWKS_PATH, claims: claims ?? null };
-    const body = { identity, assertion, claimHeaders, method: req.method, path: req.originalUrl, headers: req.headers };
+    const assertion = jwt === undefined ? null : { verified: false as const, jwks: JWKS_PATH, claims: claims ?? null };
+    const body: VerifyView = {
+      identity,
+      assertion,
+      claimHeaders,
+      method: req.method,
+      path: req.originalUrl,
+      headers: req.headers,
+    };
     if (req.accepts(['html', 'json']) === 'json') return void res.json(body);
-    const rows = (o: Record<string, unknown>) =>
-      Object.entries(o)
-        .map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(text(v) ?? '—')}</td></tr>`)
-        .join('');
-    const who = identity.email ?? identity.user ?? identity.subject;
-    const asserted = !assertion
-      ? '<p>No X-Pomerium-Jwt-Assertion header (the route has no <code>pass_identity_headers: true</code>).</p>'
-      : `<p>Decoded, not verified: verify it with the JWKS at <a href="${JWKS_PATH}">${JWKS_PATH}</a>.</p>` +
-        (claims ? `<table>${rows(claims)}</table>` : '<p>The header is not a JWT.</p>');
-    const claimTable = Object.keys(claimHeaders).length ? `<table>${rows(claimHeaders)}</table>` : '<p>None.</p>';
-    res.type('html').send(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mtls-edge verify</title>
-<style>${PAGE_STYLE}</style></head>
-<body><h1>${who ? `Hello, ${escape(who)}` : 'No client identity'}</h1>
-<h2>Identity (as the edge verified it)</h2><table>${rows(identity)}</table>
-<h2>JWT claims (X-Pomerium-Jwt-Assertion)</h2>${asserted}
-<h2>Claim headers (X-Pomerium-Claim-*)</h2>${claimTable}
-<h2>Request headers</h2><table>${rows(req.headers)}</table></body></html>`);
+    res.type('html').send(verifyPageHtml(body));
   });
   return app;
 }
