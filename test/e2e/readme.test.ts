@@ -63,8 +63,8 @@ test('every config in the README passes the schema and `validate` ("config OK")'
   }
 });
 
-test('step 2 and step 5: the verify app greets you by the email; without a certificate, a page says to install it', async () => {
-  await withGuideConfig('2. Require mTLS for all routes', async (edge) => {
+test('steps 2 and 5: the verify app greets you by email; with no certificate, a page says to install one', async () => {
+  await withGuideConfig('2. Require mTLS for all routes', (edge) => {
     const greeted = fetchWithCurl(edge, 'verify', true);
     assert.equal(greeted.status, 200);
     assert.ok(greeted.body.includes(IDENTITY), 'the verify app does not show the certificate’s email');
@@ -73,8 +73,8 @@ test('step 2 and step 5: the verify app greets you by the email; without a certi
   });
 });
 
-test('step 3: the route with a CA refuses a handshake without a certificate; the public one answers anyone', async () => {
-  await withGuideConfig('3. Or require it per route', async (edge) => {
+test('step 3: the route with a CA refuses a handshake without a certificate; the public one answers all', async () => {
+  await withGuideConfig('3. Or require it per route', (edge) => {
     assert.ok(fetchWithCurl(edge, 'verify', true).body.includes(IDENTITY));
     // curl's code depends on when the refusal arrives: 35 (handshake), 56 (receive), 16 or 55 (send).
     assert.throws(
@@ -86,7 +86,7 @@ test('step 3: the route with a CA refuses a handshake without a certificate; the
 });
 
 /** Runs the verify app and the edge on the config under `heading`, as the guide says, on free ports. */
-async function withGuideConfig(heading: string, body: (edge: RunningEdge) => Promise<void>): Promise<void> {
+async function withGuideConfig(heading: string, body: (edge: RunningEdge) => void): Promise<void> {
   const appPort = await freePort();
   const yaml = blockUnder(blocks, heading, 'yaml')
     .text.replace(/^address: .*\n/m, '')
@@ -96,7 +96,7 @@ async function withGuideConfig(heading: string, body: (edge: RunningEdge) => Pro
   try {
     edge = await startEdge({ dir, yaml });
     await edge.waitForStatus((s) => s.synced);
-    await body(edge);
+    body(edge);
   } finally {
     await edge?.stop();
     app.kill('SIGTERM');
