@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../support/ports.js';
 import { httpsGet } from '../support/https-client.js';
+import { readmeBlocks } from '../support/readme-blocks.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const DEMO = join(ROOT, 'dist', 'control-plane', 'demo', 'demo.js');
@@ -110,6 +111,23 @@ describe('npm run demo, in a terminal', () => {
     assert.equal(none.status, 403);
     assert.match(none.body, /Your browser did not send a client certificate/);
     assert.match(none.body, /Install the client certificate you were given/);
+    // The README's two curl lines answer what their comments say (only the port is the test's).
+    const quickStart = readmeBlocks().find((b) => b.lang === 'sh' && b.text.includes('curl $R'));
+    assert.ok(quickStart, 'the README has no curl lines for the demo');
+    const expected: string[] = [];
+    const script = quickStart.text
+      .replaceAll(':8443', `:${ports['edge']}`)
+      .split('\n')
+      .map((line) => {
+        const said = /^(curl .*?)\s+# (\d{3}):/.exec(line);
+        if (!said) return line;
+        expected.push(said[2]!);
+        return `${said[1]} -s -o /dev/null -w '%{http_code}\\n'`;
+      })
+      .join('\n');
+    assert.equal(expected.length, 2);
+    const answered = execFileSync('bash', ['-c', script], { cwd: ROOT, encoding: 'utf8' }).trim().split('\n');
+    assert.deepEqual(answered, expected);
     const request = /^\[[\d:.]+\] INFO: http-request GET verify\.localhost\.pomerium\.io\/one-line → 200$/m;
     await until('the request is logged', () => request.test(screen()), 10_000);
     const after = screen().split('\n');
