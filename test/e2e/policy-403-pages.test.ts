@@ -53,6 +53,14 @@ describe('403 pages under enforcement: policy', () => {
       assert.match(json.message, missing, path);
     }
   });
+  it("names the route's rule in words, in the page and in JSON", async () => {
+    const page = (await get('/members/x')).body;
+    assert.match(page, /This page lets in requests that match a valid client certificate\./);
+    const json = JSON.parse((await get('/members/x', undefined, { headers: { accept: 'application/json' } })).body) as {
+      message: string;
+    };
+    assert.match(json.message, /This page lets in requests that match a valid client certificate\.$/);
+  });
   it('shows no internal code, and reads on a phone', async () => {
     const page = (await get('/members/x')).body;
     assert.match(page, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
@@ -69,7 +77,8 @@ describe('403 pages on a host that asks for no certificate', () => {
       dir: ctx.pki.dir,
       yaml:
         `${SERVER}routes:\n  - from: https://${HOSTS.x}\n    to: ${ctx.up.url}\n    policy:\n      allow:\n` +
-        '        or:\n          - http_path: { starts_with: /open }\n',
+        '        or:\n          - http_path: { starts_with: /open }\n' +
+        '      deny:\n        or:\n          - http_path: { starts_with: "/open/a&b" }\n',
     });
   });
   after(async () => {
@@ -81,6 +90,19 @@ describe('403 pages on a host that asks for no certificate', () => {
     const res = await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/closed' });
     assert.equal(res.status, 403);
     assert.match(res.body, /None of the rules that let people into this page matched your request\./);
+    assert.match(res.body, /This page lets in requests that match path starts with &#34;\/open&#34;\./);
     assert.doesNotMatch(res.body, /certificate/);
+  });
+  it('a deny rule that matched is named, its text escaped', async () => {
+    const res = await httpsGet({
+      port: ctx.edge.httpsPort,
+      servername: HOSTS.x,
+      ca: ctx.pki.caA,
+      path: '/open/a&b/x',
+    });
+    assert.equal(res.status, 403);
+    assert.match(res.body, /A rule that keeps people out of this page matched your request\./);
+    assert.match(res.body, /The rule was: path starts with &#34;\/open\/a&#38;b&#34;\./);
+    assert.doesNotMatch(res.body, /a&b/);
   });
 });

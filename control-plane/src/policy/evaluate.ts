@@ -69,7 +69,7 @@ function joinCriteria(criteria: PolicyCriterion[], word: 'and' | 'or'): string {
 }
 
 /** What a clause requires, as a phrase. */
-function describeClause(clause: PolicyClause): string {
+export function describeClause(clause: PolicyClause): string {
   if (clause.criteria.length === 0) return EMPTY_CLAUSE;
   switch (clause.operator) {
     case 'and':

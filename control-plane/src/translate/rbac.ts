@@ -1,4 +1,5 @@
 import { criterionSpec } from '../policy/criteria.js';
+import { describeClause } from '../policy/evaluate.js';
 import { and, NOTHING, not, or, type RbacPrincipal } from '../policy/rbac-rules.js';
 import type { PolicyClause, PolicyCriterion, RoutePolicy } from '../policy/types.js';
 import type { envoy_config_rbac_v3 } from '../envoy-api/index.js';
@@ -28,6 +29,31 @@ export function buildRbacPolicies(policy: RoutePolicy, clientCaRequired: boolean
     // No allow clause: nothing is allowed (Pomerium's rule), which an ALLOW with no policies is.
     allow: rules('ALLOW', policy.allow, 'allow'),
   };
+}
+
+/** Rules a 403 page lists before it says "and more": a page is read by a person. */
+const RULES_SHOWN = 3;
+
+/**
+ * The words of a 403 from these policies, by the details Envoy gives it (`rbac_access_denied_matched_policy[…]`):
+ * what the rules that let people in ask for, or which deny rule matched. Plain text; the pages read it from the
+ * route's metadata (http-filters/local-reply.ts).
+ */
+export function rbacDenialWords(policy: RoutePolicy): Array<[details: string, words: string]> {
+  const details = (name: string) => `rbac_access_denied_matched_policy[${name}]`;
+  const shown = policy.allow.slice(0, RULES_SHOWN).map(describeClause);
+  const more = policy.allow.length - shown.length;
+  const allowed =
+    shown.length === 0
+      ? 'This page lets no one in.'
+      : `This page lets in requests that match ${shown.join('; or ')}${more > 0 ? `; or ${more} more rules` : ''}.`;
+  return [
+    [details('none'), allowed],
+    ...policy.deny.map((c, i): [string, string] => [
+      details(`deny-rule-${i + 1}`),
+      `The rule was: ${describeClause(c)}.`,
+    ]),
+  ];
 }
 
 function clausePrincipal(clause: PolicyClause, ca: boolean): RbacPrincipal {

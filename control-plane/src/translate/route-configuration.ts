@@ -4,6 +4,10 @@ import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/interna
 import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
 import { duration } from './common.js';
 import { edgeReasonMetadata } from './access-log.js';
+import { EDGE_METADATA_NAMESPACE } from '../config/access-log-fields.js';
+import { denialWordsMetadata } from './http-filters/local-reply.js';
+import { routeRbac } from './http-filters/route-rbac.js';
+import { rbacDenialWords } from './rbac.js';
 import {
   checksClientCertificates,
   typedPerFilterConfig,
@@ -155,6 +159,11 @@ export function buildRoute(
     const shared = sharedTwinConfigs.get(key);
     if (shared !== undefined) out.typed_per_filter_config = shared;
     return out;
+  }
+  const rbac = route.authorization.kind === 'envoy' ? routeRbac(context) : undefined;
+  if (rbac && route.authorization.kind === 'envoy') {
+    const words = denialWordsMetadata(rbacDenialWords(route.authorization.policy));
+    out.metadata = { filter_metadata: { [EDGE_METADATA_NAMESPACE]: words } };
   }
   return withTypedPerFilterConfig(out, context);
 }

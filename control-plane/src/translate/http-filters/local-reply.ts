@@ -1,8 +1,11 @@
 import {
   typed,
   type envoy_config_accesslog_v3,
+  type google_protobuf,
   type envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
 } from '../../envoy-api/index.js';
+import { EDGE_METADATA_NAMESPACE } from '../../config/access-log-fields.js';
+import { escapeHtml } from '../../html/page.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER } from '../../policy/index.js';
 import { ASK_ADMINISTRATOR, errorPageHtml, INSTALL_CERTIFICATE, type ErrorPage } from '../pages.js';
 
@@ -47,6 +50,28 @@ const CERTIFICATE_NOT_VALID: Filter = {
 /** The client presented no certificate on this connection. */
 const NO_CERTIFICATE = '!connection.mtls';
 
+/**
+ * The route's words for the RBAC reply it gave (translate/rbac.ts rbacDenialWords), kept in its metadata by the
+ * reply's details, as HTML and as text, each with its leading space (Envoy's CEL does not join strings); nothing
+ * when the route has none. Metadata is read only when the page is written: a request that is served pays nothing.
+ */
+const ROUTE_WORDS = (form: 'html' | 'text'): string => {
+  const all = 'xds.route_metadata.filter_metadata';
+  const ns = `${all}['${EDGE_METADATA_NAMESPACE}']`;
+  const has = `'${EDGE_METADATA_NAMESPACE}' in ${all} && '${form}' in ${ns} && response.code_details in ${ns}['${form}']`;
+  return `%CEL((${has}) ? ${ns}['${form}'][response.code_details] : '')%`;
+};
+
+/** Route metadata with a page's words for each RBAC reply the route can give. */
+export function denialWordsMetadata(words: ReadonlyArray<[details: string, text: string]>): google_protobuf.Struct {
+  const form = (write: (text: string) => string): google_protobuf.Value => ({
+    struct_value: {
+      fields: Object.fromEntries(words.map(([details, text]) => [details, { string_value: write(text) }])),
+    },
+  });
+  return { fields: { html: form((text): string => ` ${escapeHtml(text)}`), text: form((text) => ` ${text}`) } };
+}
+
 const FORBIDDEN = 'Access denied';
 const NO_RULE_TEXT = 'None of the rules that let people into this page matched your request';
 const DENY_RULE_TEXT = 'A rule that keeps people out of this page matched your request.';
@@ -65,16 +90,20 @@ const forbidden = (reason: string, next: string, when: Filter[], message = reaso
   when: [status(403), ...when],
 });
 
+/** A 403 of Envoy's RBAC: the reason, then the route's words for the rule. */
+const rbacForbidden = (reason: string, next: string, when: Filter[]): LocalReply =>
+  forbidden(`${reason}${ROUTE_WORDS('html')}`, next, when, `${reason}${ROUTE_WORDS('text')}`);
+
 /** Only on a chain that asks for a certificate: elsewhere no certificate is ever expected. */
 const CERTIFICATE_REPLIES: LocalReply[] = [
-  forbidden(SENT_NONE_TEXT, IF_IT_NEEDS_ONE, [cel(`${NO_ALLOW_RULE} && ${NO_CERTIFICATE}`)]),
+  rbacForbidden(SENT_NONE_TEXT, IF_IT_NEEDS_ONE, [cel(`${NO_ALLOW_RULE} && ${NO_CERTIFICATE}`)]),
   // The certificate check marks a request whose certificate is not valid for its route (policy enforcements).
-  forbidden(NOT_VALID_TEXT, IF_IT_NEEDS_ONE, [cel(NO_ALLOW_RULE), CERTIFICATE_NOT_VALID]),
+  rbacForbidden(NOT_VALID_TEXT, IF_IT_NEEDS_ONE, [cel(NO_ALLOW_RULE), CERTIFICATE_NOT_VALID]),
 ];
 
 const LOCAL_REPLIES: LocalReply[] = [
-  forbidden(`${NO_RULE_TEXT}.`, ASK_ADMINISTRATOR, [cel(NO_ALLOW_RULE)]),
-  forbidden(DENY_RULE_TEXT, ASK_ADMINISTRATOR, [cel(RBAC_DENIED)]),
+  rbacForbidden(`${NO_RULE_TEXT}.`, ASK_ADMINISTRATOR, [cel(NO_ALLOW_RULE)]),
+  rbacForbidden(DENY_RULE_TEXT, ASK_ADMINISTRATOR, [cel(RBAC_DENIED)]),
   // The ext_authz service's words.
   forbidden('%LOCAL_REPLY_BODY%', ASK_ADMINISTRATOR, [], '%LOCAL_REPLY_BODY%'),
   {
