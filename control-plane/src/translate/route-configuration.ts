@@ -27,7 +27,8 @@ const MISDIRECTED: route_v3.Route = {
   direct_response: {
     status: 421,
     body: {
-      inline_string: 'This connection was opened for another host, and cannot serve this one.',
+      // Also what an address this edge does not serve meets, when its name shares a certificate with one it does.
+      inline_string: 'This connection was opened for another site, and cannot serve this address.',
     },
   },
 };

@@ -111,7 +111,9 @@ const LOCAL_REPLIES: LocalReply[] = [
       status: 421,
       title: 'Misdirected request',
       reason: '%LOCAL_REPLY_BODY%',
-      next: 'Open the address again in a new tab or window: your browser then makes a new connection for it.',
+      next:
+        'Check the address. If it is right, open it again in a new tab or window: your browser then makes a new ' +
+        'connection for it.',
     },
     error: 'misdirected_request',
     message: '%LOCAL_REPLY_BODY%',
