@@ -48,10 +48,11 @@ async function download(res, name) {
   for await (const chunk of res.body) {
     chunks.push(chunk);
     done += chunk.length;
-    // A terminal gets at most ten updates a second: each one is a write, and the body comes in small chunks.
-    if (!tty || Date.now() - shown > 100) {
+    if (!tty) show(false);
+    else if (Date.now() - shown > 100) {
+      // At most ten rewrites a second: the body comes in many small chunks.
       shown = Date.now();
-      if (!tty || done < total) show(false);
+      show(false);
     }
   }
   if (tty || quarter < 4) show(true);
