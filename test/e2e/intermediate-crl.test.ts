@@ -94,8 +94,8 @@ for (const enforcement of ['reject_connection', 'policy_with_default_deny'] as c
     it(
       'the ext_authz trust the control plane builds from this config has the CRL too: given ' +
         'the chain as Envoy forwards it (leaf, intermediate), it refuses the revoked one',
-      () => {
-        const [route] = extAuthzRoutes(edge, HOSTS.x);
+      async () => {
+        const [route] = await extAuthzRoutes(edge, HOSTS.x);
         assert.ok(route?.clientTrust, 'the route has a trust');
         const verdict = verifyClientCertificate(
           shared.revoked.chain,

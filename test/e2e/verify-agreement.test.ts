@@ -118,8 +118,8 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
     await ctx.up?.close();
   });
 
-  const trust = (): ClientTrust => {
-    const [route] = extAuthzRoutes(ctx.edge, HOSTS.x);
+  const trust = async (): Promise<ClientTrust> => {
+    const [route] = await extAuthzRoutes(ctx.edge, HOSTS.x);
     assert.ok(route?.clientTrust, 'the route has a trust');
     return route.clientTrust;
   };
@@ -148,7 +148,7 @@ describe("the control plane's certificate verifier agrees with Envoy's handshake
         `${c.name}: Envoy answered ${status} (the handshake passed, the request did not: the two disagree)`,
       );
     }
-    return { envoy, service: verifyClientCertificate(leaf!, [c.chain], trust(), Date.now()).ok };
+    return { envoy, service: verifyClientCertificate(leaf!, [c.chain], await trust(), Date.now()).ok };
   }
 
   it('without CRLs: every case gets the same verdict from both, and the one it should', async () => {

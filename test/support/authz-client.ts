@@ -59,16 +59,16 @@ export function checkClient(edge: RunningEdge, credentials: grpc.ChannelCredenti
  * redacts context extensions (a sensitive field), so they are computed from the edge's config file, with the
  * same pipeline the control plane runs on it.
  */
-export function extAuthzRouteKeys(edge: RunningEdge, host: string): string[] {
-  return extAuthzRoutes(edge, host).map((r) => r.name);
+export async function extAuthzRouteKeys(edge: RunningEdge, host: string): Promise<string[]> {
+  return (await extAuthzRoutes(edge, host)).map((r) => r.name);
 }
 
 /** The ext_authz routes of `host` as the control plane builds them from the edge's config file (with their trust). */
-export function extAuthzRoutes(edge: RunningEdge, host: string): AuthorizationRoute[] {
+export async function extAuthzRoutes(edge: RunningEdge, host: string): Promise<AuthorizationRoute[]> {
   const loaded = loadConfigFile(edge.configPath, process.env);
   if (!loaded.result.ok) throw new Error(`config does not load: ${JSON.stringify(loaded.result.errors)}`);
   // The published keys are part of an identity route's key: read them as the edge does (its key file is made by now).
-  const keys = new SigningKeys(edge.configPath, process.env).forConfig(loaded.result.value);
+  const keys = await new SigningKeys(edge.configPath, process.env).forConfig(loaded.result.value);
   if (!keys.ok) throw new Error(`signing keys do not load: ${JSON.stringify(keys.errors)}`);
   const model = buildEdgeModel(loaded.result.value, { jwks: jwksDocument(keys.value.published) });
   if (!model.ok) throw new Error(`config does not build: ${JSON.stringify(model.errors)}`);

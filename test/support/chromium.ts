@@ -13,7 +13,10 @@ function requireChromium(): string {
     accessSync(CHROMIUM, constants.X_OK);
     return CHROMIUM;
   } catch {
-    throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    throw new Error(
+      `Chromium not found at ${CHROMIUM}: run \`bash scripts/install-browser.sh\` (Debian, as root; \`npm test\` ` +
+        'runs it), or set CHROMIUM_PATH to a Chromium or Chrome binary',
+    );
   }
 }
 

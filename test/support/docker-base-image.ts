@@ -1,26 +1,33 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, cpSync, mkdirSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { command } from './commands.js';
 import { requireTool } from './tools.js';
 import type { DockerEngine } from './docker-engine.js';
 
-/** The Dockerfile's BASE_IMAGE stand-in: what node:20-bookworm-slim offers the build, made on this machine. */
-export const STAND_IN_BASE_IMAGE = 'mtls-edge-test/node:20-bookworm-slim';
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MIRROR = process.env['DEBIAN_MIRROR'] ?? 'http://deb.debian.org/debian';
 /** Where the stand-in keeps this machine's CA bundle (HTTPS from containers is intercepted on CI machines). */
 const HOST_CA = '/usr/local/share/host-ca-certificates.pem';
 
 /**
  * Docker Hub cannot be reached from CI, so the test builds the base image itself: a minimal Debian bookworm
- * (debootstrap), this machine's Node and npm where the official image has them (/usr/local), its `node` user
- * (uid 1000), and this machine's CA bundle for Node (NODE_EXTRA_CA_CERTS), imported with `docker import`. The
- * Dockerfile takes it as a build argument and stays the one users build.
+ * (debootstrap), the Node LTS the Dockerfile defaults to (scripts/install-node-lts.sh: the official build, from PyPI)
+ * with its npm where the official image has them (/usr/local), its `node` user (uid 1000), and this machine's CA
+ * bundle for Node (NODE_EXTRA_CA_CERTS), imported with `docker import` as `mtls-edge-test/node:<major>-bookworm-slim`.
+ * The Dockerfile takes it as a build argument and stays the one users build.
  */
 export async function buildStandInBaseImage(engine: DockerEngine, workDir: string): Promise<string> {
   const debootstrap = requireTool('debootstrap', 'Install it: apt-get install debootstrap (.ci/run does, as root).');
-  const node = realpathSync(process.execPath);
-  const npm = join(dirname(realpathSync(requireTool('npm', 'Node comes with npm.'))), '..');
+  const installed = await command('bash', [join(ROOT, 'scripts/install-node-lts.sh'), join(workDir, 'node-lts')], {
+    timeoutMs: 10 * 60_000,
+  });
+  const home = installed.stdout.trim();
+  const node = join(home, 'bin/node');
+  const npm = join(home, 'lib/node_modules/npm');
+  const version = (await command(node, ['--version'])).stdout.trim();
+  const image = `mtls-edge-test/node:${version.slice(1).split('.')[0]}-bookworm-slim`;
   const root = join(workDir, 'rootfs');
   await command(debootstrap, ['--variant=minbase', 'bookworm', root, MIRROR], { timeoutMs: 10 * 60_000 });
   mkdirSync(join(root, 'usr/local/lib/node_modules'), { recursive: true });
@@ -35,17 +42,17 @@ export async function buildStandInBaseImage(engine: DockerEngine, workDir: strin
   // What an image does not need: package lists and caches, documentation, translations.
   for (const d of ['var/cache/apt', 'var/lib/apt/lists', 'usr/share/doc', 'usr/share/man', 'usr/share/locale'])
     rmSync(join(root, d), { recursive: true, force: true });
-  await importRootFs(engine, root);
+  await importRootFs(engine, root, image);
   rmSync(root, { recursive: true, force: true });
-  return STAND_IN_BASE_IMAGE;
+  return image;
 }
 
 /** tar of the root file system | docker import, with what a Dockerfile's FROM reads from the image. */
-function importRootFs(engine: DockerEngine, root: string): Promise<void> {
+function importRootFs(engine: DockerEngine, root: string, image: string): Promise<void> {
   const changes = [`ENV NODE_EXTRA_CA_CERTS=${HOST_CA}`, 'CMD ["node"]'].flatMap((c) => ['--change', c]);
   return new Promise((resolve, reject) => {
     const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const importer = spawn(engine.docker, ['import', ...changes, '-', STAND_IN_BASE_IMAGE], {
+    const importer = spawn(engine.docker, ['import', ...changes, '-', image], {
       env: engine.env,
       stdio: ['pipe', 'ignore', 'pipe'],
     });

@@ -91,7 +91,7 @@ export function orphanFiles(out: Rendered): string[] {
  * config.yaml → one YAML file per xDS type (what Envoy receives) and model.yaml (what model/ hands translate/),
  * or errors.txt (what the user reads).
  */
-export function renderCase(dir: string, systemRoots: string[]): Rendered {
+export async function renderCase(dir: string, systemRoots: string[]): Promise<Rendered> {
   const loaded = resolveConfig({
     yaml: { text: readFileSync(join(dir, 'config.yaml'), 'utf8'), file: 'config.yaml' },
     env: {},
@@ -101,7 +101,9 @@ export function renderCase(dir: string, systemRoots: string[]): Rendered {
   });
   // The runner serves the JWKS of the signing key; a case with a fixed signing_key shows that route too.
   const jwks =
-    loaded.ok && loaded.value.signingKey ? jwksDocument([signingKeyFromPem(loaded.value.signingKey.pem)]) : undefined;
+    loaded.ok && loaded.value.signingKey
+      ? jwksDocument([await signingKeyFromPem(loaded.value.signingKey.pem)])
+      : undefined;
   const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
   if (!model.ok) return { kind: 'errors', files: { 'errors.txt': model.errors.map(formatError).join('\n') + '\n' } };
   const resources = translate(model.value);

@@ -11,12 +11,12 @@ const FILE = 'signing-key.pem';
  * `mtls-edge certs signing-key`: the key that signs identity headers, one PEM file for every replica of the control
  * plane (`run --no-envoy` refuses to start without one). Reused if present; --force replaces it.
  */
-export function makeSigningKey(o: CertsOptions, rest: string[]): Out {
+export async function makeSigningKey(o: CertsOptions, rest: string[]): Promise<Out> {
   if (rest.length > 0) return { ok: false, error: `signing-key takes no arguments, got ${rest.join(' ')}` };
   const path = join(o.dir, FILE);
   if (existsSync(path) && !o.force) {
     try {
-      signingKeyFromPem(readFileSync(path, 'utf8'));
+      await signingKeyFromPem(readFileSync(path, 'utf8'));
     } catch (e) {
       return { ok: false, error: `cannot use the signing key in ${show(o, FILE)}: ${(e as Error).message}` };
     }

@@ -62,7 +62,7 @@ export async function certsCommand(args: string[], o: CertsOptions): Promise<num
                 : sub === 'envoy'
                   ? await makeEnvoyCertificate(o, rest)
                   : sub === 'signing-key'
-                    ? makeSigningKey(o, rest)
+                    ? await makeSigningKey(o, rest)
                     : { ok: false, error: unknownStep(sub) };
   } catch (e) {
     out = { ok: false, error: (e as Error).message };

@@ -76,7 +76,7 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
   );
   // The config is read first, and translated only once Envoy is starting: Envoy's own start (~150 ms to its first
   // xDS request) then overlaps loading the Envoy API and the first translation (issue 14, point 3).
-  const loaded = reloader.load();
+  const loaded = await reloader.load();
   if (!loaded.ok) {
     printErrors(loaded.errors);
     return 1;
@@ -239,8 +239,8 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
   );
 
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
-  const onFilesChanged = () => {
-    const outcome = reloader.reload();
+  const onFilesChanged = async () => {
+    const outcome = await reloader.reload();
     if (outcome.ok) {
       channel.apply(outcome.config);
       warnIfRestartNeeded(started, outcome.config, log);
@@ -252,8 +252,11 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
     }
     watcher.setFiles(outcome.files);
   };
-  const watcher = new FileWatcher(onFilesChanged, RELOAD_DEBOUNCE_MS, (dir, e) =>
-    log.warn({ dir, err: e.message }, 'cannot watch folder'),
+  // A reload reports its errors itself; anything it throws is a bug and ends the process, as before it was async.
+  const watcher = new FileWatcher(
+    () => void onFilesChanged(),
+    RELOAD_DEBOUNCE_MS,
+    (dir, e) => log.warn({ dir, err: e.message }, 'cannot watch folder'),
   );
   if (o.watch) watcher.setFiles(first.files);
   // A certificate that expires ends its stream too (Envoy then reconnects with its renewed one, or not at all).

@@ -1,13 +1,7 @@
 // The ES256 key that signs X-Pomerium-Jwt-Assertion: loaded from a PEM file, or generated once
 // and kept, so that upstreams holding the JWKS keep trusting assertions across restarts.
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { SigningKey } from './types.js';
@@ -23,7 +17,7 @@ const STATE_FOLDER = '.mtls-edge';
  * `privateKeyPem` is always PKCS#8; `kid` is the RFC 7638 thumbprint of the public JWK.
  * Throws when the text is not such a key; messages never contain key material.
  */
-export function signingKeyFromPem(pem: string): SigningKey {
+export async function signingKeyFromPem(pem: string): Promise<SigningKey> {
   let key: KeyObject;
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
@@ -45,7 +39,8 @@ export function signingKeyFromPem(pem: string): SigningKey {
 
   const jwk = createPublicKey(key).export({ format: 'jwk' });
   if (typeof jwk.x !== 'string' || typeof jwk.y !== 'string') throw new Error('the public key could not be exported');
-  const kid = jwkThumbprint(jwk.x, jwk.y);
+  // RFC 7638 (SHA-256): jose picks the required members, orders and serializes them.
+  const kid = await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }, 'sha256');
   return {
     privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string,
     kid,
@@ -59,7 +54,7 @@ export function signingKeyFromPem(pem: string): SigningKey {
  * same folder and renamed, so a crash never leaves a partial key behind.
  * A file that is not a P-256 key is an error naming the path; it is never replaced.
  */
-export function loadOrCreateSigningKey(path: string): Fallible<{ key: SigningKey; created: boolean }> {
+export async function loadOrCreateSigningKey(path: string): Promise<Fallible<{ key: SigningKey; created: boolean }>> {
   let text: string | undefined;
   try {
     text = readFileSync(path, 'utf8');
@@ -70,7 +65,7 @@ export function loadOrCreateSigningKey(path: string): Fallible<{ key: SigningKey
   }
   if (text !== undefined) {
     try {
-      return { ok: true, value: { key: signingKeyFromPem(text), created: false } };
+      return { ok: true, value: { key: await signingKeyFromPem(text), created: false } };
     } catch (e) {
       return {
         ok: false,
@@ -92,7 +87,7 @@ export function loadOrCreateSigningKey(path: string): Fallible<{ key: SigningKey
     const code = (e as NodeJS.ErrnoException).code;
     return { ok: false, error: `${path}: cannot write a new signing key (${code ?? (e as Error).message})` };
   }
-  return { ok: true, value: { key: signingKeyFromPem(pem), created: true } };
+  return { ok: true, value: { key: await signingKeyFromPem(pem), created: true } };
 }
 
 /**
@@ -108,10 +103,4 @@ export function defaultSigningKeyPath(
   if (stateDir !== undefined && stateDir !== '') return resolve(cwd, stateDir, SIGNING_KEY_FILE);
   const base = configPath === undefined || configPath === '' ? cwd : dirname(resolve(cwd, configPath));
   return join(base, STATE_FOLDER, SIGNING_KEY_FILE);
-}
-
-/** RFC 7638: SHA-256 of the required members in lexicographic order, no white space, base64url. */
-function jwkThumbprint(x: string, y: string): string {
-  const canonical = JSON.stringify({ crv: 'P-256', kty: 'EC', x, y });
-  return createHash('sha256').update(canonical).digest('base64url');
 }

@@ -36,6 +36,7 @@ export type AppliedListener = (compiled: Compiled, signingKey: SigningKey | unde
  */
 export class ConfigReloader {
   readonly state: ReloadState = { reloads: 0, failures: 0, errors: [] };
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly configPath: string | undefined,
@@ -55,18 +56,26 @@ export class ConfigReloader {
     ),
   ) {}
 
-  reload(now = new Date()): ReloadOutcome {
-    const loaded = this.load(now);
-    return loaded.ok ? this.apply(loaded, now) : loaded;
+  /**
+   * One reload at a time, in the order they were asked for: reading the signing keys awaits their thumbprints, and
+   * an older edit must never be applied after a newer one.
+   */
+  reload(now = new Date()): Promise<ReloadOutcome> {
+    const outcome = this.queue.then(async () => {
+      const loaded = await this.load(now);
+      return loaded.ok ? this.apply(loaded, now) : loaded;
+    });
+    this.queue = outcome.catch(() => undefined);
+    return outcome;
   }
 
   /** Reads and validates the config and its signing keys; nothing is translated or served yet. */
-  load(now = new Date()): LoadOutcome {
+  async load(now = new Date()): Promise<LoadOutcome> {
     this.state.lastAttempt = now.toISOString();
     const loaded = loadConfigFile(this.configPath, this.env);
     if (!loaded.result.ok) return this.reject(loaded.result.errors, loaded.files);
     const config = loaded.result.value;
-    const keys = this.signingKeys.forConfig(config);
+    const keys = await this.signingKeys.forConfig(config);
     if (!keys.ok) return this.reject(keys.errors, loaded.files);
     return { ok: true, config, keys: keys.value, files: loaded.files };
   }

@@ -38,8 +38,8 @@ export class SigningKeys {
     private readonly requireConfigured = false,
   ) {}
 
-  forConfig(config: Config): Result<ChosenKeys> {
-    if (config.signingKey) return this.configured(config.signingKey);
+  async forConfig(config: Config): Promise<Result<ChosenKeys>> {
+    if (config.signingKey) return await this.configured(config.signingKey);
     if (this.requireConfigured) {
       const message =
         'set signing_key, SIGNING_KEY or signing_key_file: with --no-envoy this is one of several replicas, which ' +
@@ -47,36 +47,36 @@ export class SigningKeys {
         'the same file to every replica (signing_key_file, e.g. a mounted Secret)';
       return { ok: false, errors: [{ file: config.sourceFile, key: 'signing_key', message }] };
     }
-    const generated = this.generated(config);
+    const generated = await this.generated(config);
     if (!generated.ok) return generated;
     const signer = generated.value;
     return { ok: true, value: { signer, published: signer ? [signer] : [] } };
   }
 
-  private configured(input: NonNullable<Config['signingKey']>): Result<ChosenKeys> {
+  private async configured(input: NonNullable<Config['signingKey']>): Promise<Result<ChosenKeys>> {
     try {
-      const keys = [input.pem, ...input.others].map((pem) => this.parse(pem));
+      const keys = await Promise.all([input.pem, ...input.others].map((pem) => this.parse(pem)));
       return { ok: true, value: { signer: keys[0], published: keys } };
     } catch (e) {
       return { ok: false, errors: [errorAt(input.at, (e as Error).message)] };
     }
   }
 
-  private parse(pem: string): SigningKey {
+  private async parse(pem: string): Promise<SigningKey> {
     let key = this.parsed.get(pem);
     if (!key) {
-      key = signingKeyFromPem(pem);
+      key = await signingKeyFromPem(pem);
       if (this.parsed.size >= 16) this.parsed.clear();
       this.parsed.set(pem, key);
     }
     return key;
   }
 
-  private generated(config: Config): Result<SigningKey | undefined> {
+  private async generated(config: Config): Promise<Result<SigningKey | undefined>> {
     if (!config.routes.some((r) => r.passIdentityHeaders)) return { ok: true, value: this.kept };
     if (!this.kept) {
       const path = defaultSigningKeyPath(this.configPath, this.env);
-      const loaded = loadOrCreateSigningKey(path);
+      const loaded = await loadOrCreateSigningKey(path);
       if (!loaded.ok)
         return {
           ok: false,

@@ -49,8 +49,8 @@ const identityRoute = (over = {}) =>
     { passIdentityHeaders: true, claimsHeaders, ...over },
   );
 
+const signer = await newSigner();
 function service(table: AuthorizationTable, over: Partial<AuthorizationServiceOptions> = {}): AuthorizationService {
-  const signer = newSigner();
   return new AuthorizationService({ table: () => table, signer: () => signer, log: silentLogger(), ...over });
 }
 

@@ -76,7 +76,7 @@ describe("what Envoy's identity cache may keep", () => {
   });
 
   test('with identity headers: the headers as set, until a minute before the assertion expires', async () => {
-    const signer = newSigner();
+    const signer = await newSigner();
     const table = tableOf(
       route('route-1', anyone().policy, { passIdentityHeaders: true, claimsHeaders: [['X-Claim-Email', 'email']] }),
     );

@@ -61,13 +61,13 @@ export async function createAuthzPki(): Promise<AuthzPki> {
   };
 }
 
-export function newSigningKey(): SigningKey {
+export function newSigningKey(): Promise<SigningKey> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   return signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
 }
 
-export function newSigner(key: SigningKey = newSigningKey()): AssertionSigner {
-  return new AssertionSigner(key);
+export async function newSigner(key?: SigningKey): Promise<AssertionSigner> {
+  return new AssertionSigner(key ?? (await newSigningKey()));
 }
 
 export const is = (value: string): StringMatcher => ({ op: 'is', value });

@@ -63,7 +63,7 @@ function call(client: CheckClient, request: CheckRequest): Promise<WireResponse>
 }
 
 let pki: AuthzPki;
-const signer = newSigner();
+const signer = await newSigner();
 const table = () =>
   tableOf(
     route(

@@ -82,8 +82,8 @@ describe('identity headers', () => {
     );
 
   test('the assertion verifies against the JWKS and names the certificate; claims go in their headers', async () => {
-    const key = newSigningKey();
-    const signer = newSigner(key);
+    const key = await newSigningKey();
+    const signer = await newSigner(key);
     const { service } = harness(tableOf(passing()), { signer: () => signer });
     const response = await service.check(checkRequest({ route: 'route-1', cert: pki.alice }));
     assertAllowed(response);
@@ -111,7 +111,7 @@ describe('identity headers', () => {
   });
 
   test('a claim the certificate lacks is left out (a CN-only certificate has no email)', async () => {
-    const signer = newSigner();
+    const signer = await newSigner();
     const { service } = harness(tableOf(passing()), { signer: () => signer });
     const response = await service.check(checkRequest({ route: 'route-1', cert: pki.device }));
     assertAllowed(response);
@@ -121,7 +121,7 @@ describe('identity headers', () => {
   });
 
   test('the signed assertion is reused until a minute before it expires', async () => {
-    const signer = newSigner();
+    const signer = await newSigner();
     let signed = 0;
     const counting = {
       sign: (...args: Parameters<AssertionSigner['sign']>) => (signed++, signer.sign(...args)),
@@ -148,7 +148,7 @@ describe('identity headers', () => {
   });
 
   test('concurrent requests share one signature', async () => {
-    const signer = newSigner();
+    const signer = await newSigner();
     let signed = 0;
     const counting = {
       sign: (...args: Parameters<AssertionSigner['sign']>) => (signed++, signer.sign(...args)),
@@ -162,12 +162,12 @@ describe('identity headers', () => {
   });
 
   test('a new signing key, or a new table, signs a new assertion', async () => {
-    let signer = newSigner();
+    let signer = await newSigner();
     const h = harness(tableOf(passing()), { signer: () => signer });
     const jwtOf = async () =>
       header(await h.service.check(checkRequest({ route: 'route-1', cert: pki.alice })), ASSERTION_HEADER);
     const first = await jwtOf();
-    signer = newSigner();
+    signer = await newSigner();
     const second = await jwtOf();
     assert.notEqual(second, first);
     assert.equal(decodeJwt(second!).jti === decodeJwt(first!).jti, false);
@@ -181,7 +181,7 @@ describe('identity headers', () => {
       { allow: [or(criterion.accept())], deny: [] },
       { passIdentityHeaders: true, claimsHeaders, clientCaRequired: false },
     );
-    const signer = newSigner();
+    const signer = await newSigner();
     const { service } = harness(tableOf(open), { signer: () => signer });
     const response = await service.check(checkRequest({ route: 'route-1', headers: { [ASSERTION_HEADER]: 'forged' } }));
     assertAllowed(response);
@@ -195,7 +195,7 @@ describe('identity headers', () => {
   });
 
   test('a route that does not pass identity headers sends none', async () => {
-    const signer = newSigner();
+    const signer = await newSigner();
     const { service } = harness(tableOf(aliceOnly()), { signer: () => signer });
     const response = await service.check(checkRequest({ route: 'route-1', cert: pki.alice }));
     assertAllowed(response);

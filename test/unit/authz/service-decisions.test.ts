@@ -164,7 +164,7 @@ describe('failing closed', () => {
 
   test('a signer that fails is an authorization error, and the next request signs again', async () => {
     const r = route('route-1', { allow: [or(criterion.authenticated())], deny: [] }, { passIdentityHeaders: true });
-    const real = newSigner();
+    const real = await newSigner();
     let fail = true;
     const flaky = {
       sign: (...args: Parameters<AssertionSigner['sign']>) =>

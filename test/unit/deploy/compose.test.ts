@@ -95,9 +95,13 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of Object.entries(services)) {
       assert.equal(service.image, 'mtls-edge:local', `${name}: the project's image`);
       assert.equal(service.build?.context, '.', `${name}: built from the Dockerfile here`);
-      assert.equal(service.build?.args?.['BASE_IMAGE'], '${MTLS_EDGE_BASE_IMAGE:-node:20-bookworm-slim}');
+      assert.equal(service.build?.args?.['BASE_IMAGE'], '${MTLS_EDGE_BASE_IMAGE:-node:24-bookworm-slim}');
     }
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, /^ARG BASE_IMAGE=node:24-bookworm-slim$/m, 'the image and docker-compose.yml agree');
+    // The Node the compose test builds the image on, and .ci/run's unit tests run on: the same major.
+    const lts = readFileSync(join(ROOT, 'scripts', 'install-node-lts.sh'), 'utf8');
+    assert.match(lts, /^NODE_LTS_VERSION=24\.\d+\.\d+$/m, "scripts/install-node-lts.sh installs the image's Node");
     assert.match(dockerfile, /^COPY envoy\/VERSION scripts\/fetch-envoy\.mjs /m, 'the image fetches envoy/VERSION');
     assert.match(dockerfile, /node fetch-envoy\.mjs "\$\(cat VERSION\)"/);
     const named = readFileSync(join(ROOT, 'envoy', 'VERSION'), 'utf8').trim();

@@ -14,7 +14,7 @@ import {
 } from '../../../control-plane/src/identity/index.js';
 import { issueLeaf } from './certs.js';
 
-function newKey(): SigningKey {
+function newKey(): Promise<SigningKey> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   return signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
 }
@@ -36,7 +36,7 @@ const identity = certificateIdentity(
 );
 
 test('an assertion verifies against the JWKS and carries iss, aud, sub, email, iat, exp and jti', async () => {
-  const key = newKey();
+  const key = await newKey();
   const signer = new AssertionSigner(key);
   const before = Math.floor(Date.now() / 1000);
   const { jwt, expiresAt } = await signer.sign(buildAssertionClaims(identity, 'x.mtls.test'));
@@ -64,7 +64,7 @@ test('an assertion verifies against the JWKS and carries iss, aud, sub, email, i
 });
 
 test('the lifetime is configurable, and each assertion has its own jti', async () => {
-  const key = newKey();
+  const key = await newKey();
   const signer = new AssertionSigner(key);
   const claims = buildAssertionClaims(identity, 'x.mtls.test');
   const a = await signer.sign(claims, 60);
@@ -79,8 +79,8 @@ test('the lifetime is configurable, and each assertion has its own jti', async (
 });
 
 test('a token signed by another key does not verify, even under the trusted kid', async () => {
-  const trusted = newKey();
-  const other = newKey();
+  const trusted = await newKey();
+  const other = await newKey();
   const set = createLocalJWKSet(jwks([trusted]));
   const claims = buildAssertionClaims(identity, 'x.mtls.test');
 
@@ -93,8 +93,8 @@ test('a token signed by another key does not verify, even under the trusted kid'
 });
 
 test('the JWKS lists every key given, public parts only, and a key rotation keeps old tokens valid', async () => {
-  const old = newKey();
-  const current = newKey();
+  const old = await newKey();
+  const current = await newKey();
   const doc = jwks([current, old]);
   assert.deepEqual(
     doc.keys.map((k) => k.kid),

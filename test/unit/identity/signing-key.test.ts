@@ -1,20 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { calculateJwkThumbprint } from 'jose';
 import {
   defaultSigningKeyPath,
   loadOrCreateSigningKey,
   signingKeyFromPem,
 } from '../../../control-plane/src/identity/index.js';
 
-function withDir<T>(fn: (dir: string) => T): T {
+async function withDir<T>(fn: (dir: string) => T | Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'signing-key-test-'));
   try {
-    return fn(dir);
+    return await fn(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -31,10 +30,10 @@ function keyBytesSample(pem: string): string {
 }
 
 test('no key file: a P-256 key is generated and written as PKCS#8, mode 0600, in a new 0700 folder', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const folder = join(dir, 'state', 'nested');
     const path = join(folder, 'signing-key.pem');
-    const { key, created } = ok(loadOrCreateSigningKey(path));
+    const { key, created } = ok(await loadOrCreateSigningKey(path));
     assert.equal(created, true);
 
     const text = readFileSync(path, 'utf8');
@@ -50,23 +49,32 @@ test('no key file: a P-256 key is generated and written as PKCS#8, mode 0600, in
   }));
 
 test('an existing key file is reused, not replaced', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const path = join(dir, 'signing-key.pem');
-    const first = ok(loadOrCreateSigningKey(path));
+    const first = ok(await loadOrCreateSigningKey(path));
     const before = readFileSync(path, 'utf8');
-    const second = ok(loadOrCreateSigningKey(path));
+    const second = ok(await loadOrCreateSigningKey(path));
     assert.equal(second.created, false);
     assert.equal(second.key.kid, first.key.kid);
     assert.deepEqual(second.key.publicJwk, first.key.publicJwk);
     assert.equal(readFileSync(path, 'utf8'), before);
   }));
 
-test('kid is the RFC 7638 thumbprint, as jose computes it; the public JWK is for ES256 signatures', async () => {
+/**
+ * RFC 7638, section 3, written out here rather than asked of the library the code uses: the required members of an EC
+ * key (crv, kty, x, y) in lexicographic order, no white space, SHA-256, base64url without padding.
+ */
+function rfc7638EcThumbprint(x: string, y: string): string {
+  const members = `{"crv":"P-256","kty":"EC","x":"${x}","y":"${y}"}`;
+  return createHash('sha256').update(members, 'utf8').digest('base64url');
+}
+
+test('kid is the RFC 7638 thumbprint of the public key; the public JWK is for ES256 signatures', async () => {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const key = signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  const key = await signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
   const nodeJwk = createPublicKey(privateKey).export({ format: 'jwk' });
-  assert.equal(key.kid, await calculateJwkThumbprint({ kty: 'EC', crv: 'P-256', x: nodeJwk.x, y: nodeJwk.y }));
-  assert.equal(key.kid, await calculateJwkThumbprint(key.publicJwk));
+  assert.equal(key.kid, rfc7638EcThumbprint(nodeJwk.x!, nodeJwk.y!));
+  assert.match(key.kid, /^[A-Za-z0-9_-]{43}$/, '32 bytes of SHA-256 in base64url, unpadded');
   assert.deepEqual(key.publicJwk, {
     kty: 'EC',
     crv: 'P-256',
@@ -80,12 +88,12 @@ test('kid is the RFC 7638 thumbprint, as jose computes it; the public JWK is for
 });
 
 test('a SEC1 ("EC PRIVATE KEY") file is accepted and kept as it is; the key is given as PKCS#8', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const sec1 = privateKey.export({ type: 'sec1', format: 'pem' }) as string;
     const path = join(dir, 'key.pem');
     writeFileSync(path, sec1, { mode: 0o600 });
-    const { key, created } = ok(loadOrCreateSigningKey(path));
+    const { key, created } = ok(await loadOrCreateSigningKey(path));
     assert.equal(created, false);
     assert.match(key.privateKeyPem, /^-----BEGIN PRIVATE KEY-----\n/);
     assert.deepEqual(
@@ -96,7 +104,7 @@ test('a SEC1 ("EC PRIVATE KEY") file is accepted and kept as it is; the key is g
   }));
 
 test('a file that is not a P-256 private key is an error naming the path, without key bytes, and is left alone', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
       type: 'pkcs8',
       format: 'pem',
@@ -124,7 +132,7 @@ test('a file that is not a P-256 private key is an error naming the path, withou
     for (const [name, text, message] of cases) {
       const path = join(dir, name);
       writeFileSync(path, text, { mode: 0o600 });
-      const r = loadOrCreateSigningKey(path);
+      const r = await loadOrCreateSigningKey(path);
       assert.equal(r.ok, false, name);
       if (r.ok) continue;
       assert.ok(r.error.startsWith(`${path}: `), r.error);
@@ -135,28 +143,28 @@ test('a file that is not a P-256 private key is an error naming the path, withou
     }
   }));
 
-test('signingKeyFromPem throws for keys other than P-256', () => {
+test('signingKeyFromPem refuses keys other than P-256', async () => {
   const ed = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  assert.throws(() => signingKeyFromPem(ed), /ED25519.*P-256/);
-  assert.throws(() => signingKeyFromPem('nope'), /not a PEM private key/);
+  await assert.rejects(signingKeyFromPem(ed), /ED25519.*P-256/);
+  await assert.rejects(signingKeyFromPem('nope'), /not a PEM private key/);
 });
 
 test('a key that cannot be written is an error naming the path', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
     const path = join(file, 'signing-key.pem');
-    const r = loadOrCreateSigningKey(path);
+    const r = await loadOrCreateSigningKey(path);
     assert.equal(r.ok, false);
     if (!r.ok)
       assert.match(r.error, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot (read|write)`));
   }));
 
 test('a folder in place of the key file is an error, not a new key', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const path = join(dir, 'signing-key.pem');
     mkdirSync(path);
-    const r = loadOrCreateSigningKey(path);
+    const r = await loadOrCreateSigningKey(path);
     assert.equal(r.ok, false);
     if (!r.ok) assert.match(r.error, /cannot read the signing key \(EISDIR\)/);
   }));

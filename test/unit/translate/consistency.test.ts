@@ -9,12 +9,12 @@ import { expectedResources, renderCase } from '../../support/golden-cases.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../../test/golden/', import.meta.url));
 const ROOTS = [readFileSync(join(GOLDEN, 'certs', 'upstream-ca.pem'), 'utf8')];
-const resourcesOf = (name: string): EnvoyResources =>
-  expectedResources({ name }, renderCase(join(GOLDEN, name), ROOTS));
+const resourcesOf = async (name: string): Promise<EnvoyResources> =>
+  expectedResources({ name }, await renderCase(join(GOLDEN, name), ROOTS));
 const without = (list: NamedResource[], i: number) => list.filter((_, j) => j !== i);
 
 describe('the snapshot consistency check', () => {
-  it('passes what the translator makes (cases with per-route CAs, policies, shared hosts, CRLs)', () => {
+  it('passes what the translator makes (cases with per-route CAs, policies, shared hosts, CRLs)', async () => {
     for (const name of [
       'all-routes',
       'per-route',
@@ -23,12 +23,12 @@ describe('the snapshot consistency check', () => {
       'shared-host-cas',
       'shared-host-crls-policy',
     ]) {
-      assert.deepEqual(inconsistencies(resourcesOf(name)), [], name);
+      assert.deepEqual(inconsistencies(await resourcesOf(name)), [], name);
     }
   });
 
-  it('finds every route configuration, cluster and secret that a resource names but the snapshot lacks', () => {
-    const r = resourcesOf('policies');
+  it('finds every route configuration, cluster and secret that a resource names but the snapshot lacks', async () => {
+    const r = await resourcesOf('policies');
     for (const kind of ['routeConfigurations', 'clusters', 'secrets'] as const) {
       assert.ok(r[kind].length > 0, kind);
       r[kind].forEach((resource, i) => {
@@ -41,8 +41,8 @@ describe('the snapshot consistency check', () => {
     }
   });
 
-  it('finds what is served but named by nothing', () => {
-    const r = resourcesOf('per-route');
+  it('finds what is served but named by nothing', async () => {
+    const r = await resourcesOf('per-route');
     const extra = (name: string) => ({ name, resource: { name } });
     assert.deepEqual(
       inconsistencies({

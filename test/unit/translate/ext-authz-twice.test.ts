@@ -20,15 +20,15 @@ interface Filter {
   typed_config: Json;
 }
 
-function cases() {
-  return discoverCases(GOLDEN, false)
-    .filter((c) => c.expects === 'resources')
-    .map((c) => ({ name: c.name, resources: expectedResources(c, renderCase(c.dir, SYSTEM_ROOTS)) }));
+async function cases() {
+  const found = discoverCases(GOLDEN, false).filter((c) => c.expects === 'resources');
+  return Promise.all(
+    found.map(async (c) => ({ name: c.name, resources: expectedResources(c, await renderCase(c.dir, SYSTEM_ROOTS)) })),
+  );
 }
+const all = await cases();
 
 describe('the two ext_authz filters', () => {
-  const all = cases();
-
   it('come as a pair on every chain, the second right after the first, both off unless a route turns them on', () => {
     let pairs = 0;
     for (const c of all) {

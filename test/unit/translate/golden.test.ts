@@ -38,8 +38,8 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
       continue;
     }
 
-    it(name, () => {
-      const out = render(dir);
+    it(name, async () => {
+      const out = await render(dir);
       // A new case (nothing declared yet) takes what it renders; a declared one never changes kind silently.
       const expects = c.expects ?? out.kind;
       const shown = Object.values(out.files).join('\n').slice(0, 4000);
@@ -70,8 +70,10 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
 
     // Only cases that expect resources have any to encode; one that renders errors instead fails here too.
     if (c.expects === 'resources') {
-      it(`${name}: every resource encodes to protobufjs bytes and decodes unchanged (no field the proto lacks)`, () => {
-        const resources = expectedResources(c, render(dir));
+      const roundTrip =
+        `${name}: every resource encodes to protobufjs bytes and decodes unchanged` + ' (no field the proto lacks)';
+      it(roundTrip, async () => {
+        const resources = expectedResources(c, await render(dir));
         const lists: Array<[string, Array<{ resource: object }>]> = [
           [TYPE_URL.cluster, resources.clusters],
           [TYPE_URL.listener, resources.listeners],
@@ -93,8 +95,8 @@ describe('translator golden files (UPDATE_GOLDEN=1 rewrites them)', () => {
       });
     }
 
-    it(`${name}: output is byte-identical across runs`, () => {
-      assert.deepEqual(render(dir).files, render(dir).files);
+    it(`${name}: output is byte-identical across runs`, async () => {
+      assert.deepEqual((await render(dir)).files, (await render(dir)).files);
     });
   }
 });
@@ -127,8 +129,8 @@ describe('golden cases declare what they expect, and a folder that is no case fa
     assert.deepEqual(nothing, { name: 'nothing', dir: join(root, 'nothing') });
   });
 
-  it('a case that expects resources but renders errors fails the round-trip check, with the errors', () => {
-    const out = render(join(root, 'resources'));
+  it('a case that expects resources but renders errors fails the round-trip check, with the errors', async () => {
+    const out = await render(join(root, 'resources'));
     assert.equal(out.kind, 'errors');
     assert.throws(
       () => expectedResources({ name: 'resources' }, out),

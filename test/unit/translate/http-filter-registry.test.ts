@@ -37,19 +37,19 @@ type RouteConfiguration = {
 };
 
 /** Every chain of a golden case: the HTTP filters it runs, and the per-route keys of the routes it reads. */
-function goldenChains(): Array<{ where: string; filters: string[]; perRouteKeys: string[] }> {
+async function goldenChains(): Promise<Array<{ where: string; filters: string[]; perRouteKeys: string[] }>> {
   const out: Array<{ where: string; filters: string[]; perRouteKeys: string[] }> = [];
   for (const c of discoverCases(GOLDEN, false).filter((c) => c.expects === 'resources')) {
-    const resources = expectedResources(c, renderCase(c.dir, SYSTEM_ROOTS));
+    const resources = expectedResources(c, await renderCase(c.dir, SYSTEM_ROOTS));
     const listener = resources.listeners[0]!.resource as unknown as {
       filter_chains: Chain[];
       default_filter_chain?: Chain;
     };
-    const chains = [
+    const ofCase = [
       ...listener.filter_chains,
       ...(listener.default_filter_chain ? [listener.default_filter_chain] : []),
     ];
-    for (const chain of chains) {
+    for (const chain of ofCase) {
       const manager = chain.filters[0]!.typed_config;
       const routes = resources.routeConfigurations.find((r) => r.name === manager.rds.route_config_name)!;
       const perRouteKeys = (routes.resource as unknown as RouteConfiguration).virtual_hosts
@@ -64,6 +64,7 @@ function goldenChains(): Array<{ where: string; filters: string[]; perRouteKeys:
   }
   return out;
 }
+const chains = await goldenChains();
 
 function hostRoute(certificateCheck: EdgeRoute['certificateCheck']): EdgeRoute {
   return {
@@ -104,8 +105,6 @@ describe('the HTTP filter registry', () => {
   it('names each filter once', () => {
     assert.equal(REGISTERED.size, HTTP_FILTERS.length);
   });
-
-  const chains = goldenChains();
 
   it('gives every chain of every golden case its filters in registry order, each under its own name', () => {
     const order = HTTP_FILTERS.map((f) => f.name as string);

@@ -19,11 +19,11 @@ interface Route {
 }
 
 describe('a route Envoy decides', () => {
-  it('is decided on every copy of it: by RBAC, or by the service', () => {
+  it('is decided on every copy of it: by RBAC, or by the service', async () => {
     let decided = 0;
     let copies = 0;
     for (const c of discoverCases(GOLDEN, false).filter((k) => k.expects === 'resources')) {
-      const resources = expectedResources(c, renderCase(c.dir, SYSTEM_ROOTS));
+      const resources = expectedResources(c, await renderCase(c.dir, SYSTEM_ROOTS));
       const byName = new Map<string, Route[]>();
       for (const rc of resources.routeConfigurations) {
         const hosts = (rc.resource['virtual_hosts'] ?? []) as Array<{ routes: Route[] }>;
