@@ -55,6 +55,8 @@ export async function corpusMaterial(): Promise<CorpusMaterial> {
       serverCert: b64(server.certPem),
       serverKey: b64(server.keyPem),
       clientCert: b64(client.certPem),
+      // The edge's own client certificate for upstreams (tls_client_cert): a clientAuth certificate and its key.
+      clientKey: b64(client.keyPem),
       crl: b64(crl),
       signingKey: b64(signingKey),
       clientFingerprint: x509.fingerprint256,
@@ -67,6 +69,8 @@ export async function corpusMaterial(): Promise<CorpusMaterial> {
       [`${CONFIG_DIR}/other-key.pem`]: other.keyPem,
       [`${CONFIG_DIR}/ca.pem`]: ca.certPem,
       [`${CONFIG_DIR}/ca-b.pem`]: caB.certPem,
+      [`${CONFIG_DIR}/client.pem`]: client.certPem,
+      [`${CONFIG_DIR}/client-key.pem`]: client.keyPem,
       [`${CONFIG_DIR}/crl.pem`]: crl,
       [`${CONFIG_DIR}/signing-key.pem`]: signingKey,
     },

@@ -40,6 +40,8 @@ export interface PemInput {
   /** For messages: `client_ca_file (/etc/ca.pem)` or `client_ca`. */
   origin: string;
   at: Location;
+  /** The path as written, when it was read from a file. */
+  file?: string;
 }
 
 /**
@@ -63,7 +65,9 @@ export function readInlineOrFile(
   if (inline) return { text: decodeInlinePem(inline.value), origin: inline.at.key, at: inline.at };
   if (file) {
     const text = readReferencedFile(file.value, file.at, files, diag);
-    return text === undefined ? undefined : { text, origin: `${fileKey} (${file.value})`, at: file.at };
+    return text === undefined
+      ? undefined
+      : { text, origin: `${fileKey} (${file.value})`, at: file.at, file: file.value };
   }
   return undefined;
 }

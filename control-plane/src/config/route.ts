@@ -14,6 +14,7 @@ import { readInlineOrFile, toCertificateBundle, type FileAccess } from './inputs
 import type { SourceValue } from '../source/source.js';
 import { ownCopy } from '../source/own-copy.js';
 import { parseHeaderTemplate } from './header-template.js';
+import { readUpstreamTls } from './upstream-tls.js';
 import { readAccess } from './route-access.js';
 import type { CertificateBundle, HeaderValuePart, RouteConfig, RouteMatch, UpstreamUrl } from './types.js';
 
@@ -29,9 +30,15 @@ export const ROUTE_KEYS = [
   'remove_request_headers',
   'timeout',
   'tls_skip_verify',
+  'tls_upstream_server_name',
   'tls_server_name',
   'tls_custom_ca',
   'tls_custom_ca_file',
+  'tls_client_cert',
+  'tls_client_key',
+  'tls_client_cert_file',
+  'tls_client_key_file',
+  'tls_upstream_allow_renegotiation',
   'tls_downstream_client_ca',
   'tls_downstream_client_ca_file',
   'allow_public_unauthenticated_access',
@@ -70,15 +77,7 @@ export function readRoute(
   else if (timeout && timeoutMs !== undefined && timeoutMs > MAX_DURATION_MS)
     diag.error(timeout.at, `${timeout.value} is longer than Envoy accepts (at most 87660000h); use 0 for no timeout`);
 
-  const customCaInput = readInlineOrFile(map, 'tls_custom_ca', 'tls_custom_ca_file', files, diag);
-  const customCa = customCaInput && toCertificateBundle(customCaInput, diag);
-  const skipVerify = readBool(map, 'tls_skip_verify', diag);
-  const serverName = readString(map, 'tls_server_name', diag);
-  if (to && to.urls.every((u) => u.scheme === 'http')) {
-    for (const opt of [skipVerify?.at, serverName?.at, customCaInput?.at]) {
-      if (opt) diag.error(opt, 'applies only to https upstreams, but every "to" URL of this route is http');
-    }
-  }
+  const upstreamTls = readUpstreamTls(map, to?.urls, files, diag);
 
   const clientCaInput = readInlineOrFile(map, 'tls_downstream_client_ca', 'tls_downstream_client_ca_file', files, diag);
   const clientCa = clientCaInput && toCertificateBundle(clientCaInput, diag);
@@ -109,7 +108,7 @@ export function readRoute(
     setRequestHeaders: headerTemplates,
     removeRequestHeaders: removeRequestHeaders?.map((r) => r.value.toLowerCase()) ?? [],
     timeoutMs,
-    upstreamTls: { skipVerify: skipVerify?.value ?? false, serverName: serverName?.value, customCa },
+    upstreamTls,
     clientCa,
     access: access.access,
     policy: access.policy,

@@ -61,10 +61,28 @@ export interface UpstreamUrl {
   readonly port: number;
 }
 
+/** The certificate the edge presents to an upstream that asks for one (`tls_client_cert[_file]` and its key). */
+export interface UpstreamClientCertificate {
+  /** Leaf first, then any intermediates. */
+  certPem: string;
+  keyPem: string;
+  /**
+   * Where it comes from: the file paths as written, or the inline certificate's fingerprint. Routes with the same
+   * source share one SDS secret, and replacing the files keeps its name, so that a rotation changes only the secret.
+   */
+  source: string;
+  /** The leaf's subject, for messages. */
+  subject: string;
+}
+
 export interface UpstreamTls {
   skipVerify: boolean;
+  /** `tls_upstream_server_name`, or its older name `tls_server_name`. */
   serverName?: string;
   customCa?: CertificateBundle;
+  clientCertificate?: UpstreamClientCertificate;
+  /** `tls_upstream_allow_renegotiation`: the upstream may start a TLS renegotiation (TLS 1.2 and older). */
+  allowRenegotiation: boolean;
 }
 
 /**

@@ -100,7 +100,7 @@ export interface Upstream {
   /** Present for https upstreams. */
   tls?: UpstreamTls & {
     sni?: string;
-    /** Names the upstream certificate must carry (any one of them): tls_server_name, else each `to` host. */
+    /** Names the upstream certificate must carry (any one of them): tls_upstream_server_name, else each `to` host. */
     expectedSans: Array<{ type: 'DNS' | 'IP_ADDRESS'; value: string }>;
   };
 }

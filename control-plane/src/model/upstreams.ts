@@ -24,7 +24,7 @@ function buildUpstream(route: RouteConfig): Upstream {
   const base = `${scheme}-${endpoints.map((e) => `${e.host}-${e.port}`).join('-')}`.replace(/[^a-zA-Z0-9.-]/g, '_');
   if (scheme === 'http') return { name: base, endpoints };
   const t = route.upstreamTls;
-  // Pomerium sends the upstream's own host name as SNI unless tls_server_name says otherwise.
+  // Pomerium sends the upstream's own host name as SNI unless tls_upstream_server_name says otherwise.
   const sni = t.serverName ?? (isIpAddress(first.host) ? undefined : first.host);
   const expectedSans = t.serverName
     ? [{ type: 'DNS' as const, value: t.serverName }]
@@ -32,9 +32,17 @@ function buildUpstream(route: RouteConfig): Upstream {
         type: isIpAddress(host) ? ('IP_ADDRESS' as const) : ('DNS' as const),
         value: host,
       }));
-  const tls = { skipVerify: t.skipVerify, serverName: t.serverName, customCa: t.customCa, sni, expectedSans };
-  const isDefault = !t.skipVerify && !t.serverName && !t.customCa;
-  const settings = JSON.stringify([t.skipVerify, t.serverName ?? null, t.customCa?.fingerprints ?? null]);
+  const tls = { ...t, sni, expectedSans };
+  const isDefault = !t.skipVerify && !t.serverName && !t.customCa && !t.clientCertificate && !t.allowRenegotiation;
+  // The client certificate by its source, not its content: replacing its files then keeps the cluster (and its
+  // open connections) and changes only the secret. Routes to one upstream with different certificates stay apart.
+  // (Appended only when set, so that the names of clusters without them stay what earlier releases served.)
+  const settings = JSON.stringify([
+    t.skipVerify,
+    t.serverName ?? null,
+    t.customCa?.fingerprints ?? null,
+    ...(t.clientCertificate || t.allowRenegotiation ? [t.clientCertificate?.source ?? null, t.allowRenegotiation] : []),
+  ]);
   const name = isDefault ? base : `${base}-${createHash('sha256').update(settings).digest('hex').slice(0, 8)}`;
   return { name, endpoints, tls };
 }

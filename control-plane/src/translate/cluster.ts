@@ -6,7 +6,7 @@ import {
   type envoy_extensions_transport_sockets_tls_v3 as tls_v3,
 } from '../envoy-api/index.js';
 import { duration, sdsSecretConfig } from './common.js';
-import { UPSTREAM_TRUST_SECRET } from './names.js';
+import { UPSTREAM_TRUST_SECRET, upstreamClientCertificateSecretName } from './names.js';
 import type { NamedResource } from '../envoy-api/index.js';
 
 export function buildCluster(upstream: Upstream): NamedResource<'cluster'> {
@@ -70,9 +70,15 @@ function buildUpstreamTlsContext(upstream: Upstream) {
       };
     }
   }
+  // By reference only: the key travels in the secret, which Envoy redacts from its config dump.
+  if (tls.clientCertificate)
+    common.tls_certificate_sds_secret_configs = [
+      sdsSecretConfig(upstreamClientCertificateSecretName(tls.clientCertificate)),
+    ];
   return typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
     common_tls_context: common,
     ...(tls.sni ? { sni: tls.sni } : {}),
+    ...(tls.allowRenegotiation ? { allow_renegotiation: true } : {}),
   });
 }
 

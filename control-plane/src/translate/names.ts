@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { trustGeneration, type ClientCaRequirement } from '../model/index.js';
+import type { UpstreamClientCertificate } from '../config/index.js';
 
 export const LISTENER_NAME = 'https';
 
@@ -25,3 +27,11 @@ export function clientCaSecretName(requirement: ClientCaRequirement): string {
 
 /** System roots (+ certificate_authority) for verifying https upstreams. */
 export const UPSTREAM_TRUST_SECRET = 'upstream-trust';
+
+/**
+ * The secret of a client certificate the edge presents to upstreams, named after where it comes from (its files),
+ * never its content: a rotation then changes the secret alone, and Envoy's clusters keep their connections.
+ */
+export function upstreamClientCertificateSecretName(cert: UpstreamClientCertificate): string {
+  return `upstream-client-cert-${createHash('sha256').update(cert.source).digest('hex').slice(0, 16)}`;
+}

@@ -1,6 +1,11 @@
 import type { ClientCaRequirement, EdgeModel } from '../model/index.js';
 import { usesUpstreamTrust } from './cluster.js';
-import { clientCaSecretName, serverCertificateSecretName, UPSTREAM_TRUST_SECRET } from './names.js';
+import {
+  clientCaSecretName,
+  serverCertificateSecretName,
+  UPSTREAM_TRUST_SECRET,
+  upstreamClientCertificateSecretName,
+} from './names.js';
 import type { envoy_extensions_transport_sockets_tls_v3 as tls_v3 } from '../envoy-api/index.js';
 import type { NamedResource } from '../envoy-api/index.js';
 
@@ -60,6 +65,17 @@ export function buildSecrets(model: EdgeModel): NamedResource<'secret'>[] {
     const name = clientCaSecretName(r);
     secrets.push({ name, resource: { name, validation_context: buildClientValidationContext(r) } });
   }
+  // One secret per source, however many clusters present it.
+  const clientCertificates = new Map<string, tls_v3.TlsCertificate>();
+  for (const upstream of model.upstreams) {
+    const cert = upstream.tls?.clientCertificate;
+    if (!cert) continue;
+    clientCertificates.set(upstreamClientCertificateSecretName(cert), {
+      certificate_chain: { inline_string: cert.certPem },
+      private_key: { inline_string: cert.keyPem },
+    });
+  }
+  for (const [name, tls_certificate] of clientCertificates) secrets.push({ name, resource: { name, tls_certificate } });
   if (model.upstreams.some(usesUpstreamTrust)) {
     const name = UPSTREAM_TRUST_SECRET;
     secrets.push({

@@ -158,7 +158,7 @@ describe('buildEdgeModel', () => {
       config([
         route('a.example', { to: [https] }, 0),
         route('b.example', { to: [https] }, 1),
-        route('c.example', { to: [https], upstreamTls: { skipVerify: true } }, 2),
+        route('c.example', { to: [https], upstreamTls: { skipVerify: true, allowRenegotiation: false } }, 2),
       ]),
     );
     assert.equal(m.upstreams.length, 2);

@@ -13,7 +13,7 @@ export function routeConfig(host: string, index = 0, extra: Partial<RouteConfig>
     setRequestHeaders: [],
     removeRequestHeaders: [],
     timeoutMs: 30_000,
-    upstreamTls: { skipVerify: false },
+    upstreamTls: { skipVerify: false, allowRenegotiation: false },
     access: 'public',
     passIdentityHeaders: false,
     ...extra,

@@ -14,7 +14,7 @@ const resourcesOf = async (name: string): Promise<EnvoyResources> =>
 const without = (list: NamedResource[], i: number) => list.filter((_, j) => j !== i);
 
 describe('the snapshot consistency check', () => {
-  it('passes what the translator makes (cases with per-route CAs, policies, shared hosts, CRLs)', async () => {
+  it('passes what the translator makes (per-route CAs, policies, shared hosts, CRLs, upstream mTLS)', async () => {
     for (const name of [
       'all-routes',
       'per-route',
@@ -22,6 +22,7 @@ describe('the snapshot consistency check', () => {
       'route-options',
       'shared-host-cas',
       'shared-host-crls-policy',
+      'upstream-mtls',
     ]) {
       assert.deepEqual(inconsistencies(await resourcesOf(name)), [], name);
     }

@@ -44,16 +44,38 @@ export const ROUTE_OPTIONS: OptionTable<RouteKey> = {
     default: '`30s`',
   },
   tls_skip_verify: { schema: BOOLEAN, summary: 'https upstreams: accept any certificate', default: '`false`' },
-  tls_server_name: {
+  tls_upstream_server_name: {
     schema: TEXT,
     summary: 'https upstreams: the SNI and the name the certificate must carry',
     default: 'the `to` host',
+  },
+  tls_server_name: {
+    schema: TEXT,
+    summary: 'the older name of `tls_upstream_server_name` (setting both is an error)',
   },
   tls_custom_ca: { schema: TEXT, summary: 'the same as `tls_custom_ca_file`, as base64 PEM' },
   tls_custom_ca_file: {
     schema: TEXT,
     summary: 'https upstreams: the CA to verify the upstream with, instead of the system roots',
     default: 'system roots and `certificate_authority`',
+  },
+  tls_client_cert_file: {
+    schema: TEXT,
+    summary:
+      'https upstreams: the client certificate the edge presents when the upstream asks for one (PEM file, leaf ' +
+      'first; its extended key usage, if any, must include clientAuth); replacing the file rotates it',
+    default: 'none',
+  },
+  tls_client_key_file: { schema: TEXT, summary: "that certificate's private key, a PEM file" },
+  tls_client_cert: {
+    schema: TEXT,
+    summary: 'the same as `tls_client_cert_file`, as base64 PEM (raw PEM accepted too)',
+  },
+  tls_client_key: { schema: TEXT, summary: 'the same as `tls_client_key_file`, as base64 PEM (raw PEM accepted too)' },
+  tls_upstream_allow_renegotiation: {
+    schema: BOOLEAN,
+    summary: 'https upstreams: let the upstream start a TLS renegotiation (TLS 1.2 and older)',
+    default: '`false`',
   },
   tls_downstream_client_ca: { schema: TEXT, summary: 'the same as `tls_downstream_client_ca_file`, as base64 PEM' },
   tls_downstream_client_ca_file: {
