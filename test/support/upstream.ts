@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 
 export interface SeenRequest {
   method: string;
@@ -11,6 +12,8 @@ export interface SeenRequest {
    * …].
    */
   rawHeaders: string[];
+  /** The client certificate's subject CN, when the upstream asked for one (`tls.clientCa`). */
+  clientCn?: string;
 }
 
 export interface TestUpstream {
@@ -23,17 +26,30 @@ export interface TestUpstream {
 }
 
 export interface UpstreamOptions {
-  /** Serve HTTPS with this certificate instead of plain HTTP. */
-  tls?: { cert: string; key: string };
+  /**
+   * Serve HTTPS with this certificate instead of plain HTTP; with `clientCa`, require a client certificate it
+   * issued, as an upstream that accepts only the edge does.
+   */
+  tls?: { cert: string; key: string; clientCa?: string };
   /** Wait this long before answering a path that contains `/slow`. */
   slowMs?: number;
+  /** Close each connection after this many requests (`Connection: close`): the edge keeps opening new ones. */
+  maxRequestsPerSocket?: number;
 }
 
 /** A loopback server that answers `upstream <name> <path>` (200) and records what reached it. */
 export async function startUpstream(name: string, options: UpstreamOptions = {}): Promise<TestUpstream> {
   const seen: SeenRequest[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, rawHeaders: [...req.rawHeaders] });
+    const peer = options.tls?.clientCa ? (req.socket as TLSSocket).getPeerCertificate() : undefined;
+    const clientCn = peer?.subject?.CN;
+    seen.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      rawHeaders: [...req.rawHeaders],
+      ...(clientCn === undefined ? {} : { clientCn: String(clientCn) }),
+    });
     const answer = () => {
       // `/status-NNN` in the path: answer with that status (the access log's boundaries).
       const status = /\/status-(\d{3})/.exec(req.url ?? '')?.[1];
@@ -45,8 +61,16 @@ export async function startUpstream(name: string, options: UpstreamOptions = {})
     else answer();
   };
   const server = options.tls
-    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, handler)
+    ? createHttpsServer(
+        {
+          cert: options.tls.cert,
+          key: options.tls.key,
+          ...(options.tls.clientCa ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+        },
+        handler,
+      )
     : createServer(handler);
+  if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
