@@ -12,7 +12,7 @@ import { startEdge, type RunningEdge } from '../support/edge.js';
 import { httpsGet } from '../support/https-client.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { uniquePath } from '../support/seen.js';
-import { steadyLoad } from '../support/steady-load.js';
+import { steadyLoad, type Tally } from '../support/steady-load.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 type Entry = Record<string, unknown>;
@@ -156,16 +156,21 @@ describe('mutual TLS to upstreams: the edge presents its own client certificate'
     };
     const loads = [steadyLoad(target, 'h1'), steadyLoad(target, 'h2')];
     const seenBefore = upstream.seen.length;
-    await new Promise((r) => setTimeout(r, 500));
-    const reloads = (await edge.status()).reload.reloads;
-    writeClientFiles(edgeTwo);
-    await edge.waitForStatus((s) => s.reload.reloads > reloads && s.synced, 15_000);
-    // The upstream closes each connection after ROTATE_AFTER_REQUESTS requests: the edge opens new ones.
-    const deadline = Date.now() + 15_000;
     const lastSeen = () => upstream.seen.slice(-ROTATE_AFTER_REQUESTS * 2);
-    while (!lastSeen().every((s) => s.clientCn === 'edge-two') && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    const tallies = await Promise.all(loads.map((l) => l.stop()));
+    let tallies: Tally[];
+    // The loads stop whatever happens: a failed wait must not leave them running (and the test process alive).
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const reloads = (await edge.status()).reload.reloads;
+      writeClientFiles(edgeTwo);
+      await edge.waitForStatus((s) => s.reload.reloads > reloads && s.synced, 15_000);
+      // The upstream closes each connection after ROTATE_AFTER_REQUESTS requests: the edge opens new ones.
+      const deadline = Date.now() + 15_000;
+      while (!lastSeen().every((s) => s.clientCn === 'edge-two') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      tallies = await Promise.all(loads.map((l) => l.stop()));
+    }
     const during = upstream.seen.slice(seenBefore).filter((s) => s.url === '/rotation');
     assert.ok(
       during.some((s) => s.clientCn === 'edge-one'),
