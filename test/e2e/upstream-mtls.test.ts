@@ -19,7 +19,7 @@ type Entry = Record<string, unknown>;
 
 // An upstream that accepts only clients with a certificate from its own CA, over TLS it verifies as the edge's
 // routes say (its own server CA, the name upstream.internal). Host X presents the edge's certificate from files,
-// host Y presents none, host Z presents one (inline) from another CA.
+// host Y presents none, host Z presents one (inline) from another CA and allows renegotiation.
 const UPSTREAM_NAME = 'upstream.internal';
 const ROTATE_AFTER_REQUESTS = 20;
 
@@ -69,7 +69,12 @@ describe('mutual TLS to upstreams: the edge presents its own client certificate'
       'upstream-transport-failure-reason]\nroutes:\n' +
       route(HOSTS.x, '    tls_client_cert_file: edge-client.pem\n    tls_client_key_file: edge-client-key.pem\n') +
       route(HOSTS.y, '') +
-      route(HOSTS.z, `    tls_client_cert: ${b64(stranger.cert)}\n    tls_client_key: ${b64(stranger.key)}\n`);
+      route(
+        HOSTS.z,
+        `    tls_client_cert: ${b64(stranger.cert)}\n    tls_client_key: ${b64(stranger.key)}\n` +
+          // Envoy must accept the renegotiation flag (a NACK would fail every test here).
+          '    tls_upstream_allow_renegotiation: true\n',
+      );
     edge = await startEdge({ dir: pki.dir, yaml });
   });
   after(async () => {
@@ -102,6 +107,7 @@ describe('mutual TLS to upstreams: the edge presents its own client certificate'
     assert.equal(res.status, 200, res.body);
     assert.equal(res.body, `upstream mtls ${path}`);
     assert.equal(upstream.seen.find((s) => s.url === path)?.clientCn, 'edge-one');
+    assert.equal((await edge.status()).rejected, null, 'Envoy accepted every resource');
   });
 
   for (const [what, host] of [
