@@ -239,8 +239,11 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
   );
 
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
+  let stopping = false;
   const onFilesChanged = async () => {
     const outcome = await reloader.reload();
+    // A stop began while this reload awaited its signing keys: the server it would feed is closing.
+    if (stopping) return;
     if (outcome.ok) {
       channel.apply(outcome.config);
       warnIfRestartNeeded(started, outcome.config, log);
@@ -266,7 +269,9 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
   const untilStopped = async (): Promise<number> => {
     const code = await done;
     clearInterval(expiryCheck);
+    stopping = true;
     watcher.close();
+    await reloader.whenIdle();
     // Envoy goes first, while the control plane still answers its ext_authz Checks.
     const drains = envoy !== undefined && stoppingSince !== undefined;
     if (drains) await drainBeforeStop(started, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
