@@ -1,9 +1,10 @@
-// `npm run build`, before tsc: empties dist/ but for the bundle, so that stale compiled files go while
-// bin/mtls-edge.js can still run the previous build until scripts/bundle.mjs swaps in the new bundle whole.
+// `npm run build`, before tsc: empties dist/ but for the bundle and the tests' artifacts, so that stale compiled files
+// go while bin/mtls-edge.js can still run the previous build until scripts/bundle.mjs swaps in the new bundle whole.
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const KEEP = new Set(['mtls-edge.mjs']);
+// test-artifacts/: screenshots and the demo's screen, for people to look at after a test run.
+const KEEP = new Set(['mtls-edge.mjs', 'test-artifacts']);
 let names = [];
 try {
   names = readdirSync('dist');

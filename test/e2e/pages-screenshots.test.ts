@@ -98,7 +98,7 @@ describe('every page in Chromium through the edge, on a desktop and a phone, kep
   after(async () => {
     await browser?.close();
     await edge?.stop();
-    app?.close();
+    await new Promise<void>((resolve) => (app ? app.close(() => resolve()) : resolve()));
   });
 
   async function visit(c: PageCase, size: keyof typeof SIZES, check: (page: Page) => Promise<void>): Promise<void> {

@@ -20,7 +20,8 @@ describe('403 pages under enforcement: policy', () => {
       yaml:
         `${SERVER}downstream_mtls:\n  ca_file: ca-a.pem\n  enforcement: policy\nroutes:\n` +
         route('/members', '      allow:\n        or:\n          - authenticated_user: true\n') +
-        route('/ext-user', '      allow:\n        or:\n          - user: alice\n'),
+        route('/ext-user', '      allow:\n        or:\n          - user: dave\n') +
+        route('/by-email', '      allow:\n        or:\n          - email: { is: secret-person@example.com }\n'),
     });
   });
   after(async () => {
@@ -55,11 +56,21 @@ describe('403 pages under enforcement: policy', () => {
   });
   it("names the route's rule in words, in the page and in JSON", async () => {
     const page = (await get('/members/x')).body;
-    assert.match(page, /This page lets in requests that match a valid client certificate\./);
+    assert.match(page, /Allow rule 1 needs a valid client certificate\./);
     const json = JSON.parse((await get('/members/x', undefined, { headers: { accept: 'application/json' } })).body) as {
       message: string;
     };
-    assert.match(json.message, /This page lets in requests that match a valid client certificate\.$/);
+    assert.match(json.message, /Allow rule 1 needs a valid client certificate\.$/);
+  });
+  it('names the kind of rule, never whom it lets in, whoever decided', async () => {
+    const byEmail = await get('/by-email/x', ctx.pki.clientA);
+    assert.equal(byEmail.status, 403);
+    assert.match(byEmail.body, /Allow rule 1 needs a certificate email this page accepts\./);
+    assert.doesNotMatch(byEmail.body, /secret-person/);
+    const byUser = await get('/ext-user/x', ctx.pki.clientA);
+    assert.equal(byUser.status, 403);
+    assert.match(byUser.body, /needs: a certificate user name this page accepts/);
+    assert.doesNotMatch(byUser.body, /dave/);
   });
   it('shows no internal code, and reads on a phone', async () => {
     const page = (await get('/members/x')).body;
@@ -90,7 +101,7 @@ describe('403 pages on a host that asks for no certificate', () => {
     const res = await httpsGet({ port: ctx.edge.httpsPort, servername: HOSTS.x, ca: ctx.pki.caA, path: '/closed' });
     assert.equal(res.status, 403);
     assert.match(res.body, /None of the rules that let people into this page matched your request\./);
-    assert.match(res.body, /This page lets in requests that match path starts with &#34;\/open&#34;\./);
+    assert.match(res.body, /Allow rule 1 needs path starts with &#34;\/open&#34;\./);
     assert.doesNotMatch(res.body, /certificate/);
   });
   it('a deny rule that matched is named, its text escaped', async () => {
@@ -102,7 +113,7 @@ describe('403 pages on a host that asks for no certificate', () => {
     });
     assert.equal(res.status, 403);
     assert.match(res.body, /A rule that keeps people out of this page matched your request\./);
-    assert.match(res.body, /The rule was: path starts with &#34;\/open\/a&#38;b&#34;\./);
+    assert.match(res.body, /Deny rule 1: path starts with &#34;\/open\/a&#38;b&#34;\./);
     assert.doesNotMatch(res.body, /a&b/);
   });
 });

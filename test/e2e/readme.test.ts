@@ -99,7 +99,7 @@ async function withGuideConfig(heading: string, body: (edge: RunningEdge) => voi
     body(edge);
   } finally {
     await edge?.stop();
-    app.kill('SIGTERM');
+    await stopVerifyApp(app);
   }
 }
 
@@ -108,10 +108,28 @@ function startVerifyApp(port: number): Promise<ChildProcess> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      app.kill('SIGKILL');
+      reject(new Error('verify-app did not say it listens within 20 s'));
+    }, 20_000);
     app.stdout.on('data', (d: Buffer) => {
-      if (d.toString().includes('verify app on')) resolve(app);
+      if (d.toString().includes('verify app on')) {
+        clearTimeout(timer);
+        resolve(app);
+      }
     });
-    app.on('exit', (code) => reject(new Error(`verify-app exited with ${code}`)));
+    app.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`verify-app exited with ${code}`));
+    });
+  });
+}
+
+function stopVerifyApp(app: ChildProcess): Promise<void> {
+  if (app.exitCode !== null || app.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    app.once('exit', () => resolve());
+    app.kill('SIGTERM');
   });
 }
 

@@ -164,7 +164,7 @@ export class AuthorizationService {
             : certificate === ''
               ? 'none'
               : 'not-valid';
-        return denied(denialReason(decision.reason, shown, route.policy));
+        return denied(denialReason(decision.pageReason ?? decision.reason, shown, route.policy));
       }
       const response = await this.allowed(route, identity, trustedUntilMs);
       outcome = { ...outcome, allowed: true };

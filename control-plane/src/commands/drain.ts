@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import type { SocketAddress } from '../config/index.js';
+import type { Logger } from 'pino';
+import type { Config, SocketAddress } from '../config/index.js';
 import { parseAddress } from '../config/server.js';
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { Diagnostics } from '../source/diagnostics.js';
@@ -112,4 +113,22 @@ function seconds(value: string | undefined, key: string, fallback: number, diag:
     return undefined;
   }
   return n;
+}
+
+/**
+ * On a stop signal: /healthz fails first (for as long as the drain time, when a health listener is there for
+ * balancers to watch), then the listeners drain until no connection is open or the drain time is over.
+ */
+export async function drainBeforeStop(
+  config: Pick<Config, 'envoyAdminAddress' | 'envoyHealthAddress'>,
+  drainSeconds: number,
+  log: Logger,
+): Promise<void> {
+  const outcome = await drainEnvoy({
+    admin: config.envoyAdminAddress,
+    announceMs: config.envoyHealthAddress ? drainSeconds * 1000 : 0,
+    drainMs: drainSeconds * 1000,
+    onStep: (step, detail) => log.info(detail, `envoy ${step}`),
+  });
+  if (!outcome.ok) log.warn({ err: outcome.error }, 'envoy could not drain; stopping it anyway');
 }

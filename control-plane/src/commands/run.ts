@@ -7,9 +7,7 @@ import type { XdsProtocol } from '../runtime/bootstrap.js';
 import { DEFAULT_DRAIN_SECONDS } from '../runtime/envoy-process.js';
 import type { LocalEnvoy } from '../runtime/adopted-envoy.js';
 import { findEnvoyPlace, leaveEnvoyPlace, releaseEnvoyPlace, startLocalEnvoy } from '../runtime/local-envoy.js';
-import { drainEnvoy } from '../runtime/envoy-drain.js';
-import type { Config } from '../config/index.js';
-import type { Logger } from 'pino';
+import { drainBeforeStop } from './drain.js';
 import { collectGarbageIfGrown } from '../runtime/collect-garbage.js';
 import { FileWatcher } from '../runtime/file-watcher.js';
 import { openNetworkChannel, openPrivateChannel, type ControlChannel } from '../runtime/control-channel.js';
@@ -239,8 +237,11 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
   );
 
   // Addresses and the bootstrap are fixed at start; everything Envoy gets over xDS follows the files.
+  let stopping = false;
   const onFilesChanged = async () => {
     const outcome = await reloader.reload();
+    // A stop began while this reload awaited its signing keys: the server it would feed is closing.
+    if (stopping) return;
     if (outcome.ok) {
       channel.apply(outcome.config);
       warnIfRestartNeeded(started, outcome.config, log);
@@ -266,7 +267,9 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
   const untilStopped = async (): Promise<number> => {
     const code = await done;
     clearInterval(expiryCheck);
+    stopping = true;
     watcher.close();
+    await reloader.whenIdle();
     // Envoy goes first, while the control plane still answers its ext_authz Checks.
     const drains = envoy !== undefined && stoppingSince !== undefined;
     if (drains) await drainBeforeStop(started, o.drainTimeSeconds ?? DEFAULT_DRAIN_SECONDS, log);
@@ -279,22 +282,4 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
     return code;
   };
   return { untilStopped };
-}
-
-/**
- * On a stop signal: /healthz fails first (for as long as the drain time, when a health listener is there for
- * balancers to watch), then the listeners drain until no connection is open or the drain time is over.
- */
-async function drainBeforeStop(
-  config: Pick<Config, 'envoyAdminAddress' | 'envoyHealthAddress'>,
-  drainSeconds: number,
-  log: Logger,
-): Promise<void> {
-  const outcome = await drainEnvoy({
-    admin: config.envoyAdminAddress,
-    announceMs: config.envoyHealthAddress ? drainSeconds * 1000 : 0,
-    drainMs: drainSeconds * 1000,
-    onStep: (step, detail) => log.info(detail, `envoy ${step}`),
-  });
-  if (!outcome.ok) log.warn({ err: outcome.error }, 'envoy could not drain; stopping it anyway');
 }

@@ -79,7 +79,8 @@ export function readGlobalClientCa(root: MapValue, files: FileAccess, diag: Diag
   // the older client_ca options never limited the depth.
   let maxVerifyDepth = map ? 1 : 0;
   if (depthRead) {
-    const n = Number(depthRead.value);
+    // Digits only (Pomerium reads a whole number): `1e1` or `0x2` would pass Number().
+    const n = /^\s*\d+\s*$/.test(depthRead.value) ? Number(depthRead.value) : NaN;
     if (Number.isInteger(n) && n >= 0 && n <= 100) maxVerifyDepth = n;
     else
       diag.error(

@@ -20,6 +20,11 @@ export interface RbacRule<K extends CriterionName> {
 export interface CriterionSpec<K extends CriterionName> {
   /** When it holds, in words for the configuration reference (Markdown). */
   summary: string;
+  /**
+   * What a 403 page says instead of `describe`, when the values are people's or certificates' (a page is shown to
+   * anyone who asks, so it names the kind of rule, not whom it lets in); undefined: the page shows `describe`.
+   */
+  onPage: string | undefined;
   /** It reads the client certificate: on a route that asks for none it could never hold. */
   readsCertificate: boolean;
   /** It reads the request's method or path: a decision depends on more than the certificate and the route. */
@@ -49,6 +54,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: false,
     readsRequest: false,
     summary: 'always (`accept: true`)',
+    onPage: undefined,
     operand: TRUE_ONLY,
     holds: () => true,
     describe: () => 'accept (anyone)',
@@ -58,6 +64,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: false,
     readsRequest: false,
     summary: 'never (`reject: true`)',
+    onPage: undefined,
     operand: TRUE_ONLY,
     holds: () => false,
     describe: () => 'reject (no one)',
@@ -67,6 +74,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: true,
     readsRequest: false,
     summary: 'the request carries a valid client certificate',
+    onPage: undefined,
     operand: TRUE_ONLY,
     holds: (_c, facts) => facts.identity !== undefined,
     describe: () => 'a valid client certificate',
@@ -80,6 +88,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: true,
     readsRequest: false,
     summary: 'the client certificate is missing or not valid (with a client CA)',
+    onPage: undefined,
     operand: TRUE_ONLY,
     holds: (_c, facts) => facts.invalidClientCertificate,
     describe: () => 'a missing or invalid client certificate',
@@ -94,6 +103,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: true,
     readsRequest: false,
     summary: "the certificate's email (first email SAN, else a common name that is an address) matches",
+    onPage: 'a certificate email this page accepts',
     operand: stringMatcher(anyValue),
     holds: (c, facts) => identityMatches(facts.identity?.email, c.match),
     describe: (c) => describeMatchers('email', c.match),
@@ -107,6 +117,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: true,
     readsRequest: false,
     summary: 'the domain of that email matches',
+    onPage: 'a certificate email domain this page accepts',
     operand: stringMatcher(domainValue),
     holds: (c, facts) => identityMatches(facts.identity?.domain, c.match),
     describe: (c) => describeMatchers('domain', c.match),
@@ -119,7 +130,8 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   user: {
     readsCertificate: true,
     readsRequest: false,
-    summary: "the certificate's user principal name SAN matches",
+    summary: "the certificate's user (its first UPN SAN, else its common name) matches",
+    onPage: 'a certificate user name this page accepts',
     operand: stringMatcher(anyValue),
     holds: (c, facts) => identityMatches(facts.identity?.user, c.match),
     describe: (c) => describeMatchers('user', c.match),
@@ -130,6 +142,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: false,
     readsRequest: true,
     summary: 'the request method matches (`GET`, `POST`, …)',
+    onPage: undefined,
     operand: stringMatcher(methodValue),
     holds: (c, facts) => matchesAll(facts.method, c.match),
     describe: (c) => describeMatchers('method', c.match),
@@ -139,6 +152,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: false,
     readsRequest: true,
     summary: 'the request path matches',
+    onPage: undefined,
     operand: stringMatcher(pathValue),
     holds: (c, facts) => matchesAll(facts.path, c.match),
     describe: (c) => describeMatchers('path', c.match),
@@ -148,6 +162,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
     readsCertificate: true,
     readsRequest: false,
     summary: 'the certificate matches: `fingerprint`, `spki_hash`, `certificate`, or SAN matchers',
+    onPage: 'a certificate this page accepts',
     operand: CERTIFICATE_MATCHER,
     holds: (c, facts) => {
       const identity = facts.identity;

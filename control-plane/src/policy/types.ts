@@ -84,5 +84,8 @@ export interface RequestFacts {
 /** An allow or deny, with a sentence a person can read on the 403 page. */
 export interface Decision {
   allowed: boolean;
+  /** For the log: the rule that decided, with its values. */
   reason: string;
+  /** For the 403 page, which anyone may read: the same without the values of people and certificates. */
+  pageReason?: string;
 }

@@ -11,6 +11,7 @@ export class FileWatcher {
   private readonly watchers = new Map<string, FSWatcher>();
   private names = new Map<string, Set<string>>();
   private timer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly onChange: () => void,
@@ -20,6 +21,8 @@ export class FileWatcher {
 
   /** Replaces the watched set (the files a config names change with the config). */
   setFiles(files: readonly string[]): void {
+    // A reload that was under way when the process began to stop must not watch folders again.
+    if (this.closed) return;
     const names = new Map<string, Set<string>>();
     for (const file of files) {
       const dir = dirname(file);
@@ -36,6 +39,7 @@ export class FileWatcher {
   }
 
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();

@@ -60,13 +60,19 @@ export class ConfigReloader {
    * One reload at a time, in the order they were asked for: reading the signing keys awaits their thumbprints, and
    * an older edit must never be applied after a newer one.
    */
-  reload(now = new Date()): Promise<ReloadOutcome> {
+  reload(): Promise<ReloadOutcome> {
     const outcome = this.queue.then(async () => {
+      const now = new Date();
       const loaded = await this.load(now);
       return loaded.ok ? this.apply(loaded, now) : loaded;
     });
     this.queue = outcome.catch(() => undefined);
     return outcome;
+  }
+
+  /** Settles once every reload asked for so far has finished (a stop waits for it before closing the server). */
+  whenIdle(): Promise<void> {
+    return this.queue.then(() => undefined);
   }
 
   /** Reads and validates the config and its signing keys; nothing is translated or served yet. */

@@ -33,9 +33,8 @@ export interface JsonSchema {
 
 type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'object' | 'array' | 'null';
 
-/** Text. YAML numbers pass the validator as text only where a number is meaningful (durations, header values). */
-export const TEXT: JsonSchema = { type: 'string', minLength: 1 };
-export const TEXT_OR_NUMBER: JsonSchema = { type: ['string', 'number'] };
+/** Text: the validator takes a YAML number as its text too (`tls_server_name: 10.0.0.1` is a string anyway). */
+export const TEXT: JsonSchema = { type: ['string', 'number'], minLength: 1 };
 export const BOOLEAN: JsonSchema = { type: 'boolean' };
 
 /** One text or a non-empty list of them (Pomerium's `to`, `remove_request_headers`, …). */

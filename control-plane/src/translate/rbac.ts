@@ -1,5 +1,5 @@
 import { criterionSpec } from '../policy/criteria.js';
-import { describeClause } from '../policy/evaluate.js';
+import { describeClause, describeCriterionOnPage } from '../policy/evaluate.js';
 import { and, NOTHING, not, or, type RbacPrincipal } from '../policy/rbac-rules.js';
 import type { PolicyClause, PolicyCriterion, RoutePolicy } from '../policy/types.js';
 import type { envoy_config_rbac_v3 } from '../envoy-api/index.js';
@@ -36,25 +36,29 @@ const RULES_SHOWN = 3;
 
 /**
  * The words of a 403 from these policies, by the details Envoy gives it (`rbac_access_denied_matched_policy[…]`):
- * what the rules that let people in ask for, or which deny rule matched. Plain text; the pages read it from the
- * route's metadata (http-filters/local-reply.ts).
+ * what each rule that lets people in asks for, or which deny rule matched. Numbered as the ext_authz service numbers
+ * them; the kind of rule, not the values of people and certificates (policy/evaluate.ts describeCriterionOnPage).
+ * Plain text; the pages read it from the route's metadata (http-filters/local-reply.ts).
  */
 export function rbacDenialWords(policy: RoutePolicy): Array<[details: string, words: string]> {
   const details = (name: string) => `rbac_access_denied_matched_policy[${name}]`;
-  const shown = policy.allow.slice(0, RULES_SHOWN).map(describeClause);
+  const onPage = (clause: PolicyClause) => describeClause(clause, describeCriterionOnPage);
+  const shown = policy.allow.slice(0, RULES_SHOWN).map((c, i) => `allow rule ${i + 1} needs ${onPage(c)}`);
   const more = policy.allow.length - shown.length;
   const allowed =
     shown.length === 0
-      ? 'This page lets no one in.'
-      : `This page lets in requests that match ${shown.join('; or ')}${more > 0 ? `; or ${more} more rules` : ''}.`;
+      ? 'This page has no allow rule: it lets no one in.'
+      : `${capitalised(shown.join('; '))}${more > 0 ? `; and ${more} more` : ''}.`;
   return [
     [details('none'), allowed],
     ...policy.deny.map((c, i): [string, string] => [
       details(`deny-rule-${i + 1}`),
-      `The rule was: ${describeClause(c)}.`,
+      `Deny rule ${i + 1}: ${onPage(c)}.`,
     ]),
   ];
 }
+
+const capitalised = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
 
 function clausePrincipal(clause: PolicyClause, ca: boolean): RbacPrincipal {
   const ids = clause.criteria.map((c) => criterionPrincipal(c, ca));

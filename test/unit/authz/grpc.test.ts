@@ -121,7 +121,11 @@ describe('over gRPC', () => {
     assert.equal(res.http_response, 'denied_response');
     assert.equal(res.dynamic_metadata, undefined);
     assert.equal(res.denied_response?.status?.code, 'Forbidden');
-    assert.equal(res.denied_response?.body, "no allow rule matched (allow rule 1 needs: email is 'alice@example.com')");
+    // The page names the kind of rule, not whom it lets in: anyone may read it.
+    assert.equal(
+      res.denied_response?.body,
+      'no allow rule matched (allow rule 1 needs: a certificate email this page accepts)',
+    );
     assert.deepEqual(res.denied_response?.headers?.[0]?.header, {
       key: 'content-type',
       value: 'text/plain; charset=utf-8',

@@ -173,3 +173,32 @@ describe('usesRequest', () => {
     assert.equal(usesRequest({ allow: [], deny: [] }), false);
   });
 });
+
+describe('the words of a denial on its page', () => {
+  test('name the kind of rule, not the people or certificates it lets in; the log keeps the values', () => {
+    const at = { file: 'f', line: 1, key: 'k' };
+    const email: PolicyCriterion = { kind: 'email', match: [{ op: 'is', value: 'ceo@example.com' }], at };
+    const path: PolicyCriterion = { kind: 'http_path', match: [{ op: 'starts_with', value: '/admin' }], at };
+    const policy: RoutePolicy = { allow: [{ operator: 'and', criteria: [email, path], at }], deny: [] };
+    const d = evaluatePolicy(policy, {
+      identity: undefined,
+      invalidClientCertificate: false,
+      method: 'GET',
+      path: '/',
+    });
+    assert.equal(d.allowed, false);
+    assert.match(d.reason, /ceo@example\.com/);
+    const needs = '(a certificate email this page accepts) and (path starts with "/admin")';
+    assert.equal(d.pageReason, `no allow rule matched (allow rule 1 needs: ${needs})`);
+    const allowed = evaluatePolicy(
+      { allow: [{ operator: 'or', criteria: [path], at }], deny: [] },
+      {
+        identity: undefined,
+        invalidClientCertificate: false,
+        method: 'GET',
+        path: '/admin/x',
+      },
+    );
+    assert.equal(allowed.pageReason, undefined);
+  });
+});

@@ -41,7 +41,7 @@ export const DOWNSTREAM_MTLS_OPTIONS: OptionTable<DownstreamMtlsKey> = {
     schema: {
       anyOf: [
         { type: 'integer', minimum: 0, maximum: 100 },
-        { type: 'string', pattern: '^[0-9]+$' },
+        { type: 'string', pattern: '^\\s*[0-9]+\\s*$' },
       ],
     },
     summary: 'how many intermediates may stand between a client certificate and the CA (`0`: no limit)',

@@ -1,10 +1,10 @@
-import { BOOLEAN, TEXT, TEXT_OR_NUMBER, textOrList } from '../../source/json-schema.js';
+import { BOOLEAN, TEXT, textOrList } from '../../source/json-schema.js';
 import type { ROUTE_KEYS } from '../route.js';
 import type { OptionTable } from './option-spec.js';
 
 type RouteKey = (typeof ROUTE_KEYS)[number];
 
-const PATH: typeof TEXT = { ...TEXT, pattern: '^/' };
+const PATH: typeof TEXT = { type: 'string', pattern: '^/' };
 
 /** A route's keys (config/route.ts reads them). */
 export const ROUTE_OPTIONS: OptionTable<RouteKey> = {
@@ -19,12 +19,15 @@ export const ROUTE_OPTIONS: OptionTable<RouteKey> = {
     schema: textOrList(),
     summary:
       'one `http(s)://host[:port][/path]` URL or a list (round-robin; same scheme and path). A path replaces the ' +
-      'leading `/` of the request path, as in Pomerium',
+      'leading `/` of the request path, as in Pomerium (`to: http://u/base/` and `/x` → `/base/x`)',
     default: 'required',
   },
   prefix: { schema: PATH, summary: 'match requests whose path starts with this', default: '`/`' },
   path: { schema: PATH, summary: 'match this exact path (set one of `prefix`, `path`, `regex`)' },
-  regex: { schema: TEXT, summary: 'match the whole path with this RE2 regular expression (no lookaround)' },
+  regex: {
+    schema: TEXT,
+    summary: 'match the whole path with this RE2 regular expression (no lookaround or backreferences)',
+  },
   prefix_rewrite: { schema: TEXT, summary: 'replaces the matched prefix (or path) before the request goes upstream' },
   preserve_host_header: {
     schema: BOOLEAN,
@@ -34,12 +37,13 @@ export const ROUTE_OPTIONS: OptionTable<RouteKey> = {
   set_request_headers: {
     schema: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
     summary:
-      'headers set (overwritten) on the upstream request; values take `${pomerium.client_cert_fingerprint}` and ' +
+      'headers set (overwritten) on the upstream request (not Host or pseudo-headers); values take ' +
+      '`${pomerium.client_cert_fingerprint}` and ' +
       'the other substitutions of [Policies and identity](policies.md)',
   },
   remove_request_headers: { schema: textOrList(), summary: 'headers removed from the upstream request' },
   timeout: {
-    schema: TEXT_OR_NUMBER,
+    schema: TEXT,
     summary: 'upstream response timeout, a Go duration (`30s`, `1m30s`); `0` disables it',
     default: '`30s`',
   },

@@ -33,6 +33,8 @@ function objectOf<K extends string>(table: OptionTable<K>): JsonSchema {
 
 /** Editors show `description` (plain) or `markdownDescription`: both say what the option does and its default. */
 function documented(option: OptionSpec): JsonSchema {
-  const withDefault = option.default ? `${option.summary}. Default: ${option.default}.` : `${option.summary}.`;
-  return { ...option.schema, description: withDefault.replace(/`/g, ''), markdownDescription: withDefault };
+  const summary = option.default ? `${option.summary}. Default: ${option.default}.` : `${option.summary}.`;
+  // Links point into docs/, which an editor's hover cannot follow: their text stays.
+  const markdown = summary.replace(/\[([^\]]+)\]\([^)]*\)/g, '$1');
+  return { ...option.schema, description: markdown.replace(/`/g, ''), markdownDescription: markdown };
 }

@@ -6,9 +6,14 @@ import type { OptionTable } from './option-spec.js';
 type TopLevelKey = (typeof TOP_LEVEL_KEYS)[number];
 
 const ADDRESS: JsonSchema = { ...TEXT, description: '`host:port`, or `:port` for every interface' };
-const CLAIM: JsonSchema = { enum: JWT_CLAIMS };
+// The validator trims a claim's name: the pattern says so, the enum gives editors the names to complete.
+const CLAIM: JsonSchema = {
+  anyOf: [{ enum: JWT_CLAIMS }, { type: 'string', pattern: `^\\s*(${JWT_CLAIMS.join('|')})\\s*$` }],
+};
+// The validator trims a field's name too.
+const LOG_FIELD_NAMES = `${Object.keys(ACCESS_LOG_FIELDS).join('|')}|${HEADER_FIELD.source.replace(/^\^|\$$/g, '')}`;
 const LOG_FIELD: JsonSchema = {
-  anyOf: [{ enum: Object.keys(ACCESS_LOG_FIELDS) }, { type: 'string', pattern: HEADER_FIELD.source }],
+  anyOf: [{ enum: Object.keys(ACCESS_LOG_FIELDS) }, { type: 'string', pattern: `^\\s*(${LOG_FIELD_NAMES})\\s*$` }],
 };
 const base64Of = (file: string): string => `the same as \`${file}\`, as base64 PEM (raw PEM accepted too)`;
 

@@ -58,8 +58,8 @@ const NO_CERTIFICATE = '!connection.mtls';
 const ROUTE_WORDS = (form: 'html' | 'text'): string => {
   const all = 'xds.route_metadata.filter_metadata';
   const ns = `${all}['${EDGE_METADATA_NAMESPACE}']`;
-  const inNamespace = `'${EDGE_METADATA_NAMESPACE}' in ${all} && '${form}' in ${ns}`;
-  const has = `${inNamespace} && response.code_details in ${ns}['${form}']`;
+  const has =
+    `'${EDGE_METADATA_NAMESPACE}' in ${all} && '${form}' in ${ns} && ` + `response.code_details in ${ns}['${form}']`;
   return `%CEL((${has}) ? ${ns}['${form}'][response.code_details] : '')%`;
 };
 
