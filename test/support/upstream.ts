@@ -22,6 +22,8 @@ export interface TestUpstream {
   url: string;
   /** Every request that reached this upstream. */
   seen: SeenRequest[];
+  /** Why each TLS connection this upstream refused failed (Node's error codes), in order. */
+  refusedHandshakes: string[];
   close(): Promise<void>;
 }
 
@@ -30,7 +32,7 @@ export interface UpstreamOptions {
    * Serve HTTPS with this certificate instead of plain HTTP; with `clientCa`, require a client certificate it
    * issued, as an upstream that accepts only the edge does.
    */
-  tls?: { cert: string; key: string; clientCa?: string };
+  tls?: { cert: string; key: string; clientCa?: string; maxVersion?: 'TLSv1.2' };
   /** Wait this long before answering a path that contains `/slow`. */
   slowMs?: number;
   /** Close each connection after this many requests (`Connection: close`): the edge keeps opening new ones. */
@@ -66,11 +68,14 @@ export async function startUpstream(name: string, options: UpstreamOptions = {})
           cert: options.tls.cert,
           key: options.tls.key,
           ...(options.tls.clientCa ? { ca: options.tls.clientCa, requestCert: true, rejectUnauthorized: true } : {}),
+          ...(options.tls.maxVersion ? { maxVersion: options.tls.maxVersion } : {}),
         },
         handler,
       )
     : createServer(handler);
   if (options.maxRequestsPerSocket) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+  const refusedHandshakes: string[] = [];
+  server.on('tlsClientError', (err: NodeJS.ErrnoException) => refusedHandshakes.push(err.code ?? err.message));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -78,6 +83,7 @@ export async function startUpstream(name: string, options: UpstreamOptions = {})
     port,
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     seen,
+    refusedHandshakes,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

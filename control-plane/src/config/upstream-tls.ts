@@ -1,8 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { readBool, readString, type MapValue, type Read } from '../source/fields.js';
 import {
   certificatesToPem,
-  fingerprint,
   OID_CLIENT_AUTH,
   parseCertificate,
   parseCertificates,
@@ -56,11 +56,12 @@ export function readUpstreamTls(
 function readServerName(map: MapValue, diag: Diagnostics): Read<string> | undefined {
   const current = readString(map, 'tls_upstream_server_name', diag);
   const older = readString(map, 'tls_server_name', diag);
-  if (current && older) {
+  // The same value under both names is a config halfway through Pomerium's rename: Pomerium takes it, so do we.
+  if (current && older && current.value !== older.value) {
     diag.error(
       older.at,
       'set either tls_upstream_server_name or its older name tls_server_name, not both ' +
-        `(tls_upstream_server_name is set at ${describe(current.at)})`,
+        `with different values (tls_upstream_server_name is set at ${describe(current.at)})`,
     );
     return undefined;
   }
@@ -92,19 +93,25 @@ function readClientCertificate(
       key.at,
       `${key.origin} does not match the certificate in ${cert.origin} (subject ${subject})`,
     );
-  // An upstream (BoringSSL, OpenSSL, Go) refuses a client certificate whose extendedKeyUsage lacks clientAuth.
+  // OpenSSL and BoringSSL upstreams refuse a client certificate whose extendedKeyUsage lacks clientAuth, even one
+  // with anyExtendedKeyUsage (Go would take that one): refuse it here, where the error can name its file.
   const usages = parseCertificate(new Uint8Array(leaf.raw)).extendedKeyUsage;
   if (usages && !usages.includes(OID_CLIENT_AUTH))
     return void diag.error(
       cert.at,
       `${cert.origin}: certificate "${subject}" may not be used by a TLS client ` +
-        '(its extended key usage lacks clientAuth), so upstreams would refuse it',
+        '(its extended key usage lacks clientAuth), so OpenSSL- and BoringSSL-based upstreams refuse it',
     );
   return {
     certPem: certificatesToPem(parsedCert.certs),
     keyPem: parsedKey.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    // Paths as written (one config's paths all resolve against one folder): the same on every replica and checkout.
-    source: JSON.stringify([cert.file ?? `inline ${fingerprint(leaf)}`, key.file ?? 'inline']),
+    // Files by their paths as written (one config's paths all resolve against one folder): the same on every replica
+    // and checkout, and a rotation keeps the name. Inline text by the hash of its whole chain: two chains that share a
+    // leaf are two secrets. Tagged, so that no file name can pass for inline text.
+    source: JSON.stringify({
+      cert: cert.file === undefined ? { inline: sha256Hex(certificatesToPem(parsedCert.certs)) } : { file: cert.file },
+      key: key.file === undefined ? 'inline' : { file: key.file },
+    }),
     subject,
   };
 }
@@ -112,3 +119,5 @@ function readClientCertificate(
 function describe(at: Location): string {
   return at.line === undefined ? at.file : `${at.file}:${at.line}`;
 }
+
+const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');

@@ -135,9 +135,9 @@ describe('tls_client_cert and tls_client_key', () => {
     assert.equal(certs.length, 4);
     for (const c of certs) assert.ok(c, 'every route has its client certificate');
     assert.equal(certs[0]!.subject, 'CN=edge-to-upstream');
-    assert.equal(certs[0]!.source, '["up-client.pem","up-client-key.pem"]');
-    // Inline: named by the certificate's content, so that two routes with the same one share it.
-    assert.match(certs[1]!.source, /^\["inline [0-9a-f]{64}","inline"\]$/);
+    assert.equal(certs[0]!.source, '{"cert":{"file":"up-client.pem"},"key":{"file":"up-client-key.pem"}}');
+    // Inline: named by the whole chain's content, so that two routes with the same one share it.
+    assert.match(certs[1]!.source, /^\{"cert":\{"inline":"[0-9a-f]{64}"\},"key":"inline"\}$/);
     assert.equal(certs[3]!.source, certs[1]!.source);
     assert.equal(certs[3]!.keyPem, certs[0]!.keyPem);
     assert.equal(certs[2]!.subject, 'CN=no-usage');
@@ -154,15 +154,21 @@ describe('tls_upstream_server_name and its older name', () => {
     }
   });
 
-  test('both at once is an error at the older one, naming the line of the other', () => {
-    const keys = '    tls_upstream_server_name: up.internal\n    tls_server_name: up.internal\n';
+  test('both at once, with different values, is an error at the older one, naming the line of the other', () => {
+    const keys = '    tls_upstream_server_name: up.internal\n    tls_server_name: old.internal\n';
     const errors = errorsOf(routeWith('https://10.0.0.1', keys));
     assertError(errors, {
       key: 'routes[0].tls_server_name',
       line: 8,
       message:
-        /^set either tls_upstream_server_name or its older name tls_server_name, not both \(tls_upstream_server_name is set at \/etc\/edge\/config\.yaml:7\)$/,
+        /^set either tls_upstream_server_name or its older name tls_server_name, not both with different values \(tls_upstream_server_name is set at \/etc\/edge\/config\.yaml:7\)$/,
     });
+  });
+
+  test('both at once with one value is a config halfway through the rename: taken', () => {
+    const keys = '    tls_upstream_server_name: up.internal\n    tls_server_name: up.internal\n';
+    const config = expectOk(run(routeWith('https://10.0.0.1', keys), { files: standardFiles(pems) }));
+    assert.equal(config.routes[0]!.upstreamTls.serverName, 'up.internal');
   });
 
   test('tls_upstream_allow_renegotiation must be a boolean', () => {
@@ -173,6 +179,24 @@ describe('tls_upstream_server_name and its older name', () => {
       message: /^expected true or false/,
     });
   });
+});
+
+test("two inline chains that share a leaf are two secrets: a route never presents the other route's chain", () => {
+  const source = (chain: string) => {
+    const config = expectOk(
+      run(
+        routeWith(
+          'https://10.0.0.1',
+          `    tls_client_cert: '${base64(chain)}'\n    tls_client_key: '${base64(client.key)}'\n`,
+        ),
+        {
+          files: standardFiles(pems),
+        },
+      ),
+    );
+    return config.routes[0]!.upstreamTls.clientCertificate!.source;
+  };
+  assert.notEqual(source(client.cert), source(client.cert + pems.ca));
 });
 
 function indent(pem: string): string {
