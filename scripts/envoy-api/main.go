@@ -27,7 +27,9 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/oauth2/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/rbac/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/set_filter_state/v3"
@@ -64,6 +66,10 @@ var resourceRoots = []protoreflect.FullName{
 	"envoy.extensions.filters.http.rbac.v3.RBACPerRoute",
 	"envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
 	"envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute",
+	"envoy.extensions.filters.http.oauth2.v3.OAuth2",
+	"envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+	"envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig",
+	"envoy.config.route.v3.FilterConfig",
 	"envoy.extensions.rbac.principals.mtls_authenticated.v3.Config",
 	"envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
 	"envoy.extensions.matching.common_inputs.network.v3.ServerNameInput",

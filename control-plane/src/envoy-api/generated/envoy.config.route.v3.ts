@@ -53,6 +53,13 @@ export interface FilterAction {
   action?: google_protobuf.Any;
 }
 
+/** envoy.config.route.v3.FilterConfig */
+export interface FilterConfig {
+  config?: google_protobuf.Any;
+  is_optional?: boolean;
+  disabled?: boolean;
+}
+
 /** envoy.config.route.v3.HeaderMatcher */
 export interface HeaderMatcher {
   name?: string;

@@ -15,7 +15,9 @@ import type * as envoy_extensions_access_loggers_stream_v3 from './envoy.extensi
 import type * as envoy_extensions_filters_common_set_filter_state_v3 from './envoy.extensions.filters.common.set_filter_state.v3.js';
 import type * as envoy_extensions_filters_http_ext_authz_v3 from './envoy.extensions.filters.http.ext_authz.v3.js';
 import type * as envoy_extensions_filters_http_header_mutation_v3 from './envoy.extensions.filters.http.header_mutation.v3.js';
+import type * as envoy_extensions_filters_http_jwt_authn_v3 from './envoy.extensions.filters.http.jwt_authn.v3.js';
 import type * as envoy_extensions_filters_http_lua_v3 from './envoy.extensions.filters.http.lua.v3.js';
+import type * as envoy_extensions_filters_http_oauth2_v3 from './envoy.extensions.filters.http.oauth2.v3.js';
 import type * as envoy_extensions_filters_http_rbac_v3 from './envoy.extensions.filters.http.rbac.v3.js';
 import type * as envoy_extensions_filters_http_router_v3 from './envoy.extensions.filters.http.router.v3.js';
 import type * as envoy_extensions_filters_http_set_filter_state_v3 from './envoy.extensions.filters.http.set_filter_state.v3.js';
@@ -52,7 +54,9 @@ export type {
   envoy_extensions_filters_common_set_filter_state_v3,
   envoy_extensions_filters_http_ext_authz_v3,
   envoy_extensions_filters_http_header_mutation_v3,
+  envoy_extensions_filters_http_jwt_authn_v3,
   envoy_extensions_filters_http_lua_v3,
+  envoy_extensions_filters_http_oauth2_v3,
   envoy_extensions_filters_http_rbac_v3,
   envoy_extensions_filters_http_router_v3,
   envoy_extensions_filters_http_set_filter_state_v3,
@@ -254,6 +258,7 @@ export interface TypedConfigs {
   'envoy.config.route.v3.Decorator': envoy_config_route_v3.Decorator;
   'envoy.config.route.v3.DirectResponseAction': envoy_config_route_v3.DirectResponseAction;
   'envoy.config.route.v3.FilterAction': envoy_config_route_v3.FilterAction;
+  'envoy.config.route.v3.FilterConfig': envoy_config_route_v3.FilterConfig;
   'envoy.config.route.v3.HeaderMatcher': envoy_config_route_v3.HeaderMatcher;
   'envoy.config.route.v3.HedgePolicy': envoy_config_route_v3.HedgePolicy;
   'envoy.config.route.v3.InternalRedirectPolicy': envoy_config_route_v3.InternalRedirectPolicy;
@@ -326,8 +331,35 @@ export interface TypedConfigs {
   'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation': envoy_extensions_filters_http_header_mutation_v3.HeaderMutation;
   'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute': envoy_extensions_filters_http_header_mutation_v3.HeaderMutationPerRoute;
   'envoy.extensions.filters.http.header_mutation.v3.Mutations': envoy_extensions_filters_http_header_mutation_v3.Mutations;
+  'envoy.extensions.filters.http.jwt_authn.v3.ExtractOnlyWithoutValidation': envoy_extensions_filters_http_jwt_authn_v3.ExtractOnlyWithoutValidation;
+  'envoy.extensions.filters.http.jwt_authn.v3.FilterStateRule': envoy_extensions_filters_http_jwt_authn_v3.FilterStateRule;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwksAsyncFetch': envoy_extensions_filters_http_jwt_authn_v3.JwksAsyncFetch;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication': envoy_extensions_filters_http_jwt_authn_v3.JwtAuthentication;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtCacheConfig': envoy_extensions_filters_http_jwt_authn_v3.JwtCacheConfig;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader': envoy_extensions_filters_http_jwt_authn_v3.JwtClaimToHeader;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtClaimToHeader.PathSegment': envoy_extensions_filters_http_jwt_authn_v3.JwtClaimToHeader_PathSegment;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtHeader': envoy_extensions_filters_http_jwt_authn_v3.JwtHeader;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider': envoy_extensions_filters_http_jwt_authn_v3.JwtProvider;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.NormalizePayload': envoy_extensions_filters_http_jwt_authn_v3.JwtProvider_NormalizePayload;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement': envoy_extensions_filters_http_jwt_authn_v3.JwtRequirement;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtRequirementAndList': envoy_extensions_filters_http_jwt_authn_v3.JwtRequirementAndList;
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtRequirementOrList': envoy_extensions_filters_http_jwt_authn_v3.JwtRequirementOrList;
+  'envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig': envoy_extensions_filters_http_jwt_authn_v3.PerRouteConfig;
+  'envoy.extensions.filters.http.jwt_authn.v3.ProviderWithAudiences': envoy_extensions_filters_http_jwt_authn_v3.ProviderWithAudiences;
+  'envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks': envoy_extensions_filters_http_jwt_authn_v3.RemoteJwks;
+  'envoy.extensions.filters.http.jwt_authn.v3.RequirementRule': envoy_extensions_filters_http_jwt_authn_v3.RequirementRule;
   'envoy.extensions.filters.http.lua.v3.Lua': envoy_extensions_filters_http_lua_v3.Lua;
   'envoy.extensions.filters.http.lua.v3.LuaPerRoute': envoy_extensions_filters_http_lua_v3.LuaPerRoute;
+  'envoy.extensions.filters.http.oauth2.v3.CookieConfig': envoy_extensions_filters_http_oauth2_v3.CookieConfig;
+  'envoy.extensions.filters.http.oauth2.v3.CookieConfigs': envoy_extensions_filters_http_oauth2_v3.CookieConfigs;
+  'envoy.extensions.filters.http.oauth2.v3.OAuth2': envoy_extensions_filters_http_oauth2_v3.OAuth2;
+  'envoy.extensions.filters.http.oauth2.v3.OAuth2Config': envoy_extensions_filters_http_oauth2_v3.OAuth2Config;
+  'envoy.extensions.filters.http.oauth2.v3.OAuth2Credentials': envoy_extensions_filters_http_oauth2_v3.OAuth2Credentials;
+  'envoy.extensions.filters.http.oauth2.v3.OAuth2Credentials.CookieNames': envoy_extensions_filters_http_oauth2_v3.OAuth2Credentials_CookieNames;
+  'envoy.extensions.filters.http.oauth2.v3.OAuth2TokenForwarding': envoy_extensions_filters_http_oauth2_v3.OAuth2TokenForwarding;
+  'envoy.extensions.filters.http.oauth2.v3.PostLogoutRedirectUri': envoy_extensions_filters_http_oauth2_v3.PostLogoutRedirectUri;
+  'envoy.extensions.filters.http.oauth2.v3.PrivateKeyJwtConfig': envoy_extensions_filters_http_oauth2_v3.PrivateKeyJwtConfig;
+  'envoy.extensions.filters.http.oauth2.v3.TokenCookieChunking': envoy_extensions_filters_http_oauth2_v3.TokenCookieChunking;
   'envoy.extensions.filters.http.rbac.v3.RBAC': envoy_extensions_filters_http_rbac_v3.RBAC;
   'envoy.extensions.filters.http.rbac.v3.RBACPerRoute': envoy_extensions_filters_http_rbac_v3.RBACPerRoute;
   'envoy.extensions.filters.http.router.v3.Router': envoy_extensions_filters_http_router_v3.Router;
