@@ -48,6 +48,7 @@ export function envoyRouteFilters(route: RouteConfig): Json {
     upstream: 'upstream',
     access: route.access,
     certificateCheck: { kind: 'none' },
+    signIn: false,
     authorization,
   };
   // A chain without the HTTP-layer certificate check: only the policy filters configure the route.

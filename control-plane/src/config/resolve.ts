@@ -17,6 +17,7 @@ import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import type { Config, ForwardedCertField } from './types.js';
 import { readSigningKey } from './signing-key.js';
 import { readAccessLogFields } from './access-log-fields.js';
+import { IDENTITY_PROVIDER_KEYS, IDENTITY_PROVIDER_LIST_KEYS, readIdentityProvider } from './identity-provider.js';
 
 export const SCALAR_KEYS = [
   'address',
@@ -36,10 +37,16 @@ export const SCALAR_KEYS = [
   'signing_key',
   'signing_key_file',
   ...CONTROL_CHANNEL_KEYS,
+  ...IDENTITY_PROVIDER_KEYS,
 ] as const;
 export const STRUCTURED_KEYS = ['certificates', 'routes', 'forward_client_cert'] as const;
 /** Structured, but JWT_CLAIMS_HEADERS is never base64 (`user` would pass for it): a list, a mapping or `email,user`. */
-const PLAIN_STRUCTURED_KEYS = ['jwt_claims_headers', 'access_log_fields', ...CONTROL_CHANNEL_LIST_KEYS] as const;
+const PLAIN_STRUCTURED_KEYS = [
+  'jwt_claims_headers',
+  'access_log_fields',
+  ...CONTROL_CHANNEL_LIST_KEYS,
+  ...IDENTITY_PROVIDER_LIST_KEYS,
+] as const;
 /** Every top-level key; config/options/top-level.ts describes each (its schema and its reference entry). */
 export const TOP_LEVEL_KEYS = [
   ...SCALAR_KEYS,
@@ -119,7 +126,10 @@ function buildConfig(
   const { ca: clientCa, caSet: clientCaSet, rules: clientCertificateRules } = globalClientCa;
   const routeItems: SourceValue[] = readList(root, 'routes', diag) ?? [];
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
-  const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag));
+  const identityProvider = readIdentityProvider(root, files, diag);
+  // An idp_* key that failed still makes email & co. sign-in criteria: their errors would mislead otherwise.
+  const signIn = identityProvider || root.entries.has('idp_provider_url') ? { groupsClaim: identityProvider?.groupsClaim ?? 'groups' } : undefined;
+  const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag, { signIn }));
   checkControlChannelCaApart(root, xdsTls, [clientCa, ...routes.map((r) => r?.clientCa)], diag);
   checkIntermediateCrls(
     globalClientCa,
@@ -171,6 +181,7 @@ function buildConfig(
       signingKey,
       jwtClaimsHeaders,
       accessLogFields,
+      identityProvider,
     },
   };
 }

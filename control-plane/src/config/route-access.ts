@@ -2,7 +2,8 @@
 // checked against whether the route asks for a client certificate at all.
 import type { Diagnostics } from '../source/diagnostics.js';
 import { readBool, type MapValue } from '../source/fields.js';
-import { anyAuthenticatedUserClause, identityCriteria, readPolicy } from '../policy/index.js';
+import { anyAuthenticatedUserClause, identityCriteria, readPolicy, sessionCriteria } from '../policy/index.js';
+import type { PolicyContext } from '../policy/index.js';
 import type { CertificateBundle, RouteAccess, RoutePolicy } from './types.js';
 
 const CLIENT_CA_HINT =
@@ -12,6 +13,8 @@ interface Access {
   access: RouteAccess;
   policy?: RoutePolicy;
   passIdentityHeaders: boolean;
+  /** The route needs sign-in: its policy reads the ID token. */
+  signIn: boolean;
 }
 
 /**
@@ -24,17 +27,31 @@ export function readAccess(
   clientCa: CertificateBundle | undefined,
   caSet: boolean,
   diag: Diagnostics,
+  context: PolicyContext = {},
 ): Access | undefined {
+  const access = readAccessOnly(map, clientCa, caSet, diag, context);
+  return access && { ...access, signIn: access.policy !== undefined && sessionCriteria(access.policy).length > 0 };
+}
+
+function readAccessOnly(
+  map: MapValue,
+  clientCa: CertificateBundle | undefined,
+  caSet: boolean,
+  diag: Diagnostics,
+  context: PolicyContext,
+): Omit<Access, 'signIn'> | undefined {
   const publicAccess = readBool(map, 'allow_public_unauthenticated_access', diag);
   const anyUser = readBool(map, 'allow_any_authenticated_user', diag);
   const policyValue = map.entries.get('policy');
-  const read = policyValue && readPolicy(policyValue, diag);
+  const read = policyValue && readPolicy(policyValue, diag, context);
   const policy = read ? read.policy : undefined;
   const identity = readBool(map, 'pass_identity_headers', diag);
   // No CA: the handshake asks for no certificate, so nothing that reads one can ever hold.
   const noCa = !clientCa && !caSet;
+  const signIn = context.signIn !== undefined;
   let failed = false;
-  if (identity?.value && noCa) {
+  // With sign-in, the identity headers carry the signed-in user (and the certificate's fingerprint, if any).
+  if (identity?.value && noCa && !signIn) {
     diag.error(
       identity.at,
       `pass_identity_headers needs a client CA: the identity headers are made from the client ` +
@@ -69,6 +86,16 @@ export function readAccess(
     return undefined;
   }
   const passIdentityHeaders = identity?.value ?? false;
+  if (anyUser?.value && signIn) {
+    // Signed in, as in Pomerium: the route asks for sign-in, whatever its certificate requirement.
+    if ((policyValue && !policy) || failed) return undefined;
+    const clause = anyAuthenticatedUserClause(anyUser.at, true);
+    return {
+      access: 'policy',
+      policy: { allow: [clause, ...(policy?.allow ?? [])], deny: policy?.deny ?? [] },
+      passIdentityHeaders,
+    };
+  }
   if (anyUser?.value) {
     if (!clientCa) {
       if (!caSet) diag.error(anyUser.at, `allow_any_authenticated_user needs a client CA: ${CLIENT_CA_HINT}`);
@@ -79,7 +106,7 @@ export function readAccess(
     // The policy alone then says who may use the route: any valid certificate, unless a deny rule refuses it.
     return {
       access: 'any_authenticated_user',
-      policy: policy && { allow: [anyAuthenticatedUserClause(anyUser.at), ...policy.allow], deny: policy.deny },
+      policy: policy && { allow: [anyAuthenticatedUserClause(anyUser.at, false), ...policy.allow], deny: policy.deny },
       passIdentityHeaders,
     };
   }

@@ -16,6 +16,7 @@ import { ownCopy } from '../source/own-copy.js';
 import { parseHeaderTemplate } from './header-template.js';
 import { readUpstreamTls } from './upstream-tls.js';
 import { readAccess } from './route-access.js';
+import type { PolicyContext } from '../policy/index.js';
 import type { CertificateBundle, HeaderValuePart, RouteConfig, RouteMatch, UpstreamUrl } from './types.js';
 
 export const ROUTE_KEYS = [
@@ -58,6 +59,7 @@ export function readRoute(
   globalCaSet: boolean,
   files: FileAccess,
   diag: Diagnostics,
+  policyContext: PolicyContext = {},
 ): RouteConfig | undefined {
   const map = asMap(item, diag);
   if (!map) return undefined;
@@ -83,7 +85,7 @@ export function readRoute(
   const clientCa = clientCaInput && toCertificateBundle(clientCaInput, diag);
   const caSet =
     globalCaSet || map.entries.has('tls_downstream_client_ca') || map.entries.has('tls_downstream_client_ca_file');
-  const access = readAccess(map, clientCa ?? globalCa, caSet, diag);
+  const access = readAccess(map, clientCa ?? globalCa, caSet, diag, policyContext);
   // Read before the check below so that their errors are reported along with the others.
   const preserveHostHeader = readBool(map, 'preserve_host_header', diag);
   const setRequestHeaders = readStringMap(map, 'set_request_headers', diag);
@@ -113,6 +115,7 @@ export function readRoute(
     access: access.access,
     policy: access.policy,
     passIdentityHeaders: access.passIdentityHeaders,
+    signIn: access.signIn,
   };
 }
 

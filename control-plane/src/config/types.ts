@@ -124,6 +124,8 @@ export interface RouteConfig {
   policy?: RoutePolicy;
   /** `pass_identity_headers`: the upstream gets X-Pomerium-Jwt-Assertion and the X-Pomerium-Claim-* headers. */
   passIdentityHeaders: boolean;
+  /** The route needs sign-in (its policy reads the ID token): Envoy runs the code flow and validates the token. */
+  signIn: boolean;
 }
 
 /** xDS and ext_authz over mutual TLS: the control plane's certificate, and the CA whose certificates Envoys present. */
@@ -144,6 +146,31 @@ export interface SigningKeyInput {
   pem: string;
   /** The option's other keys, published in the JWKS but never used to sign: the keys being rotated out (or in). */
   others: string[];
+  at: Location;
+}
+
+/** Sign-in with an OpenID Connect provider (config/identity-provider.ts): Envoy runs the flow and checks tokens. */
+export interface IdentityProviderConfig {
+  provider: 'oidc';
+  /** `idp_provider_url` as written: the issuer its discovery document must name. */
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  /** Always holds `openid`. */
+  scopes: string[];
+  /** 32 bytes: the key that signs (HMAC) and encrypts the session cookies. */
+  cookieSecret: Buffer;
+  cookieName: string;
+  /** The session's lifetime when the provider gives its tokens none. */
+  cookieExpireSeconds: number;
+  /** Lower case, without a leading dot; absent: each cookie belongs to the host that set it. */
+  cookieDomain?: string;
+  cookieSameSite: 'lax' | 'strict' | 'none';
+  /** The origin (`https://auth.example.com`) whose callback every route's sign-in returns to; absent: each host's. */
+  authenticateServiceUrl?: string;
+  /** The ID token claim that holds the user's groups. */
+  groupsClaim: string;
+  /** Where idp_provider_url is written, for errors found at run time (discovery). */
   at: Location;
 }
 
@@ -179,4 +206,6 @@ export interface Config {
   jwtClaimsHeaders: Array<[string, string]>;
   /** `access_log_fields`: the field names each access log line holds, in order; empty: no access log. */
   accessLogFields: string[];
+  /** Sign-in with an identity provider (idp_*); absent: identity comes from client certificates alone. */
+  identityProvider?: IdentityProviderConfig;
 }

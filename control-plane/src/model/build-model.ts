@@ -8,6 +8,7 @@ import { certificateCheck, routeClientTrust, routeRequirement, stableRequirement
 import { sharedHostRequirement } from './shared-host.js';
 import { requiresValidCertificate, trustCheckRoute } from './trust.js';
 import type {
+  ProviderEndpoints,
   CertificateCheck,
   ClientCaRequirement,
   EdgeHost,
@@ -19,10 +20,13 @@ import type {
   Upstream,
 } from './types.js';
 import { upstreamForRoute } from './upstreams.js';
+import { signInModel } from './sign-in.js';
 
 export interface ModelOptions {
   /** The JSON Web Key Set of the identity-header signing key, served on every host. */
   jwks?: string;
+  /** What the identity provider's discovery document says (absent: it could not be read, or no sign-in). */
+  provider?: ProviderEndpoints;
 }
 
 /** Config → hosts grouped by TLS requirement. Finds the conflicts the handshake cannot resolve. */
@@ -125,6 +129,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       accessLogFields: config.accessLogFields,
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
+      ...(config.identityProvider ? { signIn: signInModel(config.identityProvider, options.provider) } : {}),
     },
   };
 }
@@ -219,6 +224,7 @@ function toEdgeRoute(
     access: route.access,
     certificateCheck: check,
     authorization,
+    signIn: route.signIn,
   };
 }
 

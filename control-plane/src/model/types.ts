@@ -1,4 +1,5 @@
 import type {
+  IdentityProviderConfig,
   CertificateBundle,
   Enforcement,
   ForwardedCertField,
@@ -68,6 +69,8 @@ export interface EdgeRoute {
    */
   certificateCheck: CertificateCheck;
   authorization: RouteAuthorization;
+  /** Sign-in first: Envoy runs the code flow for a request without a valid session, and validates its ID token. */
+  signIn: boolean;
   /**
    * The ext_authz route key that re-verifies the client certificate against the route's current trust, for
    * requests on connections made under an older trust (absent: the route's host asks for no certificate).
@@ -122,6 +125,26 @@ export interface EdgeModel {
   accessLogFields: string[];
   /** The JSON Web Key Set served at /.well-known/pomerium/jwks.json on every host (absent: no signing key given). */
   jwks?: string;
+  /** Sign-in with an identity provider (idp_provider_url); absent: no route signs anyone in. */
+  signIn?: SignInModel;
+}
+
+/** What the provider's discovery document says (runtime/oidc-discovery.ts reads it; the model only carries it). */
+export interface ProviderEndpoints {
+  issuer: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  endSessionEndpoint?: string;
+  /** The provider's public keys, as canonical JSON: Envoy validates ID tokens with them (no fetch of its own). */
+  jwksJson: string;
+}
+
+export interface SignInModel {
+  config: IdentityProviderConfig;
+  /** Absent while the provider could not be read at start: signed-in routes answer 503 until it can. */
+  provider?: ProviderEndpoints;
+  /** The cluster Envoy exchanges codes at (the token endpoint's host). */
+  tokenEndpoint?: Upstream;
 }
 
 /** What the ext_authz service must know of a route Envoy sends to it (by name, in the check's context_extensions). */

@@ -4,6 +4,7 @@ import { anyValue, domainValue, methodValue, pathValue } from './matcher-values.
 import { conditionHolds, matchesAll } from './matching.js';
 import { CERTIFICATE_MATCHER, stringMatcher, TRUE_ONLY, type Operand } from './parse-operands.js';
 import * as rbac from './rbac-rules.js';
+import { SESSION_CRITERIA, SIGNED_IN_MEANING } from './criteria-session.js';
 import type { CertificateCondition, Criterion, CriterionName, CriterionOperands, RequestFacts } from './types.js';
 
 /** How Envoy's RBAC filter decides a criterion, when it can. */
@@ -29,6 +30,8 @@ export interface CriterionSpec<K extends CriterionName> {
   readsCertificate: boolean;
   /** It reads the request's method or path: a decision depends on more than the certificate and the route. */
   readsRequest: boolean;
+  /** It reads the signed-in user's ID token: the route needs sign-in (an identity provider). */
+  readsSession: boolean;
   /** What the criterion takes in the config (its operands): the reader, and its schema for editors. */
   operand: Operand<CriterionOperands[K]>;
   /** The ext_authz service's evaluation. */
@@ -53,6 +56,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   accept: {
     readsCertificate: false,
     readsRequest: false,
+    readsSession: false,
     summary: 'always (`accept: true`)',
     onPage: undefined,
     operand: TRUE_ONLY,
@@ -63,6 +67,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   reject: {
     readsCertificate: false,
     readsRequest: false,
+    readsSession: false,
     summary: 'never (`reject: true`)',
     onPage: undefined,
     operand: TRUE_ONLY,
@@ -73,6 +78,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   authenticated_user: {
     readsCertificate: true,
     readsRequest: false,
+    readsSession: false,
     summary: 'the request carries a valid client certificate',
     onPage: undefined,
     operand: TRUE_ONLY,
@@ -87,6 +93,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   invalid_client_certificate: {
     readsCertificate: true,
     readsRequest: false,
+    readsSession: false,
     summary: 'the client certificate is missing or not valid (with a client CA)',
     onPage: undefined,
     operand: TRUE_ONLY,
@@ -102,6 +109,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   email: {
     readsCertificate: true,
     readsRequest: false,
+    readsSession: false,
     summary: "the certificate's email (first email SAN, else a common name that is an address) matches",
     onPage: 'a certificate email this page accepts',
     operand: stringMatcher(anyValue),
@@ -116,6 +124,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   domain: {
     readsCertificate: true,
     readsRequest: false,
+    readsSession: false,
     summary: 'the domain of that email matches',
     onPage: 'a certificate email domain this page accepts',
     operand: stringMatcher(domainValue),
@@ -130,6 +139,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   user: {
     readsCertificate: true,
     readsRequest: false,
+    readsSession: false,
     summary: "the certificate's user (its first UPN SAN, else its common name) matches",
     onPage: 'a certificate user name this page accepts',
     operand: stringMatcher(anyValue),
@@ -141,6 +151,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   http_method: {
     readsCertificate: false,
     readsRequest: true,
+    readsSession: false,
     summary: 'the request method matches (`GET`, `POST`, …)',
     onPage: undefined,
     operand: stringMatcher(methodValue),
@@ -151,6 +162,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   http_path: {
     readsCertificate: false,
     readsRequest: true,
+    readsSession: false,
     summary: 'the request path matches',
     onPage: undefined,
     operand: stringMatcher(pathValue),
@@ -161,6 +173,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
   client_certificate: {
     readsCertificate: true,
     readsRequest: false,
+    readsSession: false,
     summary: 'the certificate matches: `fingerprint`, `spki_hash`, `certificate`, or SAN matchers',
     onPage: 'a certificate this page accepts',
     operand: CERTIFICATE_MATCHER,
@@ -178,6 +191,7 @@ export const CRITERIA: { readonly [K in CriterionName]: CriterionSpec<K> } = {
       peerProperties: (c) => (c.conditions.some(readsFingerprintHeader) ? FINGERPRINT : []),
     },
   },
+  ...SESSION_CRITERIA,
 };
 
 function readsFingerprintHeader(k: CertificateCondition): boolean {
@@ -190,6 +204,16 @@ function identityMatches(value: string | undefined, match: Criterion<'email'>['m
 
 /** The names of the supported criteria, in the table's order. */
 export const CRITERION_NAMES = Object.keys(CRITERIA) as CriterionName[];
+
+/** How a config spells a criterion: `session_email` is `email` with sign-in, `claim` is `claim/NAME`. */
+export function writtenName(name: CriterionName): string {
+  if (name === 'claim') return 'claim/NAME';
+  const signedIn = Object.entries(SIGNED_IN_MEANING).find(([, kind]) => kind === name);
+  return signedIn ? signedIn[0] : name;
+}
+
+/** The names a config writes (the sign-in meanings of email, user, … are spelled as those). */
+export const WRITTEN_CRITERION_NAMES = CRITERION_NAMES.filter((n) => !n.startsWith('session_'));
 
 export function isCriterionName(name: string): name is CriterionName {
   return Object.hasOwn(CRITERIA, name);

@@ -7,9 +7,15 @@ import { TEXT, textOrList, type JsonSchema } from '../source/json-schema.js';
 import type { CertificateCondition, CriterionName, SanType, StringMatcher } from './types.js';
 
 /** What a criterion takes (what follows its name): how the validator reads it, and its JSON Schema for editors. */
+/** What a reader may need beyond the value: the key's sub path (`claim/NAME`), and the sign-in settings. */
+export interface OperandContext {
+  subPath?: string;
+  groupsClaim?: string;
+}
+
 export interface Operand<Operands> {
   /** The value read into the criterion's operands; undefined, with errors reported, if it cannot be. */
-  read: (value: SourceValue, name: CriterionName, diag: Diagnostics) => Operands | undefined;
+  read: (value: SourceValue, name: CriterionName, diag: Diagnostics, context: OperandContext) => Operands | undefined;
   /** The same shape for the config schema, beside the reader so that the two are written together. */
   schema: JsonSchema;
 }

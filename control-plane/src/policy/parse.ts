@@ -2,7 +2,9 @@ import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { checkKeys } from '../source/fields.js';
 import { describeKind, type SourceValue } from '../source/source.js';
 import { criterionSpec, isCriterionName } from './criteria.js';
-import type { Criterion, CriterionName, PolicyClause, PolicyCriterion, RoutePolicy } from './types.js';
+import type { Criterion, CriterionName, PolicyClause, PolicyContext, PolicyCriterion, RoutePolicy } from './types.js';
+import { SIGN_IN_ONLY, SIGNED_IN_MEANING } from './criteria-session.js';
+import type { OperandContext } from './parse-operands.js';
 import { unsupportedMessage } from './unsupported-criteria.js';
 
 /**
@@ -21,14 +23,18 @@ export const OPERATORS = ['and', 'or', 'not', 'nor'] as const;
  * Reads a route's `policy`. `policy` is undefined (with every problem reported) when it is not valid;
  * `partial` holds whatever criteria did read, so that checks across the route can still report theirs.
  */
-export function readPolicy(value: SourceValue, diag: Diagnostics): { policy?: RoutePolicy; partial: RoutePolicy } {
+export function readPolicy(
+  value: SourceValue,
+  diag: Diagnostics,
+  context: PolicyContext = {},
+): { policy?: RoutePolicy; partial: RoutePolicy } {
   const before = diag.errors.length;
   const partial: RoutePolicy = { allow: [], deny: [] };
   if (value.kind === 'list') {
-    for (const rule of value.items) readRule(rule, partial, diag);
+    for (const rule of value.items) readRule(rule, partial, diag, context);
   } else if (value.kind === 'map') {
     // `policy: {}` is no rule at all: reported below, as for `policy: []`.
-    if (value.entries.size > 0) readRule(value, partial, diag);
+    if (value.entries.size > 0) readRule(value, partial, diag, context);
   } else {
     diag.error(
       value.at,
@@ -52,12 +58,18 @@ export function identityCriteria(policy: RoutePolicy): PolicyCriterion[] {
   return all.filter((c) => criterionSpec(c.kind).readsCertificate);
 }
 
-/** The clause `allow_any_authenticated_user: true` adds to a route's policy. */
-export function anyAuthenticatedUserClause(at: Location): PolicyClause {
-  return { operator: 'or', criteria: [{ kind: 'authenticated_user', at }], at };
+/** The clause `allow_any_authenticated_user: true` adds to a route's policy: signed in, else a valid certificate. */
+export function anyAuthenticatedUserClause(at: Location, signIn: boolean): PolicyClause {
+  return { operator: 'or', criteria: [{ kind: signIn ? 'session_authenticated_user' : 'authenticated_user', at }], at };
 }
 
-function readRule(rule: SourceValue, policy: RoutePolicy, diag: Diagnostics): void {
+/** The criteria of a policy that read the signed-in user's ID token: the route needs sign-in. */
+export function sessionCriteria(policy: RoutePolicy): PolicyCriterion[] {
+  const all = [...policy.allow, ...policy.deny].flatMap((clause) => clause.criteria);
+  return all.filter((c) => criterionSpec(c.kind).readsSession);
+}
+
+function readRule(rule: SourceValue, policy: RoutePolicy, diag: Diagnostics, context: PolicyContext): void {
   if (rule.kind !== 'map') {
     diag.error(rule.at, `expected a rule: a mapping with allow and/or deny, got ${describeKind(rule)}`);
     return;
@@ -66,11 +78,11 @@ function readRule(rule: SourceValue, policy: RoutePolicy, diag: Diagnostics): vo
   if (rule.entries.size === 0) diag.error(rule.at, 'empty rule: give it allow and/or deny');
   for (const action of ACTIONS) {
     const v = rule.entries.get(action);
-    if (v) policy[action].push(...readAction(v, action, diag));
+    if (v) policy[action].push(...readAction(v, action, diag, context));
   }
 }
 
-function readAction(v: SourceValue, action: string, diag: Diagnostics): PolicyClause[] {
+function readAction(v: SourceValue, action: string, diag: Diagnostics, context: PolicyContext): PolicyClause[] {
   if (v.kind !== 'map') {
     diag.error(
       v.at,
@@ -98,14 +110,14 @@ function readAction(v: SourceValue, action: string, diag: Diagnostics): PolicyCl
       continue;
     }
     const criteria = list.items
-      .map((item) => readCriterion(item, diag))
+      .map((item) => readCriterion(item, diag, context))
       .filter((c): c is PolicyCriterion => c !== undefined);
     clauses.push({ operator, criteria, at: list.at });
   }
   return clauses;
 }
 
-function readCriterion(item: SourceValue, diag: Diagnostics): PolicyCriterion | undefined {
+function readCriterion(item: SourceValue, diag: Diagnostics, context: PolicyContext): PolicyCriterion | undefined {
   if (item.kind !== 'map') {
     diag.error(
       item.at,
@@ -126,24 +138,35 @@ function readCriterion(item: SourceValue, diag: Diagnostics): PolicyCriterion | 
   const [key, value] = [...item.entries][0]!;
   // Pomerium names some criteria with a sub path (`claim/groups`): the name is what precedes the first "/".
   const slash = key.indexOf('/');
-  const name = slash < 0 ? key : key.slice(0, slash);
-  if (!isCriterionName(name)) {
-    diag.error(value.at, unsupportedMessage(name, key));
+  const written = slash < 0 ? key : key.slice(0, slash);
+  const subPath = slash < 0 ? undefined : key.slice(slash + 1);
+  // With sign-in, email/user/domain/authenticated_user read the ID token, as in Pomerium.
+  const name = context.signIn && Object.hasOwn(SIGNED_IN_MEANING, written) ? SIGNED_IN_MEANING[written as SignedInName] : written;
+  if (!isWrittenCriterionName(name) || (!context.signIn && SIGN_IN_ONLY.includes(name))) {
+    diag.error(value.at, unsupportedMessage(written, key, context.signIn !== undefined));
     return undefined;
   }
-  if (slash >= 0) {
-    diag.error(value.at, `${name} takes no sub path (got "${key}"); write ${name}: ...`);
+  if (subPath !== undefined && name !== 'claim') {
+    diag.error(value.at, `${written} takes no sub path (got "${key}"); write ${written}: ...`);
     return undefined;
   }
-  return readOperands(name, value, diag);
+  return readOperands(name, value, diag, { subPath, groupsClaim: context.signIn?.groupsClaim });
+}
+
+type SignedInName = keyof typeof SIGNED_IN_MEANING;
+
+/** A name the table knows, written as a config writes it (not `session_email`: that is `email` with sign-in). */
+function isWrittenCriterionName(name: string): name is CriterionName {
+  return isCriterionName(name) && (!name.startsWith('session_') || Object.values(SIGNED_IN_MEANING).includes(name as never));
 }
 
 function readOperands<K extends CriterionName>(
   kind: K,
   value: SourceValue,
   diag: Diagnostics,
+  context: OperandContext,
 ): Criterion<K> | undefined {
-  const operands = criterionSpec(kind).operand.read(value, kind, diag);
+  const operands = criterionSpec(kind).operand.read(value, kind, diag, context);
   // The table's reader for K gives K's operands: together with K they make a Criterion<K>.
   return operands && ({ kind, ...operands, at: value.at } as Criterion<K>);
 }

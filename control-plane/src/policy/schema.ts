@@ -1,5 +1,5 @@
 import type { JsonSchema } from '../source/json-schema.js';
-import { CRITERIA, CRITERION_NAMES } from './criteria.js';
+import { CRITERIA, WRITTEN_CRITERION_NAMES } from './criteria.js';
 import { ACTIONS, OPERATORS } from './parse.js';
 import { operandSchemaDefinitions } from './parse-operands.js';
 
@@ -9,8 +9,9 @@ import { operandSchemaDefinitions } from './parse-operands.js';
  */
 export function policySchemaDefinitions(): Record<string, JsonSchema> {
   const criteria: Record<string, JsonSchema> = {};
-  for (const name of CRITERION_NAMES) {
-    criteria[name] = CRITERIA[name].operand.schema;
+  for (const name of WRITTEN_CRITERION_NAMES) {
+    // `claim` is written with the claim's name: `claim/department`.
+    if (name !== 'claim') criteria[name] = CRITERIA[name].operand.schema;
   }
   const operators: Record<string, JsonSchema> = {};
   for (const op of OPERATORS) operators[op] = { type: 'array', minItems: 1, items: { $ref: '#/$defs/criterion' } };
@@ -34,6 +35,7 @@ export function policySchemaDefinitions(): Record<string, JsonSchema> {
       description: 'one criterion: a mapping with exactly one key, its name',
       type: 'object',
       properties: criteria,
+      patternProperties: { '^claim/[^\\s/]+$': CRITERIA.claim.operand.schema },
       additionalProperties: false,
       minProperties: 1,
       maxProperties: 1,

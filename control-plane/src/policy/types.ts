@@ -19,6 +19,8 @@ export type CertificateCondition =
   | { kind: 'san'; san: SanType; match: StringMatcher[] };
 
 type Matchers = { match: StringMatcher[] };
+/** A value a `claim/NAME` criterion compares a claim of the ID token with (as YAML wrote it). */
+export type ClaimValue = string | number | boolean;
 type NoOperand = Record<never, never>;
 
 /**
@@ -36,6 +38,17 @@ export interface CriterionOperands {
   http_method: Matchers;
   http_path: Matchers;
   client_certificate: { conditions: CertificateCondition[] };
+  // With an identity provider, what the signed-in user's validated ID token says (policy/criteria-session.ts).
+  // The config spells the first four as authenticated_user, email, domain and user: with idp_provider_url set
+  // they read the sign-in, as in Pomerium (the certificate's are under client_certificate).
+  session_authenticated_user: NoOperand;
+  session_email: Matchers;
+  session_domain: Matchers;
+  session_user: Matchers;
+  /** `groups: {has: G}`; `claim` is the ID token claim that lists groups (idp_groups_claim). */
+  groups: { group: string; claim: string };
+  /** `claim/NAME: value` (or a list of values, any of which may match). */
+  claim: { claim: string; values: ClaimValue[] };
 }
 
 export type CriterionName = keyof CriterionOperands;
@@ -79,6 +92,14 @@ export interface RequestFacts {
    * it.
    */
   invalidClientCertificate: boolean;
+  /** The payload of the signed-in user's ID token, as Envoy validated it; absent when not signed in. */
+  session?: Readonly<Record<string, unknown>>;
+}
+
+/** What the policy reader needs to know of the config around a policy. */
+export interface PolicyContext {
+  /** An identity provider is configured: sign-in criteria are readable; `groupsClaim` names the groups claim. */
+  signIn?: { groupsClaim: string };
 }
 
 /** An allow or deny, with a sentence a person can read on the 403 page. */

@@ -22,6 +22,7 @@ export interface JsonSchema {
   minItems?: number;
   items?: JsonSchema;
   properties?: Record<string, JsonSchema>;
+  patternProperties?: Record<string, JsonSchema>;
   additionalProperties?: boolean | JsonSchema;
   propertyNames?: JsonSchema;
   required?: readonly string[];

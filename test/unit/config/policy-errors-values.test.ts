@@ -195,23 +195,17 @@ describe('policy errors', () => {
     });
   });
 
-  test('criteria that need an identity provider name the closest supported one', () => {
+  test('criteria that need sign-in say how to configure it; those mtls-edge never reads name the closest one', () => {
+    const signIn = /no identity provider is configured: set idp_provider_url, idp_client_id, idp_client_secret/;
     const cases: Array<[string, RegExp]> = [
-      [
-        'groups: {has: admins}',
-        /^"groups" needs an identity provider, which mtls-edge does not have \(identity comes from the client certificate\): .*email: \{in: \[\.\.\.\]\}.*client_certificate/,
-      ],
-      ['claim/groups: admins', /^"claim\/groups" needs an identity provider, .*use client_certificate/],
-      ['claim/email: a@example.com', /^"claim\/email" needs an identity provider, .*use the "email" criterion/],
-      ['claims/user: alice', /^"claims\/user" needs an identity provider, .*use the "user" criterion/],
-      ['device: {is: d1}', /^"device" needs an identity provider, .*client_certificate \(fingerprint or spki_hash\)/],
-      [
-        'emails: [a@example.com]',
-        /^"emails" needs an identity provider, .*use "email" \(with "in" for several values\)/,
-      ],
-      ['users: [alice]', /^"users" needs an identity provider, .*use "user" \(with "in"/],
-      ['domains: [example.com]', /^"domains" needs an identity provider, .*use "domain" \(with "in"/],
-      ['pomerium_routes: true', /^"pomerium_routes" needs an identity provider/],
+      ['groups: {has: admins}', new RegExp(`^"groups" reads the signed-in user's ID token, and ${signIn.source}`)],
+      ['claim/groups: admins', new RegExp(`^"claim/groups" reads the signed-in user's ID token, and ${signIn.source}`)],
+      ['claims/user: alice', /^"claims\/user" is not supported: write claim\/NAME: value/],
+      ['device: {is: d1}', /^"device" is not supported: .*client_certificate \(fingerprint or spki_hash\)/],
+      ['emails: [a@example.com]', /^"emails" is not supported: use "email" \(with "in" for several values\)/],
+      ['users: [alice]', /^"users" is not supported: use "user" \(with "in"/],
+      ['domains: [example.com]', /^"domains" is not supported: use "domain" \(with "in"/],
+      ['pomerium_routes: true', /^"pomerium_routes" is not supported/],
     ];
     for (const [criterion, message] of cases) {
       const name = criterion.split(':')[0]!;

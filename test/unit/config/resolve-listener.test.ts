@@ -54,6 +54,7 @@ describe('defaults', () => {
       access: 'public',
       policy: undefined,
       passIdentityHeaders: false,
+      signIn: false,
     };
     assert.deepEqual(plainLocations(config.routes[0]), expected);
   });

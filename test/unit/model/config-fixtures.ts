@@ -16,6 +16,7 @@ export function routeConfig(host: string, index = 0, extra: Partial<RouteConfig>
     upstreamTls: { skipVerify: false, allowRenegotiation: false },
     access: 'public',
     passIdentityHeaders: false,
+    signIn: false,
     ...extra,
   };
 }

@@ -5,6 +5,8 @@ import {
   CRITERIA,
   CRITERION_NAMES,
   criterionSpec,
+  writtenName,
+  WRITTEN_CRITERION_NAMES,
   type CriterionSpec,
   type RbacRule,
 } from '../../../control-plane/src/policy/criteria.js';
@@ -12,6 +14,16 @@ import { readPolicy } from '../../../control-plane/src/policy/parse.js';
 import type { CriterionName } from '../../../control-plane/src/policy/types.js';
 import { Diagnostics } from '../../../control-plane/src/source/diagnostics.js';
 import { parseYamlSource } from '../../../control-plane/src/source/source.js';
+
+/** The criteria that read the sign-in: written as email, groups, … with an identity provider configured. */
+const SESSION_NAMES: readonly CriterionName[] = [
+  'session_authenticated_user',
+  'session_email',
+  'session_domain',
+  'session_user',
+  'groups',
+  'claim',
+];
 
 /** Every criterion name, as the compiler knows them: a name missing here, or one too many, does not compile. */
 const EVERY_NAME: Record<CriterionName, true> = {
@@ -25,6 +37,12 @@ const EVERY_NAME: Record<CriterionName, true> = {
   http_method: true,
   http_path: true,
   client_certificate: true,
+  session_authenticated_user: true,
+  session_email: true,
+  session_domain: true,
+  session_user: true,
+  groups: true,
+  claim: true,
 };
 
 test('the table has an entry for every criterion, and nothing else', () => {
@@ -36,6 +54,7 @@ test('every entry has every part', () => {
     const spec = criterionSpec(name);
     assert.equal(typeof spec.readsCertificate, 'boolean', name);
     assert.equal(typeof spec.readsRequest, 'boolean', name);
+    assert.equal(typeof spec.readsSession, 'boolean', name);
     assert.equal(typeof spec.summary, 'string', name);
     assert.equal(typeof spec.operand.schema, 'object', name);
     for (const part of [spec.operand.read, spec.holds, spec.describe]) assert.equal(typeof part, 'function', name);
@@ -49,12 +68,13 @@ test('every entry has every part', () => {
 
 test('the parser takes every criterion of the table, and names them all when it refuses one', () => {
   const text = (criterion: string) => `policy:\n  allow:\n    or:\n      - ${criterion}\n`;
-  const read = (criterion: string) => {
+  const read = (criterion: string, signIn = false) => {
     const diag = new Diagnostics();
     const source = parseYamlSource(text(criterion), 'test.yaml');
     const policyValue = source.value?.kind === 'map' ? source.value.entries.get('policy') : undefined;
     assert.ok(policyValue);
-    return { result: readPolicy(policyValue, diag), errors: diag.errors.map((e) => e.message) };
+    const context = signIn ? { signIn: { groupsClaim: 'groups' } } : {};
+    return { result: readPolicy(policyValue, diag, context), errors: diag.errors.map((e) => e.message) };
   };
   const values: Record<CriterionName, string> = {
     accept: 'true',
@@ -67,18 +87,25 @@ test('the parser takes every criterion of the table, and names them all when it 
     http_method: 'GET',
     http_path: '/a',
     client_certificate: `{fingerprint: ${'ab'.repeat(32)}}`,
+    session_authenticated_user: 'true',
+    session_email: 'a@example.com',
+    session_domain: 'example.com',
+    session_user: 'alice',
+    groups: '{has: admins}',
+    claim: 'sales',
   };
   for (const name of CRITERION_NAMES) {
-    const { result, errors } = read(`${name}: ${values[name]}`);
+    const signIn = SESSION_NAMES.includes(name);
+    const { result, errors } = read(`${writtenName(name).replace('NAME', 'department')}: ${values[name]}`, signIn);
     assert.deepEqual(errors, [], name);
     assert.equal(result.policy?.allow[0]?.criteria[0]?.kind, name);
   }
-  const { errors } = read('groups: [admins]');
+  const { errors } = read('groups: {has: admins}');
   assert.equal(errors.length, 1);
-  assert.match(errors[0]!, /^"groups" needs an identity provider/);
+  assert.match(errors[0]!, /^"groups" reads the signed-in user's ID token, and no identity provider is configured/);
   const unknown = read('no_such_criterion: true').errors;
   assert.deepEqual(unknown, [
-    `unknown criterion "no_such_criterion"; supported criteria: ${CRITERION_NAMES.join(', ')}`,
+    `unknown criterion "no_such_criterion"; supported criteria: ${WRITTEN_CRITERION_NAMES.map(writtenName).join(', ')}`,
   ]);
 });
 

@@ -77,6 +77,7 @@ function hostRoute(certificateCheck: EdgeRoute['certificateCheck']): EdgeRoute {
     upstream: 'upstream',
     access: 'public',
     certificateCheck,
+    signIn: false,
     authorization: { kind: 'ext-authz', key: 'route-0.key', peerProperties: ['chain', 'email'] },
     trustCheck: 'route-0.trust',
   };

@@ -1,4 +1,4 @@
-import { CRITERIA, CRITERION_NAMES } from '../../policy/criteria.js';
+import { CRITERIA, CRITERION_NAMES, writtenName } from '../../policy/criteria.js';
 import { ACTIONS, OPERATORS } from '../../policy/parse.js';
 import { DOWNSTREAM_MTLS_OPTIONS, downstreamMtlsEnv } from './downstream-mtls.js';
 import type { OptionSpec, OptionTable } from './option-spec.js';
@@ -56,7 +56,7 @@ export function configReference(): string {
     '',
     '| criterion | holds when |',
     '|---|---|',
-    ...CRITERION_NAMES.map((name) => `| \`${name}\` | ${CRITERIA[name].summary} |`),
+    ...CRITERION_NAMES.map((name) => `| \`${writtenName(name)}\` | ${CRITERIA[name].summary} |`),
     '',
     'See [Policies and identity](policies.md) for the matchers and examples.',
     '',

@@ -2,6 +2,7 @@ import { TEXT, textOrList, type JsonSchema } from '../../source/json-schema.js';
 import { ACCESS_LOG_FIELDS, ACCESS_LOG_OFF, HEADER_FIELD } from '../access-log-fields.js';
 import { FORWARDED_CERT_FIELDS, JWT_CLAIMS, type TOP_LEVEL_KEYS } from '../resolve.js';
 import type { OptionTable } from './option-spec.js';
+import { IDENTITY_PROVIDER_OPTIONS } from './identity-provider.js';
 
 type TopLevelKey = (typeof TOP_LEVEL_KEYS)[number];
 
@@ -19,6 +20,7 @@ const base64Of = (file: string): string => `the same as \`${file}\`, as base64 P
 
 /** The top-level options (config/resolve.ts reads them; the nested ones have tables of their own). */
 export const TOP_LEVEL_OPTIONS: OptionTable<TopLevelKey> = {
+  ...IDENTITY_PROVIDER_OPTIONS,
   address: { schema: ADDRESS, summary: 'the HTTPS listen address', default: '`:443`' },
   certificate_file: {
     schema: TEXT,
