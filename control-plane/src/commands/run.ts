@@ -14,6 +14,8 @@ import { openNetworkChannel, openPrivateChannel, type ControlChannel } from '../
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger, writesToTerminal } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
+import { ProviderWatcher } from '../runtime/oidc-discovery.js';
+import type { Config } from '../config/index.js';
 import { AdsServer, PeerPolicy } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
 import { printErrors } from './load.js';
@@ -252,7 +254,21 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
       }
     }
     watcher.setFiles(outcome.files);
+    watchProvider(outcome.ok ? outcome.config : undefined);
   };
+  // The identity provider's document and keys are read again every idp_refresh_interval: a change (a new key, or a
+  // provider that was down at start and now answers) reloads, and the new keys reach Envoy.
+  let providerWatcher: ProviderWatcher | undefined;
+  const watchProvider = (config: Config | undefined) => {
+    if (config === undefined || stopping) return; // a refused edit: the serving config's watcher goes on
+    providerWatcher?.stop();
+    providerWatcher = undefined;
+    const idp = config.identityProvider;
+    if (idp === undefined) return;
+    providerWatcher = new ProviderWatcher(idp.issuer, idp.refreshMs, () => void onFilesChanged());
+    providerWatcher.start(reloader.providers.current);
+  };
+  watchProvider(first.config);
   // A reload reports its errors itself; anything it throws is a bug and ends the process, as before it was async.
   const watcher = new FileWatcher(
     () => void onFilesChanged(),
@@ -269,6 +285,7 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
     clearInterval(expiryCheck);
     stopping = true;
     watcher.close();
+    providerWatcher?.stop();
     await reloader.whenIdle();
     // Envoy goes first, while the control plane still answers its ext_authz Checks.
     const drains = envoy !== undefined && stoppingSince !== undefined;

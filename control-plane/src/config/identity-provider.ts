@@ -16,6 +16,7 @@ export const IDENTITY_PROVIDER_KEYS = [
   'idp_client_secret',
   'idp_client_secret_file',
   'idp_groups_claim',
+  'idp_refresh_interval',
   'cookie_secret',
   'cookie_secret_file',
   'cookie_name',
@@ -29,6 +30,7 @@ export const IDENTITY_PROVIDER_KEYS = [
 export const IDENTITY_PROVIDER_LIST_KEYS = ['idp_scopes'] as const;
 
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
+const DEFAULT_REFRESH_MS = 5 * 60_000;
 const SAME_SITE = ['lax', 'strict', 'none'] as const;
 const COOKIE_SECRET_HINT = 'make one with: head -c32 /dev/urandom | base64';
 /** RFC 6265 cookie-name characters (a token): no separators, spaces or controls. */
@@ -95,6 +97,10 @@ export function readIdentityProvider(
   else if (authenticateUrl && domain && !withinDomain(authenticateUrl.hostname, domain.value))
     diag.error(authenticate!.at, `the host ${authenticateUrl.hostname} is not within cookie_domain ${domain.value}`);
   const groupsClaim = readString(root, 'idp_groups_claim', diag);
+  const refresh = readString(root, 'idp_refresh_interval', diag);
+  const refreshMs = refresh ? parseGoDuration(refresh.value) : DEFAULT_REFRESH_MS;
+  if (refresh && (refreshMs === undefined || refreshMs < 1000))
+    diag.error(refresh.at, `expected a duration of a second or more, such as 5m, got "${refresh.value}"`);
   if (diag.errors.length > before || !issuer || !clientId || !clientSecret || !cookieSecret) return undefined;
   return {
     provider: 'oidc',
@@ -109,6 +115,7 @@ export function readIdentityProvider(
     cookieSameSite: (sameSiteValue as IdentityProviderConfig['cookieSameSite'] | undefined) ?? 'lax',
     authenticateServiceUrl: authenticateUrl?.origin,
     groupsClaim: groupsClaim?.value ?? 'groups',
+    refreshMs: refreshMs ?? DEFAULT_REFRESH_MS,
     at,
   };
 }

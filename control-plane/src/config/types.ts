@@ -170,6 +170,8 @@ export interface IdentityProviderConfig {
   authenticateServiceUrl?: string;
   /** The ID token claim that holds the user's groups. */
   groupsClaim: string;
+  /** How often the discovery document and keys are read again (a new key then reaches Envoy). */
+  refreshMs: number;
   /** Where idp_provider_url is written, for errors found at run time (discovery). */
   at: Location;
 }

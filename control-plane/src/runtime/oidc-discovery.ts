@@ -197,10 +197,13 @@ export class ProviderWatcher {
     private readonly options: DiscoveryOptions & { onError?: (errors: ConfigError[]) => void } = {},
   ) {}
 
-  /** Starts watching, with `initial` (the discovery the config was built with) as the last provider seen. */
-  start(initial: DiscoveredProvider): void {
+  /**
+   * Starts watching, with `initial` (the discovery the config was built with) as the last provider seen; undefined
+   * (the provider could not be read): the first discovery that succeeds is a change.
+   */
+  start(initial: DiscoveredProvider | undefined): void {
     this.stop();
-    this.#last = stableText(initial);
+    this.#last = initial === undefined ? '' : stableText(initial);
     const run = new AbortController();
     this.#run = run;
     this.#schedule(run);

@@ -5,6 +5,8 @@ import { compile, summarize, type Compiled } from '../pipeline.js';
 import type { SigningKey } from '../identity/index.js';
 import type { AdsServer } from '../xds/index.js';
 import { jwksDocument, SigningKeys, type ChosenKeys } from './signing-keys.js';
+import type { DiscoveredProvider } from './oidc-discovery.js';
+import { ProviderState } from './provider-state.js';
 
 export interface ReloadState {
   reloads: number;
@@ -13,6 +15,8 @@ export interface ReloadState {
   lastApplied?: string;
   /** Errors of the last attempt; empty once a good config applied. The serving config is the last good one. */
   errors: ConfigError[];
+  /** Why the identity provider could not be read the last time it was asked (absent: it could, or no sign-in). */
+  identityProviderErrors?: ConfigError[];
 }
 
 export type ReloadOutcome =
@@ -24,6 +28,8 @@ export interface LoadedConfig {
   config: Config;
   keys: ChosenKeys;
   files: string[];
+  /** What the identity provider's discovery said; absent: no sign-in, or the provider could not be read yet. */
+  provider?: DiscoveredProvider;
 }
 type LoadOutcome = LoadedConfig | { ok: false; errors: ConfigError[]; files: string[] };
 
@@ -37,6 +43,8 @@ export type AppliedListener = (compiled: Compiled, signingKey: SigningKey | unde
 export class ConfigReloader {
   readonly state: ReloadState = { reloads: 0, failures: 0, errors: [] };
   private queue: Promise<unknown> = Promise.resolve();
+  /** The identity provider's discovery, kept across reloads (runtime/provider-state.ts). */
+  readonly providers: ProviderState;
 
   constructor(
     private readonly configPath: string | undefined,
@@ -54,7 +62,9 @@ export class ConfigReloader {
       (path) => log.info({ path }, 'generated a signing key for identity headers'),
       replica,
     ),
-  ) {}
+  ) {
+    this.providers = new ProviderState(log, this.state);
+  }
 
   /**
    * One reload at a time, in the order they were asked for: reading the signing keys awaits their thumbprints, and
@@ -83,13 +93,15 @@ export class ConfigReloader {
     const config = loaded.result.value;
     const keys = await this.signingKeys.forConfig(config);
     if (!keys.ok) return this.reject(keys.errors, loaded.files);
-    return { ok: true, config, keys: keys.value, files: loaded.files };
+    const provider = await this.providers.discover(config, this.ads.current === undefined);
+    if (!provider.ok) return this.reject(provider.errors, loaded.files);
+    return { ok: true, config, keys: keys.value, files: loaded.files, ...provider.value };
   }
 
   /** Translates what `load` read and, when it differs from what is served, hands it to the xDS server. */
   apply(loaded: LoadedConfig, now = new Date()): ReloadOutcome {
-    const { config, keys, files } = loaded;
-    const compiled = compile(config, this.codec(), { jwks: jwksDocument(keys.published) });
+    const { config, keys, files, provider } = loaded;
+    const compiled = compile(config, this.codec(), { jwks: jwksDocument(keys.published), provider });
     if (!compiled.ok) return this.reject(compiled.errors, files);
     this.onApplied(compiled.value, keys.signer);
 

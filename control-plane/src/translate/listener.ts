@@ -85,7 +85,7 @@ function buildServerNameMatcher(classes: TlsClass[]): xds_type_matcher_v3.Matche
 /** What the HTTP filters of one chain read: its TLS class and the model-wide settings. */
 function chainContext(
   tlsClass: TlsClass,
-  model: Pick<EdgeModel, 'claimHeaders' | 'forwardClientCert' | 'accessLogFields'>,
+  model: Pick<EdgeModel, 'claimHeaders' | 'forwardClientCert' | 'accessLogFields' | 'signIn'>,
 ): ChainContext {
   return {
     tlsClass,
@@ -94,6 +94,7 @@ function chainContext(
     claimHeaders: model.claimHeaders,
     forwardClientCert: model.forwardClientCert,
     logsAuthority: model.accessLogFields.includes('authority'),
+    ...(model.signIn ? { signIn: model.signIn } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { HeaderValuePart } from '../config/index.js';
-import type { EdgeHost, EdgeRoute, TlsClass } from '../model/index.js';
+import type { EdgeHost, EdgeRoute, SignInModel, TlsClass } from '../model/index.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, PEER_HEADERS } from '../policy/internal-headers.js';
 import type { envoy_config_route_v3 as route_v3 } from '../envoy-api/index.js';
 import { duration } from './common.js';
@@ -17,6 +17,8 @@ import {
   type RouteChain,
 } from './http-filters/index.js';
 import { routeConfigurationName } from './names.js';
+import { ID_TOKEN_HEADER } from './http-filters/sign-in.js';
+import { SIGN_IN_UNAVAILABLE, signInRoutes } from './sign-in-routes.js';
 import { needsResumedSessionTwin, resumedSessionMatch, resumesSessions } from './session-resumption.js';
 import type { NamedResource } from '../envoy-api/index.js';
 
@@ -37,11 +39,16 @@ const MISDIRECTED: route_v3.Route = {
  * The routes one filter chain may serve: only hosts whose requirement its handshake met.
  * Any other Host/:authority gets 421, which closes connection coalescing and keep-alive host switching.
  */
-export function buildRouteConfiguration(tlsClass: TlsClass, jwks?: string): NamedResource<'routeConfiguration'> {
+export function buildRouteConfiguration(
+  tlsClass: TlsClass,
+  jwks?: string,
+  signIn?: SignInModel,
+): NamedResource<'routeConfiguration'> {
   const name = routeConfigurationName(tlsClass.requirement);
   const chain: RouteChain = {
     checksClientCertificates: checksClientCertificates(tlsClass),
     resumesSessions: resumesSessions(tlsClass),
+    ...(signIn ? { signIn } : {}),
   };
   const own = edgeRoutes(chain, jwks);
   const twinConfigs = new Map<string, TypedPerFilterConfig | undefined>();
@@ -60,8 +67,8 @@ export function buildRouteConfigurationResource(
   name: string,
   virtualHosts: route_v3.VirtualHost[],
 ): route_v3.RouteConfiguration {
-  // The certificate's properties are for this edge's filters only, never for an upstream.
-  const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS)];
+  // The certificate's properties and the session's ID token are for this edge's filters only, never for an upstream.
+  const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS), ID_TOKEN_HEADER];
   return { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal };
 }
 
@@ -70,7 +77,11 @@ export function buildRouteConfigurationResource(
  * shared by its virtual hosts (ten thousand hosts, one object each, not ten thousand copies to build and walk).
  */
 export function edgeRoutes(chain: RouteChain, jwks: string | undefined): route_v3.Route[] {
-  return [edgeHealthRoute(chain), ...(jwks !== undefined ? [jwksRoute(jwks, chain)] : [])];
+  return [
+    edgeHealthRoute(chain),
+    ...(jwks !== undefined ? [jwksRoute(jwks, chain)] : []),
+    ...(chain.signIn?.provider !== undefined ? signInRoutes(chain) : []),
+  ];
 }
 
 /** One host: the edge's own answers first, then the host's routes as `buildHostRoutes` makes them, in order. */
@@ -144,7 +155,10 @@ export function buildRoute(
   const out: route_v3.Route = {
     name: route.name,
     match: certificate === 'resumed' ? resumedSessionMatch(match) : match,
-    route: action,
+    // Sign-in needs the provider's endpoints and keys: until the control plane could read them, say so.
+    ...(route.signIn && chain.signIn?.provider === undefined
+      ? { direct_response: SIGN_IN_UNAVAILABLE }
+      : { route: action }),
   };
   if (route.setRequestHeaders.length > 0) {
     out.request_headers_to_add = route.setRequestHeaders.map(([key, parts]) => ({

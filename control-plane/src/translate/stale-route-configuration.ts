@@ -39,7 +39,11 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'r
       continue;
     }
     // No identity cache here (every request asks the service), so the cache's flag for resumed sessions is moot.
-    const chain: RouteChain = { checksClientCertificates: checksClientCertificates(tlsClass), resumesSessions: false };
+    const chain: RouteChain = {
+      checksClientCertificates: checksClientCertificates(tlsClass),
+      resumesSessions: false,
+      ...(model.signIn ? { signIn: model.signIn } : {}),
+    };
     // Each route as it is now, with the ext_authz filter enabled to verify the certificate (and decide the
     // policy, if it did): see the peer-chain and ext-authz filters (http-filters/).
     const staleRoute = (r: EdgeRoute): route_v3.Route[] => [buildRoute(r, chain, 'stale-trust')];

@@ -14,7 +14,7 @@ export function translate(model: EdgeModel): EnvoyResources {
   return {
     clusters: sortByName([...model.upstreams.map(buildCluster), ...filterResources.clusters]),
     listeners: [buildListener(model)],
-    routeConfigurations: sortByName(model.classes.map((c) => buildRouteConfiguration(c, model.jwks))),
+    routeConfigurations: sortByName(model.classes.map((c) => buildRouteConfiguration(c, model.jwks, model.signIn))),
     secrets: sortByName([...buildSecrets(model), ...filterResources.secrets]),
     staleRouteConfiguration: once(() => buildStaleRouteConfiguration(model)),
     closedRouteConfiguration: buildClosedRouteConfiguration(),

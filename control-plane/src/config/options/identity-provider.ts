@@ -14,8 +14,8 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
   idp_provider_url: {
     schema: URL_TEXT,
     summary:
-      "the OpenID Connect issuer URL; its `/.well-known/openid-configuration` is read at start and re-read every " +
-      'five minutes. Setting it turns on sign-in',
+      'the OpenID Connect issuer URL; its `/.well-known/openid-configuration` and keys are read at start, on ' +
+      'every reload and every `idp_refresh_interval`. Setting it turns on sign-in',
     default: 'none: no sign-in',
   },
   idp_client_id: { schema: TEXT, summary: 'the client id registered at the identity provider' },
@@ -30,6 +30,13 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
     schema: TEXT,
     summary: 'the ID token claim that lists the user\'s groups, read by the `groups` criterion',
     default: '`groups`',
+  },
+  idp_refresh_interval: {
+    schema: TEXT,
+    summary:
+      "how often the provider's discovery document and keys are read again (a duration); a changed key reaches " +
+      'Envoy then, and a provider that was down at start is tried again',
+    default: '`5m`',
   },
   authenticate_service_url: {
     schema: { ...URL_TEXT, pattern: '^https://' },

@@ -9,13 +9,16 @@ import { policyAllow } from './policy-allow.js';
 import { policyDeny } from './policy-deny.js';
 import { requestAuthority } from './request-authority.js';
 import { router } from './router.js';
+import { sessionToken } from './session-token.js';
+import { signIn } from './sign-in.js';
 import { stripIdentityHeaders } from './strip-identity-headers.js';
 import type { ChainContext, FilterResources, HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 /**
  * Every HTTP filter, in the order Envoy runs them on each request. Order matters: forged headers go first; the
  * certificate's properties (and the client's chain) are copied before the certificate check, which removes them
- * when the certificate is not valid for the route; then deny rules, allow rules, and the ext_authz service for
+ * when the certificate is not valid for the route; then sign-in (a route that needs a certificate refuses one
+ * that is missing before any redirect) and the validation of the session's ID token; then deny rules, allow rules, and the ext_authz service for
  * what Envoy cannot decide (its allows cached per worker; asked again when the first answer was cut off); the
  * router last. The policy filters are no-ops unless a route configures them, so every chain carries all of them:
  * adding the first policy to a host then changes only its route configuration, and Envoy drains no connection.
@@ -28,6 +31,8 @@ export const HTTP_FILTERS = [
   peerIdentity,
   peerChain,
   clientCertificateCheck,
+  signIn,
+  sessionToken,
   policyDeny,
   policyAllow,
   identityCache,

@@ -1,5 +1,5 @@
 import type { ForwardedCertField } from '../../config/index.js';
-import type { EdgeModel, EdgeRoute, TlsClass } from '../../model/index.js';
+import type { EdgeModel, EdgeRoute, SignInModel, TlsClass } from '../../model/index.js';
 import type {
   envoy_extensions_filters_network_http_connection_manager_v3 as hcm_v3,
   google_protobuf,
@@ -24,13 +24,15 @@ export interface ChainContext {
   forwardClientCert: ForwardedCertField[];
   /** The access log has an `authority` field (it reads the :authority the client sent, kept in filter state). */
   logsAuthority: boolean;
+  /** Sign-in with an identity provider, when configured. */
+  signIn?: SignInModel;
 }
 
 /** What a route needs to know of its chain (the stale-trust template serves the hosts of several chains). */
-export type RouteChain = Pick<ChainContext, 'checksClientCertificates' | 'resumesSessions'>;
+export type RouteChain = Pick<ChainContext, 'checksClientCertificates' | 'resumesSessions' | 'signIn'>;
 
 /** The answers the edge gives itself on every host: 421 for another chain's host, its health check, the JWKS. */
-export type EdgeAnswer = 'misdirected' | 'edge-health' | 'jwks';
+export type EdgeAnswer = 'misdirected' | 'edge-health' | 'jwks' | 'sign-in';
 
 /**
  * What Envoy knows of the certificate on the connections a host route serves:

@@ -1,0 +1,55 @@
+import type { Logger } from 'pino';
+import { formatError, type Config, type Result } from '../config/index.js';
+import { discoverProvider, type DiscoveredProvider, type DiscoveryOptions } from './oidc-discovery.js';
+import type { ReloadState } from './reloader.js';
+
+/**
+ * The identity provider's discovery across reloads. Every load reads it again; when the provider cannot be read:
+ * - at start, the edge serves without sign-in (its signed-in routes answer 503) and keeps trying;
+ * - later, for the same idp_provider_url, the last discovery keeps serving (an edit elsewhere still applies);
+ * - for a new idp_provider_url, the edit is refused and the last good config keeps serving.
+ * The errors are logged and shown in /status either way.
+ */
+export class ProviderState {
+  #last: { issuer: string; provider: DiscoveredProvider | undefined } | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly state: ReloadState,
+    private readonly options: DiscoveryOptions = {},
+  ) {}
+
+  /** The provider the serving config was built with, if any. */
+  get current(): DiscoveredProvider | undefined {
+    return this.#last?.provider;
+  }
+
+  async discover(config: Config, atStart: boolean): Promise<Result<{ provider?: DiscoveredProvider }>> {
+    const idp = config.identityProvider;
+    if (idp === undefined) {
+      this.#last = undefined;
+      delete this.state.identityProviderErrors;
+      return { ok: true, value: {} };
+    }
+    const source = { file: idp.at.file, ...(idp.at.line !== undefined ? { line: idp.at.line } : {}) };
+    const found = await discoverProvider(idp.issuer, { ...this.options, source });
+    if (found.ok) {
+      this.#last = { issuer: idp.issuer, provider: found.value };
+      delete this.state.identityProviderErrors;
+      return { ok: true, value: { provider: found.value } };
+    }
+    this.state.identityProviderErrors = found.errors;
+    const kept = this.#last?.issuer === idp.issuer ? this.#last : atStart ? { issuer: idp.issuer, provider: undefined } : undefined;
+    if (kept === undefined) return found;
+    this.#last = kept;
+    for (const e of found.errors) {
+      this.log.error(
+        { key: e.key, error: formatError(e) },
+        kept.provider
+          ? 'cannot read the identity provider; sign-in goes on with what it said last'
+          : 'cannot read the identity provider; routes that need sign-in answer 503 until it can be read',
+      );
+    }
+    return { ok: true, value: kept.provider ? { provider: kept.provider } : {} };
+  }
+}
