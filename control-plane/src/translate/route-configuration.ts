@@ -60,15 +60,16 @@ export function buildRouteConfiguration(
   const misdirected = misdirectedRoute(chain);
   for (const host of tlsClass.misdirectedHosts) virtualHosts.push(misdirectedVirtualHost(host, misdirected));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
-  return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
+  return { name, resource: buildRouteConfigurationResource(name, virtualHosts, signIn !== undefined) };
 }
 
 export function buildRouteConfigurationResource(
   name: string,
   virtualHosts: route_v3.VirtualHost[],
+  signIn = false,
 ): route_v3.RouteConfiguration {
   // The certificate's properties and the session's ID token are for this edge's filters only, never for an upstream.
-  const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS), ID_TOKEN_HEADER];
+  const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS), ...(signIn ? [ID_TOKEN_HEADER] : [])];
   return { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal };
 }
 

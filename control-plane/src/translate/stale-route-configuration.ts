@@ -53,7 +53,7 @@ export function buildStaleRouteConfiguration(model: EdgeModel): NamedResource<'r
   virtualHosts.sort((a, b) => ((a.name ?? '') < (b.name ?? '') ? -1 : 1));
   virtualHosts.push({ name: 'misdirected', domains: ['*'], routes: [misdirected] });
   const name = STALE_ROUTE_CONFIGURATION_TEMPLATE;
-  return { name, resource: buildRouteConfigurationResource(name, virtualHosts) };
+  return { name, resource: buildRouteConfigurationResource(name, virtualHosts, model.signIn !== undefined) };
 }
 
 /**
