@@ -93,6 +93,9 @@ describe('the HTTP filter registry', () => {
         'mtls-edge.peer-identity',
         'mtls-edge.peer-chain',
         CLIENT_CERTIFICATE,
+        // Sign-in after the certificate: a route that needs one refuses without it before any redirect.
+        'mtls-edge.sign-in',
+        'mtls-edge.session-token',
         'mtls-edge.policy-deny',
         'mtls-edge.policy-allow',
         'mtls-edge.identity-cache',
