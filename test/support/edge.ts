@@ -25,6 +25,8 @@ export interface EdgeOptions {
   drainTimeSeconds?: number;
   /** Runs the CLI on a pseudo-terminal (`script`, util-linux): its log is pretty-printed, as a person sees it. */
   terminal?: boolean;
+  /** The HTTPS port, when the test must know it before the edge starts (a redirect URI registered at an IdP). */
+  httpsPort?: number;
 }
 
 export interface RunningEdge {
@@ -95,7 +97,7 @@ export async function startEdge(o: EdgeOptions): Promise<RunningEdge> {
   requireEnvoy();
   requireFreshBundle();
   const [httpsPort, adminPort, xdsPort, envoyAdminPort] = [
-    await freePort(),
+    o.httpsPort ?? (await freePort()),
     await freePort(),
     await freePort(),
     await freePort(),

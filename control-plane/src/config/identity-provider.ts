@@ -53,7 +53,10 @@ export function readIdentityProvider(
   const before = diag.errors.length;
   const provider = readString(root, 'idp_provider', diag);
   if (provider && provider.value !== 'oidc') {
-    diag.error(provider.at, `idp_provider "${provider.value}" is not supported: use oidc (any OpenID Connect provider)`);
+    diag.error(
+      provider.at,
+      `idp_provider "${provider.value}" is not supported: use oidc (any OpenID Connect provider)`,
+    );
   }
   if (!providerUrl) diag.error(at, `${present[0]} needs idp_provider_url, the OpenID Connect issuer URL`);
   const issuer = providerUrl && readHttpUrl(providerUrl, diag);
@@ -66,7 +69,7 @@ export function readIdentityProvider(
   const scopes = readScopes(root, diag);
   const cookieName = readString(root, 'cookie_name', diag);
   if (cookieName && !COOKIE_NAME.test(cookieName.value))
-    diag.error(cookieName.at, 'a cookie name is letters, digits and !#$%&\'*+-.^_`|~ (up to 64), e.g. _pomerium');
+    diag.error(cookieName.at, "a cookie name is letters, digits and !#$%&'*+-.^_`|~ (up to 64), e.g. _pomerium");
   const expire = readString(root, 'cookie_expire', diag);
   const expireMs = expire && parseGoDuration(expire.value);
   if (expire && (expireMs === undefined || expireMs < 1000))

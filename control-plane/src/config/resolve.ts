@@ -128,7 +128,10 @@ function buildConfig(
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
   const identityProvider = readIdentityProvider(root, files, diag);
   // An idp_* key that failed still makes email & co. sign-in criteria: their errors would mislead otherwise.
-  const signIn = identityProvider || root.entries.has('idp_provider_url') ? { groupsClaim: identityProvider?.groupsClaim ?? 'groups' } : undefined;
+  const signIn =
+    identityProvider || root.entries.has('idp_provider_url')
+      ? { groupsClaim: identityProvider?.groupsClaim ?? 'groups' }
+      : undefined;
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag, { signIn }));
   checkControlChannelCaApart(root, xdsTls, [clientCa, ...routes.map((r) => r?.clientCa)], diag);
   checkIntermediateCrls(

@@ -129,7 +129,9 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       accessLogFields: config.accessLogFields,
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
-      ...(config.identityProvider ? { signIn: signInModel(config.identityProvider, options.provider) } : {}),
+      ...(config.identityProvider
+        ? { signIn: signInModel(config.identityProvider, options.provider, config.address.port) }
+        : {}),
     },
   };
 }

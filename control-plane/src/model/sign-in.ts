@@ -10,9 +10,16 @@ export const TOKEN_ENDPOINT_CLUSTER = 'idp-token-endpoint';
  * cluster to the token endpoint. An https token endpoint is verified against the system roots (plus
  * certificate_authority), with its host name as SNI and as the name its certificate must carry.
  */
-export function signInModel(config: IdentityProviderConfig, provider: ProviderEndpoints | undefined): SignInModel {
-  if (provider === undefined) return { config };
-  return { config, provider, tokenEndpoint: tokenEndpointUpstream(provider.tokenEndpoint) };
+export function signInModel(
+  config: IdentityProviderConfig,
+  provider: ProviderEndpoints | undefined,
+  listenPort: number,
+): SignInModel {
+  // Envoy drops the port from :authority before its filters run (the virtual hosts are matched without it), so a
+  // URL back to this edge names the port it listens on, unless that is HTTPS's own.
+  const origin = `https://%REQ(:authority)%${listenPort === 443 ? '' : `:${listenPort}`}`;
+  if (provider === undefined) return { config, origin };
+  return { config, origin, provider, tokenEndpoint: tokenEndpointUpstream(provider.tokenEndpoint) };
 }
 
 function tokenEndpointUpstream(endpoint: string): Upstream {

@@ -141,6 +141,11 @@ export interface ProviderEndpoints {
 
 export interface SignInModel {
   config: IdentityProviderConfig;
+  /**
+   * This edge's origin as the browser reached it, as an Envoy format string (`https://%REQ(:authority)%:8443`): the
+   * callback, the way back after sign-in and after sign-out are under it.
+   */
+  origin: string;
   /** Absent while the provider could not be read at start: signed-in routes answer 503 until it can. */
   provider?: ProviderEndpoints;
   /** The cluster Envoy exchanges codes at (the token endpoint's host). */

@@ -37,7 +37,12 @@ const GROUP: Operand<CriterionOperands['groups']> = {
     description: 'the user is in this group: `{has: GROUP}`',
     anyOf: [
       { type: ['string', 'number'] },
-      { type: 'object', properties: { has: { type: ['string', 'number'] } }, required: ['has'], additionalProperties: false },
+      {
+        type: 'object',
+        properties: { has: { type: ['string', 'number'] } },
+        required: ['has'],
+        additionalProperties: false,
+      },
     ],
   },
 };
@@ -57,7 +62,10 @@ const CLAIM: Operand<CriterionOperands['claim']> = {
   },
   schema: {
     description: 'the claim is this value (or a list holding it); a list of values: any of them',
-    anyOf: [{ type: ['string', 'number', 'boolean'] }, { type: 'array', minItems: 1, items: { type: ['string', 'number', 'boolean'] } }],
+    anyOf: [
+      { type: ['string', 'number', 'boolean'] },
+      { type: 'array', minItems: 1, items: { type: ['string', 'number', 'boolean'] } },
+    ],
   },
 };
 
@@ -93,7 +101,11 @@ export const SESSION_CRITERIA: { readonly [K in SessionCriterion]: CriterionSpec
     operand: stringMatcher(anyValue),
     holds: (c, facts) => facts.session !== undefined && stringClaimHolds(facts.session, 'email', c.match),
     describe: (c) => describeMatchers('signed-in email', c.match),
-    rbac: { expressible: () => true, principal: (c) => stringClaimPrincipal('email', c.match), peerProperties: NO_PROPERTIES },
+    rbac: {
+      expressible: () => true,
+      principal: (c) => stringClaimPrincipal('email', c.match),
+      peerProperties: NO_PROPERTIES,
+    },
   },
   session_domain: {
     readsCertificate: false,
@@ -118,29 +130,43 @@ export const SESSION_CRITERIA: { readonly [K in SessionCriterion]: CriterionSpec
     operand: stringMatcher(anyValue),
     holds: (c, facts) => facts.session !== undefined && stringClaimHolds(facts.session, 'sub', c.match),
     describe: (c) => describeMatchers('signed-in user', c.match),
-    rbac: { expressible: () => true, principal: (c) => stringClaimPrincipal('sub', c.match), peerProperties: NO_PROPERTIES },
+    rbac: {
+      expressible: () => true,
+      principal: (c) => stringClaimPrincipal('sub', c.match),
+      peerProperties: NO_PROPERTIES,
+    },
   },
   groups: {
     readsCertificate: false,
     readsRequest: false,
     readsSession: true,
-    summary: 'with an identity provider: the signed-in user is in the group (`{has: GROUP}`), read from `idp_groups_claim`',
+    summary:
+      'with an identity provider: the signed-in user is in the group (`{has: GROUP}`), read from `idp_groups_claim`',
     onPage: 'membership of a group this page accepts',
     operand: GROUP,
     holds: (c, facts) => claimHolds(facts.session, c.claim, [c.group]),
     describe: (c) => `member of group ${quote(c.group)}`,
-    rbac: { expressible: () => true, principal: (c) => groupPrincipal(c.claim, c.group), peerProperties: NO_PROPERTIES },
+    rbac: {
+      expressible: () => true,
+      principal: (c) => groupPrincipal(c.claim, c.group),
+      peerProperties: NO_PROPERTIES,
+    },
   },
   claim: {
     readsCertificate: false,
     readsRequest: false,
     readsSession: true,
-    summary: 'with an identity provider: `claim/NAME: value` — the ID token claim NAME is the value, or a list holding it',
+    summary:
+      'with an identity provider: `claim/NAME: value` — the ID token claim NAME is the value, or a list holding it',
     onPage: 'a sign-in claim this page accepts',
     operand: CLAIM,
     holds: (c, facts) => claimHolds(facts.session, c.claim, c.values),
     describe: (c) => `claim ${quote(c.claim)} is ${c.values.map(quote).join(' or ')}`,
-    rbac: { expressible: () => true, principal: (c) => anyClaimValuePrincipal(c.claim, c.values), peerProperties: NO_PROPERTIES },
+    rbac: {
+      expressible: () => true,
+      principal: (c) => anyClaimValuePrincipal(c.claim, c.values),
+      peerProperties: NO_PROPERTIES,
+    },
   },
 };
 

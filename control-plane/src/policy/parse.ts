@@ -141,7 +141,8 @@ function readCriterion(item: SourceValue, diag: Diagnostics, context: PolicyCont
   const written = slash < 0 ? key : key.slice(0, slash);
   const subPath = slash < 0 ? undefined : key.slice(slash + 1);
   // With sign-in, email/user/domain/authenticated_user read the ID token, as in Pomerium.
-  const name = context.signIn && Object.hasOwn(SIGNED_IN_MEANING, written) ? SIGNED_IN_MEANING[written as SignedInName] : written;
+  const name =
+    context.signIn && Object.hasOwn(SIGNED_IN_MEANING, written) ? SIGNED_IN_MEANING[written as SignedInName] : written;
   if (!isWrittenCriterionName(name) || (!context.signIn && SIGN_IN_ONLY.includes(name))) {
     diag.error(value.at, unsupportedMessage(written, key, context.signIn !== undefined));
     return undefined;
@@ -157,7 +158,9 @@ type SignedInName = keyof typeof SIGNED_IN_MEANING;
 
 /** A name the table knows, written as a config writes it (not `session_email`: that is `email` with sign-in). */
 function isWrittenCriterionName(name: string): name is CriterionName {
-  return isCriterionName(name) && (!name.startsWith('session_') || Object.values(SIGNED_IN_MEANING).includes(name as never));
+  return (
+    isCriterionName(name) && (!name.startsWith('session_') || Object.values(SIGNED_IN_MEANING).includes(name as never))
+  );
 }
 
 function readOperands<K extends CriterionName>(

@@ -25,7 +25,11 @@ export function claimPrincipal(claim: string, value: ValueMatcher): RbacPrincipa
 
 /** A validated ID token is there: the request is signed in. */
 export const SIGNED_IN: RbacPrincipal = {
-  metadata: { filter: SESSION_METADATA_NAMESPACE, path: [{ key: SESSION_PAYLOAD_KEY }], value: { present_match: true } },
+  metadata: {
+    filter: SESSION_METADATA_NAMESPACE,
+    path: [{ key: SESSION_PAYLOAD_KEY }],
+    value: { present_match: true },
+  },
 };
 
 /** Each matcher over a string claim (all must hold; `not` also holds when the claim is missing). */
@@ -55,7 +59,10 @@ export function emailDomainPrincipal(match: StringMatcher[]): RbacPrincipal {
   return and(
     match.map((m) => {
       const regex = (x: StringMatcher) => `${DOT_ATOM_REGEX}@${hostNameRegex(x)}`;
-      if (m.op === 'not') return not(claimPrincipal('email', { string_match: { safe_regex: { regex: regex({ op: 'is', value: m.value }) } } }));
+      if (m.op === 'not')
+        return not(
+          claimPrincipal('email', { string_match: { safe_regex: { regex: regex({ op: 'is', value: m.value }) } } }),
+        );
       return claimPrincipal('email', { string_match: { safe_regex: { regex: regex(m) } } });
     }),
   );
@@ -64,8 +71,23 @@ export function emailDomainPrincipal(match: StringMatcher[]): RbacPrincipal {
 /** One value of `claim/NAME`: the claim is it, or is a list holding it. */
 function claimValueMatcher(value: ClaimValue): ValueMatcher {
   if (typeof value === 'boolean') return { bool_match: value };
-  if (typeof value === 'number') return { or_match: { value_matchers: [{ double_match: { exact: value } }, { list_match: { one_of: { double_match: { exact: value } } } }] } };
-  return { or_match: { value_matchers: [{ string_match: { exact: value } }, { list_match: { one_of: { string_match: { exact: value } } } }] } };
+  if (typeof value === 'number')
+    return {
+      or_match: {
+        value_matchers: [
+          { double_match: { exact: value } },
+          { list_match: { one_of: { double_match: { exact: value } } } },
+        ],
+      },
+    };
+  return {
+    or_match: {
+      value_matchers: [
+        { string_match: { exact: value } },
+        { list_match: { one_of: { string_match: { exact: value } } } },
+      ],
+    },
+  };
 }
 
 /** `claim/NAME`: any of the values given. */
@@ -79,13 +101,21 @@ export function groupPrincipal(groupsClaim: string, group: string): RbacPrincipa
 }
 
 /** The ext_authz service's reading of the same rules, over the claims Envoy sent it. */
-export function claimHolds(claims: Readonly<Record<string, unknown>> | undefined, claim: string, values: ClaimValue[]): boolean {
+export function claimHolds(
+  claims: Readonly<Record<string, unknown>> | undefined,
+  claim: string,
+  values: ClaimValue[],
+): boolean {
   const actual = claims?.[claim];
   const list = Array.isArray(actual) ? actual : [actual];
   return values.some((v) => list.some((a) => a === v));
 }
 
-export function stringClaimHolds(claims: Readonly<Record<string, unknown>> | undefined, claim: string, match: StringMatcher[]): boolean {
+export function stringClaimHolds(
+  claims: Readonly<Record<string, unknown>> | undefined,
+  claim: string,
+  match: StringMatcher[],
+): boolean {
   const actual = claims?.[claim];
   // `not` holds for a missing claim, as the RBAC rule does.
   if (typeof actual !== 'string') return match.every((m) => m.op === 'not');

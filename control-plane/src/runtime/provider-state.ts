@@ -39,7 +39,12 @@ export class ProviderState {
       return { ok: true, value: { provider: found.value } };
     }
     this.state.identityProviderErrors = found.errors;
-    const kept = this.#last?.issuer === idp.issuer ? this.#last : atStart ? { issuer: idp.issuer, provider: undefined } : undefined;
+    const kept =
+      this.#last?.issuer === idp.issuer
+        ? this.#last
+        : atStart
+          ? { issuer: idp.issuer, provider: undefined }
+          : undefined;
     if (kept === undefined) return found;
     this.#last = kept;
     for (const e of found.errors) {

@@ -69,7 +69,11 @@ export function buildRouteConfigurationResource(
   signIn = false,
 ): route_v3.RouteConfiguration {
   // The certificate's properties and the session's ID token are for this edge's filters only, never for an upstream.
-  const internal = [CLIENT_CERTIFICATE_STATE_HEADER, ...Object.values(PEER_HEADERS), ...(signIn ? [ID_TOKEN_HEADER] : [])];
+  const internal = [
+    CLIENT_CERTIFICATE_STATE_HEADER,
+    ...Object.values(PEER_HEADERS),
+    ...(signIn ? [ID_TOKEN_HEADER] : []),
+  ];
   return { name, virtual_hosts: virtualHosts, request_headers_to_remove: internal };
 }
 

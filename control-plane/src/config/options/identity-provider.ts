@@ -28,7 +28,7 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
   },
   idp_groups_claim: {
     schema: TEXT,
-    summary: 'the ID token claim that lists the user\'s groups, read by the `groups` criterion',
+    summary: "the ID token claim that lists the user's groups, read by the `groups` criterion",
     default: '`groups`',
   },
   idp_refresh_interval: {
@@ -51,7 +51,11 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
     default: 'required with sign-in',
   },
   cookie_secret_file: { schema: TEXT, summary: 'the same, read from a file' },
-  cookie_name: { schema: TEXT, summary: 'the session cookies\' name (each cookie adds a suffix)', default: '`_pomerium`' },
+  cookie_name: {
+    schema: TEXT,
+    summary: "the session cookies' name (each cookie adds a suffix)",
+    default: '`_pomerium`',
+  },
   cookie_expire: {
     schema: TEXT,
     summary: "the session's lifetime when the provider's token response gives none (a duration: `14h`)",
@@ -63,7 +67,11 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
     default: 'the host that set them',
   },
   cookie_secure: { schema: ONLY_TRUE, summary: 'always true: the cookies are sent over HTTPS only', default: 'true' },
-  cookie_http_only: { schema: ONLY_TRUE, summary: 'always true: page scripts cannot read the cookies', default: 'true' },
+  cookie_http_only: {
+    schema: ONLY_TRUE,
+    summary: 'always true: page scripts cannot read the cookies',
+    default: 'true',
+  },
   cookie_same_site: {
     schema: { type: 'string', pattern: '^(?i:lax|strict|none)$' },
     summary:

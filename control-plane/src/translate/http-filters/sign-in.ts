@@ -20,13 +20,17 @@ const COOKIE_SECRET = 'idp-cookie-secret';
 const FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';
 
 type SameSite = oauth2_v3.CookieConfig_SameSite;
-const SAME_SITE: Record<SignInModel['config']['cookieSameSite'], SameSite> = { lax: 'LAX', strict: 'STRICT', none: 'NONE' };
+const SAME_SITE: Record<SignInModel['config']['cookieSameSite'], SameSite> = {
+  lax: 'LAX',
+  strict: 'STRICT',
+  none: 'NONE',
+};
 
 /**
  * Envoy's oauth2 filter runs the authorization-code flow (with PKCE and a state bound to an HMAC-signed nonce
  * cookie), keeps the session in cookies signed and encrypted with cookie_secret, and hands each request's ID
- * token to the session-token filter in an internal header. Off by default: only routes that need sign-in (and the
- * callback and sign-out paths) turn it on.
+ * token to the session-token filter in an internal header. Only routes that need sign-in (and the callback and
+ * sign-out paths) keep it on.
  */
 function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
   const { config, provider } = signIn;
@@ -37,10 +41,9 @@ function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
   const flow: oauth2_v3.CookieConfig = { same_site: config.cookieSameSite === 'none' ? 'NONE' : 'LAX' };
   const callback = config.authenticateServiceUrl
     ? `${config.authenticateServiceUrl}${AUTHENTICATE_CALLBACK_PATH}`
-    : `https://%REQ(:authority)%${CALLBACK_PATH}`;
+    : `${signIn.origin}${CALLBACK_PATH}`;
   return {
     name: SIGN_IN_FILTER,
-    disabled: true,
     typed_config: typed('envoy.extensions.filters.http.oauth2.v3.OAuth2', {
       config: {
         token_endpoint: { cluster: signIn.tokenEndpoint!.name, uri: provider.tokenEndpoint, timeout: duration(5000) },
@@ -68,6 +71,8 @@ function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
           path: { exact: config.authenticateServiceUrl ? AUTHENTICATE_CALLBACK_PATH : CALLBACK_PATH },
         },
         signout_path: { path: { exact: SIGN_OUT_PATH } },
+        ...(provider.endSessionEndpoint ? { post_logout_redirect_uri: { uri: `${signIn.origin}/` } } : {}),
+        original_request_uri: signIn.origin,
         forward_id_token: { header: ID_TOKEN_HEADER },
         // The client's own Authorization header is the upstream's business, as it is on routes without sign-in.
         preserve_authorization_header: true,
@@ -99,12 +104,17 @@ const NOT_A_BROWSER: envoy_config_route_v3.HeaderMatcher = {
   treat_missing_header_as_empty: true,
 };
 
-/** On for routes that need sign-in, and for the edge's own sign-in paths. */
+/**
+ * Off for every route but those that need sign-in and the edge's own sign-in paths. (The filter is on in the chain
+ * and turned off per route: Envoy refuses a per-route config that would turn a filter on without a config of its
+ * own, and a copy of the whole config on each signed-in route would cost more.)
+ */
 function signInPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.chain.signIn?.provider === undefined) return undefined;
   const on = ctx.kind === 'sign-in' || (ctx.kind === 'host-route' && ctx.route.signIn);
-  return on ? typed(FILTER_CONFIG, { disabled: false }) : undefined;
+  return on ? undefined : OFF;
 }
+const OFF = typed(FILTER_CONFIG, { disabled: true });
 
 function signInResources(signIn: SignInModel | undefined): FilterResources {
   if (signIn?.provider === undefined || signIn.tokenEndpoint === undefined) return {};
