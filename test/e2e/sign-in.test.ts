@@ -1,79 +1,135 @@
 // Sign-in with an OpenID Connect provider (issue 17), through a real Envoy and a real provider (oidc-provider) on
-// loopback: the redirect, the login form, the callback, the session cookies, and what the policy reads of the ID
-// token. The browser's part is played over node:https (test/support/edge-browser.ts); sign-in-browser.test.ts runs
-// the same flow in Chromium.
+// loopback: the redirect, the login form, the callback, the session cookies, and the policy over the ID token's
+// claims, alone and with a client certificate. The browser's part is played over node:https
+// (test/support/edge-browser.ts); sign-in-browser.test.ts runs the flow in Chromium.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startEdge, type RunningEdge } from '../support/edge.js';
-import { EdgeBrowser } from '../support/edge-browser.js';
-import { browse, CookieJar, follow, loginFormAction } from '../support/oidc-idp-rp.js';
-import { startIdp, type StartedIdp } from '../support/oidc-idp.js';
-import { createTestPki, HOSTS, type TestPki } from '../support/pki-fixture.js';
-import { freePort } from '../support/ports.js';
-import { startUpstream, type TestUpstream } from '../support/upstream.js';
+import { expectHandshakeRefused } from '../support/https-client.js';
+import { HOSTS } from '../support/pki-fixture.js';
+import { signInAs, startSignInEdge, type SignInEdge } from '../support/sign-in-fixture.js';
 
-const COOKIE_SECRET = Buffer.alloc(32, 7).toString('base64');
-const CLIENT = { clientId: 'mtls-edge', clientSecret: 'edge-secret-1' };
+const policyRoute = (host: string, upstream: string, prefix: string | undefined, policy: string) =>
+  `  - from: https://${host}\n    to: ${upstream}\n${prefix ? `    prefix: ${prefix}\n` : ''}    policy: ${policy}\n`;
+
+// Host x: the session alone decides, one kind of rule per path. Host y also needs a certificate from CA A, and
+// its policy reads both the session and the certificate.
+const ROUTES = (upstream: string) =>
+  policyRoute(HOSTS.x, upstream, '/admins', '{allow: {or: [{groups: {has: admins}}]}}') +
+  policyRoute(HOSTS.x, upstream, '/sales', '{allow: {or: [{claim/department: sales}]}}') +
+  policyRoute(
+    HOSTS.x,
+    upstream,
+    '/no-staff',
+    '{allow: {or: [{domain: {is: example.com}}]}, deny: {or: [{groups: {has: staff}}]}}',
+  ) +
+  `  - from: https://${HOSTS.x}\n    to: ${upstream}\n    prefix: /public\n` +
+  '    allow_public_unauthenticated_access: true\n' +
+  policyRoute(HOSTS.x, upstream, undefined, '{allow: {or: [{domain: {is: example.com}}]}}') +
+  policyRoute(
+    HOSTS.y,
+    upstream,
+    undefined,
+    '{allow: {and: [{email: {is: alice@example.com}}, {client_certificate: {san_email: {is: alice@example.com}}}]}}',
+  ) +
+  '    tls_downstream_client_ca_file: ca-a.pem\n';
 
 describe('sign-in with an identity provider, decided inside Envoy', () => {
-  let pki: TestPki;
-  let idp: StartedIdp;
-  let upstream: TestUpstream;
-  let edge: RunningEdge;
-  let port: number;
+  let s: SignInEdge;
 
   before(async () => {
-    pki = await createTestPki();
-    port = await freePort();
-    const callback = (host: string) => `https://${host}:${port}/.pomerium/callback`;
-    idp = await startIdp({
-      users: [
-        { id: 'alice', email: 'alice@example.com', groups: ['admins'] },
-        { id: 'bob', email: 'bob@other.example', groups: ['staff'] },
-      ],
-      clients: [{ ...CLIENT, redirectUris: Object.values(HOSTS).map(callback) }],
-    });
-    upstream = await startUpstream('app');
-    const yaml = [
-      'certificate_file: server.pem',
-      'certificate_key_file: server-key.pem',
-      `idp_provider_url: ${idp.issuer}`,
-      `idp_client_id: ${CLIENT.clientId}`,
-      `idp_client_secret: ${CLIENT.clientSecret}`,
-      'idp_scopes: openid email profile groups',
-      `cookie_secret: ${COOKIE_SECRET}`,
-      'routes:',
-      `  - from: https://${HOSTS.x}`,
-      `    to: ${upstream.url}`,
-      '    policy:',
-      '      allow:',
-      '        or:',
-      '          - domain: {is: example.com}',
-    ].join('\n');
-    edge = await startEdge({ dir: pki.dir, yaml, httpsPort: port, env: { LOG_LEVEL: 'debug' } });
+    s = await startSignInEdge({ routes: ROUTES });
   });
   after(async () => {
-    await edge?.stop();
-    await idp?.stop();
-    await upstream?.close();
+    await s?.stop();
   });
 
-  it('a browser is sent to sign in, and comes back signed in', async () => {
-    const browser = new EdgeBrowser(port, pki.caA);
-    const first = await browser.get(HOSTS.x, '/hello');
-    assert.equal(first.status, 302, `${first.body}\n${edge.output().slice(-4000)}`);
+  it('a browser is sent to the provider, signs in, and comes back to its page, signed in', async () => {
+    const browser = s.browser();
+    const page = await signInAs(browser, s, HOSTS.x, '/hello?q=1', 'alice');
+    assert.equal(page.status, 200, page.body);
+    assert.equal(page.body, 'upstream app /hello?q=1');
+    // The session is cookies Envoy signed (HMAC) and encrypted; the next request needs no provider.
+    const authorizations = s.idp.counts.authorization;
+    assert.equal((await browser.get(HOSTS.x, '/again')).status, 200);
+    assert.equal(s.idp.counts.authorization, authorizations);
+    const seen = s.upstream.seen.find((r) => r.url === '/hello?q=1');
+    assert.ok(seen, 'the upstream got the request');
+    assert.equal(seen.headers['x-mtls-edge-id-token'], undefined, 'the ID token stays inside the edge');
+  });
+
+  it('the session cookies are Secure, HttpOnly and SameSite=Lax, and named after cookie_name', async () => {
+    const browser = s.browser();
+    const first = await browser.get(HOSTS.x, '/');
+    const flowCookies = [first.headers?.['set-cookie'] ?? []].flat();
+    assert.ok(flowCookies.length >= 2, 'the flow sets its nonce and code-verifier cookies');
+    for (const line of flowCookies) {
+      assert.match(line, /^_pomerium_(csrf|pkce)(\.[0-9a-f]+)?=/);
+      assert.match(line, /;\s*Secure/i);
+      assert.match(line, /;\s*HttpOnly/i);
+      assert.match(line, /;\s*SameSite=Lax/i);
+    }
     const location = new URL(String(first.headers?.['location']));
-    assert.equal(location.origin, idp.issuer);
-    const jar = new CookieJar();
-    const login = await follow(jar, location);
-    assert.ok(login.page, 'the login form');
-    const action = loginFormAction(login.html ?? '', location);
-    const posted = await browse(jar, action, { method: 'POST', body: new URLSearchParams({ login: 'alice' }) });
-    const back = await follow(jar, new URL(posted.headers.get('location') ?? '', action));
-    assert.ok(back.redirect, back.html);
-    const callback = await browser.getUrl(back.redirect);
-    assert.equal(callback.status, 302, `${callback.body}\n${edge.output().slice(-4000)}`);
-    const page = await browser.getUrl(new URL(String(callback.headers?.['location'])));
-    assert.equal(page.status, 200, `${page.body}\n${edge.output().slice(-4000)}`);
+    // The state is bound to the nonce cookie, the code to a PKCE verifier; the ID token is what the edge asks for.
+    assert.ok(location.searchParams.get('state'));
+    assert.equal(location.searchParams.get('code_challenge_method'), 'S256');
+    assert.match(location.searchParams.get('scope') ?? '', /\bopenid\b/);
+    assert.equal(location.searchParams.get('redirect_uri'), `https://${HOSTS.x}:${s.port}/.pomerium/callback`);
+  });
+
+  it('a script or command-line client without a session gets 401, not a redirect', async () => {
+    const before = s.idp.counts.authorization;
+    for (const accept of ['*/*', 'application/json']) {
+      const res = await s.browser().get(HOSTS.x, '/', { accept });
+      assert.equal(res.status, 401, `Accept: ${accept}`);
+      assert.equal(res.headers?.['location'], undefined);
+    }
+    const none = await s.browser().get(HOSTS.x, '/', { accept: '' });
+    assert.equal(none.status, 401, 'no Accept at all');
+    assert.equal(s.idp.counts.authorization, before, 'the provider was never asked');
+  });
+
+  it('a public route on the same host needs no sign-in', async () => {
+    const res = await s.browser().get(HOSTS.x, '/public/x', { accept: '*/*' });
+    assert.equal(res.status, 200);
+  });
+
+  it('domain, groups, claim/… and deny rules over the ID token allow and refuse', async () => {
+    const cases: Array<[string, Record<string, number>]> = [
+      ['alice', { '/': 200, '/admins': 200, '/sales': 200, '/no-staff': 200 }],
+      ['bob', { '/': 200, '/admins': 403, '/sales': 403, '/no-staff': 403 }],
+      ['carol', { '/': 403, '/admins': 200, '/sales': 200, '/no-staff': 403 }],
+    ];
+    for (const [user, expected] of cases) {
+      const browser = s.browser();
+      const [firstPath, ...rest] = Object.keys(expected);
+      const first = await signInAs(browser, s, HOSTS.x, firstPath!, user);
+      assert.equal(first.status, expected[firstPath!], `${user} ${firstPath}`);
+      for (const path of rest) {
+        const res = await browser.get(HOSTS.x, path);
+        assert.equal(res.status, expected[path], `${user} ${path}: ${res.body.slice(0, 300)}`);
+        // A 403 page anyone can read names the kind of rule, never whom it lets in.
+        if (res.status === 403) assert.doesNotMatch(res.body, /@example\.com|admins|sales|staff/);
+      }
+    }
+  });
+
+  it('signed in and a certificate, both ways: each side of the "and" is checked', async () => {
+    const alice = s.browser(s.pki.clientA);
+    const page = await signInAs(alice, s, HOSTS.y, '/', 'alice');
+    assert.equal(page.status, 200, page.body);
+    // The right session with another person's certificate (same CA), and the right certificate with another session.
+    const carolsCertificate = s.browser(s.pki.clientAViaIntermediate);
+    assert.equal((await signInAs(carolsCertificate, s, HOSTS.y, '/', 'alice')).status, 403);
+    const bob = s.browser(s.pki.clientA);
+    assert.equal((await signInAs(bob, s, HOSTS.y, '/', 'bob')).status, 403);
+  });
+
+  it('mTLS stays first: without a valid certificate the handshake fails, before any redirect', async () => {
+    const before = s.idp.counts.authorization;
+    const request = { port: s.port, servername: HOSTS.y, ca: s.pki.caA, path: '/', headers: { accept: 'text/html' } };
+    await expectHandshakeRefused(request);
+    await expectHandshakeRefused({ ...request, ...s.pki.clientB });
+    await expectHandshakeRefused({ ...request, ...s.pki.expiredA });
+    assert.equal(s.idp.counts.authorization, before, 'the provider was never asked');
   });
 });

@@ -18,6 +18,8 @@ export interface IdpUser {
   groups: string[];
   name?: string;
   extra?: Record<string, unknown>;
+  /** This user's ID tokens live this long (their access token as long as everyone's). */
+  idTokenTtlSeconds?: number;
 }
 
 /** A confidential web client; it may authenticate with client_secret_basic or client_secret_post. */
@@ -67,6 +69,13 @@ export interface IdpOptions {
   idTokenTtlSeconds?: number;
   /** The name of the claim that carries the groups (scope `groups`); `groups` by default. */
   groupsClaim?: string;
+}
+
+/** The ID token lifetime of the user it is for, when the user has one of their own. */
+function idTokenTtl(opts: IdpOptions, ctx: KoaContextWithOIDC, token: unknown): number | undefined {
+  const available = (token as { available?: { sub?: unknown } }).available;
+  const sub = available?.sub ?? ctx.oidc.entities.AuthorizationCode?.accountId ?? ctx.oidc.entities.RefreshToken?.accountId;
+  return opts.users.find((u) => u.id === sub)?.idTokenTtlSeconds;
 }
 
 /** The endpoints' paths, set here rather than taken from oidc-provider's defaults, so that counting can't drift. */
@@ -198,7 +207,8 @@ function configuration(
     // its consent prompt), as the IdPs an edge proxy meets do.
     issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     ttl: {
-      IdToken: ttl,
+      // A user may have a shorter-lived ID token (an expiry test), while the access token keeps the edge's session.
+      IdToken: (ctx, token) => idTokenTtl(opts, ctx, token) ?? ttl,
       AccessToken: ttl,
       AuthorizationCode: 60,
       RefreshToken: 86_400,

@@ -29,7 +29,8 @@ function jwtAuthnFilter(signIn: SignInModel): HttpFilter | undefined {
           from_headers: [{ name: ID_TOKEN_HEADER }],
           forward: false,
           payload_in_metadata: SESSION_PAYLOAD_KEY,
-          clock_skew_seconds: 30,
+          // Clocks drift: a token a few seconds past its expiry (or before its start) by this clock still counts.
+          clock_skew_seconds: 10,
         },
       },
       requirement_map: { [SIGNED_IN]: { provider_name: PROVIDER } },
