@@ -74,7 +74,8 @@ export interface IdpOptions {
 /** The ID token lifetime of the user it is for, when the user has one of their own. */
 function idTokenTtl(opts: IdpOptions, ctx: KoaContextWithOIDC, token: unknown): number | undefined {
   const available = (token as { available?: { sub?: unknown } }).available;
-  const sub = available?.sub ?? ctx.oidc.entities.AuthorizationCode?.accountId ?? ctx.oidc.entities.RefreshToken?.accountId;
+  const sub =
+    available?.sub ?? ctx.oidc.entities.AuthorizationCode?.accountId ?? ctx.oidc.entities.RefreshToken?.accountId;
   return opts.users.find((u) => u.id === sub)?.idTokenTtlSeconds;
 }
 

@@ -67,7 +67,12 @@ export async function startSignInEdge(o: {
     ...(o.extra ?? []),
   ];
   const routes = o.routes(upstream.url);
-  const edge = await startEdge({ dir: pki.dir, yaml: `${head.join('\n')}\nroutes:\n${routes}`, httpsPort: port, env: o.env });
+  const edge = await startEdge({
+    dir: pki.dir,
+    yaml: `${head.join('\n')}\nroutes:\n${routes}`,
+    httpsPort: port,
+    env: o.env,
+  });
   return {
     pki,
     idp,

@@ -119,7 +119,13 @@ export function createAdminApp(ads: AdsServer, state: AdminState, metrics: Admin
       syncedAt: ads.syncedAt?.toISOString() ?? null,
       envoyPid: state.envoyPid() ?? null,
       envoyAdopted: state.envoyAdopted?.() ?? false,
-      reload: { ...state.reload, errors: state.reload.errors.map((e) => ({ ...e, text: formatError(e) })) },
+      reload: {
+        ...state.reload,
+        errors: state.reload.errors.map((e) => ({ ...e, text: formatError(e) })),
+        ...(state.reload.identityProviderErrors
+          ? { identityProviderErrors: state.reload.identityProviderErrors.map((e) => ({ ...e, text: formatError(e) })) }
+          : {}),
+      },
       rejected: ads.rejected ?? null,
       memory: process.memoryUsage(),
       nodes: ads.status(),

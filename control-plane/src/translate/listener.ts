@@ -158,7 +158,7 @@ function buildHttpConnectionManager(
       rds: { route_config_name: routeConfigurationName(tlsClass.requirement), config_source: ADS_CONFIG_SOURCE },
       // In the order the registry declares (http-filters/registry.ts).
       http_filters: httpFilters(chain),
-      local_reply_config: buildLocalReplyConfig('ca' in chain.tlsClass.requirement),
+      local_reply_config: buildLocalReplyConfig('ca' in chain.tlsClass.requirement, chain.signIn !== undefined),
       ...(accessLog.length > 0 ? { access_log: accessLog } : {}),
       // Virtual hosts list bare names; a Host with a port must find them too.
       strip_any_host_port: true,

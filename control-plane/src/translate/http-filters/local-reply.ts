@@ -25,6 +25,8 @@ interface LocalReply {
   /** The reason in the JSON form: plain text. */
   message: string;
   when: Filter[];
+  /** The status to answer with instead of the filter's own. */
+  statusCode?: number;
 }
 
 const status = (code: number): Filter => ({
@@ -148,6 +150,23 @@ const LOCAL_REPLIES: LocalReply[] = [
   },
 ];
 
+/**
+ * Envoy's jwt_authn refused the session's ID token (expired, another audience, a key the edge does not know): 401
+ * whatever its own status (403 for an audience), with a page that says to sign in again.
+ */
+const SIGN_IN_AGAIN: LocalReply = {
+  page: {
+    status: 401,
+    title: 'Sign in again',
+    reason: 'Your sign-in is no longer valid for this site (%LOCAL_REPLY_BODY%).',
+    next: 'Open /.pomerium/sign_out to sign out, then open this page again to sign in.',
+  },
+  error: 'sign_in_not_valid',
+  message: '%LOCAL_REPLY_BODY%',
+  when: [cel("response.code_details.startsWith('jwt_authn_access_denied')")],
+  statusCode: 401,
+};
+
 function mapperFor(reply: LocalReply, json: boolean): hcm_v3.ResponseMapper {
   const filters: Filter[] = json
     ? [...reply.when, { header_filter: { header: { name: 'accept', string_match: { contains: 'application/json' } } } }]
@@ -155,6 +174,7 @@ function mapperFor(reply: LocalReply, json: boolean): hcm_v3.ResponseMapper {
   const filter: Filter = filters.length === 1 ? filters[0]! : { and_filter: { filters } };
   return {
     filter,
+    ...(reply.statusCode !== undefined ? { status_code: { value: reply.statusCode } } : {}),
     body_format_override: json
       ? {
           json_format: {
@@ -171,8 +191,15 @@ function mapperFor(reply: LocalReply, json: boolean): hcm_v3.ResponseMapper {
   };
 }
 
-/** `asksForCertificate`: the chain has a client CA (the certificate replies come first there). */
-export function buildLocalReplyConfig(asksForCertificate: boolean): hcm_v3.LocalReplyConfig {
-  const replies = asksForCertificate ? [...CERTIFICATE_REPLIES, ...LOCAL_REPLIES] : LOCAL_REPLIES;
+/**
+ * `asksForCertificate`: the chain has a client CA (the certificate replies come first there); `signIn`: an identity
+ * provider is configured (its reply comes before the generic 403, which would take an audience refusal).
+ */
+export function buildLocalReplyConfig(asksForCertificate: boolean, signIn = false): hcm_v3.LocalReplyConfig {
+  const replies = [
+    ...(asksForCertificate ? CERTIFICATE_REPLIES : []),
+    ...(signIn ? [SIGN_IN_AGAIN] : []),
+    ...LOCAL_REPLIES,
+  ];
   return { mappers: replies.flatMap((reply) => [mapperFor(reply, true), mapperFor(reply, false)]) };
 }
