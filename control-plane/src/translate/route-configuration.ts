@@ -144,11 +144,15 @@ function edgeHealthRoute(chain: RouteChain): route_v3.Route {
  * they depend on nothing else, so ten thousand twins share a few objects (memory) instead of holding a copy each.
  */
 export function buildRoute(
-  route: EdgeRoute,
+  edgeRoute: EdgeRoute,
   chain: RouteChain,
   certificate: CertificateOnConnection = 'handshake',
   sharedTwinConfigs?: Map<string, TypedPerFilterConfig | undefined>,
 ): route_v3.Route {
+  // Sign-in needs the provider's endpoints and keys: until the control plane could read them, the route says so
+  // (after the certificate check), and no policy runs, which could only refuse: nobody is signed in.
+  const signInUnavailable = edgeRoute.signIn && chain.signIn?.provider === undefined;
+  const route: EdgeRoute = signInUnavailable ? { ...edgeRoute, authorization: { kind: 'none' } } : edgeRoute;
   const action: route_v3.RouteAction = { cluster: route.upstream, timeout: duration(route.timeoutMs) };
   if (route.rewrite?.kind === 'prefix') action.prefix_rewrite = route.rewrite.value;
   if (route.rewrite?.kind === 'replace-leading-slash') {
@@ -160,10 +164,7 @@ export function buildRoute(
   const out: route_v3.Route = {
     name: route.name,
     match: certificate === 'resumed' ? resumedSessionMatch(match) : match,
-    // Sign-in needs the provider's endpoints and keys: until the control plane could read them, say so.
-    ...(route.signIn && chain.signIn?.provider === undefined
-      ? { direct_response: SIGN_IN_UNAVAILABLE }
-      : { route: action }),
+    ...(signInUnavailable ? { direct_response: SIGN_IN_UNAVAILABLE } : { route: action }),
   };
   if (route.setRequestHeaders.length > 0) {
     out.request_headers_to_add = route.setRequestHeaders.map(([key, parts]) => ({
