@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatError, resolveConfig } from '../../control-plane/src/config/index.js';
 import { signingKeyFromPem } from '../../control-plane/src/identity/index.js';
-import { buildEdgeModel, type EdgeModel } from '../../control-plane/src/model/index.js';
+import { buildEdgeModel, type EdgeModel, type ProviderEndpoints } from '../../control-plane/src/model/index.js';
 import { jwksDocument } from '../../control-plane/src/runtime/signing-keys.js';
 import { translate } from '../../control-plane/src/translate/index.js';
 import { stringify } from 'yaml';
@@ -104,7 +104,12 @@ export async function renderCase(dir: string, systemRoots: string[]): Promise<Re
     loaded.ok && loaded.value.signingKey
       ? jwksDocument([await signingKeyFromPem(loaded.value.signingKey.pem)])
       : undefined;
-  const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks }) : loaded;
+  // A case with sign-in holds what discovery would have read of its provider (runtime/oidc-discovery.ts).
+  const providerFile = join(dir, 'provider.json');
+  const provider = existsSync(providerFile)
+    ? (JSON.parse(readFileSync(providerFile, 'utf8')) as ProviderEndpoints)
+    : undefined;
+  const model = loaded.ok ? buildEdgeModel(loaded.value, { jwks, provider }) : loaded;
   if (!model.ok) return { kind: 'errors', files: { 'errors.txt': model.errors.map(formatError).join('\n') + '\n' } };
   const resources = translate(model.value);
   const stale = resources.staleRouteConfiguration?.().resource;
