@@ -73,6 +73,8 @@ export async function corpusMaterial(): Promise<CorpusMaterial> {
       [`${CONFIG_DIR}/client-key.pem`]: client.keyPem,
       [`${CONFIG_DIR}/crl.pem`]: crl,
       [`${CONFIG_DIR}/signing-key.pem`]: signingKey,
+      [`${CONFIG_DIR}/idp-client-secret.txt`]: 'a client secret\n',
+      [`${CONFIG_DIR}/cookie-secret.txt`]: `${Buffer.alloc(32, 9).toString('base64')}\n`,
     },
   };
 }
@@ -81,16 +83,21 @@ export function fillPlaceholders(text: string, material: CorpusMaterial): string
   return text.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => material.placeholders[name] ?? whole);
 }
 
-/** The validator's verdict: the keys of its errors (empty when it accepts). */
+/** The validator's verdict: its errors (empty when it accepts). */
 export function validatorErrors(text: string, material: CorpusMaterial, file = `${CONFIG_DIR}/config.yaml`) {
+  const result = validate(text, material, file);
+  return result.ok ? [] : result.errors;
+}
+
+/** The validator's reading of a config: the Config, or its errors. */
+export function validate(text: string, material: CorpusMaterial, file = `${CONFIG_DIR}/config.yaml`) {
   const readFile = (path: string): string => {
     const found = material.files[path];
     if (found === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
     return found;
   };
   const files = { readFile, configDir: CONFIG_DIR, cwd: '/srv/run' };
-  const result = resolveConfig({ yaml: { text, file }, env: {}, files });
-  return result.ok ? [] : result.errors;
+  return resolveConfig({ yaml: { text, file }, env: {}, files });
 }
 
 export function errorKeys(errors: readonly ConfigError[]): string[] {

@@ -14,8 +14,6 @@ import { openNetworkChannel, openPrivateChannel, type ControlChannel } from '../
 import { findEnvoy } from '../runtime/find-envoy.js';
 import { createLogger, writesToTerminal } from '../runtime/logger.js';
 import { ConfigReloader } from '../runtime/reloader.js';
-import { ProviderWatcher } from '../runtime/oidc-discovery.js';
-import type { Config } from '../config/index.js';
 import { AdsServer, PeerPolicy } from '../xds/index.js';
 import { DEFAULT_NODE_ID } from './bootstrap.js';
 import { printErrors } from './load.js';
@@ -254,21 +252,12 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
       }
     }
     watcher.setFiles(outcome.files);
-    watchProvider(outcome.ok ? outcome.config : undefined);
+    // A refused edit leaves the serving config's watch as it was.
+    if (outcome.ok) reloader.providers.watch(outcome.config, () => void onFilesChanged());
   };
-  // The identity provider's document and keys are read again every idp_refresh_interval: a change (a new key, or a
-  // provider that was down at start and now answers) reloads, and the new keys reach Envoy.
-  let providerWatcher: ProviderWatcher | undefined;
-  const watchProvider = (config: Config | undefined) => {
-    if (config === undefined || stopping) return; // a refused edit: the serving config's watcher goes on
-    providerWatcher?.stop();
-    providerWatcher = undefined;
-    const idp = config.identityProvider;
-    if (idp === undefined) return;
-    providerWatcher = new ProviderWatcher(idp.issuer, idp.refreshMs, () => void onFilesChanged());
-    providerWatcher.start(reloader.providers.current);
-  };
-  watchProvider(first.config);
+  // The identity provider is read again every idp_refresh_interval: a change (a new key, or a provider that was down
+  // at start and now answers) reloads, and the new keys reach Envoy.
+  reloader.providers.watch(first.config, () => void onFilesChanged());
   // A reload reports its errors itself; anything it throws is a bug and ends the process, as before it was async.
   const watcher = new FileWatcher(
     () => void onFilesChanged(),
@@ -285,7 +274,7 @@ async function startRun(o: RunOptions): Promise<number | { untilStopped: () => P
     clearInterval(expiryCheck);
     stopping = true;
     watcher.close();
-    providerWatcher?.stop();
+    reloader.providers.stopWatching();
     await reloader.whenIdle();
     // Envoy goes first, while the control plane still answers its ext_authz Checks.
     const drains = envoy !== undefined && stoppingSince !== undefined;

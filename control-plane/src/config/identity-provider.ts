@@ -2,11 +2,11 @@
 // authenticate_service_url). Envoy runs the code flow (oauth2 filter) and validates the ID token (jwt_authn):
 // what can be checked here without the network is checked here; the provider's discovery document is read at
 // run time (runtime/oidc-discovery.ts).
-import type { Diagnostics, Location } from '../source/diagnostics.js';
+import type { Diagnostics } from '../source/diagnostics.js';
 import { readBool, readString, readStringOrList, type MapValue, type Read } from '../source/fields.js';
 import { parseGoDuration } from './duration.js';
 import { readReferencedFile, type FileAccess } from './inputs.js';
-import type { IdentityProviderConfig } from './types.js';
+import type { IdentityProviderConfig, RouteConfig } from './types.js';
 
 export const IDENTITY_PROVIDER_KEYS = [
   'authenticate_service_url',
@@ -58,14 +58,22 @@ export function readIdentityProvider(
       `idp_provider "${provider.value}" is not supported: use oidc (any OpenID Connect provider)`,
     );
   }
-  if (!providerUrl) diag.error(at, `${present[0]} needs idp_provider_url, the OpenID Connect issuer URL`);
   const issuer = providerUrl && readHttpUrl(providerUrl, diag);
   const clientId = readString(root, 'idp_client_id', diag);
-  if (!clientId) diag.error(at, 'sign-in needs idp_client_id, the client id registered at the identity provider');
   const clientSecret = readSecret(root, 'idp_client_secret', files, diag);
-  if (!clientSecret && !root.entries.has('idp_client_secret') && !root.entries.has('idp_client_secret_file'))
-    diag.error(at, 'sign-in needs idp_client_secret (or idp_client_secret_file), the client secret');
-  const cookieSecret = readCookieSecret(root, files, at, diag);
+  const cookieSecret = readCookieSecret(root, files, diag);
+  // Half a sign-in config would let nobody in: one error lists every key still missing.
+  const missing = [
+    ...(root.entries.has('idp_provider_url') ? [] : ['idp_provider_url (the OpenID Connect issuer URL)']),
+    ...(root.entries.has('idp_client_id') ? [] : ['idp_client_id (the client id registered at the provider)']),
+    ...(['idp_client_secret', 'idp_client_secret_file'].some((k) => root.entries.has(k))
+      ? []
+      : ['idp_client_secret or idp_client_secret_file']),
+    ...(['cookie_secret', 'cookie_secret_file'].some((k) => root.entries.has(k))
+      ? []
+      : [`cookie_secret or cookie_secret_file, the same on every replica (${COOKIE_SECRET_HINT})`]),
+  ];
+  if (missing.length > 0) diag.error(at, `sign-in (${present.join(', ')}) also needs ${missing.join('; ')}`);
   const scopes = readScopes(root, diag);
   const cookieName = readString(root, 'cookie_name', diag);
   if (cookieName && !COOKIE_NAME.test(cookieName.value))
@@ -92,13 +100,13 @@ export function readIdentityProvider(
   const authenticateUrl = authenticate && readHttpUrl(authenticate, diag, 'https');
   if (authenticateUrl && !domain)
     diag.error(
-      authenticate!.at,
+      authenticate.at,
       'authenticate_service_url needs cookie_domain, a domain covering it and every signed-in route: the ' +
         'session cookie set at the callback must reach the routes (or leave authenticate_service_url out: each ' +
         'route host then takes its own callback)',
     );
   else if (authenticateUrl && domain && !withinDomain(authenticateUrl.hostname, domain.value))
-    diag.error(authenticate!.at, `the host ${authenticateUrl.hostname} is not within cookie_domain ${domain.value}`);
+    diag.error(authenticate.at, `the host ${authenticateUrl.hostname} is not within cookie_domain ${domain.value}`);
   const groupsClaim = readString(root, 'idp_groups_claim', diag);
   const refresh = readString(root, 'idp_refresh_interval', diag);
   const refreshMs = refresh ? parseGoDuration(refresh.value) : DEFAULT_REFRESH_MS;
@@ -107,7 +115,7 @@ export function readIdentityProvider(
   if (diag.errors.length > before || !issuer || !clientId || !clientSecret || !cookieSecret) return undefined;
   return {
     provider: 'oidc',
-    issuer: providerUrl!.value.trim(),
+    issuer: providerUrl.value.trim(),
     clientId: clientId.value,
     clientSecret,
     scopes,
@@ -123,8 +131,28 @@ export function readIdentityProvider(
   };
 }
 
+/**
+ * The callback of authenticate_service_url is answered by this edge: its host must be one the edge serves (a route's
+ * `from`), whose certificate and TLS requirement then apply to it as to the route.
+ */
+export function checkAuthenticateHost(
+  root: MapValue,
+  idp: IdentityProviderConfig | undefined,
+  routes: Array<RouteConfig | undefined>,
+  diag: Diagnostics,
+): void {
+  if (idp?.authenticateServiceUrl === undefined) return;
+  const host = new URL(idp.authenticateServiceUrl).hostname;
+  if (routes.some((r) => r?.from.host === host)) return;
+  diag.error(
+    root.entries.get('authenticate_service_url')!.at,
+    `${host} is not the host of any route: this edge answers the sign-in callback there, so add a route from ` +
+      `https://${host} (any route: the callback path is the edge's own)`,
+  );
+}
+
 /** A host is within a cookie domain when it is the domain or a subdomain of it. */
-export function withinDomain(host: string, domain: string): boolean {
+function withinDomain(host: string, domain: string): boolean {
   const d = domain.toLowerCase().replace(/^\./, '');
   const h = host.toLowerCase();
   return h === d || h.endsWith(`.${d}`);
@@ -166,17 +194,9 @@ function readSecret(root: MapValue, key: string, files: FileAccess, diag: Diagno
 }
 
 /** Pomerium's cookie_secret: base64 of 32 random bytes. It signs and encrypts the session cookies (HMAC, AES). */
-function readCookieSecret(root: MapValue, files: FileAccess, at: Location, diag: Diagnostics): Buffer | undefined {
+function readCookieSecret(root: MapValue, files: FileAccess, diag: Diagnostics): Buffer | undefined {
   const text = readSecret(root, 'cookie_secret', files, diag);
-  if (text === undefined) {
-    if (!root.entries.has('cookie_secret') && !root.entries.has('cookie_secret_file'))
-      diag.error(
-        at,
-        'sign-in needs cookie_secret (or cookie_secret_file), shared by every replica, to sign the session ' +
-          `cookies: ${COOKIE_SECRET_HINT}`,
-      );
-    return undefined;
-  }
+  if (text === undefined) return undefined;
   const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : undefined;
   if (bytes === undefined || bytes.length !== 32) {
     const where = root.entries.get('cookie_secret')?.at ?? root.entries.get('cookie_secret_file')!.at;

@@ -17,7 +17,12 @@ import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import type { Config, ForwardedCertField } from './types.js';
 import { readSigningKey } from './signing-key.js';
 import { readAccessLogFields } from './access-log-fields.js';
-import { IDENTITY_PROVIDER_KEYS, IDENTITY_PROVIDER_LIST_KEYS, readIdentityProvider } from './identity-provider.js';
+import {
+  checkAuthenticateHost,
+  IDENTITY_PROVIDER_KEYS,
+  IDENTITY_PROVIDER_LIST_KEYS,
+  readIdentityProvider,
+} from './identity-provider.js';
 
 export const SCALAR_KEYS = [
   'address',
@@ -133,6 +138,7 @@ function buildConfig(
       ? { groupsClaim: identityProvider?.groupsClaim ?? 'groups' }
       : undefined;
   const routes = routeItems.map((item, i) => readRoute(item, i, clientCa, clientCaSet, files, diag, { signIn }));
+  checkAuthenticateHost(root, identityProvider, routes, diag);
   checkControlChannelCaApart(root, xdsTls, [clientCa, ...routes.map((r) => r?.clientCa)], diag);
   checkIntermediateCrls(
     globalClientCa,

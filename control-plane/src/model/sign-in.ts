@@ -3,7 +3,7 @@ import { isIpAddress } from './hostnames.js';
 import type { ProviderEndpoints, SignInModel, Upstream } from './types.js';
 
 /** The cluster Envoy's oauth2 filter exchanges codes through: the token endpoint's host, verified like upstreams. */
-export const TOKEN_ENDPOINT_CLUSTER = 'idp-token-endpoint';
+const TOKEN_ENDPOINT_CLUSTER = 'idp-token-endpoint';
 
 /**
  * Sign-in as the translator needs it: the config, what discovery read (absent while it could not), and the

@@ -11,13 +11,13 @@ import type { envoy_type_matcher_v3 } from '../envoy-api/index.js';
  * own namespace under this key. The RBAC principals below read it there; the translator sets it
  * (translate/http-filters/session-token.ts), and the ext_authz service receives it (authz/service.ts).
  */
-export const SESSION_METADATA_NAMESPACE = 'envoy.filters.http.jwt_authn';
+const SESSION_METADATA_NAMESPACE = 'envoy.filters.http.jwt_authn';
 export const SESSION_PAYLOAD_KEY = 'mtls_edge_session';
 
 type ValueMatcher = envoy_type_matcher_v3.ValueMatcher;
 
 /** The claim `claim` of the validated ID token meets `value`. */
-export function claimPrincipal(claim: string, value: ValueMatcher): RbacPrincipal {
+function claimPrincipal(claim: string, value: ValueMatcher): RbacPrincipal {
   return {
     metadata: { filter: SESSION_METADATA_NAMESPACE, path: [{ key: SESSION_PAYLOAD_KEY }, { key: claim }], value },
   };

@@ -34,6 +34,8 @@ export interface DiscoveryOptions {
   fetch?: typeof fetch;
   /** Where idp_provider_url was set, for the errors. Default: file "(config)", no line. */
   source?: { file: string; line?: number };
+  /** Where idp_provider_url was set, as the config read it (its errors keep the lazy line): wins over `source`. */
+  at?: Location;
   /** Stops the discovery (an attempt under way, or a wait between attempts): it then ends with an error. */
   signal?: AbortSignal;
 }
@@ -49,7 +51,7 @@ export async function discoverProvider(
   providerUrl: string,
   options: DiscoveryOptions = {},
 ): Promise<Result<DiscoveredProvider>> {
-  const at: Location = {
+  const at: Location = options.at ?? {
     file: options.source?.file ?? '(config)',
     line: options.source?.line,
     key: 'idp_provider_url',

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { formatError, type Config, type Result } from '../config/index.js';
-import { discoverProvider, type DiscoveredProvider, type DiscoveryOptions } from './oidc-discovery.js';
+import { discoverProvider, ProviderWatcher, type DiscoveredProvider, type DiscoveryOptions } from './oidc-discovery.js';
 import type { ReloadState } from './reloader.js';
 
 /**
@@ -12,6 +12,8 @@ import type { ReloadState } from './reloader.js';
  */
 export class ProviderState {
   #last: { issuer: string; provider: DiscoveredProvider | undefined } | undefined;
+  #watcher: ProviderWatcher | undefined;
+  #stopped = false;
 
   constructor(
     private readonly log: Logger,
@@ -24,6 +26,24 @@ export class ProviderState {
     return this.#last?.provider;
   }
 
+  /**
+   * Reads the provider of `config` again every idp_refresh_interval, and calls `onChange` when what it says changed
+   * (a new key; or the provider answers at last): the caller reloads. Replaces the watch of an earlier config.
+   */
+  watch(config: Config, onChange: () => void): void {
+    this.#watcher?.stop();
+    this.#watcher = undefined;
+    const idp = config.identityProvider;
+    if (idp === undefined || this.#stopped) return;
+    this.#watcher = new ProviderWatcher(idp.issuer, idp.refreshMs, onChange, { ...this.options, at: idp.at });
+    this.#watcher.start(this.current);
+  }
+
+  stopWatching(): void {
+    this.#stopped = true;
+    this.#watcher?.stop();
+  }
+
   async discover(config: Config, atStart: boolean): Promise<Result<{ provider?: DiscoveredProvider }>> {
     const idp = config.identityProvider;
     if (idp === undefined) {
@@ -31,8 +51,7 @@ export class ProviderState {
       delete this.state.identityProviderErrors;
       return { ok: true, value: {} };
     }
-    const source = { file: idp.at.file, ...(idp.at.line !== undefined ? { line: idp.at.line } : {}) };
-    const found = await discoverProvider(idp.issuer, { ...this.options, source });
+    const found = await discoverProvider(idp.issuer, { ...this.options, at: idp.at });
     if (found.ok) {
       this.#last = { issuer: idp.issuer, provider: found.value };
       delete this.state.identityProviderErrors;

@@ -73,7 +73,7 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
     default: 'true',
   },
   cookie_same_site: {
-    schema: { type: 'string', pattern: '^(?i:lax|strict|none)$' },
+    schema: { type: 'string', pattern: '^([Ll][Aa][Xx]|[Ss][Tt][Rr][Ii][Cc][Tt]|[Nn][Oo][Nn][Ee])$' },
     summary:
       "`lax`, `strict` or `none`, for the session cookies (the sign-in's own short-lived cookies are always `lax`: " +
       "they must come back from the provider's redirect)",

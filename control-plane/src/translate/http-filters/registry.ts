@@ -17,11 +17,12 @@ import type { ChainContext, FilterResources, HttpFilter, HttpFilterModule, Route
 /**
  * Every HTTP filter, in the order Envoy runs them on each request. Order matters: forged headers go first; the
  * certificate's properties (and the client's chain) are copied before the certificate check, which removes them
- * when the certificate is not valid for the route; then sign-in (a route that needs a certificate refuses one
- * that is missing before any redirect) and the validation of the session's ID token; then deny rules, allow rules, and the ext_authz service for
- * what Envoy cannot decide (its allows cached per worker; asked again when the first answer was cut off); the
- * router last. The policy filters are no-ops unless a route configures them, so every chain carries all of them:
- * adding the first policy to a host then changes only its route configuration, and Envoy drains no connection.
+ * when the certificate is not valid for the route; then sign-in (a route that needs a certificate refuses
+ * one that is missing before any redirect) and the validation of the session's ID token; then deny rules, allow
+ * rules, and the ext_authz service for what Envoy cannot decide (its allows cached per worker; asked again when
+ * the first answer was cut off); the router last. The policy filters are no-ops unless a route configures them,
+ * so every chain carries all of them: adding the first policy to a host then changes only its route
+ * configuration, and Envoy drains no connection.
  *
  * A new filter is one module (an `HttpFilterModule` with a literal name) and one line here.
  */

@@ -31,6 +31,9 @@ function jwtAuthnFilter(signIn: SignInModel): HttpFilter | undefined {
           payload_in_metadata: SESSION_PAYLOAD_KEY,
           // Clocks drift: a token a few seconds past its expiry (or before its start) by this clock still counts.
           clock_skew_seconds: 10,
+          // A session sends the same token on every request: a verified one is kept (until its expiry) instead of
+          // checking its signature again each time.
+          jwt_cache_config: { jwt_cache_size: 10_000 },
         },
       },
       requirement_map: { [SIGNED_IN]: { provider_name: PROVIDER } },

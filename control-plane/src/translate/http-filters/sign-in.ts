@@ -79,6 +79,9 @@ function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
         auth_scopes: config.scopes,
         auth_type: 'BASIC_AUTH',
         default_expires_in: duration(config.cookieExpireSeconds * 1000),
+        // The edge reads the ID token, never the access token: not keeping it in a cookie spares a cookie and its
+        // decryption on every request (and keeps it from the upstream, which gets the request's cookies).
+        disable_access_token_set_cookie: true,
         // A script or a command-line client gets 401, not a redirect to a login page it cannot fill in.
         deny_redirect_matcher: [NOT_A_BROWSER],
         cookie_configs: {
