@@ -28,8 +28,9 @@ const OPEN_HOST = 'signin.test';
 // which resolves names itself: localhost resolves everywhere.
 const MTLS_HOST = 'localhost';
 const P12_PASSWORD = 'changeit';
-// The session's cookies (cookie_name `_pomerium`): the HMAC, the expiry, the ID, access and refresh tokens.
-const SESSION_COOKIES = ['_pomerium', '_pomerium_exp', '_pomerium_id', '_pomerium_at'];
+// The session's cookies (cookie_name `_pomerium`): the HMAC, the expiry, the ID and refresh tokens.
+// No access-token cookie: the edge never reads the access token (translate/http-filters/sign-in.ts).
+const SESSION_COOKIES = ['_pomerium', '_pomerium_exp', '_pomerium_id', '_pomerium_rt'];
 
 interface Hop {
   url: string;
