@@ -50,10 +50,10 @@ export interface Run extends LoadResult {
  */
 export const COUNTERS = {
   'oauth2 success': /^http\.[^.]+\.sign_in\.oauth_success$/,
-  // Counted on each verification: the provider sets no jwt_cache_config, and Envoy then keeps no verified token (the
-  // same token was a miss on every request).
+  // Each token checked is a hit or a miss of jwt_authn's cache of verified tokens (jwt_cache_config): a session sends
+  // the same token each time, so after the first miss its requests are hits (the token's expiry is still checked).
   // (jwt_authn's `allowed` is no use here: it also counts the requests of routes that require no token.)
-  'jwt_authn verified (cache miss)': /^http\.[^.]+\.jwt_authn\.jwt_cache_miss$/,
+  'jwt_authn checked (cache hit or miss)': /^http\.[^.]+\.jwt_authn\.jwt_cache_(hit|miss)$/,
   'rbac allowed': /^http\.[^.]+\.rbac\.allowed$/,
 } as const;
 export type Counter = keyof typeof COUNTERS;
