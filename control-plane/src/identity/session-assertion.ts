@@ -29,7 +29,7 @@ const CERTIFICATE_CLAIMS: readonly string[] = [
 /** The claims this module sets from the ID token by name (sub, user, email, name, groups): not copied as they are. */
 const SET_BY_NAME: readonly string[] = ['sub', 'user', 'email', 'name', 'groups'];
 
-export interface SessionAssertionOptions {
+interface SessionAssertionOptions {
   /** The ID token claim that lists the user's groups (idp_groups_claim): the assertion's `groups`. */
   groupsClaim: string;
   /** More ID token claims to carry, as they are (the claims jwt_claims_headers names, as Pomerium does). */
