@@ -1,6 +1,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadServiceDefinitions } from '../envoy-api/index.js';
-import { CHECK_ALLOWED_METADATA_KEY, CHECK_CACHE_METADATA_KEY } from '../policy/index.js';
+import {
+  CHECK_ALLOWED_METADATA_KEY,
+  CHECK_CACHE_METADATA_KEY,
+  SESSION_METADATA_NAMESPACE,
+  SESSION_PAYLOAD_KEY,
+} from '../policy/index.js';
 
 // The ext_authz gRPC contract (envoy.service.auth.v3) as the service speaks it: the service definition, the
 // parts of the messages it reads and writes, and the deny it sends.
@@ -38,6 +43,8 @@ export interface CheckRequest {
       };
     };
     context_extensions?: Record<string, string>;
+    /** The dynamic metadata of the namespaces the filter names (metadata_context_namespaces): the session's. */
+    metadata_context?: { filter_metadata?: Record<string, ReceivedStruct> } | null;
   } | null;
 }
 
@@ -47,6 +54,51 @@ interface WireStruct {
 }
 type WireValue =
   { bool_value: boolean } | { number_value: number } | { string_value: string } | { struct_value: WireStruct };
+
+/**
+ * The same as proto-loader decodes them: a value also carries `kind` (oneofs: true), and an empty struct or list
+ * may come without `fields` or `values` (defaults: false).
+ */
+interface ReceivedStruct {
+  fields?: Record<string, ReceivedValue> | null;
+}
+interface ReceivedValue {
+  string_value?: string;
+  number_value?: number;
+  bool_value?: boolean;
+  struct_value?: ReceivedStruct | null;
+  list_value?: { values?: ReceivedValue[] | null } | null;
+  null_value?: string | number;
+}
+
+/**
+ * The payload of the signed-in user's ID token, as Envoy's session-token filter validated it and the ext_authz
+ * filter sent it (translate/http-filters/session-token.ts, ext-authz.ts); undefined when the request carries none.
+ */
+export function sessionPayload(request: CheckRequest): Record<string, unknown> | undefined {
+  const namespace = request.attributes?.metadata_context?.filter_metadata?.[SESSION_METADATA_NAMESPACE];
+  const value = namespace?.fields?.[SESSION_PAYLOAD_KEY]?.struct_value;
+  return value ? structObject(value) : undefined;
+}
+
+/**
+ * A Struct as the JSON object it stands for. Own properties only, whatever their names (Object.fromEntries: a claim
+ * named `__proto__` is a claim, not the object's prototype).
+ */
+export function structObject(struct: ReceivedStruct): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(struct.fields ?? {}).map(([k, v]) => [k, valueOf(v)]));
+}
+
+/** A Value as JSON: the member that is set (an unset Value, which a well-formed sender never sends, is null). */
+function valueOf(value: ReceivedValue | null | undefined): unknown {
+  if (!value) return null;
+  if (value.string_value !== undefined) return value.string_value;
+  if (value.number_value !== undefined) return value.number_value;
+  if (value.bool_value !== undefined) return value.bool_value;
+  if (value.struct_value) return structObject(value.struct_value);
+  if (value.list_value) return (value.list_value.values ?? []).map(valueOf);
+  return null;
+}
 
 export interface HeaderValueOption {
   header: { key: string; value: string };

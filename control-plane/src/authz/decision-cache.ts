@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { usesRequest, type Decision } from '../policy/index.js';
 import type { AuthorizationRoute, AuthorizationTable } from './types.js';
 
@@ -48,6 +49,23 @@ export class LruCache<V> {
 
 export const DEFAULT_DECISION_CACHE_SIZE = 50_000;
 
+/**
+ * What names one session in the caches' keys: the SHA-256 of its payload as canonical JSON (keys sorted at every
+ * level), so that two sessions share entries only when every claim is the same, whatever order Envoy sent them in.
+ */
+export function sessionDigest(payload: Readonly<Record<string, unknown>>): string {
+  return createHash('sha256').update(canonicalJson(payload)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
 interface Entry {
   /** The route object the decision was made for: a rebuilt table brings new objects, so old entries cannot match. */
   route: AuthorizationRoute;
@@ -68,8 +86,10 @@ export function policyUsesRequest(route: AuthorizationRoute): boolean {
 }
 
 /**
- * Decisions by route + client certificate (+ method and path, for policies that look at them). The decision
- * depends on nothing else: the identity comes from the certificate and invalid_client_certificate from the route.
+ * Decisions by route + client certificate (+ the session on a signed-in route, + method and path for policies that
+ * look at them). The decision depends on nothing else: the identity comes from the certificate,
+ * invalid_client_certificate from the route, and the sign-in criteria from the session, which the service reads
+ * only on signed-in routes (so that a route's key and what its decision reads always agree).
  */
 export class DecisionCache {
   private readonly lru: LruCache<Entry>;
@@ -90,9 +110,19 @@ export class DecisionCache {
     return changed;
   }
 
-  /** `fingerprint` undefined: the request has no (valid) client certificate. */
-  static key(route: AuthorizationRoute, fingerprint: string | undefined, method: string, path: string): string {
-    const base = `${route.name}\0${fingerprint ?? '-'}`;
+  /**
+   * `fingerprint` undefined: the request has no (valid) client certificate; `session`: the digest of its session
+   * (sessionDigest), on a signed-in route, undefined when it has none.
+   */
+  static key(
+    route: AuthorizationRoute,
+    fingerprint: string | undefined,
+    method: string,
+    path: string,
+    session?: string,
+  ): string {
+    let base = `${route.name}\0${fingerprint ?? '-'}`;
+    if (route.signIn) base += `\0${session ?? '-'}`;
     return policyUsesRequest(route) ? `${base}\0${method}\0${path}` : base;
   }
 

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { claimHeaderValue, identityFromEnvoyCertificate, type AssertionSigner } from '../identity/index.js';
 import type { CertificateIdentity } from '../identity/types.js';
 import { CLIENT_CERTIFICATE_STATE_HEADER, evaluatePolicy, PEER_HEADERS, type RequestFacts } from '../policy/index.js';
-import { AssertionCache, DenyError } from './assertions.js';
-import { DecisionCache, DEFAULT_DECISION_CACHE_SIZE, type CacheStats } from './decision-cache.js';
+import { AssertionCache, DenyError, type AssertionSubject } from './assertions.js';
+import { DecisionCache, DEFAULT_DECISION_CACHE_SIZE, sessionDigest, type CacheStats } from './decision-cache.js';
 import { denialReason } from './denial-reason.js';
 import { envoyCacheSeconds } from './envoy-cache.js';
 import { chainKey, VerificationCache } from './verification-cache.js';
@@ -15,6 +15,7 @@ import {
   allowResponse,
   overwrite,
   requestHeader,
+  sessionPayload,
   type CheckRequest,
   type CheckResponse,
   type HeaderValueOption,
@@ -52,8 +53,9 @@ export interface AuthorizationServiceOptions {
 }
 
 /**
- * Envoy's ext_authz service: decides a route's PPL policy for the request's client certificate, and signs
- * the identity assertion for routes that pass identity headers. It fails closed: any error is a 403.
+ * Envoy's ext_authz service: decides a route's PPL policy for the request's client certificate (and, on a
+ * signed-in route, its session), and signs the identity assertion for routes that pass identity headers. It fails
+ * closed: any error is a 403.
  */
 export class AuthorizationService {
   private readonly decisions: DecisionCache;
@@ -130,7 +132,11 @@ export class AuthorizationService {
       }
       const method = http.method ?? '';
       const path = stripQuery(http.path ?? '');
-      const key = DecisionCache.key(route, identity?.fingerprint, method, path);
+      // Read only on a signed-in route, where Envoy validated the ID token just before: elsewhere no policy reads
+      // one, and the caches' keys leave it out.
+      const payload = route.signIn ? sessionPayload(request) : undefined;
+      const session = payload && { payload, digest: sessionDigest(payload) };
+      const key = DecisionCache.key(route, identity?.fingerprint, method, path, session?.digest);
       let decision = this.decisions.get(key, route);
       outcome = { allowed: false, cached: decision !== undefined };
       if (!decision) {
@@ -139,6 +145,7 @@ export class AuthorizationService {
           path,
           identity,
           invalidClientCertificate: route.clientCaRequired && !identity,
+          ...(payload ? { session: payload } : {}),
         };
         decision = evaluatePolicy(route.policy, facts);
         this.decisions.set(key, route, decision);
@@ -148,6 +155,7 @@ export class AuthorizationService {
           {
             route: route.name,
             fingerprint: identity?.fingerprint,
+            sub: payload?.['sub'],
             method,
             path,
             allowed: decision.allowed,
@@ -166,7 +174,7 @@ export class AuthorizationService {
               : 'not-valid';
         return denied(denialReason(decision.pageReason ?? decision.reason, shown, route.policy));
       }
-      const response = await this.allowed(route, identity, trustedUntilMs);
+      const response = await this.allowed(route, { identity, session }, trustedUntilMs);
       outcome = { ...outcome, allowed: true };
       return response;
     } catch (err) {
@@ -220,13 +228,15 @@ export class AuthorizationService {
 
   private async allowed(
     route: AuthorizationRoute,
-    identity: CertificateIdentity | undefined,
+    subject: AssertionSubject,
     trustedUntilMs: number | undefined,
   ): Promise<CheckResponse> {
+    const { identity } = subject;
     const headers: HeaderValueOption[] = [];
     let assertionExpiresAtMs: number | undefined;
-    if (route.passIdentityHeaders && identity) {
-      const assertion = await this.assertions.get(route, identity);
+    // On a signed-in route the assertion names the session's user: none without a session.
+    if (route.passIdentityHeaders && (route.signIn ? subject.session : identity)) {
+      const assertion = await this.assertions.get(route, subject);
       assertionExpiresAtMs = assertion.expiresAtMs;
       headers.push(overwrite(ASSERTION_HEADER, assertion.jwt));
       for (const [name, claim] of route.claimsHeaders) {
@@ -239,8 +249,10 @@ export class AuthorizationService {
     const remove = [ASSERTION_HEADER, ...route.claimsHeaders.map(([name]) => name.toLowerCase())].filter(
       (name) => !set.has(name),
     );
+    // Envoy's identity cache keys an allow by route and certificate alone: a signed-in route's allow is the
+    // session's, so it is never offered there (nor does the cache run on those routes: identity-cache.ts).
     const keep =
-      identity && trustedUntilMs !== undefined
+      identity && trustedUntilMs !== undefined && !route.signIn
         ? envoyCacheSeconds(route, this.now(), trustedUntilMs, assertionExpiresAtMs)
         : undefined;
     return allowResponse(headers, [...new Set(remove)], keep);

@@ -1,9 +1,9 @@
-import { Diagnostics, errorAt, type Location, type Result } from '../source/diagnostics.js';
+import { Diagnostics, errorAt, type Result } from '../source/diagnostics.js';
 import { overlayEnvironment } from './env.js';
-import { checkKeys, readList, readStringOrList, scalarString, type MapValue } from '../source/fields.js';
+import { checkKeys, readList, readStringOrList, type MapValue } from '../source/fields.js';
 import { readInlineOrFile, toCertificateBundle, withReadCache, type FileAccess } from './inputs.js';
 import { checkIntermediateCrls, DOWNSTREAM_MTLS_ENV_KEYS, readGlobalClientCa } from './downstream-mtls.js';
-import { isHeaderName, readRoute } from './route.js';
+import { readRoute } from './route.js';
 import { readAddress, readOptionalAddress, readServerCertificates } from './server.js';
 import {
   checkControlChannelCaApart,
@@ -11,9 +11,8 @@ import {
   CONTROL_CHANNEL_LIST_KEYS,
   readControlChannelTls,
 } from './control-channel.js';
-import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
+import { parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
-import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import type { Config, ForwardedCertField } from './types.js';
 import { readSigningKey } from './signing-key.js';
 import { readAccessLogFields } from './access-log-fields.js';
@@ -23,6 +22,9 @@ import {
   IDENTITY_PROVIDER_LIST_KEYS,
   readIdentityProvider,
 } from './identity-provider.js';
+import { readJwtClaimsHeaders } from './jwt-claims-headers.js';
+
+export { claimHeaderName, JWT_CLAIMS } from './jwt-claims-headers.js';
 
 export const SCALAR_KEYS = [
   'address',
@@ -164,7 +166,7 @@ function buildConfig(
   }
 
   const signingKey = readSigningKey(root, files, diag);
-  const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag);
+  const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag, signIn !== undefined);
   const accessLogFields = readAccessLogFields(root, diag);
 
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress)
@@ -199,99 +201,4 @@ function hasAnyCertificateKey(root: MapValue): boolean {
   return ['certificate', 'certificate_key', 'certificate_file', 'certificate_key_file', 'certificates'].some((k) =>
     root.entries.has(k),
   );
-}
-
-/** What mtls-edge can put in a claim header: what the client certificate says, and the JWT's own claims. */
-export const JWT_CLAIMS: readonly string[] = [
-  'email',
-  'user',
-  'domain',
-  'sub',
-  'fingerprint',
-  'spki_hash',
-  'subject',
-  'issuer',
-  'common_name',
-  'san_dns',
-  'san_email',
-  'san_uri',
-  'san_ip_address',
-  'san_user_principal_name',
-  'iss',
-  'aud',
-];
-
-/** Why a (lower-case) header name cannot carry a claim: undefined when it can, else the end of the message. */
-function reservedClaimHeader(lower: string): string | undefined {
-  if (lower === 'host' || lower === 'x-pomerium-jwt-assertion') return '';
-  if (lower.startsWith(INTERNAL_HEADER_PREFIX)) {
-    return (
-      `: headers starting with ${INTERNAL_HEADER_PREFIX} are internal to mtls-edge, and removed ` +
-      `before the request reaches the upstream`
-    );
-  }
-  if (lower === 'x-forwarded-client-cert')
-    return ': Envoy sets (or removes) x-forwarded-client-cert itself; see forward_client_cert';
-  return undefined;
-}
-
-/** Pomerium's header for a claim: `given_name` → `X-Pomerium-Claim-Given-Name`. */
-export function claimHeaderName(claim: string): string {
-  const words = claim.split(/[-_]/).filter((w) => w !== '');
-  return `X-Pomerium-Claim-${words.map((w) => w.charAt(0).toUpperCase() + w.slice(1).toLowerCase()).join('-')}`;
-}
-
-/**
- * `jwt_claims_headers` (JWT_CLAIMS_HEADERS), in Pomerium's three forms: a mapping of header name to claim,
- * a list of claims, or a comma-separated string of claims (each claim then gets its X-Pomerium-Claim-* header).
- */
-function readJwtClaimsHeaders(root: MapValue, diag: Diagnostics): Array<[string, string]> {
-  const v = root.entries.get('jwt_claims_headers');
-  if (!v) return [];
-  const given: Array<{ header?: string; claim: string; at: Location }> = [];
-  if (v.kind === 'map') {
-    for (const [header, item] of v.entries) {
-      const claim = scalarString(item, diag);
-      if (claim) given.push({ header, claim: claim.value.trim(), at: item.at });
-    }
-  } else if (v.kind === 'list') {
-    for (const item of v.items) {
-      const claim = scalarString(item, diag);
-      if (claim) given.push({ claim: claim.value.trim(), at: item.at });
-    }
-  } else if (v.kind === 'scalar' && typeof v.value === 'string') {
-    const claims = v.value.split(',').map((c) => c.trim());
-    if (claims.some((c) => c === ''))
-      diag.error(v.at, `expected claim names separated by commas, got ${JSON.stringify(v.value)}`);
-    for (const claim of claims.filter((c) => c !== '')) given.push({ claim, at: v.at });
-  } else {
-    diag.error(
-      v.at,
-      `expected a mapping of header name to claim, a list of claims, or claims separated by commas; got ` +
-        `${describeKind(v)}`,
-    );
-  }
-  const out: Array<[string, string]> = [];
-  const seen = new Set<string>();
-  for (const g of given) {
-    if (!JWT_CLAIMS.includes(g.claim)) {
-      diag.error(
-        g.at,
-        `unknown claim ${JSON.stringify(g.claim)}: the claims mtls-edge has (from the client ` +
-          `certificate) are ${JWT_CLAIMS.join(', ')}`,
-      );
-      continue;
-    }
-    const header = g.header ?? claimHeaderName(g.claim);
-    const lower = header.toLowerCase();
-    const reserved = reservedClaimHeader(lower);
-    if (!isHeaderName(header)) diag.error(g.at, `${JSON.stringify(header)} is not a valid HTTP header name`);
-    else if (reserved !== undefined) diag.error(g.at, `cannot use ${header} as a claim header${reserved}`);
-    else if (seen.has(lower)) diag.error(g.at, `header ${header} is given twice (header names are case-insensitive)`);
-    else {
-      seen.add(lower);
-      out.push([header, g.claim]);
-    }
-  }
-  return out;
 }

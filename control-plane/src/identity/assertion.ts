@@ -88,7 +88,7 @@ export function claimHeaderValue(claims: AssertionClaims, claim: string): string
 }
 
 /** The host of an audience given as a URL ("https://a.example.com:8443/" → "a.example.com:8443"), else the audience itself. */
-function audienceHost(audience: string): string {
+export function audienceHost(audience: string): string {
   if (audience.includes('://')) {
     try {
       const host = new URL(audience).host;

@@ -32,8 +32,11 @@ export interface AssertionClaims {
   email?: string;
   user?: string;
   domain?: string;
-  /** Extra certificate claims an upstream may ask for through jwt_claims_headers. */
-  [claim: string]: string | string[] | number | undefined;
+  /**
+   * Extra claims an upstream may ask for through jwt_claims_headers: the certificate's, and on a signed-in route
+   * the ID token's (identity/session-assertion.ts).
+   */
+  [claim: string]: string | string[] | number | boolean | undefined;
 }
 
 /** An ES256 signing key with its public half as a JWK (kid = RFC 7638 thumbprint). */

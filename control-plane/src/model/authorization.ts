@@ -29,6 +29,9 @@ export function routeAuthorization(
       claimsHeaders: route.passIdentityHeaders ? config.jwtClaimsHeaders : [],
       clientCaRequired,
       ...(clientTrust ? { clientTrust } : {}),
+      ...(route.signIn && config.identityProvider
+        ? { signIn: { groupsClaim: config.identityProvider.groupsClaim } }
+        : {}),
     };
     // The published keys too, where the service signs: a new signing key renames the route, so no assertion made
     // with the old one is served from a cache (the service's or Envoy's identity cache) after it.

@@ -171,4 +171,10 @@ export interface AuthorizationRoute {
    * every certificate it is sent against it before deciding or signing.
    */
   clientTrust?: ClientTrust;
+  /**
+   * The route needs sign-in (its policy reads the ID token): the service decides with the session Envoy validated,
+   * and the assertion names the signed-in user; `groupsClaim` is the token's groups claim (idp_groups_claim).
+   * Absent on every other route, so that their names (digests of this entry) stay what they were.
+   */
+  signIn?: { groupsClaim: string };
 }

@@ -1,7 +1,7 @@
 export { evaluatePolicy, usesRequest, describeCriterion, criterionHolds, clauseHolds } from './evaluate.js';
 export { criterionSpec } from './criteria.js';
 export { readPolicy, identityCriteria, anyAuthenticatedUserClause, sessionCriteria } from './parse.js';
-export { SESSION_PAYLOAD_KEY } from './session-claims.js';
+export { SESSION_METADATA_NAMESPACE, SESSION_PAYLOAD_KEY } from './session-claims.js';
 export type * from './types.js';
 export {
   INTERNAL_HEADER_PREFIX,

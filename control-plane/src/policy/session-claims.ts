@@ -11,7 +11,7 @@ import type { envoy_type_matcher_v3 } from '../envoy-api/index.js';
  * own namespace under this key. The RBAC principals below read it there; the translator sets it
  * (translate/http-filters/session-token.ts), and the ext_authz service receives it (authz/service.ts).
  */
-const SESSION_METADATA_NAMESPACE = 'envoy.filters.http.jwt_authn';
+export const SESSION_METADATA_NAMESPACE = 'envoy.filters.http.jwt_authn';
 export const SESSION_PAYLOAD_KEY = 'mtls_edge_session';
 
 type ValueMatcher = envoy_type_matcher_v3.ValueMatcher;

@@ -4,9 +4,10 @@ import {
   EXT_AUTHZ_METADATA_NAMESPACE,
   PEER_HEADERS,
 } from '../../policy/internal-headers.js';
+import { SESSION_METADATA_NAMESPACE } from '../../policy/session-claims.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import { duration } from '../common.js';
-import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
+import type { ChainContext, HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const EXT_AUTHZ_FILTER = 'mtls-edge.ext-authz' as const;
 export const EXT_AUTHZ_AGAIN_FILTER = 'mtls-edge.ext-authz-again' as const;
@@ -25,7 +26,7 @@ export const CONTROL_PLANE_CLUSTER = 'mtls-edge-xds';
  * The first's errors include its timeout: a live but slow service is asked twice then (each with its retries), and a
  * replica too old to mark its allows is asked twice for every uncached allow (a rolling upgrade's while).
  */
-function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
+function extAuthzFilter(name: string, ask: 'first' | 'again', chain: ChainContext): HttpFilter {
   return {
     name,
     // Enabled only by the routes that name it in typed_per_filter_config.
@@ -55,6 +56,10 @@ function extAuthzFilter(name: string, ask: 'first' | 'again'): HttpFilter {
       // and the client's chain (set only on routes that accept intermediates). (Every header more is bytes
       // to encode and decode on each check.)
       allowed_headers: { patterns: [{ exact: CLIENT_CERTIFICATE_STATE_HEADER }, { exact: PEER_HEADERS.chain }] },
+      // With sign-in, the session's ID token payload as the session-token filter validated it (jwt_authn's
+      // metadata): the service decides the policy's sign-in criteria and signs the assertion from it. Only there:
+      // a chain without sign-in has no such metadata, and its filter stays as it was.
+      ...(chain.signIn ? { metadata_context_namespaces: [SESSION_METADATA_NAMESPACE] } : {}),
       // Off once the request carries the service's mark of an allow: set by the first filter's answer, or by the
       // identity cache (identity-cache.ts) before either asks.
       filter_enabled_metadata: {
@@ -87,13 +92,13 @@ function extAuthzPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
 /** After the policy filters: it decides what Envoy's own policy filters cannot. */
 export const extAuthz: HttpFilterModule<typeof EXT_AUTHZ_FILTER> = {
   name: EXT_AUTHZ_FILTER,
-  connectionManagerEntry: () => extAuthzFilter(EXT_AUTHZ_FILTER, 'first'),
+  connectionManagerEntry: (chain) => extAuthzFilter(EXT_AUTHZ_FILTER, 'first', chain),
   perRoute: extAuthzPerRoute,
 };
 
 /** Right after the first: on the same routes, with the same settings, when the first got no answer. */
 export const extAuthzAgain: HttpFilterModule<typeof EXT_AUTHZ_AGAIN_FILTER> = {
   name: EXT_AUTHZ_AGAIN_FILTER,
-  connectionManagerEntry: () => extAuthzFilter(EXT_AUTHZ_AGAIN_FILTER, 'again'),
+  connectionManagerEntry: (chain) => extAuthzFilter(EXT_AUTHZ_AGAIN_FILTER, 'again', chain),
   perRoute: extAuthzPerRoute,
 };
