@@ -55,6 +55,14 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
     const seen = s.upstream.seen.find((r) => r.url === '/hello?q=1');
     assert.ok(seen, 'the upstream got the request');
     assert.equal(seen.headers['x-mtls-edge-id-token'], undefined, 'the ID token stays inside the edge');
+    // The session's cookies stay at the edge too (Envoy would pass the ID token's on, decrypted); the application's
+    // own cookies go on as they were.
+    assert.doesNotMatch(String(seen.headers['cookie'] ?? ''), /_pomerium/);
+    assert.equal((await browser.get(HOSTS.x, '/with-app-cookie', { cookie: 'app=1; theme=dark' })).status, 302);
+    const jar = [...(browser.cookies.get(HOSTS.x) ?? [])].map(([k, v]) => `${k}=${v}`).join('; ');
+    assert.equal((await browser.get(HOSTS.x, '/with-app-cookie', { cookie: `app=1; ${jar}; theme=dark` })).status, 200);
+    const withApp = s.upstream.seen.find((r) => r.url === '/with-app-cookie');
+    assert.equal(withApp?.headers['cookie'], 'app=1; theme=dark');
   });
 
   it('the session cookies are Secure, HttpOnly and SameSite=Lax, and named after cookie_name', async () => {

@@ -96,6 +96,7 @@ describe('the HTTP filter registry', () => {
         // Sign-in after the certificate: a route that needs one refuses without it before any redirect.
         'mtls-edge.sign-in',
         'mtls-edge.session-token',
+        'mtls-edge.session-cookies',
         'mtls-edge.policy-deny',
         'mtls-edge.policy-allow',
         'mtls-edge.identity-cache',

@@ -2,14 +2,22 @@ import { TEXT, textOrList, type JsonSchema } from '../../source/json-schema.js';
 import { ACCESS_LOG_FIELDS, ACCESS_LOG_OFF, HEADER_FIELD } from '../access-log-fields.js';
 import { FORWARDED_CERT_FIELDS, JWT_CLAIMS, type TOP_LEVEL_KEYS } from '../resolve.js';
 import type { OptionTable } from './option-spec.js';
+import { EDGE_SET_CLAIMS } from '../../identity/index.js';
 import { IDENTITY_PROVIDER_OPTIONS } from './identity-provider.js';
 
 type TopLevelKey = (typeof TOP_LEVEL_KEYS)[number];
 
 const ADDRESS: JsonSchema = { ...TEXT, description: '`host:port`, or `:port` for every interface' };
 // The validator trims a claim's name: the pattern says so, the enum gives editors the names to complete.
+// With sign-in, any claim of the ID token may be named too, except those the edge sets in each assertion itself.
+const EDGE_ONLY = EDGE_SET_CLAIMS.filter((c) => !JWT_CLAIMS.includes(c));
 const CLAIM: JsonSchema = {
-  anyOf: [{ enum: JWT_CLAIMS }, { type: 'string', pattern: `^\\s*(${JWT_CLAIMS.join('|')})\\s*$` }],
+  description: `a certificate claim; with sign-in, any claim of the ID token but ${EDGE_ONLY.join(', ')}`,
+  anyOf: [
+    { enum: JWT_CLAIMS },
+    { type: 'string', pattern: `^\\s*(${JWT_CLAIMS.join('|')})\\s*$` },
+    { type: 'string', pattern: `^\\s*(?!(?:${EDGE_SET_CLAIMS.join('|')})\\s*$)[!-~\\u00a0-\\uffff]+\\s*$` },
+  ],
 };
 // The validator trims a field's name too.
 const LOG_FIELD_NAMES = `${Object.keys(ACCESS_LOG_FIELDS).join('|')}|${HEADER_FIELD.source.replace(/^\^|\$$/g, '')}`;
