@@ -16,8 +16,7 @@ export class EdgeBrowser {
 
   /** GET `https://host:port/path` with the host's cookies; Set-Cookie answers are kept. */
   async get(host: string, path: string, headers: Record<string, string> = {}): Promise<ClientResponse> {
-    const jar = this.cookies.get(host) ?? new Map<string, string>();
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookie = [...this.cookiesFor(host)].map(([k, v]) => `${k}=${v}`).join('; ');
     const res = await httpsGet({
       port: this.port,
       servername: host,
@@ -38,7 +37,16 @@ export class EdgeBrowser {
   }
 
   cookie(host: string, name: string): string | undefined {
-    return this.cookies.get(host)?.get(name);
+    return this.cookiesFor(host).get(name);
+  }
+
+  /** The host's own cookies and those set for a domain it is in (`Domain=example.com`, kept under `.example.com`). */
+  private cookiesFor(host: string): Map<string, string> {
+    const all = new Map<string, string>();
+    for (const [key, jar] of this.cookies)
+      if (key === host || (key.startsWith('.') && (host.endsWith(key) || host === key.slice(1))))
+        for (const [k, v] of jar) all.set(k, v);
+    return all;
   }
 
   setCookie(host: string, name: string, value: string): void {
@@ -50,8 +58,11 @@ export class EdgeBrowser {
   private take(host: string, res: ClientResponse): void {
     const raw = res.headers?.['set-cookie'];
     const lines = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
-    const jar = this.cookies.get(host) ?? new Map<string, string>();
     for (const line of lines) {
+      const domain = /;\s*domain=\.?([^;]+)/i.exec(line)?.[1]?.toLowerCase();
+      const key = domain ? `.${domain}` : host;
+      const jar = this.cookies.get(key) ?? new Map<string, string>();
+      this.cookies.set(key, jar);
       const pair = line.split(';', 1)[0] ?? '';
       const name = pair.slice(0, pair.indexOf('=')).trim();
       const value = pair.slice(pair.indexOf('=') + 1);
@@ -59,6 +70,5 @@ export class EdgeBrowser {
       if (value === '' || value === 'deleted' || expired) jar.delete(name);
       else jar.set(name, value);
     }
-    this.cookies.set(host, jar);
   }
 }

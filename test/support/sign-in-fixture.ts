@@ -42,13 +42,17 @@ export interface SignInEdge {
  */
 export async function startSignInEdge(o: {
   routes: (upstream: string) => string;
-  extra?: string[];
+  /** More top-level lines; a function gets the edge's HTTPS port. */
+  extra?: string[] | ((port: number) => string[]);
   providerDown?: boolean;
   env?: Record<string, string>;
+  /** The path of the redirect URIs registered at the provider (authenticate_service_url's is /oauth2/callback). */
+  callbackPath?: string;
 }): Promise<SignInEdge> {
   const pki = await createTestPki();
   const port = await freePort();
-  const redirectUris = Object.values(HOSTS).map((host) => `https://${host}:${port}/.pomerium/callback`);
+  const callbackPath = o.callbackPath ?? '/.pomerium/callback';
+  const redirectUris = Object.values(HOSTS).map((host) => `https://${host}:${port}${callbackPath}`);
   const postLogoutRedirectUris = Object.values(HOSTS).map((host) => `https://${host}:${port}/`);
   const idp = await startIdp({
     users: USERS,
@@ -64,7 +68,7 @@ export async function startSignInEdge(o: {
     `idp_client_secret: ${CLIENT.clientSecret}`,
     'idp_scopes: openid email profile groups',
     `cookie_secret: ${COOKIE_SECRET}`,
-    ...(o.extra ?? []),
+    ...(typeof o.extra === 'function' ? o.extra(port) : (o.extra ?? [])),
   ];
   const routes = o.routes(upstream.url);
   const edge = await startEdge({
