@@ -24,7 +24,7 @@ describe('authenticate_service_url: one callback origin for every route', () => 
     await s?.stop();
   });
 
-  it('a sign-in on one host comes back through the authenticate origin, and the session reaches the route', async () => {
+  it('a sign-in on one host returns through the authenticate origin, and the session reaches the route', async () => {
     const browser = s.browser();
     const first = await browser.get(HOSTS.x, '/page');
     assert.equal(first.status, 302, first.body);
