@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { expectHandshakeRefused } from '../support/https-client.js';
+import { requestOverSession } from '../support/tls-session.js';
 import { HOSTS } from '../support/pki-fixture.js';
 import { signInAs, startSignInEdge, type SignInEdge } from '../support/sign-in-fixture.js';
 
@@ -131,6 +132,35 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
     assert.equal((await signInAs(carolsCertificate, s, HOSTS.y, '/', 'alice')).status, 403);
     const bob = s.browser(s.pki.clientA);
     assert.equal((await signInAs(bob, s, HOSTS.y, '/', 'bob')).status, 403);
+  });
+
+  it('on a resumed TLS session the policy is still decided with the session (both ways)', async () => {
+    const cookies = (b: ReturnType<SignInEdge['browser']>) =>
+      [...(b.cookies.get(HOSTS.y) ?? [])].map(([k, v]) => `${k}=${v}`).join('; ');
+    const alice = s.browser(s.pki.clientA);
+    assert.equal((await signInAs(alice, s, HOSTS.y, '/', 'alice')).status, 200);
+    const bob = s.browser(s.pki.clientA);
+    assert.equal((await signInAs(bob, s, HOSTS.y, '/', 'bob')).status, 403);
+    const over = (who: string, offered?: Buffer) =>
+      requestOverSession({
+        port: s.port,
+        servername: HOSTS.y,
+        ca: s.pki.caA,
+        client: s.pki.clientA,
+        version: 'TLSv1.2',
+        offered,
+        headers: { cookie: who, accept: '*/*' },
+      });
+    const first = await over(cookies(alice));
+    assert.equal(first.status, 200);
+    for (const [who, status] of [
+      [cookies(alice), 200],
+      [cookies(bob), 403],
+    ] as const) {
+      const resumed = await over(who, first.session);
+      assert.ok(resumed.reused, 'the TLS session resumed');
+      assert.equal(resumed.status, status);
+    }
   });
 
   it('mTLS stays first: without a valid certificate the handshake fails, before any redirect', async () => {

@@ -22,6 +22,8 @@ export interface SessionRequest {
   /** A session a previous connection got, offered for resumption. */
   offered?: Buffer;
   path?: string;
+  /** More request headers (a session's cookies). */
+  headers?: Record<string, string>;
 }
 
 export interface SessionOutcome {
@@ -61,7 +63,8 @@ export async function requestOverSession(o: SessionRequest): Promise<SessionOutc
   });
   const reused = connected && socket.isSessionReused();
   if (connected) {
-    socket.write(`GET ${o.path ?? '/'} HTTP/1.1\r\nHost: ${o.servername}\r\nConnection: close\r\n\r\n`);
+    const more = Object.entries(o.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`);
+    socket.write(`GET ${o.path ?? '/'} HTTP/1.1\r\nHost: ${o.servername}\r\nConnection: close\r\n${more.join('')}\r\n`);
     await new Promise((resolve) => socket.once('close', resolve));
   }
   session ??= (connected ? socket.getSession() : undefined) ?? undefined;

@@ -11,7 +11,7 @@ import {
   CONTROL_CHANNEL_LIST_KEYS,
   readControlChannelTls,
 } from './control-channel.js';
-import { parseYamlSource, type SourceValue } from '../source/source.js';
+import { describeKind, parseYamlSource, type SourceValue } from '../source/source.js';
 import { rootCertificates } from 'node:tls';
 import type { Config, ForwardedCertField } from './types.js';
 import { readSigningKey } from './signing-key.js';
@@ -43,6 +43,7 @@ export const SCALAR_KEYS = [
   'certificate_authority_file',
   'signing_key',
   'signing_key_file',
+  'public_https_port',
   ...CONTROL_CHANNEL_KEYS,
   ...IDENTITY_PROVIDER_KEYS,
 ] as const;
@@ -134,6 +135,7 @@ function buildConfig(
   const routeItems: SourceValue[] = readList(root, 'routes', diag) ?? [];
   if (!root.entries.has('routes')) diag.error(root.at, 'no routes: add a "routes" list');
   const identityProvider = readIdentityProvider(root, files, diag);
+  const publicHttpsPort = readPublicHttpsPort(root, diag);
   // An idp_* key that failed still makes email & co. sign-in criteria: their errors would mislead otherwise.
   const signIn =
     identityProvider || root.entries.has('idp_provider_url')
@@ -193,8 +195,19 @@ function buildConfig(
       jwtClaimsHeaders,
       accessLogFields,
       identityProvider,
+      ...(publicHttpsPort !== undefined ? { publicHttpsPort } : {}),
     },
   };
+}
+
+/** `public_https_port`: the port browsers reach the edge on, when a load balancer in front listens on another. */
+function readPublicHttpsPort(root: MapValue, diag: Diagnostics): number | undefined {
+  const v = root.entries.get('public_https_port');
+  if (v === undefined) return undefined;
+  const text = v.kind === 'scalar' ? String(v.value) : '';
+  if (/^[0-9]{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535) return Number(text);
+  diag.error(v.at, `expected a port number (1–65535), such as 443, got ${describeKind(v)}`);
+  return undefined;
 }
 
 function hasAnyCertificateKey(root: MapValue): boolean {

@@ -210,4 +210,6 @@ export interface Config {
   accessLogFields: string[];
   /** Sign-in with an identity provider (idp_*); absent: identity comes from client certificates alone. */
   identityProvider?: IdentityProviderConfig;
+  /** `public_https_port`: the port browsers reach the edge on (a load balancer's); absent: `address`'s. */
+  publicHttpsPort?: number;
 }

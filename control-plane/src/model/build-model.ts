@@ -88,7 +88,9 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       if (clientTrust) {
         const envoyPolicy = authorization.kind === 'envoy' ? authorization.policy : undefined;
         const required = requiresValidCertificate(check, requirement);
-        const trustCheck = trustCheckRoute(r.route, clientTrust, required, envoyPolicy);
+        const signIn = r.route.signIn ? config.identityProvider : undefined;
+        const session = signIn ? { groupsClaim: signIn.groupsClaim } : undefined;
+        const trustCheck = trustCheckRoute(r.route, clientTrust, required, envoyPolicy, session);
         trustChecks.set(trustCheck.name, trustCheck);
         edgeRoute.trustCheck = trustCheck.name;
       }
@@ -130,7 +132,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
       ...(config.identityProvider
-        ? { signIn: signInModel(config.identityProvider, options.provider, config.address.port) }
+        ? { signIn: signInModel(config.identityProvider, options.provider, config.publicHttpsPort ?? config.address.port) }
         : {}),
     },
   };

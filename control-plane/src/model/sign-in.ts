@@ -13,11 +13,12 @@ const TOKEN_ENDPOINT_CLUSTER = 'idp-token-endpoint';
 export function signInModel(
   config: IdentityProviderConfig,
   provider: ProviderEndpoints | undefined,
-  listenPort: number,
+  publicPort: number,
 ): SignInModel {
   // Envoy drops the port from :authority before its filters run (the virtual hosts are matched without it), so a
-  // URL back to this edge names the port it listens on, unless that is HTTPS's own.
-  const origin = `https://%REQ(:authority)%${listenPort === 443 ? '' : `:${listenPort}`}`;
+  // URL back to this edge names the port browsers reach it on (public_https_port, else the one it listens on),
+  // unless that is HTTPS's own.
+  const origin = `https://%REQ(:authority)%${publicPort === 443 ? '' : `:${publicPort}`}`;
   if (provider === undefined) return { config, origin };
   return { config, origin, provider, tokenEndpoint: tokenEndpointUpstream(provider.tokenEndpoint) };
 }

@@ -51,6 +51,7 @@ export function trustCheckRoute(
   trust: ClientTrust,
   certificateRequired: boolean,
   envoyPolicy?: RoutePolicy,
+  signIn?: { groupsClaim: string },
 ): AuthorizationRoute {
   const kind = certificateRequired ? 'authenticated_user' : 'accept';
   const requirement = (operator: PolicyClause['operator']): PolicyClause => ({
@@ -66,7 +67,14 @@ export function trustCheckRoute(
         deny: certificateRequired ? [...envoyPolicy.deny, requirement('nor')] : envoyPolicy.deny,
       }
     : { allow: [requirement('or')], deny: [] };
-  const decided = envoyPolicy ? JSON.stringify(policy, (k, v: unknown) => (k === 'at' ? undefined : v)) : kind;
+  // A policy that reads the sign-in is decided with the session Envoy validated (the service reads it only where
+  // the route says so): without it, its allow rules would hold for no one and its deny rules for no one either.
+  const session = envoyPolicy && signIn ? signIn : undefined;
+  const withoutLocations = (k: string, v: unknown) => (k === 'at' ? undefined : v);
+  // (The session's settings join the digest only where they apply: other trust checks keep their names.)
+  const decided = envoyPolicy
+    ? JSON.stringify(session ? [policy, session] : policy, withoutLocations)
+    : kind;
   const digest = trustCheckDigest(decided, trust);
   // Routes of several hosts share one entry (same trust, same name); it signs nothing, so it names no audience.
   return {
@@ -77,6 +85,7 @@ export function trustCheckRoute(
     claimsHeaders: [],
     clientCaRequired: true,
     clientTrust: trust,
+    ...(session ? { signIn: session } : {}),
   };
 }
 

@@ -115,6 +115,7 @@ export const SESSION_CRITERIA: { readonly [K in SessionCriterion]: CriterionSpec
     onPage: 'a signed-in email domain this page accepts',
     operand: stringMatcher(domainValue),
     holds: (c, facts) => {
+      if (facts.session === undefined) return false;
       const domain = emailDomain(facts.session);
       return domain !== undefined ? matchesAll(domain, c.match) : c.match.every((m) => m.op === 'not');
     },

@@ -1,4 +1,4 @@
-import { DOT_ATOM_REGEX, hostNameRegex } from './host-name-regex.js';
+import { hostNameRegex } from './host-name-regex.js';
 import { matchesAll } from './matching.js';
 import type { RbacPrincipal } from './rbac-rules.js';
 import { and, not, or } from './rbac-rules.js';
@@ -58,7 +58,8 @@ export function stringClaimPrincipal(claim: string, match: StringMatcher[]): Rba
 export function emailDomainPrincipal(match: StringMatcher[]): RbacPrincipal {
   return and(
     match.map((m) => {
-      const regex = (x: StringMatcher) => `${DOT_ATOM_REGEX}@${hostNameRegex(x)}`;
+      // Whatever precedes the last @ (as the service's emailDomain reads it): a provider's email need not be ASCII.
+      const regex = (x: StringMatcher) => `[\\s\\S]*@${hostNameRegex(x)}`;
       if (m.op === 'not')
         return not(
           claimPrincipal('email', { string_match: { safe_regex: { regex: regex({ op: 'is', value: m.value }) } } }),

@@ -10,6 +10,9 @@ import type { ReloadState } from './reloader.js';
  * - for a new idp_provider_url, the edit is refused and the last good config keeps serving.
  * The errors are logged and shown in /status either way.
  */
+/** How long a reload waits for a provider it has read before, per request (the document, then the keys). */
+const RELOAD_TIMEOUT_MS = 2000;
+
 export class ProviderState {
   #last: { issuer: string; provider: DiscoveredProvider | undefined } | undefined;
   #watcher: ProviderWatcher | undefined;
@@ -51,7 +54,11 @@ export class ProviderState {
       delete this.state.identityProviderErrors;
       return { ok: true, value: {} };
     }
-    const found = await discoverProvider(idp.issuer, { ...this.options, at: idp.at });
+    // With a provider already read for this URL, a reload asks once and briefly: an edit (a CRL, a revoked
+    // certificate) must not wait on a provider that stopped answering; the watcher keeps asking at its pace.
+    const known = this.#last?.issuer === idp.issuer && this.#last.provider !== undefined;
+    const quick: DiscoveryOptions = known ? { attempts: 1, timeoutMs: RELOAD_TIMEOUT_MS } : {};
+    const found = await discoverProvider(idp.issuer, { ...this.options, ...quick, at: idp.at });
     if (found.ok) {
       this.#last = { issuer: idp.issuer, provider: found.value };
       delete this.state.identityProviderErrors;

@@ -4,6 +4,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assertError, expectOk, run, yaml } from './fixture.js';
 import { errorsOf, files, loadTestPems } from './errors-fixture.js';
+import { buildEdgeModel } from '../../../control-plane/src/model/index.js';
 
 before(loadTestPems);
 
@@ -139,5 +140,22 @@ describe('sign-in config', () => {
     const config = expectOk(run(HEAD + SIGN_IN + route, { files: files() }));
     assert.equal(config.routes[0]!.signIn, true);
     assert.equal(config.routes[0]!.policy!.allow[0]!.criteria[0]!.kind, 'session_authenticated_user');
+  });
+});
+
+describe('public_https_port: the port in URLs back to the edge', () => {
+  test("a load balancer's 443 in front of 8443: no port; without it, the listen port; a bad value is an error", () => {
+    const route = ROUTE('{allow: {or: [{email: a@example.com}]}}');
+    const origin = (extra: string) => {
+      const config = expectOk(run(HEAD + 'address: :8443\n' + extra + SIGN_IN + route, { files: files() }));
+      const model = buildEdgeModel(config);
+      assert.ok(model.ok);
+      return model.value.signIn?.origin;
+    };
+    assert.equal(origin('public_https_port: 443\n'), 'https://%REQ(:authority)%');
+    assert.equal(origin(''), 'https://%REQ(:authority)%:8443');
+    assert.equal(origin('public_https_port: "9443"\n'), 'https://%REQ(:authority)%:9443');
+    const text = HEAD + 'public_https_port: 70000\n' + SIGN_IN + route;
+    expectError(text, 'public_https_port', /^expected a port number \(1–65535\), such as 443/);
   });
 });

@@ -59,7 +59,7 @@ describe('ext_authz and the identity cache with sign-in', () => {
     assert.deepEqual(namespaces(chain()), [undefined, undefined]);
   });
 
-  it('the identity cache is off on a signed-in route the service decides, on elsewhere', () => {
+  it('the identity cache is off on every route that needs sign-in, on elsewhere', () => {
     const cacheOn = (r: EdgeRoute, certificate: 'handshake' | 'resumed') => {
       const ctx: RouteContext = { kind: 'host-route', route: r, chain: chain(SIGN_IN), certificate };
       return typedPerFilterConfig(ctx)?.[IDENTITY_CACHE] !== undefined;
@@ -67,8 +67,10 @@ describe('ext_authz and the identity cache with sign-in', () => {
     assert.equal(cacheOn(route(true, 'ext-authz'), 'handshake'), false);
     assert.equal(cacheOn(route(true, 'ext-authz'), 'resumed'), false);
     assert.equal(cacheOn(route(false, 'ext-authz'), 'handshake'), true);
-    // Envoy decides this signed-in route; a resumed session's trust check decides the certificate alone.
-    assert.equal(cacheOn(route(true, 'envoy'), 'resumed'), true);
+    assert.equal(cacheOn(route(false, 'envoy'), 'resumed'), true);
+    // Envoy decides this signed-in route; a resumed session's trust check decides its policy with the session, so
+    // its allow is the signed-in user's, which a cache by certificate must not keep.
+    assert.equal(cacheOn(route(true, 'envoy'), 'resumed'), false);
     // The ext_authz filters stay on for the signed-in route: the service decides it on every request.
     const ctx: RouteContext = {
       kind: 'host-route',

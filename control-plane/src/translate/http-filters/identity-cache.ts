@@ -110,13 +110,12 @@ end
 function identityCachePerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (ctx.kind !== 'host-route' || ctx.certificate === 'stale-trust') return undefined;
   const a = ctx.route.authorization;
-  // Not on a signed-in route the service decides: its allow and its assertion are the signed-in user's, and this
-  // cache knows only the certificate, so another user with the same certificate (or a new sign-in on the same
-  // connection) would get them. The service never marks such an allow cacheable either (authz/service.ts); off
-  // here too, no replica can fill an entry for these routes, and no request pays for the lookup. (Where Envoy
-  // decides a signed-in route itself, a resumed session's trust check below decides the certificate alone: it
-  // stays cached, as the session criteria run before it on every request.)
-  if (a.kind === 'ext-authz' && ctx.route.signIn) return undefined;
+  // Not on a route that needs sign-in: its allow (and assertion) are the signed-in user's, and this cache knows only
+  // the certificate, so another user with the same certificate (or a new sign-in on the same connection) would get
+  // them. That holds for a resumed session's trust check too, which decides the route's policy with the session.
+  // The service never marks such an allow cacheable either (authz/service.ts); off here too, no replica can fill
+  // an entry for these routes, and no request pays for the lookup.
+  if (ctx.route.signIn) return undefined;
   const key = a.kind === 'ext-authz' ? a.key : ctx.certificate === 'resumed' ? ctx.route.trustCheck : undefined;
   if (key === undefined) return undefined;
   // On a chain where sessions resume, a certificate Envoy did not verify on the connection is a resumed session's.
