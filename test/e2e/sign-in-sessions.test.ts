@@ -201,5 +201,10 @@ describe('sign-in sessions: what is refused, and what the edge keeps to itself',
     const wait = daveSignedInAt + 12_000 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     assert.equal((await dave.get(HOSTS.x, '/', NON_BROWSER)).status, 401);
+    // Refused by the token check (the session's cookies themselves are still good): the page says why.
+    const page = await dave.get(HOSTS.x, '/');
+    assert.equal(page.status, 401);
+    assert.match(page.body, /<h1>Sign in again<\/h1>/);
+    assert.match(page.body, /Jwt is expired/);
   });
 });
