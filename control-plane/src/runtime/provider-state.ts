@@ -47,12 +47,15 @@ export class ProviderState {
     this.#watcher?.stop();
   }
 
-  async discover(config: Config, atStart: boolean): Promise<Result<{ provider?: DiscoveredProvider }>> {
+  /**
+   * What the provider of `config` says now, or what it said last. Nothing is kept until `commit` (the config
+   * compiled and serves): a refused edit that named another provider leaves the serving one's discovery as it was.
+   */
+  async discover(config: Config, atStart: boolean): Promise<Result<Discovered>> {
     const idp = config.identityProvider;
     if (idp === undefined) {
-      this.#last = undefined;
       delete this.state.identityProviderErrors;
-      return { ok: true, value: {} };
+      return { ok: true, value: { record: undefined } };
     }
     // With a provider already read for this URL, a reload asks once and briefly: an edit (a CRL, a revoked
     // certificate) must not wait on a provider that stopped answering; the watcher keeps asking at its pace.
@@ -60,9 +63,8 @@ export class ProviderState {
     const quick: DiscoveryOptions = known ? { attempts: 1, timeoutMs: RELOAD_TIMEOUT_MS } : {};
     const found = await discoverProvider(idp.issuer, { ...this.options, ...quick, at: idp.at });
     if (found.ok) {
-      this.#last = { issuer: idp.issuer, provider: found.value };
       delete this.state.identityProviderErrors;
-      return { ok: true, value: { provider: found.value } };
+      return { ok: true, value: { provider: found.value, record: { issuer: idp.issuer, provider: found.value } } };
     }
     this.state.identityProviderErrors = found.errors;
     const kept =
@@ -72,7 +74,6 @@ export class ProviderState {
           ? { issuer: idp.issuer, provider: undefined }
           : undefined;
     if (kept === undefined) return found;
-    this.#last = kept;
     for (const e of found.errors) {
       this.log.error(
         { key: e.key, error: formatError(e) },
@@ -81,6 +82,17 @@ export class ProviderState {
           : 'cannot read the identity provider; routes that need sign-in answer 503 until it can be read',
       );
     }
-    return { ok: true, value: kept.provider ? { provider: kept.provider } : {} };
+    return { ok: true, value: { ...(kept.provider ? { provider: kept.provider } : {}), record: kept } };
   }
+
+  /** The config `discovered` was for compiled and serves: its discovery is the one to fall back on from now. */
+  commit(discovered: Discovered): void {
+    this.#last = discovered.record;
+  }
+}
+
+/** A discovery, and what to keep of it once its config serves (undefined: the config has no provider). */
+export interface Discovered {
+  provider?: DiscoveredProvider;
+  record: { issuer: string; provider: DiscoveredProvider | undefined } | undefined;
 }

@@ -5,8 +5,7 @@ import { compile, summarize, type Compiled } from '../pipeline.js';
 import type { SigningKey } from '../identity/index.js';
 import type { AdsServer } from '../xds/index.js';
 import { jwksDocument, SigningKeys, type ChosenKeys } from './signing-keys.js';
-import type { DiscoveredProvider } from './oidc-discovery.js';
-import { ProviderState } from './provider-state.js';
+import { ProviderState, type Discovered } from './provider-state.js';
 
 export interface ReloadState {
   reloads: number;
@@ -28,8 +27,8 @@ export interface LoadedConfig {
   config: Config;
   keys: ChosenKeys;
   files: string[];
-  /** What the identity provider's discovery said; absent: no sign-in, or the provider could not be read yet. */
-  provider?: DiscoveredProvider;
+  /** What the identity provider's discovery said (`provider` absent: no sign-in, or it could not be read yet). */
+  discovered: Discovered;
 }
 type LoadOutcome = LoadedConfig | { ok: false; errors: ConfigError[]; files: string[] };
 
@@ -95,14 +94,16 @@ export class ConfigReloader {
     if (!keys.ok) return this.reject(keys.errors, loaded.files);
     const provider = await this.providers.discover(config, this.ads.current === undefined);
     if (!provider.ok) return this.reject(provider.errors, loaded.files);
-    return { ok: true, config, keys: keys.value, files: loaded.files, ...provider.value };
+    return { ok: true, config, keys: keys.value, files: loaded.files, discovered: provider.value };
   }
 
   /** Translates what `load` read and, when it differs from what is served, hands it to the xDS server. */
   apply(loaded: LoadedConfig, now = new Date()): ReloadOutcome {
-    const { config, keys, files, provider } = loaded;
+    const { config, keys, files, discovered } = loaded;
+    const provider = discovered.provider;
     const compiled = compile(config, this.codec(), { jwks: jwksDocument(keys.published), provider });
     if (!compiled.ok) return this.reject(compiled.errors, files);
+    this.providers.commit(discovered);
     this.onApplied(compiled.value, keys.signer);
 
     this.state.errors = [];
