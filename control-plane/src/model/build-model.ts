@@ -132,7 +132,13 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
       claimHeaders: [...new Set(config.jwtClaimsHeaders.map(([header]) => header.toLowerCase()))].sort(),
       ...(options.jwks !== undefined ? { jwks: options.jwks } : {}),
       ...(config.identityProvider
-        ? { signIn: signInModel(config.identityProvider, options.provider, config.publicHttpsPort ?? config.address.port) }
+        ? {
+            signIn: signInModel(
+              config.identityProvider,
+              options.provider,
+              config.publicHttpsPort ?? config.address.port,
+            ),
+          }
         : {}),
     },
   };

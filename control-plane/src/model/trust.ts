@@ -72,9 +72,7 @@ export function trustCheckRoute(
   const session = envoyPolicy && signIn ? signIn : undefined;
   const withoutLocations = (k: string, v: unknown) => (k === 'at' ? undefined : v);
   // (The session's settings join the digest only where they apply: other trust checks keep their names.)
-  const decided = envoyPolicy
-    ? JSON.stringify(session ? [policy, session] : policy, withoutLocations)
-    : kind;
+  const decided = envoyPolicy ? JSON.stringify(session ? [policy, session] : policy, withoutLocations) : kind;
   const digest = trustCheckDigest(decided, trust);
   // Routes of several hosts share one entry (same trust, same name); it signs nothing, so it names no audience.
   return {

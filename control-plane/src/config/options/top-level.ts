@@ -31,7 +31,12 @@ export const TOP_LEVEL_OPTIONS: OptionTable<TopLevelKey> = {
   ...IDENTITY_PROVIDER_OPTIONS,
   address: { schema: ADDRESS, summary: 'the HTTPS listen address', default: '`:443`' },
   public_https_port: {
-    schema: { anyOf: [{ type: 'integer', minimum: 1, maximum: 65535 }, { type: 'string', pattern: '^[0-9]{1,5}$' }] },
+    schema: {
+      anyOf: [
+        { type: 'integer', minimum: 1, maximum: 65535 },
+        { type: 'string', pattern: '^[0-9]{1,5}$' },
+      ],
+    },
     summary:
       "the port browsers reach the edge on, when a load balancer in front listens on another than `address`'s " +
       '(443 in front of 8443, say): sign-in names it in the URLs back to the edge',
