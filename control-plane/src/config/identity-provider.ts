@@ -31,7 +31,7 @@ export const IDENTITY_PROVIDER_LIST_KEYS = ['idp_scopes'] as const;
 
 export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 const DEFAULT_REFRESH_MS = 5 * 60_000;
-const SAME_SITE = ['lax', 'strict', 'none'] as const;
+const SAME_SITE = ['lax', 'none'] as const;
 const COOKIE_SECRET_HINT = 'make one with: head -c32 /dev/urandom | base64';
 /** RFC 6265 cookie-name characters (a token): no separators, spaces or controls. */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
@@ -94,7 +94,13 @@ export function readIdentityProvider(
   }
   const sameSite = readString(root, 'cookie_same_site', diag);
   const sameSiteValue = sameSite?.value.toLowerCase();
-  if (sameSite && !(SAME_SITE as readonly string[]).includes(sameSiteValue!))
+  if (sameSite && sameSiteValue === 'strict')
+    diag.error(
+      sameSite.at,
+      'cookie_same_site: strict would make every sign-in loop: a browser sends no Strict cookie on the redirect ' +
+        "back from the provider's site, so the page would ask for sign-in again; use lax (the default) or none",
+    );
+  else if (sameSite && !(SAME_SITE as readonly string[]).includes(sameSiteValue!))
     diag.error(sameSite.at, `expected one of ${SAME_SITE.join(', ')}, got "${sameSite.value}"`);
   const authenticate = readString(root, 'authenticate_service_url', diag);
   const authenticateUrl = authenticate && readHttpUrl(authenticate, diag, 'https');

@@ -165,7 +165,7 @@ export interface IdentityProviderConfig {
   cookieExpireSeconds: number;
   /** Lower case, without a leading dot; absent: each cookie belongs to the host that set it. */
   cookieDomain?: string;
-  cookieSameSite: 'lax' | 'strict' | 'none';
+  cookieSameSite: 'lax' | 'none';
   /** The origin (`https://auth.example.com`) whose callback every route's sign-in returns to; absent: each host's. */
   authenticateServiceUrl?: string;
   /** The ID token claim that holds the user's groups. */

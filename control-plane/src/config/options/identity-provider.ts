@@ -73,10 +73,10 @@ export const IDENTITY_PROVIDER_OPTIONS: OptionTable<Key> = {
     default: 'true',
   },
   cookie_same_site: {
-    schema: { type: 'string', pattern: '^([Ll][Aa][Xx]|[Ss][Tt][Rr][Ii][Cc][Tt]|[Nn][Oo][Nn][Ee])$' },
+    schema: { type: 'string', pattern: '^([Ll][Aa][Xx]|[Nn][Oo][Nn][Ee])$' },
     summary:
-      "`lax`, `strict` or `none`, for the session cookies (the sign-in's own short-lived cookies are always `lax`: " +
-      "they must come back from the provider's redirect)",
+      '`lax` or `none`, for the session cookies; not `strict`: a browser sends no Strict cookie on the redirect ' +
+      "back from the provider's site, and every sign-in would loop",
     default: '`lax`',
   },
 };

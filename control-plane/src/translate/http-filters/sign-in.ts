@@ -22,7 +22,6 @@ const FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';
 type SameSite = oauth2_v3.CookieConfig_SameSite;
 const SAME_SITE: Record<SignInModel['config']['cookieSameSite'], SameSite> = {
   lax: 'LAX',
-  strict: 'STRICT',
   none: 'NONE',
 };
 
@@ -36,9 +35,9 @@ function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
   const { config, provider } = signIn;
   if (provider === undefined) return undefined;
   const name = config.cookieName;
+  // Lax or None (config/identity-provider.ts refuses Strict): the flow's cookies must come back with the provider's
+  // redirect, a cross-site navigation, and the session's on the page it redirects to next.
   const session: oauth2_v3.CookieConfig = { same_site: SAME_SITE[config.cookieSameSite] };
-  // The flow's own cookies must come back with the provider's redirect, a cross-site navigation: Lax at most.
-  const flow: oauth2_v3.CookieConfig = { same_site: config.cookieSameSite === 'none' ? 'NONE' : 'LAX' };
   const callback = config.authenticateServiceUrl
     ? `${config.authenticateServiceUrl}${AUTHENTICATE_CALLBACK_PATH}`
     : `${signIn.origin}${CALLBACK_PATH}`;
@@ -90,8 +89,8 @@ function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
           oauth_expires_cookie_config: session,
           id_token_cookie_config: session,
           refresh_token_cookie_config: session,
-          oauth_nonce_cookie_config: flow,
-          code_verifier_cookie_config: flow,
+          oauth_nonce_cookie_config: session,
+          code_verifier_cookie_config: session,
         },
         stat_prefix: 'sign_in',
       },
