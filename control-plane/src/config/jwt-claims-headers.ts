@@ -2,29 +2,12 @@
 import type { Diagnostics, Location } from '../source/diagnostics.js';
 import { scalarString, type MapValue } from '../source/fields.js';
 import { describeKind } from '../source/source.js';
-import { EDGE_SET_CLAIMS } from '../identity/index.js';
+import { CERTIFICATE_CLAIMS, EDGE_SET_CLAIMS } from '../identity/index.js';
 import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 import { isHeaderName } from './route.js';
 
 /** What mtls-edge can put in a claim header: what the client certificate says, and the JWT's own claims. */
-export const JWT_CLAIMS: readonly string[] = [
-  'email',
-  'user',
-  'domain',
-  'sub',
-  'fingerprint',
-  'spki_hash',
-  'subject',
-  'issuer',
-  'common_name',
-  'san_dns',
-  'san_email',
-  'san_uri',
-  'san_ip_address',
-  'san_user_principal_name',
-  'iss',
-  'aud',
-];
+export const JWT_CLAIMS: readonly string[] = ['email', 'user', 'domain', 'sub', ...CERTIFICATE_CLAIMS, 'iss', 'aud'];
 
 /** A claim name of an ID token: anything printable without spaces (providers use URLs, colons and dots). */
 const ID_TOKEN_CLAIM = /^[\x21-\x7e\u00a0-\uffff]+$/;

@@ -7,4 +7,4 @@ export {
 } from './certificate-identity.js';
 export { defaultSigningKeyPath, loadOrCreateSigningKey, signingKeyFromPem } from './signing-key.js';
 export { AssertionSigner, buildAssertionClaims, claimHeaderValue, jwks } from './assertion.js';
-export { buildSessionAssertionClaims, EDGE_SET_CLAIMS } from './session-assertion.js';
+export { buildSessionAssertionClaims, CERTIFICATE_CLAIMS, EDGE_SET_CLAIMS } from './session-assertion.js';

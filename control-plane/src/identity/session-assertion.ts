@@ -13,7 +13,7 @@ export const EDGE_SET_CLAIMS: readonly string[] = ['iss', 'aud', 'exp', 'iat', '
  * What only a verified client certificate says: never taken from an ID token, so that a claim header such as
  * X-Pomerium-Claim-Fingerprint always means the certificate the edge verified.
  */
-const CERTIFICATE_CLAIMS: readonly string[] = [
+export const CERTIFICATE_CLAIMS: readonly string[] = [
   'fingerprint',
   'spki_hash',
   'subject',
