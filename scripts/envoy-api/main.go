@@ -27,6 +27,7 @@ import (
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/access_loggers/stream/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/ext_authz/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_mutation/v3"
+	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/header_to_metadata/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/jwt_authn/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/lua/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/oauth2/v3"
@@ -62,6 +63,7 @@ var resourceRoots = []protoreflect.FullName{
 	"envoy.extensions.filters.http.lua.v3.LuaPerRoute",
 	"envoy.extensions.filters.http.header_mutation.v3.HeaderMutation",
 	"envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute",
+	"envoy.extensions.filters.http.header_to_metadata.v3.Config",
 	"envoy.extensions.filters.http.rbac.v3.RBAC",
 	"envoy.extensions.filters.http.rbac.v3.RBACPerRoute",
 	"envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",

@@ -58,13 +58,34 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
     assert.equal(seen.headers['x-mtls-edge-id-token'], undefined, 'the ID token stays inside the edge');
     // The session's cookies stay at the edge too (Envoy would pass the ID token's on, decrypted); the application's
     // own cookies go on as they were.
-    assert.doesNotMatch(String(seen.headers['cookie'] ?? ''), /_pomerium/);
+    // With no cookie of the application's, no Cookie header at all (not an empty one).
+    assert.equal(seen.headers['cookie'], undefined, 'the session cookies reached the upstream');
     assert.equal((await browser.get(HOSTS.x, '/with-app-cookie', { cookie: 'app=1; theme=dark' })).status, 302);
     const jar = [...(browser.cookies.get(HOSTS.x) ?? [])].map(([k, v]) => `${k}=${v}`).join('; ');
-    assert.equal((await browser.get(HOSTS.x, '/with-app-cookie', { cookie: `app=1; ${jar}; theme=dark` })).status, 200);
+    // Look-alike names are the application's: only `_pomerium` and `_pomerium_…` are the edge's.
+    const lookAlikes = '_pomeriumx=3; x_pomerium=4; _Pomerium_id=5';
+    const cookie = `app=1; ${jar}; theme=dark; ${lookAlikes}`;
+    assert.equal((await browser.get(HOSTS.x, '/with-app-cookie', { cookie })).status, 200);
     const withApp = s.upstream.seen.find((r) => r.url === '/with-app-cookie');
     // (In any order: Envoy's oauth2 filter writes the header again from what it parsed.)
-    assert.deepEqual(String(withApp?.headers['cookie']).split('; ').sort(), ['app=1', 'theme=dark']);
+    assert.deepEqual(String(withApp?.headers['cookie']).split('; ').sort(), [
+      '_Pomerium_id=5',
+      '_pomeriumx=3',
+      'app=1',
+      'theme=dark',
+      'x_pomerium=4',
+    ]);
+    // Wherever the application's one cookie lands among the session's: nothing else is left, not even a separator.
+    assert.equal((await browser.get(HOSTS.x, '/session-first', { cookie: `${jar}; app=2` })).status, 200);
+    const sessionFirst = s.upstream.seen.find((r) => r.url === '/session-first');
+    assert.equal(sessionFirst?.headers['cookie'], 'app=2');
+    // Application cookies of 8 KiB or more cannot wait in Envoy's metadata: the upstream gets none, and still
+    // nothing of the session's (docs/sign-in.md says so).
+    const big = `big=${'b'.repeat(9000)}`;
+    assert.equal((await browser.get(HOSTS.x, '/big-app-cookie', { cookie: `${jar}; ${big}` })).status, 200);
+    const bigSeen = s.upstream.seen.find((r) => r.url === '/big-app-cookie');
+    assert.ok(bigSeen, 'the upstream got the request');
+    assert.equal(bigSeen.headers['cookie'], undefined);
   });
 
   it('the session cookies are Secure, HttpOnly and SameSite=Lax, and named after cookie_name', async () => {

@@ -97,6 +97,8 @@ describe('the HTTP filter registry', () => {
         'mtls-edge.sign-in',
         'mtls-edge.session-token',
         'mtls-edge.session-cookies',
+        // The application's cookies back, without the session's, before anything else reads the request.
+        'mtls-edge.app-cookies',
         'mtls-edge.policy-deny',
         'mtls-edge.policy-allow',
         'mtls-edge.identity-cache',

@@ -15,6 +15,7 @@ import type * as envoy_extensions_access_loggers_stream_v3 from './envoy.extensi
 import type * as envoy_extensions_filters_common_set_filter_state_v3 from './envoy.extensions.filters.common.set_filter_state.v3.js';
 import type * as envoy_extensions_filters_http_ext_authz_v3 from './envoy.extensions.filters.http.ext_authz.v3.js';
 import type * as envoy_extensions_filters_http_header_mutation_v3 from './envoy.extensions.filters.http.header_mutation.v3.js';
+import type * as envoy_extensions_filters_http_header_to_metadata_v3 from './envoy.extensions.filters.http.header_to_metadata.v3.js';
 import type * as envoy_extensions_filters_http_jwt_authn_v3 from './envoy.extensions.filters.http.jwt_authn.v3.js';
 import type * as envoy_extensions_filters_http_lua_v3 from './envoy.extensions.filters.http.lua.v3.js';
 import type * as envoy_extensions_filters_http_oauth2_v3 from './envoy.extensions.filters.http.oauth2.v3.js';
@@ -54,6 +55,7 @@ export type {
   envoy_extensions_filters_common_set_filter_state_v3,
   envoy_extensions_filters_http_ext_authz_v3,
   envoy_extensions_filters_http_header_mutation_v3,
+  envoy_extensions_filters_http_header_to_metadata_v3,
   envoy_extensions_filters_http_jwt_authn_v3,
   envoy_extensions_filters_http_lua_v3,
   envoy_extensions_filters_http_oauth2_v3,
@@ -331,6 +333,9 @@ export interface TypedConfigs {
   'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation': envoy_extensions_filters_http_header_mutation_v3.HeaderMutation;
   'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute': envoy_extensions_filters_http_header_mutation_v3.HeaderMutationPerRoute;
   'envoy.extensions.filters.http.header_mutation.v3.Mutations': envoy_extensions_filters_http_header_mutation_v3.Mutations;
+  'envoy.extensions.filters.http.header_to_metadata.v3.Config': envoy_extensions_filters_http_header_to_metadata_v3.Config;
+  'envoy.extensions.filters.http.header_to_metadata.v3.Config.KeyValuePair': envoy_extensions_filters_http_header_to_metadata_v3.Config_KeyValuePair;
+  'envoy.extensions.filters.http.header_to_metadata.v3.Config.Rule': envoy_extensions_filters_http_header_to_metadata_v3.Config_Rule;
   'envoy.extensions.filters.http.jwt_authn.v3.ExtractOnlyWithoutValidation': envoy_extensions_filters_http_jwt_authn_v3.ExtractOnlyWithoutValidation;
   'envoy.extensions.filters.http.jwt_authn.v3.FilterStateRule': envoy_extensions_filters_http_jwt_authn_v3.FilterStateRule;
   'envoy.extensions.filters.http.jwt_authn.v3.JwksAsyncFetch': envoy_extensions_filters_http_jwt_authn_v3.JwksAsyncFetch;

@@ -9,7 +9,7 @@ import { policyAllow } from './policy-allow.js';
 import { policyDeny } from './policy-deny.js';
 import { requestAuthority } from './request-authority.js';
 import { router } from './router.js';
-import { sessionCookies } from './session-cookies.js';
+import { appCookies, sessionCookies } from './session-cookies.js';
 import { sessionToken } from './session-token.js';
 import { signIn } from './sign-in.js';
 import { stripIdentityHeaders } from './strip-identity-headers.js';
@@ -36,6 +36,7 @@ export const HTTP_FILTERS = [
   signIn,
   sessionToken,
   sessionCookies,
+  appCookies,
   policyDeny,
   policyAllow,
   identityCache,
