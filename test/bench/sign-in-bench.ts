@@ -4,8 +4,9 @@
 // domain). A session is signed in once, as alice, the browser's part played over HTTPS; then each side is loaded
 // over keep-alive connections, the signed-in side with the session's cookies on every request: Envoy's oauth2
 // filter checks the cookies' HMAC and decrypts the ID token, jwt_authn verifies its signature, issuer, audience and
-// expiry, RBAC decides on its claims. The sides alternate in rounds (the machine is small and shared: a drift
-// weighs on both); the figure is the ratio of their request rates, target >= 0.9.
+// expiry, RBAC decides on its claims, and the session's cookies are taken out before the upstream. The sides
+// alternate in rounds (the machine is small and shared: a drift weighs on both); the figure is the ratio of their
+// request rates, target >= 0.9.
 // It lives under test/ rather than control-plane/bench/ because it imports test/support (the IdP, the browser's
 // part), which the Docker build does not have (.dockerignore leaves out test/, and tsconfig.build.json compiles
 // control-plane/ with whatever it imports).
@@ -73,7 +74,7 @@ await runBench(async (checks) => {
       `\nwhat a signed-in route costs through Envoy (1 worker): host ${HOST}, the same upstream behind\n` +
         `  ${ROUTES.public.padEnd(12)} allow_public_unauthenticated_access, no cookies sent\n` +
         `  ${ROUTES.signedIn.padEnd(12)} policy domain is example.com, alice's session cookies on every request ` +
-        `(${cookie!.length} bytes: oauth2 HMAC + decrypt, jwt_authn RS256, RBAC on the claims)\n` +
+        `(${cookie!.length} bytes: oauth2 HMAC + decrypt, jwt_authn RS256, RBAC on the claims, the session cookies removed)\n` +
         `checks: signed in as alice through the IdP's login form; ${ROUTES.signedIn} answers the upstream with ` +
         `the cookies and 401 without them, renews a session whose ID token was altered at the IdP (refuses it ` +
         `without the refresh token); ${ROUTES.public} answers the upstream\n` +
