@@ -8,6 +8,7 @@ import { expectHandshakeRefused } from '../support/https-client.js';
 import { requestOverSession } from '../support/tls-session.js';
 import { HOSTS } from '../support/pki-fixture.js';
 import { signInAs, startSignInEdge, type SignInEdge } from '../support/sign-in-fixture.js';
+import { SESSION_COOKIES_STAT_PREFIX } from '../../control-plane/src/translate/http-filters/session-cookies.js';
 
 const policyRoute = (host: string, upstream: string, prefix: string | undefined, policy: string) =>
   `  - from: https://${host}\n    to: ${upstream}\n${prefix ? `    prefix: ${prefix}\n` : ''}    policy: ${policy}\n`;
@@ -57,7 +58,7 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
     assert.ok(seen, 'the upstream got the request');
     assert.equal(seen.headers['x-mtls-edge-id-token'], undefined, 'the ID token stays inside the edge');
     // The session's cookies stay at the edge too (Envoy would pass the ID token's on, decrypted); the application's
-    // own cookies go on as they were.
+    // own cookies go on (as Envoy's oauth2 filter wrote them again: one per name, in any order).
     // With no cookie of the application's, no Cookie header at all (not an empty one).
     assert.equal(seen.headers['cookie'], undefined, 'the session cookies reached the upstream');
     assert.equal((await browser.get(HOSTS.x, '/with-app-cookie', { cookie: 'app=1; theme=dark' })).status, 302);
@@ -75,17 +76,24 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
       'theme=dark',
       'x_pomerium=4',
     ]);
-    // Wherever the application's one cookie lands among the session's: nothing else is left, not even a separator.
+    // The application's one cookie among the session's (in the order Envoy's oauth2 filter writes them; the unit
+    // test has every order): nothing else is left, not even a separator.
     assert.equal((await browser.get(HOSTS.x, '/session-first', { cookie: `${jar}; app=2` })).status, 200);
     const sessionFirst = s.upstream.seen.find((r) => r.url === '/session-first');
     assert.equal(sessionFirst?.headers['cookie'], 'app=2');
     // Application cookies of 8 KiB or more cannot wait in Envoy's metadata: the upstream gets none, and still
-    // nothing of the session's (docs/sign-in.md says so).
+    // nothing of the session's, and a counter says so (docs/sign-in.md).
+    const tooLong = async () => {
+      const stats = await s.edge.envoyStats(`http_filter_name.${SESSION_COOKIES_STAT_PREFIX}.`);
+      return stats[`http_filter_name.${SESSION_COOKIES_STAT_PREFIX}.header_value_too_long`] ?? NaN;
+    };
+    const tooLongBefore = await tooLong();
     const big = `big=${'b'.repeat(9000)}`;
     assert.equal((await browser.get(HOSTS.x, '/big-app-cookie', { cookie: `${jar}; ${big}` })).status, 200);
     const bigSeen = s.upstream.seen.find((r) => r.url === '/big-app-cookie');
     assert.ok(bigSeen, 'the upstream got the request');
     assert.equal(bigSeen.headers['cookie'], undefined);
+    assert.equal((await tooLong()) - tooLongBefore, 1, 'header_to_metadata counts the cookies it could not keep');
   });
 
   it('the session cookies are Secure, HttpOnly and SameSite=Lax, and named after cookie_name', async () => {

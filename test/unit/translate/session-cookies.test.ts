@@ -1,7 +1,7 @@
 // The pattern Envoy's header_to_metadata filter rewrites the Cookie header with on signed-in routes (RE2, global
 // replace). JavaScript's regular expressions read it alike (leftmost-first alternation, `^` and `$` at the ends of
-// the text, no flags), so the replacement is checked here case by case; test/e2e/sign-in.test.ts checks it
-// through Envoy.
+// the text, no flags, whitespace spelled `[ \t]`; checked against RE2 itself on these cases when written), so the
+// replacement is checked here case by case; test/e2e/sign-in.test.ts checks it through Envoy.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sessionCookiesPattern } from '../../../control-plane/src/translate/http-filters/session-cookies.js';
@@ -18,6 +18,7 @@ describe('the session-cookie pattern', () => {
       ['app=1; _pomerium_id=a.b.c', 'app=1'],
       ['_pomerium_csrf.0f3a=n.h; app=1; _pomerium_pkce.0f3a=v', 'app=1'],
       ['  _pomerium=h;app=1;  _pomerium_id=x', 'app=1'],
+      ['\t_pomerium=h;\tapp=1;\t_pomerium_id=x', 'app=1'],
       ['app=1; theme=dark', 'app=1; theme=dark'],
       // Two Cookie headers, as Envoy joins them.
       ['app=1,_pomerium_id=a.b.c; theme=dark', 'app=1; theme=dark'],

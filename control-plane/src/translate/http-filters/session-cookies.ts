@@ -1,39 +1,48 @@
+// The session's cookies stay at the edge. Envoy's oauth2 filter writes the Cookie header again with the ID token's
+// cookie decrypted (a JWT any upstream could read and present elsewhere), so on the routes that need sign-in, once
+// the token was validated, two of Envoy's own filters (a Lua script took twice their instructions):
+// - session-cookies (header_to_metadata) takes the Cookie header out of the request, and keeps it in the request's
+//   metadata without every cookie named `cookie_name` or `cookie_name_…` (the session's and the flow's);
+// - app-cookies (header_mutation) writes that back as the Cookie header: the application's own cookies go on as
+//   Envoy's oauth2 filter wrote them (one per name, in any order), or no Cookie header at all when none is left.
+// Elsewhere the oauth2 filter is off and the cookies are an opaque, encrypted session.
+// Envoy keeps no metadata value of 8 KiB or more: a request whose own cookies come to that loses them (the
+// session's never reach the upstream either way); `http_filter_name.app_cookies.header_value_too_long` counts them.
 import type { SignInModel } from '../../model/index.js';
 import { typed, type google_protobuf } from '../../envoy-api/index.js';
 import type { HttpFilter, HttpFilterModule, RouteContext } from './types.js';
 
 export const SESSION_COOKIES_FILTER = 'mtls-edge.session-cookies' as const;
 export const APP_COOKIES_FILTER = 'mtls-edge.app-cookies' as const;
+/**
+ * header_to_metadata's stats of the session-cookies filter, named `http_filter_name.app_cookies.…` by Envoy 1.40
+ * (`regex_substitution_failed` counts the requests left with no cookie of the application's: not an error).
+ */
+export const SESSION_COOKIES_STAT_PREFIX = 'app_cookies';
 const HEADER_TO_METADATA = 'envoy.extensions.filters.http.header_to_metadata.v3.Config';
 const HEADER_MUTATION = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutation';
-/** Where the application's own cookies wait (dynamic metadata) between the two filters. */
-const KEPT = { namespace: 'mtls_edge.app_cookies', key: 'cookie' } as const;
+const HEADER_MUTATION_PER_ROUTE = 'envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute';
+/** Where the application's cookies wait between the two filters (nothing else writes this namespace). */
+const APP_COOKIES_METADATA = { namespace: 'mtls_edge.app_cookies', key: 'cookie' } as const;
 
 /**
  * An RE2 pattern for what Envoy's regex rewrite removes from a Cookie header: every cookie named `cookieName` or
- * `cookieName_…`, each with its separator, so that the application's cookies are left as they were, joined by `; `.
+ * `cookieName_…`, each with its separator, so that the other cookies are left joined by `; ` as they were.
+ * (Whitespace is spelled `[ \t]`, the only whitespace a header value holds, so that JavaScript reads it alike.
+ * Its RE2 program is 61 instructions for `_pomerium`, 171 for a name of 64 characters: envoy/bootstrap.yaml's
+ * limit is 1000.)
  */
 export function sessionCookiesPattern(cookieName: string): string {
   const name = cookieName.replace(/[^A-Za-z0-9_]/g, (c) => `\\${c}`);
-  // One of ours: the name, or the name and `_…` (the flow's cookies end in `.flow-id`), and its value. A value runs
-  // to the next `;` only: a comma may be inside one (the ID token's value is the edge's, written back by Envoy).
+  // One of ours: the name, or the name and `_…` (the flow's cookies end in `.flow-id`), and its value. The value
+  // runs to the next `;`, not to a comma: stopping at one would leave the rest of a value that holds one.
   const ours = `${name}(?:_[^=;,]*)?=[^;]*`;
-  // Those at the start with the separator after them; the others with the separator before them (`,` too: what
-  // Envoy makes of two Cookie headers).
-  return `^\\s*(?:${ours}(?:;\\s*|$))+|[;,]\\s*${ours}`;
+  // Those at the start with the separator after them; the others with the separator before them. (`,` too is
+  // defensive only: Envoy joins two Cookie headers with it, but on a signed-in route the oauth2 filter has always
+  // written the header again as one, joined by `; `.)
+  return `^[ \\t]*(?:${ours}(?:;[ \\t]*|$))+|[;,][ \\t]*${ours}`;
 }
 
-/**
- * The session's cookies stay at the edge. Envoy's oauth2 filter writes the Cookie header again with the ID token's
- * cookie decrypted (a JWT any upstream could read and present elsewhere), so on the routes that need sign-in, once
- * the token was validated, two native filters (a Lua script took about twice the instructions per request):
- * - session-cookies takes the whole Cookie header out, and keeps what is left of it without every cookie named
- *   `cookie_name` or `cookie_name_…` (the session's and the flow's) in the request's metadata;
- * - app-cookies puts that back as the Cookie header: the application's own cookies go on as they were.
- * Elsewhere the oauth2 filter is off and the cookies are an opaque, encrypted session.
- * A request whose own cookies come to 8 KiB or more loses them: Envoy keeps no longer value in metadata (the
- * session's never reach the upstream either way).
- */
 function sessionCookiesFilter(): HttpFilter {
   // Off but on the routes that need sign-in (their per-route config holds the rule).
   return { name: SESSION_COOKIES_FILTER, disabled: true, typed_config: typed(HEADER_TO_METADATA, {}) };
@@ -48,8 +57,8 @@ function sessionCookiesPerRoute(ctx: RouteContext): google_protobuf.Any | undefi
         header: 'cookie',
         remove: true,
         on_header_present: {
-          metadata_namespace: KEPT.namespace,
-          key: KEPT.key,
+          metadata_namespace: APP_COOKIES_METADATA.namespace,
+          key: APP_COOKIES_METADATA.key,
           regex_value_rewrite: {
             pattern: { regex: sessionCookiesPattern(signIn.config.cookieName) },
             substitution: '',
@@ -58,6 +67,7 @@ function sessionCookiesPerRoute(ctx: RouteContext): google_protobuf.Any | undefi
         },
       },
     ],
+    stat_prefix: SESSION_COOKIES_STAT_PREFIX,
   });
 }
 
@@ -67,14 +77,15 @@ function appCookiesFilter(): HttpFilter {
 
 function appCookiesPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
   if (signedInRoute(ctx) === undefined) return undefined;
-  return typed('envoy.extensions.filters.http.header_mutation.v3.HeaderMutationPerRoute', {
+  const { namespace, key } = APP_COOKIES_METADATA;
+  return typed(HEADER_MUTATION_PER_ROUTE, {
     mutations: {
       request_mutations: [
         {
           append: {
-            header: { key: 'cookie', value: `%DYNAMIC_METADATA(${KEPT.namespace}:${KEPT.key})%` },
+            // A missing value formats as empty, and an empty value adds no header.
+            header: { key: 'cookie', value: `%DYNAMIC_METADATA(${namespace}:${key})%` },
             append_action: 'OVERWRITE_IF_EXISTS_OR_ADD',
-            // No cookies of the application's: no Cookie header at all.
             keep_empty_value: false,
           },
         },
@@ -96,7 +107,7 @@ export const sessionCookies: HttpFilterModule<typeof SESSION_COOKIES_FILTER> = {
   perRoute: sessionCookiesPerRoute,
 };
 
-/** Right after session-cookies: the ext_authz service and the upstream see the application's cookies as they were. */
+/** Right after session-cookies: the ext_authz service and the upstream see the application's cookies. */
 export const appCookies: HttpFilterModule<typeof APP_COOKIES_FILTER> = {
   name: APP_COOKIES_FILTER,
   connectionManagerEntry: (chain) => (chain.signIn?.provider ? appCookiesFilter() : undefined),
