@@ -74,7 +74,8 @@ await runBench(async (checks) => {
       `\nwhat a signed-in route costs through Envoy (1 worker): host ${HOST}, the same upstream behind\n` +
         `  ${ROUTES.public.padEnd(12)} allow_public_unauthenticated_access, no cookies sent\n` +
         `  ${ROUTES.signedIn.padEnd(12)} policy domain is example.com, alice's session cookies on every request ` +
-        `(${cookie!.length} bytes: oauth2 HMAC + decrypt, jwt_authn RS256, RBAC on the claims, the session cookies removed)\n` +
+        `(${cookie!.length} bytes: oauth2 HMAC + decrypt, jwt_authn RS256, RBAC on the claims, ` +
+        `the session cookies removed)\n` +
         `checks: signed in as alice through the IdP's login form; ${ROUTES.signedIn} answers the upstream with ` +
         `the cookies and 401 without them, renews a session whose ID token was altered at the IdP (refuses it ` +
         `without the refresh token); ${ROUTES.public} answers the upstream\n` +
