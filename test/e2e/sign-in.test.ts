@@ -78,9 +78,9 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
     ]);
     // The application's one cookie among the session's (in the order Envoy's oauth2 filter writes them; the unit
     // test has every order): nothing else is left, not even a separator.
-    assert.equal((await browser.get(HOSTS.x, '/session-first', { cookie: `${jar}; app=2` })).status, 200);
-    const sessionFirst = s.upstream.seen.find((r) => r.url === '/session-first');
-    assert.equal(sessionFirst?.headers['cookie'], 'app=2');
+    assert.equal((await browser.get(HOSTS.x, '/one-app-cookie', { cookie: `${jar}; app=2` })).status, 200);
+    const oneAppCookie = s.upstream.seen.find((r) => r.url === '/one-app-cookie');
+    assert.equal(oneAppCookie?.headers['cookie'], 'app=2');
     // Application cookies of 8 KiB or more cannot wait in Envoy's metadata: the upstream gets none, and still
     // nothing of the session's, and a counter says so (docs/sign-in.md).
     const tooLong = async () => {

@@ -1,7 +1,7 @@
 // The pattern Envoy's header_to_metadata filter rewrites the Cookie header with on signed-in routes (RE2, global
 // replace). JavaScript's regular expressions read it alike (leftmost-first alternation, `^` and `$` at the ends of
-// the text, no flags, whitespace spelled `[ \t]`; checked against RE2 itself on these cases when written), so the
-// replacement is checked here case by case; test/e2e/sign-in.test.ts checks it through Envoy.
+// the text, no flags, whitespace spelled `[ \t]`), so the replacement is checked here case by case;
+// test/e2e/sign-in.test.ts checks it through Envoy.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sessionCookiesPattern } from '../../../control-plane/src/translate/http-filters/session-cookies.js';
