@@ -16,6 +16,7 @@ import { ARTIFACTS, launchChromium } from '../support/chromium.js';
 import { startEdge, type RunningEdge } from '../support/edge.js';
 import { startIdp, type StartedIdp } from '../support/oidc-idp.js';
 import { freePort } from '../support/ports.js';
+import { signInConfigHead } from '../support/sign-in-fixture.js';
 import { startUpstream, type TestUpstream } from '../support/upstream.js';
 
 const SHOTS = join(ARTIFACTS, 'sign-in');
@@ -87,13 +88,7 @@ describe('sign-in with an identity provider, in Chromium', () => {
       dir,
       httpsPort: port,
       yaml: [
-        'certificate_file: server.pem',
-        'certificate_key_file: server-key.pem',
-        `idp_provider_url: ${idp.issuer}`,
-        `idp_client_id: ${CLIENT.clientId}`,
-        `idp_client_secret: ${CLIENT.clientSecret}`,
-        'idp_scopes: openid email profile groups',
-        `cookie_secret: ${COOKIE_SECRET}`,
+        ...signInConfigHead(idp.issuer, CLIENT, COOKIE_SECRET),
         'routes:',
         `  - from: https://${OPEN_HOST}`,
         `    to: ${upstream.url}`,

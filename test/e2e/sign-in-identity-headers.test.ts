@@ -14,6 +14,7 @@ import { browse, CookieJar, follow, loginFormAction } from '../support/oidc-idp-
 import { mintIdToken, startIdp, type StartedIdp } from '../support/oidc-idp.js';
 import { createTestPki, HOSTS, type ClientCert, type TestPki } from '../support/pki-fixture.js';
 import { freePort } from '../support/ports.js';
+import { signInConfigHead } from '../support/sign-in-fixture.js';
 import { startUpstream, type SeenRequest, type TestUpstream } from '../support/upstream.js';
 
 const COOKIE_SECRET = Buffer.alloc(32, 9).toString('base64');
@@ -56,13 +57,7 @@ describe('identity headers for signed-in users', () => {
     });
     upstream = await startUpstream('app');
     const yaml = [
-      'certificate_file: server.pem',
-      'certificate_key_file: server-key.pem',
-      `idp_provider_url: ${idp.issuer}`,
-      `idp_client_id: ${CLIENT.clientId}`,
-      `idp_client_secret: ${CLIENT.clientSecret}`,
-      'idp_scopes: openid email profile groups',
-      `cookie_secret: ${COOKIE_SECRET}`,
+      ...signInConfigHead(idp.issuer, CLIENT, COOKIE_SECRET),
       'jwt_claims_headers: [email, groups]',
       'routes:',
       // No client CA at all: the provider alone says who the user is.

@@ -23,6 +23,19 @@ export const USERS: IdpUser[] = [
   { id: 'dave', email: 'dave@example.com', groups: [], idTokenTtlSeconds: 1 },
 ];
 
+/** A sign-in config's first lines: the server certificate (as createTestPki names it), the provider, the client. */
+export function signInConfigHead(issuer: string, client = CLIENT, cookieSecret = COOKIE_SECRET): string[] {
+  return [
+    'certificate_file: server.pem',
+    'certificate_key_file: server-key.pem',
+    `idp_provider_url: ${issuer}`,
+    `idp_client_id: ${client.clientId}`,
+    `idp_client_secret: ${client.clientSecret}`,
+    'idp_scopes: openid email profile groups',
+    `cookie_secret: ${cookieSecret}`,
+  ];
+}
+
 export interface SignInEdge {
   pki: TestPki;
   idp: StartedIdp;
@@ -60,16 +73,7 @@ export async function startSignInEdge(o: {
   });
   if (o.providerDown) await idp.pause();
   const upstream = await startUpstream('app');
-  const head = [
-    'certificate_file: server.pem',
-    'certificate_key_file: server-key.pem',
-    `idp_provider_url: ${idp.issuer}`,
-    `idp_client_id: ${CLIENT.clientId}`,
-    `idp_client_secret: ${CLIENT.clientSecret}`,
-    'idp_scopes: openid email profile groups',
-    `cookie_secret: ${COOKIE_SECRET}`,
-    ...(typeof o.extra === 'function' ? o.extra(port) : (o.extra ?? [])),
-  ];
+  const head = [...signInConfigHead(idp.issuer), ...(typeof o.extra === 'function' ? o.extra(port) : (o.extra ?? []))];
   const routes = o.routes(upstream.url);
   const edge = await startEdge({
     dir: pki.dir,
