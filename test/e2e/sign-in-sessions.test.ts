@@ -1,7 +1,7 @@
 // What a sign-in session survives and what it does not (issue 17): forged and tampered cookies and headers, a
-// replayed callback, sign-out, an expired ID token, a token for another audience or signed by a key the edge does
-// not know (the provider rotated its keys), the provider down at a reload, and the secrets kept out of every log
-// and dump. One edge, one provider; each test signs in afresh.
+// replayed callback, a state naming another site, sign-out, an expired ID token, a token for another audience or
+// signed by a key the edge does not know (the provider rotated its keys), the provider down at a reload, and the
+// secrets kept out of every log and dump. One edge, one provider; each test signs in afresh.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mintIdToken } from '../support/oidc-idp.js';
@@ -103,6 +103,32 @@ describe('sign-in sessions: what is refused, and what the edge keeps to itself',
       assert.equal(res.status, 401, res.body);
       assert.doesNotMatch(String(res.headers?.['set-cookie'] ?? ''), /_pomerium_id=[^;]/);
     }
+  });
+
+  it("a callback's state returns only to the edge's own hosts, even with the flow's nonce cookie planted", async () => {
+    // The attacker starts a flow and keeps its nonce; a signed-in victim is made to carry that nonce cookie and to
+    // open a callback whose state (the browser's to carry) names another site.
+    const attacker = s.browser();
+    assert.equal((await attacker.get(HOSTS.x, '/')).status, 302);
+    const csrf = attacker.cookie(HOSTS.x, '_pomerium_csrf');
+    assert.ok(csrf, 'the flow set its nonce cookie');
+    const victim = s.browser();
+    assert.equal((await signInAs(victim, s, HOSTS.x, '/', 'alice')).status, 200);
+    const session = [...(victim.cookies.get(HOSTS.x) ?? [])].map(([k, v]) => `${k}=${v}`);
+    const callback = (url: string) => {
+      const state = Buffer.from(JSON.stringify({ url, csrf_token: csrf })).toString('base64url');
+      return victim.get(HOSTS.x, `/.pomerium/callback?code=x&state=${state}`, {
+        cookie: [...session, `_pomerium_csrf=${csrf}`].join('; '),
+      });
+    };
+    // The planted nonce holds: a page of the edge's own is where the callback sends the victim.
+    const own = await callback(`https://${HOSTS.x}:${s.port}/own`);
+    assert.equal(own.status, 302, own.body);
+    assert.equal(own.headers?.['location'], `https://${HOSTS.x}:${s.port}/own`);
+    // Another site's is refused.
+    const evil = await callback('https://evil.example/phish');
+    assert.equal(evil.status, 401, evil.body);
+    assert.equal(evil.headers?.['location'], undefined);
   });
 
   it('sign-out clears the session and ends it at the provider', async () => {

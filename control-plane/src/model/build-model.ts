@@ -137,6 +137,7 @@ export function buildEdgeModel(config: Config, options: ModelOptions = {}): Resu
               config.identityProvider,
               options.provider,
               config.publicHttpsPort ?? config.address.port,
+              classes.flatMap((c) => c.hosts.map((h) => h.name)),
             ),
           }
         : {}),

@@ -14,13 +14,15 @@ export function signInModel(
   config: IdentityProviderConfig,
   provider: ProviderEndpoints | undefined,
   publicPort: number,
+  hosts: readonly string[],
 ): SignInModel {
   // Envoy drops the port from :authority before its filters run (the virtual hosts are matched without it), so a
   // URL back to this edge names the port browsers reach it on (public_https_port, else the one it listens on),
   // unless that is HTTPS's own.
   const origin = `https://%REQ(:authority)%${publicPort === 443 ? '' : `:${publicPort}`}`;
-  if (provider === undefined) return { config, origin };
-  return { config, origin, provider, tokenEndpoint: tokenEndpointUpstream(provider.tokenEndpoint) };
+  const redirectHosts = [...new Set(hosts)].sort();
+  if (provider === undefined) return { config, origin, redirectHosts };
+  return { config, origin, redirectHosts, provider, tokenEndpoint: tokenEndpointUpstream(provider.tokenEndpoint) };
 }
 
 function tokenEndpointUpstream(endpoint: string): Upstream {

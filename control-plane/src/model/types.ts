@@ -146,6 +146,11 @@ export interface SignInModel {
    * callback, the way back after sign-in and after sign-out are under it.
    */
   origin: string;
+  /**
+   * The edge's host names (`*.example.com` for a wildcard): the only pages a sign-in may return to. The page is in
+   * the flow's state, which the browser carries; Envoy's oauth2 filter checks it against these.
+   */
+  redirectHosts: string[];
   /** Absent while the provider could not be read at start: signed-in routes answer 503 until it can. */
   provider?: ProviderEndpoints;
   /** The cluster Envoy exchanges codes at (the token endpoint's host). */

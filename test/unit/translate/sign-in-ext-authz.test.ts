@@ -15,7 +15,10 @@ const EXT_AUTHZ = ['mtls-edge.ext-authz', 'mtls-edge.ext-authz-again'];
 const IDENTITY_CACHE = 'mtls-edge.identity-cache';
 
 /** Sign-in configured; the provider not read yet is enough here (the oauth2 and jwt_authn filters wait for it). */
-const SIGN_IN = { config: { groupsClaim: 'groups' }, origin: 'https://%REQ(:authority)%' } as unknown as SignInModel;
+const SIGN_IN = {
+  config: { groupsClaim: 'groups', cookieName: '_pomerium' },
+  origin: 'https://%REQ(:authority)%',
+} as unknown as SignInModel;
 
 function chain(signIn?: SignInModel): ChainContext {
   return {

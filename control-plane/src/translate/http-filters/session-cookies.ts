@@ -1,11 +1,12 @@
-// The session's cookies stay at the edge. Envoy's oauth2 filter writes the Cookie header again with the ID token's
-// cookie decrypted (a JWT any upstream could read and present elsewhere), so on the routes that need sign-in, once
-// the token was validated, two of Envoy's own filters (a Lua script took twice their instructions):
+// The session's cookies stay at the edge, on every route of a host that signs people in: a route that needs no
+// sign-in (public, or a certificate's only) must not hand them to its upstream either, which could present them on
+// a signed-in route as the user. On the routes that need sign-in, Envoy's oauth2 filter has also written the ID
+// token's cookie back decrypted. So on every route of a sign-in chain, once the token was validated, two of Envoy's
+// own filters (a Lua script took twice their instructions):
 // - session-cookies (header_to_metadata) takes the Cookie header out of the request, and keeps it in the request's
 //   metadata without every cookie named `cookie_name` or `cookie_name_…` (the session's and the flow's);
-// - app-cookies (header_mutation) writes that back as the Cookie header: the application's own cookies go on as
-//   Envoy's oauth2 filter wrote them (one per name, in any order), or no Cookie header at all when none is left.
-// Elsewhere the oauth2 filter is off and the cookies are an opaque, encrypted session.
+// - app-cookies (header_mutation) writes that back as the Cookie header: the application's own cookies go on, or
+//   no Cookie header at all when none is left.
 // Envoy keeps no metadata value of 8 KiB or more: a request whose own cookies come to that loses them (the
 // session's never reach the upstream either way); `http_filter_name.app_cookies.header_value_too_long` counts them.
 import type { SignInModel } from '../../model/index.js';
@@ -37,19 +38,18 @@ export function sessionCookiesPattern(cookieName: string): string {
   // One of ours: the name, or the name and `_…` (the flow's cookies end in `.flow-id`), and its value. The value
   // runs to the next `;`, not to a comma: stopping at one would leave the rest of a value that holds one.
   const ours = `${name}(?:_[^=;,]*)?=[^;]*`;
-  // Those at the start with the separator after them; the others with the separator before them. (`,` too is
-  // defensive only: Envoy joins two Cookie headers with it, but on a signed-in route the oauth2 filter has always
-  // written the header again as one, joined by `; `.)
+  // Those at the start with the separator after them; the others with the separator before them. (`,` too, though
+  // Envoy joins two Cookie headers with `; `: a client may join cookies with a comma, and none of ours may stay.)
   return `^[ \\t]*(?:${ours}(?:;[ \\t]*|$))+|[;,][ \\t]*${ours}`;
 }
 
 function sessionCookiesFilter(): HttpFilter {
-  // Off but on the routes that need sign-in (their per-route config holds the rule).
+  // Off but on the hosts' own routes (their per-route config holds the rule).
   return { name: SESSION_COOKIES_FILTER, disabled: true, typed_config: typed(HEADER_TO_METADATA, {}) };
 }
 
 function sessionCookiesPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
-  const signIn = signedInRoute(ctx);
+  const signIn = sessionHostRoute(ctx);
   if (signIn === undefined) return undefined;
   return typed(HEADER_TO_METADATA, {
     request_rules: [
@@ -76,7 +76,7 @@ function appCookiesFilter(): HttpFilter {
 }
 
 function appCookiesPerRoute(ctx: RouteContext): google_protobuf.Any | undefined {
-  if (signedInRoute(ctx) === undefined) return undefined;
+  if (sessionHostRoute(ctx) === undefined) return undefined;
   const { namespace, key } = APP_COOKIES_METADATA;
   return typed(HEADER_MUTATION_PER_ROUTE, {
     mutations: {
@@ -94,22 +94,25 @@ function appCookiesPerRoute(ctx: RouteContext): google_protobuf.Any | undefined 
   });
 }
 
-function signedInRoute(ctx: RouteContext): SignInModel | undefined {
-  const signIn = ctx.chain.signIn;
-  if (signIn?.provider === undefined || ctx.kind !== 'host-route' || !ctx.route.signIn) return undefined;
-  return signIn;
+/**
+ * Every route of the hosts on a sign-in chain, whether it needs sign-in or not, and whether or not the provider was
+ * reached yet (a browser sends an earlier session's cookies all the same). The edge's own answers (404, 421, the
+ * JWKS, the sign-in paths) forward nothing.
+ */
+function sessionHostRoute(ctx: RouteContext): SignInModel | undefined {
+  return ctx.kind === 'host-route' ? ctx.chain.signIn : undefined;
 }
 
 /** After the session's ID token was validated: nothing later reads the session's cookies. */
 export const sessionCookies: HttpFilterModule<typeof SESSION_COOKIES_FILTER> = {
   name: SESSION_COOKIES_FILTER,
-  connectionManagerEntry: (chain) => (chain.signIn?.provider ? sessionCookiesFilter() : undefined),
+  connectionManagerEntry: (chain) => (chain.signIn ? sessionCookiesFilter() : undefined),
   perRoute: sessionCookiesPerRoute,
 };
 
 /** Right after session-cookies: the ext_authz service and the upstream see the application's cookies. */
 export const appCookies: HttpFilterModule<typeof APP_COOKIES_FILTER> = {
   name: APP_COOKIES_FILTER,
-  connectionManagerEntry: (chain) => (chain.signIn?.provider ? appCookiesFilter() : undefined),
+  connectionManagerEntry: (chain) => (chain.signIn ? appCookiesFilter() : undefined),
   perRoute: appCookiesPerRoute,
 };

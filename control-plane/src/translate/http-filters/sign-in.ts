@@ -72,6 +72,8 @@ function oauth2Filter(signIn: SignInModel): HttpFilter | undefined {
         signout_path: { path: { exact: SIGN_OUT_PATH } },
         ...(provider.endSessionEndpoint ? { post_logout_redirect_uri: { uri: `${signIn.origin}/` } } : {}),
         original_request_uri: signIn.origin,
+        // The page a sign-in returns to comes back in the state: only this edge's hosts (an empty list allows any).
+        allowed_redirect_domains: signIn.redirectHosts.length > 0 ? signIn.redirectHosts : ['invalid'],
         forward_id_token: { header: ID_TOKEN_HEADER },
         // The client's own Authorization header is the upstream's business, as it is on routes without sign-in.
         preserve_authorization_header: true,
