@@ -19,6 +19,8 @@ export const USERS: IdpUser[] = [
   { id: 'alice', email: 'alice@example.com', groups: ['admins'], extra: { department: 'sales' } },
   { id: 'bob', email: 'bob@example.com', groups: ['staff'], extra: { department: 'support' } },
   { id: 'carol', email: 'carol@other.example', groups: ['admins'], extra: { department: 'sales' } },
+  // The provider has not verified her email: no `email` or `domain` criterion reads it.
+  { id: 'mallory', email: 'mallory@example.com', emailVerified: false, groups: [], extra: { department: 'sales' } },
   // Her ID token outlives the edge's clock skew (10 s) only briefly: an expiry test waits for it.
   { id: 'dave', email: 'dave@example.com', groups: [], idTokenTtlSeconds: 1 },
 ];

@@ -6,12 +6,14 @@ import type { CriterionSpec } from './criteria.js';
 import {
   anyClaimValuePrincipal,
   claimHolds,
+  emailClaimPrincipal,
   emailDomain,
   emailDomainPrincipal,
   groupPrincipal,
   SIGNED_IN,
   stringClaimHolds,
   stringClaimPrincipal,
+  verifiedEmail,
 } from './session-claims.js';
 import { describeKind, type SourceValue } from '../source/source.js';
 import type { ClaimValue, CriterionOperands } from './types.js';
@@ -96,14 +98,18 @@ export const SESSION_CRITERIA: { readonly [K in SessionCriterion]: CriterionSpec
     readsCertificate: false,
     readsRequest: false,
     readsSession: true,
-    summary: "with an identity provider: the signed-in user's email claim matches",
+    summary: "with an identity provider: the signed-in user's email claim matches (if the provider verified it)",
     onPage: 'a signed-in email this page accepts',
     operand: stringMatcher(anyValue),
-    holds: (c, facts) => facts.session !== undefined && stringClaimHolds(facts.session, 'email', c.match),
+    holds: (c, facts) => {
+      if (facts.session === undefined) return false;
+      const email = verifiedEmail(facts.session);
+      return email !== undefined ? matchesAll(email, c.match) : c.match.every((m) => m.op === 'not');
+    },
     describe: (c) => describeMatchers('signed-in email', c.match),
     rbac: {
       expressible: () => true,
-      principal: (c) => stringClaimPrincipal('email', c.match),
+      principal: (c) => emailClaimPrincipal(c.match),
       peerProperties: NO_PROPERTIES,
     },
   },
@@ -111,7 +117,7 @@ export const SESSION_CRITERIA: { readonly [K in SessionCriterion]: CriterionSpec
     readsCertificate: false,
     readsRequest: false,
     readsSession: true,
-    summary: "with an identity provider: the domain of the signed-in user's email matches",
+    summary: "with an identity provider: the domain of the signed-in user's verified email matches",
     onPage: 'a signed-in email domain this page accepts',
     operand: stringMatcher(domainValue),
     holds: (c, facts) => {

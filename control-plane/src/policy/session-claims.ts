@@ -32,6 +32,33 @@ export const SIGNED_IN: RbacPrincipal = {
   },
 };
 
+/**
+ * The provider does not say the email is the user's: `email_verified` is there and is not true (nor "true", as a
+ * few providers send it). Many let anyone sign up with any address, so such an email is no identity: the `email` and
+ * `domain` criteria read it as no email at all. A token without the claim is taken as verified (several providers
+ * never send it).
+ */
+const EMAIL_UNVERIFIED: RbacPrincipal = and([
+  claimPrincipal('email_verified', { present_match: true }),
+  not(
+    claimPrincipal('email_verified', {
+      or_match: { value_matchers: [{ bool_match: true }, { string_match: { exact: 'true' } }] },
+    }),
+  ),
+]);
+
+/** `principal` over the email claim, with an unverified email read as none (then only `not` matchers hold). */
+function verifiedEmailOnly(match: StringMatcher[], principal: RbacPrincipal): RbacPrincipal {
+  return match.every((m) => m.op === 'not')
+    ? or([EMAIL_UNVERIFIED, principal])
+    : and([not(EMAIL_UNVERIFIED), principal]);
+}
+
+/** `email`: the email claim, if the provider did not call it unverified. */
+export function emailClaimPrincipal(match: StringMatcher[]): RbacPrincipal {
+  return verifiedEmailOnly(match, stringClaimPrincipal('email', match));
+}
+
 /** Each matcher over a string claim (all must hold; `not` also holds when the claim is missing). */
 export function stringClaimPrincipal(claim: string, match: StringMatcher[]): RbacPrincipal {
   return and(
@@ -56,16 +83,19 @@ export function stringClaimPrincipal(claim: string, match: StringMatcher[]): Rba
 
 /** `domain`: the part of the `email` claim after its @, compared as a host name (in lower case). */
 export function emailDomainPrincipal(match: StringMatcher[]): RbacPrincipal {
-  return and(
-    match.map((m) => {
-      // Whatever precedes the last @ (as the service's emailDomain reads it): a provider's email need not be ASCII.
-      const regex = (x: StringMatcher) => `[\\s\\S]*@${hostNameRegex(x)}`;
-      if (m.op === 'not')
-        return not(
-          claimPrincipal('email', { string_match: { safe_regex: { regex: regex({ op: 'is', value: m.value }) } } }),
-        );
-      return claimPrincipal('email', { string_match: { safe_regex: { regex: regex(m) } } });
-    }),
+  return verifiedEmailOnly(
+    match,
+    and(
+      match.map((m) => {
+        // Whatever precedes the last @ (as the service's emailDomain reads it): a provider's email need not be ASCII.
+        const regex = (x: StringMatcher) => `[\\s\\S]*@${hostNameRegex(x)}`;
+        if (m.op === 'not')
+          return not(
+            claimPrincipal('email', { string_match: { safe_regex: { regex: regex({ op: 'is', value: m.value }) } } }),
+          );
+        return claimPrincipal('email', { string_match: { safe_regex: { regex: regex(m) } } });
+      }),
+    ),
   );
 }
 
@@ -123,9 +153,16 @@ export function stringClaimHolds(
   return matchesAll(actual, match);
 }
 
-/** The domain of an email claim, compared in lower case (host names are). */
-export function emailDomain(claims: Readonly<Record<string, unknown>> | undefined): string | undefined {
+/** The email claim, unless the provider does not call it verified (as EMAIL_UNVERIFIED reads it). */
+export function verifiedEmail(claims: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const email = claims?.['email'];
+  const verified = claims === undefined || !('email_verified' in claims) ? true : claims['email_verified'];
+  return typeof email === 'string' && (verified === true || verified === 'true') ? email : undefined;
+}
+
+/** The domain of a verified email claim, compared in lower case (host names are). */
+export function emailDomain(claims: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const email = verifiedEmail(claims);
   if (typeof email !== 'string') return undefined;
   const at = email.lastIndexOf('@');
   return at < 1 ? undefined : email.slice(at + 1).toLowerCase();
