@@ -1,6 +1,7 @@
 import type { Diagnostics } from '../source/diagnostics.js';
 import { describeKind } from '../source/source.js';
 import type { MapValue } from '../source/fields.js';
+import { INTERNAL_HEADER_PREFIX } from '../policy/index.js';
 
 /** Where the edge records why it refused a request (Lua filters, route metadata): the `reason` field reads it. */
 export const EDGE_METADATA_NAMESPACE = 'mtls_edge';
@@ -123,7 +124,7 @@ const OFF = ACCESS_LOG_OFF;
  * `access_log_fields` (ACCESS_LOG_FIELDS): a list of field names, or names separated by commas (the environment's
  * form); `off` or an empty list turns access logs off. Absent: the default fields.
  */
-export function readAccessLogFields(root: MapValue, diag: Diagnostics): string[] {
+export function readAccessLogFields(root: MapValue, diag: Diagnostics, signIn = false): string[] {
   const v = root.entries.get('access_log_fields');
   if (!v) return [...DEFAULT_ACCESS_LOG_FIELDS];
   const given: Array<{ name: string; at: typeof v.at }> = [];
@@ -148,8 +149,21 @@ export function readAccessLogFields(root: MapValue, diag: Diagnostics): string[]
         `unknown access log field ${JSON.stringify(g.name)}: the fields are ` +
           `${Object.keys(ACCESS_LOG_FIELDS).join(', ')}, headers.<header name>, or "${OFF}" to log nothing`,
       );
+    } else if (signIn && sessionHeader(g.name)) {
+      diag.error(
+        g.at,
+        `access log field ${g.name} would log the sign-in session (Envoy's log takes the request as it is after ` +
+          'its filters: on a refused request, the ID token decrypted). Leave it out while an identity provider is ' +
+          'configured',
+      );
     } else if (out.includes(g.name)) diag.error(g.at, `access log field ${g.name} is given twice`);
     else out.push(g.name);
   }
   return out;
+}
+
+/** A request header that holds the session: its cookies, or one of the edge's internal headers (the ID token's). */
+function sessionHeader(field: string): boolean {
+  const name = HEADER_FIELD.exec(field)?.[1]?.toLowerCase();
+  return name !== undefined && (name === 'cookie' || name.startsWith(INTERNAL_HEADER_PREFIX));
 }

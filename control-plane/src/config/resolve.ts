@@ -169,7 +169,7 @@ function buildConfig(
 
   const signingKey = readSigningKey(root, files, diag);
   const jwtClaimsHeaders = readJwtClaimsHeaders(root, diag, signIn !== undefined);
-  const accessLogFields = readAccessLogFields(root, diag);
+  const accessLogFields = readAccessLogFields(root, diag, signIn !== undefined);
 
   if (!diag.ok || !address || !adminAddress || !xdsAddress || !envoyAdminAddress)
     return { ok: false, errors: diag.errors };

@@ -160,3 +160,21 @@ describe('public_https_port: the port in URLs back to the edge', () => {
     expectError(text, 'public_https_port', /^expected a port number \(1–65535\), such as 443/);
   });
 });
+
+describe('access_log_fields with sign-in', () => {
+  test('no field that would log the session: the Cookie header, or an internal header (the ID token)', () => {
+    for (const field of ['headers.cookie', 'headers.Cookie', 'headers.x-mtls-edge-id-token', 'headers.X-MTLS-Edge-x']) {
+      const policy = ROUTE('{allow: {or: [{domain: example.com}]}}');
+      const text = `access_log_fields: [path, ${field}]\n${HEAD}${SIGN_IN}${policy}`;
+      assertError(errorsOf(text), { key: 'access_log_fields[1]', line: 1, message: /would log the sign-in session/ });
+    }
+  });
+
+  test('other headers, and the Cookie header without an identity provider, are logged as asked', () => {
+    const signedIn = `access_log_fields: [path, headers.cookies, headers.x-mtls-edgy]\n${HEAD}${SIGN_IN}`;
+    const fields = expectOk(run(signedIn + ROUTE('{allow: {or: [{domain: example.com}]}}'), { files: files() }));
+    assert.deepEqual(fields.accessLogFields, ['path', 'headers.cookies', 'headers.x-mtls-edgy']);
+    const plain = `access_log_fields: [headers.cookie]\n${HEAD}${ROUTE('{allow: {or: [{accept: true}]}}')}`;
+    assert.deepEqual(expectOk(run(plain, { files: files() })).accessLogFields, ['headers.cookie']);
+  });
+});
