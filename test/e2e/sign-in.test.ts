@@ -25,6 +25,7 @@ const ROUTES = (upstream: string) =>
     '{allow: {or: [{domain: {is: example.com}}]}, deny: {or: [{groups: {has: staff}}]}}',
   ) +
   policyRoute(HOSTS.x, upstream, '/mallory', '{allow: {or: [{email: {is: mallory@example.com}}]}}') +
+  policyRoute(HOSTS.x, upstream, '/not-mallory', '{allow: {or: [{email: {not: mallory@example.com}}]}}') +
   `  - from: https://${HOSTS.x}\n    to: ${upstream}\n    prefix: /public\n` +
   '    allow_public_unauthenticated_access: true\n' +
   policyRoute(HOSTS.x, upstream, undefined, '{allow: {or: [{domain: {is: example.com}}]}}') +
@@ -135,12 +136,13 @@ describe('sign-in with an identity provider, decided inside Envoy', () => {
 
   it('domain, email, groups, claim/… and deny rules over the ID token allow and refuse', async () => {
     const cases: Array<[string, Record<string, number>]> = [
-      ['alice', { '/': 200, '/admins': 200, '/sales': 200, '/no-staff': 200 }],
+      ['alice', { '/': 200, '/admins': 200, '/sales': 200, '/no-staff': 200, '/not-mallory': 200 }],
       ['bob', { '/': 200, '/admins': 403, '/sales': 403, '/no-staff': 403 }],
       ['carol', { '/': 403, '/admins': 200, '/sales': 200, '/no-staff': 403 }],
       // Her email is example.com's and named by /mallory's rule, but the provider has not verified it: no identity.
       // (Her department claim is read as any other claim.)
-      ['mallory', { '/sales': 200, '/': 403, '/mallory': 403, '/no-staff': 403 }],
+      // An unverified email is no email: a `not` rule holds for it, as for a token without one.
+      ['mallory', { '/sales': 200, '/': 403, '/mallory': 403, '/no-staff': 403, '/not-mallory': 200 }],
     ];
     for (const [user, expected] of cases) {
       const browser = s.browser();

@@ -152,9 +152,9 @@ export function readAccessLogFields(root: MapValue, diag: Diagnostics, signIn = 
     } else if (signIn && sessionHeader(g.name)) {
       diag.error(
         g.at,
-        `access log field ${g.name} would log the sign-in session (Envoy's log takes the request as it is after ` +
-          'its filters: on a refused request, the ID token decrypted). Leave it out while an identity provider is ' +
-          'configured',
+        `access log field ${g.name} could log the sign-in session: Envoy logs the request as its filters left it, ` +
+          "and a refused request's Cookie header and the edge's internal headers may hold the ID token, decrypted. " +
+          'Leave it out while an identity provider is configured',
       );
     } else if (out.includes(g.name)) diag.error(g.at, `access log field ${g.name} is given twice`);
     else out.push(g.name);

@@ -1,6 +1,7 @@
 // The identity assertion of a signed-in route: who the identity provider says the user is, as Pomerium's
 // X-Pomerium-Jwt-Assertion says it, and which client certificate came with the request, if one did.
 import { audienceHost, buildAssertionClaims } from './assertion.js';
+import { verifiedEmail } from './session-email.js';
 import type { AssertionClaims, CertificateIdentity } from './types.js';
 
 /**
@@ -53,10 +54,11 @@ export function buildSessionAssertionClaims(
   const sub = session['sub'];
   if (typeof sub !== 'string' || sub === '') return undefined;
   const claims: AssertionClaims = { iss: audienceHost(audience), aud: audience, sub, user: sub };
-  for (const name of ['email', 'name']) {
-    const value = ownClaim(session, name);
-    if (typeof value === 'string') setClaim(claims, name, value);
-  }
+  // An email the provider did not verify is no identity: the assertion carries none (as the policy reads none).
+  const email = verifiedEmail(session);
+  if (email !== undefined) setClaim(claims, 'email', email);
+  const displayName = ownClaim(session, 'name');
+  if (typeof displayName === 'string') setClaim(claims, 'name', displayName);
   const groups = claimValue(ownClaim(session, options.groupsClaim));
   if (groups !== undefined && typeof groups !== 'boolean')
     setClaim(claims, 'groups', Array.isArray(groups) ? groups : [String(groups)]);

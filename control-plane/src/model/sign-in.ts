@@ -20,7 +20,8 @@ export function signInModel(
   // URL back to this edge names the port browsers reach it on (public_https_port, else the one it listens on),
   // unless that is HTTPS's own.
   const origin = `https://%REQ(:authority)%${publicPort === 443 ? '' : `:${publicPort}`}`;
-  const redirectHosts = [...new Set(hosts)].sort();
+  // Envoy compares host names without an IPv6 literal's brackets.
+  const redirectHosts = [...new Set(hosts.map((h) => h.replace(/^\[(.*)\]$/, '$1')))].sort();
   if (provider === undefined) return { config, origin, redirectHosts };
   return { config, origin, redirectHosts, provider, tokenEndpoint: tokenEndpointUpstream(provider.tokenEndpoint) };
 }

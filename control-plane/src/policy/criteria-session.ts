@@ -13,8 +13,8 @@ import {
   SIGNED_IN,
   stringClaimHolds,
   stringClaimPrincipal,
-  verifiedEmail,
 } from './session-claims.js';
+import { verifiedEmail } from '../identity/session-email.js';
 import { describeKind, type SourceValue } from '../source/source.js';
 import type { ClaimValue, CriterionOperands } from './types.js';
 import type { Diagnostics } from '../source/diagnostics.js';

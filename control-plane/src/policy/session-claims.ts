@@ -1,3 +1,4 @@
+import { verifiedEmail } from '../identity/session-email.js';
 import { hostNameRegex } from './host-name-regex.js';
 import { matchesAll } from './matching.js';
 import type { RbacPrincipal } from './rbac-rules.js';
@@ -54,7 +55,7 @@ function verifiedEmailOnly(match: StringMatcher[], principal: RbacPrincipal): Rb
     : and([not(EMAIL_UNVERIFIED), principal]);
 }
 
-/** `email`: the email claim, if the provider did not call it unverified. */
+/** `email`: the email claim, if the provider verified it (identity/session-email.ts). */
 export function emailClaimPrincipal(match: StringMatcher[]): RbacPrincipal {
   return verifiedEmailOnly(match, stringClaimPrincipal('email', match));
 }
@@ -151,13 +152,6 @@ export function stringClaimHolds(
   // `not` holds for a missing claim, as the RBAC rule does.
   if (typeof actual !== 'string') return match.every((m) => m.op === 'not');
   return matchesAll(actual, match);
-}
-
-/** The email claim, unless the provider does not call it verified (as EMAIL_UNVERIFIED reads it). */
-export function verifiedEmail(claims: Readonly<Record<string, unknown>> | undefined): string | undefined {
-  const email = claims?.['email'];
-  const verified = claims === undefined || !('email_verified' in claims) ? true : claims['email_verified'];
-  return typeof email === 'string' && (verified === true || verified === 'true') ? email : undefined;
 }
 
 /** The domain of a verified email claim, compared in lower case (host names are). */

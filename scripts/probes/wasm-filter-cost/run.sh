@@ -11,6 +11,7 @@ ROUNDS="${ROUNDS:-6}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-3}"
 envoy="${ENVOY_BINARY:-$(cd ../../.. && pwd)/node_modules/.bin/envoy}"
 command -v wrk > /dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+command -v rustup > /dev/null && command -v cargo > /dev/null || { echo "cargo and rustup are missing" >&2; exit 1; }
 [ -x "$envoy" ] || { echo "Envoy is missing: run scripts/install-envoy.sh (or set ENVOY_BINARY)" >&2; exit 1; }
 work="$(mktemp -d)"
 trap 'kill "${envoy_pid:-}" 2> /dev/null || true; rm -rf "$work"' EXIT
@@ -56,7 +57,7 @@ static_resources:
           - name: envoy.filters.http.router
             typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router}
 YAML
-"$envoy" -c "$work/envoy.yaml" --concurrency 1 -l error > "$work/envoy.log" 2>&1 &
+"$envoy" -c "$work/envoy.yaml" --concurrency 1 --disable-hot-restart -l error > "$work/envoy.log" 2>&1 &
 envoy_pid=$!
 for _ in $(seq 50); do
   curl -sf "http://127.0.0.1:$port/wasm" > /dev/null && break
@@ -74,8 +75,8 @@ def cpu_seconds():
     return (int(fields[11]) + int(fields[12])) / ticks
 def run(path):
     before = cpu_seconds()
-    out = subprocess.run(['wrk', '-t1', '-c8', f'-d{seconds}s', '-H', cookie, f'http://127.0.0.1:{port}/{path}'],
-                         capture_output=True, text=True, check=True).stdout
+    command = ['wrk', '-t1', '-c8', f'-d{seconds}s', '-H', cookie, f'http://127.0.0.1:{port}/{path}']
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     requests = int(re.search(r'(\d+) requests in', out).group(1))
     return requests / seconds, (cpu_seconds() - before) / requests * 1e6
 results = {'plain': [], 'wasm': []}
@@ -87,5 +88,6 @@ for i in range(rounds):
     print(f'{i + 1:5} | {p[0]:9.0f} {p[1]:7.1f} | {w[0]:8.0f} {w[1]:7.1f}')
 med = {k: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v)) for k, v in results.items()}
 print(f"medians: plain {med['plain'][0]:.0f} rps, {med['plain'][1]:.1f} µs/req; wasm {med['wasm'][0]:.0f} rps, "
-      f"{med['wasm'][1]:.1f} µs/req; the filter costs {med['wasm'][1] - med['plain'][1]:+.1f} µs of Envoy CPU a request")
+      f"{med['wasm'][1]:.1f} µs/req; the filter costs {med['wasm'][1] - med['plain'][1]:+.1f} µs of Envoy CPU "
+      'a request')
 PY

@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { assertError, expectOk, run, yaml } from './fixture.js';
 import { errorsOf, files, loadTestPems } from './errors-fixture.js';
 import { buildEdgeModel } from '../../../control-plane/src/model/index.js';
+import { signInModel } from '../../../control-plane/src/model/sign-in.js';
+import type { IdentityProviderConfig } from '../../../control-plane/src/config/index.js';
 
 before(loadTestPems);
 
@@ -166,7 +168,7 @@ describe('access_log_fields with sign-in', () => {
     for (const field of ['headers.cookie', 'headers.Cookie', 'headers.x-mtls-edge-id-token', 'headers.X-MTLS-Edge-x']) {
       const policy = ROUTE('{allow: {or: [{domain: example.com}]}}');
       const text = `access_log_fields: [path, ${field}]\n${HEAD}${SIGN_IN}${policy}`;
-      assertError(errorsOf(text), { key: 'access_log_fields[1]', line: 1, message: /would log the sign-in session/ });
+      assertError(errorsOf(text), { key: 'access_log_fields[1]', line: 1, message: /could log the sign-in session/ });
     }
   });
 
@@ -176,5 +178,18 @@ describe('access_log_fields with sign-in', () => {
     assert.deepEqual(fields.accessLogFields, ['path', 'headers.cookies', 'headers.x-mtls-edgy']);
     const plain = `access_log_fields: [headers.cookie]\n${HEAD}${ROUTE('{allow: {or: [{accept: true}]}}')}`;
     assert.deepEqual(expectOk(run(plain, { files: files() })).accessLogFields, ['headers.cookie']);
+  });
+});
+
+describe('where a sign-in may return', () => {
+  test("the edge's host names once each, an IPv6 literal without brackets (as Envoy compares them)", () => {
+    const config = {} as IdentityProviderConfig;
+    const hosts = ['a.example.com', '[::1]', '*.b.example.com', 'a.example.com', '127.0.0.1'];
+    assert.deepEqual(signInModel(config, undefined, 443, hosts).redirectHosts, [
+      '*.b.example.com',
+      '127.0.0.1',
+      '::1',
+      'a.example.com',
+    ]);
   });
 });

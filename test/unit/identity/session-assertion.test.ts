@@ -62,6 +62,21 @@ test('sub, user, email, name and groups come from the ID token; iss and aud from
   });
 });
 
+test('an email the provider did not verify is not carried, not even when jwt_claims_headers names it', () => {
+  for (const verified of [false, 'false', null, 'yes']) {
+    const mallory = { ...alice, email: 'mallory@example.com', email_verified: verified };
+    const claims = buildSessionAssertionClaims(mallory, 'app.mtls.test', { groupsClaim: 'roles', claims: ['email'] });
+    assert.ok(claims);
+    assert.equal(Object.hasOwn(claims, 'email'), false, JSON.stringify(verified));
+    assert.equal(claims.sub, 'alice-id');
+  }
+  const { email_verified: _, ...unsaid } = alice;
+  assert.equal(
+    buildSessionAssertionClaims(unsaid, 'app.mtls.test', { groupsClaim: 'g', claims: [] })?.email,
+    alice.email,
+  );
+});
+
 test('the claims jwt_claims_headers names are carried, but never the registered claims the edge sets', () => {
   const names = [...EDGE_SET_CLAIMS, 'given_name', 'employee_number', 'email_verified', 'ids', 'address', 'odd'];
   const claims = buildSessionAssertionClaims(alice, 'https://app.mtls.test:8443/', {
